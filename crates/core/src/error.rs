@@ -1,0 +1,65 @@
+//! The core's one error type. Every variant has a stable `code` that the UI and the CLI branch on.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, Error)]
+pub enum CoreError {
+    /// The caller gave something unusable; the message says what and how to fix it.
+    #[error("{0}")]
+    BadInput(String),
+    /// No such lead, user, queue, …
+    #[error("{0}")]
+    NotFound(String),
+    /// The compliance gate refused a contact or disclosure.
+    #[error("{0}")]
+    Blocked(String),
+    /// The person was erased: their data is gone and cannot be recorded again.
+    #[error("{0}")]
+    Suppressed(String),
+    /// Someone else changed or holds it (a lease, a concurrent write).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database file could not be used.
+    #[error("database error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// Reading or writing a file failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CoreError {
+    /// The stable machine-readable code for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::BadInput(_) => "bad_input",
+            CoreError::NotFound(_) => "not_found",
+            CoreError::Blocked(_) => "blocked",
+            CoreError::Suppressed(_) => "suppressed",
+            CoreError::Conflict(_) => "conflict",
+            CoreError::Storage(_) => "storage",
+            CoreError::Io { .. } => "io",
+        }
+    }
+
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        CoreError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl From<switchboard_protocol::UnknownValue> for CoreError {
+    fn from(e: switchboard_protocol::UnknownValue) -> Self {
+        CoreError::BadInput(e.to_string())
+    }
+}
+
+/// Result with the core's error.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -1,0 +1,14 @@
+//! Switchboard's core: everything but window glue and the network. It owns the local SQLite
+//! store and the domain rules — normalisation, deduplication, the compliance gate, lead queues,
+//! subscriber requests, import and export — so the CLI and the desktop app call the same code.
+
+pub mod clock;
+pub mod error;
+pub mod hlc;
+pub mod outbox;
+pub mod store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{CoreError, Result};
+pub use store::Store;
+pub use switchboard_protocol as protocol;

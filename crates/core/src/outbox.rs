@@ -1,0 +1,45 @@
+//! The queue of local writes waiting to be pushed to the central store.
+
+use crate::error::Result;
+use rusqlite::Connection;
+
+/// What kind of row an outbox entry points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// A lead field group; `detail` names the group.
+    LeadFields,
+    Registration,
+    FollowUp,
+    ConsentEvent,
+    SubscriberRequest,
+    Audit,
+    /// An erasure; the pushed operation carries only the suppression hashes.
+    Erasure,
+}
+
+impl Entity {
+    /// The stable name stored in the outbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::LeadFields => "lead_fields",
+            Entity::Registration => "registration",
+            Entity::FollowUp => "follow_up",
+            Entity::ConsentEvent => "consent_event",
+            Entity::SubscriberRequest => "subscriber_request",
+            Entity::Audit => "audit",
+            Entity::Erasure => "erasure",
+        }
+    }
+}
+
+/// Enqueues a reference to a row written in the same transaction as `conn`'s current one.
+pub fn enqueue(conn: &Connection, entity: Entity, entity_id: &str, detail: Option<&str>) -> Result<()> {
+    conn.prepare_cached("INSERT INTO outbox(entity, entity_id, detail) VALUES (?1, ?2, ?3)")?
+        .execute(rusqlite::params![entity.as_str(), entity_id, detail])?;
+    Ok(())
+}
+
+/// How many writes wait to be pushed.
+pub fn pending(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+}

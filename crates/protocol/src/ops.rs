@@ -1,0 +1,1 @@
+//! Operations exchanged between replicas and the central store (see docs/SYNC.md).
