@@ -2,11 +2,14 @@
 //! store and the domain rules — normalisation, deduplication, the compliance gate, lead queues,
 //! subscriber requests, import and export — so the CLI and the desktop app call the same code.
 
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod hlc;
+pub mod leads;
 pub mod outbox;
 pub mod store;
+pub mod suppression;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{CoreError, Result};

@@ -33,7 +33,12 @@ impl Entity {
 }
 
 /// Enqueues a reference to a row written in the same transaction as `conn`'s current one.
-pub fn enqueue(conn: &Connection, entity: Entity, entity_id: &str, detail: Option<&str>) -> Result<()> {
+pub fn enqueue(
+    conn: &Connection,
+    entity: Entity,
+    entity_id: &str,
+    detail: Option<&str>,
+) -> Result<()> {
     conn.prepare_cached("INSERT INTO outbox(entity, entity_id, detail) VALUES (?1, ?2, ?3)")?
         .execute(rusqlite::params![entity.as_str(), entity_id, detail])?;
     Ok(())

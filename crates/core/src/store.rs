@@ -66,10 +66,9 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let applied: usize = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
-            as usize;
+        let applied: usize =
+            self.conn
+                .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
         if applied > MIGRATIONS.len() {
             return Err(CoreError::BadInput(format!(
                 "this database was written by a newer Switchboard (schema {applied}, this build knows {})",
@@ -139,6 +138,17 @@ impl Store {
         get_setting(&self.conn, "replica_id")?
             .ok_or_else(|| CoreError::NotFound("replica id missing".into()))
     }
+}
+
+/// The database the desktop app and the CLI use when none is named: `switchboard/switchboard.db`
+/// under the OS data folder (`$XDG_DATA_HOME` or `~/.local/share` on Linux).
+pub fn default_db_path() -> Result<PathBuf> {
+    let data = dirs::data_dir().ok_or_else(|| {
+        CoreError::NotFound(
+            "no data folder for this user (set HOME or XDG_DATA_HOME, or name a database)".into(),
+        )
+    })?;
+    Ok(data.join("switchboard").join("switchboard.db"))
 }
 
 /// Reads a setting.

@@ -6,7 +6,6 @@ pub mod ops;
 pub mod records;
 pub mod vocabulary;
 
-
 pub use records::*;
 pub use vocabulary::*;
 

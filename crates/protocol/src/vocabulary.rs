@@ -156,7 +156,14 @@ impl Outcome {
                 WrongNumber,
                 Converted,
             ],
-            Channel::Email => &[Sent, Replied, Bounced, MeetingBooked, NotInterested, Converted],
+            Channel::Email => &[
+                Sent,
+                Replied,
+                Bounced,
+                MeetingBooked,
+                NotInterested,
+                Converted,
+            ],
             Channel::Mail => &[Sent, Replied, Returned, NotInterested, Converted],
         }
     }
@@ -188,13 +195,19 @@ mod tests {
         for o in Outcome::ALL {
             assert_eq!(o.as_str().parse::<Outcome>().unwrap(), *o);
         }
-        assert_eq!("Opt-Out".parse::<ConsentAction>().unwrap(), ConsentAction::OptOut);
+        assert_eq!(
+            "Opt-Out".parse::<ConsentAction>().unwrap(),
+            ConsentAction::OptOut
+        );
     }
 
     #[test]
     fn unknown_value_names_the_choices() {
         let err = "fax".parse::<Channel>().unwrap_err().to_string();
-        assert!(err.contains("fax") && err.contains("email, phone, mail"), "{err}");
+        assert!(
+            err.contains("fax") && err.contains("email, phone, mail"),
+            "{err}"
+        );
     }
 
     #[test]
