@@ -4,9 +4,12 @@
 
 pub mod ops;
 pub mod records;
+pub mod sync;
 pub mod vocabulary;
 
+pub use ops::*;
 pub use records::*;
+pub use sync::*;
 pub use vocabulary::*;
 
 /// Version of the wire format; a server refuses a client that speaks another major version.

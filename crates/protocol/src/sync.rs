@@ -1,0 +1,227 @@
+//! Request and response bodies of the central store's HTTP API (see docs/SYNC.md).
+
+use crate::ops::Op;
+use crate::vocabulary::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use ts_rs::TS;
+
+/// Header a client sends with its `PROTOCOL_VERSION`; a server refuses another major version.
+pub const PROTOCOL_HEADER: &str = "x-switchboard-protocol";
+
+/// Largest page a pull returns, whatever the client asks for.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Longest long-poll wait a pull may ask for, in seconds.
+pub const MAX_WAIT_SECS: u32 = 30;
+
+/// A secret (token, key) that never prints itself; on the wire it is a plain string.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, type = "string")]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret value, for the one place that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Every error the server answers with: a stable machine code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+/// `POST /v1/login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct LoginRequest {
+    pub user: String,
+    pub password: Secret,
+}
+
+/// The answer to a successful login.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer …`; the server keeps only its SHA-256.
+    pub token: Secret,
+    pub expires_at: DateTime<Utc>,
+    pub user: String,
+    pub role: Role,
+    /// The user's office (admins may have none).
+    pub office: Option<String>,
+    /// The deployment's suppression key (hex HMAC-SHA256 key), so replicas hash erased
+    /// addresses exactly as the server does.
+    pub suppression_key: Secret,
+    pub server_time: DateTime<Utc>,
+    pub protocol_version: u32,
+}
+
+/// One outbox entry as pushed: the replica's sequence number and the operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PushOp {
+    pub seq: i64,
+    pub op: Op,
+}
+
+/// `POST /v1/push`: a batch of outbox entries, applied once each by (replica_id, seq).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PushRequest {
+    /// Minted on a fresh install or a restored database, so sequences are never reused.
+    pub replica_id: String,
+    pub ops: Vec<PushOp>,
+}
+
+/// What became of one pushed operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum PushStatus {
+    /// Applied now.
+    Applied,
+    /// Already applied earlier (same replica and sequence); the earlier answer stands.
+    Duplicate,
+    /// Refused for good; `code` and `reason` say why. The replica drops it from its outbox.
+    Rejected,
+}
+
+/// The server's answer for one pushed operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PushResult {
+    pub seq: i64,
+    pub status: PushStatus,
+    /// Stable code of a rejection (`subject_erased`, `forbidden_office`, …) or of a note on an
+    /// applied operation (`note_dropped`).
+    pub code: Option<String>,
+    /// Human explanation.
+    pub reason: Option<String>,
+}
+
+/// The answers to a push, one per pushed operation, in the order pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+}
+
+/// Query of `GET /v1/changes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ChangesQuery {
+    /// The cursor from the previous page (0 for a first sync).
+    #[serde(default)]
+    pub after: i64,
+    /// Page size, at most `MAX_PAGE`.
+    pub limit: Option<u32>,
+    /// Long-poll: when nothing is newer than `after`, wait up to this many seconds.
+    pub wait: Option<u32>,
+}
+
+/// One change in the server's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Change {
+    pub server_seq: i64,
+    pub op: Op,
+}
+
+/// A page of changes visible to the caller, in server order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    /// Pass as `after` next time; store it in the same transaction as the page.
+    pub next_cursor: i64,
+    /// More changes are already waiting: pull again at once.
+    pub has_more: bool,
+}
+
+/// `POST /v1/registrations` from the website (authenticated with the intake key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct IntakeRegistration {
+    /// The website's id of the submission; the same id is recorded once.
+    pub submission_id: String,
+    pub kind: RegistrationKind,
+    pub product: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// ISO 3166-1 alpha-2; routes the lead to an office.
+    pub country: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+    #[serde(default)]
+    pub pages_visited: Vec<String>,
+    pub form_version: Option<String>,
+}
+
+/// What became of an intake submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum IntakeStatus {
+    /// Recorded and routed.
+    Accepted,
+    /// This submission id was recorded before.
+    Duplicate,
+    /// The person was erased earlier (suppression list); nothing personal was kept.
+    Suppressed,
+}
+
+/// The answer to an intake submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct IntakeResponse {
+    pub status: IntakeStatus,
+    pub registration_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub office: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter2\"");
+    }
+
+    #[test]
+    fn push_status_is_snake_case() {
+        let r = PushResult {
+            seq: 3,
+            status: PushStatus::Rejected,
+            code: Some("subject_erased".into()),
+            reason: Some("erased".into()),
+        };
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["status"], "rejected");
+    }
+}
