@@ -1,0 +1,51 @@
+//! The command line: global options and the subcommands. Each subcommand's own arguments live
+//! next to its code in `commands/`.
+
+use crate::commands;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Switchboard: a local-first CRM for following up on website registrations.
+///
+/// Exit codes: 0 ok, 2 bad input or usage, 3 refused by the compliance gate (reason on stderr),
+/// 4 not found, 5 conflict, 1 anything else.
+///
+/// Dates and times accept RFC 3339 (2026-03-02T14:30:00Z, 2026-03-02T15:30:00+01:00) or a plain
+/// date YYYY-MM-DD, which means local midnight of that day, converted to UTC.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the subcommand.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// The database file [default: switchboard/switchboard.db in the OS data folder]
+    #[arg(long, global = true, env = "SWITCHBOARD_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout instead of text for people
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The acting user, recorded on follow-ups and in the audit log [default: the OS user name]
+    #[arg(
+        long = "as",
+        global = true,
+        env = "SWITCHBOARD_USER",
+        value_name = "USER"
+    )]
+    pub actor: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database (and its folder) if it does not exist yet
+    Init,
+    /// Leads: list, show, search
+    #[command(subcommand)]
+    Leads(commands::leads::LeadsCommand),
+}

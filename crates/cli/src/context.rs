@@ -1,0 +1,77 @@
+//! What every command needs: where the database is, who is acting, how to print.
+
+use crate::args::Global;
+use crate::dates;
+use crate::failure::{CliResult, Failure};
+use std::path::PathBuf;
+use std::sync::Arc;
+use switchboard_core::clock::{Clock, FixedClock, SystemClock};
+use switchboard_core::store::default_db_path;
+use switchboard_core::Store;
+
+/// Scripts and tests may pin "now" (RFC 3339) so calling hours and due dates are reproducible.
+const NOW_VARIABLE: &str = "SWITCHBOARD_NOW";
+
+/// The resolved global options.
+pub struct Context {
+    pub db: PathBuf,
+    pub json: bool,
+    pub actor: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// Resolves the global options against the environment and the OS.
+    pub fn new(global: Global) -> CliResult<Context> {
+        let db = match global.db {
+            Some(path) => path,
+            None => default_db_path()?,
+        };
+        let actor = match global.actor {
+            Some(name) if !name.trim().is_empty() => name.trim().to_string(),
+            Some(_) => return Err(Failure::bad_input("--as needs a user name")),
+            None => os_user_name(),
+        };
+        let clock: Arc<dyn Clock> = match std::env::var(NOW_VARIABLE) {
+            Ok(text) if !text.trim().is_empty() => {
+                let at = dates::parse_instant(&text)
+                    .map_err(|e| Failure::bad_input(format!("{NOW_VARIABLE}: {e}")))?;
+                Arc::new(FixedClock::at(at))
+            }
+            _ => Arc::new(SystemClock),
+        };
+        Ok(Context {
+            db,
+            json: global.json,
+            actor,
+            clock,
+        })
+    }
+
+    /// Opens the database, creating it if needed (for `init` and `import`).
+    pub fn create_store(&self) -> CliResult<Store> {
+        Ok(Store::open_with_clock(&self.db, self.clock.clone())?)
+    }
+
+    /// Opens an existing database; a missing file is an error rather than a new empty database,
+    /// so a mistyped `--db` does not silently show nothing.
+    pub fn open_store(&self) -> CliResult<Store> {
+        if !self.db.exists() {
+            return Err(Failure::not_found(format!(
+                "no database at {} (run `switchboard init` first, or pass --db)",
+                self.db.display()
+            )));
+        }
+        self.create_store()
+    }
+}
+
+/// The logged-in user's name as the environment gives it.
+fn os_user_name() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|name| name.trim().to_string())
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "local".to_string())
+}

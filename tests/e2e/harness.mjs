@@ -1,0 +1,183 @@
+// Starts what the window tests need — a virtual display, tauri-driver, a seeded database — and
+// stops all of it on every way out: normal end, failure, Ctrl-C, an uncaught error.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Where screenshots go (gitignored). */
+export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts');
+
+const cleanups = [];
+
+/** Registers `fn` to run when the harness stops; later registrations run first. */
+export function onStop(fn) {
+  cleanups.push(fn);
+}
+
+let stopped = false;
+/** Runs every cleanup once, even if some throw. */
+export function stopAll() {
+  if (stopped) return;
+  stopped = true;
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop();
+    try {
+      fn();
+    } catch (error) {
+      console.error(`e2e cleanup failed: ${error.message}`);
+    }
+  }
+}
+
+process.on('exit', stopAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 })[signal]);
+  });
+}
+process.on('uncaughtException', (error) => {
+  console.error(error);
+  stopAll();
+  process.exit(1);
+});
+
+/** A TCP port that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function portOpen(port) {
+  return new Promise((resolveOpen) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveOpen(true);
+    });
+    socket.once('error', () => resolveOpen(false));
+  });
+}
+
+async function waitUntil(what, probe, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Starts a process in its own group, killed with its children when the harness stops. */
+function startProcess(name, command, args, env) {
+  const child = spawn(command, args, {
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = [];
+  const keep = (chunk) => {
+    log.push(chunk.toString());
+    if (log.length > 200) log.shift();
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.on('error', (error) => log.push(`spawn failed: ${error.message}`));
+  child.log = () => log.join('');
+  onStop(() => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
+  child.label = name;
+  return child;
+}
+
+function assertAlive(child) {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new Error(`${child.label} exited (${child.exitCode ?? child.signalCode}):\n${child.log()}`);
+  }
+}
+
+/** Starts Xvfb on the first free display from :99 and returns its DISPLAY value. */
+export async function startXvfb() {
+  let number = 99;
+  while (existsSync(`/tmp/.X${number}-lock`) || existsSync(`/tmp/.X11-unix/X${number}`)) number += 1;
+  const display = `:${number}`;
+  const xvfb = startProcess('Xvfb', 'Xvfb', [display, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], process.env);
+  await waitUntil(`Xvfb on ${display}`, () => {
+    assertAlive(xvfb);
+    return existsSync(`/tmp/.X11-unix/X${number}`);
+  }, 10000);
+  return display;
+}
+
+/** Starts tauri-driver on free ports; the app it launches inherits `env`. Returns its URL. */
+export async function startTauriDriver(env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = startProcess(
+    'tauri-driver',
+    'tauri-driver',
+    ['--port', String(port), '--native-port', String(nativePort)],
+    env,
+  );
+  await waitUntil(`tauri-driver on port ${port}`, async () => {
+    assertAlive(driver);
+    return portOpen(port);
+  }, 20000);
+  return { url: `http://127.0.0.1:${port}`, driver };
+}
+
+/** A fresh temp folder, removed when the harness stops. */
+export function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
+  onStop(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Creates the database at `dbPath` holding `leads` as `new` leads. The one place that knows how
+ * to seed: it runs the `e2e_seed` example over the core until the CLI can import the same.
+ */
+export function seedDatabase(dbPath, leads) {
+  const json = `${dbPath}.seed.json`;
+  writeFileSync(json, JSON.stringify(leads));
+  const run = spawnSync(
+    'cargo',
+    ['run', '--quiet', '--example', 'e2e_seed', '--', dbPath, json],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (run.status !== 0) {
+    throw new Error(`seeding ${dbPath} failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
+/** The desktop binary built with the UI embedded; fails loudly when it was not built. */
+export function desktopBinary() {
+  const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
+  const binary = join(targetDir, 'debug', 'switchboard-desktop');
+  if (!existsSync(binary)) {
+    throw new Error(
+      `${binary} is missing: build it with \`cargo build --features custom-protocol --bin switchboard-desktop\` (make e2e does)`,
+    );
+  }
+  return binary;
+}
