@@ -51,6 +51,8 @@ pub struct Lead {
     pub owner: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_registered_at: Option<DateTime<Utc>>,
+    /// A JSON number in TypeScript (ts-rs would say bigint, which JSON never carries).
+    #[ts(type = "number")]
     pub attempts: i64,
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub last_outcome: Option<Outcome>,

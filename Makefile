@@ -1,0 +1,64 @@
+# Switchboard's entry points. `make run` and `make test` do all set-up on a fresh Debian 12
+# machine with rustup/cargo, node/npm and apt (see scripts/install-deps.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+DESKTOP_BIN := target/debug/switchboard-desktop
+
+.PHONY: help deps ui desktop run test lint-rust types rust-tests ui-tests e2e bundle
+
+help:
+	@echo "make run     build everything and open Switchboard (demo data in an empty database)"
+	@echo "make test    every check CI runs: format, clippy, generated types, Rust, UI, window"
+	@echo "make bundle  a .deb package in target/release/bundle/deb/"
+
+## Set-up: system packages, ui/node_modules, tauri-driver.
+deps:
+	scripts/install-deps.sh
+
+## The UI, then the desktop binary with the UI embedded (no dev server needed).
+ui: deps
+	npm --prefix ui run build
+
+desktop: ui
+	cargo build --features custom-protocol --bin switchboard-desktop
+
+run: desktop
+	scripts/seed-demo.sh
+	$(DESKTOP_BIN)
+
+test: deps
+	$(MAKE) --no-print-directory lint-rust
+	$(MAKE) --no-print-directory types
+	scripts/with-test-postgres.sh $(MAKE) --no-print-directory rust-tests
+	$(MAKE) --no-print-directory ui-tests
+	$(MAKE) --no-print-directory e2e
+	@echo "==> make test: all checks passed"
+
+lint-rust:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+types:
+	scripts/check-generated-types.sh
+
+rust-tests:
+	cargo build --workspace --bins
+	cargo test --workspace
+
+ui-tests: deps
+	npm --prefix ui run lint
+	npm --prefix ui run check
+	npm --prefix ui run test
+
+## The real window under Xvfb through tauri-driver (tests/e2e/).
+e2e: desktop
+	cargo build --example e2e_seed
+	node --test --test-reporter=spec tests/e2e/*.test.mjs
+
+## A .deb through the Tauri CLI (release build; runs the UI build itself).
+bundle: deps
+	ui/node_modules/.bin/tauri build --bundles deb

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs everything `make run` and `make test` need on a fresh Debian 12 machine that has only
+# rustup/cargo, node/npm and apt. Idempotent: each step is skipped when its result is present.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+APT_PACKAGES=(
+  libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
+  build-essential libssl-dev pkg-config xvfb webkit2gtk-driver postgresql gnome-keyring
+  dbus dbus-x11 imagemagick
+)
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'install-deps: %s\n' "$*" >&2; exit 1; }
+
+missing_apt_packages() {
+  local package
+  for package in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$'; then
+      printf '%s\n' "$package"
+    fi
+  done
+}
+
+install_apt_packages() {
+  local missing
+  mapfile -t missing < <(missing_apt_packages)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    say "system packages: all present"
+    return
+  fi
+  say "system packages missing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    die "run as root, or install them yourself: sudo apt-get install ${missing[*]}"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update || die "apt-get update failed"
+  apt-get install -y --no-install-recommends "${missing[@]}" || die "apt-get install failed"
+}
+
+# node_modules is stale when package-lock.json changed since the last `npm ci`.
+install_ui_packages() {
+  local stamp="$ROOT/ui/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ ! "$ROOT/ui/package-lock.json" -nt "$stamp" ] \
+    && [ ! "$ROOT/ui/package.json" -nt "$stamp" ]; then
+    say "ui packages: up to date"
+    return
+  fi
+  say "ui packages: npm ci"
+  (cd "$ROOT/ui" && npm ci --no-audit --no-fund) || die "npm ci in ui/ failed"
+}
+
+install_tauri_driver() {
+  if command -v tauri-driver >/dev/null 2>&1; then
+    say "tauri-driver: $(command -v tauri-driver)"
+    return
+  fi
+  say "tauri-driver: cargo install"
+  cargo install tauri-driver --locked --version '^2' || die "cargo install tauri-driver failed"
+}
+
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup first"
+command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20.19 or newer first"
+install_apt_packages
+install_ui_packages
+install_tauri_driver
+say "dependencies ready"

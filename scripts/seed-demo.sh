@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Fills the database `make run` opens ($SWITCHBOARD_DB, else the OS default) with demo data,
+# only when it holds no lead yet, so a real database is never touched.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+cli() { cargo run --quiet -p switchboard-cli --bin switchboard -- "$@"; }
+
+# Existence check until the CLI has `demo-data` (its helper removes this guard).
+if ! cli demo-data --help >/dev/null 2>&1; then
+  echo "==> demo data: the CLI has no 'demo-data' command yet; starting with the database as it is"
+  exit 0
+fi
+
+cli init
+leads="$(cli --json leads list --limit 1)" || { echo "seed-demo: 'switchboard leads list' failed" >&2; exit 1; }
+if [ "$(tr -d '[:space:]' <<<"$leads")" = "[]" ]; then
+  echo "==> demo data: the database is empty, seeding it"
+  cli demo-data
+else
+  echo "==> demo data: the database already has leads, leaving it alone"
+fi

@@ -1,0 +1,15 @@
+//! Build script: resolves the window's capabilities and embeds the Tauri configuration.
+
+/// The app's own commands. Each gets an `allow-<name>` permission; capabilities grant only these.
+const COMMANDS: &[&str] = &["new_queue_page"];
+
+fn main() {
+    // The package root is the workspace root, so the capabilities live under src-tauri/.
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        panic!("tauri build step failed: {error:#}");
+    }
+}

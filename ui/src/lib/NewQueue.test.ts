@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import NewQueue from './NewQueue.svelte';
+import { lead } from './test-fixtures';
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+const queue = [
+  lead({ id: '1', name: 'Grace Hopper', company: 'Navy Labs', country: 'US' }),
+  lead({ id: '2', name: 'Ada Lovelace', company: 'Analytical Engines', country: 'GB' }),
+  lead({ id: '3', name: null, company: null, country: 'DE', last_registered_at: null }),
+];
+
+function serve(leads = queue) {
+  const requests: unknown[] = [];
+  mockIPC((cmd, args) => {
+    if (cmd !== 'new_queue_page') throw { code: 'not_found', message: `no command ${cmd}` };
+    requests.push(args);
+    const { offset, limit } = args as { offset: number; limit: number };
+    return leads.slice(offset, offset + limit);
+  });
+  return requests;
+}
+
+async function rows() {
+  const list = await screen.findByRole('list', { name: /new leads/i });
+  return within(list).getAllByRole('button');
+}
+
+describe('NewQueue', () => {
+  it('lists the new queue with name, company, country and registration time', async () => {
+    serve();
+    render(NewQueue);
+
+    const shown = await rows();
+
+    expect(shown).toHaveLength(3);
+    expect(shown[0]).toHaveTextContent('Grace Hopper');
+    expect(shown[0]).toHaveTextContent('Navy Labs');
+    expect(shown[0]).toHaveTextContent('US');
+    expect(shown[0].querySelector('time')).toHaveAttribute('datetime', '2026-03-02T09:00:00Z');
+    // Missing fields show a dash rather than an empty cell.
+    expect(shown[2]).toHaveTextContent('—');
+  });
+
+  it('moves between rows with the arrow keys, one tab stop for the whole list', async () => {
+    serve();
+    const user = userEvent.setup();
+    render(NewQueue);
+    const shown = await rows();
+
+    expect(shown.map((row) => row.tabIndex)).toEqual([0, -1, -1]);
+    await user.tab(); // Refresh
+    await user.tab();
+    expect(shown[0]).toHaveFocus();
+    await user.keyboard('{ArrowDown}');
+    expect(shown[1]).toHaveFocus();
+    expect(shown[1]).toHaveAttribute('aria-current', 'true');
+    await user.keyboard('{End}');
+    expect(shown[2]).toHaveFocus();
+    await user.keyboard('{ArrowDown}{Home}');
+    expect(shown[0]).toHaveFocus();
+  });
+
+  it('shows the selected lead in the detail pane', async () => {
+    serve();
+    const user = userEvent.setup();
+    render(NewQueue);
+    const shown = await rows();
+
+    await user.click(shown[1]);
+
+    const detail = screen.getByRole('complementary', { name: /selected lead/i });
+    expect(within(detail).getByRole('heading')).toHaveTextContent('Ada Lovelace');
+    expect(detail).toHaveTextContent('ada@example.com');
+  });
+
+  it('loads the next page on request', async () => {
+    const many = Array.from({ length: 5 }, (_, i) => lead({ id: `l${i}`, name: `Lead ${i}` }));
+    const requests = serve(many);
+    const user = userEvent.setup();
+    render(NewQueue, { pageSize: 3 });
+    expect(await rows()).toHaveLength(3);
+
+    await user.click(screen.getByRole('button', { name: 'Load more' }));
+
+    await screen.findByText('Lead 4');
+    expect(await rows()).toHaveLength(5);
+    expect(requests).toEqual([
+      { offset: 0, limit: 3 },
+      { offset: 3, limit: 3 },
+    ]);
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
+  });
+
+  it('says so when the queue is empty', async () => {
+    serve([]);
+    render(NewQueue);
+
+    expect(await screen.findByText(/no new leads/i)).toBeInTheDocument();
+  });
+
+  it('shows a failure with its code', async () => {
+    mockIPC(() => {
+      throw { code: 'storage', message: 'database error: no such table: lead' };
+    });
+    render(NewQueue);
+
+    const alert = await screen.findByRole('alert');
+
+    expect(alert).toHaveTextContent('no such table: lead');
+    expect(alert).toHaveAttribute('data-code', 'storage');
+  });
+
+  it('renders registration text as text, never as markup', async () => {
+    serve([lead({ id: 'x', name: '<img src=x onerror=alert(1)>' })]);
+    render(NewQueue);
+
+    const [row] = await rows();
+
+    expect(row).toHaveTextContent('<img src=x onerror=alert(1)>');
+    expect(row.querySelector('img')).toBeNull();
+  });
+});
