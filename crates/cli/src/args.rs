@@ -48,4 +48,36 @@ pub enum Command {
     /// Leads: list, show, search
     #[command(subcommand)]
     Leads(commands::leads::LeadsCommand),
+    /// Lead queues: list them, take the next lead, look at a page
+    #[command(subcommand)]
+    Queue(commands::queue::QueueCommand),
+    /// Ask the compliance gate whether a lead may be contacted on a channel (exit 0 or 3)
+    CanContact(commands::can_contact::CanContactArgs),
+    /// Record an opt-out (of one channel or all), effective at once
+    Optout(commands::optout::OptOutArgs),
+    /// Correct a person's information as they asked: FIELD=VALUE…
+    Correct(commands::correct::CorrectArgs),
+    /// Erase a person: purge their personal information and suppress their email and phone
+    Erase(commands::erase::EraseArgs),
+    /// The access report (data subject access request): everything held about a person, as JSON
+    Dsar(commands::dsar::DsarArgs),
+    /// Subscriber requests (opt-out, erase, correct, access) and their due dates
+    #[command(subcommand)]
+    Requests(commands::requests::RequestsCommand),
+    /// Partners (resellers, distributors, offices): the only possible recipients of shared data
+    #[command(subcommand)]
+    Partner(commands::partner::PartnerCommand),
+    /// Share leads with a registered partner: only its allowed fields, each disclosure recorded
+    Share(commands::share::ShareArgs),
+    /// The disclosure report: what went to which partner, country and basis, when
+    Disclosures(commands::share::DisclosuresArgs),
+    /// Notices owed to partners after a correction or erasure of a person they received
+    #[command(subcommand)]
+    Notices(commands::notices::NoticesCommand),
+    /// Promotional-email audiences: preview, export (recorded), history
+    #[command(subcommand)]
+    Audience(commands::audience::AudienceCommand),
+    /// Import an email service's unsubscribe, complaint and bounce feedback
+    #[command(subcommand)]
+    Feedback(commands::feedback::FeedbackCommand),
 }

@@ -68,11 +68,6 @@ impl Table {
             .push(cells.iter().map(|c| cut(&clean(c))).collect());
     }
 
-    /// Whether no rows were added.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Renders the table with a header line.
     pub fn render(&self) -> String {
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();

@@ -1,11 +1,12 @@
 //! `switchboard leads list|show|search`.
 
+use crate::commands::queue as queue_cmd;
 use crate::context::Context;
 use crate::failure::CliResult;
 use crate::output::{self, Fields, Table};
 use clap::Subcommand;
-use switchboard_core::leads;
 use switchboard_core::protocol::Lead;
+use switchboard_core::{access, gate, leads};
 
 /// The `leads` subcommands.
 #[derive(Debug, Subcommand)]
@@ -75,11 +76,80 @@ pub fn print_leads(page: &[Lead]) -> CliResult {
 
 fn show(ctx: &Context, reference: &str) -> CliResult {
     let store = ctx.open_store()?;
+    let at = store.now();
     let lead = leads::find(store.conn(), reference)?;
+    let held = access::report(store.conn(), &lead.id)?;
+    let channels = gate::channel_decisions(store.conn(), &lead, at)?;
     if ctx.json {
-        return output::json(&serde_json::json!({ "lead": lead }));
+        return output::json(&serde_json::json!({
+            "lead": held.lead,
+            "local_time": gate::local_time_label(&lead, at),
+            "registrations": held.registrations,
+            "follow_ups": held.follow_ups,
+            "consent": held.consent,
+            "channels": channels,
+            "subscriber_requests": held.subscriber_requests,
+            "corrected_fields": held.corrected_fields,
+        }));
     }
-    print_lead(&lead)
+    print_lead(&held.lead)?;
+    let mut fields = Fields::new();
+    fields.add(
+        "local time",
+        gate::local_time_label(&lead, at).unwrap_or_else(|| "unknown".into()),
+    );
+    fields.add("channels now", queue_cmd::channel_summary(&channels));
+    let opt_outs: Vec<String> = held
+        .consent
+        .active_opt_outs
+        .iter()
+        .map(|o| format!("{} since {}", o.scope, output::time(o.since)))
+        .collect();
+    fields.add(
+        "opted out",
+        if opt_outs.is_empty() {
+            "no".to_string()
+        } else {
+            opt_outs.join(", ")
+        },
+    );
+    if !held.corrected_fields.is_empty() {
+        fields.add("corrected", held.corrected_fields.join(", "));
+    }
+    fields.print()?;
+
+    output::line(format!("\nRegistrations ({})", held.registrations.len()))?;
+    if !held.registrations.is_empty() {
+        let mut table = Table::new(&["SUBMITTED", "KIND", "PRODUCT", "IP", "REFERRER", "PAGES"]);
+        for r in &held.registrations {
+            table.row(vec![
+                output::time(r.submitted_at),
+                r.kind.to_string(),
+                output::opt(r.product.as_deref()),
+                output::opt(r.ip.as_deref()),
+                output::opt(r.referrer.as_deref()),
+                r.pages_visited.len().to_string(),
+            ]);
+        }
+        table.print()?;
+    }
+    output::line(format!("\nFollow-ups ({})", held.follow_ups.len()))?;
+    if !held.follow_ups.is_empty() {
+        let mut table = Table::new(&["WHEN", "CHANNEL", "DIR", "OUTCOME", "REP", "NEXT", "NOTE"]);
+        for f in &held.follow_ups {
+            table.row(vec![
+                output::time(f.occurred_at),
+                f.channel.to_string(),
+                f.direction.to_string(),
+                f.outcome.to_string(),
+                f.rep.clone(),
+                output::opt_time(f.next_follow_up_at),
+                output::opt(f.note.as_deref()),
+            ]);
+        }
+        table.print()?;
+    }
+    Ok(())
 }
 
 /// Prints one lead's fields as a block.

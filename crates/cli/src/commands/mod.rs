@@ -1,7 +1,19 @@
 //! One module per command; `run` hands the parsed command line to the right one.
 
+pub mod audience;
+pub mod can_contact;
+pub mod correct;
+pub mod dsar;
+pub mod erase;
+pub mod feedback;
 pub mod init;
 pub mod leads;
+pub mod notices;
+pub mod optout;
+pub mod partner;
+pub mod queue;
+pub mod requests;
+pub mod share;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -13,5 +25,18 @@ pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Init => init::run(&ctx),
         Command::Leads(command) => leads::run(&ctx, command),
+        Command::Queue(command) => queue::run(&ctx, command),
+        Command::CanContact(args) => can_contact::run(&ctx, args),
+        Command::Optout(args) => optout::run(&ctx, args),
+        Command::Correct(args) => correct::run(&ctx, args),
+        Command::Erase(args) => erase::run(&ctx, args),
+        Command::Dsar(args) => dsar::run(&ctx, args),
+        Command::Requests(command) => requests::run(&ctx, command),
+        Command::Partner(command) => partner::run(&ctx, command),
+        Command::Share(args) => share::run(&ctx, args),
+        Command::Disclosures(args) => share::disclosures(&ctx, args),
+        Command::Notices(command) => notices::run(&ctx, command),
+        Command::Audience(command) => audience::run(&ctx, command),
+        Command::Feedback(command) => feedback::run(&ctx, command),
     }
 }
