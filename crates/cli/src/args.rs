@@ -53,6 +53,8 @@ pub enum Command {
     Queue(commands::queue::QueueCommand),
     /// Ask the compliance gate whether a lead may be contacted on a channel (exit 0 or 3)
     CanContact(commands::can_contact::CanContactArgs),
+    /// Log a follow-up (a call, email or letter, or an inbound contact with --inbound)
+    Log(commands::log::LogArgs),
     /// Record an opt-out (of one channel or all), effective at once
     Optout(commands::optout::OptOutArgs),
     /// Correct a person's information as they asked: FIELD=VALUE…

@@ -6,7 +6,7 @@ use crate::failure::CliResult;
 use crate::output::{self, Fields, Table};
 use clap::Subcommand;
 use switchboard_core::protocol::Lead;
-use switchboard_core::{access, gate, leads};
+use switchboard_core::{access, gate, leads, search};
 
 /// The `leads` subcommands.
 #[derive(Debug, Subcommand)]
@@ -20,6 +20,14 @@ pub enum LeadsCommand {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
+    /// Full-text search over name, company, email, phone and follow-up notes
+    Search {
+        /// Words (all must match, as prefixes) or a phone number in any format
+        text: String,
+        /// Most hits to show
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Everything about one lead: fields, registrations, follow-ups, consent, channels allowed now
     Show {
         /// The lead's id or email address
@@ -32,6 +40,7 @@ pub fn run(ctx: &Context, command: LeadsCommand) -> CliResult {
     match command {
         LeadsCommand::List { limit, offset } => list(ctx, limit, offset),
         LeadsCommand::Show { lead } => show(ctx, &lead),
+        LeadsCommand::Search { text, limit } => search_leads(ctx, &text, limit),
     }
 }
 
@@ -44,7 +53,35 @@ fn list(ctx: &Context, limit: u32, offset: u32) -> CliResult {
     print_leads(&page)
 }
 
-/// Prints leads as a table (shared with `leads search`).
+fn search_leads(ctx: &Context, text: &str, limit: usize) -> CliResult {
+    let store = ctx.open_store()?;
+    let hits = search::search(store.conn(), text, limit)?;
+    if ctx.json {
+        return output::json(&hits);
+    }
+    if hits.is_empty() {
+        return output::line("No matches.");
+    }
+    let mut table = Table::new(&["ID", "NAME", "COMPANY", "EMAIL", "PHONE", "MATCHED"]);
+    for hit in &hits {
+        let lead = &hit.lead;
+        let matched = match &hit.note_excerpt {
+            Some(note) => format!("note: {note}"),
+            None => "lead".to_string(),
+        };
+        table.row(vec![
+            lead.id.clone(),
+            output::opt(lead.name.as_deref()),
+            output::opt(lead.company.as_deref()),
+            output::opt(lead.email.as_deref()),
+            output::opt(lead.phone.as_deref()),
+            matched,
+        ]);
+    }
+    table.print()
+}
+
+/// Prints leads as a table.
 pub fn print_leads(page: &[Lead]) -> CliResult {
     if page.is_empty() {
         return output::line("No leads.");

@@ -8,6 +8,7 @@ pub mod erase;
 pub mod feedback;
 pub mod init;
 pub mod leads;
+pub mod log;
 pub mod notices;
 pub mod optout;
 pub mod partner;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Leads(command) => leads::run(&ctx, command),
         Command::Queue(command) => queue::run(&ctx, command),
         Command::CanContact(args) => can_contact::run(&ctx, args),
+        Command::Log(args) => log::run(&ctx, args),
         Command::Optout(args) => optout::run(&ctx, args),
         Command::Correct(args) => correct::run(&ctx, args),
         Command::Erase(args) => erase::run(&ctx, args),
