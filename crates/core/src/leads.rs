@@ -383,6 +383,46 @@ pub fn set_fields(
     Ok(changed)
 }
 
+/// Marks a lead's email address invalid (a hard bounce) or valid again inside the caller's
+/// transaction: audited, stamped and queued with the email field group, which carries the flag.
+/// Returns whether anything changed.
+pub fn set_email_invalid(
+    conn: &Connection,
+    lead_id: &str,
+    invalid: bool,
+    actor: &str,
+    action: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let old: i64 = conn
+        .prepare_cached("SELECT email_invalid FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| CoreError::NotFound(format!("no lead with id {lead_id}")))?;
+    if (old != 0) == invalid {
+        return Ok(false);
+    }
+    let clock = next_hlc(conn, at)?.to_string();
+    conn.prepare_cached(
+        "UPDATE lead SET email_invalid = ?1, clock_email = ?2 WHERE id = ?3",
+    )?
+    .execute(params![invalid as i64, clock, lead_id])?;
+    audit::record(
+        conn,
+        actor,
+        at,
+        audit::Change {
+            lead_id: Some(lead_id),
+            action,
+            field: Some("email_invalid"),
+            old_value: Some(if old != 0 { "1" } else { "0" }),
+            new_value: Some(if invalid { "1" } else { "0" }),
+        },
+    )?;
+    outbox::enqueue(conn, Entity::LeadFields, lead_id, Some(FieldGroup::Email.as_str()))?;
+    Ok(true)
+}
+
 /// Rewrites a lead's entry in the full-text index from its current fields (none once erased).
 pub fn refresh_search(conn: &Connection, lead_id: &str) -> Result<()> {
     let (rowid, name, company, email, phone, status): (

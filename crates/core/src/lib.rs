@@ -4,10 +4,13 @@
 
 pub mod audit;
 pub mod clock;
+pub mod disclosure;
 pub mod error;
 pub mod hlc;
 pub mod leads;
+pub mod notices;
 pub mod outbox;
+pub mod partners;
 pub mod store;
 pub mod suppression;
 

@@ -15,6 +15,8 @@ pub enum Entity {
     Audit,
     /// An erasure; the pushed operation carries only the suppression hashes.
     Erasure,
+    /// A disclosure to a partner (append-only; field names, never values).
+    Disclosure,
 }
 
 impl Entity {
@@ -28,6 +30,7 @@ impl Entity {
             Entity::SubscriberRequest => "subscriber_request",
             Entity::Audit => "audit",
             Entity::Erasure => "erasure",
+            Entity::Disclosure => "disclosure",
         }
     }
 }

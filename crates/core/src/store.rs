@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Append-only migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    ("0006_disclosure", include_str!("../migrations/0006_disclosure.sql")),
+];
 
 /// An open Switchboard database with the clock its writes are stamped with.
 pub struct Store {
