@@ -8,6 +8,7 @@ pub mod disclosure;
 pub mod error;
 pub mod hlc;
 pub mod leads;
+pub mod normalize;
 pub mod notices;
 pub mod outbox;
 pub mod partners;
