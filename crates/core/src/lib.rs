@@ -12,6 +12,7 @@ pub mod normalize;
 pub mod notices;
 pub mod outbox;
 pub mod partners;
+pub mod replica;
 pub mod store;
 pub mod suppression;
 

@@ -1,0 +1,463 @@
+//! Applying pulled changes to the local replica.
+//!
+//! A page of changes and the cursor that follows it are written in one transaction, so an
+//! interrupted sync resumes after the last whole page and never applies a change twice or skips
+//! one. Every operation is idempotent: append-only records insert-or-ignore by id, lead field
+//! groups keep the newest hybrid-logical-clock stamp, erasure and revocation are final.
+
+use crate::clock::to_text;
+use crate::erase;
+use crate::error::Result;
+use crate::hlc::Hlc;
+use crate::leads;
+use crate::store::observe_hlc;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::BTreeSet;
+use switchboard_protocol::{
+    AuditEntry, Change, ConsentEvent, FollowUp, LeadFields, LeadFieldsSet, LeadRevoked,
+    Registration, RequestHandled, SubscriberRequest,
+};
+use switchboard_protocol::{LeadStatus, Op};
+
+/// What applying a page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    /// Changes in the page.
+    pub changes: u64,
+    /// Changes that altered this replica (the rest were already known or older).
+    pub applied: u64,
+    /// People erased by this page.
+    pub erased: u64,
+    /// Leads removed because they left this replica's office.
+    pub revoked: u64,
+}
+
+/// Applies one pulled page and stores `new_cursor`, all in one transaction. When the page erased
+/// or removed anyone, the WAL is checkpointed and truncated afterwards so no old page image
+/// with their data stays on disk.
+pub fn apply_page(
+    conn: &mut Connection,
+    changes: &[Change],
+    new_cursor: i64,
+) -> Result<ApplySummary> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let summary = apply_in(&tx, changes, new_cursor)?;
+    tx.commit()?;
+    if summary.erased > 0 || summary.revoked > 0 {
+        erase::scrub_wal(conn)?;
+    }
+    Ok(summary)
+}
+
+/// The transactional part of `apply_page`.
+pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Result<ApplySummary> {
+    let mut summary = ApplySummary {
+        changes: changes.len() as u64,
+        ..ApplySummary::default()
+    };
+    let mut counters: BTreeSet<String> = BTreeSet::new();
+    let mut newest: Option<Hlc> = None;
+    for change in changes {
+        let applied = match &change.op {
+            Op::LeadFieldsSet(op) => {
+                if let Some(stamp) = Hlc::parse(&op.hlc) {
+                    if newest.as_ref().is_none_or(|n| &stamp > n) {
+                        newest = Some(stamp);
+                    }
+                }
+                fields(conn, op)?
+            }
+            Op::RegistrationAdded(r) => registration(conn, r)?,
+            Op::FollowUpLogged(f) => {
+                let inserted = follow_up(conn, f)?;
+                if inserted {
+                    counters.insert(f.lead_id.clone());
+                }
+                inserted
+            }
+            Op::ConsentRecorded(c) => consent(conn, c)?,
+            Op::RequestOpened(r) => request_opened(conn, r)?,
+            Op::RequestHandled(r) => request_handled(conn, r)?,
+            Op::AuditRecorded(a) => audit(conn, a)?,
+            Op::LeadErased(e) => {
+                erase::apply_remote(conn, e)?;
+                summary.erased += 1;
+                true
+            }
+            Op::LeadRevoked(r) => {
+                let removed = revoke(conn, r)?;
+                if removed {
+                    summary.revoked += 1;
+                    counters.remove(&r.lead_id);
+                }
+                removed
+            }
+        };
+        if applied {
+            summary.applied += 1;
+        }
+    }
+    for lead_id in &counters {
+        if lead_exists(conn, lead_id)? {
+            crate::followup::recompute_counters(conn, lead_id)?;
+        }
+    }
+    if let Some(stamp) = newest {
+        observe_hlc(conn, &stamp)?;
+    }
+    conn.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
+        .execute([new_cursor])?;
+    Ok(summary)
+}
+
+fn lead_exists(conn: &Connection, lead_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn is_erased(conn: &Connection, lead_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT status FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |r| r.get::<_, String>(0))
+        .optional()?
+        .is_some_and(|s| s == LeadStatus::Erased.as_str()))
+}
+
+/// Makes sure a lead row exists (a change may arrive for a lead whose fields come later in the
+/// page); a new one is an empty skeleton whose clocks lose to every stamp.
+fn ensure_lead(conn: &Connection, lead_id: &str, created_at: &str) -> Result<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO lead(id, created_at) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![lead_id, created_at])?;
+    if inserted > 0 {
+        conn.prepare_cached(
+            "INSERT INTO lead_search(rowid, name) VALUES (last_insert_rowid(), NULL)",
+        )?
+        .execute([])?;
+    }
+    Ok(())
+}
+
+fn fields(conn: &Connection, op: &LeadFieldsSet) -> Result<bool> {
+    ensure_lead(conn, &op.lead_id, &to_text(op.created_at))?;
+    // Erasure is final: nothing brings an erased person's fields back.
+    if is_erased(conn, &op.lead_id)? {
+        return Ok(false);
+    }
+    let group = op.fields.group();
+    let clock_column = format!("clock_{}", group.as_str());
+    let current: String = conn
+        .prepare_cached(&format!("SELECT {clock_column} FROM lead WHERE id = ?1"))?
+        .query_row([&op.lead_id], |r| r.get(0))?;
+    // Stamps compare as text (fixed-width millis and counter, then node): text order is clock
+    // order, and the empty clock of a skeleton loses to everything.
+    if op.hlc.as_str() <= current.as_str() {
+        return Ok(false);
+    }
+    let id = &op.lead_id;
+    let hlc = &op.hlc;
+    match &op.fields {
+        LeadFields::Identity { name, company } => conn
+            .prepare_cached(
+                "UPDATE lead SET name = ?2, company = ?3, clock_identity = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, name, company, hlc])?,
+        LeadFields::Email {
+            email,
+            email_invalid,
+        } => conn
+            .prepare_cached(
+                "UPDATE lead SET email = ?2, email_invalid = ?3, clock_email = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, email, *email_invalid as i64, hlc])?,
+        LeadFields::Phone { phone } => conn
+            .prepare_cached("UPDATE lead SET phone = ?2, clock_phone = ?3 WHERE id = ?1")?
+            .execute(params![id, phone, hlc])?,
+        LeadFields::Postal {
+            address,
+            country,
+            time_zone,
+        } => conn
+            .prepare_cached(
+                "UPDATE lead SET address = ?2, country = ?3, time_zone = ?4, clock_postal = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, address, country, time_zone, hlc])?,
+        LeadFields::Workflow {
+            status,
+            owner,
+            next_follow_up_at,
+        } => conn
+            .prepare_cached(
+                "UPDATE lead SET status = ?2, owner = ?3, next_follow_up_at = ?4,
+                        clock_workflow = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                status.as_str(),
+                owner,
+                next_follow_up_at.map(to_text),
+                hlc
+            ])?,
+        LeadFields::Office { office } => conn
+            .prepare_cached("UPDATE lead SET office = ?2, clock_office = ?3 WHERE id = ?1")?
+            .execute(params![id, office, hlc])?,
+    };
+    if matches!(
+        op.fields,
+        LeadFields::Identity { .. } | LeadFields::Email { .. } | LeadFields::Phone { .. }
+    ) {
+        leads::refresh_search(conn, id)?;
+    }
+    Ok(true)
+}
+
+fn registration(conn: &Connection, r: &Registration) -> Result<bool> {
+    ensure_lead(conn, &r.lead_id, &to_text(r.submitted_at))?;
+    let erased = is_erased(conn, &r.lead_id)?;
+    // A registration that reaches an erased person keeps only its non-personal skeleton.
+    let pii = |v: &Option<String>| if erased { None } else { v.clone() };
+    let pages = if erased {
+        "[]".to_string()
+    } else {
+        serde_json::to_string(&r.pages_visited).unwrap_or_else(|_| "[]".into())
+    };
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at,
+                    name, company, email, phone, address, country, ip, user_agent, referrer,
+                    pages_visited, form_version, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?6)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            r.id,
+            r.lead_id,
+            pii(&r.submission_id),
+            r.kind.as_str(),
+            r.product,
+            to_text(r.submitted_at),
+            pii(&r.name),
+            pii(&r.company),
+            pii(&r.email),
+            pii(&r.phone),
+            pii(&r.address),
+            r.country,
+            pii(&r.ip),
+            pii(&r.user_agent),
+            pii(&r.referrer),
+            pages,
+            r.form_version,
+        ])?;
+    if inserted > 0 {
+        conn.prepare_cached(
+            "UPDATE lead SET last_registered_at = ?2
+             WHERE id = ?1 AND (last_registered_at IS NULL OR last_registered_at < ?2)",
+        )?
+        .execute(params![r.lead_id, to_text(r.submitted_at)])?;
+    }
+    Ok(inserted > 0)
+}
+
+fn follow_up(conn: &Connection, f: &FollowUp) -> Result<bool> {
+    ensure_lead(conn, &f.lead_id, &to_text(f.occurred_at))?;
+    let note = if is_erased(conn, &f.lead_id)? {
+        None
+    } else {
+        f.note.clone()
+    };
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note, occurred_at,
+                    rep, next_follow_up_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            f.id,
+            f.lead_id,
+            f.channel.as_str(),
+            f.direction.as_str(),
+            f.outcome.as_str(),
+            note,
+            to_text(f.occurred_at),
+            f.rep,
+            f.next_follow_up_at.map(to_text),
+        ])?;
+    if inserted > 0 {
+        if let Some(note) = note.filter(|n| !n.is_empty()) {
+            conn.prepare_cached(
+                "INSERT INTO note_search(rowid, note) VALUES (last_insert_rowid(), ?1)",
+            )?
+            .execute([note])?;
+        }
+    }
+    Ok(inserted > 0)
+}
+
+fn consent(conn: &Connection, c: &ConsentEvent) -> Result<bool> {
+    ensure_lead(conn, &c.lead_id, &to_text(c.occurred_at))?;
+    let evidence = if is_erased(conn, &c.lead_id)? {
+        None
+    } else {
+        c.evidence.clone()
+    };
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO consent_event(id, lead_id, scope, action, source, evidence, occurred_at,
+                    supersedes, recorded_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            c.id,
+            c.lead_id,
+            c.scope.as_str(),
+            c.action.as_str(),
+            c.source,
+            evidence,
+            to_text(c.occurred_at),
+            c.supersedes,
+            c.recorded_by,
+        ])?
+        > 0)
+}
+
+fn request_opened(conn: &Connection, r: &SubscriberRequest) -> Result<bool> {
+    ensure_lead(conn, &r.lead_id, &to_text(r.received_at))?;
+    let detail = if is_erased(conn, &r.lead_id)? {
+        None
+    } else {
+        r.detail.clone()
+    };
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO subscriber_request(id, lead_id, kind, received_at, due_at, status, detail,
+                    handled_by, handled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            r.id,
+            r.lead_id,
+            r.kind.as_str(),
+            to_text(r.received_at),
+            to_text(r.due_at),
+            r.status.as_str(),
+            detail,
+            r.handled_by,
+            r.handled_at.map(to_text),
+        ])?
+        > 0)
+}
+
+fn request_handled(conn: &Connection, r: &RequestHandled) -> Result<bool> {
+    let detail = if is_erased(conn, &r.lead_id)? {
+        None
+    } else {
+        r.detail.clone()
+    };
+    // Handling closes an open request once; a request already closed keeps its first answer.
+    Ok(conn
+        .prepare_cached(
+            "UPDATE subscriber_request
+             SET status = ?2, handled_by = ?3, handled_at = ?4, detail = coalesce(?5, detail)
+             WHERE id = ?1 AND status = 'open'",
+        )?
+        .execute(params![
+            r.id,
+            r.status.as_str(),
+            r.handled_by,
+            to_text(r.handled_at),
+            detail
+        ])?
+        > 0)
+}
+
+fn audit(conn: &Connection, a: &AuditEntry) -> Result<bool> {
+    let erased = match &a.lead_id {
+        Some(id) => is_erased(conn, id)?,
+        None => false,
+    };
+    let value = |v: &Option<String>| if erased { None } else { v.clone() };
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO audit(id, at, actor, lead_id, action, field, old_value, new_value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            a.id,
+            to_text(a.at),
+            a.actor,
+            a.lead_id,
+            a.action,
+            a.field,
+            value(&a.old_value),
+            value(&a.new_value),
+        ])?
+        > 0)
+}
+
+/// Removes a lead that left this replica's office, and everything about it, PII included.
+/// Every table with a `lead_id` column is cleared, so tables added later are covered too.
+fn revoke(conn: &Connection, op: &LeadRevoked) -> Result<bool> {
+    let rowid: Option<i64> = conn
+        .prepare_cached("SELECT rowid FROM lead WHERE id = ?1")?
+        .query_row([&op.lead_id], |r| r.get(0))
+        .optional()?;
+    let Some(rowid) = rowid else {
+        return Ok(false);
+    };
+    conn.prepare_cached(
+        "DELETE FROM note_search WHERE rowid IN (SELECT rowid FROM follow_up WHERE lead_id = ?1)",
+    )?
+    .execute([&op.lead_id])?;
+    conn.prepare_cached("DELETE FROM lead_search WHERE rowid = ?1")?
+        .execute([rowid])?;
+    let tables: Vec<String> = conn
+        .prepare_cached(
+            "SELECT m.name FROM sqlite_schema m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND p.name = 'lead_id' AND m.name <> 'lead'
+             ORDER BY m.name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    // Children may reference each other (a lead's records are all keyed by lead_id); with
+    // foreign keys on, delete until a pass removes nothing that blocks the lead row.
+    for _ in 0..3 {
+        let mut blocked = false;
+        for table in &tables {
+            match conn.execute(
+                &format!("DELETE FROM \"{table}\" WHERE lead_id = ?1"),
+                [&op.lead_id],
+            ) {
+                Ok(_) => {}
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    blocked = true
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !blocked {
+            break;
+        }
+    }
+    // Audit entries about the lead's records are covered by lead_id; queued pushes about the
+    // lead go too (the server would refuse them: the lead is no longer this office's).
+    conn.prepare_cached(
+        "DELETE FROM outbox WHERE entity IN ('lead_fields', 'erasure') AND entity_id = ?1",
+    )?
+    .execute([&op.lead_id])?;
+    conn.prepare_cached("DELETE FROM lead WHERE id = ?1")?
+        .execute([&op.lead_id])?;
+    Ok(true)
+}

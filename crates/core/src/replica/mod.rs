@@ -1,0 +1,535 @@
+//! The storage side of sync: building pushed operations from the outbox, applying pulled pages,
+//! the replica's identity, and what this replica knows about its server. No network here: the
+//! `switchboard-sync` crate moves the bytes.
+
+pub mod apply;
+pub mod identity;
+pub mod materialize;
+
+use crate::clock::to_text;
+use crate::error::Result;
+use crate::leads::parse_time;
+use crate::outbox;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+pub use apply::{apply_page, ApplySummary};
+pub use identity::{ensure_fresh, IdentityCheck};
+pub use materialize::{ack, pending_ops, AckSummary};
+
+/// Where this replica syncs and how far it got.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncState {
+    pub server_url: Option<String>,
+    /// Pinned SHA-256 fingerprint of the server certificate (hex), if pinned.
+    pub fingerprint: Option<String>,
+    /// CA file that signs the server certificate, if not the system roots.
+    pub ca_file: Option<String>,
+    pub user: Option<String>,
+    pub role: Option<String>,
+    pub office: Option<String>,
+    /// The server change sequence applied through.
+    pub cursor: i64,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// Reads the sync state.
+pub fn state(conn: &Connection) -> Result<SyncState> {
+    Ok(conn.query_row(
+        "SELECT server_url, fingerprint, ca_file, user, role, office, cursor, last_sync_at,
+                last_error
+         FROM sync_state WHERE id = 1",
+        [],
+        |r| {
+            Ok(SyncState {
+                server_url: r.get(0)?,
+                fingerprint: r.get(1)?,
+                ca_file: r.get(2)?,
+                user: r.get(3)?,
+                role: r.get(4)?,
+                office: r.get(5)?,
+                cursor: r.get(6)?,
+                last_sync_at: parse_time(r.get(7)?),
+                last_error: r.get(8)?,
+            })
+        },
+    )?)
+}
+
+/// The server and account this replica syncs with, as `login` learned them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerLogin {
+    pub server_url: String,
+    pub fingerprint: Option<String>,
+    pub ca_file: Option<String>,
+    pub user: String,
+    pub role: String,
+    pub office: Option<String>,
+}
+
+/// Records a login. A different server or user starts the pull over from the beginning.
+pub fn record_login(conn: &Connection, login: &ServerLogin) -> Result<()> {
+    let before = state(conn)?;
+    let same_account = before.server_url.as_deref() == Some(login.server_url.as_str())
+        && before.user.as_deref() == Some(login.user.as_str());
+    conn.execute(
+        "UPDATE sync_state SET server_url = ?1, fingerprint = ?2, ca_file = ?3, user = ?4,
+                role = ?5, office = ?6, cursor = CASE WHEN ?7 THEN cursor ELSE 0 END,
+                last_error = NULL
+         WHERE id = 1",
+        params![
+            login.server_url,
+            login.fingerprint,
+            login.ca_file,
+            login.user,
+            login.role,
+            login.office,
+            same_account,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Records the end of a sync attempt: its time, and its error if it failed.
+pub fn record_sync(conn: &Connection, at: DateTime<Utc>, error: Option<&str>) -> Result<()> {
+    if let Some(error) = error {
+        conn.execute(
+            "UPDATE sync_state SET last_error = ?1 WHERE id = 1",
+            [error],
+        )?;
+    } else {
+        conn.execute(
+            "UPDATE sync_state SET last_sync_at = ?1, last_error = NULL WHERE id = 1",
+            [to_text(at)],
+        )?;
+    }
+    Ok(())
+}
+
+/// One operation the server refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// The wire sequence it was pushed under.
+    pub seq: i64,
+    pub op_kind: String,
+    pub entity_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub code: Option<String>,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The operations the server refused, newest first.
+pub fn rejected(conn: &Connection, limit: u32) -> Result<Vec<Rejected>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, op_kind, entity_id, lead_id, code, reason, at FROM sync_rejected
+         ORDER BY seq DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(Rejected {
+            seq: r.get(0)?,
+            op_kind: r.get(1)?,
+            entity_id: r.get(2)?,
+            lead_id: r.get(3)?,
+            code: r.get(4)?,
+            reason: r.get(5)?,
+            at: parse_time(r.get(6)?).unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Everything `switchboard status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    pub replica_id: String,
+    #[serde(flatten)]
+    pub state: SyncState,
+    /// Local writes waiting to be pushed.
+    pub pending: i64,
+    /// How many pushed operations the server refused in all.
+    pub rejected_total: i64,
+    /// The most recent refusals.
+    pub rejected: Vec<Rejected>,
+}
+
+/// The replica's sync status.
+pub fn status(conn: &Connection) -> Result<SyncStatus> {
+    Ok(SyncStatus {
+        replica_id: crate::store::get_setting(conn, "replica_id")?.unwrap_or_default(),
+        state: state(conn)?,
+        pending: outbox::pending(conn)?,
+        rejected_total: conn.query_row("SELECT count(*) FROM sync_rejected", [], |r| r.get(0))?,
+        rejected: rejected(conn, 20)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{new_id, Clock};
+    use crate::leads::{self, LeadField, NewLead};
+    use crate::outbox::{self, Entity};
+    use crate::{FixedClock, Store};
+    use chrono::TimeZone;
+    use std::sync::Arc;
+    use switchboard_protocol::{Change, LeadRevoked, Op, PushResult, PushStatus};
+
+    fn clock() -> FixedClock {
+        FixedClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap())
+    }
+
+    fn replica(clock: &FixedClock) -> Store {
+        Store::open_in_memory(Arc::new(clock.clone())).unwrap()
+    }
+
+    fn ann() -> NewLead {
+        NewLead {
+            office: Some("BER".into()),
+            name: Some("Ann Example".into()),
+            company: Some("Acme".into()),
+            email: Some("ann@example.com".into()),
+            phone: Some("+4930123456".into()),
+            country: Some("DE".into()),
+            ..NewLead::default()
+        }
+    }
+
+    fn log_call(store: &mut Store, lead_id: &str, note: &str) -> String {
+        let at = store.now();
+        let id = new_id(at);
+        store
+            .with_tx(|tx| {
+                tx.execute(
+                    "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note,
+                            occurred_at, rep)
+                     VALUES (?1, ?2, 'phone', 'out', 'no_answer', ?3, ?4, 'rep1')",
+                    params![id, lead_id, note, to_text(at)],
+                )?;
+                tx.execute(
+                    "INSERT INTO note_search(rowid, note) VALUES (last_insert_rowid(), ?1)",
+                    [note],
+                )?;
+                outbox::enqueue(tx, Entity::FollowUp, &id, None)
+            })
+            .unwrap();
+        id
+    }
+
+    /// Pushes everything from `from` straight into `to` as one page, as a server would relay it.
+    fn relay(from: &mut Store, to: &mut Store, cursor: &mut i64) -> usize {
+        relay_page(from, to, cursor).len()
+    }
+
+    fn relay_page(from: &mut Store, to: &mut Store, cursor: &mut i64) -> Vec<Change> {
+        let ops = from.with_tx(|tx| pending_ops(tx, 10_000)).unwrap();
+        let changes: Vec<Change> = ops
+            .iter()
+            .map(|(_, op)| {
+                *cursor += 1;
+                Change {
+                    server_seq: *cursor,
+                    op: op.clone(),
+                }
+            })
+            .collect();
+        let results: Vec<PushResult> = ops
+            .iter()
+            .map(|(seq, _)| PushResult {
+                seq: *seq,
+                status: PushStatus::Applied,
+                code: None,
+                reason: None,
+            })
+            .collect();
+        let at = from.now();
+        from.with_tx(|tx| ack(tx, &ops, &results, at)).unwrap();
+        apply_page(to.conn_mut(), &changes, *cursor).unwrap();
+        changes
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_new_lead_and_its_calls_arrive_whole_and_once() {
+        let c = clock();
+        let (mut a, mut b) = (replica(&c), replica(&c));
+        let id = new_id(a.now());
+        a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        log_call(&mut a, &id, "asked for a callback on Tuesday");
+        let mut cursor = 0;
+        // One lead (all six groups), one call.
+        assert_eq!(relay(&mut a, &mut b, &mut cursor), 7);
+        assert_eq!(outbox::pending(a.conn()).unwrap(), 0);
+        let lead = leads::get(b.conn(), &id).unwrap();
+        assert_eq!(lead.name.as_deref(), Some("Ann Example"));
+        assert_eq!(lead.office.as_deref(), Some("BER"));
+        assert_eq!(lead.attempts, 1);
+        assert_eq!(state(b.conn()).unwrap().cursor, 7);
+        assert_eq!(
+            count(
+                &b,
+                "SELECT count(*) FROM note_search WHERE note_search MATCH 'callback'"
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &b,
+                "SELECT count(*) FROM lead_search WHERE lead_search MATCH 'ann'"
+            ),
+            1
+        );
+        // The same state again changes nothing.
+        let ops_a: Vec<Op> = {
+            // Rebuild the ops from A's rows by re-queueing them.
+            a.with_tx(|tx| {
+                outbox::enqueue(tx, Entity::LeadFields, &id, Some("*"))?;
+                pending_ops(tx, 100)
+            })
+            .unwrap()
+            .into_iter()
+            .map(|(_, op)| op)
+            .collect()
+        };
+        let page: Vec<Change> = ops_a
+            .into_iter()
+            .enumerate()
+            .map(|(i, op)| Change {
+                server_seq: 100 + i as i64,
+                op,
+            })
+            .collect();
+        let summary = apply_page(b.conn_mut(), &page, 200).unwrap();
+        assert_eq!(summary.applied, 0, "{summary:?}");
+        assert_eq!(count(&b, "SELECT count(*) FROM follow_up"), 1);
+    }
+
+    #[test]
+    fn the_newest_stamp_wins_per_field_group_in_any_order() {
+        let c = clock();
+        let (mut a, mut b, mut hub) = (replica(&c), replica(&c), replica(&c));
+        let id = new_id(a.now());
+        a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        let mut cursor = 0;
+        let created = relay_page(&mut a, &mut b, &mut cursor);
+        apply_page(hub.conn_mut(), &created, cursor).unwrap();
+        c.advance(chrono::Duration::seconds(1));
+        let at = c.now();
+        a.with_tx(|tx| {
+            leads::set_fields(
+                tx,
+                &id,
+                &[(LeadField::Name, Some("Ann A".into()))],
+                "a",
+                "edit",
+                at,
+            )
+        })
+        .unwrap();
+        c.advance(chrono::Duration::seconds(1));
+        let at = c.now();
+        b.with_tx(|tx| {
+            leads::set_fields(
+                tx,
+                &id,
+                &[
+                    (LeadField::Name, Some("Ann B".into())),
+                    (LeadField::Phone, None),
+                ],
+                "b",
+                "edit",
+                at,
+            )
+        })
+        .unwrap();
+        let a_ops = a.with_tx(|tx| pending_ops(tx, 100)).unwrap();
+        let b_ops = b.with_tx(|tx| pending_ops(tx, 100)).unwrap();
+        let page = |ops: &[(i64, Op)]| -> Vec<Change> {
+            ops.iter()
+                .map(|(s, op)| Change {
+                    server_seq: *s,
+                    op: op.clone(),
+                })
+                .collect()
+        };
+        // The hub sees B's newer edit first, then A's older one; A and B see each other's.
+        apply_page(hub.conn_mut(), &page(&b_ops), 1).unwrap();
+        apply_page(hub.conn_mut(), &page(&a_ops), 2).unwrap();
+        apply_page(a.conn_mut(), &page(&b_ops), 3).unwrap();
+        apply_page(b.conn_mut(), &page(&a_ops), 3).unwrap();
+        for s in [&a, &b, &hub] {
+            let lead = leads::get(s.conn(), &id).unwrap();
+            assert_eq!(lead.name.as_deref(), Some("Ann B"));
+            assert_eq!(lead.phone, None);
+            assert_eq!(lead.email.as_deref(), Some("ann@example.com"));
+        }
+        // Later local stamps sort after everything seen.
+        let seen: String = a
+            .conn()
+            .query_row("SELECT clock_identity FROM lead", [], |r| r.get(0))
+            .unwrap();
+        let next = crate::store::next_hlc(a.conn(), c.now())
+            .unwrap()
+            .to_string();
+        assert!(next > seen);
+    }
+
+    #[test]
+    fn an_erasure_before_the_push_leaves_no_personal_information_to_push() {
+        let c = clock();
+        let mut a = replica(&c);
+        let id = new_id(a.now());
+        a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        log_call(&mut a, &id, "Ann said call back");
+        crate::erase::erase(&mut a, &id, "manager").unwrap();
+        let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
+        let wire = serde_json::to_string(&ops.iter().map(|(_, o)| o).collect::<Vec<_>>()).unwrap();
+        for pii in ["Ann", "ann@example.com", "4930123456", "Acme"] {
+            assert!(!wire.contains(pii), "{pii} in {wire}");
+        }
+        assert!(ops
+            .iter()
+            .any(|(_, op)| matches!(op, Op::LeadErased(e) if !e.suppression_hashes.is_empty())));
+    }
+
+    #[test]
+    fn a_pulled_erasure_purges_and_later_records_stay_scrubbed() {
+        let c = clock();
+        let (mut a, mut b) = (replica(&c), replica(&c));
+        let id = new_id(a.now());
+        a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        let mut cursor = 0;
+        relay(&mut a, &mut b, &mut cursor);
+        // B logs a call offline while A erases.
+        log_call(&mut b, &id, "Ann wants a demo");
+        crate::erase::erase(&mut a, &id, "manager").unwrap();
+        relay(&mut a, &mut b, &mut cursor);
+        relay(&mut b, &mut a, &mut cursor);
+        for s in [&a, &b] {
+            let lead = leads::get(s.conn(), &id).unwrap();
+            assert_eq!(lead.name, None);
+            assert_eq!(lead.email, None);
+            assert_eq!(
+                count(s, "SELECT count(*) FROM follow_up WHERE note IS NOT NULL"),
+                0
+            );
+            assert_eq!(
+                count(s, "SELECT count(*) FROM follow_up"),
+                1,
+                "the call is kept"
+            );
+            assert_eq!(
+                count(
+                    s,
+                    "SELECT count(*) FROM lead_search WHERE lead_search MATCH 'ann'"
+                ),
+                0
+            );
+        }
+        assert!(count(&b, "SELECT count(*) FROM suppression") >= 1);
+    }
+
+    #[test]
+    fn a_revoked_lead_leaves_nothing_behind() {
+        let c = clock();
+        let (mut a, mut b) = (replica(&c), replica(&c));
+        let id = new_id(a.now());
+        a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        log_call(&mut a, &id, "Ann is interested");
+        let mut cursor = 0;
+        relay(&mut a, &mut b, &mut cursor);
+        let page = vec![Change {
+            server_seq: 50,
+            op: Op::LeadRevoked(LeadRevoked {
+                lead_id: id.clone(),
+            }),
+        }];
+        let summary = apply_page(b.conn_mut(), &page, 50).unwrap();
+        assert_eq!(summary.revoked, 1);
+        for table in ["lead", "follow_up", "audit"] {
+            assert_eq!(
+                count(&b, &format!("SELECT count(*) FROM {table}")),
+                0,
+                "{table}"
+            );
+        }
+        assert_eq!(
+            count(
+                &b,
+                "SELECT count(*) FROM note_search WHERE note_search MATCH 'interested'"
+            ),
+            0
+        );
+    }
+
+    #[test]
+    fn rejected_operations_leave_the_queue_and_are_listed_without_pii() {
+        let c = clock();
+        let mut a = replica(&c);
+        let id = new_id(a.now());
+        a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        let ops = a.with_tx(|tx| pending_ops(tx, 100)).unwrap();
+        let results: Vec<PushResult> = ops
+            .iter()
+            .enumerate()
+            .map(|(i, (seq, _))| PushResult {
+                seq: *seq,
+                status: if i == 2 {
+                    PushStatus::Rejected
+                } else {
+                    PushStatus::Duplicate
+                },
+                code: (i == 2).then(|| "forbidden_office".to_string()),
+                reason: (i == 2).then(|| "lead belongs to another office".to_string()),
+            })
+            .collect();
+        let summary = a.with_tx(|tx| ack(tx, &ops, &results, c.now())).unwrap();
+        assert_eq!(summary.rejected, 1);
+        assert_eq!(summary.duplicate, 5);
+        let st = status(a.conn()).unwrap();
+        assert_eq!(st.pending, 0);
+        assert_eq!(st.rejected_total, 1);
+        assert_eq!(st.rejected[0].code.as_deref(), Some("forbidden_office"));
+        assert_eq!(st.rejected[0].op_kind, "lead_fields_set");
+        let json = serde_json::to_string(&st).unwrap();
+        assert!(!json.contains("Ann"));
+    }
+
+    #[test]
+    fn a_page_and_its_cursor_commit_together() {
+        let c = clock();
+        let mut b = replica(&c);
+        // The second change refers to a record kind the store cannot hold: a broken page.
+        let bad = vec![Change {
+            server_seq: 1,
+            op: Op::FollowUpLogged(switchboard_protocol::FollowUp {
+                id: "f1".into(),
+                lead_id: "l1".into(),
+                channel: switchboard_protocol::Channel::Phone,
+                direction: switchboard_protocol::Direction::Out,
+                outcome: switchboard_protocol::Outcome::Busy,
+                note: None,
+                occurred_at: c.now(),
+                rep: "r".into(),
+                next_follow_up_at: None,
+            }),
+        }];
+        b.conn()
+            .execute_batch("CREATE TRIGGER no_calls BEFORE INSERT ON follow_up BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+            .unwrap();
+        assert!(apply_page(b.conn_mut(), &bad, 1).is_err());
+        assert_eq!(state(b.conn()).unwrap().cursor, 0);
+        assert_eq!(count(&b, "SELECT count(*) FROM lead"), 0);
+    }
+}
