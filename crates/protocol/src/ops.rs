@@ -13,6 +13,7 @@ use ts_rs::TS;
 
 /// One replicated change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[ts(export)]
 pub enum Op {
@@ -39,6 +40,7 @@ pub enum Op {
 
 /// The fields of one group of a lead at one clock reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct LeadFieldsSet {
     pub lead_id: String,
@@ -52,6 +54,7 @@ pub struct LeadFieldsSet {
 
 /// The groups a lead's fields merge by: one clock per group, last writer wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum FieldGroup {
@@ -100,6 +103,7 @@ impl fmt::Display for FieldGroup {
 
 /// The values of one field group; the tag `group` names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "group", rename_all = "snake_case")]
 #[ts(export)]
 pub enum LeadFields {
@@ -188,6 +192,7 @@ impl LeadFields {
 
 /// A subscriber request was closed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct RequestHandled {
     /// The request's id.
@@ -201,6 +206,7 @@ pub struct RequestHandled {
 
 /// What kind of address a suppression hash was made from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum SuppressionKind {
@@ -221,6 +227,7 @@ impl SuppressionKind {
 /// A keyed hash (hex HMAC-SHA256 with the deployment's suppression key) of a normalised email
 /// or phone of an erased person.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct SuppressionHash {
     pub kind: SuppressionKind,
@@ -229,6 +236,7 @@ pub struct SuppressionHash {
 
 /// A person was erased: purge their personal information, keep a PII-free skeleton.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct LeadErased {
     pub lead_id: String,
@@ -240,6 +248,7 @@ pub struct LeadErased {
 
 /// The lead is no longer visible to this replica (it moved to another office).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct LeadRevoked {
     pub lead_id: String,

@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 /// An immutable website form submission, with the web metadata the site logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct Registration {
     pub id: String,
@@ -32,6 +33,7 @@ pub struct Registration {
 
 /// One person being followed up, with fields normalised and counters derived from follow-ups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct Lead {
     pub id: String,
@@ -64,6 +66,7 @@ pub struct Lead {
 
 /// One contact attempt or inbound contact. Append-only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct FollowUp {
     pub id: String,
@@ -79,6 +82,7 @@ pub struct FollowUp {
 
 /// An opt-out or opt-in. Append-only; a lead's consent is derived from these.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct ConsentEvent {
     pub id: String,
@@ -97,6 +101,7 @@ pub struct ConsentEvent {
 
 /// A person's request about their data, due one month after receipt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct SubscriberRequest {
     pub id: String,
@@ -112,6 +117,7 @@ pub struct SubscriberRequest {
 
 /// Who changed what, when. Values are purged when the subject is erased.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct AuditEntry {
     pub id: String,

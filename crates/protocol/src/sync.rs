@@ -18,6 +18,7 @@ pub const MAX_WAIT_SECS: u32 = 30;
 
 /// A secret (token, key) that never prints itself; on the wire it is a plain string.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export, type = "string")]
 pub struct Secret(String);
 
@@ -41,6 +42,7 @@ impl fmt::Debug for Secret {
 
 /// Every error the server answers with: a stable machine code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct ErrorBody {
     pub code: String,
@@ -49,6 +51,7 @@ pub struct ErrorBody {
 
 /// `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct LoginRequest {
     pub user: String,
@@ -57,6 +60,7 @@ pub struct LoginRequest {
 
 /// The answer to a successful login.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct LoginResponse {
     /// Bearer token for `Authorization: Bearer …`; the server keeps only its SHA-256.
@@ -75,14 +79,17 @@ pub struct LoginResponse {
 
 /// One outbox entry as pushed: the replica's sequence number and the operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct PushOp {
+    #[ts(type = "number")]
     pub seq: i64,
     pub op: Op,
 }
 
 /// `POST /v1/push`: a batch of outbox entries, applied once each by (replica_id, seq).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct PushRequest {
     /// Minted on a fresh install or a restored database, so sequences are never reused.
@@ -92,6 +99,7 @@ pub struct PushRequest {
 
 /// What became of one pushed operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum PushStatus {
@@ -105,8 +113,10 @@ pub enum PushStatus {
 
 /// The server's answer for one pushed operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct PushResult {
+    #[ts(type = "number")]
     pub seq: i64,
     pub status: PushStatus,
     /// Stable code of a rejection (`subject_erased`, `forbidden_office`, …) or of a note on an
@@ -118,6 +128,7 @@ pub struct PushResult {
 
 /// The answers to a push, one per pushed operation, in the order pushed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
@@ -125,10 +136,12 @@ pub struct PushResponse {
 
 /// Query of `GET /v1/changes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct ChangesQuery {
     /// The cursor from the previous page (0 for a first sync).
     #[serde(default)]
+    #[ts(type = "number")]
     pub after: i64,
     /// Page size, at most `MAX_PAGE`.
     pub limit: Option<u32>,
@@ -138,18 +151,22 @@ pub struct ChangesQuery {
 
 /// One change in the server's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct Change {
+    #[ts(type = "number")]
     pub server_seq: i64,
     pub op: Op,
 }
 
 /// A page of changes visible to the caller, in server order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct ChangesPage {
     pub changes: Vec<Change>,
     /// Pass as `after` next time; store it in the same transaction as the page.
+    #[ts(type = "number")]
     pub next_cursor: i64,
     /// More changes are already waiting: pull again at once.
     pub has_more: bool,
@@ -157,6 +174,7 @@ pub struct ChangesPage {
 
 /// `POST /v1/registrations` from the website (authenticated with the intake key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IntakeRegistration {
     /// The website's id of the submission; the same id is recorded once.
@@ -181,6 +199,7 @@ pub struct IntakeRegistration {
 
 /// What became of an intake submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum IntakeStatus {
@@ -194,6 +213,7 @@ pub enum IntakeStatus {
 
 /// The answer to an intake submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[ts(export)]
 pub struct IntakeResponse {
     pub status: IntakeStatus,

@@ -1,0 +1,262 @@
+//! Accounts, passwords, bearer tokens and the website's intake keys.
+
+use crate::error::{Result, ServerError};
+use crate::store::{col_int, col_text, Tx};
+use crate::time_text;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use switchboard_protocol::{Role, Secret};
+
+/// Who is making a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: String,
+    pub role: Role,
+    pub office: Option<String>,
+}
+
+impl Actor {
+    /// Admins see and change every office's leads.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Whether the actor may see and change leads of `office`.
+    pub fn may_touch(&self, office: Option<&str>) -> bool {
+        self.is_admin() || (office.is_some() && office == self.office.as_deref())
+    }
+}
+
+/// How expensive password hashes are: the argon2 defaults, or a cheap setting for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PasswordCost {
+    #[default]
+    Standard,
+    /// For tests only: fast, weak hashes.
+    Fast,
+}
+
+/// Hashes a password with argon2id (PHC string with a random salt).
+pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String> {
+    let params = match cost {
+        PasswordCost::Standard => Params::default(),
+        PasswordCost::Fast => Params::new(1024, 1, 1, None)
+            .map_err(|e| ServerError::Internal(format!("argon2 params: {e}")))?,
+    };
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServerError::Internal(format!("argon2: {e}")))
+}
+
+/// Whether `password` matches the stored PHC hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// SHA-256 hex of a token or key: what the store keeps instead of the secret.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new random secret: `prefix` and 32 random bytes in hex.
+pub fn new_secret(prefix: &str) -> Secret {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Secret::new(format!("{prefix}{}", hex::encode(bytes)))
+}
+
+/// Adds an account (the password already hashed).
+pub fn add_user(
+    tx: &mut dyn Tx,
+    name: &str,
+    role: Role,
+    office: Option<&str>,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ServerError::Invalid(
+            "a user name has 1 to 100 characters".into(),
+        ));
+    }
+    if role != Role::Admin && office.is_none() {
+        return Err(ServerError::Invalid(format!(
+            "a {role} needs an office (--office CODE)"
+        )));
+    }
+    if let Some(code) = office {
+        if !crate::leads::office_exists(tx, code)? {
+            return Err(ServerError::NotFound(format!(
+                "no office '{code}' (add it with `office add`)"
+            )));
+        }
+    }
+    let changed = tx.exec(
+        "INSERT INTO account (name, role, office, password_hash, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",
+        &[
+            name.into(),
+            role.as_str().into(),
+            office.into(),
+            password_hash.into(),
+            time_text(now).into(),
+        ],
+    )?;
+    if changed == 0 {
+        return Err(ServerError::Conflict(format!(
+            "user '{name}' exists already"
+        )));
+    }
+    Ok(())
+}
+
+/// Revokes an account and every token it holds.
+pub fn revoke_user(tx: &mut dyn Tx, name: &str) -> Result<()> {
+    let changed = tx.exec(
+        "UPDATE account SET revoked = 1 WHERE name = ?1",
+        &[name.into()],
+    )?;
+    if changed == 0 {
+        return Err(ServerError::NotFound(format!("no user '{name}'")));
+    }
+    tx.exec(
+        "UPDATE token SET revoked = 1 WHERE account = ?1",
+        &[name.into()],
+    )?;
+    Ok(())
+}
+
+/// A live account's role, office and password hash.
+pub fn account_for_login(tx: &mut dyn Tx, name: &str) -> Result<Option<(Actor, String)>> {
+    let row = tx.query_opt(
+        "SELECT name, role, office, password_hash FROM account WHERE name = ?1 AND revoked = 0",
+        &[name.into()],
+    )?;
+    Ok(row.and_then(|r| {
+        let role = col_text(&r, 1)?.parse::<Role>().ok()?;
+        Some((
+            Actor {
+                user: col_text(&r, 0)?,
+                role,
+                office: col_text(&r, 2),
+            },
+            col_text(&r, 3)?,
+        ))
+    }))
+}
+
+/// Stores a new token for `user`, valid for `ttl`; returns the token and its expiry.
+pub fn issue_token(
+    tx: &mut dyn Tx,
+    user: &str,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> Result<(Secret, DateTime<Utc>)> {
+    let token = new_secret("sbt_");
+    let expires = now + ttl;
+    tx.exec(
+        "INSERT INTO token (hash, account, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        &[
+            secret_hash(token.expose()).into(),
+            user.into(),
+            time_text(now).into(),
+            time_text(expires).into(),
+        ],
+    )?;
+    Ok((token, expires))
+}
+
+/// The actor a bearer token stands for, if it is live (not expired, not revoked).
+pub fn authenticate(tx: &mut dyn Tx, token: &str, now: DateTime<Utc>) -> Result<Actor> {
+    let row = tx.query_opt(
+        "SELECT a.name, a.role, a.office, t.expires_at FROM token t \
+         JOIN account a ON a.name = t.account \
+         WHERE t.hash = ?1 AND t.revoked = 0 AND a.revoked = 0",
+        &[secret_hash(token).into()],
+    )?;
+    let unauthorized = || ServerError::Unauthorized("invalid, expired or revoked token".into());
+    let row = row.ok_or_else(unauthorized)?;
+    let expires = col_text(&row, 3)
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .ok_or_else(unauthorized)?;
+    if expires <= now {
+        return Err(ServerError::Unauthorized(
+            "token expired; log in again".into(),
+        ));
+    }
+    let role = col_text(&row, 1)
+        .and_then(|r| r.parse::<Role>().ok())
+        .ok_or_else(unauthorized)?;
+    Ok(Actor {
+        user: col_text(&row, 0).ok_or_else(unauthorized)?,
+        role,
+        office: col_text(&row, 2),
+    })
+}
+
+/// Revokes one token.
+pub fn revoke_token(tx: &mut dyn Tx, token: &str) -> Result<()> {
+    tx.exec(
+        "UPDATE token SET revoked = 1 WHERE hash = ?1",
+        &[secret_hash(token).into()],
+    )?;
+    Ok(())
+}
+
+/// Creates an intake key for the website; only its hash is stored.
+pub fn create_intake_key(tx: &mut dyn Tx, now: DateTime<Utc>) -> Result<Secret> {
+    let key = new_secret("sbk_");
+    tx.exec(
+        "INSERT INTO intake_key (hash, created_at) VALUES (?1, ?2)",
+        &[secret_hash(key.expose()).into(), time_text(now).into()],
+    )?;
+    Ok(key)
+}
+
+/// Whether `key` is a live intake key.
+pub fn intake_key_valid(tx: &mut dyn Tx, key: &str) -> Result<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT revoked FROM intake_key WHERE hash = ?1",
+            &[secret_hash(key).into()],
+        )?
+        .and_then(|r| col_int(&r, 0))
+        == Some(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("correct horse", PasswordCost::Fast).unwrap();
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn offices_bound_non_admins() {
+        let rep = Actor {
+            user: "r".into(),
+            role: Role::Rep,
+            office: Some("A".into()),
+        };
+        assert!(rep.may_touch(Some("A")));
+        assert!(!rep.may_touch(Some("B")));
+        assert!(!rep.may_touch(None));
+    }
+}

@@ -1,0 +1,55 @@
+//! Offices and routing (country → office), as the admin edits them.
+
+use crate::error::{Result, ServerError};
+use crate::store::{col_text, Tx};
+
+fn country_code(input: &str) -> Result<String> {
+    crate::normalize::country(input)
+        .ok_or_else(|| ServerError::Invalid(format!("'{input}' is not an ISO 3166-1 country")))
+}
+
+/// Adds an office.
+pub fn add_office(tx: &mut dyn Tx, code: &str, name: &str, country: &str) -> Result<()> {
+    let code = code.trim();
+    if code.is_empty() || code.len() > 32 || code == "*" {
+        return Err(ServerError::Invalid(
+            "an office code has 1 to 32 characters".into(),
+        ));
+    }
+    let country = country_code(country)?;
+    let changed = tx.exec(
+        "INSERT INTO office (code, name, country) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (code) DO NOTHING",
+        &[code.into(), name.trim().into(), country.into()],
+    )?;
+    if changed == 0 {
+        return Err(ServerError::Conflict(format!(
+            "office '{code}' exists already"
+        )));
+    }
+    Ok(())
+}
+
+/// Routes registrations from `country` to `office` (replacing an earlier route).
+pub fn add_route(tx: &mut dyn Tx, country: &str, office: &str) -> Result<()> {
+    let country = country_code(country)?;
+    if !crate::leads::office_exists(tx, office)? {
+        return Err(ServerError::NotFound(format!("no office '{office}'")));
+    }
+    tx.exec(
+        "INSERT INTO route (country, office) VALUES (?1, ?2) \
+         ON CONFLICT (country) DO UPDATE SET office = excluded.office",
+        &[country.into(), office.into()],
+    )?;
+    Ok(())
+}
+
+/// The office registrations from `country` go to, if routed.
+pub fn route_for(tx: &mut dyn Tx, country: &str) -> Result<Option<String>> {
+    Ok(tx
+        .query_opt(
+            "SELECT office FROM route WHERE country = ?1",
+            &[country.into()],
+        )?
+        .and_then(|r| col_text(&r, 0)))
+}

@@ -1,0 +1,445 @@
+//! The HTTP API: routes, extractors, and the OpenAPI document generated from them.
+
+use crate::accounts::{self, Actor};
+use crate::changelog;
+use crate::error::{Result, ServerError};
+use crate::intake;
+use crate::leads;
+use crate::push::{self, Effects};
+use crate::state::ServerState;
+use crate::store::{self, col_text};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use switchboard_protocol::*;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Largest request body (a push of `MAX_OPS` operations fits).
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Largest intake body: one form submission.
+pub const INTAKE_BODY_LIMIT: usize = 64 * 1024;
+
+/// How often a long-poll looks for changes written by other instances.
+const POLL_EVERY: Duration = Duration::from_millis(250);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard central store",
+        description = "Sync, accounts and registration intake. See docs/SYNC.md."
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The application: every route, with limits and error mapping.
+pub fn router(state: ServerState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(push_ops))
+        .routes(routes!(changes))
+        .routes(routes!(lead))
+        .routes(routes!(follow_ups))
+        .merge(
+            // One form submission is small: a tighter limit for the public endpoint.
+            OpenApiRouter::new()
+                .routes(routes!(registrations))
+                .layer(DefaultBodyLimit::max(INTAKE_BODY_LIMIT)),
+        )
+        .split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    api.route(
+        "/v1/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { Json((*doc).clone()) }
+        }),
+    )
+    .fallback(|| async { ServerError::NotFound("no such endpoint".into()) })
+    .layer(middleware::from_fn(check_protocol))
+    .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    .with_state(state)
+}
+
+/// Refuses clients that speak another protocol version.
+async fn check_protocol(request: Request, next: Next) -> Response {
+    if let Some(v) = request.headers().get(PROTOCOL_HEADER) {
+        let spoken = v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok());
+        if spoken != Some(PROTOCOL_VERSION) {
+            return ServerError::ProtocolVersion(format!(
+                "this server speaks protocol {PROTOCOL_VERSION}; update the client"
+            ))
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// A JSON body whose rejections are answered as `ErrorBody`.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ServerError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ServerError::Invalid(e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ServerError::BadRequest(e.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ServerError::BadRequest(
+                "expected a body with Content-Type: application/json".into(),
+            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ServerError::PayloadTooLarge(e.body_text()))
+            }
+            Err(e) => Err(ServerError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<String> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ServerError::Unauthorized("missing Authorization: Bearer token".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+        .ok_or_else(|| ServerError::Unauthorized("expected Authorization: Bearer token".into()))?;
+    Ok(token.to_string())
+}
+
+/// The authenticated user of a request.
+pub struct Authed(pub Actor);
+
+impl FromRequestParts<ServerState> for Authed {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<Self> {
+        let token = bearer(parts)?;
+        let actor = state
+            .blocking(move |s| {
+                let now = s.clock.now();
+                store::read(&*s.store, |tx| accounts::authenticate(tx, &token, now))
+            })
+            .await?;
+        Ok(Authed(actor))
+    }
+}
+
+/// A request carrying a live intake key (the website).
+pub struct IntakeCaller;
+
+impl FromRequestParts<ServerState> for IntakeCaller {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<Self> {
+        let key = bearer(parts)?;
+        let valid = state
+            .blocking(move |s| store::read(&*s.store, |tx| accounts::intake_key_valid(tx, &key)))
+            .await?;
+        if valid {
+            Ok(IntakeCaller)
+        } else {
+            Err(ServerError::Unauthorized("invalid intake key".into()))
+        }
+    }
+}
+
+/// Liveness and protocol version.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub protocol_version: u32,
+}
+
+/// Liveness check (no authentication, no data).
+#[utoipa::path(get, path = "/v1/health", responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        protocol_version: PROTOCOL_VERSION,
+    })
+}
+
+/// Logs in with a password; returns a bearer token and the deployment's suppression key.
+#[utoipa::path(post, path = "/v1/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+async fn login(
+    State(state): State<ServerState>,
+    Body(req): Body<LoginRequest>,
+) -> Result<Json<LoginResponse>> {
+    let response = state
+        .blocking(move |s| {
+            let denied = || ServerError::Unauthorized("unknown user or wrong password".into());
+            if req.user.len() > 100 || req.password.expose().len() > 1000 {
+                return Err(denied());
+            }
+            let found = store::read(&*s.store, |tx| accounts::account_for_login(tx, &req.user))?;
+            let Some((actor, hash)) = found else {
+                // Spend the same effort as a real check so timing does not reveal names.
+                accounts::verify_password(req.password.expose(), DUMMY_HASH);
+                return Err(denied());
+            };
+            if !accounts::verify_password(req.password.expose(), &hash) {
+                return Err(denied());
+            }
+            let now = s.clock.now();
+            let (token, expires_at) = store::write(&*s.store, |tx| {
+                accounts::issue_token(tx, &actor.user, now, s.token_ttl)
+            })?;
+            Ok(LoginResponse {
+                token,
+                expires_at,
+                user: actor.user,
+                role: actor.role,
+                office: actor.office,
+                suppression_key: s.suppression_key.clone(),
+                server_time: now,
+                protocol_version: PROTOCOL_VERSION,
+            })
+        })
+        .await?;
+    Ok(Json(response))
+}
+
+/// An argon2 hash of nothing anyone types, checked when the user does not exist.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Ssc6Yv8Sgr0ArKXyM5Gn7OHgW16oRwZ1hYp4Mvg1dw";
+
+/// Revokes the caller's token.
+#[utoipa::path(post, path = "/v1/logout", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn logout(
+    State(state): State<ServerState>,
+    Authed(_): Authed,
+    parts: axum::http::HeaderMap,
+) -> Result<StatusCode> {
+    let token = parts
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    state
+        .blocking(move |s| store::write(&*s.store, |tx| accounts::revoke_token(tx, &token)))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Pushes outbox entries; each is answered applied, duplicate or rejected.
+#[utoipa::path(post, path = "/v1/push", security(("bearer" = [])), request_body = PushRequest,
+    responses((status = 200, body = PushResponse), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn push_ops(
+    State(state): State<ServerState>,
+    Authed(actor): Authed,
+    Body(req): Body<PushRequest>,
+) -> Result<Json<PushResponse>> {
+    push::check_request(&req)?;
+    let outcome = state
+        .blocking(move |s| push::push(&*s.store, &actor, &req, s.clock.now()))
+        .await?;
+    if outcome.changed {
+        state.changes.notify_waiters();
+    }
+    Ok(Json(outcome.response))
+}
+
+/// Query of `GET /v1/changes`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesParams {
+    /// Cursor from the previous page (0 for a first sync).
+    pub after: Option<i64>,
+    /// Page size (at most 1000).
+    pub limit: Option<u32>,
+    /// Long-poll: seconds to wait for a change when none is pending (at most 30).
+    pub wait: Option<u32>,
+}
+
+/// Pulls the changes after a cursor that the caller may see; long-polls with `wait`.
+#[utoipa::path(get, path = "/v1/changes", security(("bearer" = [])), params(ChangesParams),
+    responses((status = 200, body = ChangesPage), (status = 401, body = ErrorBody)))]
+async fn changes(
+    State(state): State<ServerState>,
+    Authed(actor): Authed,
+    query: std::result::Result<Query<ChangesParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ChangesPage>> {
+    let Query(q) = query.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let after = q.after.unwrap_or(0).max(0);
+    let limit = q.limit.unwrap_or(500).clamp(1, MAX_PAGE);
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS) as u64);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let notified = state.changes.notified();
+        let who = actor.clone();
+        let page = state
+            .blocking(move |s| store::read(&*s.store, |tx| changelog::page(tx, &who, after, limit)))
+            .await?;
+        if !page.changes.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(page));
+        }
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep(POLL_EVERY) => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+/// A lead's current state as the central store holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LeadView {
+    pub id: String,
+    pub office: Option<String>,
+    pub status: String,
+    pub erased: bool,
+    /// Every field group with its clock stamp.
+    pub groups: Vec<GroupView>,
+}
+
+/// One field group's values and clock.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GroupView {
+    pub fields: LeadFields,
+    pub hlc: String,
+}
+
+/// One lead, if the caller may see it.
+#[utoipa::path(get, path = "/v1/leads/{id}", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lead id")),
+    responses((status = 200, body = LeadView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn lead(
+    State(state): State<ServerState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<LeadView>> {
+    let row = state
+        .blocking(move |s| store::read(&*s.store, |tx| leads::load(tx, &id)))
+        .await?
+        .ok_or_else(|| ServerError::NotFound("no such lead".into()))?;
+    if !actor.may_touch(row.office.as_deref()) {
+        return Err(ServerError::Forbidden(
+            "the lead is not in your office".into(),
+        ));
+    }
+    Ok(Json(LeadView {
+        id: row.id,
+        office: row.office,
+        status: row.status,
+        erased: row.erased,
+        groups: row
+            .groups
+            .into_iter()
+            .map(|(fields, hlc)| GroupView { fields, hlc })
+            .collect(),
+    }))
+}
+
+/// Query of `GET /v1/follow-ups`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FollowUpParams {
+    /// Office to report on (admins; a manager always gets their own).
+    pub office: Option<String>,
+}
+
+/// The whole follow-up history of an office: managers (their office) and admins.
+#[utoipa::path(get, path = "/v1/follow-ups", security(("bearer" = [])), params(FollowUpParams),
+    responses((status = 200, body = Vec<FollowUp>), (status = 403, body = ErrorBody)))]
+async fn follow_ups(
+    State(state): State<ServerState>,
+    Authed(actor): Authed,
+    query: std::result::Result<Query<FollowUpParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<FollowUp>>> {
+    let Query(q) = query.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let office = match actor.role {
+        Role::Rep => {
+            return Err(ServerError::Forbidden(
+                "only managers and admins read office history".into(),
+            ))
+        }
+        Role::Manager => actor.office.clone(),
+        Role::Admin => q.office.clone(),
+    };
+    let rows = state
+        .blocking(move |s| {
+            store::read(&*s.store, |tx| match &office {
+                Some(code) => tx.query(
+                    "SELECT r.body FROM record r JOIN lead l ON l.id = r.lead_id \
+                     WHERE r.kind = 'follow_up' AND l.office = ?1 ORDER BY r.id",
+                    &[code.as_str().into()],
+                ),
+                None => tx.query(
+                    "SELECT body FROM record WHERE kind = 'follow_up' ORDER BY id",
+                    &[],
+                ),
+            })
+        })
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(serde_json::from_str(
+            &col_text(&row, 0).unwrap_or_default(),
+        )?);
+    }
+    Ok(Json(out))
+}
+
+/// Records a website registration (authenticated with the intake key); idempotent by
+/// submission id.
+#[utoipa::path(post, path = "/v1/registrations", security(("bearer" = [])),
+    request_body = IntakeRegistration,
+    responses((status = 200, body = IntakeResponse), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn registrations(
+    State(state): State<ServerState>,
+    _caller: IntakeCaller,
+    Body(sub): Body<IntakeRegistration>,
+) -> Result<Json<IntakeResponse>> {
+    let clean = intake::clean(&sub)?;
+    let (response, changed) = state
+        .blocking(move |s| {
+            let now = s.clock.now();
+            store::write(&*s.store, |tx| {
+                let mut effects = Effects::default();
+                let r = intake::record(tx, &clean, &s.suppression_key_bytes, now, &mut effects)?;
+                Ok((r, effects.changed))
+            })
+        })
+        .await?;
+    if changed {
+        state.changes.notify_waiters();
+    }
+    Ok(Json(response))
+}

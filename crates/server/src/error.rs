@@ -1,0 +1,115 @@
+//! The server's error type: every failure has a stable code and an HTTP status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use switchboard_protocol::ErrorBody;
+
+/// Result with `ServerError`.
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+/// What went wrong, as the client and the operator see it.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("request body too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    ProtocolVersion(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage: {0}")]
+    Store(String),
+    #[error("{0}")]
+    Internal(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl ServerError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServerError::Unauthorized(_) => "unauthorized",
+            ServerError::Forbidden(_) => "forbidden",
+            ServerError::BadRequest(_) => "bad_request",
+            ServerError::Invalid(_) => "invalid",
+            ServerError::NotFound(_) => "not_found",
+            ServerError::PayloadTooLarge(_) => "payload_too_large",
+            ServerError::ProtocolVersion(_) => "protocol_version",
+            ServerError::Conflict(_) => "conflict",
+            ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => "internal",
+        }
+    }
+
+    /// The HTTP status the code maps to.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServerError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServerError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServerError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::ProtocolVersion(_) | ServerError::Conflict(_) => StatusCode::CONFLICT,
+            ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> ServerError {
+        ServerError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(e: rusqlite::Error) -> Self {
+        ServerError::Store(format!("sqlite: {e}"))
+    }
+}
+
+impl From<std::io::Error> for ServerError {
+    fn from(e: std::io::Error) -> Self {
+        ServerError::io("i/o", e)
+    }
+}
+
+impl From<serde_json::Error> for ServerError {
+    fn from(e: serde_json::Error) -> Self {
+        ServerError::Internal(format!("json: {e}"))
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        // Internal details go to the operator's log, not to the client.
+        let message = if status.is_server_error() {
+            eprintln!("switchboard-server: {self}");
+            "internal error; see the server log".to_string()
+        } else {
+            self.to_string()
+        };
+        let body = ErrorBody {
+            code: self.code().to_string(),
+            message,
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,265 @@
+//! The website's registration intake: validate, normalise, suppress, route, record, emit.
+
+use crate::admin::route_for;
+use crate::changelog::{bucket_of, emit};
+use crate::error::{Result, ServerError};
+use crate::leads;
+use crate::normalize;
+use crate::push::Effects;
+use crate::store::{col_text, Tx};
+use chrono::{DateTime, Utc};
+use switchboard_core::hlc::Hlc;
+use switchboard_protocol::*;
+
+const MAX_TEXT: usize = 2000;
+const MAX_PAGES: usize = 200;
+
+/// A submission after validation and normalisation; nothing has been written yet.
+#[derive(Debug, Clone)]
+pub struct CleanSubmission {
+    pub raw: IntakeRegistration,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country: Option<String>,
+}
+
+fn tidy(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Checks and normalises a submission (untrusted input from the public web).
+pub fn clean(sub: &IntakeRegistration) -> Result<CleanSubmission> {
+    let id = sub.submission_id.trim();
+    if id.is_empty() || id.len() > 200 {
+        return Err(ServerError::Invalid(
+            "submission_id must have 1 to 200 characters".into(),
+        ));
+    }
+    let texts = [
+        ("name", &sub.name),
+        ("company", &sub.company),
+        ("email", &sub.email),
+        ("phone", &sub.phone),
+        ("address", &sub.address),
+        ("country", &sub.country),
+        ("product", &sub.product),
+        ("ip", &sub.ip),
+        ("user_agent", &sub.user_agent),
+        ("referrer", &sub.referrer),
+        ("form_version", &sub.form_version),
+    ];
+    for (field, value) in texts {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_TEXT) {
+            return Err(ServerError::Invalid(format!(
+                "{field} is longer than {MAX_TEXT} bytes"
+            )));
+        }
+    }
+    if sub.pages_visited.len() > MAX_PAGES || sub.pages_visited.iter().any(|p| p.len() > MAX_TEXT) {
+        return Err(ServerError::Invalid(format!(
+            "pages_visited holds at most {MAX_PAGES} entries of {MAX_TEXT} bytes"
+        )));
+    }
+    let country = match tidy(&sub.country) {
+        Some(c) => Some(
+            normalize::country(&c)
+                .ok_or_else(|| ServerError::Invalid(format!("unknown country '{c}'")))?,
+        ),
+        None => None,
+    };
+    let email = match tidy(&sub.email) {
+        Some(e) => Some(
+            normalize::email(&e)
+                .ok_or_else(|| ServerError::Invalid("email is not a valid address".into()))?,
+        ),
+        None => None,
+    };
+    let phone = match tidy(&sub.phone) {
+        Some(p) => Some(
+            normalize::phone(&p, country.as_deref())
+                .ok_or_else(|| ServerError::Invalid("phone is not a valid number".into()))?,
+        ),
+        None => None,
+    };
+    if email.is_none() && phone.is_none() && tidy(&sub.name).is_none() {
+        return Err(ServerError::Invalid(
+            "a registration needs a name, email or phone".into(),
+        ));
+    }
+    Ok(CleanSubmission {
+        raw: sub.clone(),
+        email,
+        phone,
+        country,
+    })
+}
+
+/// Records a cleaned submission; idempotent by submission id.
+pub fn record(
+    tx: &mut dyn Tx,
+    sub: &CleanSubmission,
+    key: &[u8],
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<IntakeResponse> {
+    let submission_id = sub.raw.submission_id.trim();
+    if let Some(row) = tx.query_opt(
+        "SELECT status, registration_id, lead_id, office FROM intake_submission \
+         WHERE submission_id = ?1",
+        &[submission_id.into()],
+    )? {
+        let suppressed = col_text(&row, 0).as_deref() == Some("suppressed");
+        return Ok(IntakeResponse {
+            status: if suppressed {
+                IntakeStatus::Suppressed
+            } else {
+                IntakeStatus::Duplicate
+            },
+            registration_id: col_text(&row, 1),
+            lead_id: col_text(&row, 2),
+            office: col_text(&row, 3),
+        });
+    }
+    let mut hashes = Vec::new();
+    if let Some(e) = &sub.email {
+        hashes.push(normalize::suppression_hash(key, SuppressionKind::Email, e));
+    }
+    if let Some(p) = &sub.phone {
+        hashes.push(normalize::suppression_hash(key, SuppressionKind::Phone, p));
+    }
+    for h in &hashes {
+        if tx
+            .query_opt(
+                "SELECT 1 FROM suppression WHERE hash = ?1",
+                &[h.hash.as_str().into()],
+            )?
+            .is_some()
+        {
+            // Keep that it happened, nothing about whom.
+            tx.exec(
+                "INSERT INTO intake_submission (submission_id, status) VALUES (?1, 'suppressed')",
+                &[submission_id.into()],
+            )?;
+            return Ok(IntakeResponse {
+                status: IntakeStatus::Suppressed,
+                registration_id: None,
+                lead_id: None,
+                office: None,
+            });
+        }
+    }
+
+    let routed = match &sub.country {
+        Some(c) => route_for(tx, c)?,
+        None => None,
+    };
+    let existing = match &sub.email {
+        Some(e) => leads::find_by_email(tx, e)?,
+        None => None,
+    };
+    let raw = &sub.raw;
+    let (lead_id, office) = match existing {
+        Some(lead) => (lead.id, lead.office),
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            leads::create(tx, &id, routed.as_deref(), now)?;
+            let hlc = Hlc {
+                millis: now.timestamp_millis(),
+                counter: 0,
+                node: "server".into(),
+            }
+            .to_string();
+            let groups = [
+                LeadFields::Office {
+                    office: routed.clone(),
+                },
+                LeadFields::Identity {
+                    name: tidy(&raw.name),
+                    company: tidy(&raw.company),
+                },
+                LeadFields::Email {
+                    email: sub.email.clone(),
+                    email_invalid: false,
+                },
+                LeadFields::Phone {
+                    phone: sub.phone.clone(),
+                },
+                LeadFields::Postal {
+                    address: tidy(&raw.address),
+                    country: sub.country.clone(),
+                    time_zone: sub.country.as_deref().and_then(normalize::single_zone),
+                },
+                LeadFields::Workflow {
+                    status: LeadStatus::New,
+                    owner: None,
+                    next_follow_up_at: None,
+                },
+            ];
+            for fields in groups {
+                leads::set_group(tx, &id, &fields, &hlc)?;
+                let op = Op::LeadFieldsSet(LeadFieldsSet {
+                    lead_id: id.clone(),
+                    fields,
+                    hlc: hlc.clone(),
+                    created_at: now,
+                });
+                emit(tx, bucket_of(routed.as_deref()), &op)?;
+            }
+            (id, routed)
+        }
+    };
+    let registration = Registration {
+        id: uuid::Uuid::now_v7().to_string(),
+        lead_id: lead_id.clone(),
+        submission_id: Some(submission_id.to_string()),
+        kind: raw.kind,
+        product: tidy(&raw.product),
+        submitted_at: raw.submitted_at,
+        name: tidy(&raw.name),
+        company: tidy(&raw.company),
+        email: sub.email.clone(),
+        phone: sub.phone.clone(),
+        address: tidy(&raw.address),
+        country: sub.country.clone(),
+        ip: tidy(&raw.ip),
+        user_agent: tidy(&raw.user_agent),
+        referrer: tidy(&raw.referrer),
+        pages_visited: raw.pages_visited.clone(),
+        form_version: tidy(&raw.form_version),
+    };
+    tx.exec(
+        "INSERT INTO record (kind, id, lead_id, submission_id, body) \
+         VALUES ('registration', ?1, ?2, ?3, ?4)",
+        &[
+            registration.id.as_str().into(),
+            lead_id.as_str().into(),
+            submission_id.into(),
+            serde_json::to_string(&registration)?.into(),
+        ],
+    )?;
+    tx.exec(
+        "INSERT INTO intake_submission (submission_id, status, registration_id, lead_id, office) \
+         VALUES (?1, 'accepted', ?2, ?3, ?4)",
+        &[
+            submission_id.into(),
+            registration.id.as_str().into(),
+            lead_id.as_str().into(),
+            office.as_deref().into(),
+        ],
+    )?;
+    let registration_id = registration.id.clone();
+    emit(
+        tx,
+        bucket_of(office.as_deref()),
+        &Op::RegistrationAdded(registration),
+    )?;
+    effects.changed = true;
+    Ok(IntakeResponse {
+        status: IntakeStatus::Accepted,
+        registration_id: Some(registration_id),
+        lead_id: Some(lead_id),
+        office,
+    })
+}

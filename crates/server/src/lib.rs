@@ -1,0 +1,32 @@
+//! Switchboard's central store: the sync protocol's server side, accounts and authorization,
+//! and the website's registration intake, over HTTPS, on SQLite or PostgreSQL.
+//!
+//! `serve(listener, state, shutdown)` runs the server; `testkit` starts one on port 0 for
+//! tests of this and other crates.
+
+pub mod accounts;
+pub mod admin;
+pub mod api;
+pub mod changelog;
+pub mod data_dir;
+pub mod error;
+pub mod intake;
+pub mod leads;
+pub mod normalize;
+pub mod push;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod testkit;
+pub mod tls;
+
+pub use error::{Result, ServerError};
+pub use serve::serve;
+pub use state::ServerState;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// A timestamp as stored: RFC 3339 UTC with milliseconds, so text order is time order.
+pub fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,247 @@
+//! `switchboard-server`: set up a data folder, administer accounts and routing, serve.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use switchboard_core::{Clock, SystemClock};
+use switchboard_protocol::Role;
+use switchboard_server::accounts::{self, PasswordCost};
+use switchboard_server::data_dir::{self, InitOptions};
+use switchboard_server::{admin, store, ServerState};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard-server",
+    version,
+    about = "Switchboard's central store over HTTPS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data folder: store, certificate (self-signed unless given), suppression key.
+    Init {
+        #[arg(long)]
+        data: PathBuf,
+        /// PostgreSQL URL (postgres://…); SQLite in the data folder when omitted.
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// Extra host names for the self-signed certificate.
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
+    /// Offices.
+    Office {
+        #[command(subcommand)]
+        command: OfficeCommand,
+    },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Routing of registrations by country.
+    Route {
+        #[command(subcommand)]
+        command: RouteCommand,
+    },
+    /// The website's intake keys.
+    IntakeKey {
+        #[command(subcommand)]
+        command: IntakeKeyCommand,
+    },
+    /// Serve HTTPS.
+    Serve {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "0.0.0.0:8443")]
+        listen: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OfficeCommand {
+    /// Add an office.
+    Add {
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        country: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account; the password comes from stdin when it is not a terminal.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        office: Option<String>,
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Revoke an account and all its tokens.
+    Revoke {
+        name: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RouteCommand {
+    /// Route registrations from COUNTRY to OFFICE.
+    Add {
+        country: String,
+        office: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntakeKeyCommand {
+    /// Create a key and print it (it is not shown again).
+    Create {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Again: ")?;
+        if first != second {
+            bail!("the passwords differ");
+        }
+        first
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        text.lines().next().unwrap_or_default().to_string()
+    };
+    if password.len() < 8 {
+        bail!("a password has at least 8 characters");
+    }
+    Ok(password)
+}
+
+fn with_store<T>(
+    data: &std::path::Path,
+    f: impl FnMut(&mut dyn store::Tx) -> switchboard_server::Result<T>,
+) -> anyhow::Result<T> {
+    let store = data_dir::open_store(data)?;
+    Ok(store::write(&*store, f)?)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let clock = SystemClock;
+    match cli.command {
+        Command::Init {
+            data,
+            store,
+            cert,
+            key,
+            names,
+        } => {
+            let fingerprint = data_dir::init(
+                &data,
+                &InitOptions {
+                    store,
+                    cert,
+                    key,
+                    names,
+                },
+            )?;
+            println!("initialised {}", data.display());
+            println!("certificate SHA-256 fingerprint: {fingerprint}");
+        }
+        Command::Office {
+            command:
+                OfficeCommand::Add {
+                    code,
+                    name,
+                    country,
+                    data,
+                },
+        } => {
+            with_store(&data, |tx| admin::add_office(tx, &code, &name, &country))?;
+            println!("office {code} added");
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    role,
+                    office,
+                    data,
+                },
+        } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = read_password()?;
+            let hash = accounts::hash_password(&password, PasswordCost::Standard)?;
+            let now = clock.now();
+            with_store(&data, |tx| {
+                accounts::add_user(tx, &name, role, office.as_deref(), &hash, now)
+            })?;
+            println!("user {name} added ({role})");
+        }
+        Command::User {
+            command: UserCommand::Revoke { name, data },
+        } => {
+            with_store(&data, |tx| accounts::revoke_user(tx, &name))?;
+            println!("user {name} revoked; their tokens no longer work");
+        }
+        Command::Route {
+            command:
+                RouteCommand::Add {
+                    country,
+                    office,
+                    data,
+                },
+        } => {
+            with_store(&data, |tx| admin::add_route(tx, &country, &office))?;
+            println!("registrations from {country} go to {office}");
+        }
+        Command::IntakeKey {
+            command: IntakeKeyCommand::Create { data },
+        } => {
+            let now = clock.now();
+            let key = with_store(&data, |tx| accounts::create_intake_key(tx, now))?;
+            println!("{}", key.expose());
+        }
+        Command::Serve { data, listen } => {
+            let deployment = data_dir::load(&data)?;
+            // Open the store before the runtime starts: the PostgreSQL client blocks.
+            let state = ServerState::from_deployment(&deployment, Arc::new(SystemClock))?;
+            eprintln!(
+                "certificate SHA-256 fingerprint: {}",
+                deployment.fingerprint
+            );
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(switchboard_server::serve::serve_until_signal(
+                &listen, state,
+            ))?;
+        }
+    }
+    Ok(())
+}

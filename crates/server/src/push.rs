@@ -1,0 +1,619 @@
+//! Applying pushed operations: authorization, erasure, clock merge, office moves.
+//!
+//! Each operation is applied in its own write transaction together with its receipt
+//! `(replica_id, seq)`, so a push cut anywhere can be resent whole: what was applied answers
+//! `duplicate`. Every rejection is decided before anything is written.
+
+use crate::accounts::Actor;
+use crate::changelog::{self, bucket_of, emit, GLOBAL};
+use crate::error::{Result, ServerError};
+use crate::leads::{self, LeadRow};
+use crate::store::{self, col_text, Store, Tx};
+use crate::time_text;
+use chrono::{DateTime, Duration, Utc};
+use switchboard_core::hlc::Hlc;
+use switchboard_protocol::*;
+
+/// How far ahead of server time a clock stamp may be before it is clamped.
+pub const CLOCK_TOLERANCE_MS: i64 = 5_000;
+
+/// Most operations one push may carry.
+pub const MAX_OPS: usize = 1000;
+
+/// What became of one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: PushStatus,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Verdict {
+    fn applied() -> Verdict {
+        Verdict {
+            status: PushStatus::Applied,
+            code: None,
+            reason: None,
+        }
+    }
+
+    fn noted(code: &str, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            status: PushStatus::Applied,
+            code: Some(code.into()),
+            reason: Some(reason.into()),
+        }
+    }
+
+    fn duplicate(reason: impl Into<String>) -> Verdict {
+        Verdict {
+            status: PushStatus::Duplicate,
+            code: Some("already_known".into()),
+            reason: Some(reason.into()),
+        }
+    }
+
+    fn rejected(code: &str, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            status: PushStatus::Rejected,
+            code: Some(code.into()),
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// The result of a push: the answers, and whether something changed (to wake pullers) or was
+/// purged (to scrub the files).
+pub struct PushOutcome {
+    pub response: PushResponse,
+    pub changed: bool,
+    pub purged: bool,
+}
+
+/// Validates the shape of a push before anything is applied.
+pub fn check_request(req: &PushRequest) -> Result<()> {
+    let id = req.replica_id.trim();
+    if id.is_empty() || id.len() > 100 {
+        return Err(ServerError::Invalid(
+            "replica_id must have 1 to 100 characters".into(),
+        ));
+    }
+    if req.ops.len() > MAX_OPS {
+        return Err(ServerError::Invalid(format!(
+            "at most {MAX_OPS} operations per push"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies a push, operation by operation.
+pub fn push(
+    store: &dyn Store,
+    actor: &Actor,
+    req: &PushRequest,
+    now: DateTime<Utc>,
+) -> Result<PushOutcome> {
+    check_request(req)?;
+    let mut results = Vec::with_capacity(req.ops.len());
+    let (mut changed, mut purged) = (false, false);
+    for pushed in &req.ops {
+        let (verdict, effects) = store::write(store, |tx| {
+            if let Some(earlier) = receipt(tx, &req.replica_id, pushed.seq)? {
+                return Ok((
+                    Verdict {
+                        status: PushStatus::Duplicate,
+                        ..earlier
+                    },
+                    Effects::default(),
+                ));
+            }
+            let mut effects = Effects::default();
+            let verdict = apply(tx, actor, &pushed.op, now, &mut effects)?;
+            tx.exec(
+                "INSERT INTO receipt (replica_id, seq, status, code, reason) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[
+                    req.replica_id.as_str().into(),
+                    pushed.seq.into(),
+                    status_text(verdict.status).into(),
+                    verdict.code.clone().into(),
+                    verdict.reason.clone().into(),
+                ],
+            )?;
+            Ok((verdict, effects))
+        })?;
+        changed |= effects.changed;
+        purged |= effects.purged;
+        results.push(PushResult {
+            seq: pushed.seq,
+            status: verdict.status,
+            code: verdict.code,
+            reason: verdict.reason,
+        });
+    }
+    if purged {
+        store.scrub()?;
+    }
+    Ok(PushOutcome {
+        response: PushResponse { results },
+        changed,
+        purged,
+    })
+}
+
+/// Side effects of applying one operation.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Effects {
+    pub changed: bool,
+    pub purged: bool,
+}
+
+fn status_text(s: PushStatus) -> &'static str {
+    match s {
+        PushStatus::Applied => "applied",
+        PushStatus::Duplicate => "duplicate",
+        PushStatus::Rejected => "rejected",
+    }
+}
+
+fn receipt(tx: &mut dyn Tx, replica: &str, seq: i64) -> Result<Option<Verdict>> {
+    let row = tx.query_opt(
+        "SELECT status, code, reason FROM receipt WHERE replica_id = ?1 AND seq = ?2",
+        &[replica.into(), seq.into()],
+    )?;
+    Ok(row.map(|r| Verdict {
+        status: match col_text(&r, 0).as_deref() {
+            Some("rejected") => PushStatus::Rejected,
+            Some("duplicate") => PushStatus::Duplicate,
+            _ => PushStatus::Applied,
+        },
+        code: col_text(&r, 1),
+        reason: col_text(&r, 2),
+    }))
+}
+
+/// Applies one operation inside `tx`. Rejections return before any write.
+pub fn apply(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    op: &Op,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Verdict> {
+    if let Op::LeadRevoked(_) = op {
+        return Ok(Verdict::rejected(
+            "server_only",
+            "lead_revoked is sent by the server only",
+        ));
+    }
+    let Some(lead_id) = op.lead_id() else {
+        // An audit entry about no lead: kept in the author's office.
+        return add_record(tx, op, actor.office.as_deref(), effects, None);
+    };
+    if lead_id.trim().is_empty() || lead_id.len() > 100 {
+        return Ok(Verdict::rejected(
+            "invalid",
+            "lead_id must have 1 to 100 characters",
+        ));
+    }
+    let lead = leads::load(tx, lead_id)?;
+
+    // Erasure wins over everything: only PII-free skeleton data is still accepted.
+    let mut stripped = None;
+    let mut op = op;
+    if let Some(l) = lead.as_ref().filter(|l| l.erased) {
+        match op {
+            Op::LeadErased(_) => return Ok(Verdict::duplicate("the person is already erased")),
+            Op::FollowUpLogged(f) if f.note.is_some() => {
+                stripped = Some(Op::FollowUpLogged(FollowUp {
+                    note: None,
+                    ..f.clone()
+                }));
+            }
+            Op::AuditRecorded(a) if a.old_value.is_some() || a.new_value.is_some() => {
+                stripped = Some(Op::AuditRecorded(AuditEntry {
+                    old_value: None,
+                    new_value: None,
+                    ..a.clone()
+                }));
+            }
+            Op::FollowUpLogged(_) | Op::AuditRecorded(_) | Op::RequestHandled(_) => {}
+            _ => {
+                return Ok(Verdict::rejected(
+                    "subject_erased",
+                    format!(
+                        "lead {} was erased; its personal data is not accepted",
+                        l.id
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(s) = stripped.as_ref() {
+        op = s;
+    }
+
+    // Authorization: the lead's office (or, for append-only records, an office it left).
+    let office = match &lead {
+        Some(l) => {
+            let allowed = actor.may_touch(l.office.as_deref())
+                || (is_append_only(op) && left_office(tx, &l.id, actor.office.as_deref())?);
+            if !allowed {
+                return Ok(Verdict::rejected(
+                    "forbidden_office",
+                    format!("lead {} is not in your office", l.id),
+                ));
+            }
+            l.office.clone()
+        }
+        None => {
+            let named = match op {
+                Op::LeadFieldsSet(LeadFieldsSet {
+                    fields: LeadFields::Office { office },
+                    ..
+                }) => office.clone(),
+                _ => None,
+            };
+            match named {
+                Some(code) if !actor.may_touch(Some(&code)) => {
+                    return Ok(Verdict::rejected(
+                        "forbidden_office",
+                        format!("you cannot create a lead in office {code}"),
+                    ))
+                }
+                Some(code) => Some(code),
+                None => actor.office.clone().filter(|_| !actor.is_admin()),
+            }
+        }
+    };
+
+    let verdict = match op {
+        Op::LeadFieldsSet(set) => set_fields(tx, actor, set, lead, office, now, effects)?,
+        Op::LeadErased(erased) => {
+            if lead.is_none() {
+                leads::create(tx, lead_id, office.as_deref(), erased.erased_at)?;
+            }
+            erase(tx, erased, now)?;
+            effects.changed = true;
+            effects.purged = true;
+            Verdict::applied()
+        }
+        Op::RequestHandled(handled) => handle_request(tx, handled, office.as_deref(), effects)?,
+        _ => {
+            if lead.is_none() {
+                leads::create(tx, lead_id, office.as_deref(), now)?;
+            }
+            add_record(tx, op, office.as_deref(), effects, Some(lead_id))?
+        }
+    };
+    if stripped.is_some() && verdict.status == PushStatus::Applied {
+        return Ok(Verdict::noted(
+            "note_dropped",
+            "the person was erased: personal text was dropped, the record kept",
+        ));
+    }
+    Ok(verdict)
+}
+
+fn is_append_only(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::RegistrationAdded(_)
+            | Op::FollowUpLogged(_)
+            | Op::ConsentRecorded(_)
+            | Op::RequestOpened(_)
+            | Op::RequestHandled(_)
+            | Op::AuditRecorded(_)
+    )
+}
+
+fn left_office(tx: &mut dyn Tx, lead_id: &str, office: Option<&str>) -> Result<bool> {
+    let Some(office) = office else {
+        return Ok(false);
+    };
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM lead_past_office WHERE lead_id = ?1 AND office = ?2",
+            &[lead_id.into(), office.into()],
+        )?
+        .is_some())
+}
+
+/// Clamps a stamp's physical part to server time plus the tolerance.
+pub fn clamp_hlc(text: &str, now: DateTime<Utc>) -> Option<String> {
+    let hlc = Hlc::parse(text)?;
+    if hlc.node.is_empty() || hlc.millis < 0 {
+        return None;
+    }
+    Some(
+        hlc.clamped(now + Duration::milliseconds(CLOCK_TOLERANCE_MS))
+            .to_string(),
+    )
+}
+
+fn set_fields(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    set: &LeadFieldsSet,
+    lead: Option<LeadRow>,
+    office: Option<String>,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Verdict> {
+    let Some(hlc) = clamp_hlc(&set.hlc, now) else {
+        return Ok(Verdict::rejected(
+            "invalid",
+            format!("'{}' is not a clock stamp", set.hlc),
+        ));
+    };
+    match &set.fields {
+        LeadFields::Workflow {
+            status: LeadStatus::Erased,
+            ..
+        } => {
+            return Ok(Verdict::rejected(
+                "invalid",
+                "erase a person with lead_erased",
+            ));
+        }
+        LeadFields::Office { office: Some(code) } => {
+            if !leads::office_exists(tx, code)? {
+                return Ok(Verdict::rejected("invalid", format!("no office '{code}'")));
+            }
+        }
+        LeadFields::Office { office: None } if !actor.is_admin() => {
+            return Ok(Verdict::rejected(
+                "forbidden_office",
+                "only an admin can take a lead out of every office",
+            ));
+        }
+        _ => {}
+    }
+    let group = set.fields.group();
+    let lead = match lead {
+        Some(l) => l,
+        None => {
+            leads::create(tx, &set.lead_id, office.as_deref(), set.created_at)?;
+            leads::load(tx, &set.lead_id)?
+                .ok_or_else(|| ServerError::Internal("created lead vanished".into()))?
+        }
+    };
+    let (_, stored_clock) = lead.group(group);
+    if hlc.as_str() <= stored_clock.as_str() {
+        return Ok(Verdict::noted(
+            "stale",
+            "a newer value of this field group is stored",
+        ));
+    }
+    leads::set_group(tx, &lead.id, &set.fields, &hlc)?;
+    effects.changed = true;
+    let old_office = lead.office.clone();
+    if let LeadFields::Office { office: new_office } = &set.fields {
+        if *new_office != old_office {
+            move_lead(tx, &lead.id, old_office.as_deref(), new_office.as_deref())?;
+            return Ok(Verdict::applied());
+        }
+    }
+    let applied = Op::LeadFieldsSet(LeadFieldsSet { hlc, ..set.clone() });
+    emit(tx, bucket_of(old_office.as_deref()), &applied)?;
+    Ok(Verdict::applied())
+}
+
+/// Moves a lead: the old office's replicas purge it, the new office's receive all of it.
+fn move_lead(tx: &mut dyn Tx, lead_id: &str, from: Option<&str>, to: Option<&str>) -> Result<()> {
+    let from_bucket = bucket_of(from).to_string();
+    if let Some(code) = from {
+        tx.exec(
+            "INSERT INTO lead_past_office (lead_id, office) VALUES (?1, ?2) \
+             ON CONFLICT (lead_id, office) DO NOTHING",
+            &[lead_id.into(), code.into()],
+        )?;
+    }
+    // The old bucket's history of this lead is no business of that office any more: a fresh
+    // replica there must not receive it.
+    tx.exec(
+        "DELETE FROM change_log WHERE lead_id = ?1 AND bucket = ?2",
+        &[lead_id.into(), from_bucket.as_str().into()],
+    )?;
+    emit(
+        tx,
+        &from_bucket,
+        &Op::LeadRevoked(LeadRevoked {
+            lead_id: lead_id.to_string(),
+        }),
+    )?;
+    let lead = leads::load(tx, lead_id)?
+        .ok_or_else(|| ServerError::Internal("moved lead vanished".into()))?;
+    changelog::emit_snapshot(tx, &lead, bucket_of(to))
+}
+
+fn record_parts(op: &Op) -> Result<Option<(&'static str, &str, Option<&str>, String)>> {
+    Ok(Some(match op {
+        Op::RegistrationAdded(r) => (
+            "registration",
+            r.id.as_str(),
+            r.submission_id.as_deref(),
+            serde_json::to_string(r)?,
+        ),
+        Op::FollowUpLogged(f) => ("follow_up", f.id.as_str(), None, serde_json::to_string(f)?),
+        Op::ConsentRecorded(c) => (
+            "consent_event",
+            c.id.as_str(),
+            None,
+            serde_json::to_string(c)?,
+        ),
+        Op::RequestOpened(r) => (
+            "subscriber_request",
+            r.id.as_str(),
+            None,
+            serde_json::to_string(r)?,
+        ),
+        Op::AuditRecorded(a) => ("audit", a.id.as_str(), None, serde_json::to_string(a)?),
+        _ => return Ok(None),
+    }))
+}
+
+fn add_record(
+    tx: &mut dyn Tx,
+    op: &Op,
+    office: Option<&str>,
+    effects: &mut Effects,
+    lead_id: Option<&str>,
+) -> Result<Verdict> {
+    let Some((kind, id, submission, body)) = record_parts(op)? else {
+        return Err(ServerError::Internal(format!(
+            "{} is not a record",
+            op.kind()
+        )));
+    };
+    if id.trim().is_empty() || id.len() > 100 {
+        return Ok(Verdict::rejected(
+            "invalid",
+            "a record id has 1 to 100 characters",
+        ));
+    }
+    if let Some(sub) = submission {
+        let known = tx.query_opt(
+            "SELECT id FROM record WHERE submission_id = ?1",
+            &[sub.into()],
+        )?;
+        if known.is_some_and(|r| col_text(&r, 0).as_deref() != Some(id)) {
+            return Ok(Verdict::duplicate(format!(
+                "submission {sub} is recorded already"
+            )));
+        }
+    }
+    let inserted = tx.exec(
+        "INSERT INTO record (kind, id, lead_id, submission_id, body) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (kind, id) DO NOTHING",
+        &[
+            kind.into(),
+            id.into(),
+            lead_id.into(),
+            submission.into(),
+            body.into(),
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(Verdict::duplicate(format!(
+            "{kind} {id} is recorded already"
+        )));
+    }
+    emit(tx, bucket_of(office), op)?;
+    effects.changed = true;
+    Ok(Verdict::applied())
+}
+
+fn handle_request(
+    tx: &mut dyn Tx,
+    handled: &RequestHandled,
+    office: Option<&str>,
+    effects: &mut Effects,
+) -> Result<Verdict> {
+    let row = tx.query_opt(
+        "SELECT body FROM record WHERE kind = 'subscriber_request' AND id = ?1 AND lead_id = ?2",
+        &[handled.id.as_str().into(), handled.lead_id.as_str().into()],
+    )?;
+    let Some(row) = row else {
+        return Ok(Verdict::rejected(
+            "unknown_request",
+            format!(
+                "no subscriber request {} for lead {}",
+                handled.id, handled.lead_id
+            ),
+        ));
+    };
+    let mut request: SubscriberRequest =
+        serde_json::from_str(&col_text(&row, 0).unwrap_or_default())?;
+    if request
+        .handled_at
+        .is_some_and(|at| at >= handled.handled_at)
+    {
+        return Ok(Verdict::noted(
+            "stale",
+            "the request was handled later already",
+        ));
+    }
+    request.status = handled.status;
+    request.handled_by = Some(handled.handled_by.clone());
+    request.handled_at = Some(handled.handled_at);
+    if handled.detail.is_some() {
+        request.detail = handled.detail.clone();
+    }
+    tx.exec(
+        "UPDATE record SET body = ?3 WHERE kind = 'subscriber_request' AND id = ?1 AND lead_id = ?2",
+        &[
+            handled.id.as_str().into(),
+            handled.lead_id.as_str().into(),
+            serde_json::to_string(&request)?.into(),
+        ],
+    )?;
+    emit(tx, bucket_of(office), &Op::RequestHandled(handled.clone()))?;
+    effects.changed = true;
+    Ok(Verdict::applied())
+}
+
+/// Purges a person's personal data from every table and from the change log, keeps a PII-free
+/// skeleton, records the suppression hashes and tells every replica.
+pub fn erase(tx: &mut dyn Tx, erased: &LeadErased, now: DateTime<Utc>) -> Result<()> {
+    let id = erased.lead_id.as_str();
+    tx.exec(
+        "UPDATE lead SET name = NULL, company = NULL, email = NULL, email_invalid = 0, \
+         phone = NULL, address = NULL, time_zone = NULL, next_follow_up_at = NULL, \
+         status = 'erased', erased_at = ?2 WHERE id = ?1",
+        &[id.into(), time_text(erased.erased_at).into()],
+    )?;
+    tx.exec(
+        "DELETE FROM record WHERE kind = 'registration' AND lead_id = ?1",
+        &[id.into()],
+    )?;
+    let rows = tx.query(
+        "SELECT kind, id, body FROM record WHERE lead_id = ?1",
+        &[id.into()],
+    )?;
+    for row in rows {
+        let (kind, rid) = (
+            col_text(&row, 0).unwrap_or_default(),
+            col_text(&row, 1).unwrap_or_default(),
+        );
+        let mut body: serde_json::Value =
+            serde_json::from_str(&col_text(&row, 2).unwrap_or_default())?;
+        let personal: &[&str] = match kind.as_str() {
+            "follow_up" => &["note"],
+            "consent_event" => &["evidence"],
+            "subscriber_request" => &["detail"],
+            "audit" => &["old_value", "new_value"],
+            _ => &[],
+        };
+        if let Some(obj) = body.as_object_mut() {
+            for field in personal {
+                obj.insert((*field).to_string(), serde_json::Value::Null);
+            }
+        }
+        tx.exec(
+            "UPDATE record SET body = ?3 WHERE kind = ?1 AND id = ?2",
+            &[
+                kind.into(),
+                rid.into(),
+                serde_json::to_string(&body)?.into(),
+            ],
+        )?;
+    }
+    // The log must not hand the person's data to a replica that syncs later.
+    tx.exec("DELETE FROM change_log WHERE lead_id = ?1", &[id.into()])?;
+    for h in &erased.suppression_hashes {
+        if h.hash.len() == 64 && h.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            tx.exec(
+                "INSERT INTO suppression (hash, kind, created_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (hash) DO NOTHING",
+                &[
+                    h.hash.to_ascii_lowercase().into(),
+                    h.kind.as_str().into(),
+                    time_text(now).into(),
+                ],
+            )?;
+        }
+    }
+    emit(tx, GLOBAL, &Op::LeadErased(erased.clone()))?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The storage trait the server runs on, with an SQLite and a PostgreSQL implementation.
+//!
+//! Both backends speak the same small SQL dialect (TEXT and BIGINT columns, `?N` parameters,
+//! `ON CONFLICT`, `RETURNING`), so every query and all merge logic are written once, over
+//! `Tx`. What differs is how a transaction is opened and how writers are serialised.
+
+pub mod postgres;
+pub mod schema;
+pub mod sqlite;
+
+use crate::error::{Result, ServerError};
+
+/// A value bound to or read from a query: the server stores only integers and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Val {
+    /// The text, or `None` for NULL (an integer reads as its decimal text).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Val::Null => None,
+            Val::Int(i) => Some(i.to_string()),
+            Val::Text(s) => Some(s.clone()),
+        }
+    }
+
+    /// The integer, or `None` for NULL or text that is not a number.
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Val::Null => None,
+            Val::Int(i) => Some(*i),
+            Val::Text(s) => s.parse().ok(),
+        }
+    }
+}
+
+impl From<&str> for Val {
+    fn from(s: &str) -> Val {
+        Val::Text(s.to_string())
+    }
+}
+
+impl From<String> for Val {
+    fn from(s: String) -> Val {
+        Val::Text(s)
+    }
+}
+
+impl From<&String> for Val {
+    fn from(s: &String) -> Val {
+        Val::Text(s.clone())
+    }
+}
+
+impl From<i64> for Val {
+    fn from(i: i64) -> Val {
+        Val::Int(i)
+    }
+}
+
+impl From<bool> for Val {
+    fn from(b: bool) -> Val {
+        Val::Int(b as i64)
+    }
+}
+
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Val {
+        v.map(Into::into).unwrap_or(Val::Null)
+    }
+}
+
+impl From<&Option<String>> for Val {
+    fn from(v: &Option<String>) -> Val {
+        v.as_deref().into()
+    }
+}
+
+/// One result row.
+pub type Row = Vec<Val>;
+
+/// Reads column `i` of a row as text (NULL and missing read as `None`).
+pub fn col_text(row: &Row, i: usize) -> Option<String> {
+    row.get(i).and_then(Val::text)
+}
+
+/// Reads column `i` of a row as an integer.
+pub fn col_int(row: &Row, i: usize) -> Option<i64> {
+    row.get(i).and_then(Val::int)
+}
+
+/// An open transaction.
+pub trait Tx {
+    /// Runs a statement; returns the number of rows changed.
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
+    /// Runs a query; returns every row.
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
+}
+
+impl dyn Tx + '_ {
+    /// The first row of a query, if any.
+    pub fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// Takes the next change sequence number. Only inside `Store::write`, whose lock makes the
+    /// numbers commit in order.
+    pub fn next_seq(&mut self) -> Result<i64> {
+        let row = self
+            .query_opt(
+                "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+                &[],
+            )?
+            .ok_or_else(|| ServerError::Internal("change counter missing".into()))?;
+        col_int(&row, 0).ok_or_else(|| ServerError::Internal("change counter unreadable".into()))
+    }
+}
+
+/// A body run inside a transaction; it may run again if the backend must retry.
+pub type TxBody<'a> = &'a mut dyn FnMut(&mut dyn Tx) -> Result<()>;
+
+/// Where the server keeps everything. Blocking: call it from `spawn_blocking`.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `body` in a write transaction. Writers are serialised (SQLite: `BEGIN IMMEDIATE`;
+    /// PostgreSQL: the change counter's row lock, held to commit), so change sequence numbers
+    /// commit in order and no reader can pass a change that commits later below its cursor.
+    fn write(&self, body: TxBody<'_>) -> Result<()>;
+    /// Runs `body` in a read-only transaction (a consistent snapshot).
+    fn read(&self, body: TxBody<'_>) -> Result<()>;
+    /// Makes purged bytes unrecoverable from files where the backend can (SQLite: WAL
+    /// checkpoint with truncation; deleted content is already zeroed by `secure_delete`).
+    fn scrub(&self) -> Result<()>;
+    /// `sqlite` or `postgres`, for logs and benchmarks.
+    fn kind(&self) -> &'static str;
+}
+
+/// Runs `f` in a write transaction and returns its value.
+pub fn write<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    let mut out = None;
+    store.write(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| ServerError::Internal("transaction produced no value".into()))
+}
+
+/// Runs `f` in a read transaction and returns its value.
+pub fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    let mut out = None;
+    store.read(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| ServerError::Internal("transaction produced no value".into()))
+}
+
+/// Opens the store a URL names: `sqlite:PATH` (or a bare path) or `postgres://…`.
+pub fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(postgres::PgStore::connect(url)?))
+    } else {
+        let path = url.strip_prefix("sqlite:").unwrap_or(url);
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
+            std::path::Path::new(path),
+        )?))
+    }
+}

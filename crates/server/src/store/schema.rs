@@ -1,0 +1,174 @@
+//! The central store's schema, in the dialect both SQLite and PostgreSQL accept.
+//!
+//! Migrations are append-only: add a new entry, never edit a released one.
+
+use super::{col_int, Tx, Val};
+use crate::error::{Result, ServerError};
+
+/// `(name, sql)` in order; `meta.schema_version` records how many ran.
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_central", V1)];
+
+const V1: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- One row: its lock serialises writers and its value numbers the change log.
+CREATE TABLE IF NOT EXISTS change_counter (id BIGINT PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO change_counter (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS office (
+    code    TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    country TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS account (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,
+    office        TEXT,
+    password_hash TEXT NOT NULL,
+    revoked       BIGINT NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL
+);
+
+-- Bearer tokens, stored as SHA-256 hex of the token.
+CREATE TABLE IF NOT EXISTS token (
+    hash       TEXT PRIMARY KEY,
+    account    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked    BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS token_by_account ON token (account);
+
+CREATE TABLE IF NOT EXISTS route (
+    country TEXT PRIMARY KEY,
+    office  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS intake_key (
+    hash       TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    revoked    BIGINT NOT NULL DEFAULT 0
+);
+
+-- Current state of every lead. Personal fields are NULL once erased.
+CREATE TABLE IF NOT EXISTS lead (
+    id                TEXT PRIMARY KEY,
+    office            TEXT,
+    name              TEXT,
+    company           TEXT,
+    email             TEXT,
+    email_invalid     BIGINT NOT NULL DEFAULT 0,
+    phone             TEXT,
+    address           TEXT,
+    country           TEXT,
+    time_zone         TEXT,
+    status            TEXT NOT NULL DEFAULT 'new',
+    owner             TEXT,
+    next_follow_up_at TEXT,
+    created_at        TEXT NOT NULL,
+    erased_at         TEXT,
+    clock_identity    TEXT NOT NULL DEFAULT '',
+    clock_email       TEXT NOT NULL DEFAULT '',
+    clock_phone       TEXT NOT NULL DEFAULT '',
+    clock_postal      TEXT NOT NULL DEFAULT '',
+    clock_workflow    TEXT NOT NULL DEFAULT '',
+    clock_office      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS lead_by_email ON lead (email);
+
+-- Offices a lead was moved away from: their replicas may still push append-only records.
+CREATE TABLE IF NOT EXISTS lead_past_office (
+    lead_id TEXT NOT NULL,
+    office  TEXT NOT NULL,
+    PRIMARY KEY (lead_id, office)
+);
+
+-- Append-only records (registration, follow_up, consent_event, subscriber_request, audit)
+-- as their protocol JSON.
+CREATE TABLE IF NOT EXISTS record (
+    kind          TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    lead_id       TEXT,
+    submission_id TEXT,
+    body          TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS record_by_lead ON record (lead_id);
+CREATE UNIQUE INDEX IF NOT EXISTS record_by_submission ON record (submission_id);
+
+-- The change log replicas pull, bucketed by office ('*': everyone, '': admins only).
+CREATE TABLE IF NOT EXISTS change_log (
+    server_seq BIGINT PRIMARY KEY,
+    bucket     TEXT NOT NULL,
+    lead_id    TEXT,
+    op         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS change_by_bucket ON change_log (bucket, server_seq);
+CREATE INDEX IF NOT EXISTS change_by_lead ON change_log (lead_id);
+
+-- The answer given to each pushed operation, so a resent push is answered the same way.
+CREATE TABLE IF NOT EXISTS receipt (
+    replica_id TEXT NOT NULL,
+    seq        BIGINT NOT NULL,
+    status     TEXT NOT NULL,
+    code       TEXT,
+    reason     TEXT,
+    PRIMARY KEY (replica_id, seq)
+);
+
+-- Keyed hashes of erased people's normalised email and phone.
+CREATE TABLE IF NOT EXISTS suppression (
+    hash       TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- What became of each website submission (no personal data when suppressed).
+CREATE TABLE IF NOT EXISTS intake_submission (
+    submission_id   TEXT PRIMARY KEY,
+    status          TEXT NOT NULL,
+    registration_id TEXT,
+    lead_id         TEXT,
+    office          TEXT
+);
+";
+
+/// Applies the migrations not yet applied, inside one transaction.
+pub fn migrate(tx: &mut dyn Tx) -> Result<()> {
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        &[],
+    )?;
+    let applied = tx
+        .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])?
+        .and_then(|r| col_int(&r, 0))
+        .unwrap_or(0) as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(ServerError::Internal(format!(
+            "the store was written by a newer server (schema {applied}, this build knows {})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (_name, sql) in MIGRATIONS.iter().skip(applied) {
+        for statement in statements(sql) {
+            tx.exec(statement, &[])?;
+        }
+    }
+    tx.exec(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[Val::Text(MIGRATIONS.len().to_string())],
+    )?;
+    Ok(())
+}
+
+/// Splits a migration into statements (the schema has no `;` inside literals).
+pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(';').map(|s| s.trim()).filter(|s| {
+        !s.is_empty()
+            && !s
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
+    })
+}

@@ -1,0 +1,148 @@
+//! The embedded store: one SQLite file in the data folder. One writer connection (SQLite allows
+//! one writer anyway) and a few reader connections that WAL lets run beside it.
+
+use super::{schema, Row, Store, Tx, TxBody, Val};
+use crate::error::{Result, ServerError};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+const READERS: usize = 4;
+
+/// The SQLite implementation of `Store`.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    // WAL lets pulls read while a push writes; secure_delete zeroes freed content so purged
+    // personal information does not linger in the file.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA secure_delete = ON;
+         PRAGMA busy_timeout = 10000;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let writer = open_connection(path)?;
+        let store = SqliteStore {
+            writer: Mutex::new(writer),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+        };
+        store.write(&mut |tx| schema::migrate(tx))?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore { readers, ..store })
+    }
+}
+
+struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
+
+impl Tx for SqliteTx<'_> {
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let width = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(match row.get_ref(i)? {
+                    ValueRef::Null => Val::Null,
+                    ValueRef::Integer(n) => Val::Int(n),
+                    ValueRef::Real(f) => Val::Text(f.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Val::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+}
+
+fn run(conn: &mut Connection, behavior: TransactionBehavior, body: TxBody<'_>) -> Result<()> {
+    let tx = conn.transaction_with_behavior(behavior)?;
+    body(&mut SqliteTx(&tx))?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn lock(m: &Mutex<Connection>) -> Result<std::sync::MutexGuard<'_, Connection>> {
+    m.lock()
+        .map_err(|_| ServerError::Internal("a database connection was poisoned".into()))
+}
+
+impl Store for SqliteStore {
+    fn write(&self, body: TxBody<'_>) -> Result<()> {
+        run(
+            &mut *lock(&self.writer)?,
+            TransactionBehavior::Immediate,
+            body,
+        )
+    }
+
+    fn read(&self, body: TxBody<'_>) -> Result<()> {
+        if self.readers.is_empty() {
+            return run(
+                &mut *lock(&self.writer)?,
+                TransactionBehavior::Deferred,
+                body,
+            );
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        run(
+            &mut *lock(&self.readers[i])?,
+            TransactionBehavior::Deferred,
+            body,
+        )
+    }
+
+    fn scrub(&self) -> Result<()> {
+        let conn = lock(&self.writer)?;
+        // A reader still holding an old snapshot can keep the WAL from truncating; retry briefly.
+        for _ in 0..50 {
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Err(ServerError::Internal("WAL checkpoint stayed busy".into()))
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
