@@ -63,6 +63,10 @@ pub enum Command {
     Erase(commands::erase::EraseArgs),
     /// The access report (data subject access request): everything held about a person, as JSON
     Dsar(commands::dsar::DsarArgs),
+    /// Follow-up history for managers: by lead, rep, dates, channel and outcome, with counts
+    History(commands::history::HistoryArgs),
+    /// Export leads or follow-up history to CSV (spreadsheet formulas neutralised)
+    Export(commands::export::ExportArgs),
     /// Subscriber requests (opt-out, erase, correct, access) and their due dates
     #[command(subcommand)]
     Requests(commands::requests::RequestsCommand),

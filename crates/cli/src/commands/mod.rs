@@ -5,7 +5,9 @@ pub mod can_contact;
 pub mod correct;
 pub mod dsar;
 pub mod erase;
+pub mod export;
 pub mod feedback;
+pub mod history;
 pub mod init;
 pub mod leads;
 pub mod log;
@@ -33,6 +35,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Correct(args) => correct::run(&ctx, args),
         Command::Erase(args) => erase::run(&ctx, args),
         Command::Dsar(args) => dsar::run(&ctx, args),
+        Command::History(args) => history::run(&ctx, args),
+        Command::Export(args) => export::run(&ctx, args),
         Command::Requests(command) => requests::run(&ctx, command),
         Command::Partner(command) => partner::run(&ctx, command),
         Command::Share(args) => share::run(&ctx, args),
