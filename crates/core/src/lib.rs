@@ -4,15 +4,22 @@
 
 pub mod audit;
 pub mod clock;
+pub mod consent;
 pub mod disclosure;
 pub mod error;
+pub mod export;
+pub mod followup;
+pub mod gate;
+pub mod history;
 pub mod hlc;
 pub mod leads;
 pub mod normalize;
 pub mod notices;
 pub mod outbox;
 pub mod partners;
+pub mod queue;
 pub mod replica;
+pub mod search;
 pub mod store;
 pub mod suppression;
 

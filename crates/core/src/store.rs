@@ -11,6 +11,7 @@ use std::sync::Arc;
 /// Append-only migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
+    ("0002_queues", include_str!("../migrations/0002_queues.sql")),
     ("0005_sync", include_str!("../migrations/0005_sync.sql")),
     ("0006_disclosure", include_str!("../migrations/0006_disclosure.sql")),
 ];
