@@ -110,7 +110,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Disclosure>> {
 /// Every disclosure of one person, oldest first (for the lead timeline and the access report).
 pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<Disclosure>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM disclosure WHERE lead_id = ?1 ORDER BY disclosed_at, id"
+        "SELECT {COLUMNS} FROM disclosure WHERE lead_id = ?1 ORDER BY disclosed_at, rowid"
     ))?;
     let rows = stmt.query_map([lead_id], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -188,7 +188,7 @@ pub fn report(conn: &Connection, filter: &ReportFilter) -> Result<Report> {
            AND (?2 IS NULL OR country = ?2)
            AND (?3 IS NULL OR disclosed_at >= ?3)
            AND (?4 IS NULL OR disclosed_at < ?4)
-         ORDER BY disclosed_at, id"
+         ORDER BY disclosed_at, rowid"
     ))?;
     let rows = stmt.query_map(
         params![

@@ -2,12 +2,14 @@
 //! store and the domain rules — normalisation, deduplication, the compliance gate, lead queues,
 //! subscriber requests, import and export — so the CLI and the desktop app call the same code.
 
+pub mod audience;
 pub mod audit;
 pub mod clock;
 pub mod consent;
 pub mod disclosure;
 pub mod error;
 pub mod export;
+pub mod feedback;
 pub mod followup;
 pub mod gate;
 pub mod history;
@@ -20,6 +22,7 @@ pub mod partners;
 pub mod queue;
 pub mod replica;
 pub mod search;
+pub mod share;
 pub mod store;
 pub mod suppression;
 

@@ -267,7 +267,7 @@ pub fn list(conn: &Connection, all: bool) -> Result<Vec<Notice>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM partner_notice
          WHERE ?1 OR status IN ('pending', 'written')
-         ORDER BY created_at, id"
+         ORDER BY created_at, rowid"
     ))?;
     let rows = stmt.query_map([all], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
