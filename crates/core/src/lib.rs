@@ -14,6 +14,7 @@ pub mod followup;
 pub mod gate;
 pub mod history;
 pub mod hlc;
+pub mod intake;
 pub mod leads;
 pub mod normalize;
 pub mod notices;
