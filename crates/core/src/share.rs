@@ -307,7 +307,15 @@ mod tests {
         let before = outbox::pending(s.conn()).unwrap();
         let now = s.now();
         let err = s
-            .with_tx(|tx| share(tx, &[ann.clone()], "evil-broker.example", "rep1", now))
+            .with_tx(|tx| {
+                share(
+                    tx,
+                    std::slice::from_ref(&ann),
+                    "evil-broker.example",
+                    "rep1",
+                    now,
+                )
+            })
             .unwrap_err();
         assert_eq!(err.code(), "not_found");
         assert_eq!(outbox::pending(s.conn()).unwrap(), before);
