@@ -2,11 +2,14 @@
 //! store and the domain rules — normalisation, deduplication, the compliance gate, lead queues,
 //! subscriber requests, import and export — so the CLI and the desktop app call the same code.
 
+pub mod access;
 pub mod audience;
 pub mod audit;
 pub mod clock;
 pub mod consent;
+pub mod correct;
 pub mod disclosure;
+pub mod erase;
 pub mod error;
 pub mod export;
 pub mod feedback;
@@ -22,6 +25,7 @@ pub mod outbox;
 pub mod partners;
 pub mod queue;
 pub mod replica;
+pub mod requests;
 pub mod search;
 pub mod share;
 pub mod store;

@@ -1,0 +1,912 @@
+//! Erasure: purging every byte of a person's personal information from the store — lead fields,
+//! registrations with their web metadata, follow-up notes, consent evidence, request details,
+//! audit values and search index entries — while a non-identifying skeleton keeps managers'
+//! counts right and keyed-hash suppression recognises the person if they turn up again.
+
+use crate::audit;
+use crate::clock::to_text;
+use crate::error::{CoreError, Result};
+use crate::leads::{self, parse_time};
+use crate::normalize::{normalize_email, normalize_phone};
+use crate::notices;
+use crate::outbox::{self, Entity};
+use crate::requests;
+use crate::store::{get_setting, set_setting, Store};
+use crate::suppression::{self, Identifier};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use switchboard_protocol::{LeadErased, LeadStatus, RequestKind, SuppressionHash, SuppressionKind};
+use ts_rs::TS;
+
+/// What an erasure removed, in counts, and the suppression hashes it added. Holds no PII.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ErasureReport {
+    pub lead_id: String,
+    pub erased_at: DateTime<Utc>,
+    pub erased_by: String,
+    /// Personal fields of the lead that held a value.
+    pub lead_fields: usize,
+    /// Registrations whose personal fields and web metadata were purged.
+    pub registrations: usize,
+    /// Follow-up notes removed (the follow-ups themselves stay, for counts).
+    pub follow_up_notes: usize,
+    /// Consent events whose evidence was removed (the events stay: they still block contact).
+    pub consent_evidence: usize,
+    /// Subscriber requests whose detail was removed.
+    pub request_details: usize,
+    /// Audit entries whose old and new values were removed.
+    pub audit_entries: usize,
+    /// Keyed hashes of every normalised email and phone the person had.
+    pub hashes: Vec<SuppressionHash>,
+    /// The `erase` subscriber request recorded as done.
+    pub request_id: Option<String>,
+    /// Whether the WAL was checkpointed and truncated, so no old page image remains in it.
+    /// False when another connection was reading; the next checkpoint finishes the job.
+    pub wal_truncated: bool,
+}
+
+/// The purge of one person inside a transaction, shared by a local erasure and one pulled from
+/// the central store.
+#[derive(Debug, Default)]
+struct Purged {
+    lead_fields: usize,
+    registrations: usize,
+    follow_up_notes: usize,
+    consent_evidence: usize,
+    request_details: usize,
+    audit_entries: usize,
+    identifiers: BTreeSet<(Kind, String)>,
+}
+
+/// Sort key for identifiers: email before phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Email,
+    Phone,
+}
+
+impl Kind {
+    fn identifier(self) -> Identifier {
+        match self {
+            Kind::Email => Identifier::Email,
+            Kind::Phone => Identifier::Phone,
+        }
+    }
+
+    fn suppression_kind(self) -> SuppressionKind {
+        match self {
+            Kind::Email => SuppressionKind::Email,
+            Kind::Phone => SuppressionKind::Phone,
+        }
+    }
+}
+
+/// Erases a person: purges their personal information in one transaction, suppresses their
+/// emails and phones, records the erasure for sync and an `erase` request as done, then
+/// checkpoints and truncates the WAL so the old page images leave the disk.
+pub fn erase(store: &mut Store, lead_id: &str, actor: &str) -> Result<ErasureReport> {
+    let at = store.now();
+    let mut report = store.with_tx(|tx| erase_in(tx, lead_id, actor, at))?;
+    report.wal_truncated = scrub_wal(store.conn())?;
+    Ok(report)
+}
+
+/// The transactional part of `erase`, for callers that hold their own transaction. The caller
+/// must run `scrub_wal` after committing.
+pub fn erase_in(
+    conn: &Connection,
+    lead_id: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<ErasureReport> {
+    let lead = leads::get(conn, lead_id)?;
+    if lead.status == LeadStatus::Erased {
+        let when: Option<String> = conn
+            .query_row("SELECT erased_at FROM lead WHERE id = ?1", [lead_id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        return Err(CoreError::Conflict(format!(
+            "lead {lead_id} was already erased at {}",
+            when.unwrap_or_default()
+        )));
+    }
+    // The request is fulfilled before the purge so that its own audit values are purged too.
+    let request = requests::fulfil(conn, lead_id, RequestKind::Erase, None, actor, at)?;
+    let purged = purge(conn, lead_id, at)?;
+    let key = suppression::key(conn)?;
+    let mut hashes = Vec::new();
+    for (kind, normalised) in &purged.identifiers {
+        let hash = suppression::hash(&key, kind.identifier(), normalised);
+        suppression::add_hash(conn, kind.identifier(), &hash, at)?;
+        hashes.push(SuppressionHash {
+            kind: kind.suppression_kind(),
+            hash,
+        });
+    }
+    record_erasure(conn, lead_id, actor, at, &hashes)?;
+    // Partners that received the person's data are owed a deletion notice.
+    notices::on_erasure(conn, lead_id, at)?;
+    audit::record(
+        conn,
+        actor,
+        at,
+        audit::Change {
+            lead_id: Some(lead_id),
+            action: "erase",
+            field: None,
+            old_value: None,
+            new_value: None,
+        },
+    )?;
+    outbox::enqueue(conn, Entity::Erasure, lead_id, None)?;
+    Ok(ErasureReport {
+        lead_id: lead_id.to_string(),
+        erased_at: at,
+        erased_by: actor.to_string(),
+        lead_fields: purged.lead_fields,
+        registrations: purged.registrations,
+        follow_up_notes: purged.follow_up_notes,
+        consent_evidence: purged.consent_evidence,
+        request_details: purged.request_details,
+        audit_entries: purged.audit_entries,
+        hashes,
+        request_id: Some(request.id),
+        wal_truncated: false,
+    })
+}
+
+/// Applies an erasure pulled from the central store inside the caller's transaction: purges the
+/// person if this replica holds them and adds the hashes, without queueing anything to push.
+/// Idempotent. The caller must run `scrub_wal` after committing.
+pub fn apply_remote(conn: &Connection, op: &LeadErased) -> Result<ErasureReport> {
+    let held = conn
+        .query_row(
+            "SELECT 1 FROM lead WHERE id = ?1",
+            [&op.lead_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    let purged = if held {
+        purge(conn, &op.lead_id, op.erased_at)?
+    } else {
+        Purged::default()
+    };
+    for h in &op.suppression_hashes {
+        let identifier = match h.kind {
+            SuppressionKind::Email => Identifier::Email,
+            SuppressionKind::Phone => Identifier::Phone,
+        };
+        suppression::add_hash(conn, identifier, &h.hash, op.erased_at)?;
+    }
+    if held {
+        record_erasure(
+            conn,
+            &op.lead_id,
+            &op.by,
+            op.erased_at,
+            &op.suppression_hashes,
+        )?;
+        notices::on_erasure(conn, &op.lead_id, op.erased_at)?;
+    }
+    Ok(ErasureReport {
+        lead_id: op.lead_id.clone(),
+        erased_at: op.erased_at,
+        erased_by: op.by.clone(),
+        lead_fields: purged.lead_fields,
+        registrations: purged.registrations,
+        follow_up_notes: purged.follow_up_notes,
+        consent_evidence: purged.consent_evidence,
+        request_details: purged.request_details,
+        audit_entries: purged.audit_entries,
+        hashes: op.suppression_hashes.clone(),
+        request_id: None,
+        wal_truncated: false,
+    })
+}
+
+/// The recorded erasure of a lead, as the sync push sends it (`None` if it was not erased here).
+pub fn recorded(conn: &Connection, lead_id: &str) -> Result<Option<LeadErased>> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT erased_at, erased_by, hashes FROM erasure WHERE lead_id = ?1")?
+        .query_row([lead_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((erased_at, by, hashes)) = row else {
+        return Ok(None);
+    };
+    let suppression_hashes = serde_json::from_str(&hashes).map_err(|e| {
+        CoreError::BadInput(format!("erasure of {lead_id} holds unreadable hashes: {e}"))
+    })?;
+    Ok(Some(LeadErased {
+        lead_id: lead_id.to_string(),
+        erased_at: parse_time(Some(erased_at)).unwrap_or_default(),
+        by,
+        suppression_hashes,
+    }))
+}
+
+/// Scrubs the disk after a purge has committed, so no old copy of the person's data remains:
+/// rewrites the full-text indexes (their deletes are tombstones until segments merge, so the
+/// terms would otherwise stay in the file), then moves every page into the database file and
+/// truncates the WAL to zero bytes. `secure_delete` zeroes every page and cell this frees.
+/// Returns false if a reader on another connection kept the WAL from being truncated (the next
+/// checkpoint completes it).
+pub fn scrub_wal(conn: &Connection) -> Result<bool> {
+    let tx = conn.unchecked_transaction()?;
+    for table in ["lead_search", "note_search"] {
+        tx.execute(
+            &format!("INSERT INTO {table}({table}) VALUES ('optimize')"),
+            [],
+        )?;
+    }
+    tx.execute("DELETE FROM setting WHERE key = ?1", [SCRUB_PENDING])?;
+    tx.commit()?;
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
+}
+
+/// Runs `scrub_wal` if a purge committed without it (the process stopped in between); the CLI
+/// and the desktop app call this when they open a database. Returns whether it ran.
+pub fn scrub_if_pending(conn: &Connection) -> Result<bool> {
+    if get_setting(conn, SCRUB_PENDING)?.is_none() {
+        return Ok(false);
+    }
+    scrub_wal(conn)?;
+    Ok(true)
+}
+
+/// Setting present from a purge until the disk has been scrubbed.
+const SCRUB_PENDING: &str = "scrub_pending";
+
+fn record_erasure(
+    conn: &Connection,
+    lead_id: &str,
+    by: &str,
+    at: DateTime<Utc>,
+    hashes: &[SuppressionHash],
+) -> Result<()> {
+    let json = serde_json::to_string(hashes)
+        .map_err(|e| CoreError::BadInput(format!("cannot encode suppression hashes: {e}")))?;
+    conn.prepare_cached(
+        "INSERT INTO erasure(lead_id, erased_at, erased_by, hashes) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(lead_id) DO NOTHING",
+    )?
+    .execute(params![lead_id, to_text(at), by, json])?;
+    Ok(())
+}
+
+/// Shortest address spelling searched for inside other audit entries.
+const MIN_QUOTED: usize = 6;
+
+/// Removes the person's personal information and collects every normalised email and phone
+/// they had, for suppression.
+fn purge(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<Purged> {
+    let mut purged = Purged::default();
+    set_setting(conn, SCRUB_PENDING, &to_text(at))?;
+    // Raw spellings too: audit entries elsewhere may quote an address as it was typed.
+    let mut spellings: BTreeSet<String> = BTreeSet::new();
+    let lead = leads::get(conn, lead_id)?;
+    let country = lead.country.clone();
+
+    let mut note = |kind: Kind, raw: &str, region: Option<&str>, purged: &mut Purged| {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return;
+        }
+        spellings.insert(raw.to_lowercase());
+        let normalised = match kind {
+            Kind::Email => normalize_email(raw).ok(),
+            Kind::Phone => normalize_phone(raw, region).ok(),
+        };
+        if let Some(n) = normalised {
+            spellings.insert(n.to_lowercase());
+            purged.identifiers.insert((kind, n));
+        }
+    };
+
+    if let Some(e) = &lead.email {
+        note(Kind::Email, e, None, &mut purged);
+    }
+    if let Some(p) = &lead.phone {
+        note(Kind::Phone, p, country.as_deref(), &mut purged);
+    }
+    {
+        let mut stmt = conn
+            .prepare_cached("SELECT email, phone, country FROM registration WHERE lead_id = ?1")?;
+        let rows = stmt.query_map([lead_id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (email, phone, reg_country) = row?;
+            if let Some(e) = email {
+                note(Kind::Email, &e, None, &mut purged);
+            }
+            if let Some(p) = phone {
+                let region = reg_country.or_else(|| country.clone());
+                note(Kind::Phone, &p, region.as_deref(), &mut purged);
+            }
+        }
+    }
+    {
+        // Earlier addresses survive only in the audit log (corrections, merges).
+        let mut stmt = conn.prepare_cached(
+            "SELECT field, old_value, new_value FROM audit
+             WHERE lead_id = ?1 AND field IN ('email', 'phone')",
+        )?;
+        let rows = stmt.query_map([lead_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (field, old, new) = row?;
+            let kind = if field == "email" {
+                Kind::Email
+            } else {
+                Kind::Phone
+            };
+            for value in [old, new].into_iter().flatten() {
+                note(kind, &value, country.as_deref(), &mut purged);
+            }
+        }
+    }
+
+    purged.lead_fields = [
+        &lead.name,
+        &lead.company,
+        &lead.email,
+        &lead.phone,
+        &lead.address,
+    ]
+    .iter()
+    .filter(|v| v.is_some())
+    .count();
+    conn.execute(
+        "UPDATE lead SET name = NULL, company = NULL, email = NULL, phone = NULL, address = NULL,
+                status = 'erased', erased_at = ?2, corrected = '', next_follow_up_at = NULL,
+                lease_owner = NULL, lease_until = NULL
+         WHERE id = ?1",
+        params![lead_id, to_text(at)],
+    )?;
+    // The status is now 'erased', so this removes the lead's terms without adding any back.
+    leads::refresh_search(conn, lead_id)?;
+
+    purged.registrations = conn.execute(
+        "UPDATE registration SET name = NULL, company = NULL, email = NULL, phone = NULL,
+                address = NULL, ip = NULL, user_agent = NULL, referrer = NULL,
+                pages_visited = '[]', submission_id = NULL
+         WHERE lead_id = ?1",
+        [lead_id],
+    )?;
+
+    conn.execute(
+        "DELETE FROM note_search WHERE rowid IN (SELECT rowid FROM follow_up WHERE lead_id = ?1)",
+        [lead_id],
+    )?;
+    purged.follow_up_notes = conn.execute(
+        "UPDATE follow_up SET note = NULL WHERE lead_id = ?1 AND note IS NOT NULL",
+        [lead_id],
+    )?;
+    purged.consent_evidence = conn.execute(
+        "UPDATE consent_event SET evidence = NULL WHERE lead_id = ?1 AND evidence IS NOT NULL",
+        [lead_id],
+    )?;
+    purged.request_details = conn.execute(
+        "UPDATE subscriber_request SET detail = NULL WHERE lead_id = ?1 AND detail IS NOT NULL",
+        [lead_id],
+    )?;
+    purged.audit_entries = conn.execute(
+        "UPDATE audit SET old_value = NULL, new_value = NULL
+         WHERE lead_id = ?1 AND (old_value IS NOT NULL OR new_value IS NOT NULL)",
+        [lead_id],
+    )?;
+    // Entries about other leads or none (imports, merges) that quote the person's address.
+    // Very short spellings are skipped: they would match unrelated values.
+    for spelling in spellings.iter().filter(|s| s.chars().count() >= MIN_QUOTED) {
+        purged.audit_entries += conn.execute(
+            "UPDATE audit SET old_value = NULL, new_value = NULL
+             WHERE (lead_id IS NULL OR lead_id <> ?1)
+               AND (instr(lower(old_value), ?2) > 0 OR instr(lower(new_value), ?2) > 0)",
+            params![lead_id, spelling],
+        )?;
+    }
+    Ok(purged)
+}
+
+/// One occurrence of a searched-for string in a database file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    /// The file it was found in (the database, its `-wal` or its `-shm`).
+    pub file: PathBuf,
+    /// The needle as it was asked for.
+    pub needle: String,
+    /// The spelling that matched (as given, lowercase or uppercase).
+    pub spelling: String,
+    /// Byte offset of the first occurrence.
+    pub offset: usize,
+}
+
+/// Scans the raw bytes of a database file and its `-wal` and `-shm` companions for each needle
+/// (as given, lowercased and uppercased; SQLite stores text as UTF-8) and reports every file
+/// that still holds one. Proves an erasure left nothing on disk.
+pub fn scan_files_for(db_path: &Path, needles: &[&str]) -> Result<Vec<Found>> {
+    let mut files = vec![db_path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db_path.as_os_str().to_os_string();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let bytes = match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(CoreError::io(format!("reading {}", file.display()), e)),
+        };
+        for needle in needles.iter().filter(|n| !n.is_empty()) {
+            let mut spellings = vec![
+                needle.to_string(),
+                needle.to_lowercase(),
+                needle.to_uppercase(),
+            ];
+            spellings.dedup();
+            for spelling in spellings {
+                if let Some(offset) = find_bytes(&bytes, spelling.as_bytes()) {
+                    found.push(Found {
+                        file: file.clone(),
+                        needle: needle.to_string(),
+                        spelling,
+                        offset,
+                    });
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A person with everything Switchboard can hold about them, for the erasure, access and
+/// correction tests. Registrations and follow-ups are written as the intake and follow-up log
+/// store them (rows plus the note index), so these tests do not depend on those modules.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::clock::{new_id, to_text};
+    use crate::leads::{self, NewLead};
+    use crate::store::{get_setting, set_setting, Store};
+    use crate::FixedClock;
+    use chrono::{DateTime, TimeZone, Utc};
+    use rusqlite::{params, Connection};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    pub const NAME: &str = "Zoltan Quarksmith";
+    pub const COMPANY: &str = "Quarksmith Widgets";
+    pub const EMAIL: &str = "zoltan.quarksmith@example.com";
+    pub const PHONE: &str = "+493090182044";
+    pub const PHONE_NATIONAL: &str = "030 90182044";
+    pub const IP: &str = "203.0.113.77";
+    pub const IP_2: &str = "198.51.100.23";
+    pub const USER_AGENT: &str = "Mozilla/5.0 (X11; Quarkbrowser 9.1)";
+    pub const REFERRER: &str = "https://quark-referrer.example/landing";
+    pub const PAGE: &str = "https://shop.example/pricing?ref=quarksmith";
+    pub const ADDRESS: &str = "Quarkstrasse 17, 10115 Berlin";
+
+    /// 2026-01-31 09:00 UTC.
+    pub fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 31, 9, 0, 0).unwrap()
+    }
+
+    pub fn clock() -> FixedClock {
+        FixedClock::at(start())
+    }
+
+    pub fn file_store(path: &Path) -> (Store, FixedClock) {
+        let clock = clock();
+        (
+            Store::open_with_clock(path, Arc::new(clock.clone())).unwrap(),
+            clock,
+        )
+    }
+
+    pub fn memory_store() -> (Store, FixedClock) {
+        let clock = clock();
+        (
+            Store::open_in_memory(Arc::new(clock.clone())).unwrap(),
+            clock,
+        )
+    }
+
+    /// Creates a lead with the given normalised identity.
+    pub fn lead(store: &mut Store, name: &str, email: &str, phone: Option<&str>) -> String {
+        let at = store.now();
+        let id = new_id(at);
+        let new = NewLead {
+            name: Some(name.into()),
+            company: (name == NAME).then(|| COMPANY.into()),
+            email: Some(email.into()),
+            phone: phone.map(str::to_string),
+            address: (name == NAME).then(|| ADDRESS.into()),
+            country: Some("DE".into()),
+            time_zone: Some("Europe/Berlin".into()),
+            last_registered_at: Some(at),
+            ..NewLead::default()
+        };
+        store
+            .with_tx(|tx| leads::insert(tx, &id, &new, at))
+            .unwrap();
+        id
+    }
+
+    /// A registration row with full web metadata.
+    pub fn registration(
+        conn: &Connection,
+        lead_id: &str,
+        submission: &str,
+        phone: &str,
+        ip: &str,
+        at: DateTime<Utc>,
+    ) {
+        let pages = serde_json::to_string(&[PAGE, "https://shop.example/download"]).unwrap();
+        conn.execute(
+            "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at, name,
+                 company, email, phone, address, country, ip, user_agent, referrer, pages_visited,
+                 form_version, received_at)
+             VALUES (?1, ?2, ?3, 'license_key', 'Widget Pro', ?4, ?5, ?6, ?7, ?8, ?9, 'DE', ?10,
+                     ?11, ?12, ?13, 'v3', ?4)",
+            params![
+                new_id(at),
+                lead_id,
+                submission,
+                to_text(at),
+                NAME,
+                COMPANY,
+                EMAIL,
+                phone,
+                ADDRESS,
+                ip,
+                USER_AGENT,
+                REFERRER,
+                pages
+            ],
+        )
+        .unwrap();
+    }
+
+    /// A logged follow-up with its note indexed for search.
+    pub fn follow_up(conn: &Connection, lead_id: &str, note: &str, at: DateTime<Utc>) {
+        conn.execute(
+            "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note, occurred_at, rep)
+             VALUES (?1, ?2, 'phone', 'out', 'connected', ?3, ?4, 'rep1')",
+            params![new_id(at), lead_id, note, to_text(at)],
+        )
+        .unwrap();
+        let rowid = conn.last_insert_rowid();
+        conn.execute(
+            "INSERT INTO note_search(rowid, note) VALUES (?1, ?2)",
+            params![rowid, note],
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE lead SET attempts = attempts + 1, status = 'working' WHERE id = ?1",
+            [lead_id],
+        )
+        .unwrap();
+    }
+
+    /// The full person: a lead, two registrations (international and national phone, two IPs),
+    /// two follow-ups whose notes name them, and an email opt-out quoting their address.
+    pub fn person(store: &mut Store) -> String {
+        let id = lead(store, NAME, EMAIL, Some(PHONE));
+        let at = store.now();
+        store
+            .with_tx(|tx| {
+                registration(tx, &id, "sub-quark-1", PHONE, IP, at);
+                registration(tx, &id, "sub-quark-2", PHONE_NATIONAL, IP_2, at);
+                follow_up(tx, &id, &format!("Spoke with {NAME} about pricing"), at);
+                follow_up(tx, &id, &format!("Promised a quote to {EMAIL}"), at);
+                crate::consent::opt_out(
+                    tx,
+                    &id,
+                    switchboard_protocol::ConsentScope::Mail,
+                    "web form",
+                    Some(&format!("Form submitted by {EMAIL}")),
+                    "rep1",
+                    at,
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use crate::correct::correct;
+    use crate::suppression::is_suppressed;
+
+    const NEW_EMAIL: &str = "z.quarksmith@newmail.example";
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Every identifying string of the person, including the address they corrected away.
+    fn needles() -> Vec<&'static str> {
+        vec![
+            NAME,
+            "Zoltan",
+            "Quarksmith",
+            COMPANY,
+            EMAIL,
+            NEW_EMAIL,
+            PHONE,
+            "90182044",
+            PHONE_NATIONAL,
+            IP,
+            IP_2,
+            USER_AGENT,
+            "Quarkbrowser",
+            REFERRER,
+            "quark-referrer",
+            PAGE,
+            "Quarkstrasse",
+            "sub-quark-1",
+        ]
+    }
+
+    #[test]
+    fn erasure_leaves_no_byte_of_the_person_in_the_database_or_its_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.db");
+        let (mut store, clock) = file_store(&path);
+        let id = person(&mut store);
+        // Someone else stays, so the scan is shown to see live data.
+        let other = lead(&mut store, "Beatrix Other", "beatrix@other.example", None);
+        clock.advance(chrono::Duration::days(1));
+        let at = store.now();
+        store
+            .with_tx(|tx| correct(tx, &id, &[("email".into(), NEW_EMAIL.into())], "rep1", at))
+            .unwrap();
+        let old_in_audit = count(
+            store.conn(),
+            "SELECT count(*) FROM audit WHERE old_value = 'zoltan.quarksmith@example.com'",
+        );
+        assert_eq!(old_in_audit, 1, "the correction audited the old address");
+
+        let before = scan_files_for(&path, &needles()).unwrap();
+        for needle in [NAME, NEW_EMAIL, IP, USER_AGENT] {
+            assert!(
+                before.iter().any(|f| f.needle == needle),
+                "the scan sees {needle} before erasure"
+            );
+        }
+
+        clock.advance(chrono::Duration::days(1));
+        let report = erase(&mut store, &id, "manager1").unwrap();
+
+        let found = scan_files_for(&path, &needles()).unwrap();
+        if !found.is_empty() {
+            let page: i64 = count(store.conn(), "PRAGMA page_size");
+            for f in &found {
+                let pgno = f.offset as i64 / page + 1;
+                let owner: String = store
+                    .conn()
+                    .query_row("SELECT name FROM dbstat WHERE pageno = ?1", [pgno], |r| {
+                        r.get(0)
+                    })
+                    .unwrap_or_else(|e| e.to_string());
+                eprintln!("{} at page {pgno} of {owner}", f.spelling);
+            }
+        }
+        assert!(found.is_empty(), "personal data left on disk: {found:#?}");
+        assert!(
+            !scan_files_for(&path, &["Beatrix Other"])
+                .unwrap()
+                .is_empty(),
+            "the other person is untouched"
+        );
+        assert!(report.wal_truncated);
+        let wal = std::fs::metadata(dir.path().join("switchboard.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert_eq!(wal, 0, "the WAL is truncated");
+
+        // The skeleton keeps managers' counts right.
+        let conn = store.conn();
+        let lead = leads::get(conn, &id).unwrap();
+        assert_eq!(lead.status, LeadStatus::Erased);
+        assert_eq!(lead.country.as_deref(), Some("DE"));
+        assert_eq!(lead.attempts, 2);
+        assert!(lead.name.is_none() && lead.email.is_none() && lead.phone.is_none());
+        assert_eq!(
+            count(conn, "SELECT count(*) FROM follow_up WHERE note IS NULL"),
+            2
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) FROM registration
+                 WHERE kind = 'license_key' AND product = 'Widget Pro' AND ip IS NULL"
+            ),
+            2
+        );
+        assert_eq!(count(conn, "SELECT count(*) FROM lead"), 2);
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) FROM lead_search WHERE lead_search MATCH 'quarksmith'"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) FROM note_search WHERE note_search MATCH 'quarksmith'"
+            ),
+            0
+        );
+
+        // What was purged, counted.
+        assert_eq!(report.lead_fields, 5);
+        assert_eq!(report.registrations, 2);
+        assert_eq!(report.follow_up_notes, 2);
+        assert_eq!(report.consent_evidence, 1);
+        assert!(report.audit_entries >= 1);
+
+        // Old address, new address and phone (both spellings normalise alike) are suppressed.
+        let key = suppression::key(conn).unwrap();
+        assert!(is_suppressed(conn, &key, Identifier::Email, EMAIL).unwrap());
+        assert!(is_suppressed(conn, &key, Identifier::Email, NEW_EMAIL).unwrap());
+        assert!(is_suppressed(conn, &key, Identifier::Phone, PHONE).unwrap());
+        assert_eq!(report.hashes.len(), 3);
+        assert_eq!(count(conn, "SELECT count(*) FROM suppression"), 3);
+
+        // Recorded for sync without PII; the request is on file as done.
+        let recorded = recorded(conn, &id).unwrap().unwrap();
+        assert_eq!(recorded.suppression_hashes, report.hashes);
+        assert_eq!(recorded.by, "manager1");
+        assert_eq!(
+            count(conn, "SELECT count(*) FROM outbox WHERE entity = 'erasure'"),
+            1
+        );
+        let request = requests::get(conn, report.request_id.as_deref().unwrap()).unwrap();
+        assert_eq!(request.kind, RequestKind::Erase);
+        assert_eq!(request.status, switchboard_protocol::RequestStatus::Done);
+        assert_eq!(request.handled_by.as_deref(), Some("manager1"));
+        assert!(leads::get(conn, &other).unwrap().name.is_some());
+    }
+
+    #[test]
+    fn a_purge_committed_without_its_scrub_is_scrubbed_when_the_database_is_next_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchboard.db");
+        let (mut store, _clock) = file_store(&path);
+        let id = person(&mut store);
+        lead(&mut store, "Beatrix Other", "beatrix@other.example", None);
+        let at = store.now();
+        // The process stops right after the purge commits.
+        store
+            .with_tx(|tx| erase_in(tx, &id, "manager1", at))
+            .unwrap();
+        drop(store);
+        let (store, _clock) = file_store(&path);
+        assert!(
+            !scan_files_for(&path, &["quarksmith"]).unwrap().is_empty(),
+            "search index segments still hold the deleted terms"
+        );
+        assert!(scrub_if_pending(store.conn()).unwrap());
+        assert!(!scrub_if_pending(store.conn()).unwrap(), "only once");
+        let found = scan_files_for(&path, &needles()).unwrap();
+        assert!(found.is_empty(), "personal data left on disk: {found:#?}");
+    }
+
+    #[test]
+    fn erasing_twice_is_refused_and_an_unknown_lead_is_not_found() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        erase(&mut store, &id, "manager1").unwrap();
+        let err = erase(&mut store, &id, "manager1").unwrap_err();
+        assert_eq!(err.code(), "conflict", "{err}");
+        let err = erase(&mut store, "no-such-lead", "manager1").unwrap_err();
+        assert_eq!(err.code(), "not_found");
+    }
+
+    #[test]
+    fn audit_entries_of_other_leads_that_quote_the_address_are_purged() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        let other = lead(&mut store, "Beatrix Other", "beatrix@other.example", None);
+        let at = store.now();
+        store
+            .with_tx(|tx| {
+                audit::record(
+                    tx,
+                    "importer",
+                    at,
+                    audit::Change {
+                        lead_id: Some(&other),
+                        action: "note",
+                        field: Some("email"),
+                        old_value: Some("Zoltan.Quarksmith@Example.com"),
+                        new_value: Some("beatrix@other.example"),
+                    },
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        erase(&mut store, &id, "manager1").unwrap();
+        let quoting = count(
+            store.conn(),
+            "SELECT count(*) FROM audit WHERE lower(old_value) LIKE '%quarksmith%'
+                                          OR lower(new_value) LIKE '%quarksmith%'",
+        );
+        assert_eq!(quoting, 0);
+    }
+
+    #[test]
+    fn an_erasure_pulled_from_the_central_store_purges_and_suppresses_without_pushing_back() {
+        let (mut origin, _c) = memory_store();
+        let id = person(&mut origin);
+        let report = erase(&mut origin, &id, "manager1").unwrap();
+        let op = recorded(origin.conn(), &id).unwrap().unwrap();
+
+        // A replica holding the same person (same deployment key, same lead id).
+        let (mut replica, _c2) = memory_store();
+        let key = suppression::key(origin.conn()).unwrap();
+        crate::store::set_setting(replica.conn(), "suppression_key", &hex::encode(&key)).unwrap();
+        let lead_at = replica.now();
+        replica
+            .with_tx(|tx| {
+                let new = leads::NewLead {
+                    name: Some(NAME.into()),
+                    email: Some(EMAIL.into()),
+                    ..leads::NewLead::default()
+                };
+                leads::insert(tx, &id, &new, lead_at)
+            })
+            .unwrap();
+        let pending = crate::outbox::pending(replica.conn()).unwrap();
+        let applied = replica.with_tx(|tx| apply_remote(tx, &op)).unwrap();
+        assert_eq!(applied.hashes, report.hashes);
+        assert_eq!(applied.lead_fields, 2);
+        let conn = replica.conn();
+        assert_eq!(leads::get(conn, &id).unwrap().status, LeadStatus::Erased);
+        assert!(is_suppressed(conn, &key, Identifier::Email, EMAIL).unwrap());
+        assert_eq!(crate::outbox::pending(conn).unwrap(), pending);
+        // Applying it again changes nothing.
+        replica.with_tx(|tx| apply_remote(tx, &op)).unwrap();
+        assert_eq!(count(replica.conn(), "SELECT count(*) FROM erasure"), 1);
+    }
+
+    #[test]
+    fn the_scan_reports_case_variants_and_skips_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plain.db");
+        std::fs::write(&path, b"xx ZOLTAN yy").unwrap();
+        let found = scan_files_for(&path, &["Zoltan", "absent"]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].spelling, "ZOLTAN");
+        assert_eq!(found[0].offset, 3);
+    }
+}

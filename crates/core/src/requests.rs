@@ -1,0 +1,318 @@
+//! Subscriber requests: what people ask about their data (opt out, correct, erase, access), due
+//! one calendar month after receipt, and the inbox managers work them from.
+
+use crate::audit;
+use crate::clock::{new_id, to_text};
+use crate::consent;
+use crate::error::{CoreError, Result};
+use crate::leads::{self, parse_time};
+use crate::outbox::{self, Entity};
+use chrono::{DateTime, Months, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use switchboard_protocol::{
+    ConsentEvent, ConsentScope, LeadStatus, RequestKind, RequestStatus, SubscriberRequest,
+};
+use ts_rs::TS;
+
+const REQUEST_COLUMNS: &str =
+    "id, lead_id, kind, received_at, due_at, status, detail, handled_by, handled_at";
+
+/// When a request received at `received_at` must be answered: one calendar month later, on the
+/// last day of the next month when it has no such day (31 January → 28 or 29 February).
+pub fn due_date(received_at: DateTime<Utc>) -> DateTime<Utc> {
+    received_at
+        .checked_add_months(Months::new(1))
+        // Only out-of-range dates (year 262143) fail; such a request is due when received.
+        .unwrap_or(received_at)
+}
+
+/// Which requests the inbox shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RequestFilter {
+    /// Only requests in this status (all statuses when absent).
+    pub status: Option<RequestStatus>,
+    /// Only open requests whose due date has passed.
+    pub overdue_only: bool,
+    /// Only this lead's requests.
+    pub lead_id: Option<String>,
+}
+
+/// A request as the inbox shows it: the request and whether it is past due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct InboxItem {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub request: SubscriberRequest,
+    /// Still open after its due date.
+    pub overdue: bool,
+}
+
+fn request_from_row(row: &Row<'_>) -> rusqlite::Result<SubscriberRequest> {
+    let kind: String = row.get(2)?;
+    let status: String = row.get(5)?;
+    let bad = |i: usize, e: switchboard_protocol::UnknownValue| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
+    Ok(SubscriberRequest {
+        id: row.get(0)?,
+        lead_id: row.get(1)?,
+        kind: kind.parse().map_err(|e| bad(2, e))?,
+        received_at: parse_time(row.get(3)?).unwrap_or_default(),
+        due_at: parse_time(row.get(4)?).unwrap_or_default(),
+        status: status.parse().map_err(|e| bad(5, e))?,
+        detail: row.get(6)?,
+        handled_by: row.get(7)?,
+        handled_at: parse_time(row.get(8)?),
+    })
+}
+
+/// The request with this id.
+pub fn get(conn: &Connection, request_id: &str) -> Result<SubscriberRequest> {
+    conn.prepare_cached(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM subscriber_request WHERE id = ?1"
+    ))?
+    .query_row([request_id], request_from_row)
+    .optional()?
+    .ok_or_else(|| CoreError::NotFound(format!("no subscriber request with id {request_id}")))
+}
+
+/// Records a new open request about a lead, due one month after `received_at`.
+pub fn open(
+    conn: &Connection,
+    lead_id: &str,
+    kind: RequestKind,
+    detail: Option<&str>,
+    received_at: DateTime<Utc>,
+    actor: &str,
+) -> Result<SubscriberRequest> {
+    let lead = leads::get(conn, lead_id)?;
+    if lead.status == LeadStatus::Erased {
+        return Err(CoreError::Suppressed(format!(
+            "lead {lead_id} was erased; no request can be recorded about it"
+        )));
+    }
+    insert(
+        conn,
+        lead_id,
+        kind,
+        detail,
+        received_at,
+        actor,
+        RequestStatus::Open,
+    )
+}
+
+/// Marks an open request done or rejected, recording who handled it and when.
+pub fn handle(
+    conn: &Connection,
+    request_id: &str,
+    status: RequestStatus,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<SubscriberRequest> {
+    if status == RequestStatus::Open {
+        return Err(CoreError::BadInput(
+            "a request is handled by marking it done or rejected, not open".into(),
+        ));
+    }
+    let request = get(conn, request_id)?;
+    if request.status != RequestStatus::Open {
+        return Err(CoreError::Conflict(format!(
+            "request {request_id} was already {} by {} at {}",
+            request.status,
+            request.handled_by.as_deref().unwrap_or("someone"),
+            request.handled_at.map(to_text).unwrap_or_default()
+        )));
+    }
+    close(conn, &request, status, actor, at)
+}
+
+/// Records that a request of `kind` about a lead has been carried out: closes the oldest open
+/// request of that kind, or records a new one received and done at `at`.
+pub fn fulfil(
+    conn: &Connection,
+    lead_id: &str,
+    kind: RequestKind,
+    detail: Option<&str>,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<SubscriberRequest> {
+    let pending = conn
+        .prepare_cached(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM subscriber_request
+             WHERE lead_id = ?1 AND kind = ?2 AND status = 'open'
+             ORDER BY received_at, id LIMIT 1"
+        ))?
+        .query_row(params![lead_id, kind.as_str()], request_from_row)
+        .optional()?;
+    match pending {
+        Some(request) => close(conn, &request, RequestStatus::Done, actor, at),
+        None => insert(conn, lead_id, kind, detail, at, actor, RequestStatus::Done),
+    }
+}
+
+/// An opt-out request carried out: the request, recorded as done, and the consent event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct OptOutDone {
+    pub request: SubscriberRequest,
+    pub event: ConsentEvent,
+}
+
+/// Carries out a person's opt-out of `scope` for a lead named by id or email: the opt-out holds
+/// from `at` on, and the request is recorded as done (closing an open one if it was logged).
+/// Call inside a transaction (`Store::with_tx`).
+pub fn opt_out_request(
+    conn: &Connection,
+    lead_ref: &str,
+    scope: ConsentScope,
+    source: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<OptOutDone> {
+    let lead = leads::find(conn, lead_ref)?;
+    let event = consent::opt_out(conn, &lead.id, scope, source, None, actor, at)?;
+    let request = fulfil(
+        conn,
+        &lead.id,
+        RequestKind::OptOut,
+        Some(scope.as_str()),
+        actor,
+        at,
+    )?;
+    Ok(OptOutDone { request, event })
+}
+
+/// The inbox: requests matching `filter`, soonest due first, flagged overdue as of `now`.
+pub fn list(
+    conn: &Connection,
+    filter: &RequestFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<InboxItem>> {
+    let now_text = to_text(now);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM subscriber_request
+         WHERE (?1 IS NULL OR status = ?1)
+           AND (?2 = 0 OR (status = 'open' AND due_at < ?3))
+           AND (?4 IS NULL OR lead_id = ?4)
+         ORDER BY due_at, id"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            filter.status.map(|s| s.as_str()),
+            filter.overdue_only,
+            now_text,
+            filter.lead_id
+        ],
+        request_from_row,
+    )?;
+    let mut items = Vec::new();
+    for row in rows {
+        let request = row?;
+        let overdue = request.status == RequestStatus::Open && request.due_at < now;
+        items.push(InboxItem { request, overdue });
+    }
+    Ok(items)
+}
+
+/// Every request about a lead, oldest first.
+pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<SubscriberRequest>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM subscriber_request WHERE lead_id = ?1
+         ORDER BY received_at, id"
+    ))?;
+    let rows = stmt.query_map([lead_id], request_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn insert(
+    conn: &Connection,
+    lead_id: &str,
+    kind: RequestKind,
+    detail: Option<&str>,
+    received_at: DateTime<Utc>,
+    actor: &str,
+    status: RequestStatus,
+) -> Result<SubscriberRequest> {
+    let done = status != RequestStatus::Open;
+    let request = SubscriberRequest {
+        id: new_id(received_at),
+        lead_id: lead_id.to_string(),
+        kind,
+        received_at,
+        due_at: due_date(received_at),
+        status,
+        detail: detail.map(str::to_string),
+        handled_by: done.then(|| actor.to_string()),
+        handled_at: done.then_some(received_at),
+    };
+    conn.prepare_cached(
+        "INSERT INTO subscriber_request(id, lead_id, kind, received_at, due_at, status, detail,
+                                        handled_by, handled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        request.id,
+        request.lead_id,
+        kind.as_str(),
+        to_text(request.received_at),
+        to_text(request.due_at),
+        status.as_str(),
+        request.detail,
+        request.handled_by,
+        request.handled_at.map(to_text),
+    ])?;
+    // The audit names the request, never its detail: the detail may hold personal information.
+    audit::record(
+        conn,
+        actor,
+        received_at,
+        audit::Change {
+            lead_id: Some(lead_id),
+            action: "request_opened",
+            field: Some(kind.as_str()),
+            old_value: None,
+            new_value: Some(status.as_str()),
+        },
+    )?;
+    outbox::enqueue(conn, Entity::SubscriberRequest, &request.id, Some("opened"))?;
+    Ok(request)
+}
+
+fn close(
+    conn: &Connection,
+    request: &SubscriberRequest,
+    status: RequestStatus,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<SubscriberRequest> {
+    conn.prepare_cached(
+        "UPDATE subscriber_request SET status = ?1, handled_by = ?2, handled_at = ?3
+         WHERE id = ?4",
+    )?
+    .execute(params![status.as_str(), actor, to_text(at), request.id])?;
+    audit::record(
+        conn,
+        actor,
+        at,
+        audit::Change {
+            lead_id: Some(&request.lead_id),
+            action: "request_handled",
+            field: Some(request.kind.as_str()),
+            old_value: Some(request.status.as_str()),
+            new_value: Some(status.as_str()),
+        },
+    )?;
+    outbox::enqueue(
+        conn,
+        Entity::SubscriberRequest,
+        &request.id,
+        Some("handled"),
+    )?;
+    Ok(SubscriberRequest {
+        status,
+        handled_by: Some(actor.to_string()),
+        handled_at: Some(at),
+        ..request.clone()
+    })
+}
