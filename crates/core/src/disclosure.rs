@@ -8,25 +8,11 @@ use crate::leads::parse_time;
 use crate::outbox::{self, Entity};
 use crate::partners::{fields_from_text, fields_text, Partner, ShareField, TransferBasis};
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 use rusqlite::{params, Connection, Row};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// One person's information leaving for one partner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Disclosure {
-    pub id: String,
-    pub lead_id: String,
-    pub partner_id: String,
-    pub partner_name: String,
-    /// The reference the partner knows the record by.
-    pub partner_ref: String,
-    pub fields: Vec<ShareField>,
-    /// The partner's country at the time.
-    pub country: String,
-    pub basis: TransferBasis,
-    pub disclosed_at: DateTime<Utc>,
-    pub disclosed_by: String,
-}
+pub use switchboard_protocol::Disclosure;
 
 /// Records a disclosure (and queues it for sync) inside the caller's transaction.
 pub fn record(
@@ -47,7 +33,8 @@ pub fn record(
         fields: fields.to_vec(),
         country: partner.country.clone(),
         basis: partner.basis,
-        disclosed_at: at,
+        // Stored with millisecond precision: the record must read back equal to what was made.
+        disclosed_at: DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at),
         disclosed_by: actor.to_string(),
     };
     store(conn, &d)?;
@@ -56,26 +43,42 @@ pub fn record(
 }
 
 /// Writes a disclosure as given (a local one, or one received by sync); idempotent by id.
-pub fn store(conn: &Connection, d: &Disclosure) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO disclosure(id, lead_id, partner_id, partner_name, partner_ref, fields,
+/// Returns whether it was new.
+pub fn store(conn: &Connection, d: &Disclosure) -> Result<bool> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO disclosure(id, lead_id, partner_id, partner_name, partner_ref, fields,
                                 country, basis, disclosed_at, disclosed_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(id) DO NOTHING",
-    )?
-    .execute(params![
-        d.id,
-        d.lead_id,
-        d.partner_id,
-        d.partner_name,
-        d.partner_ref,
-        fields_text(&d.fields),
-        d.country,
-        d.basis.as_str(),
-        to_text(d.disclosed_at),
-        d.disclosed_by
-    ])?;
-    Ok(())
+        )?
+        .execute(params![
+            d.id,
+            d.lead_id,
+            d.partner_id,
+            d.partner_name,
+            d.partner_ref,
+            fields_text(&d.fields),
+            d.country,
+            d.basis.as_str(),
+            to_text(d.disclosed_at),
+            d.disclosed_by
+        ])?;
+    Ok(inserted > 0)
+}
+
+/// Stores a disclosure pulled from the central store; skipped when this replica does not hold
+/// the lead (it belongs to another office). Returns whether it was new.
+pub fn apply_remote(conn: &Connection, d: &Disclosure) -> Result<bool> {
+    let held = conn
+        .prepare_cached("SELECT 1 FROM lead WHERE id = ?1")?
+        .query_row([&d.lead_id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !held {
+        return Ok(false);
+    }
+    store(conn, d)
 }
 
 const COLUMNS: &str = "id, lead_id, partner_id, partner_name, partner_ref, fields, country, \
@@ -100,7 +103,6 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Disclosure> {
 
 /// The disclosure with this id, if recorded here.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Disclosure>> {
-    use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM disclosure WHERE id = ?1"))?
         .query_row([id], from_row)
@@ -132,8 +134,7 @@ pub fn recipients(conn: &Connection, lead_id: &str) -> Result<Vec<Recipient>> {
         match out.iter_mut().find(|r| r.partner_id == d.partner_id) {
             Some(r) => {
                 r.fields.extend(d.fields);
-                r.fields.sort();
-                r.fields.dedup();
+                crate::partners::normalise_fields(&mut r.fields);
             }
             None => out.push(Recipient {
                 partner_id: d.partner_id,

@@ -188,8 +188,7 @@ pub fn on_correction(
         match open {
             Some(mut notice) => {
                 held.extend(notice.fields.iter().copied());
-                held.sort();
-                held.dedup();
+                crate::partners::normalise_fields(&mut held);
                 conn.prepare_cached("UPDATE partner_notice SET fields = ?1 WHERE id = ?2")?
                     .execute(params![fields_text(&held), notice.id])?;
                 notice.fields = held;

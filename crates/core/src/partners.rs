@@ -6,108 +6,45 @@ use crate::error::{CoreError, Result};
 use crate::leads::parse_time;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
-/// What a partner is to the company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartnerKind {
-    Reseller,
-    Distributor,
-    Office,
+pub use switchboard_protocol::{Partner, PartnerKind, ShareField, TransferBasis};
+
+/// A share field's place in the fixed order fields are listed and written in.
+fn rank(field: ShareField) -> usize {
+    ShareField::ALL
+        .iter()
+        .position(|f| *f == field)
+        .unwrap_or(usize::MAX)
 }
 
-/// The legal basis for sending personal information to a partner's country.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TransferBasis {
-    /// Same country or inside the EEA: no transfer mechanism is needed.
-    NoneNeeded,
-    /// The country has an adequacy decision of the European Commission.
-    Adequacy,
-    /// Standard contractual clauses signed with the partner.
-    Scc,
-    /// Binding corporate rules (intra-group transfers).
-    Bcr,
+/// Sorts share fields into their fixed order and drops repeats.
+pub fn normalise_fields(fields: &mut Vec<ShareField>) {
+    fields.sort_by_key(|f| rank(*f));
+    fields.dedup();
 }
 
-/// A piece of a lead that a partner may be allowed to receive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ShareField {
-    Name,
-    Company,
-    Email,
-    Phone,
-    Address,
-    Country,
-    /// The latest registration's kind and product.
-    Registration,
-    /// The person's current consent per channel.
-    Consent,
+/// Parses a partner kind as users type it.
+pub fn parse_kind(text: &str) -> Result<PartnerKind> {
+    Ok(text.parse()?)
 }
 
-/// Implements the text form (`as_str`, `FromStr`, `Display`) of a small closed vocabulary.
-macro_rules! text_form {
-    ($name:ident, $what:literal, { $($variant:ident => $text:literal $(| $alias:literal)*),+ $(,)? }) => {
-        impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable text used in storage and on the command line.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = CoreError;
-            fn from_str(s: &str) -> Result<Self> {
-                match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-                    $($text $(| $alias)* => Ok($name::$variant),)+
-                    _ => Err(CoreError::BadInput(format!(
-                        "unknown {} '{}' (expected one of: {})",
-                        $what,
-                        s.trim(),
-                        [$($text),+].join(", ")
-                    ))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+/// Parses a transfer basis as users type it, accepting the long names too.
+pub fn parse_basis(text: &str) -> Result<TransferBasis> {
+    let squashed = text.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    let canonical = match squashed.as_str() {
+        "none" | "eea" | "same_country" => "none_needed",
+        "adequacy_decision" => "adequacy",
+        "standard_contractual_clauses" => "scc",
+        "binding_corporate_rules" | "intra_group" => "bcr",
+        other => other,
     };
+    canonical.parse().map_err(|_| {
+        CoreError::BadInput(format!(
+            "unknown transfer basis '{}' (none_needed, adequacy, scc, bcr)",
+            text.trim()
+        ))
+    })
 }
-
-text_form!(PartnerKind, "partner kind", {
-    Reseller => "reseller",
-    Distributor => "distributor",
-    Office => "office",
-});
-
-text_form!(TransferBasis, "transfer basis", {
-    NoneNeeded => "none_needed" | "none" | "eea" | "same_country",
-    Adequacy => "adequacy" | "adequacy_decision",
-    Scc => "scc" | "standard_contractual_clauses",
-    Bcr => "bcr" | "binding_corporate_rules" | "intra_group",
-});
-
-text_form!(ShareField, "share field", {
-    Name => "name",
-    Company => "company",
-    Email => "email",
-    Phone => "phone",
-    Address => "address",
-    Country => "country",
-    Registration => "registration" | "product" | "kind",
-    Consent => "consent",
-});
 
 /// EEA members: personal information moves among them without a transfer mechanism.
 const EEA: &[&str] = &[
@@ -126,21 +63,6 @@ pub fn in_eea(country: &str) -> bool {
     EEA.contains(&country)
 }
 
-/// A registered recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Partner {
-    pub id: String,
-    pub name: String,
-    pub kind: PartnerKind,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    pub basis: TransferBasis,
-    /// What the partner may receive, in a fixed order.
-    pub fields: Vec<ShareField>,
-    pub created_at: DateTime<Utc>,
-    pub created_by: String,
-}
-
 /// What an admin gives to register a partner.
 #[derive(Debug, Clone)]
 pub struct NewPartner {
@@ -157,10 +79,15 @@ pub fn parse_fields(text: &str) -> Result<Vec<ShareField>> {
         .split(',')
         .map(str::trim)
         .filter(|f| !f.is_empty())
-        .map(ShareField::from_str)
-        .collect::<Result<Vec<_>>>()?;
-    fields.sort();
-    fields.dedup();
+        .map(|f| {
+            let f = match f.to_ascii_lowercase().as_str() {
+                "product" | "kind" => "registration".to_string(),
+                other => other.to_string(),
+            };
+            f.parse::<ShareField>()
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    normalise_fields(&mut fields);
     if fields.is_empty() {
         return Err(CoreError::BadInput(
             "a partner needs at least one field it may receive (e.g. --fields name,company,email)"
@@ -182,8 +109,7 @@ pub fn fields_text(fields: &[ShareField]) -> String {
 /// Reads stored share fields; unknown names (from a newer build) are skipped.
 pub fn fields_from_text(text: &str) -> Vec<ShareField> {
     let mut fields: Vec<ShareField> = text.split(',').filter_map(|f| f.parse().ok()).collect();
-    fields.sort();
-    fields.dedup();
+    normalise_fields(&mut fields);
     fields
 }
 
@@ -200,8 +126,8 @@ fn check_basis(country: &str, basis: TransferBasis) -> Result<()> {
     }
 }
 
-/// Registers a partner inside the caller's transaction.
-pub fn add(conn: &Connection, new: &NewPartner, actor: &str, at: DateTime<Utc>) -> Result<Partner> {
+/// Checks what an admin gave and makes the partner record (for this database or the server).
+pub fn validate(new: &NewPartner, actor: &str, at: DateTime<Utc>) -> Result<Partner> {
     let name = new.name.trim();
     if name.is_empty() {
         return Err(CoreError::BadInput("a partner needs a name".into()));
@@ -215,30 +141,53 @@ pub fn add(conn: &Connection, new: &NewPartner, actor: &str, at: DateTime<Utc>) 
     }
     check_basis(&country, new.basis)?;
     let mut fields = new.fields.clone();
-    fields.sort();
-    fields.dedup();
+    normalise_fields(&mut fields);
     if fields.is_empty() {
         return Err(CoreError::BadInput(
             "a partner needs at least one field it may receive".into(),
         ));
     }
-    if find_by_name(conn, name)?.is_some() {
-        return Err(CoreError::Conflict(format!(
-            "a partner named '{name}' is already registered"
-        )));
-    }
-    let partner = Partner {
+    Ok(Partner {
         id: new_id(at),
         name: name.to_string(),
         kind: new.kind,
         country,
         basis: new.basis,
         fields,
-        created_at: at,
+        // Stored with millisecond precision: the record must read back equal to what was made.
+        created_at: DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at),
         created_by: actor.to_string(),
-    };
+    })
+}
+
+/// Registers a partner inside the caller's transaction.
+pub fn add(conn: &Connection, new: &NewPartner, actor: &str, at: DateTime<Utc>) -> Result<Partner> {
+    let partner = validate(new, actor, at)?;
+    if find_by_name(conn, &partner.name)?.is_some() {
+        return Err(CoreError::Conflict(format!(
+            "a partner named '{}' is already registered",
+            partner.name
+        )));
+    }
     store(conn, &partner)?;
     Ok(partner)
+}
+
+/// Applies a partner registered on the central store (sync pull). The server's registry is
+/// authoritative: a local partner of the same name but another id gives way. Returns whether
+/// anything changed.
+pub fn apply_remote(conn: &Connection, p: &Partner) -> Result<bool> {
+    let current = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM partner WHERE id = ?1"))?
+        .query_row([&p.id], from_row)
+        .optional()?;
+    if current.as_ref() == Some(p) {
+        return Ok(false);
+    }
+    conn.prepare_cached("DELETE FROM partner WHERE name = ?1 AND id != ?2")?
+        .execute(params![p.name, p.id])?;
+    store(conn, p)?;
+    Ok(true)
 }
 
 /// Writes a partner as given (a local registration, or one received by sync); idempotent by id.
@@ -376,6 +325,11 @@ mod tests {
     fn field_lists_reject_unknown_names() {
         assert!(parse_fields("name,shoe_size").is_err());
         assert!(parse_fields(" , ").is_err());
+        assert_eq!(
+            parse_basis("Standard contractual clauses").unwrap(),
+            TransferBasis::Scc
+        );
+        assert!(parse_basis("a handshake").is_err());
         assert_eq!(
             parse_fields("product,consent").unwrap(),
             vec![ShareField::Registration, ShareField::Consent]

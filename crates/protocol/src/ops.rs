@@ -36,6 +36,11 @@ pub enum Op {
     LeadErased(LeadErased),
     /// Sent by the server only: the lead left this replica's office; purge it, PII included.
     LeadRevoked(LeadRevoked),
+    /// Sent by the server only: a registered partner, the only kind of recipient personal
+    /// information may go to. Replaces the partner with the same id.
+    PartnerRegistered(Partner),
+    /// Personal information went to a partner (field names, never values); union by id.
+    DisclosureRecorded(Disclosure),
 }
 
 /// The fields of one group of a lead at one clock reading.
@@ -254,6 +259,43 @@ pub struct LeadRevoked {
     pub lead_id: String,
 }
 
+/// A reseller, distributor or regional office registered by an admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    pub kind: PartnerKind,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub basis: TransferBasis,
+    /// What the partner may receive.
+    pub fields: Vec<ShareField>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// One person's information leaving for one partner: to whom, which fields, which country, on
+/// what basis, when, by whom. Field names only, so it carries no personal information.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct Disclosure {
+    pub id: String,
+    pub lead_id: String,
+    pub partner_id: String,
+    pub partner_name: String,
+    /// The reference the partner knows the record by.
+    pub partner_ref: String,
+    pub fields: Vec<ShareField>,
+    /// The partner's country at the time.
+    pub country: String,
+    pub basis: TransferBasis,
+    pub disclosed_at: DateTime<Utc>,
+    pub disclosed_by: String,
+}
+
 impl Op {
     /// The stable name of the operation's kind (the JSON `type` tag).
     pub fn kind(&self) -> &'static str {
@@ -267,6 +309,8 @@ impl Op {
             Op::AuditRecorded(_) => "audit_recorded",
             Op::LeadErased(_) => "lead_erased",
             Op::LeadRevoked(_) => "lead_revoked",
+            Op::PartnerRegistered(_) => "partner_registered",
+            Op::DisclosureRecorded(_) => "disclosure_recorded",
         }
     }
 
@@ -282,6 +326,8 @@ impl Op {
             Op::AuditRecorded(a) => a.lead_id.as_deref(),
             Op::LeadErased(e) => Some(&e.lead_id),
             Op::LeadRevoked(r) => Some(&r.lead_id),
+            Op::PartnerRegistered(_) => None,
+            Op::DisclosureRecorded(d) => Some(&d.lead_id),
         }
     }
 }

@@ -141,6 +141,33 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What a partner is to the company.
+    PartnerKind { Reseller => "reseller", Distributor => "distributor", Office => "office" }
+);
+
+vocabulary!(
+    /// The legal basis for sending personal information to a partner's country: none needed
+    /// (same country or EEA), an adequacy decision, standard contractual clauses, or binding
+    /// corporate rules (intra-group).
+    TransferBasis { NoneNeeded => "none_needed", Adequacy => "adequacy", Scc => "scc", Bcr => "bcr" }
+);
+
+vocabulary!(
+    /// A piece of a lead a partner may receive (`registration`: the latest kind and product;
+    /// `consent`: the current opt-outs per channel).
+    ShareField {
+        Name => "name",
+        Company => "company",
+        Email => "email",
+        Phone => "phone",
+        Address => "address",
+        Country => "country",
+        Registration => "registration",
+        Consent => "consent",
+    }
+);
+
 impl Outcome {
     /// The outcomes that make sense on a channel, in the order the UI offers them (number keys).
     pub fn allowed_on(channel: Channel) -> &'static [Outcome] {

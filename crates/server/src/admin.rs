@@ -1,7 +1,9 @@
 //! Offices and routing (country → office), as the admin edits them.
 
 use crate::error::{Result, ServerError};
+use crate::changelog;
 use crate::store::{col_text, Tx};
+use switchboard_protocol::{Op, Partner};
 
 fn country_code(input: &str) -> Result<String> {
     crate::normalize::country(input)
@@ -52,4 +54,43 @@ pub fn route_for(tx: &mut dyn Tx, country: &str) -> Result<Option<String>> {
             &[country.into()],
         )?
         .and_then(|r| col_text(&r, 0)))
+}
+
+/// Registers a partner (already validated by `switchboard_core::partners::validate`) and sends it
+/// to every replica through the global bucket. Names are unique, ignoring case.
+pub fn add_partner(tx: &mut dyn Tx, partner: &Partner) -> Result<()> {
+    if partners(tx)?
+        .iter()
+        .any(|p| p.name.eq_ignore_ascii_case(&partner.name))
+    {
+        return Err(ServerError::Conflict(format!(
+            "a partner named '{}' is already registered",
+            partner.name
+        )));
+    }
+    tx.exec(
+        "INSERT INTO record (kind, id, lead_id, submission_id, body) \
+         VALUES ('partner', ?1, NULL, NULL, ?2)",
+        &[
+            partner.id.as_str().into(),
+            serde_json::to_string(partner)?.into(),
+        ],
+    )?;
+    changelog::emit(
+        tx,
+        changelog::GLOBAL,
+        &Op::PartnerRegistered(partner.clone()),
+    )?;
+    Ok(())
+}
+
+/// The registered partners, by name.
+pub fn partners(tx: &mut dyn Tx) -> Result<Vec<Partner>> {
+    let rows = tx.query("SELECT body FROM record WHERE kind = 'partner'", &[])?;
+    let mut all = rows
+        .iter()
+        .map(|r| Ok(serde_json::from_str(&col_text(r, 0).unwrap_or_default())?))
+        .collect::<Result<Vec<Partner>>>()?;
+    all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(all)
 }

@@ -70,6 +70,8 @@ pub fn record_op(kind: &str, body: &str) -> Result<Op> {
         "consent_event" => Op::ConsentRecorded(serde_json::from_str(body)?),
         "subscriber_request" => Op::RequestOpened(serde_json::from_str(body)?),
         "audit" => Op::AuditRecorded(serde_json::from_str(body)?),
+        "disclosure" => Op::DisclosureRecorded(serde_json::from_str(body)?),
+        "partner" => Op::PartnerRegistered(serde_json::from_str(body)?),
         other => {
             return Err(ServerError::Internal(format!(
                 "unknown record kind {other}"

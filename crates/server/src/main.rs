@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
+use switchboard_core::partners;
 use switchboard_core::{Clock, SystemClock};
 use switchboard_protocol::Role;
 use switchboard_server::accounts::{self, PasswordCost};
@@ -59,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: IntakeKeyCommand,
     },
+    /// Partners (resellers, distributors, offices): the only recipients of shared data.
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCommand,
+    },
     /// Serve HTTPS.
     Serve {
         #[arg(long)]
@@ -108,6 +114,33 @@ enum RouteCommand {
     Add {
         country: String,
         office: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Register a partner; it reaches every replica by sync.
+    Add {
+        name: String,
+        /// reseller, distributor or office
+        #[arg(long)]
+        kind: String,
+        /// ISO 3166-1 alpha-2
+        #[arg(long)]
+        country: String,
+        /// none_needed (same country/EEA), adequacy, scc or bcr
+        #[arg(long)]
+        basis: String,
+        /// Comma-separated: name, company, email, phone, address, country, registration, consent
+        #[arg(long)]
+        fields: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// List the registered partners.
+    List {
         #[arg(long)]
         data: PathBuf,
     },
@@ -225,6 +258,50 @@ fn main() -> anyhow::Result<()> {
             let now = clock.now();
             let key = with_store(&data, |tx| accounts::create_intake_key(tx, now))?;
             println!("{}", key.expose());
+        }
+        Command::Partner {
+            command:
+                PartnerCommand::Add {
+                    name,
+                    kind,
+                    country,
+                    basis,
+                    fields,
+                    data,
+                },
+        } => {
+            let new = partners::NewPartner {
+                name,
+                kind: partners::parse_kind(&kind)?,
+                country,
+                basis: partners::parse_basis(&basis)?,
+                fields: partners::parse_fields(&fields)?,
+            };
+            let partner = partners::validate(&new, "admin", clock.now())?;
+            with_store(&data, |tx| admin::add_partner(tx, &partner))?;
+            println!(
+                "partner {} registered ({}, {}, basis {}): {}",
+                partner.name,
+                partner.kind,
+                partner.country,
+                partner.basis,
+                partners::fields_text(&partner.fields)
+            );
+        }
+        Command::Partner {
+            command: PartnerCommand::List { data },
+        } => {
+            for p in with_store(&data, admin::partners)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    p.id,
+                    p.name,
+                    p.kind,
+                    p.country,
+                    p.basis,
+                    partners::fields_text(&p.fields)
+                );
+            }
         }
         Command::Serve { data, listen } => {
             let deployment = data_dir::load(&data)?;

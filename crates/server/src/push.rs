@@ -186,6 +186,12 @@ pub fn apply(
             "lead_revoked is sent by the server only",
         ));
     }
+    if let Op::PartnerRegistered(_) = op {
+        return Ok(Verdict::rejected(
+            "server_only",
+            "partners are registered by an admin on the server",
+        ));
+    }
     let Some(lead_id) = op.lead_id() else {
         // An audit entry about no lead: kept in the author's office.
         return add_record(tx, op, actor.office.as_deref(), effects, None);
@@ -217,7 +223,11 @@ pub fn apply(
                     ..a.clone()
                 }));
             }
-            Op::FollowUpLogged(_) | Op::AuditRecorded(_) | Op::RequestHandled(_) => {}
+            // A disclosure names fields, never values: the ledger stays complete.
+            Op::FollowUpLogged(_)
+            | Op::AuditRecorded(_)
+            | Op::RequestHandled(_)
+            | Op::DisclosureRecorded(_) => {}
             _ => {
                 return Ok(Verdict::rejected(
                     "subject_erased",
@@ -304,6 +314,7 @@ fn is_append_only(op: &Op) -> bool {
             | Op::RequestOpened(_)
             | Op::RequestHandled(_)
             | Op::AuditRecorded(_)
+            | Op::DisclosureRecorded(_)
     )
 }
 
@@ -449,6 +460,13 @@ fn record_parts(op: &Op) -> Result<Option<(&'static str, &str, Option<&str>, Str
             serde_json::to_string(r)?,
         ),
         Op::AuditRecorded(a) => ("audit", a.id.as_str(), None, serde_json::to_string(a)?),
+        Op::DisclosureRecorded(d) => (
+            "disclosure",
+            d.id.as_str(),
+            None,
+            serde_json::to_string(d)?,
+        ),
+        Op::PartnerRegistered(p) => ("partner", p.id.as_str(), None, serde_json::to_string(p)?),
         _ => return Ok(None),
     }))
 }

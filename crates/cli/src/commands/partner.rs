@@ -44,9 +44,9 @@ pub fn run(ctx: &Context, command: PartnerCommand) -> CliResult {
         } => {
             let new = NewPartner {
                 name,
-                kind: kind.parse()?,
+                kind: partners::parse_kind(&kind)?,
                 country,
-                basis: basis.parse()?,
+                basis: partners::parse_basis(&basis)?,
                 fields: partners::parse_fields(&fields)?,
             };
             let mut store = ctx.open_store()?;

@@ -84,6 +84,8 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
                 summary.erased += 1;
                 true
             }
+            Op::PartnerRegistered(p) => crate::partners::apply_remote(conn, p)?,
+            Op::DisclosureRecorded(d) => crate::disclosure::apply_remote(conn, d)?,
             Op::LeadRevoked(r) => {
                 let removed = revoke(conn, r)?;
                 if removed {

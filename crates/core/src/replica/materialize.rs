@@ -117,6 +117,8 @@ fn entity_id(op: &Op) -> Option<&str> {
         Op::AuditRecorded(a) => &a.id,
         Op::LeadErased(e) => &e.lead_id,
         Op::LeadRevoked(r) => &r.lead_id,
+        Op::PartnerRegistered(p) => &p.id,
+        Op::DisclosureRecorded(d) => &d.id,
     })
 }
 
@@ -155,6 +157,10 @@ fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Res
             .into_iter()
             .collect(),
         "erasure" => erasure(conn, id)?.map(Op::LeadErased).into_iter().collect(),
+        "disclosure" => crate::disclosure::get(conn, id)?
+            .map(Op::DisclosureRecorded)
+            .into_iter()
+            .collect(),
         // An entity this build does not know (written by a newer one): nothing to send.
         _ => vec![],
     })
