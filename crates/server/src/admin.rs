@@ -1,7 +1,7 @@
 //! Offices and routing (country → office), as the admin edits them.
 
-use crate::error::{Result, ServerError};
 use crate::changelog;
+use crate::error::{Result, ServerError};
 use crate::store::{col_text, Tx};
 use switchboard_protocol::{Op, Partner};
 

@@ -460,12 +460,7 @@ fn record_parts(op: &Op) -> Result<Option<(&'static str, &str, Option<&str>, Str
             serde_json::to_string(r)?,
         ),
         Op::AuditRecorded(a) => ("audit", a.id.as_str(), None, serde_json::to_string(a)?),
-        Op::DisclosureRecorded(d) => (
-            "disclosure",
-            d.id.as_str(),
-            None,
-            serde_json::to_string(d)?,
-        ),
+        Op::DisclosureRecorded(d) => ("disclosure", d.id.as_str(), None, serde_json::to_string(d)?),
         Op::PartnerRegistered(p) => ("partner", p.id.as_str(), None, serde_json::to_string(p)?),
         _ => return Ok(None),
     }))

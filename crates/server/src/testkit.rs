@@ -245,7 +245,7 @@ pub fn pinned_http(fingerprint: &str) -> reqwest::Client {
 }
 
 /// A logged-in API client (one replica's view of the server).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ApiClient {
     pub http: reqwest::Client,
     pub base: String,

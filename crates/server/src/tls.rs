@@ -158,12 +158,14 @@ impl ServerCertVerifier for PinnedCertificate {
 /// A client configuration that trusts only the pinned certificate.
 pub fn pinned_client_config(fingerprint: &str) -> Result<rustls::ClientConfig> {
     let verifier = Arc::new(PinnedCertificate::new(fingerprint)?);
-    Ok(rustls::ClientConfig::builder_with_provider(provider())
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| ServerError::Internal(format!("TLS versions: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
+        .with_no_client_auth();
+    config.alpn_protocols = client_alpn();
+    Ok(config)
 }
 
 /// A client configuration that trusts the CA (or self-signed) certificates in a PEM text.
@@ -174,9 +176,16 @@ pub fn ca_client_config(ca_pem: &str) -> Result<rustls::ClientConfig> {
             .add(cert)
             .map_err(|e| ServerError::Invalid(format!("CA certificate: {e}")))?;
     }
-    Ok(rustls::ClientConfig::builder_with_provider(provider())
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| ServerError::Internal(format!("TLS versions: {e}")))?
         .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_no_client_auth();
+    config.alpn_protocols = client_alpn();
+    Ok(config)
+}
+
+/// HTTP/2 first (one connection multiplexes a replica's requests), then HTTP/1.1.
+fn client_alpn() -> Vec<Vec<u8>> {
+    vec![b"h2".to_vec(), b"http/1.1".to_vec()]
 }

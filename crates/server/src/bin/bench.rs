@@ -1,1 +1,182 @@
-fn main() {}
+//! Load benchmark of the central store (issue 3, benchmark 3): N concurrent simulated replicas
+//! each push 10 operations, pull, and repeat, over HTTPS on loopback. Prints throughput, p50
+//! and p99 latency and the error count.
+//!
+//! `cargo run --release -p switchboard-server --features bench --bin switchboard-server-bench --
+//!  [--replicas 200] [--seconds 20] [--store postgres://…]`
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard_protocol::*;
+use switchboard_server::testkit::{ApiClient, TestOptions, TestServer};
+
+struct Args {
+    replicas: usize,
+    seconds: u64,
+    store: Option<String>,
+}
+
+fn args() -> Args {
+    let mut out = Args {
+        replicas: 200,
+        seconds: 20,
+        store: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--replicas" => out.replicas = it.next().and_then(|v| v.parse().ok()).unwrap_or(200),
+            "--seconds" => out.seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or(20),
+            "--store" => out.store = it.next(),
+            other => {
+                eprintln!("unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    out
+}
+
+fn follow_up(lead: &str, n: u64) -> Op {
+    Op::FollowUpLogged(FollowUp {
+        id: format!("{lead}-fu-{n}"),
+        lead_id: lead.to_string(),
+        channel: Channel::Phone,
+        direction: Direction::Out,
+        outcome: Outcome::NoAnswer,
+        note: Some("left a message, will try again tomorrow".into()),
+        occurred_at: chrono::Utc::now(),
+        rep: "bench".into(),
+        next_follow_up_at: None,
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args = args();
+    let server = TestServer::start(TestOptions {
+        store: args.store.clone(),
+        ..TestOptions::default()
+    })
+    .await
+    .expect("server starts");
+    let offices = ["A", "B", "C", "D"];
+    for o in offices {
+        server.add_office(o, "DE").await.expect("office");
+        server
+            .add_user(&format!("rep{o}"), Role::Rep, Some(o), "bench password")
+            .await
+            .expect("user");
+    }
+    let mut clients: Vec<ApiClient> = Vec::new();
+    for o in offices {
+        clients.push(
+            server
+                .login(&format!("rep{o}"), "bench password")
+                .await
+                .expect("login"),
+        );
+    }
+    let errors = Arc::new(AtomicU64::new(0));
+    let ops_applied = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for r in 0..args.replicas {
+        // Each replica has its own connection pool, like a separate laptop.
+        let base = &clients[r % clients.len()];
+        let client = base.against(server.http(), &base.base);
+        let errors = errors.clone();
+        let ops_applied = ops_applied.clone();
+        tasks.push(tokio::spawn(async move {
+            let replica = format!("bench-replica-{r}");
+            let lead = format!("bench-lead-{r}");
+            let mut latencies = Vec::new();
+            let mut seq = 0i64;
+            let mut cursor = 0i64;
+            let create = Op::LeadFieldsSet(LeadFieldsSet {
+                lead_id: lead.clone(),
+                fields: LeadFields::Identity {
+                    name: Some(format!("Lead {r}")),
+                    company: None,
+                },
+                hlc: format!(
+                    "{:013}-00000-{replica}",
+                    chrono::Utc::now().timestamp_millis()
+                ),
+                created_at: chrono::Utc::now(),
+            });
+            let mut pending = vec![create];
+            while Instant::now() < deadline {
+                while pending.len() < 10 {
+                    pending.push(follow_up(&lead, seq as u64 + pending.len() as u64));
+                }
+                let ops: Vec<PushOp> = pending
+                    .drain(..)
+                    .map(|op| {
+                        seq += 1;
+                        PushOp { seq, op }
+                    })
+                    .collect();
+                let t = Instant::now();
+                match client.push(&replica, ops).await {
+                    Ok(resp) => {
+                        latencies.push(t.elapsed());
+                        let applied = resp
+                            .results
+                            .iter()
+                            .filter(|r| r.status == PushStatus::Applied)
+                            .count();
+                        ops_applied.fetch_add(applied as u64, Ordering::Relaxed);
+                        if applied != resp.results.len() {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("push: {e}");
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                let t = Instant::now();
+                match client.pull(cursor, 1000, 0).await {
+                    Ok(page) => {
+                        latencies.push(t.elapsed());
+                        cursor = page.next_cursor;
+                    }
+                    Err(e) => {
+                        eprintln!("pull: {e}");
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("replica task"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    println!(
+        "store={} replicas={} seconds={:.1} requests={} requests/s={:.0} ops/s={:.0} p50={:.1}ms p99={:.1}ms errors={}",
+        server.state.store.kind(),
+        args.replicas,
+        elapsed,
+        all.len(),
+        all.len() as f64 / elapsed,
+        ops_applied.load(Ordering::Relaxed) as f64 / elapsed,
+        percentile(&all, 0.50).as_secs_f64() * 1000.0,
+        percentile(&all, 0.99).as_secs_f64() * 1000.0,
+        errors.load(Ordering::Relaxed),
+    );
+    server.stop().await;
+}

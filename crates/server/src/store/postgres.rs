@@ -255,6 +255,22 @@ impl PgStore {
     }
 }
 
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // The blocking client's drop runs its own little runtime, which must not happen on an
+        // async worker thread: close the idle connections on a thread of their own.
+        let idle = match self.idle.get_mut() {
+            Ok(pool) => std::mem::take(&mut pool.idle),
+            Err(_) => return,
+        };
+        if !idle.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
 impl Store for PgStore {
     fn write(&self, body: TxBody<'_>) -> Result<()> {
         self.run(true, body)
