@@ -91,6 +91,6 @@ pub fn partners(tx: &mut dyn Tx) -> Result<Vec<Partner>> {
         .iter()
         .map(|r| Ok(serde_json::from_str(&col_text(r, 0).unwrap_or_default())?))
         .collect::<Result<Vec<Partner>>>()?;
-    all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    all.sort_by_key(|p| p.name.to_lowercase());
     Ok(all)
 }
