@@ -86,4 +86,10 @@ pub enum Command {
     /// Import an email service's unsubscribe, complaint and bounce feedback
     #[command(subcommand)]
     Feedback(commands::feedback::FeedbackCommand),
+    /// Log in to the central store; the token goes to the OS keychain
+    Login(commands::login::LoginArgs),
+    /// Push local changes to the central store and pull everyone else's (--watch: keep going)
+    Sync(commands::sync::SyncArgs),
+    /// Sync status: server, last sync, pending and rejected operations
+    Status,
 }

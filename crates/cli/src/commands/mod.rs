@@ -11,12 +11,15 @@ pub mod history;
 pub mod init;
 pub mod leads;
 pub mod log;
+pub mod login;
 pub mod notices;
 pub mod optout;
 pub mod partner;
 pub mod queue;
 pub mod requests;
 pub mod share;
+pub mod status;
+pub mod sync;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -44,5 +47,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Notices(command) => notices::run(&ctx, command),
         Command::Audience(command) => audience::run(&ctx, command),
         Command::Feedback(command) => feedback::run(&ctx, command),
+        Command::Login(args) => login::run(&ctx, args),
+        Command::Sync(args) => sync::run(&ctx, args),
+        Command::Status => status::run(&ctx),
     }
 }

@@ -19,6 +19,20 @@ use switchboard_protocol::{
     SubscriberRequest,
 };
 
+/// The outbox entities this protocol version replicates, as an SQL list. Others stay queued
+/// for a later version instead of being dropped.
+pub const REPLICATED: &str = "'lead_fields', 'registration', 'follow_up', 'consent_event', \
+    'subscriber_request', 'audit', 'erasure', 'disclosure'";
+
+/// Outbox entries waiting to be pushed.
+pub fn pending_count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        &format!("SELECT count(*) FROM outbox WHERE entity IN ({REPLICATED})"),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// How many wire sequences one outbox entry owns.
 pub const PARTS: i64 = 8;
 
@@ -32,7 +46,10 @@ pub fn entry_of(wire_seq: i64) -> i64 {
 /// empty answer for them is not needed because `pending_ops` drops them at once.
 pub fn pending_ops(conn: &Connection, limit: usize) -> Result<Vec<(i64, Op)>> {
     let entries: Vec<(i64, String, String, Option<String>)> = conn
-        .prepare_cached("SELECT seq, entity, entity_id, detail FROM outbox ORDER BY seq LIMIT ?1")?
+        .prepare_cached(&format!(
+            "SELECT seq, entity, entity_id, detail FROM outbox WHERE entity IN ({REPLICATED})
+             ORDER BY seq LIMIT ?1"
+        ))?
         .query_map([limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
@@ -161,7 +178,7 @@ fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Res
             .map(Op::DisclosureRecorded)
             .into_iter()
             .collect(),
-        // An entity this build does not know (written by a newer one): nothing to send.
+        // Not selected by `pending_ops`; nothing to send.
         _ => vec![],
     })
 }

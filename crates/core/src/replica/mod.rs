@@ -9,7 +9,6 @@ pub mod materialize;
 use crate::clock::to_text;
 use crate::error::Result;
 use crate::leads::parse_time;
-use crate::outbox;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -160,7 +159,7 @@ pub fn status(conn: &Connection) -> Result<SyncStatus> {
     Ok(SyncStatus {
         replica_id: crate::store::get_setting(conn, "replica_id")?.unwrap_or_default(),
         state: state(conn)?,
-        pending: outbox::pending(conn)?,
+        pending: materialize::pending_count(conn)?,
         rejected_total: conn.query_row("SELECT count(*) FROM sync_rejected", [], |r| r.get(0))?,
         rejected: rejected(conn, 20)?,
     })
@@ -265,7 +264,7 @@ mod tests {
         let mut cursor = 0;
         // One lead (all six groups), one call.
         assert_eq!(relay(&mut a, &mut b, &mut cursor), 7);
-        assert_eq!(outbox::pending(a.conn()).unwrap(), 0);
+        assert_eq!(materialize::pending_count(a.conn()).unwrap(), 0);
         let lead = leads::get(b.conn(), &id).unwrap();
         assert_eq!(lead.name.as_deref(), Some("Ann Example"));
         assert_eq!(lead.office.as_deref(), Some("BER"));

@@ -1,0 +1,129 @@
+//! `switchboard login --server URL --user NAME [--fingerprint SHA256 | --ca-file F]`: logs in to
+//! the central store, records the server in the replica and keeps the token in the OS keychain.
+
+use crate::commands::sync::{failure, runtime};
+use crate::context::Context;
+use crate::failure::{CliResult, Failure};
+use crate::output;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use switchboard_sync::keychain::{Keychain, NO_KEYCHAIN_HELP};
+use switchboard_sync::{engine, Secret, TrustAnchor};
+
+/// Arguments of `login`.
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// The central store, e.g. https://sb.example.com:8443
+    #[arg(long)]
+    pub server: String,
+    /// Trust the server by the SHA-256 fingerprint `switchboard-server init` printed
+    #[arg(long, conflicts_with = "ca_file")]
+    pub fingerprint: Option<String>,
+    /// Trust the server by the certificate authorities in this PEM file
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Your user name on the server
+    #[arg(long)]
+    pub user: String,
+    /// Read the password from the first line of standard input instead of a prompt
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Print the token instead of storing it in the keychain (for SWITCHBOARD_TOKEN in scripts)
+    #[arg(long)]
+    pub print_token: bool,
+}
+
+/// Logs in and stores the token.
+pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
+    let anchor = match (&args.fingerprint, &args.ca_file) {
+        (Some(pin), _) => TrustAnchor::fingerprint(pin).map_err(failure)?,
+        (None, Some(file)) => TrustAnchor::CaFile(file.clone()),
+        (None, None) => TrustAnchor::SystemRoots,
+    };
+    let password = read_password(&args)?;
+    // Fail before talking to the server if the token would have nowhere to go.
+    let keychain = if args.print_token {
+        None
+    } else {
+        Some(
+            Keychain::system()
+                .map_err(|_| Failure::from_sync_code("keychain", NO_KEYCHAIN_HELP.to_string()))?,
+        )
+    };
+    let mut store = ctx.create_store()?;
+    let ca_file = args.ca_file.as_ref().map(|p| p.display().to_string());
+    let answer = runtime()?
+        .block_on(engine::login(
+            &mut store,
+            &args.server,
+            &anchor,
+            ca_file.as_deref(),
+            &args.user,
+            &password,
+        ))
+        .map_err(failure)?;
+    let server = switchboard_core::replica::state(store.conn())?
+        .server_url
+        .unwrap_or_else(|| args.server.clone());
+    let stored = match &keychain {
+        Some(k) => {
+            k.save(&answer.user, &server, &answer.token)
+                .map_err(failure)?;
+            "keychain"
+        }
+        None => "printed",
+    };
+    if ctx.json {
+        let mut value = serde_json::json!({
+            "server": server,
+            "user": answer.user,
+            "role": answer.role,
+            "office": answer.office,
+            "expires_at": answer.expires_at,
+            "token_stored": stored,
+        });
+        if args.print_token {
+            value["token"] = serde_json::Value::String(answer.token.expose().to_string());
+        }
+        return output::json(&value);
+    }
+    if args.print_token {
+        // The one place a token is shown: the user asked for it, for a script's environment.
+        return output::line(answer.token.expose());
+    }
+    output::line(format!(
+        "Logged in to {server} as {} ({}{}). The token is in the OS keychain until {}.",
+        answer.user,
+        answer.role,
+        answer
+            .office
+            .as_deref()
+            .map(|o| format!(", office {o}"))
+            .unwrap_or_default(),
+        output::time(answer.expires_at)
+    ))
+}
+
+fn read_password(args: &LoginArgs) -> CliResult<Secret> {
+    let stdin = std::io::stdin();
+    let password = if args.password_stdin || !stdin.is_terminal() {
+        if !args.password_stdin {
+            return Err(Failure::bad_input(
+                "standard input is not a terminal: pass --password-stdin to read the password from it",
+            ));
+        }
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::io("reading the password", e))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        rpassword::prompt_password(format!("Password for {}: ", args.user))
+            .map_err(|e| Failure::io("reading the password", e))?
+    };
+    if password.is_empty() {
+        return Err(Failure::bad_input("the password is empty"));
+    }
+    Ok(Secret::new(password))
+}

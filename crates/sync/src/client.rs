@@ -1,0 +1,197 @@
+//! The HTTPS client of the central store's API: login, push, pull.
+
+use crate::error::{Result, SyncError};
+use crate::tls::TrustAnchor;
+use std::time::Duration;
+use switchboard_protocol::{
+    ChangesPage, ErrorBody, LoginRequest, LoginResponse, PushRequest, PushResponse, Secret,
+    PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+
+/// How long an ordinary request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A connection to one central store.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish()
+    }
+}
+
+impl Client {
+    /// A client for `server_url` (must be `https://`), trusting the server by `anchor`.
+    pub fn new(server_url: &str, anchor: &TrustAnchor) -> Result<Client> {
+        let base = normalize_url(server_url)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(anchor.client_config()?)
+            .https_only(true)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SyncError::Tls(chain(&e)))?;
+        Ok(Client { http, base })
+    }
+
+    /// The server's base URL (`https://host:port`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Logs in; the answer carries the bearer token and the deployment's suppression key.
+    pub async fn login(&self, user: &str, password: &Secret) -> Result<LoginResponse> {
+        let request = self
+            .http
+            .post(format!("{}/v1/login", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .timeout(REQUEST_TIMEOUT)
+            .json(&LoginRequest {
+                user: user.to_string(),
+                password: password.clone(),
+            });
+        decode(request.send().await.map_err(network)?).await
+    }
+
+    /// Pushes a batch of outbox operations.
+    pub async fn push(&self, token: &Secret, request: &PushRequest) -> Result<PushResponse> {
+        let body = serde_json::to_vec(request).expect("a push request serialises");
+        self.push_raw(token, body).await
+    }
+
+    /// Pushes an already-encoded batch (the benchmark counts its bytes).
+    pub async fn push_raw(&self, token: &Secret, body: Vec<u8>) -> Result<PushResponse> {
+        let request = self
+            .http
+            .post(format!("{}/v1/push", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT)
+            .body(body);
+        decode(request.send().await.map_err(network)?).await
+    }
+
+    /// Pulls the changes after `after`; with `wait_secs` > 0 the server holds the request until
+    /// a change arrives or the wait ends (long-poll).
+    pub async fn pull(
+        &self,
+        token: &Secret,
+        after: i64,
+        limit: u32,
+        wait_secs: u32,
+    ) -> Result<ChangesPage> {
+        let request = self
+            .http
+            .get(format!(
+                "{}/v1/changes?after={after}&limit={limit}&wait={wait_secs}",
+                self.base
+            ))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT + Duration::from_secs(wait_secs as u64));
+        decode(request.send().await.map_err(network)?).await
+    }
+
+    /// Revokes the token on the server.
+    pub async fn logout(&self, token: &Secret) -> Result<()> {
+        let response = self
+            .http
+            .post(format!("{}/v1/logout", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(network)?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(error_from(response).await)
+        }
+    }
+}
+
+/// `https://host[:port]` without a trailing slash; anything but HTTPS is refused.
+fn normalize_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| SyncError::BadInput(format!("'{url}' is not a server URL: {e}")))?;
+    if parsed.scheme() != "https" {
+        return Err(SyncError::BadInput(format!(
+            "'{url}': the server must be reached over https://"
+        )));
+    }
+    if parsed.host_str().is_none() {
+        return Err(SyncError::BadInput(format!("'{url}' names no host")));
+    }
+    Ok(url.to_string())
+}
+
+/// The full cause chain of an error, so TLS refusals say why.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn network(e: reqwest::Error) -> SyncError {
+    SyncError::Network(chain(&e))
+}
+
+async fn error_from(response: reqwest::Response) -> SyncError {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
+    let (code, message) = match body {
+        Some(b) => (b.code, b.message),
+        None => ("http".to_string(), text.chars().take(300).collect()),
+    };
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return SyncError::Unauthorized(format!(
+            "the server refused the credentials ({message}); run `switchboard login` again"
+        ));
+    }
+    SyncError::Server {
+        status: status.as_u16(),
+        code,
+        message,
+    }
+}
+
+async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    if !response.status().is_success() {
+        return Err(error_from(response).await);
+    }
+    // A body cut mid-way is a network failure, not a protocol error: the next sync retries.
+    let bytes = response.bytes().await.map_err(network)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| SyncError::Network(format!("unreadable answer from the server: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_urls_are_accepted() {
+        assert_eq!(
+            normalize_url("https://sb.example.com:8443/").unwrap(),
+            "https://sb.example.com:8443"
+        );
+        let err = normalize_url("http://sb.example.com").unwrap_err();
+        assert!(err.to_string().contains("https"), "{err}");
+        assert!(normalize_url("sb.example.com").is_err());
+    }
+}

@@ -1,0 +1,305 @@
+//! One sync: push the outbox in batches, then pull pages until the server has nothing newer.
+//! `watch` keeps doing that, long-polling the server so remote changes arrive at once and
+//! checking the outbox twice a second so local ones leave within about a second.
+
+use crate::client::Client;
+use crate::error::{Result, SyncError};
+use crate::tls::TrustAnchor;
+use serde::Serialize;
+use std::time::Duration;
+use switchboard_core::replica::{self, identity, materialize, IdentityCheck, ServerLogin};
+use switchboard_core::store::set_setting;
+use switchboard_core::Store;
+use switchboard_protocol::{LoginResponse, PushOp, PushRequest, PushStatus, Secret, MAX_PAGE};
+
+/// Outbox entries per push. An entry is at most a handful of operations (a new lead is six),
+/// so a batch stays under the server's 1,000 operations.
+pub const PUSH_ENTRIES: usize = 150;
+
+/// How long a `watch` long-poll waits for the server.
+const WATCH_WAIT_SECS: u32 = 25;
+
+/// How often `watch` looks for local changes while it waits.
+const LOCAL_TICK: Duration = Duration::from_millis(500);
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub replica_id: String,
+    /// Why a new replica id was minted before pushing, if one was.
+    pub new_replica_id: Option<String>,
+    pub pushed: u64,
+    pub applied: u64,
+    pub duplicate: u64,
+    pub rejected: u64,
+    pub pages: u64,
+    pub pulled: u64,
+    pub erased: u64,
+    pub revoked: u64,
+    pub cursor: i64,
+}
+
+/// Progress of a sync, for the CLI's progress line and the desktop's status bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    /// A batch was pushed; `pending` entries remain.
+    Pushed {
+        ops: u64,
+        rejected: u64,
+        pending: i64,
+    },
+    /// A page was applied; the cursor moved to `cursor`.
+    Pulled {
+        changes: u64,
+        total: u64,
+        cursor: i64,
+    },
+    /// `watch` finished a sync.
+    Synced(SyncReport),
+    /// `watch` hit an error and will retry.
+    Retrying { error: String },
+}
+
+/// Logs in and records the server, the account and the deployment's suppression key in the
+/// replica. Returns the server's answer (holding the token, which the caller stores).
+pub async fn login(
+    store: &mut Store,
+    server_url: &str,
+    anchor: &TrustAnchor,
+    ca_file: Option<&str>,
+    user: &str,
+    password: &Secret,
+) -> Result<LoginResponse> {
+    let client = Client::new(server_url, anchor)?;
+    let answer = client.login(user, password).await?;
+    let record = ServerLogin {
+        server_url: client.base().to_string(),
+        fingerprint: anchor.fingerprint_text(),
+        ca_file: ca_file.map(str::to_string),
+        user: answer.user.clone(),
+        role: answer.role.as_str().to_string(),
+        office: answer.office.clone(),
+    };
+    store.with_tx(|tx| {
+        replica::record_login(tx, &record)?;
+        // Every replica hashes erased addresses with the deployment's key, so a suppression
+        // pulled from elsewhere recognises the person here too.
+        set_setting(tx, "suppression_key", answer.suppression_key.expose())
+    })?;
+    Ok(answer)
+}
+
+/// The trust anchor recorded at login.
+pub fn recorded_anchor(state: &replica::SyncState) -> Result<TrustAnchor> {
+    if let Some(pin) = &state.fingerprint {
+        return TrustAnchor::fingerprint(pin);
+    }
+    if let Some(ca) = &state.ca_file {
+        return Ok(TrustAnchor::CaFile(ca.into()));
+    }
+    Ok(TrustAnchor::SystemRoots)
+}
+
+/// A client for the server recorded at login.
+pub fn client_for(store: &Store) -> Result<Client> {
+    let state = replica::state(store.conn())?;
+    let url = state.server_url.clone().ok_or_else(|| {
+        SyncError::NoToken(
+            "this replica has no server yet: run `switchboard login --server URL --user NAME`"
+                .into(),
+        )
+    })?;
+    Client::new(&url, &recorded_anchor(&state)?)
+}
+
+/// Pushes the outbox and pulls every change, once. A failure leaves everything consistent: the
+/// outbox keeps what was not acknowledged, and the cursor stands after the last whole page.
+pub async fn sync_once(
+    store: &mut Store,
+    client: &Client,
+    token: &Secret,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport> {
+    let result = sync_inner(store, client, token, progress).await;
+    let now = store.now();
+    let error = result.as_ref().err().map(|e| e.to_string());
+    replica::record_sync(store.conn(), now, error.as_deref())?;
+    result
+}
+
+async fn sync_inner(
+    store: &mut Store,
+    client: &Client,
+    token: &Secret,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    let check = identity::ensure_fresh(store)?;
+    if let IdentityCheck::Minted { reason, .. } = &check {
+        report.new_replica_id = Some(reason.to_string());
+    }
+    report.replica_id = check.replica_id().to_string();
+    push_all(store, client, token, &mut report, progress).await?;
+    pull_all(store, client, token, 0, &mut report, progress).await?;
+    Ok(report)
+}
+
+async fn push_all(
+    store: &mut Store,
+    client: &Client,
+    token: &Secret,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    loop {
+        let ops = store.with_tx(|tx| materialize::pending_ops(tx, PUSH_ENTRIES))?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let through = ops
+            .iter()
+            .map(|(seq, _)| materialize::entry_of(*seq))
+            .max()
+            .unwrap_or(0);
+        identity::note_pushing(store, through)?;
+        let request = PushRequest {
+            replica_id: report.replica_id.clone(),
+            ops: ops
+                .iter()
+                .map(|(seq, op)| PushOp {
+                    seq: *seq,
+                    op: op.clone(),
+                })
+                .collect(),
+        };
+        let response = client.push(token, &request).await?;
+        if response.results.len() != ops.len() {
+            return Err(SyncError::Server {
+                status: 200,
+                code: "bad_answer".into(),
+                message: format!(
+                    "pushed {} operations, got {} answers",
+                    ops.len(),
+                    response.results.len()
+                ),
+            });
+        }
+        let at = store.now();
+        let summary = store.with_tx(|tx| materialize::ack(tx, &ops, &response.results, at))?;
+        report.pushed += ops.len() as u64;
+        report.applied += summary.applied;
+        report.duplicate += summary.duplicate;
+        report.rejected += summary.rejected;
+        debug_assert!(response
+            .results
+            .iter()
+            .all(|r| r.status != PushStatus::Rejected || r.reason.is_some() || r.code.is_some()));
+        progress(Progress::Pushed {
+            ops: ops.len() as u64,
+            rejected: summary.rejected,
+            pending: materialize::pending_count(store.conn())?,
+        });
+    }
+}
+
+/// Pulls pages until the server has nothing newer; the first request may long-poll.
+async fn pull_all(
+    store: &mut Store,
+    client: &Client,
+    token: &Secret,
+    first_wait: u32,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    let mut wait = first_wait;
+    loop {
+        let cursor = replica::state(store.conn())?.cursor;
+        let page = client.pull(token, cursor, MAX_PAGE, wait).await?;
+        wait = 0;
+        report.cursor = cursor;
+        if page.changes.is_empty() && page.next_cursor <= cursor {
+            return Ok(());
+        }
+        apply(store, &page, report, progress)?;
+        if !page.has_more {
+            return Ok(());
+        }
+    }
+}
+
+fn apply(
+    store: &mut Store,
+    page: &switchboard_protocol::ChangesPage,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    let summary = replica::apply_page(store.conn_mut(), &page.changes, page.next_cursor)?;
+    report.pages += 1;
+    report.pulled += summary.changes;
+    report.erased += summary.erased;
+    report.revoked += summary.revoked;
+    report.cursor = page.next_cursor;
+    progress(Progress::Pulled {
+        changes: summary.changes,
+        total: report.pulled,
+        cursor: page.next_cursor,
+    });
+    Ok(())
+}
+
+/// Syncs, then keeps syncing: a long-poll brings the server's changes as they happen, and the
+/// outbox is checked twice a second. Returns when `stop` resolves, or on an error that retrying
+/// cannot fix (a refused token). Transient errors are reported and retried after a pause.
+pub async fn watch(
+    store: &mut Store,
+    client: &Client,
+    token: &Secret,
+    progress: &mut dyn FnMut(Progress),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    tokio::pin!(stop);
+    loop {
+        match sync_once(store, client, token, progress).await {
+            Ok(report) => progress(Progress::Synced(report)),
+            Err(e) if e.is_transient() => {
+                progress(Progress::Retrying {
+                    error: e.to_string(),
+                });
+                tokio::select! {
+                    _ = &mut stop => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        let cursor = replica::state(store.conn())?.cursor;
+        let poll = client.pull(token, cursor, MAX_PAGE, WATCH_WAIT_SECS);
+        tokio::pin!(poll);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                page = &mut poll => {
+                    match page {
+                        Ok(page) if !page.changes.is_empty() => {
+                            let mut report = SyncReport::default();
+                            apply(store, &page, &mut report, progress)?;
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.is_transient() => {
+                            progress(Progress::Retrying { error: e.to_string() });
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    break;
+                }
+                _ = tokio::time::sleep(LOCAL_TICK) => {
+                    if materialize::pending_count(store.conn())? > 0 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
