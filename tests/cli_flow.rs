@@ -1,9 +1,53 @@
 //! The life of one lead through the real binary: import, dedup, queue, log, opt-out, the gate's
-//! refusal, correction, erasure (with the database bytes scanned), suppression and access.
+//! refusal, correction, access report, erasure (with the database bytes scanned), suppression.
 
 mod support;
 
+use serde_json::Value;
 use support::Sandbox;
+
+/// Greta registers twice (and the form tool sends the first submission twice); Bo once, earlier.
+const REGISTRATIONS: &[&str] = &[
+    "Submission ID,Type,Product,Submitted At,First Name,Last Name,Company,E-mail,Phone Number,\
+     Country,IP Address,User Agent,Referrer,Pages Visited",
+    "S-1,license_key,Widget Pro,2026-03-01T10:00:00Z,Greta,Lindqvist,Nordlicht AB,\
+     Greta.Lindqvist@Nordlicht.example ,030 1234567,DE,203.0.113.77,Mozilla/5.0 (X11; Quokka),\
+     https://search.example/?q=widgets,/pricing;/download",
+    "S-2,info_request,Widget Pro,2026-03-01T11:00:00Z,Greta,Lindqvist,,\
+     greta.lindqvist@nordlicht.example,,DE,203.0.113.77,Mozilla/5.0 (X11; Quokka),,/docs",
+    "S-1,license_key,Widget Pro,2026-03-01T10:00:00Z,Greta,Lindqvist,Nordlicht AB,\
+     Greta.Lindqvist@Nordlicht.example ,030 1234567,DE,203.0.113.77,Mozilla/5.0 (X11; Quokka),\
+     https://search.example/?q=widgets,/pricing;/download",
+    "S-3,trial,Widget,2026-03-01T08:00:00Z,Bo,Berg,=SUM(A1:A9) Consulting,bo@berg.example,\
+     +46 8 123 456 78,SE,198.51.100.4,Mozilla/5.0,,",
+];
+
+const GRETA: &str = "greta.lindqvist@nordlicht.example";
+
+/// What must be gone from the database files once Greta is erased.
+const GRETA_PII: &[&str] = &[
+    "Greta",
+    "Lindqvist",
+    "Greta Lind",
+    GRETA,
+    "nordlicht.example",
+    "+49301234567",
+    "030 1234567",
+    "+4940987654",
+    "203.0.113.77",
+    "Quokka",
+    "rang twice",
+];
+
+fn import(sandbox: &Sandbox, file: &std::path::Path) -> Value {
+    let run = sandbox.run(&["import", file.to_str().unwrap(), "--json"]);
+    run.ok();
+    run.json()
+}
+
+fn show(sandbox: &Sandbox, lead: &str) -> Value {
+    sandbox.json(&["leads", "show", lead])
+}
 
 #[test]
 fn init_creates_the_database_and_an_empty_list() {
@@ -13,4 +57,246 @@ fn init_creates_the_database_and_an_empty_list() {
     let leads = sandbox.json(&["leads", "list"]);
     assert_eq!(leads, serde_json::json!([]));
     assert_eq!(sandbox.integrity(), "ok");
+}
+
+#[test]
+fn a_lead_from_registration_to_erasure() {
+    let sandbox = Sandbox::init();
+    let file = sandbox.write("registrations.csv", support::csv(REGISTRATIONS));
+
+    // Import: Greta's second registration merges, the resent first one is a duplicate.
+    let report = import(&sandbox, &file);
+    assert_eq!(report["read"], 4);
+    assert_eq!(report["created"], 2);
+    assert_eq!(report["merged"], 1);
+    assert_eq!(report["duplicates"], 1);
+    assert_eq!(report["suppressed"], 0);
+    assert_eq!(report["rejected"], 0);
+    assert_eq!(report["errors"], serde_json::json!([]));
+
+    let leads = sandbox.json(&["leads", "list"]);
+    let leads = leads.as_array().unwrap();
+    assert_eq!(leads.len(), 2);
+    for lead in leads {
+        for key in ["id", "name", "company", "email", "phone", "country"] {
+            assert!(lead.get(key).is_some(), "lead without {key}: {lead}");
+        }
+    }
+    let greta = show(&sandbox, GRETA);
+    let greta_id = greta["lead"]["id"].as_str().unwrap().to_string();
+    assert_eq!(greta["lead"]["name"], "Greta Lindqvist");
+    assert_eq!(greta["lead"]["phone"], "+49301234567");
+    assert_eq!(greta["registrations"].as_array().unwrap().len(), 2);
+
+    // The newest registration comes first, claimed for the rep; another rep gets the other lead.
+    let next = sandbox.json(&["queue", "next"]);
+    assert_eq!(next["lead"]["id"], greta_id.as_str());
+    assert!(!next["reasons"].as_array().unwrap().is_empty());
+    let channels = next["channels"].as_array().unwrap();
+    assert_eq!(channels.len(), 3);
+    let other = sandbox.json(&["queue", "next", "--rep", "rep.bo"]);
+    assert_eq!(other["lead"]["email"], "bo@berg.example");
+    sandbox
+        .run(&["queue", "next", "--rep", "rep.carl"])
+        .expect(4);
+
+    // A call at 10:00 Berlin time is inside calling hours.
+    sandbox
+        .run(&[
+            "log",
+            GRETA,
+            "--channel",
+            "phone",
+            "--outcome",
+            "no_answer",
+            "--note",
+            "rang twice, no answer",
+            "--next",
+            "2026-03-04",
+        ])
+        .ok();
+    let greta = show(&sandbox, &greta_id);
+    assert_eq!(greta["follow_ups"].as_array().unwrap().len(), 1);
+    assert_eq!(greta["lead"]["attempts"], 1);
+
+    // Opt-out of phone: the gate refuses calls with the reason, email stays allowed.
+    sandbox.run(&["optout", GRETA, "--channel", "phone"]).ok();
+    let refused = sandbox.run(&["can-contact", GRETA, "--channel", "phone", "--json"]);
+    refused.expect(3).stderr_mentions(&["opted out"]);
+    let decision = refused.json();
+    assert_eq!(decision["allowed"], false);
+    assert_eq!(decision["reason"]["code"], "opted_out");
+    sandbox
+        .run(&["can-contact", GRETA, "--channel", "email"])
+        .ok();
+    sandbox
+        .run(&["log", GRETA, "--channel", "phone", "--outcome", "connected"])
+        .expect(3)
+        .stderr_mentions(&["opted out"]);
+    // Inbound contact started by the person is always recorded.
+    sandbox
+        .run(&[
+            "log",
+            GRETA,
+            "--channel",
+            "phone",
+            "--outcome",
+            "connected",
+            "--inbound",
+        ])
+        .ok();
+    // Outside calling hours (22:30 in Berlin) a call is refused for that reason.
+    sandbox
+        .run(&[
+            "can-contact",
+            "bo@berg.example",
+            "--channel",
+            "phone",
+            "--at",
+            "2026-03-02T21:30:00Z",
+        ])
+        .expect(3)
+        .stderr_mentions(&["calling hours"]);
+
+    // Correction: a bad value changes nothing; good values are applied and locked.
+    sandbox
+        .run(&["correct", GRETA, "name=Greta Lind", "email=not-an-email"])
+        .expect(2)
+        .stderr_mentions(&["email"]);
+    assert_eq!(show(&sandbox, GRETA)["lead"]["name"], "Greta Lindqvist");
+    sandbox
+        .run(&["correct", GRETA, "name=Greta Lind", "phone=040 987654"])
+        .ok();
+    let greta = show(&sandbox, &greta_id);
+    assert_eq!(greta["lead"]["name"], "Greta Lind");
+    assert_eq!(greta["lead"]["phone"], "+4940987654");
+
+    // The access report holds everything: web metadata, follow-ups, consent, requests.
+    let out = sandbox.path("access.json");
+    sandbox
+        .run(&["dsar", &greta_id, "--out", out.to_str().unwrap()])
+        .ok();
+    let access: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let registrations = access["registrations"].as_array().unwrap();
+    assert_eq!(registrations.len(), 2);
+    let first = &registrations[0];
+    assert_eq!(first["ip"], "203.0.113.77");
+    assert_eq!(first["user_agent"], "Mozilla/5.0 (X11; Quokka)");
+    assert_eq!(first["referrer"], "https://search.example/?q=widgets");
+    assert_eq!(first["pages_visited"].as_array().unwrap().len(), 2);
+    assert_eq!(access["follow_ups"].as_array().unwrap().len(), 2);
+    assert_eq!(access["consent"]["events"].as_array().unwrap().len(), 1);
+    let kinds: Vec<&str> = access["subscriber_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["opt_out", "correct", "access"] {
+        assert!(kinds.contains(&kind), "no {kind} request in {kinds:?}");
+    }
+    assert!(!access["audit"].as_array().unwrap().is_empty());
+
+    // The manager's history sees both follow-ups.
+    let history = sandbox.json(&["history", "--lead", &greta_id]);
+    assert_eq!(history["summary"]["total"], 2);
+
+    // Erasure needs confirmation off a terminal, then leaves no trace in the database files
+    // (which held every one of those strings before: the scan can see them).
+    for needle in ["Greta Lind", GRETA, "+4940987654", "203.0.113.77", "Quokka"] {
+        assert!(
+            !sandbox.files_containing(needle).is_empty(),
+            "{needle} not stored?"
+        );
+    }
+    sandbox
+        .run(&["erase", &greta_id])
+        .expect(2)
+        .stderr_mentions(&["--yes"]);
+    assert_eq!(show(&sandbox, &greta_id)["lead"]["name"], "Greta Lind");
+    sandbox.run(&["erase", &greta_id, "--yes"]).ok();
+    assert_pii_gone(&sandbox);
+    sandbox.run(&["leads", "show", GRETA]).expect(4);
+    assert_eq!(
+        sandbox.json(&["leads", "search", "Greta"]),
+        serde_json::json!([])
+    );
+    sandbox
+        .run(&["can-contact", &greta_id, "--channel", "email"])
+        .expect(3)
+        .stderr_mentions(&["erased"]);
+
+    // Re-importing the same file: Greta's rows are suppressed, Bo's is a duplicate.
+    let again = import(&sandbox, &file);
+    assert_eq!(again["suppressed"], 3);
+    assert_eq!(again["duplicates"], 1);
+    assert_eq!(again["created"], 0);
+    assert_eq!(
+        sandbox.json(&["leads", "list"]).as_array().unwrap().len(),
+        2
+    );
+    assert_pii_gone(&sandbox);
+
+    // What is left of Greta is a skeleton without personal information.
+    let skeleton = sandbox.run(&["dsar", &greta_id]);
+    skeleton.ok();
+    for needle in GRETA_PII {
+        assert!(
+            !skeleton.stdout.contains(needle),
+            "{needle} in {}",
+            skeleton.stdout
+        );
+    }
+    assert_eq!(sandbox.integrity(), "ok");
+}
+
+fn assert_pii_gone(sandbox: &Sandbox) {
+    for needle in GRETA_PII {
+        let files = sandbox.files_containing(needle);
+        assert!(files.is_empty(), "{needle:?} is still in {files:?}");
+    }
+}
+
+#[test]
+fn exports_neutralise_formulas_and_history_counts() {
+    let sandbox = Sandbox::init();
+    let file = sandbox.write("registrations.csv", support::csv(REGISTRATIONS));
+    import(&sandbox, &file);
+    sandbox
+        .run(&[
+            "log",
+            "bo@berg.example",
+            "--channel",
+            "email",
+            "--outcome",
+            "sent",
+        ])
+        .ok();
+    let leads_csv = sandbox.path("leads.csv");
+    sandbox
+        .run(&["export", "leads", leads_csv.to_str().unwrap()])
+        .ok();
+    let text = std::fs::read_to_string(&leads_csv).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("'=SUM(A1:A9) Consulting"), "{text}");
+    assert!(!text.contains(",=SUM"), "{text}");
+
+    let history_csv = sandbox.path("history.csv");
+    sandbox
+        .run(&[
+            "export",
+            "history",
+            history_csv.to_str().unwrap(),
+            "--rep",
+            "rep.anna",
+        ])
+        .ok();
+    let text = std::fs::read_to_string(&history_csv).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(!sandbox.path("history.csv.partial").exists());
+
+    let history = sandbox.json(&["history", "--channel", "email", "--since", "2026-03-01"]);
+    assert_eq!(history["summary"]["total"], 1);
+    let none = sandbox.json(&["history", "--until", "2026-03-01"]);
+    assert_eq!(none["summary"]["total"], 0);
 }

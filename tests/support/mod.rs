@@ -226,16 +226,34 @@ impl Sandbox {
             .collect()
     }
 
-    /// Where `needle` occurs in the database files (in UTF-8 or UTF-16 as SQLite may store it).
+    /// Where `needle` occurs in the database files: as given or lowercased (the full-text index
+    /// stores lowercase tokens), in UTF-8 or UTF-16.
     pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
-        let utf8 = needle.as_bytes().to_vec();
-        let utf16: Vec<u8> = needle.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let mut spellings = Vec::new();
+        for text in [needle.to_string(), needle.to_lowercase()] {
+            spellings.push(text.as_bytes().to_vec());
+            spellings.push(text.encode_utf16().flat_map(u16::to_le_bytes).collect());
+        }
         self.database_bytes()
             .into_iter()
-            .filter(|(_, bytes)| contains(bytes, &utf8) || contains(bytes, &utf16))
+            .filter(|(_, bytes)| spellings.iter().any(|s| contains(bytes, s)))
             .map(|(path, _)| path)
             .collect()
     }
+}
+
+/// Runs the binary with exactly `args` (no `--db` added) and the sandbox environment.
+pub fn run_plain(args: &[&str]) -> Run {
+    let output = Command::new(binary())
+        .args(args)
+        .env_remove("SWITCHBOARD_DB")
+        .env("SWITCHBOARD_NOW", NOW)
+        .env("SWITCHBOARD_USER", "rep.anna")
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .output()
+        .expect("starting switchboard");
+    finish(output)
 }
 
 fn finish(output: std::process::Output) -> Run {

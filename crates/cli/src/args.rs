@@ -45,6 +45,8 @@ pub struct Global {
 pub enum Command {
     /// Create the database (and its folder) if it does not exist yet
     Init,
+    /// Import registrations from a CSV or JSON Lines file (exit 2 if some rows were rejected)
+    Import(commands::import::ImportArgs),
     /// Leads: list, show, search
     #[command(subcommand)]
     Leads(commands::leads::LeadsCommand),

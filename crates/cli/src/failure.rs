@@ -61,12 +61,27 @@ impl Failure {
 
     /// A file the command itself reads or writes could not be used (exit 1).
     pub fn io(context: impl std::fmt::Display, error: std::io::Error) -> Failure {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure::closed_pipe();
+        }
         Failure::from(CoreError::io(context.to_string(), error))
+    }
+
+    /// The reader of stdout went away (`switchboard … | head`): stop quietly, as Unix tools do.
+    fn closed_pipe() -> Failure {
+        Failure {
+            exit: Exit::Failed,
+            code: "io",
+            message: String::new(),
+        }
     }
 
     /// Prints the failure on stderr (a line for people, or with `--json` an object
     /// `{"error": {"code", "message"}}`) and returns the exit code.
     pub fn report(self, json: bool) -> ExitCode {
+        if self.message.is_empty() {
+            return ExitCode::from(self.exit as u8);
+        }
         let text = if json {
             serde_json::json!({ "error": { "code": self.code, "message": self.message } })
                 .to_string()
@@ -107,6 +122,9 @@ impl From<CoreError> for Failure {
 
 impl From<serde_json::Error> for Failure {
     fn from(error: serde_json::Error) -> Failure {
+        if error.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+            return Failure::closed_pipe();
+        }
         Failure {
             exit: Exit::Failed,
             code: "io",

@@ -48,6 +48,9 @@ pub fn run(ctx: &Context, args: CanContactArgs) -> CliResult {
         if let Some(local) = gate::local_time_label(&lead, at) {
             fields.add("local time", local);
         }
+        if let Some(message) = &view.message {
+            fields.add("reason", message);
+        }
         fields.print()?;
     }
     match view.reason {

@@ -129,8 +129,7 @@ fn show(ctx: &Context, reference: &str) -> CliResult {
             "corrected_fields": held.corrected_fields,
         }));
     }
-    print_lead(&held.lead)?;
-    let mut fields = Fields::new();
+    let mut fields = lead_fields(&held.lead);
     fields.add(
         "local time",
         gate::local_time_label(&lead, at).unwrap_or_else(|| "unknown".into()),
@@ -189,8 +188,8 @@ fn show(ctx: &Context, reference: &str) -> CliResult {
     Ok(())
 }
 
-/// Prints one lead's fields as a block.
-pub fn print_lead(lead: &Lead) -> CliResult {
+/// One lead's fields as a block.
+fn lead_fields(lead: &Lead) -> Fields {
     let mut fields = Fields::new();
     fields
         .add("id", &lead.id)
@@ -211,5 +210,5 @@ pub fn print_lead(lead: &Lead) -> CliResult {
             output::opt(lead.last_outcome.map(|o| o.as_str())),
         )
         .add("next follow-up", output::opt_time(lead.next_follow_up_at));
-    fields.print()
+    fields
 }

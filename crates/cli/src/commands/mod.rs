@@ -8,6 +8,7 @@ pub mod erase;
 pub mod export;
 pub mod feedback;
 pub mod history;
+pub mod import;
 pub mod init;
 pub mod leads;
 pub mod log;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> CliResult {
     let ctx = Context::new(cli.global)?;
     match cli.command {
         Command::Init => init::run(&ctx),
+        Command::Import(args) => import::run(&ctx, args),
         Command::Leads(command) => leads::run(&ctx, command),
         Command::Queue(command) => queue::run(&ctx, command),
         Command::CanContact(args) => can_contact::run(&ctx, args),
