@@ -16,6 +16,8 @@
 //!    - with neither a zone nor a country whose zones are known, calls are blocked with
 //!      `unknown_time_zone`: we cannot show that a call would be lawful, so we do not allow it.
 //!      Setting the lead's country or time zone lifts the block.
+//!
+//! Disclosure to partners asks `check_disclosure`: erased, suppressed, or opted out of all.
 
 use crate::consent::{self, ConsentState};
 use crate::error::Result;
@@ -182,29 +184,106 @@ struct Facts {
     suppressed: bool,
 }
 
-fn facts(conn: &Connection, lead: &Lead) -> Result<Facts> {
-    Ok(Facts {
-        consent: consent::state(conn, &lead.id)?,
-        suppressed: is_suppressed(conn, lead)?,
-    })
+/// The gate bound to a connection for a series of checks (a queue walk, a page): what all leads
+/// share — the suppression key, and whether anyone is suppressed at all — is read once. The rules
+/// are the same as `check`'s; it is the same code.
+pub struct Gate<'c> {
+    conn: &'c Connection,
+    /// `None` while the suppression list is empty: nobody can match it.
+    key: Option<Vec<u8>>,
 }
 
-fn is_suppressed(conn: &Connection, lead: &Lead) -> Result<bool> {
-    if lead.email.is_none() && lead.phone.is_none() {
-        return Ok(false);
+impl<'c> Gate<'c> {
+    /// Prepares checks over `conn`.
+    pub fn new(conn: &'c Connection) -> Result<Gate<'c>> {
+        let any: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM suppression)")?
+            .query_row([], |r| r.get(0))?;
+        let key = if any {
+            Some(suppression::key(conn)?)
+        } else {
+            None
+        };
+        Ok(Gate { conn, key })
     }
-    let key = suppression::key(conn)?;
-    if let Some(email) = lead.email.as_deref() {
-        if suppression::is_suppressed(conn, &key, Identifier::Email, email)? {
-            return Ok(true);
+
+    fn facts(&self, lead: &Lead) -> Result<Facts> {
+        Ok(Facts {
+            consent: consent::state(self.conn, &lead.id)?,
+            suppressed: self.is_suppressed(lead)?,
+        })
+    }
+
+    fn is_suppressed(&self, lead: &Lead) -> Result<bool> {
+        let Some(key) = &self.key else {
+            return Ok(false);
+        };
+        if let Some(email) = lead.email.as_deref() {
+            if suppression::is_suppressed(self.conn, key, Identifier::Email, email)? {
+                return Ok(true);
+            }
         }
-    }
-    if let Some(phone) = lead.phone.as_deref() {
-        if suppression::is_suppressed(conn, &key, Identifier::Phone, phone)? {
-            return Ok(true);
+        if let Some(phone) = lead.phone.as_deref() {
+            if suppression::is_suppressed(self.conn, key, Identifier::Phone, phone)? {
+                return Ok(true);
+            }
         }
+        Ok(false)
     }
-    Ok(false)
+
+    /// See `check`.
+    pub fn check(&self, lead: &Lead, channel: Channel, at: DateTime<Utc>) -> Result<Decision> {
+        Ok(decide(lead, &self.facts(lead)?, channel, at))
+    }
+
+    /// See `allowed_channels`.
+    pub fn allowed_channels(
+        &self,
+        lead: &Lead,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(Channel, Decision)>> {
+        let facts = self.facts(lead)?;
+        Ok(Channel::ALL
+            .iter()
+            .map(|c| (*c, decide(lead, &facts, *c, at)))
+            .collect())
+    }
+
+    /// See `check_disclosure`.
+    pub fn check_disclosure(&self, lead: &Lead, _at: DateTime<Utc>) -> Result<Decision> {
+        if lead.status == LeadStatus::Erased {
+            return Ok(Decision::Blocked(BlockReason::Erased));
+        }
+        let facts = self.facts(lead)?;
+        if facts.suppressed {
+            return Ok(Decision::Blocked(BlockReason::Suppressed));
+        }
+        if let Some(out) = facts
+            .consent
+            .active_opt_outs
+            .iter()
+            .find(|o| o.scope == ConsentScope::All)
+        {
+            return Ok(Decision::Blocked(BlockReason::OptedOut {
+                scope: out.scope,
+                since: out.since,
+            }));
+        }
+        Ok(Decision::Allowed)
+    }
+
+    /// See `channel_decisions`.
+    pub fn channel_decisions(
+        &self,
+        lead: &Lead,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ChannelDecision>> {
+        Ok(self
+            .allowed_channels(lead, at)?
+            .into_iter()
+            .map(|(channel, decision)| ChannelDecision { channel, decision })
+            .collect())
+    }
 }
 
 /// May `lead` be contacted on `channel` at `at`? Outbound contact only: inbound is never gated.
@@ -214,33 +293,7 @@ pub fn check(
     channel: Channel,
     at: DateTime<Utc>,
 ) -> Result<Decision> {
-    let facts = facts(conn, lead)?;
-    Ok(decide(lead, &facts, channel, at))
-}
-
-/// May `lead`'s personal information be disclosed to a registered partner at `at`? Blocks an
-/// erased or suppressed person and one who opted out of all contact (a channel opt-out travels
-/// with the shared record instead). Partner shares call this, never `check`.
-pub fn check_disclosure(conn: &Connection, lead: &Lead, _at: DateTime<Utc>) -> Result<Decision> {
-    if lead.status == LeadStatus::Erased {
-        return Ok(Decision::Blocked(BlockReason::Erased));
-    }
-    let facts = facts(conn, lead)?;
-    if facts.suppressed {
-        return Ok(Decision::Blocked(BlockReason::Suppressed));
-    }
-    if let Some(out) = facts
-        .consent
-        .active_opt_outs
-        .iter()
-        .find(|o| o.scope == ConsentScope::All)
-    {
-        return Ok(Decision::Blocked(BlockReason::OptedOut {
-            scope: out.scope,
-            since: out.since,
-        }));
-    }
-    Ok(Decision::Allowed)
+    Gate::new(conn)?.check(lead, channel, at)
 }
 
 /// The gate's answer for every channel, in `Channel::ALL` order.
@@ -249,11 +302,15 @@ pub fn allowed_channels(
     lead: &Lead,
     at: DateTime<Utc>,
 ) -> Result<Vec<(Channel, Decision)>> {
-    let facts = facts(conn, lead)?;
-    Ok(Channel::ALL
-        .iter()
-        .map(|c| (*c, decide(lead, &facts, *c, at)))
-        .collect())
+    Gate::new(conn)?.allowed_channels(lead, at)
+}
+
+/// May `lead`'s personal information be disclosed to a partner (reseller, distributor, office)
+/// at `at`? Blocked when the person was erased or suppressed, or opted out of all contact —
+/// sharing them for outreach could only lead to contact they refused. A single channel's opt-out
+/// travels with the share instead (the partner's own contact goes through its gate).
+pub fn check_disclosure(conn: &Connection, lead: &Lead, at: DateTime<Utc>) -> Result<Decision> {
+    Gate::new(conn)?.check_disclosure(lead, at)
 }
 
 /// `allowed_channels` in the shape the UI and `--json` use.
@@ -262,10 +319,7 @@ pub fn channel_decisions(
     lead: &Lead,
     at: DateTime<Utc>,
 ) -> Result<Vec<ChannelDecision>> {
-    Ok(allowed_channels(conn, lead, at)?
-        .into_iter()
-        .map(|(channel, decision)| ChannelDecision { channel, decision })
-        .collect())
+    Gate::new(conn)?.channel_decisions(lead, at)
 }
 
 /// A necessary condition for `check` that reads no database: false only when the lead's own
@@ -600,6 +654,54 @@ mod tests {
         for (_, decision) in allowed_channels(s.conn(), &lead, at).unwrap() {
             assert_eq!(decision, Decision::Blocked(BlockReason::Suppressed));
         }
+    }
+
+    #[test]
+    fn disclosure_is_blocked_by_erasure_suppression_and_opt_out_of_all_only() {
+        let mut s = store();
+        let lead = add(&mut s, person(Some("DE"), Some("Europe/Berlin")));
+        // At night, calls are blocked but sharing is not about calling hours.
+        let night = utc(2026, 3, 2, 23, 0);
+        assert!(check_disclosure(s.conn(), &lead, night)
+            .unwrap()
+            .is_allowed());
+        s.with_tx(|tx| {
+            consent::opt_out(tx, &lead.id, ConsentScope::Phone, "call", None, "r", night)
+        })
+        .unwrap();
+        assert!(check_disclosure(s.conn(), &lead, night)
+            .unwrap()
+            .is_allowed());
+        s.with_tx(|tx| {
+            consent::opt_out(tx, &lead.id, ConsentScope::All, "letter", None, "r", night)
+        })
+        .unwrap();
+        assert_eq!(
+            check_disclosure(s.conn(), &lead, night)
+                .unwrap()
+                .reason()
+                .unwrap()
+                .code(),
+            "opted_out"
+        );
+        let other = add(&mut s, person(Some("DE"), None));
+        suppression::suppress(
+            s.conn(),
+            suppression::Identifier::Email,
+            "ann@example.com",
+            night,
+        )
+        .unwrap();
+        assert_eq!(
+            check_disclosure(s.conn(), &other, night).unwrap(),
+            Decision::Blocked(BlockReason::Suppressed)
+        );
+        let mut erased = other.clone();
+        erased.status = LeadStatus::Erased;
+        assert_eq!(
+            check_disclosure(s.conn(), &erased, night).unwrap(),
+            Decision::Blocked(BlockReason::Erased)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use crate::clock::to_text;
 use crate::error::{CoreError, Result};
-use crate::gate::{self, ChannelDecision, Decision};
+use crate::gate::{self, ChannelDecision, Decision, Gate};
 use crate::leads::{lead_from_row, parse_time, LEAD_COLUMNS};
 use crate::store::{get_setting, set_setting};
 use chrono::{DateTime, Duration, Utc};
@@ -424,7 +424,7 @@ fn walk_sql(
 /// Whether the gate lets the queue hand out `lead` now: phone for `callable`, any channel
 /// otherwise. Returns the decisions when it does.
 fn eligible(
-    conn: &Connection,
+    gate: &Gate<'_>,
     def: &QueueDef,
     lead: &Lead,
     at: DateTime<Utc>,
@@ -438,7 +438,7 @@ fn eligible(
     if !could {
         return Ok(None);
     }
-    let channels = gate::channel_decisions(conn, lead, at)?;
+    let channels = gate.channel_decisions(lead, at)?;
     let ok = channels
         .iter()
         .any(|c| c.decision.is_allowed() && (!needs_phone || c.channel == Channel::Phone));
@@ -465,6 +465,7 @@ fn walk(
 ) -> Result<Vec<Found>> {
     let w = walk_sql(def, settings, at, rep);
     let mut stmt = conn.prepare_cached(&w.sql)?;
+    let gate = Gate::new(conn)?;
     let mut rows = stmt.query(params_from_iter(w.params.iter()))?;
     let lease_col = LEAD_COLUMNS.split(',').count();
     let mut skipped = 0;
@@ -472,7 +473,7 @@ fn walk(
     while found.len() < take {
         let Some(row) = rows.next()? else { break };
         let lead = lead_from_row(row)?;
-        let Some(channels) = eligible(conn, def, &lead, at)? else {
+        let Some(channels) = eligible(&gate, def, &lead, at)? else {
             continue;
         };
         if skipped < skip {

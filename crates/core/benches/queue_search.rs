@@ -1,0 +1,636 @@
+//! Benchmarks 2 and 3 (docs/BENCHMARKS.md): `queue next` and a 50-lead queue page on a
+//! 1,000,000-lead database, and full-text search over it. A plain binary, not a timed test:
+//!
+//! ```text
+//! cargo bench -p switchboard-core --bench queue_search
+//! ```
+//!
+//! Environment: `SWITCHBOARD_BENCH_DB` (database file, reused when it already holds the wanted
+//! number of leads; default in the system temp folder), `SWITCHBOARD_BENCH_LEADS` (default
+//! 1000000), `SWITCHBOARD_BENCH_RUNS` (timed runs per measurement, default 1000).
+//!
+//! The database is filled with SQL in one transaction (leads plus their `lead_search` rows and
+//! some opt-outs), as an import would leave it; the measurements then call the same core
+//! functions the CLI and the desktop app call.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rusqlite::params;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use switchboard_core::clock::{new_id, to_text};
+use switchboard_core::normalize::single_zone;
+use switchboard_core::queue::{self, QueueSettings};
+use switchboard_core::{search, FixedClock, Store};
+
+/// The instant the measurements run at: 14:00 UTC on a Monday (afternoon in Europe, morning on
+/// the US east coast, night in Asia-Pacific).
+fn bench_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 14, 0, 0).unwrap()
+}
+
+/// A small deterministic generator (SplitMix64), so every run builds the same database.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const FIRST: &[&str] = &[
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Karin",
+    "Lukas",
+    "Marie",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Quentin",
+    "Rosa",
+    "Simon",
+    "Tara",
+    "Ulrich",
+    "Vera",
+    "William",
+    "Xenia",
+    "Yusuf",
+    "Zoe",
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "Sophie",
+    "Louis",
+    "Camille",
+    "Hiroshi",
+    "Yuki",
+    "Sakura",
+    "Pedro",
+    "Lucia",
+    "Mateo",
+    "Sofia",
+    "Arjun",
+    "Priya",
+    "Lars",
+    "Ingrid",
+    "Piotr",
+    "Agnieszka",
+    "Chloé",
+    "Jürgen",
+    "Søren",
+    "Ana",
+    "Mohammed",
+    "Fatima",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Oliver",
+];
+const LAST: &[&str] = &[
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Tanaka",
+    "Suzuki",
+    "Takahashi",
+    "Watanabe",
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Esposito",
+    "Jansen",
+    "de Vries",
+    "van Dijk",
+    "Bakker",
+    "Nowak",
+    "Kowalski",
+    "Wiśniewski",
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Sharma",
+    "Patel",
+    "Singh",
+    "Kumar",
+    "O'Brien",
+    "Murphy",
+    "Kelly",
+    "Walsh",
+    "Fernández",
+    "López",
+    "Martínez",
+    "Sánchez",
+    "Pérez",
+    "Gómez",
+    "Novak",
+    "Horvat",
+    "Kovač",
+    "Popescu",
+    "Ionescu",
+    "Nagy",
+    "Tóth",
+    "Szabó",
+    "Virtanen",
+    "Korhonen",
+];
+const STEM: &[&str] = &[
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Cyberdyne",
+    "Soylent",
+    "Tyrell",
+    "Aperture",
+    "Black Mesa",
+    "Gringotts",
+    "Oscorp",
+    "Monarch",
+    "Nakatomi",
+    "Virtucon",
+    "Massive Dynamic",
+    "Bluth",
+    "Dunder",
+    "Pied Piper",
+    "Prestige",
+    "Sirius",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Litware",
+    "Adatum",
+    "Proseware",
+    "Woodgrove",
+    "Lucerne",
+    "Margie",
+    "Alpine",
+    "Blue Yonder",
+    "Coho",
+    "Fourth Coffee",
+    "Graphic Design",
+    "Humongous",
+    "Consolidated",
+    "Trey",
+    "Wingtip",
+    "Wide World",
+    "Relecloud",
+    "Zava",
+    "Kontoso",
+    "Datum",
+    "Nordlicht",
+    "Sonnenhof",
+    "Bergwerk",
+    "Rheintal",
+    "Elbe",
+    "Lumière",
+    "Soleil",
+    "Fuji",
+    "Sakura",
+    "Andes",
+    "Tejo",
+];
+const FORM: &[&str] = &[
+    "GmbH",
+    "AG",
+    "Ltd",
+    "Inc",
+    "LLC",
+    "SA",
+    "SAS",
+    "BV",
+    "KK",
+    "Ltda",
+    "SpA",
+    "AB",
+    "Oy",
+    "Sp. z o.o.",
+    "Robotics",
+    "Systems",
+    "Logistics",
+    "Software",
+    "Industries",
+    "Labs",
+    "Partners",
+    "Group",
+];
+/// (country, calling code, share in ‰, national digits, office)
+const COUNTRIES: &[(&str, &str, u64, usize, &str)] = &[
+    ("DE", "49", 220, 10, "BER"),
+    ("US", "1", 200, 10, "NYC"),
+    ("GB", "44", 90, 10, "LON"),
+    ("FR", "33", 80, 9, "PAR"),
+    ("NL", "31", 50, 9, "AMS"),
+    ("ES", "34", 50, 9, "MAD"),
+    ("IT", "39", 50, 10, "MIL"),
+    ("JP", "81", 60, 10, "TYO"),
+    ("AU", "61", 30, 9, "SYD"),
+    ("BR", "55", 40, 11, "SAO"),
+    ("IN", "91", 50, 10, "BLR"),
+    ("CA", "1", 30, 10, "TOR"),
+    ("SE", "46", 20, 9, "STO"),
+    ("PL", "48", 20, 9, "WAW"),
+    ("CH", "41", 10, 9, "ZRH"),
+];
+const PHONE_OUTCOMES: &[&str] = &[
+    "connected",
+    "no_answer",
+    "voicemail",
+    "busy",
+    "callback_requested",
+    "meeting_booked",
+];
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn country(rng: &mut Rng) -> &'static (&'static str, &'static str, u64, usize, &'static str) {
+    let mut roll = rng.below(1000);
+    for c in COUNTRIES {
+        if roll < c.2 {
+            return c;
+        }
+        roll -= c.2;
+    }
+    &COUNTRIES[0]
+}
+
+fn ascii_local(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' => Some(c.to_ascii_lowercase()),
+            'ä' | 'á' | 'à' => Some('a'),
+            'é' | 'è' => Some('e'),
+            'í' => Some('i'),
+            'ö' | 'ó' | 'ø' => Some('o'),
+            'ü' | 'ú' => Some('u'),
+            'ś' => Some('s'),
+            'č' => Some('c'),
+            'ñ' => Some('n'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Fills an empty database with `n` leads; about 1% opted out of phone or of everything.
+fn build(store: &mut Store, n: usize) {
+    let now = bench_now();
+    let started = Instant::now();
+    let mut rng = Rng(20260302);
+    let tx = store.conn_mut().transaction().unwrap();
+    {
+        let mut lead = tx
+            .prepare(
+                "INSERT INTO lead(id, office, name, company, email, phone, country, time_zone,
+                                  status, owner, created_at, last_registered_at, attempts,
+                                  last_attempt_at, last_outcome, next_follow_up_at,
+                                  first_contact_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15,
+                         ?16)",
+            )
+            .unwrap();
+        let mut fts = tx
+            .prepare(
+                "INSERT INTO lead_search(rowid, name, company, email, phone)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .unwrap();
+        let mut consent = tx
+            .prepare(
+                "INSERT INTO consent_event(id, lead_id, scope, action, source, occurred_at,
+                                           recorded_by)
+                 VALUES (?1, ?2, ?3, 'opt_out', 'bench', ?4, 'bench')",
+            )
+            .unwrap();
+        for i in 0..n {
+            // Registrations over the past year, denser towards now.
+            let back = (rng.below(1_000_000) as f64 / 1_000_000.0).powi(2) * 365.0 * 86_400.0;
+            let registered = now - Duration::seconds(back as i64 + 60);
+            let id = new_id(registered);
+            let first = rng.pick(FIRST);
+            let last = rng.pick(LAST);
+            let company = format!("{} {}", rng.pick(STEM), rng.pick(FORM));
+            let c = country(&mut rng);
+            let email = format!(
+                "{}.{}{}@{}.example",
+                ascii_local(first),
+                ascii_local(last),
+                i,
+                ascii_local(&company)
+            );
+            let mut phone = format!("+{}", c.1);
+            for _ in 0..c.3 {
+                phone.push(char::from(b'0' + rng.below(10) as u8));
+            }
+            let zone = single_zone(c.0).map(|z| z.name().to_string());
+            let roll = rng.below(100);
+            let (status, attempts, last_attempt, outcome, next, owner) = if roll < 60 {
+                ("new", 0, None, None, None, None)
+            } else if roll < 95 {
+                let attempts = 1 + rng.below(5) as i64;
+                let last = registered
+                    + Duration::seconds(
+                        rng.below((now - registered).num_seconds() as u64 + 1) as i64
+                    );
+                let next = now + Duration::hours(rng.below(60 * 24) as i64 - 30 * 24);
+                (
+                    "working",
+                    attempts,
+                    Some(to_text(last)),
+                    Some(rng.pick(PHONE_OUTCOMES)),
+                    Some(to_text(next)),
+                    Some(format!("rep{}", rng.below(40))),
+                )
+            } else {
+                (
+                    "closed",
+                    3,
+                    None,
+                    Some("not_interested"),
+                    None,
+                    Some("rep1".into()),
+                )
+            };
+            lead.execute(params![
+                id,
+                c.4,
+                format!("{first} {last}"),
+                company,
+                email,
+                phone,
+                c.0,
+                zone,
+                status,
+                owner,
+                to_text(registered),
+                attempts,
+                last_attempt,
+                outcome,
+                next,
+                last_attempt,
+            ])
+            .unwrap();
+            let rowid = tx.last_insert_rowid();
+            fts.execute(params![
+                rowid,
+                format!("{first} {last}"),
+                company,
+                email,
+                phone
+            ])
+            .unwrap();
+            if rng.below(100) == 0 {
+                let scope = if rng.below(2) == 0 { "all" } else { "phone" };
+                consent
+                    .execute(params![new_id(now), id, scope, to_text(registered)])
+                    .unwrap();
+            }
+            if (i + 1) % 200_000 == 0 {
+                eprintln!("  {} leads written ({:.0?})", i + 1, started.elapsed());
+            }
+        }
+    }
+    switchboard_core::store::set_setting(&tx, "bench.leads", &n.to_string()).unwrap();
+    tx.commit().unwrap();
+    store
+        .conn()
+        .execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    eprintln!("built {n} leads in {:.1?}", started.elapsed());
+}
+
+struct Stats {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// Runs `f` `runs` times after a short warm-up; microseconds.
+fn measure(runs: usize, mut f: impl FnMut(usize)) -> Stats {
+    for i in 0..runs.min(50) {
+        f(i);
+    }
+    let mut us: Vec<f64> = (0..runs)
+        .map(|i| {
+            let t = Instant::now();
+            f(i);
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    us.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| us[((us.len() - 1) as f64 * q).round() as usize];
+    Stats {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: us[us.len() - 1],
+    }
+}
+
+fn report(name: &str, s: &Stats, goal_us: f64) {
+    println!(
+        "{name:<42} p50 {:>8.1} µs   p99 {:>8.1} µs   max {:>8.1} µs   goal p99 < {:.0} µs: {}",
+        s.p50,
+        s.p99,
+        s.max,
+        goal_us,
+        if s.p99 < goal_us { "met" } else { "MISSED" }
+    );
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cores available")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    let leads = env_usize("SWITCHBOARD_BENCH_LEADS", 1_000_000);
+    let runs = env_usize("SWITCHBOARD_BENCH_RUNS", 1000).max(1);
+    let path = std::env::var_os("SWITCHBOARD_BENCH_DB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("switchboard-bench-{leads}.db")));
+    let clock = Arc::new(FixedClock::at(bench_now()));
+    let mut store = Store::open_with_clock(&path, clock).expect("open bench database");
+    let have: usize = switchboard_core::store::get_setting(store.conn(), "bench.leads")
+        .unwrap()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if have != leads {
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+        store = Store::open_with_clock(&path, Arc::new(FixedClock::at(bench_now()))).unwrap();
+        eprintln!("building {leads} leads in {}", path.display());
+        build(&mut store, leads);
+    }
+    let conn = store.conn();
+    let now = bench_now();
+    let settings = QueueSettings::default();
+    println!("machine: {}", machine());
+    println!(
+        "database: {} ({} leads, {:.0} MB), {runs} timed runs per line, at {}",
+        path.display(),
+        leads,
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
+        to_text(now)
+    );
+
+    // Benchmark 2: queue next (claim + release) and a 50-lead page of each built-in queue.
+    for name in ["new", "due", "callable"] {
+        let s = measure(runs, |_| {
+            let n = queue::next(conn, name, "bench-rep", now, &settings)
+                .unwrap()
+                .expect("queue has leads");
+            queue::release(conn, &n.lead.id, "bench-rep").unwrap();
+        });
+        report(&format!("queue next {name} (claim + release)"), &s, 2000.0);
+        let s = measure(runs, |_| {
+            let page = queue::page(conn, name, 0, 50, now).unwrap();
+            assert_eq!(page.len(), 50);
+        });
+        report(&format!("queue page {name} (50 leads)"), &s, 2000.0);
+    }
+    // Successive claims without release: each walk passes over the leases taken before it.
+    let claims = runs.min(1000);
+    let mut claimed = Vec::with_capacity(claims);
+    let s = measure(claims, |i| {
+        let rep = format!("rep-{i}");
+        let n = queue::next(conn, "new", &rep, now, &settings)
+            .unwrap()
+            .expect("queue has leads");
+        claimed.push((n.lead.id, rep));
+    });
+    report("queue next new (successive claims, no release)", &s, 2000.0);
+    for (id, rep) in claimed {
+        queue::release(conn, &id, &rep).unwrap();
+    }
+
+    // Benchmark 3: full-text search with typical queries.
+    let mut rng = Rng(7);
+    let names: Vec<String> = (0..200)
+        .map(|i| {
+            if i % 2 == 0 {
+                rng.pick(LAST).to_string()
+            } else {
+                format!("{} {}", rng.pick(FIRST), rng.pick(LAST))
+            }
+        })
+        .collect();
+    let companies: Vec<String> = (0..200)
+        .map(|_| {
+            let stem = rng.pick(STEM);
+            stem.chars().take(3 + rng.below(3) as usize).collect()
+        })
+        .collect();
+    let sample = |sql: &str| -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let emails = sample("SELECT email FROM lead WHERE rowid % 5003 = 1 LIMIT 200");
+    let phones: Vec<String> = sample("SELECT phone FROM lead WHERE rowid % 4999 = 2 LIMIT 200")
+        .into_iter()
+        .map(|p| {
+            // "+49 301 234 56…": the way people type them, truncated to a prefix.
+            let digits = &p[1..p.len() - 2];
+            let mut spaced = String::from("+");
+            for (i, ch) in digits.chars().enumerate() {
+                if i == 2 || (i > 2 && (i - 2) % 3 == 0) {
+                    spaced.push(' ');
+                }
+                spaced.push(ch);
+            }
+            spaced
+        })
+        .collect();
+    for (label, queries) in [
+        ("search names", &names),
+        ("search company prefixes", &companies),
+        ("search emails", &emails),
+        ("search phone digits", &phones),
+    ] {
+        let mut total_hits = 0usize;
+        let s = measure(runs, |i| {
+            let q = &queries[i % queries.len()];
+            total_hits += search::search(conn, q, 20).unwrap().len();
+        });
+        report(label, &s, 10_000.0);
+        assert!(total_hits > 0, "{label}: the queries find leads");
+    }
+}
