@@ -161,6 +161,15 @@ fn a_share_holds_only_allowed_fields_and_is_recorded() {
     // The lead's access report lists its disclosures.
     let dsar = s.json(&["dsar", "lead-ann"]);
     assert_eq!(dsar["disclosures"].as_array().unwrap().len(), 1);
+    // And the lead's timeline shows them.
+    let shown = s.json(&["leads", "show", "lead-ann"]);
+    assert_eq!(shown["disclosures"][0]["partner_name"], "Nordic Resale");
+    let text = s.run(&["leads", "show", "lead-ann"]);
+    assert!(
+        text.ok().stdout.contains("Shared with partners (1)"),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]

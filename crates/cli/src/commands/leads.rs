@@ -127,6 +127,7 @@ fn show(ctx: &Context, reference: &str) -> CliResult {
             "channels": channels,
             "subscriber_requests": held.subscriber_requests,
             "corrected_fields": held.corrected_fields,
+            "disclosures": held.disclosures,
         }));
     }
     let mut fields = lead_fields(&held.lead);
@@ -181,6 +182,24 @@ fn show(ctx: &Context, reference: &str) -> CliResult {
                 f.rep.clone(),
                 output::opt_time(f.next_follow_up_at),
                 output::opt(f.note.as_deref()),
+            ]);
+        }
+        table.print()?;
+    }
+    output::line(format!(
+        "\nShared with partners ({})",
+        held.disclosures.len()
+    ))?;
+    if !held.disclosures.is_empty() {
+        let mut table = Table::new(&["WHEN", "PARTNER", "COUNTRY", "BASIS", "FIELDS", "BY"]);
+        for d in &held.disclosures {
+            table.row(vec![
+                output::time(d.disclosed_at),
+                d.partner_name.clone(),
+                d.country.clone(),
+                d.basis.to_string(),
+                switchboard_core::partners::fields_text(&d.fields),
+                d.disclosed_by.clone(),
             ]);
         }
         table.print()?;
