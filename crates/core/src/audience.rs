@@ -187,8 +187,10 @@ fn sift(conn: &Connection, seg: &Segment, at: DateTime<Utc>) -> Result<(Vec<Lead
         blocked: BTreeMap::new(),
     };
     let mut allowed = Vec::new();
+    // One gate for the walk: what every check shares is read once.
+    let gate = gate::Gate::new(conn)?;
     for lead in all {
-        match gate::check(conn, &lead, Channel::Email, at)? {
+        match gate.check(&lead, Channel::Email, at)? {
             Decision::Allowed => allowed.push(lead),
             Decision::Blocked(reason) => {
                 *preview

@@ -79,6 +79,7 @@ pub fn share(
         blocked: Vec::new(),
     };
     let mut seen = std::collections::HashSet::new();
+    let gate = gate::Gate::new(conn)?;
     for reference in lead_refs {
         let lead = match leads::find(conn, reference) {
             Ok(lead) => lead,
@@ -95,7 +96,7 @@ pub fn share(
         if !seen.insert(lead.id.clone()) {
             continue;
         }
-        if let Decision::Blocked(reason) = gate::check_disclosure(conn, &lead, at)? {
+        if let Decision::Blocked(reason) = gate.check_disclosure(&lead, at)? {
             result.blocked.push(NotShared {
                 lead: reference.clone(),
                 code: reason.code().to_string(),
