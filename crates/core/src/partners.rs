@@ -163,6 +163,13 @@ pub fn validate(new: &NewPartner, actor: &str, at: DateTime<Utc>) -> Result<Part
 /// Registers a partner inside the caller's transaction.
 pub fn add(conn: &Connection, new: &NewPartner, actor: &str, at: DateTime<Utc>) -> Result<Partner> {
     let partner = validate(new, actor, at)?;
+    // A replica's partners come from its server; one added here would exist nowhere else.
+    if let Some(server) = crate::replica::state(conn)?.server_url {
+        return Err(CoreError::Conflict(format!(
+            "this database syncs with {server}: partners are registered there by an admin \
+             (switchboard-server partner add) and reach this laptop by sync"
+        )));
+    }
     if find_by_name(conn, &partner.name)?.is_some() {
         return Err(CoreError::Conflict(format!(
             "a partner named '{}' is already registered",
@@ -302,6 +309,16 @@ mod tests {
         assert_eq!(find(s.conn(), "Globex").unwrap_err().code(), "not_found");
         let again = s.with_tx(|tx| add(tx, &acme("DE", TransferBasis::NoneNeeded), "admin", now));
         assert_eq!(again.unwrap_err().code(), "conflict");
+        s.conn()
+            .execute(
+                "UPDATE sync_state SET server_url = 'https://hq.example' WHERE id = 1",
+                [],
+            )
+            .unwrap();
+        let mut other = acme("DE", TransferBasis::NoneNeeded);
+        other.name = "Other".into();
+        let err = add(s.conn(), &other, "admin", now).unwrap_err();
+        assert!(err.to_string().contains("hq.example"), "{err}");
     }
 
     #[test]
