@@ -367,10 +367,8 @@ fn set_fields(
                 "erase a person with lead_erased",
             ));
         }
-        LeadFields::Office { office: Some(code) } => {
-            if !leads::office_exists(tx, code)? {
-                return Ok(Verdict::rejected("invalid", format!("no office '{code}'")));
-            }
+        LeadFields::Office { office: Some(code) } if !leads::office_exists(tx, code)? => {
+            return Ok(Verdict::rejected("invalid", format!("no office '{code}'")));
         }
         LeadFields::Office { office: None } if !actor.is_admin() => {
             return Ok(Verdict::rejected(
@@ -438,7 +436,10 @@ fn move_lead(tx: &mut dyn Tx, lead_id: &str, from: Option<&str>, to: Option<&str
     changelog::emit_snapshot(tx, &lead, bucket_of(to))
 }
 
-fn record_parts(op: &Op) -> Result<Option<(&'static str, &str, Option<&str>, String)>> {
+/// A record as stored: kind, id, submission id (registrations), JSON body.
+type RecordParts<'a> = (&'static str, &'a str, Option<&'a str>, String);
+
+fn record_parts(op: &Op) -> Result<Option<RecordParts<'_>>> {
     Ok(Some(match op {
         Op::RegistrationAdded(r) => (
             "registration",

@@ -585,7 +585,7 @@ async fn two_instances_on_one_postgres_converge() {
         .await
         .unwrap();
     let via = |client: &switchboard_server::testkit::ApiClient, i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             client.clone()
         } else {
             client.against(second.http(), &second.url)
