@@ -128,3 +128,186 @@ fn invalid_utf8_arguments_are_refused() {
     assert!(stderr.to_lowercase().contains("utf-8"), "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
+
+/// Imports `bytes` as `name` and returns the run (exit 2 expected when rows are rejected).
+fn import_bytes(sandbox: &Sandbox, name: &str, bytes: &[u8]) -> support::Run {
+    let file = sandbox.write(name, bytes);
+    sandbox.run(&["import", file.to_str().unwrap(), "--json"])
+}
+
+/// The `(line, reason)` pairs of an import report's errors.
+fn errors(report: &serde_json::Value) -> Vec<(u64, String)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn reason_at(errors: &[(u64, String)], line: u64) -> String {
+    errors
+        .iter()
+        .find(|(l, _)| *l == line)
+        .map(|(_, r)| r.to_lowercase())
+        .unwrap_or_else(|| panic!("no error for line {line} in {errors:?}"))
+}
+
+#[test]
+fn bad_csv_rows_are_rejected_by_line_and_good_rows_imported() {
+    let sandbox = Sandbox::init();
+    let long = format!("{}@big.example", "x".repeat(70 * 1024));
+    let mut file: Vec<u8> = Vec::new();
+    for line in [
+        b"Name,E-mail,Phone Number,Country,Shoe Size,Submitted At".to_vec(), // 1
+        b"Ann Good,ann@good.example,030 1234567,DE,42,2026-03-01T10:00:00Z".to_vec(), // 2
+        b"Bad Email,not-an-email,,DE,,2026-03-01T10:00:00Z".to_vec(),        // 3
+        b"Bad Phone,,12,DE,,2026-03-01T10:00:00Z".to_vec(),                  // 4
+        b"Too Many,a@b.example,,DE,,2026-03-01T10:00:00Z,extra".to_vec(),    // 5
+        format!("Big,{long},,DE,,2026-03-01T10:00:00Z").into_bytes(),        // 6
+        b"Nul\x00Byte,nul@x.example,,DE,,2026-03-01T10:00:00Z".to_vec(),     // 7
+        b"Bad\xff\xfeUtf,utf@x.example,,DE,,2026-03-01T10:00:00Z".to_vec(),  // 8
+        b"Future Person,future@x.example,,DE,,2027-01-01T00:00:00Z".to_vec(), // 9
+        b"\"Quoted\nName\",quoted@x.example,,DE,,2026-03-01T10:00:00Z".to_vec(), // 10-11
+        b"Bad Again,bad@,,DE,,2026-03-01T10:00:00Z".to_vec(),                // 12
+    ] {
+        file.extend_from_slice(&line);
+        file.push(b'\n');
+    }
+    let run = import_bytes(&sandbox, "bad.csv", &file);
+    run.expect(2).stderr_mentions(&["8 of 10 rows rejected"]);
+    let report = run.json();
+    assert_eq!(report["read"], 10);
+    assert_eq!(report["created"], 2, "{report}");
+    assert_eq!(report["rejected"], 8);
+    let errors = errors(&report);
+    assert!(reason_at(&errors, 3).contains("email"));
+    assert!(reason_at(&errors, 4).contains("phone"));
+    assert!(reason_at(&errors, 5).contains("fields"));
+    assert!(reason_at(&errors, 6).contains("64 kib"));
+    assert!(reason_at(&errors, 7).contains("nul"));
+    assert!(reason_at(&errors, 8).contains("utf-8"));
+    assert!(reason_at(&errors, 9).contains("future"));
+    assert!(reason_at(&errors, 12).contains("email"));
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("Shoe Size"), "{warnings}");
+
+    // Exactly the good rows are in the database, whole.
+    let leads = sandbox.json(&["leads", "list"]);
+    let mut emails: Vec<&str> = leads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["email"].as_str().unwrap())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["ann@good.example", "quoted@x.example"]);
+    assert_eq!(sandbox.count("SELECT count(*) FROM registration"), 2);
+    assert_eq!(sandbox.integrity(), "ok");
+
+    // The text report names the line and the reason too.
+    let text = sandbox.run(&["import", sandbox.path("bad.csv").to_str().unwrap()]);
+    text.expect(2);
+    assert!(text.stdout.contains("invalid email"), "{}", text.stdout);
+}
+
+#[test]
+fn crlf_and_bom_files_keep_their_line_numbers() {
+    let sandbox = Sandbox::init();
+    let file = b"\xef\xbb\xbfName,Email\r\nA,a@x.example\r\nB,bad\r\nC,c@x.example\r\nD,bad2\r\n";
+    let run = import_bytes(&sandbox, "crlf.csv", file);
+    run.expect(2);
+    let lines: Vec<u64> = errors(&run.json()).iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [3, 5]);
+}
+
+#[test]
+fn bad_json_lines_are_rejected_by_line() {
+    let sandbox = Sandbox::init();
+    let file = b"{\"name\":\"J One\",\"email\":\"j1@x.example\"}\n{not json}\n\xff\xfe\n[1,2]\n{\"name\":\"J Two\",\"email\":\"j2@x.example\"}\n";
+    let run = import_bytes(&sandbox, "rows.jsonl", file);
+    run.expect(2);
+    let report = run.json();
+    assert_eq!(report["created"], 2);
+    let errors = errors(&report);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(reason_at(&errors, 3).contains("utf-8"));
+    reason_at(&errors, 2);
+    reason_at(&errors, 4);
+}
+
+#[test]
+fn unusable_files_are_errors_not_empty_imports() {
+    let sandbox = Sandbox::init();
+    import_bytes(&sandbox, "empty.csv", b"")
+        .expect(2)
+        .stderr_mentions(&["empty"]);
+    sandbox
+        .run(&["import", sandbox.path("missing.csv").to_str().unwrap()])
+        .expect(4)
+        .stderr_mentions(&["missing.csv"]);
+    assert_eq!(sandbox.json(&["leads", "list"]), serde_json::json!([]));
+}
+
+#[test]
+fn bad_values_for_follow_ups_and_corrections_change_nothing() {
+    let sandbox = Sandbox::init();
+    import_bytes(
+        &sandbox,
+        "one.csv",
+        b"Name,Email,Phone,Country,Submitted At\nAnn,ann@x.example,030 1234567,DE,2026-03-01T10:00:00Z\n",
+    )
+    .ok();
+    let log = |extra: &[&str]| {
+        let mut args = vec!["log", "ann@x.example", "--channel", "email"];
+        args.extend_from_slice(extra);
+        sandbox.run(&args)
+    };
+    log(&["--outcome", "no_answer"])
+        .expect(2)
+        .stderr_mentions(&["no_answer", "email"]);
+    log(&["--outcome", "sent", "--at", "2026-04-01"])
+        .expect(2)
+        .stderr_mentions(&["future"]);
+    let long_note = "n".repeat(70 * 1024);
+    log(&["--outcome", "sent", "--note", &long_note])
+        .expect(2)
+        .stderr_mentions(&["note"]);
+    sandbox
+        .run(&["correct", "ann@x.example", "phone=12"])
+        .expect(2)
+        .stderr_mentions(&["phone"]);
+    sandbox
+        .run(&["correct", "ann@x.example", "shoe_size=42"])
+        .expect(2)
+        .stderr_mentions(&["shoe_size"]);
+    sandbox
+        .run(&["correct", "ann@x.example", "no-equals-sign"])
+        .expect(2)
+        .stderr_mentions(&["FIELD=VALUE"]);
+    assert_eq!(sandbox.count("SELECT count(*) FROM follow_up"), 0);
+    assert_eq!(
+        sandbox.count("SELECT count(*) FROM audit WHERE action = 'correct'"),
+        0
+    );
+    let lead = sandbox.json(&["leads", "show", "ann@x.example"]);
+    assert_eq!(lead["lead"]["phone"], "+49301234567");
+}
+
+#[test]
+fn erase_off_a_terminal_needs_yes() {
+    let sandbox = Sandbox::init();
+    import_bytes(&sandbox, "one.csv", b"Name,Email\nAnn,ann@x.example\n").ok();
+    // Even an answer on piped stdin is not a confirmation.
+    sandbox
+        .run_with_input(&["erase", "ann@x.example"], b"yes\n")
+        .expect(2)
+        .stderr_mentions(&["--yes"]);
+    let lead = sandbox.json(&["leads", "show", "ann@x.example"]);
+    assert_eq!(lead["lead"]["status"], "new");
+}
