@@ -484,18 +484,20 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A person with everything Switchboard can hold about them, for the erasure, access and
-/// correction tests. Registrations and follow-ups are written as the intake and follow-up log
-/// store them (rows plus the note index), so these tests do not depend on those modules.
+/// correction tests, written through the intake and the follow-up log as in real use.
 #[cfg(test)]
 pub(crate) mod fixtures {
     use crate::clock::{new_id, to_text};
+    use crate::followup::{self, LogFollowUp};
+    use crate::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
     use crate::leads::{self, NewLead};
-    use crate::store::{get_setting, set_setting, Store};
+    use crate::store::Store;
     use crate::FixedClock;
     use chrono::{DateTime, TimeZone, Utc};
-    use rusqlite::{params, Connection};
+    use rusqlite::Connection;
     use std::path::Path;
     use std::sync::Arc;
+    use switchboard_protocol::{Channel, ConsentScope, Direction, Outcome};
 
     pub const NAME: &str = "Zoltan Quarksmith";
     pub const COMPANY: &str = "Quarksmith Widgets";
@@ -534,16 +536,14 @@ pub(crate) mod fixtures {
         )
     }
 
-    /// Creates a lead with the given normalised identity.
+    /// Creates another person's lead directly, with the given normalised identity.
     pub fn lead(store: &mut Store, name: &str, email: &str, phone: Option<&str>) -> String {
         let at = store.now();
         let id = new_id(at);
         let new = NewLead {
             name: Some(name.into()),
-            company: (name == NAME).then(|| COMPANY.into()),
             email: Some(email.into()),
             phone: phone.map(str::to_string),
-            address: (name == NAME).then(|| ADDRESS.into()),
             country: Some("DE".into()),
             time_zone: Some("Europe/Berlin".into()),
             last_registered_at: Some(at),
@@ -555,86 +555,80 @@ pub(crate) mod fixtures {
         id
     }
 
-    /// A registration row with full web metadata.
-    pub fn registration(
+    /// A website registration of the person with full web metadata, through the intake.
+    pub fn register(
         conn: &Connection,
-        lead_id: &str,
         submission: &str,
+        kind: &str,
         phone: &str,
         ip: &str,
         at: DateTime<Utc>,
-    ) {
-        let pages = serde_json::to_string(&[PAGE, "https://shop.example/download"]).unwrap();
-        conn.execute(
-            "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at, name,
-                 company, email, phone, address, country, ip, user_agent, referrer, pages_visited,
-                 form_version, received_at)
-             VALUES (?1, ?2, ?3, 'license_key', 'Widget Pro', ?4, ?5, ?6, ?7, ?8, ?9, 'DE', ?10,
-                     ?11, ?12, ?13, 'v3', ?4)",
-            params![
-                new_id(at),
-                lead_id,
-                submission,
-                to_text(at),
-                NAME,
-                COMPANY,
-                EMAIL,
-                phone,
-                ADDRESS,
-                ip,
-                USER_AGENT,
-                REFERRER,
-                pages
-            ],
-        )
-        .unwrap();
+    ) -> IntakeOutcome {
+        let input = RegistrationInput {
+            submission_id: Some(submission.into()),
+            kind: Some(kind.into()),
+            product: Some("Widget Pro".into()),
+            submitted_at: Some(to_text(at)),
+            name: Some(NAME.into()),
+            company: Some(COMPANY.into()),
+            email: Some(EMAIL.to_uppercase()),
+            phone: Some(phone.into()),
+            address: Some(ADDRESS.into()),
+            country: Some("Germany".into()),
+            ip: Some(ip.into()),
+            user_agent: Some(USER_AGENT.into()),
+            referrer: Some(REFERRER.into()),
+            pages_visited: vec![PAGE.into(), "https://shop.example/download".into()],
+            form_version: Some("v3".into()),
+        };
+        let ctx = IntakeContext::new(conn, None, at, "intake").unwrap();
+        intake::record(conn, &input, &ctx).unwrap()
     }
 
-    /// A logged follow-up with its note indexed for search.
-    pub fn follow_up(conn: &Connection, lead_id: &str, note: &str, at: DateTime<Utc>) {
-        conn.execute(
-            "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note, occurred_at, rep)
-             VALUES (?1, ?2, 'phone', 'out', 'connected', ?3, ?4, 'rep1')",
-            params![new_id(at), lead_id, note, to_text(at)],
-        )
-        .unwrap();
-        let rowid = conn.last_insert_rowid();
-        conn.execute(
-            "INSERT INTO note_search(rowid, note) VALUES (?1, ?2)",
-            params![rowid, note],
-        )
-        .unwrap();
-        conn.execute(
-            "UPDATE lead SET attempts = attempts + 1, status = 'working' WHERE id = ?1",
-            [lead_id],
-        )
-        .unwrap();
+    /// A phone call logged by a rep, with a note.
+    pub fn call(conn: &Connection, lead_id: &str, note: &str, at: DateTime<Utc>) {
+        let input = LogFollowUp {
+            lead: lead_id.into(),
+            channel: Channel::Phone,
+            direction: Direction::Out,
+            outcome: Outcome::Connected,
+            note: Some(note.into()),
+            occurred_at: at,
+            rep: "rep1".into(),
+            next_follow_up_at: None,
+        };
+        followup::log(conn, &input, at).unwrap();
     }
 
-    /// The full person: a lead, two registrations (international and national phone, two IPs),
-    /// two follow-ups whose notes name them, and an email opt-out quoting their address.
+    /// The full person: two registrations (international and national phone, two IPs), two
+    /// calls whose notes name them, and a mail opt-out whose evidence quotes their address.
     pub fn person(store: &mut Store) -> String {
-        let id = lead(store, NAME, EMAIL, Some(PHONE));
         let at = store.now();
         store
             .with_tx(|tx| {
-                registration(tx, &id, "sub-quark-1", PHONE, IP, at);
-                registration(tx, &id, "sub-quark-2", PHONE_NATIONAL, IP_2, at);
-                follow_up(tx, &id, &format!("Spoke with {NAME} about pricing"), at);
-                follow_up(tx, &id, &format!("Promised a quote to {EMAIL}"), at);
+                let IntakeOutcome::Created(id) =
+                    register(tx, "sub-quark-1", "license_key", PHONE, IP, at)
+                else {
+                    panic!("the first registration creates the lead");
+                };
+                assert_eq!(
+                    register(tx, "sub-quark-2", "demo", PHONE_NATIONAL, IP_2, at),
+                    IntakeOutcome::Merged(id.clone())
+                );
+                call(tx, &id, &format!("Spoke with {NAME} about pricing"), at);
+                call(tx, &id, &format!("Promised a quote to {EMAIL}"), at);
                 crate::consent::opt_out(
                     tx,
                     &id,
-                    switchboard_protocol::ConsentScope::Mail,
+                    ConsentScope::Mail,
                     "web form",
                     Some(&format!("Form submitted by {EMAIL}")),
                     "rep1",
                     at,
                 )?;
-                Ok(())
+                Ok(id)
             })
-            .unwrap();
-        id
+            .unwrap()
     }
 }
 
@@ -747,7 +741,7 @@ mod tests {
             count(
                 conn,
                 "SELECT count(*) FROM registration
-                 WHERE kind = 'license_key' AND product = 'Widget Pro' AND ip IS NULL"
+                 WHERE product = 'Widget Pro' AND submitted_at IS NOT NULL AND ip IS NULL"
             ),
             2
         );
@@ -795,6 +789,23 @@ mod tests {
         assert_eq!(request.status, switchboard_protocol::RequestStatus::Done);
         assert_eq!(request.handled_by.as_deref(), Some("manager1"));
         assert!(leads::get(conn, &other).unwrap().name.is_some());
+
+        // The person registering again, under any address they had, is recognised and refused.
+        let later = store.now();
+        let again = store
+            .with_tx(|tx| {
+                Ok(register(
+                    tx,
+                    "sub-quark-3",
+                    "trial",
+                    PHONE_NATIONAL,
+                    IP,
+                    later,
+                ))
+            })
+            .unwrap();
+        assert_eq!(again, crate::intake::IntakeOutcome::Suppressed);
+        assert_eq!(count(store.conn(), "SELECT count(*) FROM registration"), 2);
     }
 
     #[test]

@@ -316,3 +316,197 @@ fn close(
         ..request.clone()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::erase::fixtures::{lead, memory_store, person, EMAIL};
+    use chrono::{Duration, TimeZone};
+    use switchboard_protocol::Channel;
+
+    fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 10, 30, 0).unwrap()
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_request_is_due_one_calendar_month_after_receipt() {
+        assert_eq!(due_date(at(2026, 1, 31)), at(2026, 2, 28));
+        assert_eq!(due_date(at(2028, 1, 31)), at(2028, 2, 29), "leap year");
+        assert_eq!(due_date(at(2026, 3, 31)), at(2026, 4, 30));
+        assert_eq!(due_date(at(2026, 3, 15)), at(2026, 4, 15));
+        assert_eq!(due_date(at(2026, 12, 20)), at(2027, 1, 20));
+    }
+
+    #[test]
+    fn the_inbox_lists_by_due_date_flags_overdue_and_records_who_handled_what() {
+        let (mut store, _clock) = memory_store();
+        let ann = lead(&mut store, "Ann Example", "ann@example.com", None);
+        let bob = lead(&mut store, "Bob Example", "bob@example.com", None);
+        let (access, correct) = store
+            .with_tx(|tx| {
+                let access = open(tx, &ann, RequestKind::Access, None, at(2026, 3, 1), "mgr")?;
+                let correct = open(
+                    tx,
+                    &bob,
+                    RequestKind::Correct,
+                    Some("new surname"),
+                    at(2026, 1, 31),
+                    "mgr",
+                )?;
+                Ok((access, correct))
+            })
+            .unwrap();
+        assert_eq!(correct.due_at, at(2026, 2, 28));
+        assert_eq!(correct.status, RequestStatus::Open);
+
+        let now = at(2026, 3, 10);
+        let inbox = list(store.conn(), &RequestFilter::default(), now).unwrap();
+        let ids: Vec<&str> = inbox.iter().map(|i| i.request.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [correct.id.as_str(), access.id.as_str()],
+            "soonest due first"
+        );
+        assert!(inbox[0].overdue && !inbox[1].overdue);
+        let overdue = RequestFilter {
+            overdue_only: true,
+            ..RequestFilter::default()
+        };
+        assert_eq!(list(store.conn(), &overdue, now).unwrap().len(), 1);
+        let json = serde_json::to_value(&inbox[0]).unwrap();
+        assert_eq!(json["overdue"], true);
+        assert_eq!(
+            json["kind"], "correct",
+            "the request's fields sit beside the flag"
+        );
+
+        let handled_at = at(2026, 3, 11);
+        let done = store
+            .with_tx(|tx| handle(tx, &correct.id, RequestStatus::Done, "mgr2", handled_at))
+            .unwrap();
+        assert_eq!(done.handled_by.as_deref(), Some("mgr2"));
+        let stored = get(store.conn(), &correct.id).unwrap();
+        assert_eq!(stored.status, RequestStatus::Done);
+        assert_eq!(stored.handled_at, Some(handled_at));
+        assert!(list(store.conn(), &overdue, now).unwrap().is_empty());
+        let open_only = RequestFilter {
+            status: Some(RequestStatus::Open),
+            ..RequestFilter::default()
+        };
+        assert_eq!(list(store.conn(), &open_only, now).unwrap().len(), 1);
+
+        let again = store
+            .with_tx(|tx| handle(tx, &correct.id, RequestStatus::Rejected, "mgr", handled_at))
+            .unwrap_err();
+        assert_eq!(again.code(), "conflict");
+        assert!(again.to_string().contains("mgr2"), "{again}");
+        let reopen = store
+            .with_tx(|tx| handle(tx, &access.id, RequestStatus::Open, "mgr", handled_at))
+            .unwrap_err();
+        assert_eq!(reopen.code(), "bad_input");
+        let missing = store
+            .with_tx(|tx| handle(tx, "nope", RequestStatus::Done, "mgr", handled_at))
+            .unwrap_err();
+        assert_eq!(missing.code(), "not_found");
+
+        let conn = store.conn();
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) FROM outbox WHERE entity = 'subscriber_request'"
+            ),
+            3,
+            "two opened, one handled"
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) FROM audit WHERE action = 'request_handled' AND actor = 'mgr2'"
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) FROM audit WHERE new_value LIKE '%surname%'"
+            ),
+            0,
+            "the audit never copies a request's detail"
+        );
+    }
+
+    #[test]
+    fn carrying_out_a_request_closes_the_open_one_instead_of_adding_another() {
+        let (mut store, _clock) = memory_store();
+        let ann = lead(&mut store, "Ann Example", "ann@example.com", None);
+        let opened = store
+            .with_tx(|tx| open(tx, &ann, RequestKind::Erase, None, at(2026, 1, 5), "mgr"))
+            .unwrap();
+        let done = store
+            .with_tx(|tx| fulfil(tx, &ann, RequestKind::Erase, None, "mgr", at(2026, 1, 6)))
+            .unwrap();
+        assert_eq!(done.id, opened.id);
+        assert_eq!(done.status, RequestStatus::Done);
+        let fresh = store
+            .with_tx(|tx| fulfil(tx, &ann, RequestKind::Access, None, "mgr", at(2026, 1, 7)))
+            .unwrap();
+        assert_eq!(fresh.received_at, at(2026, 1, 7));
+        assert_eq!(fresh.handled_at, Some(at(2026, 1, 7)));
+        assert_eq!(for_lead(store.conn(), &ann).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_opt_out_request_takes_effect_at_once_and_is_on_file_as_done() {
+        let (mut store, clock) = memory_store();
+        let id = person(&mut store);
+        clock.advance(Duration::hours(1));
+        let now = store.now();
+        let done = store
+            .with_tx(|tx| {
+                opt_out_request(
+                    tx,
+                    &EMAIL.to_uppercase(),
+                    ConsentScope::Phone,
+                    "phone call",
+                    "rep1",
+                    now,
+                )
+            })
+            .unwrap();
+        assert_eq!(done.request.kind, RequestKind::OptOut);
+        assert_eq!(done.request.status, RequestStatus::Done);
+        assert_eq!(done.request.detail.as_deref(), Some("phone"));
+        assert_eq!(done.event.lead_id, id);
+        let state = consent::state(store.conn(), &id).unwrap();
+        assert!(state.is_opted_out(Channel::Phone));
+        assert!(!state.is_opted_out(Channel::Email));
+        let unknown = store
+            .with_tx(|tx| {
+                opt_out_request(
+                    tx,
+                    "nobody@example.com",
+                    ConsentScope::All,
+                    "x",
+                    "rep1",
+                    now,
+                )
+            })
+            .unwrap_err();
+        assert_eq!(unknown.code(), "not_found");
+    }
+
+    #[test]
+    fn no_request_is_opened_about_an_erased_person() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        crate::erase::erase(&mut store, &id, "mgr").unwrap();
+        let err = store
+            .with_tx(|tx| open(tx, &id, RequestKind::Access, None, at(2026, 2, 1), "mgr"))
+            .unwrap_err();
+        assert_eq!(err.code(), "suppressed");
+    }
+}
