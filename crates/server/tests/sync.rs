@@ -683,3 +683,25 @@ both_backends!(
     concurrent_writers_never_let_a_reader_skip,
     no_skipped_changes
 );
+
+/// A server restarted between a push and the next pull: cursors, receipts and tokens survive.
+async fn restart(options: TestOptions) {
+    let w = World::start(options).await;
+    let lead = new_lead(&w.rep_a, "ra", 1, "Ada", "ada@example.com").await;
+    let (_, cursor) = w.rep_a.pull_all(0).await.unwrap();
+    let pushed = numbered_from(3, vec![follow_up(&lead, None, "rep_a")]);
+    w.rep_a.push("ra", pushed.clone()).await.unwrap();
+    let World { server, rep_a, .. } = w;
+    let again = server
+        .start_sibling(std::sync::Arc::new(switchboard_core::SystemClock))
+        .await
+        .unwrap();
+    server.stop().await;
+    let rep_a = rep_a.against(again.http(), &again.url);
+    let (news, _) = rep_a.pull_all(cursor).await.unwrap();
+    assert_eq!(news.len(), 1, "the pull resumes at the cursor");
+    let retry = rep_a.push("ra", pushed).await.unwrap();
+    assert_eq!(retry.results[0].status, PushStatus::Duplicate);
+    again.stop().await;
+}
+both_backends!(a_restarted_server_resumes_where_it_stopped, restart);

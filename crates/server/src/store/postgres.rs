@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 
 /// Connections one server instance opens at most.
-const DEFAULT_POOL: usize = 16;
+const DEFAULT_POOL: usize = 10;
 
 /// One pooled connection with its prepared statements.
 struct Conn {

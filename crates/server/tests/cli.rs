@@ -1,0 +1,136 @@
+//! The `switchboard-server` binary: init, administration, serve.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use switchboard_server::testkit::ApiClient;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_switchboard-server"))
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_administer_and_serve() {
+    let temp = tempfile::tempdir().unwrap();
+    let data = temp.path().join("central");
+    let data = data.to_str().unwrap();
+
+    let (ok, out, err) = run(&["init", "--data", data], None);
+    assert!(ok, "{err}");
+    let fingerprint = out
+        .lines()
+        .find_map(|l| l.strip_prefix("certificate SHA-256 fingerprint: "))
+        .expect("the fingerprint is printed")
+        .to_string();
+    assert_eq!(fingerprint.len(), 32 * 3 - 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for secret in ["key.pem", "suppression.key"] {
+            let mode = std::fs::metadata(temp.path().join("central").join(secret))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{secret} is private");
+        }
+    }
+    let (ok, _, err) = run(&["init", "--data", data], None);
+    assert!(!ok && err.contains("already initialised"), "{err}");
+
+    let (ok, _, err) = run(
+        &[
+            "office",
+            "add",
+            "BER",
+            "--name",
+            "Berlin",
+            "--country",
+            "DE",
+            "--data",
+            data,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["route", "add", "DE", "BER", "--data", data], None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["route", "add", "FR", "PAR", "--data", data], None);
+    assert!(!ok && err.contains("PAR"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "user", "add", "rita", "--role", "rep", "--office", "BER", "--data", data,
+        ],
+        Some("a long password\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "user", "add", "x", "--role", "rep", "--office", "NOPE", "--data", data,
+        ],
+        Some("a long password\n"),
+    );
+    assert!(!ok && err.contains("NOPE"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "user", "add", "y", "--role", "rep", "--office", "BER", "--data", data,
+        ],
+        Some("short\n"),
+    );
+    assert!(!ok && err.contains("8 characters"), "{err}");
+    let (ok, key, err) = run(&["intake-key", "create", "--data", data], None);
+    assert!(ok && key.trim().starts_with("sbk_"), "{err}");
+
+    // Serve on a free port and log in over HTTPS, trusting the printed fingerprint.
+    let mut server = bin()
+        .args(["serve", "--data", data, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let mut addr = None;
+    for _ in 0..10 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(rest) = line.trim().strip_prefix("switchboard-server: serving ") {
+            addr = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let url = addr.expect("the server prints its address");
+    let http = switchboard_server::testkit::pinned_http(&fingerprint);
+    let login = ApiClient::login(http.clone(), &url, "rita", "a long password").await;
+    let revoked = run(&["user", "revoke", "rita", "--data", data], None);
+    server.kill().unwrap();
+    let _ = server.wait();
+    let login = login.expect("login against the served data folder");
+    assert_eq!(login.login.office.as_deref(), Some("BER"));
+    assert!(revoked.0, "{}", revoked.2);
+}
