@@ -1,0 +1,174 @@
+//! JSON Lines registrations: one JSON object per line, keys named like CSV columns.
+
+use super::columns::{column_for, Column, RowBuilder};
+use super::{Parsed, RawRow, RowError};
+use crate::error::{CoreError, Result};
+use serde_json::Value;
+use std::collections::{HashSet, VecDeque};
+use std::io::BufRead;
+
+/// Streams the rows of a JSON Lines file.
+pub struct JsonlRows<R: BufRead> {
+    reader: R,
+    line: u64,
+    bytes: u64,
+    buf: Vec<u8>,
+    warned: HashSet<String>,
+    pending: VecDeque<Parsed>,
+}
+
+impl<R: BufRead> JsonlRows<R> {
+    /// Starts reading at the first line.
+    pub fn new(reader: R) -> JsonlRows<R> {
+        JsonlRows {
+            reader,
+            line: 0,
+            bytes: 0,
+            buf: Vec::new(),
+            warned: HashSet::new(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// How many bytes of the file have been consumed.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    fn row(
+        &mut self,
+        bytes: &[u8],
+    ) -> std::result::Result<crate::intake::RegistrationInput, String> {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| "the line is not valid UTF-8".to_string())?;
+        let object: serde_json::Map<String, Value> =
+            serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+        let mut builder = RowBuilder::default();
+        for (key, value) in object {
+            let Some(column) = column_for(&key) else {
+                if self.warned.insert(key.clone()) {
+                    self.pending.push_back(Parsed::Warning(RowError {
+                        line: self.line,
+                        reason: format!("unknown key '{key}' ignored"),
+                    }));
+                }
+                continue;
+            };
+            match (column, value) {
+                (_, Value::Null) => {}
+                (_, Value::String(s)) => builder.set(column, &s),
+                (_, v @ (Value::Number(_) | Value::Bool(_))) => builder.set(column, &v.to_string()),
+                (Column::PagesVisited, Value::Array(items)) => {
+                    let pages = items
+                        .into_iter()
+                        .map(|i| match i {
+                            Value::String(s) => Ok(s),
+                            _ => Err("pages_visited must be a list of texts".to_string()),
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    builder.set_pages(pages);
+                }
+                (_, _) => return Err(format!("'{key}' must be text")),
+            }
+        }
+        Ok(builder.finish())
+    }
+}
+
+impl<R: BufRead> Iterator for JsonlRows<R> {
+    type Item = Result<Parsed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(p) = self.pending.pop_front() {
+                return Some(Ok(p));
+            }
+            self.buf.clear();
+            let n = match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(e) => {
+                    return Some(Err(CoreError::io(
+                        format!("reading line {}", self.line + 1),
+                        e,
+                    )))
+                }
+            };
+            self.line += 1;
+            self.bytes += n as u64;
+            let mut bytes = std::mem::take(&mut self.buf);
+            let mut content: &[u8] = &bytes;
+            if self.line == 1 {
+                content = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
+            }
+            if content.iter().all(u8::is_ascii_whitespace) {
+                self.buf = bytes;
+                continue;
+            }
+            let line = self.line;
+            let input = self.row(content);
+            bytes.clear();
+            self.buf = bytes;
+            self.pending.push_back(Parsed::Row(RawRow { line, input }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &[u8]) -> (Vec<RawRow>, Vec<String>) {
+        let mut rows = Vec::new();
+        let mut warnings = Vec::new();
+        for item in JsonlRows::new(text) {
+            match item.unwrap() {
+                Parsed::Row(r) => rows.push(r),
+                Parsed::Warning(w) => warnings.push(w.reason),
+            }
+        }
+        (rows, warnings)
+    }
+
+    #[test]
+    fn objects_map_like_csv_columns_with_line_numbers() {
+        let text = "\u{feff}{\"First Name\":\"Ann\",\"last_name\":\"Example\",\"email\":\"ann@example.com\",\"pages_visited\":[\"/a\",\"/b\"],\"shoe\":1}\r\n\
+                    \n\
+                    {\"email\":\"bob@example.com\",\"shoe\":2,\"phone\":4930123456}\n";
+        let (rows, warnings) = parse(text.as_bytes());
+        assert_eq!(warnings, ["unknown key 'shoe' ignored"]);
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 3]);
+        let ann = rows[0].input.as_ref().unwrap();
+        assert_eq!(ann.name.as_deref(), Some("Ann Example"));
+        assert_eq!(ann.pages_visited, ["/a", "/b"]);
+        assert_eq!(
+            rows[1].input.as_ref().unwrap().phone.as_deref(),
+            Some("4930123456")
+        );
+    }
+
+    #[test]
+    fn bad_lines_fail_alone() {
+        let mut text =
+            b"{\"email\":\"a@example.com\"}\nnot json\n[1,2]\n{\"email\":{\"x\":1}}\n".to_vec();
+        text.extend_from_slice(b"{\"email\":\"b\xff@example.com\"}\n{\"email\":\"c@example.com\"}");
+        let (rows, _) = parse(&text);
+        let summary: Vec<(u64, bool)> = rows.iter().map(|r| (r.line, r.input.is_ok())).collect();
+        assert_eq!(
+            summary,
+            [
+                (1, true),
+                (2, false),
+                (3, false),
+                (4, false),
+                (5, false),
+                (6, true)
+            ]
+        );
+        assert_eq!(
+            rows[4].input.as_ref().unwrap_err(),
+            "the line is not valid UTF-8"
+        );
+        assert_eq!(rows[3].input.as_ref().unwrap_err(), "'email' must be text");
+    }
+}

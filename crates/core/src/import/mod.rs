@@ -1,0 +1,632 @@
+//! Import of registrations from CSV and JSON Lines files.
+//!
+//! Streaming in two stages: a reader thread parses and normalises rows and hands them over a
+//! bounded channel (so memory stays flat however large the file), while the calling thread
+//! records them through `intake` in transactions of `batch_size` rows. A crash loses at most the
+//! open batch, never part of a row; re-running the file skips what was recorded (submission ids,
+//! or content keys for rows without one), so it completes the import and imports nothing twice.
+
+pub mod columns;
+pub mod csv;
+pub mod jsonl;
+
+use crate::error::{CoreError, Result};
+use crate::intake::{self, CleanRegistration, IntakeContext, IntakeOutcome, RegistrationInput};
+use crate::store::Store;
+use rusqlite::TransactionBehavior;
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// Rows per transaction by default: large enough to amortise commits, small enough that a crash
+/// loses little and the WAL stays small.
+pub const DEFAULT_BATCH_SIZE: usize = 5_000;
+
+/// At most this many row errors and warnings are listed; the counts stay exact.
+pub const MAX_LISTED: usize = 10_000;
+
+/// Rows handed from the reader thread to the writer at a time.
+const CHUNK: usize = 512;
+
+/// Chunks in flight between the threads: bounds memory to a few thousand rows.
+const CHANNEL_CHUNKS: usize = 8;
+
+/// The file formats an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+impl Format {
+    /// The format a file name suggests: `.jsonl`, `.ndjson` and `.json` are JSON Lines, the rest CSV.
+    pub fn from_path(path: &Path) -> Format {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The office new leads belong to (None on a standalone database).
+    pub office: Option<String>,
+    /// Who imports, for the audit log.
+    pub actor: String,
+    /// Rows per transaction.
+    pub batch_size: usize,
+    /// The file's format; None guesses from the file name.
+    pub format: Option<Format>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            office: None,
+            actor: "import".into(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            format: None,
+        }
+    }
+}
+
+/// A problem with one row (or, with line 0, with the whole file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// The row's first line in the file; the header is line 1.
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Data rows read (good and bad).
+    pub read: u64,
+    /// Rows that created a new lead.
+    pub created: u64,
+    /// Rows attached to an existing lead.
+    pub merged: u64,
+    /// Rows recorded before (same submission, or the same form sent twice).
+    pub duplicates: u64,
+    /// Rows of erased people: nothing was stored.
+    pub suppressed: u64,
+    /// Rows refused; `errors` says why.
+    pub rejected: u64,
+    /// Why rows were refused, by line.
+    pub errors: Vec<RowError>,
+    /// Imported rows with a dropped field, and unknown columns (line 1 for the header).
+    pub warnings: Vec<RowError>,
+    /// Errors and warnings beyond `MAX_LISTED` that were counted but not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Where an import stands, after each committed batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    pub read: u64,
+    pub created: u64,
+    pub merged: u64,
+    pub duplicates: u64,
+    pub suppressed: u64,
+    pub rejected: u64,
+    /// Bytes of the file parsed so far, and the file's size (0 when unknown).
+    pub bytes_read: u64,
+    pub bytes_total: u64,
+}
+
+/// One parsed row before validation: the registration, or why the row could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRow {
+    pub line: u64,
+    pub input: std::result::Result<RegistrationInput, String>,
+}
+
+/// What a parser yields: rows, and warnings about the file (unknown columns) with the line
+/// that raised them.
+// Rows are nearly every item; boxing them would cost an allocation per row for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Row(RawRow),
+    Warning(RowError),
+}
+
+/// Imports a CSV or JSON Lines file of registrations into the store.
+pub fn import_file(
+    store: &mut Store,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportReport> {
+    let file =
+        File::open(path).map_err(|e| CoreError::io(format!("opening {}", path.display()), e))?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let format = options.format.unwrap_or_else(|| Format::from_path(path));
+    import_reader(store, file, total, format, options, progress)
+}
+
+/// Imports registrations read from any byte stream (`total`: its size if known, else 0).
+pub fn import_reader<R: Read + Send>(
+    store: &mut Store,
+    read: R,
+    total: u64,
+    format: Format,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportReport> {
+    let now = store.now();
+    let ctx = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)?;
+    let bytes = Arc::new(AtomicU64::new(0));
+    let batch_size = options.batch_size.max(1);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = sync_channel(CHANNEL_CHUNKS);
+        let reader_ctx = ctx.clone();
+        let reader_bytes = bytes.clone();
+        scope.spawn(move || {
+            let buffered = BufReader::with_capacity(256 * 1024, read);
+            match format {
+                Format::Csv => match csv::CsvRows::new(buffered) {
+                    Ok(mut rows) => feed(&mut rows, &reader_ctx, &sender, &reader_bytes, |r| {
+                        r.bytes_read()
+                    }),
+                    Err(e) => {
+                        let _ = sender.send(vec![Item::Fatal(e)]);
+                    }
+                },
+                Format::Jsonl => {
+                    let mut rows = jsonl::JsonlRows::new(buffered);
+                    feed(&mut rows, &reader_ctx, &sender, &reader_bytes, |r| {
+                        r.bytes_read()
+                    })
+                }
+            }
+        });
+        write(store, receiver, &ctx, batch_size, &bytes, total, progress)
+    })
+}
+
+/// What the reader thread hands to the writer.
+#[allow(clippy::large_enum_variant)]
+enum Item {
+    Row {
+        line: u64,
+        row: std::result::Result<CleanRegistration, String>,
+    },
+    Warning(RowError),
+    Fatal(CoreError),
+}
+
+/// Parses and normalises rows on the reader thread; stops when the writer hangs up.
+fn feed<I: Iterator<Item = Result<Parsed>>>(
+    rows: &mut I,
+    ctx: &IntakeContext,
+    sender: &SyncSender<Vec<Item>>,
+    bytes: &AtomicU64,
+    position: impl Fn(&I) -> u64,
+) {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    loop {
+        let item = match rows.next() {
+            None => break,
+            Some(Err(e)) => {
+                chunk.push(Item::Fatal(e));
+                break;
+            }
+            Some(Ok(Parsed::Warning(w))) => Item::Warning(w),
+            Some(Ok(Parsed::Row(raw))) => Item::Row {
+                line: raw.line,
+                row: raw
+                    .input
+                    .and_then(|input| intake::clean(&input, ctx).map_err(|e| e.to_string())),
+            },
+        };
+        chunk.push(item);
+        if chunk.len() >= CHUNK {
+            bytes.store(position(rows), Ordering::Relaxed);
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            if sender.send(full).is_err() {
+                return;
+            }
+        }
+    }
+    bytes.store(position(rows), Ordering::Relaxed);
+    let _ = sender.send(chunk);
+}
+
+/// Records rows on the calling thread, one transaction per batch.
+fn write(
+    store: &mut Store,
+    receiver: Receiver<Vec<Item>>,
+    ctx: &IntakeContext,
+    batch_size: usize,
+    bytes: &AtomicU64,
+    total: u64,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    let mut items = receiver.into_iter().flatten();
+    let conn = store.conn_mut();
+    let mut finished = false;
+    while !finished {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut rows = 0;
+        while rows < batch_size {
+            let Some(item) = items.next() else {
+                finished = true;
+                break;
+            };
+            match item {
+                Item::Fatal(e) => return Err(e),
+                Item::Warning(w) => note(&mut report, Listed::Warning, w.line, w.reason),
+                Item::Row { line, row } => {
+                    rows += 1;
+                    report.read += 1;
+                    match row {
+                        Err(reason) => {
+                            report.rejected += 1;
+                            note(&mut report, Listed::Error, line, reason);
+                        }
+                        Ok(clean) => {
+                            match intake::record_clean(&tx, &clean, ctx)? {
+                                IntakeOutcome::Created(_) => report.created += 1,
+                                IntakeOutcome::Merged(_) => report.merged += 1,
+                                IntakeOutcome::Duplicate => report.duplicates += 1,
+                                IntakeOutcome::Suppressed => report.suppressed += 1,
+                            }
+                            for reason in clean.warnings {
+                                note(&mut report, Listed::Warning, line, reason);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        progress(ImportProgress {
+            read: report.read,
+            created: report.created,
+            merged: report.merged,
+            duplicates: report.duplicates,
+            suppressed: report.suppressed,
+            rejected: report.rejected,
+            bytes_read: bytes.load(Ordering::Relaxed),
+            bytes_total: total,
+        });
+    }
+    Ok(report)
+}
+
+enum Listed {
+    Error,
+    Warning,
+}
+
+fn note(report: &mut ImportReport, list: Listed, line: u64, reason: String) {
+    let target = match list {
+        Listed::Error => &mut report.errors,
+        Listed::Warning => &mut report.warnings,
+    };
+    if target.len() < MAX_LISTED {
+        target.push(RowError { line, reason });
+    } else {
+        report.omitted += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FixedClock, Store};
+    use chrono::{TimeZone, Utc};
+    use std::io::Write;
+
+    fn store() -> Store {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
+    }
+
+    fn import(store: &mut Store, text: &[u8], format: Format) -> ImportReport {
+        let options = ImportOptions {
+            batch_size: 2,
+            ..ImportOptions::default()
+        };
+        import_reader(store, text, 0, format, &options, &mut |_| {}).unwrap()
+    }
+
+    const HEADER: &str = "Submission ID,Type,First Name,Last Name,Company,E-mail,Phone Number,Country,IP Address,User Agent,Referrer,Pages Visited,Submitted At,Favourite Colour\r\n";
+
+    fn good_rows() -> String {
+        let mut text = String::from('\u{feff}');
+        text.push_str(HEADER);
+        text.push_str("s1,License Key,Ann,Example,Acme,ann@example.com,030 1234567,DE,203.0.113.7,Mozilla/5.0,https://search.example/,/pricing|/download,2026-03-01T10:00:00Z,blue\r\n");
+        text.push_str("s2,Demo,Bob,\"Multi\r\nLine\",\"Bob & Co, Ltd\",BOB@example.com,(415) 555-2671,USA,198.51.100.2,curl,,/demo,2026-03-01 11:00:00,red\r\n");
+        text.push_str(
+            "s3,Demo,Ann,Example,,ANN@example.com ,,Germany,,,,,2026-03-01T12:00:00Z,\r\n",
+        );
+        text
+    }
+
+    #[test]
+    fn a_csv_export_with_bom_crlf_and_quoted_newlines_imports() {
+        let mut s = store();
+        let mut text = good_rows();
+        text.push_str(
+            "s1,License Key,Ann,Example,Acme,ann@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n",
+        );
+        let report = import(&mut s, text.as_bytes(), Format::Csv);
+        assert_eq!(
+            (
+                report.read,
+                report.created,
+                report.merged,
+                report.duplicates
+            ),
+            (4, 2, 1, 1)
+        );
+        assert_eq!(report.rejected, 0);
+        assert!(report.errors.is_empty());
+        assert_eq!(
+            report.warnings,
+            [RowError {
+                line: 1,
+                reason: "unknown column 'Favourite Colour' ignored".into()
+            }]
+        );
+        let (name, phone, company): (String, String, String) = s
+            .conn()
+            .query_row(
+                "SELECT name, phone, company FROM lead WHERE email = 'bob@example.com'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(name, "Bob Multi Line");
+        assert_eq!(phone, "+14155552671");
+        assert_eq!(company, "Bob & Co, Ltd");
+    }
+
+    #[test]
+    fn bad_rows_are_reported_with_their_line_numbers_and_good_rows_imported() {
+        let mut s = store();
+        let mut text = HEADER.as_bytes().to_vec();
+        let rows: Vec<Vec<u8>> = vec![
+            // line 2: good
+            b"g1,Demo,Ann,Example,Acme,ann@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+            // line 3-4: quoted newline, no email and no phone
+            b"b1,Demo,\"No\nContact\",X,,,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+            // line 5: invalid email, no phone
+            b"b2,Demo,Cy,Z,,cy-at-example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+            // line 6: a field over 64 KiB
+            format!(
+                "b3,Demo,Dee,Z,{},dee@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n",
+                "x".repeat(65 * 1024)
+            )
+            .into_bytes(),
+            // line 7: a NUL byte
+            b"b4,Demo,E\0d,Z,,ed@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+            // line 8: invalid UTF-8
+            b"b5,Demo,F\xffo,Z,,fo@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+            // line 9: in the future
+            b"b6,Demo,Gi,Z,,gi@example.com,,DE,,,,,2027-01-01T00:00:00Z,\r\n".to_vec(),
+            // line 10: too few fields
+            b"b7,Demo,Hu\r\n".to_vec(),
+            // line 11: good, with an invalid phone dropped
+            b"g2,Demo,Ida,Z,,ida@example.com,12,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+        ];
+        for row in rows {
+            text.extend_from_slice(&row);
+        }
+        let report = import(&mut s, &text, Format::Csv);
+        assert_eq!(report.read, 9);
+        assert_eq!(report.created, 2);
+        assert_eq!(report.rejected, 7);
+        let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 5, 6, 7, 8, 9, 10]);
+        let reasons: Vec<&str> = report.errors.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(reasons[0], "neither an email address nor a phone number");
+        assert_eq!(reasons[1], "invalid email: it has no @");
+        assert!(reasons[2].starts_with("company is longer than 64 KiB"));
+        assert_eq!(reasons[3], "name contains a NUL byte");
+        assert_eq!(reasons[4], "column 3 is not valid UTF-8");
+        assert!(reasons[5].contains("in the future"));
+        assert_eq!(reasons[6], "the row has 3 fields but the header has 14");
+        assert!(report
+            .warnings
+            .iter()
+            .any(|w| w.line == 11 && w.reason.contains("invalid phone number")));
+        let leads: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(leads, 2);
+    }
+
+    #[test]
+    fn json_lines_import_like_csv() {
+        let mut s = store();
+        let text = concat!(
+            "{\"submission_id\":\"j1\",\"kind\":\"trial\",\"name\":\"Ann Example\",\"email\":\"ann@example.com\",\"country\":\"DE\",\"pages_visited\":[\"/a\"],\"submitted_at\":\"2026-03-01T10:00:00Z\"}\n",
+            "{oops\n",
+            "{\"submission_id\":\"j2\",\"kind\":\"demo\",\"email\":\"Ann@Example.com\",\"phone\":\"+49 30 1234567\",\"submitted_at\":\"2026-03-01T11:00:00Z\"}\n",
+        );
+        let report = import(&mut s, text.as_bytes(), Format::Jsonl);
+        assert_eq!((report.read, report.created, report.merged), (3, 1, 1));
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(report.errors[0].line, 2);
+        assert!(report.errors[0].reason.starts_with("not a JSON object"));
+    }
+
+    #[test]
+    fn re_running_a_file_imports_nothing_twice() {
+        let mut s = store();
+        let mut text = good_rows();
+        // Rows without a submission id rely on the content key.
+        text.push_str(",Demo,Jo,No-Id,,jo@example.com,,FR,,,,,2026-03-01T13:00:00Z,\r\n");
+        let first = import(&mut s, text.as_bytes(), Format::Csv);
+        assert_eq!(first.created + first.merged, 4);
+        let before = snapshot(&s);
+        let second = import(&mut s, text.as_bytes(), Format::Csv);
+        assert_eq!(second.duplicates, 4);
+        assert_eq!(second.created + second.merged, 0);
+        assert_eq!(snapshot(&s), before);
+    }
+
+    #[test]
+    fn the_report_serialises_with_the_documented_keys() {
+        let report = ImportReport {
+            read: 2,
+            rejected: 1,
+            errors: vec![RowError {
+                line: 3,
+                reason: "bad".into(),
+            }],
+            ..ImportReport::default()
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        for key in [
+            "read",
+            "created",
+            "merged",
+            "duplicates",
+            "suppressed",
+            "rejected",
+            "errors",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        assert_eq!(json["errors"][0]["line"], 3);
+        assert!(json.get("omitted").is_none());
+    }
+
+    /// Everything an import writes, without random ids, in a stable order.
+    fn snapshot(s: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT name, company, email, phone, address, country, time_zone, created_at,
+                    last_registered_at, status FROM lead ORDER BY email, phone",
+            // Content keys are keyed per database, so only their kind is compared.
+            "SELECT l.email, l.phone, substr(r.submission_id, 1, 8), r.kind, r.submitted_at,
+                    r.name, r.email, r.phone, r.country, r.ip, r.pages_visited
+             FROM registration r JOIN lead l ON l.id = r.lead_id
+             ORDER BY r.submitted_at, r.email, r.kind, r.ip",
+            "SELECT entity, count(*) FROM outbox GROUP BY entity ORDER BY entity",
+            "SELECT action, field, old_value, new_value, count(*) FROM audit
+             GROUP BY action, field, old_value, new_value ORDER BY 1, 2, 3, 4",
+            "SELECT count(*) FROM lead_search",
+        ] {
+            let mut stmt = s.conn().prepare(sql).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut cols = Vec::new();
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        cols.push(format!("{v:?}"));
+                    }
+                    Ok(cols.join("|"))
+                })
+                .unwrap();
+            out.extend(rows.map(|r| r.unwrap()));
+        }
+        out
+    }
+
+    #[test]
+    fn an_interrupted_import_re_run_equals_one_uninterrupted_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regs.csv");
+        let mut file = File::create(&path).unwrap();
+        crate::demo::generate(400, 7, &mut file).unwrap();
+        file.flush().unwrap();
+        let options = ImportOptions {
+            batch_size: 50,
+            ..ImportOptions::default()
+        };
+
+        let mut whole = store();
+        let report = import_file(&mut whole, &path, &options, &mut |_| {}).unwrap();
+        assert_eq!(report.read, 400);
+        assert!(report.merged > 0 && report.duplicates > 0, "{report:?}");
+
+        let mut broken = store();
+        // A crash after three committed batches: the progress callback is called after each
+        // commit, so panicking there stops the import between batches like a kill would.
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut batches = 0;
+            import_file(&mut broken, &path, &options, &mut |_| {
+                batches += 1;
+                if batches == 3 {
+                    panic!("simulated crash");
+                }
+            })
+        }));
+        assert!(crashed.is_err());
+        let partial: i64 = broken
+            .conn()
+            .query_row("SELECT count(*) FROM registration", [], |r| r.get(0))
+            .unwrap();
+        assert!(partial > 0 && partial < report.created as i64 + report.merged as i64);
+        let rerun = import_file(&mut broken, &path, &options, &mut |_| {}).unwrap();
+        assert_eq!(rerun.read, 400);
+        assert_eq!(
+            rerun.created + rerun.merged,
+            report.created + report.merged - partial as u64
+        );
+        let (got, want) = (snapshot(&broken), snapshot(&whole));
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, w);
+        }
+        assert_eq!(got.len(), want.len());
+    }
+
+    #[test]
+    fn progress_is_reported_after_each_batch() {
+        let mut s = store();
+        let text = good_rows();
+        let mut seen = Vec::new();
+        let options = ImportOptions {
+            batch_size: 1,
+            ..ImportOptions::default()
+        };
+        import_reader(
+            &mut s,
+            text.as_bytes(),
+            text.len() as u64,
+            Format::Csv,
+            &options,
+            &mut |p| seen.push(p.read),
+        )
+        .unwrap();
+        assert_eq!(seen, [1, 2, 3, 3]);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error() {
+        let mut s = store();
+        let err = import_file(
+            &mut s,
+            Path::new("/nonexistent/regs.csv"),
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "io");
+    }
+}
