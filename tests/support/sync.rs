@@ -109,7 +109,7 @@ pub struct Replica {
     pub user: String,
     pub path: PathBuf,
     pub clock: FixedClock,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Replica {
@@ -131,7 +131,28 @@ impl Replica {
             user: user.to_string(),
             path,
             clock,
-            _dir: dir,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A replica over an existing database file that logged in elsewhere (another process).
+    pub fn from_file(
+        path: &Path,
+        url: &str,
+        fingerprint: &str,
+        user: &str,
+        token: Secret,
+    ) -> Replica {
+        let clock = FixedClock::at(monday());
+        let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
+        Replica {
+            store: Store::open_with_clock(path, Arc::new(clock.clone())).unwrap(),
+            client: Client::new(url, &anchor).unwrap(),
+            token,
+            user: user.to_string(),
+            path: path.to_path_buf(),
+            clock,
+            _dir: None,
         }
     }
 
@@ -395,9 +416,15 @@ impl CuttingProxy {
                     return;
                 };
                 let to = *t.lock().unwrap();
-                // Cut after 0..60 KB: inside the TLS handshake, the request, or the answer.
+                // Cut inside the TLS handshake or a small request (half the time), or anywhere in
+                // the first 400 KB (a push body, a pull page).
                 let limit = if on.load(Ordering::SeqCst) {
-                    Some(rng.lock().unwrap().gen_range(0..60_000u64))
+                    let mut rng = rng.lock().unwrap();
+                    Some(if rng.gen_bool(0.5) {
+                        rng.gen_range(0..6_000u64)
+                    } else {
+                        rng.gen_range(0..400_000u64)
+                    })
                 } else {
                     None
                 };

@@ -95,17 +95,17 @@ impl Keychain {
 }
 
 /// The token to sync with: `SWITCHBOARD_TOKEN` (passed in as `env`) when set, else the
-/// keychain's. The error says exactly what to do when there is neither.
+/// keychain's (opened only then). The error says exactly what to do when there is neither.
 pub fn resolve_token(
     env: Option<String>,
-    keychain: Result<Keychain>,
+    keychain: impl FnOnce() -> Result<Keychain>,
     user: &str,
     server_url: &str,
 ) -> Result<Secret> {
     if let Some(token) = env.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
         return Ok(Secret::new(token));
     }
-    let keychain = keychain.map_err(|_| SyncError::NoToken(NO_KEYCHAIN_HELP.to_string()))?;
+    let keychain = keychain().map_err(|_| SyncError::NoToken(NO_KEYCHAIN_HELP.to_string()))?;
     match keychain.load(user, server_url) {
         Ok(Some(token)) => Ok(token),
         Ok(None) => Err(SyncError::NoToken(format!(
@@ -147,13 +147,13 @@ mod tests {
         let k = mock();
         k.save("rita", server, &Secret::new("from-keychain"))
             .unwrap();
-        let env = resolve_token(Some("from-env".into()), Ok(k.clone()), "rita", server).unwrap();
+        let env = resolve_token(Some("from-env".into()), || Ok(k.clone()), "rita", server).unwrap();
         assert_eq!(env.expose(), "from-env");
-        let kc = resolve_token(None, Ok(k), "rita", server).unwrap();
+        let kc = resolve_token(None, || Ok(k), "rita", server).unwrap();
         assert_eq!(kc.expose(), "from-keychain");
         let none = resolve_token(
             None,
-            Err(SyncError::Keychain("no bus".into())),
+            || Err(SyncError::Keychain("no bus".into())),
             "rita",
             server,
         )
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(none.code(), "no_token");
         assert!(none.to_string().contains("SWITCHBOARD_TOKEN"), "{none}");
         assert!(none.to_string().contains("--print-token"), "{none}");
-        let missing = resolve_token(None, Ok(mock()), "rita", server).unwrap_err();
+        let missing = resolve_token(None, || Ok(mock()), "rita", server).unwrap_err();
         assert!(
             missing.to_string().contains("switchboard login"),
             "{missing}"

@@ -105,7 +105,7 @@ fn report_progress(p: &Progress, show: bool, json: bool) {
 pub fn token_for(user: &str, server: &str) -> CliResult<Secret> {
     keychain::resolve_token(
         std::env::var(TOKEN_VAR).ok(),
-        Keychain::system(),
+        Keychain::system,
         user,
         server,
     )

@@ -1,0 +1,219 @@
+//! Faults: connections cut at random points of push and pull (at least 200 cuts), the server
+//! restarted mid-sync, and a `switchboard sync` killed with SIGKILL while it applies pages. The
+//! replicas converge with nothing lost and nothing twice; a killed replica's file is intact and
+//! its next sync resumes from its cursor.
+
+#[path = "support/sync.rs"]
+mod sync_support;
+
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_core::{replica, FixedClock, Store};
+use sync_support::{monday, CuttingProxy, Hub, Replica};
+
+fn lead_ids(r: &Replica) -> Vec<String> {
+    r.store
+        .conn()
+        .prepare("SELECT id FROM lead WHERE status <> 'erased' ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_converge_through_hundreds_of_cut_connections_and_a_server_restart() {
+    let hub = Hub::start().await;
+    let proxy = CuttingProxy::start(hub.server.addr, 7).await;
+    let fp = hub.server.fingerprint.clone();
+    let mut rita = hub.replica("rita").await;
+    let mut mona = hub.replica("mona").await;
+    let mut paul = hub.replica("paul").await;
+    for r in [&mut rita, &mut mona, &mut paul] {
+        r.reconnect(&proxy.url(), &fp);
+    }
+    let mut calls = 0usize;
+    let mut failures = 0usize;
+    let mut round = 0usize;
+    while proxy.cut_count() < 200 {
+        round += 1;
+        assert!(
+            round < 2_000,
+            "only {} cuts after {round} rounds",
+            proxy.cut_count()
+        );
+        for (r, country) in [(&mut rita, "DE"), (&mut mona, "DE"), (&mut paul, "FR")] {
+            if round % 3 == 1 {
+                let tag = format!("{}-{round}", r.user);
+                let prefix = if country == "FR" { "+33142" } else { "+49301" };
+                r.add_lead(
+                    &format!("Person {tag}"),
+                    &format!("{tag}@example.com"),
+                    &format!("{prefix}{round:05}{}", r.user.len()),
+                    country,
+                );
+            }
+            if let Some(lead) = lead_ids(r).get(round % 5) {
+                r.call(lead, &format!("call in round {round}"));
+                calls += 1;
+            }
+            if r.try_sync().await.is_err() {
+                failures += 1;
+            }
+        }
+    }
+    assert!(failures > 50, "the cuts broke syncs ({failures} failed)");
+
+    // The server restarts while a sync is under way: a second instance takes over the data
+    // folder and the first one stops.
+    proxy.cutting.store(false, Ordering::SeqCst);
+    for i in 0..40 {
+        let lead = lead_ids(&rita)[i % 3].clone();
+        rita.call(&lead, &format!("before the restart {i}"));
+        calls += 1;
+    }
+    let restarted = hub
+        .server
+        .start_sibling(Arc::new(switchboard_core::SystemClock))
+        .await
+        .unwrap();
+    let sync = rita.try_sync();
+    let Hub { server } = hub;
+    let ((), _maybe_failed) = tokio::join!(server.stop(), sync);
+    proxy.retarget(restarted.addr);
+    let hub = Hub { server: restarted };
+
+    // Calm again: everyone syncs until nothing moves.
+    for _ in 0..3 {
+        rita.sync().await;
+        mona.sync().await;
+        paul.sync().await;
+    }
+    assert_eq!(rita.snapshot(), mona.snapshot());
+    let ber = rita.follow_up_ids();
+    let par = paul.follow_up_ids();
+    assert_eq!(ber.len() + par.len(), calls, "every call arrived");
+    assert_eq!(
+        hub.server_count("SELECT count(*) FROM record WHERE kind = 'follow_up'") as usize,
+        calls,
+        "each call is stored once on the server"
+    );
+    for r in [&rita, &mona, &paul] {
+        assert_eq!(r.integrity(), "ok");
+        assert_eq!(replica::status(r.store.conn()).unwrap().pending, 0);
+    }
+    eprintln!(
+        "{} cuts, {failures} failed syncs, {calls} calls, {round} rounds",
+        proxy.cut_count()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() {
+    let hub = Hub::start().await;
+    let mut ada = hub.replica("ada").await;
+    // Enough changes for many pages (a page is at most 1,000 changes).
+    for i in 0..1_200 {
+        let lead = ada.add_lead(
+            &format!("Bulk Person {i}"),
+            &format!("bulk{i}@example.com"),
+            &format!("+4930{:07}", 1_000_000 + i),
+            "DE",
+        );
+        ada.call(&lead, "first call");
+    }
+    ada.sync().await;
+
+    // mona's laptop: logged in, never synced; the CLI runs the sync in another process.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mona.db");
+    let token = {
+        let mut store = Store::open_with_clock(&path, Arc::new(FixedClock::at(monday()))).unwrap();
+        let anchor = switchboard_sync::TrustAnchor::fingerprint(&hub.server.fingerprint).unwrap();
+        switchboard_sync::engine::login(
+            &mut store,
+            &hub.server.url,
+            &anchor,
+            None,
+            "mona",
+            &switchboard_sync::Secret::new(sync_support::PASSWORD),
+        )
+        .await
+        .unwrap()
+        .token
+    };
+    let mut last_cursor = 0;
+    let mut kills = 0;
+    for attempt in 0..12u64 {
+        let mut child = std::process::Command::new(support::binary())
+            .args(["--db", path.to_str().unwrap(), "sync"])
+            .env("SWITCHBOARD_TOKEN", token.expose())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(150 + 90 * attempt)).await;
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            // SIGKILL: no destructor, no rollback handler, no checkpoint.
+            sigkill(child.id());
+            kills += 1;
+        }
+        let _ = child.wait();
+        let store = Store::open(&path).unwrap();
+        let check: String = store
+            .conn()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let orphans: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(orphans, 0);
+        let cursor = replica::state(store.conn()).unwrap().cursor;
+        assert!(cursor >= last_cursor, "the cursor never goes back");
+        last_cursor = cursor;
+        if finished {
+            break;
+        }
+    }
+    assert!(
+        kills >= 2,
+        "the sync was killed mid-way at least twice ({kills})"
+    );
+
+    // The next sync resumes and ends with exactly the central state.
+    let mut mona = Replica::from_file(
+        &path,
+        &hub.server.url,
+        &hub.server.fingerprint,
+        "mona",
+        token,
+    );
+    let report = mona.sync().await;
+    assert!(
+        report.cursor >= last_cursor && (last_cursor > 0),
+        "resumed from {last_cursor}: {report:?}"
+    );
+    ada.sync().await;
+    assert_eq!(mona.snapshot(), ada.snapshot());
+    assert_eq!(mona.count("SELECT count(*) FROM follow_up"), 1_200);
+    drop(dir);
+}
+
+fn sigkill(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
