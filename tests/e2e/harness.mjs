@@ -153,27 +153,30 @@ export function tempDir() {
   return dir;
 }
 
+function targetDir() {
+  return process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
+}
+
 /**
  * Creates the database at `dbPath` holding `leads` as `new` leads. The one place that knows how
  * to seed: it runs the `e2e_seed` example over the core until the CLI can import the same.
  */
 export function seedDatabase(dbPath, leads) {
+  const seeder = join(targetDir(), 'debug', 'examples', 'e2e_seed');
+  if (!existsSync(seeder)) {
+    throw new Error(`${seeder} is missing: build it with \`cargo build --example e2e_seed\` (make e2e does)`);
+  }
   const json = `${dbPath}.seed.json`;
   writeFileSync(json, JSON.stringify(leads));
-  const run = spawnSync(
-    'cargo',
-    ['run', '--quiet', '--example', 'e2e_seed', '--', dbPath, json],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
+  const run = spawnSync(seeder, [dbPath, json], { encoding: 'utf8' });
   if (run.status !== 0) {
-    throw new Error(`seeding ${dbPath} failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+    throw new Error(`seeding ${dbPath} failed (${run.status ?? run.error}):\n${run.stdout}\n${run.stderr}`);
   }
 }
 
 /** The desktop binary built with the UI embedded; fails loudly when it was not built. */
 export function desktopBinary() {
-  const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
-  const binary = join(targetDir, 'debug', 'switchboard-desktop');
+  const binary = join(targetDir(), 'debug', 'switchboard-desktop');
   if (!existsSync(binary)) {
     throw new Error(
       `${binary} is missing: build it with \`cargo build --features custom-protocol --bin switchboard-desktop\` (make e2e does)`,

@@ -1,6 +1,12 @@
 // A minimal W3C WebDriver client over fetch: only what the window tests use.
 
-const ELEMENT_KEY = 'element-6066-11e4-a52e-4f735466cecc';
+/** The W3C key under which an element reference travels. */
+export const ELEMENT_KEY = 'element-6066-11e4-a52e-4f735466cecf';
+
+/** An element id as a script argument. */
+export function elementRef(id) {
+  return { [ELEMENT_KEY]: id };
+}
 
 /** A failed WebDriver call, with the remote end's error code. */
 export class WebDriverError extends Error {
@@ -11,9 +17,13 @@ export class WebDriverError extends Error {
   }
 }
 
+/** No single WebDriver call may hang the run: a stuck one fails after this long. */
+const REQUEST_TIMEOUT_MS = 60000;
+
 async function request(base, method, path, body) {
   const response = await fetch(`${base}${path}`, {
     method,
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -57,7 +67,9 @@ export class Session {
 
   /** The rendered text of an element. */
   text(elementId) {
-    return this.call('GET', `/element/${elementId}/text`);
+    // WebKitWebDriver's own Get Element Text answers '' for this app's elements (seen with
+    // WebKitGTK 2.50 under Xvfb), so the text is read the way that command defines it: innerText.
+    return this.execute('return arguments[0].innerText', [elementRef(elementId)]);
   }
 
   /** An element's attribute, or null. */
@@ -75,8 +87,18 @@ export class Session {
     return this.call('POST', `/element/${elementId}/value`, { text });
   }
 
-  /** A PNG of the window. */
+  /** Runs an async script; it calls its last argument with the result. */
+  executeAsync(script, args = []) {
+    return this.call('POST', '/execute/async', { script, args });
+  }
+
+  /** A PNG of the window as it looks now. */
   async screenshot() {
+    // WebKitWebDriver shows the last frame it composited, which can predate the latest DOM
+    // change: wait for two animation frames so the change is painted first.
+    await this.executeAsync(
+      'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));',
+    );
     return Buffer.from(await this.call('GET', '/screenshot'), 'base64');
   }
 
