@@ -266,7 +266,15 @@ async fn push_ops(
 ) -> Result<Json<PushResponse>> {
     push::check_request(&req)?;
     let outcome = state
-        .blocking(move |s| push::push(&*s.store, &actor, &req, s.clock.now()))
+        .blocking(move |s| {
+            push::push(
+                &*s.store,
+                &actor,
+                &req,
+                s.clock.now(),
+                &s.suppression_key_bytes,
+            )
+        })
         .await?;
     if outcome.changed {
         state.changes.notify_waiters();

@@ -86,58 +86,61 @@ pub fn check_request(req: &PushRequest) -> Result<()> {
     Ok(())
 }
 
-/// Applies a push, operation by operation.
+/// Applies a push in one write transaction: each operation and its receipt together, so a
+/// push cut anywhere is either wholly applied (a resend answers `duplicate`) or not at all.
+/// `key` is the deployment's suppression key, for erasures.
 pub fn push(
     store: &dyn Store,
     actor: &Actor,
     req: &PushRequest,
     now: DateTime<Utc>,
+    key: &[u8],
 ) -> Result<PushOutcome> {
     check_request(req)?;
-    let mut results = Vec::with_capacity(req.ops.len());
-    let (mut changed, mut purged) = (false, false);
-    for pushed in &req.ops {
-        let (verdict, effects) = store::write(store, |tx| {
-            if let Some(earlier) = receipt(tx, &req.replica_id, pushed.seq)? {
-                return Ok((
-                    Verdict {
-                        status: PushStatus::Duplicate,
-                        ..earlier
-                    },
-                    Effects::default(),
-                ));
-            }
-            let mut effects = Effects::default();
-            let verdict = apply(tx, actor, &pushed.op, now, &mut effects)?;
-            tx.exec(
-                "INSERT INTO receipt (replica_id, seq, status, code, reason) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                &[
-                    req.replica_id.as_str().into(),
-                    pushed.seq.into(),
-                    status_text(verdict.status).into(),
-                    verdict.code.clone().into(),
-                    verdict.reason.clone().into(),
-                ],
-            )?;
-            Ok((verdict, effects))
-        })?;
-        changed |= effects.changed;
-        purged |= effects.purged;
-        results.push(PushResult {
-            seq: pushed.seq,
-            status: verdict.status,
-            code: verdict.code,
-            reason: verdict.reason,
-        });
-    }
-    if purged {
+    let (results, effects) = store::write(store, |tx| {
+        let mut results = Vec::with_capacity(req.ops.len());
+        let mut all = Effects::default();
+        for pushed in &req.ops {
+            let verdict = match receipt(tx, &req.replica_id, pushed.seq)? {
+                Some(earlier) => Verdict {
+                    status: PushStatus::Duplicate,
+                    ..earlier
+                },
+                None => {
+                    let mut effects = Effects::default();
+                    let verdict = apply(tx, actor, &pushed.op, now, key, &mut effects)?;
+                    tx.exec(
+                        "INSERT INTO receipt (replica_id, seq, status, code, reason) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        &[
+                            req.replica_id.as_str().into(),
+                            pushed.seq.into(),
+                            status_text(verdict.status).into(),
+                            verdict.code.clone().into(),
+                            verdict.reason.clone().into(),
+                        ],
+                    )?;
+                    all.changed |= effects.changed;
+                    all.purged |= effects.purged;
+                    verdict
+                }
+            };
+            results.push(PushResult {
+                seq: pushed.seq,
+                status: verdict.status,
+                code: verdict.code,
+                reason: verdict.reason,
+            });
+        }
+        Ok((results, all))
+    })?;
+    if effects.purged {
         store.scrub()?;
     }
     Ok(PushOutcome {
         response: PushResponse { results },
-        changed,
-        purged,
+        changed: effects.changed,
+        purged: effects.purged,
     })
 }
 
@@ -178,6 +181,7 @@ pub fn apply(
     actor: &Actor,
     op: &Op,
     now: DateTime<Utc>,
+    key: &[u8],
     effects: &mut Effects,
 ) -> Result<Verdict> {
     if let Op::LeadRevoked(_) = op {
@@ -283,7 +287,7 @@ pub fn apply(
             if lead.is_none() {
                 leads::create(tx, lead_id, office.as_deref(), erased.erased_at)?;
             }
-            erase(tx, erased, now)?;
+            erase(tx, erased, now, key)?;
             effects.changed = true;
             effects.purged = true;
             Verdict::applied()
@@ -567,10 +571,46 @@ fn handle_request(
     Ok(Verdict::applied())
 }
 
+/// The normalised emails and phones the store holds for a lead (its row and registrations).
+fn addresses(tx: &mut dyn Tx, lead_id: &str) -> Result<Vec<(SuppressionKind, String)>> {
+    let mut out = Vec::new();
+    if let Some(row) = tx.query_opt(
+        "SELECT email, phone FROM lead WHERE id = ?1",
+        &[lead_id.into()],
+    )? {
+        out.extend(col_text(&row, 0).map(|e| (SuppressionKind::Email, e)));
+        out.extend(col_text(&row, 1).map(|p| (SuppressionKind::Phone, p)));
+    }
+    for row in tx.query(
+        "SELECT body FROM record WHERE kind = 'registration' AND lead_id = ?1",
+        &[lead_id.into()],
+    )? {
+        let Ok(reg) = serde_json::from_str::<Registration>(&col_text(&row, 0).unwrap_or_default())
+        else {
+            continue;
+        };
+        out.extend(reg.email.map(|e| (SuppressionKind::Email, e)));
+        out.extend(reg.phone.map(|p| (SuppressionKind::Phone, p)));
+    }
+    out.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
+    out.dedup();
+    Ok(out)
+}
+
 /// Purges a person's personal data from every table and from the change log, keeps a PII-free
 /// skeleton, records the suppression hashes and tells every replica.
-pub fn erase(tx: &mut dyn Tx, erased: &LeadErased, now: DateTime<Utc>) -> Result<()> {
+pub fn erase(tx: &mut dyn Tx, erased: &LeadErased, now: DateTime<Utc>, key: &[u8]) -> Result<()> {
     let id = erased.lead_id.as_str();
+    // The server hashes what it holds as well, so suppression does not depend on what the
+    // erasing replica knew; replicas learn the union.
+    let mut erased = erased.clone();
+    for (kind, value) in addresses(tx, id)? {
+        let hash = crate::normalize::suppression_hash(key, kind, &value);
+        if !erased.suppression_hashes.contains(&hash) {
+            erased.suppression_hashes.push(hash);
+        }
+    }
+    let erased = &erased;
     tx.exec(
         "UPDATE lead SET name = NULL, company = NULL, email = NULL, email_invalid = 0, \
          phone = NULL, address = NULL, time_zone = NULL, next_follow_up_at = NULL, \

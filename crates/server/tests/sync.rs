@@ -381,20 +381,14 @@ async fn erasure(options: TestOptions) {
         .await
         .unwrap();
 
-    // Office A erases; the hashes are the core's keyed hashes with the deployment key.
+    // Office A erases and sends the email's keyed hash (the core's hash with the deployment
+    // key); the server adds the hashes of what it holds itself (the phone).
     let key = hex::decode(w.rep_a.login.suppression_key.expose()).unwrap();
-    let hashes = vec![
-        switchboard_server::normalize::suppression_hash(
-            &key,
-            SuppressionKind::Email,
-            "zeb.quux@example.com",
-        ),
-        switchboard_server::normalize::suppression_hash(
-            &key,
-            SuppressionKind::Phone,
-            "+49301234567",
-        ),
-    ];
+    let hashes = vec![switchboard_server::normalize::suppression_hash(
+        &key,
+        SuppressionKind::Email,
+        "zeb.quux@example.com",
+    )];
     let erase = Op::LeadErased(LeadErased {
         lead_id: lead.clone(),
         erased_at: chrono::Utc::now(),
@@ -447,6 +441,29 @@ async fn erasure(options: TestOptions) {
     back.email = Some("zeb.quux@example.com".into());
     let suppressed: IntakeResponse = post(&back).await.unwrap().json().await.unwrap();
     assert_eq!(suppressed.status, IntakeStatus::Suppressed);
+    let mut by_phone = registration.clone();
+    by_phone.submission_id = id("sub");
+    by_phone.email = None;
+    by_phone.phone = Some("+49 30 1234567".into());
+    let suppressed: IntakeResponse = post(&by_phone).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        suppressed.status,
+        IntakeStatus::Suppressed,
+        "the server hashed the phone"
+    );
+    let erasures: Vec<LeadErased> = everything(&w.rep_b)
+        .await
+        .into_iter()
+        .filter_map(|o| match o {
+            Op::LeadErased(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        erasures[0].suppression_hashes.len(),
+        2,
+        "replicas learn both hashes"
+    );
 
     // No table holds the person's data.
     let dump = w
