@@ -385,7 +385,9 @@ fn purge(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<Purged> 
     purged.registrations = conn.execute(
         "UPDATE registration SET name = NULL, company = NULL, email = NULL, phone = NULL,
                 address = NULL, ip = NULL, user_agent = NULL, referrer = NULL,
-                pages_visited = '[]', submission_id = NULL
+                pages_visited = '[]', submission_id = NULL,
+                -- A recognised country is an ISO code; anything else is what the person typed.
+                country = CASE WHEN length(country) = 2 THEN country END
          WHERE lead_id = ?1",
         [lead_id],
     )?;
@@ -418,6 +420,12 @@ fn purge(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<Purged> 
             "UPDATE audit SET old_value = NULL, new_value = NULL
              WHERE (lead_id IS NULL OR lead_id <> ?1)
                AND (instr(lower(old_value), ?2) > 0 OR instr(lower(new_value), ?2) > 0)",
+            params![lead_id, spelling],
+        )?;
+        // A consent source is a short label ("web form"), but a rep may have typed an address.
+        conn.execute(
+            "UPDATE consent_event SET source = 'erased'
+             WHERE lead_id = ?1 AND instr(lower(source), ?2) > 0",
             params![lead_id, spelling],
         )?;
     }
@@ -645,6 +653,30 @@ mod tests {
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// Other people, ten per transaction.
+    fn crowd(store: &mut Store, range: std::ops::Range<usize>) {
+        let ids: Vec<usize> = range.collect();
+        for chunk in ids.chunks(10) {
+            let at = store.now();
+            store
+                .with_tx(|tx| {
+                    for i in chunk {
+                        let new = leads::NewLead {
+                            name: Some(format!("Neighbour {i}")),
+                            company: Some(format!("Neighbour Works {}", i % 7)),
+                            email: Some(format!("neighbour{i}@example.com")),
+                            phone: Some(format!("+4930{:08}", 10_000_000 + i)),
+                            country: Some("DE".into()),
+                            ..leads::NewLead::default()
+                        };
+                        leads::insert(tx, &crate::clock::new_id(at), &new, at)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
+
     /// Every identifying string of the person, including the address they corrected away.
     fn needles() -> Vec<&'static str> {
         vec![
@@ -674,7 +706,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchboard.db");
         let (mut store, clock) = file_store(&path);
+        // Neighbours written in many small transactions before and after the person, so their
+        // rows share pages with others' and the search index has many segments.
+        crowd(&mut store, 0..150);
         let id = person(&mut store);
+        crowd(&mut store, 150..300);
         // Someone else stays, so the scan is shown to see live data.
         let other = lead(&mut store, "Beatrix Other", "beatrix@other.example", None);
         clock.advance(chrono::Duration::days(1));
@@ -745,7 +781,11 @@ mod tests {
             ),
             2
         );
-        assert_eq!(count(conn, "SELECT count(*) FROM lead"), 2);
+        assert_eq!(
+            count(conn, "SELECT count(*) FROM lead"),
+            302,
+            "no row is deleted"
+        );
         assert_eq!(
             count(
                 conn,
@@ -844,7 +884,7 @@ mod tests {
     }
 
     #[test]
-    fn audit_entries_of_other_leads_that_quote_the_address_are_purged() {
+    fn audit_entries_of_other_leads_and_consent_sources_that_quote_the_address_are_purged() {
         let (mut store, _clock) = memory_store();
         let id = person(&mut store);
         let other = lead(&mut store, "Beatrix Other", "beatrix@other.example", None);
@@ -863,6 +903,15 @@ mod tests {
                         new_value: Some("beatrix@other.example"),
                     },
                 )?;
+                crate::consent::opt_out(
+                    tx,
+                    &id,
+                    switchboard_protocol::ConsentScope::All,
+                    &format!("reply from {EMAIL}"),
+                    None,
+                    "rep1",
+                    at,
+                )?;
                 Ok(())
             })
             .unwrap();
@@ -873,6 +922,16 @@ mod tests {
                                           OR lower(new_value) LIKE '%quarksmith%'",
         );
         assert_eq!(quoting, 0);
+        let sources = count(
+            store.conn(),
+            "SELECT count(*) FROM consent_event WHERE source LIKE '%quarksmith%'",
+        );
+        assert_eq!(sources, 0);
+        assert_eq!(
+            count(store.conn(), "SELECT count(*) FROM consent_event"),
+            2,
+            "the events themselves stay: they still block contact"
+        );
     }
 
     #[test]
