@@ -59,6 +59,8 @@ e2e: desktop
 	cargo build --example e2e_seed
 	node --test --test-reporter=spec tests/e2e/*.test.mjs
 
-## A .deb through the Tauri CLI (release build; runs the UI build itself).
+## A .deb through the Tauri CLI (release build; runs the UI build itself). The CLI is told where
+## the app and the UI live, since tauri.conf.json sits at the root rather than in src-tauri/;
+## its before-commands run in ui/.
 bundle: deps
-	ui/node_modules/.bin/tauri build --bundles deb
+	TAURI_APP_PATH=$(CURDIR) TAURI_FRONTEND_PATH=$(CURDIR)/ui ui/node_modules/.bin/tauri build --bundles deb
