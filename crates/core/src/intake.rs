@@ -64,22 +64,37 @@ pub struct IntakeContext {
     /// Who records, for the audit log ("import", "intake", a user name).
     pub actor: String,
     suppression_key: Vec<u8>,
+    /// Whether anyone is suppressed at all: most databases have no erasures, and then two
+    /// keyed hashes and lookups per registration can be skipped.
+    any_suppressed: bool,
 }
 
 impl IntakeContext {
-    /// A context for recording into `conn`'s database; reads the suppression key once.
+    /// A context for recording into `conn`'s database; reads the suppression key once. Use it
+    /// within one transaction, or call `refresh` at the start of each.
     pub fn new(
         conn: &Connection,
         office: Option<String>,
         now: DateTime<Utc>,
         actor: &str,
     ) -> Result<IntakeContext> {
-        Ok(IntakeContext {
+        let mut ctx = IntakeContext {
             office,
             now,
             actor: actor.to_string(),
             suppression_key: suppression::key(conn)?,
-        })
+            any_suppressed: true,
+        };
+        ctx.refresh(conn)?;
+        Ok(ctx)
+    }
+
+    /// Re-reads what another writer may have changed since: whether the suppression list is empty.
+    pub fn refresh(&mut self, conn: &Connection) -> Result<()> {
+        self.any_suppressed = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM suppression)")?
+            .query_row([], |r| r.get(0))?;
+        Ok(())
     }
 }
 
@@ -226,7 +241,7 @@ pub fn record_clean(
 ) -> Result<IntakeOutcome> {
     // Suppression first: a re-import of an erased person reports "suppressed" even when the
     // skeleton of their old registration still carries the submission key.
-    if is_suppressed(conn, reg, &ctx.suppression_key)? {
+    if ctx.any_suppressed && is_suppressed(conn, reg, &ctx.suppression_key)? {
         return Ok(IntakeOutcome::Suppressed);
     }
     if submission_seen(conn, &reg.submission_key)? {

@@ -172,7 +172,7 @@ pub fn import_reader<R: Read + Send>(
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let now = store.now();
-    let ctx = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)?;
+    let mut ctx = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)?;
     let bytes = Arc::new(AtomicU64::new(0));
     let batch_size = options.batch_size.max(1);
     std::thread::scope(|scope| {
@@ -198,7 +198,9 @@ pub fn import_reader<R: Read + Send>(
                 }
             }
         });
-        write(store, receiver, &ctx, batch_size, &bytes, total, progress)
+        write(
+            store, receiver, &mut ctx, batch_size, &bytes, total, progress,
+        )
     })
 }
 
@@ -254,7 +256,7 @@ fn feed<I: Iterator<Item = Result<Parsed>>>(
 fn write(
     store: &mut Store,
     receiver: Receiver<Vec<Item>>,
-    ctx: &IntakeContext,
+    ctx: &mut IntakeContext,
     batch_size: usize,
     bytes: &AtomicU64,
     total: u64,
@@ -266,6 +268,8 @@ fn write(
     let mut finished = false;
     while !finished {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have erased someone since the last batch.
+        ctx.refresh(&tx)?;
         let mut rows = 0;
         while rows < batch_size {
             let Some(item) = items.next() else {
@@ -486,6 +490,30 @@ mod tests {
         assert_eq!(second.duplicates, 4);
         assert_eq!(second.created + second.merged, 0);
         assert_eq!(snapshot(&s), before);
+    }
+
+    #[test]
+    fn a_re_import_after_an_erasure_reports_the_person_suppressed() {
+        let mut s = store();
+        let text = good_rows();
+        import(&mut s, text.as_bytes(), Format::Csv);
+        let now = s.now();
+        s.with_tx(|tx| {
+            crate::suppression::suppress(
+                tx,
+                crate::suppression::Identifier::Email,
+                "ann@example.com",
+                now,
+            )?;
+            tx.execute(
+                "DELETE FROM registration WHERE email = 'ann@example.com'",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let again = import(&mut s, text.as_bytes(), Format::Csv);
+        assert_eq!((again.suppressed, again.duplicates), (2, 1));
     }
 
     #[test]
