@@ -15,8 +15,11 @@ fi
 cli init
 leads="$(cli --json leads list --limit 1)" || { echo "seed-demo: 'switchboard leads list' failed" >&2; exit 1; }
 if [ "$(tr -d '[:space:]' <<<"$leads")" = "[]" ]; then
-  echo "==> demo data: the database is empty, seeding it"
-  cli demo-data
+  echo "==> demo data: the database is empty, importing 200 demo registrations"
+  csv="$(mktemp --suffix=.csv)"
+  trap 'rm -f "$csv"' EXIT
+  cli demo-data --registrations 200 --out "$csv"
+  cli import "$csv"
 else
   echo "==> demo data: the database already has leads, leaving it alone"
 fi
