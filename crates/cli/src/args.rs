@@ -69,6 +69,8 @@ pub enum Command {
     History(commands::history::HistoryArgs),
     /// Export leads or follow-up history to CSV (spreadsheet formulas neutralised)
     Export(commands::export::ExportArgs),
+    /// Generate a deterministic CSV of realistic registrations (to stdout unless --out)
+    DemoData(commands::demo_data::DemoDataArgs),
     /// Subscriber requests (opt-out, erase, correct, access) and their due dates
     #[command(subcommand)]
     Requests(commands::requests::RequestsCommand),
