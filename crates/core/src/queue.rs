@@ -12,7 +12,7 @@ use crate::clock::to_text;
 use crate::error::{CoreError, Result};
 use crate::gate::{self, ChannelDecision, Decision, Gate};
 use crate::leads::{lead_from_row, parse_time, LEAD_COLUMNS};
-use crate::store::{get_setting, set_setting};
+use crate::store::set_setting;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -149,17 +149,23 @@ const COOL_KEY: &str = "queue.cool_down_minutes";
 impl QueueSettings {
     /// The settings stored in the database, defaults where unset.
     pub fn load(conn: &Connection) -> Result<QueueSettings> {
-        let d = QueueSettings::default();
-        let read = |key: &str, default: i64| -> Result<i64> {
-            Ok(get_setting(conn, key)?
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default))
-        };
-        Ok(QueueSettings {
-            lease_minutes: read(LEASE_KEY, d.lease_minutes)?,
-            attempt_cap: read(CAP_KEY, d.attempt_cap)?,
-            cool_down_minutes: read(COOL_KEY, d.cool_down_minutes)?,
-        })
+        let mut settings = QueueSettings::default();
+        // One cached statement: a queue page reads the settings every time.
+        let mut stmt =
+            conn.prepare_cached("SELECT key, value FROM setting WHERE key IN (?1, ?2, ?3)")?;
+        let mut rows = stmt.query(params![LEASE_KEY, CAP_KEY, COOL_KEY])?;
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(0)?;
+            let Ok(value) = row.get::<_, String>(1)?.trim().parse::<i64>() else {
+                continue;
+            };
+            match key.as_str() {
+                LEASE_KEY => settings.lease_minutes = value,
+                CAP_KEY => settings.attempt_cap = value,
+                _ => settings.cool_down_minutes = value,
+            }
+        }
+        Ok(settings)
     }
 
     /// Stores the settings after checking they make sense.

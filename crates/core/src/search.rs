@@ -1,12 +1,16 @@
 //! Full-text search over leads (name, company, email, phone) and follow-up notes.
 //!
-//! User text never reaches FTS5 as syntax: each word becomes a quoted phrase with a prefix star
-//! (`"acme"*`), so quotes, `OR`, `NEAR`, `-`, `:` and parentheses are plain text. All words must
-//! match. A query that looks like a phone number (digits with spaces, dashes, dots, slashes,
-//! parentheses, an optional `+` or `00`) also matches the E.164 digits of the phone field as one
-//! prefix, so "+49 30 1234" finds +4930123456. Hits come newest lead first: FTS5 walks its
-//! doclists in rowid order and stops at the limit, so a common prefix costs no more than a rare
-//! one (ranking every match by bm25 grows with the number of matches).
+//! User text never reaches FTS5 as syntax: each word becomes a quoted phrase (`"acme"`), so
+//! quotes, `OR`, `NEAR`, `-`, `:` and parentheses are plain text. All words must match.
+//! Whole words are tried first, then every word as a prefix (`"acm"*`) when whole words did not
+//! fill the page: FTS5 walks a whole word's doclist lazily and stops at the limit, while a prefix
+//! longer than the index's 2- and 3-character prefix tables makes it merge every matching term.
+//! Hits come newest lead first (rowid order), whole-word hits before prefix hits; ranking every
+//! match by bm25 would cost time in proportion to the number of matches.
+//! A query that looks like a phone number (digits with spaces, dashes, dots, slashes,
+//! parentheses, an optional `+` or `00`) matches the E.164 digits of the phone field as one
+//! prefix, so "+49 30 1234" finds +4930123456; national spellings with a trunk `0` do not, since
+//! the index holds E.164 only. A whole email address is looked up in the email index first.
 
 use crate::error::{CoreError, Result};
 use crate::leads::{lead_from_row, LEAD_COLUMNS};
@@ -45,16 +49,21 @@ pub struct SearchHit {
     pub note_excerpt: Option<String>,
 }
 
-/// The FTS5 expressions for a user's text: one for all columns, and the same plus phone digits
-/// for the lead index. `None` when the text holds nothing searchable.
+/// The FTS5 queries to run for a user's text, in order, until enough hits are found.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct FtsQuery {
-    pub words: Option<String>,
-    pub lead: Option<String>,
+pub(crate) struct Plan {
+    /// Over `lead_search`.
+    pub lead: Vec<String>,
+    /// Over `note_search`.
+    pub note: Vec<String>,
 }
 
-fn quote(term: &str) -> String {
-    format!("\"{}\"*", term.replace('"', "\"\""))
+fn quote(term: &str, prefix: bool) -> String {
+    format!(
+        "\"{}\"{}",
+        term.replace('"', "\"\""),
+        if prefix { "*" } else { "" }
+    )
 }
 
 /// Digits of a phone-like query, without an international `00`; `None` if it is not phone-like.
@@ -74,21 +83,35 @@ fn phone_digits(text: &str) -> Option<String> {
     (digits.len() >= 3).then_some(digits)
 }
 
-pub(crate) fn fts_query(text: &str) -> FtsQuery {
-    let terms: Vec<String> = text
+/// Whole words first (FTS5 walks those lazily, newest first, and stops at the limit), then every
+/// word as a prefix (FTS5 merges all terms under a long prefix, so it only runs when the whole
+/// words did not fill the page). A phone-like query searches the phone digits alone: its digit
+/// groups as words would match half the index.
+pub(crate) fn plan(text: &str) -> Plan {
+    let terms: Vec<&str> = text
         .split_whitespace()
         .filter(|t| t.chars().any(char::is_alphanumeric))
         .take(MAX_TERMS)
-        .map(quote)
         .collect();
-    let words = (!terms.is_empty()).then(|| terms.join(" "));
-    let phone = phone_digits(text).map(|d| format!("phone : {}", quote(&d)));
-    let lead = match (&words, phone) {
-        (Some(w), Some(p)) => Some(format!("({w}) OR ({p})")),
-        (Some(w), None) => Some(w.clone()),
-        (None, p) => p,
+    let joined = |prefix: bool| {
+        terms
+            .iter()
+            .map(|t| quote(t, prefix))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
-    FtsQuery { words, lead }
+    let words = match (terms.is_empty(), full_email(text).is_some()) {
+        (true, _) => Vec::new(),
+        // A whole address is made of whole words; its last one ("com") as a prefix would merge
+        // the doclists of every lead.
+        (false, true) => vec![joined(false)],
+        (false, false) => vec![joined(false), joined(true)],
+    };
+    let lead = match phone_digits(text) {
+        Some(d) => vec![format!("phone : {}", quote(&d, true))],
+        None => words.clone(),
+    };
+    Plan { lead, note: words }
 }
 
 fn lead_by_rowid(conn: &Connection, rowid: i64) -> Result<Option<Lead>> {
@@ -100,6 +123,14 @@ fn lead_by_rowid(conn: &Connection, rowid: i64) -> Result<Option<Lead>> {
         .optional()?)
 }
 
+/// A whole email address (one word with an `@` and a dot after it), lowercased.
+fn full_email(text: &str) -> Option<String> {
+    let t = text.trim();
+    let (local, domain) = t.split_once('@')?;
+    (!local.is_empty() && domain.contains('.') && !t.contains(char::is_whitespace))
+        .then(|| t.to_lowercase())
+}
+
 /// Searches leads and notes for `text`; up to `limit` hits, one per lead, lead fields first.
 pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
     if text.contains('\0') {
@@ -108,10 +139,38 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<SearchH
         ));
     }
     let limit = limit.clamp(1, MAX_LIMIT);
-    let query = fts_query(text);
+    let plan = plan(text);
     let mut hits = Vec::new();
     let mut seen = HashSet::new();
-    if let Some(q) = &query.lead {
+    let mut push = |lead: Lead, hits: &mut Vec<SearchHit>| {
+        if seen.insert(lead.id.clone()) {
+            hits.push(SearchHit {
+                lead,
+                matched: SearchMatch::Lead,
+                follow_up_id: None,
+                note_excerpt: None,
+            });
+        }
+    };
+    // A whole email address is answered by the email index; the FTS phrase would have to walk
+    // tokens such as "com" that every lead has.
+    if let Some(email) = full_email(text) {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {LEAD_COLUMNS} FROM lead WHERE email = ?1 AND status <> 'erased' LIMIT ?2"
+        ))?;
+        let found = stmt
+            .query_map(params![email, limit as i64], lead_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for lead in found {
+            push(lead, &mut hits);
+        }
+    }
+    // An address that names a lead identifies it: the words of the address add nothing.
+    let lead_queries: &[String] = if hits.is_empty() { &plan.lead } else { &[] };
+    for q in lead_queries {
+        if hits.len() >= limit {
+            break;
+        }
         let rowids: Vec<i64> = conn
             .prepare_cached(
                 "SELECT rowid FROM lead_search WHERE lead_search MATCH ?1
@@ -120,18 +179,19 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<SearchH
             .query_map(params![q, limit as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for rowid in rowids {
+            if hits.len() >= limit {
+                break;
+            }
             if let Some(lead) = lead_by_rowid(conn, rowid)? {
-                seen.insert(lead.id.clone());
-                hits.push(SearchHit {
-                    lead,
-                    matched: SearchMatch::Lead,
-                    follow_up_id: None,
-                    note_excerpt: None,
-                });
+                push(lead, &mut hits);
             }
         }
     }
-    if let (Some(q), true) = (&query.words, hits.len() < limit) {
+    let mut seen: HashSet<String> = hits.iter().map(|h| h.lead.id.clone()).collect();
+    for q in &plan.note {
+        if hits.len() >= limit {
+            break;
+        }
         let notes: Vec<(String, String, Option<String>)> = conn
             .prepare_cached(
                 "SELECT f.id, f.lead_id, f.note
@@ -278,8 +338,19 @@ mod tests {
             Vec::<String>::new(),
             "OR is a word here"
         );
-        assert_eq!(fts_query("a\"b").words.as_deref(), Some("\"a\"\"b\"*"));
-        assert_eq!(fts_query("  - ! ").lead, None);
+        assert_eq!(
+            plan("a\"b x").lead,
+            vec!["\"a\"\"b\" \"x\"", "\"a\"\"b\"* \"x\"*"]
+        );
+        assert_eq!(
+            plan("  - ! "),
+            Plan {
+                lead: vec![],
+                note: vec![]
+            }
+        );
+        assert_eq!(plan("+49 30 12").lead, vec!["phone : \"493012\"*"]);
+        assert_eq!(plan("Ann@Example.com").lead, vec!["\"Ann@Example.com\""]);
         assert!(search(s.conn(), "", 10).unwrap().is_empty());
     }
 
