@@ -68,7 +68,11 @@ impl Store {
              PRAGMA busy_timeout = 5000;",
         )?;
         self.migrate()?;
-        self.ensure_identity()
+        self.ensure_identity()?;
+        // A crash between an erasure's commit and its scrub would leave the person's search
+        // terms and WAL pages on disk; finish the scrub before anything else reads the file.
+        crate::erase::scrub_if_pending(&self.conn)?;
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<()> {
