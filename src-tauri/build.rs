@@ -1,7 +1,18 @@
 //! Build script: resolves the window's capabilities and embeds the Tauri configuration.
 
 /// The app's own commands. Each gets an `allow-<name>` permission; capabilities grant only these.
-const COMMANDS: &[&str] = &["new_queue_page"];
+const COMMANDS: &[&str] = &[
+    "new_queue_page",
+    "session_info",
+    "queue_list",
+    "queue_page",
+    "queue_next",
+    "lead_detail",
+    "log_follow_up",
+    "opt_out",
+    "search_leads",
+    "history_page",
+];
 
 fn main() {
     // The package root is the workspace root, so the capabilities live under src-tauri/.

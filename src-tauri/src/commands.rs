@@ -1,10 +1,48 @@
 //! The commands the window may invoke. Each takes the store, calls the core, maps the error.
 
 use crate::error::error_body;
+use serde::Serialize;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use switchboard_core::protocol::{ErrorBody, Lead};
-use switchboard_core::{leads, Store};
+use switchboard_core::access;
+use switchboard_core::consent::ConsentState;
+use switchboard_core::followup::{self, LogFollowUp};
+use switchboard_core::gate::{self, ChannelDecision};
+use switchboard_core::history::{self, HistoryPage, HistoryQuery};
+use switchboard_core::protocol::{
+    AuditEntry, Channel, ConsentEvent, Direction, ErrorBody, FollowUp, Lead, Outcome, Registration,
+    Role, SubscriberRequest,
+};
+use switchboard_core::queue::{self, NextLead, QueueDef, QueueEntry, QueueSettings};
+use switchboard_core::search::{self, SearchHit};
+use switchboard_core::{leads, requests, Store};
 use tauri::State;
+use ts_rs::TS;
+
+/// Who is using this window: every write is recorded under `actor`; `role` picks the first screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct Session {
+    pub actor: String,
+    pub role: Role,
+}
+
+/// Everything the lead page shows, as of now.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct LeadDetail {
+    pub lead: Lead,
+    /// The lead's local time ("14:05 Europe/Berlin"), when a zone is known.
+    pub local_time: Option<String>,
+    pub registrations: Vec<Registration>,
+    pub follow_ups: Vec<FollowUp>,
+    pub consent: ConsentState,
+    /// The gate's decision per channel right now.
+    pub channels: Vec<ChannelDecision>,
+    pub subscriber_requests: Vec<SubscriberRequest>,
+    pub corrected_fields: Vec<String>,
+    /// The audit timeline, oldest first.
+    pub audit: Vec<AuditEntry>,
+}
 
 /// The store behind the app's lock. A panic in an earlier command leaves no half-written data
 /// (its open transaction rolled back when dropped), so a poisoned lock is safe to reuse.
@@ -20,4 +58,140 @@ pub fn new_queue_page(
     limit: u32,
 ) -> Result<Vec<Lead>, ErrorBody> {
     leads::list_new(store(&state).conn(), limit, offset).map_err(error_body)
+}
+
+/// Who the window acts as.
+#[tauri::command]
+pub fn session_info(session: State<'_, Session>) -> Session {
+    session.inner().clone()
+}
+
+/// The named queues, built-in ones included.
+#[tauri::command(async)]
+pub fn queue_list(state: State<'_, Mutex<Store>>) -> Result<Vec<QueueDef>, ErrorBody> {
+    queue::list(store(&state).conn()).map_err(error_body)
+}
+
+/// A page of a queue in the order `next` would offer it, with each lead's channel decisions.
+#[tauri::command(async)]
+pub fn queue_page(
+    state: State<'_, Mutex<Store>>,
+    queue: String,
+    offset: u32,
+    limit: u32,
+) -> Result<Vec<QueueEntry>, ErrorBody> {
+    let store = store(&state);
+    queue::page(
+        store.conn(),
+        &queue,
+        offset as usize,
+        limit as usize,
+        store.now(),
+    )
+    .map_err(error_body)
+}
+
+/// Claims the queue's top lead for this rep; `null` when the queue has nothing to offer now.
+#[tauri::command(async)]
+pub fn queue_next(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    queue: String,
+) -> Result<Option<NextLead>, ErrorBody> {
+    let mut store = store(&state);
+    let at = store.now();
+    store
+        .with_tx(|tx| {
+            let settings = QueueSettings::load(tx)?;
+            queue::next(tx, &queue, &session.actor, at, &settings)
+        })
+        .map_err(error_body)
+}
+
+/// The lead's whole story and what the gate allows now.
+#[tauri::command(async)]
+pub fn lead_detail(state: State<'_, Mutex<Store>>, id: String) -> Result<LeadDetail, ErrorBody> {
+    let store = store(&state);
+    let at = store.now();
+    let build = || {
+        let lead = leads::find(store.conn(), &id)?;
+        let held = access::report(store.conn(), &lead.id)?;
+        Ok(LeadDetail {
+            local_time: gate::local_time_label(&lead, at),
+            channels: gate::channel_decisions(store.conn(), &lead, at)?,
+            lead: held.lead,
+            registrations: held.registrations,
+            follow_ups: held.follow_ups,
+            consent: held.consent,
+            subscriber_requests: held.subscriber_requests,
+            corrected_fields: held.corrected_fields,
+            audit: held.audit,
+        })
+    };
+    build().map_err(error_body)
+}
+
+/// Logs an outbound contact by this rep now; the gate refuses blocked channels.
+#[tauri::command(async)]
+pub fn log_follow_up(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+    channel: Channel,
+    outcome: Outcome,
+    note: Option<String>,
+    next_follow_up_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<FollowUp, ErrorBody> {
+    let mut store = store(&state);
+    let now = store.now();
+    let input = LogFollowUp {
+        lead,
+        channel,
+        direction: Direction::Out,
+        outcome,
+        note: note.filter(|n| !n.trim().is_empty()),
+        occurred_at: now,
+        rep: session.actor.clone(),
+        next_follow_up_at,
+    };
+    store
+        .with_tx(|tx| followup::log(tx, &input, now))
+        .map_err(error_body)
+}
+
+/// Records the person's opt-out of `scope` (effective at once) and its fulfilled request.
+#[tauri::command(async)]
+pub fn opt_out(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+    scope: switchboard_core::protocol::ConsentScope,
+) -> Result<ConsentEvent, ErrorBody> {
+    let mut store = store(&state);
+    let at = store.now();
+    store
+        .with_tx(|tx| {
+            requests::opt_out_request(tx, &lead, scope, "request to a rep", &session.actor, at)
+        })
+        .map(|done| done.event)
+        .map_err(error_body)
+}
+
+/// Leads matching the text (name, company, email, phone, notes), best first.
+#[tauri::command(async)]
+pub fn search_leads(
+    state: State<'_, Mutex<Store>>,
+    text: String,
+    limit: u32,
+) -> Result<Vec<SearchHit>, ErrorBody> {
+    search::search(store(&state).conn(), &text, limit as usize).map_err(error_body)
+}
+
+/// A page of follow-up history and the summary of everything the query matches.
+#[tauri::command(async)]
+pub fn history_page(
+    state: State<'_, Mutex<Store>>,
+    query: HistoryQuery,
+) -> Result<HistoryPage, ErrorBody> {
+    history::query(store(&state).conn(), &query).map_err(error_body)
 }

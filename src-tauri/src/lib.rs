@@ -6,6 +6,7 @@ pub mod error;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use switchboard_core::protocol::Role;
 use switchboard_core::{store, CoreError, Store};
 use tauri::Runtime;
 
@@ -20,11 +21,49 @@ pub fn db_path() -> Result<PathBuf, CoreError> {
     }
 }
 
+/// Who the window acts as: `$SWITCHBOARD_USER` (else the OS user) with `$SWITCHBOARD_ROLE`
+/// (`rep` unless `manager` or `admin`).
+pub fn session_from_env() -> commands::Session {
+    let actor = ["SWITCHBOARD_USER", "USER", "USERNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|name| name.trim().to_string())
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "rep".into());
+    let role = match std::env::var("SWITCHBOARD_ROLE").as_deref() {
+        Ok("manager") => Role::Manager,
+        Ok("admin") => Role::Admin,
+        _ => Role::Rep,
+    };
+    commands::Session { actor, role }
+}
+
 /// Puts the store and the command handlers on a builder (the real runtime or the tests' mock).
 pub fn with_app_state<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri::Builder<R> {
+    with_session(builder, store, session_from_env())
+}
+
+/// `with_app_state` acting as the given user.
+pub fn with_session<R: Runtime>(
+    builder: tauri::Builder<R>,
+    store: Store,
+    session: commands::Session,
+) -> tauri::Builder<R> {
     builder
         .manage(Mutex::new(store))
-        .invoke_handler(tauri::generate_handler![commands::new_queue_page])
+        .manage(session)
+        .invoke_handler(tauri::generate_handler![
+            commands::new_queue_page,
+            commands::session_info,
+            commands::queue_list,
+            commands::queue_page,
+            commands::queue_next,
+            commands::lead_detail,
+            commands::log_follow_up,
+            commands::opt_out,
+            commands::search_leads,
+            commands::history_page,
+        ])
 }
 
 /// Opens the database and runs the window until the user closes it.

@@ -3,8 +3,36 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { ErrorBody } from './generated/ErrorBody';
 import type { Lead } from './generated/Lead';
+import type { Session } from './generated/Session';
+import type { QueueDef } from './generated/QueueDef';
+import type { QueueEntry } from './generated/QueueEntry';
+import type { NextLead } from './generated/NextLead';
+import type { LeadDetail } from './generated/LeadDetail';
+import type { FollowUp } from './generated/FollowUp';
+import type { ConsentEvent } from './generated/ConsentEvent';
+import type { ConsentScope } from './generated/ConsentScope';
+import type { Channel } from './generated/Channel';
+import type { Outcome } from './generated/Outcome';
+import type { SearchHit } from './generated/SearchHit';
+import type { HistoryQuery } from './generated/HistoryQuery';
+import type { HistoryPage } from './generated/HistoryPage';
 
-export type { Lead };
+export type {
+  Lead,
+  Session,
+  QueueDef,
+  QueueEntry,
+  NextLead,
+  LeadDetail,
+  FollowUp,
+  ConsentEvent,
+  ConsentScope,
+  Channel,
+  Outcome,
+  SearchHit,
+  HistoryQuery,
+  HistoryPage,
+};
 
 /** A failed backend call. Components branch on `code`, never on `message`. */
 export class BackendError extends Error {
@@ -50,4 +78,58 @@ async function call<T>(command: string, args: Record<string, unknown>): Promise<
 /** One page of the `new` queue: unworked leads, newest registration first. */
 export function newQueuePage(offset: number, limit: number): Promise<Lead[]> {
   return call<Lead[]>('new_queue_page', { offset, limit });
+}
+
+/** Who the window acts as, and their role. */
+export function sessionInfo(): Promise<Session> {
+  return call<Session>('session_info', {});
+}
+
+/** The named queues. */
+export function queueList(): Promise<QueueDef[]> {
+  return call<QueueDef[]>('queue_list', {});
+}
+
+/** A page of a queue, in the order `next` offers it. */
+export function queuePage(queue: string, offset: number, limit: number): Promise<QueueEntry[]> {
+  return call<QueueEntry[]>('queue_page', { queue, offset, limit });
+}
+
+/** Claims the queue's top lead; `null` when nothing is due now. */
+export function queueNext(queue: string): Promise<NextLead | null> {
+  return call<NextLead | null>('queue_next', { queue });
+}
+
+/** The lead's whole story and the gate's decision per channel now. */
+export function leadDetail(id: string): Promise<LeadDetail> {
+  return call<LeadDetail>('lead_detail', { id });
+}
+
+/** What a rep logs about an outbound contact made now. */
+export interface FollowUpInput {
+  lead: string;
+  channel: Channel;
+  outcome: Outcome;
+  note: string | null;
+  nextFollowUpAt: string | null;
+}
+
+/** Logs an outbound contact; the core refuses a channel the gate blocks. */
+export function logFollowUp(input: FollowUpInput): Promise<FollowUp> {
+  return call<FollowUp>('log_follow_up', { ...input });
+}
+
+/** Records the person's opt-out of `scope`, effective at once. */
+export function optOut(lead: string, scope: ConsentScope): Promise<ConsentEvent> {
+  return call<ConsentEvent>('opt_out', { lead, scope });
+}
+
+/** Leads matching the text, best first. */
+export function searchLeads(text: string, limit: number): Promise<SearchHit[]> {
+  return call<SearchHit[]>('search_leads', { text, limit });
+}
+
+/** A page of follow-up history with the summary of the whole filtered set. */
+export function historyPage(query: HistoryQuery): Promise<HistoryPage> {
+  return call<HistoryPage>('history_page', { query });
 }

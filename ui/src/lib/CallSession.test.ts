@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import CallSession from './CallSession.svelte';
+import { lead } from './test-fixtures';
+import type { ChannelDecision } from './generated/ChannelDecision';
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+const allowed = (channel: ChannelDecision['channel']): ChannelDecision => ({
+  channel,
+  decision: { allowed: true, reason: null, message: null },
+});
+
+const optedOutOfPhone: ChannelDecision = {
+  channel: 'phone',
+  decision: {
+    allowed: false,
+    reason: { code: 'opted_out', scope: 'phone', since: '2026-03-01T00:00:00Z' },
+    message: 'opted out of phone since 2026-03-01',
+  },
+};
+
+function serve(people: { name: string; channels: ChannelDecision[] }[]) {
+  const logged: unknown[] = [];
+  let served = 0;
+  mockIPC((cmd, args) => {
+    const current = people[served - 1];
+    switch (cmd) {
+      case 'queue_list':
+        return [{ name: 'new', description: '', filter: {}, order: 'newest_registration', built_in: true }];
+      case 'queue_next': {
+        if (served >= people.length) return null;
+        const p = people[served++];
+        return { lead: lead({ id: `l${served}`, name: p.name }), reasons: ['registered just now'], channels: p.channels, queue: 'new', lease_until: '2026-03-02T10:00:00Z' };
+      }
+      case 'lead_detail':
+        return {
+          lead: lead({ id: `l${served}`, name: current.name }),
+          local_time: '10:05 Europe/London',
+          registrations: [
+            {
+              id: 'r1', lead_id: `l${served}`, submission_id: null, kind: 'demo_request', product: 'Switchboard Pro',
+              submitted_at: '2026-03-02T09:00:00Z', name: current.name, company: null, email: null, phone: null,
+              address: null, country: 'GB', ip: '203.0.113.9', user_agent: 'Firefox/140', referrer: 'https://search.example/',
+              pages_visited: ['/pricing', '/demo'], form_version: 'v3',
+            },
+          ],
+          follow_ups: [], consent: { active_opt_outs: [], events: [] }, channels: current.channels,
+          subscriber_requests: [], corrected_fields: [], audit: [],
+        };
+      case 'log_follow_up':
+        logged.push(args);
+        return { id: 'f1' };
+      default:
+        throw { code: 'not_found', message: `no command ${cmd}` };
+    }
+  });
+  return logged;
+}
+
+describe('CallSession', () => {
+  it('takes the next lead with N, logs an outcome by number key and Enter, then shows the next', async () => {
+    const logged = serve([
+      { name: 'Grace Hopper', channels: [allowed('phone'), allowed('email')] },
+      { name: 'Ada Lovelace', channels: [allowed('phone')] },
+    ]);
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+
+    await user.keyboard('n');
+    const card = await screen.findByRole('article', { name: /current lead/i });
+    expect(await within(card).findByText('Grace Hopper')).toBeInTheDocument();
+    expect(await within(card).findByText('/pricing, /demo')).toBeInTheDocument();
+    expect(within(card).getByText('10:05 Europe/London')).toBeInTheDocument();
+
+    await user.keyboard('2');
+    expect(screen.getByRole('button', { name: /no answer/i })).toHaveAttribute('aria-pressed', 'true');
+    await user.type(screen.getByRole('textbox', { name: 'Note' }), 'try again later{Enter}');
+
+    expect(await screen.findByText('Ada Lovelace')).toBeInTheDocument();
+    expect(logged).toEqual([
+      { lead: 'l1', channel: 'phone', outcome: 'no_answer', note: 'try again later', nextFollowUpAt: null },
+    ]);
+  });
+
+  it('disables a blocked channel and says why', async () => {
+    serve([{ name: 'Opted Out', channels: [optedOutOfPhone, allowed('email')] }]);
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+
+    await user.click(screen.getByRole('button', { name: /next lead/i }));
+
+    const call = await screen.findByRole('button', { name: 'Call' });
+    expect(call).toBeDisabled();
+    expect(call).toHaveAccessibleDescription('opted out of phone since 2026-03-01');
+    expect(screen.getByRole('button', { name: 'Email' })).toBeEnabled();
+  });
+
+  it('shows registration markup as text', async () => {
+    serve([{ name: '<img src=x onerror=alert(1)>', channels: [allowed('phone')] }]);
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+
+    await user.keyboard('n');
+
+    const card = await screen.findByRole('article', { name: /current lead/i });
+    expect(await within(card).findByRole('heading', { name: '<img src=x onerror=alert(1)>' })).toBeInTheDocument();
+    expect(card.querySelector('img')).toBeNull();
+  });
+
+  it('says so when the queue is empty', async () => {
+    serve([]);
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+
+    await user.keyboard('n');
+
+    expect(await screen.findByText(/nothing to call/i)).toBeInTheDocument();
+  });
+});
