@@ -80,6 +80,9 @@ pub fn router(state: ServerState) -> Router {
         }),
     )
     .fallback(|| async { ServerError::NotFound("no such endpoint".into()) })
+    .method_not_allowed_fallback(|| async {
+        ServerError::BadRequest("this endpoint does not take that method".into())
+    })
     .layer(middleware::from_fn(check_protocol))
     .layer(DefaultBodyLimit::max(BODY_LIMIT))
     .with_state(state)

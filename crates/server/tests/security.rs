@@ -399,6 +399,12 @@ async fn hostile_bodies(options: TestOptions) {
         .await
         .unwrap();
     assert_eq!(status_of(r).await.1.unwrap().code, "not_found");
+    let r = http
+        .delete(format!("{}/v1/push", w.server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_of(r).await.1.unwrap().code, "bad_request");
 
     assert_eq!(
         (count(&w).await, receipts().await),
