@@ -1,0 +1,229 @@
+//! Benchmark 1 of issue 2: importing generated registrations from CSV, against a raw
+//! prepared-statement insert of the same rows into a bare table in one transaction.
+//!
+//! `cargo run --release -p switchboard-core --bin bench_import -- [--rows N] [--dir DIR]`
+//!
+//! Each phase runs in its own child process so that its peak memory (VmHWM) is its own.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use switchboard_core::import::{import_file, ImportOptions};
+use switchboard_core::{demo, Store};
+
+struct Args {
+    rows: usize,
+    dir: Option<PathBuf>,
+    phase: Option<String>,
+    csv: Option<PathBuf>,
+    db: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        rows: 1_000_000,
+        dir: None,
+        phase: None,
+        csv: None,
+        db: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--rows" => {
+                args.rows = value()?
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|e| format!("--rows: {e}"))?
+            }
+            "--dir" => args.dir = Some(value()?.into()),
+            "--phase" => args.phase = Some(value()?),
+            "--csv" => args.csv = Some(value()?.into()),
+            "--db" => args.db = Some(value()?.into()),
+            "-h" | "--help" => {
+                println!("bench_import [--rows N] [--dir DIR]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Peak resident memory of this process in MiB (VmHWM), or 0 where /proc is missing.
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The baseline: the csv crate and one prepared INSERT into a bare table, one transaction.
+fn raw_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::Error>> {
+    let mut conn = rusqlite::Connection::open(db)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+         CREATE TABLE raw_registration (c0 TEXT, c1 TEXT, c2 TEXT, c3 TEXT, c4 TEXT, c5 TEXT,
+           c6 TEXT, c7 TEXT, c8 TEXT, c9 TEXT, c10 TEXT, c11 TEXT, c12 TEXT, c13 TEXT, c14 TEXT,
+           c15 TEXT, c16 TEXT, c17 TEXT);",
+    )?;
+    let mut reader = csv::Reader::from_path(csv_path)?;
+    let tx = conn.transaction()?;
+    let mut rows = 0u64;
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO raw_registration VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+             ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?;
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record)? {
+            stmt.execute(rusqlite::params_from_iter(record.iter()))?;
+            rows += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(rows)
+}
+
+fn import_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::Error>> {
+    let mut store = Store::open(db)?;
+    let report = import_file(&mut store, csv_path, &ImportOptions::default(), &mut |_| {})?;
+    eprintln!(
+        "import: read {} created {} merged {} duplicates {} suppressed {} rejected {}",
+        report.read,
+        report.created,
+        report.merged,
+        report.duplicates,
+        report.suppressed,
+        report.rejected
+    );
+    Ok(report.read)
+}
+
+/// Only the reader thread's work: CSV parsing, validation and normalisation, no database writes.
+fn parse_phase(csv_path: &Path) -> Result<u64, Box<dyn std::error::Error>> {
+    use switchboard_core::import::{csv::CsvRows, Parsed};
+    use switchboard_core::intake::{clean, IntakeContext};
+    let store = Store::open_in_memory(std::sync::Arc::new(switchboard_core::SystemClock))?;
+    let ctx = IntakeContext::new(store.conn(), None, store.now(), "bench")?;
+    let file = std::io::BufReader::new(std::fs::File::open(csv_path)?);
+    let mut rows = 0;
+    for item in CsvRows::new(file)? {
+        if let Parsed::Row(raw) = item? {
+            rows += 1;
+            if let Ok(input) = raw.input {
+                let _ = clean(&input, &ctx);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Runs one phase in this process and prints `rows seconds peak_mib` on stdout.
+fn child(phase: &str, csv_path: &Path, db: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let start = Instant::now();
+    let rows = match phase {
+        "raw" => raw_phase(csv_path, db)?,
+        "import" => import_phase(csv_path, db)?,
+        "parse" => parse_phase(csv_path)?,
+        other => return Err(format!("unknown phase {other}").into()),
+    };
+    let secs = start.elapsed().as_secs_f64();
+    println!("{rows} {secs:.3} {:.1}", peak_mib());
+    Ok(())
+}
+
+fn run_child(phase: &str, csv_path: &Path, db: &Path) -> Result<(u64, f64, f64), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .args(["--phase", phase, "--csv"])
+        .arg(csv_path)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .map_err(|e| e.to_string())?;
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        return Err(format!("{phase} phase failed"));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let parse = |i: usize| parts.get(i).and_then(|p| p.parse::<f64>().ok());
+    match (parse(0), parse(1), parse(2)) {
+        (Some(rows), Some(secs), Some(peak)) => Ok((rows as u64, secs, peak)),
+        _ => Err(format!("{phase} phase printed {text:?}")),
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(phase) = &args.phase {
+        let (Some(csv_path), Some(db)) = (&args.csv, &args.db) else {
+            eprintln!("--phase needs --csv and --db");
+            std::process::exit(2);
+        };
+        if let Err(e) = child(phase, csv_path, db) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("bench_import_{}", std::process::id()))
+    });
+    if let Err(e) = run(&args, &dir) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    let csv_path = dir.join("registrations.csv");
+    let started = Instant::now();
+    let file = std::io::BufWriter::new(std::fs::File::create(&csv_path)?);
+    demo::generate(args.rows, 1, file)?;
+    let size = std::fs::metadata(&csv_path)?.len();
+    println!(
+        "generated {} registrations ({:.1} MiB) in {:.1} s",
+        args.rows,
+        size as f64 / 1048576.0,
+        started.elapsed().as_secs_f64()
+    );
+    let raw_db = dir.join("raw.db");
+    let import_db = dir.join("import.db");
+    for db in [&raw_db, &import_db] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    }
+    let (raw_rows, raw_secs, raw_peak) = run_child("raw", &csv_path, &raw_db)?;
+    let (parse_rows, parse_secs, _) = run_child("parse", &csv_path, &import_db)?;
+    let (imp_rows, imp_secs, imp_peak) = run_child("import", &csv_path, &import_db)?;
+    let raw_rate = raw_rows as f64 / raw_secs;
+    let imp_rate = imp_rows as f64 / imp_secs;
+    println!("raw insert : {raw_rows} rows in {raw_secs:.2} s = {raw_rate:.0} rows/s, peak {raw_peak:.1} MiB");
+    println!("import_file: {imp_rows} rows in {imp_secs:.2} s = {imp_rate:.0} rows/s, peak {imp_peak:.1} MiB");
+    println!(
+        "parse+normalise only (reader thread's share): {:.0} rows/s",
+        parse_rows as f64 / parse_secs
+    );
+    println!(
+        "ratio {:.3} (goal >= 0.5), import peak {:.1} MiB (goal < 200)",
+        imp_rate / raw_rate,
+        imp_peak
+    );
+    Ok(())
+}
