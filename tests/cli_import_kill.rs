@@ -1,0 +1,123 @@
+//! A kill -9 in the middle of a large import leaves an intact database, and running the same
+//! import again completes it with every row recorded exactly once.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::Sandbox;
+
+/// Rows in the generated file. Debug builds parse and normalise phone numbers slowly, so this is
+/// sized to keep the test near half a minute on two cores while the import still runs for many
+/// seconds; small batches make sure several transactions commit before the kill.
+const ROWS: &str = "2000";
+const BATCH: &str = "100";
+
+fn registrations(sandbox: &Sandbox) -> i64 {
+    let conn = sandbox.sql();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.query_row("SELECT count(*) FROM registration", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
+    let sandbox = Sandbox::init();
+    let file = sandbox.path("demo.csv");
+    let file = file.to_str().unwrap();
+    sandbox
+        .run(&[
+            "demo-data",
+            "--registrations",
+            ROWS,
+            "--seed",
+            "7",
+            "--out",
+            file,
+        ])
+        .ok();
+
+    // Start the import and kill it (SIGKILL) once some batches are committed.
+    let mut child = sandbox
+        .command(&["import", file, "--batch-size", BATCH, "--json"])
+        .spawn()
+        .expect("starting the import");
+    let started = Instant::now();
+    let mut seen = 0;
+    while seen == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the import committed nothing within a minute"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the import finished ({status}) before it could be killed; raise ROWS");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        seen = registrations(&sandbox);
+    }
+    child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the import was not killed: {status}");
+
+    assert_eq!(sandbox.integrity(), "ok");
+    let partial = registrations(&sandbox);
+    assert!(partial > 0);
+    // Whole batches only: a crash never leaves part of a transaction behind.
+    assert_eq!(
+        sandbox
+            .count("SELECT count(*) FROM registration WHERE lead_id NOT IN (SELECT id FROM lead)"),
+        0
+    );
+
+    // The re-run completes the import. The same file imported in one go into a fresh database
+    // is the reference; it runs alongside to keep the test short.
+    let fresh = Sandbox::init();
+    let reference = fresh
+        .command(&["import", file, "--json"])
+        .spawn()
+        .expect("starting the reference import");
+    let rerun = sandbox.run(&["import", file, "--batch-size", BATCH, "--json"]);
+    rerun.no_panic();
+    assert!(rerun.code == 0 || rerun.code == 2, "{}", rerun.stderr);
+    let rerun = rerun.json();
+    let reference = support::finish(reference.wait_with_output().unwrap());
+    reference.no_panic();
+    let reference = reference.json();
+
+    assert_eq!(rerun["read"], reference["read"]);
+    assert_eq!(rerun["rejected"], reference["rejected"]);
+    for table in ["registration", "lead"] {
+        let query = format!("SELECT count(*) FROM {table}");
+        assert_eq!(
+            sandbox.count(&query),
+            fresh.count(&query),
+            "{table} rows after kill and re-run differ from one clean import"
+        );
+    }
+    assert_eq!(
+        sandbox.count(
+            "SELECT count(*) FROM (SELECT submission_id FROM registration
+             WHERE submission_id IS NOT NULL GROUP BY submission_id HAVING count(*) > 1)"
+        ),
+        0
+    );
+    assert!(sandbox.count("SELECT count(*) FROM registration") > partial);
+    assert_eq!(sandbox.integrity(), "ok");
+
+    // A third run finds everything already recorded.
+    let third = sandbox.run(&["import", file, "--json"]).json();
+    assert_eq!(third["created"], 0);
+    assert_eq!(third["merged"], 0);
+}
+
+#[test]
+fn demo_data_is_deterministic() {
+    let sandbox = Sandbox::new();
+    let a = sandbox.run(&["demo-data", "--registrations", "50", "--seed", "3"]);
+    let b = sandbox.run(&["demo-data", "--registrations", "50", "--seed", "3"]);
+    let c = sandbox.run(&["demo-data", "--registrations", "50", "--seed", "4"]);
+    a.ok();
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+    assert_eq!(a.stdout.lines().count(), 51, "a header and 50 rows");
+    assert!(!sandbox.db.exists(), "demo-data needs no database");
+}
