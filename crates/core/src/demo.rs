@@ -197,19 +197,17 @@ impl Person {
         } else {
             format!("{}.{}", ascii_slug(&company, ""), c.tld)
         };
+        // Names repeat across a million people; a number keeps their addresses apart, as
+        // mailbox providers do, so that repeats come only from the deliberate duplicates.
+        let n = rng.below(1_000_000);
         let local = match rng.below(3) {
-            0 => format!("{}.{}", ascii_slug(&first, "-"), ascii_slug(&last, "-")),
+            0 => format!("{}.{}{n}", ascii_slug(&first, "-"), ascii_slug(&last, "-")),
             1 => format!(
-                "{}{}",
+                "{}{}{n}",
                 ascii_slug(&first, "").chars().next().unwrap_or('x'),
                 ascii_slug(&last, "")
             ),
-            _ => format!(
-                "{}.{}{}",
-                ascii_slug(&first, "-"),
-                ascii_slug(&last, "-"),
-                rng.below(100)
-            ),
+            _ => format!("{}_{}{n}", ascii_slug(&first, "-"), ascii_slug(&last, "-")),
         };
         let (national, international) = phone(rng, c);
         let country_label = match rng.below(4) {
