@@ -158,8 +158,24 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(150 + 90 * attempt)).await;
-        let finished = child.try_wait().unwrap().is_some();
+        // Wait until the child has committed a page past the last cursor, then kill it a
+        // moment later: it is then busy fetching or applying the next page.
+        let mut finished = false;
+        let started = std::time::Instant::now();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                finished = true;
+                break;
+            }
+            if cursor_of(&path) > last_cursor || started.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !finished {
+            tokio::time::sleep(Duration::from_millis(13 * attempt % 120)).await;
+            finished = child.try_wait().unwrap().is_some();
+        }
         if !finished {
             // SIGKILL: no destructor, no rollback handler, no checkpoint.
             sigkill(child.id());
@@ -208,6 +224,19 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
     assert_eq!(mona.snapshot(), ada.snapshot());
     assert_eq!(mona.count("SELECT count(*) FROM follow_up"), 1_200);
     drop(dir);
+}
+
+/// The cursor as another reader sees it (0 before the schema exists).
+fn cursor_of(path: &std::path::Path) -> i64 {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    conn.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .unwrap_or(0)
 }
 
 fn sigkill(pid: u32) {

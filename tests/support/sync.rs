@@ -416,15 +416,10 @@ impl CuttingProxy {
                     return;
                 };
                 let to = *t.lock().unwrap();
-                // Cut inside the TLS handshake or a small request (half the time), or anywhere in
-                // the first 400 KB (a push body, a pull page).
+                // Cut after 0..20 KB: inside the TLS handshake, a push body or a pull page; a
+                // connection rarely outlives a few syncs, so both directions break often.
                 let limit = if on.load(Ordering::SeqCst) {
-                    let mut rng = rng.lock().unwrap();
-                    Some(if rng.gen_bool(0.5) {
-                        rng.gen_range(0..6_000u64)
-                    } else {
-                        rng.gen_range(0..400_000u64)
-                    })
+                    Some(rng.lock().unwrap().gen_range(0..20_000u64))
                 } else {
                     None
                 };

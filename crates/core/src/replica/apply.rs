@@ -80,6 +80,9 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             Op::RequestHandled(r) => request_handled(conn, r)?,
             Op::AuditRecorded(a) => audit(conn, a)?,
             Op::LeadErased(e) => {
+                // A person erased before this replica ever saw them still leaves the same
+                // PII-free skeleton here as everywhere else.
+                ensure_lead(conn, &e.lead_id, &to_text(e.erased_at))?;
                 erase::apply_remote(conn, e)?;
                 summary.erased += 1;
                 true

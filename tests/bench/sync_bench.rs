@@ -1,0 +1,206 @@
+//! Sync benchmarks 1, 2 and 4 of issue 3 (results in docs/BENCHMARKS.md; not timed tests):
+//!
+//! 1. a fresh replica's first sync of L leads and 5·L follow-ups over HTTPS on loopback, in rows
+//!    per second, against a raw SQLite insert of the same rows in the same run;
+//! 2. an incremental sync of 100 changes into a replica holding 10,000 and 1,000,000 rows;
+//! 4. bytes on the wire per follow-up (JSON bodies of push and pull).
+//!
+//! `cargo run --release -p switchboard-tests --example sync_bench -- [LEADS] [RUNS]`
+//! (defaults: 100000 leads, 3 runs; medians are printed).
+
+#[path = "../support/sync.rs"]
+mod sync_support;
+
+use std::time::Instant;
+use switchboard_core::clock::new_id;
+use switchboard_protocol::{Change, ChangesPage, Op, PushOp, PushRequest};
+use sync_support::{monday, Hub, Replica};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Fills the server with `leads` leads and five calls each, pushed by an admin replica.
+async fn populate(hub: &Hub, leads: usize) -> Replica {
+    let mut ada = hub.replica("ada").await;
+    for i in 0..leads {
+        let lead = ada.add_lead(
+            &format!("Bench Person {i}"),
+            &format!("bench{i}@example.com"),
+            &format!("+4930{:07}", 1_000_000 + i),
+            "DE",
+        );
+        for c in 0..5 {
+            ada.call(&lead, &format!("bench call {c}"));
+        }
+        if i % 2_000 == 1_999 {
+            ada.sync().await;
+        }
+    }
+    ada.sync().await;
+    ada
+}
+
+/// The same rows inserted straight into a fresh replica file, in one transaction.
+fn raw_insert(source: &Replica) -> (f64, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = switchboard_core::Store::open(&dir.path().join("raw.db")).unwrap();
+    let conn = target.conn();
+    conn.execute("ATTACH DATABASE ?1 AS src", [source.path.to_str().unwrap()])
+        .unwrap();
+    let start = Instant::now();
+    conn.execute_batch(
+        "BEGIN;
+         INSERT INTO main.lead SELECT * FROM src.lead;
+         INSERT INTO main.follow_up SELECT * FROM src.follow_up;
+         COMMIT;",
+    )
+    .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let rows: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM main.lead) + (SELECT count(*) FROM main.follow_up)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (secs, rows as usize)
+}
+
+/// Adds `rows` follow-up rows (on filler leads) straight into a replica's file.
+fn pad(replica: &Replica, rows: usize) {
+    let conn = replica.store.conn();
+    conn.execute_batch("BEGIN").unwrap();
+    let lead = new_id(monday());
+    conn.execute(
+        "INSERT INTO lead(id, created_at, office) VALUES (?1, '2026-03-01T00:00:00.000Z', 'BER')",
+        [&lead],
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare(
+            "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note, occurred_at, rep)
+             VALUES (?1, ?2, 'phone', 'out', 'no_answer', 'filler', '2026-03-01T00:00:00.000Z', 'x')",
+        )
+        .unwrap();
+    for i in 0..rows {
+        stmt.execute([format!("pad-{i:09}"), lead.clone()]).unwrap();
+    }
+    drop(stmt);
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let leads: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let hub = Hub::start().await;
+    let populate_start = Instant::now();
+    let ada = populate(&hub, leads).await;
+    eprintln!(
+        "populated {leads} leads, {} follow-ups in {:.1}s",
+        leads * 5,
+        populate_start.elapsed().as_secs_f64()
+    );
+
+    // 1. First sync vs raw insert.
+    let mut sync_rates = Vec::new();
+    let mut raw_rates = Vec::new();
+    for _ in 0..runs {
+        let mut fresh = hub.replica("mona").await;
+        let start = Instant::now();
+        let report = fresh.sync().await;
+        let secs = start.elapsed().as_secs_f64();
+        let rows =
+            fresh.count("SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)");
+        sync_rates.push(rows as f64 / secs);
+        let (raw_secs, raw_rows) = raw_insert(&fresh);
+        raw_rates.push(raw_rows as f64 / raw_secs);
+        eprintln!(
+            "first sync: {rows} rows ({} changes) in {secs:.2}s; raw insert {raw_rows} rows in {raw_secs:.2}s",
+            report.pulled
+        );
+    }
+    let (sync_rate, raw_rate) = (median(sync_rates), median(raw_rates));
+    println!(
+        "bench1 leads={leads} follow_ups={} first_sync_rows_per_s={sync_rate:.0} raw_insert_rows_per_s={raw_rate:.0} ratio={:.3}",
+        leads * 5,
+        sync_rate / raw_rate
+    );
+
+    // 2. Incremental sync of 100 changes at two database sizes.
+    let mut ada = ada;
+    for size in [10_000usize, 1_000_000] {
+        let mut times = Vec::new();
+        let mut replica = hub.replica("mona").await;
+        replica.sync().await;
+        let held = replica.count("SELECT count(*) FROM follow_up") as usize;
+        pad(&replica, size.saturating_sub(held));
+        let lead = ada
+            .store
+            .conn()
+            .query_row("SELECT id FROM lead LIMIT 1", [], |r| r.get::<_, String>(0))
+            .unwrap();
+        for run in 0..runs.max(3) {
+            for c in 0..100 {
+                ada.call(&lead, &format!("incremental {run}-{c}"));
+            }
+            ada.sync().await;
+            let start = Instant::now();
+            let report = replica.sync().await;
+            assert!(report.pulled >= 100, "{report:?}");
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        let rows = replica.count("SELECT count(*) FROM follow_up");
+        println!(
+            "bench2 rows={rows} incremental_100_changes_ms_median={:.1}",
+            median(times)
+        );
+    }
+
+    // 4. Bytes per follow-up on the wire (JSON bodies; TLS and HTTP headers excluded).
+    let ops: Vec<(i64, Op)> = ada
+        .store
+        .conn()
+        .prepare("SELECT id FROM follow_up LIMIT 100")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|id| id.unwrap())
+        .enumerate()
+        .map(|(i, id)| {
+            let f = switchboard_core::replica::materialize::follow_up(ada.store.conn(), &id)
+                .unwrap()
+                .unwrap();
+            (i as i64, Op::FollowUpLogged(f))
+        })
+        .collect();
+    let push = PushRequest {
+        replica_id: new_id(monday()),
+        ops: ops
+            .iter()
+            .map(|(seq, op)| PushOp {
+                seq: *seq,
+                op: op.clone(),
+            })
+            .collect(),
+    };
+    let page = ChangesPage {
+        changes: ops
+            .iter()
+            .map(|(seq, op)| Change {
+                server_seq: 1_000_000 + seq,
+                op: op.clone(),
+            })
+            .collect(),
+        next_cursor: 1_000_100,
+        has_more: false,
+    };
+    let push_bytes = serde_json::to_vec(&push).unwrap().len() as f64 / ops.len() as f64;
+    let pull_bytes = serde_json::to_vec(&page).unwrap().len() as f64 / ops.len() as f64;
+    println!(
+        "bench4 push_bytes_per_follow_up={push_bytes:.0} pull_bytes_per_follow_up={pull_bytes:.0}"
+    );
+}
