@@ -6,12 +6,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cli() { cargo run --quiet -p switchboard-cli --bin switchboard -- "$@"; }
 
-# Existence check until the CLI has `demo-data` (its helper removes this guard).
-if ! cli demo-data --help >/dev/null 2>&1; then
-  echo "==> demo data: the CLI has no 'demo-data' command yet; starting with the database as it is"
-  exit 0
-fi
-
 cli init
 leads="$(cli --json leads list --limit 1)" || { echo "seed-demo: 'switchboard leads list' failed" >&2; exit 1; }
 if [ "$(tr -d '[:space:]' <<<"$leads")" = "[]" ]; then
