@@ -62,10 +62,17 @@ impl Table {
         }
     }
 
-    /// Adds a row; cells are cleaned and cut to a readable width.
+    /// Adds a row; cells are cleaned, and all but the last (often a reason or a note, which
+    /// must be read whole) are cut to a readable width.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows
-            .push(cells.iter().map(|c| cut(&clean(c))).collect());
+        let last = cells.len().saturating_sub(1);
+        self.rows.push(
+            cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i < last { cut(&clean(c)) } else { clean(c) })
+                .collect(),
+        );
     }
 
     /// Renders the table with a header line.
