@@ -60,6 +60,21 @@ fn init_creates_the_database_and_an_empty_list() {
 }
 
 #[test]
+fn init_without_arguments_uses_the_os_data_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let output = std::process::Command::new(support::binary())
+        .arg("init")
+        .env_remove("SWITCHBOARD_DB")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", &data)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(data.join("switchboard").join("switchboard.db").is_file());
+}
+
+#[test]
 fn a_lead_from_registration_to_erasure() {
     let sandbox = Sandbox::init();
     let file = sandbox.write("registrations.csv", support::csv(REGISTRATIONS));
@@ -196,6 +211,14 @@ fn a_lead_from_registration_to_erasure() {
         assert!(kinds.contains(&kind), "no {kind} request in {kinds:?}");
     }
     assert!(!access["audit"].as_array().unwrap().is_empty());
+
+    // The requests inbox lists what was done, and a done request cannot be handled again.
+    let inbox = sandbox.json(&["requests", "list"]);
+    let inbox = inbox.as_array().unwrap();
+    assert!(inbox.len() >= 3, "{inbox:?}");
+    assert!(inbox.iter().all(|r| r["overdue"] == false));
+    let done = inbox[0]["id"].as_str().unwrap();
+    sandbox.run(&["requests", "handle", done]).expect(5);
 
     // The manager's history sees both follow-ups.
     let history = sandbox.json(&["history", "--lead", &greta_id]);
