@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "opt_out",
     "search_leads",
     "history_page",
+    "import_file",
 ];
 
 fn main() {

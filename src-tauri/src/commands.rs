@@ -8,6 +8,7 @@ use switchboard_core::consent::ConsentState;
 use switchboard_core::followup::{self, LogFollowUp};
 use switchboard_core::gate::{self, ChannelDecision};
 use switchboard_core::history::{self, HistoryPage, HistoryQuery};
+use switchboard_core::import::{self, ImportOptions, ImportProgress, ImportReport};
 use switchboard_core::protocol::{
     AuditEntry, Channel, ConsentEvent, Direction, ErrorBody, FollowUp, Lead, Outcome, Registration,
     Role, SubscriberRequest,
@@ -15,6 +16,7 @@ use switchboard_core::protocol::{
 use switchboard_core::queue::{self, NextLead, QueueDef, QueueEntry, QueueSettings};
 use switchboard_core::search::{self, SearchHit};
 use switchboard_core::{leads, requests, Store};
+use tauri::ipc::Channel as Progress;
 use tauri::State;
 use ts_rs::TS;
 
@@ -194,4 +196,103 @@ pub fn history_page(
     query: HistoryQuery,
 ) -> Result<HistoryPage, ErrorBody> {
     history::query(store(&state).conn(), &query).map_err(error_body)
+}
+
+/// Where an import stands, sent after each committed batch.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportStatus {
+    pub read: u32,
+    pub rejected: u32,
+    /// Bytes parsed so far and the file's size (0 when unknown).
+    pub bytes_read: f64,
+    pub bytes_total: f64,
+}
+
+/// One refused row (or, as a warning, a dropped field or unknown column) by line.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportProblem {
+    pub line: u32,
+    pub reason: String,
+    pub warning: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportSummary {
+    pub read: u32,
+    pub created: u32,
+    pub merged: u32,
+    pub duplicates: u32,
+    pub suppressed: u32,
+    pub rejected: u32,
+    pub problems: Vec<ImportProblem>,
+}
+
+// Counts past u32 cannot come from one file the window imports; saturate rather than wrap.
+fn count(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<ImportProgress> for ImportStatus {
+    fn from(p: ImportProgress) -> Self {
+        ImportStatus {
+            read: count(p.read),
+            rejected: count(p.rejected),
+            bytes_read: p.bytes_read as f64,
+            bytes_total: p.bytes_total as f64,
+        }
+    }
+}
+
+impl From<ImportReport> for ImportSummary {
+    fn from(r: ImportReport) -> Self {
+        let problem = |warning: bool| {
+            move |e: switchboard_core::import::RowError| ImportProblem {
+                line: count(e.line),
+                reason: e.reason,
+                warning,
+            }
+        };
+        let mut problems: Vec<ImportProblem> = r.errors.into_iter().map(problem(false)).collect();
+        problems.extend(r.warnings.into_iter().map(problem(true)));
+        ImportSummary {
+            read: count(r.read),
+            created: count(r.created),
+            merged: count(r.merged),
+            duplicates: count(r.duplicates),
+            suppressed: count(r.suppressed),
+            rejected: count(r.rejected),
+            problems,
+        }
+    }
+}
+
+/// Imports a CSV or JSON Lines file of registrations, reporting progress after each batch.
+#[tauri::command(async)]
+pub fn import_file(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    path: String,
+    on_progress: Progress<ImportStatus>,
+) -> Result<ImportSummary, ErrorBody> {
+    let mut store = store(&state);
+    let options = ImportOptions {
+        actor: session.actor.clone(),
+        ..ImportOptions::default()
+    };
+    let mut report = |p: ImportProgress| {
+        // A closed window cannot take progress; the import itself goes on.
+        let _ = on_progress.send(ImportStatus::from(p));
+    };
+    import::import_file(
+        &mut store,
+        std::path::Path::new(&path),
+        &options,
+        &mut report,
+    )
+    .map(ImportSummary::from)
+    .map_err(error_body)
 }

@@ -63,6 +63,7 @@ pub fn with_session<R: Runtime>(
             commands::opt_out,
             commands::search_leads,
             commands::history_page,
+            commands::import_file,
         ])
 }
 

@@ -135,3 +135,115 @@ fn windows_without_the_main_capability_cannot_read_leads() {
     let error = refused.expect_err("only the main window is granted the command");
     assert!(error.to_string().contains("not allowed"), "{error}");
 }
+
+/// A store with leads that gave an email address, registered an hour apart before the clock's now.
+fn reachable_store(dir: &tempfile::TempDir, names: &[&str]) -> Store {
+    let store = seeded_store(dir, 0);
+    for (i, name) in names.iter().enumerate() {
+        let at = start() - Duration::hours(names.len() as i64 - i as i64);
+        let lead = NewLead {
+            name: Some((*name).into()),
+            email: Some(format!("person{i}@example.com")),
+            country: Some("DE".into()),
+            last_registered_at: Some(at),
+            ..NewLead::default()
+        };
+        leads::insert(store.conn(), &new_id(at), &lead, at).unwrap();
+    }
+    store
+}
+
+fn rep_app(store: Store) -> App<MockRuntime> {
+    let session = switchboard_desktop::commands::Session {
+        actor: "rita".into(),
+        role: switchboard_core::protocol::Role::Rep,
+    };
+    switchboard_desktop::with_session(mock_builder(), store, session)
+        .build(tauri::generate_context!())
+        .expect("the app builds with its real configuration")
+}
+
+#[test]
+fn a_rep_takes_the_next_lead_logs_an_email_and_gets_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = rep_app(reachable_store(&dir, &["Older", "Newer"]));
+    let main = window(&app, "main");
+
+    let first = invoke(&main, "queue_next", json!({"queue": "new"})).unwrap();
+    assert_eq!(first["lead"]["name"], "Newer");
+    let email = first["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "email")
+        .unwrap();
+    assert_eq!(email["decision"]["allowed"], true);
+
+    let logged = invoke(
+        &main,
+        "log_follow_up",
+        json!({"lead": first["lead"]["id"], "channel": "email", "outcome": "sent",
+               "note": "sent the brochure", "nextFollowUpAt": null}),
+    )
+    .unwrap();
+    assert_eq!(logged["rep"], "rita");
+    assert_eq!(logged["direction"], "out");
+
+    let second = invoke(&main, "queue_next", json!({"queue": "new"})).unwrap();
+    assert_eq!(second["lead"]["name"], "Older");
+
+    let history = invoke(
+        &main,
+        "history_page",
+        json!({"query": {"lead_id": null, "rep": "rita", "office": null, "since": null,
+                         "until": null, "channel": null, "outcome": null, "direction": null,
+                         "offset": 0, "limit": 50}}),
+    )
+    .unwrap();
+    assert_eq!(history["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(history["rows"][0]["lead_name"], "Newer");
+    assert_eq!(history["summary"]["total"], 1);
+}
+
+#[test]
+fn an_opted_out_lead_shows_every_channel_blocked_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = rep_app(reachable_store(&dir, &["Quiet Person"]));
+    let main = window(&app, "main");
+    let hit = invoke(&main, "search_leads", json!({"text": "Quiet", "limit": 5})).unwrap();
+    let id = hit[0]["lead"]["id"].as_str().unwrap().to_string();
+
+    invoke(&main, "opt_out", json!({"lead": id, "scope": "all"})).unwrap();
+    let detail = invoke(&main, "lead_detail", json!({"id": id})).unwrap();
+
+    for decision in detail["channels"].as_array().unwrap() {
+        assert_eq!(decision["decision"]["allowed"], false, "{decision}");
+    }
+    let email = detail["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "email")
+        .unwrap();
+    assert_eq!(email["decision"]["reason"]["code"], "opted_out");
+    assert_eq!(detail["consent"]["active_opt_outs"][0]["scope"], "all");
+    let refused = invoke(
+        &main,
+        "log_follow_up",
+        json!({"lead": id, "channel": "email", "outcome": "sent", "note": null,
+               "nextFollowUpAt": null}),
+    )
+    .unwrap_err();
+    assert!(refused["code"].is_string(), "{refused}");
+}
+
+#[test]
+fn the_session_names_the_user_and_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = rep_app(seeded_store(&dir, 0));
+    let main = window(&app, "main");
+
+    let session = invoke(&main, "session_info", json!({})).unwrap();
+
+    assert_eq!(session, json!({"actor": "rita", "role": "rep"}));
+}

@@ -56,6 +56,12 @@ describe('the desktop window', () => {
   });
 
   it('shows the new queue, newest registration first', async () => {
+    // Reps land on the call session; the new queue is one click away.
+    const [nav] = await waitFor('the New leads tab', async () => {
+      const found = await session.findAll('nav button:nth-child(2)');
+      return found.length > 0 ? found : null;
+    });
+    await session.execute('arguments[0].click()', [elementRef(nav)]);
     const rows = await waitFor('the queue rows', async () => {
       const found = await session.findAll('ul.rows button.row');
       return found.length === LEADS.length ? found : null;

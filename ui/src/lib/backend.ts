@@ -1,6 +1,6 @@
 // The one door from the window to the Rust core. Every command goes through `call`, so every
 // failure reaches components in one shape: a `BackendError` with a stable `code`.
-import { invoke } from '@tauri-apps/api/core';
+import { Channel as IpcChannel, invoke } from '@tauri-apps/api/core';
 import type { ErrorBody } from './generated/ErrorBody';
 import type { Lead } from './generated/Lead';
 import type { Session } from './generated/Session';
@@ -16,6 +16,8 @@ import type { Outcome } from './generated/Outcome';
 import type { SearchHit } from './generated/SearchHit';
 import type { HistoryQuery } from './generated/HistoryQuery';
 import type { HistoryPage } from './generated/HistoryPage';
+import type { ImportStatus } from './generated/ImportStatus';
+import type { ImportSummary } from './generated/ImportSummary';
 
 export type {
   Lead,
@@ -32,6 +34,8 @@ export type {
   SearchHit,
   HistoryQuery,
   HistoryPage,
+  ImportStatus,
+  ImportSummary,
 };
 
 /** A failed backend call. Components branch on `code`, never on `message`. */
@@ -132,4 +136,11 @@ export function searchLeads(text: string, limit: number): Promise<SearchHit[]> {
 /** A page of follow-up history with the summary of the whole filtered set. */
 export function historyPage(query: HistoryQuery): Promise<HistoryPage> {
   return call<HistoryPage>('history_page', { query });
+}
+
+/** Imports a CSV or JSON Lines file; `onProgress` hears after each committed batch. */
+export function importFile(path: string, onProgress: (status: ImportStatus) => void): Promise<ImportSummary> {
+  const channel = new IpcChannel<ImportStatus>();
+  channel.onmessage = onProgress;
+  return call<ImportSummary>('import_file', { path, onProgress: channel });
 }

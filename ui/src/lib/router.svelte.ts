@@ -5,7 +5,8 @@ export type Route =
   | { screen: 'call' }
   | { screen: 'lead'; id: string }
   | { screen: 'review' }
-  | { screen: 'new' };
+  | { screen: 'new' }
+  | { screen: 'import' };
 
 /** The current screen; components read `router.route` and call `go`. */
 class Router {

@@ -1,0 +1,211 @@
+// The real window under Xvfb: a rep takes the next lead, logs a contact and gets the next one;
+// blocked channels are disabled with the gate's reason; markup in a name stays text; a manager's
+// review shows the history and the charts.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ARTIFACTS,
+  desktopBinary,
+  seedDatabase,
+  startTauriDriver,
+  startXvfb,
+  stopAll,
+  tempDir,
+} from './harness.mjs';
+import { Session, elementRef, waitFor } from './webdriver.mjs';
+
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const LEADS = [
+  { name: 'Grace Hopper', company: 'Compiler Works', email: 'grace@example.com', country: 'US', registered_at: '2026-03-02T09:30:00Z' },
+  { name: 'Ada Lovelace', company: 'Analytical Engines Ltd', email: 'ada@example.com', country: 'GB', registered_at: '2026-03-02T08:15:00Z' },
+  { name: HOSTILE, company: 'Markup & Co', email: 'mallory@example.com', country: 'DE', registered_at: '2026-03-01T11:00:00Z' },
+];
+
+async function click(session, css) {
+  const [found] = await waitFor(css, async () => {
+    const all = await session.findAll(css);
+    return all.length > 0 ? all : null;
+  });
+  await session.execute('arguments[0].click()', [elementRef(found)]);
+}
+
+async function textOf(session, css) {
+  const [found] = await waitFor(css, async () => {
+    const all = await session.findAll(css);
+    return all.length > 0 ? all : null;
+  });
+  return session.text(found);
+}
+
+async function shot(session, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
+}
+
+async function openApp(role) {
+  const dir = tempDir();
+  const db = join(dir, 'e2e.db');
+  seedDatabase(db, LEADS);
+  const display = await startXvfb();
+  const { url } = await startTauriDriver({
+    ...process.env,
+    DISPLAY: display,
+    SWITCHBOARD_DB: db,
+    SWITCHBOARD_USER: role === 'manager' ? 'maria' : 'rita',
+    SWITCHBOARD_ROLE: role,
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+  });
+  return Session.create(url, { 'tauri:options': { application: desktopBinary() } });
+}
+
+describe('the call session', () => {
+  let session;
+
+  before(async () => {
+    session = await openApp('rep');
+  });
+
+  after(async () => {
+    try {
+      await session?.close();
+    } finally {
+      stopAll();
+    }
+  });
+
+  it('takes the next lead, logs an email and moves to the next lead', async () => {
+    await click(session, 'section.call button.primary');
+    const first = await textOf(session, '.lead-name');
+    assert.equal(first, 'Grace Hopper', 'the newest registration comes first');
+    await shot(session, 'call-session');
+
+    await click(session, 'button[data-channel="email"]');
+    await click(session, 'button[data-outcome="sent"]');
+    await click(session, 'form.log button[type="submit"]');
+
+    const second = await waitFor('the next lead', async () => {
+      const name = await textOf(session, '.lead-name');
+      return name !== first ? name : null;
+    });
+    assert.equal(second, 'Ada Lovelace');
+    const status = await textOf(session, '.saved');
+    assert.match(status, /Logged sent for Grace Hopper/);
+  });
+
+  it('disables a blocked channel with the reason, and an opted-out lead is blocked everywhere', async () => {
+    const phone = await waitFor('the Call button', async () => {
+      const found = await session.findAll('button[data-channel="phone"]');
+      return found.length > 0 ? found[0] : null;
+    });
+    const disabled = await session.execute('return arguments[0].disabled', [elementRef(phone)]);
+    assert.equal(disabled, true, 'no phone number was given, so calling is blocked');
+    const reason = await textOf(session, '#why-phone');
+    assert.ok(reason.length > 0, 'the reason is shown next to the button');
+
+    await click(session, 'article.card button.link');
+    await click(session, 'button[data-scope="all"]');
+    const email = await waitFor('the opted-out email decision', async () => {
+      const text = await textOf(session, 'li[data-channel="email"]');
+      return /opted out/i.test(text) ? text : null;
+    });
+    assert.match(email, /opted out/i);
+    await shot(session, 'lead-page');
+  });
+
+  it('shows a name with markup as text and runs nothing', async () => {
+    await click(session, 'nav button:nth-child(1)');
+    await click(session, 'section.call button.primary');
+    const name = await waitFor('the hostile lead', async () => {
+      const text = await textOf(session, '.lead-name');
+      return text === HOSTILE ? text : null;
+    });
+    assert.equal(name, HOSTILE);
+    const images = await session.execute('return document.querySelectorAll("main img").length');
+    assert.equal(images, 0);
+  });
+
+  it('shows the logged contact in the review history and charts', async () => {
+    await click(session, 'nav button:nth-child(3)');
+    const row = await waitFor('the history row', async () => {
+      const found = await session.findAll('.history-row');
+      return found.length > 0 ? found[0] : null;
+    });
+    assert.match(await session.text(row), /Grace Hopper/);
+    const label = await session.execute(
+      'return document.querySelector("figure.chart svg")?.getAttribute("aria-label") ?? ""',
+    );
+    assert.match(label, /email 1/);
+    await shot(session, 'review');
+  });
+});
+
+describe('the manager review', () => {
+  let session;
+
+  before(async () => {
+    session = await openApp('manager');
+  });
+
+  after(async () => {
+    try {
+      await session?.close();
+    } finally {
+      stopAll();
+    }
+  });
+
+  it('lands on the review with its charts', async () => {
+    const heading = await textOf(session, '#review-title');
+    assert.equal(heading, 'Review');
+    const charts = await waitFor('the charts', async () => {
+      const found = await session.findAll('figure.chart');
+      return found.length >= 4 ? found : null;
+    });
+    assert.equal(charts.length, 4);
+  });
+});
+
+describe('the import screen', () => {
+  let session;
+  let csv;
+
+  before(async () => {
+    session = await openApp('rep');
+    csv = join(tempDir(), 'registrations.csv');
+    const rows = ['name,email,country,submitted_at'];
+    for (let i = 0; i < 2000; i += 1) rows.push(`Imported ${i},imported${i}@example.com,DE,2026-03-01T10:00:00Z`);
+    rows.push('Broken Row,not-an-email,DE,2026-03-01T10:00:00Z');
+    writeFileSync(csv, `${rows.join('\n')}\n`);
+  });
+
+  after(async () => {
+    try {
+      await session?.close();
+    } finally {
+      stopAll();
+    }
+  });
+
+  it('shows the progress and the report with the rejected line', async () => {
+    await click(session, 'nav button:nth-child(4)');
+    const [input] = await session.findAll('input[name="path"]');
+    await session.sendKeys(input, csv);
+    await click(session, 'section.import button[type="submit"]');
+
+    const created = await waitFor('the report', async () => {
+      const found = await session.findAll('dd[data-count="created"]');
+      return found.length > 0 ? session.text(found[0]) : null;
+    }, 60000);
+    assert.equal(created, '2000');
+    assert.equal(await textOf(session, 'dd[data-count="rejected"]'), '1');
+    assert.equal(await session.execute('return document.querySelector("progress")?.value'), 100);
+    const problem = await textOf(session, 'section.import tbody tr');
+    assert.match(problem, /2002/);
+    await shot(session, 'import');
+  });
+});

@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import ImportScreen from './ImportScreen.svelte';
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+describe('ImportScreen', () => {
+  it('imports the named file and shows the counts and every rejected line with its reason', async () => {
+    const asked: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd !== 'import_file') throw { code: 'not_found', message: cmd };
+      asked.push((args as { path: string }).path);
+      return {
+        read: 3, created: 1, merged: 1, duplicates: 0, suppressed: 0, rejected: 1,
+        problems: [{ line: 4, reason: 'email: not an address', warning: false }],
+      };
+    });
+    const user = userEvent.setup();
+    render(ImportScreen);
+
+    await user.type(screen.getByRole('textbox', { name: /file/i }), '/tmp/leads.csv');
+    await user.click(screen.getByRole('button', { name: 'Import' }));
+
+    const report = await screen.findByRole('status', { name: 'Import report' });
+    expect(asked).toEqual(['/tmp/leads.csv']);
+    expect(within(report).getByText('New leads').nextElementSibling).toHaveTextContent('1');
+    expect(within(report).getByText('Rejected').nextElementSibling).toHaveTextContent('1');
+    expect(within(report).getByRole('row', { name: /4 rejected email: not an address/ })).toBeInTheDocument();
+  });
+
+  it('shows why a file could not be imported', async () => {
+    mockIPC(() => {
+      throw { code: 'io', message: 'opening /nope.csv: No such file or directory' };
+    });
+    const user = userEvent.setup();
+    render(ImportScreen);
+
+    await user.type(screen.getByRole('textbox', { name: /file/i }), '/nope.csv{Enter}');
+
+    expect(await screen.findByRole('alert')).toHaveTextContent('No such file');
+  });
+});
