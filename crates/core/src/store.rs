@@ -165,20 +165,20 @@ pub fn default_db_path() -> Result<PathBuf> {
 
 /// Reads a setting.
 pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>> {
+    // Cached: the clock reads settings on every write, so a bulk import calls this per row.
     Ok(conn
-        .query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT value FROM setting WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
 /// Writes a setting.
 pub fn set_setting(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO setting(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
+    )?
+    .execute([key, value])?;
     Ok(())
 }
 
