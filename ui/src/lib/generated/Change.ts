@@ -4,4 +4,4 @@ import type { Op } from "./Op";
 /**
  * One change in the server's log.
  */
-export type Change = { server_seq: bigint, op: Op, };
+export type Change = { server_seq: number, op: Op, };

@@ -8,7 +8,7 @@ export type ChangesPage = { changes: Array<Change>,
 /**
  * Pass as `after` next time; store it in the same transaction as the page.
  */
-next_cursor: bigint, 
+next_cursor: number, 
 /**
  * More changes are already waiting: pull again at once.
  */

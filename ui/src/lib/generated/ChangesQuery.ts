@@ -7,7 +7,7 @@ export type ChangesQuery = {
 /**
  * The cursor from the previous page (0 for a first sync).
  */
-after: bigint, 
+after: number, 
 /**
  * Page size, at most `MAX_PAGE`.
  */

@@ -4,4 +4,4 @@ import type { Op } from "./Op";
 /**
  * One outbox entry as pushed: the replica's sequence number and the operation.
  */
-export type PushOp = { seq: bigint, op: Op, };
+export type PushOp = { seq: number, op: Op, };

@@ -4,7 +4,7 @@ import type { PushStatus } from "./PushStatus";
 /**
  * The server's answer for one pushed operation.
  */
-export type PushResult = { seq: bigint, status: PushStatus, 
+export type PushResult = { seq: number, status: PushStatus, 
 /**
  * Stable code of a rejection (`subject_erased`, `forbidden_office`, …) or of a note on an
  * applied operation (`note_dropped`).
