@@ -37,7 +37,11 @@ async fn an_erasure_purges_every_replica_and_the_server_and_suppresses_the_perso
     );
 
     // The scan below sees the person while they are held (so its silence later means something).
-    drop(rita.store.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"));
+    drop(
+        rita.store
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"),
+    );
     assert!(!files_containing(rita.path.parent().unwrap(), "Quinterro").is_empty());
 
     // Offline: mona erases, rita corrects the name and calls with a note naming the person.

@@ -867,7 +867,10 @@ mod tests {
         );
         // Opening the database finishes the pending scrub before anything else reads it.
         let (store, _clock) = file_store(&path);
-        assert!(!scrub_if_pending(store.conn()).unwrap(), "already scrubbed on open");
+        assert!(
+            !scrub_if_pending(store.conn()).unwrap(),
+            "already scrubbed on open"
+        );
         let found = scan_files_for(&path, &needles()).unwrap();
         assert!(found.is_empty(), "personal data left on disk: {found:#?}");
     }

@@ -403,10 +403,8 @@ pub fn set_email_invalid(
         return Ok(false);
     }
     let clock = next_hlc(conn, at)?.to_string();
-    conn.prepare_cached(
-        "UPDATE lead SET email_invalid = ?1, clock_email = ?2 WHERE id = ?3",
-    )?
-    .execute(params![invalid as i64, clock, lead_id])?;
+    conn.prepare_cached("UPDATE lead SET email_invalid = ?1, clock_email = ?2 WHERE id = ?3")?
+        .execute(params![invalid as i64, clock, lead_id])?;
     audit::record(
         conn,
         actor,
@@ -419,7 +417,12 @@ pub fn set_email_invalid(
             new_value: Some(if invalid { "1" } else { "0" }),
         },
     )?;
-    outbox::enqueue(conn, Entity::LeadFields, lead_id, Some(FieldGroup::Email.as_str()))?;
+    outbox::enqueue(
+        conn,
+        Entity::LeadFields,
+        lead_id,
+        Some(FieldGroup::Email.as_str()),
+    )?;
     Ok(true)
 }
 

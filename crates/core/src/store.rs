@@ -12,9 +12,15 @@ use std::sync::Arc;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
     ("0002_queues", include_str!("../migrations/0002_queues.sql")),
-    ("0003_erasure", include_str!("../migrations/0003_erasure.sql")),
+    (
+        "0003_erasure",
+        include_str!("../migrations/0003_erasure.sql"),
+    ),
     ("0005_sync", include_str!("../migrations/0005_sync.sql")),
-    ("0006_disclosure", include_str!("../migrations/0006_disclosure.sql")),
+    (
+        "0006_disclosure",
+        include_str!("../migrations/0006_disclosure.sql"),
+    ),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.
