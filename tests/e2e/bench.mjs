@@ -52,7 +52,8 @@ const { url } = await startTauriDriver({
   XDG_CACHE_HOME: join(dir, 'cache'),
   XDG_CONFIG_HOME: join(dir, 'config'),
 });
-const binary = desktopBinary();
+// SWITCHBOARD_BENCH_BINARY measures another build (the release binary) instead of the debug one.
+const binary = process.env.SWITCHBOARD_BENCH_BINARY || desktopBinary();
 let session;
 try {
   t = Date.now();
