@@ -20,11 +20,12 @@ export function onStop(fn) {
   cleanups.push(fn);
 }
 
-let stopped = false;
-/** Runs every cleanup once, even if some throw. */
+/**
+ * Runs every cleanup registered so far, once, even if some throw. A test file may call it after
+ * each group of tests and start new processes afterwards: those are stopped by the next call
+ * (or at exit), so no Xvfb or driver outlives the run and keeps the test process alive.
+ */
 export function stopAll() {
-  if (stopped) return;
-  stopped = true;
   while (cleanups.length > 0) {
     const fn = cleanups.pop();
     try {
