@@ -146,6 +146,10 @@ pub fn correct(
     }
 
     let changed = leads::set_fields(conn, &lead.id, &values, actor, "correct", at)?;
+    // A hard bounce condemned the old address, not the one the person gives now.
+    if changed.iter().any(|c| c.field == LeadField::Email) {
+        leads::set_email_invalid(conn, &lead.id, false, actor, "correct", at)?;
+    }
     // Partners that received a changed field are owed a notice.
     notices::on_correction(conn, &lead.id, &changed, at)?;
 
@@ -402,6 +406,28 @@ mod tests {
             "a phone the person removed is not refilled"
         );
         assert_eq!(lead.email.as_deref(), Some(NEW_EMAIL));
+    }
+
+    #[test]
+    fn a_corrected_email_is_no_longer_marked_as_bounced() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        let at = store.now();
+        store
+            .with_tx(|tx| leads::set_email_invalid(tx, &id, true, "feedback", "bounce", at))
+            .unwrap();
+        assert!(leads::get(store.conn(), &id).unwrap().email_invalid);
+        store
+            .with_tx(|tx| correct(tx, &id, &pairs(&[("company", "Quark Labs")]), "rep1", at))
+            .unwrap();
+        assert!(
+            leads::get(store.conn(), &id).unwrap().email_invalid,
+            "another field's correction leaves the bounce in place"
+        );
+        store
+            .with_tx(|tx| correct(tx, &id, &pairs(&[("email", NEW_EMAIL)]), "rep1", at))
+            .unwrap();
+        assert!(!leads::get(store.conn(), &id).unwrap().email_invalid);
     }
 
     #[test]
