@@ -13,6 +13,10 @@ const COMMANDS: &[&str] = &[
     "search_leads",
     "history_page",
     "import_file",
+    "partner_list",
+    "share_leads",
+    "audience_preview",
+    "audience_export",
 ];
 
 fn main() {

@@ -4,17 +4,20 @@ use crate::error::error_body;
 use serde::Serialize;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use switchboard_core::access;
+use switchboard_core::audience::{self, Export, Preview, Segment};
 use switchboard_core::consent::ConsentState;
 use switchboard_core::followup::{self, LogFollowUp};
 use switchboard_core::gate::{self, ChannelDecision};
 use switchboard_core::history::{self, HistoryPage, HistoryQuery};
 use switchboard_core::import::{self, ImportOptions, ImportProgress, ImportReport};
+use switchboard_core::partners::{self, Partner};
 use switchboard_core::protocol::{
     AuditEntry, Channel, ConsentEvent, Direction, ErrorBody, FollowUp, Lead, Outcome, Registration,
     Role, SubscriberRequest,
 };
 use switchboard_core::queue::{self, NextLead, QueueDef, QueueEntry, QueueSettings};
 use switchboard_core::search::{self, SearchHit};
+use switchboard_core::share::{self, NotShared};
 use switchboard_core::{leads, requests, Store};
 use tauri::ipc::Channel as Progress;
 use tauri::State;
@@ -295,4 +298,74 @@ pub fn import_file(
     )
     .map(ImportSummary::from)
     .map_err(error_body)
+}
+
+/// What a share did: how many people went to the partner, and who was refused and why.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ShareOutcome {
+    pub partner: String,
+    pub shared: u32,
+    pub blocked: Vec<NotShared>,
+    /// The file the minimised records were written to.
+    pub out: String,
+}
+
+/// The registered recipients: the only ones anything can be shared with.
+#[tauri::command(async)]
+pub fn partner_list(state: State<'_, Mutex<Store>>) -> Result<Vec<Partner>, ErrorBody> {
+    partners::list(store(&state).conn()).map_err(error_body)
+}
+
+/// Shares leads with a registered partner through the gate, records the disclosures and writes
+/// the partner's allowed fields to `out` (`.json`, else CSV).
+#[tauri::command(async)]
+pub fn share_leads(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    leads: Vec<String>,
+    partner: String,
+    out: String,
+) -> Result<ShareOutcome, ErrorBody> {
+    let mut store = store(&state);
+    let at = store.now();
+    let result = store
+        .with_tx(|tx| share::share(tx, &leads, &partner, &session.actor, at))
+        .map_err(error_body)?;
+    share::write_file(&result, std::path::Path::new(&out)).map_err(error_body)?;
+    Ok(ShareOutcome {
+        partner: result.partner.name.clone(),
+        shared: result.shared.len() as u32,
+        blocked: result.blocked,
+        out,
+    })
+}
+
+/// How many people of a segment may receive promotional email now, and why the rest may not.
+#[tauri::command(async)]
+pub fn audience_preview(
+    state: State<'_, Mutex<Store>>,
+    segment: String,
+) -> Result<Preview, ErrorBody> {
+    let store = store(&state);
+    let segment = Segment::parse(&segment).map_err(error_body)?;
+    audience::preview(store.conn(), &segment, store.now()).map_err(error_body)
+}
+
+/// Exports a segment's audience to a CSV file for an email service, and records the export.
+#[tauri::command(async)]
+pub fn audience_export(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    segment: String,
+    out: String,
+) -> Result<Export, ErrorBody> {
+    let mut store = store(&state);
+    let at = store.now();
+    let segment = Segment::parse(&segment).map_err(error_body)?;
+    store
+        .with_tx(|tx| {
+            audience::export_to_file(tx, &segment, std::path::Path::new(&out), &session.actor, at)
+        })
+        .map_err(error_body)
 }

@@ -64,6 +64,10 @@ pub fn with_session<R: Runtime>(
             commands::search_leads,
             commands::history_page,
             commands::import_file,
+            commands::partner_list,
+            commands::share_leads,
+            commands::audience_preview,
+            commands::audience_export,
         ])
 }
 

@@ -247,3 +247,99 @@ fn the_session_names_the_user_and_role() {
 
     assert_eq!(session, json!({"actor": "rita", "role": "rep"}));
 }
+
+#[test]
+fn a_share_goes_only_to_a_registered_partner_with_its_fields_and_an_opted_out_person_stays_home() {
+    use switchboard_core::partners::{self, NewPartner};
+    use switchboard_core::protocol::{PartnerKind, ShareField, TransferBasis};
+    let dir = tempfile::tempdir().unwrap();
+    let store = reachable_store(&dir, &["Willing Person", "Quiet Person"]);
+    partners::add(
+        store.conn(),
+        &NewPartner {
+            name: "Nordic Reseller".into(),
+            kind: PartnerKind::Reseller,
+            country: "DK".into(),
+            basis: TransferBasis::NoneNeeded,
+            fields: vec![ShareField::Name, ShareField::Country],
+        },
+        "admin",
+        start(),
+    )
+    .unwrap();
+    let app = rep_app(store);
+    let main = window(&app, "main");
+
+    let listed = invoke(&main, "partner_list", json!({})).unwrap();
+    assert_eq!(listed[0]["name"], "Nordic Reseller");
+    invoke(
+        &main,
+        "opt_out",
+        json!({"lead": "person1@example.com", "scope": "all"}),
+    )
+    .unwrap();
+
+    let out = dir.path().join("share.csv");
+    let shared = invoke(
+        &main,
+        "share_leads",
+        json!({"leads": ["person0@example.com", "person1@example.com"],
+               "partner": "Nordic Reseller", "out": out.to_str().unwrap()}),
+    )
+    .unwrap();
+    assert_eq!(shared["shared"], 1);
+    assert_eq!(shared["blocked"][0]["code"], "opted_out");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.contains("Willing Person"), "{written}");
+    assert!(!written.contains("Quiet Person"), "{written}");
+    assert!(
+        !written.contains("@example.com"),
+        "email is not an allowed field: {written}"
+    );
+
+    let unknown = invoke(
+        &main,
+        "share_leads",
+        json!({"leads": ["person0@example.com"], "partner": "Some Broker",
+               "out": dir.path().join("x.csv").to_str().unwrap()}),
+    )
+    .unwrap_err();
+    assert_eq!(unknown["code"], "not_found");
+    assert!(!dir.path().join("x.csv").exists());
+}
+
+#[test]
+fn an_audience_preview_and_export_leave_out_who_opted_out_of_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = rep_app(reachable_store(&dir, &["Reader One", "Reader Two"]));
+    let main = window(&app, "main");
+    invoke(
+        &main,
+        "opt_out",
+        json!({"lead": "person0@example.com", "scope": "email"}),
+    )
+    .unwrap();
+
+    let preview = invoke(&main, "audience_preview", json!({"segment": "country=DE"})).unwrap();
+    assert_eq!(preview["candidates"], 2);
+    assert_eq!(preview["allowed"], 1);
+    assert_eq!(preview["blocked"]["opted_out"], 1);
+
+    let out = dir.path().join("audience.csv");
+    let export = invoke(
+        &main,
+        "audience_export",
+        json!({"segment": "country=DE", "out": out.to_str().unwrap()}),
+    )
+    .unwrap();
+    assert_eq!(export["count"], 1);
+    assert_eq!(export["exported_by"], "rita");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        csv.contains("person1@example.com") && !csv.contains("person0@example.com"),
+        "{csv}"
+    );
+
+    let bad = invoke(&main, "audience_preview", json!({"segment": "shoe=42"})).unwrap_err();
+    assert_eq!(bad["code"], "bad_input");
+}

@@ -167,14 +167,18 @@ fn candidates(conn: &Connection, seg: &Segment) -> Result<Vec<Lead>> {
 }
 
 /// How a segment splits at the gate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Preview {
     pub segment: String,
     /// Leads of the segment with an email address that are not erased.
+    #[ts(type = "number")]
     pub candidates: u64,
     /// Who may receive promotional email now.
+    #[ts(type = "number")]
     pub allowed: u64,
     /// Blocked candidates by the gate's reason code.
+    #[ts(type = "Record<string, number>")]
     pub blocked: BTreeMap<String, u64>,
 }
 
@@ -210,13 +214,16 @@ pub fn preview(conn: &Connection, seg: &Segment, at: DateTime<Utc>) -> Result<Pr
 }
 
 /// A recorded export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Export {
     pub id: String,
     pub exported_at: DateTime<Utc>,
     pub exported_by: String,
     pub segment: String,
+    #[ts(type = "number")]
     pub count: u64,
+    #[ts(type = "Record<string, number>")]
     pub blocked: BTreeMap<String, u64>,
 }
 
@@ -236,6 +243,26 @@ fn split_name(name: Option<&str>) -> (String, String) {
         Some((first, last)) => (first.trim().to_string(), last.to_string()),
         None => (name.to_string(), String::new()),
     }
+}
+
+/// Exports the audience of `seg` to a CSV file inside the caller's transaction. The CSV is built
+/// in memory first, so the export is recorded only together with a complete file: a failed write
+/// fails the transaction.
+pub fn export_to_file(
+    conn: &Connection,
+    seg: &Segment,
+    path: &std::path::Path,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<Export> {
+    let mut csv = Vec::new();
+    let recorded = export(conn, seg, &mut csv, actor, at)?;
+    let context = || format!("writing {}", path.display());
+    let mut file = std::fs::File::create(path).map_err(|e| CoreError::io(context(), e))?;
+    file.write_all(&csv)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| CoreError::io(context(), e))?;
+    Ok(recorded)
 }
 
 /// Writes the audience of `seg` as CSV to `out` and records the export (when, by whom, which

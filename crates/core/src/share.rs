@@ -25,7 +25,8 @@ pub struct SharedRecord {
 }
 
 /// A person who was not shared, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct NotShared {
     /// What the caller named the lead by.
     pub lead: String,
@@ -209,6 +210,14 @@ impl Format {
             _ => Format::Csv,
         }
     }
+}
+
+/// Writes the shared records to a file, in the format its name asks for (`.json`, else CSV).
+pub fn write_file(result: &ShareResult, path: &std::path::Path) -> Result<()> {
+    let context = || format!("writing {}", path.display());
+    let mut file = std::fs::File::create(path).map_err(|e| CoreError::io(context(), e))?;
+    write(result, Format::for_path(path), &mut file)?;
+    file.flush().map_err(|e| CoreError::io(context(), e))
 }
 
 /// Writes the shared records in `format`.

@@ -18,6 +18,12 @@ import type { HistoryQuery } from './generated/HistoryQuery';
 import type { HistoryPage } from './generated/HistoryPage';
 import type { ImportStatus } from './generated/ImportStatus';
 import type { ImportSummary } from './generated/ImportSummary';
+import type { Partner } from './generated/Partner';
+import type { ShareOutcome } from './generated/ShareOutcome';
+import type { Preview } from './generated/Preview';
+import type { Export } from './generated/Export';
+
+export type { Partner, ShareOutcome, Preview, Export };
 
 export type {
   Lead,
@@ -143,4 +149,24 @@ export function importFile(path: string, onProgress: (status: ImportStatus) => v
   const channel = new IpcChannel<ImportStatus>();
   channel.onmessage = onProgress;
   return call<ImportSummary>('import_file', { path, onProgress: channel });
+}
+
+/** The registered recipients: the only ones anything can be shared with. */
+export function partnerList(): Promise<Partner[]> {
+  return call<Partner[]>('partner_list', {});
+}
+
+/** Shares leads (ids or emails) with a partner through the gate; writes its allowed fields to `out`. */
+export function shareLeads(leads: string[], partner: string, out: string): Promise<ShareOutcome> {
+  return call<ShareOutcome>('share_leads', { leads, partner, out });
+}
+
+/** Who of a segment (`country=DE,kind=trial`) may receive promotional email now. */
+export function audiencePreview(segment: string): Promise<Preview> {
+  return call<Preview>('audience_preview', { segment });
+}
+
+/** Exports a segment's audience as CSV to `out` and records the export. */
+export function audienceExport(segment: string, out: string): Promise<Export> {
+  return call<Export>('audience_export', { segment, out });
 }

@@ -6,7 +6,8 @@ export type Route =
   | { screen: 'lead'; id: string }
   | { screen: 'review' }
   | { screen: 'new' }
-  | { screen: 'import' };
+  | { screen: 'import' }
+  | { screen: 'outbound' };
 
 /** The current screen; components read `router.route` and call `go`. */
 class Router {

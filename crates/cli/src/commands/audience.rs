@@ -4,7 +4,6 @@ use crate::context::Context;
 use crate::failure::CliResult;
 use crate::output::{self, Table};
 use clap::Subcommand;
-use std::io::Write;
 use std::path::PathBuf;
 use switchboard_core::audience::{self, Segment};
 
@@ -52,13 +51,8 @@ pub fn run(ctx: &Context, command: AudienceCommand) -> CliResult {
         }
         AudienceCommand::Export { segment, out } => {
             let seg = Segment::parse(&segment)?;
-            // Written to memory first: the export is recorded only together with a complete file.
-            let mut csv = Vec::new();
-            let export = store.with_tx(|tx| {
-                let export = audience::export(tx, &seg, &mut csv, &ctx.actor, at)?;
-                write_file(&out, &csv)?;
-                Ok(export)
-            })?;
+            let export =
+                store.with_tx(|tx| audience::export_to_file(tx, &seg, &out, &ctx.actor, at))?;
             if ctx.json {
                 return output::json(&export);
             }
@@ -91,13 +85,4 @@ pub fn run(ctx: &Context, command: AudienceCommand) -> CliResult {
             table.print()
         }
     }
-}
-
-fn write_file(path: &std::path::Path, bytes: &[u8]) -> switchboard_core::Result<()> {
-    let context = || format!("writing {}", path.display());
-    let mut file =
-        std::fs::File::create(path).map_err(|e| switchboard_core::CoreError::io(context(), e))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| switchboard_core::CoreError::io(context(), e))
 }

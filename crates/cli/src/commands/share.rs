@@ -33,11 +33,7 @@ pub fn run(ctx: &Context, args: ShareArgs) -> CliResult {
     // leaves a ledger entry for data that did not go, never data that went unrecorded.
     let result = store.with_tx(|tx| share::share(tx, &args.leads, &args.with, &ctx.actor, at))?;
     if let Some(path) = &args.out {
-        let mut file = std::fs::File::create(path)
-            .map_err(|e| Failure::io(format!("creating {}", path.display()), e))?;
-        share::write(&result, Format::for_path(path), &mut file)?;
-        file.flush()
-            .map_err(|e| Failure::io(format!("writing {}", path.display()), e))?;
+        share::write_file(&result, path)?;
     }
     if ctx.json {
         output::json(&serde_json::json!({
