@@ -12,8 +12,8 @@ use switchboard_core::history::{self, HistoryPage, HistoryQuery};
 use switchboard_core::import::{self, ImportOptions, ImportProgress, ImportReport};
 use switchboard_core::partners::{self, Partner};
 use switchboard_core::protocol::{
-    AuditEntry, Channel, ConsentEvent, Direction, ErrorBody, FollowUp, Lead, Outcome, Registration,
-    Role, SubscriberRequest,
+    AuditEntry, Channel, ConsentEvent, Direction, Disclosure, ErrorBody, FollowUp, Lead, Outcome,
+    Registration, Role, SubscriberRequest,
 };
 use switchboard_core::queue::{self, NextLead, QueueDef, QueueEntry, QueueSettings};
 use switchboard_core::search::{self, SearchHit};
@@ -47,6 +47,8 @@ pub struct LeadDetail {
     pub corrected_fields: Vec<String>,
     /// The audit timeline, oldest first.
     pub audit: Vec<AuditEntry>,
+    /// Every time the person's data went to a partner.
+    pub disclosures: Vec<Disclosure>,
 }
 
 /// The store behind the app's lock. A panic in an earlier command leaves no half-written data
@@ -131,6 +133,7 @@ pub fn lead_detail(state: State<'_, Mutex<Store>>, id: String) -> Result<LeadDet
             subscriber_requests: held.subscriber_requests,
             corrected_fields: held.corrected_fields,
             audit: held.audit,
+            disclosures: held.disclosures,
         })
     };
     build().map_err(error_body)

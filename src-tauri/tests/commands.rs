@@ -296,6 +296,9 @@ fn a_share_goes_only_to_a_registered_partner_with_its_fields_and_an_opted_out_pe
         !written.contains("@example.com"),
         "email is not an allowed field: {written}"
     );
+    let detail = invoke(&main, "lead_detail", json!({"id": "person0@example.com"})).unwrap();
+    assert_eq!(detail["disclosures"][0]["partner_name"], "Nordic Reseller");
+    assert_eq!(detail["disclosures"][0]["disclosed_by"], "rita");
 
     let unknown = invoke(
         &main,

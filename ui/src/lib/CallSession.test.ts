@@ -51,7 +51,7 @@ function serve(people: { name: string; channels: ChannelDecision[] }[]) {
             },
           ],
           follow_ups: [], consent: { active_opt_outs: [], events: [] }, channels: current.channels,
-          subscriber_requests: [], corrected_fields: [], audit: [],
+          subscriber_requests: [], corrected_fields: [], audit: [], disclosures: [],
         };
       case 'log_follow_up':
         logged.push(args);

@@ -30,6 +30,11 @@ function detail(optedOut: boolean) {
     subscriber_requests: [],
     corrected_fields: [],
     audit: [],
+    disclosures: [
+      { id: 'd1', lead_id: 'l1', partner_id: 'p1', partner_name: 'Nordic Reseller', partner_ref: 'l1',
+        fields: ['name', 'country'], country: 'DK', basis: 'none_needed',
+        disclosed_at: '2026-03-02T09:45:00Z', disclosed_by: 'mona' },
+    ],
   };
 }
 
@@ -58,5 +63,16 @@ describe('LeadPage', () => {
     const decisions = screen.getAllByRole('listitem').filter((li) => li.hasAttribute('data-channel'));
     for (const li of decisions) expect(within(li).getByText(/opted out/)).toBeInTheDocument();
     expect(calls).toContainEqual(['opt_out', { lead: 'l1', scope: 'all' }]);
+  });
+
+  it('shows each share with a partner on the timeline', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'lead_detail') return detail(false);
+      throw { code: 'not_found', message: cmd };
+    });
+    render(LeadPage, { id: 'l1' });
+    expect(
+      await screen.findByText(/with Nordic Reseller \(DK, none_needed\): name, country by mona/),
+    ).toBeInTheDocument();
   });
 });

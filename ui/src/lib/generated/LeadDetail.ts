@@ -2,6 +2,7 @@
 import type { AuditEntry } from "./AuditEntry";
 import type { ChannelDecision } from "./ChannelDecision";
 import type { ConsentState } from "./ConsentState";
+import type { Disclosure } from "./Disclosure";
 import type { FollowUp } from "./FollowUp";
 import type { Lead } from "./Lead";
 import type { Registration } from "./Registration";
@@ -22,4 +23,8 @@ channels: Array<ChannelDecision>, subscriber_requests: Array<SubscriberRequest>,
 /**
  * The audit timeline, oldest first.
  */
-audit: Array<AuditEntry>, };
+audit: Array<AuditEntry>, 
+/**
+ * Every time the person's data went to a partner.
+ */
+disclosures: Array<Disclosure>, };
