@@ -74,7 +74,7 @@ describe('the call session', () => {
     try {
       await session?.close();
     } finally {
-      stopAll();
+      await stopAll();
     }
   });
 
@@ -155,7 +155,7 @@ describe('the manager review', () => {
     try {
       await session?.close();
     } finally {
-      stopAll();
+      await stopAll();
     }
   });
 
@@ -187,7 +187,7 @@ describe('the import screen', () => {
     try {
       await session?.close();
     } finally {
-      stopAll();
+      await stopAll();
     }
   });
 

@@ -26,14 +26,18 @@ export function onStop(fn) {
  * (or at exit), so no Xvfb or driver outlives the run and keeps the test process alive.
  */
 export function stopAll() {
+  const pending = [];
   while (cleanups.length > 0) {
     const fn = cleanups.pop();
     try {
-      fn();
+      const done = fn();
+      if (done instanceof Promise) pending.push(done.catch(() => {}));
     } catch (error) {
       console.error(`e2e cleanup failed: ${error.message}`);
     }
   }
+  // Awaitable: the next group's Xvfb must not pick a display the last one is still releasing.
+  return Promise.all(pending);
 }
 
 process.on('exit', stopAll);
@@ -99,13 +103,17 @@ function startProcess(name, command, args, env) {
   child.on('error', (error) => log.push(`spawn failed: ${error.message}`));
   child.log = () => log.join('');
   onStop(() => {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
+    if (child.exitCode !== null || child.signalCode !== null) return undefined;
+    const exited = new Promise((resolveExit) => {
+      child.once('exit', resolveExit);
+      setTimeout(resolveExit, 5000).unref();
+    });
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
     }
+    return exited;
   });
   child.label = name;
   return child;

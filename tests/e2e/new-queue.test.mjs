@@ -51,7 +51,7 @@ describe('the desktop window', () => {
     try {
       await session?.close();
     } finally {
-      stopAll();
+      await stopAll();
     }
   });
 
