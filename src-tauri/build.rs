@@ -17,6 +17,10 @@ const COMMANDS: &[&str] = &[
     "share_leads",
     "audience_preview",
     "audience_export",
+    // lead page actions and the requests inbox
+    // letters, contact through the OS opener, reminders
+    // sign-in and background sync
+    // manager review and import picker
 ];
 
 fn main() {

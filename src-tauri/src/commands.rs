@@ -1,4 +1,10 @@
 //! The commands the window may invoke. Each takes the store, calls the core, maps the error.
+//! Screens with several commands keep them in a submodule.
+
+pub mod letters;
+pub mod subscriber_requests;
+pub mod review;
+pub mod sync;
 
 use crate::error::error_body;
 use serde::Serialize;

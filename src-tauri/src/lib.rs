@@ -68,6 +68,10 @@ pub fn with_session<R: Runtime>(
             commands::share_leads,
             commands::audience_preview,
             commands::audience_export,
+            // lead page actions and the requests inbox
+            // letters, contact through the OS opener, reminders
+            // sign-in and background sync
+            // manager review and import picker
         ])
 }
 
@@ -75,7 +79,11 @@ pub fn with_session<R: Runtime>(
 pub fn run() -> Result<(), String> {
     let path = db_path().map_err(|e| e.to_string())?;
     let store = Store::open(&path).map_err(|e| format!("opening {}: {e}", path.display()))?;
-    with_app_state(tauri::Builder::default(), store)
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init());
+    with_app_state(builder, store)
         .run(tauri::generate_context!())
         .map_err(|e| format!("the window failed: {e}"))
 }

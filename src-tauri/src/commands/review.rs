@@ -1,0 +1,1 @@
+//! Commands for the review screens (filled in by the desktop issue's work on them).

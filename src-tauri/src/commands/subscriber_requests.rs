@@ -1,0 +1,1 @@
+//! Commands for the lead page actions (edit, correct, erase, access export) and the requests inbox.
