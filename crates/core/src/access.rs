@@ -5,13 +5,19 @@
 use crate::consent::{self, ConsentState};
 use crate::correct::corrected_fields;
 use crate::disclosure::{self, Disclosure};
+use crate::error::CoreError;
 use crate::error::Result;
 use crate::leads::{self, parse_time};
 use crate::requests;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use switchboard_protocol::{AuditEntry, FollowUp, Lead, Registration, SubscriberRequest};
+use std::io::Write;
+use std::path::Path;
+use switchboard_protocol::{
+    AuditEntry, FollowUp, Lead, Registration, RequestKind, SubscriberRequest,
+};
+use ts_rs::TS;
 
 /// Everything held about one person, as one serialisable document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +59,50 @@ pub fn report(conn: &Connection, lead_id: &str) -> Result<AccessReport> {
         audit: audit_entries(conn, lead_id)?,
         disclosures: disclosure::for_lead(conn, lead_id)?,
         lead,
+    })
+}
+
+/// Where an access report was written and what it holds, in counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AccessExport {
+    pub lead_id: String,
+    /// The file the JSON report was written to.
+    pub path: String,
+    pub registrations: u32,
+    pub follow_ups: u32,
+    /// The `access` subscriber request recorded as done.
+    pub request_id: String,
+}
+
+/// Carries out an access request for a lead (id or email): records it as done and writes the
+/// report as JSON to `path`. Call inside a transaction (`Store::with_tx`): when the file cannot
+/// be written the error rolls the request back, so it is never on file as done without a report.
+pub fn export_to_file(
+    conn: &Connection,
+    lead_ref: &str,
+    path: &Path,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<AccessExport> {
+    let lead = leads::find(conn, lead_ref)?;
+    let request = requests::fulfil(conn, &lead.id, RequestKind::Access, None, actor, at)?;
+    let held = report(conn, &lead.id)?;
+    let mut text = serde_json::to_vec_pretty(&held)
+        .map_err(|e| CoreError::BadInput(format!("cannot encode the access report: {e}")))?;
+    text.push(b'\n');
+    let context = || format!("writing the access report to {}", path.display());
+    let mut file = std::fs::File::create(path).map_err(|e| CoreError::io(context(), e))?;
+    file.write_all(&text)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| CoreError::io(context(), e))?;
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(AccessExport {
+        lead_id: lead.id,
+        path: path.display().to_string(),
+        registrations: count(held.registrations.len()),
+        follow_ups: count(held.follow_ups.len()),
+        request_id: request.id,
     })
 }
 
@@ -260,6 +310,41 @@ mod tests {
         assert_eq!(report.disclosures.len(), 1);
         assert_eq!(report.disclosures[0].partner_name, "Nordic Resale AB");
         assert_eq!(report.disclosures[0].country, "SE");
+    }
+
+    #[test]
+    fn an_export_writes_the_report_and_records_the_request_only_when_the_file_is_written() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.json");
+        let at = store.now();
+        let done = store
+            .with_tx(|tx| export_to_file(tx, EMAIL, &path, "mgr", at))
+            .unwrap();
+        assert_eq!(done.lead_id, id);
+        assert_eq!(done.registrations, 2);
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(written["registrations"].as_array().unwrap().len(), 2);
+        assert_eq!(written["registrations"][0]["ip"], IP);
+        let request = requests::get(store.conn(), &done.request_id).unwrap();
+        assert_eq!(request.kind, RequestKind::Access);
+
+        let nowhere = dir.path().join("missing-folder").join("access.json");
+        let err = store
+            .with_tx(|tx| export_to_file(tx, &id, &nowhere, "mgr", at))
+            .unwrap_err();
+        assert_eq!(err.code(), "io");
+        let access_requests = requests::for_lead(store.conn(), &id)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == RequestKind::Access)
+            .count();
+        assert_eq!(
+            access_requests, 1,
+            "the failed export left no request behind"
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub struct CorrectedField {
 
 /// What a correction did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Correction {
     pub lead_id: String,
     /// Fields whose value changed (a field corrected to its current value is locked, not listed).

@@ -23,6 +23,7 @@ use ts_rs::TS;
 
 /// What an erasure removed, in counts, and the suppression hashes it added. Holds no PII.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct ErasureReport {
     pub lead_id: String,
     pub erased_at: DateTime<Utc>,
@@ -92,6 +93,55 @@ pub fn erase(store: &mut Store, lead_id: &str, actor: &str) -> Result<ErasureRep
     let mut report = store.with_tx(|tx| erase_in(tx, lead_id, actor, at))?;
     report.wal_truncated = scrub_wal(store.conn())?;
     Ok(report)
+}
+
+/// What erasing a lead would delete, for the confirmation a person gives before it happens: the
+/// identity being purged and the counts the erasure would report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ErasurePreview {
+    pub lead_id: String,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// Personal fields of the lead that hold a value.
+    pub lead_fields: usize,
+    /// Registrations whose personal fields, IP, browser, referrer and pages would be purged.
+    pub registrations: usize,
+    pub follow_up_notes: usize,
+    pub consent_evidence: usize,
+    pub request_details: usize,
+    /// Audit entries whose old and new values would be removed.
+    pub audit_entries: usize,
+    /// Distinct emails and phones (current and earlier) that would be suppressed as hashes.
+    pub identifiers: usize,
+}
+
+/// Previews `erase` by running it and rolling it back, so the counts are exactly what the
+/// erasure would report; nothing is changed.
+pub fn preview(store: &mut Store, lead_id: &str, actor: &str) -> Result<ErasurePreview> {
+    let at = store.now();
+    let tx = store.conn_mut().transaction()?;
+    let lead = leads::get(&tx, lead_id)?;
+    let report = erase_in(&tx, lead_id, actor, at)?;
+    tx.rollback()?;
+    Ok(ErasurePreview {
+        lead_id: report.lead_id,
+        name: lead.name,
+        company: lead.company,
+        email: lead.email,
+        phone: lead.phone,
+        address: lead.address,
+        lead_fields: report.lead_fields,
+        registrations: report.registrations,
+        follow_up_notes: report.follow_up_notes,
+        consent_evidence: report.consent_evidence,
+        request_details: report.request_details,
+        audit_entries: report.audit_entries,
+        identifiers: report.hashes.len(),
+    })
 }
 
 /// The transactional part of `erase`, for callers that hold their own transaction. The caller
@@ -651,6 +701,45 @@ mod tests {
 
     fn count(conn: &Connection, sql: &str) -> i64 {
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_preview_counts_what_the_erasure_then_removes_and_changes_nothing() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        let dump = |store: &Store| {
+            let conn = store.conn();
+            (
+                count(conn, "SELECT count(*) FROM audit"),
+                count(conn, "SELECT count(*) FROM outbox"),
+                count(conn, "SELECT count(*) FROM subscriber_request"),
+                count(conn, "SELECT count(*) FROM suppression"),
+                count(conn, "SELECT count(*) FROM lead WHERE status = 'erased'"),
+            )
+        };
+        let before = dump(&store);
+        let preview = preview(&mut store, &id, "mgr").unwrap();
+        assert_eq!(dump(&store), before, "a preview writes nothing");
+        assert_eq!(preview.name.as_deref(), Some(NAME));
+        assert_eq!(preview.email.as_deref(), Some(EMAIL));
+        assert_eq!(preview.registrations, 2);
+        assert_eq!(preview.follow_up_notes, 2);
+        assert_eq!(preview.consent_evidence, 1);
+
+        let report = erase(&mut store, &id, "mgr").unwrap();
+        assert_eq!(preview.lead_fields, report.lead_fields);
+        assert_eq!(preview.registrations, report.registrations);
+        assert_eq!(preview.follow_up_notes, report.follow_up_notes);
+        assert_eq!(preview.consent_evidence, report.consent_evidence);
+        assert_eq!(preview.request_details, report.request_details);
+        assert_eq!(preview.audit_entries, report.audit_entries);
+        assert_eq!(preview.identifiers, report.hashes.len());
+        let again = super::preview(&mut store, &id, "mgr").unwrap_err();
+        assert_eq!(
+            again.code(),
+            "conflict",
+            "an erased lead has nothing left to preview"
+        );
     }
 
     /// Other people, ten per transaction.

@@ -48,6 +48,21 @@ pub struct InboxItem {
     pub overdue: bool,
 }
 
+/// An inbox row: the request, who it is about and how far past due it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct InboxEntry {
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub request: SubscriberRequest,
+    /// The person's name, else their email; `None` once they were erased.
+    pub person: Option<String>,
+    /// Still open after its due date.
+    pub overdue: bool,
+    /// Whole days past due (0 when not overdue), so the UI can say it in words.
+    pub days_overdue: u32,
+}
+
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<SubscriberRequest> {
     let kind: String = row.get(2)?;
     let status: String = row.get(5)?;
@@ -213,6 +228,36 @@ pub fn list(
         items.push(InboxItem { request, overdue });
     }
     Ok(items)
+}
+
+/// The inbox with the person each request is about: requests matching `filter`, soonest due
+/// first, with how many whole days each open one is past due as of `now`.
+pub fn inbox(
+    conn: &Connection,
+    filter: &RequestFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<InboxEntry>> {
+    let mut person = conn
+        .prepare_cached("SELECT coalesce(nullif(trim(name), ''), email) FROM lead WHERE id = ?1")?;
+    let mut entries = Vec::new();
+    for item in list(conn, filter, now)? {
+        let who: Option<String> = person
+            .query_row([&item.request.lead_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let days_overdue = if item.overdue {
+            u32::try_from((now - item.request.due_at).num_days()).unwrap_or(u32::MAX)
+        } else {
+            0
+        };
+        entries.push(InboxEntry {
+            request: item.request,
+            person: who,
+            overdue: item.overdue,
+            days_overdue,
+        });
+    }
+    Ok(entries)
 }
 
 /// Every request about a lead, oldest first.
@@ -436,6 +481,46 @@ mod tests {
             ),
             0,
             "the audit never copies a request's detail"
+        );
+    }
+
+    #[test]
+    fn the_inbox_names_the_person_and_counts_whole_days_overdue() {
+        let (mut store, _clock) = memory_store();
+        let ann = lead(&mut store, "Ann Example", "ann@example.com", None);
+        let bob = lead(&mut store, "", "bob@example.com", None);
+        store
+            .with_tx(|tx| {
+                open(tx, &ann, RequestKind::Erase, None, at(2026, 1, 5), "mgr")?;
+                open(tx, &bob, RequestKind::Access, None, at(2026, 2, 20), "mgr")
+            })
+            .unwrap();
+        // Ann's request fell due on 5 February at 10:30; Bob's falls due on 20 March.
+        let now = at(2026, 2, 8) + Duration::hours(1);
+        let rows = inbox(store.conn(), &RequestFilter::default(), now).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].person.as_deref(), Some("Ann Example"));
+        assert!(rows[0].overdue);
+        assert_eq!(rows[0].days_overdue, 3);
+        assert_eq!(
+            rows[1].person.as_deref(),
+            Some("bob@example.com"),
+            "no name: the email"
+        );
+        assert!(!rows[1].overdue);
+        assert_eq!(rows[1].days_overdue, 0);
+
+        crate::erase::erase(&mut store, &ann, "mgr").unwrap();
+        let rows = inbox(store.conn(), &RequestFilter::default(), now).unwrap();
+        let ann_row = rows.iter().find(|r| r.request.lead_id == ann).unwrap();
+        assert_eq!(
+            ann_row.person, None,
+            "an erased person has no name left to show"
+        );
+        assert_eq!(
+            ann_row.request.status,
+            RequestStatus::Done,
+            "erasing fulfilled it"
         );
     }
 
