@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use serde::{Deserialize, Serialize};
-use switchboard_protocol::{Channel, Direction, FollowUp, Outcome};
+use switchboard_protocol::{Channel, Direction, FollowUp, Outcome, RequestKind, RequestStatus};
 use ts_rs::TS;
 
 /// Which follow-ups to show. Every field narrows; `None` means any.
@@ -202,6 +202,274 @@ fn speed_to_lead(conn: &Connection, filter: &str, params: &[Value]) -> Result<Sp
         median_seconds: Some(at(0.5)),
         p90_seconds: Some(at(0.9)),
         mean_seconds: Some(seconds.iter().sum::<i64>() / n as i64),
+    })
+}
+
+/// One bar of the speed-to-lead distribution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SpeedBucket {
+    /// Stable key (`under_5_min`, …, `over_3_days`, `not_contacted`).
+    pub key: String,
+    /// What the UI shows ("< 5 min").
+    pub label: String,
+    pub leads: u32,
+}
+
+/// How long leads waited from their first registration to the first outbound contact attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SpeedDistribution {
+    /// Every bucket in order, `not_contacted` last, empty ones included.
+    pub buckets: Vec<SpeedBucket>,
+    pub contacted: u32,
+    pub not_contacted: u32,
+    /// Median wait over the contacted leads.
+    pub median_seconds: Option<f64>,
+}
+
+/// Subscriber requests of one kind and how long they took to handle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RequestKindStats {
+    pub kind: RequestKind,
+    pub received: u32,
+    /// Done or rejected.
+    pub handled: u32,
+    /// Handled after their due date.
+    pub handled_late: u32,
+    pub open: u32,
+    /// Open and past their due date now.
+    pub overdue: u32,
+    pub median_days_to_handle: Option<f64>,
+    pub max_days_to_handle: Option<f64>,
+}
+
+/// Follow-ups of one channel on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DayCount {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub channel: Channel,
+    pub count: u32,
+}
+
+/// The review's charts beyond the history summary, for the same filters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ReviewStats {
+    pub per_day: Vec<DayCount>,
+    pub speed_to_lead: SpeedDistribution,
+    /// One entry per request kind, every kind present.
+    pub requests: Vec<RequestKindStats>,
+}
+
+/// Speed-to-lead buckets: exclusive upper bound in seconds, key, label.
+const SPEED_BUCKETS: &[(i64, &str, &str)] = &[
+    (5 * 60, "under_5_min", "< 5 min"),
+    (3600, "5_to_60_min", "5–60 min"),
+    (4 * 3600, "1_to_4_h", "1–4 h"),
+    (24 * 3600, "4_to_24_h", "4–24 h"),
+    (3 * 86_400, "1_to_3_days", "1–3 days"),
+    (i64::MAX, "over_3_days", "> 3 days"),
+];
+
+fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Follow-ups per UTC day and channel over the history filter, oldest day first.
+pub fn per_day(conn: &Connection, q: &HistoryQuery) -> Result<Vec<DayCount>> {
+    let (filter, params) = filter_sql(q)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT substr(f.occurred_at, 1, 10), f.channel, count(*)
+         FROM follow_up f JOIN lead l ON l.id = f.lead_id
+         WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
+        Ok(DayCount {
+            day: r.get(0)?,
+            channel: vocab(r, 1)?,
+            count: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The speed-to-lead distribution of the leads that `q` selects: leads of `office` whose first
+/// registration falls in `since..until`; with `rep`, those the rep contacted first (or, not yet
+/// contacted, owns). Channel, outcome and direction do not apply: the first attempt counts
+/// whatever it was. Erased people never contacted are left out (they can no longer be).
+pub fn speed_to_lead_distribution(
+    conn: &Connection,
+    q: &HistoryQuery,
+) -> Result<SpeedDistribution> {
+    // Validates the period the same way the history does.
+    filter_sql(q)?;
+    let text = |v: Option<DateTime<Utc>>| v.map(to_text);
+    let mut stmt = conn.prepare_cached(
+        "WITH registered AS (
+             SELECT l.id, l.owner, l.status,
+                    coalesce((SELECT min(r.submitted_at) FROM registration r
+                              WHERE r.lead_id = l.id), l.created_at) AS at
+             FROM lead l
+             WHERE (?1 IS NULL OR l.office = ?1)
+         ), first AS (
+             SELECT g.owner, g.status, g.at,
+                    (SELECT f.id FROM follow_up f
+                     WHERE f.lead_id = g.id AND f.direction = 'out'
+                     ORDER BY f.occurred_at, f.id LIMIT 1) AS first_id
+             FROM registered g
+             WHERE (?2 IS NULL OR g.at >= ?2) AND (?3 IS NULL OR g.at < ?3)
+         )
+         SELECT unixepoch(f.occurred_at) - unixepoch(first.at)
+         FROM first LEFT JOIN follow_up f ON f.id = first.first_id
+         WHERE (f.id IS NOT NULL OR first.status != 'erased')
+           AND (?4 IS NULL OR coalesce(f.rep, first.owner) = ?4)",
+    )?;
+    let office = q.office.as_deref().map(str::trim);
+    let rep = q.rep.as_deref().map(str::trim);
+    let waits = stmt
+        .query_map(
+            rusqlite::params![office, text(q.since), text(q.until), rep],
+            |r| r.get::<_, Option<i64>>(0),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut counts = vec![0usize; SPEED_BUCKETS.len()];
+    let mut contacted: Vec<f64> = Vec::new();
+    let mut not_contacted = 0usize;
+    for wait in waits {
+        match wait {
+            // A contact logged before the registration arrived (clock skew) waited no time.
+            Some(seconds) => {
+                let seconds = seconds.max(0);
+                let i = SPEED_BUCKETS
+                    .iter()
+                    .position(|(bound, _, _)| seconds < *bound)
+                    .unwrap_or(SPEED_BUCKETS.len() - 1);
+                counts[i] += 1;
+                contacted.push(seconds as f64);
+            }
+            None => not_contacted += 1,
+        }
+    }
+    contacted.sort_by(f64::total_cmp);
+    let mut buckets: Vec<SpeedBucket> = SPEED_BUCKETS
+        .iter()
+        .zip(&counts)
+        .map(|((_, key, label), n)| SpeedBucket {
+            key: (*key).into(),
+            label: (*label).into(),
+            leads: saturate(*n),
+        })
+        .collect();
+    buckets.push(SpeedBucket {
+        key: "not_contacted".into(),
+        label: "not yet contacted".into(),
+        leads: saturate(not_contacted),
+    });
+    Ok(SpeedDistribution {
+        buckets,
+        contacted: saturate(contacted.len()),
+        not_contacted: saturate(not_contacted),
+        median_seconds: median(&contacted),
+    })
+}
+
+/// Subscriber requests received in `since..until` about leads of `office`, per kind, with how
+/// long the handled ones took and how many open ones are past due at `now`. Rep, channel and
+/// outcome do not apply: requests come from the person, not from a rep's contact.
+pub fn request_stats(
+    conn: &Connection,
+    q: &HistoryQuery,
+    now: DateTime<Utc>,
+) -> Result<Vec<RequestKindStats>> {
+    filter_sql(q)?;
+    let text = |v: Option<DateTime<Utc>>| v.map(to_text);
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.kind, s.status, s.due_at < ?4,
+                unixepoch(s.handled_at) - unixepoch(s.received_at),
+                s.handled_at > s.due_at
+         FROM subscriber_request s JOIN lead l ON l.id = s.lead_id
+         WHERE (?1 IS NULL OR l.office = ?1)
+           AND (?2 IS NULL OR s.received_at >= ?2) AND (?3 IS NULL OR s.received_at < ?3)",
+    )?;
+    let office = q.office.as_deref().map(str::trim);
+    let mut stats: Vec<(RequestKindStats, Vec<f64>)> = RequestKind::ALL
+        .iter()
+        .map(|&kind| {
+            let none = RequestKindStats {
+                kind,
+                received: 0,
+                handled: 0,
+                handled_late: 0,
+                open: 0,
+                overdue: 0,
+                median_days_to_handle: None,
+                max_days_to_handle: None,
+            };
+            (none, Vec::new())
+        })
+        .collect();
+    let mut rows = stmt.query(rusqlite::params![
+        office,
+        text(q.since),
+        text(q.until),
+        to_text(now)
+    ])?;
+    while let Some(r) = rows.next()? {
+        let kind: RequestKind = vocab(r, 0)?;
+        let status: RequestStatus = vocab(r, 1)?;
+        let Some((s, days)) = stats.iter_mut().find(|(s, _)| s.kind == kind) else {
+            continue;
+        };
+        s.received += 1;
+        if status == RequestStatus::Open {
+            s.open += 1;
+            if r.get::<_, bool>(2)? {
+                s.overdue += 1;
+            }
+        } else {
+            s.handled += 1;
+            if r.get::<_, Option<bool>>(4)?.unwrap_or(false) {
+                s.handled_late += 1;
+            }
+            if let Some(seconds) = r.get::<_, Option<i64>>(3)? {
+                days.push(seconds.max(0) as f64 / 86_400.0);
+            }
+        }
+    }
+    Ok(stats
+        .into_iter()
+        .map(|(mut s, mut days)| {
+            days.sort_by(f64::total_cmp);
+            s.median_days_to_handle = median(&days);
+            s.max_days_to_handle = days.last().copied();
+            s
+        })
+        .collect())
+}
+
+/// Everything the review charts beyond the history summary, for the same filters, as of `now`.
+pub fn review_stats(
+    conn: &Connection,
+    q: &HistoryQuery,
+    now: DateTime<Utc>,
+) -> Result<ReviewStats> {
+    Ok(ReviewStats {
+        per_day: per_day(conn, q)?,
+        speed_to_lead: speed_to_lead_distribution(conn, q)?,
+        requests: request_stats(conn, q, now)?,
     })
 }
 
@@ -430,5 +698,224 @@ mod tests {
             only_ann.median_seconds,
             Some(Duration::minutes(10).num_seconds())
         );
+    }
+
+    fn bucket(d: &SpeedDistribution, key: &str) -> u32 {
+        d.buckets.iter().find(|b| b.key == key).unwrap().leads
+    }
+
+    #[test]
+    fn speed_to_lead_distribution_buckets_first_outbound_attempts() {
+        let mut s = setup();
+        // dee: registered at 08:00, wrote in herself at 08:01, first called back two days later.
+        lead(&mut s, "dee@d.example", "PAR", t(8, 0));
+        let inbound = LogFollowUp {
+            lead: "dee@d.example".into(),
+            channel: Channel::Email,
+            direction: Direction::In,
+            outcome: Outcome::Replied,
+            note: None,
+            occurred_at: t(8, 1),
+            rep: "rep3".into(),
+            next_follow_up_at: None,
+        };
+        s.with_tx(|tx| followup::log(tx, &inbound, t(23, 0)))
+            .unwrap();
+        let two_days = t(8, 0) + Duration::days(2);
+        let dee = LogFollowUp {
+            direction: Direction::Out,
+            outcome: Outcome::Sent,
+            occurred_at: two_days,
+            ..inbound
+        };
+        s.with_tx(|tx| followup::log(tx, &dee, two_days)).unwrap();
+        // eve: registered, never contacted.
+        lead(&mut s, "eve@e.example", "BER", t(11, 0));
+
+        let all = speed_to_lead_distribution(s.conn(), &HistoryQuery::default()).unwrap();
+        let keys: Vec<_> = all.buckets.iter().map(|b| b.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "under_5_min",
+                "5_to_60_min",
+                "1_to_4_h",
+                "4_to_24_h",
+                "1_to_3_days",
+                "over_3_days",
+                "not_contacted"
+            ]
+        );
+        // ann 10 min, bob 90 min, cy 4 h (the 4 h bound is exclusive), dee 2 days; eve none.
+        assert_eq!(bucket(&all, "under_5_min"), 0);
+        assert_eq!(bucket(&all, "5_to_60_min"), 1);
+        assert_eq!(bucket(&all, "1_to_4_h"), 1);
+        assert_eq!(bucket(&all, "4_to_24_h"), 1);
+        assert_eq!(bucket(&all, "1_to_3_days"), 1);
+        assert_eq!(bucket(&all, "not_contacted"), 1);
+        assert_eq!((all.contacted, all.not_contacted), (4, 1));
+        assert_eq!(all.median_seconds, Some((90.0 + 240.0) / 2.0 * 60.0));
+
+        let par = speed_to_lead_distribution(
+            s.conn(),
+            &HistoryQuery {
+                office: Some("PAR".into()),
+                ..HistoryQuery::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((par.contacted, par.not_contacted), (2, 0));
+        assert_eq!(
+            par.median_seconds,
+            Some((240.0 + 2.0 * 1440.0) / 2.0 * 60.0)
+        );
+
+        // Registered from 09:00 on: ann, bob and eve (cy and dee registered at 08:00).
+        let later = speed_to_lead_distribution(
+            s.conn(),
+            &HistoryQuery {
+                since: Some(t(9, 0)),
+                until: Some(t(12, 0)),
+                ..HistoryQuery::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((later.contacted, later.not_contacted), (2, 1));
+
+        let rep2 = speed_to_lead_distribution(
+            s.conn(),
+            &HistoryQuery {
+                rep: Some("rep2".into()),
+                ..HistoryQuery::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((rep2.contacted, rep2.not_contacted), (1, 0));
+        assert_eq!(rep2.median_seconds, Some(90.0 * 60.0));
+
+        let bad = HistoryQuery {
+            since: Some(t(12, 0)),
+            until: Some(t(10, 0)),
+            ..HistoryQuery::default()
+        };
+        let err = speed_to_lead_distribution(s.conn(), &bad).unwrap_err();
+        assert_eq!(err.code(), "bad_input");
+    }
+
+    #[test]
+    fn request_stats_count_per_kind_with_handling_time_and_overdue_by_the_clock() {
+        use crate::requests;
+        let mut s = setup();
+        let ids: Vec<String> = ["ann@a.example", "bob@b.example", "cy@c.example"]
+            .iter()
+            .map(|email| leads::find(s.conn(), email).unwrap().id)
+            .collect();
+        let day = |d: i64| t(9, 0) + Duration::days(d);
+        let open = |s: &mut Store, lead: &str, kind: RequestKind, at: DateTime<Utc>| {
+            s.with_tx(|tx| requests::open(tx, lead, kind, None, at, "mgr"))
+                .unwrap()
+                .id
+        };
+        let handle = |s: &mut Store, id: &str, status: RequestStatus, at: DateTime<Utc>| {
+            s.with_tx(|tx| requests::handle(tx, id, status, "mgr", at))
+                .unwrap();
+        };
+        // Corrections: one done in 2 days, one rejected after 40 days (late), one still open.
+        let c1 = open(&mut s, &ids[0], RequestKind::Correct, day(0));
+        handle(&mut s, &c1, RequestStatus::Done, day(2));
+        let c2 = open(&mut s, &ids[1], RequestKind::Correct, day(0));
+        handle(&mut s, &c2, RequestStatus::Rejected, day(40));
+        open(&mut s, &ids[2], RequestKind::Correct, day(1));
+        // An access request about the Paris lead, open.
+        open(&mut s, &ids[2], RequestKind::Access, day(0));
+
+        let at = |s: &Store, q: &HistoryQuery| request_stats(s.conn(), q, s.now()).unwrap();
+        let all = at(&s, &HistoryQuery::default());
+        let kinds: Vec<_> = all.iter().map(|k| k.kind).collect();
+        assert_eq!(kinds, RequestKind::ALL);
+        let correct = all.iter().find(|k| k.kind == RequestKind::Correct).unwrap();
+        assert_eq!(
+            (
+                correct.received,
+                correct.handled,
+                correct.handled_late,
+                correct.open
+            ),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(correct.median_days_to_handle, Some(21.0));
+        assert_eq!(correct.max_days_to_handle, Some(40.0));
+        // The store's clock stands at 2026-03-02 23:00: nothing is past its month yet.
+        assert_eq!(correct.overdue, 0);
+        let erase = all.iter().find(|k| k.kind == RequestKind::Erase).unwrap();
+        assert_eq!((erase.received, erase.median_days_to_handle), (0, None));
+
+        // Two months later the open correction and the access request are overdue.
+        let later = request_stats(s.conn(), &HistoryQuery::default(), day(60)).unwrap();
+        let overdue: u32 = later.iter().map(|k| k.overdue).sum();
+        assert_eq!(overdue, 2);
+
+        let ber = at(
+            &s,
+            &HistoryQuery {
+                office: Some("BER".into()),
+                ..HistoryQuery::default()
+            },
+        );
+        let correct = ber.iter().find(|k| k.kind == RequestKind::Correct).unwrap();
+        assert_eq!((correct.received, correct.open), (2, 0));
+        let access = ber.iter().find(|k| k.kind == RequestKind::Access).unwrap();
+        assert_eq!(access.received, 0);
+
+        let day_one = at(
+            &s,
+            &HistoryQuery {
+                since: Some(day(1)),
+                ..HistoryQuery::default()
+            },
+        );
+        let received: u32 = day_one.iter().map(|k| k.received).sum();
+        assert_eq!(received, 1);
+    }
+
+    #[test]
+    fn per_day_counts_follow_ups_by_channel_under_the_history_filter() {
+        let mut s = setup();
+        let next_day = t(10, 0) + Duration::days(1);
+        let input = LogFollowUp {
+            lead: "bob@b.example".into(),
+            channel: Channel::Email,
+            direction: Direction::Out,
+            outcome: Outcome::Replied,
+            note: None,
+            occurred_at: next_day,
+            rep: "rep2".into(),
+            next_follow_up_at: None,
+        };
+        s.with_tx(|tx| followup::log(tx, &input, next_day)).unwrap();
+        let days = per_day(s.conn(), &HistoryQuery::default()).unwrap();
+        let flat: Vec<_> = days
+            .iter()
+            .map(|d| (d.day.as_str(), d.channel, d.count))
+            .collect();
+        assert_eq!(
+            flat,
+            [
+                ("2026-03-02", Channel::Email, 3),
+                ("2026-03-02", Channel::Mail, 1),
+                ("2026-03-03", Channel::Email, 1),
+            ]
+        );
+        let ber_mail = per_day(
+            s.conn(),
+            &HistoryQuery {
+                office: Some("BER".into()),
+                channel: Some(Channel::Mail),
+                ..HistoryQuery::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ber_mail.len(), 1);
+        assert_eq!(ber_mail[0].count, 1);
     }
 }
