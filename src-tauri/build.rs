@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     // letters, contact through the OS opener, reminders
     // sign-in and background sync
     // manager review and import picker
+    "review_stats",
+    "pick_import_file",
 ];
 
 fn main() {

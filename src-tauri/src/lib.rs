@@ -72,6 +72,8 @@ pub fn with_session<R: Runtime>(
             // letters, contact through the OS opener, reminders
             // sign-in and background sync
             // manager review and import picker
+            commands::review::review_stats,
+            commands::review::pick_import_file,
         ])
 }
 
