@@ -4,6 +4,7 @@
 pub mod country;
 pub mod email;
 pub mod phone;
+mod phone_rules;
 
 pub use country::{normalize_country, single_zone, zones_for_country};
 pub use email::{normalize_email, InvalidEmail};

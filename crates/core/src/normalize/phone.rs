@@ -3,7 +3,6 @@
 
 use super::country::normalize_country;
 use phonenumber::country::Id;
-use phonenumber::Mode;
 use std::fmt;
 
 /// Why a phone number was refused, in words a person can act on.
@@ -73,19 +72,20 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<String
         ));
     }
     let number = phonenumber::parse(region, text).map_err(|e| invalid(e.to_string()))?;
-    if !number.is_valid() {
+    if !super::phone_rules::is_valid(&number) {
         let whose = match (international, region) {
             (false, Some(id)) => format!(" for {}", id.as_ref()),
             _ => String::new(),
         };
         return Err(invalid(format!("not a valid number{whose}")));
     }
-    Ok(number.format().mode(Mode::E164).to_string())
+    Ok(super::phone_rules::e164(&number))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use phonenumber::Mode;
     use proptest::prelude::*;
 
     #[test]
