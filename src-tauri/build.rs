@@ -18,6 +18,14 @@ const COMMANDS: &[&str] = &[
     "audience_preview",
     "audience_export",
     // lead page actions and the requests inbox
+    "correct_lead",
+    "erase_preview",
+    "erase_lead",
+    "export_access_report",
+    "save_access_report",
+    "record_request",
+    "request_inbox",
+    "handle_request",
     // letters, contact through the OS opener, reminders
     // sign-in and background sync
     // manager review and import picker

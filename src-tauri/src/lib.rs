@@ -69,6 +69,14 @@ pub fn with_session<R: Runtime>(
             commands::audience_preview,
             commands::audience_export,
             // lead page actions and the requests inbox
+            commands::subscriber_requests::correct_lead,
+            commands::subscriber_requests::erase_preview,
+            commands::subscriber_requests::erase_lead,
+            commands::subscriber_requests::export_access_report,
+            commands::subscriber_requests::save_access_report,
+            commands::subscriber_requests::record_request,
+            commands::subscriber_requests::request_inbox,
+            commands::subscriber_requests::handle_request,
             // letters, contact through the OS opener, reminders
             // sign-in and background sync
             // manager review and import picker

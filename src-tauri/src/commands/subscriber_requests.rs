@@ -1,1 +1,165 @@
 //! Commands for the lead page actions (edit, correct, erase, access export) and the requests inbox.
+
+use super::{store, Session};
+use crate::error::error_body;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use switchboard_core::access::{self, AccessExport};
+use switchboard_core::correct::{self, Correction};
+use switchboard_core::erase::{self, ErasurePreview, ErasureReport};
+use switchboard_core::protocol::{ErrorBody, RequestKind, RequestStatus, SubscriberRequest};
+use switchboard_core::requests::{self, InboxEntry, RequestFilter};
+use switchboard_core::Store;
+use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_plugin_dialog::Dialog;
+
+/// Corrects a lead's fields (`{field: value}`, an empty value clears it) as the person asked:
+/// normalised, audited, dedup keys follow, and a `correct` request is on file as done.
+#[tauri::command(async)]
+pub fn correct_lead(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+    changes: BTreeMap<String, String>,
+) -> Result<Correction, ErrorBody> {
+    let mut store = store(&state);
+    let at = store.now();
+    let changes: Vec<(String, String)> = changes.into_iter().collect();
+    store
+        .with_tx(|tx| correct::correct(tx, &lead, &changes, &session.actor, at))
+        .map_err(error_body)
+}
+
+/// What erasing the lead would delete, in counts, with the identity being purged; changes nothing.
+#[tauri::command(async)]
+pub fn erase_preview(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+) -> Result<ErasurePreview, ErrorBody> {
+    erase::preview(&mut store(&state), &lead, &session.actor).map_err(error_body)
+}
+
+/// Erases the person for good: purges their personal information and suppresses their
+/// identifiers; the lead stays as a skeleton so counts stay right.
+#[tauri::command(async)]
+pub fn erase_lead(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+) -> Result<ErasureReport, ErrorBody> {
+    erase::erase(&mut store(&state), &lead, &session.actor).map_err(error_body)
+}
+
+/// Writes the lead's access report as JSON to `path` and records the access request as done.
+#[tauri::command(async)]
+pub fn export_access_report(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+    path: String,
+) -> Result<AccessExport, ErrorBody> {
+    export_to(&state, &session, &lead, Path::new(&path))
+}
+
+/// Asks where to save the lead's access report (a native save dialog), then writes it there;
+/// `null` when the user cancels.
+#[tauri::command(async)]
+pub fn save_access_report<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+) -> Result<Option<AccessExport>, ErrorBody> {
+    // The dialog plugin is registered on the real app only; the mock runtime has none.
+    let dialog = app.try_state::<Dialog<R>>().ok_or_else(|| ErrorBody {
+        code: "unavailable".into(),
+        message: "no file dialog is available in this window".into(),
+    })?;
+    // The lead's id, not their name, so no personal data lands in recent-file lists.
+    let picked = dialog
+        .file()
+        .set_title("Save the access report")
+        .set_file_name(format!("access-report-{lead}.json"))
+        .add_filter("JSON", &["json"])
+        .blocking_save_file();
+    let Some(picked) = picked else {
+        return Ok(None);
+    };
+    let path = picked.into_path().map_err(|e| ErrorBody {
+        code: "bad_input".into(),
+        message: format!("the chosen location is not a local file: {e}"),
+    })?;
+    export_to(&state, &session, &lead, &path).map(Some)
+}
+
+fn export_to(
+    state: &State<'_, Mutex<Store>>,
+    session: &Session,
+    lead: &str,
+    path: &Path,
+) -> Result<AccessExport, ErrorBody> {
+    let mut store = store(state);
+    let at = store.now();
+    store
+        .with_tx(|tx| access::export_to_file(tx, lead, path, &session.actor, at))
+        .map_err(error_body)
+}
+
+/// Records a request the person made (by letter, phone, email) as open, due one calendar month
+/// after `received_at`.
+#[tauri::command(async)]
+pub fn record_request(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    lead: String,
+    kind: RequestKind,
+    detail: Option<String>,
+    received_at: DateTime<Utc>,
+) -> Result<SubscriberRequest, ErrorBody> {
+    let mut store = store(&state);
+    let detail = detail.filter(|d| !d.trim().is_empty());
+    store
+        .with_tx(|tx| {
+            requests::open(
+                tx,
+                &lead,
+                kind,
+                detail.as_deref(),
+                received_at,
+                &session.actor,
+            )
+        })
+        .map_err(error_body)
+}
+
+/// The subscriber requests inbox, soonest due first (all statuses when `status` is null).
+#[tauri::command(async)]
+pub fn request_inbox(
+    state: State<'_, Mutex<Store>>,
+    status: Option<RequestStatus>,
+) -> Result<Vec<InboxEntry>, ErrorBody> {
+    let store = store(&state);
+    let filter = RequestFilter {
+        status,
+        ..RequestFilter::default()
+    };
+    requests::inbox(store.conn(), &filter, store.now()).map_err(error_body)
+}
+
+/// Marks an open request done or rejected, recording this user and now.
+#[tauri::command(async)]
+pub fn handle_request(
+    state: State<'_, Mutex<Store>>,
+    session: State<'_, Session>,
+    id: String,
+    status: RequestStatus,
+) -> Result<SubscriberRequest, ErrorBody> {
+    let mut store = store(&state);
+    let at = store.now();
+    store
+        .with_tx(|tx| requests::handle(tx, &id, status, &session.actor, at))
+        .map_err(error_body)
+}
