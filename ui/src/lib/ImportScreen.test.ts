@@ -33,6 +33,44 @@ describe('ImportScreen', () => {
     expect(within(report).getByRole('row', { name: /4 rejected email: not an address/ })).toBeInTheDocument();
   });
 
+  it('fills the path from the OS picker and keeps it when the picker is cancelled', async () => {
+    const picks: (string | null)[] = ['/home/me/leads.jsonl', null];
+    const imported: string[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === 'pick_import_file') return picks.shift();
+      if (cmd === 'import_file') {
+        imported.push((args as { path: string }).path);
+        return { read: 0, created: 0, merged: 0, duplicates: 0, suppressed: 0, rejected: 0, problems: [] };
+      }
+      throw { code: 'not_found', message: cmd };
+    });
+    const user = userEvent.setup();
+    render(ImportScreen);
+
+    const choose = screen.getByRole('button', { name: 'Choose file…' });
+    await user.click(choose);
+    const path = screen.getByRole('textbox', { name: /file/i });
+    expect(path).toHaveValue('/home/me/leads.jsonl');
+    await user.click(choose);
+    expect(path).toHaveValue('/home/me/leads.jsonl');
+    await user.click(screen.getByRole('button', { name: 'Import' }));
+    await screen.findByRole('status', { name: 'Import report' });
+    expect(imported).toEqual(['/home/me/leads.jsonl']);
+  });
+
+  it('says so when no picker is available, and the typed path still works', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'pick_import_file') throw { code: 'unavailable', message: 'no file picker in this window; type the file\'s path instead' };
+      throw { code: 'not_found', message: cmd };
+    });
+    const user = userEvent.setup();
+    render(ImportScreen);
+
+    await user.click(screen.getByRole('button', { name: 'Choose file…' }));
+    expect(await screen.findByRole('alert')).toHaveAttribute('data-code', 'unavailable');
+    expect(screen.getByRole('textbox', { name: /file/i })).toBeEnabled();
+  });
+
   it('shows why a file could not be imported', async () => {
     mockIPC(() => {
       throw { code: 'io', message: 'opening /nope.csv: No such file or directory' };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, render, screen } from '@testing-library/svelte';
+import { cleanup, render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import Review from './Review.svelte';
@@ -19,10 +19,42 @@ function rows(n: number) {
   }));
 }
 
+const STATS = {
+  per_day: [
+    { day: '2026-03-02', channel: 'phone', count: 3 },
+    { day: '2026-03-03', channel: 'email', count: 2 },
+  ],
+  speed_to_lead: {
+    buckets: [
+      { key: 'under_5_min', label: '< 5 min', leads: 6 },
+      { key: '5_to_60_min', label: '5–60 min', leads: 2 },
+      { key: '1_to_4_h', label: '1–4 h', leads: 1 },
+      { key: '4_to_24_h', label: '4–24 h', leads: 0 },
+      { key: '1_to_3_days', label: '1–3 days', leads: 0 },
+      { key: 'over_3_days', label: '> 3 days', leads: 1 },
+      { key: 'not_contacted', label: 'not yet contacted', leads: 10 },
+    ],
+    contacted: 10,
+    not_contacted: 10,
+    median_seconds: 240,
+  },
+  requests: [
+    { kind: 'opt_out', received: 4, handled: 4, handled_late: 0, open: 0, overdue: 0, median_days_to_handle: 0, max_days_to_handle: 0 },
+    { kind: 'erase', received: 1, handled: 0, handled_late: 0, open: 1, overdue: 1, median_days_to_handle: null, max_days_to_handle: null },
+    { kind: 'correct', received: 0, handled: 0, handled_late: 0, open: 0, overdue: 0, median_days_to_handle: null, max_days_to_handle: null },
+    { kind: 'access', received: 2, handled: 1, handled_late: 0, open: 1, overdue: 0, median_days_to_handle: 3.5, max_days_to_handle: 3.5 },
+  ],
+};
+
 describe('Review', () => {
   it('shows the charts and only a window of a 100,000-row history', async () => {
     const queries: unknown[] = [];
+    const statsQueries: unknown[] = [];
     mockIPC((cmd, args) => {
+      if (cmd === 'review_stats') {
+        statsQueries.push((args as { query: unknown }).query);
+        return STATS;
+      }
       if (cmd !== 'history_page') throw { code: 'not_found', message: cmd };
       queries.push((args as { query: unknown }).query);
       return {
@@ -41,12 +73,34 @@ describe('Review', () => {
 
     expect(await screen.findByText('100000 follow-ups')).toBeInTheDocument();
     expect(screen.getByRole('img', { name: /follow-ups by channel: phone 100000/i })).toBeInTheDocument();
-    expect(screen.getByRole('img', { name: /speed to lead: median 5 min, 90th percentile 2.0 h/i })).toBeInTheDocument();
+    expect(
+      await screen.findByRole('img', { name: /^speed to lead: < 5 min 6 \(30%\), 5–60 min 2 \(10%\).*not yet contacted 10 \(50%\)$/i }),
+    ).toBeInTheDocument();
+    expect(screen.getByText('median 4 min over 10 contacted')).toBeInTheDocument();
+    expect(screen.getByRole('img', { name: /^follow-ups per day by channel: 2 days; call 3, email 2/i })).toBeInTheDocument();
+    const requests = screen.getByRole('table', { name: 'Subscriber requests per kind' });
+    expect(within(requests).getByRole('row', { name: /^Erasure 1 0 0 1 1 overdue/ })).toBeInTheDocument();
+    expect(within(requests).getByRole('row', { name: /^Access 2 1 0 1 0 3.5 d 3.5 d$/ })).toBeInTheDocument();
     const list = screen.getByRole('list', { name: 'Follow-up history' });
     expect(list.querySelectorAll('[role="listitem"]').length).toBeLessThan(60);
 
     await user.selectOptions(screen.getByRole('combobox', { name: 'Channel' }), 'email');
+    await user.type(screen.getByRole('textbox', { name: 'Office' }), ' BER ');
     await user.click(screen.getByRole('button', { name: 'Apply' }));
-    expect(queries.at(-1)).toMatchObject({ channel: 'email', rep: null, offset: 0 });
+    expect(queries.at(-1)).toMatchObject({ channel: 'email', office: 'BER', rep: null, offset: 0 });
+    // The charts follow the same filters as the history.
+    expect(statsQueries.at(-1)).toEqual(queries.at(-1));
+  });
+});
+
+describe('Review failures', () => {
+  it('shows why the charts could not be read', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'review_stats') throw { code: 'bad_input', message: 'the end of the period must come after its start' };
+      return { rows: [], summary: { total: 0, by_channel: [], by_outcome: [], by_rep: [], speed_to_lead: { leads: 0, median_seconds: null, p90_seconds: null, mean_seconds: null } } };
+    });
+    render(Review);
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveAttribute('data-code', 'bad_input');
   });
 });

@@ -22,8 +22,10 @@ import type { Partner } from './generated/Partner';
 import type { ShareOutcome } from './generated/ShareOutcome';
 import type { Preview } from './generated/Preview';
 import type { Export } from './generated/Export';
+import type { ReviewStats } from './generated/ReviewStats';
 
 export type { Partner, ShareOutcome, Preview, Export };
+export type { ReviewStats };
 
 export type {
   Lead,
@@ -142,6 +144,16 @@ export function searchLeads(text: string, limit: number): Promise<SearchHit[]> {
 /** A page of follow-up history with the summary of the whole filtered set. */
 export function historyPage(query: HistoryQuery): Promise<HistoryPage> {
   return call<HistoryPage>('history_page', { query });
+}
+
+/** The review's charts (per day by channel, speed to lead, subscriber requests) for the filters. */
+export function reviewStats(query: HistoryQuery): Promise<ReviewStats> {
+  return call<ReviewStats>('review_stats', { query });
+}
+
+/** Opens the OS file picker for an import file; `null` when the user cancels. */
+export function pickImportFile(): Promise<string | null> {
+  return call<string | null>('pick_import_file', {});
 }
 
 /** Imports a CSV or JSON Lines file; `onProgress` hears after each committed batch. */
