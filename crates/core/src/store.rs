@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_disclosure",
         include_str!("../migrations/0006_disclosure.sql"),
     ),
+    ("0007_letters", include_str!("../migrations/0007_letters.sql")),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.
@@ -197,6 +198,44 @@ pub fn next_hlc(conn: &Connection, now: DateTime<Utc>) -> Result<Hlc> {
     Ok(stamp)
 }
 
+/// Stamps for many local writes in one transaction, read from the settings once and written back
+/// once (`finish`) instead of a read and a write per stamp. Stamps still only grow and are
+/// unique: inside a write transaction no other connection can stamp. Anything in the same
+/// transaction that stamps through `next_hlc` must come after `finish` and before a new `begin`.
+pub struct HlcSequence {
+    node: String,
+    last: Option<Hlc>,
+    taken: bool,
+}
+
+impl HlcSequence {
+    /// Reads the replica id and the last stamp.
+    pub fn begin(conn: &Connection) -> Result<HlcSequence> {
+        Ok(HlcSequence {
+            node: get_setting(conn, "replica_id")?.unwrap_or_default(),
+            last: get_setting(conn, "hlc_last")?.and_then(|t| Hlc::parse(&t)),
+            taken: false,
+        })
+    }
+
+    /// The next stamp at wall time `now`.
+    pub fn next(&mut self, now: DateTime<Utc>) -> Hlc {
+        let stamp = Hlc::tick(self.last.as_ref(), now, &self.node);
+        self.last = Some(stamp.clone());
+        self.taken = true;
+        stamp
+    }
+
+    /// Remembers the last stamp handed out, so later stamps sort after it.
+    pub fn finish(&mut self, conn: &Connection) -> Result<()> {
+        if let (true, Some(last)) = (self.taken, &self.last) {
+            set_setting(conn, "hlc_last", &last.to_string())?;
+            self.taken = false;
+        }
+        Ok(())
+    }
+}
+
 /// Records that a stamp from elsewhere was seen, so later local stamps sort after it.
 pub fn observe_hlc(conn: &Connection, seen: &Hlc) -> Result<()> {
     let last = get_setting(conn, "hlc_last")?.and_then(|t| Hlc::parse(&t));
@@ -259,6 +298,20 @@ mod tests {
         });
         assert!(result.is_err());
         assert_eq!(get_setting(store.conn(), "k").unwrap(), None);
+    }
+
+    #[test]
+    fn a_sequence_of_stamps_continues_and_is_continued_by_single_stamps() {
+        let store = Store::open_in_memory(clock()).unwrap();
+        let now = store.now();
+        let first = next_hlc(store.conn(), now).unwrap();
+        let mut seq = HlcSequence::begin(store.conn()).unwrap();
+        let a = seq.next(now);
+        let b = seq.next(now);
+        seq.finish(store.conn()).unwrap();
+        let after = next_hlc(store.conn(), now).unwrap();
+        assert!(first < a && a < b && b < after);
+        assert_eq!(a.node, first.node);
     }
 
     #[test]
