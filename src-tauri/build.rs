@@ -28,6 +28,12 @@ const COMMANDS: &[&str] = &[
     "handle_request",
     // letters, contact through the OS opener, reminders
     // sign-in and background sync
+    "sync_status",
+    "sync_probe",
+    "sync_sign_in",
+    "sync_now",
+    "sync_sign_out",
+    "sync_subscribe",
     // manager review and import picker
     "review_stats",
     "pick_import_file",

@@ -1,6 +1,7 @@
 //! The desktop shell: opens the local database, hands it to the commands and shows the window.
 //! Everything that is not window glue lives in `switchboard-core`.
 
+pub mod background_sync;
 pub mod commands;
 pub mod error;
 pub mod webview_tuning;
@@ -51,6 +52,7 @@ pub fn with_session<R: Runtime>(
     session: commands::Session,
 ) -> tauri::Builder<R> {
     builder
+        .manage(background_sync::SyncService::for_store(&store))
         .manage(Mutex::new(store))
         .manage(session)
         .invoke_handler(tauri::generate_handler![
@@ -80,6 +82,12 @@ pub fn with_session<R: Runtime>(
             commands::subscriber_requests::handle_request,
             // letters, contact through the OS opener, reminders
             // sign-in and background sync
+            commands::sync::sync_status,
+            commands::sync::sync_probe,
+            commands::sync::sync_sign_in,
+            commands::sync::sync_now,
+            commands::sync::sync_sign_out,
+            commands::sync::sync_subscribe,
             // manager review and import picker
             commands::review::review_stats,
             commands::review::pick_import_file,
@@ -96,7 +104,12 @@ pub fn run() -> Result<(), String> {
         .plugin(webview_tuning::plugin(tuning))
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
-        .plugin(tauri_plugin_notification::init());
+        .plugin(tauri_plugin_notification::init())
+        // Sign-in and background sync: resume syncing when this replica is already signed in.
+        .setup(|app| {
+            tauri::Manager::state::<background_sync::SyncService>(app).start();
+            Ok(())
+        });
     with_app_state(builder, store)
         .run(tauri::generate_context!())
         .map_err(|e| format!("the window failed: {e}"))

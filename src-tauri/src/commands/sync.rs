@@ -1,1 +1,71 @@
-//! Commands for the sync screens (filled in by the desktop issue's work on them).
+//! Commands of the sign-in screen and the sync status indicator. The work happens in
+//! `background_sync` over `switchboard-sync`; no token ever crosses to the window.
+
+use super::store;
+use crate::background_sync::{ServerProbe, SyncEvent, SyncFailure, SyncService, SyncView};
+use crate::error::error_body;
+use std::sync::Mutex;
+use switchboard_core::protocol::ErrorBody;
+use switchboard_core::Store;
+use switchboard_sync::Secret;
+use tauri::ipc::Channel;
+use tauri::State;
+
+fn failure(f: SyncFailure) -> ErrorBody {
+    ErrorBody {
+        code: f.code.to_string(),
+        message: f.message,
+    }
+}
+
+/// Online or not, pending changes, last sync, rejected operations and why.
+#[tauri::command]
+pub fn sync_status(
+    state: State<'_, Mutex<Store>>,
+    sync: State<'_, SyncService>,
+) -> Result<SyncView, ErrorBody> {
+    sync.view(&store(&state)).map_err(error_body)
+}
+
+/// The certificate fingerprint the server presents, for the user to confirm.
+#[tauri::command]
+pub async fn sync_probe(
+    sync: State<'_, SyncService>,
+    server_url: String,
+) -> Result<ServerProbe, ErrorBody> {
+    sync.probe(&server_url).await.map_err(failure)
+}
+
+/// Signs in pinned to the confirmed fingerprint; the token goes to the keychain; sync starts.
+#[tauri::command]
+pub async fn sync_sign_in(
+    state: State<'_, Mutex<Store>>,
+    sync: State<'_, SyncService>,
+    server_url: String,
+    fingerprint: String,
+    user: String,
+    password: String,
+) -> Result<SyncView, ErrorBody> {
+    sync.sign_in(&server_url, &fingerprint, &user, Secret::new(password))
+        .await
+        .map_err(failure)?;
+    sync.view(&store(&state)).map_err(error_body)
+}
+
+/// Syncs now instead of at the next change.
+#[tauri::command]
+pub fn sync_now(sync: State<'_, SyncService>) {
+    sync.sync_now();
+}
+
+/// Stops syncing and removes the token from the keychain; local data stays.
+#[tauri::command]
+pub async fn sync_sign_out(sync: State<'_, SyncService>) -> Result<(), ErrorBody> {
+    sync.sign_out().await.map_err(failure)
+}
+
+/// Sends the window every sync event (changes applied, status moved) over `on_event`.
+#[tauri::command]
+pub fn sync_subscribe(sync: State<'_, SyncService>, on_event: Channel<SyncEvent>) {
+    sync.subscribe(move |event| on_event.send(event.clone()).is_ok());
+}

@@ -1,0 +1,154 @@
+//! Reading a server's certificate fingerprint before trusting it, so a person can compare it
+//! with the one `switchboard-server init` printed. The probe completes no handshake and sends
+//! no request: its verifier records the certificate and refuses it, so nothing is ever
+//! exchanged with an unverified server. Trust comes only from pinning the confirmed value.
+
+use crate::error::{Result, SyncError};
+use crate::tls::format_fingerprint;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct};
+use sha2::{Digest, Sha256};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long the probe waits to connect and for the server's certificate.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SHA-256 fingerprint (`AB:CD:…`) of the certificate the server at `server_url`
+/// (`https://host[:port]`) presents.
+pub async fn server_fingerprint(server_url: &str) -> Result<String> {
+    let url = server_url.trim().to_string();
+    tokio::task::spawn_blocking(move || probe(&url))
+        .await
+        .map_err(|e| SyncError::Network(e.to_string()))?
+}
+
+fn probe(server_url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(server_url.trim_end_matches('/'))
+        .map_err(|e| SyncError::BadInput(format!("'{server_url}' is not a server URL: {e}")))?;
+    if parsed.scheme() != "https" {
+        return Err(SyncError::BadInput(format!(
+            "'{server_url}': the server must be reached over https://"
+        )));
+    }
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| SyncError::BadInput(format!("'{server_url}' names no host")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = parsed.port().unwrap_or(443);
+    let addr = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| SyncError::Network(format!("{host}: {e}")))?
+        .next()
+        .ok_or_else(|| SyncError::Network(format!("{host} has no address")))?;
+    let mut socket = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT)
+        .map_err(|e| SyncError::Network(format!("{host}:{port}: {e}")))?;
+    socket
+        .set_read_timeout(Some(PROBE_TIMEOUT))
+        .and_then(|()| socket.set_write_timeout(Some(PROBE_TIMEOUT)))
+        .map_err(|e| SyncError::Network(e.to_string()))?;
+
+    let seen = Arc::new(Mutex::new(None));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SyncError::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Recorder { seen: seen.clone() }))
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.clone())
+        .map_err(|e| SyncError::BadInput(format!("{host}: {e}")))?;
+    let mut tls =
+        ClientConnection::new(Arc::new(config), name).map_err(|e| SyncError::Tls(e.to_string()))?;
+    // Drive the handshake until the recorder refuses the certificate (or the server gives up).
+    let mut outcome = Ok(());
+    while tls.is_handshaking() {
+        if let Err(e) = tls.complete_io(&mut socket) {
+            outcome = Err(e);
+            break;
+        }
+    }
+    let digest = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match (digest, outcome) {
+        (Some(digest), _) => Ok(format_fingerprint(&digest)),
+        (None, Err(e)) => Err(SyncError::Network(format!(
+            "{host}:{port} did not present a certificate: {e}"
+        ))),
+        (None, Ok(())) => Err(SyncError::Network(format!(
+            "{host}:{port} did not present a certificate"
+        ))),
+    }
+}
+
+/// Records the end-entity certificate's SHA-256 and refuses it, ending the handshake there.
+#[derive(Debug)]
+struct Recorder {
+    seen: Arc<Mutex<Option<[u8; 32]>>>,
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&Sha256::digest(end_entity.as_ref()));
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(digest);
+        Err(rustls::Error::InvalidCertificate(
+            CertificateError::ApplicationVerificationFailure,
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("probe only".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("probe only".into()))
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refuses_plain_http_and_reports_an_unreachable_server() {
+        let plain = server_fingerprint("http://127.0.0.1:1").await.unwrap_err();
+        assert_eq!(plain.code(), "bad_input");
+        // Bind then drop: nothing listens on the port afterwards.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let gone = server_fingerprint(&format!("https://127.0.0.1:{port}"))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), "network", "{gone}");
+    }
+}

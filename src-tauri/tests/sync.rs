@@ -1,0 +1,420 @@
+//! Sign-in and background sync through Tauri's mock runtime, against a real central store
+//! (HTTPS on 127.0.0.1:0 with a self-signed certificate) and the keyring mock store.
+
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use switchboard_core::protocol::{Op, Role};
+use switchboard_core::Store;
+use switchboard_desktop::background_sync::{SyncEvent, SyncService};
+use switchboard_server::testkit::{TestOptions, TestServer};
+use switchboard_sync::keychain::Keychain;
+use switchboard_sync::SyncError;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A central store with office BER (DE), a route for DE, rep `rita` and manager `mona`; the
+/// tokio runtime serving it lives as long as the returned value.
+struct Central {
+    rt: tokio::runtime::Runtime,
+    server: TestServer,
+}
+
+impl Central {
+    fn start() -> Central {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(async {
+            let server = TestServer::start(TestOptions::default()).await.unwrap();
+            server.add_office("BER", "DE").await.unwrap();
+            server.add_route("DE", "BER").await.unwrap();
+            server
+                .add_user("rita", Role::Rep, Some("BER"), PASSWORD)
+                .await
+                .unwrap();
+            server
+                .add_user("mona", Role::Manager, Some("BER"), PASSWORD)
+                .await
+                .unwrap();
+            server
+        });
+        Central { rt, server }
+    }
+
+    /// Registers a person through the website intake.
+    fn intake(&self, submission: &str, name: &str, email: &str) -> Value {
+        self.rt.block_on(async {
+            let key = self.server.intake_key().await.unwrap();
+            let answer = self
+                .server
+                .http()
+                .post(format!("{}/v1/registrations", self.server.url))
+                .bearer_auth(key.expose())
+                .json(&json!({
+                    "submission_id": submission,
+                    "kind": "info_request",
+                    "submitted_at": "2026-03-01T08:00:00Z",
+                    "name": name,
+                    "email": email,
+                    "country": "DE"
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_success(), "{}", answer.status());
+            answer.json().await.unwrap()
+        })
+    }
+
+    /// Every follow-up note the manager's account sees on the server.
+    fn notes_on_server(&self) -> Vec<String> {
+        self.rt.block_on(async {
+            let api = self.server.login("mona", PASSWORD).await.unwrap();
+            let (changes, _) = api.pull_all(0).await.unwrap();
+            changes
+                .into_iter()
+                .filter_map(|c| match c.op {
+                    Op::FollowUpLogged(f) => f.note,
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+}
+
+/// The window over a database file in `dir`, tokens kept in `keychain`.
+fn app(dir: &tempfile::TempDir, keychain: &Keychain) -> App<MockRuntime> {
+    let store = Store::open(&dir.path().join("desktop.db")).unwrap();
+    let app = switchboard_desktop::with_app_state(mock_builder(), store)
+        .build(tauri::generate_context!())
+        .expect("the app builds with its real configuration");
+    let sync = app.state::<SyncService>();
+    let keychain = keychain.clone();
+    sync.use_keychain(move || Ok(keychain.clone()));
+    sync.use_env_token(None);
+    app
+}
+
+fn mock_keychain() -> Keychain {
+    Keychain::with_store(keyring_core::mock::Store::new().unwrap())
+}
+
+fn window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
+    WebviewWindowBuilder::new(app, "main", Default::default())
+        .build()
+        .unwrap()
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+fn sign_in(
+    window: &WebviewWindow<MockRuntime>,
+    server: &TestServer,
+    user: &str,
+    password: &str,
+    pin: &str,
+) -> Result<Value, Value> {
+    invoke(
+        window,
+        "sync_sign_in",
+        json!({"serverUrl": server.url, "fingerprint": pin, "user": user, "password": password}),
+    )
+}
+
+/// Polls the status command until `done` holds, or fails after `secs` seconds.
+fn wait_status(
+    window: &WebviewWindow<MockRuntime>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let status = invoke(window, "sync_status", json!({})).unwrap();
+        if done(&status) {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Bytes of the database file and its WAL, to prove the token is not in them.
+fn database_bytes(dir: &tempfile::TempDir) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in ["desktop.db", "desktop.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.path().join(name)) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn before_sign_in_the_status_is_signed_out_and_the_app_works_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, &mock_keychain());
+    let main = window(&app);
+    app.state::<SyncService>().start();
+    let status = invoke(&main, "sync_status", json!({})).unwrap();
+    assert_eq!(status["connection"], "signed_out", "{status}");
+    assert_eq!(status["server_url"], Value::Null);
+    assert_eq!(status["pending"], 0);
+    assert_eq!(status["rejected"], json!([]));
+    assert!(!app.state::<SyncService>().running());
+}
+
+#[test]
+fn the_probe_shows_the_fingerprint_init_printed() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, &mock_keychain());
+    let main = window(&app);
+    let probe = invoke(
+        &main,
+        "sync_probe",
+        json!({"serverUrl": central.server.url}),
+    )
+    .unwrap();
+    assert_eq!(probe["fingerprint"], central.server.fingerprint.as_str());
+    let plain = invoke(
+        &main,
+        "sync_probe",
+        json!({"serverUrl": central.server.url.replace("https", "http")}),
+    )
+    .unwrap_err();
+    assert_eq!(plain["code"], "bad_input", "{plain}");
+}
+
+#[test]
+fn sign_in_errors_say_what_went_wrong_and_store_nothing() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = mock_keychain();
+    let app = app(&dir, &keychain);
+    let main = window(&app);
+    let pin = central.server.fingerprint.clone();
+
+    let wrong = sign_in(&main, &central.server, "rita", "not the password", &pin).unwrap_err();
+    assert_eq!(wrong["code"], "unauthorized", "{wrong}");
+    assert!(
+        wrong["message"].as_str().unwrap().contains("password"),
+        "{wrong}"
+    );
+
+    let other_pin = vec!["AB"; 32].join(":");
+    let mismatch = sign_in(&main, &central.server, "rita", PASSWORD, &other_pin).unwrap_err();
+    assert_eq!(mismatch["code"], "fingerprint_mismatch", "{mismatch}");
+    assert!(
+        mismatch["message"].as_str().unwrap().contains(&pin),
+        "{mismatch}"
+    );
+
+    let missing = sign_in(&main, &central.server, "rita", PASSWORD, "").unwrap_err();
+    assert_eq!(missing["code"], "bad_input", "{missing}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = invoke(
+        &main,
+        "sync_sign_in",
+        json!({"serverUrl": format!("https://127.0.0.1:{port}"), "fingerprint": pin,
+               "user": "rita", "password": PASSWORD}),
+    )
+    .unwrap_err();
+    assert_eq!(unreachable["code"], "network", "{unreachable}");
+    assert!(
+        unreachable["message"]
+            .as_str()
+            .unwrap()
+            .contains("Cannot reach"),
+        "{unreachable}"
+    );
+
+    app.state::<SyncService>()
+        .use_keychain(|| Err(SyncError::Keychain("no Secret Service on the bus".into())));
+    let no_keychain = sign_in(&main, &central.server, "rita", PASSWORD, &pin).unwrap_err();
+    assert_eq!(no_keychain["code"], "keychain", "{no_keychain}");
+    assert!(
+        no_keychain["message"]
+            .as_str()
+            .unwrap()
+            .contains("SWITCHBOARD_TOKEN"),
+        "{no_keychain}"
+    );
+
+    let status = invoke(&main, "sync_status", json!({})).unwrap();
+    assert_eq!(status["server_url"], Value::Null, "{status}");
+    assert_eq!(keychain.load("rita", &central.server.url).unwrap(), None);
+}
+
+#[test]
+fn signed_in_the_window_syncs_both_ways_and_the_token_stays_in_the_keychain() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = mock_keychain();
+    let app = app(&dir, &keychain);
+    let main = window(&app);
+    let heard = Arc::new(Mutex::new(Vec::<SyncEvent>::new()));
+    let sink = heard.clone();
+    app.state::<SyncService>().subscribe(move |event| {
+        sink.lock().unwrap().push(event.clone());
+        true
+    });
+    central.intake("web-1", "Ada Early", "ada.early@example.com");
+
+    let status = sign_in(
+        &main,
+        &central.server,
+        "rita",
+        PASSWORD,
+        &central.server.fingerprint,
+    )
+    .unwrap();
+    assert_eq!(status["user"], "rita");
+    assert_eq!(status["office"], "BER");
+    let token = keychain
+        .load("rita", &central.server.url)
+        .unwrap()
+        .expect("the token is in the keychain");
+    assert!(
+        !contains(&database_bytes(&dir), token.expose().as_bytes()),
+        "the token must not be in the database"
+    );
+    assert!(!status.to_string().contains(token.expose()));
+    wait_status(&main, 15, "online", |s| s["connection"] == "online");
+    let first = invoke(&main, "queue_next", json!({"queue": "new"})).unwrap();
+    assert_eq!(first["lead"]["name"], "Ada Early", "{first}");
+
+    // A registration on the server reaches the open window, and the window hears of it.
+    heard.lock().unwrap().clear();
+    let started = Instant::now();
+    central.intake("web-2", "Bo Later", "bo.later@example.com");
+    let deadline = started + Duration::from_secs(10);
+    while !heard
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, SyncEvent::Changed { .. }))
+    {
+        assert!(Instant::now() < deadline, "no change event within 10 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(5),
+        "the change took {waited:?}"
+    );
+    let page = invoke(&main, "new_queue_page", json!({"offset": 0, "limit": 10})).unwrap();
+    assert!(page.to_string().contains("Bo Later"), "{page}");
+
+    // A follow-up logged in the window leaves for the server by itself.
+    invoke(
+        &main,
+        "log_follow_up",
+        json!({"lead": first["lead"]["id"], "channel": "email", "outcome": "sent",
+               "note": "sent the brochure from the window", "nextFollowUpAt": null}),
+    )
+    .unwrap();
+    wait_status(&main, 10, "the push", |s| {
+        s["pending"] == 0 && s["connection"] == "online"
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !central
+        .notes_on_server()
+        .contains(&"sent the brochure from the window".to_string())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the follow-up never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Sign out: the token leaves the keychain, syncing stops, the data stays.
+    invoke(&main, "sync_sign_out", json!({})).unwrap();
+    assert_eq!(keychain.load("rita", &central.server.url).unwrap(), None);
+    let status = invoke(&main, "sync_status", json!({})).unwrap();
+    assert_eq!(status["connection"], "signed_out", "{status}");
+    assert!(!app.state::<SyncService>().running());
+    let page = invoke(&main, "new_queue_page", json!({"offset": 0, "limit": 10})).unwrap();
+    assert!(page.to_string().contains("Bo Later"), "{page}");
+}
+
+#[test]
+fn switchboard_token_overrides_the_keychain_at_start() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = mock_keychain();
+    {
+        let app = app(&dir, &keychain);
+        let main = window(&app);
+        sign_in(
+            &main,
+            &central.server,
+            "rita",
+            PASSWORD,
+            &central.server.fingerprint,
+        )
+        .unwrap();
+        wait_status(&main, 15, "online", |s| s["connection"] == "online");
+        tauri::async_runtime::block_on(app.state::<SyncService>().stop());
+    }
+    let token = keychain.load("rita", &central.server.url).unwrap().unwrap();
+    // A later start with an empty keychain: the variable alone signs the window in.
+    let app = app(&dir, &mock_keychain());
+    let main = window(&app);
+    let sync = app.state::<SyncService>();
+    sync.start();
+    assert_eq!(
+        invoke(&main, "sync_status", json!({})).unwrap()["connection"],
+        "signed_out"
+    );
+    sync.use_env_token(Some(token.expose().to_string()));
+    sync.start();
+    let status = wait_status(&main, 15, "online", |s| s["connection"] == "online");
+    assert_eq!(status["token_from_env"], true);
+    // "Sync now" with a revoked token says to sign in again.
+    central
+        .rt
+        .block_on(central.server.revoke_user("rita"))
+        .unwrap();
+    invoke(&main, "sync_now", json!({})).unwrap();
+    let status = wait_status(&main, 15, "the refusal", |s| {
+        s["connection"] == "signed_out"
+    });
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("sign in again"),
+        "{status}"
+    );
+}
