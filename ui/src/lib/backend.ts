@@ -23,6 +23,25 @@ import type { ShareOutcome } from './generated/ShareOutcome';
 import type { Preview } from './generated/Preview';
 import type { Export } from './generated/Export';
 import type { ReviewStats } from './generated/ReviewStats';
+import type { Correction } from './generated/Correction';
+import type { ErasurePreview } from './generated/ErasurePreview';
+import type { ErasureReport } from './generated/ErasureReport';
+import type { AccessExport } from './generated/AccessExport';
+import type { InboxEntry } from './generated/InboxEntry';
+import type { RequestKind } from './generated/RequestKind';
+import type { RequestStatus } from './generated/RequestStatus';
+import type { SubscriberRequest } from './generated/SubscriberRequest';
+
+export type {
+  Correction,
+  ErasurePreview,
+  ErasureReport,
+  AccessExport,
+  InboxEntry,
+  RequestKind,
+  RequestStatus,
+  SubscriberRequest,
+};
 
 export type { Partner, ShareOutcome, Preview, Export };
 export type { ReviewStats };
@@ -181,4 +200,49 @@ export function audiencePreview(segment: string): Promise<Preview> {
 /** Exports a segment's audience as CSV to `out` and records the export. */
 export function audienceExport(segment: string, out: string): Promise<Export> {
   return call<Export>('audience_export', { segment, out });
+}
+
+/** Corrects lead fields as the person asked (`{ company: 'New Co' }`; '' clears); audited. */
+export function correctLead(lead: string, changes: Record<string, string>): Promise<Correction> {
+  return call<Correction>('correct_lead', { lead, changes });
+}
+
+/** What erasing the lead would delete, in counts; changes nothing. */
+export function erasePreview(lead: string): Promise<ErasurePreview> {
+  return call<ErasurePreview>('erase_preview', { lead });
+}
+
+/** Erases the person for good; the lead stays as a skeleton without personal data. */
+export function eraseLead(lead: string): Promise<ErasureReport> {
+  return call<ErasureReport>('erase_lead', { lead });
+}
+
+/** Writes the lead's access report as JSON to `path` and records the access request as done. */
+export function exportAccessReport(lead: string, path: string): Promise<AccessExport> {
+  return call<AccessExport>('export_access_report', { lead, path });
+}
+
+/** Asks where to save the access report (native dialog) and writes it; `null` when cancelled. */
+export function saveAccessReport(lead: string): Promise<AccessExport | null> {
+  return call<AccessExport | null>('save_access_report', { lead });
+}
+
+/** Records a request the person made (received at `receivedAt`, RFC 3339) as open. */
+export function recordRequest(
+  lead: string,
+  kind: RequestKind,
+  detail: string | null,
+  receivedAt: string,
+): Promise<SubscriberRequest> {
+  return call<SubscriberRequest>('record_request', { lead, kind, detail, receivedAt });
+}
+
+/** The subscriber requests inbox, soonest due first; every status when `status` is null. */
+export function requestInbox(status: RequestStatus | null): Promise<InboxEntry[]> {
+  return call<InboxEntry[]>('request_inbox', { status });
+}
+
+/** Marks an open request done or rejected, recording who and when. */
+export function handleRequest(id: string, status: RequestStatus): Promise<SubscriberRequest> {
+  return call<SubscriberRequest>('handle_request', { id, status });
 }

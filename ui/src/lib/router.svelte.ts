@@ -7,7 +7,8 @@ export type Route =
   | { screen: 'review' }
   | { screen: 'new' }
   | { screen: 'import' }
-  | { screen: 'outbound' };
+  | { screen: 'outbound' }
+  | { screen: 'requests' };
 
 /** The current screen; components read `router.route` and call `go`. */
 class Router {

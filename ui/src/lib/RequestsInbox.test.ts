@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import RequestsInbox from './RequestsInbox.svelte';
+import { router } from './router.svelte';
+import type { InboxEntry, RequestStatus } from './backend';
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+  router.go({ screen: 'call' });
+});
+
+function entry(fields: Partial<InboxEntry>): InboxEntry {
+  return {
+    id: 'r1', lead_id: 'l1', kind: 'erase', received_at: '2026-01-05T12:00:00Z', due_at: '2026-02-05T12:00:00Z',
+    status: 'open', detail: null, handled_by: null, handled_at: null, person: 'Ada Lovelace', overdue: false,
+    days_overdue: 0, ...fields,
+  };
+}
+
+const FAR = '2099-01-01T12:00:00Z';
+
+function inbox() {
+  let requests = [
+    entry({ id: 'r1', overdue: true, days_overdue: 3 }),
+    entry({ id: 'r2', lead_id: 'l2', kind: 'access', person: 'Grace Hopper', due_at: FAR }),
+  ];
+  const calls: unknown[] = [];
+  mockIPC((cmd, args) => {
+    calls.push([cmd, args]);
+    const a = args as Record<string, unknown>;
+    if (cmd === 'request_inbox') return a.status === 'open' ? requests.filter((r) => r.status === 'open') : requests;
+    if (cmd === 'handle_request') {
+      requests = requests.map((r) =>
+        r.id === a.id ? { ...r, status: a.status as RequestStatus, handled_by: 'maria', handled_at: '2026-03-20T09:00:00Z', overdue: false } : r,
+      );
+      return requests.find((r) => r.id === a.id);
+    }
+    throw { code: 'not_found', message: cmd };
+  });
+  return calls;
+}
+
+describe('RequestsInbox', () => {
+  it('lists open requests soonest due first; an overdue one stands out in words and style', async () => {
+    const calls = inbox();
+    render(RequestsInbox);
+
+    const rows = await screen.findAllByRole('row', { name: /request of/ });
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toHaveClass('overdue');
+    expect(within(rows[0]).getByText('Overdue by 3 days')).toBeInTheDocument();
+    expect(within(rows[0]).getByText('Ada Lovelace')).toBeInTheDocument();
+    expect(rows[1]).not.toHaveClass('overdue');
+    expect(within(rows[1]).getByText(/Due in \d+ days/)).toBeInTheDocument();
+    expect(screen.getByText('1 overdue')).toBeInTheDocument();
+    expect(calls[0]).toEqual(['request_inbox', { status: 'open' }]);
+  });
+
+  it('handles a request from the keyboard, recording who and when, and it leaves the open list', async () => {
+    const calls = inbox();
+    const user = userEvent.setup();
+    render(RequestsInbox);
+
+    const [first] = await screen.findAllByRole('row', { name: /request of/ });
+    first.focus();
+    await user.keyboard('{ArrowDown}');
+    expect(screen.getAllByRole('row', { name: /request of/ })[1]).toHaveFocus();
+    await user.keyboard('{ArrowUp}d');
+
+    expect(await screen.findByText(/Marked the erase request of Ada Lovelace done \(maria,/)).toBeInTheDocument();
+    expect(calls).toContainEqual(['handle_request', { id: 'r1', status: 'done' }]);
+    const rows = screen.getAllByRole('row', { name: /request of/ });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toHaveTextContent('Grace Hopper');
+    expect(rows[0]).toHaveFocus();
+
+    await user.click(screen.getByRole('button', { name: 'Handled' }));
+    const handled = await screen.findByRole('row', { name: /Erase request of Ada Lovelace, Done by maria/ });
+    expect(within(handled).queryByRole('button', { name: 'Mark done' })).not.toBeInTheDocument();
+    expect(calls).toContainEqual(['request_inbox', { status: null }]);
+  });
+
+  it('opens the lead with Enter and rejects with its button', async () => {
+    const calls = inbox();
+    const user = userEvent.setup();
+    render(RequestsInbox);
+
+    const rows = await screen.findAllByRole('row', { name: /request of/ });
+    await user.click(within(rows[1]).getByRole('button', { name: 'Reject' }));
+    expect(calls).toContainEqual(['handle_request', { id: 'r2', status: 'rejected' }]);
+
+    const [left] = await screen.findAllByRole('row', { name: /request of/ });
+    left.focus();
+    await user.keyboard('{Enter}');
+    expect(router.route).toEqual({ screen: 'lead', id: 'l1' });
+  });
+});
