@@ -2,6 +2,10 @@
 // failure reaches components in one shape: a `BackendError` with a stable `code`.
 import { Channel as IpcChannel, invoke } from '@tauri-apps/api/core';
 import type { ErrorBody } from './generated/ErrorBody';
+import type { SyncView } from './generated/SyncView';
+import type { ServerProbe } from './generated/ServerProbe';
+import type { SyncEvent } from './generated/SyncEvent';
+import type { RejectedOp } from './generated/RejectedOp';
 import type { Lead } from './generated/Lead';
 import type { Session } from './generated/Session';
 import type { QueueDef } from './generated/QueueDef';
@@ -44,6 +48,7 @@ export type {
 };
 
 export type { Partner, ShareOutcome, Preview, Export };
+export type { SyncView, ServerProbe, SyncEvent, RejectedOp };
 export type { ReviewStats };
 
 export type {
@@ -245,4 +250,36 @@ export function requestInbox(status: RequestStatus | null): Promise<InboxEntry[]
 /** Marks an open request done or rejected, recording who and when. */
 export function handleRequest(id: string, status: RequestStatus): Promise<SubscriberRequest> {
   return call<SubscriberRequest>('handle_request', { id, status });
+}
+
+/** Online or not, pending changes, last sync, and the operations the server rejected. */
+export function syncStatus(): Promise<SyncView> {
+  return call<SyncView>('sync_status', {});
+}
+
+/** The SHA-256 fingerprint of the certificate the server presents, for the user to confirm. */
+export function syncProbe(serverUrl: string): Promise<ServerProbe> {
+  return call<ServerProbe>('sync_probe', { serverUrl });
+}
+
+/** Signs in pinned to the confirmed `fingerprint`; the token stays in the OS keychain. */
+export function syncSignIn(serverUrl: string, fingerprint: string, user: string, password: string): Promise<SyncView> {
+  return call<SyncView>('sync_sign_in', { serverUrl, fingerprint, user, password });
+}
+
+/** Syncs at once instead of at the next change. */
+export function syncNow(): Promise<void> {
+  return call<void>('sync_now', {});
+}
+
+/** Stops syncing and removes the token from the keychain; local data stays. */
+export function syncSignOut(): Promise<void> {
+  return call<void>('sync_sign_out', {});
+}
+
+/** Calls `listener` on every sync event (changes applied, status moved). */
+export function onSyncEvent(listener: (event: SyncEvent) => void): Promise<void> {
+  const channel = new IpcChannel<SyncEvent>();
+  channel.onmessage = listener;
+  return call<void>('sync_subscribe', { onEvent: channel });
 }

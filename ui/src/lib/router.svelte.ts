@@ -8,15 +8,33 @@ export type Route =
   | { screen: 'new' }
   | { screen: 'import' }
   | { screen: 'outbound' }
+  | { screen: 'sign-in' }
   | { screen: 'requests' };
 
 /** The current screen; components read `router.route` and call `go`. */
 class Router {
   route = $state<Route>({ screen: 'call' });
+  /** How many times sync brought changes; the sync status indicator bumps it. */
+  changes = $state(0);
+  #onChanges = new Set<() => void>();
 
   /** Shows another screen. */
   go(route: Route) {
     this.route = route;
+  }
+
+  /** Runs `reload` whenever sync applies changes; returns the unsubscribe (an `$effect` cleanup). */
+  onChanges(reload: () => void): () => void {
+    this.#onChanges.add(reload);
+    return () => {
+      this.#onChanges.delete(reload);
+    };
+  }
+
+  /** Tells the open screens that sync applied changes, so they reload. */
+  changed() {
+    this.changes += 1;
+    for (const reload of this.#onChanges) reload();
   }
 }
 
