@@ -27,6 +27,16 @@ const COMMANDS: &[&str] = &[
     "request_inbox",
     "handle_request",
     // letters, contact through the OS opener, reminders
+    "contact_open",
+    "letter_templates",
+    "letter_template_save",
+    "letter_template_delete",
+    "letter_batch",
+    "letter_batch_add",
+    "letter_batch_remove",
+    "letter_batch_add_due",
+    "letter_preview",
+    "letter_mark_sent",
     // sign-in and background sync
     "sync_status",
     "sync_probe",

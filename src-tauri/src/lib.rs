@@ -4,6 +4,7 @@
 pub mod background_sync;
 pub mod commands;
 pub mod error;
+pub mod reminders;
 pub mod webview_tuning;
 
 use std::path::PathBuf;
@@ -81,6 +82,16 @@ pub fn with_session<R: Runtime>(
             commands::subscriber_requests::request_inbox,
             commands::subscriber_requests::handle_request,
             // letters, contact through the OS opener, reminders
+            commands::letters::contact_open,
+            commands::letters::letter_templates,
+            commands::letters::letter_template_save,
+            commands::letters::letter_template_delete,
+            commands::letters::letter_batch,
+            commands::letters::letter_batch_add,
+            commands::letters::letter_batch_remove,
+            commands::letters::letter_batch_add_due,
+            commands::letters::letter_preview,
+            commands::letters::letter_mark_sent,
             // sign-in and background sync
             commands::sync::sync_status,
             commands::sync::sync_probe,
@@ -105,6 +116,8 @@ pub fn run() -> Result<(), String> {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
+        // Follow-up reminders as desktop notifications (after the notification plugin).
+        .plugin(reminders::plugin())
         // Sign-in and background sync: resume syncing when this replica is already signed in.
         .setup(|app| {
             tauri::Manager::state::<background_sync::SyncService>(app).start();

@@ -25,7 +25,9 @@ const optedOutOfPhone: ChannelDecision = {
   },
 };
 
-function serve(people: { name: string; channels: ChannelDecision[] }[]) {
+type Handler = (args: unknown) => unknown;
+
+function serve(people: { name: string; channels: ChannelDecision[] }[], extra: Record<string, Handler> = {}) {
   const logged: unknown[] = [];
   let served = 0;
   mockIPC((cmd, args) => {
@@ -57,6 +59,7 @@ function serve(people: { name: string; channels: ChannelDecision[] }[]) {
         logged.push(args);
         return { id: 'f1' };
       default:
+        if (extra[cmd]) return extra[cmd](args);
         throw { code: 'not_found', message: `no command ${cmd}` };
     }
   });
@@ -125,5 +128,63 @@ describe('CallSession', () => {
     await user.keyboard('n');
 
     expect(await screen.findByText(/nothing to call/i)).toBeInTheDocument();
+  });
+
+  it('opens tel: through the shell when Call is pressed and keeps the log panel on phone', async () => {
+    const opened: unknown[] = [];
+    serve([{ name: 'Grace Hopper', channels: [allowed('phone'), allowed('email')] }], {
+      contact_open: (args) => {
+        opened.push(args);
+        return { url: 'tel:+442071234567' };
+      },
+    });
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+    await user.keyboard('n');
+
+    await user.click(await screen.findByRole('button', { name: 'Call' }));
+
+    expect(await screen.findByText('Opened tel:+442071234567.')).toBeInTheDocument();
+    expect(opened).toEqual([{ lead: 'l1', channel: 'phone' }]);
+    expect(screen.getByRole('group', { name: /outcome \(call\)/i })).toBeInTheDocument();
+  });
+
+  it("shows the gate's refusal when Email is pressed for a lead blocked since the card loaded", async () => {
+    serve([{ name: 'Grace Hopper', channels: [allowed('email')] }], {
+      contact_open: () => {
+        throw { code: 'blocked', message: 'Grace Hopper may not be contacted by email: opted out of email' };
+      },
+    });
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+    await user.keyboard('n');
+
+    await user.click(await screen.findByRole('button', { name: 'Email' }));
+
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveAttribute('data-code', 'blocked');
+    expect(alert).toHaveTextContent('opted out of email');
+    expect(screen.queryByText(/^Opened/)).toBeNull();
+  });
+
+  it('adds the lead to the next letter batch when Letter is pressed', async () => {
+    const batched: unknown[] = [];
+    serve([{ name: 'Ada Lovelace', channels: [allowed('mail')] }], {
+      letter_batch_add: (args) => {
+        batched.push(args);
+        return {};
+      },
+    });
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+    await user.keyboard('n');
+
+    await user.click(await screen.findByRole('button', { name: 'Letter' }));
+
+    expect(await screen.findByText('Added Ada Lovelace to the next letter batch.')).toBeInTheDocument();
+    expect(batched).toEqual([{ lead: 'l1' }]);
   });
 });

@@ -26,6 +26,15 @@ import type { Partner } from './generated/Partner';
 import type { ShareOutcome } from './generated/ShareOutcome';
 import type { Preview } from './generated/Preview';
 import type { Export } from './generated/Export';
+import type { ContactOpened } from './generated/ContactOpened';
+import type { LetterTemplates } from './generated/LetterTemplates';
+import type { LetterTemplate } from './generated/LetterTemplate';
+import type { BatchEntry } from './generated/BatchEntry';
+import type { AddedDue } from './generated/AddedDue';
+import type { Letter } from './generated/Letter';
+import type { MarkedSent } from './generated/MarkedSent';
+
+export type { ContactOpened, LetterTemplates, LetterTemplate, BatchEntry, AddedDue, Letter, MarkedSent };
 import type { ReviewStats } from './generated/ReviewStats';
 import type { Correction } from './generated/Correction';
 import type { ErasurePreview } from './generated/ErasurePreview';
@@ -282,4 +291,56 @@ export function onSyncEvent(listener: (event: SyncEvent) => void): Promise<void>
   const channel = new IpcChannel<SyncEvent>();
   channel.onmessage = listener;
   return call<void>('sync_subscribe', { onEvent: channel });
+}
+
+// Letters, contact through the OS opener, reminders.
+
+/** Opens `tel:` or `mailto:` in the OS's handler if the gate allows the channel now. */
+export function contactOpen(lead: string, channel: 'phone' | 'email'): Promise<ContactOpened> {
+  return call<ContactOpened>('contact_open', { lead, channel });
+}
+
+/** The letter templates and the merge fields they may use. */
+export function letterTemplates(): Promise<LetterTemplates> {
+  return call<LetterTemplates>('letter_templates', {});
+}
+
+/** Creates (`id` null) or replaces a template; an unknown merge field is refused with `bad_input`. */
+export function letterTemplateSave(id: string | null, name: string, body: string): Promise<LetterTemplate> {
+  return call<LetterTemplate>('letter_template_save', { id, name, body });
+}
+
+/** Deletes a template. */
+export function letterTemplateDelete(id: string): Promise<void> {
+  return call<void>('letter_template_delete', { id });
+}
+
+/** The leads waiting for the next letters, with the gate's mail decision now. */
+export function letterBatch(): Promise<BatchEntry[]> {
+  return call<BatchEntry[]>('letter_batch', {});
+}
+
+/** Adds a lead to the next letter batch through the gate (a postal address is required). */
+export function letterBatchAdd(lead: string): Promise<BatchEntry> {
+  return call<BatchEntry>('letter_batch_add', { lead });
+}
+
+/** Takes a lead out of the batch. */
+export function letterBatchRemove(lead: string): Promise<boolean> {
+  return call<boolean>('letter_batch_remove', { lead });
+}
+
+/** Adds the leads whose mail follow-up is due. */
+export function letterBatchAddDue(): Promise<AddedDue> {
+  return call<AddedDue>('letter_batch_add_due', {});
+}
+
+/** The batch's letters from a template, as plain text. */
+export function letterPreview(template: string): Promise<Letter[]> {
+  return call<Letter[]>('letter_preview', { template });
+}
+
+/** Logs every letter of the batch as a sent mail follow-up and empties the batch. */
+export function letterMarkSent(template: string | null): Promise<MarkedSent> {
+  return call<MarkedSent>('letter_mark_sent', { template });
 }

@@ -8,6 +8,7 @@ export type Route =
   | { screen: 'new' }
   | { screen: 'import' }
   | { screen: 'outbound' }
+  | { screen: 'letters' }
   | { screen: 'sign-in' }
   | { screen: 'requests' };
 

@@ -1,0 +1,57 @@
+//! Follow-up reminders: every minute, ask the core which of this user's follow-ups fell due and
+//! show a desktop notification for each (`switchboard_core::reminders` decides and remembers).
+
+use crate::commands::Session;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+use switchboard_core::{reminders, Store};
+use tauri::plugin::{Builder, TauriPlugin};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_notification::NotificationExt;
+
+/// How often due follow-ups are looked for.
+pub const EVERY: Duration = Duration::from_secs(60);
+
+/// A plugin that starts the reminder loop when the app is set up. Register it after the
+/// notification plugin, on the real app only (the tests' mock runtime has no notifications).
+pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
+    Builder::new("reminders")
+        .setup(|app, _api| {
+            start(app);
+            Ok(())
+        })
+        .build()
+}
+
+/// Starts the reminder loop on the async runtime's blocking pool (it waits on the store's lock).
+pub fn start<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || loop {
+        if let Err(error) = notify_due(&app) {
+            eprintln!("reminders: {error}");
+        }
+        std::thread::sleep(EVERY);
+    });
+}
+
+/// One round: take what fell due (recorded as shown in the same transaction) and show it.
+fn notify_due<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
+    let user = app.state::<Session>().actor.clone();
+    let due = {
+        let state = app.state::<Mutex<Store>>();
+        let mut store = state.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = store.now();
+        store
+            .with_tx(|tx| reminders::take_due(tx, &user, at))
+            .map_err(|e| e.to_string())?
+    };
+    for notice in reminders::notices(&due, &chrono::Local) {
+        app.notification()
+            .builder()
+            .title(notice.title)
+            .body(notice.body)
+            .show()
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
