@@ -57,6 +57,7 @@ ui-tests: deps
 ## The real window under Xvfb through tauri-driver (tests/e2e/).
 e2e: desktop
 	cargo build --example e2e_seed
+	cargo build -p switchboard-server -p switchboard-cli --bins
 	node --test --test-reporter=spec tests/e2e/*.test.mjs
 
 ## A .deb through the Tauri CLI (release build; runs the UI build itself). The CLI is told where

@@ -138,16 +138,31 @@ export async function startXvfb() {
   return display;
 }
 
-/** Starts tauri-driver on free ports; the app it launches inherits `env`. Returns its URL. */
-export async function startTauriDriver(env) {
+/**
+ * Starts tauri-driver on free ports; the app it launches inherits `env`. Returns its URL. With
+ * `secretService`, the driver (and so the app) runs inside a private D-Bus session holding an
+ * unlocked gnome-keyring Secret Service, the OS keychain the app keeps its sync token in.
+ */
+export async function startTauriDriver(env, { secretService = false } = {}) {
   const port = await freePort();
   const nativePort = await freePort();
-  const driver = startProcess(
-    'tauri-driver',
-    'tauri-driver',
-    ['--port', String(port), '--native-port', String(nativePort)],
-    env,
-  );
+  const args = ['--port', String(port), '--native-port', String(nativePort)];
+  const driver = secretService
+    ? startProcess(
+        'tauri-driver in a Secret Service session',
+        'dbus-run-session',
+        [
+          '--',
+          'sh',
+          '-c',
+          // A non-empty password on stdin creates and unlocks the login keyring.
+          'echo -n switchboard-e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec tauri-driver "$@"',
+          'sh',
+          ...args,
+        ],
+        env,
+      )
+    : startProcess('tauri-driver', 'tauri-driver', args, env);
   await waitUntil(`tauri-driver on port ${port}`, async () => {
     assertAlive(driver);
     return portOpen(port);
@@ -192,4 +207,48 @@ export function desktopBinary() {
     );
   }
   return binary;
+}
+
+/** A binary of this workspace's debug build; fails loudly when it was not built. */
+export function workspaceBinary(name, buildHint) {
+  const binary = join(targetDir(), 'debug', name);
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: build it with \`${buildHint}\` (make e2e does)`);
+  return binary;
+}
+
+function runChecked(command, args, input) {
+  const run = spawnSync(command, args, { encoding: 'utf8', input });
+  if (run.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${run.status ?? run.error}):\n${run.stdout}\n${run.stderr}`);
+  }
+  return run.stdout;
+}
+
+/**
+ * Starts a real central store: `switchboard-server init` (a self-signed certificate) in a temp
+ * folder, office `office` with routes for `countries`, the `users` ({name, role, password}), an
+ * intake key, then `serve` on a free port of 127.0.0.1. Stopped with the harness. Returns its
+ * URL, the certificate fingerprint init printed, the certificate file and the intake key.
+ */
+export async function startSyncServer({ office = 'BER', countries = ['DE'], users = [] } = {}) {
+  const server = workspaceBinary('switchboard-server', 'cargo build -p switchboard-server');
+  const data = join(tempDir(), 'server');
+  const init = runChecked(server, ['init', '--data', data]);
+  const fingerprint = /certificate SHA-256 fingerprint: (\S+)/.exec(init)?.[1];
+  if (!fingerprint) throw new Error(`init printed no fingerprint:\n${init}`);
+  runChecked(server, ['office', 'add', office, '--name', office, '--country', countries[0], '--data', data]);
+  for (const country of countries) runChecked(server, ['route', 'add', country, office, '--data', data]);
+  for (const user of users) {
+    const args = ['user', 'add', user.name, '--role', user.role, '--data', data];
+    if (user.role !== 'admin') args.push('--office', office);
+    runChecked(server, args, `${user.password}\n`);
+  }
+  const intakeKey = runChecked(server, ['intake-key', 'create', '--data', data]).trim();
+  const port = await freePort();
+  const serve = startProcess('switchboard-server', server, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`], process.env);
+  await waitUntil(`switchboard-server on port ${port}`, async () => {
+    assertAlive(serve);
+    return portOpen(port);
+  }, 20000);
+  return { url: `https://127.0.0.1:${port}`, fingerprint, certPath: join(data, 'cert.pem'), intakeKey, data };
 }
