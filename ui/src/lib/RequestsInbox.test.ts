@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
@@ -96,5 +96,16 @@ describe('RequestsInbox', () => {
     left.focus();
     await user.keyboard('{Enter}');
     expect(router.route).toEqual({ screen: 'lead', id: 'l1' });
+  });
+
+  it('reloads when sync brings changes', async () => {
+    const calls = inbox();
+    render(RequestsInbox);
+    await screen.findAllByRole('row', { name: /request of/ });
+    const before = calls.filter((c) => (c as [string])[0] === 'request_inbox').length;
+    router.changed();
+    await vi.waitFor(() =>
+      expect(calls.filter((c) => (c as [string])[0] === 'request_inbox').length).toBe(before + 1),
+    );
   });
 });
