@@ -68,7 +68,11 @@ fn app(store: Store) -> App<MockRuntime> {
 }
 
 fn window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
-    WebviewWindowBuilder::new(app, "main", Default::default())
+    window_named(app, "main")
+}
+
+fn window_named(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
+    WebviewWindowBuilder::new(app, label, Default::default())
         .build()
         .unwrap()
 }
@@ -275,4 +279,26 @@ fn the_inbox_lists_an_open_request_with_its_due_date_and_handling_records_who_an
     )
     .unwrap_err();
     assert_eq!(twice["code"], "conflict");
+}
+
+#[test]
+fn only_the_main_window_may_erase_or_read_the_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, id) = store_with_person(&dir);
+    let app = app(store);
+    let other = window_named(&app, "preview");
+    for (cmd, args) in [
+        ("erase_lead", json!({"lead": id})),
+        ("request_inbox", json!({"status": null})),
+        (
+            "export_access_report",
+            json!({"lead": id, "path": "/tmp/x.json"}),
+        ),
+    ] {
+        let error = invoke(&other, cmd, args).expect_err("not granted outside the main window");
+        assert!(error.to_string().contains("not allowed"), "{cmd}: {error}");
+    }
+    let main = window(&app);
+    let detail = invoke(&main, "lead_detail", json!({"id": id})).unwrap();
+    assert_eq!(detail["lead"]["name"], NAME, "nothing was erased");
 }
