@@ -96,4 +96,7 @@ pub enum Command {
     Sync(commands::sync::SyncArgs),
     /// Sync status: server, last sync, pending and rejected operations
     Status,
+    /// Postal letters: templates, the next batch (through the gate), printing, logging as sent
+    #[command(subcommand)]
+    Letters(commands::letters::LettersCommand),
 }

@@ -232,6 +232,21 @@ pub fn get_template(conn: &Connection, id: &str) -> Result<LetterTemplate> {
     .ok_or_else(|| CoreError::NotFound(format!("no letter template with id {id}")))
 }
 
+/// A template by id or by name (names are unique, case-insensitive).
+pub fn find_template(conn: &Connection, id_or_name: &str) -> Result<LetterTemplate> {
+    let id: Option<String> = conn
+        .prepare_cached("SELECT id FROM letter_template WHERE id = ?1 OR name = ?1 LIMIT 1")?
+        .query_row([id_or_name.trim()], |r| r.get(0))
+        .optional()?;
+    match id {
+        Some(id) => get_template(conn, &id),
+        None => Err(CoreError::NotFound(format!(
+            "no letter template called '{}'",
+            id_or_name.trim()
+        ))),
+    }
+}
+
 /// Creates a template (`id` none) or replaces one; refused when a merge field is unknown.
 pub fn save_template(
     conn: &Connection,
@@ -607,6 +622,12 @@ mod tests {
         .unwrap();
         assert_eq!(again.id, t.id);
         assert_eq!(again.updated_by, "max");
+        assert_eq!(find_template(s.conn(), "welcome PACK").unwrap().id, t.id);
+        assert_eq!(find_template(s.conn(), &t.id).unwrap().name, "Welcome pack");
+        assert_eq!(
+            find_template(s.conn(), "nope").unwrap_err().code(),
+            "not_found"
+        );
         let other = save_template(s.conn(), None, "Other", "Hi", "rita", noon()).unwrap();
         let clash = save_template(
             s.conn(),

@@ -12,6 +12,7 @@ pub mod history;
 pub mod import;
 pub mod init;
 pub mod leads;
+pub mod letters;
 pub mod log;
 pub mod login;
 pub mod notices;
@@ -54,5 +55,6 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Login(args) => login::run(&ctx, args),
         Command::Sync(args) => sync::run(&ctx, args),
         Command::Status => status::run(&ctx),
+        Command::Letters(command) => letters::run(&ctx, command),
     }
 }
