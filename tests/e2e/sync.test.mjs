@@ -77,22 +77,7 @@ async function go(session, label) {
 
 async function shot(session, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
-  // WebKitWebDriver's screenshot waits for the next repaint; on a page where nothing moves (no
-  // caret blinking) that comes only with the next sync event, up to a long-poll later. A pixel
-  // in the corner that flickers between two whites keeps frames coming while the shot is taken.
-  await session.execute(`
-    const dot = document.createElement('div');
-    dot.id = 'e2e-repaint';
-    dot.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;background:#fff';
-    document.body.append(dot);
-    window.__e2eRepaint = setInterval(() => {
-      dot.style.background = dot.style.background === 'rgb(255, 255, 255)' ? '#fefefe' : '#fff';
-    }, 30);`);
-  try {
-    writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
-  } finally {
-    await session.execute('clearInterval(window.__e2eRepaint); document.getElementById("e2e-repaint")?.remove();');
-  }
+  writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
 }
 
 /** Registers a person through the website intake, trusting the server's own certificate. */

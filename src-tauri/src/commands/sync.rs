@@ -18,8 +18,9 @@ fn failure(f: SyncFailure) -> ErrorBody {
     }
 }
 
-/// Online or not, pending changes, last sync, rejected operations and why.
-#[tauri::command]
+/// Online or not, pending changes, last sync, rejected operations and why. Off the main
+/// thread, like every command that takes the store's lock.
+#[tauri::command(async)]
 pub fn sync_status(
     state: State<'_, Mutex<Store>>,
     sync: State<'_, SyncService>,
@@ -53,7 +54,7 @@ pub async fn sync_sign_in(
 }
 
 /// Syncs now instead of at the next change.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn sync_now(sync: State<'_, SyncService>) {
     sync.sync_now();
 }
@@ -65,7 +66,7 @@ pub async fn sync_sign_out(sync: State<'_, SyncService>) -> Result<(), ErrorBody
 }
 
 /// Sends the window every sync event (changes applied, status moved) over `on_event`.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn sync_subscribe(sync: State<'_, SyncService>, on_event: Channel<SyncEvent>) {
     sync.subscribe(move |event| on_event.send(event.clone()).is_ok());
 }
