@@ -4,6 +4,7 @@
 use crate::audit;
 use crate::clock::to_text;
 use crate::error::{CoreError, Result};
+use crate::hlc::Hlc;
 use crate::outbox::{self, Entity};
 use crate::store::next_hlc;
 use chrono::{DateTime, Utc};
@@ -216,9 +217,21 @@ pub fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
     })
 }
 
-/// Creates a lead inside the caller's transaction and returns its id.
+/// Creates a lead with id `id` inside the caller's transaction.
 pub fn insert(conn: &Connection, id: &str, lead: &NewLead, at: DateTime<Utc>) -> Result<()> {
-    let clock = next_hlc(conn, at)?.to_string();
+    let clock = next_hlc(conn, at)?;
+    insert_stamped(conn, id, lead, at, &clock)
+}
+
+/// `insert` with a clock stamp the caller took (a bulk writer reserves stamps per transaction).
+pub fn insert_stamped(
+    conn: &Connection,
+    id: &str,
+    lead: &NewLead,
+    at: DateTime<Utc>,
+    clock: &Hlc,
+) -> Result<()> {
+    let clock = clock.to_string();
     conn.prepare_cached(
         "INSERT INTO lead(id, office, name, company, email, phone, address, country, time_zone,
                           owner, created_at, last_registered_at, clock_identity, clock_email,
