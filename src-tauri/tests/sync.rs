@@ -418,3 +418,49 @@ fn switchboard_token_overrides_the_keychain_at_start() {
         "{status}"
     );
 }
+
+#[test]
+fn offline_the_window_keeps_working_and_says_so() {
+    let central = Central::start();
+    central.intake("web-1", "Ada Early", "ada.early@example.com");
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, &mock_keychain());
+    let main = window(&app);
+    sign_in(
+        &main,
+        &central.server,
+        "rita",
+        PASSWORD,
+        &central.server.fingerprint,
+    )
+    .unwrap();
+    wait_status(&main, 15, "online", |s| s["connection"] == "online");
+    let lead = invoke(&main, "queue_next", json!({"queue": "new"})).unwrap();
+
+    // The server goes away (its open long-poll may linger; new connections are refused).
+    let Central { rt, server } = central;
+    rt.block_on(async {
+        let _ = tokio::time::timeout(Duration::from_secs(3), server.stop()).await;
+    });
+    invoke(
+        &main,
+        "log_follow_up",
+        json!({"lead": lead["lead"]["id"], "channel": "email", "outcome": "sent",
+               "note": "logged while offline", "nextFollowUpAt": null}),
+    )
+    .unwrap();
+    let status = wait_status(&main, 15, "offline", |s| s["connection"] == "offline");
+    assert!(status["pending"].as_u64().unwrap() > 0, "{status}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach"),
+        "{status}"
+    );
+    // Everything else keeps working, "Sync now" included.
+    invoke(&main, "sync_now", json!({})).unwrap();
+    let history = invoke(&main, "lead_detail", json!({"id": lead["lead"]["id"]})).unwrap();
+    assert!(history.to_string().contains("logged while offline"));
+    drop(rt);
+}
