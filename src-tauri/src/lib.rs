@@ -109,10 +109,8 @@ pub fn with_session<R: Runtime>(
 pub fn run() -> Result<(), String> {
     let path = db_path().map_err(|e| e.to_string())?;
     let store = Store::open(&path).map_err(|e| format!("opening {}: {e}", path.display()))?;
-    let tuning = webview_tuning::Tuning::from_env();
-    webview_tuning::prepare_environment(tuning);
+    webview_tuning::prepare_environment();
     let builder = tauri::Builder::default()
-        .plugin(webview_tuning::plugin(tuning))
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
