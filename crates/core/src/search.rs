@@ -9,11 +9,16 @@
 //! match by bm25 would cost time in proportion to the number of matches.
 //! A query that looks like a phone number (digits with spaces, dashes, dots, slashes,
 //! parentheses, an optional `+` or `00`) matches the E.164 digits of the phone field as one
-//! prefix, so "+49 30 1234" finds +4930123456; national spellings with a trunk `0` do not, since
-//! the index holds E.164 only. A whole email address is looked up in the email index first.
+//! prefix, so "+49 30 1234" finds +4930123456. The index holds E.164 only, so a national
+//! spelling is also read in the countries of the database's offices: with an office in Germany,
+//! "030 1234" (trunk `0` replaced by the calling code) and a whole national number (parsed as
+//! intake parses it) find +4930123456 too. A whole email address is looked up in the email index
+//! first.
 
 use crate::error::{CoreError, Result};
 use crate::leads::{lead_from_row, LEAD_COLUMNS};
+use crate::normalize::normalize_phone;
+use crate::normalize::phone::international_digits;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -88,6 +93,11 @@ fn phone_digits(text: &str) -> Option<String> {
 /// words did not fill the page). A phone-like query searches the phone digits alone: its digit
 /// groups as words would match half the index.
 pub(crate) fn plan(text: &str) -> Plan {
+    plan_in(text, &[])
+}
+
+/// `plan`, reading a national phone spelling in each of `regions` as well.
+pub(crate) fn plan_in(text: &str, regions: &[String]) -> Plan {
     let terms: Vec<&str> = text
         .split_whitespace()
         .filter(|t| t.chars().any(char::is_alphanumeric))
@@ -108,10 +118,40 @@ pub(crate) fn plan(text: &str) -> Plan {
         (false, false) => vec![joined(false), joined(true)],
     };
     let lead = match phone_digits(text) {
-        Some(d) => vec![format!("phone : {}", quote(&d, true))],
+        Some(d) => {
+            let mut prefixes = vec![d.clone()];
+            let international = text.trim().starts_with('+') || d.len() < digit_count(text);
+            if !international {
+                for region in regions {
+                    let whole = normalize_phone(text, Some(region))
+                        .ok()
+                        .map(|e164| e164.trim_start_matches('+').to_string());
+                    for p in whole.into_iter().chain(international_digits(&d, region)) {
+                        if !prefixes.contains(&p) {
+                            prefixes.push(p);
+                        }
+                    }
+                }
+            }
+            prefixes
+                .iter()
+                .map(|p| format!("phone : {}", quote(p, true)))
+                .collect()
+        }
         None => words.clone(),
     };
     Plan { lead, note: words }
+}
+
+fn digit_count(text: &str) -> usize {
+    text.chars().filter(char::is_ascii_digit).count()
+}
+
+/// The countries of the database's offices: where national phone spellings are read.
+fn office_regions(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT country FROM office ORDER BY country")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn lead_by_rowid(conn: &Connection, rowid: i64) -> Result<Option<Lead>> {
@@ -139,7 +179,10 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<SearchH
         ));
     }
     let limit = limit.clamp(1, MAX_LIMIT);
-    let plan = plan(text);
+    let plan = match phone_digits(text) {
+        Some(_) => plan_in(text, &office_regions(conn)?),
+        None => plan(text),
+    };
     let mut hits = Vec::new();
     let mut seen = HashSet::new();
     let mut push = |lead: Lead, hits: &mut Vec<SearchHit>| {
@@ -312,6 +355,34 @@ mod tests {
         );
         assert_eq!(names(&s, "1 415 555 0123"), vec!["Bob O'Neil"]);
         assert_eq!(names(&s, "4155550123"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn national_spellings_are_read_in_the_offices_countries() {
+        let s = setup();
+        // Without an office nothing tells which country "030" belongs to.
+        assert!(names(&s, "030 1234").is_empty());
+        s.conn()
+            .execute(
+                "INSERT INTO office(code, name, country) VALUES ('ber', 'Berlin', 'DE')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(names(&s, "030 1234"), vec!["Ann Müller"]);
+        assert_eq!(names(&s, "030 123456"), vec!["Ann Müller"]);
+        assert_eq!(names(&s, "030/12-34-56"), vec!["Ann Müller"]);
+        assert_eq!(names(&s, "+49 30 1234"), vec!["Ann Müller"]);
+        // A trunk 0 is not read in an office country the number is not from.
+        assert!(names(&s, "0415 555").is_empty());
+        assert_eq!(
+            plan_in("030 12", &["DE".to_string()]).lead,
+            vec!["phone : \"03012\"*", "phone : \"493012\"*"]
+        );
+        assert_eq!(
+            plan_in("0049 30 12", &["DE".to_string()]).lead,
+            vec!["phone : \"493012\"*"],
+            "an international 00 is not a trunk prefix"
+        );
     }
 
     #[test]

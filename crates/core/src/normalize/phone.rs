@@ -82,6 +82,18 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<String
     Ok(super::phone_rules::e164(&number))
 }
 
+/// The E.164 digits (no `+`) that the start of a number written in `region`'s national format
+/// stands for: the trunk prefix (`0` in Germany) replaced by the country calling code, so that
+/// "030 1234" typed in a German office reads as `49301234`. None where the digits do not begin
+/// with the region's trunk prefix, or the region is unknown or has none.
+pub fn international_digits(national_digits: &str, region: &str) -> Option<String> {
+    let id = normalize_country(region)?;
+    let meta = phonenumber::metadata::DATABASE.by_id(id)?;
+    let rest = national_digits.strip_prefix(meta.national_prefix()?)?;
+    (!rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+        .then(|| format!("{}{rest}", meta.country_code()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +128,21 @@ mod tests {
                 "+49301234567"
             );
         }
+    }
+
+    #[test]
+    fn national_digits_with_a_trunk_prefix_become_international() {
+        assert_eq!(
+            international_digits("0301234", "DE").as_deref(),
+            Some("49301234")
+        );
+        assert_eq!(
+            international_digits("02079", "United Kingdom").as_deref(),
+            Some("442079")
+        );
+        assert_eq!(international_digits("301234", "DE"), None);
+        assert_eq!(international_digits("0", "DE"), None);
+        assert_eq!(international_digits("0301234", "Atlantis"), None);
     }
 
     #[test]
