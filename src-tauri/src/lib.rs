@@ -118,7 +118,11 @@ pub fn run() -> Result<(), String> {
         .plugin(reminders::plugin())
         // Sign-in and background sync: resume syncing when this replica is already signed in.
         .setup(|app| {
-            tauri::Manager::state::<background_sync::SyncService>(app).start();
+            // Off the main thread: starting may open the keychain over D-Bus.
+            let sync = tauri::Manager::state::<background_sync::SyncService>(app)
+                .inner()
+                .clone();
+            tauri::async_runtime::spawn_blocking(move || sync.start());
             Ok(())
         });
     with_app_state(builder, store)

@@ -40,13 +40,22 @@ fn probe(server_url: &str) -> Result<String> {
         .trim_end_matches(']')
         .to_string();
     let port = parsed.port().unwrap_or(443);
-    let addr = (host.as_str(), port)
+    // Try every address the name resolves to ("localhost" may list ::1 before 127.0.0.1).
+    let mut last = SyncError::Network(format!("{host} has no address"));
+    let mut connected = None;
+    for addr in (host.as_str(), port)
         .to_socket_addrs()
         .map_err(|e| SyncError::Network(format!("{host}: {e}")))?
-        .next()
-        .ok_or_else(|| SyncError::Network(format!("{host} has no address")))?;
-    let mut socket = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT)
-        .map_err(|e| SyncError::Network(format!("{host}:{port}: {e}")))?;
+    {
+        match TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) {
+            Ok(socket) => {
+                connected = Some(socket);
+                break;
+            }
+            Err(e) => last = SyncError::Network(format!("{host}:{port}: {e}")),
+        }
+    }
+    let mut socket = connected.ok_or(last)?;
     socket
         .set_read_timeout(Some(PROBE_TIMEOUT))
         .and_then(|()| socket.set_write_timeout(Some(PROBE_TIMEOUT)))
