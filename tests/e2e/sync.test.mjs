@@ -2,7 +2,8 @@
 // here on a free port with its self-signed certificate), the token in a real Secret Service:
 // a rep signs in (URL, confirm the fingerprint, user, password), takes the next lead, logs a
 // call and gets the next; the call reaches the server (a second replica through the CLI sees
-// it); a lead registered on the server through intake appears in the open queue within seconds.
+// it); a lead registered on the server through intake appears in the open queue within seconds;
+// after a restart the window is still signed in (the token comes back from the keychain).
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -127,6 +128,7 @@ function cli(db, args, { input, token } = {}) {
 describe('sign-in and background sync against a real server', () => {
   let session;
   let server;
+  let driverUrl;
 
   before(async () => {
     server = await startSyncServer({
@@ -162,6 +164,7 @@ describe('sign-in and background sync against a real server', () => {
     // The token must come from the keychain this window signs in to, not from the caller.
     delete env.SWITCHBOARD_TOKEN;
     const { url } = await startTauriDriver(env, { secretService: true });
+    driverUrl = url;
     session = await Session.create(url, { 'tauri:options': { application: desktopBinary() } });
   });
 
@@ -256,5 +259,19 @@ describe('sign-in and background sync against a real server', () => {
     assert.equal(await textOf(session, '#sync-panel [data-field="connection"]'), 'Online');
     await shot(session, 'sync-status');
     console.log(`panel and screenshot: ${Date.now() - beforeShot} ms`);
+  });
+
+  it('is still signed in after a restart: the token comes back from the keychain', async () => {
+    await session.close();
+    session = await Session.create(driverUrl, { 'tauri:options': { application: desktopBinary() } });
+    await waitFor('online after the restart', async () => {
+      const state = await session.execute('return document.querySelector(".sync .indicator")?.dataset.connection');
+      return state === 'online' ? state : null;
+    });
+    await go(session, 'New leads');
+    await waitFor('the synced queue', async () => {
+      const text = await session.execute('return document.querySelector("section.queue")?.innerText ?? ""');
+      return text.includes('Cy Fresh') ? text : null;
+    });
   });
 });
