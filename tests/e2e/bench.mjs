@@ -25,13 +25,24 @@ function seeds(count) {
   }));
 }
 
-/** Processes whose executable is the app binary or a WebKit helper, with their memory in kB. */
+/** The app binary's processes and their WebKit helpers (children of the app, so another app's
+ * WebKit processes on the same machine are not counted), with their memory in kB. */
 function appMemory(binary) {
-  const found = [];
+  const procs = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-      if (cmd !== binary && !/WebKit(Web|Network|GPU)Process/.test(cmd)) continue;
+      const ppid = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      procs.push({ pid, ppid, cmd });
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  const apps = new Set(procs.filter((p) => p.cmd === binary).map((p) => p.pid));
+  const found = [];
+  for (const { pid, ppid, cmd } of procs) {
+    if (!apps.has(pid) && !(apps.has(ppid) && /WebKit(Web|Network|GPU)Process/.test(cmd))) continue;
+    try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
       found.push({

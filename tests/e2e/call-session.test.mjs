@@ -164,9 +164,55 @@ describe('the manager review', () => {
     assert.equal(heading, 'Review');
     const charts = await waitFor('the charts', async () => {
       const found = await session.findAll('figure.chart');
-      return found.length >= 4 ? found : null;
+      return found.length >= 6 ? found : null;
     });
-    assert.equal(charts.length, 4);
+    // By channel, outcome mix, by rep, per day by channel, speed to lead, subscriber requests.
+    assert.equal(charts.length, 6);
+  });
+
+  it('shows speed to lead and subscriber requests with their text alternatives', async () => {
+    // Nobody has been contacted yet: all three seeded leads wait in "not yet contacted".
+    const speed = await waitFor('the speed-to-lead chart', () =>
+      session.execute(`
+        const figure = [...document.querySelectorAll('figure.chart')]
+          .find((f) => f.querySelector('figcaption')?.textContent.trim().startsWith('Speed to lead'));
+        if (!figure) return null;
+        return {
+          label: figure.querySelector('svg[role="img"]')?.getAttribute('aria-label') ?? '',
+          rows: [...figure.querySelectorAll('table tbody tr')].map((r) => r.textContent.trim()),
+          caption: figure.querySelector('table caption')?.textContent ?? '',
+        };`),
+    );
+    assert.match(speed.label, /^Speed to lead: < 5 min 0 \(0%\), .*not yet contacted 3 \(100%\)$/);
+    assert.equal(speed.caption, 'Speed to lead as a table');
+    assert.equal(speed.rows.length, 7);
+    assert.match(speed.rows.at(-1), /not yet contacted\s*3 \(100%\)/);
+
+    const requests = await session.execute(`
+      const figure = document.querySelector('figure.requests-chart');
+      return figure && {
+        caption: figure.querySelector('figcaption').textContent.replace(/\\s+/g, ' ').trim(),
+        kinds: [...figure.querySelectorAll('tbody tr')].map((r) => r.dataset.kind),
+        headings: [...figure.querySelectorAll('thead th')].map((h) => h.textContent),
+      };`);
+    assert.ok(requests, 'the subscriber requests chart is on the review');
+    assert.match(requests.caption, /^Subscriber requests 0 received/);
+    assert.deepEqual(requests.kinds, ['opt_out', 'erase', 'correct', 'access']);
+    assert.ok(requests.headings.includes('Median time to handle'));
+    assert.ok(requests.headings.includes('Overdue'));
+
+    // The office filter is there and narrows the charts too.
+    const [office] = await session.findAll('form.filters input[name="office"]');
+    await session.sendKeys(office, 'NOWHERE');
+    await click(session, 'form.filters button[type="submit"]');
+    await waitFor('the office-filtered speed chart', async () => {
+      const none = await session.execute(`
+        const figure = [...document.querySelectorAll('figure.chart')]
+          .find((f) => f.querySelector('figcaption')?.textContent.trim().startsWith('Speed to lead'));
+        return figure?.querySelector('.none')?.textContent ?? null;`);
+      return none === 'No data.' ? none : null;
+    });
+    await shot(session, 'manager-review');
   });
 });
 
@@ -193,6 +239,10 @@ describe('the import screen', () => {
 
   it('shows the progress and the report with the rejected line', async () => {
     await click(session, 'nav button:nth-child(4)');
+    // The OS picker is a native GTK dialog WebDriver cannot drive; the typed path is the same
+    // field the picker fills.
+    const choose = await textOf(session, 'section.import button[type="button"]');
+    assert.equal(choose, 'Choose file…');
     const [input] = await session.findAll('input[name="path"]');
     await session.sendKeys(input, csv);
     await click(session, 'section.import button[type="submit"]');

@@ -99,7 +99,19 @@ export class Session {
     await this.executeAsync(
       'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));',
     );
-    return Buffer.from(await this.call('GET', '/screenshot'), 'base64');
+    // Without compositing (the app's default, src-tauri/src/webview_tuning.rs) WebKit presents a
+    // frame only when something paints, and the screenshot waits for the next one: keep an
+    // invisible outline toggling until the shot is taken.
+    await this.execute(`
+      const root = document.documentElement;
+      window.__e2eNudge = setInterval(() => {
+        root.style.outline = root.style.outline ? '' : '1px solid transparent';
+      }, 40);`);
+    try {
+      return Buffer.from(await this.call('GET', '/screenshot'), 'base64');
+    } finally {
+      await this.execute('clearInterval(window.__e2eNudge); document.documentElement.style.outline = "";');
+    }
   }
 
   /** The window's title. */
