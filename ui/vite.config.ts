@@ -19,5 +19,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.ts'],
     setupFiles: ['./src/test-setup.ts'],
+    // A hang guard, not a speed check: on a loaded two-core CI machine a screen test that renders
+    // a long list in jsdom can take several seconds.
+    testTimeout: 20_000,
   },
 });
