@@ -173,8 +173,10 @@ pub fn import_reader<R: Read + Send>(
 ) -> Result<ImportReport> {
     let now = store.now();
     // SQLite's default page cache (2 MiB) is far smaller than the lead and registration indexes
-    // and the search index being written, so every batch re-read pages from the file. A larger
-    // cache for the import's duration keeps them in memory; memory stays bounded by it.
+    // and the search index being written, so every batch re-read pages from the file. A cache of
+    // 64 MiB for the import's duration (what `Store::open` sets too; a connection opened another
+    // way may have less) keeps most of them in memory; memory stays bounded by it. 32 MiB, tried
+    // before, shrank the store's own cache during imports.
     let previous_cache: i64 = store
         .conn()
         .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
@@ -202,7 +204,7 @@ pub fn import_reader<R: Read + Send>(
 }
 
 /// SQLite page cache during an import, in KiB.
-const IMPORT_CACHE_KIB: i64 = 32 * 1024;
+const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
 /// WAL pages after which a commit during an import checkpoints (32 MiB of 4 KiB pages).
 const IMPORT_CHECKPOINT_PAGES: i64 = 8 * 1024;
