@@ -125,6 +125,43 @@ async fn main() {
             report.pulled
         );
     }
+    // Where the time of a first sync goes: the same pages fetched into memory only (server,
+    // TLS, JSON decoding), then applied to another fresh replica without the network.
+    {
+        let fresh = hub.replica("mona").await;
+        let start = Instant::now();
+        let mut pages = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let page = fresh
+                .client
+                .pull(&fresh.token, cursor, switchboard_protocol::MAX_PAGE, 0)
+                .await
+                .unwrap();
+            cursor = page.next_cursor;
+            let more = page.has_more;
+            pages.push(page);
+            if !more {
+                break;
+            }
+        }
+        let fetch = start.elapsed().as_secs_f64();
+        let mut target = hub.replica("mona").await;
+        let start = Instant::now();
+        for page in &pages {
+            switchboard_core::replica::apply_page(
+                target.store.conn_mut(),
+                &page.changes,
+                page.next_cursor,
+            )
+            .unwrap();
+        }
+        let apply = start.elapsed().as_secs_f64();
+        eprintln!(
+            "phases: fetch+decode {} pages in {fetch:.2}s; apply in {apply:.2}s",
+            pages.len()
+        );
+    }
     let (sync_rate, raw_rate) = (median(sync_rates), median(raw_rates));
     println!(
         "bench1 leads={leads} follow_ups={} first_sync_rows_per_s={sync_rate:.0} raw_insert_rows_per_s={raw_rate:.0} ratio={:.3}",

@@ -10,8 +10,9 @@ use ts_rs::TS;
 /// Header a client sends with its `PROTOCOL_VERSION`; a server refuses another major version.
 pub const PROTOCOL_HEADER: &str = "x-switchboard-protocol";
 
-/// Largest page a pull returns, whatever the client asks for.
-pub const MAX_PAGE: u32 = 1000;
+/// Largest page a pull returns, whatever the client asks for. A replica applies a page in one
+/// transaction, so large pages make a first sync cheaper (fewer commits and checkpoints).
+pub const MAX_PAGE: u32 = 5000;
 
 /// Longest long-poll wait a pull may ask for, in seconds.
 pub const MAX_WAIT_SECS: u32 = 30;

@@ -291,7 +291,7 @@ async fn push_ops(
 pub struct ChangesParams {
     /// Cursor from the previous page (0 for a first sync).
     pub after: Option<i64>,
-    /// Page size (at most 1000).
+    /// Page size (at most `MAX_PAGE`).
     pub limit: Option<u32>,
     /// Long-poll: seconds to wait for a change when none is pending (at most 30).
     pub wait: Option<u32>,
@@ -304,7 +304,7 @@ async fn changes(
     State(state): State<ServerState>,
     Authed(actor): Authed,
     query: std::result::Result<Query<ChangesParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ChangesPage>> {
+) -> Result<Response> {
     let Query(q) = query.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let after = q.after.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(500).clamp(1, MAX_PAGE);
@@ -313,11 +313,14 @@ async fn changes(
     loop {
         let notified = state.changes.notified();
         let who = actor.clone();
-        let page = state
-            .blocking(move |s| store::read(&*s.store, |tx| changelog::page(tx, &who, after, limit)))
+        // The body is written straight from the stored operations (a `ChangesPage`).
+        let (body, count) = state
+            .blocking(move |s| {
+                store::read(&*s.store, |tx| changelog::page_json(tx, &who, after, limit))
+            })
             .await?;
-        if !page.changes.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(page));
+        if count > 0 || tokio::time::Instant::now() >= deadline {
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
         }
         tokio::select! {
             _ = notified => {}

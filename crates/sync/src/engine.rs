@@ -203,7 +203,10 @@ async fn push_all(
     }
 }
 
-/// Pulls pages until the server has nothing newer; the first request may long-poll.
+/// Pulls pages until the server has nothing newer; the first request may long-poll. While one
+/// page is applied, the next one is already being fetched and decoded (on a multi-threaded
+/// runtime, on another core), so a long first sync keeps both the network side and SQLite busy.
+/// The cursor still moves only with an applied page: a failure drops the prefetched page.
 async fn pull_all(
     store: &mut Store,
     client: &Client,
@@ -212,19 +215,46 @@ async fn pull_all(
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    let mut wait = first_wait;
+    let mut cursor = replica::state(store.conn())?.cursor;
+    let mut next = Prefetch::start(client, token, cursor, first_wait);
     loop {
-        let cursor = replica::state(store.conn())?.cursor;
-        let page = client.pull(token, cursor, MAX_PAGE, wait).await?;
-        wait = 0;
+        let page = next.page().await?;
         report.cursor = cursor;
         if page.changes.is_empty() && page.next_cursor <= cursor {
             return Ok(());
         }
+        if page.has_more {
+            next = Prefetch::start(client, token, page.next_cursor, 0);
+        }
         apply(store, &page, report, progress)?;
+        cursor = page.next_cursor;
         if !page.has_more {
             return Ok(());
         }
+    }
+}
+
+/// A pull running as its own task; dropping it cancels the request.
+struct Prefetch(tokio::task::JoinHandle<Result<switchboard_protocol::ChangesPage>>);
+
+impl Prefetch {
+    fn start(client: &Client, token: &Secret, after: i64, wait: u32) -> Prefetch {
+        let (client, token) = (client.clone(), token.clone());
+        Prefetch(tokio::spawn(async move {
+            client.pull(&token, after, MAX_PAGE, wait).await
+        }))
+    }
+
+    async fn page(&mut self) -> Result<switchboard_protocol::ChangesPage> {
+        (&mut self.0)
+            .await
+            .map_err(|e| SyncError::Network(format!("the pull stopped: {e}")))?
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -5,6 +5,7 @@
 //! one. Every operation is idempotent: append-only records insert-or-ignore by id, lead field
 //! groups keep the newest hybrid-logical-clock stamp, erasure and revocation are final.
 
+use super::fresh::NewLeads;
 use crate::clock::to_text;
 use crate::erase;
 use crate::error::Result;
@@ -57,7 +58,8 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     };
     let mut counters: BTreeSet<String> = BTreeSet::new();
     let mut newest: Option<Hlc> = None;
-    for change in changes {
+    let mut new_leads = NewLeads::scan(conn, changes)?;
+    for (index, change) in changes.iter().enumerate() {
         let applied = match &change.op {
             Op::LeadFieldsSet(op) => {
                 if let Some(stamp) = Hlc::parse(&op.hlc) {
@@ -65,18 +67,33 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
                         newest = Some(stamp);
                     }
                 }
-                fields(conn, op)?
+                if new_leads.write(conn, &op.lead_id, &to_text(op.created_at))? {
+                    new_leads.is_effective(index)
+                } else {
+                    fields(conn, op)?
+                }
             }
-            Op::RegistrationAdded(r) => registration(conn, r)?,
+            Op::RegistrationAdded(r) => {
+                new_leads.write(conn, &r.lead_id, &to_text(r.submitted_at))?;
+                registration(conn, r)?
+            }
             Op::FollowUpLogged(f) => {
-                let inserted = follow_up(conn, f)?;
-                if inserted {
+                let live = new_leads.write(conn, &f.lead_id, &to_text(f.occurred_at))?;
+                let inserted = follow_up(conn, f, live)?;
+                // A new lead's row was written with the counters of its follow-ups here.
+                if inserted && !live {
                     counters.insert(f.lead_id.clone());
                 }
                 inserted
             }
-            Op::ConsentRecorded(c) => consent(conn, c)?,
-            Op::RequestOpened(r) => request_opened(conn, r)?,
+            Op::ConsentRecorded(c) => {
+                new_leads.write(conn, &c.lead_id, &to_text(c.occurred_at))?;
+                consent(conn, c)?
+            }
+            Op::RequestOpened(r) => {
+                new_leads.write(conn, &r.lead_id, &to_text(r.received_at))?;
+                request_opened(conn, r)?
+            }
             Op::RequestHandled(r) => request_handled(conn, r)?,
             Op::AuditRecorded(a) => audit(conn, a)?,
             Op::LeadErased(e) => {
@@ -270,9 +287,12 @@ fn registration(conn: &Connection, r: &Registration) -> Result<bool> {
     Ok(inserted > 0)
 }
 
-fn follow_up(conn: &Connection, f: &FollowUp) -> Result<bool> {
-    ensure_lead(conn, &f.lead_id, &to_text(f.occurred_at))?;
-    let note = if is_erased(conn, &f.lead_id)? {
+/// `live`: the lead is known to exist and not to be erased (created in this page).
+fn follow_up(conn: &Connection, f: &FollowUp, live: bool) -> Result<bool> {
+    if !live {
+        ensure_lead(conn, &f.lead_id, &to_text(f.occurred_at))?;
+    }
+    let note = if !live && is_erased(conn, &f.lead_id)? {
         None
     } else {
         f.note.clone()

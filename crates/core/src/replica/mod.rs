@@ -3,6 +3,7 @@
 //! `switchboard-sync` crate moves the bytes.
 
 pub mod apply;
+pub mod fresh;
 pub mod identity;
 pub mod materialize;
 
@@ -307,6 +308,108 @@ mod tests {
         let summary = apply_page(b.conn_mut(), &page, 200).unwrap();
         assert_eq!(summary.applied, 0, "{summary:?}");
         assert_eq!(count(&b, "SELECT count(*) FROM follow_up"), 1);
+    }
+
+    /// Every column of every lead and follow-up, and what the search index finds, as text.
+    fn dump(store: &Store) -> Vec<String> {
+        let mut rows = Vec::new();
+        for sql in [
+            "SELECT id, office, name, company, email, phone, address, country, time_zone, status,
+                    owner, created_at, attempts, last_attempt_at, last_outcome,
+                    next_follow_up_at, first_contact_at, email_invalid, clock_identity,
+                    clock_email, clock_phone, clock_postal, clock_workflow, clock_office
+             FROM lead ORDER BY id",
+            "SELECT id, lead_id, outcome, note, occurred_at FROM follow_up ORDER BY id",
+            "SELECT rowid FROM lead_search WHERE lead_search MATCH 'ann' ORDER BY rowid",
+            "SELECT rowid FROM note_search WHERE note_search MATCH 'callback' ORDER BY rowid",
+        ] {
+            let mut stmt = store.conn().prepare(sql).unwrap();
+            let width = stmt.column_count();
+            let found: Vec<String> = stmt
+                .query_map([], |r| {
+                    (0..width)
+                        .map(|i| {
+                            r.get::<_, rusqlite::types::Value>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                        .map(|v| v.join("|"))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            rows.extend(found);
+        }
+        rows
+    }
+
+    #[test]
+    fn a_page_of_new_leads_ends_as_its_changes_applied_one_by_one() {
+        let c = clock();
+        let mut a = replica(&c);
+        let ids: Vec<String> = (0..3)
+            .map(|i| {
+                c.advance(chrono::Duration::seconds(1));
+                let id = new_id(c.now());
+                a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+                    .unwrap();
+                for n in 0..=i {
+                    c.advance(chrono::Duration::seconds(1));
+                    log_call(&mut a, &id, &format!("callback {n}"));
+                }
+                id
+            })
+            .collect();
+        // A later edit of one group travels in the same page: the newest stamp must win.
+        c.advance(chrono::Duration::seconds(1));
+        let at = c.now();
+        a.with_tx(|tx| {
+            leads::set_fields(
+                tx,
+                &ids[1],
+                &[(LeadField::Name, Some("Ann Renamed".into()))],
+                "a",
+                "edit",
+                at,
+            )
+        })
+        .unwrap();
+        let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
+        let page: Vec<Change> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, op))| Change {
+                server_seq: i as i64 + 1,
+                op,
+            })
+            .collect();
+        let (mut whole, mut single) = (replica(&c), replica(&c));
+        let summary = apply_page(whole.conn_mut(), &page, page.len() as i64).unwrap();
+        let mut applied = 0;
+        for change in &page {
+            applied += apply_page(
+                single.conn_mut(),
+                std::slice::from_ref(change),
+                change.server_seq,
+            )
+            .unwrap()
+            .applied;
+        }
+        assert_eq!(dump(&whole), dump(&single));
+        assert_eq!(summary.applied, applied);
+        let lead = leads::get(whole.conn(), &ids[2]).unwrap();
+        assert_eq!(lead.attempts, 3);
+        assert_eq!(
+            leads::get(whole.conn(), &ids[1]).unwrap().name.as_deref(),
+            Some("Ann Renamed")
+        );
+        // The same page again changes nothing.
+        assert_eq!(
+            apply_page(whole.conn_mut(), &page, page.len() as i64)
+                .unwrap()
+                .applied,
+            0
+        );
     }
 
     #[test]
