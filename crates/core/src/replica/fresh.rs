@@ -258,6 +258,6 @@ impl<'p> NewLeads<'p> {
 }
 
 /// The stamp of a group's winning change, or the empty clock when the page has none.
-fn clock<'a>(set: Option<&'a LeadFieldsSet>) -> &'a str {
+fn clock(set: Option<&LeadFieldsSet>) -> &str {
     set.map(|s| s.hlc.as_str()).unwrap_or("")
 }
