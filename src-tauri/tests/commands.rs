@@ -1,16 +1,17 @@
 //! The window's commands through Tauri's mock runtime, with the app's real configuration and
 //! capabilities, against a real SQLite file.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::{build, invoke, window};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use switchboard_core::clock::new_id;
 use switchboard_core::leads::{self, NewLead};
 use switchboard_core::{FixedClock, Store};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::test::{mock_builder, MockRuntime};
+use tauri::App;
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
@@ -38,32 +39,7 @@ fn seeded_store(dir: &tempfile::TempDir, count: usize) -> Store {
 }
 
 fn app(store: Store) -> App<MockRuntime> {
-    switchboard_desktop::with_app_state(mock_builder(), store)
-        .build(tauri::generate_context!())
-        .expect("the app builds with its real configuration")
-}
-
-fn window(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
-    WebviewWindowBuilder::new(app, label, Default::default())
-        .build()
-        .unwrap()
-}
-
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            // What the window's own pages are served from on Linux.
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
+    build(switchboard_desktop::with_app_state(mock_builder(), store))
 }
 
 fn names(page: &Value) -> Vec<&str> {
@@ -158,9 +134,11 @@ fn rep_app(store: Store) -> App<MockRuntime> {
         actor: "rita".into(),
         role: switchboard_core::protocol::Role::Rep,
     };
-    switchboard_desktop::with_session(mock_builder(), store, session)
-        .build(tauri::generate_context!())
-        .expect("the app builds with its real configuration")
+    build(switchboard_desktop::with_session(
+        mock_builder(),
+        store,
+        session,
+    ))
 }
 
 #[test]

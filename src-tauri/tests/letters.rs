@@ -1,18 +1,19 @@
 //! Contact through the OS opener and the postal letters screen, through Tauri's mock runtime
 //! with the app's real configuration and capabilities, against a real SQLite file.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde_json::{json, Value};
+use common::{build, invoke, window};
+use serde_json::json;
 use std::sync::Arc;
 use switchboard_core::clock::new_id;
 use switchboard_core::leads::{self, NewLead};
 use switchboard_core::protocol::Role;
 use switchboard_core::{FixedClock, Store};
 use switchboard_desktop::commands::Session;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::test::{mock_builder, MockRuntime};
+use tauri::App;
 
 /// 11:00 UTC: noon in Berlin, inside calling hours.
 fn noon() -> DateTime<Utc> {
@@ -52,31 +53,11 @@ fn app(store: Store) -> App<MockRuntime> {
         actor: "rita".into(),
         role: Role::Rep,
     };
-    switchboard_desktop::with_session(mock_builder(), store, session)
-        .build(tauri::generate_context!())
-        .expect("the app builds with its real configuration")
-}
-
-fn main_window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
-    WebviewWindowBuilder::new(app, "main", Default::default())
-        .build()
-        .unwrap()
-}
-
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
+    build(switchboard_desktop::with_session(
+        mock_builder(),
+        store,
+        session,
+    ))
 }
 
 #[test]
@@ -84,7 +65,7 @@ fn contact_is_refused_with_the_gates_reason_for_an_opted_out_lead_and_nothing_is
     let dir = tempfile::tempdir().unwrap();
     let (store, ids) = store(&dir, &["Quiet Person"]);
     let app = app(store);
-    let main = main_window(&app);
+    let main = window(&app, "main");
     invoke(&main, "opt_out", json!({"lead": ids[0], "scope": "all"})).unwrap();
 
     for channel in ["phone", "email"] {
@@ -107,7 +88,7 @@ fn an_allowed_contact_passes_the_gate_and_reaches_the_opener() {
     let dir = tempfile::tempdir().unwrap();
     let (store, ids) = store(&dir, &["Ada Lovelace"]);
     let app = app(store);
-    let main = main_window(&app);
+    let main = window(&app, "main");
 
     // The mock runtime registers no opener plugin: getting this far means the gate allowed it.
     let refused = invoke(
@@ -132,7 +113,7 @@ fn a_batch_is_previewed_as_text_and_marked_sent_skipping_who_opted_out_since() {
     let hostile = "<img src=x onerror=alert(1)>";
     let (store, ids) = store(&dir, &[hostile, "Alan Turing"]);
     let app = app(store);
-    let main = main_window(&app);
+    let main = window(&app, "main");
 
     let refused = invoke(
         &main,

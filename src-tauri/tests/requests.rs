@@ -1,15 +1,16 @@
 //! The lead page's subscriber-request actions (correct, erase, access export) and the requests
 //! inbox through Tauri's mock runtime, with the app's real configuration and capabilities.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::{build, invoke, window};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use switchboard_core::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
 use switchboard_core::{FixedClock, Store};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::test::{mock_builder, MockRuntime};
+use tauri::App;
 
 const NAME: &str = "Zoltan Quarksmith";
 const EMAIL: &str = "zoltan@quarksmith.example";
@@ -62,42 +63,18 @@ fn app(store: Store) -> App<MockRuntime> {
         actor: "maria".into(),
         role: switchboard_core::protocol::Role::Manager,
     };
-    switchboard_desktop::with_session(mock_builder(), store, session)
-        .build(tauri::generate_context!())
-        .expect("the app builds with its real configuration")
-}
-
-fn window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
-    window_named(app, "main")
-}
-
-fn window_named(app: &App<MockRuntime>, label: &str) -> WebviewWindow<MockRuntime> {
-    WebviewWindowBuilder::new(app, label, Default::default())
-        .build()
-        .unwrap()
-}
-
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
+    build(switchboard_desktop::with_session(
+        mock_builder(),
+        store,
+        session,
+    ))
 }
 
 #[test]
 fn a_correction_changes_the_field_audits_it_and_is_on_file_as_a_request() {
     let dir = tempfile::tempdir().unwrap();
     let (store, id) = store_with_person(&dir);
-    let main = window(&app(store));
+    let main = window(&app(store), "main");
 
     let done = invoke(
         &main,
@@ -144,7 +121,7 @@ fn a_correction_changes_the_field_audits_it_and_is_on_file_as_a_request() {
 fn an_erasure_previews_its_counts_then_leaves_no_personal_data_only_the_skeleton() {
     let dir = tempfile::tempdir().unwrap();
     let (store, id) = store_with_person(&dir);
-    let main = window(&app(store));
+    let main = window(&app(store), "main");
     invoke(
         &main,
         "log_follow_up",
@@ -199,7 +176,7 @@ fn an_erasure_previews_its_counts_then_leaves_no_personal_data_only_the_skeleton
 fn the_access_export_writes_a_file_holding_the_registrations() {
     let dir = tempfile::tempdir().unwrap();
     let (store, id) = store_with_person(&dir);
-    let main = window(&app(store));
+    let main = window(&app(store), "main");
     let path = dir.path().join("access-report.json");
 
     let done = invoke(
@@ -231,7 +208,7 @@ fn the_access_export_writes_a_file_holding_the_registrations() {
 fn the_inbox_lists_an_open_request_with_its_due_date_and_handling_records_who_and_when() {
     let dir = tempfile::tempdir().unwrap();
     let (store, id) = store_with_person(&dir);
-    let main = window(&app(store));
+    let main = window(&app(store), "main");
     let received = Utc.with_ymd_and_hms(2026, 1, 31, 8, 0, 0).unwrap();
 
     let opened = invoke(
@@ -286,7 +263,7 @@ fn only_the_main_window_may_erase_or_read_the_inbox() {
     let dir = tempfile::tempdir().unwrap();
     let (store, id) = store_with_person(&dir);
     let app = app(store);
-    let other = window_named(&app, "preview");
+    let other = window(&app, "preview");
     for (cmd, args) in [
         ("erase_lead", json!({"lead": id})),
         ("request_inbox", json!({"status": null})),
@@ -298,7 +275,7 @@ fn only_the_main_window_may_erase_or_read_the_inbox() {
         let error = invoke(&other, cmd, args).expect_err("not granted outside the main window");
         assert!(error.to_string().contains("not allowed"), "{cmd}: {error}");
     }
-    let main = window(&app);
+    let main = window(&app, "main");
     let detail = invoke(&main, "lead_detail", json!({"id": id})).unwrap();
     assert_eq!(detail["lead"]["name"], NAME, "nothing was erased");
 }

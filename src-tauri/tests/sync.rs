@@ -1,6 +1,9 @@
 //! Sign-in and background sync through Tauri's mock runtime, against a real central store
 //! (HTTPS on 127.0.0.1:0 with a self-signed certificate) and the keyring mock store.
 
+mod common;
+
+use common::{build, invoke, window};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,10 +13,8 @@ use switchboard_desktop::background_sync::{SyncEvent, SyncService};
 use switchboard_server::testkit::{TestOptions, TestServer};
 use switchboard_sync::keychain::Keychain;
 use switchboard_sync::SyncError;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
+use tauri::test::{mock_builder, MockRuntime};
+use tauri::{App, Manager, WebviewWindow};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -88,9 +89,7 @@ impl Central {
 /// The window over a database file in `dir`, tokens kept in `keychain`.
 fn app(dir: &tempfile::TempDir, keychain: &Keychain) -> App<MockRuntime> {
     let store = Store::open(&dir.path().join("desktop.db")).unwrap();
-    let app = switchboard_desktop::with_app_state(mock_builder(), store)
-        .build(tauri::generate_context!())
-        .expect("the app builds with its real configuration");
+    let app = build(switchboard_desktop::with_app_state(mock_builder(), store));
     let sync = app.state::<SyncService>();
     let keychain = keychain.clone();
     sync.use_keychain(move || Ok(keychain.clone()));
@@ -100,28 +99,6 @@ fn app(dir: &tempfile::TempDir, keychain: &Keychain) -> App<MockRuntime> {
 
 fn mock_keychain() -> Keychain {
     Keychain::with_store(keyring_core::mock::Store::new().unwrap())
-}
-
-fn window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
-    WebviewWindowBuilder::new(app, "main", Default::default())
-        .build()
-        .unwrap()
-}
-
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
 }
 
 fn sign_in(
@@ -178,7 +155,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn before_sign_in_the_status_is_signed_out_and_the_app_works_offline() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, &mock_keychain());
-    let main = window(&app);
+    let main = window(&app, "main");
     app.state::<SyncService>().start();
     let status = invoke(&main, "sync_status", json!({})).unwrap();
     assert_eq!(status["connection"], "signed_out", "{status}");
@@ -193,7 +170,7 @@ fn the_probe_shows_the_fingerprint_init_printed() {
     let central = Central::start();
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, &mock_keychain());
-    let main = window(&app);
+    let main = window(&app, "main");
     let probe = invoke(
         &main,
         "sync_probe",
@@ -216,7 +193,7 @@ fn sign_in_errors_say_what_went_wrong_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
     let app = app(&dir, &keychain);
-    let main = window(&app);
+    let main = window(&app, "main");
     let pin = central.server.fingerprint.clone();
 
     let wrong = sign_in(&main, &central.server, "rita", "not the password", &pin).unwrap_err();
@@ -281,7 +258,7 @@ fn signed_in_the_window_syncs_both_ways_and_the_token_stays_in_the_keychain() {
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
     let app = app(&dir, &keychain);
-    let main = window(&app);
+    let main = window(&app, "main");
     let heard = Arc::new(Mutex::new(Vec::<SyncEvent>::new()));
     let sink = heard.clone();
     app.state::<SyncService>().subscribe(move |event| {
@@ -375,7 +352,7 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     let keychain = mock_keychain();
     {
         let app = app(&dir, &keychain);
-        let main = window(&app);
+        let main = window(&app, "main");
         sign_in(
             &main,
             &central.server,
@@ -390,7 +367,7 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     let token = keychain.load("rita", &central.server.url).unwrap().unwrap();
     // A later start with an empty keychain: the variable alone signs the window in.
     let app = app(&dir, &mock_keychain());
-    let main = window(&app);
+    let main = window(&app, "main");
     let sync = app.state::<SyncService>();
     sync.start();
     assert_eq!(
@@ -425,7 +402,7 @@ fn offline_the_window_keeps_working_and_says_so() {
     central.intake("web-1", "Ada Early", "ada.early@example.com");
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, &mock_keychain());
-    let main = window(&app);
+    let main = window(&app, "main");
     sign_in(
         &main,
         &central.server,
