@@ -150,6 +150,34 @@ fn insert(conn: &Connection, n: &Notice) -> Result<()> {
     Ok(())
 }
 
+/// A new pending notice of `kind` to `recipient` about `lead_id`, stored and returned.
+fn add_pending(
+    conn: &Connection,
+    recipient: disclosure::Recipient,
+    lead_id: &str,
+    kind: NoticeKind,
+    fields: Vec<ShareField>,
+    at: DateTime<Utc>,
+) -> Result<Notice> {
+    let notice = Notice {
+        id: new_id(at),
+        partner_id: recipient.partner_id,
+        partner_name: recipient.partner_name,
+        lead_id: lead_id.to_string(),
+        partner_ref: recipient.partner_ref,
+        kind,
+        fields,
+        status: NoticeStatus::Pending,
+        created_at: at,
+        written_at: None,
+        written_to: None,
+        acknowledged_at: None,
+        acknowledged_by: None,
+    };
+    insert(conn, &notice)?;
+    Ok(notice)
+}
+
 /// After a correction (inside its transaction): a notice to each partner that holds a changed
 /// field. A correction notice not yet written for the same partner and person absorbs the new
 /// fields instead of adding a second notice. Returns the notices created or extended.
@@ -194,25 +222,14 @@ pub fn on_correction(
                 notice.fields = held;
                 out.push(notice);
             }
-            None => {
-                let notice = Notice {
-                    id: new_id(at),
-                    partner_id: recipient.partner_id,
-                    partner_name: recipient.partner_name,
-                    lead_id: lead_id.to_string(),
-                    partner_ref: recipient.partner_ref,
-                    kind: NoticeKind::Correction,
-                    fields: held,
-                    status: NoticeStatus::Pending,
-                    created_at: at,
-                    written_at: None,
-                    written_to: None,
-                    acknowledged_at: None,
-                    acknowledged_by: None,
-                };
-                insert(conn, &notice)?;
-                out.push(notice);
-            }
+            None => out.push(add_pending(
+                conn,
+                recipient,
+                lead_id,
+                NoticeKind::Correction,
+                held,
+                at,
+            )?),
         }
     }
     Ok(out)
@@ -240,23 +257,14 @@ pub fn on_erasure(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result
         if exists {
             continue;
         }
-        let notice = Notice {
-            id: new_id(at),
-            partner_id: recipient.partner_id,
-            partner_name: recipient.partner_name,
-            lead_id: lead_id.to_string(),
-            partner_ref: recipient.partner_ref,
-            kind: NoticeKind::Erasure,
-            fields: Vec::new(),
-            status: NoticeStatus::Pending,
-            created_at: at,
-            written_at: None,
-            written_to: None,
-            acknowledged_at: None,
-            acknowledged_by: None,
-        };
-        insert(conn, &notice)?;
-        out.push(notice);
+        out.push(add_pending(
+            conn,
+            recipient,
+            lead_id,
+            NoticeKind::Erasure,
+            Vec::new(),
+            at,
+        )?);
     }
     Ok(out)
 }
