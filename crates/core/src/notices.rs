@@ -476,39 +476,33 @@ mod tests {
         (s, id)
     }
 
-    #[test]
-    fn a_correction_notifies_only_partners_holding_a_changed_field() {
-        let (mut s, id) = setup();
+    /// Sets one field of lead `id` as a correction by rep1 and raises its notices.
+    fn correct(s: &mut Store, id: &str, field: LeadField, value: &str) -> Vec<Notice> {
         let now = s.now();
-        let notices = s
-            .with_tx(|tx| {
-                let changes = leads::set_fields(
-                    tx,
-                    &id,
-                    &[(LeadField::Email, Some("ann@new.example".into()))],
-                    "rep1",
-                    "correct",
-                    now,
-                )?;
-                on_correction(tx, &id, &changes, now)
-            })
-            .unwrap();
-        assert_eq!(notices.len(), 1);
-        assert_eq!(notices[0].partner_name, "Emails Only");
-        assert_eq!(notices[0].fields, vec![ShareField::Email]);
-        // A second correction before the notice is written extends it.
         s.with_tx(|tx| {
             let changes = leads::set_fields(
                 tx,
-                &id,
-                &[(LeadField::Name, Some("Ann Sample".into()))],
+                id,
+                &[(field, Some(value.into()))],
                 "rep1",
                 "correct",
                 now,
             )?;
-            on_correction(tx, &id, &changes, now)
+            on_correction(tx, id, &changes, now)
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_correction_notifies_only_partners_holding_a_changed_field() {
+        let (mut s, id) = setup();
+        let now = s.now();
+        let notices = correct(&mut s, &id, LeadField::Email, "ann@new.example");
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].partner_name, "Emails Only");
+        assert_eq!(notices[0].fields, vec![ShareField::Email]);
+        // A second correction before the notice is written extends it.
+        correct(&mut s, &id, LeadField::Name, "Ann Sample");
         let open = list(s.conn(), false).unwrap();
         assert_eq!(open.len(), 2, "{open:?}");
         let dir = tempfile::tempdir().unwrap();
@@ -537,18 +531,7 @@ mod tests {
     fn an_erasure_notifies_every_recipient_once_and_supersedes_corrections() {
         let (mut s, id) = setup();
         let now = s.now();
-        s.with_tx(|tx| {
-            let changes = leads::set_fields(
-                tx,
-                &id,
-                &[(LeadField::Phone, Some("+4930999999".into()))],
-                "rep1",
-                "correct",
-                now,
-            )?;
-            on_correction(tx, &id, &changes, now)
-        })
-        .unwrap();
+        correct(&mut s, &id, LeadField::Phone, "+4930999999");
         let erasures = s.with_tx(|tx| on_erasure(tx, &id, now)).unwrap();
         assert_eq!(erasures.len(), 2);
         assert!(s.with_tx(|tx| on_erasure(tx, &id, now)).unwrap().is_empty());
