@@ -215,6 +215,25 @@ async fn pull_all(
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
+    // Each page commits on its own, and SQLite checkpoints the WAL into the database (with an
+    // fsync) whenever it passes `wal_autocheckpoint` pages: with the default 1,000 a long pull
+    // checkpoints after nearly every page and rewrites the same index pages again and again.
+    // A long pull lets the WAL grow further, then checkpoints and truncates it once at the end.
+    let before = replica::apply::widen_checkpoints(store.conn())?;
+    let pages_before = report.pages;
+    let result = pull_pages(store, client, token, first_wait, report, progress).await;
+    replica::apply::restore_checkpoints(store.conn(), before, report.pages > pages_before + 1)?;
+    result
+}
+
+async fn pull_pages(
+    store: &mut Store,
+    client: &Client,
+    token: &Secret,
+    first_wait: u32,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
     let mut cursor = replica::state(store.conn())?.cursor;
     let mut next = Prefetch::start(client, token, cursor, first_wait);
     loop {

@@ -50,6 +50,30 @@ pub fn apply_page(
     Ok(summary)
 }
 
+/// WAL pages (4 KiB each) a long pull may accumulate before SQLite checkpoints: 64 MiB.
+pub const PULL_AUTOCHECKPOINT: i64 = 16_384;
+
+/// Lets the WAL grow to `PULL_AUTOCHECKPOINT` pages while a pull applies its pages; returns the
+/// setting to restore. With the default 1,000 pages a long pull checkpoints (and fsyncs) after
+/// nearly every page and writes the same index pages into the database again and again.
+pub fn widen_checkpoints(conn: &Connection) -> Result<i64> {
+    let before: i64 = conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?;
+    conn.execute_batch(&format!(
+        "PRAGMA wal_autocheckpoint = {PULL_AUTOCHECKPOINT}"
+    ))?;
+    Ok(before)
+}
+
+/// Restores the checkpoint setting after a pull; after a long one (`truncate`), checkpoints
+/// once and truncates the WAL so the file does not stay large.
+pub fn restore_checkpoints(conn: &Connection, before: i64, truncate: bool) -> Result<()> {
+    conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {before}"))?;
+    if truncate {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
 /// The transactional part of `apply_page`.
 pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Result<ApplySummary> {
     let mut summary = ApplySummary {
