@@ -9,6 +9,7 @@ use crate::outbox::{self, Entity};
 use crate::store::next_hlc;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
+pub use switchboard_protocol::FieldGroup;
 use switchboard_protocol::{Lead, LeadStatus, Outcome};
 
 /// The columns `lead_from_row` reads, in order.
@@ -30,74 +31,6 @@ pub enum LeadField {
     Owner,
     NextFollowUpAt,
     Office,
-}
-
-/// Fields that replicate together: concurrent edits merge per group, last writer wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FieldGroup {
-    Identity,
-    Email,
-    Phone,
-    Postal,
-    Workflow,
-    Office,
-}
-
-impl FieldGroup {
-    /// Every group.
-    pub const ALL: [FieldGroup; 6] = [
-        FieldGroup::Identity,
-        FieldGroup::Email,
-        FieldGroup::Phone,
-        FieldGroup::Postal,
-        FieldGroup::Workflow,
-        FieldGroup::Office,
-    ];
-
-    /// The group's name in the outbox and on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldGroup::Identity => "identity",
-            FieldGroup::Email => "email",
-            FieldGroup::Phone => "phone",
-            FieldGroup::Postal => "postal",
-            FieldGroup::Workflow => "workflow",
-            FieldGroup::Office => "office",
-        }
-    }
-
-    /// Parses a group name.
-    pub fn parse(text: &str) -> Option<FieldGroup> {
-        FieldGroup::ALL.into_iter().find(|g| g.as_str() == text)
-    }
-
-    /// The column holding the group's clock.
-    pub fn clock_column(self) -> &'static str {
-        match self {
-            FieldGroup::Identity => "clock_identity",
-            FieldGroup::Email => "clock_email",
-            FieldGroup::Phone => "clock_phone",
-            FieldGroup::Postal => "clock_postal",
-            FieldGroup::Workflow => "clock_workflow",
-            FieldGroup::Office => "clock_office",
-        }
-    }
-
-    /// The fields in the group.
-    pub fn fields(self) -> &'static [LeadField] {
-        match self {
-            FieldGroup::Identity => &[LeadField::Name, LeadField::Company],
-            FieldGroup::Email => &[LeadField::Email],
-            FieldGroup::Phone => &[LeadField::Phone],
-            FieldGroup::Postal => &[LeadField::Address, LeadField::Country, LeadField::TimeZone],
-            FieldGroup::Workflow => &[
-                LeadField::Status,
-                LeadField::Owner,
-                LeadField::NextFollowUpAt,
-            ],
-            FieldGroup::Office => &[LeadField::Office],
-        }
-    }
 }
 
 impl LeadField {
@@ -148,12 +81,19 @@ impl LeadField {
             })
     }
 
-    /// The replication group the field belongs to.
+    /// The replication group the field belongs to: concurrent edits merge per group, last
+    /// writer wins.
     pub fn group(self) -> FieldGroup {
-        FieldGroup::ALL
-            .into_iter()
-            .find(|g| g.fields().contains(&self))
-            .expect("every field is in a group")
+        match self {
+            LeadField::Name | LeadField::Company => FieldGroup::Identity,
+            LeadField::Email => FieldGroup::Email,
+            LeadField::Phone => FieldGroup::Phone,
+            LeadField::Address | LeadField::Country | LeadField::TimeZone => FieldGroup::Postal,
+            LeadField::Status | LeadField::Owner | LeadField::NextFollowUpAt => {
+                FieldGroup::Workflow
+            }
+            LeadField::Office => FieldGroup::Office,
+        }
     }
 
     /// Whether the field holds personal information (purged on erasure, audited as such).
@@ -371,16 +311,18 @@ pub fn set_fields(
             new: new.clone(),
         });
     }
-    let mut groups: Vec<FieldGroup> = changed.iter().map(|c| c.field.group()).collect();
-    groups.sort();
+    // In `LeadField::ALL` order, which lists a group's fields together: Identity first, Office
+    // last, each group once.
+    let mut groups: Vec<FieldGroup> = LeadField::ALL
+        .into_iter()
+        .filter(|f| changed.iter().any(|c| c.field == *f))
+        .map(LeadField::group)
+        .collect();
     groups.dedup();
     for group in &groups {
         let clock = next_hlc(conn, at)?.to_string();
         conn.execute(
-            &format!(
-                "UPDATE lead SET {} = ?1 WHERE id = ?2",
-                group.clock_column()
-            ),
+            &format!("UPDATE lead SET clock_{group} = ?1 WHERE id = ?2"),
             params![clock, lead_id],
         )?;
         outbox::enqueue(conn, Entity::LeadFields, lead_id, Some(group.as_str()))?;
