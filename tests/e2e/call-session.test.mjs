@@ -4,18 +4,10 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ARTIFACTS,
-  desktopBinary,
-  seedDatabase,
-  startTauriDriver,
-  startXvfb,
-  stopAll,
-  tempDir,
-} from './harness.mjs';
-import { Session, elementRef, waitFor } from './webdriver.mjs';
+import { click, closeWindow, openWindow, shot, tempDir, textOf } from './harness.mjs';
+import { elementRef, waitFor } from './webdriver.mjs';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const LEADS = [
@@ -24,43 +16,9 @@ const LEADS = [
   { name: HOSTILE, company: 'Markup & Co', email: 'mallory@example.com', country: 'DE', registered_at: '2026-03-01T11:00:00Z' },
 ];
 
-async function click(session, css) {
-  const [found] = await waitFor(css, async () => {
-    const all = await session.findAll(css);
-    return all.length > 0 ? all : null;
-  });
-  await session.execute('arguments[0].click()', [elementRef(found)]);
-}
-
-async function textOf(session, css) {
-  const [found] = await waitFor(css, async () => {
-    const all = await session.findAll(css);
-    return all.length > 0 ? all : null;
-  });
-  return session.text(found);
-}
-
-async function shot(session, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
-}
-
 async function openApp(role) {
-  const dir = tempDir();
-  const db = join(dir, 'e2e.db');
-  seedDatabase(db, LEADS);
-  const display = await startXvfb();
-  const { url } = await startTauriDriver({
-    ...process.env,
-    DISPLAY: display,
-    SWITCHBOARD_DB: db,
-    SWITCHBOARD_USER: role === 'manager' ? 'maria' : 'rita',
-    SWITCHBOARD_ROLE: role,
-    XDG_DATA_HOME: join(dir, 'data'),
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    XDG_CONFIG_HOME: join(dir, 'config'),
-  });
-  return Session.create(url, { 'tauri:options': { application: desktopBinary() } });
+  const { session } = await openWindow({ leads: LEADS, user: role === 'manager' ? 'maria' : 'rita', role });
+  return session;
 }
 
 describe('the call session', () => {
@@ -70,13 +28,7 @@ describe('the call session', () => {
     session = await openApp('rep');
   });
 
-  after(async () => {
-    try {
-      await session?.close();
-    } finally {
-      await stopAll();
-    }
-  });
+  after(() => closeWindow(session));
 
   it('takes the next lead, logs an email and moves to the next lead', async () => {
     await click(session, 'section.call button.primary');
@@ -151,13 +103,7 @@ describe('the manager review', () => {
     session = await openApp('manager');
   });
 
-  after(async () => {
-    try {
-      await session?.close();
-    } finally {
-      await stopAll();
-    }
-  });
+  after(() => closeWindow(session));
 
   it('lands on the review with its charts', async () => {
     const heading = await textOf(session, '#review-title');
@@ -229,13 +175,7 @@ describe('the import screen', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
   });
 
-  after(async () => {
-    try {
-      await session?.close();
-    } finally {
-      await stopAll();
-    }
-  });
+  after(() => closeWindow(session));
 
   it('shows the progress and the report with the rejected line', async () => {
     await click(session, 'nav button:nth-child(4)');

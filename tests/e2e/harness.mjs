@@ -2,11 +2,12 @@
 // stops all of it on every way out: normal end, failure, Ctrl-C, an uncaught error.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Session, elementRef, waitFor } from './webdriver.mjs';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -251,4 +252,67 @@ export async function startSyncServer({ office = 'BER', countries = ['DE'], user
     return portOpen(port);
   }, 20000);
   return { url: `https://127.0.0.1:${port}`, fingerprint, certPath: join(data, 'cert.pem'), intakeKey, data };
+}
+
+/**
+ * Opens the desktop window over a fresh database holding `leads` (as `seedDatabase`), signed in
+ * as `user` with `role` when given, with `env` added to the app's environment. The database and
+ * the app's own files live in a temp folder. Returns the WebDriver session and that folder.
+ */
+export async function openWindow({ leads = [], user, role, env = {} } = {}) {
+  const binary = desktopBinary();
+  const dir = tempDir();
+  const db = join(dir, 'e2e.db');
+  seedDatabase(db, leads);
+  const display = await startXvfb();
+  const { url } = await startTauriDriver({
+    ...process.env,
+    DISPLAY: display,
+    SWITCHBOARD_DB: db,
+    ...(user === undefined ? {} : { SWITCHBOARD_USER: user }),
+    ...(role === undefined ? {} : { SWITCHBOARD_ROLE: role }),
+    // Keeps the app's own files (WebKit caches) inside the temp folder.
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    // Not WEBKIT_DISABLE_DMABUF_RENDERER or LIBGL_ALWAYS_SOFTWARE: with them, WebKitWebDriver's
+    // screenshot waits for a repaint that an idle window never makes.
+    ...env,
+  });
+  const session = await Session.create(url, { 'tauri:options': { application: binary } });
+  return { session, dir };
+}
+
+/** Closes `session` (if it opened) and stops all the harness started, even when closing fails. */
+export async function closeWindow(session) {
+  try {
+    await session?.close();
+  } finally {
+    await stopAll();
+  }
+}
+
+/** The first element matching `css`, waiting until there is one. */
+export async function find(session, css) {
+  const [found] = await waitFor(css, async () => {
+    const all = await session.findAll(css);
+    return all.length > 0 ? all : null;
+  });
+  return found;
+}
+
+/** Clicks the first element matching `css` from script (not covered by overlays or scrolling). */
+export async function click(session, css) {
+  await session.execute('arguments[0].click()', [elementRef(await find(session, css))]);
+}
+
+/** The text of the first element matching `css`. */
+export async function textOf(session, css) {
+  return session.text(await find(session, css));
+}
+
+/** Saves a screenshot as `name`.png in ARTIFACTS. */
+export async function shot(session, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
 }

@@ -4,18 +4,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  ARTIFACTS,
-  desktopBinary,
-  seedDatabase,
-  startTauriDriver,
-  startXvfb,
-  stopAll,
-  tempDir,
-} from './harness.mjs';
-import { Session, elementRef, waitFor } from './webdriver.mjs';
+import { click, closeWindow, find, openWindow, shot, textOf } from './harness.mjs';
+import { elementRef, waitFor } from './webdriver.mjs';
 
 const LEADS = [
   { name: 'Grace Hopper', company: 'Compiler Works', email: 'grace@example.com', country: 'US', registered_at: '2026-03-02T09:30:00Z' },
@@ -23,31 +13,10 @@ const LEADS = [
 ];
 const ENTER = '\uE007';
 
-async function first(session, css) {
-  const [found] = await waitFor(css, async () => {
-    const all = await session.findAll(css);
-    return all.length > 0 ? all : null;
-  });
-  return found;
-}
-
-async function click(session, css) {
-  await session.execute('arguments[0].click()', [elementRef(await first(session, css))]);
-}
-
-async function textOf(session, css) {
-  return session.text(await first(session, css));
-}
-
-async function shot(session, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
-}
-
 /** Opens a lead page through the search dialog (Ctrl+K's button). */
 async function openLead(session, text, name) {
   await click(session, 'header > button.secondary');
-  await session.sendKeys(await first(session, '.dialog input[type="search"]'), text);
+  await session.sendKeys(await find(session, '.dialog input[type="search"]'), text);
   await waitFor(`a search hit for ${text}`, async () => {
     const hit = await session.findAll('.hits button');
     return hit.length > 0 && (await session.text(hit[0])).includes(name);
@@ -60,30 +29,10 @@ describe('the lead page actions and the requests inbox', () => {
   let session;
 
   before(async () => {
-    const dir = tempDir();
-    const db = join(dir, 'e2e.db');
-    seedDatabase(db, LEADS);
-    const display = await startXvfb();
-    const { url } = await startTauriDriver({
-      ...process.env,
-      DISPLAY: display,
-      SWITCHBOARD_DB: db,
-      SWITCHBOARD_USER: 'maria',
-      SWITCHBOARD_ROLE: 'manager',
-      XDG_DATA_HOME: join(dir, 'data'),
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      XDG_CONFIG_HOME: join(dir, 'config'),
-    });
-    session = await Session.create(url, { 'tauri:options': { application: desktopBinary() } });
+    ({ session } = await openWindow({ leads: LEADS, user: 'maria', role: 'manager' }));
   });
 
-  after(async () => {
-    try {
-      await session?.close();
-    } finally {
-      await stopAll();
-    }
-  });
+  after(() => closeWindow(session));
 
   it('records a request received weeks ago on a lead page', async () => {
     await openLead(session, 'Ada', 'Ada Lovelace');
@@ -117,7 +66,7 @@ describe('the lead page actions and the requests inbox', () => {
   it("corrects a lead's company in place: Enter saves and the correction is audited", async () => {
     await openLead(session, 'Grace', 'Grace Hopper');
     await click(session, 'dd[data-field="company"] button');
-    const input = await first(session, 'dd[data-field="company"] input');
+    const input = await find(session, 'dd[data-field="company"] input');
     await session.execute('arguments[0].select()', [elementRef(input)]);
     await session.sendKeys(input, `Compiler Works International${ENTER}`);
     const company = await waitFor('the corrected company', async () => {
@@ -135,9 +84,9 @@ describe('the lead page actions and the requests inbox', () => {
     assert.match(dialog, /Erase Grace Hopper for good\?/);
     assert.match(dialog, /the email grace@example\.com/);
     assert.match(dialog, /values of \d+ audit entries/);
-    const erase = await first(session, '.erase-dialog button[type="submit"]');
+    const erase = await find(session, '.erase-dialog button[type="submit"]');
     assert.equal(await session.execute('return arguments[0].disabled', [elementRef(erase)]), true);
-    await session.sendKeys(await first(session, '.erase-dialog input'), 'grace@example.com');
+    await session.sendKeys(await find(session, '.erase-dialog input'), 'grace@example.com');
     await shot(session, 'erase-dialog');
     await click(session, '.erase-dialog button[type="submit"]');
 

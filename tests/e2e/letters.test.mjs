@@ -4,32 +4,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ARTIFACTS,
-  desktopBinary,
-  seedDatabase,
-  startTauriDriver,
-  startXvfb,
-  stopAll,
-  tempDir,
-} from './harness.mjs';
-import { Session, elementRef, waitFor } from './webdriver.mjs';
+import { click, closeWindow, find, openWindow, shot, textOf } from './harness.mjs';
+import { elementRef, waitFor } from './webdriver.mjs';
 
 const HOSTILE = '<img src=x onerror=alert(1)> Lovelace';
-
-async function find(session, css) {
-  const [found] = await waitFor(css, async () => {
-    const all = await session.findAll(css);
-    return all.length > 0 ? all : null;
-  });
-  return found;
-}
-
-async function click(session, css) {
-  await session.execute('arguments[0].click()', [elementRef(await find(session, css))]);
-}
 
 /** Clicks the nav button named `label` (by text: other screens add buttons over time). */
 async function nav(session, label) {
@@ -41,10 +21,6 @@ async function nav(session, label) {
   );
 }
 
-async function textOf(session, css) {
-  return session.text(await find(session, css));
-}
-
 /** Sets a bound text field's value the way typing would (Svelte listens to `input`). */
 async function fill(session, css, value) {
   await session.execute(
@@ -53,46 +29,22 @@ async function fill(session, css, value) {
   );
 }
 
-async function shot(session, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
-}
-
 describe('postal letters', () => {
   let session;
   let csv;
 
   before(async () => {
-    const dir = tempDir();
-    const db = join(dir, 'e2e.db');
-    seedDatabase(db, []);
+    let dir;
+    ({ session, dir } = await openWindow({ user: 'rita', role: 'rep' }));
     csv = join(dir, 'with-address.csv');
     writeFileSync(
       csv,
       'name,company,email,address,country,submitted_at\n' +
         `"${HOSTILE}",Analytical Engines Ltd,ada@example.com,"12 St James's Square, London SW1Y 4JH",GB,2026-03-02T09:00:00Z\n`,
     );
-    const display = await startXvfb();
-    const { url } = await startTauriDriver({
-      ...process.env,
-      DISPLAY: display,
-      SWITCHBOARD_DB: db,
-      SWITCHBOARD_USER: 'rita',
-      SWITCHBOARD_ROLE: 'rep',
-      XDG_DATA_HOME: join(dir, 'data'),
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      XDG_CONFIG_HOME: join(dir, 'config'),
-    });
-    session = await Session.create(url, { 'tauri:options': { application: desktopBinary() } });
   });
 
-  after(async () => {
-    try {
-      await session?.close();
-    } finally {
-      await stopAll();
-    }
-  });
+  after(() => closeWindow(session));
 
   it('imports a lead with a postal address and adds it to the batch from the call session', async () => {
     await nav(session, 'Import');

@@ -4,16 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ARTIFACTS,
-  desktopBinary,
-  seedDatabase,
-  startTauriDriver,
-  startXvfb,
-  stopAll,
-  tempDir,
-} from './harness.mjs';
-import { Session, elementRef, waitFor } from './webdriver.mjs';
+import { ARTIFACTS, closeWindow, openWindow, shot } from './harness.mjs';
+import { elementRef, waitFor } from './webdriver.mjs';
 
 const LEADS = [
   { name: 'Ada Lovelace', company: 'Analytical Engines Ltd', email: 'ada@example.com', country: 'GB', registered_at: '2026-03-02T08:15:00Z' },
@@ -28,32 +20,10 @@ describe('the desktop window', () => {
   let session;
 
   before(async () => {
-    const binary = desktopBinary();
-    const dir = tempDir();
-    const db = join(dir, 'e2e.db');
-    seedDatabase(db, LEADS);
-    const display = await startXvfb();
-    const { url } = await startTauriDriver({
-      ...process.env,
-      DISPLAY: display,
-      SWITCHBOARD_DB: db,
-      // Keeps the app's own files (WebKit caches) inside the temp folder.
-      XDG_DATA_HOME: join(dir, 'data'),
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      XDG_CONFIG_HOME: join(dir, 'config'),
-      // Not WEBKIT_DISABLE_DMABUF_RENDERER or LIBGL_ALWAYS_SOFTWARE: with them, WebKitWebDriver's
-      // screenshot waits for a repaint that an idle window never makes.
-    });
-    session = await Session.create(url, { 'tauri:options': { application: binary } });
+    ({ session } = await openWindow({ leads: LEADS }));
   });
 
-  after(async () => {
-    try {
-      await session?.close();
-    } finally {
-      await stopAll();
-    }
-  });
+  after(() => closeWindow(session));
 
   it('shows the new queue, newest registration first', async () => {
     // Reps land on the call session; the new queue is one click away.
@@ -99,7 +69,6 @@ describe('the desktop window', () => {
     assert.equal(focused.name, NEWEST_FIRST[1].name);
     assert.notEqual(focused.outline, 'none');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(join(ARTIFACTS, 'keyboard-focus.png'), await session.screenshot());
+    await shot(session, 'keyboard-focus');
   });
 });

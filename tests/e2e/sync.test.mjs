@@ -8,17 +8,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
-  ARTIFACTS,
+  click,
+  closeWindow,
   desktopBinary,
+  find,
+  shot,
   startSyncServer,
   startTauriDriver,
   startXvfb,
-  stopAll,
   tempDir,
+  textOf,
   workspaceBinary,
 } from './harness.mjs';
 import { Session, elementRef, waitFor } from './webdriver.mjs';
@@ -47,22 +50,6 @@ function localHour(zone) {
 
 const PLACE = PLACES.find((p) => localHour(p.zone) >= 10 && localHour(p.zone) <= 18) ?? PLACES[0];
 
-async function find(session, css) {
-  const [found] = await waitFor(css, async () => {
-    const all = await session.findAll(css);
-    return all.length > 0 ? all : null;
-  });
-  return found;
-}
-
-async function click(session, css) {
-  await session.execute('arguments[0].click()', [elementRef(await find(session, css))]);
-}
-
-async function textOf(session, css) {
-  return session.text(await find(session, css));
-}
-
 async function type(session, css, text) {
   await session.sendKeys(await find(session, css), text);
 }
@@ -74,11 +61,6 @@ async function go(session, label) {
     [label],
   );
   assert.ok(clicked, `a nav button "${label}"`);
-}
-
-async function shot(session, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  writeFileSync(join(ARTIFACTS, `${name}.png`), await session.screenshot());
 }
 
 /** Registers a person through the website intake, trusting the server's own certificate. */
@@ -168,13 +150,7 @@ describe('sign-in and background sync against a real server', () => {
     session = await Session.create(url, { 'tauri:options': { application: desktopBinary() } });
   });
 
-  after(async () => {
-    try {
-      await session?.close();
-    } finally {
-      await stopAll();
-    }
-  });
+  after(() => closeWindow(session));
 
   it('signs in through the window: server URL, the fingerprint confirmed, user and password', async () => {
     await click(session, '.sync .indicator');
