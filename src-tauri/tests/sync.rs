@@ -115,6 +115,19 @@ fn sign_in(
     )
 }
 
+/// Signs rita in, trusting the server's own fingerprint, and waits until the window is online.
+fn sign_in_online(window: &WebviewWindow<MockRuntime>, central: &Central) {
+    sign_in(
+        window,
+        &central.server,
+        "rita",
+        PASSWORD,
+        &central.server.fingerprint,
+    )
+    .unwrap();
+    wait_status(window, 15, "online", |s| s["connection"] == "online");
+}
+
 /// Polls the status command until `done` holds, or fails after `secs` seconds.
 fn wait_status(
     window: &WebviewWindow<MockRuntime>,
@@ -353,15 +366,7 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     {
         let app = app(&dir, &keychain);
         let main = window(&app, "main");
-        sign_in(
-            &main,
-            &central.server,
-            "rita",
-            PASSWORD,
-            &central.server.fingerprint,
-        )
-        .unwrap();
-        wait_status(&main, 15, "online", |s| s["connection"] == "online");
+        sign_in_online(&main, &central);
         tauri::async_runtime::block_on(app.state::<SyncService>().stop());
     }
     let token = keychain.load("rita", &central.server.url).unwrap().unwrap();
@@ -403,15 +408,7 @@ fn offline_the_window_keeps_working_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, &mock_keychain());
     let main = window(&app, "main");
-    sign_in(
-        &main,
-        &central.server,
-        "rita",
-        PASSWORD,
-        &central.server.fingerprint,
-    )
-    .unwrap();
-    wait_status(&main, 15, "online", |s| s["connection"] == "online");
+    sign_in_online(&main, &central);
     let lead = invoke(&main, "queue_next", json!({"queue": "new"})).unwrap();
 
     // The server goes away (its open long-poll may linger; new connections are refused).
