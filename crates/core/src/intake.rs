@@ -875,6 +875,14 @@ mod tests {
         s.with_tx(|tx| record(tx, input, &c))
     }
 
+    /// Records `input`, which must create a lead; returns the new lead's id.
+    fn created(s: &mut Store, input: &RegistrationInput) -> String {
+        match rec(s, input).unwrap() {
+            IntakeOutcome::Created(id) => id,
+            other => panic!("expected a new lead, got {other:?}"),
+        }
+    }
+
     fn count(s: &Store, table: &str) -> i64 {
         s.conn()
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
@@ -884,9 +892,7 @@ mod tests {
     #[test]
     fn a_new_person_becomes_a_lead_with_normalised_fields_and_zone() {
         let mut s = store();
-        let IntakeOutcome::Created(id) = rec(&mut s, &ann()).unwrap() else {
-            panic!("expected a new lead")
-        };
+        let id = created(&mut s, &ann());
         let lead = leads::get(s.conn(), &id).unwrap();
         assert_eq!(lead.name.as_deref(), Some("Ann Example"));
         assert_eq!(lead.email.as_deref(), Some("ann@example.com"));
@@ -998,9 +1004,7 @@ mod tests {
         let mut first = ann();
         first.company = None;
         first.phone = None;
-        let IntakeOutcome::Created(id) = rec(&mut s, &first).unwrap() else {
-            panic!()
-        };
+        let id = created(&mut s, &first);
         let mut second = ann();
         second.submission_id = Some("s-2".into());
         second.submitted_at = Some("2026-03-02T08:30:00Z".into());
@@ -1036,9 +1040,7 @@ mod tests {
     #[test]
     fn a_corrected_field_is_not_refilled_even_when_empty() {
         let mut s = store();
-        let IntakeOutcome::Created(id) = rec(&mut s, &ann()).unwrap() else {
-            panic!()
-        };
+        let id = created(&mut s, &ann());
         // The person asked to remove their company and phone: both corrected to empty.
         s.with_tx(|tx| {
             leads::set_fields(
@@ -1075,9 +1077,7 @@ mod tests {
         let mut s = store();
         let mut first = ann();
         first.email = None;
-        let IntakeOutcome::Created(id) = rec(&mut s, &first).unwrap() else {
-            panic!()
-        };
+        let id = created(&mut s, &first);
         let mut second = first.clone();
         second.submission_id = Some("s-2".into());
         second.phone = Some("+49 30 1234567".into());
@@ -1192,9 +1192,7 @@ mod tests {
     #[test]
     fn a_bulk_writer_finds_leads_that_existed_before_it_started() {
         let mut s = store();
-        let IntakeOutcome::Created(id) = rec(&mut s, &ann()).unwrap() else {
-            panic!()
-        };
+        let id = created(&mut s, &ann());
         let mut phone_only = ann();
         phone_only.submission_id = Some("p-1".into());
         phone_only.email = None;
@@ -1234,9 +1232,7 @@ mod tests {
         let mut s = Store::open_with_clock(&path, clock.clone()).unwrap();
         let mut bulk = Bulk::new(s.conn()).unwrap();
         let mut other = Store::open_with_clock(&path, clock).unwrap();
-        let IntakeOutcome::Created(id) = rec(&mut other, &ann()).unwrap() else {
-            panic!()
-        };
+        let id = created(&mut other, &ann());
         let mut again = ann();
         again.submission_id = Some("s-2".into());
         again.kind = Some("demo".into());
