@@ -850,6 +850,15 @@ mod tests {
         IntakeContext::new(s.conn(), None, s.now(), "import").unwrap()
     }
 
+    /// Ann's second submission ("s-2"), sent at `at`.
+    fn ann_again(at: &str) -> RegistrationInput {
+        RegistrationInput {
+            submission_id: Some("s-2".into()),
+            submitted_at: Some(at.into()),
+            ..ann()
+        }
+    }
+
     fn ann() -> RegistrationInput {
         RegistrationInput {
             submission_id: Some("s-1".into()),
@@ -955,9 +964,7 @@ mod tests {
     fn the_same_email_and_kind_within_ten_minutes_is_a_duplicate_but_not_after() {
         let mut s = store();
         rec(&mut s, &ann()).unwrap();
-        let mut resent = ann();
-        resent.submission_id = Some("s-2".into());
-        resent.submitted_at = Some("2026-03-02T08:09:59Z".into());
+        let resent = ann_again("2026-03-02T08:09:59Z");
         assert_eq!(rec(&mut s, &resent).unwrap(), IntakeOutcome::Duplicate);
         let mut other_kind = resent.clone();
         other_kind.submission_id = Some("s-3".into());
@@ -1005,9 +1012,7 @@ mod tests {
         first.company = None;
         first.phone = None;
         let id = created(&mut s, &first);
-        let mut second = ann();
-        second.submission_id = Some("s-2".into());
-        second.submitted_at = Some("2026-03-02T08:30:00Z".into());
+        let mut second = ann_again("2026-03-02T08:30:00Z");
         second.name = Some("Annie E.".into());
         second.email = Some("ANN@example.com ".into());
         assert_eq!(
@@ -1058,9 +1063,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let mut again = ann();
-        again.submission_id = Some("s-2".into());
-        again.submitted_at = Some("2026-03-02T08:45:00Z".into());
+        let mut again = ann_again("2026-03-02T08:45:00Z");
         again.address = Some("Hauptstr. 1, Berlin".into());
         assert_eq!(
             rec(&mut s, &again).unwrap(),
