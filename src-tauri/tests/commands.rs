@@ -4,12 +4,11 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{build, invoke, window};
+use common::{build, invoke, store_at, window};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use switchboard_core::clock::new_id;
 use switchboard_core::leads::{self, NewLead};
-use switchboard_core::{FixedClock, Store};
+use switchboard_core::Store;
 use tauri::test::{mock_builder, MockRuntime};
 use tauri::App;
 
@@ -19,11 +18,7 @@ fn start() -> DateTime<Utc> {
 
 /// A store in a temp folder holding `count` new leads registered a minute apart (lead 0 first).
 fn seeded_store(dir: &tempfile::TempDir, count: usize) -> Store {
-    let store = Store::open_with_clock(
-        &dir.path().join("desktop.db"),
-        Arc::new(FixedClock::at(start())),
-    )
-    .unwrap();
+    let store = store_at(dir, "desktop.db", start());
     for i in 0..count {
         let at = start() + Duration::minutes(i as i64);
         let lead = NewLead {

@@ -4,13 +4,12 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{build, invoke, window};
+use common::{build, invoke, store_at, window};
 use serde_json::json;
-use std::sync::Arc;
 use switchboard_core::clock::new_id;
 use switchboard_core::leads::{self, NewLead};
 use switchboard_core::protocol::Role;
-use switchboard_core::{FixedClock, Store};
+use switchboard_core::Store;
 use switchboard_desktop::commands::Session;
 use tauri::test::{mock_builder, MockRuntime};
 use tauri::App;
@@ -22,11 +21,7 @@ fn noon() -> DateTime<Utc> {
 
 /// A store holding reachable leads (email, phone, postal address, Berlin) with these names.
 fn store(dir: &tempfile::TempDir, names: &[&str]) -> (Store, Vec<String>) {
-    let store = Store::open_with_clock(
-        &dir.path().join("letters.db"),
-        Arc::new(FixedClock::at(noon())),
-    )
-    .unwrap();
+    let store = store_at(dir, "letters.db", noon());
     let mut ids = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let at = noon() - Duration::hours(1 + i as i64);

@@ -4,11 +4,10 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{build, invoke, window};
+use common::{build, invoke, store_at, window};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use switchboard_core::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
-use switchboard_core::{FixedClock, Store};
+use switchboard_core::Store;
 use tauri::test::{mock_builder, MockRuntime};
 use tauri::App;
 
@@ -25,11 +24,7 @@ fn now() -> DateTime<Utc> {
 
 /// A store whose clock stands at `now()` with one person who registered on the website.
 fn store_with_person(dir: &tempfile::TempDir) -> (Store, String) {
-    let mut store = Store::open_with_clock(
-        &dir.path().join("desktop.db"),
-        Arc::new(FixedClock::at(now())),
-    )
-    .unwrap();
+    let mut store = store_at(dir, "desktop.db", now());
     let at = now() - Duration::days(10);
     let id = store
         .with_tx(|tx| {

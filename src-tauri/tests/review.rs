@@ -4,14 +4,13 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{build, invoke, window};
+use common::{build, invoke, store_at, window};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use switchboard_core::clock::new_id;
 use switchboard_core::followup::{self, LogFollowUp};
 use switchboard_core::leads::{self, NewLead};
 use switchboard_core::protocol::{Channel, Direction, Outcome, RequestKind, RequestStatus};
-use switchboard_core::{requests, FixedClock, Store};
+use switchboard_core::{requests, Store};
 use tauri::test::{mock_builder, MockRuntime};
 use tauri::App;
 
@@ -27,11 +26,7 @@ fn now() -> DateTime<Utc> {
 /// Three Berlin leads registered at 09:00 (emailed after 3 min, after 2 h, never) and one Paris
 /// lead emailed after 2 days; a correction handled in 3 days, an access request still open.
 fn store(dir: &tempfile::TempDir) -> Store {
-    let mut store = Store::open_with_clock(
-        &dir.path().join("review.db"),
-        Arc::new(FixedClock::at(now())),
-    )
-    .unwrap();
+    let mut store = store_at(dir, "review.db", now());
     let people = [
         ("ann@a.example", "BER", Some(Duration::minutes(3))),
         ("bob@b.example", "BER", Some(Duration::hours(2))),

@@ -4,11 +4,19 @@
 // Each test binary compiles its own copy of this module and uses only part of it.
 #![allow(dead_code)]
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::sync::Arc;
+use switchboard_core::{FixedClock, Store};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, Builder, WebviewWindow, WebviewWindowBuilder};
+
+/// A store in `file` of `dir` whose clock stands still at `now`.
+pub fn store_at(dir: &tempfile::TempDir, file: &str, now: DateTime<Utc>) -> Store {
+    Store::open_with_clock(&dir.path().join(file), Arc::new(FixedClock::at(now))).unwrap()
+}
 
 /// Builds `builder` with the app's real configuration and capabilities.
 pub fn build(builder: Builder<MockRuntime>) -> App<MockRuntime> {
