@@ -2,8 +2,8 @@
 //! Screens with several commands keep them in a submodule.
 
 pub mod letters;
-pub mod subscriber_requests;
 pub mod review;
+pub mod subscriber_requests;
 pub mod sync;
 
 use crate::error::error_body;

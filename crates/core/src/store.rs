@@ -21,7 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_disclosure",
         include_str!("../migrations/0006_disclosure.sql"),
     ),
-    ("0007_letters", include_str!("../migrations/0007_letters.sql")),
+    (
+        "0007_letters",
+        include_str!("../migrations/0007_letters.sql"),
+    ),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.
