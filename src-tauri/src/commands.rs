@@ -111,10 +111,8 @@ pub fn queue_next(
     session: State<'_, Session>,
     queue: String,
 ) -> Result<Option<NextLead>, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    store
-        .with_tx(|tx| {
+    store(&state)
+        .with_tx_now(|tx, at| {
             let settings = QueueSettings::load(tx)?;
             queue::next(tx, &queue, &session.actor, at, &settings)
         })
@@ -181,10 +179,8 @@ pub fn opt_out(
     lead: String,
     scope: switchboard_core::protocol::ConsentScope,
 ) -> Result<ConsentEvent, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    store
-        .with_tx(|tx| {
+    store(&state)
+        .with_tx_now(|tx, at| {
             requests::opt_out_request(tx, &lead, scope, "request to a rep", &session.actor, at)
         })
         .map(|done| done.event)
@@ -336,10 +332,8 @@ pub fn share_leads(
     partner: String,
     out: String,
 ) -> Result<ShareOutcome, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    let result = store
-        .with_tx(|tx| share::share(tx, &leads, &partner, &session.actor, at))
+    let result = store(&state)
+        .with_tx_now(|tx, at| share::share(tx, &leads, &partner, &session.actor, at))
         .map_err(error_body)?;
     share::write_file(&result, std::path::Path::new(&out)).map_err(error_body)?;
     Ok(ShareOutcome {
@@ -369,11 +363,9 @@ pub fn audience_export(
     segment: String,
     out: String,
 ) -> Result<Export, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
     let segment = Segment::parse(&segment).map_err(error_body)?;
-    store
-        .with_tx(|tx| {
+    store(&state)
+        .with_tx_now(|tx, at| {
             audience::export_to_file(tx, &segment, std::path::Path::new(&out), &session.actor, at)
         })
         .map_err(error_body)

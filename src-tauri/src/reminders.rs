@@ -40,9 +40,8 @@ fn notify_due<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
     let due = {
         let state = app.state::<Mutex<Store>>();
         let mut store = state.lock().unwrap_or_else(PoisonError::into_inner);
-        let at = store.now();
         store
-            .with_tx(|tx| reminders::take_due(tx, &user, at))
+            .with_tx_now(|tx, at| reminders::take_due(tx, &user, at))
             .map_err(|e| e.to_string())?
     };
     for notice in reminders::notices(&due, &chrono::Local) {

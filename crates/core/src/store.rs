@@ -155,6 +155,15 @@ impl Store {
         Ok(value)
     }
 
+    /// `with_tx` stamped with the store's current time: the shape of every user-initiated write.
+    pub fn with_tx_now<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        let at = self.now();
+        self.with_tx(|tx| f(tx, at))
+    }
+
     /// This replica's id.
     pub fn replica_id(&self) -> Result<String> {
         get_setting(&self.conn, "replica_id")?

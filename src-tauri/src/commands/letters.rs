@@ -76,10 +76,10 @@ pub fn letter_template_save(
     name: String,
     body: String,
 ) -> Result<LetterTemplate, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    store
-        .with_tx(|tx| letters::save_template(tx, id.as_deref(), &name, &body, &session.actor, at))
+    store(&state)
+        .with_tx_now(|tx, at| {
+            letters::save_template(tx, id.as_deref(), &name, &body, &session.actor, at)
+        })
         .map_err(error_body)
 }
 
@@ -103,10 +103,8 @@ pub fn letter_batch_add(
     session: State<'_, Session>,
     lead: String,
 ) -> Result<BatchEntry, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    store
-        .with_tx(|tx| letters::add_to_batch(tx, &lead, &session.actor, at))
+    store(&state)
+        .with_tx_now(|tx, at| letters::add_to_batch(tx, &lead, &session.actor, at))
         .map_err(error_body)
 }
 
@@ -125,10 +123,8 @@ pub fn letter_batch_add_due(
     state: State<'_, Mutex<Store>>,
     session: State<'_, Session>,
 ) -> Result<AddedDue, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    store
-        .with_tx(|tx| letters::add_due(tx, &session.actor, at))
+    store(&state)
+        .with_tx_now(|tx, at| letters::add_due(tx, &session.actor, at))
         .map_err(error_body)
 }
 
@@ -152,10 +148,8 @@ pub fn letter_mark_sent(
     session: State<'_, Session>,
     template: Option<String>,
 ) -> Result<MarkedSent, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    store
-        .with_tx(|tx| letters::mark_sent(tx, template.as_deref(), &session.actor, at))
+    store(&state)
+        .with_tx_now(|tx, at| letters::mark_sent(tx, template.as_deref(), &session.actor, at))
         .map_err(error_body)
 }
 

@@ -24,11 +24,9 @@ pub fn correct_lead(
     lead: String,
     changes: BTreeMap<String, String>,
 ) -> Result<Correction, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
     let changes: Vec<(String, String)> = changes.into_iter().collect();
-    store
-        .with_tx(|tx| correct::correct(tx, &lead, &changes, &session.actor, at))
+    store(&state)
+        .with_tx_now(|tx, at| correct::correct(tx, &lead, &changes, &session.actor, at))
         .map_err(error_body)
 }
 
@@ -101,10 +99,8 @@ fn export_to(
     lead: &str,
     path: &Path,
 ) -> Result<AccessExport, ErrorBody> {
-    let mut store = store(state);
-    let at = store.now();
-    store
-        .with_tx(|tx| access::export_to_file(tx, lead, path, &session.actor, at))
+    store(state)
+        .with_tx_now(|tx, at| access::export_to_file(tx, lead, path, &session.actor, at))
         .map_err(error_body)
 }
 
@@ -157,9 +153,7 @@ pub fn handle_request(
     id: String,
     status: RequestStatus,
 ) -> Result<SubscriberRequest, ErrorBody> {
-    let mut store = store(&state);
-    let at = store.now();
-    store
-        .with_tx(|tx| requests::handle(tx, &id, status, &session.actor, at))
+    store(&state)
+        .with_tx_now(|tx, at| requests::handle(tx, &id, status, &session.actor, at))
         .map_err(error_body)
 }
