@@ -49,10 +49,21 @@ export class Session {
 
   /** Starts a session; `capabilities` goes into `alwaysMatch`. */
   static async create(base, capabilities) {
-    const value = await request(base, 'POST', '/session', {
-      capabilities: { alwaysMatch: capabilities, firstMatch: [{}] },
-    });
-    return new Session(base, value.sessionId);
+    // tauri-driver sometimes drops the connection of a new-session request while other windows
+    // start on the same machine ("fetch failed: other side closed"); a dropped connection is
+    // asked again, twice at most. An answer with a WebDriver error is never retried.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const value = await request(base, 'POST', '/session', {
+          capabilities: { alwaysMatch: capabilities, firstMatch: [{}] },
+        });
+        return new Session(base, value.sessionId);
+      } catch (error) {
+        const dropped = error instanceof TypeError && error.message === 'fetch failed';
+        if (!dropped || attempt === 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   }
 
   call(method, path, body) {
