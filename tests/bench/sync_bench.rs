@@ -146,6 +146,12 @@ async fn main() {
             }
         }
         let fetch = start.elapsed().as_secs_f64();
+        // The pages can be kept for `apply_bench`, which replays them without the server.
+        if let Ok(path) = std::env::var("SYNC_BENCH_DUMP") {
+            let body = serde_json::to_vec(&pages).unwrap();
+            std::fs::write(&path, body).unwrap();
+            eprintln!("pages written to {path}");
+        }
         let mut target = hub.replica("mona").await;
         let start = Instant::now();
         for page in &pages {

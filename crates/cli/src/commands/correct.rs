@@ -23,8 +23,8 @@ pub fn run(ctx: &Context, args: CorrectArgs) -> CliResult {
         .map(|pair| split_pair(pair))
         .collect::<CliResult<Vec<_>>>()?;
     let mut store = ctx.open_store()?;
-    let at = store.now();
-    let done = store.with_tx(|tx| correct::correct(tx, &args.lead, &changes, &ctx.actor, at))?;
+    let done =
+        store.with_tx_now(|tx, at| correct::correct(tx, &args.lead, &changes, &ctx.actor, at))?;
     if ctx.json {
         return output::json(&done);
     }

@@ -1,9 +1,8 @@
 //! `switchboard dsar LEAD [--out FILE]`: the access report, everything held about a person.
 
 use crate::context::Context;
-use crate::failure::{CliResult, Failure};
+use crate::failure::CliResult;
 use crate::output;
-use std::io::Write;
 use std::path::PathBuf;
 use switchboard_core::protocol::RequestKind;
 use switchboard_core::{access, leads, requests};
@@ -19,31 +18,26 @@ pub struct DsarArgs {
 }
 
 /// Records the access request as fulfilled and writes the report (always JSON: it is the
-/// document handed to the person).
+/// document handed to the person). With `--out`, a file that cannot be written rolls the
+/// request back, so it is never on file as done without a report.
 pub fn run(ctx: &Context, args: DsarArgs) -> CliResult {
     let mut store = ctx.open_store()?;
-    let at = store.now();
-    let report = store.with_tx(|tx| {
-        let lead = leads::find(tx, &args.lead)?;
-        requests::fulfil(tx, &lead.id, RequestKind::Access, None, &ctx.actor, at)?;
-        access::report(tx, &lead.id)
-    })?;
     let Some(path) = args.out else {
+        let report = store.with_tx_now(|tx, at| {
+            let lead = leads::find(tx, &args.lead)?;
+            requests::fulfil(tx, &lead.id, RequestKind::Access, None, &ctx.actor, at)?;
+            access::report(tx, &lead.id)
+        })?;
         return output::json(&report);
     };
-    let text = serde_json::to_vec_pretty(&report)?;
-    let mut file = std::fs::File::create(&path)
-        .map_err(|e| Failure::io(format!("creating {}", path.display()), e))?;
-    file.write_all(&text)
-        .and_then(|_| file.write_all(b"\n"))
-        .and_then(|_| file.sync_all())
-        .map_err(|e| Failure::io(format!("writing {}", path.display()), e))?;
+    let export = store
+        .with_tx_now(|tx, at| access::export_to_file(tx, &args.lead, &path, &ctx.actor, at))?;
     if ctx.json {
-        return output::json(&serde_json::json!({ "lead_id": report.lead.id, "out": path }));
+        return output::json(&serde_json::json!({ "lead_id": export.lead_id, "out": path }));
     }
     output::line(format!(
         "Wrote the access report for lead {} to {}.",
-        report.lead.id,
+        export.lead_id,
         path.display()
     ))
 }

@@ -42,9 +42,9 @@ pub fn run(ctx: &Context, command: FeedbackCommand) -> CliResult {
     let reader = std::fs::File::open(&file)
         .map_err(|e| Failure::io(format!("opening {}", file.display()), e))?;
     let mut store = ctx.open_store()?;
-    let at = store.now();
-    let report = store
-        .with_tx(|tx| feedback::import_with(tx, reader, &source, default_event, &ctx.actor, at))?;
+    let report = store.with_tx_now(|tx, at| {
+        feedback::import_with(tx, reader, &source, default_event, &ctx.actor, at)
+    })?;
     if ctx.json {
         return output::json(&report);
     }

@@ -55,8 +55,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
             let body = std::fs::read_to_string(&file)
                 .map_err(|e| Failure::io(format!("reading {}", file.display()), e))?;
             let mut store = ctx.open_store()?;
-            let at = store.now();
-            let saved = store.with_tx(|tx| {
+            let saved = store.with_tx_now(|tx, at| {
                 let existing = letters::find_template(tx, &name).ok().map(|t| t.id);
                 letters::save_template(tx, existing.as_deref(), &name, &body, &ctx.actor, at)
             })?;
@@ -87,8 +86,8 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
         }
         LettersCommand::Add { lead } => {
             let mut store = ctx.open_store()?;
-            let at = store.now();
-            let entry = store.with_tx(|tx| letters::add_to_batch(tx, &lead, &ctx.actor, at))?;
+            let entry =
+                store.with_tx_now(|tx, at| letters::add_to_batch(tx, &lead, &ctx.actor, at))?;
             if ctx.json {
                 return output::json(&entry);
             }
@@ -147,8 +146,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
         }
         LettersCommand::Sent { template } => {
             let mut store = ctx.open_store()?;
-            let at = store.now();
-            let done = store.with_tx(|tx| {
+            let done = store.with_tx_now(|tx, at| {
                 let id = match &template {
                     Some(t) => Some(letters::find_template(tx, t)?.id),
                     None => None,

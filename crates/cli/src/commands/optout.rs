@@ -22,8 +22,7 @@ pub struct OptOutArgs {
 /// Records the opt-out and its fulfilled subscriber request in one transaction.
 pub fn run(ctx: &Context, args: OptOutArgs) -> CliResult {
     let mut store = ctx.open_store()?;
-    let at = store.now();
-    let done = store.with_tx(|tx| {
+    let done = store.with_tx_now(|tx, at| {
         requests::opt_out_request(tx, &args.lead, args.channel, &args.source, &ctx.actor, at)
     })?;
     if ctx.json {

@@ -82,13 +82,13 @@ fn list(ctx: &Context, overdue: bool, status: Option<RequestStatus>) -> CliResul
 
 fn handle(ctx: &Context, id: &str, reject: bool) -> CliResult {
     let mut store = ctx.open_store()?;
-    let at = store.now();
     let status = if reject {
         RequestStatus::Rejected
     } else {
         RequestStatus::Done
     };
-    let request = store.with_tx(|tx| requests::handle(tx, id.trim(), status, &ctx.actor, at))?;
+    let request =
+        store.with_tx_now(|tx, at| requests::handle(tx, id.trim(), status, &ctx.actor, at))?;
     if ctx.json {
         return output::json(&request);
     }

@@ -28,10 +28,10 @@ pub struct ShareArgs {
 /// Shares the leads; blocked ones are reported on stderr. Exit 3 only if none could be shared.
 pub fn run(ctx: &Context, args: ShareArgs) -> CliResult {
     let mut store = ctx.open_store()?;
-    let at = store.now();
     // Everything is computed and recorded before anything leaves; a failed write afterwards
     // leaves a ledger entry for data that did not go, never data that went unrecorded.
-    let result = store.with_tx(|tx| share::share(tx, &args.leads, &args.with, &ctx.actor, at))?;
+    let result =
+        store.with_tx_now(|tx, at| share::share(tx, &args.leads, &args.with, &ctx.actor, at))?;
     if let Some(path) = &args.out {
         share::write_file(&result, path)?;
     }

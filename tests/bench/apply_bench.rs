@@ -1,0 +1,71 @@
+//! The apply side of a first sync on its own: replays pages that `sync_bench` wrote
+//! (`SYNC_BENCH_DUMP=FILE`) into fresh replica files, as the sync engine applies them (one
+//! transaction per page, the pull's checkpoint setting), against the raw insert of the same
+//! rows in the same run. No server, no network: for profiling the replica's write path.
+//!
+//! `cargo run --release -p switchboard-tests --example apply_bench -- FILE [RUNS]`
+
+use std::time::Instant;
+use switchboard_core::replica;
+use switchboard_core::Store;
+use switchboard_protocol::ChangesPage;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(1).expect("usage: apply_bench FILE [RUNS]");
+    let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let pages: Vec<ChangesPage> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let changes: usize = pages.iter().map(|p| p.changes.len()).sum();
+    let (mut apply_rates, mut raw_rates) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("replica.db")).unwrap();
+        let start = Instant::now();
+        let before = replica::apply::widen_checkpoints(store.conn()).unwrap();
+        for page in &pages {
+            replica::apply_page(store.conn_mut(), &page.changes, page.next_cursor).unwrap();
+        }
+        replica::apply::restore_checkpoints(store.conn(), before, true).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        let rows: i64 = store
+            .conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let raw = Store::open(&dir.path().join("raw.db")).unwrap();
+        raw.conn()
+            .execute(
+                "ATTACH DATABASE ?1 AS src",
+                [dir.path().join("replica.db").to_str().unwrap()],
+            )
+            .unwrap();
+        let raw_start = Instant::now();
+        raw.conn()
+            .execute_batch(
+                "BEGIN;
+                 INSERT INTO main.lead SELECT * FROM src.lead;
+                 INSERT INTO main.follow_up SELECT * FROM src.follow_up;
+                 COMMIT;",
+            )
+            .unwrap();
+        let raw_secs = raw_start.elapsed().as_secs_f64();
+        apply_rates.push(rows as f64 / secs);
+        raw_rates.push(rows as f64 / raw_secs);
+        eprintln!(
+            "applied {changes} changes ({rows} rows) in {secs:.2}s; raw insert in {raw_secs:.2}s"
+        );
+    }
+    let (apply, raw) = (median(apply_rates), median(raw_rates));
+    println!(
+        "apply_rows_per_s={apply:.0} raw_insert_rows_per_s={raw:.0} ratio={:.3}",
+        apply / raw
+    );
+}
