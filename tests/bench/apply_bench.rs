@@ -1,6 +1,6 @@
 //! The apply side of a first sync on its own: replays pages that `sync_bench` wrote
 //! (`SYNC_BENCH_DUMP=FILE`) into fresh replica files, as the sync engine applies them (one
-//! transaction per page, the pull's checkpoint setting), against the raw insert of the same
+//! batches of pages per transaction, the pull's checkpoint setting), against the raw insert of the same
 //! rows in the same run. No server, no network: for profiling the replica's write path.
 //!
 //! `cargo run --release -p switchboard-tests --example apply_bench -- FILE [RUNS]`
@@ -27,9 +27,15 @@ fn main() {
         let mut store = Store::open(&dir.path().join("replica.db")).unwrap();
         let start = Instant::now();
         let before = replica::apply::widen_checkpoints(store.conn()).unwrap();
+        let mut batch = replica::PageBatch::new(store.conn_mut());
         for page in &pages {
-            replica::apply_page(store.conn_mut(), &page.changes, page.next_cursor).unwrap();
+            batch.apply(&page.changes, page.next_cursor).unwrap();
+            if batch.is_full() {
+                batch.commit().unwrap();
+            }
         }
+        batch.commit().unwrap();
+        drop(batch);
         replica::apply::restore_checkpoints(store.conn(), before, true).unwrap();
         let secs = start.elapsed().as_secs_f64();
         let rows: i64 = store

@@ -7,7 +7,9 @@ use crate::error::{Result, SyncError};
 use crate::tls::TrustAnchor;
 use serde::Serialize;
 use std::time::Duration;
-use switchboard_core::replica::{self, identity, materialize, IdentityCheck, ServerLogin};
+use switchboard_core::replica::{
+    self, identity, materialize, IdentityCheck, PageBatch, ServerLogin,
+};
 use switchboard_core::store::set_setting;
 use switchboard_core::Store;
 use switchboard_protocol::{LoginResponse, PushOp, PushRequest, PushStatus, Secret, MAX_PAGE};
@@ -49,7 +51,8 @@ pub enum Progress {
         rejected: u64,
         pending: i64,
     },
-    /// A page was applied; the cursor moved to `cursor`.
+    /// Pulled changes were committed (one page, or several that arrived back to back); the
+    /// cursor moved to `cursor`.
     Pulled {
         changes: u64,
         total: u64,
@@ -236,20 +239,78 @@ async fn pull_pages(
 ) -> Result<()> {
     let mut cursor = replica::state(store.conn())?.cursor;
     let mut next = Prefetch::start(client, token, cursor, first_wait);
+    let mut writer = PageWriter::new(store);
     loop {
-        let page = next.page().await?;
+        // Pages that arrive back to back share a transaction; it commits before the loop waits
+        // for the network, so the replica's write lock is never held for a download.
+        if !next.is_ready() {
+            writer.commit(report, progress)?;
+        }
+        let page = match next.page().await {
+            Ok(page) => page,
+            Err(e) => {
+                writer.commit(report, progress)?;
+                return Err(e);
+            }
+        };
         report.cursor = cursor;
         if page.changes.is_empty() && page.next_cursor <= cursor {
-            return Ok(());
+            return writer.commit(report, progress);
         }
         if page.has_more {
             next = Prefetch::start(client, token, page.next_cursor, 0);
         }
-        apply(store, &page, report, progress)?;
+        writer.apply(&page, report)?;
         cursor = page.next_cursor;
+        if !page.has_more || writer.batch.is_full() {
+            writer.commit(report, progress)?;
+        }
         if !page.has_more {
             return Ok(());
         }
+    }
+}
+
+/// Applies pulled pages in batches (`PageBatch`) and reports them once they are committed, so
+/// whoever reloads on `Progress::Pulled` reads the new data.
+struct PageWriter<'c> {
+    batch: PageBatch<'c>,
+    unreported: u64,
+}
+
+impl<'c> PageWriter<'c> {
+    fn new(store: &'c mut Store) -> PageWriter<'c> {
+        PageWriter {
+            batch: PageBatch::new(store.conn_mut()),
+            unreported: 0,
+        }
+    }
+
+    fn apply(
+        &mut self,
+        page: &switchboard_protocol::ChangesPage,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let summary = self.batch.apply(&page.changes, page.next_cursor)?;
+        report.pages += 1;
+        report.pulled += summary.changes;
+        report.erased += summary.erased;
+        report.revoked += summary.revoked;
+        report.cursor = page.next_cursor;
+        self.unreported += summary.changes;
+        Ok(())
+    }
+
+    fn commit(&mut self, report: &SyncReport, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+        self.batch.commit()?;
+        if self.unreported > 0 {
+            progress(Progress::Pulled {
+                changes: std::mem::take(&mut self.unreported),
+                total: report.pulled,
+                cursor: report.cursor,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -264,6 +325,11 @@ impl Prefetch {
         }))
     }
 
+    /// Whether the page has arrived (or the request failed), so awaiting it will not wait.
+    fn is_ready(&self) -> bool {
+        self.0.is_finished()
+    }
+
     async fn page(&mut self) -> Result<switchboard_protocol::ChangesPage> {
         (&mut self.0)
             .await
@@ -275,26 +341,6 @@ impl Drop for Prefetch {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-fn apply(
-    store: &mut Store,
-    page: &switchboard_protocol::ChangesPage,
-    report: &mut SyncReport,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<()> {
-    let summary = replica::apply_page(store.conn_mut(), &page.changes, page.next_cursor)?;
-    report.pages += 1;
-    report.pulled += summary.changes;
-    report.erased += summary.erased;
-    report.revoked += summary.revoked;
-    report.cursor = page.next_cursor;
-    progress(Progress::Pulled {
-        changes: summary.changes,
-        total: report.pulled,
-        cursor: page.next_cursor,
-    });
-    Ok(())
 }
 
 /// Syncs, then keeps syncing: a long-poll brings the server's changes as they happen, and the
@@ -332,7 +378,9 @@ pub async fn watch(
                     match page {
                         Ok(page) if !page.changes.is_empty() => {
                             let mut report = SyncReport::default();
-                            apply(store, &page, &mut report, progress)?;
+                            let mut writer = PageWriter::new(store);
+                            writer.apply(&page, &mut report)?;
+                            writer.commit(&report, progress)?;
                         }
                         Ok(_) => {}
                         Err(e) if e.is_transient() => {

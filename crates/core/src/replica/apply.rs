@@ -50,6 +50,100 @@ pub fn apply_page(
     Ok(summary)
 }
 
+/// Consecutive pages of one pull written in one transaction.
+///
+/// Each commit writes every page it dirtied to the WAL again, and a page of changes dirties
+/// pages all over the indexes (emails arrive in no order), so committing after every 5,000
+/// changes wrote the same index pages hundreds of times in a first sync. A batch still commits
+/// whole pages with the cursor after the last of them, so an interrupted pull resumes exactly
+/// after the last committed page; it only commits less often. It holds the write lock while it
+/// is open: the caller commits when it is full, when a page erased or removed anyone (the WAL
+/// is scrubbed right after that commit), and before it waits for the network.
+pub struct PageBatch<'c> {
+    conn: &'c mut Connection,
+    open: bool,
+    changes: u64,
+    scrub: bool,
+}
+
+impl<'c> PageBatch<'c> {
+    /// Changes after which a batch is full: under a second of writing, so another writer on
+    /// this replica (the app while it syncs) waits far less than its busy timeout.
+    pub const MAX_CHANGES: u64 = 50_000;
+
+    /// A batch over `conn`, with no transaction open yet.
+    pub fn new(conn: &'c mut Connection) -> PageBatch<'c> {
+        PageBatch {
+            conn,
+            open: false,
+            changes: 0,
+            scrub: false,
+        }
+    }
+
+    /// Applies one page and its cursor inside the batch's transaction (opening it if needed).
+    /// On an error the whole batch is rolled back: its pages were not committed, and the cursor
+    /// stays before them.
+    pub fn apply(&mut self, changes: &[Change], new_cursor: i64) -> Result<ApplySummary> {
+        if !self.open {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.open = true;
+        }
+        match apply_in(self.conn, changes, new_cursor) {
+            Ok(summary) => {
+                self.changes += summary.changes;
+                self.scrub |= summary.erased > 0 || summary.revoked > 0;
+                Ok(summary)
+            }
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the batch should commit before it takes another page.
+    pub fn is_full(&self) -> bool {
+        self.changes >= Self::MAX_CHANGES || self.scrub
+    }
+
+    /// Commits the open transaction, if any; scrubs the WAL when a page erased or removed
+    /// anyone.
+    pub fn commit(&mut self) -> Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            self.rollback();
+            return Err(e.into());
+        }
+        self.open = false;
+        self.changes = 0;
+        if std::mem::take(&mut self.scrub) {
+            erase::scrub_wal(self.conn)?;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) {
+        if std::mem::take(&mut self.open) {
+            // Nothing more to do when even the rollback fails: SQLite rolls back a transaction
+            // that its connection leaves open when it closes.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.changes = 0;
+        self.scrub = false;
+    }
+}
+
+impl Drop for PageBatch<'_> {
+    /// A batch dropped before its commit (a cancelled sync) leaves nothing half-applied and the
+    /// connection out of the transaction.
+    fn drop(&mut self) {
+        self.rollback();
+    }
+}
+
 /// WAL pages (4 KiB each) a long pull may accumulate before SQLite checkpoints: 64 MiB.
 pub const PULL_AUTOCHECKPOINT: i64 = 16_384;
 

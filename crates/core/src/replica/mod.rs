@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-pub use apply::{apply_page, ApplySummary};
+pub use apply::{apply_page, ApplySummary, PageBatch};
 pub use identity::{ensure_fresh, IdentityCheck};
 pub use materialize::{ack, pending_ops, AckSummary};
 
@@ -633,5 +633,94 @@ mod tests {
         assert!(apply_page(b.conn_mut(), &bad, 1).is_err());
         assert_eq!(state(b.conn()).unwrap().cursor, 0);
         assert_eq!(count(&b, "SELECT count(*) FROM lead"), 0);
+    }
+
+    /// Three leads with calls from `a`, as one page of changes numbered from 1.
+    fn three_leads_page(c: &FixedClock) -> Vec<Change> {
+        let mut a = replica(c);
+        for i in 0..3 {
+            c.advance(chrono::Duration::seconds(1));
+            let id = new_id(c.now());
+            a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+                .unwrap();
+            for n in 0..=i {
+                log_call(&mut a, &id, &format!("callback {n}"));
+            }
+        }
+        let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
+        ops.into_iter()
+            .enumerate()
+            .map(|(i, (_, op))| Change {
+                server_seq: i as i64 + 1,
+                op,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pages_in_one_batch_end_as_the_same_pages_applied_one_by_one() {
+        let c = clock();
+        let changes = three_leads_page(&c);
+        let pages: Vec<&[Change]> = changes.chunks(4).collect();
+        let (mut batched, mut single) = (replica(&c), replica(&c));
+        for page in &pages {
+            let cursor = page.last().unwrap().server_seq;
+            apply_page(single.conn_mut(), page, cursor).unwrap();
+        }
+        let mut batch = PageBatch::new(batched.conn_mut());
+        for page in &pages {
+            batch.apply(page, page.last().unwrap().server_seq).unwrap();
+            assert!(!batch.is_full());
+        }
+        batch.commit().unwrap();
+        drop(batch);
+        assert_eq!(dump(&batched), dump(&single));
+        assert_eq!(count(&batched, "SELECT count(*) FROM follow_up"), 6);
+        assert_eq!(state(batched.conn()).unwrap().cursor, changes.len() as i64);
+    }
+
+    #[test]
+    fn a_batch_dropped_before_its_commit_leaves_no_page_and_no_open_transaction() {
+        let c = clock();
+        let changes = three_leads_page(&c);
+        let mut b = replica(&c);
+        let (first, rest) = changes.split_at(5);
+        let mut batch = PageBatch::new(b.conn_mut());
+        batch.apply(first, 5).unwrap();
+        batch.commit().unwrap();
+        batch.apply(rest, changes.len() as i64).unwrap();
+        drop(batch);
+        assert!(b.conn().is_autocommit());
+        // The committed page stays, the dropped one is gone with its cursor.
+        assert_eq!(state(b.conn()).unwrap().cursor, 5);
+        let held =
+            count(&b, "SELECT count(*) FROM lead") + count(&b, "SELECT count(*) FROM follow_up");
+        assert_eq!(held, 1);
+        // Pulling again from the cursor completes the replica.
+        apply_page(b.conn_mut(), rest, changes.len() as i64).unwrap();
+        assert_eq!(count(&b, "SELECT count(*) FROM follow_up"), 6);
+    }
+
+    #[test]
+    fn a_batch_is_full_after_a_page_that_removes_someone() {
+        let c = clock();
+        let changes = three_leads_page(&c);
+        let lead_id = match &changes[0].op {
+            Op::LeadFieldsSet(op) => op.lead_id.clone(),
+            other => panic!("unexpected first change {other:?}"),
+        };
+        let mut b = replica(&c);
+        let mut batch = PageBatch::new(b.conn_mut());
+        batch.apply(&changes, changes.len() as i64).unwrap();
+        assert!(!batch.is_full());
+        let revoke = [Change {
+            server_seq: 100,
+            op: Op::LeadRevoked(LeadRevoked { lead_id }),
+        }];
+        batch.apply(&revoke, 100).unwrap();
+        assert!(batch.is_full());
+        batch.commit().unwrap();
+        drop(batch);
+        assert_eq!(count(&b, "SELECT count(*) FROM lead"), 2);
     }
 }
