@@ -154,14 +154,16 @@ async fn main() {
         }
         let mut target = hub.replica("mona").await;
         let start = Instant::now();
+        // As the engine applies pages that arrive back to back: in batches.
+        let mut batch = switchboard_core::replica::PageBatch::new(target.store.conn_mut());
         for page in &pages {
-            switchboard_core::replica::apply_page(
-                target.store.conn_mut(),
-                &page.changes,
-                page.next_cursor,
-            )
-            .unwrap();
+            batch.apply(&page.changes, page.next_cursor).unwrap();
+            if batch.is_full() {
+                batch.commit().unwrap();
+            }
         }
+        batch.commit().unwrap();
+        drop(batch);
         let apply = start.elapsed().as_secs_f64();
         eprintln!(
             "phases: fetch+decode {} pages in {fetch:.2}s; apply in {apply:.2}s",
