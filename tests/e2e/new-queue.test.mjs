@@ -33,12 +33,12 @@ describe('the desktop window', () => {
     });
     await session.execute('arguments[0].click()', [elementRef(nav)]);
     const rows = await waitFor('the queue rows', async () => {
-      const found = await session.findAll('ul.rows button.row');
+      const found = await session.findAll('.queue button.row');
       return found.length === LEADS.length ? found : null;
     });
 
     const names = [];
-    for (const name of await session.findAll('ul.rows button.row .name')) {
+    for (const name of await session.findAll('.queue button.row .name')) {
       names.push(await session.text(name));
     }
     assert.deepEqual(names, NEWEST_FIRST.map((lead) => lead.name));
@@ -48,7 +48,7 @@ describe('the desktop window', () => {
     assert.match(first, /Compiler Works/);
     assert.match(first, /US/);
 
-    const injected = await session.execute('return document.querySelectorAll("ul.rows b").length');
+    const injected = await session.execute('return document.querySelectorAll(".queue b").length');
     assert.equal(injected, 0, 'a lead name containing markup is not rendered as HTML');
 
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -58,7 +58,7 @@ describe('the desktop window', () => {
   });
 
   it('reaches the rows from the keyboard with a visible focus ring', async () => {
-    const [firstRow] = await session.findAll('ul.rows button.row');
+    const [firstRow] = await session.findAll('.queue button.row');
     await session.execute('arguments[0].focus()', [elementRef(firstRow)]);
     const ArrowDown = '\uE015';
     await session.sendKeys(firstRow, ArrowDown);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, render, screen, within } from '@testing-library/svelte';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import NewQueue from './NewQueue.svelte';
@@ -125,5 +125,70 @@ describe('NewQueue', () => {
 
     expect(row).toHaveTextContent('<img src=x onerror=alert(1)>');
     expect(row.querySelector('img')).toBeNull();
+  });
+
+  it('keeps a few dozen rows in the page however many leads are loaded', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) => lead({ id: `l${i}`, name: `Lead ${i}` }));
+    serve(many);
+    render(NewQueue, { pageSize: 5000 });
+
+    const shown = await rows();
+
+    expect(shown.length).toBeGreaterThan(10);
+    expect(shown.length).toBeLessThan(40);
+    const list = screen.getByRole('list', { name: /new leads/i });
+    expect(within(list).getByText('Lead 0')).toBeInTheDocument();
+    expect(within(list).queryByText('Lead 4999')).toBeNull();
+  });
+
+  it('moves by a viewful with PageDown and brings the row into view', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => lead({ id: `l${i}`, name: `Lead ${i}` }));
+    serve(many);
+    const user = userEvent.setup();
+    render(NewQueue, { pageSize: 100 });
+    const [first] = await rows();
+    first.focus();
+
+    await user.keyboard('{PageDown}{PageDown}{PageDown}{PageDown}');
+
+    // 4 × 11 rows down: row 44, far outside the first rendered window, is rendered and focused.
+    expect(document.activeElement).toHaveTextContent('Lead 44');
+    await user.keyboard('{End}');
+    expect(document.activeElement).toHaveTextContent('Lead 99');
+  });
+
+  it('loads the next page when the arrow keys go past the last loaded row', async () => {
+    const many = Array.from({ length: 5 }, (_, i) => lead({ id: `l${i}`, name: `Lead ${i}` }));
+    const requests = serve(many);
+    const user = userEvent.setup();
+    render(NewQueue, { pageSize: 3 });
+    const shown = await rows();
+    shown[2].focus();
+
+    await user.keyboard('{ArrowDown}');
+
+    await waitFor(() => expect(document.activeElement).toHaveTextContent('Lead 3'));
+    expect(requests).toEqual([
+      { offset: 0, limit: 3 },
+      { offset: 3, limit: 3 },
+    ]);
+  });
+
+  it('loads the next page when the list is scrolled to its end', async () => {
+    const many = Array.from({ length: 60 }, (_, i) => lead({ id: `l${i}`, name: `Lead ${i}` }));
+    const requests = serve(many);
+    render(NewQueue, { pageSize: 30 });
+    await rows();
+    const list = screen.getByRole('list', { name: /new leads/i });
+
+    list.scrollTop = 30 * 40 - 12 * 40;
+    await fireEvent.scroll(list);
+
+    await waitFor(() =>
+      expect(requests).toEqual([
+        { offset: 0, limit: 30 },
+        { offset: 30, limit: 30 },
+      ]),
+    );
   });
 });
