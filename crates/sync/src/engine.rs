@@ -262,11 +262,11 @@ async fn pull_pages(
         }
         writer.apply(&page, report)?;
         cursor = page.next_cursor;
-        if !page.has_more || writer.batch.is_full() {
-            writer.commit(report, progress)?;
-        }
         if !page.has_more {
-            return Ok(());
+            return writer.commit(report, progress);
+        }
+        if writer.batch.is_full() {
+            writer.commit(report, progress)?;
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::hlc::Hlc;
 use crate::leads;
 use crate::store::observe_hlc;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 use switchboard_protocol::{
     AuditEntry, Change, ConsentEvent, FollowUp, LeadFields, LeadFieldsSet, LeadRevoked,
@@ -41,12 +41,9 @@ pub fn apply_page(
     changes: &[Change],
     new_cursor: i64,
 ) -> Result<ApplySummary> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let summary = apply_in(&tx, changes, new_cursor)?;
-    tx.commit()?;
-    if summary.erased > 0 || summary.revoked > 0 {
-        erase::scrub_wal(conn)?;
-    }
+    let mut batch = PageBatch::new(conn);
+    let summary = batch.apply(changes, new_cursor)?;
+    batch.commit()?;
     Ok(summary)
 }
 
