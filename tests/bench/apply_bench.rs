@@ -1,19 +1,18 @@
 //! The apply side of a first sync on its own: replays pages that `sync_bench` wrote
-//! (`SYNC_BENCH_DUMP=FILE`) into fresh replica files, as the sync engine applies them (one
-//! batches of pages per transaction, the pull's checkpoint setting), against the raw insert of the same
+//! (`SYNC_BENCH_DUMP=FILE`) into fresh replica files as the sync engine applies them (batches
+//! of pages per transaction, the pull's checkpoint setting), against the raw insert of the same
 //! rows in the same run. No server, no network: for profiling the replica's write path.
 //!
 //! `cargo run --release -p switchboard-tests --example apply_bench -- FILE [RUNS]`
 
+#[path = "replay.rs"]
+mod replay;
+
+use replay::{apply_in_batches, median, raw_insert};
 use std::time::Instant;
 use switchboard_core::replica;
 use switchboard_core::Store;
 use switchboard_protocol::ChangesPage;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -24,45 +23,14 @@ fn main() {
     let (mut apply_rates, mut raw_rates) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("replica.db")).unwrap();
+        let replica_path = dir.path().join("replica.db");
+        let mut store = Store::open(&replica_path).unwrap();
         let start = Instant::now();
         let before = replica::apply::widen_checkpoints(store.conn()).unwrap();
-        let mut batch = replica::PageBatch::new(store.conn_mut());
-        for page in &pages {
-            batch.apply(&page.changes, page.next_cursor).unwrap();
-            if batch.is_full() {
-                batch.commit().unwrap();
-            }
-        }
-        batch.commit().unwrap();
-        drop(batch);
+        apply_in_batches(store.conn_mut(), &pages);
         replica::apply::restore_checkpoints(store.conn(), before, true).unwrap();
         let secs = start.elapsed().as_secs_f64();
-        let rows: i64 = store
-            .conn()
-            .query_row(
-                "SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        let raw = Store::open(&dir.path().join("raw.db")).unwrap();
-        raw.conn()
-            .execute(
-                "ATTACH DATABASE ?1 AS src",
-                [dir.path().join("replica.db").to_str().unwrap()],
-            )
-            .unwrap();
-        let raw_start = Instant::now();
-        raw.conn()
-            .execute_batch(
-                "BEGIN;
-                 INSERT INTO main.lead SELECT * FROM src.lead;
-                 INSERT INTO main.follow_up SELECT * FROM src.follow_up;
-                 COMMIT;",
-            )
-            .unwrap();
-        let raw_secs = raw_start.elapsed().as_secs_f64();
+        let (raw_secs, rows) = raw_insert(&replica_path);
         apply_rates.push(rows as f64 / secs);
         raw_rates.push(rows as f64 / raw_secs);
         eprintln!(

@@ -8,18 +8,16 @@
 //! `cargo run --release -p switchboard-tests --example sync_bench -- [LEADS] [RUNS]`
 //! (defaults: 100000 leads, 3 runs; medians are printed).
 
+#[path = "replay.rs"]
+mod replay;
 #[path = "../support/sync.rs"]
 mod sync_support;
 
+use replay::{apply_in_batches, median, raw_insert};
 use std::time::Instant;
 use switchboard_core::clock::new_id;
 use switchboard_protocol::{Change, ChangesPage, Op, PushOp, PushRequest};
 use sync_support::{monday, Hub, Replica};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
 
 /// Fills the server with `leads` leads and five calls each, pushed by an admin replica.
 async fn populate(hub: &Hub, leads: usize) -> Replica {
@@ -42,32 +40,6 @@ async fn populate(hub: &Hub, leads: usize) -> Replica {
     }
     ada.sync().await;
     ada
-}
-
-/// The same rows inserted straight into a fresh replica file, in one transaction.
-fn raw_insert(source: &Replica) -> (f64, usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let target = switchboard_core::Store::open(&dir.path().join("raw.db")).unwrap();
-    let conn = target.conn();
-    conn.execute("ATTACH DATABASE ?1 AS src", [source.path.to_str().unwrap()])
-        .unwrap();
-    let start = Instant::now();
-    conn.execute_batch(
-        "BEGIN;
-         INSERT INTO main.lead SELECT * FROM src.lead;
-         INSERT INTO main.follow_up SELECT * FROM src.follow_up;
-         COMMIT;",
-    )
-    .unwrap();
-    let secs = start.elapsed().as_secs_f64();
-    let rows: i64 = conn
-        .query_row(
-            "SELECT (SELECT count(*) FROM main.lead) + (SELECT count(*) FROM main.follow_up)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    (secs, rows as usize)
 }
 
 /// Adds `rows` follow-up rows (on filler leads) straight into a replica's file.
@@ -118,7 +90,7 @@ async fn main() {
         let rows =
             fresh.count("SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)");
         sync_rates.push(rows as f64 / secs);
-        let (raw_secs, raw_rows) = raw_insert(&fresh);
+        let (raw_secs, raw_rows) = raw_insert(&fresh.path);
         raw_rates.push(raw_rows as f64 / raw_secs);
         eprintln!(
             "first sync: {rows} rows ({} changes) in {secs:.2}s; raw insert {raw_rows} rows in {raw_secs:.2}s",
@@ -155,15 +127,7 @@ async fn main() {
         let mut target = hub.replica("mona").await;
         let start = Instant::now();
         // As the engine applies pages that arrive back to back: in batches.
-        let mut batch = switchboard_core::replica::PageBatch::new(target.store.conn_mut());
-        for page in &pages {
-            batch.apply(&page.changes, page.next_cursor).unwrap();
-            if batch.is_full() {
-                batch.commit().unwrap();
-            }
-        }
-        batch.commit().unwrap();
-        drop(batch);
+        apply_in_batches(target.store.conn_mut(), &pages);
         let apply = start.elapsed().as_secs_f64();
         eprintln!(
             "phases: fetch+decode {} pages in {fetch:.2}s; apply in {apply:.2}s",
