@@ -8,7 +8,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { desktopBinary, seedDatabase, startTauriDriver, startXvfb, stopAll } from './harness.mjs';
+import { appEnvironment, desktopBinary, seedDatabase, startTauriDriver, startXvfb, stopAll } from './harness.mjs';
 import { Session, waitFor } from './webdriver.mjs';
 
 const COUNT = Number(process.argv[2] ?? 100000);
@@ -95,14 +95,7 @@ try {
     const runDb = join(dir, `run${run}.db`);
     copyFileSync(db, runDb);
     const display = await startXvfb();
-    const { url } = await startTauriDriver({
-      ...process.env,
-      DISPLAY: display,
-      SWITCHBOARD_DB: runDb,
-      XDG_DATA_HOME: join(dir, 'data'),
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      XDG_CONFIG_HOME: join(dir, 'config'),
-    });
+    const { url } = await startTauriDriver(appEnvironment(display, runDb, dir));
     let session;
     try {
       t = Date.now();

@@ -255,6 +255,21 @@ export async function startSyncServer({ office = 'BER', countries = ['DE'], user
 }
 
 /**
+ * The app's environment on `display` over the database `db`, with the app's own files (WebKit
+ * caches) kept inside `dir`.
+ */
+export function appEnvironment(display, db, dir) {
+  return {
+    ...process.env,
+    DISPLAY: display,
+    SWITCHBOARD_DB: db,
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+  };
+}
+
+/**
  * Opens the desktop window over a fresh database holding `leads` (as `seedDatabase`), signed in
  * as `user` with `role` when given, with `env` added to the app's environment. The database and
  * the app's own files live in a temp folder. Returns the WebDriver session and that folder.
@@ -266,15 +281,9 @@ export async function openWindow({ leads = [], user, role, env = {} } = {}) {
   seedDatabase(db, leads);
   const display = await startXvfb();
   const { url } = await startTauriDriver({
-    ...process.env,
-    DISPLAY: display,
-    SWITCHBOARD_DB: db,
+    ...appEnvironment(display, db, dir),
     ...(user === undefined ? {} : { SWITCHBOARD_USER: user }),
     ...(role === undefined ? {} : { SWITCHBOARD_ROLE: role }),
-    // Keeps the app's own files (WebKit caches) inside the temp folder.
-    XDG_DATA_HOME: join(dir, 'data'),
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    XDG_CONFIG_HOME: join(dir, 'config'),
     // Not WEBKIT_DISABLE_DMABUF_RENDERER or LIBGL_ALWAYS_SOFTWARE: with them, WebKitWebDriver's
     // screenshot waits for a repaint that an idle window never makes.
     ...env,
@@ -299,6 +308,17 @@ export async function find(session, css) {
     return all.length > 0 ? all : null;
   });
   return found;
+}
+
+/** Clicks the nav button labelled `label` once it is there (matched by its text: screens add
+ * buttons over time, labels stay). */
+export async function clickNav(session, label) {
+  await waitFor(`the nav button "${label}"`, () =>
+    session.execute(
+      'const b = [...document.querySelectorAll("nav button")].find((b) => b.textContent.trim() === arguments[0]); b?.click(); return Boolean(b);',
+      [label],
+    ),
+  );
 }
 
 /** Clicks the first element matching `css` from script (not covered by overlays or scrolling). */

@@ -6,20 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { click, closeWindow, find, openWindow, shot, textOf } from './harness.mjs';
+import { click, clickNav, closeWindow, find, openWindow, shot, textOf } from './harness.mjs';
 import { elementRef, waitFor } from './webdriver.mjs';
 
 const HOSTILE = '<img src=x onerror=alert(1)> Lovelace';
-
-/** Clicks the nav button named `label` (by text: other screens add buttons over time). */
-async function nav(session, label) {
-  await waitFor(`the ${label} button`, () =>
-    session.execute(
-      'const b = [...document.querySelectorAll("nav button")].find((b) => b.textContent.trim() === arguments[0]); b?.click(); return Boolean(b);',
-      [label],
-    ),
-  );
-}
 
 /** Sets a bound text field's value the way typing would (Svelte listens to `input`). */
 async function fill(session, css, value) {
@@ -47,7 +37,7 @@ describe('postal letters', () => {
   after(() => closeWindow(session));
 
   it('imports a lead with a postal address and adds it to the batch from the call session', async () => {
-    await nav(session, 'Import');
+    await clickNav(session, 'Import');
     const [input] = await session.findAll('input[name="path"]');
     await session.sendKeys(input, csv);
     await click(session, 'section.import button[type="submit"]');
@@ -57,7 +47,7 @@ describe('postal letters', () => {
     });
     assert.equal(created, '1');
 
-    await nav(session, 'Call session');
+    await clickNav(session, 'Call session');
     await click(session, 'section.call button.primary');
     const name = await waitFor('the imported lead', async () => {
       const text = await textOf(session, '.lead-name');
@@ -70,7 +60,7 @@ describe('postal letters', () => {
   });
 
   it('refuses an unknown merge field when the template is saved', async () => {
-    await nav(session, 'Letters');
+    await clickNav(session, 'Letters');
     await fill(session, 'input[name="template-name"]', 'Welcome');
     await fill(session, 'textarea[name="template-body"]', 'Dear {{salutation}},');
     await click(session, 'form.template button[type="submit"]');

@@ -4,7 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeWindow, openWindow, shot } from './harness.mjs';
+import { clickNav, closeWindow, find, openWindow, shot } from './harness.mjs';
 import { ELEMENT_KEY, elementRef, waitFor } from './webdriver.mjs';
 
 const COUNT = Number(process.env.LONG_QUEUE_LEADS ?? 20000);
@@ -40,15 +40,8 @@ describe('a long new-leads queue', () => {
   }
 
   it('stays windowed while the keyboard walks ten pages down', async () => {
-    const [nav] = await waitFor('the New leads tab', async () => {
-      const found = await session.findAll('nav button:nth-child(2)');
-      return found.length > 0 ? found : null;
-    });
-    await session.execute('arguments[0].click()', [elementRef(nav)]);
-    const [first] = await waitFor('the queue rows', async () => {
-      const found = await session.findAll('.queue button.row');
-      return found.length > 0 ? found : null;
-    });
+    await clickNav(session, 'New leads');
+    const first = await find(session, '.queue button.row');
     await session.execute('arguments[0].focus()', [elementRef(first)]);
     assert.equal(await focusedName(), `Person ${COUNT - 1}`);
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, closeWindow, openWindow, shot } from './harness.mjs';
+import { ARTIFACTS, clickNav, closeWindow, openWindow, shot } from './harness.mjs';
 import { elementRef, waitFor } from './webdriver.mjs';
 
 const LEADS = [
@@ -27,11 +27,7 @@ describe('the desktop window', () => {
 
   it('shows the new queue, newest registration first', async () => {
     // Reps land on the call session; the new queue is one click away.
-    const [nav] = await waitFor('the New leads tab', async () => {
-      const found = await session.findAll('nav button:nth-child(2)');
-      return found.length > 0 ? found : null;
-    });
-    await session.execute('arguments[0].click()', [elementRef(nav)]);
+    await clickNav(session, 'New leads');
     const rows = await waitFor('the queue rows', async () => {
       const found = await session.findAll('.queue button.row');
       return found.length === LEADS.length ? found : null;

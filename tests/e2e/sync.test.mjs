@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
+  appEnvironment,
   click,
+  clickNav,
   closeWindow,
   desktopBinary,
   find,
@@ -52,15 +54,6 @@ const PLACE = PLACES.find((p) => localHour(p.zone) >= 10 && localHour(p.zone) <=
 
 async function type(session, css, text) {
   await session.sendKeys(await find(session, css), text);
-}
-
-/** Clicks the nav button labelled `label` (other screens add buttons; the label is stable). */
-async function go(session, label) {
-  const clicked = await session.execute(
-    'const b = [...document.querySelectorAll("nav button")].find((b) => b.textContent.trim() === arguments[0]); b?.click(); return !!b;',
-    [label],
-  );
-  assert.ok(clicked, `a nav button "${label}"`);
 }
 
 /** Registers a person through the website intake, trusting the server's own certificate. */
@@ -134,14 +127,9 @@ describe('sign-in and background sync against a real server', () => {
     const dir = tempDir();
     const display = await startXvfb();
     const env = {
-      ...process.env,
-      DISPLAY: display,
-      SWITCHBOARD_DB: join(dir, 'e2e.db'),
+      ...appEnvironment(display, join(dir, 'e2e.db'), dir),
       SWITCHBOARD_USER: 'rita',
       SWITCHBOARD_ROLE: 'rep',
-      XDG_DATA_HOME: join(dir, 'data'),
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      XDG_CONFIG_HOME: join(dir, 'config'),
     };
     // The token must come from the keychain this window signs in to, not from the caller.
     delete env.SWITCHBOARD_TOKEN;
@@ -173,7 +161,7 @@ describe('sign-in and background sync against a real server', () => {
   });
 
   it('takes the next lead, logs a call and gets the next lead', async () => {
-    await go(session, 'Call session');
+    await clickNav(session, 'Call session');
     await click(session, 'section.call button.primary');
     const first = await textOf(session, '.lead-name');
     assert.equal(first, 'Bo Second', 'the pulled leads are in the queue, newest first');
@@ -210,7 +198,7 @@ describe('sign-in and background sync against a real server', () => {
   });
 
   it('shows a lead registered on the server in the open queue within seconds', async () => {
-    await go(session, 'New leads');
+    await clickNav(session, 'New leads');
     await waitFor('the queue', async () => {
       const text = await session.execute('return document.querySelector("section.queue")?.innerText ?? ""');
       return text.includes('Ada Early') ? text : null;
@@ -244,7 +232,7 @@ describe('sign-in and background sync against a real server', () => {
       const state = await session.execute('return document.querySelector(".sync .indicator")?.dataset.connection');
       return state === 'online' ? state : null;
     });
-    await go(session, 'New leads');
+    await clickNav(session, 'New leads');
     await waitFor('the synced queue', async () => {
       const text = await session.execute('return document.querySelector("section.queue")?.innerText ?? ""');
       return text.includes('Cy Fresh') ? text : null;
