@@ -144,7 +144,7 @@ describe('the manager review', () => {
     assert.ok(requests, 'the subscriber requests chart is on the review');
     assert.match(requests.caption, /^Subscriber requests 0 received/);
     assert.deepEqual(requests.kinds, ['opt_out', 'erase', 'correct', 'access']);
-    assert.ok(requests.headings.includes('Median time to handle'));
+    assert.ok(requests.headings.includes('Median to handle'));
     assert.ok(requests.headings.includes('Overdue'));
 
     // The office filter is there and narrows the charts too.

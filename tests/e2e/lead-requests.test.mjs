@@ -15,7 +15,7 @@ const ENTER = '\uE007';
 
 /** Opens a lead page through the search dialog (Ctrl+K's button). */
 async function openLead(session, text, name) {
-  await click(session, 'header > button.secondary');
+  await click(session, 'header button.open-search');
   await session.sendKeys(await find(session, '.dialog input[type="search"]'), text);
   await waitFor(`a search hit for ${text}`, async () => {
     const hit = await session.findAll('.hits button');

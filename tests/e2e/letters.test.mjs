@@ -94,7 +94,7 @@ describe('postal letters', () => {
   });
 
   it('shows the letter as a mail follow-up on the lead page', async () => {
-    await click(session, 'header.bar button.secondary');
+    await click(session, 'header button.open-search');
     const search = await find(session, '.dialog input[type="search"]');
     await session.sendKeys(search, 'Lovelace');
     await click(session, '.dialog .hits button');
