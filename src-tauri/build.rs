@@ -46,6 +46,9 @@ const COMMANDS: &[&str] = &[
     "sync_subscribe",
     // manager review and import picker
     "review_stats",
+    "history_rows",
+    "export_history",
+    "save_history_export",
     "pick_import_file",
 ];
 

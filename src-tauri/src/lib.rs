@@ -101,6 +101,9 @@ pub fn with_session<R: Runtime>(
             commands::sync::sync_subscribe,
             // manager review and import picker
             commands::review::review_stats,
+            commands::review::history_rows,
+            commands::review::export_history,
+            commands::review::save_history_export,
             commands::review::pick_import_file,
         ])
 }

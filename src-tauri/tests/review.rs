@@ -153,6 +153,100 @@ fn review_stats_refuse_a_period_that_ends_before_it_starts() {
     assert_eq!(err["code"], "bad_input");
 }
 
+/// A lead named like a spreadsheet formula with `n` emails sent a minute apart.
+fn store_with_history(dir: &tempfile::TempDir, n: i64) -> Store {
+    let mut store = store_at(dir, "history.db", now());
+    let id = new_id(morning());
+    let lead = NewLead {
+        name: Some("=HYPERLINK(\"http://evil.example\")".into()),
+        email: Some("eve@e.example".into()),
+        last_registered_at: Some(morning()),
+        ..NewLead::default()
+    };
+    store
+        .with_tx(|tx| {
+            leads::insert(tx, &id, &lead, morning())?;
+            for i in 0..n {
+                let at = morning() + Duration::minutes(i);
+                let input = LogFollowUp {
+                    lead: id.clone(),
+                    channel: Channel::Email,
+                    direction: Direction::Out,
+                    outcome: Outcome::Sent,
+                    note: Some(format!("email {i}")),
+                    occurred_at: at,
+                    rep: "rita".into(),
+                    next_follow_up_at: None,
+                };
+                followup::log(tx, &input, at)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    store
+}
+
+#[test]
+fn the_history_list_pages_on_past_the_first_thousand_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(store_with_history(&dir, 1_205));
+    let main = window(&app, "main");
+    let mut query = no_filter();
+    query["limit"] = json!(1000);
+    let first = invoke(&main, "history_page", json!({"query": query})).unwrap();
+    assert_eq!(first["summary"]["total"], 1_205);
+    assert_eq!(first["rows"].as_array().unwrap().len(), 1000);
+    query["offset"] = json!(1000);
+    let next = invoke(&main, "history_rows", json!({"query": query})).unwrap();
+    let next = next.as_array().unwrap();
+    assert_eq!(next.len(), 205);
+    // Newest first: the page after the first thousand starts at email 204 and ends at the first.
+    assert_eq!(next[0]["follow_up"]["note"], "email 204");
+    assert_eq!(next[204]["follow_up"]["note"], "email 0");
+}
+
+#[test]
+fn the_history_export_writes_every_matching_follow_up_with_formulas_neutralised() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(store_with_history(&dir, 1_205));
+    let main = window(&app, "main");
+    let path = dir.path().join("history.csv");
+    let done = invoke(
+        &main,
+        "export_history",
+        json!({"query": no_filter(), "path": path.to_str().unwrap()}),
+    )
+    .unwrap();
+    assert_eq!(done["rows"], 1_205);
+    assert_eq!(done["path"], path.to_str().unwrap());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 1 + 1_205);
+    assert!(
+        text.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\")\","),
+        "{text:.300}"
+    );
+    assert!(!text.contains(",=HYPERLINK"));
+
+    let nowhere = dir.path().join("no such folder").join("history.csv");
+    let err = invoke(
+        &main,
+        "export_history",
+        json!({"query": no_filter(), "path": nowhere.to_str().unwrap()}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "io");
+    assert!(!nowhere.exists());
+}
+
+#[test]
+fn the_history_save_dialog_says_it_is_unavailable_without_the_dialog_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(store(&dir));
+    let main = window(&app, "main");
+    let err = invoke(&main, "save_history_export", json!({"query": no_filter()})).unwrap_err();
+    assert_eq!(err["code"], "unavailable");
+}
+
 #[test]
 fn the_file_picker_says_it_is_unavailable_without_the_dialog_plugin() {
     // The mock app registers no dialog plugin (the real `run()` does): the command must answer
@@ -165,12 +259,18 @@ fn the_file_picker_says_it_is_unavailable_without_the_dialog_plugin() {
 }
 
 #[test]
-fn other_windows_cannot_chart_the_review_or_open_the_picker() {
+fn other_windows_cannot_chart_page_or_export_the_review_or_open_the_picker() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(store(&dir));
     let other = window(&app, "preview");
     for (cmd, args) in [
         ("review_stats", json!({"query": no_filter()})),
+        ("history_rows", json!({"query": no_filter()})),
+        (
+            "export_history",
+            json!({"query": no_filter(), "path": "/tmp/x.csv"}),
+        ),
+        ("save_history_export", json!({"query": no_filter()})),
         ("pick_import_file", json!({})),
     ] {
         let err = invoke(&other, cmd, args).unwrap_err();

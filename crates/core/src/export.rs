@@ -12,7 +12,8 @@ use crate::leads::{lead_from_row, LEAD_COLUMNS};
 use chrono::{DateTime, Utc};
 use rusqlite::{params_from_iter, Connection};
 use std::borrow::Cow;
-use std::io::Write;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 /// Makes a cell safe to open in a spreadsheet: formula-like text gets a leading apostrophe.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
@@ -154,6 +155,44 @@ pub fn export_history<W: Write>(conn: &Connection, q: &HistoryQuery, out: W) -> 
     Ok(n)
 }
 
+/// Writes every follow-up `q` matches to the CSV file `path` as [`export_history`] does, whole
+/// or not at all (see [`write_whole`]); returns the rows.
+pub fn export_history_to_file(conn: &Connection, q: &HistoryQuery, path: &Path) -> Result<u64> {
+    write_whole(path, |out| export_history(conn, q, out))
+}
+
+/// Runs `write` into `FILE.partial` beside `file`, syncs it and renames it to `file`, so `file`
+/// is either the complete export or untouched; the partial file is removed on failure.
+pub fn write_whole(file: &Path, write: impl FnOnce(&mut dyn Write) -> Result<u64>) -> Result<u64> {
+    let partial = partial_path(file);
+    let result = (|| -> Result<u64> {
+        let context = || format!("writing {}", partial.display());
+        let created = std::fs::File::create(&partial).map_err(|e| CoreError::io(context(), e))?;
+        let mut out = BufWriter::new(created);
+        let rows = write(&mut out)?;
+        let created = out
+            .into_inner()
+            .map_err(|e| CoreError::io(context(), e.into_error()))?;
+        created
+            .sync_all()
+            .map_err(|e| CoreError::io(context(), e))?;
+        std::fs::rename(&partial, file)
+            .map_err(|e| CoreError::io(format!("creating {}", file.display()), e))?;
+        Ok(rows)
+    })();
+    if result.is_err() {
+        // Best effort: the failure being reported matters more than a leftover partial file.
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+fn partial_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_os_string();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +299,33 @@ mod tests {
             1,
             "header only"
         );
+    }
+
+    #[test]
+    fn a_history_file_is_written_whole_or_the_old_one_stays() {
+        let s = setup();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.csv");
+        let rows = export_history_to_file(s.conn(), &HistoryQuery::default(), &path).unwrap();
+        assert_eq!(rows, 1);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("occurred_at,lead_id,"), "{text}");
+        assert!(text.contains("'=cmd|"), "the name is neutralised: {text}");
+
+        let failed = write_whole(&path, |out| {
+            out.write_all(b"half a file").unwrap();
+            Err(CoreError::BadInput("the export stopped".into()))
+        });
+        assert_eq!(failed.unwrap_err().code(), "bad_input");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("history.csv")]);
+
+        let nowhere = dir.path().join("missing").join("history.csv");
+        let err = export_history_to_file(s.conn(), &HistoryQuery::default(), &nowhere);
+        assert_eq!(err.unwrap_err().code(), "io");
     }
 }

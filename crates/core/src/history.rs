@@ -475,19 +475,8 @@ pub fn review_stats(
 
 /// Follow-ups matching `q`, newest first, one page, with the summary of all that match.
 pub fn query(conn: &Connection, q: &HistoryQuery) -> Result<HistoryPage> {
+    let rows = rows(conn, q)?;
     let (filter, params) = filter_sql(q)?;
-    let limit = match q.limit {
-        0 => 50,
-        n => n.min(1000),
-    };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM follow_up f JOIN lead l ON l.id = f.lead_id
-         WHERE {filter} ORDER BY f.occurred_at DESC, f.id DESC LIMIT {limit} OFFSET {}",
-        q.offset
-    ))?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), row_from)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
     let by_channel = counts(conn, "f.channel", &filter, &params)?;
     let summary = HistorySummary {
         total: by_channel.iter().map(|c| c.count).sum(),
@@ -498,6 +487,28 @@ pub fn query(conn: &Connection, q: &HistoryQuery) -> Result<HistoryPage> {
     };
     Ok(HistoryPage { rows, summary })
 }
+
+/// One page of the follow-ups `q` matches, newest first (`q.limit`: 50 when 0, at most 1,000),
+/// without the summary: what a list asks for as it scrolls on.
+pub fn rows(conn: &Connection, q: &HistoryQuery) -> Result<Vec<HistoryRow>> {
+    let (filter, params) = filter_sql(q)?;
+    let limit = match q.limit {
+        0 => 50,
+        n => n.min(MAX_ROWS),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM follow_up f JOIN lead l ON l.id = f.lead_id
+         WHERE {filter} ORDER BY f.occurred_at DESC, f.id DESC LIMIT {limit} OFFSET {}",
+        q.offset
+    ))?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), row_from)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The most rows one page of history carries.
+pub const MAX_ROWS: u32 = 1000;
 
 #[cfg(test)]
 mod tests {
@@ -669,6 +680,34 @@ mod tests {
                 count: 2
             }
         );
+    }
+
+    #[test]
+    fn pages_of_rows_follow_one_another_without_gaps_or_repeats() {
+        let s = setup();
+        let page = |offset| {
+            rows(
+                s.conn(),
+                &HistoryQuery {
+                    offset,
+                    limit: 3,
+                    ..HistoryQuery::default()
+                },
+            )
+            .unwrap()
+        };
+        let first = page(0);
+        let second = page(3);
+        assert_eq!((first.len(), second.len()), (3, 1));
+        let paged: Vec<_> = first
+            .iter()
+            .chain(&second)
+            .map(|r| &r.follow_up.id)
+            .collect();
+        let whole = query(s.conn(), &HistoryQuery::default()).unwrap().rows;
+        let whole: Vec<_> = whole.iter().map(|r| &r.follow_up.id).collect();
+        assert_eq!(paged, whole);
+        assert!(page(4).is_empty());
     }
 
     #[test]

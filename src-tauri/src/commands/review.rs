@@ -1,13 +1,26 @@
-//! Commands for the manager's review charts and the import screen's file picker.
+//! Commands for the manager's review (charts, the history list as it scrolls, the CSV export)
+//! and the import screen's file picker.
 
 use super::store;
 use crate::error::error_body;
+use serde::Serialize;
+use std::path::Path;
 use std::sync::Mutex;
-use switchboard_core::history::{self, HistoryQuery, ReviewStats};
+use switchboard_core::export;
+use switchboard_core::history::{self, HistoryQuery, HistoryRow, ReviewStats};
 use switchboard_core::protocol::ErrorBody;
 use switchboard_core::Store;
 use tauri::{AppHandle, Manager, Runtime, State, WebviewWindow};
 use tauri_plugin_dialog::{Dialog, DialogExt};
+use ts_rs::TS;
+
+/// A finished history export: where the CSV went and how many follow-ups it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HistoryExport {
+    pub path: String,
+    pub rows: u32,
+}
 
 /// The review's charts for the history filters: follow-ups per day by channel, speed-to-lead
 /// distribution, and subscriber requests with their handling time, as of now.
@@ -20,6 +33,75 @@ pub fn review_stats(
     history::review_stats(store.conn(), &query, store.now()).map_err(error_body)
 }
 
+/// The next page of the history list (`query.offset` rows in), without the summary the first
+/// page brought.
+#[tauri::command(async)]
+pub fn history_rows(
+    state: State<'_, Mutex<Store>>,
+    query: HistoryQuery,
+) -> Result<Vec<HistoryRow>, ErrorBody> {
+    history::rows(store(&state).conn(), &query).map_err(error_body)
+}
+
+/// Writes every follow-up the filters match (not just the loaded rows) to the CSV file `path`,
+/// spreadsheet formulas neutralised, whole or not at all.
+#[tauri::command(async)]
+pub fn export_history(
+    state: State<'_, Mutex<Store>>,
+    query: HistoryQuery,
+    path: String,
+) -> Result<HistoryExport, ErrorBody> {
+    export_to(&state, &query, Path::new(&path))
+}
+
+/// Asks where to save the history CSV (a native save dialog), then writes it there; `null` when
+/// the user cancels.
+#[tauri::command(async)]
+pub fn save_history_export<R: Runtime>(
+    app: AppHandle<R>,
+    window: WebviewWindow<R>,
+    state: State<'_, Mutex<Store>>,
+    query: HistoryQuery,
+) -> Result<Option<HistoryExport>, ErrorBody> {
+    let dialog = app.try_state::<Dialog<R>>().ok_or_else(no_dialog)?;
+    let picked = dialog
+        .file()
+        .set_title("Export the follow-up history")
+        .set_parent(&window)
+        .set_file_name("follow-up-history.csv")
+        .add_filter("CSV", &["csv"])
+        .blocking_save_file();
+    let Some(picked) = picked else {
+        return Ok(None);
+    };
+    let path = picked.into_path().map_err(|e| ErrorBody {
+        code: "bad_input".into(),
+        message: format!("the chosen location is not a local file: {e}"),
+    })?;
+    export_to(&state, &query, &path).map(Some)
+}
+
+fn export_to(
+    state: &State<'_, Mutex<Store>>,
+    query: &HistoryQuery,
+    path: &Path,
+) -> Result<HistoryExport, ErrorBody> {
+    let rows =
+        export::export_history_to_file(store(state).conn(), query, path).map_err(error_body)?;
+    Ok(HistoryExport {
+        path: path.display().to_string(),
+        rows: u32::try_from(rows).unwrap_or(u32::MAX),
+    })
+}
+
+/// Only the real app registers the dialog plugin; the mock runtime has none.
+fn no_dialog() -> ErrorBody {
+    ErrorBody {
+        code: "unavailable".into(),
+        message: "no file dialog is available in this window".into(),
+    }
+}
+
 /// Opens the OS file picker for a CSV or JSON Lines file; `null` when the user cancels.
 /// The picker runs in Rust, so the webview needs no dialog permission.
 #[tauri::command]
@@ -27,7 +109,7 @@ pub async fn pick_import_file<R: Runtime>(
     app: AppHandle<R>,
     window: WebviewWindow<R>,
 ) -> Result<Option<String>, ErrorBody> {
-    // Only the real app registers the dialog plugin; say so instead of panicking elsewhere.
+    // Say so instead of panicking elsewhere; the import screen then asks for a typed path.
     if app.try_state::<Dialog<R>>().is_none() {
         return Err(ErrorBody {
             code: "unavailable".into(),

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, render, screen, within } from '@testing-library/svelte';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import Review from './Review.svelte';
@@ -90,6 +90,95 @@ describe('Review', () => {
     expect(queries.at(-1)).toMatchObject({ channel: 'email', office: 'BER', rep: null, offset: 0 });
     // The charts follow the same filters as the history.
     expect(statsQueries.at(-1)).toEqual(queries.at(-1));
+  });
+});
+
+function summary(total: number) {
+  return {
+    total,
+    by_channel: [{ key: 'phone', count: total }],
+    by_outcome: [{ key: 'connected', count: total }],
+    by_rep: [{ key: 'rita', count: total }],
+    speed_to_lead: { leads: 0, median_seconds: null, p90_seconds: null, mean_seconds: null },
+  };
+}
+
+/** A backend holding `total` follow-ups that pages them as the real one does (1,000 at most). */
+function pagedBackend(total: number, saved: { path: string; rows: number } | null = null) {
+  const all = rows(total);
+  const calls: [string, Record<string, unknown>][] = [];
+  mockIPC((cmd, args) => {
+    const a = args as Record<string, unknown>;
+    calls.push([cmd, a]);
+    const query = a.query as { offset: number; limit: number };
+    if (cmd === 'review_stats') return STATS;
+    if (cmd === 'history_page') return { rows: all.slice(0, query.limit), summary: summary(total) };
+    if (cmd === 'history_rows') return all.slice(query.offset, query.offset + query.limit);
+    if (cmd === 'save_history_export') return saved;
+    throw { code: 'not_found', message: cmd };
+  });
+  return calls;
+}
+
+describe('Review history paging and export', () => {
+  it('loads the next thousand rows with the applied filters as the list reaches its end, until all are in', async () => {
+    const calls = pagedBackend(2_500);
+    render(Review);
+    expect(await screen.findByText('2500 follow-ups')).toBeInTheDocument();
+    await userEvent.type(screen.getByRole('textbox', { name: 'Rep' }), 'rita');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply' }));
+    // An edit that was not applied must not leak into the pages of the applied filters.
+    await userEvent.type(screen.getByRole('textbox', { name: 'Office' }), 'PAR');
+
+    const list = screen.getByRole('list', { name: 'Follow-up history' });
+    for (const loaded of [1000, 2000]) {
+      list.scrollTop = loaded * 32 - 360;
+      await fireEvent.scroll(list);
+      await waitFor(() => expect(calls.filter(([c]) => c === 'history_rows')).toHaveLength(loaded / 1000));
+    }
+    const pages = calls.filter(([c]) => c === 'history_rows').map(([, a]) => a.query);
+    expect(pages).toMatchObject([
+      { rep: 'rita', office: null, offset: 1000, limit: 1000 },
+      { rep: 'rita', office: null, offset: 2000, limit: 1000 },
+    ]);
+    list.scrollTop = 2500 * 32 - 360;
+    await fireEvent.scroll(list);
+    await waitFor(() => expect(within(list).getByText('Lead 2499')).toBeInTheDocument());
+    // Everything is loaded: reaching the end again asks for nothing more.
+    await fireEvent.scroll(list);
+    expect(calls.filter(([c]) => c === 'history_rows')).toHaveLength(2);
+    expect(list.querySelectorAll('[role="listitem"]').length).toBeLessThan(60);
+  });
+
+  it('exports every follow-up of the applied filters through the backend and says where it went', async () => {
+    const calls = pagedBackend(1, { path: '/home/maria/history.csv', rows: 1 });
+    render(Review);
+    expect(await screen.findByText('1 follow-up')).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Channel' }), 'phone');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply' }));
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Channel' }), 'email');
+
+    await userEvent.click(screen.getByRole('button', { name: 'Export CSV…' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('Exported 1 follow-up to /home/maria/history.csv.');
+    const [, args] = calls.find(([c]) => c === 'save_history_export')!;
+    expect(args.query).toMatchObject({ channel: 'phone', offset: 0 });
+  });
+
+  it('says so when the export is cancelled, and shows a failed one as an alert', async () => {
+    pagedBackend(3, null);
+    render(Review);
+    await screen.findByText('3 follow-ups');
+    await userEvent.click(screen.getByRole('button', { name: 'Export CSV…' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('Export cancelled; nothing was saved.');
+
+    mockIPC((cmd) => {
+      if (cmd === 'save_history_export') throw { code: 'io', message: 'writing /x.csv.partial: permission denied' };
+      throw { code: 'not_found', message: cmd };
+    });
+    await userEvent.click(screen.getByRole('button', { name: 'Export CSV…' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveAttribute('data-code', 'io');
+    expect(screen.queryByRole('status')).not.toBeInTheDocument();
   });
 });
 

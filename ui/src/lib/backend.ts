@@ -20,6 +20,8 @@ import type { Outcome } from './generated/Outcome';
 import type { SearchHit } from './generated/SearchHit';
 import type { HistoryQuery } from './generated/HistoryQuery';
 import type { HistoryPage } from './generated/HistoryPage';
+import type { HistoryRow } from './generated/HistoryRow';
+import type { HistoryExport } from './generated/HistoryExport';
 import type { ImportStatus } from './generated/ImportStatus';
 import type { ImportSummary } from './generated/ImportSummary';
 import type { Partner } from './generated/Partner';
@@ -75,6 +77,8 @@ export type {
   SearchHit,
   HistoryQuery,
   HistoryPage,
+  HistoryRow,
+  HistoryExport,
   ImportStatus,
   ImportSummary,
 };
@@ -177,6 +181,17 @@ export function searchLeads(text: string, limit: number): Promise<SearchHit[]> {
 /** A page of follow-up history with the summary of the whole filtered set. */
 export function historyPage(query: HistoryQuery): Promise<HistoryPage> {
   return call<HistoryPage>('history_page', { query });
+}
+
+/** The next page of history rows (`query.offset` rows in), without the summary. */
+export function historyRows(query: HistoryQuery): Promise<HistoryRow[]> {
+  return call<HistoryRow[]>('history_rows', { query });
+}
+
+/** Asks where to save (native dialog) and writes every follow-up the filters match as CSV;
+ * `null` when cancelled. */
+export function saveHistoryExport(query: HistoryQuery): Promise<HistoryExport | null> {
+  return call<HistoryExport | null>('save_history_export', { query });
 }
 
 /** The review's charts (per day by channel, speed to lead, subscriber requests) for the filters. */
