@@ -50,6 +50,7 @@ const COMMANDS: &[&str] = &[
     "export_history",
     "save_history_export",
     "pick_import_file",
+    "pick_csv_destination",
 ];
 
 fn main() {

@@ -105,6 +105,7 @@ pub fn with_session<R: Runtime>(
             commands::review::export_history,
             commands::review::save_history_export,
             commands::review::pick_import_file,
+            commands::review::pick_csv_destination,
         ])
 }
 

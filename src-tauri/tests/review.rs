@@ -248,13 +248,16 @@ fn the_history_save_dialog_says_it_is_unavailable_without_the_dialog_plugin() {
 }
 
 #[test]
-fn the_file_picker_says_it_is_unavailable_without_the_dialog_plugin() {
+fn the_file_pickers_say_they_are_unavailable_without_the_dialog_plugin() {
     // The mock app registers no dialog plugin (the real `run()` does): the command must answer
     // with a code the import screen shows, not panic the window.
     let dir = tempfile::tempdir().unwrap();
     let app = app(store(&dir));
     let main = window(&app, "main");
     let err = invoke(&main, "pick_import_file", json!({})).unwrap_err();
+    assert_eq!(err["code"], "unavailable");
+    let args = json!({"title": "Share with a partner", "fileName": "share.csv"});
+    let err = invoke(&main, "pick_csv_destination", args).unwrap_err();
     assert_eq!(err["code"], "unavailable");
 }
 
@@ -272,6 +275,10 @@ fn other_windows_cannot_chart_page_or_export_the_review_or_open_the_picker() {
         ),
         ("save_history_export", json!({"query": no_filter()})),
         ("pick_import_file", json!({})),
+        (
+            "pick_csv_destination",
+            json!({"title": "Share", "fileName": "share.csv"}),
+        ),
     ] {
         let err = invoke(&other, cmd, args).unwrap_err();
         assert!(err.to_string().contains("not allowed"), "{cmd}: {err}");

@@ -1,5 +1,5 @@
 //! Commands for the manager's review (charts, the history list as it scrolls, the CSV export)
-//! and the import screen's file picker.
+//! and the native file pickers: the import's source, the share and audience files' destination.
 
 use super::store;
 use crate::error::error_body;
@@ -127,6 +127,29 @@ pub async fn pick_import_file<R: Runtime>(
         )
         .add_filter("All files", &["*"])
         .blocking_pick_file();
+    Ok(picked
+        .and_then(|file| file.into_path().ok())
+        .map(|path| path.to_string_lossy().into_owned()))
+}
+
+/// Opens the OS save dialog for a CSV file (`file_name` suggested); the chosen path, or `null`
+/// when the user cancels. The screen then writes there through its own command, so the file's
+/// contents never pass through the webview.
+#[tauri::command]
+pub async fn pick_csv_destination<R: Runtime>(
+    app: AppHandle<R>,
+    window: WebviewWindow<R>,
+    title: String,
+    file_name: String,
+) -> Result<Option<String>, ErrorBody> {
+    let dialog = app.try_state::<Dialog<R>>().ok_or_else(no_dialog)?;
+    let picked = dialog
+        .file()
+        .set_title(title)
+        .set_parent(&window)
+        .set_file_name(file_name)
+        .add_filter("CSV", &["csv"])
+        .blocking_save_file();
     Ok(picked
         .and_then(|file| file.into_path().ok())
         .map(|path| path.to_string_lossy().into_owned()))

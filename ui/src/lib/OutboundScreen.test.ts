@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, render, screen } from '@testing-library/svelte';
+import { cleanup, render, screen, waitFor } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import OutboundScreen from './OutboundScreen.svelte';
@@ -42,6 +42,33 @@ describe('OutboundScreen', () => {
     ]);
     expect(result).toHaveTextContent('Shared 1 with Nordic Reseller');
     expect(result).toHaveTextContent('Not shared: quiet@example.com — opted out of all contact');
+  });
+
+  it('Choose… fills the destination from the save dialog; a cancelled dialog keeps the typed path', async () => {
+    const answers: (string | null)[] = ['/home/rita/share-Nordic Reseller.csv', null];
+    const asked: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === 'partner_list') return [reseller];
+      if (cmd === 'pick_csv_destination') {
+        asked.push(args);
+        return answers.shift();
+      }
+      throw { code: 'not_found', message: cmd };
+    });
+    const user = userEvent.setup();
+    render(OutboundScreen);
+    await screen.findByRole('option', { name: /Nordic Reseller/ });
+    const [shareChoose] = screen.getAllByRole('button', { name: 'Choose…' });
+    const destination = screen.getByRole('textbox', { name: /write to file/i });
+
+    await user.click(shareChoose);
+    await waitFor(() => expect(destination).toHaveValue('/home/rita/share-Nordic Reseller.csv'));
+    expect(asked[0]).toEqual({ title: 'Share with a partner', fileName: 'share-Nordic Reseller.csv' });
+    await user.clear(destination);
+    await user.type(destination, '/tmp/typed.csv');
+    await user.click(shareChoose);
+    await waitFor(() => expect(asked).toHaveLength(2));
+    expect(destination).toHaveValue('/tmp/typed.csv');
   });
 
   it('says that nothing can be shared when no partner is registered', async () => {

@@ -204,6 +204,11 @@ export function pickImportFile(): Promise<string | null> {
   return call<string | null>('pick_import_file', {});
 }
 
+/** Opens the OS save dialog for a CSV file (`fileName` suggested); `null` when the user cancels. */
+export function pickCsvDestination(title: string, fileName: string): Promise<string | null> {
+  return call<string | null>('pick_csv_destination', { title, fileName });
+}
+
 /** Imports a CSV or JSON Lines file; `onProgress` hears after each committed batch. */
 export function importFile(path: string, onProgress: (status: ImportStatus) => void): Promise<ImportSummary> {
   const channel = new IpcChannel<ImportStatus>();
