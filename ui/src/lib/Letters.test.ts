@@ -53,6 +53,11 @@ function serve(batch: BatchEntry[]) {
         templates = [...templates, saved];
         return saved;
       }
+      case 'letter_template_delete': {
+        calls.push({ cmd, args });
+        templates = templates.filter((t) => t.id !== (args as { id: string }).id);
+        return null;
+      }
       case 'letter_batch':
         return batch;
       case 'letter_preview':
@@ -106,6 +111,24 @@ describe('Letters', () => {
     expect(alert).toHaveAttribute('data-code', 'bad_input');
     expect(alert).toHaveTextContent('unknown merge field {{salutation}}');
     expect(calls[0]).toEqual({ cmd: 'letter_template_save', args: { id: null, name: 'Bad', body: 'Dear {{salutation}}' } });
+  });
+
+  it('deletes a template at once and offers Undo, which saves it again', async () => {
+    const calls = serve([]);
+    const user = userEvent.setup();
+    render(Letters);
+    await screen.findByRole('option', { name: 'Welcome' });
+
+    await user.click(screen.getByRole('button', { name: 'Delete template' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('Deleted the template “Welcome”.');
+    expect(screen.queryByRole('option', { name: 'Welcome' })).toBeNull();
+    expect(calls).toEqual([{ cmd: 'letter_template_delete', args: { id: 't1' } }]);
+
+    await user.click(screen.getByRole('button', { name: 'Undo' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('Restored the template “Welcome”.');
+    expect(screen.getByRole('option', { name: 'Welcome' })).toBeInTheDocument();
+    expect(calls[1]).toEqual({ cmd: 'letter_template_save', args: { id: null, name: 'Welcome', body: 'Dear {{name}},' } });
+    expect(screen.queryByRole('button', { name: 'Undo' })).toBeNull();
   });
 
   it('prints with the webview and marks the batch sent, reporting who was skipped', async () => {
