@@ -1,4 +1,5 @@
-// The real window under Xvfb: a rep takes the next lead, logs a contact and gets the next one;
+// The real window under Xvfb: a rep takes the next lead, logs a contact and gets the next one
+// (their day's count follows);
 // blocked channels are disabled with the gate's reason; markup in a name stays text; a manager's
 // review shows the history and the charts.
 
@@ -34,7 +35,7 @@ describe('the call session', () => {
     await click(session, 'section.call button.primary');
     const first = await textOf(session, '.lead-name');
     assert.equal(first, 'Grace Hopper', 'the newest registration comes first');
-    await shot(session, 'call-session');
+    assert.equal(await textOf(session, '.my-day .count'), '0 follow-ups since midnight');
 
     await click(session, 'button[data-channel="email"]');
     await click(session, 'button[data-outcome="sent"]');
@@ -47,6 +48,14 @@ describe('the call session', () => {
     assert.equal(second, 'Ada Lovelace');
     const status = await textOf(session, '.saved');
     assert.match(status, /Logged sent for Grace Hopper/);
+    // The rep's day beside the session counts the email at once.
+    const day = await waitFor("the day's count", async () => {
+      const text = await textOf(session, '.my-day');
+      return /1 follow-up since midnight/.test(text) ? text : null;
+    });
+    assert.match(day, /Email\s*1/);
+    assert.match(day, /Sent\s*1/);
+    await shot(session, 'call-session');
   });
 
   it('disables a blocked channel with the reason, and an opted-out lead is blocked everywhere', async () => {
