@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "search_leads",
     "history_page",
     "import_file",
+    "import_cancel",
     "partner_list",
     "share_leads",
     "audience_preview",

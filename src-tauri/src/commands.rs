@@ -8,7 +8,8 @@ pub mod sync;
 
 use crate::error::error_body;
 use serde::Serialize;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use switchboard_core::access;
 use switchboard_core::audience::{self, Export, Preview, Segment};
 use switchboard_core::consent::ConsentState;
@@ -237,6 +238,8 @@ pub struct ImportSummary {
     pub suppressed: u32,
     pub rejected: u32,
     pub problems: Vec<ImportProblem>,
+    /// Stopped by Cancel: the counts are of the batches committed before it stopped.
+    pub cancelled: bool,
 }
 
 // Counts past u32 cannot come from one file the window imports; saturate rather than wrap.
@@ -274,35 +277,71 @@ impl From<ImportReport> for ImportSummary {
             suppressed: count(r.suppressed),
             rejected: count(r.rejected),
             problems,
+            cancelled: r.cancelled,
         }
     }
 }
 
+/// The running import's cancel switch. Each import gets a fresh one, so a late Cancel of a
+/// finished import cannot stop the next.
+#[derive(Default)]
+pub struct ImportControl {
+    current: Mutex<Arc<AtomicBool>>,
+}
+
+impl ImportControl {
+    fn start(&self) -> Arc<AtomicBool> {
+        let fresh = Arc::new(AtomicBool::new(false));
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
+        fresh
+    }
+
+    fn cancel(&self) {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Imports a CSV or JSON Lines file of registrations, reporting progress after each batch.
+///
+/// The import writes through its own connection to the database file, so the window's other
+/// commands and background sync go on between its batches instead of waiting minutes for the
+/// shared one.
 #[tauri::command(async)]
 pub fn import_file(
     state: State<'_, Mutex<Store>>,
     session: State<'_, Session>,
+    control: State<'_, ImportControl>,
     path: String,
     on_progress: Progress<ImportStatus>,
 ) -> Result<ImportSummary, ErrorBody> {
-    let mut store = store(&state);
     let options = ImportOptions {
         actor: session.actor.clone(),
+        cancel: Some(control.start()),
         ..ImportOptions::default()
     };
     let mut report = |p: ImportProgress| {
         // A closed window cannot take progress; the import itself goes on.
         let _ = on_progress.send(ImportStatus::from(p));
     };
-    import::import_file(
-        &mut store,
-        std::path::Path::new(&path),
-        &options,
-        &mut report,
-    )
-    .map(ImportSummary::from)
-    .map_err(error_body)
+    let file = std::path::Path::new(&path);
+    let own = {
+        let shared = store(&state);
+        shared.path().map(|db| (db.to_path_buf(), shared.clock()))
+    };
+    let imported = match own {
+        Some((db, clock)) => Store::open_with_clock(&db, clock)
+            .and_then(|mut own| import::import_file(&mut own, file, &options, &mut report)),
+        // An in-memory store has no file to open twice.
+        None => import::import_file(&mut store(&state), file, &options, &mut report),
+    };
+    imported.map(ImportSummary::from).map_err(error_body)
+}
+
+/// Stops the running import after the batch it is writing; what was committed stays.
+#[tauri::command]
+pub fn import_cancel(control: State<'_, ImportControl>) {
+    control.cancel();
 }
 
 /// What a share did: how many people went to the partner, and who was refused and why.

@@ -56,6 +56,7 @@ pub fn with_session<R: Runtime>(
         .manage(background_sync::SyncService::for_store(&store))
         .manage(Mutex::new(store))
         .manage(session)
+        .manage(commands::ImportControl::default())
         .invoke_handler(tauri::generate_handler![
             commands::new_queue_page,
             commands::session_info,
@@ -68,6 +69,7 @@ pub fn with_session<R: Runtime>(
             commands::search_leads,
             commands::history_page,
             commands::import_file,
+            commands::import_cancel,
             commands::partner_list,
             commands::share_leads,
             commands::audience_preview,

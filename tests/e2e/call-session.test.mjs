@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { click, closeWindow, openWindow, shot, tempDir, textOf } from './harness.mjs';
+import { click, clickNav, closeWindow, openWindow, shot, tempDir, textOf } from './harness.mjs';
 import { elementRef, waitFor } from './webdriver.mjs';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -206,5 +206,41 @@ describe('the import screen', () => {
     const problem = await textOf(session, 'section.import tbody tr');
     assert.match(problem, /2002/);
     await shot(session, 'import');
+  });
+
+  it('goes on while the rep works on another screen, and Cancel keeps the committed batches', async () => {
+    // Large enough that it is still running when the rep comes back (~15 s in a debug build).
+    const big = join(tempDir(), 'big.csv');
+    const rows = ['name,email,country,submitted_at'];
+    for (let i = 0; i < 200000; i += 1) rows.push(`Bulk ${i},bulk${i}@example.com,DE,2026-03-02T10:00:00Z`);
+    writeFileSync(big, `${rows.join('\n')}\n`);
+    const [input] = await session.findAll('input[name="path"]');
+    await session.clear(input);
+    await session.sendKeys(input, big);
+    await click(session, 'section.import button[type="submit"]');
+    await waitFor('the first committed batch', async () => {
+      const text = await textOf(session, 'label.progress span');
+      return /^[1-9]\d* rows read$/.test(text) ? text : null;
+    });
+
+    // The import has its own connection: another screen reads the database meanwhile.
+    await clickNav(session, 'New leads');
+    await waitFor('the new-leads queue during the import', async () => {
+      const names = await session.execute(
+        'return [...document.querySelectorAll("[role=listitem]")].map((r) => r.textContent).join("|")',
+      );
+      return /Bulk \d+/.test(names) ? names : null;
+    });
+
+    await clickNav(session, 'Import');
+    await click(session, 'section.import form button.secondary:last-child');
+    const report = await waitFor('the cancelled report', async () => {
+      const found = await session.findAll('section.import .report');
+      return found.length > 0 ? session.text(found[0]) : null;
+    }, 60000);
+    assert.match(report, /Cancelled/);
+    const created = Number(await textOf(session, 'dd[data-count="created"]'));
+    assert.ok(created > 0 && created < 200000, `${created} rows were committed before the cancel`);
+    assert.equal(created % 5000, 0, 'whole batches only');
   });
 });

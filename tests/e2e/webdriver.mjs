@@ -98,6 +98,11 @@ export class Session {
     return this.call('POST', `/element/${elementId}/value`, { text });
   }
 
+  /** Empties an input or textarea. */
+  clear(elementId) {
+    return this.call('POST', `/element/${elementId}/clear`, {});
+  }
+
   /** Runs an async script; it calls its last argument with the result. */
   executeAsync(script, args = []) {
     return this.call('POST', '/execute/async', { script, args });

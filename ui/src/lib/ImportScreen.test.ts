@@ -3,10 +3,12 @@ import { cleanup, render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import ImportScreen from './ImportScreen.svelte';
+import { importer } from './importer.svelte';
 
 afterEach(() => {
   cleanup();
   clearMocks();
+  importer.reset();
 });
 
 describe('ImportScreen', () => {
@@ -17,7 +19,7 @@ describe('ImportScreen', () => {
       asked.push((args as { path: string }).path);
       return {
         read: 3, created: 1, merged: 1, duplicates: 0, suppressed: 0, rejected: 1,
-        problems: [{ line: 4, reason: 'email: not an address', warning: false }],
+        problems: [{ line: 4, reason: 'email: not an address', warning: false }], cancelled: false,
       };
     });
     const user = userEvent.setup();
@@ -40,7 +42,7 @@ describe('ImportScreen', () => {
       if (cmd === 'pick_import_file') return picks.shift();
       if (cmd === 'import_file') {
         imported.push((args as { path: string }).path);
-        return { read: 0, created: 0, merged: 0, duplicates: 0, suppressed: 0, rejected: 0, problems: [] };
+        return { read: 0, created: 0, merged: 0, duplicates: 0, suppressed: 0, rejected: 0, problems: [], cancelled: false };
       }
       throw { code: 'not_found', message: cmd };
     });
@@ -69,6 +71,62 @@ describe('ImportScreen', () => {
     await user.click(screen.getByRole('button', { name: 'Choose file…' }));
     expect(await screen.findByRole('alert')).toHaveAttribute('data-code', 'unavailable');
     expect(screen.getByRole('textbox', { name: /file/i })).toBeEnabled();
+  });
+
+  it('Cancel stops the running import; the report says what was kept and how to finish', async () => {
+    let release: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => (release = resolve));
+    const calls: string[] = [];
+    mockIPC(async (cmd) => {
+      calls.push(cmd);
+      if (cmd === 'import_file') {
+        await stopped;
+        return { read: 5000, created: 4990, merged: 10, duplicates: 0, suppressed: 0, rejected: 0, problems: [], cancelled: true };
+      }
+      if (cmd === 'import_cancel') {
+        release();
+        return null;
+      }
+      throw { code: 'not_found', message: cmd };
+    });
+    const user = userEvent.setup();
+    render(ImportScreen);
+    expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
+
+    await user.type(screen.getByRole('textbox', { name: /file/i }), '/tmp/big.csv');
+    await user.click(screen.getByRole('button', { name: 'Import' }));
+    await user.click(await screen.findByRole('button', { name: 'Cancel' }));
+
+    const report = await screen.findByRole('status', { name: 'Import report' });
+    expect(report).toHaveTextContent('Cancelled. The rows counted below were imported');
+    expect(within(report).getByText('New leads').nextElementSibling).toHaveTextContent('4990');
+    expect(calls).toEqual(['import_file', 'import_cancel']);
+    expect(screen.queryByRole('button', { name: /Cancel|Stopping/ })).toBeNull();
+  });
+
+  it('a running import survives leaving the screen: coming back shows it, and then its report', async () => {
+    let release: () => void = () => {};
+    const done = new Promise<void>((resolve) => (release = resolve));
+    mockIPC(async (cmd) => {
+      if (cmd === 'import_file') {
+        await done;
+        return { read: 7, created: 7, merged: 0, duplicates: 0, suppressed: 0, rejected: 0, problems: [], cancelled: false };
+      }
+      throw { code: 'not_found', message: cmd };
+    });
+    const user = userEvent.setup();
+    const first = render(ImportScreen);
+    await user.type(screen.getByRole('textbox', { name: /file/i }), '/tmp/big.csv');
+    await user.click(screen.getByRole('button', { name: 'Import' }));
+    first.unmount();
+
+    render(ImportScreen);
+    expect(screen.getByRole('textbox', { name: /file/i })).toHaveValue('/tmp/big.csv');
+    expect(screen.getByRole('button', { name: 'Cancel' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Import' })).toBeDisabled();
+    release();
+    const report = await screen.findByRole('status', { name: 'Import report' });
+    expect(within(report).getByText('New leads').nextElementSibling).toHaveTextContent('7');
   });
 
   it('shows why a file could not be imported', async () => {

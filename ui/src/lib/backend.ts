@@ -209,6 +209,11 @@ export function pickCsvDestination(title: string, fileName: string): Promise<str
   return call<string | null>('pick_csv_destination', { title, fileName });
 }
 
+/** Stops the running import after the batch it is writing; what was committed stays. */
+export function importCancel(): Promise<void> {
+  return call<void>('import_cancel', {});
+}
+
 /** Imports a CSV or JSON Lines file; `onProgress` hears after each committed batch. */
 export function importFile(path: string, onProgress: (status: ImportStatus) => void): Promise<ImportSummary> {
   const channel = new IpcChannel<ImportStatus>();

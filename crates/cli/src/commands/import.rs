@@ -62,6 +62,8 @@ pub fn run(ctx: &Context, args: ImportArgs) -> CliResult {
             FormatArg::Csv => Format::Csv,
             FormatArg::Jsonl => Format::Jsonl,
         }),
+        // Ctrl+C needs no flag here: a killed import leaves whole batches, and a re-run skips them.
+        cancel: None,
     };
     let mut meter = Meter::new(args.progress || std::io::stderr().is_terminal());
     let report = import::import_file(&mut store, &args.file, &options, &mut |p| meter.show(p))?;

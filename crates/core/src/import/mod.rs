@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -68,6 +68,9 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// The file's format; None guesses from the file name.
     pub format: Option<Format>,
+    /// Set (from another thread) to stop after the batch being written: the batches committed
+    /// so far stay, and importing the same file again records only the rest.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ImportOptions {
@@ -77,6 +80,7 @@ impl Default for ImportOptions {
             actor: "import".into(),
             batch_size: DEFAULT_BATCH_SIZE,
             format: None,
+            cancel: None,
         }
     }
 }
@@ -111,6 +115,13 @@ pub struct ImportReport {
     /// Errors and warnings beyond `MAX_LISTED` that were counted but not listed.
     #[serde(skip_serializing_if = "is_zero")]
     pub omitted: u64,
+    /// The import was cancelled: the counts are of the rows committed before it stopped.
+    #[serde(skip_serializing_if = "is_false")]
+    pub cancelled: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -244,8 +255,9 @@ fn import_with_cache<R: Read + Send>(
                 }
             }
         });
+        let cancel = options.cancel.as_deref();
         write(
-            store, receiver, &mut ctx, batch_size, &bytes, total, progress,
+            store, receiver, &mut ctx, batch_size, &bytes, total, cancel, progress,
         )
     })
 }
@@ -298,7 +310,9 @@ fn feed<I: Iterator<Item = Result<Parsed>>>(
     let _ = sender.send(chunk);
 }
 
-/// Records rows on the calling thread, one transaction per batch.
+/// Records rows on the calling thread, one transaction per batch; stops after a batch once
+/// `cancel` is set (returning drops the receiver, which stops the reader).
+#[allow(clippy::too_many_arguments)]
 fn write(
     store: &mut Store,
     receiver: Receiver<Vec<Item>>,
@@ -306,6 +320,7 @@ fn write(
     batch_size: usize,
     bytes: &AtomicU64,
     total: u64,
+    cancel: Option<&AtomicBool>,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let mut report = ImportReport::default();
@@ -362,6 +377,10 @@ fn write(
             bytes_read: bytes.load(Ordering::Relaxed),
             bytes_total: total,
         });
+        if !finished && cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            report.cancelled = true;
+            break;
+        }
     }
     Ok(report)
 }
@@ -401,6 +420,54 @@ mod tests {
             ..ImportOptions::default()
         };
         import_reader(store, text, 0, format, &options, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn a_cancelled_import_keeps_its_committed_batches_and_a_rerun_records_only_the_rest() {
+        let mut text = String::from("Submission ID,E-mail,First Name\n");
+        for i in 0..10 {
+            text.push_str(&format!("sub{i},person{i}@example.com,Person {i}\n"));
+        }
+        let mut s = store();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let options = ImportOptions {
+            batch_size: 2,
+            cancel: Some(cancel.clone()),
+            ..ImportOptions::default()
+        };
+        let mut batches = 0;
+        let report = import_reader(
+            &mut s,
+            text.as_bytes(),
+            0,
+            Format::Csv,
+            &options,
+            &mut |_| {
+                batches += 1;
+                // Pressed while the second batch is being written: it is committed, then the import stops.
+                if batches == 2 {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            },
+        )
+        .unwrap();
+        assert!(report.cancelled);
+        assert_eq!((report.read, report.created), (4, 4));
+        let leads: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(leads, 4);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["cancelled"], true);
+
+        let rerun = import(&mut s, text.as_bytes(), Format::Csv);
+        assert!(!rerun.cancelled);
+        assert_eq!((rerun.created, rerun.duplicates), (6, 4));
+        assert!(serde_json::to_value(&rerun)
+            .unwrap()
+            .get("cancelled")
+            .is_none());
     }
 
     const HEADER: &str = "Submission ID,Type,First Name,Last Name,Company,E-mail,Phone Number,Country,IP Address,User Agent,Referrer,Pages Visited,Submitted At,Favourite Colour\r\n";

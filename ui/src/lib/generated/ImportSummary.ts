@@ -4,4 +4,8 @@ import type { ImportProblem } from "./ImportProblem";
 /**
  * What an import did.
  */
-export type ImportSummary = { read: number, created: number, merged: number, duplicates: number, suppressed: number, rejected: number, problems: Array<ImportProblem>, };
+export type ImportSummary = { read: number, created: number, merged: number, duplicates: number, suppressed: number, rejected: number, problems: Array<ImportProblem>, 
+/**
+ * Stopped by Cancel: the counts are of the batches committed before it stopped.
+ */
+cancelled: boolean, };
