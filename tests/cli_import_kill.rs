@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::Sandbox;
+use support::{Sandbox, NOW};
 
 /// Rows in the generated file: large enough that the import runs for seconds in a debug build
 /// (about 2,000 rows a second on two cores), small enough to keep the test near half a minute;
@@ -120,4 +120,46 @@ fn demo_data_is_deterministic() {
     assert_ne!(a.stdout, c.stdout);
     assert_eq!(a.stdout.lines().count(), 51, "a header and 50 rows");
     assert!(!sandbox.db.exists(), "demo-data needs no database");
+}
+
+#[test]
+fn demo_data_ends_now_and_demo_activity_works_the_imported_leads() {
+    let sandbox = Sandbox::init();
+    let csv = sandbox.path("demo.csv");
+    let file = csv.to_str().unwrap();
+    sandbox
+        .run(&[
+            "demo-data",
+            "--registrations",
+            "120",
+            "--end",
+            "now",
+            "--out",
+            file,
+        ])
+        .ok();
+    // SWITCHBOARD_NOW is the sandbox's clock: every registration falls in the four weeks before it.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.contains(&NOW[..7]),
+        "registrations near the sandbox's now"
+    );
+    sandbox.run(&["import", file]).ok();
+
+    let report = sandbox.json(&["demo-activity", "--reps", "anna,ben"]);
+    let follow_ups = report["follow_ups"].as_i64().unwrap();
+    assert!(follow_ups > 50, "{report}");
+    assert_eq!(sandbox.count("SELECT count(*) FROM follow_up"), follow_ups);
+    assert_eq!(
+        sandbox.count("SELECT count(DISTINCT rep) FROM follow_up WHERE rep IN ('anna', 'ben')"),
+        2
+    );
+    let later = format!("SELECT count(*) FROM follow_up WHERE occurred_at > '{NOW}'");
+    assert_eq!(sandbox.count(&later), 0, "nothing after the clock's now");
+
+    sandbox
+        .run(&["demo-data", "--registrations", "1", "--end", "yesterday"])
+        .expect(2)
+        .stderr_mentions(&["--end", "now"]);
+    sandbox.run(&["demo-activity", "--reps", " "]).expect(2);
 }

@@ -27,12 +27,7 @@ pub fn db_path() -> Result<PathBuf, CoreError> {
 /// Who the window acts as: `$SWITCHBOARD_USER` (else the OS user) with `$SWITCHBOARD_ROLE`
 /// (`rep` unless `manager` or `admin`).
 pub fn session_from_env() -> commands::Session {
-    let actor = ["SWITCHBOARD_USER", "USER", "USERNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .map(|name| name.trim().to_string())
-        .find(|name| !name.is_empty())
-        .unwrap_or_else(|| "rep".into());
+    let actor = switchboard_core::audit::actor_from_env();
     let role = match std::env::var("SWITCHBOARD_ROLE").as_deref() {
         Ok("manager") => Role::Manager,
         Ok("admin") => Role::Admin,

@@ -71,6 +71,8 @@ pub enum Command {
     Export(commands::export::ExportArgs),
     /// Generate a deterministic CSV of realistic registrations (to stdout unless --out)
     DemoData(commands::demo_data::DemoDataArgs),
+    /// Record demo follow-up history (calls, emails, opt-outs, requests) for the leads in the database
+    DemoActivity(commands::demo_activity::DemoActivityArgs),
     /// Subscriber requests (opt-out, erase, correct, access) and their due dates
     #[command(subcommand)]
     Requests(commands::requests::RequestsCommand),

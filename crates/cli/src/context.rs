@@ -30,7 +30,8 @@ impl Context {
         let actor = match global.actor {
             Some(name) if !name.trim().is_empty() => name.trim().to_string(),
             Some(_) => return Err(Failure::bad_input("--as needs a user name")),
-            None => os_user_name(),
+            // clap already read SWITCHBOARD_USER into --as when it was set.
+            None => switchboard_core::audit::actor_from_env(),
         };
         let clock: Arc<dyn Clock> = match std::env::var(NOW_VARIABLE) {
             Ok(text) if !text.trim().is_empty() => {
@@ -46,6 +47,11 @@ impl Context {
             actor,
             clock,
         })
+    }
+
+    /// The current instant by this run's clock (`SWITCHBOARD_NOW` when set).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Opens the database, creating it if needed (for `init` and `import`).
@@ -64,14 +70,4 @@ impl Context {
         }
         self.create_store()
     }
-}
-
-/// The logged-in user's name as the environment gives it.
-fn os_user_name() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .map(|name| name.trim().to_string())
-        .find(|name| !name.is_empty())
-        .unwrap_or_else(|| "local".to_string())
 }

@@ -6,6 +6,8 @@ use crate::error::{CoreError, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::io::Write;
 
+pub mod activity;
+
 /// The instant `generate` counts back from, so that its output depends only on the seed.
 pub fn default_end() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()

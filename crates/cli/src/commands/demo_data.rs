@@ -2,6 +2,7 @@
 //! realistic registrations for demos, tests and benchmarks.
 
 use crate::context::Context;
+use crate::dates;
 use crate::failure::{CliResult, Failure};
 use crate::output;
 use std::io::{BufWriter, Write};
@@ -20,19 +21,29 @@ pub struct DemoDataArgs {
     /// Write to this file instead of stdout
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The registrations span the four weeks before this instant: RFC 3339, YYYY-MM-DD or `now`
+    /// [default: 2026-03-01, so the file depends on the seed alone]
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
 }
 
 /// Writes the CSV. Needs no database.
 pub fn run(ctx: &Context, args: DemoDataArgs) -> CliResult {
+    let end = match args.end.as_deref().map(str::trim) {
+        None => demo::default_end(),
+        Some("now") => ctx.now(),
+        Some(text) => dates::parse_instant(text)
+            .map_err(|e| Failure::bad_input(format!("--end: {e}, or now")))?,
+    };
     let Some(path) = args.out else {
         let mut out = BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
-        demo::generate(args.registrations, args.seed, &mut out)?;
+        demo::generate_ending(args.registrations, args.seed, end, &mut out)?;
         return out.flush().map_err(|e| Failure::io("writing to stdout", e));
     };
     let file = std::fs::File::create(&path)
         .map_err(|e| Failure::io(format!("creating {}", path.display()), e))?;
     let mut out = BufWriter::with_capacity(256 * 1024, file);
-    demo::generate(args.registrations, args.seed, &mut out)?;
+    demo::generate_ending(args.registrations, args.seed, end, &mut out)?;
     out.flush()
         .map_err(|e| Failure::io(format!("writing {}", path.display()), e))?;
     if ctx.json {

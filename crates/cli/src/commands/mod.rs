@@ -3,6 +3,7 @@
 pub mod audience;
 pub mod can_contact;
 pub mod correct;
+pub mod demo_activity;
 pub mod demo_data;
 pub mod dsar;
 pub mod erase;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::History(args) => history::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::DemoData(args) => demo_data::run(&ctx, args),
+        Command::DemoActivity(args) => demo_activity::run(&ctx, args),
         Command::Requests(command) => requests::run(&ctx, command),
         Command::Partner(command) => partner::run(&ctx, command),
         Command::Share(args) => share::run(&ctx, args),
