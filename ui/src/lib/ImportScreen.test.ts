@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import ImportScreen from './ImportScreen.svelte';
 import { importer } from './importer.svelte';
+import { router } from './router.svelte';
 
 afterEach(() => {
   cleanup();
@@ -120,6 +121,8 @@ describe('ImportScreen', () => {
     await user.click(screen.getByRole('button', { name: 'Import' }));
     first.unmount();
 
+    let reloads = 0;
+    const stop = router.onChanges(() => (reloads += 1));
     render(ImportScreen);
     expect(screen.getByRole('textbox', { name: /file/i })).toHaveValue('/tmp/big.csv');
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeInTheDocument();
@@ -127,6 +130,9 @@ describe('ImportScreen', () => {
     release();
     const report = await screen.findByRole('status', { name: 'Import report' });
     expect(within(report).getByText('New leads').nextElementSibling).toHaveTextContent('7');
+    // The screens open meanwhile reload what the import added.
+    expect(reloads).toBe(1);
+    stop();
   });
 
   it('shows why a file could not be imported', async () => {

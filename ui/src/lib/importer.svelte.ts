@@ -10,6 +10,7 @@ import {
   type ImportStatus,
   type ImportSummary,
 } from './backend';
+import { router } from './router.svelte';
 
 class Importer {
   path = $state('');
@@ -54,6 +55,8 @@ class Importer {
     } finally {
       this.running = false;
       this.cancelling = false;
+      // Whatever was committed is new to the other screens (the queue a rep moved to meanwhile).
+      router.changed();
     }
   }
 
