@@ -125,7 +125,7 @@ describe('Review history paging and export', () => {
     const calls = pagedBackend(2_500);
     render(Review);
     expect(await screen.findByText('2500 follow-ups')).toBeInTheDocument();
-    await userEvent.type(screen.getByRole('textbox', { name: 'Rep' }), 'rita');
+    await userEvent.type(screen.getByRole('combobox', { name: 'Rep' }), 'rita');
     await userEvent.click(screen.getByRole('button', { name: 'Apply' }));
     // An edit that was not applied must not leak into the pages of the applied filters.
     await userEvent.type(screen.getByRole('textbox', { name: 'Office' }), 'PAR');
@@ -137,6 +137,9 @@ describe('Review history paging and export', () => {
       await waitFor(() => expect(calls.filter(([c]) => c === 'history_rows')).toHaveLength(loaded / 1000));
     }
     const pages = calls.filter(([c]) => c === 'history_rows').map(([, a]) => a.query);
+    // The reps seen so far are offered as the Rep filter's suggestions.
+    const suggestions = document.getElementById(screen.getByRole('combobox', { name: 'Rep' }).getAttribute('list')!);
+    expect([...suggestions!.querySelectorAll('option')].map((o) => o.value)).toEqual(['rita']);
     expect(pages).toMatchObject([
       { rep: 'rita', office: null, offset: 1000, limit: 1000 },
       { rep: 'rita', office: null, offset: 2000, limit: 1000 },
