@@ -144,7 +144,9 @@ pub fn lead_detail(state: State<'_, Mutex<Store>>, id: String) -> Result<LeadDet
     build().map_err(error_body)
 }
 
-/// Logs an outbound contact by this rep now; the gate refuses blocked channels.
+/// Logs a contact by this rep now: outbound unless `inbound` (the person got in touch), and the
+/// gate refuses an outbound contact on a blocked channel.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command(async)]
 pub fn log_follow_up(
     state: State<'_, Mutex<Store>>,
@@ -154,13 +156,18 @@ pub fn log_follow_up(
     outcome: Outcome,
     note: Option<String>,
     next_follow_up_at: Option<chrono::DateTime<chrono::Utc>>,
+    inbound: Option<bool>,
 ) -> Result<FollowUp, ErrorBody> {
     let mut store = store(&state);
     let now = store.now();
     let input = LogFollowUp {
         lead,
         channel,
-        direction: Direction::Out,
+        direction: if inbound == Some(true) {
+            Direction::In
+        } else {
+            Direction::Out
+        },
         outcome,
         note: note.filter(|n| !n.trim().is_empty()),
         occurred_at: now,

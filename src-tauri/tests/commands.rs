@@ -208,6 +208,17 @@ fn an_opted_out_lead_shows_every_channel_blocked_with_the_reason() {
     )
     .unwrap_err();
     assert!(refused["code"].is_string(), "{refused}");
+
+    // The person calling in is no outbound contact: it is recorded, as inbound.
+    let call_in = invoke(
+        &main,
+        "log_follow_up",
+        json!({"lead": id, "channel": "phone", "outcome": "connected", "note": "called to ask",
+               "nextFollowUpAt": null, "inbound": true}),
+    )
+    .unwrap();
+    assert_eq!(call_in["direction"], "in");
+    assert_eq!(call_in["rep"], "rita");
 }
 
 #[test]

@@ -75,6 +75,15 @@ describe('the call session', () => {
       return /opted out/i.test(text) ? text : null;
     });
     assert.match(email, /opted out/i);
+
+    // The opted-out person calls in: that is recorded, as inbound, on the timeline.
+    await click(session, 'form.log-contact input[type="checkbox"]');
+    await click(session, 'form.log-contact button[type="submit"]');
+    const logged = await waitFor('the inbound call on the timeline', async () => {
+      const text = await session.execute('return document.querySelector("section.lead")?.innerText ?? ""');
+      return /Call \(in\)/.test(text) ? text : null;
+    });
+    assert.match(logged, /Logged an inbound call/);
     await shot(session, 'lead-page');
   });
 
@@ -92,11 +101,15 @@ describe('the call session', () => {
 
   it('shows the logged contact in the review history and charts', async () => {
     await click(session, 'nav button:nth-child(3)');
-    const row = await waitFor('the history row', async () => {
-      const found = await session.findAll('.history-row');
-      return found.length > 0 ? found[0] : null;
+    // Newest first: Ada's inbound call, then the email to Grace.
+    const rows = await waitFor('the history rows', async () => {
+      const texts = await session.execute(
+        'return [...document.querySelectorAll(".history-row")].map((r) => r.innerText)',
+      );
+      return texts.length >= 2 ? texts : null;
     });
-    assert.match(await session.text(row), /Grace Hopper/);
+    assert.match(rows[0], /Ada Lovelace/);
+    assert.match(rows[1], /Grace Hopper/);
     const label = await session.execute(
       'return document.querySelector("figure.chart svg")?.getAttribute("aria-label") ?? ""',
     );

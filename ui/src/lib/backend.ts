@@ -161,9 +161,11 @@ export interface FollowUpInput {
   outcome: Outcome;
   note: string | null;
   nextFollowUpAt: string | null;
+  /** The person got in touch: recorded as inbound, without the gate's outbound check. */
+  inbound?: boolean;
 }
 
-/** Logs an outbound contact; the core refuses a channel the gate blocks. */
+/** Logs a contact (outbound unless `inbound`); the core refuses an outbound channel the gate blocks. */
 export function logFollowUp(input: FollowUpInput): Promise<FollowUp> {
   return call<FollowUp>('log_follow_up', { ...input });
 }
