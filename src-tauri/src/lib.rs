@@ -5,6 +5,7 @@ pub mod background_sync;
 pub mod commands;
 pub mod error;
 pub mod reminders;
+pub mod startup_error;
 pub mod webview_tuning;
 
 use std::path::PathBuf;

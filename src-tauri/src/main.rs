@@ -6,6 +6,7 @@
 fn main() {
     if let Err(error) = switchboard_desktop::run() {
         eprintln!("switchboard: {error}");
+        switchboard_desktop::startup_error::show(&error);
         std::process::exit(1);
     }
 }

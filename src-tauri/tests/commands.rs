@@ -330,3 +330,20 @@ fn an_audience_preview_and_export_leave_out_who_opted_out_of_email() {
     let bad = invoke(&main, "audience_preview", json!({"segment": "shoe=42"})).unwrap_err();
     assert_eq!(bad["code"], "bad_input");
 }
+
+#[test]
+fn the_app_exits_with_the_reason_when_its_database_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard-desktop"))
+        // A folder where the database file should be.
+        .env("SWITCHBOARD_DB", dir.path())
+        .env(switchboard_desktop::startup_error::NO_DIALOG, "1")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("opening"), "{stderr}");
+    assert!(stderr.contains(dir.path().to_str().unwrap()), "{stderr}");
+}
