@@ -38,6 +38,53 @@ pub struct Session {
     pub role: Role,
 }
 
+/// Who the window acts as right now. A signed-in account is the identity the whole office sees
+/// (the review counts follow-ups by it), so it replaces the OS user once there is one — unless
+/// `SWITCHBOARD_USER` (or a test) named the user explicitly. Signing out returns to the start.
+pub struct Acting {
+    at_start: Session,
+    explicit: bool,
+    current: std::sync::RwLock<Session>,
+}
+
+impl Acting {
+    /// `explicit`: the user was named on purpose, and a sign-in does not replace them.
+    pub fn new(at_start: Session, explicit: bool) -> Acting {
+        Acting {
+            current: std::sync::RwLock::new(at_start.clone()),
+            at_start,
+            explicit,
+        }
+    }
+
+    /// The identity every write is recorded under now.
+    pub fn get(&self) -> Session {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Acts as the signed-in account from now on (unless the user was named explicitly).
+    pub fn signed_in(&self, user: &str, role: &str) {
+        let (user, Ok(role)) = (user.trim(), role.parse::<Role>()) else {
+            return;
+        };
+        if self.explicit || user.is_empty() {
+            return;
+        }
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Session {
+            actor: user.to_string(),
+            role,
+        };
+    }
+
+    /// Back to who the window started as.
+    pub fn signed_out(&self) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = self.at_start.clone();
+    }
+}
+
 /// Everything the lead page shows, as of now.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
@@ -76,8 +123,8 @@ pub fn new_queue_page(
 
 /// Who the window acts as.
 #[tauri::command]
-pub fn session_info(session: State<'_, Session>) -> Session {
-    session.inner().clone()
+pub fn session_info(acting: State<'_, Acting>) -> Session {
+    acting.get()
 }
 
 /// The named queues, built-in ones included.
@@ -109,9 +156,10 @@ pub fn queue_page(
 #[tauri::command(async)]
 pub fn queue_next(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     queue: String,
 ) -> Result<Option<NextLead>, ErrorBody> {
+    let session = acting.get();
     store(&state)
         .with_tx_now(|tx, at| {
             let settings = QueueSettings::load(tx)?;
@@ -150,7 +198,7 @@ pub fn lead_detail(state: State<'_, Mutex<Store>>, id: String) -> Result<LeadDet
 #[tauri::command(async)]
 pub fn log_follow_up(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
     channel: Channel,
     outcome: Outcome,
@@ -158,6 +206,7 @@ pub fn log_follow_up(
     next_follow_up_at: Option<chrono::DateTime<chrono::Utc>>,
     inbound: Option<bool>,
 ) -> Result<FollowUp, ErrorBody> {
+    let session = acting.get();
     let mut store = store(&state);
     let now = store.now();
     let input = LogFollowUp {
@@ -183,10 +232,11 @@ pub fn log_follow_up(
 #[tauri::command(async)]
 pub fn opt_out(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
     scope: switchboard_core::protocol::ConsentScope,
 ) -> Result<ConsentEvent, ErrorBody> {
+    let session = acting.get();
     store(&state)
         .with_tx_now(|tx, at| {
             requests::opt_out_request(tx, &lead, scope, "request to a rep", &session.actor, at)
@@ -317,11 +367,12 @@ impl ImportControl {
 #[tauri::command(async)]
 pub fn import_file(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     control: State<'_, ImportControl>,
     path: String,
     on_progress: Progress<ImportStatus>,
 ) -> Result<ImportSummary, ErrorBody> {
+    let session = acting.get();
     let options = ImportOptions {
         actor: session.actor.clone(),
         cancel: Some(control.start()),
@@ -373,11 +424,12 @@ pub fn partner_list(state: State<'_, Mutex<Store>>) -> Result<Vec<Partner>, Erro
 #[tauri::command(async)]
 pub fn share_leads(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     leads: Vec<String>,
     partner: String,
     out: String,
 ) -> Result<ShareOutcome, ErrorBody> {
+    let session = acting.get();
     let result = store(&state)
         .with_tx_now(|tx, at| share::share(tx, &leads, &partner, &session.actor, at))
         .map_err(error_body)?;
@@ -405,10 +457,11 @@ pub fn audience_preview(
 #[tauri::command(async)]
 pub fn audience_export(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     segment: String,
     out: String,
 ) -> Result<Export, ErrorBody> {
+    let session = acting.get();
     let segment = Segment::parse(&segment).map_err(error_body)?;
     store(&state)
         .with_tx_now(|tx, at| {

@@ -38,20 +38,42 @@ pub fn session_from_env() -> commands::Session {
 }
 
 /// Puts the store and the command handlers on a builder (the real runtime or the tests' mock).
+/// The window acts as the environment's user until an account is signed in, which then takes
+/// over — unless `SWITCHBOARD_USER` named the user on purpose.
 pub fn with_app_state<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri::Builder<R> {
-    with_session(builder, store, session_from_env())
+    let named = std::env::var("SWITCHBOARD_USER").is_ok_and(|u| !u.trim().is_empty());
+    with_acting(
+        builder,
+        store,
+        commands::Acting::new(session_from_env(), named),
+    )
 }
 
-/// `with_app_state` acting as the given user.
+/// `with_app_state` acting as the given user, whoever signs in.
 pub fn with_session<R: Runtime>(
     builder: tauri::Builder<R>,
     store: Store,
     session: commands::Session,
 ) -> tauri::Builder<R> {
+    with_acting(builder, store, commands::Acting::new(session, true))
+}
+
+/// `with_app_state` with the identity given; an account already signed in on this replica takes
+/// over at once when the identity allows it.
+pub fn with_acting<R: Runtime>(
+    builder: tauri::Builder<R>,
+    store: Store,
+    acting: commands::Acting,
+) -> tauri::Builder<R> {
+    if let Ok(status) = switchboard_core::replica::status(store.conn()) {
+        if let (Some(user), Some(role)) = (&status.state.user, &status.state.role) {
+            acting.signed_in(user, role);
+        }
+    }
     builder
         .manage(background_sync::SyncService::for_store(&store))
         .manage(Mutex::new(store))
-        .manage(session)
+        .manage(acting)
         .manage(commands::ImportControl::default())
         .invoke_handler(tauri::generate_handler![
             commands::new_queue_page,

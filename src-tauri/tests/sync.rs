@@ -178,6 +178,62 @@ fn before_sign_in_the_status_is_signed_out_and_the_app_works_offline() {
     assert!(!app.state::<SyncService>().running());
 }
 
+/// A window over `file` in `dir` acting as the OS user `jsmith` (a rep), or as that user named on
+/// purpose when `named`.
+fn app_as_jsmith(
+    dir: &tempfile::TempDir,
+    file: &str,
+    keychain: &Keychain,
+    named: bool,
+) -> App<MockRuntime> {
+    use switchboard_desktop::commands::{Acting, Session};
+    let store = Store::open(&dir.path().join(file)).unwrap();
+    let jsmith = Session {
+        actor: "jsmith".into(),
+        role: Role::Rep,
+    };
+    let builder =
+        switchboard_desktop::with_acting(mock_builder(), store, Acting::new(jsmith, named));
+    let app = build(builder);
+    let sync = app.state::<SyncService>();
+    let keychain = keychain.clone();
+    sync.use_keychain(move || Ok(keychain.clone()));
+    sync.use_env_token(None);
+    app
+}
+
+#[test]
+fn the_signed_in_account_is_who_the_window_acts_as_until_sign_out() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = mock_keychain();
+    let app = app_as_jsmith(&dir, "desktop.db", &keychain, false);
+    let main = window(&app, "main");
+    let who = |w: &WebviewWindow<MockRuntime>| invoke(w, "session_info", json!({})).unwrap();
+    assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
+
+    let fingerprint = central.server.fingerprint.clone();
+    sign_in(&main, &central.server, "mona", PASSWORD, &fingerprint).unwrap();
+    // The office knows her as mona, a manager: her writes carry that name, and the window is hers.
+    assert_eq!(who(&main), json!({"actor": "mona", "role": "manager"}));
+
+    // Started again on the same replica, the window is still hers.
+    let again = app_as_jsmith(&dir, "desktop.db", &keychain, false);
+    assert_eq!(
+        who(&window(&again, "main")),
+        json!({"actor": "mona", "role": "manager"})
+    );
+    // A user named on purpose (SWITCHBOARD_USER) stays who they are.
+    let named = app_as_jsmith(&dir, "desktop.db", &keychain, true);
+    assert_eq!(
+        who(&window(&named, "main")),
+        json!({"actor": "jsmith", "role": "rep"})
+    );
+
+    invoke(&main, "sync_sign_out", json!({})).unwrap();
+    assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
+}
+
 #[test]
 fn the_probe_shows_the_fingerprint_init_printed() {
     let central = Central::start();

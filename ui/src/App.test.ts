@@ -60,6 +60,19 @@ describe('App', () => {
     expect(screen.getByRole('button', { name: 'Review' })).toHaveAttribute('aria-keyshortcuts', 'Alt+3');
   });
 
+  it('shows the account once one is signed in: the title bar rereads who the window acts as', async () => {
+    let current = { actor: 'jsmith', role: 'rep' };
+    mockIPC((cmd) => {
+      if (cmd === 'session_info') return current;
+      throw { code: 'not_found', message: cmd };
+    });
+    render(App);
+    expect(await screen.findByText('jsmith (rep)')).toBeInTheDocument();
+    current = { actor: 'mona', role: 'manager' };
+    router.changed();
+    expect(await screen.findByText('mona (manager)')).toBeInTheDocument();
+  });
+
   it('a manager lands on the review, a rep on the call session', async () => {
     backend('manager');
     render(App);

@@ -2,7 +2,7 @@
 //! batch, previews and marking a printed batch sent. Each command is a few lines over
 //! `switchboard_core::{contact, letters}`.
 
-use super::{store, Session};
+use super::{store, Acting};
 use crate::error::error_body;
 use chrono::{Local, NaiveDate};
 use serde::Serialize;
@@ -71,11 +71,12 @@ pub fn letter_templates(state: State<'_, Mutex<Store>>) -> Result<LetterTemplate
 #[tauri::command(async)]
 pub fn letter_template_save(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     id: Option<String>,
     name: String,
     body: String,
 ) -> Result<LetterTemplate, ErrorBody> {
+    let session = acting.get();
     store(&state)
         .with_tx_now(|tx, at| {
             letters::save_template(tx, id.as_deref(), &name, &body, &session.actor, at)
@@ -100,9 +101,10 @@ pub fn letter_batch(state: State<'_, Mutex<Store>>) -> Result<Vec<BatchEntry>, E
 #[tauri::command(async)]
 pub fn letter_batch_add(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
 ) -> Result<BatchEntry, ErrorBody> {
+    let session = acting.get();
     store(&state)
         .with_tx_now(|tx, at| letters::add_to_batch(tx, &lead, &session.actor, at))
         .map_err(error_body)
@@ -121,8 +123,9 @@ pub fn letter_batch_remove(
 #[tauri::command(async)]
 pub fn letter_batch_add_due(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
 ) -> Result<AddedDue, ErrorBody> {
+    let session = acting.get();
     store(&state)
         .with_tx_now(|tx, at| letters::add_due(tx, &session.actor, at))
         .map_err(error_body)
@@ -132,9 +135,10 @@ pub fn letter_batch_add_due(
 #[tauri::command(async)]
 pub fn letter_preview(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     template: String,
 ) -> Result<Vec<Letter>, ErrorBody> {
+    let session = acting.get();
     let store = store(&state);
     let at = store.now();
     letters::preview(store.conn(), &template, &session.actor, local_date(at), at)
@@ -145,9 +149,10 @@ pub fn letter_preview(
 #[tauri::command(async)]
 pub fn letter_mark_sent(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     template: Option<String>,
 ) -> Result<MarkedSent, ErrorBody> {
+    let session = acting.get();
     store(&state)
         .with_tx_now(|tx, at| letters::mark_sent(tx, template.as_deref(), &session.actor, at))
         .map_err(error_body)

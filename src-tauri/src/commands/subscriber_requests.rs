@@ -1,6 +1,6 @@
 //! Commands for the lead page actions (edit, correct, erase, access export) and the requests inbox.
 
-use super::{store, Session};
+use super::{store, Acting, Session};
 use crate::error::error_body;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -20,10 +20,11 @@ use tauri_plugin_dialog::Dialog;
 #[tauri::command(async)]
 pub fn correct_lead(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
     changes: BTreeMap<String, String>,
 ) -> Result<Correction, ErrorBody> {
+    let session = acting.get();
     let changes: Vec<(String, String)> = changes.into_iter().collect();
     store(&state)
         .with_tx_now(|tx, at| correct::correct(tx, &lead, &changes, &session.actor, at))
@@ -34,9 +35,10 @@ pub fn correct_lead(
 #[tauri::command(async)]
 pub fn erase_preview(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
 ) -> Result<ErasurePreview, ErrorBody> {
+    let session = acting.get();
     erase::preview(&mut store(&state), &lead, &session.actor).map_err(error_body)
 }
 
@@ -45,9 +47,10 @@ pub fn erase_preview(
 #[tauri::command(async)]
 pub fn erase_lead(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
 ) -> Result<ErasureReport, ErrorBody> {
+    let session = acting.get();
     erase::erase(&mut store(&state), &lead, &session.actor).map_err(error_body)
 }
 
@@ -55,10 +58,11 @@ pub fn erase_lead(
 #[tauri::command(async)]
 pub fn export_access_report(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
     path: String,
 ) -> Result<AccessExport, ErrorBody> {
+    let session = acting.get();
     export_to(&state, &session, &lead, Path::new(&path))
 }
 
@@ -68,9 +72,10 @@ pub fn export_access_report(
 pub fn save_access_report<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
 ) -> Result<Option<AccessExport>, ErrorBody> {
+    let session = acting.get();
     // The dialog plugin is registered on the real app only; the mock runtime has none.
     let dialog = app.try_state::<Dialog<R>>().ok_or_else(|| ErrorBody {
         code: "unavailable".into(),
@@ -109,12 +114,13 @@ fn export_to(
 #[tauri::command(async)]
 pub fn record_request(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     lead: String,
     kind: RequestKind,
     detail: Option<String>,
     received_at: DateTime<Utc>,
 ) -> Result<SubscriberRequest, ErrorBody> {
+    let session = acting.get();
     let mut store = store(&state);
     let detail = detail.filter(|d| !d.trim().is_empty());
     store
@@ -149,10 +155,11 @@ pub fn request_inbox(
 #[tauri::command(async)]
 pub fn handle_request(
     state: State<'_, Mutex<Store>>,
-    session: State<'_, Session>,
+    acting: State<'_, Acting>,
     id: String,
     status: RequestStatus,
 ) -> Result<SubscriberRequest, ErrorBody> {
+    let session = acting.get();
     store(&state)
         .with_tx_now(|tx, at| requests::handle(tx, &id, status, &session.actor, at))
         .map_err(error_body)

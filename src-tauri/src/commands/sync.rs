@@ -1,7 +1,7 @@
 //! Commands of the sign-in screen and the sync status indicator. The work happens in
 //! `background_sync` over `switchboard-sync`; no token ever crosses to the window.
 
-use super::store;
+use super::{store, Acting};
 use crate::background_sync::{ServerProbe, SyncEvent, SyncFailure, SyncService, SyncView};
 use crate::error::error_body;
 use std::sync::Mutex;
@@ -42,6 +42,7 @@ pub async fn sync_probe(
 pub async fn sync_sign_in(
     state: State<'_, Mutex<Store>>,
     sync: State<'_, SyncService>,
+    acting: State<'_, Acting>,
     server_url: String,
     fingerprint: String,
     user: String,
@@ -50,7 +51,12 @@ pub async fn sync_sign_in(
     sync.sign_in(&server_url, &fingerprint, &user, Secret::new(password))
         .await
         .map_err(failure)?;
-    sync.view(&store(&state)).map_err(error_body)
+    let view = sync.view(&store(&state)).map_err(error_body)?;
+    // From now on the window's writes carry the account's name, as the rest of the office sees it.
+    if let (Some(user), Some(role)) = (&view.user, &view.role) {
+        acting.signed_in(user, role);
+    }
+    Ok(view)
 }
 
 /// Syncs now instead of at the next change.
@@ -61,8 +67,13 @@ pub fn sync_now(sync: State<'_, SyncService>) {
 
 /// Stops syncing and removes the token from the keychain; local data stays.
 #[tauri::command]
-pub async fn sync_sign_out(sync: State<'_, SyncService>) -> Result<(), ErrorBody> {
-    sync.sign_out().await.map_err(failure)
+pub async fn sync_sign_out(
+    sync: State<'_, SyncService>,
+    acting: State<'_, Acting>,
+) -> Result<(), ErrorBody> {
+    sync.sign_out().await.map_err(failure)?;
+    acting.signed_out();
+    Ok(())
 }
 
 /// Sends the window every sync event (changes applied, status moved) over `on_event`.
