@@ -323,3 +323,46 @@ fn exports_neutralise_formulas_and_history_counts() {
     let none = sandbox.json(&["history", "--until", "2026-03-01"]);
     assert_eq!(none["summary"]["total"], 0);
 }
+
+#[test]
+fn the_account_signed_in_on_the_replica_acts_unless_someone_is_named() {
+    let mut sandbox = Sandbox::init();
+    let file = sandbox.write("registrations.csv", support::csv(REGISTRATIONS));
+    import(&sandbox, &file);
+    sandbox
+        .sql()
+        .execute(
+            "UPDATE sync_state SET user = 'mona', role = 'manager' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    let email = [
+        "log",
+        "bo@berg.example",
+        "--channel",
+        "email",
+        "--outcome",
+        "sent",
+    ];
+
+    sandbox.run(&email).ok();
+    sandbox.unset_env("SWITCHBOARD_USER");
+    sandbox.set_env("USER", "jsmith");
+    sandbox.run(&email).ok();
+    sandbox.run(&[&email[..], &["--as", "sam"]].concat()).ok();
+
+    let reps = sandbox.count("SELECT count(*) FROM follow_up WHERE rep = 'rep.anna'");
+    assert_eq!(reps, 1, "SWITCHBOARD_USER names the user on purpose");
+    assert_eq!(
+        sandbox.count("SELECT count(*) FROM follow_up WHERE rep = 'mona'"),
+        1
+    );
+    assert_eq!(
+        sandbox.count("SELECT count(*) FROM follow_up WHERE rep = 'sam'"),
+        1
+    );
+    assert_eq!(
+        sandbox.count("SELECT count(*) FROM follow_up WHERE rep = 'jsmith'"),
+        0
+    );
+}

@@ -107,6 +107,7 @@ pub struct Sandbox {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
     env: Vec<(String, String)>,
+    unset: Vec<String>,
 }
 
 impl Sandbox {
@@ -122,6 +123,7 @@ impl Sandbox {
                 ("SWITCHBOARD_USER".into(), "rep.anna".into()),
                 ("TZ".into(), "UTC".into()),
             ],
+            unset: Vec::new(),
         }
     }
 
@@ -136,6 +138,12 @@ impl Sandbox {
     pub fn set_env(&mut self, name: &str, value: &str) {
         self.env.retain(|(n, _)| n != name);
         self.env.push((name.into(), value.into()));
+    }
+
+    /// Leaves an environment variable unset for later runs (also if the test runner has it).
+    pub fn unset_env(&mut self, name: &str) {
+        self.env.retain(|(n, _)| n != name);
+        self.unset.push(name.into());
     }
 
     /// A path inside the sandbox folder.
@@ -162,6 +170,9 @@ impl Sandbox {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for name in &self.unset {
+            command.env_remove(name);
+        }
         for (name, value) in &self.env {
             command.env(name, value);
         }

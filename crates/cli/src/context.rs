@@ -30,8 +30,9 @@ impl Context {
         let actor = match global.actor {
             Some(name) if !name.trim().is_empty() => name.trim().to_string(),
             Some(_) => return Err(Failure::bad_input("--as needs a user name")),
-            // clap already read SWITCHBOARD_USER into --as when it was set.
-            None => switchboard_core::audit::actor_from_env(),
+            // clap already read SWITCHBOARD_USER into --as when it was set. Otherwise the account
+            // signed in on this replica is who the office knows (as in the desktop app).
+            None => signed_in_user(&db).unwrap_or_else(switchboard_core::audit::actor_from_env),
         };
         let clock: Arc<dyn Clock> = match std::env::var(NOW_VARIABLE) {
             Ok(text) if !text.trim().is_empty() => {
@@ -70,4 +71,18 @@ impl Context {
         }
         self.create_store()
     }
+}
+
+/// The account signed in on the replica at `db`, if any; read-only, so a missing or older
+/// database is simply "nobody".
+fn signed_in_user(db: &std::path::Path) -> Option<String> {
+    if !db.is_file() {
+        return None;
+    }
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = rusqlite::Connection::open_with_flags(db, flags).ok()?;
+    let user = switchboard_core::replica::state(&conn).ok()?.user?;
+    let user = user.trim();
+    (!user.is_empty()).then(|| user.to_string())
 }
