@@ -370,6 +370,9 @@ impl SyncService {
                 .delete(&user, &server)
                 .map_err(|_| SyncFailure::new("keychain", NO_KEYCHAIN))?;
         }
+        let store = self.inner.open_store()?;
+        replica::record_logout(store.conn())
+            .map_err(|e| SyncFailure::new(e.code(), e.to_string()))?;
         self.inner.set(SyncConnection::SignedOut, None);
         Ok(())
     }

@@ -65,8 +65,8 @@ pub fn with_acting<R: Runtime>(
     store: Store,
     acting: commands::Acting,
 ) -> tauri::Builder<R> {
-    if let Ok(status) = switchboard_core::replica::status(store.conn()) {
-        if let (Some(user), Some(role)) = (&status.state.user, &status.state.role) {
+    if let Ok(state) = switchboard_core::replica::state(store.conn()) {
+        if let Some((user, role)) = switchboard_core::replica::signed_in_account(&state) {
             acting.signed_in(user, role);
         }
     }

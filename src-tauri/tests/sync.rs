@@ -232,6 +232,12 @@ fn the_signed_in_account_is_who_the_window_acts_as_until_sign_out() {
 
     invoke(&main, "sync_sign_out", json!({})).unwrap();
     assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
+    // Signed out, a restart is jsmith's too; the form still offers mona's name to sign in again.
+    let after = app_as_jsmith(&dir, "desktop.db", &keychain, false);
+    let after = window(&after, "main");
+    assert_eq!(who(&after), json!({"actor": "jsmith", "role": "rep"}));
+    let status = invoke(&after, "sync_status", json!({})).unwrap();
+    assert_eq!(status["user"], "mona");
 }
 
 #[test]

@@ -82,7 +82,7 @@ fn signed_in_user(db: &std::path::Path) -> Option<String> {
     let flags =
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(db, flags).ok()?;
-    let user = switchboard_core::replica::state(&conn).ok()?.user?;
-    let user = user.trim();
-    (!user.is_empty()).then(|| user.to_string())
+    let state = switchboard_core::replica::state(&conn).ok()?;
+    let (user, _role) = switchboard_core::replica::signed_in_account(&state)?;
+    Some(user.to_string())
 }

@@ -92,6 +92,23 @@ pub fn record_login(conn: &Connection, login: &ServerLogin) -> Result<()> {
     Ok(())
 }
 
+/// Records a sign-out: the account no longer acts here, so its role goes; the server and the user
+/// name stay to fill in the next sign-in, and the cursor stays so signing in again resumes.
+pub fn record_logout(conn: &Connection) -> Result<()> {
+    conn.execute("UPDATE sync_state SET role = NULL WHERE id = 1", [])?;
+    Ok(())
+}
+
+/// The account signed in on this replica, if one is: its user name and role.
+pub fn signed_in_account(state: &SyncState) -> Option<(&str, &str)> {
+    let user = state
+        .user
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())?;
+    Some((user, state.role.as_deref()?))
+}
+
 /// Records the end of a sync attempt: its time, and its error if it failed.
 pub fn record_sync(conn: &Connection, at: DateTime<Utc>, error: Option<&str>) -> Result<()> {
     if let Some(error) = error {
