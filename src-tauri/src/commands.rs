@@ -1,6 +1,7 @@
 //! The commands the window may invoke. Each takes the store, calls the core, maps the error.
 //! Screens with several commands keep them in a submodule.
 
+mod dialogs;
 pub mod letters;
 pub mod review;
 pub mod subscriber_requests;

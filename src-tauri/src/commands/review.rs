@@ -1,7 +1,7 @@
 //! Commands for the manager's review (charts, the history list as it scrolls, the CSV export)
 //! and the native file pickers: the import's source, the share and audience files' destination.
 
-use super::store;
+use super::{dialogs, store};
 use crate::error::error_body;
 use serde::Serialize;
 use std::path::Path;
@@ -63,21 +63,16 @@ pub fn save_history_export<R: Runtime>(
     state: State<'_, Mutex<Store>>,
     query: HistoryQuery,
 ) -> Result<Option<HistoryExport>, ErrorBody> {
-    let dialog = app.try_state::<Dialog<R>>().ok_or_else(no_dialog)?;
-    let picked = dialog
-        .file()
-        .set_title("Export the follow-up history")
-        .set_parent(&window)
-        .set_file_name("follow-up-history.csv")
-        .add_filter("CSV", &["csv"])
-        .blocking_save_file();
-    let Some(picked) = picked else {
+    let Some(path) = dialogs::ask_save_path(
+        &app,
+        &window,
+        "Export the follow-up history",
+        "follow-up-history.csv",
+        ("CSV", &["csv"]),
+    )?
+    else {
         return Ok(None);
     };
-    let path = picked.into_path().map_err(|e| ErrorBody {
-        code: "bad_input".into(),
-        message: format!("the chosen location is not a local file: {e}"),
-    })?;
     export_to(&state, &query, &path).map(Some)
 }
 
@@ -92,14 +87,6 @@ fn export_to(
         path: path.display().to_string(),
         rows: u32::try_from(rows).unwrap_or(u32::MAX),
     })
-}
-
-/// Only the real app registers the dialog plugin; the mock runtime has none.
-fn no_dialog() -> ErrorBody {
-    ErrorBody {
-        code: "unavailable".into(),
-        message: "no file dialog is available in this window".into(),
-    }
 }
 
 /// Opens the OS file picker for a CSV or JSON Lines file; `null` when the user cancels.
@@ -142,15 +129,6 @@ pub async fn pick_csv_destination<R: Runtime>(
     title: String,
     file_name: String,
 ) -> Result<Option<String>, ErrorBody> {
-    let dialog = app.try_state::<Dialog<R>>().ok_or_else(no_dialog)?;
-    let picked = dialog
-        .file()
-        .set_title(title)
-        .set_parent(&window)
-        .set_file_name(file_name)
-        .add_filter("CSV", &["csv"])
-        .blocking_save_file();
-    Ok(picked
-        .and_then(|file| file.into_path().ok())
-        .map(|path| path.to_string_lossy().into_owned()))
+    let path = dialogs::ask_save_path(&app, &window, &title, &file_name, ("CSV", &["csv"]))?;
+    Ok(path.map(|path| path.to_string_lossy().into_owned()))
 }

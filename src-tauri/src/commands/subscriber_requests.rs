@@ -1,6 +1,6 @@
 //! Commands for the lead page actions (edit, correct, erase, access export) and the requests inbox.
 
-use super::{store, Acting, Session};
+use super::{dialogs, store, Acting, Session};
 use crate::error::error_body;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -12,8 +12,7 @@ use switchboard_core::erase::{self, ErasurePreview, ErasureReport};
 use switchboard_core::protocol::{ErrorBody, RequestKind, RequestStatus, SubscriberRequest};
 use switchboard_core::requests::{self, InboxEntry, RequestFilter};
 use switchboard_core::Store;
-use tauri::{AppHandle, Manager, Runtime, State};
-use tauri_plugin_dialog::Dialog;
+use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
 /// Corrects a lead's fields (`{field: value}`, an empty value clears it) as the person asked:
 /// normalised, audited, dedup keys follow, and a `correct` request is on file as done.
@@ -71,30 +70,19 @@ pub fn export_access_report(
 #[tauri::command(async)]
 pub fn save_access_report<R: Runtime>(
     app: AppHandle<R>,
+    window: WebviewWindow<R>,
     state: State<'_, Mutex<Store>>,
     acting: State<'_, Acting>,
     lead: String,
 ) -> Result<Option<AccessExport>, ErrorBody> {
     let session = acting.get();
-    // The dialog plugin is registered on the real app only; the mock runtime has none.
-    let dialog = app.try_state::<Dialog<R>>().ok_or_else(|| ErrorBody {
-        code: "unavailable".into(),
-        message: "no file dialog is available in this window".into(),
-    })?;
     // The lead's id, not their name, so no personal data lands in recent-file lists.
-    let picked = dialog
-        .file()
-        .set_title("Save the access report")
-        .set_file_name(format!("access-report-{lead}.json"))
-        .add_filter("JSON", &["json"])
-        .blocking_save_file();
-    let Some(picked) = picked else {
+    let file_name = format!("access-report-{lead}.json");
+    let title = "Save the access report";
+    let Some(path) = dialogs::ask_save_path(&app, &window, title, &file_name, ("JSON", &["json"]))?
+    else {
         return Ok(None);
     };
-    let path = picked.into_path().map_err(|e| ErrorBody {
-        code: "bad_input".into(),
-        message: format!("the chosen location is not a local file: {e}"),
-    })?;
     export_to(&state, &session, &lead, &path).map(Some)
 }
 
