@@ -4,7 +4,7 @@ use crate::args::Global;
 use crate::dates;
 use crate::failure::{CliResult, Failure};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use switchboard_core::clock::{Clock, FixedClock, SystemClock};
 use switchboard_core::store::default_db_path;
 use switchboard_core::Store;
@@ -16,7 +16,10 @@ const NOW_VARIABLE: &str = "SWITCHBOARD_NOW";
 pub struct Context {
     pub db: PathBuf,
     pub json: bool,
-    pub actor: String,
+    /// `--as` (or `SWITCHBOARD_USER`, which clap reads into it).
+    named: Option<String>,
+    /// Who acts, resolved the first time a command asks (see `actor`).
+    actor: OnceLock<String>,
     clock: Arc<dyn Clock>,
 }
 
@@ -27,12 +30,10 @@ impl Context {
             Some(path) => path,
             None => default_db_path()?,
         };
-        let actor = match global.actor {
-            Some(name) if !name.trim().is_empty() => name.trim().to_string(),
+        let named = match global.actor {
+            Some(name) if !name.trim().is_empty() => Some(name.trim().to_string()),
             Some(_) => return Err(Failure::bad_input("--as needs a user name")),
-            // clap already read SWITCHBOARD_USER into --as when it was set. Otherwise the account
-            // signed in on this replica is who the office knows (as in the desktop app).
-            None => signed_in_user(&db).unwrap_or_else(switchboard_core::audit::actor_from_env),
+            None => None,
         };
         let clock: Arc<dyn Clock> = match std::env::var(NOW_VARIABLE) {
             Ok(text) if !text.trim().is_empty() => {
@@ -45,8 +46,21 @@ impl Context {
         Ok(Context {
             db,
             json: global.json,
-            actor,
+            named,
+            actor: OnceLock::new(),
             clock,
+        })
+    }
+
+    /// Who acts: `--as` or `SWITCHBOARD_USER`; else the account signed in on this replica, who the
+    /// office knows (as in the desktop app); else the login name. Read only by commands that
+    /// record something, so the others open no database for it.
+    pub fn actor(&self) -> &str {
+        self.actor.get_or_init(|| {
+            self.named
+                .clone()
+                .or_else(|| signed_in_user(&self.db))
+                .unwrap_or_else(switchboard_core::audit::actor_from_env)
         })
     }
 

@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, command: AudienceCommand) -> CliResult {
         AudienceCommand::Export { segment, out } => {
             let seg = Segment::parse(&segment)?;
             let export =
-                store.with_tx(|tx| audience::export_to_file(tx, &seg, &out, &ctx.actor, at))?;
+                store.with_tx(|tx| audience::export_to_file(tx, &seg, &out, ctx.actor(), at))?;
             if ctx.json {
                 return output::json(&export);
             }

@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: CorrectArgs) -> CliResult {
         .collect::<CliResult<Vec<_>>>()?;
     let mut store = ctx.open_store()?;
     let done =
-        store.with_tx_now(|tx, at| correct::correct(tx, &args.lead, &changes, &ctx.actor, at))?;
+        store.with_tx_now(|tx, at| correct::correct(tx, &args.lead, &changes, ctx.actor(), at))?;
     if ctx.json {
         return output::json(&done);
     }

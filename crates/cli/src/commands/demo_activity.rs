@@ -25,7 +25,7 @@ pub struct DemoActivityArgs {
 pub fn run(ctx: &Context, args: DemoActivityArgs) -> CliResult {
     let mut store = ctx.open_store()?;
     let reps = if args.reps.is_empty() {
-        vec![ctx.actor.clone(), "sam".into(), "lee".into()]
+        vec![ctx.actor().to_string(), "sam".into(), "lee".into()]
     } else {
         args.reps
     };

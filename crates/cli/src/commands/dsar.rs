@@ -25,13 +25,13 @@ pub fn run(ctx: &Context, args: DsarArgs) -> CliResult {
     let Some(path) = args.out else {
         let report = store.with_tx_now(|tx, at| {
             let lead = leads::find(tx, &args.lead)?;
-            requests::fulfil(tx, &lead.id, RequestKind::Access, None, &ctx.actor, at)?;
+            requests::fulfil(tx, &lead.id, RequestKind::Access, None, ctx.actor(), at)?;
             access::report(tx, &lead.id)
         })?;
         return output::json(&report);
     };
     let export = store
-        .with_tx_now(|tx, at| access::export_to_file(tx, &args.lead, &path, &ctx.actor, at))?;
+        .with_tx_now(|tx, at| access::export_to_file(tx, &args.lead, &path, ctx.actor(), at))?;
     if ctx.json {
         return output::json(&serde_json::json!({ "lead_id": export.lead_id, "out": path }));
     }

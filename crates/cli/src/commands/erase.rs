@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: EraseArgs) -> CliResult {
     if !args.yes && !confirm(&lead.id, lead.name.as_deref())? {
         return Err(Failure::bad_input("erasure cancelled; nothing was changed"));
     }
-    let report = erase::erase(&mut store, &lead.id, &ctx.actor)?;
+    let report = erase::erase(&mut store, &lead.id, ctx.actor())?;
     if ctx.json {
         return output::json(&report);
     }

@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, command: FeedbackCommand) -> CliResult {
         .map_err(|e| Failure::io(format!("opening {}", file.display()), e))?;
     let mut store = ctx.open_store()?;
     let report = store.with_tx_now(|tx, at| {
-        feedback::import_with(tx, reader, &source, default_event, &ctx.actor, at)
+        feedback::import_with(tx, reader, &source, default_event, ctx.actor(), at)
     })?;
     if ctx.json {
         return output::json(&report);

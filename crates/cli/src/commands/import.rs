@@ -56,7 +56,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> CliResult {
     let mut store = ctx.create_store()?;
     let options = ImportOptions {
         office: args.office,
-        actor: ctx.actor.clone(),
+        actor: ctx.actor().to_string(),
         batch_size: args.batch_size,
         format: args.format.map(|f| match f {
             FormatArg::Csv => Format::Csv,

@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
             let mut store = ctx.open_store()?;
             let saved = store.with_tx_now(|tx, at| {
                 let existing = letters::find_template(tx, &name).ok().map(|t| t.id);
-                letters::save_template(tx, existing.as_deref(), &name, &body, &ctx.actor, at)
+                letters::save_template(tx, existing.as_deref(), &name, &body, ctx.actor(), at)
             })?;
             if ctx.json {
                 return output::json(&saved);
@@ -87,7 +87,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
         LettersCommand::Add { lead } => {
             let mut store = ctx.open_store()?;
             let entry =
-                store.with_tx_now(|tx, at| letters::add_to_batch(tx, &lead, &ctx.actor, at))?;
+                store.with_tx_now(|tx, at| letters::add_to_batch(tx, &lead, ctx.actor(), at))?;
             if ctx.json {
                 return output::json(&entry);
             }
@@ -120,7 +120,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
             let at = store.now();
             let template = letters::find_template(store.conn(), &template)?;
             let date = at.with_timezone(&Local).date_naive();
-            let all = letters::preview(store.conn(), &template.id, &ctx.actor, date, at)?;
+            let all = letters::preview(store.conn(), &template.id, ctx.actor(), date, at)?;
             if ctx.json {
                 return output::json(&all);
             }
@@ -151,7 +151,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
                     Some(t) => Some(letters::find_template(tx, t)?.id),
                     None => None,
                 };
-                letters::mark_sent(tx, id.as_deref(), &ctx.actor, at)
+                letters::mark_sent(tx, id.as_deref(), ctx.actor(), at)
             })?;
             if ctx.json {
                 return output::json(&done);

@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: LogArgs) -> CliResult {
         outcome: args.outcome,
         note: args.note,
         occurred_at: args.at.unwrap_or(now),
-        rep: ctx.actor.clone(),
+        rep: ctx.actor().to_string(),
         next_follow_up_at: args.next,
     };
     let logged = store.with_tx(|tx| followup::log(tx, &input, now))?;

@@ -87,7 +87,7 @@ pub fn run(ctx: &Context, command: NoticesCommand) -> CliResult {
             Ok(())
         }
         NoticesCommand::Ack { id } => {
-            let notice = store.with_tx(|tx| notices::ack(tx, &id, &ctx.actor, at))?;
+            let notice = store.with_tx(|tx| notices::ack(tx, &id, ctx.actor(), at))?;
             if ctx.json {
                 return output::json(&notice);
             }

@@ -23,7 +23,7 @@ pub struct OptOutArgs {
 pub fn run(ctx: &Context, args: OptOutArgs) -> CliResult {
     let mut store = ctx.open_store()?;
     let done = store.with_tx_now(|tx, at| {
-        requests::opt_out_request(tx, &args.lead, args.channel, &args.source, &ctx.actor, at)
+        requests::opt_out_request(tx, &args.lead, args.channel, &args.source, ctx.actor(), at)
     })?;
     if ctx.json {
         return output::json(&done);

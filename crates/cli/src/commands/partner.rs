@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, command: PartnerCommand) -> CliResult {
                 fields: partners::parse_fields(&fields)?,
             };
             let mut store = ctx.open_store()?;
-            let partner = store.with_tx_now(|tx, at| partners::add(tx, &new, &ctx.actor, at))?;
+            let partner = store.with_tx_now(|tx, at| partners::add(tx, &new, ctx.actor(), at))?;
             if ctx.json {
                 return output::json(&partner);
             }

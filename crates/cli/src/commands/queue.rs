@@ -61,7 +61,7 @@ fn list(ctx: &Context) -> CliResult {
 
 fn next(ctx: &Context, queue_name: &str, rep: Option<&str>) -> CliResult {
     let mut store = ctx.open_store()?;
-    let rep = rep.unwrap_or(&ctx.actor);
+    let rep = rep.unwrap_or(ctx.actor());
     let found = store.with_tx_now(|tx, at| {
         let settings = QueueSettings::load(tx)?;
         queue::next(tx, queue_name, rep, at, &settings)

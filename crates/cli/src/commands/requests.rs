@@ -88,12 +88,15 @@ fn handle(ctx: &Context, id: &str, reject: bool) -> CliResult {
         RequestStatus::Done
     };
     let request =
-        store.with_tx_now(|tx, at| requests::handle(tx, id.trim(), status, &ctx.actor, at))?;
+        store.with_tx_now(|tx, at| requests::handle(tx, id.trim(), status, ctx.actor(), at))?;
     if ctx.json {
         return output::json(&request);
     }
     output::line(format!(
         "Request {} ({}) marked {} by {}.",
-        request.id, request.kind, request.status, ctx.actor
+        request.id,
+        request.kind,
+        request.status,
+        ctx.actor()
     ))
 }

@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: ShareArgs) -> CliResult {
     // Everything is computed and recorded before anything leaves; a failed write afterwards
     // leaves a ledger entry for data that did not go, never data that went unrecorded.
     let result =
-        store.with_tx_now(|tx, at| share::share(tx, &args.leads, &args.with, &ctx.actor, at))?;
+        store.with_tx_now(|tx, at| share::share(tx, &args.leads, &args.with, ctx.actor(), at))?;
     if let Some(path) = &args.out {
         share::write_file(&result, path)?;
     }
