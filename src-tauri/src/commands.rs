@@ -300,7 +300,8 @@ pub struct ImportSummary {
     pub cancelled: bool,
 }
 
-// Counts past u32 cannot come from one file the window imports; saturate rather than wrap.
+// Counts past u32 cannot come from one file the window imports or exports; saturate rather
+// than wrap.
 fn count(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -85,7 +85,7 @@ fn export_to(
         export::export_history_to_file(store(state).conn(), query, path).map_err(error_body)?;
     Ok(HistoryExport {
         path: path.display().to_string(),
-        rows: u32::try_from(rows).unwrap_or(u32::MAX),
+        rows: super::count(rows),
     })
 }
 
