@@ -2,6 +2,7 @@
 //! that replicas exchange with the central store. Types that reach the UI derive `ts_rs::TS`;
 //! `cargo test -p switchboard-protocol` regenerates `ui/src/lib/generated/`.
 
+pub mod authz;
 pub mod ops;
 pub mod records;
 pub mod sync;

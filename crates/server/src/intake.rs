@@ -7,6 +7,7 @@ use crate::leads;
 use crate::normalize;
 use crate::push::Effects;
 use crate::store::{col_text, Tx};
+use crate::suppression;
 use chrono::{DateTime, Utc};
 use switchboard_core::hlc::Hlc;
 use switchboard_protocol::*;
@@ -122,21 +123,17 @@ pub fn record(
             office: col_text(&row, 3),
         });
     }
-    let mut hashes = Vec::new();
-    if let Some(e) = &sub.email {
-        hashes.push(normalize::suppression_hash(key, SuppressionKind::Email, e));
-    }
-    if let Some(p) = &sub.phone {
-        hashes.push(normalize::suppression_hash(key, SuppressionKind::Phone, p));
-    }
-    for h in &hashes {
-        if tx
-            .query_opt(
-                "SELECT 1 FROM suppression WHERE hash = ?1",
-                &[h.hash.as_str().into()],
-            )?
-            .is_some()
-        {
+    let routed = match &sub.country {
+        Some(c) => route_for(tx, c)?,
+        None => None,
+    };
+    let addresses = [
+        (SuppressionKind::Email, sub.email.as_deref()),
+        (SuppressionKind::Phone, sub.phone.as_deref()),
+    ];
+    for (kind, value) in addresses {
+        let Some(value) = value else { continue };
+        if suppression::is_suppressed(tx, key, kind, value, routed.as_deref())? {
             // Keep that it happened, nothing about whom.
             tx.exec(
                 "INSERT INTO intake_submission (submission_id, status) VALUES (?1, 'suppressed')",
@@ -151,10 +148,6 @@ pub fn record(
         }
     }
 
-    let routed = match &sub.country {
-        Some(c) => route_for(tx, c)?,
-        None => None,
-    };
     let existing = match &sub.email {
         Some(e) => leads::find_by_email(tx, e)?,
         None => None,

@@ -17,6 +17,7 @@ pub mod push;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod suppression;
 pub mod testkit;
 pub mod tls;
 

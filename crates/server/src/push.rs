@@ -9,6 +9,7 @@ use crate::changelog::{self, bucket_of, emit, GLOBAL};
 use crate::error::{Result, ServerError};
 use crate::leads::{self, LeadRow};
 use crate::store::{self, col_text, Store, Tx};
+use crate::suppression;
 use crate::time_text;
 use chrono::{DateTime, Duration, Utc};
 use switchboard_core::hlc::Hlc;
@@ -196,6 +197,20 @@ pub fn apply(
             "partners are registered by an admin on the server",
         ));
     }
+    if let Some(refused) = check_authorship(actor, op) {
+        return Ok(refused);
+    }
+    if let Op::DisclosureRecorded(d) = op {
+        if !partner_matches(tx, &d.partner_id, &d.partner_name)? {
+            return Ok(Verdict::rejected(
+                "unknown_partner",
+                format!(
+                    "no registered partner {} named '{}'",
+                    d.partner_id, d.partner_name
+                ),
+            ));
+        }
+    }
     let Some(lead_id) = op.lead_id() else {
         // An audit entry about no lead: kept in the author's office.
         return add_record(tx, op, actor.office.as_deref(), effects, None);
@@ -207,6 +222,14 @@ pub fn apply(
         ));
     }
     let lead = leads::load(tx, lead_id)?;
+    if lead.is_none() && matches!(op, Op::LeadErased(_)) {
+        // A lead created offline and erased before its first push arrives as its PII-free
+        // field groups first, which create it; an erasure of a lead nobody created is a forgery.
+        return Ok(Verdict::rejected(
+            "unknown_lead",
+            format!("no lead {lead_id} to erase"),
+        ));
+    }
 
     // Erasure wins over everything: only PII-free skeleton data is still accepted.
     let mut stripped = None;
@@ -281,13 +304,16 @@ pub fn apply(
         }
     };
 
+    if let Some(phone) = pushed_phone(op) {
+        if suppression::is_suppressed(tx, key, SuppressionKind::Phone, phone, office.as_deref())? {
+            return refuse_suppressed(tx, lead_id, lead.is_some(), office, now, key, effects);
+        }
+    }
+
     let verdict = match op {
         Op::LeadFieldsSet(set) => set_fields(tx, actor, set, lead, office, now, effects)?,
         Op::LeadErased(erased) => {
-            if lead.is_none() {
-                leads::create(tx, lead_id, office.as_deref(), erased.erased_at)?;
-            }
-            erase(tx, erased, now, key)?;
+            erase(tx, erased, office.as_deref(), now, key)?;
             effects.changed = true;
             effects.purged = true;
             Verdict::applied()
@@ -308,6 +334,89 @@ pub fn apply(
     }
     Ok(verdict)
 }
+
+/// Every field naming who did something must name the token's user, and audit entries of
+/// server-side actions come from the server only.
+fn check_authorship(actor: &Actor, op: &Op) -> Option<Verdict> {
+    for (field, who) in authz::authors(op) {
+        if let Some(who) = who.filter(|who| *who != actor.user) {
+            return Some(Verdict::rejected(
+                "forged_author",
+                format!(
+                    "{} names '{who}' in {field}, but you are signed in as '{}'",
+                    op.kind(),
+                    actor.user
+                ),
+            ));
+        }
+    }
+    match op {
+        Op::AuditRecorded(a) if authz::is_server_action(&a.action) => Some(Verdict::rejected(
+            "server_only",
+            format!("'{}' is recorded by the server only", a.action),
+        )),
+        _ => None,
+    }
+}
+
+/// Whether `id` is a registered partner called `name`: the disclosure ledger names only real
+/// recipients, as they are registered.
+fn partner_matches(tx: &mut dyn Tx, id: &str, name: &str) -> Result<bool> {
+    let Some(row) = tx.query_opt(
+        "SELECT body FROM record WHERE kind = 'partner' AND id = ?1",
+        &[id.into()],
+    )?
+    else {
+        return Ok(false);
+    };
+    let partner: Partner = serde_json::from_str(&col_text(&row, 0).unwrap_or_default())?;
+    Ok(partner.name == name)
+}
+
+/// The phone number an operation brings in, if any.
+fn pushed_phone(op: &Op) -> Option<&str> {
+    match op {
+        Op::LeadFieldsSet(LeadFieldsSet {
+            fields: LeadFields::Phone { phone },
+            ..
+        }) => phone.as_deref(),
+        Op::RegistrationAdded(r) => r.phone.as_deref(),
+        _ => None,
+    }
+}
+
+/// A pushed phone number belongs to an erased person: nothing of the operation is kept, and
+/// the lead it was given to is erased here, so the pushing replica purges it when it pulls the
+/// erasure (the replica cannot check phones itself: their hashes never leave the server).
+fn refuse_suppressed(
+    tx: &mut dyn Tx,
+    lead_id: &str,
+    held: bool,
+    office: Option<String>,
+    now: DateTime<Utc>,
+    key: &[u8],
+    effects: &mut Effects,
+) -> Result<Verdict> {
+    if !held {
+        leads::create(tx, lead_id, office.as_deref(), now)?;
+    }
+    let erasure = LeadErased {
+        lead_id: lead_id.to_string(),
+        erased_at: now,
+        by: SERVER_AUTHOR.into(),
+        suppression_hashes: vec![],
+    };
+    erase(tx, &erasure, office.as_deref(), now, key)?;
+    effects.changed = true;
+    effects.purged = true;
+    Ok(Verdict::rejected(
+        "suppressed",
+        format!("the phone number belongs to an erased person; lead {lead_id} was erased"),
+    ))
+}
+
+/// The author the server signs its own erasures with.
+pub const SERVER_AUTHOR: &str = "switchboard-server";
 
 fn is_append_only(op: &Op) -> bool {
     matches!(
@@ -598,19 +707,21 @@ fn addresses(tx: &mut dyn Tx, lead_id: &str) -> Result<Vec<(SuppressionKind, Str
 }
 
 /// Purges a person's personal data from every table and from the change log, keeps a PII-free
-/// skeleton, records the suppression hashes and tells every replica.
-pub fn erase(tx: &mut dyn Tx, erased: &LeadErased, now: DateTime<Utc>, key: &[u8]) -> Result<()> {
+/// skeleton, records the suppression hashes and tells every replica. `office` is the lead's
+/// office: hashes only the erasing replica knew are scoped to it.
+pub fn erase(
+    tx: &mut dyn Tx,
+    erased: &LeadErased,
+    office: Option<&str>,
+    now: DateTime<Utc>,
+    key: &[u8],
+) -> Result<()> {
     let id = erased.lead_id.as_str();
-    // The server hashes what it holds as well, so suppression does not depend on what the
-    // erasing replica knew; replicas learn the union.
-    let mut erased = erased.clone();
-    for (kind, value) in addresses(tx, id)? {
-        let hash = crate::normalize::suppression_hash(key, kind, &value);
-        if !erased.suppression_hashes.contains(&hash) {
-            erased.suppression_hashes.push(hash);
-        }
-    }
-    let erased = &erased;
+    let hashes = erasure_hashes(tx, erased, office, key)?;
+    let erased = &LeadErased {
+        suppression_hashes: hashes.global_emails.clone(),
+        ..erased.clone()
+    };
     tx.exec(
         "UPDATE lead SET name = NULL, company = NULL, email = NULL, email_invalid = 0, \
          phone = NULL, address = NULL, time_zone = NULL, next_follow_up_at = NULL, \
@@ -655,19 +766,86 @@ pub fn erase(tx: &mut dyn Tx, erased: &LeadErased, now: DateTime<Utc>, key: &[u8
     }
     // The log must not hand the person's data to a replica that syncs later.
     tx.exec("DELETE FROM change_log WHERE lead_id = ?1", &[id.into()])?;
-    for h in &erased.suppression_hashes {
-        if h.hash.len() == 64 && h.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            tx.exec(
-                "INSERT INTO suppression (hash, kind, created_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (hash) DO NOTHING",
-                &[
-                    h.hash.to_ascii_lowercase().into(),
-                    h.kind.as_str().into(),
-                    time_text(now).into(),
-                ],
-            )?;
-        }
+    hashes.record(tx, now)?;
+    if !hashes.scoped_emails.is_empty() {
+        // Only the office that vouched for these hashes hears of them.
+        emit(
+            tx,
+            bucket_of(office),
+            &Op::LeadErased(LeadErased {
+                suppression_hashes: hashes.scoped_emails.clone(),
+                ..erased.clone()
+            }),
+        )?;
     }
     emit(tx, GLOBAL, &Op::LeadErased(erased.clone()))?;
     Ok(())
+}
+
+/// The suppression hashes of one erasure, by where they go.
+struct ErasureHashes {
+    /// Emails the server held: every office's replicas learn them.
+    global_emails: Vec<SuppressionHash>,
+    /// Phones the server held, under its own key: never sent anywhere.
+    global_phones: Vec<SuppressionHash>,
+    /// Emails only the erasing replica knew: its office's replicas learn them.
+    scoped_emails: Vec<SuppressionHash>,
+    /// Phones only the erasing replica knew (deployment key): kept for this office's checks.
+    scoped_phones: Vec<SuppressionHash>,
+    scope: String,
+}
+
+impl ErasureHashes {
+    fn record(&self, tx: &mut dyn Tx, now: DateTime<Utc>) -> Result<()> {
+        suppression::record(tx, &self.global_emails, suppression::EVERYWHERE, now)?;
+        suppression::record(tx, &self.global_phones, suppression::EVERYWHERE, now)?;
+        suppression::record(tx, &self.scoped_emails, &self.scope, now)?;
+        suppression::record(tx, &self.scoped_phones, &self.scope, now)
+    }
+}
+
+/// The server hashes what it holds, so suppression never depends on the erasing replica, and
+/// pushed hashes are not trusted beyond the pusher's own office: a rep could otherwise send the
+/// hash of anyone's address and suppress them everywhere.
+fn erasure_hashes(
+    tx: &mut dyn Tx,
+    erased: &LeadErased,
+    office: Option<&str>,
+    key: &[u8],
+) -> Result<ErasureHashes> {
+    let mut out = ErasureHashes {
+        global_emails: Vec::new(),
+        global_phones: Vec::new(),
+        scoped_emails: Vec::new(),
+        scoped_phones: Vec::new(),
+        scope: bucket_of(office).to_string(),
+    };
+    for (kind, value) in addresses(tx, &erased.lead_id)? {
+        let h = suppression::server_hash(tx, key, kind, &value)?;
+        let list = match kind {
+            SuppressionKind::Email => &mut out.global_emails,
+            SuppressionKind::Phone => &mut out.global_phones,
+        };
+        if !list.contains(&h) {
+            list.push(h);
+        }
+    }
+    for h in erased
+        .suppression_hashes
+        .iter()
+        .filter(|h| suppression::well_formed(h))
+    {
+        let h = SuppressionHash {
+            kind: h.kind,
+            hash: h.hash.to_ascii_lowercase(),
+        };
+        let (held, list) = match h.kind {
+            SuppressionKind::Email => (&out.global_emails, &mut out.scoped_emails),
+            SuppressionKind::Phone => (&out.global_phones, &mut out.scoped_phones),
+        };
+        if !held.contains(&h) && !list.contains(&h) {
+            list.push(h);
+        }
+    }
+    Ok(out)
 }

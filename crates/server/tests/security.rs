@@ -465,3 +465,337 @@ async fn login_hands_out_the_suppression_key() {
         "secrets never print"
     );
 }
+
+both_backends!(authors_are_bound_to_the_token, authors_bound);
+/// Issue 10, defect 4: a LON rep pushed a follow-up as the manager and an audit entry of an
+/// admin's role change, and both were applied.
+async fn authors_bound(options: TestOptions) {
+    let w = World::start(options).await;
+    let lead = new_lead(&w.rep_a, "ra", 1, "Ada", "ada@example.com").await;
+    let audit = |actor: &str, action: &str| {
+        Op::AuditRecorded(AuditEntry {
+            id: id("audit"),
+            at: t0(),
+            actor: actor.into(),
+            lead_id: None,
+            action: action.into(),
+            field: Some("role".into()),
+            old_value: Some("rep".into()),
+            new_value: Some("admin".into()),
+        })
+    };
+    let r = w
+        .rep_a
+        .push(
+            "ra",
+            numbered_from(
+                3,
+                vec![
+                    follow_up(&lead, Some("as the manager"), "mgr_a"),
+                    audit("admin", "role_change"),
+                    audit("rep_a", "Role-Change"),
+                    follow_up(&lead, Some("as myself"), "rep_a"),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    let codes: Vec<_> = r.results.iter().map(|r| r.code.as_deref()).collect();
+    assert_eq!(
+        codes,
+        [
+            Some("forged_author"),
+            Some("forged_author"),
+            Some("server_only"),
+            None
+        ]
+    );
+    let history: Vec<FollowUp> = w
+        .server
+        .http()
+        .get(format!("{}/v1/follow-ups", w.server.url))
+        .bearer_auth(w.mgr_a.token.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|f| f.rep.as_str()).collect::<Vec<_>>(),
+        ["rep_a"]
+    );
+    let text = serde_json::to_string(&everything(&w.admin).await).unwrap();
+    assert!(!text.contains("role_change") && !text.contains("Role-Change"));
+}
+
+/// The erasures (and their hashes) each replica pulls.
+async fn erasures(client: &ApiClient) -> Vec<LeadErased> {
+    everything(client)
+        .await
+        .into_iter()
+        .filter_map(|o| match o {
+            Op::LeadErased(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What the intake answers for an email routed by `country`.
+async fn intake_status(
+    w: &World,
+    key: &Secret,
+    email: &str,
+    phone: Option<&str>,
+    country: &str,
+) -> IntakeStatus {
+    let r = w
+        .server
+        .http()
+        .post(format!("{}/v1/registrations", w.server.url))
+        .bearer_auth(key.expose())
+        .json(&IntakeRegistration {
+            submission_id: id("sub"),
+            kind: RegistrationKind::Trial,
+            product: None,
+            submitted_at: t0(),
+            name: Some("Someone".into()),
+            company: None,
+            email: Some(email.into()),
+            phone: phone.map(str::to_string),
+            address: None,
+            country: Some(country.into()),
+            ip: None,
+            user_agent: None,
+            referrer: None,
+            pages_visited: vec![],
+            form_version: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<IntakeResponse>().await.unwrap().status
+}
+
+both_backends!(
+    erasures_suppress_only_within_the_pushers_office,
+    erasure_scope
+);
+/// Issue 10, defect 5: a LON rep erased a made-up lead carrying the hash of a BER person's
+/// email and suppressed them everywhere. Erasures now need a lead the pusher's office holds,
+/// and hashes the server did not compute itself stay within that office.
+async fn erasure_scope(options: TestOptions) {
+    let w = World::start(options).await;
+    let intake = w.server.intake_key().await.unwrap();
+    let key = hex::decode(w.rep_a.login.suppression_key.expose()).unwrap();
+    let hash = |email: &str| {
+        switchboard_server::normalize::suppression_hash(&key, SuppressionKind::Email, email)
+    };
+    let erasure = |lead: &str, by: &str, emails: &[&str]| {
+        Op::LeadErased(LeadErased {
+            lead_id: lead.into(),
+            erased_at: t0(),
+            by: by.into(),
+            suppression_hashes: emails.iter().map(|e| hash(e)).collect(),
+        })
+    };
+    let lead_b = new_lead(&w.rep_b, "rb", 1, "Bea", "bea@example.com").await;
+
+    // A made-up lead, and another office's lead: refused.
+    let r = w
+        .rep_a
+        .push(
+            "ra",
+            numbered(vec![
+                erasure(&id("lead"), "rep_a", &["bea@example.com"]),
+                erasure(&lead_b, "rep_a", &["bea@example.com"]),
+            ]),
+        )
+        .await
+        .unwrap();
+    let codes: Vec<_> = r.results.iter().map(|r| r.code.as_deref()).collect();
+    assert_eq!(codes, [Some("unknown_lead"), Some("forbidden_office")]);
+
+    // Its own lead, with a foreign hash slipped in: the erasure is applied, the server's own
+    // hash goes to everyone, the slipped-in one only to office A.
+    let lead_a = new_lead(&w.rep_a, "ra", 3, "Ada", "ada@example.com").await;
+    let r = w
+        .rep_a
+        .push(
+            "ra",
+            numbered_from(
+                5,
+                vec![erasure(
+                    &lead_a,
+                    "rep_a",
+                    &["ada@example.com", "bea@example.com"],
+                )],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    let heard = |list: &[LeadErased], email: &str| {
+        list.iter()
+            .any(|e| e.suppression_hashes.contains(&hash(email)))
+    };
+    let (at_a, at_b) = (erasures(&w.rep_a).await, erasures(&w.rep_b).await);
+    assert!(heard(&at_a, "ada@example.com") && heard(&at_b, "ada@example.com"));
+    assert!(heard(&at_a, "bea@example.com"), "office A vouched for it");
+    assert!(!heard(&at_b, "bea@example.com"), "office B never hears it");
+    assert_eq!(
+        intake_status(&w, &intake, "bea@example.com", None, "FR").await,
+        IntakeStatus::Accepted,
+        "Bea, routed to office B, is not suppressed"
+    );
+    assert_eq!(
+        intake_status(&w, &intake, "bea@example.com", None, "DE").await,
+        IntakeStatus::Suppressed,
+        "within office A the erasing rep's word stands"
+    );
+    assert_eq!(
+        intake_status(&w, &intake, "ada@example.com", None, "FR").await,
+        IntakeStatus::Suppressed,
+        "what the server held is suppressed everywhere"
+    );
+
+    // Created offline and erased before the first push: PII-free groups, then the erasure
+    // with hashes the server cannot check; they hold within office A only.
+    let offline = id("lead");
+    let r = w
+        .rep_a
+        .push(
+            "ra",
+            numbered_from(
+                6,
+                vec![
+                    office(&offline, "A", hlc(t0(), 0, "ra")),
+                    set(
+                        &offline,
+                        LeadFields::Workflow {
+                            status: LeadStatus::New,
+                            owner: None,
+                            next_follow_up_at: None,
+                        },
+                        hlc(t0(), 1, "ra"),
+                    ),
+                    erasure(&offline, "rep_a", &["olga@example.com"]),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.results.iter().all(|r| r.status == PushStatus::Applied),
+        "{r:?}"
+    );
+    assert!(heard(&erasures(&w.rep_a).await, "olga@example.com"));
+    assert!(!heard(&erasures(&w.rep_b).await, "olga@example.com"));
+    assert_eq!(
+        intake_status(&w, &intake, "olga@example.com", None, "DE").await,
+        IntakeStatus::Suppressed
+    );
+    assert_eq!(
+        intake_status(&w, &intake, "olga@example.com", None, "FR").await,
+        IntakeStatus::Accepted
+    );
+}
+
+both_backends!(erased_phones_are_checked_on_the_server_only, phone_secrecy);
+/// Phone numbers are few enough to enumerate from a hash made with the key every rep holds, so
+/// erased phones are hashed with a server-only key and never sent; the server checks them at
+/// intake and on push, where a match is refused and the lead erased.
+async fn phone_secrecy(options: TestOptions) {
+    let w = World::start(options).await;
+    let intake = w.server.intake_key().await.unwrap();
+    let key = hex::decode(w.rep_a.login.suppression_key.expose()).unwrap();
+    let phone = |lead: &str, number: &str, stamp: String| {
+        set(
+            lead,
+            LeadFields::Phone {
+                phone: Some(number.into()),
+            },
+            stamp,
+        )
+    };
+    let lead = new_lead(&w.rep_a, "ra", 1, "Pia", "pia@example.com").await;
+    let r = w
+        .rep_a
+        .push(
+            "ra",
+            numbered_from(3, vec![phone(&lead, "+4930123456", hlc(t0(), 5, "ra"))]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    let r = w
+        .mgr_a
+        .push(
+            "ma",
+            numbered(vec![Op::LeadErased(LeadErased {
+                lead_id: lead.clone(),
+                erased_at: t0(),
+                by: "mgr_a".into(),
+                suppression_hashes: vec![],
+            })]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+
+    // No replica, of any office, receives a phone hash; the email's arrives everywhere.
+    let shared = switchboard_server::normalize::suppression_hash(
+        &key,
+        SuppressionKind::Phone,
+        "+4930123456",
+    );
+    for client in [&w.rep_a, &w.rep_b, &w.admin] {
+        let seen = erasures(client).await;
+        assert!(seen
+            .iter()
+            .flat_map(|e| &e.suppression_hashes)
+            .all(|h| h.kind == SuppressionKind::Email));
+        assert!(!seen.is_empty());
+        let text = serde_json::to_string(&everything(client).await).unwrap();
+        assert!(!text.contains(&shared.hash));
+    }
+    // The server's record is not the shared-key hash a rep could compute.
+    let stored: Vec<String> = w
+        .server
+        .inspect(|tx| {
+            Ok(tx
+                .query("SELECT hash FROM suppression WHERE kind = 'phone'", &[])?
+                .iter()
+                .filter_map(|r| switchboard_server::store::col_text(r, 0))
+                .collect())
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], shared.hash);
+
+    // The intake and pushes from any office are checked against it.
+    assert_eq!(
+        intake_status(&w, &intake, "new.pia@example.com", Some("030 123456"), "DE").await,
+        IntakeStatus::Suppressed
+    );
+    let again = id("lead");
+    let r = w
+        .rep_b
+        .push(
+            "rb",
+            numbered(vec![
+                identity(&again, "Pia Again", hlc(t0(), 0, "rb")),
+                phone(&again, "+4930123456", hlc(t0(), 1, "rb")),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied);
+    assert_eq!(r.results[1].code.as_deref(), Some("suppressed"), "{r:?}");
+    // The pushing office learns to purge the lead it created.
+    assert!(erasures(&w.rep_b).await.iter().any(|e| e.lead_id == again));
+    let text = serde_json::to_string(&everything(&w.rep_b).await).unwrap();
+    assert!(!text.contains("Pia Again"));
+}

@@ -114,7 +114,7 @@ async fn long_poll(options: TestOptions) {
     let started = Instant::now();
     let poll = tokio::spawn(async move { waiter.pull(cursor, 100, 20).await });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, opt_out) = consent(&lead, ConsentAction::OptOut, None);
+    let (_, opt_out) = consent(&lead, ConsentAction::OptOut, None, "rep_a");
     w.rep_a
         .push("ra", numbered_from(3, vec![opt_out]))
         .await
@@ -293,15 +293,20 @@ both_backends!(opt_outs_and_opt_ins_are_all_kept, consent_union);
 async fn consent_union(options: TestOptions) {
     let w = World::start(options).await;
     let lead = new_lead(&w.rep_a, "ra", 1, "Ada", "ada@example.com").await;
-    let (out_id, opt_out) = consent(&lead, ConsentAction::OptOut, None);
-    let (_, stale_opt_in) = consent(&lead, ConsentAction::OptIn, None);
-    let (_, informed_opt_in) = consent(&lead, ConsentAction::OptIn, Some(out_id.clone()));
+    let (out_id, opt_out) = consent(&lead, ConsentAction::OptOut, None, "rep_a");
+    let (_, stale_opt_in) = consent(&lead, ConsentAction::OptIn, None, "mgr_a");
+    let (_, informed_opt_in) = consent(&lead, ConsentAction::OptIn, Some(out_id.clone()), "mgr_a");
     w.rep_a
         .push("ra", numbered_from(3, vec![opt_out.clone()]))
         .await
         .unwrap();
     w.mgr_a
-        .push("ma", numbered(vec![stale_opt_in, informed_opt_in, opt_out]))
+        .push("ma", numbered(vec![stale_opt_in, informed_opt_in]))
+        .await
+        .unwrap();
+    // The same event again from another of the rep's replicas.
+    w.rep_a
+        .push("ra-laptop-2", numbered(vec![opt_out]))
         .await
         .unwrap();
     let events: Vec<ConsentEvent> = everything(&w.rep_a)
@@ -460,9 +465,13 @@ async fn erasure(options: TestOptions) {
         })
         .collect();
     assert_eq!(
-        erasures[0].suppression_hashes.len(),
-        2,
-        "replicas learn both hashes"
+        erasures[0].suppression_hashes,
+        vec![switchboard_server::normalize::suppression_hash(
+            &key,
+            SuppressionKind::Email,
+            "zeb.quux@example.com",
+        )],
+        "replicas learn the email's hash; the phone's stays on the server"
     );
 
     // No table holds the person's data.

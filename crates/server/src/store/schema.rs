@@ -6,7 +6,10 @@ use super::{col_int, Tx, Val};
 use crate::error::{Result, ServerError};
 
 /// `(name, sql)` in order; `meta.schema_version` records how many ran.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_central", V1)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_central", V1),
+    ("0003_suppression_scope", V3_SUPPRESSION_SCOPE),
+];
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -132,6 +135,24 @@ CREATE TABLE IF NOT EXISTS intake_submission (
     lead_id         TEXT,
     office          TEXT
 );
+";
+
+/// Suppression hashes get a scope: `*` (every office: hashes the server computed from the
+/// personal data it held) or one office code (hashes only a replica of that office knew, which
+/// the server cannot check, so they may suppress people of that office only). The primary key
+/// becomes `(hash, scope)` so one office's claim never widens into another's.
+const V3_SUPPRESSION_SCOPE: &str = "
+CREATE TABLE IF NOT EXISTS suppression_scoped (
+    hash       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (hash, scope)
+);
+INSERT INTO suppression_scoped (hash, kind, scope, created_at)
+    SELECT hash, kind, '*', created_at FROM suppression;
+DROP TABLE suppression;
+ALTER TABLE suppression_scoped RENAME TO suppression;
 ";
 
 /// Applies the migrations not yet applied, inside one transaction.

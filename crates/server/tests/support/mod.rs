@@ -154,7 +154,13 @@ pub fn follow_up(lead: &str, note: Option<&str>, rep: &str) -> Op {
     })
 }
 
-pub fn consent(lead: &str, action: ConsentAction, supersedes: Option<String>) -> (String, Op) {
+/// A consent event recorded by `by` (who must be the pushing user).
+pub fn consent(
+    lead: &str,
+    action: ConsentAction,
+    supersedes: Option<String>,
+    by: &str,
+) -> (String, Op) {
     let cid = id("consent");
     (
         cid.clone(),
@@ -167,7 +173,7 @@ pub fn consent(lead: &str, action: ConsentAction, supersedes: Option<String>) ->
             evidence: Some("call".into()),
             occurred_at: t0(),
             supersedes,
-            recorded_by: "test".into(),
+            recorded_by: by.into(),
         }),
     )
 }

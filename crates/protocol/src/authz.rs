@@ -1,0 +1,366 @@
+//! What each operation says about who did it and what it touches: the fields a pusher could
+//! forge. The server binds these fields to the pushing token (`authors`, `is_server_action`),
+//! and the authorization matrix test builds its cases from `forgeable` and `sample`, so a new
+//! operation kind does not compile until it says which of its fields name someone.
+
+use crate::*;
+use chrono::{DateTime, Utc};
+
+/// What an identity-bearing field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Names {
+    /// The lead (the person) the operation is about.
+    Lead,
+    /// An office.
+    Office,
+    /// A registered partner.
+    Partner,
+    /// The user who did it: must be the pushing token's user.
+    Author,
+    /// An audit entry's action: actions the server performs are recorded by the server only.
+    Action,
+}
+
+/// One identity-bearing field: its path in the operation's JSON (`.` between levels) and what
+/// it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forgeable {
+    pub path: &'static str,
+    pub names: Names,
+}
+
+const fn field(path: &'static str, names: Names) -> Forgeable {
+    Forgeable { path, names }
+}
+
+/// Who may originate an operation kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Replicas push it (and the server checks every identity-bearing field).
+    Replica,
+    /// Only the server writes it; a pushed one is refused with `server_only`.
+    Server,
+}
+
+/// Who may originate `op`.
+pub fn origin(op: &Op) -> Origin {
+    match op {
+        Op::LeadRevoked(_) | Op::PartnerRegistered(_) => Origin::Server,
+        Op::LeadFieldsSet(_)
+        | Op::RegistrationAdded(_)
+        | Op::FollowUpLogged(_)
+        | Op::ConsentRecorded(_)
+        | Op::RequestOpened(_)
+        | Op::RequestHandled(_)
+        | Op::AuditRecorded(_)
+        | Op::LeadErased(_)
+        | Op::DisclosureRecorded(_) => Origin::Replica,
+    }
+}
+
+/// Every field of `op` that names a lead, an office, a partner, an author or an action.
+pub fn forgeable(op: &Op) -> Vec<Forgeable> {
+    use Names::*;
+    let lead = field("lead_id", Lead);
+    match op {
+        Op::LeadFieldsSet(set) => match set.fields {
+            LeadFields::Office { .. } => vec![lead, field("fields.office", Office)],
+            _ => vec![lead],
+        },
+        Op::RegistrationAdded(_) => vec![lead],
+        Op::FollowUpLogged(_) => vec![lead, field("rep", Author)],
+        Op::ConsentRecorded(_) => vec![lead, field("recorded_by", Author)],
+        Op::RequestOpened(_) => vec![lead, field("handled_by", Author)],
+        Op::RequestHandled(_) => vec![lead, field("handled_by", Author)],
+        Op::AuditRecorded(_) => vec![lead, field("actor", Author), field("action", Action)],
+        Op::LeadErased(_) => vec![lead, field("by", Author)],
+        Op::LeadRevoked(_) => vec![lead],
+        Op::PartnerRegistered(_) => vec![field("id", Partner), field("created_by", Author)],
+        Op::DisclosureRecorded(_) => vec![
+            lead,
+            field("partner_id", Partner),
+            field("partner_name", Partner),
+            field("disclosed_by", Author),
+        ],
+    }
+}
+
+/// The author fields of `op` and the user each names (`None`: not filled in, which is allowed
+/// only where the field is optional).
+pub fn authors(op: &Op) -> Vec<(&'static str, Option<&str>)> {
+    match op {
+        Op::LeadFieldsSet(_) | Op::RegistrationAdded(_) | Op::LeadRevoked(_) => vec![],
+        Op::FollowUpLogged(f) => vec![("rep", Some(&f.rep))],
+        Op::ConsentRecorded(c) => vec![("recorded_by", Some(&c.recorded_by))],
+        Op::RequestOpened(r) => vec![("handled_by", r.handled_by.as_deref())],
+        Op::RequestHandled(r) => vec![("handled_by", Some(&r.handled_by))],
+        Op::AuditRecorded(a) => vec![("actor", Some(&a.actor))],
+        Op::LeadErased(e) => vec![("by", Some(&e.by))],
+        Op::PartnerRegistered(p) => vec![("created_by", Some(&p.created_by))],
+        Op::DisclosureRecorded(d) => vec![("disclosed_by", Some(&d.disclosed_by))],
+    }
+}
+
+/// Audit actions that describe what the server does (accounts, offices, routes, keys,
+/// partners, sessions). Replicas never perform them, so a pushed audit entry naming one is a
+/// forgery.
+pub const SERVER_ACTIONS: &[&str] = &[
+    "role_change",
+    "user_add",
+    "user_revoke",
+    "office_add",
+    "route_add",
+    "intake_key_create",
+    "partner_add",
+    "partner_register",
+    "login",
+    "logout",
+    "token_revoke",
+];
+
+/// Whether an audit `action` is one the server alone performs (compared without case, with
+/// `-` and spaces read as `_`).
+pub fn is_server_action(action: &str) -> bool {
+    let canonical: String = action
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '-' | ' ' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    SERVER_ACTIONS.contains(&canonical.as_str())
+}
+
+/// The values a sample operation is built from: who pushes it, about which records.
+#[derive(Debug, Clone)]
+pub struct SampleContext {
+    /// The pushing user (every author field).
+    pub user: String,
+    /// The pushing user's office.
+    pub office: String,
+    /// A lead of that office the server holds.
+    pub lead_id: String,
+    /// A lead id the server does not hold yet (field groups create it).
+    pub new_lead_id: String,
+    /// An open subscriber request of `lead_id` the server holds.
+    pub request_id: String,
+    /// A registered partner.
+    pub partner_id: String,
+    pub partner_name: String,
+    /// Makes record ids unique per sample.
+    pub suffix: String,
+    pub at: DateTime<Utc>,
+    /// A clock stamp newer than anything stored for `new_lead_id`.
+    pub hlc: String,
+}
+
+/// Every operation kind, one sample each, built as the context's user would legitimately push
+/// it. Adding an `Op` variant without a sample fails `sample_kinds_cover_the_wire_type`.
+pub fn samples(c: &SampleContext) -> Vec<Op> {
+    let id = |prefix: &str| format!("{prefix}-{}", c.suffix);
+    vec![
+        Op::LeadFieldsSet(LeadFieldsSet {
+            lead_id: c.new_lead_id.clone(),
+            fields: LeadFields::Office {
+                office: Some(c.office.clone()),
+            },
+            hlc: c.hlc.clone(),
+            created_at: c.at,
+        }),
+        Op::RegistrationAdded(Registration {
+            id: id("reg"),
+            lead_id: c.lead_id.clone(),
+            submission_id: None,
+            kind: RegistrationKind::Trial,
+            product: Some("Switchboard".into()),
+            submitted_at: c.at,
+            name: Some("Sample Person".into()),
+            company: None,
+            email: None,
+            phone: None,
+            address: None,
+            country: None,
+            ip: None,
+            user_agent: None,
+            referrer: None,
+            pages_visited: vec![],
+            form_version: None,
+        }),
+        Op::FollowUpLogged(FollowUp {
+            id: id("fu"),
+            lead_id: c.lead_id.clone(),
+            channel: Channel::Phone,
+            direction: Direction::Out,
+            outcome: Outcome::NoAnswer,
+            note: Some("sample".into()),
+            occurred_at: c.at,
+            rep: c.user.clone(),
+            next_follow_up_at: None,
+        }),
+        Op::ConsentRecorded(ConsentEvent {
+            id: id("consent"),
+            lead_id: c.lead_id.clone(),
+            scope: ConsentScope::Phone,
+            action: ConsentAction::OptOut,
+            source: "rep".into(),
+            evidence: None,
+            occurred_at: c.at,
+            supersedes: None,
+            recorded_by: c.user.clone(),
+        }),
+        Op::RequestOpened(SubscriberRequest {
+            id: id("req"),
+            lead_id: c.lead_id.clone(),
+            kind: RequestKind::Access,
+            received_at: c.at,
+            due_at: c.at,
+            status: RequestStatus::Done,
+            detail: None,
+            handled_by: Some(c.user.clone()),
+            handled_at: Some(c.at),
+        }),
+        Op::RequestHandled(RequestHandled {
+            id: c.request_id.clone(),
+            lead_id: c.lead_id.clone(),
+            status: RequestStatus::Done,
+            handled_by: c.user.clone(),
+            handled_at: c.at,
+            detail: None,
+        }),
+        Op::AuditRecorded(AuditEntry {
+            id: id("audit"),
+            at: c.at,
+            actor: c.user.clone(),
+            lead_id: Some(c.lead_id.clone()),
+            action: "correct".into(),
+            field: Some("name".into()),
+            old_value: None,
+            new_value: None,
+        }),
+        Op::LeadErased(LeadErased {
+            lead_id: c.lead_id.clone(),
+            erased_at: c.at,
+            by: c.user.clone(),
+            suppression_hashes: vec![],
+        }),
+        Op::LeadRevoked(LeadRevoked {
+            lead_id: c.lead_id.clone(),
+        }),
+        Op::PartnerRegistered(Partner {
+            id: c.partner_id.clone(),
+            name: c.partner_name.clone(),
+            kind: PartnerKind::Reseller,
+            country: "DE".into(),
+            basis: TransferBasis::NoneNeeded,
+            fields: vec![ShareField::Name],
+            created_at: c.at,
+            created_by: c.user.clone(),
+        }),
+        Op::DisclosureRecorded(Disclosure {
+            id: id("disclosure"),
+            lead_id: c.lead_id.clone(),
+            partner_id: c.partner_id.clone(),
+            partner_name: c.partner_name.clone(),
+            partner_ref: "ref-1".into(),
+            fields: vec![ShareField::Name],
+            country: "DE".into(),
+            basis: TransferBasis::NoneNeeded,
+            disclosed_at: c.at,
+            disclosed_by: c.user.clone(),
+        }),
+    ]
+}
+
+/// `op` with the field at `path` replaced by `value` (JSON `null` for `None`).
+pub fn with_field(op: &Op, path: &str, value: Option<&str>) -> Op {
+    let mut json = serde_json::to_value(op).expect("operations serialise");
+    let mut at = &mut json;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let obj = at
+            .as_object_mut()
+            .unwrap_or_else(|| panic!("{path}: {part} is not inside an object"));
+        assert!(obj.contains_key(part), "{} has no field {path}", op.kind());
+        if parts.peek().is_none() {
+            obj.insert(
+                part.to_string(),
+                value.map_or(serde_json::Value::Null, |v| v.into()),
+            );
+            break;
+        }
+        at = obj.get_mut(part).expect("checked above");
+    }
+    serde_json::from_value(json).unwrap_or_else(|e| panic!("{path} = {value:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use ts_rs::TS;
+
+    fn context() -> SampleContext {
+        SampleContext {
+            user: "rep_a".into(),
+            office: "A".into(),
+            lead_id: "lead-1".into(),
+            new_lead_id: "lead-2".into(),
+            request_id: "req-1".into(),
+            partner_id: "partner-1".into(),
+            partner_name: "Acme Resale".into(),
+            suffix: "x".into(),
+            at: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
+            hlc: "1767225600000-00000-a".into(),
+        }
+    }
+
+    #[test]
+    fn sample_kinds_cover_the_wire_type() {
+        // The kinds as ts-rs reads them off the `Op` type itself, not a list kept by hand.
+        let decl = Op::decl();
+        let declared: BTreeSet<String> = decl
+            .split("\"type\": \"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_string())
+            .collect();
+        let sampled: BTreeSet<String> = samples(&context())
+            .iter()
+            .map(|op| op.kind().to_string())
+            .collect();
+        assert!(declared.len() >= 11, "{decl}");
+        assert_eq!(sampled, declared);
+    }
+
+    #[test]
+    fn every_forgeable_path_exists_and_every_author_is_listed() {
+        let c = context();
+        for op in samples(&c) {
+            let fields = forgeable(&op);
+            for f in &fields {
+                let forged = with_field(&op, f.path, Some("forged"));
+                assert_ne!(forged, op, "{} {}", op.kind(), f.path);
+            }
+            let listed: BTreeSet<_> = fields
+                .iter()
+                .filter(|f| f.names == Names::Author)
+                .map(|f| f.path)
+                .collect();
+            let bound: BTreeSet<_> = authors(&op).iter().map(|(p, _)| *p).collect();
+            assert_eq!(listed, bound, "{}", op.kind());
+            assert!(
+                authors(&op).iter().all(|(_, who)| *who == Some("rep_a")),
+                "{}",
+                op.kind()
+            );
+        }
+    }
+
+    #[test]
+    fn server_actions_are_recognised_in_any_spelling() {
+        assert!(is_server_action("role_change"));
+        assert!(is_server_action(" Role-Change "));
+        assert!(!is_server_action("correct"));
+        assert!(!is_server_action("erase"));
+    }
+}

@@ -1,0 +1,471 @@
+//! The authorization matrix of issue 10, generated from the protocol: every operation kind
+//! (`authz::samples`) × every field that names a lead, office, partner, author or action
+//! (`authz::forgeable`) × four forging actors — another office's rep, a rep acting as a
+//! manager, a revoked token, the website's intake key — pushed to a real HTTPS server. Each
+//! forgery must be refused with its expected code, and beside it the same operation pushed
+//! legitimately must be applied, so a server that refuses everything fails too. The read
+//! endpoints and the intake get the same four actors. The test prints the case count.
+
+mod support;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use support::*;
+use switchboard_protocol::authz::{self, Forgeable, Names, Origin, SampleContext};
+use switchboard_protocol::*;
+use switchboard_server::admin;
+use switchboard_server::testkit::{ApiClient, TestOptions};
+
+/// Who forges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forger {
+    /// rep_b (office B) reaching into office A.
+    OtherOfficeRep,
+    /// rep_a claiming what only a manager or admin could.
+    RepAsManager,
+    /// rep_r of office A with a token revoked by logging out.
+    RevokedToken,
+    /// The website's intake key used as a user's token.
+    IntakeKey,
+}
+
+const FORGERS: [Forger; 4] = [
+    Forger::OtherOfficeRep,
+    Forger::RepAsManager,
+    Forger::RevokedToken,
+    Forger::IntakeKey,
+];
+
+/// The world of `support::World` plus what forgers need.
+struct Matrix {
+    w: World,
+    /// rep_r's live token and its revoked one.
+    rep_r: ApiClient,
+    revoked: Secret,
+    intake: Secret,
+    /// A lead of office A, one of office B, one of no office (admins only).
+    lead_a: String,
+    lead_b: String,
+    unassigned: String,
+    partner: Partner,
+}
+
+/// How the server answered a push: per-operation results, or a refusal of the whole request.
+enum Answer {
+    Results(PushResponse),
+    Refused(StatusCode, Option<ErrorBody>),
+}
+
+async fn push_with(m: &Matrix, token: &str, replica: &str, ops: Vec<PushOp>) -> Answer {
+    let r =
+        m.w.server
+            .http()
+            .post(format!("{}/v1/push", m.w.server.url))
+            .bearer_auth(token)
+            .json(&PushRequest {
+                replica_id: replica.into(),
+                ops,
+            })
+            .send()
+            .await
+            .expect("push reaches the server");
+    let status = r.status();
+    if status.is_success() {
+        Answer::Results(r.json().await.expect("a push response"))
+    } else {
+        Answer::Refused(status, r.json().await.ok())
+    }
+}
+
+impl Matrix {
+    async fn start(options: TestOptions) -> Matrix {
+        let w = World::start(options).await;
+        w.server
+            .add_user("rep_r", Role::Rep, Some("A"), PASSWORD)
+            .await
+            .unwrap();
+        let doomed = w.server.login("rep_r", PASSWORD).await.unwrap();
+        let r = w
+            .server
+            .http()
+            .post(format!("{}/v1/logout", w.server.url))
+            .bearer_auth(doomed.token.expose())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let rep_r = w.server.login("rep_r", PASSWORD).await.unwrap();
+        let intake = w.server.intake_key().await.unwrap();
+        let lead_a = new_lead(&w.rep_a, "setup-a", 1, "Ada", "ada@example.com").await;
+        let lead_b = new_lead(&w.rep_b, "setup-b", 1, "Bea", "bea@example.com").await;
+        let unassigned = new_lead(&w.admin, "setup-admin", 1, "Una", "una@example.com").await;
+        let partner = Partner {
+            id: "partner-nordic".into(),
+            name: "Nordic Resale".into(),
+            kind: PartnerKind::Reseller,
+            country: "NO".into(),
+            basis: TransferBasis::NoneNeeded,
+            fields: vec![ShareField::Name, ShareField::Email],
+            created_at: t0(),
+            created_by: "admin".into(),
+        };
+        let p = partner.clone();
+        w.server
+            .admin(move |tx| admin::add_partner(tx, &p))
+            .await
+            .unwrap();
+        Matrix {
+            w,
+            rep_r,
+            revoked: doomed.token,
+            intake,
+            lead_a,
+            lead_b,
+            unassigned,
+            partner,
+        }
+    }
+
+    /// The client whose own, legitimate operations a forger's case starts from.
+    fn legit(&self, forger: Forger) -> (&ApiClient, &'static str, &'static str) {
+        match forger {
+            Forger::OtherOfficeRep => (&self.w.rep_b, "rep_b", "B"),
+            Forger::RepAsManager | Forger::IntakeKey => (&self.w.rep_a, "rep_a", "A"),
+            Forger::RevokedToken => (&self.rep_r, "rep_r", "A"),
+        }
+    }
+
+    /// The credential the forger pushes with.
+    fn credential(&self, forger: Forger) -> String {
+        match forger {
+            Forger::OtherOfficeRep => self.w.rep_b.token.expose().to_string(),
+            Forger::RepAsManager => self.w.rep_a.token.expose().to_string(),
+            Forger::RevokedToken => self.revoked.expose().to_string(),
+            Forger::IntakeKey => self.intake.expose().to_string(),
+        }
+    }
+
+    /// What the forger writes into a field naming `names`.
+    fn forged_value(&self, forger: Forger, f: &Forgeable) -> Option<String> {
+        let reaching_into_other_office = forger != Forger::RepAsManager;
+        let (_, _, own_office) = self.legit(forger);
+        let (other_office, other_lead, other_user) = if own_office == "A" {
+            ("B", &self.lead_b, "rep_b")
+        } else {
+            ("A", &self.lead_a, "rep_a")
+        };
+        Some(match (f.names, f.path) {
+            (Names::Lead, _) if reaching_into_other_office => other_lead.clone(),
+            // A lead no office holds: only an admin may touch it.
+            (Names::Lead, _) => self.unassigned.clone(),
+            (Names::Office, _) if reaching_into_other_office => other_office.into(),
+            // Taking a lead out of every office is an admin's move.
+            (Names::Office, _) => return None,
+            (Names::Partner, "partner_name") => "Forged Partner Ltd".into(),
+            (Names::Partner, _) => "partner-never-registered".into(),
+            (Names::Author, _) if reaching_into_other_office => other_user.into(),
+            (Names::Author, _) => format!("mgr_{}", own_office.to_ascii_lowercase()),
+            (Names::Action, _) => "role_change".into(),
+        })
+    }
+}
+
+/// The code a forgery must be refused with.
+fn expected_code(forger: Forger, op: &Op, f: &Forgeable) -> &'static str {
+    match forger {
+        Forger::RevokedToken | Forger::IntakeKey => "unauthorized",
+        _ if authz::origin(op) == Origin::Server => "server_only",
+        _ => match f.names {
+            Names::Lead | Names::Office => "forbidden_office",
+            Names::Partner => "unknown_partner",
+            Names::Author => "forged_author",
+            Names::Action => "server_only",
+        },
+    }
+}
+
+/// A fresh lead of the legitimate client's office with an open request, and the samples built
+/// on it.
+async fn fresh_samples(m: &Matrix, forger: Forger, case: usize) -> Vec<Op> {
+    let (client, user, office) = m.legit(forger);
+    let replica = format!("case-{case}-setup");
+    let lead = new_lead(
+        client,
+        &replica,
+        1,
+        "Case Person",
+        &format!("case{case}@example.com"),
+    )
+    .await;
+    let request = id("request");
+    let opened = Op::RequestOpened(SubscriberRequest {
+        id: request.clone(),
+        lead_id: lead.clone(),
+        kind: RequestKind::Erase,
+        received_at: t0(),
+        due_at: t0() + chrono::Duration::days(30),
+        status: RequestStatus::Open,
+        detail: None,
+        handled_by: None,
+        handled_at: None,
+    });
+    let r = client
+        .push(&replica, numbered_from(3, vec![opened]))
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    authz::samples(&SampleContext {
+        user: user.into(),
+        office: office.into(),
+        lead_id: lead,
+        new_lead_id: id("new-lead"),
+        request_id: request,
+        partner_id: m.partner.id.clone(),
+        partner_name: m.partner.name.clone(),
+        suffix: format!("case{case}-{}", id("s")),
+        at: t0(),
+        hlc: hlc(Utc::now(), 0, &format!("case{case}")),
+    })
+}
+
+async fn matrix(options: TestOptions) {
+    let m = Matrix::start(options).await;
+    let mut cases = 0;
+    let mut refused = 0;
+    let mut baselines = 0;
+    let kinds = authz::samples(&SampleContext {
+        user: String::new(),
+        office: String::new(),
+        lead_id: String::new(),
+        new_lead_id: String::new(),
+        request_id: String::new(),
+        partner_id: String::new(),
+        partner_name: String::new(),
+        suffix: String::new(),
+        at: t0(),
+        hlc: String::new(),
+    });
+    for (k, kind) in kinds.iter().enumerate() {
+        for f in authz::forgeable(kind) {
+            for forger in FORGERS {
+                cases += 1;
+                let samples = fresh_samples(&m, forger, cases).await;
+                let sample = &samples[k];
+                assert_eq!(sample.kind(), kind.kind());
+                let forged_value = m.forged_value(forger, &f);
+                let forged = authz::with_field(sample, f.path, forged_value.as_deref());
+                assert_ne!(&forged, sample, "{} {} is forged", kind.kind(), f.path);
+                let label = format!(
+                    "{} {} by {forger:?} = {forged_value:?}",
+                    kind.kind(),
+                    f.path
+                );
+                let expected = expected_code(forger, sample, &f);
+
+                let answer = push_with(
+                    &m,
+                    &m.credential(forger),
+                    &format!("case-{cases}-forger"),
+                    numbered(vec![forged]),
+                )
+                .await;
+                let code = match answer {
+                    Answer::Results(r) => {
+                        assert_eq!(r.results[0].status, PushStatus::Rejected, "{label}: {r:?}");
+                        r.results[0].code.clone()
+                    }
+                    Answer::Refused(status, body) => {
+                        assert_eq!(status, StatusCode::UNAUTHORIZED, "{label}");
+                        body.map(|b| b.code)
+                    }
+                };
+                assert_eq!(code.as_deref(), Some(expected), "{label}");
+                refused += 1;
+
+                // The same operation, unforged, from its rightful author is applied (the
+                // server-only kinds have no rightful pusher: the admin is refused too).
+                let (client, _, _) = m.legit(forger);
+                let baseline = client
+                    .push(
+                        &format!("case-{cases}-legit"),
+                        numbered(vec![sample.clone()]),
+                    )
+                    .await
+                    .unwrap();
+                if authz::origin(sample) == Origin::Replica {
+                    assert_eq!(
+                        baseline.results[0].status,
+                        PushStatus::Applied,
+                        "{label}: the legitimate push: {baseline:?}"
+                    );
+                    assert_eq!(baseline.results[0].code, None, "{label}: {baseline:?}");
+                    baselines += 1;
+                } else {
+                    let by_admin =
+                        m.w.admin
+                            .push(
+                                &format!("case-{cases}-admin"),
+                                numbered(vec![sample.clone()]),
+                            )
+                            .await
+                            .unwrap();
+                    assert_eq!(
+                        by_admin.results[0].code.as_deref(),
+                        Some("server_only"),
+                        "{label}"
+                    );
+                }
+            }
+        }
+    }
+    let push_cases = cases;
+    let (endpoint_cases, endpoint_baselines) = endpoints(&m).await;
+    cases += endpoint_cases;
+    refused += endpoint_cases;
+    baselines += endpoint_baselines;
+    println!(
+        "authorization matrix: {cases} cases, {refused} refused \
+         ({push_cases} forged operations, {endpoint_cases} endpoint calls; \
+         {baselines} legitimate baselines applied)"
+    );
+    assert_eq!(cases, refused);
+    // 11 kinds with 23 identity-bearing fields between them, × 4 forgers.
+    assert!(push_cases >= 92, "{push_cases}");
+}
+
+/// A GET as `token`: status and body.
+async fn get(m: &Matrix, token: &str, path: &str) -> (StatusCode, String) {
+    let r =
+        m.w.server
+            .http()
+            .get(format!("{}{path}", m.w.server.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+    let status = r.status();
+    (status, r.text().await.unwrap())
+}
+
+fn error_code(body: &str) -> Option<String> {
+    serde_json::from_str::<ErrorBody>(body).ok().map(|b| b.code)
+}
+
+/// The read endpoints and the intake, per forger: refused (or, for the change feed, the
+/// forbidden lead absent), each beside its legitimate baseline. Returns the cases and baselines.
+async fn endpoints(m: &Matrix) -> (usize, usize) {
+    let (mut cases, mut baselines) = (0, 0);
+    let registration = |n: usize| IntakeRegistration {
+        submission_id: id(&format!("endpoint-{n}")),
+        kind: RegistrationKind::Trial,
+        product: None,
+        submitted_at: t0(),
+        name: Some("Web Person".into()),
+        company: None,
+        email: Some(format!("web{n}@example.com")),
+        phone: None,
+        address: None,
+        country: Some("DE".into()),
+        ip: None,
+        user_agent: None,
+        referrer: None,
+        pages_visited: vec![],
+        form_version: None,
+    };
+    for forger in FORGERS {
+        let token = m.credential(forger);
+        let (legit, _, own_office) = m.legit(forger);
+        let own_lead = if own_office == "A" {
+            &m.lead_a
+        } else {
+            &m.lead_b
+        };
+        // The lead the forger reaches for, and what an authenticated refusal looks like.
+        let target = match forger {
+            Forger::RepAsManager => &m.unassigned,
+            _ if own_office == "A" => &m.lead_b,
+            _ => &m.lead_a,
+        };
+        let authenticated = matches!(forger, Forger::OtherOfficeRep | Forger::RepAsManager);
+        let denied = |status: StatusCode, body: &str, forbidden: StatusCode, code: &str| {
+            if authenticated {
+                assert_eq!(status, forbidden, "{forger:?}: {body}");
+                assert_eq!(error_code(body).as_deref(), Some(code), "{forger:?}");
+            } else {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{forger:?}: {body}");
+                assert_eq!(error_code(body).as_deref(), Some("unauthorized"));
+            }
+        };
+
+        // GET /v1/leads/{id}
+        let (status, body) = get(m, &token, &format!("/v1/leads/{target}")).await;
+        denied(status, &body, StatusCode::FORBIDDEN, "forbidden");
+        let (status, _) = get(m, legit.token.expose(), &format!("/v1/leads/{own_lead}")).await;
+        assert_eq!(status, StatusCode::OK, "{forger:?} baseline lead");
+        cases += 1;
+        baselines += 1;
+
+        // GET /v1/changes: an authenticated forger gets a feed without the lead.
+        let (status, body) = get(m, &token, "/v1/changes?after=0&limit=5000").await;
+        if authenticated {
+            assert_eq!(status, StatusCode::OK, "{forger:?}");
+            let page: ChangesPage = serde_json::from_str(&body).unwrap();
+            assert!(
+                page.changes.iter().all(|c| c.op.lead_id() != Some(target)),
+                "{forger:?} pulled {target}"
+            );
+        } else {
+            denied(status, &body, StatusCode::FORBIDDEN, "forbidden");
+        }
+        let own = everything(legit).await;
+        assert!(mentions(&own, own_lead), "{forger:?} baseline pull");
+        cases += 1;
+        baselines += 1;
+
+        // GET /v1/follow-ups: a manager's and an admin's, never a rep's.
+        let (status, body) = get(m, &token, "/v1/follow-ups").await;
+        denied(status, &body, StatusCode::FORBIDDEN, "forbidden");
+        let manager = if own_office == "A" {
+            &m.w.mgr_a
+        } else {
+            &m.w.mgr_b
+        };
+        let (status, _) = get(m, manager.token.expose(), "/v1/follow-ups").await;
+        assert_eq!(status, StatusCode::OK, "{forger:?} baseline history");
+        cases += 1;
+        baselines += 1;
+
+        // POST /v1/registrations: the intake key only; a user's token is refused.
+        let post = |credential: String, n: usize| {
+            let http = m.w.server.http();
+            let url = format!("{}/v1/registrations", m.w.server.url);
+            let body = registration(n);
+            async move {
+                http.post(url)
+                    .bearer_auth(credential)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let forging_credential = match forger {
+            // The intake key is the rightful caller here; its forgery is a user token.
+            Forger::IntakeKey => m.w.rep_a.token.expose().to_string(),
+            _ => token.clone(),
+        };
+        let r = post(forging_credential, cases).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{forger:?} intake");
+        let body = r.text().await.unwrap();
+        assert_eq!(error_code(&body).as_deref(), Some("unauthorized"));
+        let r = post(m.intake.expose().to_string(), cases).await;
+        assert_eq!(r.status(), StatusCode::OK, "{forger:?} baseline intake");
+        let accepted: IntakeResponse = r.json().await.unwrap();
+        assert_eq!(accepted.status, IntakeStatus::Accepted);
+        cases += 1;
+        baselines += 1;
+    }
+    (cases, baselines)
+}
+
+both_backends!(authorization_matrix_from_the_protocol, matrix);
