@@ -193,3 +193,41 @@ pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
                 .all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{col_text, read, sqlite::SqliteStore};
+
+    #[test]
+    fn hashes_recorded_before_scopes_hold_everywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        {
+            // A store as the first release left it, with one suppression hash.
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for statement in statements(V1) {
+                conn.execute(statement, []).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', '1');
+                 INSERT INTO suppression (hash, kind, created_at)
+                 VALUES ('ab', 'email', '2026-01-01T00:00:00.000Z');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let rows = read(&store, |tx| {
+            tx.query("SELECT hash, kind, scope FROM suppression", &[])
+        })
+        .unwrap();
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| (col_text(r, 0), col_text(r, 1), col_text(r, 2)))
+            .collect();
+        assert_eq!(
+            rows,
+            [(Some("ab".into()), Some("email".into()), Some("*".into()))]
+        );
+    }
+}
