@@ -558,6 +558,59 @@ mod tests {
     }
 
     #[test]
+    fn an_erasure_heard_twice_purges_once_and_keeps_both_hashes() {
+        // The server sends the global erasure (its own hashes) and, to the lead's office only,
+        // a second one with the hashes only the erasing replica knew.
+        let c = clock();
+        let (mut a, mut b) = (replica(&c), replica(&c));
+        let id = new_id(a.now());
+        a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        let mut cursor = 0;
+        relay(&mut a, &mut b, &mut cursor);
+        let erased = |hash: char| {
+            Op::LeadErased(switchboard_protocol::LeadErased {
+                lead_id: id.clone(),
+                erased_at: c.now(),
+                by: "manager".into(),
+                suppression_hashes: vec![switchboard_protocol::SuppressionHash {
+                    kind: switchboard_protocol::SuppressionKind::Email,
+                    hash: hash.to_string().repeat(64),
+                }],
+            })
+        };
+        let changes = vec![
+            Change {
+                server_seq: cursor + 1,
+                op: erased('a'),
+            },
+            Change {
+                server_seq: cursor + 2,
+                op: erased('b'),
+            },
+        ];
+        apply_page(b.conn_mut(), &changes, cursor + 2).unwrap();
+        assert_eq!(leads::get(b.conn(), &id).unwrap().name, None);
+        assert_eq!(count(&b, "SELECT count(*) FROM erasure"), 1);
+        assert_eq!(
+            count(
+                &b,
+                &format!(
+                    "SELECT count(*) FROM suppression WHERE hash IN ('{}', '{}')",
+                    "a".repeat(64),
+                    "b".repeat(64)
+                )
+            ),
+            2
+        );
+        assert_eq!(
+            count(&b, "SELECT count(*) FROM outbox"),
+            0,
+            "nothing to push"
+        );
+    }
+
+    #[test]
     fn a_revoked_lead_leaves_nothing_behind() {
         let c = clock();
         let (mut a, mut b) = (replica(&c), replica(&c));
