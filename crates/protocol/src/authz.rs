@@ -132,8 +132,9 @@ pub fn is_server_action(action: &str) -> bool {
     SERVER_ACTIONS.contains(&canonical.as_str())
 }
 
-/// The values a sample operation is built from: who pushes it, about which records.
-#[derive(Debug, Clone)]
+/// The values a sample operation is built from: who pushes it, about which records. The
+/// default context builds samples that show only the shape (kinds and fields).
+#[derive(Debug, Clone, Default)]
 pub struct SampleContext {
     /// The pushing user (every author field).
     pub user: String,
