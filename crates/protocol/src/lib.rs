@@ -14,4 +14,6 @@ pub use sync::*;
 pub use vocabulary::*;
 
 /// Version of the wire format; a server refuses a client that speaks another major version.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: a push reusing a known `(replica_id, seq)` for another operation is refused with 409
+/// `replica_reused` (a v1 client would answer that with an error instead of a new replica id).
+pub const PROTOCOL_VERSION: u32 = 2;

@@ -93,8 +93,11 @@ async fn check_protocol(request: Request, next: Next) -> Response {
     if let Some(v) = request.headers().get(PROTOCOL_HEADER) {
         let spoken = v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok());
         if spoken != Some(PROTOCOL_VERSION) {
+            // Older clients print this message as it is, so it must tell the user what to do.
+            let theirs = spoken.map_or_else(|| "an unknown version".to_string(), |v| v.to_string());
             return ServerError::ProtocolVersion(format!(
-                "this server speaks protocol {PROTOCOL_VERSION}; update the client"
+                "this server speaks sync protocol {PROTOCOL_VERSION} and this Switchboard speaks \
+                 {theirs}: update Switchboard (or, if this Switchboard is newer, the server)"
             ))
             .into_response();
         }

@@ -26,6 +26,9 @@ pub enum ServerError {
     ProtocolVersion(String),
     #[error("{0}")]
     Conflict(String),
+    /// A push reused `(replica id, seq)` keys for other operations (a restored backup).
+    #[error("{0}")]
+    ReplicaReused(String),
     #[error("storage: {0}")]
     Store(String),
     #[error("{0}")]
@@ -49,6 +52,7 @@ impl ServerError {
             ServerError::PayloadTooLarge(_) => "payload_too_large",
             ServerError::ProtocolVersion(_) => "protocol_version",
             ServerError::Conflict(_) => "conflict",
+            ServerError::ReplicaReused(_) => "replica_reused",
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => "internal",
         }
     }
@@ -62,7 +66,9 @@ impl ServerError {
             ServerError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ServerError::ProtocolVersion(_) | ServerError::Conflict(_) => StatusCode::CONFLICT,
+            ServerError::ProtocolVersion(_)
+            | ServerError::Conflict(_)
+            | ServerError::ReplicaReused(_) => StatusCode::CONFLICT,
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -1,8 +1,9 @@
 //! Applying pushed operations: authorization, erasure, clock merge, office moves.
 //!
-//! Each operation is applied in its own write transaction together with its receipt
-//! `(replica_id, seq)`, so a push cut anywhere can be resent whole: what was applied answers
-//! `duplicate`. Every rejection is decided before anything is written.
+//! A push is applied in one write transaction, each operation together with its receipt
+//! `(replica_id, seq, digest)`, so a push cut anywhere can be resent whole: what was applied
+//! answers `duplicate`, and a known key with other content refuses the push (`replica_reused`).
+//! Every rejection is decided before anything is written.
 
 use crate::accounts::Actor;
 use crate::changelog::{self, bucket_of, emit, GLOBAL};
@@ -90,6 +91,12 @@ pub fn check_request(req: &PushRequest) -> Result<()> {
 /// Applies a push in one write transaction: each operation and its receipt together, so a
 /// push cut anywhere is either wholly applied (a resend answers `duplicate`) or not at all.
 /// `key` is the deployment's suppression key, for erasures.
+///
+/// A key `(replica_id, seq)` answered before is a `duplicate` only when the operation is the
+/// one answered then (same digest). Other content under a known key means the replica's
+/// sequence went backwards (a backup restored in place, a disk image): the whole push is
+/// refused with `replica_reused` before anything is applied, and the replica pushes again under
+/// a new id. Answering `duplicate` there would drop the new operations silently.
 pub fn push(
     store: &dyn Store,
     actor: &Actor,
@@ -98,11 +105,22 @@ pub fn push(
     key: &[u8],
 ) -> Result<PushOutcome> {
     check_request(req)?;
+    let digests: Vec<String> = req.ops.iter().map(|p| op_digest(&p.op)).collect();
     let (results, effects) = store::write(store, |tx| {
+        let mut earlier = Vec::with_capacity(req.ops.len());
+        for (pushed, digest) in req.ops.iter().zip(&digests) {
+            let known = receipt(tx, &req.replica_id, pushed.seq)?;
+            if let Some(r) = &known {
+                if r.digest.as_ref().is_some_and(|d| d != digest) {
+                    return Err(reused(&req.replica_id, pushed.seq));
+                }
+            }
+            earlier.push(known.map(|r| r.verdict));
+        }
         let mut results = Vec::with_capacity(req.ops.len());
         let mut all = Effects::default();
-        for pushed in &req.ops {
-            let verdict = match receipt(tx, &req.replica_id, pushed.seq)? {
+        for ((pushed, digest), earlier) in req.ops.iter().zip(&digests).zip(earlier) {
+            let verdict = match earlier {
                 Some(earlier) => Verdict {
                     status: PushStatus::Duplicate,
                     ..earlier
@@ -111,14 +129,15 @@ pub fn push(
                     let mut effects = Effects::default();
                     let verdict = apply(tx, actor, &pushed.op, now, key, &mut effects)?;
                     tx.exec(
-                        "INSERT INTO receipt (replica_id, seq, status, code, reason) \
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO receipt (replica_id, seq, status, code, reason, digest) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         &[
                             req.replica_id.as_str().into(),
                             pushed.seq.into(),
                             status_text(verdict.status).into(),
                             verdict.code.clone().into(),
                             verdict.reason.clone().into(),
+                            digest.as_str().into(),
                         ],
                     )?;
                     all.changed |= effects.changed;
@@ -145,6 +164,21 @@ pub fn push(
     })
 }
 
+/// SHA-256 (hex) of the operation's JSON as the protocol types write it (field order fixed by
+/// the types, no maps), so the same operation always has the same digest.
+pub fn op_digest(op: &Op) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(op).expect("an operation serialises");
+    hex::encode(Sha256::digest(json))
+}
+
+fn reused(replica: &str, seq: i64) -> ServerError {
+    ServerError::ReplicaReused(format!(
+        "replica {replica} already pushed another operation as {seq}: its sequence went \
+         backwards (restored backup?); push again under a new replica id"
+    ))
+}
+
 /// Side effects of applying one operation.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Effects {
@@ -160,19 +194,29 @@ fn status_text(s: PushStatus) -> &'static str {
     }
 }
 
-fn receipt(tx: &mut dyn Tx, replica: &str, seq: i64) -> Result<Option<Verdict>> {
+/// What a replica was answered for one key, and the digest of the operation it answered
+/// (`None` for receipts from before digests were kept).
+struct Receipt {
+    verdict: Verdict,
+    digest: Option<String>,
+}
+
+fn receipt(tx: &mut dyn Tx, replica: &str, seq: i64) -> Result<Option<Receipt>> {
     let row = tx.query_opt(
-        "SELECT status, code, reason FROM receipt WHERE replica_id = ?1 AND seq = ?2",
+        "SELECT status, code, reason, digest FROM receipt WHERE replica_id = ?1 AND seq = ?2",
         &[replica.into(), seq.into()],
     )?;
-    Ok(row.map(|r| Verdict {
-        status: match col_text(&r, 0).as_deref() {
-            Some("rejected") => PushStatus::Rejected,
-            Some("duplicate") => PushStatus::Duplicate,
-            _ => PushStatus::Applied,
+    Ok(row.map(|r| Receipt {
+        verdict: Verdict {
+            status: match col_text(&r, 0).as_deref() {
+                Some("rejected") => PushStatus::Rejected,
+                Some("duplicate") => PushStatus::Duplicate,
+                _ => PushStatus::Applied,
+            },
+            code: col_text(&r, 1),
+            reason: col_text(&r, 2),
         },
-        code: col_text(&r, 1),
-        reason: col_text(&r, 2),
+        digest: col_text(&r, 3),
     }))
 }
 

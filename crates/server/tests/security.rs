@@ -368,17 +368,23 @@ async fn hostile_bodies(options: TestOptions) {
         .await
         .unwrap();
     assert_eq!(status_of(r).await.0, StatusCode::BAD_REQUEST);
-    // Another protocol version.
+    // An older client (the previous protocol version): told to update Switchboard.
     let r = http
         .get(format!("{}/v1/changes", w.server.url))
         .bearer_auth(&token)
-        .header(PROTOCOL_HEADER, "2")
+        .header(PROTOCOL_HEADER, (PROTOCOL_VERSION - 1).to_string())
         .send()
         .await
         .unwrap();
     let (status, body) = status_of(r).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(body.unwrap().code, "protocol_version");
+    let body = body.unwrap();
+    assert_eq!(body.code, "protocol_version");
+    assert!(
+        body.message.contains("update Switchboard"),
+        "{}",
+        body.message
+    );
     // The intake's own, smaller limit.
     let key = w.server.intake_key().await.unwrap();
     let mut reg = serde_json::json!({"submission_id": "s1", "kind": "trial",

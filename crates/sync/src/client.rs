@@ -163,6 +163,19 @@ async fn error_from(response: reqwest::Response) -> SyncError {
             "the server refused the credentials ({message}); run `switchboard login` again"
         ));
     }
+    if status == reqwest::StatusCode::CONFLICT {
+        match code.as_str() {
+            "protocol_version" => {
+                return SyncError::UpdateRequired(format!(
+                    "update Switchboard: this version (sync protocol {PROTOCOL_VERSION}) cannot \
+                     sync with this server ({message}); nothing was lost, your work waits on \
+                     this computer until you update"
+                ))
+            }
+            "replica_reused" => return SyncError::ReplicaReused(message),
+            _ => {}
+        }
+    }
     SyncError::Server {
         status: status.as_u16(),
         code,

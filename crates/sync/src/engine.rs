@@ -143,7 +143,18 @@ async fn sync_inner(
         report.new_replica_id = Some(reason.to_string());
     }
     report.replica_id = check.replica_id().to_string();
-    push_all(store, client, token, &mut report, progress).await?;
+    match push_all(store, client, token, &mut report, progress).await {
+        // A restored copy whose sidecar came along: only the server can tell. A new id makes
+        // every queued operation new to the server, which applies it idempotently (by record id
+        // and clock), so nothing is lost or doubled. Once per sync: a fresh id cannot collide.
+        Err(SyncError::ReplicaReused(_)) => {
+            let check = identity::force_new(store, identity::REUSED_ON_SERVER)?;
+            report.new_replica_id = Some(identity::REUSED_ON_SERVER.to_string());
+            report.replica_id = check.replica_id().to_string();
+            push_all(store, client, token, &mut report, progress).await?;
+        }
+        other => other?,
+    }
     pull_all(store, client, token, 0, &mut report, progress).await?;
     Ok(report)
 }

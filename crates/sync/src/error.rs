@@ -23,6 +23,13 @@ pub enum SyncError {
     /// The OS keychain failed.
     #[error("keychain: {0}")]
     Keychain(String),
+    /// The server speaks another protocol version: this Switchboard (or the server) is too old.
+    #[error("{0}")]
+    UpdateRequired(String),
+    /// The server saw this replica's sequence numbers with other operations (a restored
+    /// backup); the engine answers it with a new replica id.
+    #[error("{0}")]
+    ReplicaReused(String),
     /// The server answered with an error.
     #[error("server answered {status} {code}: {message}")]
     Server {
@@ -45,6 +52,8 @@ impl SyncError {
             SyncError::Unauthorized(_) => "unauthorized",
             SyncError::NoToken(_) => "no_token",
             SyncError::Keychain(_) => "keychain",
+            SyncError::UpdateRequired(_) => "update_required",
+            SyncError::ReplicaReused(_) => "replica_reused",
             SyncError::Server { .. } => "server",
             SyncError::Core(e) => e.code(),
         }

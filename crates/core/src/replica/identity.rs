@@ -17,6 +17,11 @@
 //! anything was pushed after the backup was taken (and if nothing was, reusing the id cannot
 //! collide). Any mismatch mints a new id; minting needlessly (after a move, or a crash between
 //! the two writes) costs nothing, so every doubt resolves towards a new id.
+//!
+//! What the file cannot see: a backup restored in place *with* its sidecar (the whole data
+//! folder, a VM snapshot, a disk image) carries a `pushed_through` as old as its outbox. The
+//! server can: it keeps a digest of every operation it answered, refuses a push that reuses a
+//! key for another operation (`replica_reused`), and the engine then calls `force_new`.
 
 use crate::clock::new_id;
 use crate::error::{CoreError, Result};
@@ -105,8 +110,39 @@ pub fn ensure_fresh(store: &mut Store) -> Result<IdentityCheck> {
     let Some(reason) = reason else {
         return Ok(IdentityCheck::Kept { replica_id });
     };
+    mint(store, Some((&path, current)), reason)
+}
+
+/// Why `force_new` is called after the server refused a push with `replica_reused`.
+pub const REUSED_ON_SERVER: &str =
+    "the server has seen these sequence numbers before (restored backup?)";
+
+/// Mints a new replica id whatever the local checks say: the server saw this replica's
+/// sequence numbers with other operations, so the file is an older copy whose sidecar came
+/// along (a backup or disk image restored in place) and the local checks could not tell.
+pub fn force_new(store: &mut Store, reason: &'static str) -> Result<IdentityCheck> {
+    let file = match store.path().map(Path::to_path_buf) {
+        Some(path) => {
+            let facts = file_facts(&path)?;
+            Some((path, facts))
+        }
+        None => None,
+    };
+    mint(store, file.as_ref().map(|(p, f)| (p, f.clone())), reason)
+}
+
+/// Records a new replica id (and, for a file, a new marker in the database and the sidecar).
+fn mint(
+    store: &mut Store,
+    file: Option<(&PathBuf, FileRecord)>,
+    reason: &'static str,
+) -> Result<IdentityCheck> {
     let now = store.now();
     let replica_id = new_id(now);
+    let Some((path, current)) = file else {
+        store.with_tx(|tx| set_setting(tx, "replica_id", &replica_id))?;
+        return Ok(IdentityCheck::Minted { replica_id, reason });
+    };
     let record = FileRecord {
         marker: uuid::Uuid::new_v4().simple().to_string(),
         ..current
@@ -119,7 +155,7 @@ pub fn ensure_fresh(store: &mut Store) -> Result<IdentityCheck> {
         set_setting(tx, "replica_file", &json)
     })?;
     write_sidecar(
-        &sidecar_path(&path),
+        &sidecar_path(path),
         &Sidecar {
             replica_id: replica_id.clone(),
             marker: record.marker,
@@ -314,6 +350,29 @@ mod tests {
             "{check:?}"
         );
         assert_ne!(check.replica_id(), id);
+    }
+
+    #[test]
+    fn a_forced_new_id_is_kept_by_the_next_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let mut store = open(&path);
+        write_entries(&mut store, 2);
+        let id = ensure_fresh(&mut store).unwrap().replica_id().to_string();
+        note_pushing(&store, 2).unwrap();
+        let forced = force_new(&mut store, REUSED_ON_SERVER).unwrap();
+        assert!(
+            matches!(&forced, IdentityCheck::Minted { reason, .. } if *reason == REUSED_ON_SERVER)
+        );
+        assert_ne!(forced.replica_id(), id);
+        assert_eq!(store.replica_id().unwrap(), forced.replica_id());
+        // The sidecar follows, so the next push keeps the new id instead of minting again.
+        assert_eq!(
+            ensure_fresh(&mut store).unwrap(),
+            IdentityCheck::Kept {
+                replica_id: forced.replica_id().to_string()
+            }
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::error::{Result, ServerError};
 /// `(name, sql)` in order; `meta.schema_version` records how many ran.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_central", V1),
+    ("0002_receipt_digest", V2_RECEIPT_DIGEST),
     ("0003_suppression_scope", V3_SUPPRESSION_SCOPE),
 ];
 
@@ -135,6 +136,14 @@ CREATE TABLE IF NOT EXISTS intake_submission (
     lead_id         TEXT,
     office          TEXT
 );
+";
+
+// Each receipt keeps the SHA-256 of the operation it answered, so the same (replica id, seq)
+// arriving with other content is recognised as a replica whose sequence went backwards (a
+// restored backup) instead of being answered `duplicate` and dropped. Receipts written before
+// this migration have no digest and count as a match.
+const V2_RECEIPT_DIGEST: &str = "
+ALTER TABLE receipt ADD COLUMN digest TEXT;
 ";
 
 /// Suppression hashes get a scope: `*` (every office: hashes the server computed from the

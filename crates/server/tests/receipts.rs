@@ -1,0 +1,109 @@
+//! Push receipts remember what they answered: the same `(replica id, seq)` with other content
+//! (a replica restored from a backup) is refused whole with `replica_reused`, never answered
+//! `duplicate`; on both storage backends.
+
+mod support;
+
+use support::*;
+use switchboard_protocol::*;
+use switchboard_server::store::Val;
+use switchboard_server::testkit::TestOptions;
+
+fn follow_up_ids(ops: &[Op]) -> Vec<String> {
+    let mut ids: Vec<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::FollowUpLogged(f) => Some(f.id.clone()),
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+both_backends!(
+    a_reused_sequence_with_other_content_is_refused_whole,
+    reused_sequence
+);
+async fn reused_sequence(options: TestOptions) {
+    let w = World::start(options).await;
+    let lead = new_lead(&w.rep_a, "ra", 1, "Ada Lovelace", "ada@example.com").await;
+    let before_backup = numbered_from(100, vec![follow_up(&lead, Some("one"), "rep_a")]);
+    let after_backup = numbered_from(101, vec![follow_up(&lead, Some("two"), "rep_a")]);
+    w.rep_a.push("ra", before_backup.clone()).await.unwrap();
+    w.rep_a.push("ra", after_backup.clone()).await.unwrap();
+
+    // The backup is restored: its next entry reuses 101 for new work, followed by 102.
+    let restored = numbered_from(
+        101,
+        vec![
+            follow_up(&lead, Some("after the restore"), "rep_a"),
+            follow_up(&lead, Some("and another"), "rep_a"),
+        ],
+    );
+    let known = follow_up_ids(&everything(&w.mgr_a).await);
+    let err = w
+        .rep_a
+        .push("ra", restored.clone())
+        .await
+        .expect_err("a reused key is refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("409") && text.contains("replica_reused"),
+        "{text}"
+    );
+    assert_eq!(
+        follow_up_ids(&everything(&w.mgr_a).await),
+        known,
+        "nothing of the refused push was applied, not even its new key 102"
+    );
+
+    // A genuine resend (same content) is still a duplicate, also mixed with new keys.
+    let mut resend = after_backup.clone();
+    resend.extend(numbered_from(
+        102,
+        vec![follow_up(&lead, Some("three"), "rep_a")],
+    ));
+    let answer = w.rep_a.push("ra", resend).await.unwrap();
+    let statuses: Vec<_> = answer.results.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [PushStatus::Duplicate, PushStatus::Applied]);
+
+    // Under a new replica id the restored work is applied.
+    let answer = w.rep_a.push("ra-new", restored.clone()).await.unwrap();
+    assert!(answer
+        .results
+        .iter()
+        .all(|r| r.status == PushStatus::Applied));
+    let all = follow_up_ids(&everything(&w.mgr_a).await);
+    assert_eq!(all.len(), known.len() + 3);
+    for op in &restored {
+        let Op::FollowUpLogged(f) = &op.op else {
+            unreachable!()
+        };
+        assert!(all.contains(&f.id));
+    }
+}
+
+both_backends!(
+    receipts_from_before_digests_count_as_a_match,
+    legacy_receipts
+);
+async fn legacy_receipts(options: TestOptions) {
+    let w = World::start(options).await;
+    let lead = new_lead(&w.rep_a, "ra", 1, "Ada Lovelace", "ada@example.com").await;
+    let first = numbered_from(100, vec![follow_up(&lead, Some("one"), "rep_a")]);
+    w.rep_a.push("ra", first).await.unwrap();
+    // A receipt written by a server before migration 0002 has no digest.
+    w.server
+        .admin(|tx| {
+            tx.exec(
+                "UPDATE receipt SET digest = NULL WHERE replica_id = ?1",
+                &[Val::Text("ra".into())],
+            )
+        })
+        .await
+        .unwrap();
+    let other = numbered_from(100, vec![follow_up(&lead, Some("other"), "rep_a")]);
+    let answer = w.rep_a.push("ra", other).await.unwrap();
+    assert_eq!(answer.results[0].status, PushStatus::Duplicate);
+}
