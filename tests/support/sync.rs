@@ -40,6 +40,18 @@ impl Hub {
         Hub { server }
     }
 
+    /// A fresh server on `clock` (tests that move the server's time by hand).
+    pub async fn start_with_clock(clock: Arc<dyn switchboard_core::Clock>) -> Hub {
+        let server = TestServer::start(TestOptions {
+            clock,
+            ..TestOptions::default()
+        })
+        .await
+        .unwrap();
+        Hub::populate(&server).await;
+        Hub { server }
+    }
+
     async fn populate(server: &TestServer) {
         server.add_office("BER", "DE").await.unwrap();
         server.add_office("PAR", "FR").await.unwrap();

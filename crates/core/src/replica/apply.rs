@@ -294,6 +294,7 @@ fn fields(conn: &Connection, op: &LeadFieldsSet) -> Result<bool> {
     // Stamps compare as text (fixed-width millis and counter, then node): text order is clock
     // order, and the empty clock of a skeleton loses to everything.
     if op.hlc.as_str() <= current.as_str() {
+        adopt_clamped_stamp(conn, op, &current, &clock_column)?;
         return Ok(false);
     }
     let id = &op.lead_id;
@@ -353,6 +354,89 @@ fn fields(conn: &Connection, op: &LeadFieldsSet) -> Result<bool> {
         leads::refresh_search(conn, id)?;
     }
     Ok(true)
+}
+
+/// The server clamps a stamp that runs ahead of its clock (a laptop whose clock is years
+/// ahead), so this replica's own edit comes back with a lower stamp than the one it keeps. Left
+/// alone, the local stamp would beat every later edit of others here, and this replica alone
+/// would keep its value forever. When the pulled change carries this stamp's node and the very
+/// values the lead holds, it is the server's copy of the local edit: take the server's stamp.
+/// The values do not change, so nothing else does.
+fn adopt_clamped_stamp(
+    conn: &Connection,
+    op: &LeadFieldsSet,
+    current: &str,
+    clock_column: &str,
+) -> Result<()> {
+    let (Some(incoming), Some(mine)) = (Hlc::parse(&op.hlc), Hlc::parse(current)) else {
+        return Ok(());
+    };
+    if incoming.node != mine.node || op.hlc.as_str() >= current {
+        return Ok(());
+    }
+    let id = &op.lead_id;
+    // A local edit of the group still waiting to be pushed keeps its stamp; its own copy comes
+    // back after its push.
+    let pending: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM outbox WHERE entity = 'lead_fields' AND entity_id = ?1
+             AND (detail = ?2 OR detail = '*')",
+        )?
+        .query_row(params![id, op.fields.group().as_str()], |r| r.get(0))?;
+    if pending > 0 {
+        return Ok(());
+    }
+    let same: i64 = match &op.fields {
+        LeadFields::Identity { name, company } => conn
+            .prepare_cached(
+                "SELECT count(*) FROM lead WHERE id = ?1 AND name IS ?2 AND company IS ?3",
+            )?
+            .query_row(params![id, name, company], |r| r.get(0))?,
+        LeadFields::Email {
+            email,
+            email_invalid,
+        } => conn
+            .prepare_cached(
+                "SELECT count(*) FROM lead WHERE id = ?1 AND email IS ?2 AND email_invalid = ?3",
+            )?
+            .query_row(params![id, email, *email_invalid as i64], |r| r.get(0))?,
+        LeadFields::Phone { phone } => conn
+            .prepare_cached("SELECT count(*) FROM lead WHERE id = ?1 AND phone IS ?2")?
+            .query_row(params![id, phone], |r| r.get(0))?,
+        LeadFields::Postal {
+            address,
+            country,
+            time_zone,
+        } => conn
+            .prepare_cached(
+                "SELECT count(*) FROM lead
+                 WHERE id = ?1 AND address IS ?2 AND country IS ?3 AND time_zone IS ?4",
+            )?
+            .query_row(params![id, address, country, time_zone], |r| r.get(0))?,
+        LeadFields::Workflow {
+            status,
+            owner,
+            next_follow_up_at,
+        } => conn
+            .prepare_cached(
+                "SELECT count(*) FROM lead
+                 WHERE id = ?1 AND status = ?2 AND owner IS ?3 AND next_follow_up_at IS ?4",
+            )?
+            .query_row(
+                params![id, status.as_str(), owner, next_follow_up_at.map(to_text)],
+                |r| r.get(0),
+            )?,
+        LeadFields::Office { office } => conn
+            .prepare_cached("SELECT count(*) FROM lead WHERE id = ?1 AND office IS ?2")?
+            .query_row(params![id, office], |r| r.get(0))?,
+    };
+    if same == 1 {
+        conn.prepare_cached(&format!(
+            "UPDATE lead SET {clock_column} = ?2 WHERE id = ?1"
+        ))?
+        .execute(params![id, op.hlc])?;
+    }
+    Ok(())
 }
 
 fn registration(conn: &Connection, r: &Registration) -> Result<bool> {
