@@ -1,7 +1,8 @@
 //! Faults: connections cut at random points of push and pull (at least 200 cuts), the server
-//! restarted mid-sync, and a `switchboard sync` killed with SIGKILL while it applies pages. The
-//! replicas converge with nothing lost and nothing twice; a killed replica's file is intact and
-//! its next sync resumes from its cursor.
+//! restarted mid-sync, a `switchboard sync` killed with SIGKILL while it applies pages, and the
+//! real `switchboard-server` process killed with SIGKILL while a `switchboard sync` pushes or
+//! pulls. The replicas converge with nothing lost and nothing twice; a killed replica's file is
+//! intact and its next sync resumes from its cursor.
 
 #[path = "support/sync.rs"]
 mod sync_support;
@@ -10,6 +11,15 @@ mod sync_support;
 #[allow(dead_code)]
 mod support;
 
+#[path = "support/cli_replica.rs"]
+mod cli_replica;
+
+#[path = "support/server_process.rs"]
+mod server_process;
+
+use cli_replica::{server_strings, CliReplica};
+use rand::{Rng, SeedableRng};
+use server_process::ServerProcess;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -249,4 +259,169 @@ fn sigkill(pid: u32) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Logs `n` calls on rita's replica file (round-robin over `leads`), as the CLI's `log` does,
+/// in one transaction; returns their ids.
+fn log_calls(db: &std::path::Path, leads: &[String], n: usize, round: usize) -> Vec<String> {
+    use switchboard_core::followup;
+    use switchboard_core::protocol::{Channel, Direction, Outcome};
+    let at = monday();
+    let mut store = Store::open_with_clock(db, Arc::new(FixedClock::at(at))).unwrap();
+    store
+        .with_tx(|tx| {
+            (0..n)
+                .map(|i| {
+                    let input = followup::LogFollowUp {
+                        lead: leads[i % leads.len()].clone(),
+                        channel: Channel::Phone,
+                        direction: Direction::Out,
+                        outcome: Outcome::NoAnswer,
+                        note: Some(format!("round {round}, call {i}")),
+                        occurred_at: at,
+                        rep: "rita".into(),
+                        next_follow_up_at: None,
+                    };
+                    followup::log(tx, &input, at).map(|f| f.id)
+                })
+                .collect()
+        })
+        .unwrap()
+}
+
+/// The highest outbox entry the replica announced in its sidecar before sending a batch.
+fn pushed_through(db: &std::path::Path) -> i64 {
+    let side = switchboard_core::replica::identity::sidecar_path(db);
+    std::fs::read_to_string(side)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["pushed_through"].as_i64())
+        .unwrap_or(0)
+}
+
+/// Waits (up to 60 s) until `moved` holds or the child ends; true when the child still runs.
+async fn wait_until(child: &mut std::process::Child, mut moved: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if moved() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("the sync neither progressed nor ended in 60 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
+    let mut server = ServerProcess::start();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(10);
+    let mut mona = Replica::login(&server.url(), &server.fingerprint, "mona").await;
+    let leads: Vec<String> = (0..3)
+        .map(|i| {
+            mona.add_lead(
+                &format!("Person {i}"),
+                &format!("person{i}@example.com"),
+                &format!("+4930123456{i}"),
+                "DE",
+            )
+        })
+        .collect();
+    mona.sync().await;
+    let rita = CliReplica::login(
+        &server.url(),
+        &server.fingerprint,
+        "rita",
+        Some(support::NOW),
+    );
+    rita.sync();
+    let db = rita.sandbox.db.clone();
+    let mut logged = Vec::new();
+    let mut cut_syncs = 0;
+
+    // Mid-push: the server dies a random moment after rita announced a batch (the sidecar is
+    // written just before the batch is sent).
+    for round in 0..4 {
+        let n = rng.gen_range(300..700);
+        logged.extend(log_calls(&db, &leads, n, round));
+        let before = pushed_through(&db);
+        let mut child = rita.sandbox.command(&["sync"]).spawn().unwrap();
+        if wait_until(&mut child, || pushed_through(&db) > before).await {
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(0..40))).await;
+            server.kill();
+        }
+        let status = child.wait().unwrap();
+        if !status.success() {
+            cut_syncs += 1;
+        }
+        server.kill();
+        server.restart();
+        rita.sync();
+        assert_eq!(rita.status()["pending"], 0);
+    }
+    assert!(
+        cut_syncs >= 2,
+        "the server died under a push ({cut_syncs} of 4)"
+    );
+
+    // Mid-pull: mona adds enough for several pages; rita has nothing to push, so a server that
+    // dies while her sync still runs (after its start-up) dies under the pull.
+    for i in 0..2_000 {
+        mona.clock.set(monday());
+        mona.add_lead(
+            &format!("Bulk Person {i}"),
+            &format!("bulk{i}@example.com"),
+            &format!("+4930{:07}", 2_000_000 + i),
+            "DE",
+        );
+    }
+    mona.sync().await;
+    let mut pull_cuts = 0;
+    for _ in 0..10 {
+        let before = cursor_of(&db);
+        let started = std::time::Instant::now();
+        let mut child = rita.sandbox.command(&["sync"]).spawn().unwrap();
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(60..300))).await;
+        let running = child.try_wait().unwrap().is_none();
+        server.kill();
+        let done = child.wait().unwrap().success();
+        if running && !done {
+            pull_cuts += 1;
+        }
+        eprintln!(
+            "pull attempt: {:?}, cursor {before} -> {}, {}",
+            started.elapsed(),
+            cursor_of(&db),
+            if done { "finished" } else { "cut" }
+        );
+        server.restart();
+        assert!(cursor_of(&db) >= before, "the cursor never goes back");
+        if done {
+            break;
+        }
+    }
+    assert!(pull_cuts >= 1, "the server died under a pull");
+    rita.sync();
+    mona.sync().await;
+
+    logged.sort();
+    assert_eq!(
+        server_strings(
+            &server.data_dir(),
+            "SELECT id FROM record WHERE kind = 'follow_up'"
+        ),
+        logged,
+        "every call is on the server exactly once"
+    );
+    assert_eq!(rita.follow_up_ids(), logged);
+    assert_eq!(mona.follow_up_ids(), logged);
+    assert_eq!(
+        rita.strings("SELECT id FROM lead ORDER BY id"),
+        cli_replica::strings_at(&mona.path, "SELECT id FROM lead ORDER BY id")
+    );
+    assert_eq!(rita.status()["pending"], 0);
+    assert_eq!(rita.sandbox.integrity(), "ok");
+    eprintln!("{cut_syncs} pushes and {pull_cuts} pulls cut by a SIGKILLed server");
 }

@@ -207,4 +207,39 @@ mod tests {
         assert!(err.to_string().contains("https"), "{err}");
         assert!(normalize_url("sb.example.com").is_err());
     }
+
+    fn answer(status: u16, code: &str, message: &str) -> reqwest::Response {
+        let body = serde_json::to_vec(&ErrorBody {
+            code: code.into(),
+            message: message.into(),
+        })
+        .unwrap();
+        http::Response::builder()
+            .status(status)
+            .body(body)
+            .unwrap()
+            .into()
+    }
+
+    #[tokio::test]
+    async fn another_protocol_version_tells_the_user_to_update_switchboard() {
+        let e = error_from(answer(
+            409,
+            "protocol_version",
+            "this server speaks sync protocol 3 and this Switchboard speaks 2",
+        ))
+        .await;
+        assert_eq!(e.code(), "update_required");
+        assert!(e.to_string().starts_with("update Switchboard"), "{e}");
+        assert!(e.to_string().contains("nothing was lost"), "{e}");
+        assert!(!e.is_transient());
+    }
+
+    #[tokio::test]
+    async fn a_reused_replica_answer_has_its_own_code() {
+        let e = error_from(answer(409, "replica_reused", "went backwards")).await;
+        assert_eq!(e.code(), "replica_reused");
+        let other = error_from(answer(409, "conflict", "exists")).await;
+        assert_eq!(other.code(), "server");
+    }
 }

@@ -1,0 +1,175 @@
+//! The real `switchboard-server` binary as a child process over its own data folder, so a test
+//! can kill it with SIGKILL (no shutdown, no rollback, no checkpoint) and start it again on the
+//! same folder and port.
+#![allow(dead_code)] // Each test file uses a different part of the fixtures.
+
+use crate::sync_support::PASSWORD;
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The built `switchboard-server` binary (next to the `switchboard` one).
+pub fn server_binary() -> PathBuf {
+    let cli = crate::support::binary();
+    let path = cli.with_file_name(format!(
+        "switchboard-server{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    assert!(
+        path.is_file(),
+        "{} was not found; build it first with `cargo build --workspace --bins`",
+        path.display()
+    );
+    path
+}
+
+/// A data folder set up through the binary (offices BER and PAR, users as in `Hub`) and the
+/// server process serving it, if running.
+pub struct ServerProcess {
+    pub data: tempfile::TempDir,
+    pub port: u16,
+    pub fingerprint: String,
+    child: Option<Child>,
+}
+
+fn admin(data: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let mut command = Command::new(server_binary());
+    command
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("starting switchboard-server");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "switchboard-server {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl ServerProcess {
+    /// Initialises a data folder and starts serving it on a free port of 127.0.0.1.
+    pub fn start() -> ServerProcess {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().join("server");
+        let printed = admin(&dir, &["init"], None);
+        let fingerprint = printed
+            .lines()
+            .find_map(|l| l.strip_prefix("certificate SHA-256 fingerprint: "))
+            .expect("init prints the fingerprint")
+            .trim()
+            .to_string();
+        for (code, country) in [("BER", "DE"), ("PAR", "FR")] {
+            admin(
+                &dir,
+                &["office", "add", code, "--name", code, "--country", country],
+                None,
+            );
+            admin(&dir, &["route", "add", country, code], None);
+        }
+        for (name, role, office) in [
+            ("rita", "rep", Some("BER")),
+            ("mona", "manager", Some("BER")),
+        ] {
+            let mut args = vec!["user", "add", name, "--role", role];
+            if let Some(o) = office {
+                args.extend(["--office", o]);
+            }
+            admin(&dir, &args, Some(&format!("{PASSWORD}\n")));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = ServerProcess {
+            data,
+            port,
+            fingerprint,
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// The folder the server keeps its store in.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().join("server")
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts serving (again) on the same folder and port; returns once it accepts connections.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is already running");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            let mut child = Command::new(server_binary())
+                .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+                .arg("--data")
+                .arg(self.data_dir())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting switchboard-server serve");
+            let listening = loop {
+                if child.try_wait().unwrap().is_some() {
+                    // The killed process's socket may hold the port for a moment: try again.
+                    break false;
+                }
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    break true;
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            if listening {
+                self.child = Some(child);
+                return;
+            }
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "switchboard-server did not start serving on port {}",
+            self.port
+        );
+    }
+
+    /// SIGKILL: the process ends at once, mid-transaction if it was in one.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .args(["-KILL", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
