@@ -59,12 +59,19 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
         Some(support::NOW),
     );
     rita.sync();
+    // A reader that stays open (the desktop window, say) keeps the WAL beside the database, so
+    // the backup holds a -wal file too.
+    let reader = rusqlite::Connection::open(&rita.sandbox.db).unwrap();
+    reader
+        .query_row("SELECT count(*) FROM lead", [], |r| r.get::<_, i64>(0))
+        .unwrap();
     let mut logged = vec![rita.call(&leads[0], "before the backup")];
     rita.sync();
     let first_id = rita.replica_id();
 
     // The whole folder is backed up; more work is synced after that.
     let backup = FolderBackup::take(&rita.sandbox.db);
+    assert!(backup.has("-wal") && backup.has(".replica"));
     logged.push(rita.call(&leads[0], "after the backup"));
     logged.push(rita.call(&leads[1], "after the backup too"));
     rita.opt_out(&leads[1], "phone");
@@ -72,6 +79,7 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
 
     // The backup comes back over the same files (database and sidecar), then new work: the
     // same outbox numbers as the lost work, with other content.
+    drop(reader);
     backup.restore_in_place(&rita.sandbox.db);
     assert_eq!(rita.replica_id(), first_id, "the old identity came back");
     logged.push(rita.call(&leads[2], "after the restore"));

@@ -175,6 +175,11 @@ impl FolderBackup {
         }
     }
 
+    /// Whether the backup holds the companion file with `suffix` (`-wal`, `.replica`, …).
+    pub fn has(&self, suffix: &str) -> bool {
+        self.files.iter().any(|(s, _)| *s == suffix)
+    }
+
     /// Restores in place: each file is overwritten where it is (same path, same inode, as `cp`
     /// over the original does), and a companion the backup does not have is removed.
     pub fn restore_in_place(&self, db: &Path) {
