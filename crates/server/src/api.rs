@@ -95,11 +95,16 @@ async fn check_protocol(request: Request, next: Next) -> Response {
         if spoken != Some(PROTOCOL_VERSION) {
             // Older clients print this message as it is, so it must tell the user what to do.
             let theirs = spoken.map_or_else(|| "an unknown version".to_string(), |v| v.to_string());
-            return ServerError::ProtocolVersion(format!(
+            let mut response = ServerError::ProtocolVersion(format!(
                 "this server speaks sync protocol {PROTOCOL_VERSION} and this Switchboard speaks \
                  {theirs}: update Switchboard (or, if this Switchboard is newer, the server)"
             ))
             .into_response();
+            // Newer clients read the server's version here to say which side needs updating.
+            response
+                .headers_mut()
+                .insert(PROTOCOL_HEADER, PROTOCOL_VERSION.into());
+            return response;
         }
     }
     next.run(request).await

@@ -376,6 +376,11 @@ async fn hostile_bodies(options: TestOptions) {
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        r.headers().get(PROTOCOL_HEADER).unwrap(),
+        &PROTOCOL_VERSION.to_string(),
+        "the answer names the server's version"
+    );
     let (status, body) = status_of(r).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let body = body.unwrap();

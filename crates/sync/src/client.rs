@@ -152,6 +152,10 @@ fn network(e: reqwest::Error) -> SyncError {
 
 async fn error_from(response: reqwest::Response) -> SyncError {
     let status = response.status();
+    let server_version = response
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u32>().ok());
     let text = response.text().await.unwrap_or_default();
     let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
     let (code, message) = match body {
@@ -165,13 +169,7 @@ async fn error_from(response: reqwest::Response) -> SyncError {
     }
     if status == reqwest::StatusCode::CONFLICT {
         match code.as_str() {
-            "protocol_version" => {
-                return SyncError::UpdateRequired(format!(
-                    "update Switchboard: this version (sync protocol {PROTOCOL_VERSION}) cannot \
-                     sync with this server ({message}); nothing was lost, your work waits on \
-                     this computer until you update"
-                ))
-            }
+            "protocol_version" => return version_mismatch(server_version, &message),
             "replica_reused" => return SyncError::ReplicaReused(message),
             _ => {}
         }
@@ -180,6 +178,23 @@ async fn error_from(response: reqwest::Response) -> SyncError {
         status: status.as_u16(),
         code,
         message,
+    }
+}
+
+/// Which side must be updated. Servers since protocol 2 name their version in the answer's
+/// header; one that does not is a protocol-1 server, older than this client.
+fn version_mismatch(server_version: Option<u32>, message: &str) -> SyncError {
+    let kept = "nothing was lost: your changes wait on this computer";
+    match server_version {
+        Some(v) if v > PROTOCOL_VERSION => SyncError::UpdateRequired(format!(
+            "update Switchboard: the server speaks sync protocol {v}, this Switchboard {}; \
+             {kept} until you update",
+            PROTOCOL_VERSION
+        )),
+        _ => SyncError::ServerOutdated(format!(
+            "the server is older than this Switchboard ({message}); ask your administrator to \
+             update switchboard-server; {kept} until then"
+        )),
     }
 }
 
@@ -208,27 +223,23 @@ mod tests {
         assert!(normalize_url("sb.example.com").is_err());
     }
 
-    fn answer(status: u16, code: &str, message: &str) -> reqwest::Response {
+    fn answer(status: u16, code: &str, message: &str, version: Option<u32>) -> reqwest::Response {
         let body = serde_json::to_vec(&ErrorBody {
             code: code.into(),
             message: message.into(),
         })
         .unwrap();
-        http::Response::builder()
-            .status(status)
-            .body(body)
-            .unwrap()
-            .into()
+        let mut response = http::Response::builder().status(status);
+        if let Some(v) = version {
+            response = response.header(PROTOCOL_HEADER, v.to_string());
+        }
+        response.body(body).unwrap().into()
     }
 
     #[tokio::test]
-    async fn another_protocol_version_tells_the_user_to_update_switchboard() {
-        let e = error_from(answer(
-            409,
-            "protocol_version",
-            "this server speaks sync protocol 3 and this Switchboard speaks 2",
-        ))
-        .await;
+    async fn a_newer_server_tells_the_user_to_update_switchboard() {
+        let newer = PROTOCOL_VERSION + 1;
+        let e = error_from(answer(409, "protocol_version", "mismatch", Some(newer))).await;
         assert_eq!(e.code(), "update_required");
         assert!(e.to_string().starts_with("update Switchboard"), "{e}");
         assert!(e.to_string().contains("nothing was lost"), "{e}");
@@ -236,10 +247,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_older_server_is_named_as_the_side_to_update() {
+        // A protocol-1 server sends no version header.
+        let old = "this server speaks protocol 1; update the client";
+        for version in [None, Some(PROTOCOL_VERSION - 1)] {
+            let e = error_from(answer(409, "protocol_version", old, version)).await;
+            assert_eq!(e.code(), "server_outdated");
+            assert!(e.to_string().contains("update switchboard-server"), "{e}");
+            assert!(e.to_string().contains("nothing was lost"), "{e}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_reused_replica_answer_has_its_own_code() {
-        let e = error_from(answer(409, "replica_reused", "went backwards")).await;
+        let e = error_from(answer(409, "replica_reused", "went backwards", None)).await;
         assert_eq!(e.code(), "replica_reused");
-        let other = error_from(answer(409, "conflict", "exists")).await;
+        let other = error_from(answer(409, "conflict", "exists", None)).await;
         assert_eq!(other.code(), "server");
     }
 }

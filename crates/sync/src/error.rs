@@ -23,9 +23,12 @@ pub enum SyncError {
     /// The OS keychain failed.
     #[error("keychain: {0}")]
     Keychain(String),
-    /// The server speaks another protocol version: this Switchboard (or the server) is too old.
+    /// The server speaks a newer protocol version: this Switchboard must be updated.
     #[error("{0}")]
     UpdateRequired(String),
+    /// The server speaks an older protocol version: the server must be updated.
+    #[error("{0}")]
+    ServerOutdated(String),
     /// The server saw this replica's sequence numbers with other operations (a restored
     /// backup); the engine answers it with a new replica id.
     #[error("{0}")]
@@ -53,6 +56,7 @@ impl SyncError {
             SyncError::NoToken(_) => "no_token",
             SyncError::Keychain(_) => "keychain",
             SyncError::UpdateRequired(_) => "update_required",
+            SyncError::ServerOutdated(_) => "server_outdated",
             SyncError::ReplicaReused(_) => "replica_reused",
             SyncError::Server { .. } => "server",
             SyncError::Core(e) => e.code(),
