@@ -68,8 +68,13 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
     let mut logged = vec![rita.call(&leads[0], "before the backup")];
     rita.sync();
     let first_id = rita.replica_id();
+    // Still waiting to be pushed when the backup is taken: pushed after it, then queued again
+    // by the restore.
+    logged.push(rita.call(&leads[1], "pending at the backup"));
 
     // The whole folder is backed up; more work is synced after that.
+    let pending_at_backup = rita.status()["pending"].clone();
+    assert_ne!(pending_at_backup, 0);
     let backup = FolderBackup::take(&rita.sandbox.db);
     assert!(backup.has("-wal") && backup.has(".replica"));
     logged.push(rita.call(&leads[0], "after the backup"));
@@ -82,6 +87,11 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
     drop(reader);
     backup.restore_in_place(&rita.sandbox.db);
     assert_eq!(rita.replica_id(), first_id, "the old identity came back");
+    assert_eq!(
+        rita.status()["pending"],
+        pending_at_backup,
+        "the restore queued the pushed call again"
+    );
     logged.push(rita.call(&leads[2], "after the restore"));
     logged.push(rita.call(&leads[0], "after the restore too"));
     rita.opt_out(&leads[2], "all");
