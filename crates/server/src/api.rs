@@ -266,10 +266,12 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Pushes outbox entries; each is answered applied, duplicate or rejected.
+/// Pushes outbox entries; each is answered applied, duplicate or rejected. A push that reuses
+/// a known (replica id, seq) for another operation is refused whole: 409 `replica_reused`.
 #[utoipa::path(post, path = "/v1/push", security(("bearer" = [])), request_body = PushRequest,
     responses((status = 200, body = PushResponse), (status = 401, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn push_ops(
     State(state): State<ServerState>,
     Authed(actor): Authed,
