@@ -13,6 +13,7 @@ use crate::store::{self, col_text, Store, Tx};
 use crate::suppression;
 use crate::time_text;
 use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
 use switchboard_core::hlc::Hlc;
 use switchboard_protocol::*;
 
@@ -108,18 +109,23 @@ pub fn push(
     let digests: Vec<String> = req.ops.iter().map(|p| op_digest(&p.op)).collect();
     let (results, effects) = store::write(store, |tx| {
         let mut earlier = Vec::with_capacity(req.ops.len());
+        let mut in_this_push: HashMap<i64, &str> = HashMap::new();
         for (pushed, digest) in req.ops.iter().zip(&digests) {
             let known = receipt(tx, &req.replica_id, pushed.seq)?;
-            if let Some(r) = &known {
-                if r.digest.as_ref().is_some_and(|d| d != digest) {
-                    return Err(reused(&req.replica_id, pushed.seq));
-                }
+            let seen = known.as_ref().and_then(|r| r.digest.as_deref());
+            let repeated = in_this_push.insert(pushed.seq, digest);
+            if seen.or(repeated).is_some_and(|d| d != digest) {
+                return Err(reused(&req.replica_id, pushed.seq));
             }
             earlier.push(known.map(|r| r.verdict));
         }
         let mut results = Vec::with_capacity(req.ops.len());
+        let mut answered: HashMap<i64, Verdict> = HashMap::new();
         let mut all = Effects::default();
         for ((pushed, digest), earlier) in req.ops.iter().zip(&digests).zip(earlier) {
+            // A key repeated inside this push (with the same operation) is answered like a
+            // resend of the first.
+            let earlier = earlier.or_else(|| answered.get(&pushed.seq).cloned());
             let verdict = match earlier {
                 Some(earlier) => Verdict {
                     status: PushStatus::Duplicate,
@@ -142,6 +148,7 @@ pub fn push(
                     )?;
                     all.changed |= effects.changed;
                     all.purged |= effects.purged;
+                    answered.insert(pushed.seq, verdict.clone());
                     verdict
                 }
             };

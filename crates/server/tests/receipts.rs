@@ -107,3 +107,39 @@ async fn legacy_receipts(options: TestOptions) {
     let answer = w.rep_a.push("ra", other).await.unwrap();
     assert_eq!(answer.results[0].status, PushStatus::Duplicate);
 }
+
+both_backends!(
+    a_key_repeated_inside_one_push_is_a_duplicate_or_a_refusal,
+    repeated_in_one_push
+);
+async fn repeated_in_one_push(options: TestOptions) {
+    let w = World::start(options).await;
+    let lead = new_lead(&w.rep_a, "ra", 1, "Ada Lovelace", "ada@example.com").await;
+    let call = follow_up(&lead, Some("one"), "rep_a");
+    let same = vec![
+        PushOp {
+            seq: 100,
+            op: call.clone(),
+        },
+        PushOp { seq: 100, op: call },
+    ];
+    let answer = w.rep_a.push("ra", same).await.unwrap();
+    let statuses: Vec<_> = answer.results.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [PushStatus::Applied, PushStatus::Duplicate]);
+
+    let known = follow_up_ids(&everything(&w.mgr_a).await);
+    let clash = numbered_from(101, vec![follow_up(&lead, Some("two"), "rep_a")])
+        .into_iter()
+        .chain(numbered_from(
+            101,
+            vec![follow_up(&lead, Some("three"), "rep_a")],
+        ))
+        .collect();
+    let err = w
+        .rep_a
+        .push("ra", clash)
+        .await
+        .expect_err("two operations, one key");
+    assert!(err.to_string().contains("replica_reused"), "{err}");
+    assert_eq!(follow_up_ids(&everything(&w.mgr_a).await), known);
+}
