@@ -69,7 +69,7 @@ async fn clocks_years_ahead_or_behind_neither_win_forever_nor_lose_work() {
     rita.sync();
     rita.run(&["correct", &leads[0], "name=Ahead Name"]).ok();
     let mut calls = vec![rita.call(&leads[0], "called from the future")];
-    rita.opt_out(&leads[1], "phone");
+    let mut opted_out = vec![rita.opt_out(&leads[1], "phone")];
     rita.sync();
 
     // A minute later by the server, mona (who has not pulled yet) renames the same person:
@@ -98,7 +98,7 @@ async fn clocks_years_ahead_or_behind_neither_win_forever_nor_lose_work() {
     assert_eq!(name_of(&ada, &leads[0]), "Later Name");
     ada.run(&["correct", &leads[0], "name=Behind Name"]).ok();
     calls.push(ada.call(&leads[0], "called from the past"));
-    ada.opt_out(&leads[0], "all");
+    opted_out.push(ada.opt_out(&leads[0], "all"));
     ada.sync();
     mona.sync().await;
     rita.sync();
@@ -116,11 +116,12 @@ async fn clocks_years_ahead_or_behind_neither_win_forever_nor_lose_work() {
         ),
         calls
     );
+    opted_out.sort();
     let consent = server_strings(
         hub.data_dir(),
         "SELECT id FROM record WHERE kind = 'consent_event'",
     );
-    assert_eq!(consent.len(), 2, "{consent:?}");
+    assert_eq!(consent, opted_out, "both opt-outs, once each");
     assert_eq!(mona.follow_up_ids(), calls);
     for (who, replica) in [("rita", &rita), ("ada", &ada)] {
         assert_eq!(replica.follow_up_ids(), calls, "{who}");

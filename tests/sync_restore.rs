@@ -79,7 +79,7 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
     assert!(backup.has("-wal") && backup.has(".replica"));
     logged.push(rita.call(&leads[0], "after the backup"));
     logged.push(rita.call(&leads[1], "after the backup too"));
-    rita.opt_out(&leads[1], "phone");
+    let mut opted_out = vec![rita.opt_out(&leads[1], "phone")];
     rita.sync();
 
     // The backup comes back over the same files (database and sidecar), then new work: the
@@ -94,7 +94,7 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
     );
     logged.push(rita.call(&leads[2], "after the restore"));
     logged.push(rita.call(&leads[0], "after the restore too"));
-    rita.opt_out(&leads[2], "all");
+    opted_out.push(rita.opt_out(&leads[2], "all"));
     let report = rita.sync();
     let why = report["new_replica_id"].as_str().unwrap_or_default();
     assert!(why.contains("sequence numbers"), "{report}");
@@ -110,18 +110,19 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
         "the server holds each follow-up exactly once"
     );
     assert_eq!(mona.follow_up_ids(), logged);
-    let consent = server_strings(hub.data_dir(), SERVER_CONSENT);
-    assert_eq!(consent.len(), 2, "both opt-outs: {consent:?}");
+    let consent = sorted(opted_out);
     assert_eq!(
-        sorted(
-            mona.snapshot()
-                .consent
-                .iter()
-                .map(|c| c[..c.find('|').unwrap()].to_string())
-                .collect()
-        ),
-        consent
+        server_strings(hub.data_dir(), SERVER_CONSENT),
+        consent,
+        "the server holds both opt-outs exactly once"
     );
+    let mona_consent: Vec<String> = mona
+        .snapshot()
+        .consent
+        .iter()
+        .map(|row| row.split('|').next().unwrap().to_string())
+        .collect();
+    assert_eq!(sorted(mona_consent), consent);
     assert!(
         !mona.may_call(&leads[2]),
         "the opt-out of all holds on the other replica"
@@ -159,7 +160,7 @@ async fn a_folder_copied_with_its_sidecar_keeps_working_in_both_places() {
     let copy = rita.copy_to_new_folder();
     logged.push(rita.call(&leads[1], "on the original"));
     logged.push(copy.call(&leads[1], "on the copy"));
-    copy.opt_out(&leads[2], "all");
+    let opted_out = copy.opt_out(&leads[2], "all");
     let report = copy.sync();
     assert!(report["new_replica_id"].is_string(), "{report}");
     rita.sync();
@@ -182,9 +183,10 @@ async fn a_folder_copied_with_its_sidecar_keeps_working_in_both_places() {
     ] {
         assert_eq!(ids, logged, "{name} holds every follow-up once");
     }
-    let consent = server_strings(hub.data_dir(), SERVER_CONSENT);
-    assert_eq!(consent.len(), 1);
+    let consent = vec![opted_out];
+    assert_eq!(server_strings(hub.data_dir(), SERVER_CONSENT), consent);
     assert_eq!(rita.consent_ids(), consent);
+    assert_eq!(copy.consent_ids(), consent);
     assert!(!rita.may_call(&leads[2]));
     assert!(!mona.may_call(&leads[2]));
     assert_nothing_pending(&rita);

@@ -110,9 +110,13 @@ impl CliReplica {
             .to_string()
     }
 
-    /// Records an opt-out of `scope` (phone, email, mail or all).
-    pub fn opt_out(&self, lead: &str, scope: &str) {
-        self.sandbox.json(&["optout", lead, "--channel", scope]);
+    /// Records an opt-out of `scope` (phone, email, mail or all); returns its consent event's id.
+    pub fn opt_out(&self, lead: &str, scope: &str) -> String {
+        let done = self.sandbox.json(&["optout", lead, "--channel", scope]);
+        done["event"]["id"]
+            .as_str()
+            .expect("the consent event's id")
+            .to_string()
     }
 
     /// Whether the gate lets this replica phone the lead now (`can-contact` exits 0 or 3).
