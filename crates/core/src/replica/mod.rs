@@ -70,8 +70,11 @@ pub struct ServerLogin {
 }
 
 /// Records a login. A different server or user starts the pull over from the beginning.
+/// Work recorded on this laptop while no account was signed in is adopted by the account
+/// (`adopt_unsent_work`).
 pub fn record_login(conn: &Connection, login: &ServerLogin) -> Result<()> {
     let before = state(conn)?;
+    adopt_unsent_work(conn, &login.user, before.user.as_deref())?;
     let same_account = before.server_url.as_deref() == Some(login.server_url.as_str())
         && before.user.as_deref() == Some(login.user.as_str());
     conn.execute(
@@ -90,6 +93,45 @@ pub fn record_login(conn: &Connection, login: &ServerLogin) -> Result<()> {
         ],
     )?;
     Ok(())
+}
+
+/// Where each kind of local record names who did it: (outbox entity, table, key column, author
+/// column). The server accepts a pushed record only when that author is the signed-in account.
+const AUTHORED: &[(&str, &str, &str, &str)] = &[
+    ("follow_up", "follow_up", "id", "rep"),
+    ("consent_event", "consent_event", "id", "recorded_by"),
+    (
+        "subscriber_request",
+        "subscriber_request",
+        "id",
+        "handled_by",
+    ),
+    ("audit", "audit", "id", "actor"),
+    ("erasure", "erasure", "lead_id", "erased_by"),
+    ("disclosure", "disclosure", "id", "disclosed_by"),
+];
+
+/// Re-attributes records still waiting to be pushed to the account signing in, unless they name
+/// the account that was signed in before (its own work stays its own, and the server refuses it
+/// under another token with `forged_author`). Why: before anyone signs in, the laptop records
+/// work under the OS login name; the server binds every author to the token, so that work would
+/// otherwise be refused and never reach the office. The person signing in on this laptop vouches
+/// for what was recorded on it anonymously. Returns how many records changed hands.
+pub fn adopt_unsent_work(
+    conn: &Connection,
+    account: &str,
+    previous: Option<&str>,
+) -> Result<usize> {
+    let mut adopted = 0;
+    for (entity, table, key, author) in AUTHORED {
+        let sql = format!(
+            "UPDATE {table} SET {author} = ?1
+             WHERE {author} IS NOT NULL AND {author} <> ?1 AND {author} IS NOT ?2
+               AND {key} IN (SELECT entity_id FROM outbox WHERE entity = '{entity}')"
+        );
+        adopted += conn.execute(&sql, params![account, previous])?;
+    }
+    Ok(adopted)
 }
 
 /// Records a sign-out: the account no longer acts here, so its role goes; the server and the user
@@ -233,6 +275,65 @@ mod tests {
             })
             .unwrap();
         id
+    }
+
+    fn rep_of(store: &Store, follow_up: &str) -> String {
+        store
+            .conn()
+            .query_row(
+                "SELECT rep FROM follow_up WHERE id = ?1",
+                [follow_up],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    fn login_as(store: &mut Store, user: &str) {
+        let login = ServerLogin {
+            server_url: "https://127.0.0.1:1".into(),
+            fingerprint: None,
+            ca_file: None,
+            user: user.into(),
+            role: "rep".into(),
+            office: Some("BER".into()),
+        };
+        store.with_tx(|tx| record_login(tx, &login)).unwrap();
+    }
+
+    #[test]
+    fn signing_in_adopts_work_recorded_before_but_not_another_accounts_or_pulled_work() {
+        let c = clock();
+        let mut s = replica(&c);
+        let id = new_id(c.now());
+        s.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
+            .unwrap();
+        // Recorded under the OS login name ('rep1') before anyone signed in.
+        let anonymous = log_call(&mut s, &id, "before sign-in");
+        login_as(&mut s, "mona");
+        assert_eq!(rep_of(&s, &anonymous), "mona");
+        // Mona's own unsent call, then Mona signs out and Rita signs in on this laptop.
+        let monas = log_call(&mut s, &id, "mona's call");
+        s.conn()
+            .execute("UPDATE follow_up SET rep = 'mona' WHERE id = ?1", [&monas])
+            .unwrap();
+        record_logout(s.conn()).unwrap();
+        let later = log_call(&mut s, &id, "signed out again");
+        // A call another laptop logged, pulled here: not in the outbox.
+        let pulled = log_call(&mut s, &id, "bob's call");
+        s.conn()
+            .execute("UPDATE follow_up SET rep = 'bob' WHERE id = ?1", [&pulled])
+            .unwrap();
+        s.conn()
+            .execute("DELETE FROM outbox WHERE entity_id = ?1", [&pulled])
+            .unwrap();
+        login_as(&mut s, "rita");
+        assert_eq!(
+            rep_of(&s, &monas),
+            "mona",
+            "another account's work stays its own"
+        );
+        assert_eq!(rep_of(&s, &later), "rita");
+        assert_eq!(rep_of(&s, &pulled), "bob", "pulled work is never touched");
     }
 
     /// Pushes everything from `from` straight into `to` as one page, as a server would relay it.
