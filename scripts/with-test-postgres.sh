@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs a command with a private, throw-away PostgreSQL cluster on a free port:
 #   scripts/with-test-postgres.sh cargo test --workspace
-# The command sees SWITCHBOARD_TEST_PG_URL; the cluster is stopped and deleted on every exit.
+# The command sees SWITCHBOARD_TEST_PG_URL, and SWITCHBOARD_TEST_PG_DATA / SWITCHBOARD_TEST_PG_LOG
+# (the cluster's data directory and server log, for forensic tests that read its files); the
+# cluster is stopped and deleted on every exit.
 set -euo pipefail
 
 [ "$#" -gt 0 ] || { echo "usage: $0 COMMAND [ARGS…]" >&2; exit 2; }
@@ -40,5 +42,7 @@ as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
 as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PORT" -U switchboard switchboard_test
 
 export SWITCHBOARD_TEST_PG_URL="postgres://switchboard@127.0.0.1:$PORT/switchboard_test"
+export SWITCHBOARD_TEST_PG_DATA="$DIR/data"
+export SWITCHBOARD_TEST_PG_LOG="$DIR/server.log"
 echo "==> PostgreSQL test cluster on port $PORT (SWITCHBOARD_TEST_PG_URL=$SWITCHBOARD_TEST_PG_URL)"
 "$@"

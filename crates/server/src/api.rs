@@ -416,26 +416,35 @@ async fn follow_ups(
         Role::Manager => actor.office.clone(),
         Role::Admin => q.office.clone(),
     };
-    let rows = state
+    let bodies = state
         .blocking(move |s| {
-            store::read(&*s.store, |tx| match &office {
-                Some(code) => tx.query(
-                    "SELECT r.body FROM record r JOIN lead l ON l.id = r.lead_id \
-                     WHERE r.kind = 'follow_up' AND l.office = ?1 ORDER BY r.id",
-                    &[code.as_str().into()],
-                ),
-                None => tx.query(
-                    "SELECT body FROM record WHERE kind = 'follow_up' ORDER BY id",
-                    &[],
-                ),
+            store::read(&*s.store, |tx| {
+                let rows = match &office {
+                    Some(code) => tx.query(
+                        "SELECT r.body, r.lead_id FROM record r JOIN lead l ON l.id = r.lead_id \
+                         WHERE r.kind = 'follow_up' AND l.office = ?1 ORDER BY r.id",
+                        &[code.as_str().into()],
+                    )?,
+                    None => tx.query(
+                        "SELECT body, lead_id FROM record WHERE kind = 'follow_up' ORDER BY id",
+                        &[],
+                    )?,
+                };
+                // Follow-ups are sealed under their person's key (`sealing`).
+                let mut opener = crate::sealing::Opener::default();
+                let mut bodies = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let stored = col_text(&row, 0).unwrap_or_default();
+                    let lead_id = col_text(&row, 1);
+                    bodies.extend(opener.open(tx, lead_id.as_deref(), &stored)?);
+                }
+                Ok(bodies)
             })
         })
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(serde_json::from_str(
-            &col_text(&row, 0).unwrap_or_default(),
-        )?);
+    let mut out = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        out.push(serde_json::from_str(&body)?);
     }
     Ok(Json(out))
 }

@@ -1,8 +1,13 @@
 //! The change log replicas pull: operations in commit order, bucketed by office.
+//!
+//! A change about a person is stored sealed under that person's key (`crate::sealing`) and
+//! opened when a page is served, so erasing the key leaves nothing readable in old log rows;
+//! erasures themselves (PII-free) and changes about no one stay plain JSON.
 
 use crate::accounts::Actor;
 use crate::error::{Result, ServerError};
 use crate::leads::{LeadRow, ZERO_CLOCK};
+use crate::sealing::{self, Opener};
 use crate::store::{col_int, col_text, Row, Tx, Val};
 use switchboard_protocol::*;
 
@@ -21,6 +26,10 @@ pub fn bucket_of(office: Option<&str>) -> &str {
 pub fn emit(tx: &mut dyn Tx, bucket: &str, op: &Op) -> Result<i64> {
     let seq = tx.next_seq()?;
     let json = serde_json::to_string(op)?;
+    let json = match op {
+        Op::LeadErased(_) => json,
+        _ => sealing::seal_body(tx, op.lead_id(), json)?,
+    };
     tx.exec(
         "INSERT INTO change_log (server_seq, bucket, lead_id, op) VALUES (?1, ?2, ?3, ?4)",
         &[seq.into(), bucket.into(), op.lead_id().into(), json.into()],
@@ -32,12 +41,17 @@ pub fn emit(tx: &mut dyn Tx, bucket: &str, op: &Op) -> Result<i64> {
 pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<ChangesPage> {
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
     let mut changes = Vec::with_capacity(rows.len());
+    let mut opener = Opener::default();
+    let mut next_cursor = after;
     for row in &rows {
-        let (server_seq, op) = change_parts(row)?;
-        let op: Op = serde_json::from_str(op)?;
+        let (server_seq, lead_id, stored) = change_parts(row)?;
+        next_cursor = server_seq;
+        let Some(op) = opener.open(tx, lead_id, stored)? else {
+            continue;
+        };
+        let op: Op = serde_json::from_str(&op)?;
         changes.push(Change { server_seq, op });
     }
-    let next_cursor = changes.last().map(|c| c.server_seq).unwrap_or(after);
     Ok(ChangesPage {
         changes,
         next_cursor,
@@ -46,9 +60,10 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
 }
 
 /// A page as `page` builds it, already as the JSON text of a `ChangesPage`, and how many
-/// changes it holds. Each operation is copied as it is stored (the log holds the JSON that
-/// `serde_json` wrote for it) instead of being parsed and written again: on a first sync the
-/// server's share of the work is then little more than the range read.
+/// changes it holds. Each operation is copied as it is stored, or as it opens (the log holds
+/// the JSON that `serde_json` wrote for it, sealed when it is about a person), instead of
+/// being parsed and written again: on a first sync the server's share of the work is then the
+/// range read and one decryption per change.
 pub fn page_json(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -59,24 +74,32 @@ pub fn page_json(
     let mut body = String::with_capacity(64 + rows.iter().map(|r| 40 + op_len(r)).sum::<usize>());
     body.push_str("{\"changes\":[");
     let mut next_cursor = after;
-    for (i, row) in rows.iter().enumerate() {
-        let (server_seq, op) = change_parts(row)?;
-        if i > 0 {
+    let mut opener = Opener::default();
+    let mut count = 0;
+    for row in &rows {
+        let (server_seq, lead_id, stored) = change_parts(row)?;
+        next_cursor = server_seq;
+        // A change whose key is gone is about an erased person (erasure deletes those rows
+        // in the same transaction, so this is only a guard).
+        let Some(op) = opener.open(tx, lead_id, stored)? else {
+            continue;
+        };
+        if count > 0 {
             body.push(',');
         }
         body.push_str("{\"server_seq\":");
         body.push_str(&server_seq.to_string());
         body.push_str(",\"op\":");
-        body.push_str(op);
+        body.push_str(&op);
         body.push('}');
-        next_cursor = server_seq;
+        count += 1;
     }
     body.push_str("],\"next_cursor\":");
     body.push_str(&next_cursor.to_string());
     body.push_str(",\"has_more\":");
     body.push_str(if has_more { "true" } else { "false" });
     body.push('}');
-    Ok((body, rows.len()))
+    Ok((body, count))
 }
 
 fn op_len(row: &Row) -> usize {
@@ -86,12 +109,16 @@ fn op_len(row: &Row) -> usize {
     }
 }
 
-/// The sequence number and stored JSON of one change row.
-fn change_parts(row: &Row) -> Result<(i64, &str)> {
+/// The sequence number, lead and stored (JSON or sealed) operation of one change row.
+fn change_parts(row: &Row) -> Result<(i64, Option<&str>, &str)> {
     let bad = || ServerError::Internal("bad change row".into());
     let server_seq = col_int(row, 0).ok_or_else(bad)?;
+    let lead_id = match row.get(2) {
+        Some(Val::Text(id)) => Some(id.as_str()),
+        _ => None,
+    };
     match row.get(1) {
-        Some(Val::Text(op)) => Ok((server_seq, op.as_str())),
+        Some(Val::Text(op)) => Ok((server_seq, lead_id, op.as_str())),
         _ => Err(bad()),
     }
 }
@@ -102,7 +129,7 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
     let limit = limit.clamp(1, MAX_PAGE) as i64;
     let mut rows = if actor.is_admin() {
         tx.query(
-            "SELECT server_seq, op FROM change_log WHERE server_seq > ?1 \
+            "SELECT server_seq, op, lead_id FROM change_log WHERE server_seq > ?1 \
              ORDER BY server_seq LIMIT ?2",
             &[after.into(), (limit + 1).into()],
         )?
@@ -110,7 +137,7 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         match actor.office.as_deref() {
             // A non-admin without an office sees only the global bucket.
             None | Some(GLOBAL) => tx.query(
-                "SELECT server_seq, op FROM change_log WHERE bucket = '*' AND server_seq > ?1 \
+                "SELECT server_seq, op, lead_id FROM change_log WHERE bucket = '*' AND server_seq > ?1 \
                  ORDER BY server_seq LIMIT ?2",
                 &[after.into(), (limit + 1).into()],
             )?,
@@ -119,12 +146,12 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
             // `bucket IN (…)` lets SQLite pick that index and then sort every change after
             // the cursor for each page, which makes a first sync quadratic.
             Some(own) => tx.query(
-                "SELECT server_seq, op FROM ( \
-                   SELECT server_seq, op FROM change_log WHERE bucket = ?2 AND server_seq > ?1 \
+                "SELECT server_seq, op, lead_id FROM ( \
+                   SELECT server_seq, op, lead_id FROM change_log WHERE bucket = ?2 AND server_seq > ?1 \
                    ORDER BY server_seq LIMIT ?3) AS own_bucket \
                  UNION ALL \
-                 SELECT server_seq, op FROM ( \
-                   SELECT server_seq, op FROM change_log WHERE bucket = '*' AND server_seq > ?1 \
+                 SELECT server_seq, op, lead_id FROM ( \
+                   SELECT server_seq, op, lead_id FROM change_log WHERE bucket = '*' AND server_seq > ?1 \
                    ORDER BY server_seq LIMIT ?3) AS global_bucket \
                  ORDER BY server_seq LIMIT ?3",
                 &[after.into(), own.into(), (limit + 1).into()],
@@ -180,11 +207,13 @@ pub fn emit_snapshot(tx: &mut dyn Tx, lead: &LeadRow, bucket: &str) -> Result<()
          WHEN 'subscriber_request' THEN 2 WHEN 'follow_up' THEN 3 ELSE 4 END, id",
         &[lead.id.as_str().into()],
     )?;
+    let mut opener = Opener::default();
     for row in records {
-        let op = record_op(
-            &col_text(&row, 0).unwrap_or_default(),
-            &col_text(&row, 1).unwrap_or_default(),
-        )?;
+        let stored = col_text(&row, 1).unwrap_or_default();
+        let Some(body) = opener.open(tx, Some(&lead.id), &stored)? else {
+            continue;
+        };
+        let op = record_op(&col_text(&row, 0).unwrap_or_default(), &body)?;
         emit(tx, bucket, &op)?;
     }
     Ok(())

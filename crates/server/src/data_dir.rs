@@ -1,7 +1,9 @@
-//! The server's data folder: configuration, certificate and key, suppression key, and (by
-//! default) the SQLite store.
+//! The server's data folder: configuration, certificate and key, suppression key, the master
+//! key that personal data is sealed under (`crate::sealing`), and (by default) the SQLite
+//! store.
 
 use crate::error::{Result, ServerError};
+use crate::sealing::{self, Keyring, MASTER_KEY_FILE, NEXT_MASTER_KEY_FILE};
 use crate::store::{self, Store};
 use crate::tls;
 use serde::{Deserialize, Serialize};
@@ -41,6 +43,8 @@ pub struct Deployment {
     pub key_pem: String,
     pub suppression_key: Secret,
     pub fingerprint: String,
+    /// The master and index keys from `master.key`.
+    pub keyring: Arc<Keyring>,
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
@@ -96,6 +100,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<String> {
     let mut key = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
     write_private(&dir.join(SUPPRESSION_KEY), &hex::encode(key))?;
+    keyring(dir)?;
     write_private(&dir.join(CONFIG), &serde_json::to_string_pretty(&config)?)?;
     open_store(dir)?;
     tls::fingerprint_pem(&cert_pem)
@@ -124,9 +129,61 @@ pub fn store_url(dir: &Path) -> Result<String> {
     })
 }
 
+/// The data folder's master key, created on first use (a folder from before sealing, or a
+/// fresh `init`). Every instance serving one database needs the same file: an instance that
+/// made its own is refused when it opens the store (`sealing::bind_master`).
+fn keyring(dir: &Path) -> Result<Keyring> {
+    let path = dir.join(MASTER_KEY_FILE);
+    if !path.exists() {
+        Keyring::generate().save(&path)?;
+    }
+    Keyring::load(&path)
+}
+
+/// Opens the store of a data folder with its keyring. A rotation cut short between the
+/// database and the key file leaves `master.key.new`; whichever key the database records wins.
+fn open_with_keys(dir: &Path) -> Result<(Arc<dyn Store>, Arc<Keyring>)> {
+    let url = store_url(dir)?;
+    let keys = Arc::new(keyring(dir)?);
+    let next_path = dir.join(NEXT_MASTER_KEY_FILE);
+    match store::open(&url, keys.clone()) {
+        Err(ServerError::Conflict(_)) if next_path.exists() => {
+            let next = Arc::new(Keyring::load(&next_path)?);
+            let store = store::open(&url, next.clone())?;
+            sealing::destroy_key_file(&dir.join(MASTER_KEY_FILE))?;
+            std::fs::rename(&next_path, dir.join(MASTER_KEY_FILE))?;
+            Ok((store, next))
+        }
+        Ok(store) => {
+            if next_path.exists() {
+                // The rotation never reached the database: its new key was never used.
+                sealing::destroy_key_file(&next_path)?;
+            }
+            Ok((store, keys))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens the store of a data folder.
 pub fn open_store(dir: &Path) -> Result<Arc<dyn Store>> {
-    store::open(&store_url(dir)?)
+    Ok(open_with_keys(dir)?.0)
+}
+
+/// Re-wraps every person key under a new master key and destroys the old one
+/// (`switchboard-server rotate-keys`); returns how many keys were re-wrapped. Run it with the
+/// other instances stopped and copy the new `master.key` to their data folders.
+pub fn rotate_keys(dir: &Path) -> Result<usize> {
+    let (store, old) = open_with_keys(dir)?;
+    let next = old.rotated();
+    // The new key is on disk before the database depends on it.
+    let next_path = dir.join(NEXT_MASTER_KEY_FILE);
+    next.save(&next_path)?;
+    let count = store::write(&*store, |tx| sealing::rotate(tx, &next))?;
+    drop(store);
+    sealing::destroy_key_file(&dir.join(MASTER_KEY_FILE))?;
+    std::fs::rename(&next_path, dir.join(MASTER_KEY_FILE))?;
+    Ok(count)
 }
 
 /// Loads what serving needs.
@@ -135,7 +192,13 @@ pub fn load(dir: &Path) -> Result<Deployment> {
     let cert_pem = read(&dir.join(&config.cert))?;
     let key_pem = read(&dir.join(&config.key))?;
     let suppression_key = Secret::new(read(&dir.join(SUPPRESSION_KEY))?.trim());
+    if dir.join(NEXT_MASTER_KEY_FILE).exists() {
+        // Settle a rotation cut short before reading the key the store now needs.
+        open_with_keys(dir)?;
+    }
+    let keyring = Arc::new(keyring(dir)?);
     Ok(Deployment {
+        keyring,
         store_url: store_url(dir)?,
         fingerprint: tls::fingerprint_pem(&cert_pem)?,
         cert_pem,

@@ -6,6 +6,7 @@ use crate::error::{Result, ServerError};
 use crate::leads;
 use crate::normalize;
 use crate::push::Effects;
+use crate::sealing;
 use crate::store::{col_text, Tx};
 use crate::suppression;
 use chrono::{DateTime, Utc};
@@ -222,6 +223,8 @@ pub fn record(
         pages_visited: raw.pages_visited.clone(),
         form_version: tidy(&raw.form_version),
     };
+    // Sealed under the person's key, like every record about them (`crate::sealing`).
+    let body = sealing::seal_body(tx, Some(&lead_id), serde_json::to_string(&registration)?)?;
     tx.exec(
         "INSERT INTO record (kind, id, lead_id, submission_id, body) \
          VALUES ('registration', ?1, ?2, ?3, ?4)",
@@ -229,7 +232,7 @@ pub fn record(
             registration.id.as_str().into(),
             lead_id.as_str().into(),
             submission_id.into(),
-            serde_json::to_string(&registration)?.into(),
+            body.into(),
         ],
     )?;
     tx.exec(

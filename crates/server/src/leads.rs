@@ -1,6 +1,10 @@
 //! Leads as the central store holds them: the current value and clock of each field group.
+//!
+//! The personal columns (name, company, email, phone, address) hold text sealed under the
+//! person's key (`crate::sealing`); the email is found by its keyed hash in `email_hash`.
 
 use crate::error::{Result, ServerError};
+use crate::sealing::{self, PersonKey};
 use crate::store::{col_int, col_text, Row, Tx, Val};
 use crate::time_text;
 use chrono::{DateTime, Utc};
@@ -42,6 +46,24 @@ const COLUMNS: &str = "id, office, name, company, email, email_invalid, phone, a
 fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
     text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Column positions of the sealed personal fields in `COLUMNS`.
+const SEALED_COLUMNS: [usize; 5] = [2, 3, 4, 6, 7];
+
+/// Opens the personal columns of a row read with `COLUMNS` (an erased lead has no key and
+/// NULLs there).
+fn open_row(tx: &mut dyn Tx, mut r: Row) -> Result<LeadRow> {
+    let id = col_text(&r, 0).ok_or_else(|| ServerError::Internal("lead without id".into()))?;
+    if let Some(key) = sealing::person_key(tx, &id)? {
+        for i in SEALED_COLUMNS {
+            if let Some(Val::Text(sealed)) = r.get(i) {
+                let plain = key.open(&id, sealed)?;
+                r[i] = Val::Text(plain);
+            }
+        }
+    }
+    from_row(&r)
 }
 
 fn from_row(r: &Row) -> Result<LeadRow> {
@@ -102,11 +124,11 @@ fn from_row(r: &Row) -> Result<LeadRow> {
 pub fn load(tx: &mut dyn Tx, id: &str) -> Result<Option<LeadRow>> {
     let sql = format!("SELECT {COLUMNS} FROM lead WHERE id = ?1");
     tx.query_opt(&sql, &[id.into()])?
-        .map(|r| from_row(&r))
+        .map(|r| open_row(tx, r))
         .transpose()
 }
 
-/// Creates an empty lead in `office`.
+/// Creates an empty lead in `office`, with the key its personal data will be sealed under.
 pub fn create(
     tx: &mut dyn Tx,
     id: &str,
@@ -117,36 +139,61 @@ pub fn create(
         "INSERT INTO lead (id, office, status, created_at) VALUES (?1, ?2, 'new', ?3)",
         &[id.into(), office.into(), time_text(created_at).into()],
     )?;
+    sealing::key_for_write(tx, id)?;
     Ok(())
 }
 
-/// Stores one group's values with its clock.
+fn key_of(tx: &mut dyn Tx, id: &str) -> Result<PersonKey> {
+    sealing::key_for_write(tx, id)?.ok_or_else(|| {
+        ServerError::Internal(format!("lead {id} is erased: its fields cannot be set"))
+    })
+}
+
+/// Stores one group's values with its clock, personal values sealed.
 pub fn set_group(tx: &mut dyn Tx, id: &str, fields: &LeadFields, clock: &str) -> Result<()> {
     let (sql, mut params): (&str, Vec<Val>) = match fields {
-        LeadFields::Identity { name, company } => (
-            "UPDATE lead SET name = ?2, company = ?3, clock_identity = ?4 WHERE id = ?1",
-            vec![name.into(), company.into()],
-        ),
+        LeadFields::Identity { name, company } => {
+            let key = key_of(tx, id)?;
+            (
+                "UPDATE lead SET name = ?2, company = ?3, clock_identity = ?4 WHERE id = ?1",
+                vec![key.seal_opt(id, name)?, key.seal_opt(id, company)?],
+            )
+        }
         LeadFields::Email {
             email,
             email_invalid,
-        } => (
-            "UPDATE lead SET email = ?2, email_invalid = ?3, clock_email = ?4 WHERE id = ?1",
-            vec![email.into(), (*email_invalid).into()],
-        ),
-        LeadFields::Phone { phone } => (
-            "UPDATE lead SET phone = ?2, clock_phone = ?3 WHERE id = ?1",
-            vec![phone.into()],
-        ),
+        } => {
+            let key = key_of(tx, id)?;
+            let hash = email.as_deref().map(|e| tx.keyring().email_index(e));
+            (
+                "UPDATE lead SET email = ?2, email_invalid = ?3, email_hash = ?4, \
+                 clock_email = ?5 WHERE id = ?1",
+                vec![
+                    key.seal_opt(id, email)?,
+                    (*email_invalid).into(),
+                    hash.into(),
+                ],
+            )
+        }
+        LeadFields::Phone { phone } => {
+            let key = key_of(tx, id)?;
+            (
+                "UPDATE lead SET phone = ?2, clock_phone = ?3 WHERE id = ?1",
+                vec![key.seal_opt(id, phone)?],
+            )
+        }
         LeadFields::Postal {
             address,
             country,
             time_zone,
-        } => (
-            "UPDATE lead SET address = ?2, country = ?3, time_zone = ?4, clock_postal = ?5 \
-             WHERE id = ?1",
-            vec![address.into(), country.into(), time_zone.into()],
-        ),
+        } => {
+            let key = key_of(tx, id)?;
+            (
+                "UPDATE lead SET address = ?2, country = ?3, time_zone = ?4, clock_postal = ?5 \
+                 WHERE id = ?1",
+                vec![key.seal_opt(id, address)?, country.into(), time_zone.into()],
+            )
+        }
         LeadFields::Workflow {
             status,
             owner,
@@ -171,11 +218,12 @@ pub fn set_group(tx: &mut dyn Tx, id: &str, fields: &LeadFields, clock: &str) ->
     Ok(())
 }
 
-/// Finds a live (not erased) lead by normalised email.
+/// Finds a live (not erased) lead by normalised email, through its keyed hash.
 pub fn find_by_email(tx: &mut dyn Tx, email: &str) -> Result<Option<LeadRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM lead WHERE email = ?1 AND erased_at IS NULL");
-    tx.query_opt(&sql, &[email.into()])?
-        .map(|r| from_row(&r))
+    let hash = tx.keyring().email_index(email);
+    let sql = format!("SELECT {COLUMNS} FROM lead WHERE email_hash = ?1 AND erased_at IS NULL");
+    tx.query_opt(&sql, &[hash.into()])?
+        .map(|r| open_row(tx, r))
         .transpose()
 }
 

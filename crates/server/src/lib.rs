@@ -14,6 +14,7 @@ pub mod intake;
 pub mod leads;
 pub mod normalize;
 pub mod push;
+pub mod sealing;
 pub mod serve;
 pub mod state;
 pub mod store;

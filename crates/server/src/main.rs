@@ -65,6 +65,13 @@ enum Command {
         #[command(subcommand)]
         command: PartnerCommand,
     },
+    /// Re-wrap every person's key under a new master key and destroy the old one, so erased
+    /// people's data left in old WAL and backups can no longer be read even with the old
+    /// data folder. Stop the other instances first; copy the new master.key to them.
+    RotateKeys {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Serve HTTPS.
     Serve {
         #[arg(long)]
@@ -302,6 +309,15 @@ fn main() -> anyhow::Result<()> {
                     partners::fields_text(&p.fields)
                 );
             }
+        }
+        Command::RotateKeys { data } => {
+            let count = data_dir::rotate_keys(&data)?;
+            println!(
+                "re-wrapped {count} person keys under a new master key; the old one is destroyed. \
+                 Copy {} to every other instance's data folder before starting it.",
+                data.join(switchboard_server::sealing::MASTER_KEY_FILE)
+                    .display()
+            );
         }
         Command::Serve { data, listen } => {
             let deployment = data_dir::load(&data)?;

@@ -9,6 +9,7 @@ use crate::accounts::Actor;
 use crate::changelog::{self, bucket_of, emit, GLOBAL};
 use crate::error::{Result, ServerError};
 use crate::leads::{self, LeadRow};
+use crate::sealing::{self, Opener};
 use crate::store::{self, col_text, Store, Tx};
 use crate::suppression;
 use crate::time_text;
@@ -299,6 +300,12 @@ pub fn apply(
                     old_value: None,
                     new_value: None,
                     ..a.clone()
+                }));
+            }
+            Op::RequestHandled(h) if h.detail.is_some() => {
+                stripped = Some(Op::RequestHandled(RequestHandled {
+                    detail: None,
+                    ..h.clone()
                 }));
             }
             // A disclosure names fields, never values: the ledger stays complete.
@@ -661,6 +668,7 @@ fn add_record(
             )));
         }
     }
+    let body = sealing::seal_body(tx, lead_id, body)?;
     let inserted = tx.exec(
         "INSERT INTO record (kind, id, lead_id, submission_id, body) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (kind, id) DO NOTHING",
@@ -701,8 +709,15 @@ fn handle_request(
             ),
         ));
     };
-    let mut request: SubscriberRequest =
-        serde_json::from_str(&col_text(&row, 0).unwrap_or_default())?;
+    let stored = col_text(&row, 0).unwrap_or_default();
+    let lead_id = handled.lead_id.as_str();
+    let Some(body) = Opener::default().open(tx, Some(lead_id), &stored)? else {
+        return Err(ServerError::Internal(format!(
+            "request {} is sealed under a destroyed key",
+            handled.id
+        )));
+    };
+    let mut request: SubscriberRequest = serde_json::from_str(&body)?;
     if request
         .handled_at
         .is_some_and(|at| at >= handled.handled_at)
@@ -718,12 +733,13 @@ fn handle_request(
     if handled.detail.is_some() {
         request.detail = handled.detail.clone();
     }
+    let body = sealing::seal_body(tx, Some(lead_id), serde_json::to_string(&request)?)?;
     tx.exec(
         "UPDATE record SET body = ?3 WHERE kind = 'subscriber_request' AND id = ?1 AND lead_id = ?2",
         &[
             handled.id.as_str().into(),
             handled.lead_id.as_str().into(),
-            serde_json::to_string(&request)?.into(),
+            body.into(),
         ],
     )?;
     emit(tx, bucket_of(office), &Op::RequestHandled(handled.clone()))?;
@@ -734,19 +750,24 @@ fn handle_request(
 /// The normalised emails and phones the store holds for a lead (its row and registrations).
 fn addresses(tx: &mut dyn Tx, lead_id: &str) -> Result<Vec<(SuppressionKind, String)>> {
     let mut out = Vec::new();
-    if let Some(row) = tx.query_opt(
-        "SELECT email, phone FROM lead WHERE id = ?1",
-        &[lead_id.into()],
-    )? {
-        out.extend(col_text(&row, 0).map(|e| (SuppressionKind::Email, e)));
-        out.extend(col_text(&row, 1).map(|p| (SuppressionKind::Phone, p)));
+    if let Some(lead) = leads::load(tx, lead_id)? {
+        if let (LeadFields::Email { email, .. }, _) = lead.group(FieldGroup::Email) {
+            out.extend(email.clone().map(|e| (SuppressionKind::Email, e)));
+        }
+        if let (LeadFields::Phone { phone }, _) = lead.group(FieldGroup::Phone) {
+            out.extend(phone.clone().map(|p| (SuppressionKind::Phone, p)));
+        }
     }
+    let mut opener = Opener::default();
     for row in tx.query(
         "SELECT body FROM record WHERE kind = 'registration' AND lead_id = ?1",
         &[lead_id.into()],
     )? {
-        let Ok(reg) = serde_json::from_str::<Registration>(&col_text(&row, 0).unwrap_or_default())
-        else {
+        let stored = col_text(&row, 0).unwrap_or_default();
+        let Some(body) = opener.open(tx, Some(lead_id), &stored)? else {
+            continue;
+        };
+        let Ok(reg) = serde_json::from_str::<Registration>(&body) else {
             continue;
         };
         out.extend(reg.email.map(|e| (SuppressionKind::Email, e)));
@@ -758,8 +779,9 @@ fn addresses(tx: &mut dyn Tx, lead_id: &str) -> Result<Vec<(SuppressionKind, Str
 }
 
 /// Purges a person's personal data from every table and from the change log, keeps a PII-free
-/// skeleton, records the suppression hashes and tells every replica. `office` is the lead's
-/// office: hashes only the erasing replica knew are scoped to it.
+/// skeleton, destroys the person's key (so every sealed copy left in free pages, WAL and
+/// backups is unreadable), records the suppression hashes and tells every replica. `office`
+/// is the lead's office: hashes only the erasing replica knew are scoped to it.
 pub fn erase(
     tx: &mut dyn Tx,
     erased: &LeadErased,
@@ -775,8 +797,8 @@ pub fn erase(
     };
     tx.exec(
         "UPDATE lead SET name = NULL, company = NULL, email = NULL, email_invalid = 0, \
-         phone = NULL, address = NULL, time_zone = NULL, next_follow_up_at = NULL, \
-         status = 'erased', erased_at = ?2 WHERE id = ?1",
+         email_hash = NULL, phone = NULL, address = NULL, time_zone = NULL, \
+         next_follow_up_at = NULL, status = 'erased', erased_at = ?2 WHERE id = ?1",
         &[id.into(), time_text(erased.erased_at).into()],
     )?;
     tx.exec(
@@ -787,13 +809,17 @@ pub fn erase(
         "SELECT kind, id, body FROM record WHERE lead_id = ?1",
         &[id.into()],
     )?;
+    let mut opener = Opener::default();
     for row in rows {
         let (kind, rid) = (
             col_text(&row, 0).unwrap_or_default(),
             col_text(&row, 1).unwrap_or_default(),
         );
-        let mut body: serde_json::Value =
-            serde_json::from_str(&col_text(&row, 2).unwrap_or_default())?;
+        let stored = col_text(&row, 2).unwrap_or_default();
+        let Some(plain) = opener.open(tx, Some(id), &stored)? else {
+            continue;
+        };
+        let mut body: serde_json::Value = serde_json::from_str(&plain)?;
         let personal: &[&str] = match kind.as_str() {
             "follow_up" => &["note"],
             "consent_event" => &["evidence"],
@@ -817,6 +843,8 @@ pub fn erase(
     }
     // The log must not hand the person's data to a replica that syncs later.
     tx.exec("DELETE FROM change_log WHERE lead_id = ?1", &[id.into()])?;
+    // The stripped bodies above were written plain: from here on nothing needs the key.
+    sealing::forget(tx, id)?;
     hashes.record(tx, now)?;
     if !hashes.scoped_emails.is_empty() {
         // Only the office that vouched for these hashes hears of them.

@@ -55,7 +55,7 @@ impl ServerState {
     /// State for a loaded data folder, opening its store.
     pub fn from_deployment(deployment: &Deployment, clock: Arc<dyn Clock>) -> Result<ServerState> {
         ServerState::new(
-            store::open(&deployment.store_url)?,
+            store::open(&deployment.store_url, deployment.keyring.clone())?,
             tls::server_config(&deployment.cert_pem, &deployment.key_pem)?,
             deployment.suppression_key.clone(),
             clock,

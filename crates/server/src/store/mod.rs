@@ -9,6 +9,8 @@ pub mod schema;
 pub mod sqlite;
 
 use crate::error::{Result, ServerError};
+use crate::sealing::Keyring;
+use std::sync::Arc;
 
 /// A value bound to or read from a query: the server stores only integers and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,8 @@ pub trait Tx {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
+    /// The deployment's keys, for sealing personal data (`crate::sealing`).
+    fn keyring(&self) -> &Keyring;
 }
 
 impl dyn Tx + '_ {
@@ -158,14 +162,16 @@ pub fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -
     out.ok_or_else(|| ServerError::Internal("transaction produced no value".into()))
 }
 
-/// Opens the store a URL names: `sqlite:PATH` (or a bare path) or `postgres://…`.
-pub fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+/// Opens the store a URL names: `sqlite:PATH` (or a bare path) or `postgres://…`, sealing
+/// personal data with `keyring`.
+pub fn open(url: &str, keyring: Arc<Keyring>) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(postgres::PgStore::connect(url)?))
+        Ok(Arc::new(postgres::PgStore::connect(url, keyring)?))
     } else {
         let path = url.strip_prefix("sqlite:").unwrap_or(url);
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
+        Ok(Arc::new(sqlite::SqliteStore::open(
             std::path::Path::new(path),
+            keyring,
         )?))
     }
 }

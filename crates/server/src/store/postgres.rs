@@ -5,11 +5,12 @@
 
 use super::{schema, Row, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
+use crate::sealing::Keyring;
 use bytes::BytesMut;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Connections one server instance opens at most.
 const DEFAULT_POOL: usize = 10;
@@ -25,6 +26,7 @@ pub struct PgStore {
     url: String,
     idle: Mutex<Pool>,
     returned: Condvar,
+    keyring: Arc<Keyring>,
 }
 
 struct Pool {
@@ -84,6 +86,7 @@ fn pg_err(e: postgres::Error) -> ServerError {
 struct PgTx<'a, 'b> {
     tx: &'a mut postgres::Transaction<'b>,
     statements: &'a mut HashMap<String, Statement>,
+    keyring: &'a Keyring,
 }
 
 impl PgTx<'_, '_> {
@@ -102,6 +105,10 @@ fn bind(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 impl Tx for PgTx<'_, '_> {
+    fn keyring(&self) -> &Keyring {
+        self.keyring
+    }
+
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let stmt = self.statement(sql)?;
         self.tx.execute(&stmt, &bind(params)).map_err(pg_err)
@@ -136,12 +143,12 @@ impl Tx for PgTx<'_, '_> {
 
 impl PgStore {
     /// Connects to the database at `url` and brings its schema up to date.
-    pub fn connect(url: &str) -> Result<PgStore> {
-        PgStore::connect_with_pool(url, DEFAULT_POOL)
+    pub fn connect(url: &str, keyring: Arc<Keyring>) -> Result<PgStore> {
+        PgStore::connect_with_pool(url, DEFAULT_POOL, keyring)
     }
 
     /// Like `connect`, opening at most `max` connections.
-    pub fn connect_with_pool(url: &str, max: usize) -> Result<PgStore> {
+    pub fn connect_with_pool(url: &str, max: usize, keyring: Arc<Keyring>) -> Result<PgStore> {
         let store = PgStore {
             url: url.to_string(),
             idle: Mutex::new(Pool {
@@ -150,6 +157,7 @@ impl PgStore {
                 max: max.max(1),
             }),
             returned: Condvar::new(),
+            keyring,
         };
         let mut conn = store.take()?;
         let migrated = (|| {
@@ -160,6 +168,7 @@ impl PgStore {
             schema::migrate(&mut PgTx {
                 tx: &mut tx,
                 statements: &mut HashMap::new(),
+                keyring: &store.keyring,
             })?;
             tx.commit().map_err(pg_err)
         })();
@@ -237,6 +246,7 @@ impl PgStore {
             let mut handle = PgTx {
                 tx: &mut tx,
                 statements,
+                keyring: &self.keyring,
             };
             if write {
                 handle.query(
@@ -281,7 +291,8 @@ impl Store for PgStore {
     }
 
     fn scrub(&self) -> Result<()> {
-        // Dead tuples are reclaimed by autovacuum; see docs/SYNC.md.
+        // PostgreSQL cannot overwrite dead tuples or WAL: erased data was sealed under a key
+        // that erasure destroyed (`crate::sealing`), so what stays behind is unreadable.
         Ok(())
     }
 

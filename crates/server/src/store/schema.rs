@@ -10,7 +10,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_central", V1),
     ("0002_receipt_digest", V2_RECEIPT_DIGEST),
     ("0003_suppression_scope", V3_SUPPRESSION_SCOPE),
+    ("0004_person_keys", V4_PERSON_KEYS),
 ];
+
+/// Code a migration runs after its SQL.
+type Step = fn(&mut dyn Tx) -> Result<()>;
+
+/// Migrations that need code after their SQL, by name.
+const STEPS: &[(&str, Step)] = &[("0004_person_keys", crate::sealing::seal_existing)];
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,7 +171,21 @@ DROP TABLE suppression;
 ALTER TABLE suppression_scoped RENAME TO suppression;
 ";
 
-/// Applies the migrations not yet applied, inside one transaction.
+// Personal data sealed under per-person keys (`crate::sealing`): the keys, wrapped by the
+// master key in the data folder; the email looked up by keyed hash instead of plaintext.
+const V4_PERSON_KEYS: &str = "
+CREATE TABLE IF NOT EXISTS person_key (
+    lead_id   TEXT PRIMARY KEY,
+    master_id TEXT NOT NULL,
+    wrapped   TEXT NOT NULL
+);
+ALTER TABLE lead ADD COLUMN email_hash TEXT;
+DROP INDEX IF EXISTS lead_by_email;
+CREATE INDEX IF NOT EXISTS lead_by_email_hash ON lead (email_hash);
+";
+
+/// Applies the migrations not yet applied, inside one transaction, after checking that the
+/// master key is the one the database's personal data is sealed under.
 pub fn migrate(tx: &mut dyn Tx) -> Result<()> {
     tx.exec(
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -180,9 +201,13 @@ pub fn migrate(tx: &mut dyn Tx) -> Result<()> {
             MIGRATIONS.len()
         )));
     }
-    for (_name, sql) in MIGRATIONS.iter().skip(applied) {
+    crate::sealing::bind_master(tx)?;
+    for (name, sql) in MIGRATIONS.iter().skip(applied) {
         for statement in statements(sql) {
             tx.exec(statement, &[])?;
+        }
+        for (_, step) in STEPS.iter().filter(|(n, _)| n == name) {
+            step(tx)?;
         }
     }
     tx.exec(

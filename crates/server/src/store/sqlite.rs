@@ -3,11 +3,12 @@
 
 use super::{schema, Row, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
+use crate::sealing::Keyring;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const READERS: usize = 4;
 
@@ -16,6 +17,7 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    keyring: Arc<Keyring>,
 }
 
 impl rusqlite::ToSql for Val {
@@ -43,7 +45,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<SqliteStore> {
+    pub fn open(path: &Path, keyring: Arc<Keyring>) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -52,6 +54,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            keyring,
         };
         store.write(&mut |tx| schema::migrate(tx))?;
         let readers = (0..READERS)
@@ -61,9 +64,13 @@ impl SqliteStore {
     }
 }
 
-struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>);
+struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>, &'a Keyring);
 
 impl Tx for SqliteTx<'_> {
+    fn keyring(&self) -> &Keyring {
+        self.1
+    }
+
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let mut stmt = self.0.prepare_cached(sql)?;
         Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
@@ -92,9 +99,14 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
-fn run(conn: &mut Connection, behavior: TransactionBehavior, body: TxBody<'_>) -> Result<()> {
+fn run(
+    conn: &mut Connection,
+    keyring: &Keyring,
+    behavior: TransactionBehavior,
+    body: TxBody<'_>,
+) -> Result<()> {
     let tx = conn.transaction_with_behavior(behavior)?;
-    body(&mut SqliteTx(&tx))?;
+    body(&mut SqliteTx(&tx, keyring))?;
     tx.commit()?;
     Ok(())
 }
@@ -108,6 +120,7 @@ impl Store for SqliteStore {
     fn write(&self, body: TxBody<'_>) -> Result<()> {
         run(
             &mut *lock(&self.writer)?,
+            &self.keyring,
             TransactionBehavior::Immediate,
             body,
         )
@@ -117,6 +130,7 @@ impl Store for SqliteStore {
         if self.readers.is_empty() {
             return run(
                 &mut *lock(&self.writer)?,
+                &self.keyring,
                 TransactionBehavior::Deferred,
                 body,
             );
@@ -124,6 +138,7 @@ impl Store for SqliteStore {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         run(
             &mut *lock(&self.readers[i])?,
+            &self.keyring,
             TransactionBehavior::Deferred,
             body,
         )

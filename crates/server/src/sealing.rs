@@ -1,0 +1,472 @@
+//! Crypto-shredding: a person's personal data is stored only sealed under that person's own
+//! key, so destroying the key (one row) leaves every copy of the data unreadable — heap pages,
+//! indexes, the write-ahead log, backups — where the store cannot overwrite the bytes
+//! themselves (PostgreSQL has no secure delete).
+//!
+//! Per-person keys are stored in `person_key` wrapped by the deployment's master key, which
+//! lives in the data folder (`master.key`, mode 0600) and never in the database, so the
+//! database files alone reveal nothing. `rotate` re-wraps the live keys under a new master so
+//! the old one (and with it every erased person's key still in old WAL or backups) can be
+//! destroyed. Lookups by email go through a keyed hash (`email_index`), never the plaintext.
+
+use crate::error::{Result, ServerError};
+use crate::store::{col_text, Tx, Val};
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The master key file in the data folder.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// Where `rotate-keys` writes the new master before the database is re-wrapped.
+pub const NEXT_MASTER_KEY_FILE: &str = "master.key.new";
+
+/// Marks sealed text; stored JSON bodies (plain: PII-free or erased) start with `{`.
+const SEALED: &str = "s1:";
+
+const NONCE: usize = 24;
+
+/// `master.key` as written on disk.
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    id: String,
+    master: String,
+    index: String,
+}
+
+/// The deployment's keys: the master that wraps per-person keys, and the index key for keyed
+/// hashes of lookup values.
+pub struct Keyring {
+    id: String,
+    master: [u8; 32],
+    index: [u8; 32],
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keyring({})", self.id)
+    }
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut out);
+    out
+}
+
+fn sealing_error(what: &str) -> ServerError {
+    ServerError::Internal(format!("sealed data: {what}"))
+}
+
+fn seal_bytes(key: &[u8; 32], aad: &str, plaintext: &[u8]) -> Result<String> {
+    let nonce: [u8; NONCE] = random();
+    let ciphertext = XChaCha20Poly1305::new(key.into())
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| sealing_error("encryption failed"))?;
+    let mut out = Vec::with_capacity(NONCE + ciphertext.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ciphertext);
+    Ok(format!("{SEALED}{}", B64.encode(out)))
+}
+
+fn open_bytes(key: &[u8; 32], aad: &str, sealed: &str) -> Result<Vec<u8>> {
+    let raw = sealed
+        .strip_prefix(SEALED)
+        .and_then(|b| B64.decode(b).ok())
+        .filter(|b| b.len() > NONCE)
+        .ok_or_else(|| sealing_error("not sealed text"))?;
+    XChaCha20Poly1305::new(key.into())
+        .decrypt(
+            XNonce::from_slice(&raw[..NONCE]),
+            Payload {
+                msg: &raw[NONCE..],
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| sealing_error("a value does not open with its key"))
+}
+
+impl Keyring {
+    /// New random keys.
+    pub fn generate() -> Keyring {
+        Keyring {
+            id: hex::encode(random::<8>()),
+            master: random(),
+            index: random(),
+        }
+    }
+
+    /// A new master (and id) with the same index key: what a rotation installs.
+    pub fn rotated(&self) -> Keyring {
+        Keyring {
+            id: hex::encode(random::<8>()),
+            master: random(),
+            index: self.index,
+        }
+    }
+
+    /// Identifies the master key (recorded in the database and beside every wrapped key).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Reads a key file.
+    pub fn load(path: &Path) -> Result<Keyring> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServerError::io(format!("reading {}", path.display()), e))?;
+        let file: KeyFile = serde_json::from_str(&text)
+            .map_err(|e| ServerError::Invalid(format!("{}: {e}", path.display())))?;
+        let key = |hex_text: &str| -> Result<[u8; 32]> {
+            hex::decode(hex_text)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    ServerError::Invalid(format!(
+                        "{}: a key is not 32 bytes of hex",
+                        path.display()
+                    ))
+                })
+        };
+        Ok(Keyring {
+            master: key(&file.master)?,
+            index: key(&file.index)?,
+            id: file.id,
+        })
+    }
+
+    /// Writes the key file (mode 0600, complete or not at all).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string(&KeyFile {
+            id: self.id.clone(),
+            master: hex::encode(self.master),
+            index: hex::encode(self.index),
+        })?;
+        let mut temp = path.as_os_str().to_os_string();
+        temp.push(".tmp");
+        let temp = std::path::PathBuf::from(temp);
+        write_private_synced(&temp, text.as_bytes())?;
+        std::fs::rename(&temp, path)
+            .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
+        sync_parent(path);
+        Ok(())
+    }
+
+    /// The keyed hash under which a normalised email is indexed.
+    pub fn email_index(&self, email: &str) -> String {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.index)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"lead.email\0");
+        mac.update(email.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    fn wrap(&self, lead_id: &str, key: &PersonKey) -> Result<String> {
+        seal_bytes(&self.master, lead_id, &key.0)
+    }
+
+    fn unwrap(&self, lead_id: &str, wrapped: &str) -> Result<PersonKey> {
+        let bytes = open_bytes(&self.master, lead_id, wrapped)?;
+        Ok(PersonKey(bytes.try_into().map_err(|_| {
+            sealing_error("a wrapped person key has the wrong length")
+        })?))
+    }
+}
+
+fn write_private_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))
+}
+
+fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// Overwrites a key file's bytes in place and removes it (best effort against the filesystem
+/// keeping the old blocks; see docs/SYNC.md).
+pub fn destroy_key_file(path: &Path) -> Result<()> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as usize;
+    write_private_synced(path, &vec![0u8; len])?;
+    std::fs::remove_file(path)
+        .map_err(|e| ServerError::io(format!("removing {}", path.display()), e))?;
+    sync_parent(path);
+    Ok(())
+}
+
+/// One person's data key.
+#[derive(Clone)]
+pub struct PersonKey([u8; 32]);
+
+impl PersonKey {
+    /// Seals `plaintext` about `lead_id` (bound to it: a value cannot be moved to another lead).
+    pub fn seal(&self, lead_id: &str, plaintext: &str) -> Result<String> {
+        seal_bytes(&self.0, lead_id, plaintext.as_bytes())
+    }
+
+    /// Opens what `seal` made for `lead_id`.
+    pub fn open(&self, lead_id: &str, sealed: &str) -> Result<String> {
+        String::from_utf8(open_bytes(&self.0, lead_id, sealed)?)
+            .map_err(|_| sealing_error("a value is not UTF-8"))
+    }
+
+    /// Seals an optional value (NULL stays NULL).
+    pub fn seal_opt(&self, lead_id: &str, value: &Option<String>) -> Result<Val> {
+        Ok(match value {
+            Some(v) => Val::Text(self.seal(lead_id, v)?),
+            None => Val::Null,
+        })
+    }
+}
+
+/// Whether stored text is sealed (plain stored bodies are JSON objects).
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(SEALED)
+}
+
+/// The key of `lead_id`, if it has one (erased people have none).
+pub fn person_key(tx: &mut dyn Tx, lead_id: &str) -> Result<Option<PersonKey>> {
+    let Some(row) = tx.query_opt(
+        "SELECT master_id, wrapped FROM person_key WHERE lead_id = ?1",
+        &[lead_id.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let keyring = tx.keyring();
+    if col_text(&row, 0).as_deref() != Some(keyring.id()) {
+        return Err(stale_master());
+    }
+    keyring
+        .unwrap(lead_id, &col_text(&row, 1).unwrap_or_default())
+        .map(Some)
+}
+
+fn stale_master() -> ServerError {
+    ServerError::Conflict(
+        "the master key was rotated by another instance: copy the new master.key from that \
+         instance's data folder and restart this one"
+            .into(),
+    )
+}
+
+/// The key to seal new data about `lead_id` with: its key, a new one if it has none, or `None`
+/// once the person is erased (what is still accepted about them then is PII-free).
+pub fn key_for_write(tx: &mut dyn Tx, lead_id: &str) -> Result<Option<PersonKey>> {
+    if let Some(key) = person_key(tx, lead_id)? {
+        return Ok(Some(key));
+    }
+    let erased = tx
+        .query_opt(
+            "SELECT 1 FROM lead WHERE id = ?1 AND erased_at IS NOT NULL",
+            &[lead_id.into()],
+        )?
+        .is_some();
+    if erased {
+        return Ok(None);
+    }
+    // A key wrapped under a master this database no longer uses would be lost at the next
+    // restart: refuse instead (an instance that missed a rotation).
+    let current = tx
+        .query_opt("SELECT value FROM meta WHERE key = 'master_key_id'", &[])?
+        .and_then(|r| col_text(&r, 0));
+    if current.as_deref() != Some(tx.keyring().id()) {
+        return Err(stale_master());
+    }
+    let key = PersonKey(random());
+    let wrapped = tx.keyring().wrap(lead_id, &key)?;
+    let id = tx.keyring().id().to_string();
+    tx.exec(
+        "INSERT INTO person_key (lead_id, master_id, wrapped) VALUES (?1, ?2, ?3)",
+        &[lead_id.into(), id.into(), wrapped.into()],
+    )?;
+    Ok(Some(key))
+}
+
+/// Destroys the key of `lead_id`: everything sealed under it becomes unreadable.
+pub fn forget(tx: &mut dyn Tx, lead_id: &str) -> Result<()> {
+    tx.exec(
+        "DELETE FROM person_key WHERE lead_id = ?1",
+        &[lead_id.into()],
+    )?;
+    Ok(())
+}
+
+/// Seals a JSON body about `lead_id` if the person has (or gets) a key; PII-free bodies about
+/// no lead or an erased lead stay plain.
+pub fn seal_body(tx: &mut dyn Tx, lead_id: Option<&str>, json: String) -> Result<String> {
+    match lead_id {
+        Some(id) => match key_for_write(tx, id)? {
+            Some(key) => key.seal(id, &json),
+            None => Ok(json),
+        },
+        None => Ok(json),
+    }
+}
+
+/// Opens stored bodies, remembering each person's key for the rest of a page or listing.
+#[derive(Default)]
+pub struct Opener {
+    keys: HashMap<String, Option<PersonKey>>,
+}
+
+impl Opener {
+    /// The plain JSON of a stored body, or `None` when its person's key was destroyed.
+    pub fn open(
+        &mut self,
+        tx: &mut dyn Tx,
+        lead_id: Option<&str>,
+        stored: &str,
+    ) -> Result<Option<String>> {
+        if !is_sealed(stored) {
+            return Ok(Some(stored.to_string()));
+        }
+        let Some(id) = lead_id else {
+            return Err(sealing_error("a sealed body names no lead"));
+        };
+        if !self.keys.contains_key(id) {
+            let key = person_key(tx, id)?;
+            self.keys.insert(id.to_string(), key);
+        }
+        match &self.keys[id] {
+            Some(key) => key.open(id, stored).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Checks that the master key is the one this database's person keys are wrapped with
+/// (recording it on first use), so an instance with another data folder cannot write keys
+/// the others cannot read.
+pub fn bind_master(tx: &mut dyn Tx) -> Result<()> {
+    let id = tx.keyring().id().to_string();
+    tx.exec(
+        "INSERT INTO meta (key, value) VALUES ('master_key_id', ?1) ON CONFLICT (key) DO NOTHING",
+        &[id.as_str().into()],
+    )?;
+    let recorded = tx
+        .query_opt("SELECT value FROM meta WHERE key = 'master_key_id'", &[])?
+        .and_then(|r| col_text(&r, 0));
+    if recorded.as_deref() != Some(id.as_str()) {
+        return Err(ServerError::Conflict(format!(
+            "this database's personal data is sealed under master key {} but {MASTER_KEY_FILE} \
+             holds key {id}: copy {MASTER_KEY_FILE} from the data folder of an instance that \
+             serves this database",
+            recorded.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Re-wraps every live person key under `next` and records it as the database's master;
+/// returns how many keys were re-wrapped. Keys of erased people are gone already, so after the
+/// old master is destroyed nothing left in old WAL or backups can be unwrapped.
+pub fn rotate(tx: &mut dyn Tx, next: &Keyring) -> Result<usize> {
+    let rows = tx.query("SELECT lead_id FROM person_key ORDER BY lead_id", &[])?;
+    for row in &rows {
+        let lead_id = col_text(row, 0).unwrap_or_default();
+        let key = person_key(tx, &lead_id)?
+            .ok_or_else(|| sealing_error("a person key vanished during rotation"))?;
+        tx.exec(
+            "UPDATE person_key SET master_id = ?2, wrapped = ?3 WHERE lead_id = ?1",
+            &[
+                lead_id.as_str().into(),
+                next.id().into(),
+                next.wrap(&lead_id, &key)?.into(),
+            ],
+        )?;
+    }
+    tx.exec(
+        "UPDATE meta SET value = ?1 WHERE key = 'master_key_id'",
+        &[next.id().into()],
+    )?;
+    Ok(rows.len())
+}
+
+/// Migration step of `0004_person_keys`: seals what an older server stored in plaintext — the
+/// personal columns of every live lead, its records and its changes — under a new key per
+/// person, and indexes its email by keyed hash. (The old plaintext stays in free pages and,
+/// on PostgreSQL, in WAL written before the upgrade: see docs/SYNC.md.)
+pub fn seal_existing(tx: &mut dyn Tx) -> Result<()> {
+    let leads = tx.query(
+        "SELECT id, name, company, email, phone, address FROM lead \
+         WHERE erased_at IS NULL AND id NOT IN (SELECT lead_id FROM person_key)",
+        &[],
+    )?;
+    for row in leads {
+        let id = col_text(&row, 0).unwrap_or_default();
+        let key = key_for_write(tx, &id)?.ok_or_else(|| sealing_error("a live lead got no key"))?;
+        let email = col_text(&row, 3);
+        let hash = email.as_deref().map(|e| tx.keyring().email_index(e));
+        tx.exec(
+            "UPDATE lead SET name = ?2, company = ?3, email = ?4, phone = ?5, address = ?6, \
+             email_hash = ?7 WHERE id = ?1",
+            &[
+                id.as_str().into(),
+                key.seal_opt(&id, &col_text(&row, 1))?,
+                key.seal_opt(&id, &col_text(&row, 2))?,
+                key.seal_opt(&id, &email)?,
+                key.seal_opt(&id, &col_text(&row, 4))?,
+                key.seal_opt(&id, &col_text(&row, 5))?,
+                hash.into(),
+            ],
+        )?;
+        for record in tx.query(
+            "SELECT kind, id, body FROM record WHERE lead_id = ?1",
+            &[id.as_str().into()],
+        )? {
+            let body = col_text(&record, 2).unwrap_or_default();
+            if is_sealed(&body) {
+                continue;
+            }
+            tx.exec(
+                "UPDATE record SET body = ?3 WHERE kind = ?1 AND id = ?2",
+                &[
+                    record[0].clone(),
+                    record[1].clone(),
+                    key.seal(&id, &body)?.into(),
+                ],
+            )?;
+        }
+        for change in tx.query(
+            "SELECT server_seq, op FROM change_log WHERE lead_id = ?1",
+            &[id.as_str().into()],
+        )? {
+            let op = col_text(&change, 1).unwrap_or_default();
+            if is_sealed(&op) || op.contains("\"type\":\"lead_erased\"") {
+                continue;
+            }
+            tx.exec(
+                "UPDATE change_log SET op = ?2 WHERE server_seq = ?1",
+                &[change[0].clone(), key.seal(&id, &op)?.into()],
+            )?;
+        }
+    }
+    Ok(())
+}
