@@ -176,7 +176,9 @@ impl Keyring {
         seal_bytes(&self.master, lead_id, &key.0)
     }
 
-    fn unwrap(&self, lead_id: &str, wrapped: &str) -> Result<PersonKey> {
+    /// Unwraps a stored person key (what an attacker holding this master and an old copy of
+    /// the row could do; `tests/erasure_forensics.rs` shows rotation ends it).
+    pub fn unwrap(&self, lead_id: &str, wrapped: &str) -> Result<PersonKey> {
         let bytes = open_bytes(&self.master, lead_id, wrapped)?;
         Ok(PersonKey(bytes.try_into().map_err(|_| {
             sealing_error("a wrapped person key has the wrong length")
