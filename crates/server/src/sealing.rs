@@ -472,3 +472,109 @@ pub fn seal_existing(tx: &mut dyn Tx) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::Actor;
+    use crate::store::{self, schema, sqlite::SqliteStore};
+    use std::sync::Arc;
+    use switchboard_protocol::Role;
+
+    #[test]
+    fn a_sealed_value_opens_only_with_its_key_and_lead() {
+        let key = PersonKey(random());
+        let sealed = key.seal("lead-1", "Ada Lovelace").unwrap();
+        assert!(is_sealed(&sealed) && !sealed.contains("Ada"));
+        assert_ne!(
+            sealed,
+            key.seal("lead-1", "Ada Lovelace").unwrap(),
+            "random nonces"
+        );
+        assert_eq!(key.open("lead-1", &sealed).unwrap(), "Ada Lovelace");
+        assert!(key.open("lead-2", &sealed).is_err(), "bound to its lead");
+        assert!(PersonKey(random()).open("lead-1", &sealed).is_err());
+
+        let keys = Keyring::generate();
+        let wrapped = keys.wrap("lead-1", &key).unwrap();
+        assert_eq!(keys.unwrap("lead-1", &wrapped).unwrap().0, key.0);
+        assert!(keys.unwrap("lead-2", &wrapped).is_err());
+        assert!(keys.rotated().unwrap("lead-1", &wrapped).is_err());
+        assert_eq!(
+            keys.rotated().email_index("a@example.com"),
+            keys.email_index("a@example.com"),
+            "rotation keeps the index key"
+        );
+    }
+
+    #[test]
+    fn the_key_file_is_private_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MASTER_KEY_FILE);
+        let keys = Keyring::generate();
+        keys.save(&path).unwrap();
+        let back = Keyring::load(&path).unwrap();
+        assert_eq!((back.id(), back.master), (keys.id(), keys.master));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        destroy_key_file(&path).unwrap();
+        assert!(!path.exists());
+    }
+
+    /// A store written before sealing (schema 1, plaintext) is sealed by migration 0004 and
+    /// reads back the same.
+    #[test]
+    fn the_upgrade_seals_plaintext_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("central.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0].1).unwrap();
+            conn.execute_batch(
+                r#"INSERT INTO meta (key, value) VALUES ('schema_version', '1');
+                INSERT INTO lead (id, office, name, email, status, created_at, clock_identity)
+                  VALUES ('L1', 'A', 'Old Plainname', 'old@plain.example', 'new',
+                          '2026-01-01T00:00:00Z', '0000000000001-00000-x');
+                INSERT INTO record (kind, id, lead_id, body) VALUES ('follow_up', 'F1', 'L1',
+                  '{"id":"F1","lead_id":"L1","channel":"phone","direction":"out","outcome":"no_answer","note":"plain note","occurred_at":"2026-01-01T00:00:00Z","rep":"r","next_follow_up_at":null}');
+                INSERT INTO change_log (server_seq, bucket, lead_id, op) VALUES (1, 'A', 'L1',
+                  '{"type":"lead_fields_set","lead_id":"L1","fields":{"group":"identity","name":"Old Plainname","company":null},"hlc":"0000000000001-00000-x","created_at":"2026-01-01T00:00:00Z"}');
+                UPDATE change_counter SET value = 1;"#,
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, Arc::new(Keyring::generate())).unwrap();
+        let admin = Actor {
+            user: "admin".into(),
+            role: Role::Admin,
+            office: None,
+        };
+        store::read(&store, |tx| {
+            let raw = tx.query(
+                "SELECT l.name, l.email, r.body, c.op FROM lead l, record r, change_log c",
+                &[],
+            )?;
+            for value in &raw[0] {
+                let text = value.text().unwrap();
+                assert!(is_sealed(&text), "{text}");
+            }
+            let lead = crate::leads::find_by_email(tx, "old@plain.example")?.expect("by hash");
+            assert_eq!(
+                lead.group(switchboard_protocol::FieldGroup::Identity).0,
+                switchboard_protocol::LeadFields::Identity {
+                    name: Some("Old Plainname".into()),
+                    company: None
+                }
+            );
+            let (page, count) = crate::changelog::page_json(tx, &admin, 0, 10)?;
+            assert_eq!(count, 1);
+            assert!(page.contains("\"name\":\"Old Plainname\""), "{page}");
+            Ok(())
+        })
+        .unwrap();
+    }
+}
