@@ -46,7 +46,7 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
     for row in &rows {
         let (server_seq, lead_id, stored) = change_parts(row)?;
         next_cursor = server_seq;
-        let Some(op) = opener.open(tx, lead_id, stored)? else {
+        let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key_row(row))? else {
             continue;
         };
         let op: Op = serde_json::from_str(&op)?;
@@ -81,7 +81,7 @@ pub fn page_json(
         next_cursor = server_seq;
         // A change whose key is gone is about an erased person (erasure deletes those rows
         // in the same transaction, so this is only a guard).
-        let Some(op) = opener.open(tx, lead_id, stored)? else {
+        let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key_row(row))? else {
             continue;
         };
         if count > 0 {
@@ -123,22 +123,34 @@ fn change_parts(row: &Row) -> Result<(i64, Option<&str>, &str)> {
     }
 }
 
-/// Up to `limit` change rows after `after` visible to `actor` (one indexed range read), and
-/// whether more follow.
+/// The person key row read alongside a change (`master_id`, `wrapped`).
+fn key_row(row: &Row) -> (Option<&str>, Option<&str>) {
+    let text = |i: usize| match row.get(i) {
+        Some(Val::Text(t)) => Some(t.as_str()),
+        _ => None,
+    };
+    (text(3), text(4))
+}
+
+/// Up to `limit` change rows after `after` visible to `actor` (one indexed range read), each
+/// with its person's wrapped key (so opening a page costs no query per person), and whether
+/// more follow.
 fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(Vec<Row>, bool)> {
     let limit = limit.clamp(1, MAX_PAGE) as i64;
     let mut rows = if actor.is_admin() {
         tx.query(
-            "SELECT server_seq, op, lead_id FROM change_log WHERE server_seq > ?1 \
-             ORDER BY server_seq LIMIT ?2",
+            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped FROM change_log c \
+             LEFT JOIN person_key k ON k.lead_id = c.lead_id WHERE c.server_seq > ?1 \
+             ORDER BY c.server_seq LIMIT ?2",
             &[after.into(), (limit + 1).into()],
         )?
     } else {
         match actor.office.as_deref() {
             // A non-admin without an office sees only the global bucket.
             None | Some(GLOBAL) => tx.query(
-                "SELECT server_seq, op, lead_id FROM change_log WHERE bucket = '*' AND server_seq > ?1 \
-                 ORDER BY server_seq LIMIT ?2",
+                "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped FROM change_log c \
+                 LEFT JOIN person_key k ON k.lead_id = c.lead_id \
+                 WHERE c.bucket = '*' AND c.server_seq > ?1 ORDER BY c.server_seq LIMIT ?2",
                 &[after.into(), (limit + 1).into()],
             )?,
             // Each bucket is read as its own range of `change_by_bucket`, already in sequence
@@ -146,14 +158,18 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
             // `bucket IN (…)` lets SQLite pick that index and then sort every change after
             // the cursor for each page, which makes a first sync quadratic.
             Some(own) => tx.query(
-                "SELECT server_seq, op, lead_id FROM ( \
-                   SELECT server_seq, op, lead_id FROM change_log WHERE bucket = ?2 AND server_seq > ?1 \
-                   ORDER BY server_seq LIMIT ?3) AS own_bucket \
-                 UNION ALL \
-                 SELECT server_seq, op, lead_id FROM ( \
-                   SELECT server_seq, op, lead_id FROM change_log WHERE bucket = '*' AND server_seq > ?1 \
-                   ORDER BY server_seq LIMIT ?3) AS global_bucket \
-                 ORDER BY server_seq LIMIT ?3",
+                "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped FROM ( \
+                   SELECT server_seq, op, lead_id FROM ( \
+                     SELECT server_seq, op, lead_id FROM change_log \
+                     WHERE bucket = ?2 AND server_seq > ?1 ORDER BY server_seq LIMIT ?3 \
+                   ) AS own_bucket \
+                   UNION ALL \
+                   SELECT server_seq, op, lead_id FROM ( \
+                     SELECT server_seq, op, lead_id FROM change_log \
+                     WHERE bucket = '*' AND server_seq > ?1 ORDER BY server_seq LIMIT ?3 \
+                   ) AS global_bucket \
+                   ORDER BY server_seq LIMIT ?3 \
+                 ) AS p LEFT JOIN person_key k ON k.lead_id = p.lead_id ORDER BY p.server_seq",
                 &[after.into(), own.into(), (limit + 1).into()],
             )?,
         }

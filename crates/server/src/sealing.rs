@@ -339,6 +339,37 @@ pub struct Opener {
 }
 
 impl Opener {
+    /// Like `open`, with the person's key row already read alongside (`master_id`, `wrapped`;
+    /// NULLs when the key is gone), so a page costs no query per person.
+    pub fn open_joined(
+        &mut self,
+        keyring: &Keyring,
+        lead_id: Option<&str>,
+        stored: &str,
+        key_row: (Option<&str>, Option<&str>),
+    ) -> Result<Option<String>> {
+        if !is_sealed(stored) {
+            return Ok(Some(stored.to_string()));
+        }
+        let Some(id) = lead_id else {
+            return Err(sealing_error("a sealed body names no lead"));
+        };
+        if !self.keys.contains_key(id) {
+            let key = match key_row {
+                (Some(master), Some(wrapped)) if master == keyring.id() => {
+                    Some(keyring.unwrap(id, wrapped)?)
+                }
+                (Some(_), Some(_)) => return Err(stale_master()),
+                _ => None,
+            };
+            self.keys.insert(id.to_string(), key);
+        }
+        match &self.keys[id] {
+            Some(key) => key.open(id, stored).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The plain JSON of a stored body, or `None` when its person's key was destroyed.
     pub fn open(
         &mut self,
