@@ -155,7 +155,7 @@ pub fn record(
     };
     let raw = &sub.raw;
     let (lead_id, office) = match existing {
-        Some(lead) => (lead.id, lead.office),
+        Some((id, office)) => (id, office),
         None => {
             let id = uuid::Uuid::now_v7().to_string();
             leads::create(tx, &id, routed.as_deref(), now)?;

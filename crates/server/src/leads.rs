@@ -128,6 +128,21 @@ pub fn load(tx: &mut dyn Tx, id: &str) -> Result<Option<LeadRow>> {
         .transpose()
 }
 
+/// The lead with `id` without its personal values (they read as `None`): its office, status
+/// and clocks, which is all that merging and authorising an operation need. Never emit its
+/// groups: use `load` for that.
+pub fn load_state(tx: &mut dyn Tx, id: &str) -> Result<Option<LeadRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM lead WHERE id = ?1");
+    tx.query_opt(&sql, &[id.into()])?
+        .map(|mut r| {
+            for i in SEALED_COLUMNS {
+                r[i] = Val::Null;
+            }
+            from_row(&r)
+        })
+        .transpose()
+}
+
 /// Creates an empty lead in `office`, with the key its personal data will be sealed under.
 pub fn create(
     tx: &mut dyn Tx,
@@ -218,13 +233,16 @@ pub fn set_group(tx: &mut dyn Tx, id: &str, fields: &LeadFields, clock: &str) ->
     Ok(())
 }
 
-/// Finds a live (not erased) lead by normalised email, through its keyed hash.
-pub fn find_by_email(tx: &mut dyn Tx, email: &str) -> Result<Option<LeadRow>> {
+/// The id and office of a live (not erased) lead with this normalised email, found through
+/// its keyed hash.
+pub fn find_by_email(tx: &mut dyn Tx, email: &str) -> Result<Option<(String, Option<String>)>> {
     let hash = tx.keyring().email_index(email);
-    let sql = format!("SELECT {COLUMNS} FROM lead WHERE email_hash = ?1 AND erased_at IS NULL");
-    tx.query_opt(&sql, &[hash.into()])?
-        .map(|r| open_row(tx, r))
-        .transpose()
+    Ok(tx
+        .query_opt(
+            "SELECT id, office FROM lead WHERE email_hash = ?1 AND erased_at IS NULL",
+            &[hash.into()],
+        )?
+        .and_then(|r| Some((col_text(&r, 0)?, col_text(&r, 1)))))
 }
 
 /// Whether an office with `code` exists.

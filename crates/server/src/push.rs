@@ -273,7 +273,8 @@ pub fn apply(
             "lead_id must have 1 to 100 characters",
         ));
     }
-    let lead = leads::load(tx, lead_id)?;
+    // Merging and authorising need the clocks and the office, not the personal values.
+    let lead = leads::load_state(tx, lead_id)?;
     if lead.is_none() && matches!(op, Op::LeadErased(_)) {
         // A lead created offline and erased before its first push arrives as its PII-free
         // field groups first, which create it; an erasure of a lead nobody created is a forgery.
@@ -554,7 +555,7 @@ fn set_fields(
         Some(l) => l,
         None => {
             leads::create(tx, &set.lead_id, office.as_deref(), set.created_at)?;
-            leads::load(tx, &set.lead_id)?
+            leads::load_state(tx, &set.lead_id)?
                 .ok_or_else(|| ServerError::Internal("created lead vanished".into()))?
         }
     };

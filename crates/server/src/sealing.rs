@@ -226,6 +226,9 @@ pub fn destroy_key_file(path: &Path) -> Result<()> {
 #[derive(Clone)]
 pub struct PersonKey([u8; 32]);
 
+/// Person keys unwrapped within one transaction, by lead id.
+pub type KeyCache = HashMap<String, PersonKey>;
+
 impl PersonKey {
     /// Seals `plaintext` about `lead_id` (bound to it: a value cannot be moved to another lead).
     pub fn seal(&self, lead_id: &str, plaintext: &str) -> Result<String> {
@@ -254,6 +257,9 @@ pub fn is_sealed(stored: &str) -> bool {
 
 /// The key of `lead_id`, if it has one (erased people have none).
 pub fn person_key(tx: &mut dyn Tx, lead_id: &str) -> Result<Option<PersonKey>> {
+    if let Some(key) = tx.key_cache().get(lead_id) {
+        return Ok(Some(key.clone()));
+    }
     let Some(row) = tx.query_opt(
         "SELECT master_id, wrapped FROM person_key WHERE lead_id = ?1",
         &[lead_id.into()],
@@ -265,9 +271,9 @@ pub fn person_key(tx: &mut dyn Tx, lead_id: &str) -> Result<Option<PersonKey>> {
     if col_text(&row, 0).as_deref() != Some(keyring.id()) {
         return Err(stale_master());
     }
-    keyring
-        .unwrap(lead_id, &col_text(&row, 1).unwrap_or_default())
-        .map(Some)
+    let key = keyring.unwrap(lead_id, &col_text(&row, 1).unwrap_or_default())?;
+    tx.key_cache().insert(lead_id.to_string(), key.clone());
+    Ok(Some(key))
 }
 
 fn stale_master() -> ServerError {
@@ -308,11 +314,13 @@ pub fn key_for_write(tx: &mut dyn Tx, lead_id: &str) -> Result<Option<PersonKey>
         "INSERT INTO person_key (lead_id, master_id, wrapped) VALUES (?1, ?2, ?3)",
         &[lead_id.into(), id.into(), wrapped.into()],
     )?;
+    tx.key_cache().insert(lead_id.to_string(), key.clone());
     Ok(Some(key))
 }
 
 /// Destroys the key of `lead_id`: everything sealed under it becomes unreadable.
 pub fn forget(tx: &mut dyn Tx, lead_id: &str) -> Result<()> {
+    tx.key_cache().remove(lead_id);
     tx.exec(
         "DELETE FROM person_key WHERE lead_id = ?1",
         &[lead_id.into()],
@@ -593,7 +601,8 @@ mod tests {
                 let text = value.text().unwrap();
                 assert!(is_sealed(&text), "{text}");
             }
-            let lead = crate::leads::find_by_email(tx, "old@plain.example")?.expect("by hash");
+            let (id, _) = crate::leads::find_by_email(tx, "old@plain.example")?.expect("by hash");
+            let lead = crate::leads::load(tx, &id)?.unwrap();
             assert_eq!(
                 lead.group(switchboard_protocol::FieldGroup::Identity).0,
                 switchboard_protocol::LeadFields::Identity {

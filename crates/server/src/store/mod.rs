@@ -9,7 +9,7 @@ pub mod schema;
 pub mod sqlite;
 
 use crate::error::{Result, ServerError};
-use crate::sealing::Keyring;
+use crate::sealing::{KeyCache, Keyring};
 use std::sync::Arc;
 
 /// A value bound to or read from a query: the server stores only integers and text.
@@ -103,6 +103,8 @@ pub trait Tx {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
     /// The deployment's keys, for sealing personal data (`crate::sealing`).
     fn keyring(&self) -> &Keyring;
+    /// Person keys already unwrapped in this transaction (a push touches a lead many times).
+    fn key_cache(&mut self) -> &mut KeyCache;
 }
 
 impl dyn Tx + '_ {

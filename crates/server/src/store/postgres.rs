@@ -5,7 +5,7 @@
 
 use super::{schema, Row, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
-use crate::sealing::Keyring;
+use crate::sealing::{KeyCache, Keyring};
 use bytes::BytesMut;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, IsolationLevel, NoTls, Statement};
@@ -87,6 +87,7 @@ struct PgTx<'a, 'b> {
     tx: &'a mut postgres::Transaction<'b>,
     statements: &'a mut HashMap<String, Statement>,
     keyring: &'a Keyring,
+    cache: KeyCache,
 }
 
 impl PgTx<'_, '_> {
@@ -107,6 +108,10 @@ fn bind(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
 impl Tx for PgTx<'_, '_> {
     fn keyring(&self) -> &Keyring {
         self.keyring
+    }
+
+    fn key_cache(&mut self) -> &mut KeyCache {
+        &mut self.cache
     }
 
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
@@ -169,6 +174,7 @@ impl PgStore {
                 tx: &mut tx,
                 statements: &mut HashMap::new(),
                 keyring: &store.keyring,
+                cache: KeyCache::new(),
             })?;
             tx.commit().map_err(pg_err)
         })();
@@ -247,6 +253,7 @@ impl PgStore {
                 tx: &mut tx,
                 statements,
                 keyring: &self.keyring,
+                cache: KeyCache::new(),
             };
             if write {
                 handle.query(

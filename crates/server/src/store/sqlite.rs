@@ -3,7 +3,7 @@
 
 use super::{schema, Row, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
-use crate::sealing::Keyring;
+use crate::sealing::{KeyCache, Keyring};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
@@ -64,11 +64,15 @@ impl SqliteStore {
     }
 }
 
-struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>, &'a Keyring);
+struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>, &'a Keyring, KeyCache);
 
 impl Tx for SqliteTx<'_> {
     fn keyring(&self) -> &Keyring {
         self.1
+    }
+
+    fn key_cache(&mut self) -> &mut KeyCache {
+        &mut self.2
     }
 
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
@@ -106,7 +110,7 @@ fn run(
     body: TxBody<'_>,
 ) -> Result<()> {
     let tx = conn.transaction_with_behavior(behavior)?;
-    body(&mut SqliteTx(&tx, keyring))?;
+    body(&mut SqliteTx(&tx, keyring, KeyCache::new()))?;
     tx.commit()?;
     Ok(())
 }
