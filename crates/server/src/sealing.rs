@@ -13,10 +13,9 @@ use crate::error::{Result, ServerError};
 use crate::store::{col_text, Tx, Val};
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,8 +28,6 @@ pub const NEXT_MASTER_KEY_FILE: &str = "master.key.new";
 
 /// Marks sealed text; stored JSON bodies (plain: PII-free or erased) start with `{`.
 const SEALED: &str = "s1:";
-
-const NONCE: usize = 24;
 
 /// `master.key` as written on disk.
 #[derive(Serialize, Deserialize)]
@@ -64,38 +61,45 @@ fn sealing_error(what: &str) -> ServerError {
     ServerError::Internal(format!("sealed data: {what}"))
 }
 
+fn aead_key(key: &[u8; 32]) -> Result<LessSafeKey> {
+    UnboundKey::new(&CHACHA20_POLY1305, key)
+        .map(LessSafeKey::new)
+        .map_err(|_| sealing_error("bad key"))
+}
+
 fn seal_bytes(key: &[u8; 32], aad: &str, plaintext: &[u8]) -> Result<String> {
-    let nonce: [u8; NONCE] = random();
-    let ciphertext = XChaCha20Poly1305::new(key.into())
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad: aad.as_bytes(),
-            },
+    let nonce: [u8; NONCE_LEN] = random();
+    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
+    out.extend_from_slice(&nonce);
+    let mut sealed = plaintext.to_vec();
+    aead_key(key)?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad.as_bytes()),
+            &mut sealed,
         )
         .map_err(|_| sealing_error("encryption failed"))?;
-    let mut out = Vec::with_capacity(NONCE + ciphertext.len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ciphertext);
+    out.extend_from_slice(&sealed);
     Ok(format!("{SEALED}{}", B64.encode(out)))
 }
 
 fn open_bytes(key: &[u8; 32], aad: &str, sealed: &str) -> Result<Vec<u8>> {
-    let raw = sealed
+    let mut raw = sealed
         .strip_prefix(SEALED)
         .and_then(|b| B64.decode(b).ok())
-        .filter(|b| b.len() > NONCE)
+        .filter(|b| b.len() > NONCE_LEN)
         .ok_or_else(|| sealing_error("not sealed text"))?;
-    XChaCha20Poly1305::new(key.into())
-        .decrypt(
-            XNonce::from_slice(&raw[..NONCE]),
-            Payload {
-                msg: &raw[NONCE..],
-                aad: aad.as_bytes(),
-            },
+    let nonce: [u8; NONCE_LEN] = raw[..NONCE_LEN]
+        .try_into()
+        .map_err(|_| sealing_error("not sealed text"))?;
+    let plain = aead_key(key)?
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad.as_bytes()),
+            &mut raw[NONCE_LEN..],
         )
-        .map_err(|_| sealing_error("a value does not open with its key"))
+        .map_err(|_| sealing_error("a value does not open with its key"))?;
+    Ok(plain.to_vec())
 }
 
 impl Keyring {
