@@ -134,3 +134,51 @@ async fn init_administer_and_serve() {
     assert_eq!(login.login.office.as_deref(), Some("BER"));
     assert!(revoked.0, "{}", revoked.2);
 }
+
+/// `rotate-keys` puts a new master key in place of the old one, privately.
+#[test]
+fn rotate_keys_replaces_the_master_key() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("central");
+    let data = dir.to_str().unwrap();
+    let (ok, _, err) = run(&["init", "--data", data], None);
+    assert!(ok, "{err}");
+    let id_of = || -> String {
+        let text = std::fs::read_to_string(dir.join("master.key")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let before = id_of();
+    let (ok, out, err) = run(&["rotate-keys", "--data", data], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("re-wrapped 0 person keys"), "{out}");
+    assert_ne!(id_of(), before);
+    assert!(!dir.join("master.key.new").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The store opens with the new key: administration still works.
+    let (ok, _, err) = run(
+        &[
+            "office",
+            "add",
+            "A",
+            "--name",
+            "A",
+            "--country",
+            "DE",
+            "--data",
+            data,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+}
