@@ -250,7 +250,8 @@ mod tests {
             )
             .unwrap();
         }
-        let store = SqliteStore::open(&path).unwrap();
+        let keys = std::sync::Arc::new(crate::sealing::Keyring::generate());
+        let store = SqliteStore::open(&path, keys).unwrap();
         let rows = read(&store, |tx| {
             tx.query("SELECT hash, kind, scope FROM suppression", &[])
         })
