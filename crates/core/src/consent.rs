@@ -19,7 +19,7 @@ use switchboard_protocol::{Channel, ConsentAction, ConsentEvent, ConsentScope, L
 use ts_rs::TS;
 
 /// Longest evidence text accepted (a pasted email, a call note).
-pub const MAX_EVIDENCE_BYTES: usize = 64 * 1024;
+pub const MAX_EVIDENCE_BYTES: usize = switchboard_protocol::limits::MAX_NOTE_BYTES;
 const MAX_SOURCE_BYTES: usize = 200;
 
 /// An opt-out that currently holds.

@@ -10,7 +10,7 @@ use crate::requests;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use switchboard_protocol::{LeadStatus, RequestKind};
+use switchboard_protocol::{limits, LeadStatus, RequestKind};
 use ts_rs::TS;
 
 /// The fields a person may correct; the rest (status, owner, office, …) belong to the process.
@@ -24,8 +24,19 @@ pub const CORRECTABLE: [LeadField; 7] = [
     LeadField::TimeZone,
 ];
 
-/// Longest value accepted for a corrected field.
-const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// The shared limit of a corrected field (`switchboard_protocol::limits`): what the intake and
+/// the import accept, so a corrected lead can always be pushed.
+fn limit_of(field: LeadField) -> limits::Field {
+    match field {
+        LeadField::Name => limits::Field::Name,
+        LeadField::Company => limits::Field::Company,
+        LeadField::Email => limits::Field::Email,
+        LeadField::Phone => limits::Field::Phone,
+        LeadField::Address => limits::Field::Address,
+        // Country and zone are checked against their lists; the country limit bounds the rest.
+        _ => limits::Field::Country,
+    }
+}
 
 /// One field a correction changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -216,10 +227,12 @@ fn clean(raw: &str) -> Option<String> {
 }
 
 fn check_text(field: LeadField, raw: &str) -> Result<()> {
-    if raw.len() > MAX_VALUE_BYTES {
+    if raw.len() > limit_of(field).max_bytes() {
         return Err(CoreError::BadInput(format!(
-            "{}: the value is longer than 64 KiB",
-            field.column()
+            "{}: the value is {} bytes long; the limit is {} bytes",
+            field.column(),
+            raw.len(),
+            limit_of(field).max_bytes()
         )));
     }
     // Only a postal address may span lines.
@@ -482,11 +495,15 @@ mod tests {
                 "{changes:?} wrote something"
             );
         }
-        let long = "x".repeat(MAX_VALUE_BYTES + 1);
+        let long = "x".repeat(limits::Field::Address.max_bytes() + 1);
         let err = store
             .with_tx(|tx| correct(tx, &id, &pairs(&[("address", &long)]), "rep1", at))
             .unwrap_err();
-        assert!(err.to_string().contains("64 KiB"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("address: the value is 1025 bytes long; the limit is 1024 bytes"),
+            "{err}"
+        );
         assert_eq!(snapshot(store.conn()), before);
     }
 

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use switchboard_protocol::{Channel, Direction, FollowUp, LeadStatus, Outcome};
 use ts_rs::TS;
 
-/// Longest note accepted.
-pub const MAX_NOTE_BYTES: usize = 64 * 1024;
+/// Longest note accepted: the shared limit on free text (`switchboard_protocol::limits`).
+pub const MAX_NOTE_BYTES: usize = switchboard_protocol::limits::MAX_NOTE_BYTES;
 /// How far in the future `occurred_at` may lie: laptops' clocks drift a little.
 pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
 

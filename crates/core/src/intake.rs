@@ -17,10 +17,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::Sha256;
-use switchboard_protocol::RegistrationKind;
-
-/// The largest value any one field may hold.
-pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+use switchboard_protocol::{limits, RegistrationKind};
 
 /// Two registrations of the same email and kind this close together are one submission sent twice.
 pub const DUPLICATE_WINDOW_MINUTES: i64 = 10;
@@ -135,7 +132,7 @@ pub struct CleanRegistration {
     pub referrer: Option<String>,
     pub pages_visited: Vec<String>,
     pub form_version: Option<String>,
-    /// Fields that were dropped and why, e.g. an invalid phone next to a valid email.
+    /// What was kept only partly and why, e.g. a country that is not recognised.
     pub warnings: Vec<String>,
 }
 
@@ -149,8 +146,8 @@ pub fn record(
     record_clean(conn, &clean, ctx)
 }
 
-/// Validates and normalises a registration without touching the database. A usable row whose
-/// email or phone is invalid keeps the other identifier; the dropped field is named in `warnings`.
+/// Validates and normalises a registration without touching the database. An invalid email or
+/// phone refuses the row (`identifiers`); an unrecognised country is kept raw with a warning.
 pub fn clean(input: &RegistrationInput, ctx: &IntakeContext) -> Result<CleanRegistration> {
     check_sizes(input)?;
     let submitted_at = match text(&input.submitted_at) {
@@ -181,29 +178,13 @@ pub fn clean(input: &RegistrationInput, ctx: &IntakeContext) -> Result<CleanRegi
         }
         _ => None,
     };
-    let email = text(&input.email).map(normalize_email);
-    let phone = text(&input.phone).map(|p| normalize_phone(p, country.as_deref()));
-    let (email, phone) = match (email, phone) {
-        (None, None) => {
-            return Err(CoreError::BadInput(
-                "neither an email address nor a phone number".into(),
-            ))
-        }
-        (Some(Err(e)), Some(Err(p))) => {
-            return Err(CoreError::BadInput(format!("{e}; {p}")));
-        }
-        (Some(Err(e)), None) => return Err(CoreError::BadInput(e.to_string())),
-        (None, Some(Err(p))) => return Err(CoreError::BadInput(p.to_string())),
-        (Some(Err(e)), Some(Ok(p))) => {
-            warnings.push(format!("{e} (dropped; kept the phone number)"));
-            (None, Some(p))
-        }
-        (Some(Ok(e)), Some(Err(p))) => {
-            warnings.push(format!("{p} (dropped; kept the email address)"));
-            (Some(e), None)
-        }
-        (e, p) => (e.and_then(|r| r.ok()), p.and_then(|r| r.ok())),
-    };
+    let (email, phone) = identifiers(text(&input.email), text(&input.phone), country.as_deref())
+        .map_err(CoreError::BadInput)?;
+    if email.is_none() && phone.is_none() {
+        return Err(CoreError::BadInput(
+            "neither an email address nor a phone number".into(),
+        ));
+    }
     let submission_key = match text(&input.submission_id) {
         Some(id) => id.to_string(),
         None => content_key(&ctx.suppression_key, input),
@@ -233,6 +214,26 @@ pub fn clean(input: &RegistrationInput, ctx: &IntakeContext) -> Result<CleanRegi
         form_version: owned(&input.form_version),
         warnings,
     })
+}
+
+/// The rule both intakes (this one and the server's) apply to a registration's email and phone:
+/// each one given must be valid, else the registration is refused naming it. Why refuse rather
+/// than drop it with a warning: a dropped address is lost for good (the person's opt-out or
+/// erasure request from that address would then match no one), and in both places someone can
+/// fix it at once: the website shows the answer to the visitor, the import report names the line.
+pub fn identifiers(
+    email: Option<&str>,
+    phone: Option<&str>,
+    country: Option<&str>,
+) -> std::result::Result<(Option<String>, Option<String>), String> {
+    let email = email.map(normalize_email).transpose();
+    let phone = phone.map(|p| normalize_phone(p, country)).transpose();
+    match (email, phone) {
+        (Ok(e), Ok(p)) => Ok((e, p)),
+        (Err(e), Ok(_)) => Err(e.to_string()),
+        (Ok(_), Err(p)) => Err(p.to_string()),
+        (Err(e), Err(p)) => Err(format!("{e}; {p}")),
+    }
 }
 
 /// Records an already cleaned registration inside the caller's transaction.
@@ -662,46 +663,27 @@ fn insert_registration(
     Ok(())
 }
 
+/// The shared limits (`switchboard_protocol::limits`), so the server's intake refuses exactly
+/// what this one refuses, with the same words.
 fn check_sizes(input: &RegistrationInput) -> Result<()> {
-    let fields = [
-        ("submission_id", &input.submission_id),
-        ("kind", &input.kind),
-        ("product", &input.product),
-        ("submitted_at", &input.submitted_at),
-        ("name", &input.name),
-        ("company", &input.company),
-        ("email", &input.email),
-        ("phone", &input.phone),
-        ("address", &input.address),
-        ("country", &input.country),
-        ("ip", &input.ip),
-        ("user_agent", &input.user_agent),
-        ("referrer", &input.referrer),
-        ("form_version", &input.form_version),
-    ];
-    let pages = input
-        .pages_visited
-        .iter()
-        .map(|p| ("pages_visited", Some(p)));
-    for (name, value) in fields.iter().map(|(n, v)| (*n, v.as_ref())).chain(pages) {
-        let Some(value) = value else { continue };
-        if value.len() > MAX_FIELD_BYTES {
-            return Err(CoreError::BadInput(format!(
-                "{name} is longer than 64 KiB ({} bytes)",
-                value.len()
-            )));
-        }
-        if value.contains('\0') {
-            return Err(CoreError::BadInput(format!("{name} contains a NUL byte")));
-        }
-    }
-    let total: usize = input.pages_visited.iter().map(String::len).sum();
-    if total > MAX_FIELD_BYTES {
-        return Err(CoreError::BadInput(
-            "pages_visited is longer than 64 KiB in all".into(),
-        ));
-    }
-    Ok(())
+    limits::check_registration(&limits::RegistrationText {
+        submission_id: input.submission_id.as_deref(),
+        kind: input.kind.as_deref(),
+        product: input.product.as_deref(),
+        submitted_at: input.submitted_at.as_deref(),
+        name: input.name.as_deref(),
+        company: input.company.as_deref(),
+        email: input.email.as_deref(),
+        phone: input.phone.as_deref(),
+        address: input.address.as_deref(),
+        country: input.country.as_deref(),
+        ip: input.ip.as_deref(),
+        user_agent: input.user_agent.as_deref(),
+        referrer: input.referrer.as_deref(),
+        pages_visited: &input.pages_visited,
+        form_version: input.form_version.as_deref(),
+    })
+    .map_err(|e| CoreError::BadInput(e.to_string()))
 }
 
 /// A keyed hash of everything submitted, standing in for a submission id so that re-running a
@@ -1137,10 +1119,10 @@ mod tests {
         assert!(rejection(&both_bad).contains("invalid phone number"));
 
         let mut big = ann();
-        big.company = Some("x".repeat(MAX_FIELD_BYTES + 1));
+        big.company = Some("x".repeat(301));
         assert_eq!(
             rejection(&big),
-            "company is longer than 64 KiB (65537 bytes)"
+            "company is 301 bytes long; the limit is 300 bytes (shorten it or leave it out)"
         );
 
         let mut nul = ann();
@@ -1157,10 +1139,12 @@ mod tests {
     }
 
     #[test]
-    fn a_field_of_exactly_64_kib_and_slight_clock_skew_are_accepted() {
+    fn fields_at_their_limits_and_slight_clock_skew_are_accepted() {
         let mut s = store();
         let mut input = ann();
-        input.address = Some("a".repeat(MAX_FIELD_BYTES));
+        input.address = Some("a".repeat(limits::Field::Address.max_bytes()));
+        input.user_agent = Some("u".repeat(limits::Field::UserAgent.max_bytes()));
+        input.pages_visited = limits::largest_pages("https://example.com/p");
         input.submitted_at = Some("2026-03-02T09:04:00Z".into());
         assert!(matches!(
             rec(&mut s, &input).unwrap(),
@@ -1169,15 +1153,17 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_phone_next_to_a_good_email_is_dropped_with_a_warning() {
+    fn a_bad_phone_or_email_next_to_a_good_one_refuses_the_registration() {
         let s = store();
         let mut input = ann();
         input.phone = Some("123".into());
-        let clean = clean(&input, &ctx(&s)).unwrap();
-        assert_eq!(clean.phone, None);
-        assert_eq!(clean.email.as_deref(), Some("ann@example.com"));
-        assert_eq!(clean.warnings.len(), 1);
-        assert!(clean.warnings[0].contains("kept the email address"));
+        let err = clean(&input, &ctx(&s)).unwrap_err().to_string();
+        assert!(err.contains("phone"), "{err}");
+        let mut input = ann();
+        input.email = Some("ann@@example".into());
+        input.phone = Some("+49 30 1234567".into());
+        let err = clean(&input, &ctx(&s)).unwrap_err().to_string();
+        assert!(err.starts_with("invalid email"), "{err}");
     }
 
     /// Records through a `Bulk` in one transaction, as the import does.

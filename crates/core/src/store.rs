@@ -25,6 +25,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_letters",
         include_str!("../migrations/0007_letters.sql"),
     ),
+    (
+        "0009_outbox_order",
+        include_str!("../migrations/0009_outbox_order.sql"),
+    ),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.

@@ -3,6 +3,7 @@
 //! `cargo test -p switchboard-protocol` regenerates `ui/src/lib/generated/`.
 
 pub mod authz;
+pub mod limits;
 pub mod ops;
 pub mod records;
 pub mod sync;

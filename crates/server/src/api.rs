@@ -23,11 +23,11 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Largest request body (a push of `MAX_OPS` operations fits).
-pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Largest request body (a push): the shared limit replicas size their batches under.
+pub const BODY_LIMIT: usize = limits::PUSH_BODY_LIMIT;
 
 /// Largest intake body: one form submission.
-pub const INTAKE_BODY_LIMIT: usize = 64 * 1024;
+pub const INTAKE_BODY_LIMIT: usize = limits::INTAKE_BODY_LIMIT;
 
 /// How often a long-poll looks for changes written by other instances.
 const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -117,6 +117,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     type Rejection = ServerError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let limit = if req.uri().path() == "/v1/registrations" {
+            INTAKE_BODY_LIMIT
+        } else {
+            BODY_LIMIT
+        };
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(ServerError::Invalid(e.body_text())),
@@ -125,7 +130,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
                 "expected a body with Content-Type: application/json".into(),
             )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ServerError::PayloadTooLarge(e.body_text()))
+                Err(ServerError::PayloadTooLarge(format!(
+                    "the request body is larger than the limit of {limit} bytes ({} KiB); \
+                     send less at once",
+                    limit / 1024
+                )))
             }
             Err(e) => Err(ServerError::BadRequest(e.body_text())),
         }

@@ -11,10 +11,9 @@ use crate::store::{col_text, Tx};
 use crate::suppression;
 use chrono::{DateTime, Utc};
 use switchboard_core::hlc::Hlc;
+use switchboard_core::intake;
+use switchboard_protocol::limits;
 use switchboard_protocol::*;
-
-const MAX_TEXT: usize = 2000;
-const MAX_PAGES: usize = 200;
 
 /// A submission after validation and normalisation; nothing has been written yet.
 #[derive(Debug, Clone)]
@@ -31,39 +30,32 @@ fn tidy(v: &Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Checks and normalises a submission (untrusted input from the public web).
+/// Checks and normalises a submission (untrusted input from the public web). The field limits
+/// and the rule for an invalid email or phone are the replica's own
+/// (`switchboard_protocol::limits`, `switchboard_core::intake::identifiers`), so a registration
+/// refused here is refused by an import too, with the same words.
 pub fn clean(sub: &IntakeRegistration) -> Result<CleanSubmission> {
     let id = sub.submission_id.trim();
-    if id.is_empty() || id.len() > 200 {
-        return Err(ServerError::Invalid(
-            "submission_id must have 1 to 200 characters".into(),
-        ));
+    if id.is_empty() {
+        return Err(ServerError::Invalid("submission_id is empty".into()));
     }
-    let texts = [
-        ("name", &sub.name),
-        ("company", &sub.company),
-        ("email", &sub.email),
-        ("phone", &sub.phone),
-        ("address", &sub.address),
-        ("country", &sub.country),
-        ("product", &sub.product),
-        ("ip", &sub.ip),
-        ("user_agent", &sub.user_agent),
-        ("referrer", &sub.referrer),
-        ("form_version", &sub.form_version),
-    ];
-    for (field, value) in texts {
-        if value.as_ref().is_some_and(|v| v.len() > MAX_TEXT) {
-            return Err(ServerError::Invalid(format!(
-                "{field} is longer than {MAX_TEXT} bytes"
-            )));
-        }
-    }
-    if sub.pages_visited.len() > MAX_PAGES || sub.pages_visited.iter().any(|p| p.len() > MAX_TEXT) {
-        return Err(ServerError::Invalid(format!(
-            "pages_visited holds at most {MAX_PAGES} entries of {MAX_TEXT} bytes"
-        )));
-    }
+    limits::check_registration(&limits::RegistrationText {
+        submission_id: Some(&sub.submission_id),
+        product: sub.product.as_deref(),
+        name: sub.name.as_deref(),
+        company: sub.company.as_deref(),
+        email: sub.email.as_deref(),
+        phone: sub.phone.as_deref(),
+        address: sub.address.as_deref(),
+        country: sub.country.as_deref(),
+        ip: sub.ip.as_deref(),
+        user_agent: sub.user_agent.as_deref(),
+        referrer: sub.referrer.as_deref(),
+        pages_visited: &sub.pages_visited,
+        form_version: sub.form_version.as_deref(),
+        ..Default::default()
+    })
+    .map_err(|e| ServerError::Invalid(e.to_string()))?;
     let country = match tidy(&sub.country) {
         Some(c) => Some(
             normalize::country(&c)
@@ -71,20 +63,12 @@ pub fn clean(sub: &IntakeRegistration) -> Result<CleanSubmission> {
         ),
         None => None,
     };
-    let email = match tidy(&sub.email) {
-        Some(e) => Some(
-            normalize::email(&e)
-                .ok_or_else(|| ServerError::Invalid("email is not a valid address".into()))?,
-        ),
-        None => None,
-    };
-    let phone = match tidy(&sub.phone) {
-        Some(p) => Some(
-            normalize::phone(&p, country.as_deref())
-                .ok_or_else(|| ServerError::Invalid("phone is not a valid number".into()))?,
-        ),
-        None => None,
-    };
+    let (email, phone) = intake::identifiers(
+        tidy(&sub.email).as_deref(),
+        tidy(&sub.phone).as_deref(),
+        country.as_deref(),
+    )
+    .map_err(ServerError::Invalid)?;
     if email.is_none() && phone.is_none() && tidy(&sub.name).is_none() {
         return Err(ServerError::Invalid(
             "a registration needs a name, email or phone".into(),

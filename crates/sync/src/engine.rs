@@ -14,9 +14,11 @@ use switchboard_core::store::set_setting;
 use switchboard_core::Store;
 use switchboard_protocol::{LoginResponse, PushOp, PushRequest, PushStatus, Secret, MAX_PAGE};
 
-/// Outbox entries per push. An entry is at most a handful of operations (a new lead is six),
-/// so a batch stays under the server's 1,000 operations.
-pub const PUSH_ENTRIES: usize = 150;
+/// What one push holds at most: `limits::PUSH_BATCH_BYTES` of operations (a quarter of the
+/// server's body limit) and the server's 1,000 operations.
+pub fn push_limits() -> materialize::BatchLimits {
+    materialize::BatchLimits::default()
+}
 
 /// How long a `watch` long-poll waits for the server.
 const WATCH_WAIT_SECS: u32 = 25;
@@ -143,20 +145,26 @@ async fn sync_inner(
         report.new_replica_id = Some(reason.to_string());
     }
     report.replica_id = check.replica_id().to_string();
-    match push_all(store, client, token, &mut report, progress).await {
+    let mut pushed = push_all(store, client, token, &mut report, progress).await;
+    if let Err(SyncError::ReplicaReused(_)) = pushed {
         // A restored copy whose sidecar came along: only the server can tell. A new id makes
         // every queued operation new to the server, which applies it idempotently (by record id
         // and clock), so nothing is lost or doubled. Once per sync: a fresh id cannot collide.
-        Err(SyncError::ReplicaReused(_)) => {
-            let check = identity::force_new(store, identity::REUSED_ON_SERVER)?;
-            report.new_replica_id = Some(identity::REUSED_ON_SERVER.to_string());
-            report.replica_id = check.replica_id().to_string();
-            push_all(store, client, token, &mut report, progress).await?;
+        let check = identity::force_new(store, identity::REUSED_ON_SERVER)?;
+        report.new_replica_id = Some(identity::REUSED_ON_SERVER.to_string());
+        report.replica_id = check.replica_id().to_string();
+        pushed = push_all(store, client, token, &mut report, progress).await;
+    }
+    // A push that fails (the server or the network refuses it) must not keep other replicas'
+    // opt-outs and erasures from arriving: pull anyway, then report the push's error. Only a
+    // refused token stops both, since the pull would be refused too.
+    if let Err(e) = &pushed {
+        if matches!(e, SyncError::Unauthorized(_) | SyncError::NoToken(_)) {
+            return Err(pushed.unwrap_err());
         }
-        other => other?,
     }
     pull_all(store, client, token, 0, &mut report, progress).await?;
-    Ok(report)
+    pushed.map(|()| report)
 }
 
 async fn push_all(
@@ -167,8 +175,18 @@ async fn push_all(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
     loop {
-        let ops = store.with_tx(|tx| materialize::pending_ops(tx, PUSH_ENTRIES))?;
+        let at = store.now();
+        let batch = store.with_tx(|tx| materialize::pending_batch(tx, &push_limits(), at))?;
+        report.rejected += batch.rejected;
+        let ops = batch.ops;
         if ops.is_empty() {
+            if batch.rejected > 0 {
+                progress(Progress::Pushed {
+                    ops: 0,
+                    rejected: batch.rejected,
+                    pending: materialize::pending_count(store.conn())?,
+                });
+            }
             return Ok(());
         }
         let through = ops
@@ -211,7 +229,7 @@ async fn push_all(
             .all(|r| r.status != PushStatus::Rejected || r.reason.is_some() || r.code.is_some()));
         progress(Progress::Pushed {
             ops: ops.len() as u64,
-            rejected: summary.rejected,
+            rejected: summary.rejected + batch.rejected,
             pending: materialize::pending_count(store.conn())?,
         });
     }

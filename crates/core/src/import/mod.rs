@@ -533,7 +533,7 @@ mod tests {
             b"b1,Demo,\"No\nContact\",X,,,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
             // line 5: invalid email, no phone
             b"b2,Demo,Cy,Z,,cy-at-example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
-            // line 6: a field over 64 KiB
+            // line 6: a field over its limit (company: 300 bytes)
             format!(
                 "b3,Demo,Dee,Z,{},dee@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n",
                 "x".repeat(65 * 1024)
@@ -547,7 +547,7 @@ mod tests {
             b"b6,Demo,Gi,Z,,gi@example.com,,DE,,,,,2027-01-01T00:00:00Z,\r\n".to_vec(),
             // line 10: too few fields
             b"b7,Demo,Hu\r\n".to_vec(),
-            // line 11: good, with an invalid phone dropped
+            // line 11: an invalid phone next to a good email (refused, like the server's intake)
             b"g2,Demo,Ida,Z,,ida@example.com,12,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
         ];
         for row in rows {
@@ -555,27 +555,31 @@ mod tests {
         }
         let report = import(&mut s, &text, Format::Csv);
         assert_eq!(report.read, 9);
-        assert_eq!(report.created, 2);
-        assert_eq!(report.rejected, 7);
+        assert_eq!(report.created, 1);
+        assert_eq!(report.rejected, 8);
         let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [3, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(lines, [3, 5, 6, 7, 8, 9, 10, 11]);
         let reasons: Vec<&str> = report.errors.iter().map(|e| e.reason.as_str()).collect();
         assert_eq!(reasons[0], "neither an email address nor a phone number");
         assert_eq!(reasons[1], "invalid email: it has no @");
-        assert!(reasons[2].starts_with("company is longer than 64 KiB"));
+        assert_eq!(
+            reasons[2],
+            "company is 66560 bytes long; the limit is 300 bytes (shorten it or leave it out)"
+        );
         assert_eq!(reasons[3], "name contains a NUL byte");
         assert_eq!(reasons[4], "column 3 is not valid UTF-8");
         assert!(reasons[5].contains("in the future"));
         assert_eq!(reasons[6], "the row has 3 fields but the header has 14");
-        assert!(report
-            .warnings
-            .iter()
-            .any(|w| w.line == 11 && w.reason.contains("invalid phone number")));
+        assert!(
+            reasons[7].contains("invalid phone number"),
+            "{}",
+            reasons[7]
+        );
         let leads: i64 = s
             .conn()
             .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(leads, 2);
+        assert_eq!(leads, 1);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::leads::{self, parse_time};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use switchboard_protocol::{
-    AuditEntry, ConsentEvent, FieldGroup, FollowUp, LeadErased, LeadFields, LeadFieldsSet,
+    limits, AuditEntry, ConsentEvent, FieldGroup, FollowUp, LeadErased, LeadFields, LeadFieldsSet,
     LeadStatus, Op, PushResult, PushStatus, Registration, RequestHandled, RequestStatus,
     SubscriberRequest,
 };
@@ -41,36 +41,195 @@ pub fn entry_of(wire_seq: i64) -> i64 {
     wire_seq.div_euclid(PARTS)
 }
 
-/// Operations for up to `limit` outbox entries, oldest first, as (wire sequence, operation).
-/// Entries whose row no longer exists (purged before the push) yield nothing; `ack` with an
-/// empty answer for them is not needed because `pending_ops` drops them at once.
+/// Outbox entities pushed ahead of the rest: what people asked about their own data (opt-outs
+/// and opt-ins, erasures, subscriber requests and their outcomes). A laptop with a long queue of
+/// imported registrations or logged calls still delivers an opt-out with its first push.
+pub const COMPLIANCE: &str = "'consent_event', 'erasure', 'subscriber_request'";
+
+/// What one push may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Serialised operations in all (the request adds a few bytes of its own).
+    pub max_bytes: usize,
+    /// Operations (the server takes at most 1,000 per push).
+    pub max_ops: usize,
+    /// Outbox entries.
+    pub max_entries: usize,
+    /// One serialised operation; a larger one is rejected here (`too_large`), never sent.
+    pub max_op_bytes: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_bytes: limits::PUSH_BATCH_BYTES,
+            max_ops: 1000,
+            max_entries: usize::MAX,
+            max_op_bytes: limits::MAX_OP_BYTES,
+        }
+    }
+}
+
+/// One push's worth of operations, and what was rejected locally on the way.
+#[derive(Debug, Clone, Default)]
+pub struct PendingBatch {
+    /// (wire sequence, operation), compliance entries first, then the rest, each oldest first.
+    pub ops: Vec<(i64, Op)>,
+    /// The serialised size of `ops`.
+    pub bytes: usize,
+    /// Operations too large to ever be pushed, now in `sync_rejected` with code `too_large`.
+    pub rejected: u64,
+}
+
+/// The code of an operation rejected locally because no push could carry it.
+pub const TOO_LARGE: &str = "too_large";
+
+/// Operations for up to `limit` outbox entries, in push order, with no size limit (tests and
+/// tools; the engine uses `pending_batch`).
 pub fn pending_ops(conn: &Connection, limit: usize) -> Result<Vec<(i64, Op)>> {
-    let entries: Vec<(i64, String, String, Option<String>)> = conn
-        .prepare_cached(&format!(
-            "SELECT seq, entity, entity_id, detail FROM outbox WHERE entity IN ({REPLICATED})
-             ORDER BY seq LIMIT ?1"
-        ))?
-        .query_map([limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut ops = Vec::new();
-    let mut vanished = Vec::new();
-    for (seq, entity, id, detail) in entries {
-        let built = build(conn, &entity, &id, detail.as_deref())?;
-        if built.is_empty() {
-            vanished.push(seq);
-        }
-        for (part, op) in built.into_iter().enumerate() {
-            ops.push((seq * PARTS + part as i64, op));
+    let unlimited = BatchLimits {
+        max_bytes: usize::MAX,
+        max_ops: usize::MAX,
+        max_entries: limit,
+        max_op_bytes: usize::MAX,
+    };
+    Ok(pending_batch(conn, &unlimited, DateTime::<Utc>::UNIX_EPOCH)?.ops)
+}
+
+/// The next push: whole outbox entries, compliance first, then oldest first, until the next
+/// entry would pass `limits` (the first entry always fits: an operation is at most
+/// `max_op_bytes` and an entry a handful of operations). An operation larger than
+/// `max_op_bytes` (older data from before the field limits) is recorded in `sync_rejected` with
+/// code `too_large` at `at` and left out, so it never blocks the queue. Entries whose row no
+/// longer exists (purged before the push), or whose every operation was too large, leave the
+/// outbox at once.
+pub fn pending_batch(
+    conn: &Connection,
+    limits: &BatchLimits,
+    at: DateTime<Utc>,
+) -> Result<PendingBatch> {
+    // Compliance entries through the `outbox_by_entity` index; the rest in sequence order
+    // (the `+` keeps SQLite from sorting the whole queue through that index).
+    let queries = [
+        format!(
+            "SELECT seq, entity, entity_id, detail FROM outbox
+             WHERE entity IN ({COMPLIANCE}) AND seq > ?1 ORDER BY seq LIMIT ?2"
+        ),
+        format!(
+            "SELECT seq, entity, entity_id, detail FROM outbox
+             WHERE +entity IN ({REPLICATED}) AND +entity NOT IN ({COMPLIANCE}) AND seq > ?1
+             ORDER BY seq LIMIT ?2"
+        ),
+    ];
+    let mut batch = PendingBatch::default();
+    let mut entries = 0;
+    for query in &queries {
+        let mut after = 0i64;
+        loop {
+            let chunk: Vec<(i64, String, String, Option<String>)> = conn
+                .prepare_cached(query)?
+                .query_map(params![after, 200], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            if chunk.is_empty() {
+                break;
+            }
+            for (seq, entity, id, detail) in chunk {
+                after = seq;
+                let mut fits = Vec::new();
+                let mut too_large = Vec::new();
+                for (part, op) in build(conn, &entity, &id, detail.as_deref())?
+                    .into_iter()
+                    .enumerate()
+                {
+                    let wire = seq * PARTS + part as i64;
+                    // The operation plus its `{"seq":…,"op":…},` envelope.
+                    let size = json_len(&op).saturating_add(32);
+                    if size > limits.max_op_bytes {
+                        too_large.push((wire, op, size));
+                    } else {
+                        fits.push((wire, op, size));
+                    }
+                }
+                let bytes: usize = fits.iter().map(|(_, _, size)| size).sum();
+                let full = entries >= limits.max_entries
+                    || (!batch.ops.is_empty()
+                        && (batch.bytes.saturating_add(bytes) > limits.max_bytes
+                            || batch.ops.len() + fits.len() > limits.max_ops));
+                if full {
+                    return Ok(batch);
+                }
+                for (wire, op, size) in too_large {
+                    let reason = format!(
+                        "{} is {size} bytes, more than the {} bytes one operation may hold \
+                         (data from before the field limits): correct or erase the record",
+                        op.kind(),
+                        limits.max_op_bytes
+                    );
+                    record_rejection(conn, wire, Some(&op), Some(TOO_LARGE), &reason, at)?;
+                    batch.rejected += 1;
+                }
+                if fits.is_empty() {
+                    // Nothing left to say about it (its row was purged, or it can never fit).
+                    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+                        .execute([seq])?;
+                    continue;
+                }
+                entries += 1;
+                batch.bytes += bytes;
+                batch
+                    .ops
+                    .extend(fits.into_iter().map(|(wire, op, _)| (wire, op)));
+            }
         }
     }
-    // Nothing left to say about these (their row was purged): they leave the queue.
-    for seq in vanished {
-        conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
-            .execute([seq])?;
+    Ok(batch)
+}
+
+/// The length of an operation's JSON, counted without keeping it. An operation that cannot be
+/// written as JSON could not be pushed either: it counts as endless (and is rejected).
+fn json_len(op: &Op) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    Ok(ops)
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, op) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+fn record_rejection(
+    conn: &Connection,
+    wire_seq: i64,
+    op: Option<&Op>,
+    code: Option<&str>,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_rejected(seq, op_kind, entity_id, lead_id, code, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(seq) DO UPDATE SET code = excluded.code, reason = excluded.reason",
+    )?
+    .execute(params![
+        wire_seq,
+        op.map(|o| o.kind()).unwrap_or("unknown"),
+        op.and_then(entity_id),
+        op.and_then(|o| o.lead_id()),
+        code,
+        reason,
+        to_text(at),
+    ])?;
+    Ok(())
 }
 
 /// Settles the server's answers: every answered entry leaves the outbox; rejected operations are
@@ -92,20 +251,14 @@ pub fn ack(
                     .iter()
                     .find(|(s, _)| *s == result.seq)
                     .map(|(_, o)| o);
-                conn.prepare_cached(
-                    "INSERT INTO sync_rejected(seq, op_kind, entity_id, lead_id, code, reason, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT(seq) DO UPDATE SET code = excluded.code, reason = excluded.reason",
-                )?
-                .execute(params![
+                record_rejection(
+                    conn,
                     result.seq,
-                    op.map(|o| o.kind()).unwrap_or("unknown"),
-                    op.and_then(entity_id),
-                    op.and_then(|o| o.lead_id()),
-                    result.code,
+                    op,
+                    result.code.as_deref(),
                     result.reason.as_deref().unwrap_or("rejected by the server"),
-                    to_text(at),
-                ])?;
+                    at,
+                )?;
             }
         }
         conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
@@ -361,4 +514,213 @@ fn erasure(conn: &Connection, lead_id: &str) -> Result<Option<LeadErased>> {
     // Built from the PII-free `erasure` row the erase module keeps: who, when, and the keyed
     // hashes of the addresses, never the addresses themselves.
     crate::erase::recorded(conn, lead_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
+    use crate::outbox::{self, Entity};
+    use crate::{consent, FixedClock, Store};
+    use chrono::TimeZone;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use switchboard_protocol::{ConsentScope, PushOp, PushRequest};
+
+    fn store() -> Store {
+        let clock = FixedClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+        Store::open_in_memory(Arc::new(clock)).unwrap()
+    }
+
+    /// Records a registration with every page list at its limit; returns its lead.
+    fn register(store: &mut Store, i: usize) -> String {
+        let input = RegistrationInput {
+            submission_id: Some(format!("s{i}")),
+            name: Some(format!("Person {i}")),
+            email: Some(format!("p{i}@example.com")),
+            country: Some("DE".into()),
+            user_agent: Some("u".repeat(limits::Field::UserAgent.max_bytes())),
+            pages_visited: limits::largest_pages(&format!("https://example.com/{i}")),
+            ..RegistrationInput::default()
+        };
+        let now = store.now();
+        let outcome = store
+            .with_tx(|tx| {
+                let ctx = IntakeContext::new(tx, None, now, "import")?;
+                intake::record(tx, &input, &ctx)
+            })
+            .unwrap();
+        match outcome {
+            IntakeOutcome::Created(id) => id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn answer_all(store: &mut Store, ops: &[(i64, Op)]) {
+        let results: Vec<PushResult> = ops
+            .iter()
+            .map(|(seq, _)| PushResult {
+                seq: *seq,
+                status: PushStatus::Applied,
+                code: None,
+                reason: None,
+            })
+            .collect();
+        let at = store.now();
+        store.with_tx(|tx| ack(tx, ops, &results, at)).unwrap();
+    }
+
+    fn request_bytes(ops: &[(i64, Op)]) -> usize {
+        let request = PushRequest {
+            replica_id: "0190f0c8-7a40-7000-8000-000000000000".into(),
+            ops: ops
+                .iter()
+                .map(|(seq, op)| PushOp {
+                    seq: *seq,
+                    op: op.clone(),
+                })
+                .collect(),
+        };
+        serde_json::to_vec(&request).unwrap().len()
+    }
+
+    #[test]
+    fn batches_are_sized_by_bytes_and_never_split_an_entry() {
+        let mut s = store();
+        for i in 0..80 {
+            register(&mut s, i);
+        }
+        let queued = pending_count(s.conn()).unwrap();
+        let mut batches = 0;
+        let mut entries_seen = 0;
+        loop {
+            let at = s.now();
+            let batch = s
+                .with_tx(|tx| pending_batch(tx, &BatchLimits::default(), at))
+                .unwrap();
+            assert_eq!(batch.rejected, 0);
+            if batch.ops.is_empty() {
+                break;
+            }
+            batches += 1;
+            let bytes = request_bytes(&batch.ops);
+            assert!(bytes <= limits::PUSH_BATCH_BYTES + 1024, "{bytes} bytes");
+            // The estimate errs on the large side (by at most the envelope per operation).
+            assert!(bytes <= batch.bytes + 256, "{bytes} vs {}", batch.bytes);
+            assert!(batch.bytes - bytes <= 32 * batch.ops.len());
+            // Every entry is whole: its parts run from 0 without a gap.
+            let mut parts: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+            for (seq, _) in &batch.ops {
+                parts.entry(entry_of(*seq)).or_default().push(seq % PARTS);
+            }
+            for (entry, p) in &parts {
+                let built = s
+                    .conn()
+                    .query_row(
+                        "SELECT entity, entity_id, detail FROM outbox WHERE seq = ?1",
+                        [entry],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .map(|(e, i, d): (String, String, Option<String>)| {
+                        build(s.conn(), &e, &i, d.as_deref()).unwrap().len()
+                    })
+                    .unwrap();
+                assert_eq!(*p, (0..built as i64).collect::<Vec<_>>());
+            }
+            entries_seen += parts.len() as i64;
+            answer_all(&mut s, &batch.ops);
+        }
+        assert_eq!(entries_seen, queued);
+        assert_eq!(pending_count(s.conn()).unwrap(), 0);
+        // 80 registrations at the limits are about 1.5 MB of JSON: more than one batch.
+        assert!(batches >= 2, "{batches} batches");
+    }
+
+    #[test]
+    fn an_operation_that_can_never_fit_is_rejected_locally_and_the_rest_go() {
+        let mut s = store();
+        for i in 0..3 {
+            register(&mut s, i);
+        }
+        // Old data from before the limits: a registration of 300 KB, written straight to SQLite.
+        let huge = serde_json::to_string(&vec!["x".repeat(300 * 1024)]).unwrap();
+        let big_id: String = s
+            .conn()
+            .query_row(
+                "SELECT id FROM registration WHERE submission_id = 's1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        s.conn()
+            .execute(
+                "UPDATE registration SET pages_visited = ?1 WHERE id = ?2",
+                params![huge, big_id],
+            )
+            .unwrap();
+        let before = pending_count(s.conn()).unwrap();
+        let at = s.now();
+        let batch = s
+            .with_tx(|tx| pending_batch(tx, &BatchLimits::default(), at))
+            .unwrap();
+        assert_eq!(batch.rejected, 1);
+        assert!(batch.ops.iter().all(|(_, op)| match op {
+            Op::RegistrationAdded(r) => r.id != big_id,
+            _ => true,
+        }));
+        // Its entry left the queue; every other one is in the batch.
+        assert_eq!(pending_count(s.conn()).unwrap(), before - 1);
+        let st = crate::replica::status(s.conn()).unwrap();
+        assert_eq!(st.rejected_total, 1);
+        let r = &st.rejected[0];
+        assert_eq!(r.code.as_deref(), Some(TOO_LARGE));
+        assert_eq!(r.op_kind, "registration_added");
+        assert_eq!(r.entity_id.as_deref(), Some(big_id.as_str()));
+        assert!(
+            r.reason.contains("more than the 262144 bytes"),
+            "{}",
+            r.reason
+        );
+        answer_all(&mut s, &batch.ops);
+        assert_eq!(pending_count(s.conn()).unwrap(), 0);
+    }
+
+    #[test]
+    fn an_opt_out_logged_after_5000_follow_ups_leads_the_first_batch() {
+        let mut s = store();
+        let lead = register(&mut s, 0);
+        let at = s.now();
+        s.with_tx(|tx| {
+            for i in 0..5000 {
+                let id = format!("f{i:05}");
+                tx.execute(
+                    "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note,
+                            occurred_at, rep)
+                     VALUES (?1, ?2, 'phone', 'out', 'no_answer', 'no answer', ?3, 'rep1')",
+                    params![id, lead, to_text(at)],
+                )?;
+                outbox::enqueue(tx, Entity::FollowUp, &id, None)?;
+            }
+            consent::opt_out(tx, &lead, ConsentScope::All, "phone call", None, "rep1", at)
+                .map(|_| ())
+        })
+        .unwrap();
+        let batch = s
+            .with_tx(|tx| pending_batch(tx, &BatchLimits::default(), at))
+            .unwrap();
+        assert!(
+            matches!(batch.ops[0].1, Op::ConsentRecorded(_)),
+            "{}",
+            batch.ops[0].1.kind()
+        );
+        // The rest keep their order.
+        let follow_ups: Vec<i64> = batch
+            .ops
+            .iter()
+            .filter(|(_, op)| matches!(op, Op::FollowUpLogged(_)))
+            .map(|(seq, _)| *seq)
+            .collect();
+        assert!(follow_ups.windows(2).all(|w| w[0] < w[1]));
+        assert!(batch.ops.len() <= 1000);
+    }
 }

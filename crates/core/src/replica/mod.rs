@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use apply::{apply_page, ApplySummary, PageBatch};
 pub use identity::{ensure_fresh, IdentityCheck};
-pub use materialize::{ack, pending_ops, AckSummary};
+pub use materialize::{ack, pending_batch, pending_ops, AckSummary, BatchLimits, PendingBatch};
 
 /// Where this replica syncs and how far it got.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

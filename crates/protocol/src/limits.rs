@@ -1,0 +1,324 @@
+//! The one set of size limits every component applies: the website intake on the server, the
+//! replica's intake and import, the CLI and the window (which record through the core), and the
+//! push that carries records to the server.
+//!
+//! Why one set: a record that one side accepts and the other refuses is stuck. With limits that
+//! differed (64 KiB per field on the laptop, 2,000 bytes on the server), 80 imported rows with
+//! long "pages visited" lists made every push larger than the server's body limit, and the
+//! replica could neither push nor pull. The limits below fit real data with room to spare, and the
+//! largest registration they allow is a small fraction of a push (`MAX_OP_BYTES`), so a batch of
+//! legal operations always fits the server's body limit.
+
+use std::fmt;
+
+/// Largest request body the server reads for a push (`POST /v1/push`).
+pub const PUSH_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Largest request body the server reads for one website submission (`POST /v1/registrations`).
+pub const INTAKE_BODY_LIMIT: usize = 64 * 1024;
+
+/// What a replica aims to put in one push: well under `PUSH_BODY_LIMIT`, so a batch is
+/// never refused for its size and a slow link uploads it in seconds.
+pub const PUSH_BATCH_BYTES: usize = 1024 * 1024;
+
+/// Largest serialised operation a replica pushes. A registration at every limit below is about
+/// 22 KB of JSON (a few times more if all its text needs escaping); anything larger is older
+/// data from before these limits,
+/// which a replica rejects locally (code `too_large`) instead of letting it block the queue.
+pub const MAX_OP_BYTES: usize = 256 * 1024;
+
+/// How many wire operations one outbox entry can become at most (a new lead: six field groups).
+pub const MAX_OPS_PER_ENTRY: usize = 8;
+
+// An entry is never split: even one whose every operation is at the limit fits one push.
+const _: () = assert!(MAX_OPS_PER_ENTRY * (MAX_OP_BYTES + 64) + 1024 < PUSH_BODY_LIMIT);
+const _: () = assert!(MAX_OP_BYTES < PUSH_BATCH_BYTES);
+
+/// Most pages a registration's "pages visited" list may hold.
+pub const MAX_PAGES: usize = 100;
+
+/// Longest entry of "pages visited" (a URL).
+pub const MAX_PAGE_BYTES: usize = 2048;
+
+/// Longest "pages visited" list in all (the sum of its entries).
+pub const MAX_PAGES_TOTAL_BYTES: usize = 16 * 1024;
+
+/// Longest free text a person writes into a record (a follow-up note, consent evidence, the
+/// detail of a subscriber request).
+pub const MAX_NOTE_BYTES: usize = 8 * 1024;
+
+/// A field of a registration (and of the lead it feeds) with its limit in bytes (UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    SubmissionId,
+    Kind,
+    Product,
+    SubmittedAt,
+    Name,
+    Company,
+    Email,
+    Phone,
+    Address,
+    Country,
+    Ip,
+    UserAgent,
+    Referrer,
+    /// One entry of the list; the list as a whole has its own limits (`MAX_PAGES`, …).
+    PagesVisited,
+    FormVersion,
+}
+
+impl Field {
+    /// The field's name as the intake's JSON and the import's columns spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::SubmissionId => "submission_id",
+            Field::Kind => "kind",
+            Field::Product => "product",
+            Field::SubmittedAt => "submitted_at",
+            Field::Name => "name",
+            Field::Company => "company",
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::Address => "address",
+            Field::Country => "country",
+            Field::Ip => "ip",
+            Field::UserAgent => "user_agent",
+            Field::Referrer => "referrer",
+            Field::PagesVisited => "pages_visited",
+            Field::FormVersion => "form_version",
+        }
+    }
+
+    /// The most bytes the field may hold.
+    pub fn max_bytes(self) -> usize {
+        match self {
+            Field::SubmissionId => 200,
+            Field::Kind => 64,
+            Field::Product => 200,
+            Field::SubmittedAt => 64,
+            Field::Name => 300,
+            Field::Company => 300,
+            // RFC 5321's limit on a forward path.
+            Field::Email => 254,
+            Field::Phone => 40,
+            Field::Address => 1024,
+            Field::Country => 100,
+            // The longest IPv6 text with a zone is well under this.
+            Field::Ip => 64,
+            Field::UserAgent => 1024,
+            Field::Referrer => 2048,
+            Field::PagesVisited => MAX_PAGE_BYTES,
+            Field::FormVersion => 64,
+        }
+    }
+}
+
+/// Why a value is refused: which field, and the limit it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitError {
+    /// The value is longer than its field allows.
+    TooLong {
+        field: &'static str,
+        bytes: usize,
+        max: usize,
+    },
+    /// The list holds more entries than allowed.
+    TooMany {
+        field: &'static str,
+        count: usize,
+        max: usize,
+    },
+    /// The value holds a NUL byte (no text field may).
+    NulByte { field: &'static str },
+}
+
+impl LimitError {
+    /// The field that broke its limit.
+    pub fn field(&self) -> &'static str {
+        match self {
+            LimitError::TooLong { field, .. }
+            | LimitError::TooMany { field, .. }
+            | LimitError::NulByte { field } => field,
+        }
+    }
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitError::TooLong { field, bytes, max } => write!(
+                f,
+                "{field} is {bytes} bytes long; the limit is {max} bytes (shorten it or leave it out)"
+            ),
+            LimitError::TooMany { field, count, max } => write!(
+                f,
+                "{field} holds {count} entries; the limit is {max} (keep the most recent)"
+            ),
+            LimitError::NulByte { field } => write!(f, "{field} contains a NUL byte"),
+        }
+    }
+}
+
+impl std::error::Error for LimitError {}
+
+/// Checks one text field against its limit.
+pub fn check_field(field: Field, value: &str) -> Result<(), LimitError> {
+    check_text(field.name(), value, field.max_bytes())
+}
+
+/// Checks free text (a note, evidence, a request's detail) against `MAX_NOTE_BYTES`.
+pub fn check_note(field: &'static str, value: &str) -> Result<(), LimitError> {
+    check_text(field, value, MAX_NOTE_BYTES)
+}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), LimitError> {
+    if value.len() > max {
+        return Err(LimitError::TooLong {
+            field,
+            bytes: value.len(),
+            max,
+        });
+    }
+    if value.contains('\0') {
+        return Err(LimitError::NulByte { field });
+    }
+    Ok(())
+}
+
+/// Checks a "pages visited" list: how many entries, each entry, and all of them together.
+pub fn check_pages(pages: &[String]) -> Result<(), LimitError> {
+    let field = Field::PagesVisited.name();
+    if pages.len() > MAX_PAGES {
+        return Err(LimitError::TooMany {
+            field,
+            count: pages.len(),
+            max: MAX_PAGES,
+        });
+    }
+    for page in pages {
+        check_field(Field::PagesVisited, page)?;
+    }
+    let total: usize = pages.iter().map(String::len).sum();
+    if total > MAX_PAGES_TOTAL_BYTES {
+        return Err(LimitError::TooLong {
+            field,
+            bytes: total,
+            max: MAX_PAGES_TOTAL_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// The raw text fields of a registration as they arrived, for `check_registration`. Both the
+/// server's intake and the replica's (import, CLI, window) fill it from their own input type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RegistrationText<'a> {
+    pub submission_id: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub product: Option<&'a str>,
+    pub submitted_at: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub company: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub referrer: Option<&'a str>,
+    pub pages_visited: &'a [String],
+    pub form_version: Option<&'a str>,
+}
+
+/// Checks every field of a registration against its limit; the first field over names itself.
+pub fn check_registration(r: &RegistrationText<'_>) -> Result<(), LimitError> {
+    let fields = [
+        (Field::SubmissionId, r.submission_id),
+        (Field::Kind, r.kind),
+        (Field::Product, r.product),
+        (Field::SubmittedAt, r.submitted_at),
+        (Field::Name, r.name),
+        (Field::Company, r.company),
+        (Field::Email, r.email),
+        (Field::Phone, r.phone),
+        (Field::Address, r.address),
+        (Field::Country, r.country),
+        (Field::Ip, r.ip),
+        (Field::UserAgent, r.user_agent),
+        (Field::Referrer, r.referrer),
+        (Field::FormVersion, r.form_version),
+    ];
+    for (field, value) in fields {
+        if let Some(value) = value {
+            check_field(field, value)?;
+        }
+    }
+    check_pages(r.pages_visited)
+}
+
+/// The largest legal "pages visited" list: `MAX_PAGES_TOTAL_BYTES` in all, in legal entries.
+/// Tests fill registrations to the limit with it.
+pub fn largest_pages(prefix: &str) -> Vec<String> {
+    let each = MAX_PAGES_TOTAL_BYTES / MAX_PAGES;
+    (0..MAX_PAGES)
+        .map(|i| {
+            let mut page = format!("{prefix}/{i}/");
+            while page.len() < each {
+                page.push('x');
+            }
+            page.truncate(each);
+            page
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_pages_list_is_legal_and_one_byte_more_is_not() {
+        let mut pages = largest_pages("https://example.com/p");
+        assert_eq!(check_pages(&pages), Ok(()));
+        assert!(pages.iter().map(String::len).sum::<usize>() > MAX_PAGES_TOTAL_BYTES - MAX_PAGES);
+        pages[0].push_str(&"y".repeat(MAX_PAGES_TOTAL_BYTES));
+        assert!(matches!(
+            check_pages(&pages),
+            Err(LimitError::TooLong {
+                field: "pages_visited",
+                ..
+            })
+        ));
+        let many = vec!["/".to_string(); MAX_PAGES + 1];
+        assert_eq!(
+            check_pages(&many).unwrap_err().to_string(),
+            format!(
+                "pages_visited holds {} entries; the limit is {MAX_PAGES} (keep the most recent)",
+                MAX_PAGES + 1
+            )
+        );
+    }
+
+    #[test]
+    fn an_over_long_field_names_itself_and_its_limit() {
+        let long = "x".repeat(255);
+        let reg = RegistrationText {
+            name: Some("Ann"),
+            email: Some(&long),
+            ..Default::default()
+        };
+        let err = check_registration(&reg).unwrap_err();
+        assert_eq!(err.field(), "email");
+        assert_eq!(
+            err.to_string(),
+            "email is 255 bytes long; the limit is 254 bytes (shorten it or leave it out)"
+        );
+        let at_limit = "x".repeat(254);
+        let reg = RegistrationText {
+            email: Some(&at_limit),
+            ..Default::default()
+        };
+        assert_eq!(check_registration(&reg), Ok(()));
+    }
+}
