@@ -17,7 +17,7 @@ use std::sync::Arc;
 use support::Sandbox;
 use switchboard_core::intake::{self, IntakeContext, RegistrationInput};
 use switchboard_core::protocol::limits;
-use switchboard_core::protocol::ConsentScope;
+use switchboard_core::protocol::{ConsentScope, Op, PushOp, PushRequest, PushStatus};
 use switchboard_core::{replica, FixedClock, Store};
 use switchboard_sync::{engine, Progress, Secret, TrustAnchor};
 use sync_support::{monday, Hub, PASSWORD};
@@ -390,13 +390,34 @@ async fn an_opt_out_pushed_before_its_lead_converges() {
     rita.opt_out(&a, ConsentScope::All);
     let b = ada.add_lead("Bea Admin", "bea@example.com", "+49303333333", "DE");
     ada.opt_out(&b, ConsentScope::Phone);
-    // The consent events lead the push, ahead of the leads they belong to.
+    // A replica sends a new lead's field groups just ahead of its consent events, ahead of
+    // everything else.
     for r in [&rita, &ada] {
         let ops = replica::pending_ops(r.store.conn(), 1000).unwrap();
-        assert!(matches!(
-            ops[0].1,
-            switchboard_core::protocol::Op::ConsentRecorded(_)
-        ));
+        let kinds: Vec<&str> = ops.iter().map(|(_, op)| op.kind()).collect();
+        let consent = kinds.iter().position(|k| *k == "consent_recorded").unwrap();
+        assert!(consent >= 6, "{kinds:?}");
+        assert!(
+            kinds[..consent].iter().all(|k| *k == "lead_fields_set"),
+            "{kinds:?}"
+        );
+    }
+    // The server may still hear of a consent event first (a push cut between batches, an
+    // older replica): send each opt-out alone before anything else.
+    for r in [&rita, &ada] {
+        let ops: Vec<PushOp> = replica::pending_ops(r.store.conn(), 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|(_, op)| matches!(op, Op::ConsentRecorded(_)))
+            .map(|(seq, op)| PushOp { seq, op })
+            .collect();
+        assert_eq!(ops.len(), 1);
+        let request = PushRequest {
+            replica_id: replica::status(r.store.conn()).unwrap().replica_id,
+            ops,
+        };
+        let answer = r.client.push(&r.token, &request).await.unwrap();
+        assert_eq!(answer.results[0].status, PushStatus::Applied, "{answer:?}");
     }
     rita.sync().await;
     ada.sync().await;

@@ -98,7 +98,9 @@ pub fn pending_ops(conn: &Connection, limit: usize) -> Result<Vec<(i64, Op)>> {
 
 /// The next push: whole outbox entries, compliance first, then oldest first, until the next
 /// entry would pass `limits` (the first entry always fits: an operation is at most
-/// `max_op_bytes` and an entry a handful of operations). An operation larger than
+/// `max_op_bytes` and an entry a handful of operations). A compliance entry takes the earlier
+/// field-group entries of its lead along, just ahead of it, so the lead exists on the server (in
+/// its office, with its fields) before anything about it arrives. An operation larger than
 /// `max_op_bytes` (older data from before the field limits) is recorded in `sync_rejected` with
 /// code `too_large` at `at` and left out, so it never blocks the queue. Entries whose row no
 /// longer exists (purged before the push), or whose every operation was too large, leave the
@@ -123,68 +125,150 @@ pub fn pending_batch(
     ];
     let mut batch = PendingBatch::default();
     let mut entries = 0;
-    for query in &queries {
+    let mut taken = std::collections::HashSet::new();
+    for (phase, query) in queries.iter().enumerate() {
         let mut after = 0i64;
         loop {
-            let chunk: Vec<(i64, String, String, Option<String>)> = conn
+            let chunk: Vec<Entry> = conn
                 .prepare_cached(query)?
-                .query_map(params![after, 200], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
+                .query_map(params![after, 200], entry_row)?
                 .collect::<rusqlite::Result<_>>()?;
             if chunk.is_empty() {
                 break;
             }
-            for (seq, entity, id, detail) in chunk {
-                after = seq;
-                let mut fits = Vec::new();
-                let mut too_large = Vec::new();
-                for (part, op) in build(conn, &entity, &id, detail.as_deref())?
-                    .into_iter()
-                    .enumerate()
-                {
-                    let wire = seq * PARTS + part as i64;
-                    // The operation plus its `{"seq":…,"op":…},` envelope.
-                    let size = json_len(&op).saturating_add(32);
-                    if size > limits.max_op_bytes {
-                        too_large.push((wire, op, size));
-                    } else {
-                        fits.push((wire, op, size));
-                    }
-                }
-                let bytes: usize = fits.iter().map(|(_, _, size)| size).sum();
-                let full = entries >= limits.max_entries
-                    || (!batch.ops.is_empty()
-                        && (batch.bytes.saturating_add(bytes) > limits.max_bytes
-                            || batch.ops.len() + fits.len() > limits.max_ops));
-                if full {
-                    return Ok(batch);
-                }
-                for (wire, op, size) in too_large {
-                    let reason = format!(
-                        "{} is {size} bytes, more than the {} bytes one operation may hold \
-                         (data from before the field limits): correct or erase the record",
-                        op.kind(),
-                        limits.max_op_bytes
-                    );
-                    record_rejection(conn, wire, Some(&op), Some(TOO_LARGE), &reason, at)?;
-                    batch.rejected += 1;
-                }
-                if fits.is_empty() {
-                    // Nothing left to say about it (its row was purged, or it can never fit).
-                    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
-                        .execute([seq])?;
+            for entry in chunk {
+                after = entry.0;
+                if taken.contains(&entry.0) {
                     continue;
                 }
-                entries += 1;
-                batch.bytes += bytes;
-                batch
-                    .ops
-                    .extend(fits.into_iter().map(|(wire, op, _)| (wire, op)));
+                let main = Prepared::build(conn, &entry, limits)?;
+                let mut group = Vec::new();
+                if phase == 0 {
+                    if let Some(lead) = main.lead_id() {
+                        for earlier in earlier_fields(conn, &lead, entry.0)? {
+                            let bytes: usize = group.iter().map(Prepared::bytes).sum();
+                            if taken.contains(&earlier.0) || bytes > limits.max_bytes / 2 {
+                                continue;
+                            }
+                            group.push(Prepared::build(conn, &earlier, limits)?);
+                        }
+                    }
+                }
+                group.push(main);
+                let bytes: usize = group.iter().map(Prepared::bytes).sum();
+                let ops: usize = group.iter().map(|p| p.fits.len()).sum();
+                let full = !batch.ops.is_empty()
+                    && (entries + group.len() > limits.max_entries
+                        || batch.bytes.saturating_add(bytes) > limits.max_bytes
+                        || batch.ops.len() + ops > limits.max_ops);
+                if full || limits.max_entries == 0 {
+                    return Ok(batch);
+                }
+                for prepared in group {
+                    taken.insert(prepared.seq);
+                    if prepared.take(conn, limits, at, &mut batch)? {
+                        entries += 1;
+                    }
+                }
             }
         }
     }
     Ok(batch)
+}
+
+/// An outbox row: (seq, entity, entity id, detail).
+type Entry = (i64, String, String, Option<String>);
+
+fn entry_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+/// The field-group entries of a lead queued before `seq`, oldest first.
+fn earlier_fields(conn: &Connection, lead_id: &str, seq: i64) -> Result<Vec<Entry>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT seq, entity, entity_id, detail FROM outbox
+             WHERE entity = 'lead_fields' AND entity_id = ?1 AND seq < ?2 ORDER BY seq",
+        )?
+        .query_map(params![lead_id, seq], entry_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// One outbox entry built into operations, sorted into those that fit a push and those that
+/// never can.
+struct Prepared {
+    seq: i64,
+    /// (wire sequence, operation, serialised size with its envelope).
+    fits: Vec<(i64, Op, usize)>,
+    too_large: Vec<(i64, Op, usize)>,
+}
+
+impl Prepared {
+    fn build(conn: &Connection, entry: &Entry, limits: &BatchLimits) -> Result<Prepared> {
+        let (seq, entity, id, detail) = entry;
+        let mut prepared = Prepared {
+            seq: *seq,
+            fits: Vec::new(),
+            too_large: Vec::new(),
+        };
+        for (part, op) in build(conn, entity, id, detail.as_deref())?
+            .into_iter()
+            .enumerate()
+        {
+            let wire = seq * PARTS + part as i64;
+            // The operation plus its `{"seq":…,"op":…},` envelope.
+            let size = json_len(&op).saturating_add(32);
+            if size > limits.max_op_bytes {
+                prepared.too_large.push((wire, op, size));
+            } else {
+                prepared.fits.push((wire, op, size));
+            }
+        }
+        Ok(prepared)
+    }
+
+    fn bytes(&self) -> usize {
+        self.fits.iter().map(|(_, _, size)| size).sum()
+    }
+
+    fn lead_id(&self) -> Option<String> {
+        self.fits
+            .iter()
+            .chain(&self.too_large)
+            .find_map(|(_, op, _)| op.lead_id().map(str::to_string))
+    }
+
+    /// Adds the entry to `batch`, records its operations that can never fit, and drops it from
+    /// the outbox when nothing of it is left to send. Returns whether it joined the batch.
+    fn take(
+        self,
+        conn: &Connection,
+        limits: &BatchLimits,
+        at: DateTime<Utc>,
+        batch: &mut PendingBatch,
+    ) -> Result<bool> {
+        for (wire, op, size) in &self.too_large {
+            let reason = format!(
+                "{} is {size} bytes, more than the {} bytes one operation may hold \
+                 (data from before the field limits): correct or erase the record",
+                op.kind(),
+                limits.max_op_bytes
+            );
+            record_rejection(conn, *wire, Some(op), Some(TOO_LARGE), &reason, at)?;
+            batch.rejected += 1;
+        }
+        if self.fits.is_empty() {
+            // Nothing left to say about it (its row was purged, or it can never fit).
+            conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+                .execute([self.seq])?;
+            return Ok(false);
+        }
+        batch.bytes += self.bytes();
+        batch
+            .ops
+            .extend(self.fits.into_iter().map(|(wire, op, _)| (wire, op)));
+        Ok(true)
+    }
 }
 
 /// The length of an operation's JSON, counted without keeping it. An operation that cannot be
@@ -686,9 +770,45 @@ mod tests {
     }
 
     #[test]
+    fn an_opt_out_of_a_new_lead_brings_the_lead_along_ahead_of_older_entries() {
+        let mut s = store();
+        register(&mut s, 0);
+        let lead = register(&mut s, 1);
+        let at = s.now();
+        s.with_tx(|tx| {
+            consent::opt_out(tx, &lead, ConsentScope::All, "phone call", None, "rep1", at)
+                .map(|_| ())
+        })
+        .unwrap();
+        let ops = pending_ops(s.conn(), 1000).unwrap();
+        let head: Vec<(&str, Option<&str>)> = ops
+            .iter()
+            .take(7)
+            .map(|(_, op)| (op.kind(), op.lead_id()))
+            .collect();
+        assert_eq!(head[..6], [("lead_fields_set", Some(lead.as_str())); 6]);
+        assert_eq!(head[6], ("consent_recorded", Some(lead.as_str())));
+        // Nothing twice, nothing lost: every entry once, in its own order within its class.
+        let mut seqs: Vec<i64> = ops.iter().map(|(seq, _)| *seq).collect();
+        let n = seqs.len();
+        seqs.sort();
+        seqs.dedup();
+        assert_eq!(seqs.len(), n);
+        let all: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        let entries: std::collections::HashSet<i64> = seqs.iter().map(|s| entry_of(*s)).collect();
+        assert_eq!(entries.len() as i64, all);
+    }
+
+    #[test]
     fn an_opt_out_logged_after_5000_follow_ups_leads_the_first_batch() {
         let mut s = store();
         let lead = register(&mut s, 0);
+        // The lead was pushed before.
+        let first = pending_ops(s.conn(), 1000).unwrap();
+        answer_all(&mut s, &first);
         let at = s.now();
         s.with_tx(|tx| {
             for i in 0..5000 {
