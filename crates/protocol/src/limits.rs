@@ -21,6 +21,9 @@ pub const INTAKE_BODY_LIMIT: usize = 64 * 1024;
 /// never refused for its size and a slow link uploads it in seconds.
 pub const PUSH_BATCH_BYTES: usize = 1024 * 1024;
 
+/// Most operations one push may carry.
+pub const MAX_PUSH_OPS: usize = 1000;
+
 /// Largest serialised operation a replica pushes. A registration at every limit below is about
 /// 22 KB of JSON (a few times more if all its text needs escaping); anything larger is older
 /// data from before these limits,

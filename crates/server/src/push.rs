@@ -21,8 +21,8 @@ use switchboard_protocol::*;
 /// How far ahead of server time a clock stamp may be before it is clamped.
 pub const CLOCK_TOLERANCE_MS: i64 = 5_000;
 
-/// Most operations one push may carry.
-pub const MAX_OPS: usize = 1000;
+/// Most operations one push may carry (the shared limit replicas fill their batches to).
+pub const MAX_OPS: usize = limits::MAX_PUSH_OPS;
 
 /// What became of one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]

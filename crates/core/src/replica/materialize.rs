@@ -51,7 +51,7 @@ pub const COMPLIANCE: &str = "'consent_event', 'erasure', 'subscriber_request'";
 pub struct BatchLimits {
     /// Serialised operations in all (the request adds a few bytes of its own).
     pub max_bytes: usize,
-    /// Operations (the server takes at most 1,000 per push).
+    /// Operations (the server takes at most `limits::MAX_PUSH_OPS` per push).
     pub max_ops: usize,
     /// Outbox entries.
     pub max_entries: usize,
@@ -63,7 +63,7 @@ impl Default for BatchLimits {
     fn default() -> Self {
         BatchLimits {
             max_bytes: limits::PUSH_BATCH_BYTES,
-            max_ops: 1000,
+            max_ops: limits::MAX_PUSH_OPS,
             max_entries: usize::MAX,
             max_op_bytes: limits::MAX_OP_BYTES,
         }
