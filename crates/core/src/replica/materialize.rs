@@ -434,8 +434,10 @@ fn lead_fields(conn: &Connection, lead_id: &str, detail: &str) -> Result<Vec<Op>
     let mut ops = Vec::new();
     for group in groups {
         let fields = LeadFields::of(&lead, group);
-        // An erased lead's personal groups are empty now; the erasure entry says the rest.
-        if lead.status == LeadStatus::Erased && fields.is_personal() {
+        // An erased lead's personal groups are empty now and its status is the erasure's to
+        // say (the server refuses a workflow group that claims it): only the office goes, so
+        // the server knows the lead before its erasure.
+        if lead.status == LeadStatus::Erased && group != FieldGroup::Office {
             continue;
         }
         let hlc: String = conn.query_row(
