@@ -588,3 +588,41 @@ async fn a_push_body_over_the_limit_is_answered_413_naming_the_limit() {
     let message = body["message"].as_str().unwrap();
     assert!(message.contains("4194304 bytes"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_data_over_a_field_limit_is_refused_by_the_server_and_blocks_nothing() {
+    let hub = Hub::start().await;
+    let mut rita = hub.replica("rita").await;
+    let lead = rita.add_lead("Lena Berg", "lena@example.com", "+49301111111", "DE");
+    let old = rita.call(&lead, "short");
+    rita.call(&lead, "another short one");
+    // A note from before the limits (8 KiB now), written straight into SQLite: small enough to
+    // push, over the limit the server applies like every intake.
+    let long = "n".repeat(limits::MAX_NOTE_BYTES + 1);
+    rita.store
+        .conn()
+        .execute(
+            "UPDATE follow_up SET note = ?1 WHERE id = ?2",
+            [long.as_str(), old.as_str()],
+        )
+        .unwrap();
+    let report = rita.sync().await;
+    assert_eq!(report.rejected, 1, "{report:?}");
+    let status = replica::status(rita.store.conn()).unwrap();
+    assert_eq!(status.pending, 0);
+    let r = &status.rejected[0];
+    assert_eq!(r.code.as_deref(), Some("too_large"));
+    assert_eq!(r.entity_id.as_deref(), Some(old.as_str()));
+    assert_eq!(
+        r.reason,
+        format!(
+            "note is {} bytes long; the limit is {} bytes (shorten it or leave it out)",
+            long.len(),
+            limits::MAX_NOTE_BYTES
+        )
+    );
+    assert_eq!(
+        hub.server_count("SELECT count(*) FROM record WHERE kind = 'follow_up'"),
+        1
+    );
+}

@@ -9,6 +9,7 @@
 //! largest registration they allow is a small fraction of a push (`MAX_OP_BYTES`), so a batch of
 //! legal operations always fits the server's body limit.
 
+use crate::{LeadFields, Op};
 use std::fmt;
 
 /// Largest request body the server reads for a push (`POST /v1/push`).
@@ -258,6 +259,61 @@ pub fn check_registration(r: &RegistrationText<'_>) -> Result<(), LimitError> {
         }
     }
     check_pages(r.pages_visited)
+}
+
+/// Checks the text an operation carries against the same limits, so the server keeps out of
+/// every replica what no replica's intake would have accepted (older data from before the
+/// limits, or a replica that skips them). Records whose text the limits do not cover pass.
+pub fn check_op(op: &Op) -> Result<(), LimitError> {
+    let opt = |field: Field, value: &Option<String>| match value {
+        Some(v) => check_field(field, v),
+        None => Ok(()),
+    };
+    match op {
+        Op::RegistrationAdded(r) => check_registration(&RegistrationText {
+            submission_id: r.submission_id.as_deref(),
+            product: r.product.as_deref(),
+            name: r.name.as_deref(),
+            company: r.company.as_deref(),
+            email: r.email.as_deref(),
+            phone: r.phone.as_deref(),
+            address: r.address.as_deref(),
+            country: r.country.as_deref(),
+            ip: r.ip.as_deref(),
+            user_agent: r.user_agent.as_deref(),
+            referrer: r.referrer.as_deref(),
+            pages_visited: &r.pages_visited,
+            form_version: r.form_version.as_deref(),
+            ..RegistrationText::default()
+        }),
+        Op::LeadFieldsSet(set) => match &set.fields {
+            LeadFields::Identity { name, company } => {
+                opt(Field::Name, name)?;
+                opt(Field::Company, company)
+            }
+            LeadFields::Email { email, .. } => opt(Field::Email, email),
+            LeadFields::Phone { phone } => opt(Field::Phone, phone),
+            LeadFields::Postal {
+                address,
+                country,
+                time_zone,
+            } => {
+                opt(Field::Address, address)?;
+                opt(Field::Country, country)?;
+                opt(Field::Country, time_zone)
+            }
+            LeadFields::Workflow { .. } | LeadFields::Office { .. } => Ok(()),
+        },
+        Op::FollowUpLogged(f) => match &f.note {
+            Some(note) => check_note("note", note),
+            None => Ok(()),
+        },
+        Op::ConsentRecorded(c) => match &c.evidence {
+            Some(evidence) => check_note("evidence", evidence),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// The largest legal "pages visited" list: `MAX_PAGES_TOTAL_BYTES` in all, in legal entries.

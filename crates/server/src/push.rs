@@ -252,6 +252,10 @@ pub fn apply(
     if let Some(refused) = check_authorship(actor, op) {
         return Ok(refused);
     }
+    // The limits every intake applies (`switchboard_protocol::limits`).
+    if let Err(e) = limits::check_op(op) {
+        return Ok(Verdict::rejected("too_large", e.to_string()));
+    }
     if let Op::DisclosureRecorded(d) = op {
         if !partner_matches(tx, &d.partner_id, &d.partner_name)? {
             return Ok(Verdict::rejected(
