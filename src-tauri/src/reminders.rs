@@ -1,7 +1,9 @@
 //! Follow-up reminders: every minute, ask the core which of this user's follow-ups fell due and
 //! show a desktop notification for each (`switchboard_core::reminders` decides and remembers).
+//! The reminders go to whoever the window acts as (`commands::Acting`), read again each round
+//! since a sign-in or sign-out changes it.
 
-use crate::commands::Session;
+use crate::commands::Acting;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use switchboard_core::{reminders, Store};
@@ -9,7 +11,7 @@ use tauri::plugin::{Builder, TauriPlugin};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
-/// How often due follow-ups are looked for.
+/// How often due follow-ups are looked for (the first round runs at start-up).
 pub const EVERY: Duration = Duration::from_secs(60);
 
 /// A plugin that starts the reminder loop when the app is set up. Register it after the
@@ -36,7 +38,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
 
 /// One round: take what fell due (recorded as shown in the same transaction) and show it.
 fn notify_due<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
-    let user = app.state::<Session>().actor.clone();
+    let user = app.state::<Acting>().get().actor;
     let due = {
         let state = app.state::<Mutex<Store>>();
         let mut store = state.lock().unwrap_or_else(PoisonError::into_inner);

@@ -2,7 +2,7 @@
 // stops all of it on every way out: normal end, failure, Ctrl-C, an uncaught error.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,6 +15,14 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts');
 
 const cleanups = [];
+
+/**
+ * Every `panicked at` the desktop app printed on stderr (through tauri-driver or started
+ * directly), with the lines around it. A panic in a background task (reminders, sync) leaves
+ * the window running, so only its stderr tells: `closeWindow` and `assertNoPanics` fail on it.
+ */
+const panics = [];
+const PANIC = 'panicked at';
 
 /** Registers `fn` to run when the harness stops; later registrations run first. */
 export function onStop(fn) {
@@ -78,7 +86,8 @@ function portOpen(port) {
   });
 }
 
-async function waitUntil(what, probe, timeoutMs) {
+/** Waits until `probe()` is true, checking every 100 ms; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(what, probe, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;
@@ -87,8 +96,55 @@ async function waitUntil(what, probe, timeoutMs) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** Starts a process in its own group, killed with its children when the harness stops. */
-function startProcess(name, command, args, env) {
+/**
+ * Watches a stream for `panicked at`, across chunk boundaries, and records each with the text
+ * around it (the panic's message follows on the next line).
+ */
+function watchPanics(name, stream) {
+  let carried = '';
+  let pendingReport = null;
+  stream.on('data', (chunk) => {
+    const text = carried + chunk.toString();
+    if (pendingReport) {
+      // The lines after a panic (its message) arrive in the next chunk now and then.
+      pendingReport.text += chunk.toString().slice(0, 400);
+      pendingReport = null;
+    }
+    let from = 0;
+    for (;;) {
+      const at = text.indexOf(PANIC, from);
+      if (at < 0) break;
+      const start = Math.max(0, text.lastIndexOf('\n', at) + 1);
+      const report = { process: name, text: text.slice(start, at + 600) };
+      panics.push(report);
+      pendingReport = report;
+      from = at + PANIC.length;
+    }
+    // Keep just enough to find a marker split between two chunks, not one already counted.
+    carried = text.slice(Math.max(from, text.length - PANIC.length + 1));
+  });
+}
+
+/** The panics recorded so far, forgotten once returned. */
+export function takePanics() {
+  return panics.splice(0, panics.length);
+}
+
+/** Fails when the desktop app printed `panicked at` since the last check. */
+export function assertNoPanics() {
+  const found = takePanics();
+  if (found.length > 0) {
+    throw new Error(
+      `the desktop app panicked ${found.length} time(s):\n${found.map((p) => `[${p.process}] ${p.text}`).join('\n---\n')}`,
+    );
+  }
+}
+
+/**
+ * Starts a process in its own group, killed with its children when the harness stops. With
+ * `panics`, its stderr is watched for `panicked at` (it runs the desktop app).
+ */
+function startProcess(name, command, args, env, { panics: watch = false } = {}) {
   const child = spawn(command, args, {
     env,
     detached: true,
@@ -101,6 +157,7 @@ function startProcess(name, command, args, env) {
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  if (watch) watchPanics(name, child.stderr);
   child.on('error', (error) => log.push(`spawn failed: ${error.message}`));
   child.log = () => log.join('');
   onStop(() => {
@@ -162,8 +219,9 @@ export async function startTauriDriver(env, { secretService = false } = {}) {
           ...args,
         ],
         env,
+        { panics: true },
       )
-    : startProcess('tauri-driver', 'tauri-driver', args, env);
+    : startProcess('tauri-driver', 'tauri-driver', args, env, { panics: true });
   await waitUntil(`tauri-driver on port ${port}`, async () => {
     assertAlive(driver);
     return portOpen(port);
@@ -217,7 +275,8 @@ export function workspaceBinary(name, buildHint) {
   return binary;
 }
 
-function runChecked(command, args, input) {
+/** Runs a command to its end; throws with its output unless it exits 0. */
+export function runChecked(command, args, input) {
   const run = spawnSync(command, args, { encoding: 'utf8', input });
   if (run.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed (${run.status ?? run.error}):\n${run.stdout}\n${run.stderr}`);
@@ -270,6 +329,58 @@ export function appEnvironment(display, db, dir) {
 }
 
 /**
+ * Starts the desktop binary itself (no WebDriver) with `env`, inside a private D-Bus session
+ * that holds a real notification server: dunst on the app's display, configured to append
+ * every notification it shows to a file as `app<TAB>summary<TAB>body` lines. The app starts
+ * once dunst owns `org.freedesktop.Notifications` (else the bus would activate the system's
+ * dunst, which records nothing). Its stderr is watched for panics. Returns the process and
+ * `notifications()`, the ones shown so far.
+ */
+export async function startDesktopWithNotifications(env) {
+  const binary = desktopBinary();
+  const dir = tempDir();
+  const shown = join(dir, 'notifications.tsv');
+  const script = join(dir, 'record-notification.sh');
+  writeFileSync(script, `#!/bin/sh\nprintf '%s\\t%s\\t%s\\n' "$1" "$2" "$3" >> '${shown}'\n`, { mode: 0o755 });
+  const config = join(dir, 'dunstrc');
+  // dunst runs a rule's script for each notification it matches ("*" matches them all).
+  writeFileSync(config, `[global]\n    monitor = 0\n[record]\n    summary = "*"\n    script = ${script}\n`);
+  const app = startProcess(
+    'switchboard-desktop with dunst',
+    'dbus-run-session',
+    [
+      '--',
+      'sh',
+      '-c',
+      `dunst -config "$1" &
+       for _ in $(seq 200); do
+         dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+           org.freedesktop.DBus.NameHasOwner string:org.freedesktop.Notifications 2>/dev/null \
+           | grep -q true && exec "$2"
+         sleep 0.1
+       done
+       echo 'dunst did not take org.freedesktop.Notifications' >&2; exit 1`,
+      'sh',
+      config,
+      binary,
+    ],
+    env,
+    { panics: true },
+  );
+  const notifications = () => {
+    if (!existsSync(shown)) return [];
+    return readFileSync(shown, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [appName, summary, body] = line.split('\t');
+        return { appName, summary, body };
+      });
+  };
+  return { app, notifications, alive: () => app.exitCode === null && app.signalCode === null };
+}
+
+/**
  * Opens the desktop window over a fresh database holding `leads` (as `seedDatabase`), signed in
  * as `user` with `role` when given, with `env` added to the app's environment. The database and
  * the app's own files live in a temp folder. Returns the WebDriver session and that folder.
@@ -292,13 +403,17 @@ export async function openWindow({ leads = [], user, role, env = {} } = {}) {
   return { session, dir };
 }
 
-/** Closes `session` (if it opened) and stops all the harness started, even when closing fails. */
+/**
+ * Closes `session` (if it opened) and stops all the harness started, even when closing fails;
+ * then fails if the app printed a panic meanwhile (called from `after`, so the file fails).
+ */
 export async function closeWindow(session) {
   try {
     await session?.close();
   } finally {
     await stopAll();
   }
+  assertNoPanics();
 }
 
 /** The first element matching `css`, waiting until there is one. */
