@@ -29,6 +29,14 @@ pub const BODY_LIMIT: usize = limits::PUSH_BODY_LIMIT;
 /// Largest intake body: one form submission.
 pub const INTAKE_BODY_LIMIT: usize = limits::INTAKE_BODY_LIMIT;
 
+/// The most of an oversized body read and thrown away before answering 413, and for how long.
+/// Answering while the client still sends makes HTTP/2 reset the stream after the answer and
+/// HTTP/1.1 close the connection under it, and clients (curl, and any that is still writing)
+/// then report a dropped stream or a broken pipe instead of the 413; reading the rest first
+/// ends the request cleanly. Beyond these bounds the 413 is sent at once, reset or not.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(30);
+
 /// How often a long-poll looks for changes written by other instances.
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
@@ -68,7 +76,8 @@ pub fn router(state: ServerState) -> Router {
             // One form submission is small: a tighter limit for the public endpoint.
             OpenApiRouter::new()
                 .routes(routes!(registrations))
-                .layer(DefaultBodyLimit::max(INTAKE_BODY_LIMIT)),
+                .layer(DefaultBodyLimit::max(INTAKE_BODY_LIMIT))
+                .layer(axum::Extension(BodyLimit(INTAKE_BODY_LIMIT))),
         )
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
@@ -110,18 +119,25 @@ async fn check_protocol(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// A JSON body whose rejections are answered as `ErrorBody`.
+/// The body limit of a group of routes, for `Body` (`BODY_LIMIT` where none is set).
+#[derive(Debug, Clone, Copy)]
+struct BodyLimit(usize);
+
+/// A JSON body whose rejections are answered as `ErrorBody`. An oversized one is read to its
+/// end (within `DRAIN_LIMIT`) before the 413, so every client receives the answer.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ServerError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        let limit = if req.uri().path() == "/v1/registrations" {
-            INTAKE_BODY_LIMIT
-        } else {
-            BODY_LIMIT
-        };
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(BODY_LIMIT, |l| l.0);
+        let (parts, body) = req.into_parts();
+        let bytes = read_within(body, limit, declared_length(&parts)).await?;
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(ServerError::Invalid(e.body_text())),
@@ -139,6 +155,65 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
             Err(e) => Err(ServerError::BadRequest(e.body_text())),
         }
     }
+}
+
+fn declared_length(parts: &Parts) -> Option<u64> {
+    parts
+        .headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The whole body if it is at most `limit` bytes; else 413, after draining the rest.
+async fn read_within(
+    mut body: axum::body::Body,
+    limit: usize,
+    declared: Option<u64>,
+) -> Result<bytes::Bytes> {
+    use http_body_util::BodyExt;
+    let too_large = || {
+        ServerError::PayloadTooLarge(format!(
+            "the request body is larger than the limit of {limit} bytes ({} KiB); send less at once",
+            limit / 1024
+        ))
+    };
+    if let Some(declared) = declared.filter(|&n| n > limit as u64) {
+        if declared <= DRAIN_LIMIT {
+            drain(body, 0).await;
+        }
+        return Err(too_large());
+    }
+    let mut read = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ServerError::BadRequest(format!("reading the body: {e}")))?;
+        if let Some(data) = frame.data_ref() {
+            if read.len() + data.len() > limit {
+                let seen = (read.len() + data.len()) as u64;
+                drain(body, seen).await;
+                return Err(too_large());
+            }
+            read.extend_from_slice(data);
+        }
+    }
+    Ok(read.freeze())
+}
+
+/// Reads and discards the rest of `body`, `seen` bytes of which were read already, up to
+/// `DRAIN_LIMIT` bytes in all and for at most `DRAIN_TIME`.
+async fn drain(mut body: axum::body::Body, mut seen: u64) {
+    use http_body_util::BodyExt;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while seen <= DRAIN_LIMIT {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+                _ => break,
+            }
+        }
+    })
+    .await;
 }
 
 fn bearer(parts: &Parts) -> Result<String> {

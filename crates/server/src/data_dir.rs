@@ -47,13 +47,51 @@ pub struct Deployment {
     pub keyring: Arc<Keyring>,
 }
 
+/// Writes a file only the server's user can read: created 0600 (never briefly wider), and an
+/// existing file's mode tightened before it is overwritten.
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text)
-        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
+        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))
+}
+
+/// Creates the data folder if needed and makes it and the files in it the server user's alone
+/// (0700, no group or other bits): they are the key, the suppression key and, by default, the
+/// database with personal data. Run on every open, so what an older version left readable by
+/// others is tightened too.
+fn make_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ServerError::io(format!("creating {}", dir.display()), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let restrict = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| ServerError::io(format!("restricting {}", path.display()), e))
+        };
+        restrict(dir, 0o700)?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| ServerError::io(format!("reading {}", dir.display()), e))?;
+        for entry in entries {
+            let path = entry?.path();
+            // SQLite may remove its WAL or shared-memory file meanwhile: gone is private too.
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o777;
+            if meta.file_type().is_file() && mode & 0o077 != 0 {
+                restrict(&path, mode & 0o700)?;
+            }
+        }
     }
     Ok(())
 }
@@ -71,8 +109,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<String> {
             dir.display()
         )));
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| ServerError::io(format!("creating {}", dir.display()), e))?;
+    make_private_dir(dir)?;
     let (cert, key) = match (&options.cert, &options.key) {
         (Some(c), Some(k)) => (std::path::absolute(c)?, std::path::absolute(k)?),
         (None, None) => {
@@ -144,6 +181,7 @@ fn keyring(dir: &Path) -> Result<Keyring> {
 /// database and the key file leaves `master.key.new`; whichever key the database records wins.
 fn open_with_keys(dir: &Path) -> Result<(Arc<dyn Store>, Arc<Keyring>)> {
     let url = store_url(dir)?;
+    make_private_dir(dir)?;
     let keys = Arc::new(keyring(dir)?);
     let next_path = dir.join(NEXT_MASTER_KEY_FILE);
     match store::open(&url, keys.clone()) {
@@ -189,6 +227,7 @@ pub fn rotate_keys(dir: &Path) -> Result<usize> {
 /// Loads what serving needs.
 pub fn load(dir: &Path) -> Result<Deployment> {
     let config = config(dir)?;
+    make_private_dir(dir)?;
     let cert_pem = read(&dir.join(&config.cert))?;
     let key_pem = read(&dir.join(&config.key))?;
     let suppression_key = Secret::new(read(&dir.join(SUPPRESSION_KEY))?.trim());

@@ -30,6 +30,36 @@ impl rusqlite::ToSql for Val {
     }
 }
 
+/// The database and its companions hold personal data and password and token hashes: none may
+/// be readable by anyone but the server's user. SQLite creates `-wal`, `-shm` and `-journal` with
+/// the database file's own mode, so the file is created 0600 before SQLite first opens it; files
+/// left by an older version are tightened on every open.
+fn keep_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| ServerError::io(format!("creating {}", path.display()), e))?;
+        let name = path.as_os_str();
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut file = name.to_os_string();
+            file.push(suffix);
+            let file = Path::new(&file);
+            if file.exists() {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| ServerError::io(format!("restricting {}", file.display()), e))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     // WAL lets pulls read while a push writes; secure_delete zeroes freed content so purged
@@ -49,6 +79,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        keep_private(path)?;
         let writer = open_connection(path)?;
         let store = SqliteStore {
             writer: Mutex::new(writer),
@@ -60,6 +91,8 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
+        // The WAL and shared-memory files exist now: tighten them too, whatever made them.
+        keep_private(path)?;
         Ok(SqliteStore { readers, ..store })
     }
 }
