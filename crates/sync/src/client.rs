@@ -1,7 +1,7 @@
 //! The HTTPS client of the central store's API: login, push, pull.
 
 use crate::error::{Result, SyncError};
-use crate::tls::TrustAnchor;
+use crate::tls::{PinMismatch, TrustAnchor};
 use std::time::Duration;
 use switchboard_protocol::{
     ChangesPage, ErrorBody, LoginRequest, LoginResponse, PushRequest, PushResponse, Secret,
@@ -146,8 +146,35 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Tells apart why a request got no answer: a certificate that is not the pinned one, another
+/// TLS failure, or the network (refused, reset, timed out).
 fn network(e: reqwest::Error) -> SyncError {
-    SyncError::Network(chain(&e))
+    match tls_cause(&e) {
+        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) => {
+            match other.0.downcast_ref::<PinMismatch>() {
+                Some(pin) => SyncError::FingerprintMismatch {
+                    presented: pin.presented.clone(),
+                    pinned: pin.pinned.clone(),
+                },
+                None => SyncError::Tls(chain(&e)),
+            }
+        }
+        Some(_) => SyncError::Tls(chain(&e)),
+        None => SyncError::Network(chain(&e)),
+    }
+}
+
+/// The rustls error behind `e`, if a TLS failure caused it. TLS errors travel inside
+/// `std::io::Error` (at times twice), whose `source()` skips the error it wraps, so each
+/// wrapped error is opened as well as followed.
+fn tls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    e.downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+        .and_then(|inner| tls_cause(inner))
+        .or_else(|| e.source().and_then(tls_cause))
 }
 
 async fn error_from(response: reqwest::Response) -> SyncError {
@@ -162,6 +189,9 @@ async fn error_from(response: reqwest::Response) -> SyncError {
         Some(b) => (b.code, b.message),
         None => ("http".to_string(), text.chars().take(300).collect()),
     };
+    if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+        return SyncError::PayloadTooLarge(message);
+    }
     if status == reqwest::StatusCode::UNAUTHORIZED {
         return SyncError::Unauthorized(format!(
             "the server refused the credentials ({message}); run `switchboard login` again"

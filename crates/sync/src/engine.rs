@@ -128,7 +128,8 @@ pub async fn sync_once(
 ) -> Result<SyncReport> {
     let result = sync_inner(store, client, token, progress).await;
     let now = store.now();
-    let error = result.as_ref().err().map(|e| e.to_string());
+    // With its code, so `status` tells a wrong certificate, a refused size and the network apart.
+    let error = result.as_ref().err().map(|e| format!("[{}] {e}", e.code()));
     replica::record_sync(store.conn(), now, error.as_deref())?;
     result
 }

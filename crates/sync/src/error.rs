@@ -8,12 +8,28 @@ pub enum SyncError {
     /// The caller gave something unusable.
     #[error("{0}")]
     BadInput(String),
-    /// The server could not be reached or the connection broke.
-    #[error("cannot reach the server: {0}")]
+    /// The server could not be reached or the connection broke (refused, reset, timed out).
+    #[error("cannot reach the server: {0}; check the network and that the server is running, then sync again")]
     Network(String),
-    /// The TLS setup failed (no anchors, unreadable CA file).
+    /// The server's certificate is not the pinned one: a renewed certificate, or someone else
+    /// answering at that address.
+    #[error(
+        "the server presented certificate {presented}, not the pinned one ({pinned}); if the \
+         server's certificate was renewed, sign in again and compare the fingerprint shown with \
+         the one your administrator gives you; otherwise do not sync: something else may be \
+         answering at this address"
+    )]
+    FingerprintMismatch { presented: String, pinned: String },
+    /// The secure connection failed otherwise (TLS setup, a certificate no anchor trusts, a
+    /// handshake the server refused).
     #[error("TLS: {0}")]
     Tls(String),
+    /// The server refused a request as larger than it accepts.
+    #[error(
+        "the server refused the data as too large ({0}); this laptop sent more at once than the \
+         server accepts: update Switchboard, or ask your administrator about the server's limit"
+    )]
+    PayloadTooLarge(String),
     /// The server refused the credentials or the token (expired, revoked, unknown).
     #[error("{0}")]
     Unauthorized(String),
@@ -51,7 +67,9 @@ impl SyncError {
         match self {
             SyncError::BadInput(_) => "bad_input",
             SyncError::Network(_) => "network",
+            SyncError::FingerprintMismatch { .. } => "fingerprint_mismatch",
             SyncError::Tls(_) => "tls",
+            SyncError::PayloadTooLarge(_) => "payload_too_large",
             SyncError::Unauthorized(_) => "unauthorized",
             SyncError::NoToken(_) => "no_token",
             SyncError::Keychain(_) => "keychain",

@@ -115,6 +115,14 @@ pub fn format_fingerprint(bytes: &[u8]) -> String {
         .join(":")
 }
 
+/// The server presented another certificate than the pinned one (both as `AB:CD:…`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the server presented certificate {presented}, not the pinned {pinned}")]
+pub struct PinMismatch {
+    pub presented: String,
+    pub pinned: String,
+}
+
 /// Accepts exactly the certificate whose SHA-256 is pinned, and checks that the server holds
 /// its private key (the handshake signatures) like any other verifier.
 #[derive(Debug)]
@@ -136,9 +144,13 @@ impl ServerCertVerifier for PinnedVerifier {
         if digest.as_slice() == self.pin {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ))
+            // Carries both fingerprints to the client's error, which names them to the user.
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                rustls::OtherError(Arc::new(PinMismatch {
+                    presented: format_fingerprint(&digest),
+                    pinned: format_fingerprint(&self.pin),
+                })),
+            )))
         }
     }
 
