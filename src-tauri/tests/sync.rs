@@ -500,3 +500,77 @@ fn offline_the_window_keeps_working_and_says_so() {
     assert!(history.to_string().contains("logged while offline"));
     drop(rt);
 }
+
+/// A TCP forwarder on 127.0.0.1 whose target can change: `switch` cuts every forwarded
+/// connection, so the client's next connection meets the new target.
+struct Forwarder {
+    url: String,
+    target: Arc<Mutex<std::net::SocketAddr>>,
+    open: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Forwarder {
+    fn start(rt: &tokio::runtime::Runtime, target: std::net::SocketAddr) -> Forwarder {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let target = Arc::new(Mutex::new(target));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (to, conns) = (target.clone(), open.clone());
+        rt.spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let addr = *to.lock().unwrap();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(addr).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns.lock().unwrap().push(task);
+            }
+        });
+        Forwarder { url, target, open }
+    }
+
+    fn switch(&self, target: std::net::SocketAddr) {
+        *self.target.lock().unwrap() = target;
+        for task in self.open.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[test]
+fn a_server_with_another_certificate_is_named_in_the_sync_status() {
+    let central = Central::start();
+    // Another server (another certificate) that will answer at the same address.
+    let impostor = central
+        .rt
+        .block_on(TestServer::start(TestOptions::default()))
+        .unwrap();
+    let forwarder = Forwarder::start(&central.rt, central.server.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, &mock_keychain());
+    let main = window(&app, "main");
+    invoke(
+        &main,
+        "sync_sign_in",
+        json!({"serverUrl": forwarder.url, "fingerprint": central.server.fingerprint,
+               "user": "rita", "password": PASSWORD}),
+    )
+    .unwrap();
+    wait_status(&main, 15, "online", |s| s["connection"] == "online");
+
+    forwarder.switch(impostor.addr);
+    let status = wait_status(&main, 30, "the certificate error", |s| {
+        s["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("presented certificate"))
+    });
+    let error = status["last_error"].as_str().unwrap();
+    assert!(error.contains(&impostor.fingerprint), "{status}");
+    assert!(error.contains(&central.server.fingerprint), "{status}");
+    assert!(error.contains("sign in again"), "{status}");
+    assert!(!error.contains("cannot reach"), "{status}");
+    assert_eq!(status["connection"], "offline", "{status}");
+}
