@@ -3,7 +3,9 @@
 // - it starts without a panic: background tasks (reminders, background sync) panic silently
 //   while the window keeps running, so the test reads the app's stderr for `panicked at`;
 // - a follow-up that is due produces a desktop notification naming the lead, for the user the
-//   window acts as, in the reminders' first round (it runs at start-up).
+//   window acts as, in the reminders' first round (it runs at start-up): the user named by
+//   SWITCHBOARD_USER, or the account signed in on the replica (then background sync runs too,
+//   against a real server).
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,7 @@ import {
   runChecked,
   seedDatabase,
   startDesktopWithNotifications,
+  startSyncServer,
   startXvfb,
   stopAll,
   takePanics,
@@ -30,16 +33,37 @@ const LEADS = [
   { name: 'Alan Turing', company: 'Bletchley Works', email: 'alan@example.org', country: 'GB', registered_at: '2026-03-02T08:30:00Z' },
 ];
 
+const PASSWORD = 'rita-e2e-password';
+
 const minutesAgo = (m) => new Date(Date.now() - m * 60_000);
 const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Logs an inbound call (never refused by the gate) by `user`, asking to be called back at `next`. */
+function cli() {
+  return workspaceBinary('switchboard', 'cargo build -p switchboard-cli --bin switchboard');
+}
+
 function callbackDue(db, email, user, next) {
-  const cli = workspaceBinary('switchboard', 'cargo build -p switchboard-cli --bin switchboard');
-  runChecked(cli, [
+  runChecked(cli(), [
     'log', email, '--db', db, '--as', user, '--inbound', '--channel', 'phone',
     '--outcome', 'callback_requested', '--at', iso(minutesAgo(10)), '--next', iso(next),
   ]);
+}
+
+/** The one notification expected for Grace's callback due at `due` (times in UTC). */
+function graceNotice(due) {
+  const hh = String(due.getUTCHours()).padStart(2, '0');
+  const mm = String(due.getUTCMinutes()).padStart(2, '0');
+  return { summary: 'Follow-up due', body: `Follow up with Grace Hopper (Navy Labs) — due ${hh}:${mm}` };
+}
+
+/** Waits for the first notification, then a moment for a wrong second one; returns them all. */
+async function notificationsOfFirstRound(started) {
+  await waitUntil('the follow-up notification', () => started.notifications().length > 0 || !started.alive(), 45000);
+  assert.ok(started.alive(), `the app exited:\n${started.app.log()}`);
+  // A round shows all it found at once: give a second one (someone else's, wrongly) time.
+  await new Promise((r) => setTimeout(r, 2000));
+  return started.notifications().map(({ summary, body }) => ({ summary, body }));
 }
 
 describe('the real desktop binary', () => {
@@ -73,15 +97,9 @@ describe('the real desktop binary', () => {
   });
 
   it('shows a desktop notification naming the lead whose follow-up is due', async () => {
-    await waitUntil('the follow-up notification', () => started.notifications().length > 0 || !started.alive(), 45000);
-    assert.ok(started.alive(), `the app exited:\n${started.app.log()}`);
-    // A round shows all it found at once: give a second one (sam's, wrongly) time to arrive.
-    await new Promise((r) => setTimeout(r, 2000));
-    const hh = String(graceDue.getUTCHours()).padStart(2, '0');
-    const mm = String(graceDue.getUTCMinutes()).padStart(2, '0');
     assert.deepEqual(
-      started.notifications().map(({ summary, body }) => ({ summary, body })),
-      [{ summary: 'Follow-up due', body: `Follow up with Grace Hopper (Navy Labs) — due ${hh}:${mm}` }],
+      await notificationsOfFirstRound(started),
+      [graceNotice(graceDue)],
       'one notification, for the acting user\'s lead only',
     );
   });
@@ -92,5 +110,48 @@ describe('the real desktop binary', () => {
     const panics = takePanics();
     assert.deepEqual(panics.map((p) => p.text), [], "the app printed a panic on stderr");
     assert.ok(started.alive(), `the app exited:\n${started.app.log()}`);
+  });
+});
+
+describe('the real desktop binary signed in to a server', () => {
+  let started;
+  let graceDue;
+
+  before(async () => {
+    const server = await startSyncServer({ users: [{ name: 'rita', role: 'rep', password: PASSWORD }] });
+    const dir = tempDir();
+    const db = join(dir, 'signed-in.db');
+    seedDatabase(db, LEADS);
+    // rita signs in on this replica; the OS user (osuser) has a callback due as well.
+    const token = runChecked(
+      cli(),
+      ['login', '--db', db, '--server', server.url, '--fingerprint', server.fingerprint, '--user', 'rita',
+        '--password-stdin', '--print-token'],
+      `${PASSWORD}\n`,
+    ).trim();
+    graceDue = minutesAgo(1);
+    callbackDue(db, 'grace@example.org', 'rita', graceDue);
+    callbackDue(db, 'alan@example.org', 'osuser', minutesAgo(1));
+    const display = await startXvfb();
+    const env = {
+      ...appEnvironment(display, db, dir),
+      USER: 'osuser',
+      LOGNAME: 'osuser',
+      // The token as scripts give it (no keychain here): background sync runs against the server.
+      SWITCHBOARD_TOKEN: token,
+      TZ: 'UTC',
+    };
+    delete env.SWITCHBOARD_USER;
+    started = await startDesktopWithNotifications(env);
+  });
+
+  after(async () => {
+    await stopAll();
+    assertNoPanics();
+  });
+
+  it('reminds the signed-in account, not the OS user, and does not panic', async () => {
+    assert.deepEqual(await notificationsOfFirstRound(started), [graceNotice(graceDue)]);
+    assert.deepEqual(takePanics().map((p) => p.text), [], 'the app printed a panic on stderr');
   });
 });
