@@ -78,7 +78,11 @@ fn make_private_dir(dir: &Path) -> Result<()> {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
                 .map_err(|e| ServerError::io(format!("restricting {}", path.display()), e))
         };
-        restrict(dir, 0o700)?;
+        // Only what is too open is changed: a folder already private needs no owner's rights.
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            restrict(dir, 0o700)?;
+        }
         let entries = std::fs::read_dir(dir)
             .map_err(|e| ServerError::io(format!("reading {}", dir.display()), e))?;
         for entry in entries {

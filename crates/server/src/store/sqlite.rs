@@ -49,7 +49,10 @@ fn keep_private(path: &Path) -> Result<()> {
             let mut file = name.to_os_string();
             file.push(suffix);
             let file = Path::new(&file);
-            if file.exists() {
+            let Ok(meta) = std::fs::metadata(file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
                 std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
                     .map_err(|e| ServerError::io(format!("restricting {}", file.display()), e))?;
             }
