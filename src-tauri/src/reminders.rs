@@ -29,8 +29,12 @@ pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn_blocking(move || loop {
-        if let Err(error) = notify_due(&app) {
-            eprintln!("reminders: {error}");
+        // A panic in one round (printed by the panic hook, which the e2e tests watch) must not
+        // end reminders for the rest of the session: the next round tries again.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| notify_due(&app))) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("reminders: {error}"),
+            Err(_) => eprintln!("reminders: the round failed; trying again in {EVERY:?}"),
         }
         std::thread::sleep(EVERY);
     });
