@@ -317,3 +317,63 @@ fn erase_off_a_terminal_needs_yes() {
     let lead = sandbox.json(&["leads", "show", "ann@x.example"]);
     assert_eq!(lead["lead"]["status"], "new");
 }
+
+/// Issue 10, defect 7: an unclosed quote on line 3 of a 10,000-row file once read as "2 rows,
+/// 1 rejected" and dropped the other 9,998 without a word.
+#[test]
+fn a_stray_quote_on_line_3_of_10000_rows_rejects_only_line_3() {
+    let sandbox = Sandbox::init();
+    let mut file = String::from("Name,E-mail,Country,Submitted At\n");
+    for i in 0..10_000 {
+        let name = if i == 1 {
+            "\"Runaway Quote".to_string()
+        } else {
+            format!("Person {i}")
+        };
+        file.push_str(&format!(
+            "{name},p{i}@bulk.example,DE,2026-03-01T10:00:00Z\n"
+        ));
+    }
+    let lines = file.lines().count() as u64;
+    let run = import_bytes(&sandbox, "runaway.csv", file.as_bytes());
+    run.expect(2).stderr_mentions(&["1 of 10000 rows rejected"]);
+    let report = run.json();
+    assert_eq!(report["read"], lines - 1);
+    assert_eq!(report["created"], 9_999, "{report}");
+    assert_eq!(report["rejected"], 1);
+    let errors = errors(&report);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let reason = reason_at(&errors, 3);
+    assert!(reason.contains("quote on line 3"), "{reason}");
+    assert!(reason.contains("line 4"), "{reason}");
+    assert_eq!(sandbox.count("SELECT count(*) FROM lead"), 9_999);
+    assert_eq!(
+        sandbox.count("SELECT count(*) FROM lead WHERE email = 'p1@bulk.example'"),
+        0
+    );
+}
+
+/// The JSON Lines analogues: a broken line in the middle, a line longer than any row can be
+/// (never held whole in memory), and a last line that never ends.
+#[test]
+fn broken_overlong_and_unended_json_lines_are_rejected_by_line() {
+    let sandbox = Sandbox::init();
+    let mut file = Vec::new();
+    file.extend_from_slice(b"{\"name\":\"J One\",\"email\":\"j1@x.example\"}\n"); // 1
+    file.extend_from_slice(b"{\"name\":\"Broken\",\"email\":\"br\n"); // 2
+    file.extend_from_slice(b"oken@x.example\"}\n"); // 3
+    file.extend_from_slice(b"{\"name\":\""); // 4: 2 MiB in one line
+    file.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
+    file.extend_from_slice(b"\"}\n");
+    file.extend_from_slice(b"{\"name\":\"J Two\",\"email\":\"j2@x.example\"}\n"); // 5
+    file.extend_from_slice(b"{\"name\":\"Unended\",\"email\":\"j3@x.exa"); // 6, no LF
+    let run = import_bytes(&sandbox, "rows.jsonl", &file);
+    run.expect(2);
+    let report = run.json();
+    assert_eq!(report["read"], 6);
+    assert_eq!(report["created"], 2, "{report}");
+    let errors = errors(&report);
+    let lines: Vec<u64> = errors.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [2, 3, 4, 6]);
+    assert!(reason_at(&errors, 4).contains("longer than"));
+}

@@ -1,76 +1,129 @@
 //! CSV registrations: UTF-8 with or without BOM, CRLF or LF, quoted fields with newlines.
 //! Rows are read as bytes so that invalid UTF-8 fails only its row.
+//!
+//! A quote that is never closed must not turn the rest of the file into one field. Every row is
+//! bounded (the shared field limit × the header's columns), and a row that runs over several
+//! lines but cannot be a row — its quote never closes, it outgrows the bound, or it has the
+//! wrong number of fields — is rejected at its first line and the file is read again from the
+//! line after it. So every line of the file is accounted for in the report, and the rows after a
+//! stray quote are imported like any others (the README's "Importing" says why we continue
+//! rather than refuse the file).
 
 use super::columns::{map_header, Column, RowBuilder};
 use super::{Parsed, RawRow, RowError};
 use crate::error::{CoreError, Result};
-use std::collections::VecDeque;
-use std::io::Read;
+use crate::intake::MAX_FIELD_BYTES;
+use std::io::BufRead;
 
-/// Streams the rows of a CSV file with a header row.
-pub struct CsvRows<R: Read> {
-    reader: csv::Reader<LineIndex<R>>,
-    columns: Vec<Option<Column>>,
-    record: csv::ByteRecord,
-    pending: Vec<String>,
+/// The header row may be at most this long.
+pub const MAX_HEADER_BYTES: usize = MAX_FIELD_BYTES;
+
+/// The most bytes a data row may take: the field limit for each of the header's columns, plus
+/// their quotes and separators.
+pub fn max_row_bytes(columns: usize) -> usize {
+    (MAX_FIELD_BYTES + 3) * columns.max(1)
 }
 
-impl<R: Read> CsvRows<R> {
-    /// Reads the header row and maps its columns.
+/// Streams the rows of a CSV file with a header row.
+pub struct CsvRows<R: BufRead> {
+    source: Source<R>,
+    columns: Vec<Option<Column>>,
+    pending: Vec<String>,
+    record: Record,
+    max_row: usize,
+}
+
+impl<R: BufRead> CsvRows<R> {
+    /// Reads the header row and maps its columns. A header that is too long or whose quote
+    /// never closes refuses the file.
     pub fn new(read: R) -> Result<CsvRows<R>> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(LineIndex::new(read));
-        let mut header = csv::ByteRecord::new();
-        let found = reader
-            .read_byte_record(&mut header)
-            .map_err(|e| csv_error(e, 1))?;
-        if !found {
-            return Err(CoreError::BadInput(
-                "the file is empty: expected a header row".into(),
-            ));
+        let mut source = Source::new(read);
+        let mut header = Record::default();
+        match header
+            .read(&mut source, MAX_HEADER_BYTES)
+            .map_err(|e| io_error(e, 1))?
+        {
+            Outcome::End => {
+                return Err(CoreError::BadInput(
+                    "the file is empty: expected a header row".into(),
+                ))
+            }
+            Outcome::TooLong => {
+                return Err(CoreError::BadInput(format!(
+                    "line {}: the header row is longer than {} KiB: is this a CSV file?",
+                    header.line,
+                    MAX_HEADER_BYTES / 1024
+                )))
+            }
+            Outcome::Complete => {}
+        }
+        if header.unclosed.is_some() || header.end_line > header.line {
+            return Err(CoreError::BadInput(format!(
+                "line {}: a quote in the header row is not closed on its line; fix the header \
+                 and import again",
+                header.line
+            )));
         }
         let names: Vec<String> = header
-            .iter()
-            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .fields()
+            .enumerate()
+            .map(|(i, h)| {
+                let h = if i == 0 {
+                    h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h)
+                } else {
+                    h
+                };
+                String::from_utf8_lossy(h).into_owned()
+            })
             .collect();
         let (columns, mut pending) = map_header(names.iter().map(String::as_str));
         // Warnings are handed out with `pop`, from the end.
         pending.reverse();
+        let max_row = max_row_bytes(columns.len());
         Ok(CsvRows {
-            reader,
+            source,
             columns,
-            record: csv::ByteRecord::new(),
             pending,
+            record: Record::default(),
+            max_row,
         })
     }
 
     /// How many bytes of the file have been consumed.
     pub fn bytes_read(&self) -> u64 {
-        self.reader.position().byte()
+        self.source.consumed
     }
 
-    fn row(&mut self) -> RawRow {
-        let start = self.record.position().map_or(0, |p| p.byte());
-        let line = self.reader.get_mut().line_at(start);
-        if self.record.len() != self.columns.len() {
+    fn row(&self) -> RawRow {
+        let record = &self.record;
+        let line = record.line;
+        let end_line = record.end_line;
+        if let Some(opened) = record.unclosed {
             return RawRow {
                 line,
+                end_line,
+                input: Err(format!("the quote opened on line {opened} is never closed")),
+            };
+        }
+        if record.len() != self.columns.len() {
+            return RawRow {
+                line,
+                end_line,
                 input: Err(format!(
                     "the row has {} fields but the header has {}",
-                    self.record.len(),
+                    record.len(),
                     self.columns.len()
                 )),
             };
         }
         let mut builder = RowBuilder::default();
-        for (index, (bytes, column)) in self.record.iter().zip(&self.columns).enumerate() {
+        for (index, (bytes, column)) in record.fields().zip(&self.columns).enumerate() {
             let text = match std::str::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(_) => {
                     return RawRow {
                         line,
+                        end_line,
                         input: Err(format!("column {} is not valid UTF-8", index + 1)),
                     }
                 }
@@ -81,12 +134,29 @@ impl<R: Read> CsvRows<R> {
         }
         RawRow {
             line,
+            end_line,
             input: Ok(builder.finish()),
+        }
+    }
+
+    /// Rejects the row that began on `self.record.line` alone and reads again from the line
+    /// after it.
+    fn runaway(&mut self, why: String) -> RawRow {
+        let line = self.record.line;
+        let rest = std::mem::take(&mut self.record.rest);
+        self.source.replay(rest, line + 1);
+        RawRow {
+            line,
+            end_line: line,
+            input: Err(format!(
+                "{why}; the row is skipped and reading goes on at line {}",
+                line + 1
+            )),
         }
     }
 }
 
-impl<R: Read> Iterator for CsvRows<R> {
+impl<R: BufRead> Iterator for CsvRows<R> {
     type Item = Result<Parsed>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -96,74 +166,270 @@ impl<R: Read> Iterator for CsvRows<R> {
                 reason: warning,
             })));
         }
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(true) => Some(Ok(Parsed::Row(self.row()))),
-            Ok(false) => None,
-            Err(e) => {
-                let line = self.reader.position().line();
-                Some(Err(csv_error(e, line)))
+        let outcome = match self.record.read(&mut self.source, self.max_row) {
+            Ok(outcome) => outcome,
+            Err(e) => return Some(Err(io_error(e, self.source.line))),
+        };
+        let record = &self.record;
+        let several_lines = record.end_line > record.line;
+        let row = match outcome {
+            Outcome::End => return None,
+            Outcome::TooLong if several_lines => {
+                let why = format!(
+                    "the row is longer than {} KiB by line {}, so a quote on line {} is \
+                     probably not closed",
+                    self.max_row / 1024,
+                    record.end_line,
+                    record.line
+                );
+                self.runaway(why)
             }
-        }
-    }
-}
-
-/// Remembers where line breaks are in the bytes the CSV parser has been given but not yet
-/// passed, so that each record's first line is known exactly. (The parser's own line count lags
-/// by one after CRLF endings: it counts the LF only when it starts the next record.)
-struct LineIndex<R> {
-    inner: R,
-    offset: u64,
-    /// Offsets of CR and LF bytes not yet behind a record start, and whether each is an LF.
-    breaks: VecDeque<(u64, bool)>,
-    passed_lf: u64,
-}
-
-impl<R: Read> LineIndex<R> {
-    fn new(inner: R) -> Self {
-        LineIndex {
-            inner,
-            offset: 0,
-            breaks: VecDeque::new(),
-            passed_lf: 0,
-        }
-    }
-
-    /// The line of the first byte of the record the parser started at byte `start`: line
-    /// breaks before it, and those it skipped at `start` (the LF of a CRLF, blank lines), count.
-    fn line_at(&mut self, start: u64) -> u64 {
-        let mut at = start;
-        while let Some(&(offset, lf)) = self.breaks.front() {
-            if offset < start || offset == at {
-                if offset == at {
-                    at += 1;
+            Outcome::TooLong => {
+                let why = format!("the line is longer than {} KiB", self.max_row / 1024);
+                self.runaway(why)
+            }
+            Outcome::Complete if several_lines => {
+                if let Some(opened) = record.unclosed {
+                    let why = format!(
+                        "the quote opened on line {opened} is never closed (it would run to \
+                         the end of the file)"
+                    );
+                    self.runaway(why)
+                } else if record.len() != self.columns.len() {
+                    let why = format!(
+                        "the row runs from line {} to line {} and has {} fields, not {}, so a \
+                         quote on line {} is probably not closed",
+                        record.line,
+                        record.end_line,
+                        record.len(),
+                        self.columns.len(),
+                        record.line
+                    );
+                    self.runaway(why)
+                } else {
+                    self.row()
                 }
-                self.passed_lf += u64::from(lf);
-                self.breaks.pop_front();
-            } else {
-                break;
             }
-        }
-        1 + self.passed_lf
+            Outcome::Complete => self.row(),
+        };
+        Some(Ok(Parsed::Row(row)))
     }
 }
 
-impl<R: Read> Read for LineIndex<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' || *b == b'\r' {
-                self.breaks.push_back((self.offset + i as u64, *b == b'\n'));
+fn io_error(e: std::io::Error, line: u64) -> CoreError {
+    CoreError::io(format!("reading line {line}"), e)
+}
+
+/// How reading one record ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// A whole record (at the end of the file, perhaps with a quote still open).
+    Complete,
+    /// The record outgrew its bound; `rest` holds what followed its first line.
+    TooLong,
+    /// No record: only blank lines were left.
+    End,
+}
+
+/// Where a byte of a record is, as RFC 4180 reads it (and the `csv` crate, which keeps a quote
+/// inside an unquoted field and text after a closing quote as they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// Just after a quote inside a quoted field: a second quote is an escaped one.
+    QuoteInQuoted,
+}
+
+/// One record being read: its fields' bytes, where they end, and its lines.
+#[derive(Debug, Default)]
+struct Record {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    /// The record's first and last lines.
+    line: u64,
+    end_line: u64,
+    /// The line of a quote still open at the end of the file.
+    unclosed: Option<u64>,
+    /// The bytes after the record's first line, kept so the file can be read again from there.
+    rest: Vec<u8>,
+}
+
+impl Record {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let field = &self.data[start..end];
+            start = end;
+            field
+        })
+    }
+
+    /// Reads the next record, skipping blank lines before it. At most `max` bytes of it are
+    /// kept: past that it reads on only to the end of its first line, to read again from there.
+    fn read<R: BufRead>(&mut self, source: &mut Source<R>, max: usize) -> std::io::Result<Outcome> {
+        self.data.clear();
+        self.ends.clear();
+        self.rest.clear();
+        self.unclosed = None;
+        let mut state = State::FieldStart;
+        let mut started = false;
+        let mut size = 0usize;
+        let mut quote_line = 0;
+        loop {
+            let Some((byte, at)) = source.next()? else {
+                if !started {
+                    return Ok(Outcome::End);
+                }
+                if state == State::Quoted {
+                    self.unclosed = Some(quote_line);
+                }
+                self.ends.push(self.data.len());
+                return Ok(Outcome::Complete);
+            };
+            if !started {
+                if byte == b'\r' || byte == b'\n' {
+                    continue;
+                }
+                started = true;
+                self.line = at;
+            }
+            self.end_line = at;
+            size += 1;
+            if at > self.line {
+                self.rest.push(byte);
+            }
+            if size > max {
+                // Keep nothing more of the record; finish its first line so that reading
+                // can go on after it.
+                if at > self.line {
+                    return Ok(Outcome::TooLong);
+                }
+                while let Some((byte, at)) = source.next()? {
+                    if at > self.line {
+                        self.rest.push(byte);
+                        break;
+                    }
+                }
+                self.end_line = self.line;
+                return Ok(Outcome::TooLong);
+            }
+            match (state, byte) {
+                (State::Quoted, b'"') => state = State::QuoteInQuoted,
+                (State::Quoted, _) => self.data.push(byte),
+                (State::QuoteInQuoted, b'"') => {
+                    self.data.push(b'"');
+                    state = State::Quoted;
+                }
+                (State::FieldStart, b'"') => {
+                    state = State::Quoted;
+                    quote_line = at;
+                }
+                (_, b',') => {
+                    self.ends.push(self.data.len());
+                    state = State::FieldStart;
+                }
+                (_, b'\r' | b'\n') => {
+                    self.ends.push(self.data.len());
+                    if byte == b'\r' && source.skip_lf()? && at > self.line {
+                        self.rest.push(b'\n');
+                    }
+                    return Ok(Outcome::Complete);
+                }
+                (_, _) => {
+                    self.data.push(byte);
+                    state = State::Unquoted;
+                }
             }
         }
-        self.offset += n as u64;
-        Ok(n)
     }
 }
 
-fn csv_error(e: csv::Error, line: u64) -> CoreError {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => CoreError::io(format!("reading line {line}"), io),
-        other => CoreError::BadInput(format!("line {line}: malformed CSV: {other:?}")),
+/// The file's bytes, with line numbers, and bytes handed back to be read again first.
+struct Source<R> {
+    inner: R,
+    replay: Vec<u8>,
+    replay_at: usize,
+    /// The line the next byte is on (counting LF, CRLF and a lone CR as line breaks).
+    line: u64,
+    after_cr: bool,
+    /// Bytes taken from `inner`.
+    consumed: u64,
+}
+
+impl<R: BufRead> Source<R> {
+    fn new(inner: R) -> Self {
+        Source {
+            inner,
+            replay: Vec::new(),
+            replay_at: 0,
+            line: 1,
+            after_cr: false,
+            consumed: 0,
+        }
+    }
+
+    /// The next byte and its line.
+    fn next(&mut self) -> std::io::Result<Option<(u8, u64)>> {
+        let byte = if self.replay_at < self.replay.len() {
+            self.replay_at += 1;
+            self.replay[self.replay_at - 1]
+        } else {
+            let byte = loop {
+                match self.inner.fill_buf() {
+                    Ok([]) => return Ok(None),
+                    Ok(buf) => break buf[0],
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            self.inner.consume(1);
+            self.consumed += 1;
+            byte
+        };
+        if self.after_cr && byte != b'\n' {
+            self.line += 1;
+        }
+        let at = self.line;
+        self.after_cr = byte == b'\r';
+        if byte == b'\n' {
+            self.line += 1;
+        }
+        Ok(Some((byte, at)))
+    }
+
+    /// Takes the LF of a CRLF, so a record ends on the line it ended; says whether there was one.
+    fn skip_lf(&mut self) -> std::io::Result<bool> {
+        let next = if self.replay_at < self.replay.len() {
+            Some(self.replay[self.replay_at])
+        } else {
+            loop {
+                match self.inner.fill_buf() {
+                    Ok(buf) => break buf.first().copied(),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if next == Some(b'\n') {
+            self.next()?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Reads `bytes` (which begin line `line`) again before the rest of the file.
+    fn replay(&mut self, mut bytes: Vec<u8>, line: u64) {
+        bytes.extend_from_slice(&self.replay[self.replay_at..]);
+        self.replay = bytes;
+        self.replay_at = 0;
+        self.line = line;
+        self.after_cr = false;
     }
 }
 
@@ -183,6 +449,10 @@ mod tests {
         (rows, warnings)
     }
 
+    fn summary(rows: &[RawRow]) -> Vec<(u64, bool)> {
+        rows.iter().map(|r| (r.line, r.input.is_ok())).collect()
+    }
+
     #[test]
     fn bom_crlf_and_quoted_newlines_keep_line_numbers() {
         let text = "\u{feff}First Name,Last Name,E-mail,Notes\r\n\
@@ -191,8 +461,8 @@ mod tests {
                     Cy,Z,cy@example.com,y\r\n";
         let (rows, warnings) = parse(text.as_bytes());
         assert_eq!(warnings, ["unknown column 'Notes' ignored"]);
-        let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
-        assert_eq!(lines, [2, 3, 7]);
+        let lines: Vec<(u64, u64)> = rows.iter().map(|r| (r.line, r.end_line)).collect();
+        assert_eq!(lines, [(2, 2), (3, 6), (7, 7)]);
         let bob = rows[1].input.as_ref().unwrap();
         assert_eq!(bob.name.as_deref(), Some("Bob Multi\r\nLine"));
         assert_eq!(
@@ -202,14 +472,24 @@ mod tests {
     }
 
     #[test]
+    fn escaped_quotes_and_text_after_a_closing_quote_read_like_the_csv_crate() {
+        let text = b"Name,Email\n\"A \"\"Q\"\" B\",a@example.com\n\"x\"y z\"w,b@example.com\n";
+        let (rows, _) = parse(text);
+        let names: Vec<String> = rows
+            .iter()
+            .map(|r| r.input.as_ref().unwrap().name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["A \"Q\" B", "xy z\"w"]);
+    }
+
+    #[test]
     fn invalid_utf8_and_wrong_field_counts_fail_only_their_row() {
         let mut text = b"Email,Name\na@example.com,Ann\nb@example.com,B".to_vec();
         text.extend_from_slice(&[0xff, 0xfe]);
         text.extend_from_slice(b"\nc@example.com\nd@example.com,D,extra\ne@example.com,E\n");
         let (rows, _) = parse(&text);
-        let summary: Vec<(u64, bool)> = rows.iter().map(|r| (r.line, r.input.is_ok())).collect();
         assert_eq!(
-            summary,
+            summary(&rows),
             [(2, true), (3, false), (4, false), (5, false), (6, true)]
         );
         assert_eq!(
@@ -225,5 +505,122 @@ mod tests {
     #[test]
     fn an_empty_file_has_no_header() {
         assert!(CsvRows::new(&b""[..]).is_err());
+        assert!(CsvRows::new(&b"\r\n\n"[..]).is_err());
+    }
+
+    /// Issue 10, defect 7: a stray quote once made the rest of the file one field.
+    #[test]
+    fn a_quote_that_never_closes_rejects_its_line_and_every_later_line_is_read() {
+        let mut text = String::from("Email,Name\r\n");
+        for i in 0..200 {
+            if i == 1 {
+                text.push_str("b1@example.com,\"Bee\r\n");
+            } else {
+                text.push_str(&format!("p{i}@example.com,P {i}\r\n"));
+            }
+        }
+        let (rows, _) = parse(text.as_bytes());
+        assert_eq!(rows.len(), 200);
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!((row.line, row.end_line), (i as u64 + 2, i as u64 + 2));
+            assert_eq!(row.input.is_ok(), i != 1, "{row:?}");
+        }
+        let reason = rows[1].input.as_ref().unwrap_err();
+        assert!(
+            reason.starts_with("the quote opened on line 3 is never closed"),
+            "{reason}"
+        );
+        assert!(reason.ends_with("reading goes on at line 4"), "{reason}");
+    }
+
+    #[test]
+    fn two_stray_quotes_reject_two_lines_not_the_lines_between() {
+        let text = b"Email,Name,Phone\na@example.com,\"A\nb@example.com,B,1\nc@example.com,C\"\nd@example.com,D,3\n";
+        let (rows, _) = parse(text);
+        assert_eq!(
+            summary(&rows),
+            [(2, false), (3, true), (4, false), (5, true)]
+        );
+        assert!(rows[0]
+            .input
+            .as_ref()
+            .unwrap_err()
+            .contains("has 2 fields, not 3"));
+    }
+
+    /// When the stray quotes happen to leave the right number of fields, the row keeps the lines
+    /// between them and says so (the import reports its span as a warning).
+    #[test]
+    fn a_row_whose_quotes_hold_whole_lines_names_its_last_line() {
+        let text =
+            b"Email,Name\na@example.com,\"A\nb@example.com,B\nc@example.com,C\"\nd@example.com,D\n";
+        let (rows, _) = parse(text);
+        let spans: Vec<(u64, u64)> = rows.iter().map(|r| (r.line, r.end_line)).collect();
+        assert_eq!(spans, [(2, 4), (5, 5)]);
+    }
+
+    #[test]
+    fn a_quote_left_open_on_the_last_line_rejects_that_row() {
+        let (rows, _) = parse(b"Email,Name\na@example.com,A\nb@example.com,\"B");
+        assert_eq!(summary(&rows), [(2, true), (3, false)]);
+        assert_eq!(
+            rows[1].input.as_ref().unwrap_err(),
+            "the quote opened on line 3 is never closed"
+        );
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_without_holding_it_and_the_next_lines_are_read() {
+        let cap = max_row_bytes(2);
+        let mut text = b"Email,Name\na@example.com,A\nb@example.com,".to_vec();
+        text.extend(std::iter::repeat_n(b'x', cap * 3));
+        text.extend_from_slice(b"\r\nc@example.com,C\n");
+        let mut rows = CsvRows::new(&text[..]).unwrap();
+        let mut seen = Vec::new();
+        for item in rows.by_ref() {
+            if let Parsed::Row(row) = item.unwrap() {
+                seen.push((row.line, row.input.map_err(|e| e.contains("longer than"))));
+            }
+        }
+        assert_eq!(seen.len(), 3);
+        assert_eq!((seen[1].0, seen[1].1.clone().unwrap_err()), (3, true));
+        assert_eq!(seen[2].0, 4);
+        assert!(seen[2].1.is_ok());
+        // The row kept no more than its bound.
+        assert!(rows.record.data.capacity() <= cap * 2);
+    }
+
+    #[test]
+    fn a_runaway_quote_past_the_bound_rejects_its_line_only() {
+        let cap = max_row_bytes(2);
+        let mut text = String::from("Email,Name\na@example.com,\"A\n");
+        let mut n = 0;
+        while text.len() < cap * 2 {
+            text.push_str(&format!("p{n}@example.com,P\n"));
+            n += 1;
+        }
+        let (rows, _) = parse(text.as_bytes());
+        assert_eq!(rows.len(), n + 1);
+        assert!(rows[0]
+            .input
+            .as_ref()
+            .unwrap_err()
+            .contains("probably not closed"));
+        assert!(rows[1..].iter().all(|r| r.input.is_ok()));
+        assert_eq!(rows.last().unwrap().line, n as u64 + 2);
+    }
+
+    #[test]
+    fn a_header_whose_quote_does_not_close_refuses_the_file() {
+        let err = CsvRows::new(&b"Email,\"Name\na@example.com,A\n"[..])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn lone_cr_line_ends_count_as_lines() {
+        let (rows, _) = parse(b"Email,Name\ra@example.com,A\r\rb@example.com,B");
+        assert_eq!(summary(&rows), [(2, true), (4, true)]);
     }
 }

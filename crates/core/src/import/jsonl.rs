@@ -1,11 +1,18 @@
 //! JSON Lines registrations: one JSON object per line, keys named like CSV columns.
+//! A line is held in memory only up to `MAX_LINE_BYTES`: a longer one (or a file that never
+//! ends its line) is rejected by its number and skipped to its end without being kept.
 
 use super::columns::{column_for, Column, RowBuilder};
 use super::{Parsed, RawRow, RowError};
 use crate::error::{CoreError, Result};
+use crate::intake::MAX_FIELD_BYTES;
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::io::BufRead;
+
+/// The longest line read: the field limit for each of the 21 columns (`columns::Column`) a
+/// line may name.
+pub const MAX_LINE_BYTES: usize = MAX_FIELD_BYTES * 21;
 
 /// Streams the rows of a JSON Lines file.
 pub struct JsonlRows<R: BufRead> {
@@ -84,9 +91,9 @@ impl<R: BufRead> Iterator for JsonlRows<R> {
                 return Some(Ok(p));
             }
             self.buf.clear();
-            let n = match self.reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(n) => n,
+            let (n, whole) = match read_line(&mut self.reader, &mut self.buf, MAX_LINE_BYTES) {
+                Ok((0, _)) => return None,
+                Ok(read) => read,
                 Err(e) => {
                     return Some(Err(CoreError::io(
                         format!("reading line {}", self.line + 1),
@@ -95,21 +102,69 @@ impl<R: BufRead> Iterator for JsonlRows<R> {
                 }
             };
             self.line += 1;
-            self.bytes += n as u64;
+            self.bytes += n;
             let mut bytes = std::mem::take(&mut self.buf);
             let mut content: &[u8] = &bytes;
             if self.line == 1 {
                 content = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
             }
-            if content.iter().all(u8::is_ascii_whitespace) {
+            if whole && content.iter().all(u8::is_ascii_whitespace) {
                 self.buf = bytes;
                 continue;
             }
             let line = self.line;
-            let input = self.row(content);
+            let input = if whole {
+                self.row(content)
+            } else {
+                Err(format!(
+                    "the line is longer than {} KiB ({n} bytes)",
+                    MAX_LINE_BYTES / 1024
+                ))
+            };
             bytes.clear();
             self.buf = bytes;
-            self.pending.push_back(Parsed::Row(RawRow { line, input }));
+            self.pending.push_back(Parsed::Row(RawRow {
+                line,
+                end_line: line,
+                input,
+            }));
+        }
+    }
+}
+
+/// Reads one line (with its LF) into `buf`, keeping at most `max` bytes of it: the bytes the
+/// line took, and whether it was kept whole.
+fn read_line<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(u64, bool)> {
+    let mut taken = 0u64;
+    let mut whole = true;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((taken, whole));
+        }
+        let (part, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let used = part.len();
+        if whole && buf.len() + used <= max {
+            buf.extend_from_slice(part);
+        } else {
+            whole = false;
+            buf.clear();
+        }
+        reader.consume(used);
+        taken += used as u64;
+        if done {
+            return Ok((taken, whole));
         }
     }
 }
@@ -170,5 +225,25 @@ mod tests {
             "the line is not valid UTF-8"
         );
         assert_eq!(rows[3].input.as_ref().unwrap_err(), "'email' must be text");
+    }
+
+    #[test]
+    fn an_overlong_line_is_rejected_by_number_without_being_held() {
+        let mut text = b"{\"email\":\"a@example.com\"}\n{\"name\":\"".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 10));
+        text.extend_from_slice(b"\"}\n{\"email\":\"c@example.com\"}\n{\"email\":\"never ends");
+        let mut rows = JsonlRows::new(&text[..]);
+        let mut seen = Vec::new();
+        for item in rows.by_ref() {
+            if let Parsed::Row(r) = item.unwrap() {
+                seen.push((r.line, r.input.map_err(|e| e.contains("longer than"))));
+            }
+        }
+        assert_eq!(seen.len(), 4);
+        assert_eq!(seen[1], (2, Err(true)));
+        assert_eq!(seen[2].0, 3);
+        assert!(seen[2].1.is_ok());
+        assert_eq!(seen[3], (4, Err(false)));
+        assert!(rows.buf.capacity() <= 2 * MAX_LINE_BYTES);
     }
 }

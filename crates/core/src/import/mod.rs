@@ -96,7 +96,8 @@ pub struct RowError {
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
-    /// Data rows read (good and bad).
+    /// Data rows read (good and bad): every line of the file but the header and blank lines is
+    /// the first line of one of them, or held in a quoted field that a warning names.
     pub read: u64,
     /// Rows that created a new lead.
     pub created: u64,
@@ -146,6 +147,8 @@ pub struct ImportProgress {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRow {
     pub line: u64,
+    /// The row's last line: the same unless a quoted field runs over several lines.
+    pub end_line: u64,
     pub input: std::result::Result<RegistrationInput, String>,
 }
 
@@ -290,12 +293,25 @@ fn feed<I: Iterator<Item = Result<Parsed>>>(
                 break;
             }
             Some(Ok(Parsed::Warning(w))) => Item::Warning(w),
-            Some(Ok(Parsed::Row(raw))) => Item::Row {
-                line: raw.line,
-                row: raw
-                    .input
-                    .and_then(|input| intake::clean(&input, ctx).map_err(|e| e.to_string())),
-            },
+            Some(Ok(Parsed::Row(raw))) => {
+                // Lines held in a quoted field are named, so the report accounts for each line
+                // even when two stray quotes happen to leave the right number of fields.
+                if raw.end_line > raw.line {
+                    chunk.push(Item::Warning(RowError {
+                        line: raw.line,
+                        reason: format!(
+                            "the row runs from line {} to line {}: a quoted field holds line breaks",
+                            raw.line, raw.end_line
+                        ),
+                    }));
+                }
+                Item::Row {
+                    line: raw.line,
+                    row: raw
+                        .input
+                        .and_then(|input| intake::clean(&input, ctx).map_err(|e| e.to_string())),
+                }
+            }
         };
         chunk.push(item);
         if chunk.len() >= CHUNK {
@@ -504,10 +520,17 @@ mod tests {
         assert!(report.errors.is_empty());
         assert_eq!(
             report.warnings,
-            [RowError {
-                line: 1,
-                reason: "unknown column 'Favourite Colour' ignored".into()
-            }]
+            [
+                RowError {
+                    line: 1,
+                    reason: "unknown column 'Favourite Colour' ignored".into()
+                },
+                RowError {
+                    line: 3,
+                    reason: "the row runs from line 3 to line 4: a quoted field holds line breaks"
+                        .into()
+                }
+            ]
         );
         let (name, phone, company): (String, String, String) = s
             .conn()
@@ -580,6 +603,49 @@ mod tests {
             .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
             .unwrap();
         assert_eq!(leads, 1);
+    }
+
+    /// Issue 10, defect 7: one unclosed quote on line 3 of 10,000 rows once read as 2 rows.
+    #[test]
+    fn a_stray_quote_on_line_3_rejects_that_line_and_imports_the_other_9999_rows() {
+        let mut text = String::from("Submission ID,E-mail,First Name\n");
+        for i in 0..10_000 {
+            if i == 1 {
+                text.push_str("sub1,person1@example.com,\"Person 1\n");
+            } else {
+                text.push_str(&format!("sub{i},person{i}@example.com,Person {i}\n"));
+            }
+        }
+        let mut s = store();
+        let options = ImportOptions::default();
+        let report = import_reader(
+            &mut s,
+            text.as_bytes(),
+            0,
+            Format::Csv,
+            &options,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(report.read, 10_000);
+        assert_eq!((report.created, report.rejected), (9_999, 1));
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(report.errors[0].line, 3);
+        assert!(
+            report.errors[0]
+                .reason
+                .contains("quote on line 3 is probably not closed")
+                && report.errors[0]
+                    .reason
+                    .ends_with("reading goes on at line 4"),
+            "{:?}",
+            report.errors
+        );
+        let leads: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(leads, 9_999);
     }
 
     #[test]
