@@ -1,0 +1,67 @@
+//! Fuzz targets for every parser that reads bytes from outside: the CSV and JSON Lines import
+//! readers, the core's intake of a registration, the server's push decoder and its public
+//! registration intake.
+//!
+//! Each target is a plain function over bytes that panics when a property fails, so the same
+//! code runs under libFuzzer (`fuzz/`, `make fuzz`, nightly) and in the stable smoke test
+//! (`tests/smoke.rs`, part of `cargo test`), which replays the committed corpus and crash
+//! inputs and then tries structure-aware random inputs from `gen`.
+
+pub mod gen;
+pub mod lines;
+pub mod server;
+pub mod targets;
+
+/// Every target, by the name its corpus folder and libFuzzer binary carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Csv,
+    Jsonl,
+    CoreIntake,
+    Push,
+    Registration,
+}
+
+impl Target {
+    /// All targets.
+    pub const ALL: [Target; 5] = [
+        Target::Csv,
+        Target::Jsonl,
+        Target::CoreIntake,
+        Target::Push,
+        Target::Registration,
+    ];
+
+    /// The name of its folders under `fuzz/corpus/` and `fuzz/regressions/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Csv => "csv",
+            Target::Jsonl => "jsonl",
+            Target::CoreIntake => "core_intake",
+            Target::Push => "push",
+            Target::Registration => "registration",
+        }
+    }
+
+    /// Runs the target on one input; panics when a property does not hold.
+    pub fn run(self, data: &[u8]) {
+        match self {
+            Target::Csv => targets::csv(data),
+            Target::Jsonl => targets::jsonl(data),
+            Target::CoreIntake => targets::core_intake(data),
+            Target::Push => targets::push(data),
+            Target::Registration => targets::registration(data),
+        }
+    }
+
+    /// A structure-aware random input for it.
+    pub fn generate(self, rng: &mut impl rand::Rng) -> Vec<u8> {
+        match self {
+            Target::Csv => gen::csv_file(rng),
+            Target::Jsonl => gen::jsonl_file(rng),
+            Target::CoreIntake => gen::core_registration(rng),
+            Target::Push => gen::push_body(rng),
+            Target::Registration => gen::registration_body(rng),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! One real server state per process (a fresh data folder on SQLite, an office, a rep and an
+//! intake key), and requests sent through its real router in process: the same extractors,
+//! limits, checks and store as over HTTPS, without a TLS handshake per input.
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use switchboard_protocol::{ErrorBody, Role, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use switchboard_server::testkit::{TestOptions, TestServer};
+use tower::ServiceExt;
+
+/// Who sends a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller {
+    /// A rep of office BER (routed from DE), signed in.
+    Rep,
+    /// The website, with an intake key.
+    Intake,
+}
+
+/// The server's answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// The body read as an `ErrorBody`, when it is one.
+    pub error: Option<ErrorBody>,
+}
+
+struct Harness {
+    runtime: tokio::runtime::Runtime,
+    server: TestServer,
+    rep_token: String,
+    intake_key: String,
+}
+
+static HARNESS: OnceLock<Harness> = OnceLock::new();
+
+/// Answers with a 2xx status so far in this process: the smoke test checks that random
+/// inputs get past the decoders into the store, not only bounce off them.
+pub static ACCEPTED: AtomicU64 = AtomicU64::new(0);
+
+fn harness() -> &'static Harness {
+    HARNESS.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let (server, rep_token, intake_key) = runtime.block_on(async {
+            let server = TestServer::start(TestOptions::default())
+                .await
+                .expect("a test server starts");
+            server.add_office("BER", "DE").await.expect("office BER");
+            server.add_route("DE", "BER").await.expect("route DE");
+            server
+                .add_user("rita", Role::Rep, Some("BER"), "a long password")
+                .await
+                .expect("user rita");
+            let api = server
+                .login("rita", "a long password")
+                .await
+                .expect("rita signs in");
+            let key = server.intake_key().await.expect("an intake key");
+            (
+                server,
+                api.token.expose().to_string(),
+                key.expose().to_string(),
+            )
+        });
+        Harness {
+            runtime,
+            server,
+            rep_token,
+            intake_key,
+        }
+    })
+}
+
+/// Posts `body` (as JSON) to `path` through the server's router.
+pub fn post(path: &str, caller: Caller, body: &[u8]) -> Answer {
+    let h = harness();
+    let token = match caller {
+        Caller::Rep => &h.rep_token,
+        Caller::Intake => &h.intake_key,
+    };
+    let request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .body(Body::from(body.to_vec()))
+        .expect("a request");
+    let router = switchboard_server::api::router(h.server.state.clone());
+    h.runtime.block_on(async move {
+        let response = router.oneshot(request).await.expect("the router answers");
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            ACCEPTED.fetch_add(1, Ordering::Relaxed);
+        }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body is read")
+            .to_bytes()
+            .to_vec();
+        let error = serde_json::from_slice(&body).ok();
+        Answer {
+            status,
+            body,
+            error,
+        }
+    })
+}
