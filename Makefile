@@ -8,12 +8,13 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 DESKTOP_BIN := target/debug/switchboard-desktop
 
-.PHONY: help deps ui desktop run test lint-rust types rust-tests ui-tests e2e bundle
+.PHONY: help deps ui desktop run test lint-rust types rust-tests ui-tests e2e bundle fuzz fuzz-smoke
 
 help:
 	@echo "make run     build everything and open Switchboard (demo data in an empty database)"
 	@echo "make test    every check CI runs: format, clippy, generated types, Rust, UI, window"
 	@echo "make bundle  a .deb package in target/release/bundle/deb/"
+	@echo "make fuzz    long libFuzzer run of every parser (FUZZ_SECONDS per target, default 600)"
 
 ## Set-up: system packages, ui/node_modules, tauri-driver.
 deps:
@@ -65,3 +66,25 @@ e2e: desktop
 ## its before-commands run in ui/.
 bundle: deps
 	TAURI_APP_PATH=$(CURDIR) TAURI_FRONTEND_PATH=$(CURDIR)/ui ui/node_modules/.bin/tauri build --bundles deb
+
+## The fuzz smoke run alone (`rust-tests` runs it too, as part of the workspace's tests): the
+## committed corpus and regressions, random structure-aware inputs (FUZZ_SMOKE_SECONDS per
+## target) and random bodies to the real server over HTTPS (FUZZ_HTTPS_BODIES).
+fuzz-smoke:
+	cargo build -p switchboard-server --bins
+	cargo test -p switchboard-fuzz
+
+## The long run: libFuzzer through cargo-fuzz on the nightly toolchain (installed by
+## `scripts/install-deps.sh --fuzz`), FUZZ_SECONDS per target, starting from fuzz/corpus plus
+## generated inputs. A crash is written to fuzz/artifacts/TARGET/: commit it under
+## fuzz/regressions/TARGET/ with the fix, and the smoke run replays it from then on.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= csv jsonl core_intake push registration
+fuzz:
+	scripts/install-deps.sh --fuzz
+	cargo run -q -p switchboard-fuzz --example seed_corpus -- fuzz/corpus
+	for target in $(FUZZ_TARGETS); do \
+	  echo "==> fuzz $$target for $(FUZZ_SECONDS) s"; \
+	  cargo +nightly fuzz run $$target fuzz/corpus/$$target fuzz/regressions/$$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=4096 -timeout=30; \
+	done

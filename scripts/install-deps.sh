@@ -59,7 +59,27 @@ install_tauri_driver() {
   cargo install tauri-driver --locked --version '^2' || die "cargo install tauri-driver failed"
 }
 
+# Only `make fuzz` (libFuzzer) needs these; `make test` runs the fuzz smoke test on stable.
+install_fuzz_tools() {
+  if rustup run nightly rustc --version >/dev/null 2>&1; then
+    say "nightly toolchain: present"
+  else
+    say "nightly toolchain: rustup toolchain install nightly"
+    rustup toolchain install nightly --profile minimal || die "installing the nightly toolchain failed"
+  fi
+  if command -v cargo-fuzz >/dev/null 2>&1; then
+    say "cargo-fuzz: $(command -v cargo-fuzz)"
+  else
+    say "cargo-fuzz: cargo install"
+    cargo install cargo-fuzz --locked || die "cargo install cargo-fuzz failed"
+  fi
+}
+
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup first"
+if [ "${1:-}" = "--fuzz" ]; then
+  install_fuzz_tools
+  exit 0
+fi
 command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20.19 or newer first"
 install_apt_packages
 install_ui_packages
