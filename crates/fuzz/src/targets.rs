@@ -262,7 +262,7 @@ pub fn push(data: &[u8]) {
 }
 
 /// `POST /v1/registrations` with the intake key: never a 5xx; a 4xx is an `ErrorBody`, and an
-/// invalid submission names the field; a 200 is an `IntakeResponse`.
+/// invalid submission (a JSON object) names the field; a 200 is an `IntakeResponse`.
 pub fn registration(data: &[u8]) {
     let answer = server::post("/v1/registrations", server::Caller::Intake, data);
     check_answer(&answer);
@@ -270,7 +270,9 @@ pub fn registration(data: &[u8]) {
         let _: IntakeResponse =
             serde_json::from_slice(&answer.body).expect("a 200 is an IntakeResponse");
     } else if let Some(error) = &answer.error {
-        if error.code == "invalid" {
+        // A body that is not an object at all ("{" as a JSON string) has no field to name.
+        let object = serde_json::from_slice::<serde_json::Value>(data).is_ok_and(|v| v.is_object());
+        if error.code == "invalid" && object {
             const FIELDS: [&str; 15] = [
                 "submission_id",
                 "kind",
