@@ -260,7 +260,7 @@ pub fn registration_body(rng: &mut impl Rng) -> Vec<u8> {
 
 /// Operations a real replica pushes, built by the core from imported rows (the server's
 /// office BER, routed from DE).
-fn op_templates() -> &'static [Value] {
+pub fn op_templates() -> &'static [Value] {
     static TEMPLATES: OnceLock<Vec<Value>> = OnceLock::new();
     TEMPLATES.get_or_init(|| {
         use chrono::TimeZone;

@@ -108,6 +108,24 @@ pub fn record(
             office: col_text(&row, 3),
         });
     }
+    // A replica may have pushed this submission first (a laptop imported the form tool's
+    // export): the website's copy is then a duplicate of that registration.
+    if let Some(row) = tx.query_opt(
+        "SELECT id, lead_id FROM record WHERE kind = 'registration' AND submission_id = ?1",
+        &[submission_id.into()],
+    )? {
+        let lead_id = col_text(&row, 1);
+        let office = match &lead_id {
+            Some(id) => leads::load(tx, id)?.and_then(|lead| lead.office),
+            None => None,
+        };
+        return Ok(IntakeResponse {
+            status: IntakeStatus::Duplicate,
+            registration_id: col_text(&row, 0),
+            lead_id,
+            office,
+        });
+    }
     let routed = match &sub.country {
         Some(c) => route_for(tx, c)?,
         None => None,
