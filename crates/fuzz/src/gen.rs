@@ -286,10 +286,36 @@ pub fn op_templates() -> &'static [Value] {
             &mut |_| {},
         )
         .expect("the template rows import");
-        switchboard_core::replica::pending_ops(store.conn(), 1000)
-            .expect("the outbox builds")
-            .into_iter()
-            .map(|(_, op)| serde_json::to_value(op).expect("an op serialises"))
+        let mut ops: Vec<switchboard_protocol::Op> =
+            switchboard_core::replica::pending_ops(store.conn(), 1000)
+                .expect("the outbox builds")
+                .into_iter()
+                .map(|(_, op)| op)
+                .collect();
+        // One legitimate sample of every other kind (the authorization matrix's samples),
+        // about a lead the rows above create.
+        let lead_id = ops
+            .iter()
+            .find_map(|op| match op {
+                switchboard_protocol::Op::LeadFieldsSet(set) => Some(set.lead_id.clone()),
+                _ => None,
+            })
+            .expect("the rows create a lead");
+        let context = switchboard_protocol::authz::SampleContext {
+            user: "rita".into(),
+            office: "BER".into(),
+            lead_id,
+            new_lead_id: "0190a1b2-0000-7000-8000-00000000f00d".into(),
+            request_id: "req-fuzz".into(),
+            partner_id: "partner-fuzz".into(),
+            partner_name: "Partner".into(),
+            suffix: "fuzz".into(),
+            at,
+            hlc: "1772442000000-00000-fuzz".into(),
+        };
+        ops.extend(switchboard_protocol::authz::samples(&context));
+        ops.into_iter()
+            .map(|op| serde_json::to_value(op).expect("an op serialises"))
             .collect()
     })
 }

@@ -13,9 +13,15 @@ use switchboard_protocol::{IntakeResponse, IntakeStatus, PushResponse, PushStatu
 #[test]
 fn a_submission_pushed_by_a_replica_then_posted_by_the_website_is_a_duplicate_not_a_500() {
     let submission = "regression-pushed-then-posted";
+    // The real operations of two imported rows and one sample of every kind, but for those
+    // that would erase the lead (its registrations go with it).
+    let templates: Vec<&Value> = op_templates()
+        .iter()
+        .filter(|op| op["type"] != "lead_erased" && op["type"] != "lead_revoked")
+        .collect();
     let mut ops = Vec::new();
-    for (seq, template) in op_templates().iter().enumerate() {
-        let mut op = template.clone();
+    for (seq, template) in templates.iter().enumerate() {
+        let mut op = (*template).clone();
         if op["type"] == "registration_added" {
             op["submission_id"] = json!(format!("{submission}-{seq}"));
         }
@@ -30,7 +36,7 @@ fn a_submission_pushed_by_a_replica_then_posted_by_the_website_is_a_duplicate_no
         String::from_utf8_lossy(&pushed.body)
     );
     let response: PushResponse = serde_json::from_slice(&pushed.body).unwrap();
-    let registrations: Vec<(usize, &Value)> = op_templates()
+    let registrations: Vec<(usize, &&Value)> = templates
         .iter()
         .enumerate()
         .filter(|(_, op)| op["type"] == "registration_added")
