@@ -85,6 +85,7 @@ fuzz:
 	cargo run -q -p switchboard-fuzz --example seed_corpus -- fuzz/corpus
 	for target in $(FUZZ_TARGETS); do \
 	  echo "==> fuzz $$target for $(FUZZ_SECONDS) s"; \
+	  mkdir -p fuzz/regressions/$$target; \
 	  cargo +nightly fuzz run $$target fuzz/corpus/$$target fuzz/regressions/$$target -- \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=4096 -timeout=30; \
 	done
