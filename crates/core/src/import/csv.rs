@@ -6,8 +6,8 @@
 //! lines but cannot be a row — its quote never closes, it outgrows the bound, or it has the
 //! wrong number of fields — is rejected at its first line and the file is read again from the
 //! line after it. So every line of the file is accounted for in the report, and the rows after a
-//! stray quote are imported like any others (the README's "Importing" says why we continue
-//! rather than refuse the file).
+//! stray quote are imported like any others (the README says why we continue rather than
+//! refuse the file).
 
 use super::columns::{map_header, Column, RowBuilder};
 use super::{Parsed, RawRow, RowError};
