@@ -2,7 +2,7 @@
 //! Rows are read as bytes so that invalid UTF-8 fails only its row.
 //!
 //! A quote that is never closed must not turn the rest of the file into one field. Every row is
-//! bounded (the shared field limit × the header's columns), and a row that runs over several
+//! bounded (the shared limits' largest cell × the header's columns), and a row that runs over several
 //! lines but cannot be a row — its quote never closes, it outgrows the bound, or it has the
 //! wrong number of fields — is rejected at its first line and the file is read again from the
 //! line after it. So every line of the file is accounted for in the report, and the rows after a
@@ -12,16 +12,21 @@
 use super::columns::{map_header, Column, RowBuilder};
 use super::{Parsed, RawRow, RowError};
 use crate::error::{CoreError, Result};
-use crate::intake::MAX_FIELD_BYTES;
 use std::io::BufRead;
+use switchboard_protocol::limits;
+
+/// The most one cell may legitimately hold under the shared limits: the whole pages-visited
+/// list (every single field's limit is below it). Longer values still reach the intake, which
+/// names the field; this only bounds what a runaway row may take.
+pub const MAX_CELL_BYTES: usize = limits::MAX_PAGES_TOTAL_BYTES;
 
 /// The header row may be at most this long.
-pub const MAX_HEADER_BYTES: usize = MAX_FIELD_BYTES;
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
-/// The most bytes a data row may take: the field limit for each of the header's columns, plus
+/// The most bytes a data row may take: a cell's bound for each of the header's columns, plus
 /// their quotes and separators.
 pub fn max_row_bytes(columns: usize) -> usize {
-    (MAX_FIELD_BYTES + 3) * columns.max(1)
+    (MAX_CELL_BYTES + 3) * columns.max(1)
 }
 
 /// Streams the rows of a CSV file with a header row.
@@ -622,5 +627,29 @@ mod tests {
     fn lone_cr_line_ends_count_as_lines() {
         let (rows, _) = parse(b"Email,Name\ra@example.com,A\r\rb@example.com,B");
         assert_eq!(summary(&rows), [(2, true), (4, true)]);
+    }
+
+    #[test]
+    fn a_cell_holds_any_single_field_the_shared_limits_allow() {
+        use limits::Field::*;
+        for field in [
+            SubmissionId,
+            Kind,
+            Product,
+            SubmittedAt,
+            Name,
+            Company,
+            Email,
+            Phone,
+            Address,
+            Country,
+            Ip,
+            UserAgent,
+            Referrer,
+            PagesVisited,
+            FormVersion,
+        ] {
+            assert!(field.max_bytes() <= MAX_CELL_BYTES, "{field:?}");
+        }
     }
 }

@@ -3,16 +3,16 @@
 //! ends its line) is rejected by its number and skipped to its end without being kept.
 
 use super::columns::{column_for, Column, RowBuilder};
+use super::csv::MAX_CELL_BYTES;
 use super::{Parsed, RawRow, RowError};
 use crate::error::{CoreError, Result};
-use crate::intake::MAX_FIELD_BYTES;
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::io::BufRead;
 
-/// The longest line read: the field limit for each of the 21 columns (`columns::Column`) a
-/// line may name.
-pub const MAX_LINE_BYTES: usize = MAX_FIELD_BYTES * 21;
+/// The longest line read: a cell's bound (the shared limits) for each of the 21 columns
+/// (`columns::Column`) a line may name.
+pub const MAX_LINE_BYTES: usize = MAX_CELL_BYTES * 21;
 
 /// Streams the rows of a JSON Lines file.
 pub struct JsonlRows<R: BufRead> {
