@@ -93,6 +93,13 @@ const TEXTS: &[&str] = &[
 fn text(rng: &mut impl Rng) -> String {
     match rng.gen_range(0..200) {
         0 => "x".repeat(rng.gen_range(60_000..70_000)),
+        // Around the shared field limits (protocol::limits).
+        41..=55 => {
+            let limit = *[64usize, 100, 200, 254, 300, 1024, 2048, 16 * 1024]
+                .choose(rng)
+                .unwrap();
+            "x".repeat(limit + rng.gen_range(0..3) - 1)
+        }
         1..=10 => (0..rng.gen_range(0..40))
             .map(|_| rng.gen::<char>())
             .collect(),
