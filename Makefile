@@ -46,9 +46,11 @@ lint-rust:
 types:
 	scripts/check-generated-types.sh
 
+# The authorization matrix runs on its own with --nocapture so its case count shows in the log.
 rust-tests:
 	cargo build --workspace --bins
-	cargo test --workspace
+	cargo test --workspace -- --skip authorization_matrix_from_the_protocol
+	cargo test -p switchboard-server --test authz_matrix -- --nocapture
 
 ui-tests: deps
 	npm --prefix ui run lint
