@@ -55,6 +55,14 @@ impl CoreError {
     }
 }
 
+impl From<switchboard_domain::DomainError> for CoreError {
+    fn from(e: switchboard_domain::DomainError) -> Self {
+        match e {
+            switchboard_domain::DomainError::BadInput(m) => CoreError::BadInput(m),
+        }
+    }
+}
+
 impl From<switchboard_protocol::UnknownValue> for CoreError {
     fn from(e: switchboard_protocol::UnknownValue) -> Self {
         CoreError::BadInput(e.to_string())

@@ -9,15 +9,17 @@ use crate::clock::{new_id, to_text};
 use crate::error::{CoreError, Result};
 use crate::hlc::Hlc;
 use crate::leads::{self, LeadField, NewLead};
-use crate::normalize::{normalize_country, normalize_email, normalize_phone, single_zone};
+use crate::normalize::{normalize_country, single_zone};
 use crate::outbox::{self, Entity};
 use crate::store::HlcSequence;
 use crate::suppression::{self, Identifier};
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::Sha256;
 use switchboard_protocol::{limits, RegistrationKind};
+
+pub use switchboard_domain::registration::{identifiers, parse_kind, parse_submitted_at};
 
 /// Two registrations of the same email and kind this close together are one submission sent twice.
 pub const DUPLICATE_WINDOW_MINUTES: i64 = 10;
@@ -214,26 +216,6 @@ pub fn clean(input: &RegistrationInput, ctx: &IntakeContext) -> Result<CleanRegi
         form_version: owned(&input.form_version),
         warnings,
     })
-}
-
-/// The rule both intakes (this one and the server's) apply to a registration's email and phone:
-/// each one given must be valid, else the registration is refused naming it. Why refuse rather
-/// than drop it with a warning: a dropped address is lost for good (the person's opt-out or
-/// erasure request from that address would then match no one), and in both places someone can
-/// fix it at once: the website shows the answer to the visitor, the import report names the line.
-pub fn identifiers(
-    email: Option<&str>,
-    phone: Option<&str>,
-    country: Option<&str>,
-) -> std::result::Result<(Option<String>, Option<String>), String> {
-    let email = email.map(normalize_email).transpose();
-    let phone = phone.map(|p| normalize_phone(p, country)).transpose();
-    match (email, phone) {
-        (Ok(e), Ok(p)) => Ok((e, p)),
-        (Err(e), Ok(_)) => Err(e.to_string()),
-        (Ok(_), Err(p)) => Err(p.to_string()),
-        (Err(e), Err(p)) => Err(format!("{e}; {p}")),
-    }
 }
 
 /// Records an already cleaned registration inside the caller's transaction.
@@ -723,73 +705,6 @@ fn content_key(key: &[u8], input: &RegistrationInput) -> String {
         "{CONTENT_KEY_PREFIX}{}",
         hex::encode(&mac.finalize().into_bytes()[..16])
     )
-}
-
-/// Reads a registration kind as forms and exports spell it; anything unknown is `Other`.
-pub fn parse_kind(raw: Option<&str>) -> RegistrationKind {
-    let Some(raw) = raw else {
-        return RegistrationKind::Other;
-    };
-    let folded: String = raw
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '_' })
-        .collect();
-    if let Ok(kind) = folded.parse::<RegistrationKind>() {
-        return kind;
-    }
-    match folded.as_str() {
-        "license" | "licence" | "licence_key" | "license_request" | "key" | "download" => {
-            RegistrationKind::LicenseKey
-        }
-        "info"
-        | "information"
-        | "information_request"
-        | "contact"
-        | "contact_request"
-        | "inquiry"
-        | "enquiry" => RegistrationKind::InfoRequest,
-        "free_trial" | "trial_request" => RegistrationKind::Trial,
-        "subscribe" | "subscription" => RegistrationKind::Newsletter,
-        "demo_request" | "book_a_demo" => RegistrationKind::Demo,
-        _ => RegistrationKind::Other,
-    }
-}
-
-/// Parses the submission time formats that form tools export; times without offset are UTC.
-pub fn parse_submitted_at(text: &str) -> Option<DateTime<Utc>> {
-    let t = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
-        return Some(at.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%z",
-        "%Y-%m-%d %H:%M:%S%.f %z",
-    ] {
-        if let Ok(at) = DateTime::parse_from_str(t, format) {
-            return Some(at.with_timezone(&Utc));
-        }
-    }
-    let t = t
-        .strip_suffix(" UTC")
-        .or_else(|| t.strip_suffix('Z'))
-        .unwrap_or(t);
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(t, format) {
-            return Some(at.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
 }
 
 fn text(value: &Option<String>) -> Option<&str> {

@@ -124,11 +124,9 @@ pub struct NewLead {
     pub last_registered_at: Option<DateTime<Utc>>,
 }
 
-/// Parses a stored timestamp; a malformed one reads as absent rather than failing a whole list.
-pub fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
-    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
+/// Parses a stored timestamp; a malformed one reads as absent rather than failing a whole list
+/// (the domain's time codec, shared with the server).
+pub use switchboard_domain::time::parse_time;
 
 /// Maps a row selected with `LEAD_COLUMNS`.
 pub fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {

@@ -5,7 +5,6 @@
 pub mod access;
 pub mod audience;
 pub mod audit;
-pub mod clock;
 pub mod consent;
 pub mod contact;
 pub mod correct;
@@ -18,12 +17,10 @@ pub mod feedback;
 pub mod followup;
 pub mod gate;
 pub mod history;
-pub mod hlc;
 pub mod import;
 pub mod intake;
 pub mod leads;
 pub mod letters;
-pub mod normalize;
 pub mod notices;
 pub mod outbox;
 pub mod partners;
@@ -36,7 +33,9 @@ pub mod share;
 pub mod store;
 pub mod suppression;
 
+// The pure rules live in `switchboard-domain` (shared with the server); their old paths stay.
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{CoreError, Result};
 pub use store::Store;
+pub use switchboard_domain::{clock, hlc, normalize, time};
 pub use switchboard_protocol as protocol;

@@ -1,30 +1,15 @@
 //! Suppression of erased people: keyed hashes (HMAC-SHA256 with the deployment's key) of their
 //! normalised email and phone, so a re-import or re-registration is recognised without keeping
-//! the personal information itself.
+//! the personal information itself. The hashing is the domain's (`switchboard_domain`); the list
+//! kept in this replica's database is here.
 
 use crate::clock::to_text;
 use crate::error::{CoreError, Result};
 use crate::store::get_setting;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::Sha256;
 
-/// Which identifier a suppression hash was made from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Identifier {
-    Email,
-    Phone,
-}
-
-impl Identifier {
-    fn as_str(self) -> &'static str {
-        match self {
-            Identifier::Email => "email",
-            Identifier::Phone => "phone",
-        }
-    }
-}
+pub use switchboard_domain::suppression::{hash, Identifier};
 
 /// The deployment's suppression key. A standalone database mints its own; a synced replica
 /// takes the central store's at login so every replica hashes alike.
@@ -32,15 +17,6 @@ pub fn key(conn: &Connection) -> Result<Vec<u8>> {
     let text = get_setting(conn, "suppression_key")?
         .ok_or_else(|| CoreError::NotFound("suppression key missing".into()))?;
     hex::decode(text.trim()).map_err(|_| CoreError::BadInput("suppression key is not hex".into()))
-}
-
-/// The keyed hash of an already-normalised identifier.
-pub fn hash(key: &[u8], identifier: Identifier, normalised: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    mac.update(identifier.as_str().as_bytes());
-    mac.update(b":");
-    mac.update(normalised.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Adds a hash to the suppression list (idempotent).

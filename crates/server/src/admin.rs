@@ -56,7 +56,7 @@ pub fn route_for(tx: &mut dyn Tx, country: &str) -> Result<Option<String>> {
         .and_then(|r| col_text(&r, 0)))
 }
 
-/// Registers a partner (already validated by `switchboard_core::partners::validate`) and sends it
+/// Registers a partner (already validated by `switchboard_domain::partners::validate`) and sends it
 /// to every replica through the global bucket. Names are unique, ignoring case.
 pub fn add_partner(tx: &mut dyn Tx, partner: &Partner) -> Result<()> {
     if partners(tx)?

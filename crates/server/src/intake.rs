@@ -10,8 +10,8 @@ use crate::sealing;
 use crate::store::{col_text, Tx};
 use crate::suppression;
 use chrono::{DateTime, Utc};
-use switchboard_core::hlc::Hlc;
-use switchboard_core::intake;
+use switchboard_domain::hlc::Hlc;
+use switchboard_domain::registration;
 use switchboard_protocol::limits;
 use switchboard_protocol::*;
 
@@ -32,7 +32,7 @@ fn tidy(v: &Option<String>) -> Option<String> {
 
 /// Checks and normalises a submission (untrusted input from the public web). The field limits
 /// and the rule for an invalid email or phone are the replica's own
-/// (`switchboard_protocol::limits`, `switchboard_core::intake::identifiers`), so a registration
+/// (`switchboard_protocol::limits`, `switchboard_domain::registration::identifiers`), so a registration
 /// refused here is refused by an import too, with the same words.
 pub fn clean(sub: &IntakeRegistration) -> Result<CleanSubmission> {
     let id = sub.submission_id.trim();
@@ -63,7 +63,7 @@ pub fn clean(sub: &IntakeRegistration) -> Result<CleanSubmission> {
         ),
         None => None,
     };
-    let (email, phone) = intake::identifiers(
+    let (email, phone) = registration::identifiers(
         tidy(&sub.email).as_deref(),
         tidy(&sub.phone).as_deref(),
         country.as_deref(),

@@ -8,6 +8,7 @@ use crate::sealing::{self, PersonKey};
 use crate::store::{col_int, col_text, Row, Tx, Val};
 use crate::time_text;
 use chrono::{DateTime, Utc};
+use switchboard_domain::time::parse_time;
 use switchboard_protocol::{FieldGroup, LeadFields, LeadStatus};
 
 /// The clock of a group that was never set; older than every real stamp.
@@ -42,11 +43,6 @@ impl LeadRow {
 const COLUMNS: &str = "id, office, name, company, email, email_invalid, phone, address, country, \
      time_zone, status, owner, next_follow_up_at, created_at, erased_at, clock_identity, \
      clock_email, clock_phone, clock_postal, clock_workflow, clock_office";
-
-fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
-    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
 
 /// Column positions of the sealed personal fields in `COLUMNS`.
 const SEALED_COLUMNS: [usize; 5] = [2, 3, 4, 6, 7];

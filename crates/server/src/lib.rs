@@ -26,9 +26,6 @@ pub use error::{Result, ServerError};
 pub use serve::serve;
 pub use state::ServerState;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-
-/// A timestamp as stored: RFC 3339 UTC with milliseconds, so text order is time order.
-pub fn time_text(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+/// A timestamp as stored: RFC 3339 UTC with milliseconds, so text order is time order (the
+/// domain's time codec, the replicas' too).
+pub use switchboard_domain::time::time_text;

@@ -1,8 +1,8 @@
-//! Normalisation and suppression hashing, delegated to the core so that the server and every
+//! Normalisation and suppression hashing, delegated to the domain crate so that the server and every
 //! replica spell (and therefore hash) an address the same way.
 
-use switchboard_core::normalize as core;
-use switchboard_core::suppression::{self, Identifier};
+use switchboard_domain::normalize as core;
+use switchboard_domain::suppression::{self, Identifier};
 use switchboard_protocol::{SuppressionHash, SuppressionKind};
 
 /// Trimmed, lowercased, validated email.

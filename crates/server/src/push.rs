@@ -15,7 +15,7 @@ use crate::suppression;
 use crate::time_text;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
-use switchboard_core::hlc::Hlc;
+use switchboard_domain::hlc::{supersedes, Hlc};
 use switchboard_protocol::*;
 
 /// How far ahead of server time a clock stamp may be before it is clamped.
@@ -564,7 +564,7 @@ fn set_fields(
         }
     };
     let (_, stored_clock) = lead.group(group);
-    if hlc.as_str() <= stored_clock.as_str() {
+    if !supersedes(&hlc, stored_clock) {
         return Ok(Verdict::noted(
             "stale",
             "a newer value of this field group is stored",

@@ -6,7 +6,7 @@ use crate::store::{self, Store};
 use crate::tls;
 use chrono::Duration;
 use std::sync::Arc;
-use switchboard_core::Clock;
+use switchboard_domain::Clock;
 use switchboard_protocol::Secret;
 use tokio::sync::Notify;
 

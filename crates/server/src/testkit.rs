@@ -23,7 +23,7 @@ use crate::tls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use switchboard_core::{Clock, SystemClock};
+use switchboard_domain::{Clock, SystemClock};
 use switchboard_protocol::*;
 use tokio::task::JoinHandle;
 

@@ -357,7 +357,7 @@ async fn forensics(options: TestOptions) {
     // …and an instance started with the new master.key serves the live person as before.
     let second = w
         .server
-        .start_sibling(std::sync::Arc::new(switchboard_core::SystemClock))
+        .start_sibling(std::sync::Arc::new(switchboard_domain::SystemClock))
         .await
         .unwrap();
     let via_second = w.rep_a.against(second.http(), &second.url);

@@ -5,7 +5,7 @@ mod support;
 use reqwest::StatusCode;
 use std::sync::Arc;
 use support::*;
-use switchboard_core::{Clock, FixedClock};
+use switchboard_domain::{Clock, FixedClock};
 use switchboard_protocol::*;
 use switchboard_server::testkit::{pinned_http, ApiClient, TestOptions, TestServer};
 

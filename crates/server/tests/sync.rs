@@ -607,7 +607,7 @@ async fn two_instances_on_one_postgres_converge() {
     let w = World::start(options).await;
     let second = w
         .server
-        .start_sibling(std::sync::Arc::new(switchboard_core::SystemClock))
+        .start_sibling(std::sync::Arc::new(switchboard_domain::SystemClock))
         .await
         .unwrap();
     let via = |client: &switchboard_server::testkit::ApiClient, i: usize| {
@@ -719,7 +719,7 @@ async fn restart(options: TestOptions) {
     w.rep_a.push("ra", pushed.clone()).await.unwrap();
     let World { server, rep_a, .. } = w;
     let again = server
-        .start_sibling(std::sync::Arc::new(switchboard_core::SystemClock))
+        .start_sibling(std::sync::Arc::new(switchboard_domain::SystemClock))
         .await
         .unwrap();
     server.stop().await;

@@ -9,7 +9,7 @@ use super::fresh::NewLeads;
 use crate::clock::to_text;
 use crate::erase;
 use crate::error::Result;
-use crate::hlc::Hlc;
+use crate::hlc::{supersedes, Hlc};
 use crate::leads;
 use crate::store::observe_hlc;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -291,9 +291,7 @@ fn fields(conn: &Connection, op: &LeadFieldsSet) -> Result<bool> {
     let current: String = conn
         .prepare_cached(&format!("SELECT {clock_column} FROM lead WHERE id = ?1"))?
         .query_row([&op.lead_id], |r| r.get(0))?;
-    // Stamps compare as text (fixed-width millis and counter, then node): text order is clock
-    // order, and the empty clock of a skeleton loses to everything.
-    if op.hlc.as_str() <= current.as_str() {
+    if !supersedes(&op.hlc, &current) {
         adopt_clamped_stamp(conn, op, &current, &clock_column)?;
         return Ok(false);
     }

@@ -63,7 +63,5 @@ pub fn new_id(at: DateTime<Utc>) -> String {
     uuid::Uuid::new_v7(ts).to_string()
 }
 
-/// Formats an instant the way the store keeps it: RFC 3339, UTC, millisecond precision.
-pub fn to_text(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+/// Formats an instant the way the store keeps it (the time codec, `crate::time`).
+pub use crate::time::time_text as to_text;

@@ -80,6 +80,14 @@ impl Ord for Hlc {
     }
 }
 
+/// The last-writer-wins rule of a field group, applied alike by the server and every replica:
+/// an incoming stamp replaces the stored one only when it is strictly newer. Stamps compare as
+/// text (fixed-width millis and counter, then node): text order is clock order, and the empty
+/// clock of a lead skeleton loses to every stamp.
+pub fn supersedes(incoming: &str, stored: &str) -> bool {
+    incoming > stored
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +109,16 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let ahead = Hlc::tick(None, now + chrono::Duration::days(30), "x");
         assert_eq!(ahead.clamped(now).millis, now.timestamp_millis());
+    }
+
+    #[test]
+    fn only_a_strictly_newer_stamp_supersedes() {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let a = Hlc::tick(None, t, "a").to_string();
+        let b = Hlc::tick(Some(&Hlc::parse(&a).unwrap()), t, "b").to_string();
+        assert!(supersedes(&b, &a));
+        assert!(!supersedes(&a, &b));
+        assert!(!supersedes(&a, &a));
+        assert!(supersedes(&a, ""));
     }
 }
