@@ -4,14 +4,13 @@
 //! exchanged with an unverified server. Trust comes only from pinning the confirmed value.
 
 use crate::error::{Result, SyncError};
-use crate::tls::format_fingerprint;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct};
-use sha2::{Digest, Sha256};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use switchboard_pinning::{digest, format_fingerprint};
 
 /// How long the probe waits to connect and for the server's certificate.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,8 +61,7 @@ fn probe(server_url: &str) -> Result<String> {
         .map_err(|e| SyncError::Network(e.to_string()))?;
 
     let seen = Arc::new(Mutex::new(None));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let config = ClientConfig::builder_with_provider(switchboard_pinning::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| SyncError::Tls(e.to_string()))?
         .dangerous()
@@ -108,9 +106,7 @@ impl ServerCertVerifier for Recorder {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut digest = [0u8; 32];
-        digest.copy_from_slice(&Sha256::digest(end_entity.as_ref()));
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(digest);
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(digest(end_entity.as_ref()));
         Err(rustls::Error::InvalidCertificate(
             CertificateError::ApplicationVerificationFailure,
         ))
