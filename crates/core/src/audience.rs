@@ -8,12 +8,13 @@ use crate::error::{CoreError, Result};
 use crate::export::neutralise;
 use crate::gate::{self, Decision};
 use crate::leads::{lead_from_row, LEAD_COLUMNS};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
+use switchboard_domain::time::parse_loose;
 use switchboard_protocol::{Channel, Lead, LeadStatus, RegistrationKind};
 
 /// Which people an audience is drawn from. Each part narrows; alternatives within a part are
@@ -116,14 +117,9 @@ impl Segment {
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
-        .map_err(|_| {
-            CoreError::BadInput(format!("'{text}' is not a date (YYYY-MM-DD or RFC 3339)"))
-        })
+    parse_loose(text).ok_or_else(|| {
+        CoreError::BadInput(format!("'{text}' is not a date (YYYY-MM-DD or RFC 3339)"))
+    })
 }
 
 /// The leads of a segment that have an email address and are not erased, before the gate.

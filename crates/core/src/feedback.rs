@@ -11,11 +11,12 @@ use crate::error::{CoreError, Result};
 use crate::leads;
 use crate::normalize::normalize_email;
 use crate::suppression::{self, Identifier};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
+use switchboard_domain::time::parse_loose;
 use switchboard_protocol::{Channel, ConsentScope};
 
 /// What a feedback row reports.
@@ -159,16 +160,8 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     if t.is_empty() {
         return None;
     }
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(t, format) {
-            return Some(d.and_utc());
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+    if let Some(at) = parse_loose(t) {
+        return Some(at);
     }
     // Unix seconds (or milliseconds, as some services write them).
     if let Ok(n) = t.parse::<i64>() {

@@ -3,7 +3,6 @@
 //! field limits are the wire's (`switchboard_protocol::limits`), next to the types they bound.
 
 use crate::normalize::{normalize_email, normalize_phone};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use switchboard_protocol::RegistrationKind;
 
 /// The rule both intakes (this one and the server's) apply to a registration's email and phone:
@@ -59,36 +58,4 @@ pub fn parse_kind(raw: Option<&str>) -> RegistrationKind {
 }
 
 /// Parses the submission time formats that form tools export; times without offset are UTC.
-pub fn parse_submitted_at(text: &str) -> Option<DateTime<Utc>> {
-    let t = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
-        return Some(at.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%z",
-        "%Y-%m-%d %H:%M:%S%.f %z",
-    ] {
-        if let Ok(at) = DateTime::parse_from_str(t, format) {
-            return Some(at.with_timezone(&Utc));
-        }
-    }
-    let t = t
-        .strip_suffix(" UTC")
-        .or_else(|| t.strip_suffix('Z'))
-        .unwrap_or(t);
-    for format in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(t, format) {
-            return Some(at.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-}
+pub use crate::time::parse_loose as parse_submitted_at;

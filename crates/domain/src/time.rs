@@ -1,7 +1,7 @@
 //! The time codec of stored and sent instants: RFC 3339, UTC, millisecond precision. Replicas
 //! and the server write and read times with this one pair, so a time reads back as written.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 
 /// Formats an instant the way stores keep it: RFC 3339, UTC, millisecond precision.
 pub fn time_text(at: DateTime<Utc>) -> String {
@@ -12,6 +12,43 @@ pub fn time_text(at: DateTime<Utc>) -> String {
 pub fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
     text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Reads an instant as people and tools write it (forms, CSV exports, command lines): RFC 3339,
+/// `YYYY-MM-DD HH:MM[:SS[.f]]` with an optional offset, `Z` or ` UTC`, or a bare `YYYY-MM-DD`;
+/// times without an offset are UTC.
+pub fn parse_loose(text: &str) -> Option<DateTime<Utc>> {
+    let t = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        return Some(at.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+    ] {
+        if let Ok(at) = DateTime::parse_from_str(t, format) {
+            return Some(at.with_timezone(&Utc));
+        }
+    }
+    let t = t
+        .strip_suffix(" UTC")
+        .or_else(|| t.strip_suffix('Z'))
+        .unwrap_or(t);
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(t, format) {
+            return Some(at.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use switchboard_domain::time::parse_time;
 use switchboard_protocol::{Role, Secret};
 
 /// Who is making a request.
@@ -188,9 +189,7 @@ pub fn authenticate(tx: &mut dyn Tx, token: &str, now: DateTime<Utc>) -> Result<
     )?;
     let unauthorized = || ServerError::Unauthorized("invalid, expired or revoked token".into());
     let row = row.ok_or_else(unauthorized)?;
-    let expires = col_text(&row, 3)
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .ok_or_else(unauthorized)?;
+    let expires = parse_time(col_text(&row, 3)).ok_or_else(unauthorized)?;
     if expires <= now {
         return Err(ServerError::Unauthorized(
             "token expired; log in again".into(),
