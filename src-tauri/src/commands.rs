@@ -23,7 +23,7 @@ use switchboard_core::protocol::{
     AuditEntry, Channel, ConsentEvent, Direction, Disclosure, ErrorBody, FollowUp, Lead, Outcome,
     Registration, Role, SubscriberRequest,
 };
-use switchboard_core::queue::{self, NextLead, QueueDef, QueueEntry, QueueSettings};
+use switchboard_core::queue::{self, NextLead, QueueDef, QueueSettings};
 use switchboard_core::search::{self, SearchHit};
 use switchboard_core::share::{self, NotShared};
 use switchboard_core::{leads, requests, Store};
@@ -132,25 +132,6 @@ pub fn session_info(acting: State<'_, Acting>) -> Session {
 #[tauri::command(async)]
 pub fn queue_list(state: State<'_, Mutex<Store>>) -> Result<Vec<QueueDef>, ErrorBody> {
     queue::list(store(&state).conn()).map_err(error_body)
-}
-
-/// A page of a queue in the order `next` would offer it, with each lead's channel decisions.
-#[tauri::command(async)]
-pub fn queue_page(
-    state: State<'_, Mutex<Store>>,
-    queue: String,
-    offset: u32,
-    limit: u32,
-) -> Result<Vec<QueueEntry>, ErrorBody> {
-    let store = store(&state);
-    queue::page(
-        store.conn(),
-        &queue,
-        offset as usize,
-        limit as usize,
-        store.now(),
-    )
-    .map_err(error_body)
 }
 
 /// Claims the queue's top lead for this rep; `null` when the queue has nothing to offer now.

@@ -75,58 +75,8 @@ pub fn with_acting<R: Runtime>(
         .manage(Mutex::new(store))
         .manage(acting)
         .manage(commands::ImportControl::default())
-        .invoke_handler(tauri::generate_handler![
-            commands::new_queue_page,
-            commands::session_info,
-            commands::queue_list,
-            commands::queue_page,
-            commands::queue_next,
-            commands::lead_detail,
-            commands::log_follow_up,
-            commands::opt_out,
-            commands::search_leads,
-            commands::history_page,
-            commands::import_file,
-            commands::import_cancel,
-            commands::partner_list,
-            commands::share_leads,
-            commands::audience_preview,
-            commands::audience_export,
-            // lead page actions and the requests inbox
-            commands::subscriber_requests::correct_lead,
-            commands::subscriber_requests::erase_preview,
-            commands::subscriber_requests::erase_lead,
-            commands::subscriber_requests::export_access_report,
-            commands::subscriber_requests::save_access_report,
-            commands::subscriber_requests::record_request,
-            commands::subscriber_requests::request_inbox,
-            commands::subscriber_requests::handle_request,
-            // letters, contact through the OS opener, reminders
-            commands::letters::contact_open,
-            commands::letters::letter_templates,
-            commands::letters::letter_template_save,
-            commands::letters::letter_template_delete,
-            commands::letters::letter_batch,
-            commands::letters::letter_batch_add,
-            commands::letters::letter_batch_remove,
-            commands::letters::letter_batch_add_due,
-            commands::letters::letter_preview,
-            commands::letters::letter_mark_sent,
-            // sign-in and background sync
-            commands::sync::sync_status,
-            commands::sync::sync_probe,
-            commands::sync::sync_sign_in,
-            commands::sync::sync_now,
-            commands::sync::sync_sign_out,
-            commands::sync::sync_subscribe,
-            // manager review and import picker
-            commands::review::review_stats,
-            commands::review::history_rows,
-            commands::review::export_history,
-            commands::review::save_history_export,
-            commands::review::pick_import_file,
-            commands::review::pick_csv_destination,
-        ])
+        // Every command declared in src-tauri/commands.txt (build.rs writes the list).
+        .invoke_handler(include!(concat!(env!("OUT_DIR"), "/invoke_handler.rs")))
 }
 
 /// Opens the database and runs the window until the user closes it.

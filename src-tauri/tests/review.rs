@@ -206,39 +206,6 @@ fn the_history_list_pages_on_past_the_first_thousand_rows() {
 }
 
 #[test]
-fn the_history_export_writes_every_matching_follow_up_with_formulas_neutralised() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(store_with_history(&dir, 1_205));
-    let main = window(&app, "main");
-    let path = dir.path().join("history.csv");
-    let done = invoke(
-        &main,
-        "export_history",
-        json!({"query": no_filter(), "path": path.to_str().unwrap()}),
-    )
-    .unwrap();
-    assert_eq!(done["rows"], 1_205);
-    assert_eq!(done["path"], path.to_str().unwrap());
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text.lines().count(), 1 + 1_205);
-    assert!(
-        text.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\")\","),
-        "{text:.300}"
-    );
-    assert!(!text.contains(",=HYPERLINK"));
-
-    let nowhere = dir.path().join("no such folder").join("history.csv");
-    let err = invoke(
-        &main,
-        "export_history",
-        json!({"query": no_filter(), "path": nowhere.to_str().unwrap()}),
-    )
-    .unwrap_err();
-    assert_eq!(err["code"], "io");
-    assert!(!nowhere.exists());
-}
-
-#[test]
 fn the_history_save_dialog_says_it_is_unavailable_without_the_dialog_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(store(&dir));
@@ -269,10 +236,6 @@ fn other_windows_cannot_chart_page_or_export_the_review_or_open_the_picker() {
     for (cmd, args) in [
         ("review_stats", json!({"query": no_filter()})),
         ("history_rows", json!({"query": no_filter()})),
-        (
-            "export_history",
-            json!({"query": no_filter(), "path": "/tmp/x.csv"}),
-        ),
         ("save_history_export", json!({"query": no_filter()})),
         ("pick_import_file", json!({})),
         (

@@ -43,17 +43,6 @@ pub fn history_rows(
     history::rows(store(&state).conn(), &query).map_err(error_body)
 }
 
-/// Writes every follow-up the filters match (not just the loaded rows) to the CSV file `path`,
-/// spreadsheet formulas neutralised, whole or not at all.
-#[tauri::command(async)]
-pub fn export_history(
-    state: State<'_, Mutex<Store>>,
-    query: HistoryQuery,
-    path: String,
-) -> Result<HistoryExport, ErrorBody> {
-    export_to(&state, &query, Path::new(&path))
-}
-
 /// Asks where to save the history CSV (a native save dialog), then writes it there; `null` when
 /// the user cancels.
 #[tauri::command(async)]

@@ -53,18 +53,6 @@ pub fn erase_lead(
     erase::erase(&mut store(&state), &lead, &session.actor).map_err(error_body)
 }
 
-/// Writes the lead's access report as JSON to `path` and records the access request as done.
-#[tauri::command(async)]
-pub fn export_access_report(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
-    lead: String,
-    path: String,
-) -> Result<AccessExport, ErrorBody> {
-    let session = acting.get();
-    export_to(&state, &session, &lead, Path::new(&path))
-}
-
 /// Asks where to save the lead's access report (a native save dialog), then writes it there;
 /// `null` when the user cancels.
 #[tauri::command(async)]
