@@ -452,3 +452,9 @@ pub fn audience_export(
         })
         .map_err(error_body)
 }
+
+/// The app's version, shown in the keyboard-shortcuts dialog so a user can say what they run.
+#[tauri::command]
+pub fn app_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

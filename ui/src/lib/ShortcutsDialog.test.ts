@@ -1,14 +1,30 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, render, screen } from '@testing-library/svelte';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import userEvent from '@testing-library/user-event';
 import ShortcutsDialog from './ShortcutsDialog.svelte';
 
 afterEach(() => {
+  clearMocks();
   cleanup();
   document.body.innerHTML = '';
 });
 
 describe('ShortcutsDialog', () => {
+  it('says which version of the app runs', async () => {
+    const user = userEvent.setup();
+    const calls: string[] = [];
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      return '1.2.3';
+    });
+    render(ShortcutsDialog);
+
+    await user.click(screen.getByRole('button', { name: /Keys/ }));
+    expect(await screen.findByText('Switchboard 1.2.3')).toBeInTheDocument();
+    expect(calls).toEqual(['app_version']);
+  });
+
   it('opens on "?" with the keys listed and focus on Close; Escape closes it and gives focus back', async () => {
     const user = userEvent.setup();
     render(ShortcutsDialog);

@@ -60,6 +60,7 @@ export interface Commands {
   share_leads: { args: { leads: string[]; partner: string; out: string }; result: ShareOutcome };
   audience_preview: { args: { segment: string }; result: Preview };
   audience_export: { args: { segment: string; out: string }; result: Export };
+  app_version: { args: Record<string, never>; result: string };
   correct_lead: { args: { lead: string; changes: Record<string, string> }; result: Correction };
   erase_preview: { args: { lead: string }; result: ErasurePreview };
   erase_lead: { args: { lead: string }; result: ErasureReport };
@@ -107,6 +108,7 @@ export const COMMANDS: Record<keyof Commands, { group: string; binding: string }
   share_leads: { group: 'main', binding: 'shareLeads' },
   audience_preview: { group: 'main', binding: 'audiencePreview' },
   audience_export: { group: 'main', binding: 'audienceExport' },
+  app_version: { group: 'main', binding: 'appVersion' },
   correct_lead: { group: 'requests', binding: 'correctLead' },
   erase_preview: { group: 'requests', binding: 'erasePreview' },
   erase_lead: { group: 'requests', binding: 'eraseLead' },
@@ -187,6 +189,10 @@ export function audiencePreview(segment: string): Promise<Preview> {
 
 export function audienceExport(segment: string, out: string): Promise<Export> {
   return call('audience_export', { segment, out });
+}
+
+export function appVersion(): Promise<string> {
+  return call('app_version', {});
 }
 
 export function correctLead(lead: string, changes: Record<string, string>): Promise<Correction> {
