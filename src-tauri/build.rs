@@ -34,6 +34,16 @@ struct Command {
     result: String,
 }
 
+impl Command {
+    /// The TypeScript parameters, `name: type` or `name?: type`.
+    fn params(&self) -> Vec<String> {
+        self.args
+            .iter()
+            .map(|(name, optional, ty)| format!("{name}{}: {ty}", if *optional { "?" } else { "" }))
+            .collect()
+    }
+}
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     println!("cargo:rerun-if-changed={DEFINITION}");
@@ -231,11 +241,7 @@ fn bindings(groups: &[Group], root: &Path) -> String {
          export interface Commands {\n",
     );
     for command in groups.iter().flat_map(|g| &g.commands) {
-        let args: Vec<String> = command
-            .args
-            .iter()
-            .map(|(name, optional, ty)| format!("{name}{}: {ty}", if *optional { "?" } else { "" }))
-            .collect();
+        let args = command.params();
         let args = if args.is_empty() {
             "Record<string, never>".to_string()
         } else {
@@ -266,11 +272,7 @@ fn bindings(groups: &[Group], root: &Path) -> String {
         .flat_map(|g| &g.commands)
         .filter(|c| !c.manual)
     {
-        let params: Vec<String> = command
-            .args
-            .iter()
-            .map(|(name, optional, ty)| format!("{name}{}: {ty}", if *optional { "?" } else { "" }))
-            .collect();
+        let params = command.params();
         let names: Vec<&str> = command.args.iter().map(|(n, _, _)| n.as_str()).collect();
         let args = if names.is_empty() {
             "{}".to_string()
