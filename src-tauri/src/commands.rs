@@ -11,17 +11,14 @@ use crate::error::error_body;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use switchboard_core::access;
+use switchboard_app::views;
 use switchboard_core::audience::{self, Export, Preview, Segment};
-use switchboard_core::consent::ConsentState;
 use switchboard_core::followup::{self, LogFollowUp};
-use switchboard_core::gate::{self, ChannelDecision};
 use switchboard_core::history::{self, HistoryPage, HistoryQuery};
 use switchboard_core::import::{self, ImportOptions, ImportProgress, ImportReport};
 use switchboard_core::partners::{self, Partner};
 use switchboard_core::protocol::{
-    AuditEntry, Channel, ConsentEvent, Direction, Disclosure, ErrorBody, FollowUp, Lead, Outcome,
-    Registration, Role, SubscriberRequest,
+    Channel, ConsentEvent, Direction, ErrorBody, FollowUp, Lead, Outcome,
 };
 use switchboard_core::queue::{self, NextLead, QueueDef, QueueSettings};
 use switchboard_core::search::{self, SearchHit};
@@ -31,80 +28,11 @@ use tauri::ipc::Channel as Progress;
 use tauri::State;
 use ts_rs::TS;
 
-/// Who is using this window: every write is recorded under `actor`; `role` picks the first screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
-pub struct Session {
-    pub actor: String,
-    pub role: Role,
-}
+// Who acts lives in the application layer; the window's commands and tests name it here.
+pub use switchboard_app::session::{Acting, Session};
 
-/// Who the window acts as right now. A signed-in account is the identity the whole office sees
-/// (the review counts follow-ups by it), so it replaces the OS user once there is one — unless
-/// `SWITCHBOARD_USER` (or a test) named the user explicitly. Signing out returns to the start.
-pub struct Acting {
-    at_start: Session,
-    explicit: bool,
-    current: std::sync::RwLock<Session>,
-}
-
-impl Acting {
-    /// `explicit`: the user was named on purpose, and a sign-in does not replace them.
-    pub fn new(at_start: Session, explicit: bool) -> Acting {
-        Acting {
-            current: std::sync::RwLock::new(at_start.clone()),
-            at_start,
-            explicit,
-        }
-    }
-
-    /// The identity every write is recorded under now.
-    pub fn get(&self) -> Session {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Acts as the signed-in account from now on (unless the user was named explicitly).
-    pub fn signed_in(&self, user: &str, role: &str) {
-        let (user, Ok(role)) = (user.trim(), role.parse::<Role>()) else {
-            return;
-        };
-        if self.explicit || user.is_empty() {
-            return;
-        }
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Session {
-            actor: user.to_string(),
-            role,
-        };
-    }
-
-    /// Back to who the window started as.
-    pub fn signed_out(&self) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = self.at_start.clone();
-    }
-}
-
-/// Everything the lead page shows, as of now.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct LeadDetail {
-    pub lead: Lead,
-    /// The lead's local time ("14:05 Europe/Berlin"), when a zone is known.
-    pub local_time: Option<String>,
-    pub registrations: Vec<Registration>,
-    pub follow_ups: Vec<FollowUp>,
-    pub consent: ConsentState,
-    /// The gate's decision per channel right now.
-    pub channels: Vec<ChannelDecision>,
-    pub subscriber_requests: Vec<SubscriberRequest>,
-    pub corrected_fields: Vec<String>,
-    /// The audit timeline, oldest first.
-    pub audit: Vec<AuditEntry>,
-    /// Every time the person's data went to a partner.
-    pub disclosures: Vec<Disclosure>,
-}
+// The lead page's view is assembled in the application layer, for the CLI too.
+pub use switchboard_app::views::LeadDetail;
 
 /// The store behind the app's lock. A panic in an earlier command leaves no half-written data
 /// (its open transaction rolled back when dropped), so a poisoned lock is safe to reuse.
@@ -153,25 +81,7 @@ pub fn queue_next(
 /// The lead's whole story and what the gate allows now.
 #[tauri::command(async)]
 pub fn lead_detail(state: State<'_, Mutex<Store>>, id: String) -> Result<LeadDetail, ErrorBody> {
-    let store = store(&state);
-    let at = store.now();
-    let build = || {
-        let lead = leads::find(store.conn(), &id)?;
-        let held = access::report(store.conn(), &lead.id)?;
-        Ok(LeadDetail {
-            local_time: gate::local_time_label(&lead, at),
-            channels: gate::channel_decisions(store.conn(), &lead, at)?,
-            lead: held.lead,
-            registrations: held.registrations,
-            follow_ups: held.follow_ups,
-            consent: held.consent,
-            subscriber_requests: held.subscriber_requests,
-            corrected_fields: held.corrected_fields,
-            audit: held.audit,
-            disclosures: held.disclosures,
-        })
-    };
-    build().map_err(error_body)
+    views::lead_detail(&store(&state), &id).map_err(error_body)
 }
 
 /// Logs a contact by this rep now: outbound unless `inbound` (the person got in touch), and the

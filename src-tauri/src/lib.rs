@@ -10,7 +10,7 @@ pub mod webview_tuning;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use switchboard_core::protocol::Role;
+use switchboard_app::session::{Acting, Inputs};
 use switchboard_core::{store, CoreError, Store};
 use tauri::Runtime;
 
@@ -25,28 +25,17 @@ pub fn db_path() -> Result<PathBuf, CoreError> {
     }
 }
 
-/// Who the window acts as: `$SWITCHBOARD_USER` (else the OS user) with `$SWITCHBOARD_ROLE`
-/// (`rep` unless `manager` or `admin`).
+/// Who the window acts as at start: `$SWITCHBOARD_USER` (else the OS user) with
+/// `$SWITCHBOARD_ROLE` (`rep` unless `manager` or `admin`).
 pub fn session_from_env() -> commands::Session {
-    let actor = switchboard_core::audit::actor_from_env();
-    let role = match std::env::var("SWITCHBOARD_ROLE").as_deref() {
-        Ok("manager") => Role::Manager,
-        Ok("admin") => Role::Admin,
-        _ => Role::Rep,
-    };
-    commands::Session { actor, role }
+    Inputs::from_env().at_start()
 }
 
 /// Puts the store and the command handlers on a builder (the real runtime or the tests' mock).
 /// The window acts as the environment's user until an account is signed in, which then takes
 /// over — unless `SWITCHBOARD_USER` named the user on purpose.
 pub fn with_app_state<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri::Builder<R> {
-    let named = std::env::var("SWITCHBOARD_USER").is_ok_and(|u| !u.trim().is_empty());
-    with_acting(
-        builder,
-        store,
-        commands::Acting::new(session_from_env(), named),
-    )
+    with_acting(builder, store, Acting::from_inputs(&Inputs::from_env()))
 }
 
 /// `with_app_state` acting as the given user, whoever signs in.
@@ -55,7 +44,7 @@ pub fn with_session<R: Runtime>(
     store: Store,
     session: commands::Session,
 ) -> tauri::Builder<R> {
-    with_acting(builder, store, commands::Acting::new(session, true))
+    with_acting(builder, store, Acting::new(session, true))
 }
 
 /// `with_app_state` with the identity given; an account already signed in on this replica takes
@@ -63,13 +52,9 @@ pub fn with_session<R: Runtime>(
 pub fn with_acting<R: Runtime>(
     builder: tauri::Builder<R>,
     store: Store,
-    acting: commands::Acting,
+    acting: Acting,
 ) -> tauri::Builder<R> {
-    if let Ok(state) = switchboard_core::replica::state(store.conn()) {
-        if let Some((user, role)) = switchboard_core::replica::signed_in_account(&state) {
-            acting.signed_in(user, role);
-        }
-    }
+    acting.follow_replica(store.conn());
     builder
         .manage(background_sync::SyncService::for_store(&store))
         .manage(Mutex::new(store))

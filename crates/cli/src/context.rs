@@ -5,6 +5,7 @@ use crate::dates;
 use crate::failure::{CliResult, Failure};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use switchboard_app::session::{self, Inputs};
 use switchboard_core::clock::{Clock, FixedClock, SystemClock};
 use switchboard_core::store::default_db_path;
 use switchboard_core::Store;
@@ -53,14 +54,16 @@ impl Context {
     }
 
     /// Who acts: `--as` or `SWITCHBOARD_USER`; else the account signed in on this replica, who the
-    /// office knows (as in the desktop app); else the login name. Read only by commands that
-    /// record something, so the others open no database for it.
+    /// office knows (as in the desktop app); else the login name (`session` decides, for both
+    /// front ends). Read only by commands that record something, so the others open no database
+    /// for it.
     pub fn actor(&self) -> &str {
         self.actor.get_or_init(|| {
-            self.named
-                .clone()
-                .or_else(|| signed_in_user(&self.db))
-                .unwrap_or_else(switchboard_core::audit::actor_from_env)
+            let inputs = Inputs {
+                named: self.named.clone(),
+                ..Inputs::from_env()
+            };
+            session::actor_for_replica(&inputs, &self.db)
         })
     }
 
@@ -85,18 +88,4 @@ impl Context {
         }
         self.create_store()
     }
-}
-
-/// The account signed in on the replica at `db`, if any; read-only, so a missing or older
-/// database is simply "nobody".
-fn signed_in_user(db: &std::path::Path) -> Option<String> {
-    if !db.is_file() {
-        return None;
-    }
-    let flags =
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = rusqlite::Connection::open_with_flags(db, flags).ok()?;
-    let state = switchboard_core::replica::state(&conn).ok()?;
-    let (user, _role) = switchboard_core::replica::signed_in_account(&state)?;
-    Some(user.to_string())
 }

@@ -6,18 +6,6 @@ use crate::outbox::{self, Entity};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
-/// Who is acting when nobody said: `SWITCHBOARD_USER`, else the logged-in user's name as the
-/// environment gives it, else "local". The CLI and the desktop share it, so the same person is
-/// the same actor in both (the desktop's "Your day" counts what the CLI logged).
-pub fn actor_from_env() -> String {
-    ["SWITCHBOARD_USER", "USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .map(|name| name.trim().to_string())
-        .find(|name| !name.is_empty())
-        .unwrap_or_else(|| "local".to_string())
-}
-
 /// One change to record.
 #[derive(Debug, Clone, Default)]
 pub struct Change<'a> {

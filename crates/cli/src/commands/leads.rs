@@ -5,8 +5,9 @@ use crate::context::Context;
 use crate::failure::CliResult;
 use crate::output::{self, Fields, Table};
 use clap::Subcommand;
+use switchboard_app::views;
 use switchboard_core::protocol::Lead;
-use switchboard_core::{access, gate, leads, search};
+use switchboard_core::{leads, search};
 
 /// The `leads` subcommands.
 #[derive(Debug, Subcommand)]
@@ -113,18 +114,16 @@ pub fn print_leads(page: &[Lead]) -> CliResult {
 
 fn show(ctx: &Context, reference: &str) -> CliResult {
     let store = ctx.open_store()?;
-    let at = store.now();
-    let lead = leads::find(store.conn(), reference)?;
-    let held = access::report(store.conn(), &lead.id)?;
-    let channels = gate::channel_decisions(store.conn(), &lead, at)?;
+    let held = views::lead_detail(&store, reference)?;
     if ctx.json {
+        // The audit timeline is `switchboard history`'s to show.
         return output::json(&serde_json::json!({
             "lead": held.lead,
-            "local_time": gate::local_time_label(&lead, at),
+            "local_time": held.local_time,
             "registrations": held.registrations,
             "follow_ups": held.follow_ups,
             "consent": held.consent,
-            "channels": channels,
+            "channels": held.channels,
             "subscriber_requests": held.subscriber_requests,
             "corrected_fields": held.corrected_fields,
             "disclosures": held.disclosures,
@@ -133,9 +132,9 @@ fn show(ctx: &Context, reference: &str) -> CliResult {
     let mut fields = lead_fields(&held.lead);
     fields.add(
         "local time",
-        gate::local_time_label(&lead, at).unwrap_or_else(|| "unknown".into()),
+        held.local_time.clone().unwrap_or_else(|| "unknown".into()),
     );
-    fields.add("channels now", queue_cmd::channel_summary(&channels));
+    fields.add("channels now", queue_cmd::channel_summary(&held.channels));
     let opt_outs: Vec<String> = held
         .consent
         .active_opt_outs

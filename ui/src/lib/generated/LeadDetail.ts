@@ -9,7 +9,7 @@ import type { Registration } from "./Registration";
 import type { SubscriberRequest } from "./SubscriberRequest";
 
 /**
- * Everything the lead page shows, as of now.
+ * Everything the lead page (and `switchboard leads show`) shows, as of now.
  */
 export type LeadDetail = { lead: Lead, 
 /**

@@ -2,6 +2,6 @@
 import type { Role } from "./Role";
 
 /**
- * Who is using this window: every write is recorded under `actor`; `role` picks the first screen.
+ * Who is acting: every write is recorded under `actor`; `role` picks the window's first screen.
  */
 export type Session = { actor: string, role: Role, };

@@ -1,0 +1,7 @@
+//! The application layer between the core and its two front ends (the CLI and the desktop
+//! shell): who acts, the views the screens and commands show, and sign-in with background sync.
+//! Neither front end holds SQL or a domain rule; both call this crate, which calls the core.
+//! Tauri-free: the shell passes in its runtime handle and listens through callbacks.
+
+pub mod session;
+pub mod views;
