@@ -56,7 +56,10 @@ pub fn with_acting<R: Runtime>(
 ) -> tauri::Builder<R> {
     acting.follow_replica(store.conn());
     builder
-        .manage(background_sync::SyncService::for_store(&store))
+        .manage(background_sync::SyncService::for_store(
+            &store,
+            tauri::async_runtime::handle().inner().clone(),
+        ))
         .manage(Mutex::new(store))
         .manage(acting)
         .manage(commands::ImportControl::default())

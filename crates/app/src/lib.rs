@@ -4,4 +4,6 @@
 //! Tauri-free: the shell passes in its runtime handle and listens through callbacks.
 
 pub mod session;
+pub mod signin;
+pub mod sync_service;
 pub mod views;

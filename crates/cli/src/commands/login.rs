@@ -7,8 +7,9 @@ use crate::failure::{CliResult, Failure};
 use crate::output;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
+use switchboard_app::signin::{self, Login, SignInError, SignedIn};
 use switchboard_sync::keychain::{Keychain, NO_KEYCHAIN_HELP};
-use switchboard_sync::{engine, Secret, TrustAnchor};
+use switchboard_sync::{Secret, TrustAnchor};
 
 /// Arguments of `login`.
 #[derive(Debug, clap::Args)]
@@ -52,26 +53,23 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
     };
     let mut store = ctx.create_store()?;
     let ca_file = args.ca_file.as_ref().map(|p| p.display().to_string());
-    let answer = runtime()?
-        .block_on(engine::login(
-            &mut store,
-            &args.server,
-            &anchor,
-            ca_file.as_deref(),
-            &args.user,
-            &password,
-        ))
-        .map_err(failure)?;
-    let server = switchboard_core::replica::state(store.conn())?
-        .server_url
-        .unwrap_or_else(|| args.server.clone());
-    let stored = match &keychain {
-        Some(k) => {
-            k.save(&answer.user, &server, &answer.token)
-                .map_err(failure)?;
-            "keychain"
-        }
-        None => "printed",
+    let login = Login {
+        server_url: &args.server,
+        anchor: &anchor,
+        ca_file: ca_file.as_deref(),
+        user: &args.user,
+        password: &password,
+    };
+    let SignedIn { answer, server } = runtime()?
+        .block_on(signin::sign_in(&mut store, &login, keychain.as_ref()))
+        .map_err(|e| match e {
+            SignInError::Login(e) | SignInError::Keychain(e) => failure(e),
+            SignInError::Store(e) => Failure::from(e),
+        })?;
+    let stored = if keychain.is_some() {
+        "keychain"
+    } else {
+        "printed"
     };
     if ctx.json {
         let mut value = serde_json::json!({
