@@ -9,13 +9,11 @@ pub mod sync;
 
 use crate::error::error_body;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use switchboard_app::views;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use switchboard_app::{jobs, views};
 use switchboard_core::audience::{self, Export, Preview, Segment};
 use switchboard_core::followup::{self, LogFollowUp};
 use switchboard_core::history::{self, HistoryPage, HistoryQuery};
-use switchboard_core::import::{self, ImportOptions, ImportProgress, ImportReport};
 use switchboard_core::partners::{self, Partner};
 use switchboard_core::protocol::{
     Channel, ConsentEvent, Direction, ErrorBody, FollowUp, Lead, Outcome,
@@ -156,101 +154,8 @@ pub fn history_page(
     history::query(store(&state).conn(), &query).map_err(error_body)
 }
 
-/// Where an import stands, sent after each committed batch.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct ImportStatus {
-    pub read: u32,
-    pub rejected: u32,
-    /// Bytes parsed so far and the file's size (0 when unknown).
-    pub bytes_read: f64,
-    pub bytes_total: f64,
-}
-
-/// One refused row (or, as a warning, a dropped field or unknown column) by line.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct ImportProblem {
-    pub line: u32,
-    pub reason: String,
-    pub warning: bool,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct ImportSummary {
-    pub read: u32,
-    pub created: u32,
-    pub merged: u32,
-    pub duplicates: u32,
-    pub suppressed: u32,
-    pub rejected: u32,
-    pub problems: Vec<ImportProblem>,
-    /// Stopped by Cancel: the counts are of the batches committed before it stopped.
-    pub cancelled: bool,
-}
-
-// Counts past u32 cannot come from one file the window imports or exports; saturate rather
-// than wrap.
-fn count(n: u64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-impl From<ImportProgress> for ImportStatus {
-    fn from(p: ImportProgress) -> Self {
-        ImportStatus {
-            read: count(p.read),
-            rejected: count(p.rejected),
-            bytes_read: p.bytes_read as f64,
-            bytes_total: p.bytes_total as f64,
-        }
-    }
-}
-
-impl From<ImportReport> for ImportSummary {
-    fn from(r: ImportReport) -> Self {
-        let problem = |warning: bool| {
-            move |e: switchboard_core::import::RowError| ImportProblem {
-                line: count(e.line),
-                reason: e.reason,
-                warning,
-            }
-        };
-        let mut problems: Vec<ImportProblem> = r.errors.into_iter().map(problem(false)).collect();
-        problems.extend(r.warnings.into_iter().map(problem(true)));
-        ImportSummary {
-            read: count(r.read),
-            created: count(r.created),
-            merged: count(r.merged),
-            duplicates: count(r.duplicates),
-            suppressed: count(r.suppressed),
-            rejected: count(r.rejected),
-            problems,
-            cancelled: r.cancelled,
-        }
-    }
-}
-
-/// The running import's cancel switch. Each import gets a fresh one, so a late Cancel of a
-/// finished import cannot stop the next.
-#[derive(Default)]
-pub struct ImportControl {
-    current: Mutex<Arc<AtomicBool>>,
-}
-
-impl ImportControl {
-    fn start(&self) -> Arc<AtomicBool> {
-        let fresh = Arc::new(AtomicBool::new(false));
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
-        fresh
-    }
-
-    fn cancel(&self) {
-        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        current.store(true, Ordering::Relaxed);
-    }
-}
+// The import job (progress, cancel, its own connection) lives in the application layer.
+pub use switchboard_app::jobs::{ImportControl, ImportProblem, ImportStatus, ImportSummary};
 
 /// Imports a CSV or JSON Lines file of registrations, reporting progress after each batch.
 ///
@@ -266,27 +171,18 @@ pub fn import_file(
     on_progress: Progress<ImportStatus>,
 ) -> Result<ImportSummary, ErrorBody> {
     let session = acting.get();
-    let options = ImportOptions {
-        actor: session.actor.clone(),
-        cancel: Some(control.start()),
-        ..ImportOptions::default()
+    // A closed window cannot take progress; the import itself goes on.
+    let report = |p: ImportStatus| {
+        let _ = on_progress.send(p);
     };
-    let mut report = |p: ImportProgress| {
-        // A closed window cannot take progress; the import itself goes on.
-        let _ = on_progress.send(ImportStatus::from(p));
-    };
-    let file = std::path::Path::new(&path);
-    let own = {
-        let shared = store(&state);
-        shared.path().map(|db| (db.to_path_buf(), shared.clock()))
-    };
-    let imported = match own {
-        Some((db, clock)) => Store::open_with_clock(&db, clock)
-            .and_then(|mut own| import::import_file(&mut own, file, &options, &mut report)),
-        // An in-memory store has no file to open twice.
-        None => import::import_file(&mut store(&state), file, &options, &mut report),
-    };
-    imported.map(ImportSummary::from).map_err(error_body)
+    jobs::import_file(
+        state.inner(),
+        std::path::Path::new(&path),
+        &session.actor,
+        &control,
+        report,
+    )
+    .map_err(error_body)
 }
 
 /// Stops the running import after the batch it is writing; what was committed stays.

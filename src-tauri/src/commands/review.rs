@@ -74,7 +74,7 @@ fn export_to(
         export::export_history_to_file(store(state).conn(), query, path).map_err(error_body)?;
     Ok(HistoryExport {
         path: path.display().to_string(),
-        rows: super::count(rows),
+        rows: switchboard_app::jobs::count(rows),
     })
 }
 

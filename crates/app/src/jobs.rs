@@ -1,0 +1,139 @@
+//! Long jobs with progress and cancel: importing a file of registrations.
+
+use serde::Serialize;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use switchboard_core::import::{self, ImportOptions, ImportProgress, ImportReport};
+use switchboard_core::Store;
+use ts_rs::TS;
+
+/// Where an import stands, sent after each committed batch.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportStatus {
+    pub read: u32,
+    pub rejected: u32,
+    /// Bytes parsed so far and the file's size (0 when unknown).
+    pub bytes_read: f64,
+    pub bytes_total: f64,
+}
+
+/// One refused row (or, as a warning, a dropped field or unknown column) by line.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportProblem {
+    pub line: u32,
+    pub reason: String,
+    pub warning: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ImportSummary {
+    pub read: u32,
+    pub created: u32,
+    pub merged: u32,
+    pub duplicates: u32,
+    pub suppressed: u32,
+    pub rejected: u32,
+    pub problems: Vec<ImportProblem>,
+    /// Stopped by Cancel: the counts are of the batches committed before it stopped.
+    pub cancelled: bool,
+}
+
+/// A count for the window's 32-bit numbers. Counts past u32 cannot come from one file the
+/// window imports or exports; saturate rather than wrap.
+pub fn count(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<ImportProgress> for ImportStatus {
+    fn from(p: ImportProgress) -> Self {
+        ImportStatus {
+            read: count(p.read),
+            rejected: count(p.rejected),
+            bytes_read: p.bytes_read as f64,
+            bytes_total: p.bytes_total as f64,
+        }
+    }
+}
+
+impl From<ImportReport> for ImportSummary {
+    fn from(r: ImportReport) -> Self {
+        let problem = |warning: bool| {
+            move |e: switchboard_core::import::RowError| ImportProblem {
+                line: count(e.line),
+                reason: e.reason,
+                warning,
+            }
+        };
+        let mut problems: Vec<ImportProblem> = r.errors.into_iter().map(problem(false)).collect();
+        problems.extend(r.warnings.into_iter().map(problem(true)));
+        ImportSummary {
+            read: count(r.read),
+            created: count(r.created),
+            merged: count(r.merged),
+            duplicates: count(r.duplicates),
+            suppressed: count(r.suppressed),
+            rejected: count(r.rejected),
+            problems,
+            cancelled: r.cancelled,
+        }
+    }
+}
+
+/// The running import's cancel switch. Each import gets a fresh one, so a late Cancel of a
+/// finished import cannot stop the next.
+#[derive(Default)]
+pub struct ImportControl {
+    current: Mutex<Arc<AtomicBool>>,
+}
+
+impl ImportControl {
+    /// A fresh switch for an import about to start.
+    pub fn start(&self) -> Arc<AtomicBool> {
+        let fresh = Arc::new(AtomicBool::new(false));
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
+        fresh
+    }
+
+    /// Stops the running import after the batch it is writing.
+    pub fn cancel(&self) {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Imports `file` as `actor`, stoppable through `control`, telling `progress` after each batch.
+///
+/// The import writes through its own connection to the shared store's database file, so the
+/// other users of `shared` (the window's commands, background sync) go on between its batches
+/// instead of waiting minutes for the lock.
+pub fn import_file(
+    shared: &Mutex<Store>,
+    file: &Path,
+    actor: &str,
+    control: &ImportControl,
+    mut progress: impl FnMut(ImportStatus),
+) -> switchboard_core::Result<ImportSummary> {
+    let options = ImportOptions {
+        actor: actor.to_string(),
+        cancel: Some(control.start()),
+        ..ImportOptions::default()
+    };
+    let mut report = |p: ImportProgress| progress(ImportStatus::from(p));
+    let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
+    let own = {
+        let shared = lock();
+        shared.path().map(|db| (db.to_path_buf(), shared.clock()))
+    };
+    let imported = match own {
+        Some((db, clock)) => Store::open_with_clock(&db, clock)
+            .and_then(|mut own| import::import_file(&mut own, file, &options, &mut report)),
+        // An in-memory store has no file to open twice.
+        None => import::import_file(&mut lock(), file, &options, &mut report),
+    };
+    imported.map(ImportSummary::from)
+}
