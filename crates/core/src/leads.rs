@@ -6,7 +6,7 @@ use crate::clock::to_text;
 use crate::error::{CoreError, Result};
 use crate::hlc::Hlc;
 use crate::outbox::{self, Entity};
-use crate::store::next_hlc;
+use crate::settings::next_hlc;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 pub use switchboard_protocol::FieldGroup;

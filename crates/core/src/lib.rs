@@ -28,10 +28,13 @@ pub mod queue;
 pub mod reminders;
 pub mod replica;
 pub mod requests;
+pub mod scrub;
 pub mod search;
+pub mod settings;
 pub mod share;
 pub mod store;
 pub mod suppression;
+pub mod sync_state;
 
 // The pure rules live in `switchboard-domain` (shared with the server); their old paths stay.
 pub use clock::{Clock, FixedClock, SystemClock};

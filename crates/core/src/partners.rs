@@ -40,7 +40,7 @@ pub fn validate(new: &NewPartner, actor: &str, at: DateTime<Utc>) -> Result<Part
 pub fn add(conn: &Connection, new: &NewPartner, actor: &str, at: DateTime<Utc>) -> Result<Partner> {
     let partner = validate(new, actor, at)?;
     // A replica's partners come from its server; one added here would exist nowhere else.
-    if let Some(server) = crate::replica::state(conn)?.server_url {
+    if let Some(server) = crate::sync_state::state(conn)?.server_url {
         return Err(CoreError::Conflict(format!(
             "this database syncs with {server}: partners are registered there by an admin \
              (switchboard-server partner add) and reach this laptop by sync"

@@ -5,7 +5,7 @@
 
 use crate::clock::to_text;
 use crate::error::{CoreError, Result};
-use crate::store::get_setting;
+use crate::settings::get_setting;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 

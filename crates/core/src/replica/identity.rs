@@ -25,7 +25,8 @@
 
 use crate::clock::new_id;
 use crate::error::{CoreError, Result};
-use crate::store::{get_setting, set_setting, Store};
+use crate::settings::{get_setting, set_setting};
+use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};

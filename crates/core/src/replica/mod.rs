@@ -7,165 +7,20 @@ pub mod fresh;
 pub mod identity;
 pub mod materialize;
 
-use crate::clock::to_text;
 use crate::error::Result;
 use crate::leads::parse_time;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde::Serialize;
 
 pub use apply::{apply_page, ApplySummary, PageBatch};
 pub use identity::{ensure_fresh, IdentityCheck};
 pub use materialize::{ack, pending_batch, pending_ops, AckSummary, BatchLimits, PendingBatch};
 
-/// Where this replica syncs and how far it got.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SyncState {
-    pub server_url: Option<String>,
-    /// Pinned SHA-256 fingerprint of the server certificate (hex), if pinned.
-    pub fingerprint: Option<String>,
-    /// CA file that signs the server certificate, if not the system roots.
-    pub ca_file: Option<String>,
-    pub user: Option<String>,
-    pub role: Option<String>,
-    pub office: Option<String>,
-    /// The server change sequence applied through.
-    pub cursor: i64,
-    pub last_sync_at: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-}
-
-/// Reads the sync state.
-pub fn state(conn: &Connection) -> Result<SyncState> {
-    Ok(conn.query_row(
-        "SELECT server_url, fingerprint, ca_file, user, role, office, cursor, last_sync_at,
-                last_error
-         FROM sync_state WHERE id = 1",
-        [],
-        |r| {
-            Ok(SyncState {
-                server_url: r.get(0)?,
-                fingerprint: r.get(1)?,
-                ca_file: r.get(2)?,
-                user: r.get(3)?,
-                role: r.get(4)?,
-                office: r.get(5)?,
-                cursor: r.get(6)?,
-                last_sync_at: parse_time(r.get(7)?),
-                last_error: r.get(8)?,
-            })
-        },
-    )?)
-}
-
-/// The server and account this replica syncs with, as `login` learned them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServerLogin {
-    pub server_url: String,
-    pub fingerprint: Option<String>,
-    pub ca_file: Option<String>,
-    pub user: String,
-    pub role: String,
-    pub office: Option<String>,
-}
-
-/// Records a login. A different server or user starts the pull over from the beginning.
-/// Work recorded on this laptop while no account was signed in is adopted by the account
-/// (`adopt_unsent_work`).
-pub fn record_login(conn: &Connection, login: &ServerLogin) -> Result<()> {
-    let before = state(conn)?;
-    adopt_unsent_work(conn, &login.user, before.user.as_deref())?;
-    let same_account = before.server_url.as_deref() == Some(login.server_url.as_str())
-        && before.user.as_deref() == Some(login.user.as_str());
-    conn.execute(
-        "UPDATE sync_state SET server_url = ?1, fingerprint = ?2, ca_file = ?3, user = ?4,
-                role = ?5, office = ?6, cursor = CASE WHEN ?7 THEN cursor ELSE 0 END,
-                last_error = NULL
-         WHERE id = 1",
-        params![
-            login.server_url,
-            login.fingerprint,
-            login.ca_file,
-            login.user,
-            login.role,
-            login.office,
-            same_account,
-        ],
-    )?;
-    Ok(())
-}
-
-/// Where each kind of local record names who did it: (outbox entity, table, key column, author
-/// column). The server accepts a pushed record only when that author is the signed-in account.
-const AUTHORED: &[(&str, &str, &str, &str)] = &[
-    ("follow_up", "follow_up", "id", "rep"),
-    ("consent_event", "consent_event", "id", "recorded_by"),
-    (
-        "subscriber_request",
-        "subscriber_request",
-        "id",
-        "handled_by",
-    ),
-    ("audit", "audit", "id", "actor"),
-    ("erasure", "erasure", "lead_id", "erased_by"),
-    ("disclosure", "disclosure", "id", "disclosed_by"),
-];
-
-/// Re-attributes records still waiting to be pushed to the account signing in, unless they name
-/// the account that was signed in before (its own work stays its own, and the server refuses it
-/// under another token with `forged_author`). Why: before anyone signs in, the laptop records
-/// work under the OS login name; the server binds every author to the token, so that work would
-/// otherwise be refused and never reach the office. The person signing in on this laptop vouches
-/// for what was recorded on it anonymously. Returns how many records changed hands.
-pub fn adopt_unsent_work(
-    conn: &Connection,
-    account: &str,
-    previous: Option<&str>,
-) -> Result<usize> {
-    let mut adopted = 0;
-    for (entity, table, key, author) in AUTHORED {
-        let sql = format!(
-            "UPDATE {table} SET {author} = ?1
-             WHERE {author} IS NOT NULL AND {author} <> ?1 AND {author} IS NOT ?2
-               AND {key} IN (SELECT entity_id FROM outbox WHERE entity = '{entity}')"
-        );
-        adopted += conn.execute(&sql, params![account, previous])?;
-    }
-    Ok(adopted)
-}
-
-/// Records a sign-out: the account no longer acts here, so its role goes; the server and the user
-/// name stay to fill in the next sign-in, and the cursor stays so signing in again resumes.
-pub fn record_logout(conn: &Connection) -> Result<()> {
-    conn.execute("UPDATE sync_state SET role = NULL WHERE id = 1", [])?;
-    Ok(())
-}
-
-/// The account signed in on this replica, if one is: its user name and role.
-pub fn signed_in_account(state: &SyncState) -> Option<(&str, &str)> {
-    let user = state
-        .user
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())?;
-    Some((user, state.role.as_deref()?))
-}
-
-/// Records the end of a sync attempt: its time, and its error if it failed.
-pub fn record_sync(conn: &Connection, at: DateTime<Utc>, error: Option<&str>) -> Result<()> {
-    if let Some(error) = error {
-        conn.execute(
-            "UPDATE sync_state SET last_error = ?1 WHERE id = 1",
-            [error],
-        )?;
-    } else {
-        conn.execute(
-            "UPDATE sync_state SET last_sync_at = ?1, last_error = NULL WHERE id = 1",
-            [to_text(at)],
-        )?;
-    }
-    Ok(())
-}
+pub use crate::sync_state::{
+    adopt_unsent_work, record_login, record_logout, record_sync, signed_in_account, state,
+    ServerLogin, SyncState,
+};
 
 /// One operation the server refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -217,7 +72,7 @@ pub struct SyncStatus {
 /// The replica's sync status.
 pub fn status(conn: &Connection) -> Result<SyncStatus> {
     Ok(SyncStatus {
-        replica_id: crate::store::get_setting(conn, "replica_id")?.unwrap_or_default(),
+        replica_id: crate::settings::get_setting(conn, "replica_id")?.unwrap_or_default(),
         state: state(conn)?,
         pending: materialize::pending_count(conn)?,
         rejected_total: conn.query_row("SELECT count(*) FROM sync_rejected", [], |r| r.get(0))?,
@@ -228,11 +83,12 @@ pub fn status(conn: &Connection) -> Result<SyncStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{new_id, Clock};
+    use crate::clock::{new_id, to_text, Clock};
     use crate::leads::{self, LeadField, NewLead};
     use crate::outbox::{self, Entity};
     use crate::{FixedClock, Store};
     use chrono::TimeZone;
+    use rusqlite::params;
     use std::sync::Arc;
     use switchboard_protocol::{Change, LeadRevoked, Op, PushResult, PushStatus};
 
@@ -595,7 +451,7 @@ mod tests {
             .conn()
             .query_row("SELECT clock_identity FROM lead", [], |r| r.get(0))
             .unwrap();
-        let next = crate::store::next_hlc(a.conn(), c.now())
+        let next = crate::settings::next_hlc(a.conn(), c.now())
             .unwrap()
             .to_string();
         assert!(next > seen);
