@@ -190,12 +190,15 @@ fn write(conn: &Connection, e: NewEvent<'_>) -> Result<ConsentEvent> {
         supersedes: e.supersedes,
         recorded_by: e.actor.trim().to_string(),
     };
-    insert(conn, &event)?;
+    insert(conn, &event, false)?;
     outbox::enqueue(conn, Entity::ConsentEvent, &event.id, None)?;
     Ok(event)
 }
 
-fn insert(conn: &Connection, e: &ConsentEvent) -> Result<usize> {
+/// Inserts the event unless it is there; `redact` leaves the evidence out (the person was
+/// erased). Returns whether it was new.
+fn insert(conn: &Connection, e: &ConsentEvent, redact: bool) -> Result<bool> {
+    let evidence = if redact { None } else { e.evidence.as_deref() };
     Ok(conn
         .prepare_cached(
             "INSERT INTO consent_event(id, lead_id, scope, action, source, evidence, occurred_at,
@@ -208,11 +211,12 @@ fn insert(conn: &Connection, e: &ConsentEvent) -> Result<usize> {
             e.scope.as_str(),
             e.action.as_str(),
             e.source,
-            e.evidence,
+            evidence,
             to_text(e.occurred_at),
             e.supersedes,
             e.recorded_by
-        ])?)
+        ])?
+        > 0)
 }
 
 fn live_lead(conn: &Connection, lead_id: &str) -> Result<()> {
@@ -295,10 +299,10 @@ pub fn opt_in(
         .collect()
 }
 
-/// Stores an event that was recorded elsewhere (sync pull); not queued for push. Returns whether
-/// it was new.
+/// Stores an event that was recorded elsewhere (sync pull); not queued for push. Its evidence is
+/// left out if the person was erased here. Returns whether it was new.
 pub fn apply_remote(conn: &Connection, event: &ConsentEvent) -> Result<bool> {
-    Ok(insert(conn, event)? == 1)
+    insert(conn, event, leads::is_erased(conn, &event.lead_id)?)
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ pub fn log(conn: &Connection, input: &LogFollowUp, now: DateTime<Utc>) -> Result
         rep: input.rep.trim().to_string(),
         next_follow_up_at: input.next_follow_up_at,
     };
-    insert(conn, &follow_up)?;
+    insert(conn, &follow_up, false)?;
     outbox::enqueue(conn, Entity::FollowUp, &follow_up.id, None)?;
     recompute_counters(conn, &lead.id)?;
 
@@ -151,8 +151,10 @@ pub fn log(conn: &Connection, input: &LogFollowUp, now: DateTime<Utc>) -> Result
     Ok(follow_up)
 }
 
-/// Inserts the row and indexes its note; returns whether it was new.
-fn insert(conn: &Connection, f: &FollowUp) -> Result<bool> {
+/// Inserts the row and indexes its note; `redact` leaves the note out (the person was erased).
+/// Returns whether it was new. Counters are the caller's (`recompute_counters`).
+pub fn insert(conn: &Connection, f: &FollowUp, redact: bool) -> Result<bool> {
+    let note = if redact { None } else { f.note.as_deref() };
     let inserted = conn
         .prepare_cached(
             "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note, occurred_at,
@@ -165,7 +167,7 @@ fn insert(conn: &Connection, f: &FollowUp) -> Result<bool> {
             f.channel.as_str(),
             f.direction.as_str(),
             f.outcome.as_str(),
-            f.note,
+            note,
             to_text(f.occurred_at),
             f.rep,
             f.next_follow_up_at.map(to_text)
@@ -173,7 +175,7 @@ fn insert(conn: &Connection, f: &FollowUp) -> Result<bool> {
     if inserted == 0 {
         return Ok(false);
     }
-    if let Some(note) = &f.note {
+    if let Some(note) = note.filter(|n| !n.is_empty()) {
         let rowid = conn.last_insert_rowid();
         conn.prepare_cached("INSERT INTO note_search(rowid, note) VALUES (?1, ?2)")?
             .execute(params![rowid, note])?;
@@ -182,9 +184,15 @@ fn insert(conn: &Connection, f: &FollowUp) -> Result<bool> {
 }
 
 /// Stores a follow-up recorded on another replica (sync pull): union, never lost, never pushed
-/// back. Counters follow. Returns whether it was new.
+/// back; its note is left out if the person was erased here. Counters are the caller's: a page
+/// of changes recomputes them once per lead. Returns whether it was new.
+pub fn store_remote(conn: &Connection, f: &FollowUp) -> Result<bool> {
+    insert(conn, f, leads::is_erased(conn, &f.lead_id)?)
+}
+
+/// `store_remote`, then the lead's counters. Returns whether it was new.
 pub fn apply_remote(conn: &Connection, f: &FollowUp) -> Result<bool> {
-    let new = insert(conn, f)?;
+    let new = store_remote(conn, f)?;
     if new {
         recompute_counters(conn, &f.lead_id)?;
     }

@@ -10,6 +10,7 @@ use crate::error::{CoreError, Result};
 use crate::leads::{self, LeadField, NewLead};
 use crate::normalize::{normalize_country, single_zone};
 use crate::outbox::{self, Entity};
+use crate::registration;
 use crate::suppression::{self, Identifier};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
@@ -476,33 +477,36 @@ fn insert_registration(
     reg: &CleanRegistration,
     ctx: &IntakeContext,
 ) -> Result<()> {
-    let pages = serde_json::to_string(&reg.pages_visited).expect("strings serialise");
-    conn.prepare_cached(
-        "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at, name,
-             company, email, phone, address, country, ip, user_agent, referrer, pages_visited,
-             form_version, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-    )?
-    .execute(params![
+    let row = registration::Row {
         id,
         lead_id,
-        reg.submission_key,
-        reg.kind.as_str(),
-        reg.product,
-        to_text(reg.submitted_at),
-        reg.name,
-        reg.company,
-        reg.email,
-        reg.phone,
-        reg.address,
-        reg.country.as_ref().or(reg.country_raw.as_ref()),
-        reg.ip,
-        reg.user_agent,
-        reg.referrer,
-        pages,
-        reg.form_version,
-        to_text(ctx.now),
-    ])?;
+        submission_id: Some(&reg.submission_key),
+        kind: reg.kind,
+        product: reg.product.as_deref(),
+        submitted_at: reg.submitted_at,
+        name: reg.name.as_deref(),
+        company: reg.company.as_deref(),
+        email: reg.email.as_deref(),
+        phone: reg.phone.as_deref(),
+        address: reg.address.as_deref(),
+        country: reg
+            .country
+            .as_ref()
+            .or(reg.country_raw.as_ref())
+            .map(String::as_str),
+        ip: reg.ip.as_deref(),
+        user_agent: reg.user_agent.as_deref(),
+        referrer: reg.referrer.as_deref(),
+        pages_visited: &reg.pages_visited,
+        form_version: reg.form_version.as_deref(),
+        received_at: ctx.now,
+    };
+    if !registration::insert(conn, &row)? {
+        return Err(CoreError::Conflict(format!(
+            "registration {id} (submission {}) is already recorded",
+            reg.submission_key
+        )));
+    }
     outbox::enqueue(conn, Entity::Registration, id, None)?;
     Ok(())
 }

@@ -415,6 +415,16 @@ pub fn refresh_search(conn: &Connection, lead_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether the lead was erased here (false for a lead this database does not hold). Records
+/// that arrive for an erased person are stored without their personal information.
+pub fn is_erased(conn: &Connection, lead_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT status FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |r| r.get::<_, String>(0))
+        .optional()?
+        .is_some_and(|s| s == LeadStatus::Erased.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

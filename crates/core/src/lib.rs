@@ -25,6 +25,7 @@ pub mod notices;
 pub mod outbox;
 pub mod partners;
 pub mod queue;
+pub mod registration;
 pub mod reminders;
 pub mod replica;
 pub mod requests;

@@ -11,7 +11,8 @@ use chrono::{DateTime, Months, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use switchboard_protocol::{
-    ConsentEvent, ConsentScope, LeadStatus, RequestKind, RequestStatus, SubscriberRequest,
+    ConsentEvent, ConsentScope, LeadStatus, RequestHandled, RequestKind, RequestStatus,
+    SubscriberRequest,
 };
 use ts_rs::TS;
 
@@ -291,22 +292,7 @@ fn insert(
         handled_by: done.then(|| actor.to_string()),
         handled_at: done.then_some(received_at),
     };
-    conn.prepare_cached(
-        "INSERT INTO subscriber_request(id, lead_id, kind, received_at, due_at, status, detail,
-                                        handled_by, handled_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        request.id,
-        request.lead_id,
-        kind.as_str(),
-        to_text(request.received_at),
-        to_text(request.due_at),
-        status.as_str(),
-        request.detail,
-        request.handled_by,
-        request.handled_at.map(to_text),
-    ])?;
+    insert_row(conn, &request, false)?;
     // The audit names the request, never its detail: the detail may hold personal information.
     audit::record(
         conn,
@@ -360,6 +346,61 @@ fn close(
         handled_at: Some(at),
         ..request.clone()
     })
+}
+
+/// Inserts the request unless it is there; `redact` leaves the detail out (the person was
+/// erased). Returns whether it was new.
+fn insert_row(conn: &Connection, r: &SubscriberRequest, redact: bool) -> Result<bool> {
+    let detail = if redact { None } else { r.detail.as_deref() };
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO subscriber_request(id, lead_id, kind, received_at, due_at, status, detail,
+                    handled_by, handled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            r.id,
+            r.lead_id,
+            r.kind.as_str(),
+            to_text(r.received_at),
+            to_text(r.due_at),
+            r.status.as_str(),
+            detail,
+            r.handled_by,
+            r.handled_at.map(to_text),
+        ])?
+        > 0)
+}
+
+/// Stores a request opened elsewhere (sync pull); not queued for push. Its detail is left out if
+/// the person was erased here. Returns whether it was new.
+pub fn apply_remote(conn: &Connection, r: &SubscriberRequest) -> Result<bool> {
+    insert_row(conn, r, leads::is_erased(conn, &r.lead_id)?)
+}
+
+/// Applies the handling of a request recorded elsewhere (sync pull). Handling closes an open
+/// request once; a request already closed keeps its first answer. Returns whether it changed.
+pub fn apply_remote_handled(conn: &Connection, h: &RequestHandled) -> Result<bool> {
+    let detail = if leads::is_erased(conn, &h.lead_id)? {
+        None
+    } else {
+        h.detail.as_deref()
+    };
+    Ok(conn
+        .prepare_cached(
+            "UPDATE subscriber_request
+             SET status = ?2, handled_by = ?3, handled_at = ?4, detail = coalesce(?5, detail)
+             WHERE id = ?1 AND status = 'open'",
+        )?
+        .execute(params![
+            h.id,
+            h.status.as_str(),
+            h.handled_by,
+            to_text(h.handled_at),
+            detail
+        ])?
+        > 0)
 }
 
 #[cfg(test)]

@@ -6,19 +6,22 @@
 //! groups keep the newest hybrid-logical-clock stamp, erasure and revocation are final.
 
 use super::fresh::NewLeads;
+use crate::audit;
 use crate::clock::to_text;
+use crate::consent;
 use crate::erase;
 use crate::error::Result;
+use crate::followup;
 use crate::hlc::{supersedes, Hlc};
 use crate::leads;
+use crate::registration;
+use crate::requests;
 use crate::settings::observe_hlc;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 use switchboard_protocol::{
-    AuditEntry, Change, ConsentEvent, FollowUp, LeadFields, LeadFieldsSet, LeadRevoked,
-    Registration, RequestHandled, SubscriberRequest,
+    AuditEntry, Change, FollowUp, LeadFields, LeadFieldsSet, LeadRevoked, Op, Registration,
 };
-use switchboard_protocol::{LeadStatus, Op};
 
 /// What applying a page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -203,13 +206,15 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             }
             Op::ConsentRecorded(c) => {
                 new_leads.write(conn, &c.lead_id, &to_text(c.occurred_at))?;
-                consent(conn, c)?
+                ensure_lead(conn, &c.lead_id, &to_text(c.occurred_at))?;
+                consent::apply_remote(conn, c)?
             }
             Op::RequestOpened(r) => {
                 new_leads.write(conn, &r.lead_id, &to_text(r.received_at))?;
-                request_opened(conn, r)?
+                ensure_lead(conn, &r.lead_id, &to_text(r.received_at))?;
+                requests::apply_remote(conn, r)?
             }
-            Op::RequestHandled(r) => request_handled(conn, r)?,
+            Op::RequestHandled(r) => requests::apply_remote_handled(conn, r)?,
             Op::AuditRecorded(a) => audit(conn, a)?,
             Op::LeadErased(e) => {
                 // A person erased before this replica ever saw them still leaves the same
@@ -254,14 +259,6 @@ fn lead_exists(conn: &Connection, lead_id: &str) -> Result<bool> {
         .is_some())
 }
 
-fn is_erased(conn: &Connection, lead_id: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT status FROM lead WHERE id = ?1")?
-        .query_row([lead_id], |r| r.get::<_, String>(0))
-        .optional()?
-        .is_some_and(|s| s == LeadStatus::Erased.as_str()))
-}
-
 /// Makes sure a lead row exists (a change may arrive for a lead whose fields come later in the
 /// page); a new one is an empty skeleton whose clocks lose to every stamp.
 fn ensure_lead(conn: &Connection, lead_id: &str, created_at: &str) -> Result<()> {
@@ -282,7 +279,7 @@ fn ensure_lead(conn: &Connection, lead_id: &str, created_at: &str) -> Result<()>
 fn fields(conn: &Connection, op: &LeadFieldsSet) -> Result<bool> {
     ensure_lead(conn, &op.lead_id, &to_text(op.created_at))?;
     // Erasure is final: nothing brings an erased person's fields back.
-    if is_erased(conn, &op.lead_id)? {
+    if leads::is_erased(conn, &op.lead_id)? {
         return Ok(false);
     }
     let group = op.fields.group();
@@ -438,192 +435,25 @@ fn adopt_clamped_stamp(
 
 fn registration(conn: &Connection, r: &Registration) -> Result<bool> {
     ensure_lead(conn, &r.lead_id, &to_text(r.submitted_at))?;
-    let erased = is_erased(conn, &r.lead_id)?;
-    // A registration that reaches an erased person keeps only its non-personal skeleton.
-    let pii = |v: &Option<String>| if erased { None } else { v.clone() };
-    let pages = if erased {
-        "[]".to_string()
-    } else {
-        serde_json::to_string(&r.pages_visited).unwrap_or_else(|_| "[]".into())
-    };
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at,
-                    name, company, email, phone, address, country, ip, user_agent, referrer,
-                    pages_visited, form_version, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?6)
-             ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![
-            r.id,
-            r.lead_id,
-            pii(&r.submission_id),
-            r.kind.as_str(),
-            r.product,
-            to_text(r.submitted_at),
-            pii(&r.name),
-            pii(&r.company),
-            pii(&r.email),
-            pii(&r.phone),
-            pii(&r.address),
-            r.country,
-            pii(&r.ip),
-            pii(&r.user_agent),
-            pii(&r.referrer),
-            pages,
-            r.form_version,
-        ])?;
-    if inserted > 0 {
-        conn.prepare_cached(
-            "UPDATE lead SET last_registered_at = ?2
-             WHERE id = ?1 AND (last_registered_at IS NULL OR last_registered_at < ?2)",
-        )?
-        .execute(params![r.lead_id, to_text(r.submitted_at)])?;
-    }
-    Ok(inserted > 0)
+    registration::apply_remote(conn, r)
 }
 
-/// `live`: the lead is known to exist and not to be erased (created in this page).
+/// `live`: the lead is known to exist and not to be erased (created in this page), so neither
+/// needs looking up.
 fn follow_up(conn: &Connection, f: &FollowUp, live: bool) -> Result<bool> {
-    if !live {
-        ensure_lead(conn, &f.lead_id, &to_text(f.occurred_at))?;
+    if live {
+        return followup::insert(conn, f, false);
     }
-    let note = if !live && is_erased(conn, &f.lead_id)? {
-        None
-    } else {
-        f.note.clone()
-    };
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, note, occurred_at,
-                    rep, next_follow_up_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(id) DO NOTHING",
-        )?
-        .execute(params![
-            f.id,
-            f.lead_id,
-            f.channel.as_str(),
-            f.direction.as_str(),
-            f.outcome.as_str(),
-            note,
-            to_text(f.occurred_at),
-            f.rep,
-            f.next_follow_up_at.map(to_text),
-        ])?;
-    if inserted > 0 {
-        if let Some(note) = note.filter(|n| !n.is_empty()) {
-            conn.prepare_cached(
-                "INSERT INTO note_search(rowid, note) VALUES (last_insert_rowid(), ?1)",
-            )?
-            .execute([note])?;
-        }
-    }
-    Ok(inserted > 0)
-}
-
-fn consent(conn: &Connection, c: &ConsentEvent) -> Result<bool> {
-    ensure_lead(conn, &c.lead_id, &to_text(c.occurred_at))?;
-    let evidence = if is_erased(conn, &c.lead_id)? {
-        None
-    } else {
-        c.evidence.clone()
-    };
-    Ok(conn
-        .prepare_cached(
-            "INSERT INTO consent_event(id, lead_id, scope, action, source, evidence, occurred_at,
-                    supersedes, recorded_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(id) DO NOTHING",
-        )?
-        .execute(params![
-            c.id,
-            c.lead_id,
-            c.scope.as_str(),
-            c.action.as_str(),
-            c.source,
-            evidence,
-            to_text(c.occurred_at),
-            c.supersedes,
-            c.recorded_by,
-        ])?
-        > 0)
-}
-
-fn request_opened(conn: &Connection, r: &SubscriberRequest) -> Result<bool> {
-    ensure_lead(conn, &r.lead_id, &to_text(r.received_at))?;
-    let detail = if is_erased(conn, &r.lead_id)? {
-        None
-    } else {
-        r.detail.clone()
-    };
-    Ok(conn
-        .prepare_cached(
-            "INSERT INTO subscriber_request(id, lead_id, kind, received_at, due_at, status, detail,
-                    handled_by, handled_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(id) DO NOTHING",
-        )?
-        .execute(params![
-            r.id,
-            r.lead_id,
-            r.kind.as_str(),
-            to_text(r.received_at),
-            to_text(r.due_at),
-            r.status.as_str(),
-            detail,
-            r.handled_by,
-            r.handled_at.map(to_text),
-        ])?
-        > 0)
-}
-
-fn request_handled(conn: &Connection, r: &RequestHandled) -> Result<bool> {
-    let detail = if is_erased(conn, &r.lead_id)? {
-        None
-    } else {
-        r.detail.clone()
-    };
-    // Handling closes an open request once; a request already closed keeps its first answer.
-    Ok(conn
-        .prepare_cached(
-            "UPDATE subscriber_request
-             SET status = ?2, handled_by = ?3, handled_at = ?4, detail = coalesce(?5, detail)
-             WHERE id = ?1 AND status = 'open'",
-        )?
-        .execute(params![
-            r.id,
-            r.status.as_str(),
-            r.handled_by,
-            to_text(r.handled_at),
-            detail
-        ])?
-        > 0)
+    ensure_lead(conn, &f.lead_id, &to_text(f.occurred_at))?;
+    followup::store_remote(conn, f)
 }
 
 fn audit(conn: &Connection, a: &AuditEntry) -> Result<bool> {
     let erased = match &a.lead_id {
-        Some(id) => is_erased(conn, id)?,
+        Some(id) => leads::is_erased(conn, id)?,
         None => false,
     };
-    let value = |v: &Option<String>| if erased { None } else { v.clone() };
-    Ok(conn
-        .prepare_cached(
-            "INSERT INTO audit(id, at, actor, lead_id, action, field, old_value, new_value)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(id) DO NOTHING",
-        )?
-        .execute(params![
-            a.id,
-            to_text(a.at),
-            a.actor,
-            a.lead_id,
-            a.action,
-            a.field,
-            value(&a.old_value),
-            value(&a.new_value),
-        ])?
-        > 0)
+    audit::apply_remote(conn, a, erased)
 }
 
 /// Removes a lead that left this replica's office, and everything about it, PII included.
