@@ -53,7 +53,7 @@ pub fn report(conn: &Connection, lead_id: &str) -> Result<AccessReport> {
         corrected_fields: corrected_fields(conn, lead_id)?,
         erased_at: parse_time(erased_at),
         registrations: registrations(conn, lead_id)?,
-        follow_ups: follow_ups(conn, lead_id)?,
+        follow_ups: crate::followup::for_lead(conn, lead_id)?,
         consent: consent::state(conn, lead_id)?,
         subscriber_requests: requests::for_lead(conn, lead_id)?,
         audit: audit_entries(conn, lead_id)?,
@@ -143,31 +143,6 @@ fn registration_from_row(r: &Row<'_>) -> rusqlite::Result<Registration> {
         pages_visited: serde_json::from_str(&pages).unwrap_or_else(|_| vec![pages]),
         form_version: r.get(16)?,
     })
-}
-
-fn follow_ups(conn: &Connection, lead_id: &str) -> Result<Vec<FollowUp>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, lead_id, channel, direction, outcome, note, occurred_at, rep,
-                next_follow_up_at
-         FROM follow_up WHERE lead_id = ?1 ORDER BY occurred_at, id",
-    )?;
-    let rows = stmt.query_map([lead_id], |r| {
-        let channel: String = r.get(2)?;
-        let direction: String = r.get(3)?;
-        let outcome: String = r.get(4)?;
-        Ok(FollowUp {
-            id: r.get(0)?,
-            lead_id: r.get(1)?,
-            channel: channel.parse().map_err(|e| text_err(2, e))?,
-            direction: direction.parse().map_err(|e| text_err(3, e))?,
-            outcome: outcome.parse().map_err(|e| text_err(4, e))?,
-            note: r.get(5)?,
-            occurred_at: parse_time(r.get(6)?).unwrap_or_default(),
-            rep: r.get(7)?,
-            next_follow_up_at: parse_time(r.get(8)?),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn audit_entries(conn: &Connection, lead_id: &str) -> Result<Vec<AuditEntry>> {

@@ -12,7 +12,7 @@ use crate::error::{CoreError, Result};
 use crate::leads::{self, parse_time};
 use crate::outbox::{self, Entity};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use switchboard_protocol::{Channel, ConsentAction, ConsentEvent, ConsentScope, LeadStatus};
@@ -70,40 +70,40 @@ impl ConsentState {
 
 /// Every consent event of a lead, oldest first.
 pub fn events(conn: &Connection, lead_id: &str) -> Result<Vec<ConsentEvent>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, lead_id, scope, action, source, evidence, occurred_at, supersedes, recorded_by
-         FROM consent_event WHERE lead_id = ?1 ORDER BY occurred_at, id",
-    )?;
-    let rows = stmt.query_map([lead_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, String>(8)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, lead_id, scope, action, source, evidence, occurred_at, supersedes, recorded_by) =
-            row?;
-        out.push(ConsentEvent {
-            id,
-            lead_id,
-            scope: scope.parse()?,
-            action: action.parse()?,
-            source,
-            evidence,
-            occurred_at: parse_time(Some(occurred_at)).unwrap_or_default(),
-            supersedes,
-            recorded_by,
-        });
-    }
-    Ok(out)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM consent_event WHERE lead_id = ?1 ORDER BY occurred_at, id"
+    ))?;
+    let rows = stmt.query_map([lead_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The event with this id, if it is here.
+pub fn find(conn: &Connection, id: &str) -> Result<Option<ConsentEvent>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM consent_event WHERE id = ?1"
+        ))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// Columns `from_row` reads, in order.
+const COLUMNS: &str =
+    "id, lead_id, scope, action, source, evidence, occurred_at, supersedes, recorded_by";
+
+/// Maps a row of `COLUMNS`.
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ConsentEvent> {
+    Ok(ConsentEvent {
+        id: r.get(0)?,
+        lead_id: r.get(1)?,
+        scope: leads::parsed_column(r, 2)?,
+        action: leads::parsed_column(r, 3)?,
+        source: r.get(4)?,
+        evidence: r.get(5)?,
+        occurred_at: parse_time(r.get(6)?).unwrap_or_default(),
+        supersedes: r.get(7)?,
+        recorded_by: r.get(8)?,
+    })
 }
 
 /// The lead's consent as its events say.

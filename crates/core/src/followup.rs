@@ -8,11 +8,11 @@
 use crate::clock::{new_id, to_text};
 use crate::error::{CoreError, Result};
 use crate::gate::{self, Decision};
-use crate::leads::{self, LeadField};
+use crate::leads::{self, parse_time, LeadField};
 use crate::outbox::{self, Entity};
 use crate::queue;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use switchboard_protocol::{Channel, Direction, FollowUp, LeadStatus, Outcome};
 use ts_rs::TS;
@@ -197,6 +197,42 @@ pub fn apply_remote(conn: &Connection, f: &FollowUp) -> Result<bool> {
         recompute_counters(conn, &f.lead_id)?;
     }
     Ok(new)
+}
+
+/// Columns `from_row` reads, in order.
+const COLUMNS: &str =
+    "id, lead_id, channel, direction, outcome, note, occurred_at, rep, next_follow_up_at";
+
+/// Maps a row of `COLUMNS`.
+fn from_row(r: &Row<'_>) -> rusqlite::Result<FollowUp> {
+    Ok(FollowUp {
+        id: r.get(0)?,
+        lead_id: r.get(1)?,
+        channel: leads::parsed_column(r, 2)?,
+        direction: leads::parsed_column(r, 3)?,
+        outcome: leads::parsed_column(r, 4)?,
+        note: r.get(5)?,
+        occurred_at: parse_time(r.get(6)?).unwrap_or_default(),
+        rep: r.get(7)?,
+        next_follow_up_at: parse_time(r.get(8)?),
+    })
+}
+
+/// The follow-up with this id, if it is here.
+pub fn find(conn: &Connection, id: &str) -> Result<Option<FollowUp>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM follow_up WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// A lead's follow-ups, oldest first.
+pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<FollowUp>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM follow_up WHERE lead_id = ?1 ORDER BY occurred_at, id"
+    ))?;
+    let rows = stmt.query_map([lead_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Re-derives a lead's counters from its follow-ups: outbound attempts and the last of them, the

@@ -425,6 +425,19 @@ pub fn is_erased(conn: &Connection, lead_id: &str) -> Result<bool> {
         .is_some_and(|s| s == LeadStatus::Erased.as_str()))
 }
 
+/// Reads a text column holding one of an enum's names (channel, scope, kind…); a name this
+/// build does not know is a conversion error naming the column.
+pub fn parsed_column<T>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,14 +83,20 @@ fn request_from_row(row: &Row<'_>) -> rusqlite::Result<SubscriberRequest> {
     })
 }
 
+/// The request with this id, if it is here.
+pub fn find(conn: &Connection, request_id: &str) -> Result<Option<SubscriberRequest>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM subscriber_request WHERE id = ?1"
+        ))?
+        .query_row([request_id], request_from_row)
+        .optional()?)
+}
+
 /// The request with this id.
 pub fn get(conn: &Connection, request_id: &str) -> Result<SubscriberRequest> {
-    conn.prepare_cached(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM subscriber_request WHERE id = ?1"
-    ))?
-    .query_row([request_id], request_from_row)
-    .optional()?
-    .ok_or_else(|| CoreError::NotFound(format!("no subscriber request with id {request_id}")))
+    find(conn, request_id)?
+        .ok_or_else(|| CoreError::NotFound(format!("no subscriber request with id {request_id}")))
 }
 
 /// Records a new open request about a lead, due one month after `received_at`.

@@ -14,9 +14,8 @@ use crate::leads::{self, parse_time};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use switchboard_protocol::{
-    limits, AuditEntry, ConsentEvent, FieldGroup, FollowUp, LeadErased, LeadFields, LeadFieldsSet,
-    LeadStatus, Op, PushResult, PushStatus, Registration, RequestHandled, RequestStatus,
-    SubscriberRequest,
+    limits, AuditEntry, FieldGroup, LeadErased, LeadFields, LeadFieldsSet, LeadStatus, Op,
+    PushResult, PushStatus, Registration, RequestHandled, RequestStatus,
 };
 
 /// The outbox entities this protocol version replicates, as an SQL list. Others stay queued
@@ -383,15 +382,15 @@ fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Res
             .map(Op::RegistrationAdded)
             .into_iter()
             .collect(),
-        "follow_up" => follow_up(conn, id)?
+        "follow_up" => crate::followup::find(conn, id)?
             .map(Op::FollowUpLogged)
             .into_iter()
             .collect(),
-        "consent_event" => consent_event(conn, id)?
+        "consent_event" => crate::consent::find(conn, id)?
             .map(Op::ConsentRecorded)
             .into_iter()
             .collect(),
-        "subscriber_request" => match subscriber_request(conn, id)? {
+        "subscriber_request" => match crate::requests::find(conn, id)? {
             Some(request) if request.status != RequestStatus::Open => {
                 let handled = RequestHandled {
                     id: request.id.clone(),
@@ -498,77 +497,6 @@ pub fn registration(conn: &Connection, id: &str) -> Result<Option<Registration>>
                 referrer: r.get(14)?,
                 pages_visited: serde_json::from_str(&pages).unwrap_or_default(),
                 form_version: r.get(16)?,
-            })
-        })
-        .optional()?)
-}
-
-/// Reads one follow-up.
-pub fn follow_up(conn: &Connection, id: &str) -> Result<Option<FollowUp>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, lead_id, channel, direction, outcome, note, occurred_at, rep,
-                    next_follow_up_at
-             FROM follow_up WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok(FollowUp {
-                id: r.get(0)?,
-                lead_id: r.get(1)?,
-                channel: parsed(r, 2)?,
-                direction: parsed(r, 3)?,
-                outcome: parsed(r, 4)?,
-                note: r.get(5)?,
-                occurred_at: text_time(r, 6)?,
-                rep: r.get(7)?,
-                next_follow_up_at: parse_time(r.get(8)?),
-            })
-        })
-        .optional()?)
-}
-
-/// Reads one consent event.
-pub fn consent_event(conn: &Connection, id: &str) -> Result<Option<ConsentEvent>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, lead_id, scope, action, source, evidence, occurred_at, supersedes,
-                    recorded_by
-             FROM consent_event WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok(ConsentEvent {
-                id: r.get(0)?,
-                lead_id: r.get(1)?,
-                scope: parsed(r, 2)?,
-                action: parsed(r, 3)?,
-                source: r.get(4)?,
-                evidence: r.get(5)?,
-                occurred_at: text_time(r, 6)?,
-                supersedes: r.get(7)?,
-                recorded_by: r.get(8)?,
-            })
-        })
-        .optional()?)
-}
-
-/// Reads one subscriber request.
-pub fn subscriber_request(conn: &Connection, id: &str) -> Result<Option<SubscriberRequest>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, lead_id, kind, received_at, due_at, status, detail, handled_by, handled_at
-             FROM subscriber_request WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok(SubscriberRequest {
-                id: r.get(0)?,
-                lead_id: r.get(1)?,
-                kind: parsed(r, 2)?,
-                received_at: text_time(r, 3)?,
-                due_at: text_time(r, 4)?,
-                status: parsed(r, 5)?,
-                detail: r.get(6)?,
-                handled_by: r.get(7)?,
-                handled_at: parse_time(r.get(8)?),
             })
         })
         .optional()?)
