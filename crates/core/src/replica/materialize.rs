@@ -18,6 +18,11 @@ use switchboard_protocol::{
     PushResult, PushStatus, Registration, RequestHandled, RequestStatus,
 };
 
+// The record modules own these reads; the names here stay for callers outside the core.
+pub use crate::consent::find as consent_event;
+pub use crate::followup::find as follow_up;
+pub use crate::requests::find as subscriber_request;
+
 /// The outbox entities this protocol version replicates, as an SQL list. Others stay queued
 /// for a later version instead of being dropped.
 pub const REPLICATED: &str = "'lead_fields', 'registration', 'follow_up', 'consent_event', \
@@ -382,15 +387,15 @@ fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Res
             .map(Op::RegistrationAdded)
             .into_iter()
             .collect(),
-        "follow_up" => crate::followup::find(conn, id)?
+        "follow_up" => follow_up(conn, id)?
             .map(Op::FollowUpLogged)
             .into_iter()
             .collect(),
-        "consent_event" => crate::consent::find(conn, id)?
+        "consent_event" => consent_event(conn, id)?
             .map(Op::ConsentRecorded)
             .into_iter()
             .collect(),
-        "subscriber_request" => match crate::requests::find(conn, id)? {
+        "subscriber_request" => match subscriber_request(conn, id)? {
             Some(request) if request.status != RequestStatus::Open => {
                 let handled = RequestHandled {
                     id: request.id.clone(),
