@@ -9,8 +9,8 @@ mod support;
 mod sync_support;
 
 use std::process::Command;
-use switchboard_server::testkit::{TestOptions, TestServer};
 use switchboard_sync::{Client, SyncError, TrustAnchor};
+use switchboard_test_support::{TestOptions, TestServer};
 use sync_support::*;
 
 /// The fingerprint of a certificate the server does not have.

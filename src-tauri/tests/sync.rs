@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use switchboard_core::protocol::{Op, Role};
 use switchboard_core::Store;
 use switchboard_desktop::background_sync::{SyncEvent, SyncService};
-use switchboard_server::testkit::{TestOptions, TestServer};
 use switchboard_sync::keychain::Keychain;
 use switchboard_sync::SyncError;
+use switchboard_test_support::{TestOptions, TestServer};
 use tauri::test::{mock_builder, MockRuntime};
 use tauri::{App, Manager, WebviewWindow};
 

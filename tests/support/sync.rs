@@ -13,8 +13,8 @@ use switchboard_core::clock::new_id;
 use switchboard_core::leads::{self, LeadField, NewLead};
 use switchboard_core::protocol::{Channel, ConsentScope, Direction, Outcome, Role};
 use switchboard_core::{consent, erase, followup, replica, FixedClock, Store};
-use switchboard_server::testkit::{TestOptions, TestServer};
 use switchboard_sync::{engine, Client, Secret, SyncReport, TrustAnchor};
+use switchboard_test_support::{TestOptions, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -19,7 +19,6 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use switchboard_protocol::{LeadErased, LeadStatus, RequestKind, SuppressionHash, SuppressionKind};
 use ts_rs::TS;
 
@@ -449,65 +448,6 @@ fn purge(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<Purged> 
         )?;
     }
     Ok(purged)
-}
-
-/// One occurrence of a searched-for string in a database file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Found {
-    /// The file it was found in (the database, its `-wal` or its `-shm`).
-    pub file: PathBuf,
-    /// The needle as it was asked for.
-    pub needle: String,
-    /// The spelling that matched (as given, lowercase or uppercase).
-    pub spelling: String,
-    /// Byte offset of the first occurrence.
-    pub offset: usize,
-}
-
-/// Scans the raw bytes of a database file and its `-wal` and `-shm` companions for each needle
-/// (as given, lowercased and uppercased; SQLite stores text as UTF-8) and reports every file
-/// that still holds one. Proves an erasure left nothing on disk.
-pub fn scan_files_for(db_path: &Path, needles: &[&str]) -> Result<Vec<Found>> {
-    let mut files = vec![db_path.to_path_buf()];
-    for suffix in ["-wal", "-shm"] {
-        let mut name = db_path.as_os_str().to_os_string();
-        name.push(suffix);
-        files.push(PathBuf::from(name));
-    }
-    let mut found = Vec::new();
-    for file in files {
-        let bytes = match std::fs::read(&file) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(CoreError::io(format!("reading {}", file.display()), e)),
-        };
-        for needle in needles.iter().filter(|n| !n.is_empty()) {
-            let mut spellings = vec![
-                needle.to_string(),
-                needle.to_lowercase(),
-                needle.to_uppercase(),
-            ];
-            spellings.dedup();
-            for spelling in spellings {
-                if let Some(offset) = find_bytes(&bytes, spelling.as_bytes()) {
-                    found.push(Found {
-                        file: file.clone(),
-                        needle: needle.to_string(),
-                        spelling,
-                        offset,
-                    });
-                }
-            }
-        }
-    }
-    Ok(found)
-}
-
-fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > haystack.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A person with everything Switchboard can hold about them, for the erasure, access and

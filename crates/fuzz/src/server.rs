@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use switchboard_protocol::{ErrorBody, Role, PROTOCOL_HEADER, PROTOCOL_VERSION};
-use switchboard_server::testkit::{TestOptions, TestServer};
+use switchboard_test_support::{TestOptions, TestServer};
 use tower::ServiceExt;
 
 /// Who sends a request.

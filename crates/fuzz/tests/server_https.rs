@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use switchboard_fuzz::Target;
 use switchboard_protocol::{ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
-use switchboard_server::testkit::{pinned_http, ApiClient};
+use switchboard_test_support::{pinned_http, ApiClient};
 
 /// The built server binary: next to this test's `deps/` folder, or in `target/debug`.
 fn server_binary() -> PathBuf {

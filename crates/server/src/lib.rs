@@ -1,8 +1,8 @@
 //! Switchboard's central store: the sync protocol's server side, accounts and authorization,
 //! and the website's registration intake, over HTTPS, on SQLite or PostgreSQL.
 //!
-//! `serve(listener, state, shutdown)` runs the server; `testkit` starts one on port 0 for
-//! tests of this and other crates.
+//! `serve(listener, state, shutdown)` runs the server; `switchboard-test-support` starts one
+//! on port 0 for tests of this and other crates.
 
 pub mod accounts;
 pub mod admin;
@@ -19,7 +19,6 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod suppression;
-pub mod testkit;
 pub mod tls;
 
 pub use error::{Result, ServerError};

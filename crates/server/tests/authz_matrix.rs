@@ -14,7 +14,7 @@ use support::*;
 use switchboard_protocol::authz::{self, Forgeable, Names, Origin, SampleContext};
 use switchboard_protocol::*;
 use switchboard_server::admin;
-use switchboard_server::testkit::{ApiClient, TestOptions};
+use switchboard_test_support::{ApiClient, TestOptions};
 
 /// Who forges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

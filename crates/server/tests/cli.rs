@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use switchboard_server::testkit::ApiClient;
+use switchboard_test_support::ApiClient;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchboard-server"))
@@ -125,7 +125,7 @@ async fn init_administer_and_serve() {
         }
     }
     let url = addr.expect("the server prints its address");
-    let http = switchboard_server::testkit::pinned_http(&fingerprint);
+    let http = switchboard_test_support::pinned_http(&fingerprint);
     let login = ApiClient::login(http.clone(), &url, "rita", "a long password").await;
     let revoked = run(&["user", "revoke", "rita", "--data", data], None);
     server.kill().unwrap();

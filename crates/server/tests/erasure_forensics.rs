@@ -12,7 +12,7 @@ use support::*;
 use switchboard_protocol::*;
 use switchboard_server::sealing::{Keyring, MASTER_KEY_FILE, NEXT_MASTER_KEY_FILE};
 use switchboard_server::store::{col_text, Val};
-use switchboard_server::testkit::TestOptions;
+use switchboard_test_support::TestOptions;
 
 both_backends!(
     an_erased_person_leaves_no_readable_trace_in_any_file,

@@ -12,7 +12,7 @@ use switchboard_core::partners::{self, NewPartner, PartnerKind, TransferBasis};
 use switchboard_core::{disclosure, replica, share, FixedClock, Store};
 use switchboard_protocol::*;
 use switchboard_server::admin;
-use switchboard_server::testkit::TestOptions;
+use switchboard_test_support::TestOptions;
 
 fn nordic() -> Partner {
     let new = NewPartner {
@@ -30,7 +30,7 @@ fn laptop() -> Store {
     Store::open_in_memory(Arc::new(FixedClock::at(t0()))).unwrap()
 }
 
-async fn pull_into(store: &mut Store, client: &switchboard_server::testkit::ApiClient) {
+async fn pull_into(store: &mut Store, client: &switchboard_test_support::ApiClient) {
     let (changes, cursor) = client.pull_all(0).await.expect("pull");
     replica::apply_page(store.conn_mut(), &changes, cursor).unwrap();
 }

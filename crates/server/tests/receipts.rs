@@ -7,7 +7,7 @@ mod support;
 use support::*;
 use switchboard_protocol::*;
 use switchboard_server::store::Val;
-use switchboard_server::testkit::TestOptions;
+use switchboard_test_support::TestOptions;
 
 fn follow_up_ids(ops: &[Op]) -> Vec<String> {
     let mut ids: Vec<String> = ops

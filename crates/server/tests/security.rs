@@ -7,7 +7,7 @@ use std::sync::Arc;
 use support::*;
 use switchboard_domain::{Clock, FixedClock};
 use switchboard_protocol::*;
-use switchboard_server::testkit::{pinned_http, ApiClient, TestOptions, TestServer};
+use switchboard_test_support::{pinned_http, ApiClient, TestOptions, TestServer};
 
 async fn status_of(response: reqwest::Response) -> (StatusCode, Option<ErrorBody>) {
     let status = response.status();

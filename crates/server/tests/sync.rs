@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 use switchboard_protocol::*;
-use switchboard_server::testkit::TestOptions;
+use switchboard_test_support::TestOptions;
 
 both_backends!(
     push_is_idempotent_and_rejections_do_not_block,
@@ -610,7 +610,7 @@ async fn two_instances_on_one_postgres_converge() {
         .start_sibling(std::sync::Arc::new(switchboard_domain::SystemClock))
         .await
         .unwrap();
-    let via = |client: &switchboard_server::testkit::ApiClient, i: usize| {
+    let via = |client: &switchboard_test_support::ApiClient, i: usize| {
         if i.is_multiple_of(2) {
             client.clone()
         } else {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use support::*;
 use switchboard_protocol::*;
-use switchboard_server::testkit::{ApiClient, TestOptions, TestServer};
+use switchboard_test_support::{ApiClient, TestOptions, TestServer};
 
 /// Runs the server binary under `umask 000`, so whatever it does not restrict itself comes out
 /// world-readable and writable, and the test sees it.
@@ -119,7 +119,7 @@ async fn the_data_folder_and_every_file_in_it_are_private_after_init_serve_and_a
         }
     }
     let url = url.expect("the server prints its address");
-    let http = switchboard_server::testkit::pinned_http(&fingerprint);
+    let http = switchboard_test_support::pinned_http(&fingerprint);
     let pushed = async {
         let rita = ApiClient::login(http, &url, "rita", "a long password").await?;
         rita.push(

@@ -2,6 +2,7 @@ use super::fixtures::*;
 use super::*;
 use crate::correct::correct;
 use crate::suppression::is_suppressed;
+use switchboard_test_support::scan_files_for;
 
 const NEW_EMAIL: &str = "z.quarksmith@newmail.example";
 
@@ -365,15 +366,4 @@ fn an_erasure_pulled_from_the_central_store_purges_and_suppresses_without_pushin
     // Applying it again changes nothing.
     replica.with_tx(|tx| apply_remote(tx, &op)).unwrap();
     assert_eq!(count(replica.conn(), "SELECT count(*) FROM erasure"), 1);
-}
-
-#[test]
-fn the_scan_reports_case_variants_and_skips_missing_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plain.db");
-    std::fs::write(&path, b"xx ZOLTAN yy").unwrap();
-    let found = scan_files_for(&path, &["Zoltan", "absent"]).unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].spelling, "ZOLTAN");
-    assert_eq!(found[0].offset, 3);
 }

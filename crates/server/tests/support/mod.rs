@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
 use switchboard_protocol::*;
-use switchboard_server::testkit::{fresh_pg_url, ApiClient, TestOptions, TestServer};
+use switchboard_test_support::{fresh_pg_url, ApiClient, TestOptions, TestServer};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -17,7 +17,7 @@ macro_rules! both_backends {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                super::$body(switchboard_server::testkit::TestOptions::default()).await;
+                super::$body(switchboard_test_support::TestOptions::default()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

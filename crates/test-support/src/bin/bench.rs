@@ -2,14 +2,14 @@
 //! each push 10 operations, pull, and repeat, over HTTPS on loopback. Prints throughput, p50
 //! and p99 latency and the error count.
 //!
-//! `cargo run --release -p switchboard-server --features bench --bin switchboard-server-bench --
+//! `cargo run --release -p switchboard-test-support --features bench --bin switchboard-server-bench --
 //!  [--replicas 200] [--seconds 20] [--store postgres://…]`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_protocol::*;
-use switchboard_server::testkit::{ApiClient, TestOptions, TestServer};
+use switchboard_test_support::server::{ApiClient, TestOptions, TestServer};
 
 struct Args {
     replicas: usize,

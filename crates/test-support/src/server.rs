@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> switchboard_server::Result<()> {
-//! use switchboard_server::testkit::{TestOptions, TestServer};
+//! use switchboard_test_support::server::{TestOptions, TestServer};
 //! let server = TestServer::start(TestOptions::default()).await?;
 //! server.add_office("BER", "DE").await?;
 //! server.add_user("rita", switchboard_protocol::Role::Rep, Some("BER"), "pw").await?;
@@ -13,18 +13,18 @@
 //! # Ok(()) }
 //! ```
 
-use crate::accounts::{self, PasswordCost};
-use crate::admin;
-use crate::data_dir::{self, InitOptions};
-use crate::error::{Result, ServerError};
-use crate::state::ServerState;
-use crate::store::{self, Store, Tx};
-use crate::tls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use switchboard_domain::{Clock, SystemClock};
 use switchboard_protocol::*;
+use switchboard_server::accounts::{self, PasswordCost};
+use switchboard_server::admin;
+use switchboard_server::data_dir::{self, InitOptions};
+use switchboard_server::error::{Result, ServerError};
+use switchboard_server::state::ServerState;
+use switchboard_server::store::{self, Store, Tx};
+use switchboard_server::tls;
 use tokio::task::JoinHandle;
 
 /// Environment variable naming a PostgreSQL server for the PostgreSQL half of the tests.
@@ -102,7 +102,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(crate::serve(listener, state.clone(), async {
+        let task = tokio::spawn(switchboard_server::serve(listener, state.clone(), async {
             let _ = stopped.await;
         }));
         Ok(TestServer {

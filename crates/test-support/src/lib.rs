@@ -1,0 +1,9 @@
+//! What the tests of every Switchboard crate share, kept out of the production builds: a real
+//! server on 127.0.0.1:0 with real TLS and a client that pins it (`server`), and a raw byte scan
+//! of a SQLite file and its companions (`scan`) that proves an erasure left nothing on disk.
+
+pub mod scan;
+pub mod server;
+
+pub use scan::{scan_files_for, Found};
+pub use server::{fresh_pg_url, pinned_http, ApiClient, TestOptions, TestServer, PG_URL_VAR};

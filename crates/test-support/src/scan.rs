@@ -1,0 +1,85 @@
+//! Searching the raw bytes of a database file, its `-wal` and its `-shm` for strings that must
+//! be gone (the erasure tests' proof that nothing is left on disk).
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// One occurrence of a searched-for string in a database file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    /// The file it was found in (the database, its `-wal` or its `-shm`).
+    pub file: PathBuf,
+    /// The needle as it was asked for.
+    pub needle: String,
+    /// The spelling that matched (as given, lowercase or uppercase).
+    pub spelling: String,
+    /// Byte offset of the first occurrence.
+    pub offset: usize,
+}
+
+/// Scans the raw bytes of a database file and its `-wal` and `-shm` companions for each needle
+/// (as given, lowercased and uppercased; SQLite stores text as UTF-8) and reports every file
+/// that still holds one. A missing companion is skipped; another read error is returned.
+pub fn scan_files_for(db_path: &Path, needles: &[&str]) -> std::io::Result<Vec<Found>> {
+    let mut files = vec![db_path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db_path.as_os_str().to_os_string();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let bytes = match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("reading {}: {e}", file.display()),
+                ))
+            }
+        };
+        for needle in needles.iter().filter(|n| !n.is_empty()) {
+            let mut spellings = vec![
+                needle.to_string(),
+                needle.to_lowercase(),
+                needle.to_uppercase(),
+            ];
+            spellings.dedup();
+            for spelling in spellings {
+                if let Some(offset) = find_bytes(&bytes, spelling.as_bytes()) {
+                    found.push(Found {
+                        file: file.clone(),
+                        needle: needle.to_string(),
+                        spelling,
+                        offset,
+                    });
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_reports_case_variants_and_skips_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plain.db");
+        std::fs::write(&path, b"xx ZOLTAN yy").unwrap();
+        let found = scan_files_for(&path, &["Zoltan", "absent"]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].spelling, "ZOLTAN");
+        assert_eq!(found[0].offset, 3);
+    }
+}
