@@ -85,8 +85,8 @@ impl Served {
         for line in lines.by_ref() {
             let line = line.unwrap();
             stderr.lock().unwrap().push(line.clone());
-            if let Some(rest) = line.trim().strip_prefix("switchboard-server: serving ") {
-                url = rest.split_whitespace().next().map(str::to_string);
+            if let Some(address) = switchboard_test_support::served_address(&line) {
+                url = Some(address);
                 break;
             }
         }

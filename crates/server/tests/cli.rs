@@ -1,6 +1,6 @@
 //! The `switchboard-server` binary: init, administration, serve.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::process::{Command, Stdio};
 use switchboard_test_support::ApiClient;
 
@@ -113,18 +113,8 @@ async fn init_administer_and_serve() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let mut addr = None;
-    for _ in 0..10 {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(rest) = line.trim().strip_prefix("switchboard-server: serving ") {
-            addr = rest.split_whitespace().next().map(str::to_string);
-            break;
-        }
-    }
-    let url = addr.expect("the server prints its address");
+    let url = switchboard_test_support::read_served_address(&mut stderr)
+        .expect("the server prints its address");
     let http = switchboard_test_support::pinned_http(&fingerprint);
     let login = ApiClient::login(http.clone(), &url, "rita", "a long password").await;
     let revoked = run(&["user", "revoke", "rita", "--data", data], None);

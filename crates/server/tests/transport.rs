@@ -4,7 +4,7 @@
 mod support;
 
 use reqwest::{StatusCode, Version};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use support::*;
@@ -107,18 +107,8 @@ async fn the_data_folder_and_every_file_in_it_are_private_after_init_serve_and_a
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let mut url = None;
-    for _ in 0..10 {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(rest) = line.trim().strip_prefix("switchboard-server: serving ") {
-            url = rest.split_whitespace().next().map(str::to_string);
-            break;
-        }
-    }
-    let url = url.expect("the server prints its address");
+    let url = switchboard_test_support::read_served_address(&mut stderr)
+        .expect("the server prints its address");
     let http = switchboard_test_support::pinned_http(&fingerprint);
     let pushed = async {
         let rita = ApiClient::login(http, &url, "rita", "a long password").await?;

@@ -6,4 +6,7 @@ pub mod scan;
 pub mod server;
 
 pub use scan::{scan_files_for, Found};
-pub use server::{fresh_pg_url, pinned_http, ApiClient, TestOptions, TestServer, PG_URL_VAR};
+pub use server::{
+    fresh_pg_url, pinned_http, read_served_address, served_address, ApiClient, TestOptions,
+    TestServer, PG_URL_VAR,
+};

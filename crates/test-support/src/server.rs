@@ -372,3 +372,24 @@ pub async fn fresh_pg_url(test: &str) -> Option<String> {
     let separator = if base.contains('?') { '&' } else { '?' };
     Some(format!("{base}{separator}options=-csearch_path%3D{schema}"))
 }
+
+/// The address in the line `switchboard-server serve` prints once it listens
+/// (`switchboard-server: serving URL …`), so tests that start the real binary on port 0 find it.
+pub fn served_address(line: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix("switchboard-server: serving ")?;
+    rest.split_whitespace().next().map(str::to_string)
+}
+
+/// Reads the real server's stderr until it announces its address (within its first 10 lines).
+pub fn read_served_address(stderr: &mut impl std::io::BufRead) -> Option<String> {
+    for _ in 0..10 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if let Some(address) = served_address(&line) {
+            return Some(address);
+        }
+    }
+    None
+}
