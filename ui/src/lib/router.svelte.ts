@@ -12,6 +12,17 @@ export type Route =
   | { screen: 'sign-in' }
   | { screen: 'requests' };
 
+/** The tabs under the title bar, in the order of their Alt+digit shortcuts. */
+export const TABS = [
+  { screen: 'call', label: 'Call session' },
+  { screen: 'new', label: 'New leads' },
+  { screen: 'review', label: 'Review' },
+  { screen: 'import', label: 'Import' },
+  { screen: 'outbound', label: 'Share & audiences' },
+  { screen: 'letters', label: 'Letters' },
+  { screen: 'requests', label: 'Requests' },
+] as const satisfies readonly { screen: Route['screen']; label: string }[];
+
 /** The current screen; components read `router.route` and call `go`. */
 class Router {
   route = $state<Route>({ screen: 'call' });
