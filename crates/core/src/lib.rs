@@ -1,41 +1,45 @@
 //! Switchboard's core: everything but window glue and the network. It owns the local SQLite
 //! store and the domain rules — normalisation, deduplication, the compliance gate, lead queues,
 //! subscriber requests, import and export — so the CLI and the desktop app call the same code.
+//!
+//! The core is in parts, listed lowest first; a part imports only parts above it in this list
+//! (`tests/module_graph.rs` checks it, with the same list):
+//!
+//! 1. `store` — the database, settings, outbox, audit log, scrub, sync state
+//! 2. `people` — leads, registrations
+//! 3. `compliance` — consent, suppression, the gate
+//! 4. `intake` — website registrations, file import
+//! 5. `outreach` — follow-ups, queues, contact, letters, reminders
+//! 6. `review` — history, export, search
+//! 7. `campaigns` — promotional-email audiences, email-service feedback
+//! 8. `partners` — the partner registry, sharing, disclosures, notices
+//! 9. `privacy` — subscriber requests, access, correction, erasure
+//! 10. `replica` — the sync replica
+//! 11. `demo` — demonstration data
 
-pub mod access;
-pub mod audience;
-pub mod audit;
-pub mod consent;
-pub mod contact;
-pub mod correct;
+pub mod campaigns;
+pub mod compliance;
 pub mod demo;
-pub mod disclosure;
-pub mod erase;
 pub mod error;
-pub mod export;
-pub mod feedback;
-pub mod followup;
-pub mod gate;
-pub mod history;
-pub mod import;
 pub mod intake;
-pub mod leads;
-pub mod letters;
-pub mod notices;
-pub mod outbox;
+pub mod outreach;
 pub mod partners;
-pub mod queue;
-pub mod registration;
-pub mod reminders;
+pub mod people;
+pub mod privacy;
 pub mod replica;
-pub mod requests;
-pub mod scrub;
-pub mod search;
-pub mod settings;
-pub mod share;
+pub mod review;
 pub mod store;
-pub mod suppression;
-pub mod sync_state;
+
+// The paths the front ends (app, CLI, sync, server, tests) use: each module at the root as before.
+pub use campaigns::{audience, feedback};
+pub use compliance::{consent, gate, suppression};
+pub use intake::import;
+pub use outreach::{contact, followup, letters, queue, reminders};
+pub use partners::{disclosure, notices, share};
+pub use people::{leads, registration};
+pub use privacy::{access, correct, erase, requests};
+pub use review::{export, history, search};
+pub use store::{audit, outbox, scrub, settings, sync_state};
 
 // The pure rules live in `switchboard-domain` (shared with the server); their old paths stay.
 pub use clock::{Clock, FixedClock, SystemClock};

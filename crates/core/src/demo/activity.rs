@@ -6,9 +6,9 @@
 
 use super::SplitMix;
 use crate::error::{CoreError, Result};
-use crate::followup::{self, LogFollowUp};
-use crate::leads;
-use crate::requests;
+use crate::outreach::followup::{self, LogFollowUp};
+use crate::people::leads;
+use crate::privacy::requests;
 use crate::store::Store;
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
@@ -241,8 +241,8 @@ fn work_lead(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{self, HistoryQuery};
-    use crate::import::{self, ImportOptions};
+    use crate::intake::import::{self, ImportOptions};
+    use crate::review::history::{self, HistoryQuery};
     use crate::FixedClock;
     use chrono::TimeZone;
     use std::sync::Arc;

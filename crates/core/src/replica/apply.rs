@@ -6,17 +6,17 @@
 //! groups keep the newest hybrid-logical-clock stamp, erasure and revocation are final.
 
 use super::fresh::NewLeads;
-use crate::audit;
 use crate::clock::to_text;
-use crate::consent;
-use crate::erase;
+use crate::compliance::consent;
 use crate::error::Result;
-use crate::followup;
 use crate::hlc::{supersedes, Hlc};
-use crate::leads;
-use crate::registration;
-use crate::requests;
-use crate::settings::observe_hlc;
+use crate::outreach::followup;
+use crate::people::leads;
+use crate::people::registration;
+use crate::privacy::erase;
+use crate::privacy::requests;
+use crate::store::audit;
+use crate::store::settings::observe_hlc;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 use switchboard_protocol::{
@@ -225,7 +225,7 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
                 true
             }
             Op::PartnerRegistered(p) => crate::partners::apply_remote(conn, p)?,
-            Op::DisclosureRecorded(d) => crate::disclosure::apply_remote(conn, d)?,
+            Op::DisclosureRecorded(d) => crate::partners::disclosure::apply_remote(conn, d)?,
             Op::LeadRevoked(r) => {
                 let removed = revoke(conn, r)?;
                 if removed {
@@ -241,13 +241,13 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     }
     for lead_id in &counters {
         if lead_exists(conn, lead_id)? {
-            crate::followup::recompute_counters(conn, lead_id)?;
+            crate::outreach::followup::recompute_counters(conn, lead_id)?;
         }
     }
     if let Some(stamp) = newest {
         observe_hlc(conn, &stamp)?;
     }
-    crate::sync_state::set_cursor(conn, new_cursor)?;
+    crate::store::sync_state::set_cursor(conn, new_cursor)?;
     Ok(summary)
 }
 

@@ -25,7 +25,7 @@
 
 use crate::clock::new_id;
 use crate::error::{CoreError, Result};
-use crate::settings::{get_setting, set_setting};
+use crate::store::settings::{get_setting, set_setting};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -245,7 +245,7 @@ fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::{self, Entity};
+    use crate::store::outbox::{self, Entity};
     use crate::FixedClock;
     use chrono::{TimeZone, Utc};
     use std::sync::Arc;

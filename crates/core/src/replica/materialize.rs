@@ -10,7 +10,7 @@
 
 use crate::clock::to_text;
 use crate::error::Result;
-use crate::leads::{self, parse_time};
+use crate::people::leads::{self, parse_time};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use switchboard_protocol::{
@@ -19,9 +19,9 @@ use switchboard_protocol::{
 };
 
 // The record modules own these reads; the names here stay for callers outside the core.
-pub use crate::consent::find as consent_event;
-pub use crate::followup::find as follow_up;
-pub use crate::requests::find as subscriber_request;
+pub use crate::compliance::consent::find as consent_event;
+pub use crate::outreach::followup::find as follow_up;
+pub use crate::privacy::requests::find as subscriber_request;
 
 /// The outbox entities this protocol version replicates, as an SQL list. Others stay queued
 /// for a later version instead of being dropped.
@@ -415,7 +415,7 @@ fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Res
             .into_iter()
             .collect(),
         "erasure" => erasure(conn, id)?.map(Op::LeadErased).into_iter().collect(),
-        "disclosure" => crate::disclosure::get(conn, id)?
+        "disclosure" => crate::partners::disclosure::get(conn, id)?
             .map(Op::DisclosureRecorded)
             .into_iter()
             .collect(),
@@ -532,7 +532,7 @@ pub fn audit(conn: &Connection, id: &str) -> Result<Option<AuditEntry>> {
 fn erasure(conn: &Connection, lead_id: &str) -> Result<Option<LeadErased>> {
     // Built from the PII-free `erasure` row the erase module keeps: who, when, and the keyed
     // hashes of the addresses, never the addresses themselves.
-    crate::erase::recorded(conn, lead_id)
+    crate::privacy::erase::recorded(conn, lead_id)
 }
 
 #[cfg(test)]

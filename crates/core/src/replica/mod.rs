@@ -8,7 +8,7 @@ pub mod identity;
 pub mod materialize;
 
 use crate::error::Result;
-use crate::leads::parse_time;
+use crate::people::leads::parse_time;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
@@ -17,7 +17,7 @@ pub use apply::{apply_page, ApplySummary, PageBatch};
 pub use identity::{ensure_fresh, IdentityCheck};
 pub use materialize::{ack, pending_batch, pending_ops, AckSummary, BatchLimits, PendingBatch};
 
-pub use crate::sync_state::{
+pub use crate::store::sync_state::{
     adopt_unsent_work, record_login, record_logout, record_sync, signed_in_account, state,
     ServerLogin, SyncState,
 };
@@ -72,7 +72,7 @@ pub struct SyncStatus {
 /// The replica's sync status.
 pub fn status(conn: &Connection) -> Result<SyncStatus> {
     Ok(SyncStatus {
-        replica_id: crate::settings::get_setting(conn, "replica_id")?.unwrap_or_default(),
+        replica_id: crate::store::settings::get_setting(conn, "replica_id")?.unwrap_or_default(),
         state: state(conn)?,
         pending: materialize::pending_count(conn)?,
         rejected_total: conn.query_row("SELECT count(*) FROM sync_rejected", [], |r| r.get(0))?,
@@ -84,8 +84,8 @@ pub fn status(conn: &Connection) -> Result<SyncStatus> {
 mod tests {
     use super::*;
     use crate::clock::{new_id, to_text, Clock};
-    use crate::leads::{self, LeadField, NewLead};
-    use crate::outbox::{self, Entity};
+    use crate::people::leads::{self, LeadField, NewLead};
+    use crate::store::outbox::{self, Entity};
     use crate::{FixedClock, Store};
     use chrono::TimeZone;
     use rusqlite::params;
@@ -451,7 +451,7 @@ mod tests {
             .conn()
             .query_row("SELECT clock_identity FROM lead", [], |r| r.get(0))
             .unwrap();
-        let next = crate::settings::next_hlc(a.conn(), c.now())
+        let next = crate::store::settings::next_hlc(a.conn(), c.now())
             .unwrap()
             .to_string();
         assert!(next > seen);
@@ -465,7 +465,7 @@ mod tests {
         a.with_tx(|tx| leads::insert(tx, &id, &ann(), c.now()))
             .unwrap();
         log_call(&mut a, &id, "Ann said call back");
-        crate::erase::erase(&mut a, &id, "manager").unwrap();
+        crate::privacy::erase::erase(&mut a, &id, "manager").unwrap();
         let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
         let wire = serde_json::to_string(&ops.iter().map(|(_, o)| o).collect::<Vec<_>>()).unwrap();
         for pii in ["Ann", "ann@example.com", "4930123456", "Acme"] {
@@ -487,7 +487,7 @@ mod tests {
         relay(&mut a, &mut b, &mut cursor);
         // B logs a call offline while A erases.
         log_call(&mut b, &id, "Ann wants a demo");
-        crate::erase::erase(&mut a, &id, "manager").unwrap();
+        crate::privacy::erase::erase(&mut a, &id, "manager").unwrap();
         relay(&mut a, &mut b, &mut cursor);
         relay(&mut b, &mut a, &mut cursor);
         for s in [&a, &b] {

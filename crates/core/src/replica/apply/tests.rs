@@ -1,6 +1,6 @@
 use super::*;
 use crate::clock::{new_id, Clock};
-use crate::leads::{LeadField, NewLead};
+use crate::people::leads::{LeadField, NewLead};
 use crate::replica::{ack, pending_ops};
 use crate::{FixedClock, Store};
 use chrono::{TimeZone, Utc};

@@ -1,7 +1,7 @@
 use super::*;
 use crate::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
-use crate::outbox::{self, Entity};
-use crate::{consent, FixedClock, Store};
+use crate::store::outbox::{self, Entity};
+use crate::{compliance::consent, FixedClock, Store};
 use chrono::TimeZone;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,0 +1,421 @@
+use super::*;
+use crate::{FixedClock, Store};
+use chrono::{TimeZone, Utc};
+use std::io::Write;
+
+fn store() -> Store {
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
+}
+
+fn import(store: &mut Store, text: &[u8], format: Format) -> ImportReport {
+    let options = ImportOptions {
+        batch_size: 2,
+        ..ImportOptions::default()
+    };
+    import_reader(store, text, 0, format, &options, &mut |_| {}).unwrap()
+}
+
+#[test]
+fn a_cancelled_import_keeps_its_committed_batches_and_a_rerun_records_only_the_rest() {
+    let mut text = String::from("Submission ID,E-mail,First Name\n");
+    for i in 0..10 {
+        text.push_str(&format!("sub{i},person{i}@example.com,Person {i}\n"));
+    }
+    let mut s = store();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = ImportOptions {
+        batch_size: 2,
+        cancel: Some(cancel.clone()),
+        ..ImportOptions::default()
+    };
+    let mut batches = 0;
+    let report = import_reader(
+        &mut s,
+        text.as_bytes(),
+        0,
+        Format::Csv,
+        &options,
+        &mut |_| {
+            batches += 1;
+            // Pressed while the second batch is being written: it is committed, then the import stops.
+            if batches == 2 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        },
+    )
+    .unwrap();
+    assert!(report.cancelled);
+    assert_eq!((report.read, report.created), (4, 4));
+    let leads: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(leads, 4);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["cancelled"], true);
+
+    let rerun = import(&mut s, text.as_bytes(), Format::Csv);
+    assert!(!rerun.cancelled);
+    assert_eq!((rerun.created, rerun.duplicates), (6, 4));
+    assert!(serde_json::to_value(&rerun)
+        .unwrap()
+        .get("cancelled")
+        .is_none());
+}
+
+const HEADER: &str = "Submission ID,Type,First Name,Last Name,Company,E-mail,Phone Number,Country,IP Address,User Agent,Referrer,Pages Visited,Submitted At,Favourite Colour\r\n";
+
+fn good_rows() -> String {
+    let mut text = String::from('\u{feff}');
+    text.push_str(HEADER);
+    text.push_str("s1,License Key,Ann,Example,Acme,ann@example.com,030 1234567,DE,203.0.113.7,Mozilla/5.0,https://search.example/,/pricing|/download,2026-03-01T10:00:00Z,blue\r\n");
+    text.push_str("s2,Demo,Bob,\"Multi\r\nLine\",\"Bob & Co, Ltd\",BOB@example.com,(415) 555-2671,USA,198.51.100.2,curl,,/demo,2026-03-01 11:00:00,red\r\n");
+    text.push_str("s3,Demo,Ann,Example,,ANN@example.com ,,Germany,,,,,2026-03-01T12:00:00Z,\r\n");
+    text
+}
+
+#[test]
+fn a_csv_export_with_bom_crlf_and_quoted_newlines_imports() {
+    let mut s = store();
+    let mut text = good_rows();
+    text.push_str(
+        "s1,License Key,Ann,Example,Acme,ann@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n",
+    );
+    let report = import(&mut s, text.as_bytes(), Format::Csv);
+    assert_eq!(
+        (
+            report.read,
+            report.created,
+            report.merged,
+            report.duplicates
+        ),
+        (4, 2, 1, 1)
+    );
+    assert_eq!(report.rejected, 0);
+    assert!(report.errors.is_empty());
+    assert_eq!(
+        report.warnings,
+        [
+            RowError {
+                line: 1,
+                reason: "unknown column 'Favourite Colour' ignored".into()
+            },
+            RowError {
+                line: 3,
+                reason: "the row runs from line 3 to line 4: a quoted field holds line breaks"
+                    .into()
+            }
+        ]
+    );
+    let (name, phone, company): (String, String, String) = s
+        .conn()
+        .query_row(
+            "SELECT name, phone, company FROM lead WHERE email = 'bob@example.com'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(name, "Bob Multi Line");
+    assert_eq!(phone, "+14155552671");
+    assert_eq!(company, "Bob & Co, Ltd");
+}
+
+#[test]
+fn bad_rows_are_reported_with_their_line_numbers_and_good_rows_imported() {
+    let mut s = store();
+    let mut text = HEADER.as_bytes().to_vec();
+    let rows: Vec<Vec<u8>> = vec![
+        // line 2: good
+        b"g1,Demo,Ann,Example,Acme,ann@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+        // line 3-4: quoted newline, no email and no phone
+        b"b1,Demo,\"No\nContact\",X,,,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+        // line 5: invalid email, no phone
+        b"b2,Demo,Cy,Z,,cy-at-example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+        // line 6: a field over its limit (company: 300 bytes)
+        format!(
+            "b3,Demo,Dee,Z,{},dee@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n",
+            "x".repeat(65 * 1024)
+        )
+        .into_bytes(),
+        // line 7: a NUL byte
+        b"b4,Demo,E\0d,Z,,ed@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+        // line 8: invalid UTF-8
+        b"b5,Demo,F\xffo,Z,,fo@example.com,,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+        // line 9: in the future
+        b"b6,Demo,Gi,Z,,gi@example.com,,DE,,,,,2027-01-01T00:00:00Z,\r\n".to_vec(),
+        // line 10: too few fields
+        b"b7,Demo,Hu\r\n".to_vec(),
+        // line 11: an invalid phone next to a good email (refused, like the server's intake)
+        b"g2,Demo,Ida,Z,,ida@example.com,12,DE,,,,,2026-03-01T10:00:00Z,\r\n".to_vec(),
+    ];
+    for row in rows {
+        text.extend_from_slice(&row);
+    }
+    let report = import(&mut s, &text, Format::Csv);
+    assert_eq!(report.read, 9);
+    assert_eq!(report.created, 1);
+    assert_eq!(report.rejected, 8);
+    let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [3, 5, 6, 7, 8, 9, 10, 11]);
+    let reasons: Vec<&str> = report.errors.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons[0], "neither an email address nor a phone number");
+    assert_eq!(reasons[1], "invalid email: it has no @");
+    assert_eq!(
+        reasons[2],
+        "company is 66560 bytes long; the limit is 300 bytes (shorten it or leave it out)"
+    );
+    assert_eq!(reasons[3], "name contains a NUL byte");
+    assert_eq!(reasons[4], "column 3 is not valid UTF-8");
+    assert!(reasons[5].contains("in the future"));
+    assert_eq!(reasons[6], "the row has 3 fields but the header has 14");
+    assert!(
+        reasons[7].contains("invalid phone number"),
+        "{}",
+        reasons[7]
+    );
+    let leads: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(leads, 1);
+}
+
+/// Issue 10, defect 7: one unclosed quote on line 3 of 10,000 rows once read as 2 rows.
+#[test]
+fn a_stray_quote_on_line_3_rejects_that_line_and_imports_the_other_9999_rows() {
+    let mut text = String::from("Submission ID,E-mail,First Name\n");
+    for i in 0..10_000 {
+        if i == 1 {
+            text.push_str("sub1,person1@example.com,\"Person 1\n");
+        } else {
+            text.push_str(&format!("sub{i},person{i}@example.com,Person {i}\n"));
+        }
+    }
+    let mut s = store();
+    let options = ImportOptions::default();
+    let report = import_reader(
+        &mut s,
+        text.as_bytes(),
+        0,
+        Format::Csv,
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.read, 10_000);
+    assert_eq!((report.created, report.rejected), (9_999, 1));
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.errors[0].line, 3);
+    assert!(
+        report.errors[0]
+            .reason
+            .contains("quote on line 3 is probably not closed")
+            && report.errors[0]
+                .reason
+                .ends_with("reading goes on at line 4"),
+        "{:?}",
+        report.errors
+    );
+    let leads: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(leads, 9_999);
+}
+
+#[test]
+fn json_lines_import_like_csv() {
+    let mut s = store();
+    let text = concat!(
+        "{\"submission_id\":\"j1\",\"kind\":\"trial\",\"name\":\"Ann Example\",\"email\":\"ann@example.com\",\"country\":\"DE\",\"pages_visited\":[\"/a\"],\"submitted_at\":\"2026-03-01T10:00:00Z\"}\n",
+        "{oops\n",
+        "{\"submission_id\":\"j2\",\"kind\":\"demo\",\"email\":\"Ann@Example.com\",\"phone\":\"+49 30 1234567\",\"submitted_at\":\"2026-03-01T11:00:00Z\"}\n",
+    );
+    let report = import(&mut s, text.as_bytes(), Format::Jsonl);
+    assert_eq!((report.read, report.created, report.merged), (3, 1, 1));
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.errors[0].line, 2);
+    assert!(report.errors[0].reason.starts_with("not a JSON object"));
+}
+
+#[test]
+fn re_running_a_file_imports_nothing_twice() {
+    let mut s = store();
+    let mut text = good_rows();
+    // Rows without a submission id rely on the content key.
+    text.push_str(",Demo,Jo,No-Id,,jo@example.com,,FR,,,,,2026-03-01T13:00:00Z,\r\n");
+    let first = import(&mut s, text.as_bytes(), Format::Csv);
+    assert_eq!(first.created + first.merged, 4);
+    let before = snapshot(&s);
+    let second = import(&mut s, text.as_bytes(), Format::Csv);
+    assert_eq!(second.duplicates, 4);
+    assert_eq!(second.created + second.merged, 0);
+    assert_eq!(snapshot(&s), before);
+}
+
+#[test]
+fn a_re_import_after_an_erasure_reports_the_person_suppressed() {
+    let mut s = store();
+    let text = good_rows();
+    import(&mut s, text.as_bytes(), Format::Csv);
+    let now = s.now();
+    s.with_tx(|tx| {
+        crate::compliance::suppression::suppress(
+            tx,
+            crate::compliance::suppression::Identifier::Email,
+            "ann@example.com",
+            now,
+        )?;
+        tx.execute(
+            "DELETE FROM registration WHERE email = 'ann@example.com'",
+            [],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    let again = import(&mut s, text.as_bytes(), Format::Csv);
+    assert_eq!((again.suppressed, again.duplicates), (2, 1));
+}
+
+#[test]
+fn the_report_serialises_with_the_documented_keys() {
+    let report = ImportReport {
+        read: 2,
+        rejected: 1,
+        errors: vec![RowError {
+            line: 3,
+            reason: "bad".into(),
+        }],
+        ..ImportReport::default()
+    };
+    let json = serde_json::to_value(&report).unwrap();
+    for key in [
+        "read",
+        "created",
+        "merged",
+        "duplicates",
+        "suppressed",
+        "rejected",
+        "errors",
+    ] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+    assert_eq!(json["errors"][0]["line"], 3);
+    assert!(json.get("omitted").is_none());
+}
+
+/// Everything an import writes, without random ids, in a stable order.
+fn snapshot(s: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT name, company, email, phone, address, country, time_zone, created_at,
+                last_registered_at, status FROM lead ORDER BY email, phone",
+        // Content keys are keyed per database, so only their kind is compared.
+        "SELECT l.email, l.phone, substr(r.submission_id, 1, 8), r.kind, r.submitted_at,
+                r.name, r.email, r.phone, r.country, r.ip, r.pages_visited
+         FROM registration r JOIN lead l ON l.id = r.lead_id
+         ORDER BY r.submitted_at, r.email, r.kind, r.ip",
+        "SELECT entity, count(*) FROM outbox GROUP BY entity ORDER BY entity",
+        "SELECT action, field, old_value, new_value, count(*) FROM audit
+         GROUP BY action, field, old_value, new_value ORDER BY 1, 2, 3, 4",
+        "SELECT count(*) FROM lead_search",
+    ] {
+        let mut stmt = s.conn().prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut cols = Vec::new();
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    cols.push(format!("{v:?}"));
+                }
+                Ok(cols.join("|"))
+            })
+            .unwrap();
+        out.extend(rows.map(|r| r.unwrap()));
+    }
+    out
+}
+
+#[test]
+fn an_interrupted_import_re_run_equals_one_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("regs.csv");
+    let mut file = File::create(&path).unwrap();
+    crate::demo::generate(400, 7, &mut file).unwrap();
+    file.flush().unwrap();
+    let options = ImportOptions {
+        batch_size: 50,
+        ..ImportOptions::default()
+    };
+
+    let mut whole = store();
+    let report = import_file(&mut whole, &path, &options, &mut |_| {}).unwrap();
+    assert_eq!(report.read, 400);
+    assert!(report.merged > 0 && report.duplicates > 0, "{report:?}");
+
+    let mut broken = store();
+    // A crash after three committed batches: the progress callback is called after each
+    // commit, so panicking there stops the import between batches like a kill would.
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut batches = 0;
+        import_file(&mut broken, &path, &options, &mut |_| {
+            batches += 1;
+            if batches == 3 {
+                panic!("simulated crash");
+            }
+        })
+    }));
+    assert!(crashed.is_err());
+    let partial: i64 = broken
+        .conn()
+        .query_row("SELECT count(*) FROM registration", [], |r| r.get(0))
+        .unwrap();
+    assert!(partial > 0 && partial < report.created as i64 + report.merged as i64);
+    let rerun = import_file(&mut broken, &path, &options, &mut |_| {}).unwrap();
+    assert_eq!(rerun.read, 400);
+    assert_eq!(
+        rerun.created + rerun.merged,
+        report.created + report.merged - partial as u64
+    );
+    let (got, want) = (snapshot(&broken), snapshot(&whole));
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g, w);
+    }
+    assert_eq!(got.len(), want.len());
+}
+
+#[test]
+fn progress_is_reported_after_each_batch() {
+    let mut s = store();
+    let text = good_rows();
+    let mut seen = Vec::new();
+    let options = ImportOptions {
+        batch_size: 1,
+        ..ImportOptions::default()
+    };
+    import_reader(
+        &mut s,
+        text.as_bytes(),
+        text.len() as u64,
+        Format::Csv,
+        &options,
+        &mut |p| seen.push(p.read),
+    )
+    .unwrap();
+    assert_eq!(seen, [1, 2, 3, 3]);
+}
+
+#[test]
+fn a_missing_file_is_an_io_error() {
+    let mut s = store();
+    let err = import_file(
+        &mut s,
+        Path::new("/nonexistent/regs.csv"),
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "io");
+}

@@ -1,0 +1,489 @@
+use super::*;
+use crate::{FixedClock, Store};
+use chrono::TimeZone;
+use std::sync::Arc;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+fn store() -> Store {
+    Store::open_in_memory(Arc::new(FixedClock::at(now()))).unwrap()
+}
+
+fn ctx(s: &Store) -> IntakeContext {
+    IntakeContext::new(s.conn(), None, s.now(), "import").unwrap()
+}
+
+/// Ann's second submission ("s-2"), sent at `at`.
+fn ann_again(at: &str) -> RegistrationInput {
+    RegistrationInput {
+        submission_id: Some("s-2".into()),
+        submitted_at: Some(at.into()),
+        ..ann()
+    }
+}
+
+fn ann() -> RegistrationInput {
+    RegistrationInput {
+        submission_id: Some("s-1".into()),
+        kind: Some("License Key".into()),
+        product: Some("Widget Pro".into()),
+        submitted_at: Some("2026-03-02T08:00:00Z".into()),
+        name: Some("  Ann   Example ".into()),
+        company: Some("Acme".into()),
+        email: Some(" Ann@Example.COM".into()),
+        phone: Some("030 1234567".into()),
+        country: Some("Germany".into()),
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("Mozilla/5.0".into()),
+        referrer: Some("https://search.example/".into()),
+        pages_visited: vec!["/pricing".into(), "/download".into()],
+        form_version: Some("v3".into()),
+        ..RegistrationInput::default()
+    }
+}
+
+fn rec(s: &mut Store, input: &RegistrationInput) -> Result<IntakeOutcome> {
+    let c = ctx(s);
+    s.with_tx(|tx| record(tx, input, &c))
+}
+
+/// Records `input`, which must create a lead; returns the new lead's id.
+fn created(s: &mut Store, input: &RegistrationInput) -> String {
+    match rec(s, input).unwrap() {
+        IntakeOutcome::Created(id) => id,
+        other => panic!("expected a new lead, got {other:?}"),
+    }
+}
+
+fn count(s: &Store, table: &str) -> i64 {
+    s.conn()
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_new_person_becomes_a_lead_with_normalised_fields_and_zone() {
+    let mut s = store();
+    let id = created(&mut s, &ann());
+    let lead = leads::get(s.conn(), &id).unwrap();
+    assert_eq!(lead.name.as_deref(), Some("Ann Example"));
+    assert_eq!(lead.email.as_deref(), Some("ann@example.com"));
+    assert_eq!(lead.phone.as_deref(), Some("+49301234567"));
+    assert_eq!(lead.country.as_deref(), Some("DE"));
+    // Germany has two zones in tzdb (Berlin, Busingen): no single zone.
+    assert_eq!(lead.time_zone, None);
+    assert_eq!(lead.last_registered_at, Some(now() - Duration::hours(1)));
+    let (kind, pages, email): (String, String, String) = s
+        .conn()
+        .query_row(
+            "SELECT kind, pages_visited, email FROM registration WHERE lead_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(kind, "license_key");
+    assert_eq!(pages, r#"["/pricing","/download"]"#);
+    assert_eq!(email, "ann@example.com");
+    let entities: Vec<String> = s
+        .conn()
+        .prepare("SELECT entity FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(entities, ["lead_fields", "registration"]);
+}
+
+#[test]
+fn a_single_zone_country_sets_the_time_zone_and_office_comes_from_context() {
+    let mut s = store();
+    let mut input = ann();
+    input.country = Some("FR".into());
+    input.phone = Some("01 23 45 67 89".into());
+    let mut c = ctx(&s);
+    c.office = Some("paris".into());
+    let outcome = s.with_tx(|tx| record(tx, &input, &c)).unwrap();
+    let IntakeOutcome::Created(id) = outcome else {
+        panic!()
+    };
+    let lead = leads::get(s.conn(), &id).unwrap();
+    assert_eq!(lead.time_zone.as_deref(), Some("Europe/Paris"));
+    assert_eq!(lead.office.as_deref(), Some("paris"));
+    assert_eq!(lead.phone.as_deref(), Some("+33123456789"));
+}
+
+#[test]
+fn the_same_submission_id_is_recorded_once() {
+    let mut s = store();
+    rec(&mut s, &ann()).unwrap();
+    let mut again = ann();
+    again.submitted_at = Some("2026-03-01T08:00:00Z".into());
+    assert_eq!(rec(&mut s, &again).unwrap(), IntakeOutcome::Duplicate);
+    assert_eq!(count(&s, "registration"), 1);
+}
+
+#[test]
+fn the_same_email_and_kind_within_ten_minutes_is_a_duplicate_but_not_after() {
+    let mut s = store();
+    rec(&mut s, &ann()).unwrap();
+    let resent = ann_again("2026-03-02T08:09:59Z");
+    assert_eq!(rec(&mut s, &resent).unwrap(), IntakeOutcome::Duplicate);
+    let mut other_kind = resent.clone();
+    other_kind.submission_id = Some("s-3".into());
+    other_kind.kind = Some("demo".into());
+    assert!(matches!(
+        rec(&mut s, &other_kind).unwrap(),
+        IntakeOutcome::Merged(_)
+    ));
+    let mut later = ann();
+    later.submission_id = Some("s-4".into());
+    later.submitted_at = Some("2026-03-02T08:10:01Z".into());
+    assert!(matches!(
+        rec(&mut s, &later).unwrap(),
+        IntakeOutcome::Merged(_)
+    ));
+    assert_eq!(count(&s, "registration"), 3);
+    assert_eq!(count(&s, "lead"), 1);
+}
+
+#[test]
+fn rows_without_an_id_are_recognised_by_content() {
+    let mut s = store();
+    let mut input = ann();
+    input.submission_id = None;
+    assert!(matches!(
+        rec(&mut s, &input).unwrap(),
+        IntakeOutcome::Created(_)
+    ));
+    // A day later the same row again (a re-run of the file): still a duplicate.
+    let c = IntakeContext::new(s.conn(), None, now() + Duration::days(1), "import").unwrap();
+    let outcome = s.with_tx(|tx| record(tx, &input, &c)).unwrap();
+    assert_eq!(outcome, IntakeOutcome::Duplicate);
+    let key: String = s
+        .conn()
+        .query_row("SELECT submission_id FROM registration", [], |r| r.get(0))
+        .unwrap();
+    assert!(key.starts_with(CONTENT_KEY_PREFIX));
+    assert!(!key.contains("ann"));
+}
+
+#[test]
+fn a_known_email_attaches_and_fills_only_empty_fields() {
+    let mut s = store();
+    let mut first = ann();
+    first.company = None;
+    first.phone = None;
+    let id = created(&mut s, &first);
+    let mut second = ann_again("2026-03-02T08:30:00Z");
+    second.name = Some("Annie E.".into());
+    second.email = Some("ANN@example.com ".into());
+    assert_eq!(
+        rec(&mut s, &second).unwrap(),
+        IntakeOutcome::Merged(id.clone())
+    );
+    let lead = leads::get(s.conn(), &id).unwrap();
+    assert_eq!(
+        lead.name.as_deref(),
+        Some("Ann Example"),
+        "never overwritten"
+    );
+    assert_eq!(lead.company.as_deref(), Some("Acme"), "filled");
+    assert_eq!(lead.phone.as_deref(), Some("+49301234567"), "filled");
+    assert_eq!(
+        lead.last_registered_at,
+        Some(Utc.with_ymd_and_hms(2026, 3, 2, 8, 30, 0).unwrap())
+    );
+    let audited: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE lead_id = ?1 AND action = 'registration'",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 2);
+}
+
+#[test]
+fn a_corrected_field_is_not_refilled_even_when_empty() {
+    let mut s = store();
+    let id = created(&mut s, &ann());
+    // The person asked to remove their company and phone: both corrected to empty.
+    s.with_tx(|tx| {
+        leads::set_fields(
+            tx,
+            &id,
+            &[(LeadField::Company, None), (LeadField::Phone, None)],
+            "rep",
+            "correct",
+            now(),
+        )?;
+        tx.execute(
+            "UPDATE lead SET corrected = 'company,phone' WHERE id = ?1",
+            [&id],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    let mut again = ann_again("2026-03-02T08:45:00Z");
+    again.address = Some("Hauptstr. 1, Berlin".into());
+    assert_eq!(
+        rec(&mut s, &again).unwrap(),
+        IntakeOutcome::Merged(id.clone())
+    );
+    let lead = leads::get(s.conn(), &id).unwrap();
+    assert_eq!(lead.company, None);
+    assert_eq!(lead.phone, None);
+    assert_eq!(lead.address.as_deref(), Some("Hauptstr. 1, Berlin"));
+}
+
+#[test]
+fn without_email_the_phone_number_matches() {
+    let mut s = store();
+    let mut first = ann();
+    first.email = None;
+    let id = created(&mut s, &first);
+    let mut second = first.clone();
+    second.submission_id = Some("s-2".into());
+    second.phone = Some("+49 30 1234567".into());
+    second.country = None;
+    second.submitted_at = Some("2026-03-01T08:00:00Z".into());
+    assert_eq!(
+        rec(&mut s, &second).unwrap(),
+        IntakeOutcome::Merged(id.clone())
+    );
+    // An older registration does not move last_registered_at back.
+    let lead = leads::get(s.conn(), &id).unwrap();
+    assert_eq!(lead.last_registered_at, Some(now() - Duration::hours(1)));
+}
+
+#[test]
+fn an_erased_person_is_suppressed_and_nothing_is_stored() {
+    let mut s = store();
+    s.with_tx(|tx| suppression::suppress(tx, Identifier::Phone, "+49301234567", now()))
+        .unwrap();
+    let mut input = ann();
+    input.email = Some("other@example.com".into());
+    assert_eq!(rec(&mut s, &input).unwrap(), IntakeOutcome::Suppressed);
+    assert_eq!(count(&s, "lead"), 0);
+    assert_eq!(count(&s, "registration"), 0);
+    assert_eq!(count(&s, "outbox"), 0);
+}
+
+fn rejection(input: &RegistrationInput) -> String {
+    let mut s = store();
+    let err = rec(&mut s, input).unwrap_err();
+    assert_eq!(err.code(), "bad_input");
+    assert_eq!(count(&s, "lead") + count(&s, "registration"), 0);
+    err.to_string()
+}
+
+#[test]
+fn unusable_input_is_rejected_with_a_reason_and_nothing_written() {
+    let mut none = ann();
+    none.email = Some("  ".into());
+    none.phone = None;
+    assert_eq!(
+        rejection(&none),
+        "neither an email address nor a phone number"
+    );
+
+    let mut bad_email = ann();
+    bad_email.phone = None;
+    bad_email.email = Some("ann.example.com".into());
+    assert_eq!(rejection(&bad_email), "invalid email: it has no @");
+
+    let mut both_bad = ann();
+    both_bad.email = Some("ann@".into());
+    both_bad.phone = Some("12".into());
+    assert!(rejection(&both_bad).contains("invalid phone number"));
+
+    let mut big = ann();
+    big.company = Some("x".repeat(301));
+    assert_eq!(
+        rejection(&big),
+        "company is 301 bytes long; the limit is 300 bytes (shorten it or leave it out)"
+    );
+
+    let mut nul = ann();
+    nul.name = Some("Ann\0Example".into());
+    assert_eq!(rejection(&nul), "name contains a NUL byte");
+
+    let mut future = ann();
+    future.submitted_at = Some("2026-03-02T09:06:00Z".into());
+    assert!(rejection(&future).contains("lies in the future"));
+
+    let mut garbled = ann();
+    garbled.submitted_at = Some("yesterday".into());
+    assert!(rejection(&garbled).contains("is not a date"));
+}
+
+#[test]
+fn fields_at_their_limits_and_slight_clock_skew_are_accepted() {
+    let mut s = store();
+    let mut input = ann();
+    input.address = Some("a".repeat(limits::Field::Address.max_bytes()));
+    input.user_agent = Some("u".repeat(limits::Field::UserAgent.max_bytes()));
+    input.pages_visited = limits::largest_pages("https://example.com/p");
+    input.submitted_at = Some("2026-03-02T09:04:00Z".into());
+    assert!(matches!(
+        rec(&mut s, &input).unwrap(),
+        IntakeOutcome::Created(_)
+    ));
+}
+
+#[test]
+fn a_bad_phone_or_email_next_to_a_good_one_refuses_the_registration() {
+    let s = store();
+    let mut input = ann();
+    input.phone = Some("123".into());
+    let err = clean(&input, &ctx(&s)).unwrap_err().to_string();
+    assert!(err.contains("phone"), "{err}");
+    let mut input = ann();
+    input.email = Some("ann@@example".into());
+    input.phone = Some("+49 30 1234567".into());
+    let err = clean(&input, &ctx(&s)).unwrap_err().to_string();
+    assert!(err.starts_with("invalid email"), "{err}");
+}
+
+/// Records through a `Bulk` in one transaction, as the import does.
+fn rec_bulk(s: &mut Store, bulk: &mut Bulk, input: &RegistrationInput) -> IntakeOutcome {
+    let c = ctx(s);
+    s.with_tx(|tx| {
+        bulk.begin(tx)?;
+        let outcome = record_clean_bulk(tx, &clean(input, &c)?, &c, bulk)?;
+        bulk.finish(tx)?;
+        Ok(outcome)
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_bulk_writer_finds_leads_that_existed_before_it_started() {
+    let mut s = store();
+    let id = created(&mut s, &ann());
+    let mut phone_only = ann();
+    phone_only.submission_id = Some("p-1".into());
+    phone_only.email = None;
+    phone_only.phone = Some("+49 30 1234567".into());
+    phone_only.kind = Some("demo".into());
+    let mut bulk = Bulk::new(s.conn()).unwrap();
+    // The same submission: a duplicate, found although the writer never recorded it.
+    assert_eq!(
+        rec_bulk(&mut s, &mut bulk, &ann()),
+        IntakeOutcome::Duplicate
+    );
+    assert_eq!(
+        rec_bulk(&mut s, &mut bulk, &phone_only),
+        IntakeOutcome::Merged(id.clone())
+    );
+    let mut new_person = ann();
+    new_person.submission_id = Some("n-1".into());
+    new_person.email = Some("new@example.com".into());
+    new_person.phone = None;
+    let IntakeOutcome::Created(other) = rec_bulk(&mut s, &mut bulk, &new_person) else {
+        panic!()
+    };
+    // Seen in this run now: the next registration of the same email attaches to it.
+    new_person.submission_id = Some("n-2".into());
+    new_person.kind = Some("trial".into());
+    assert_eq!(
+        rec_bulk(&mut s, &mut bulk, &new_person),
+        IntakeOutcome::Merged(other)
+    );
+}
+
+#[test]
+fn a_bulk_writer_looks_everything_up_once_another_connection_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    let clock = Arc::new(FixedClock::at(now()));
+    let mut s = Store::open_with_clock(&path, clock.clone()).unwrap();
+    let mut bulk = Bulk::new(s.conn()).unwrap();
+    let mut other = Store::open_with_clock(&path, clock).unwrap();
+    let id = created(&mut other, &ann());
+    let mut again = ann();
+    again.submission_id = Some("s-2".into());
+    again.kind = Some("demo".into());
+    assert_eq!(
+        rec_bulk(&mut s, &mut bulk, &again),
+        IntakeOutcome::Merged(id)
+    );
+    assert_eq!(
+        rec_bulk(&mut s, &mut bulk, &ann()),
+        IntakeOutcome::Duplicate
+    );
+}
+
+#[test]
+fn bulk_ids_and_clock_stamps_grow_and_later_single_writes_stamp_after_them() {
+    let mut s = store();
+    let mut bulk = Bulk::new(s.conn()).unwrap();
+    for i in 0..50 {
+        let mut input = ann();
+        input.submission_id = Some(format!("s-{i}"));
+        input.email = Some(format!("p{i}@example.com"));
+        input.phone = None;
+        assert!(matches!(
+            rec_bulk(&mut s, &mut bulk, &input),
+            IntakeOutcome::Created(_)
+        ));
+    }
+    let column = |sql: &str| -> Vec<String> {
+        s.conn()
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    for sql in [
+        "SELECT id FROM lead ORDER BY rowid",
+        "SELECT id FROM registration ORDER BY rowid",
+        "SELECT clock_identity FROM lead ORDER BY rowid",
+    ] {
+        let values = column(sql);
+        assert_eq!(values.len(), 50);
+        assert!(values.windows(2).all(|w| w[0] < w[1]), "{sql}: {values:?}");
+    }
+    let last = column("SELECT clock_identity FROM lead ORDER BY rowid DESC LIMIT 1");
+    let next = crate::store::settings::next_hlc(s.conn(), now())
+        .unwrap()
+        .to_string();
+    assert!(next > last[0]);
+}
+
+#[test]
+fn kinds_and_times_are_read_as_forms_write_them() {
+    assert_eq!(
+        parse_kind(Some("License Key")),
+        RegistrationKind::LicenseKey
+    );
+    assert_eq!(
+        parse_kind(Some("info-request")),
+        RegistrationKind::InfoRequest
+    );
+    assert_eq!(parse_kind(Some("Free Trial")), RegistrationKind::Trial);
+    assert_eq!(parse_kind(Some("whatever")), RegistrationKind::Other);
+    assert_eq!(parse_kind(None), RegistrationKind::Other);
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+    for t in [
+        "2026-03-02T08:00:00Z",
+        "2026-03-02T09:00:00+01:00",
+        "2026-03-02 08:00:00",
+        "2026-03-02 08:00",
+        "2026-03-02 08:00:00 UTC",
+        "2026-03-02T08:00:00.000Z",
+    ] {
+        assert_eq!(parse_submitted_at(t), Some(at), "{t}");
+    }
+    assert_eq!(
+        parse_submitted_at("2026-03-02"),
+        Some(Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap())
+    );
+    assert_eq!(parse_submitted_at("02/03/2026"), None);
+}

@@ -1,0 +1,8 @@
+//! Outreach: reaching leads — logged follow-ups, lead queues, contact addresses for the window,
+//! postal letters and follow-up reminders.
+
+pub mod contact;
+pub mod followup;
+pub mod letters;
+pub mod queue;
+pub mod reminders;

@@ -1,0 +1,108 @@
+//! The `registration` table's writes: one web-form submission attached to a lead, whether intake
+//! recorded it here or sync brought it from another replica.
+
+use crate::clock::to_text;
+use crate::error::Result;
+use crate::people::leads;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use switchboard_protocol::{Registration, RegistrationKind};
+
+/// A registration row as it is written, borrowed so that a bulk import and a first sync write
+/// without copying their strings.
+pub struct Row<'a> {
+    pub id: &'a str,
+    pub lead_id: &'a str,
+    pub submission_id: Option<&'a str>,
+    pub kind: RegistrationKind,
+    pub product: Option<&'a str>,
+    pub submitted_at: DateTime<Utc>,
+    pub name: Option<&'a str>,
+    pub company: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub referrer: Option<&'a str>,
+    pub pages_visited: &'a [String],
+    pub form_version: Option<&'a str>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Inserts the row unless its id or submission id is already recorded; returns whether it was
+/// new.
+pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
+    let pages = serde_json::to_string(r.pages_visited).unwrap_or_else(|_| "[]".into());
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at,
+                    name, company, email, phone, address, country, ip, user_agent, referrer,
+                    pages_visited, form_version, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                     ?18)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            r.id,
+            r.lead_id,
+            r.submission_id,
+            r.kind.as_str(),
+            r.product,
+            to_text(r.submitted_at),
+            r.name,
+            r.company,
+            r.email,
+            r.phone,
+            r.address,
+            r.country,
+            r.ip,
+            r.user_agent,
+            r.referrer,
+            pages,
+            r.form_version,
+            to_text(r.received_at),
+        ])?
+        > 0)
+}
+
+/// Stores a registration recorded on another replica (sync pull); not queued for push. One that
+/// reaches an erased person keeps only its non-personal skeleton. A new one moves the lead's
+/// `last_registered_at` forward. The lead row must exist. Returns whether it was new.
+pub fn apply_remote<'a>(conn: &Connection, r: &'a Registration) -> Result<bool> {
+    let erased = leads::is_erased(conn, &r.lead_id)?;
+    let pii = |v: &'a Option<String>| v.as_deref().filter(|_| !erased);
+    let inserted = insert(
+        conn,
+        &Row {
+            id: &r.id,
+            lead_id: &r.lead_id,
+            submission_id: pii(&r.submission_id),
+            kind: r.kind,
+            product: r.product.as_deref(),
+            submitted_at: r.submitted_at,
+            name: pii(&r.name),
+            company: pii(&r.company),
+            email: pii(&r.email),
+            phone: pii(&r.phone),
+            address: pii(&r.address),
+            country: r.country.as_deref(),
+            ip: pii(&r.ip),
+            user_agent: pii(&r.user_agent),
+            referrer: pii(&r.referrer),
+            pages_visited: if erased { &[] } else { &r.pages_visited },
+            form_version: r.form_version.as_deref(),
+            // The server does not carry when the other replica received it.
+            received_at: r.submitted_at,
+        },
+    )?;
+    if inserted {
+        conn.prepare_cached(
+            "UPDATE lead SET last_registered_at = ?2
+             WHERE id = ?1 AND (last_registered_at IS NULL OR last_registered_at < ?2)",
+        )?
+        .execute(params![r.lead_id, to_text(r.submitted_at)])?;
+    }
+    Ok(inserted)
+}

@@ -1,0 +1,579 @@
+//! Corrections: a person rectifies their information. Values are normalised like a registration's,
+//! applied with audit, clocks and sync, and locked against later registrations. Because dedup
+//! matches on the lead's normalised email and phone columns, the dedup keys follow the correction.
+
+use crate::error::{CoreError, Result};
+use crate::normalize::{normalize_country, normalize_email, normalize_phone, single_zone};
+use crate::partners::notices;
+use crate::people::leads::{self, LeadField};
+use crate::privacy::requests;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use switchboard_protocol::{limits, LeadStatus, RequestKind};
+use ts_rs::TS;
+
+/// The fields a person may correct; the rest (status, owner, office, …) belong to the process.
+pub const CORRECTABLE: [LeadField; 7] = [
+    LeadField::Name,
+    LeadField::Company,
+    LeadField::Email,
+    LeadField::Phone,
+    LeadField::Address,
+    LeadField::Country,
+    LeadField::TimeZone,
+];
+
+/// The shared limit of a corrected field (`switchboard_protocol::limits`): what the intake and
+/// the import accept, so a corrected lead can always be pushed.
+fn limit_of(field: LeadField) -> limits::Field {
+    match field {
+        LeadField::Name => limits::Field::Name,
+        LeadField::Company => limits::Field::Company,
+        LeadField::Email => limits::Field::Email,
+        LeadField::Phone => limits::Field::Phone,
+        LeadField::Address => limits::Field::Address,
+        // Country and zone are checked against their lists; the country limit bounds the rest.
+        _ => limits::Field::Country,
+    }
+}
+
+/// One field a correction changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CorrectedField {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// What a correction did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Correction {
+    pub lead_id: String,
+    /// Fields whose value changed (a field corrected to its current value is locked, not listed).
+    pub changed: Vec<CorrectedField>,
+    /// Every field the person named; registrations never overwrite them.
+    pub locked: Vec<String>,
+    /// The `correct` subscriber request recorded as done.
+    pub request_id: String,
+}
+
+/// Corrects a lead (named by id or email) with `field=value` pairs as a person asked. An empty
+/// value clears the field. Every value is checked before anything is written: on any error
+/// nothing changes. Call inside a transaction (`Store::with_tx`).
+pub fn correct(
+    conn: &Connection,
+    lead_ref: &str,
+    changes: &[(String, String)],
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<Correction> {
+    let lead = leads::find(conn, lead_ref)?;
+    if lead.status == LeadStatus::Erased {
+        return Err(CoreError::Suppressed(format!(
+            "lead {} was erased; there is nothing to correct",
+            lead.id
+        )));
+    }
+    if changes.is_empty() {
+        return Err(CoreError::BadInput(
+            "name at least one FIELD=VALUE to correct".into(),
+        ));
+    }
+    let mut named: Vec<(LeadField, String)> = Vec::new();
+    for (name, value) in changes {
+        let field = LeadField::parse(name)?;
+        if !CORRECTABLE.contains(&field) {
+            return Err(CoreError::BadInput(format!(
+                "'{}' is not something a person corrects (correctable: {})",
+                field.column(),
+                correctable_names().join(", ")
+            )));
+        }
+        if named.iter().any(|(f, _)| *f == field) {
+            return Err(CoreError::BadInput(format!(
+                "'{}' is named twice",
+                field.column()
+            )));
+        }
+        named.push((field, value.clone()));
+    }
+
+    // Country first: a corrected country is the region a corrected national phone number is
+    // read in, and it brings its time zone along.
+    let country = match named.iter().find(|(f, _)| *f == LeadField::Country) {
+        Some((_, raw)) => clean(raw)
+            .map(|raw| {
+                normalize_country(&raw).map(str::to_string).ok_or_else(|| {
+                    CoreError::BadInput(format!(
+                        "country: '{raw}' is not a country name or ISO code"
+                    ))
+                })
+            })
+            .transpose()?,
+        None => lead.country.clone(),
+    };
+
+    let mut values: Vec<(LeadField, Option<String>)> = Vec::new();
+    for (field, raw) in &named {
+        check_text(*field, raw)?;
+        let value = clean(raw);
+        let value = match (field, value) {
+            (_, None) => None,
+            (LeadField::Email, Some(v)) => {
+                let email =
+                    normalize_email(&v).map_err(|e| CoreError::BadInput(format!("email: {e}")))?;
+                refuse_if_taken(conn, &lead.id, LeadField::Email, &email)?;
+                Some(email)
+            }
+            (LeadField::Phone, Some(v)) => {
+                let phone = normalize_phone(&v, country.as_deref())
+                    .map_err(|e| CoreError::BadInput(format!("phone: {e}")))?;
+                refuse_if_taken(conn, &lead.id, LeadField::Phone, &phone)?;
+                Some(phone)
+            }
+            (LeadField::Country, Some(_)) => country.clone(),
+            (LeadField::TimeZone, Some(v)) => {
+                let zone: chrono_tz::Tz = v.parse().map_err(|_| {
+                    CoreError::BadInput(format!(
+                        "time_zone: '{v}' is not an IANA time zone (e.g. Europe/Berlin)"
+                    ))
+                })?;
+                Some(zone.name().to_string())
+            }
+            (_, Some(v)) => Some(v),
+        };
+        values.push((*field, value));
+    }
+    let names_zone = named.iter().any(|(f, _)| *f == LeadField::TimeZone);
+    if named.iter().any(|(f, _)| *f == LeadField::Country) && !names_zone {
+        // The zone follows the country unless the person named one; a country with several
+        // zones leaves it unknown, which the gate treats strictly.
+        let zone = country
+            .as_deref()
+            .and_then(single_zone)
+            .map(|z| z.name().to_string());
+        values.push((LeadField::TimeZone, zone));
+    }
+
+    let changed = leads::set_fields(conn, &lead.id, &values, actor, "correct", at)?;
+    // A hard bounce condemned the old address, not the one the person gives now.
+    if changed.iter().any(|c| c.field == LeadField::Email) {
+        leads::set_email_invalid(conn, &lead.id, false, actor, "correct", at)?;
+    }
+    // Partners that received a changed field are owed a notice.
+    notices::on_correction(conn, &lead.id, &changed, at)?;
+
+    let mut locked = corrected_fields(conn, &lead.id)?;
+    for (field, _) in &named {
+        let name = field.column().to_string();
+        if !locked.contains(&name) {
+            locked.push(name);
+        }
+    }
+    conn.prepare_cached("UPDATE lead SET corrected = ?1 WHERE id = ?2")?
+        .execute(params![locked.join(","), lead.id])?;
+
+    // The request records which fields, never their values: the audit log holds those, and
+    // erasure purges it.
+    let named_list: Vec<&str> = named.iter().map(|(f, _)| f.column()).collect();
+    let request = requests::fulfil(
+        conn,
+        &lead.id,
+        RequestKind::Correct,
+        Some(&named_list.join(", ")),
+        actor,
+        at,
+    )?;
+    Ok(Correction {
+        lead_id: lead.id,
+        changed: changed
+            .into_iter()
+            .map(|c| CorrectedField {
+                field: c.field.column().to_string(),
+                old: c.old,
+                new: c.new,
+            })
+            .collect(),
+        locked,
+        request_id: request.id,
+    })
+}
+
+/// The fields a person corrected on this lead, which registrations must not overwrite.
+pub fn corrected_fields(conn: &Connection, lead_id: &str) -> Result<Vec<String>> {
+    let text: String = conn
+        .prepare_cached("SELECT corrected FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| CoreError::NotFound(format!("no lead with id {lead_id}")))?;
+    Ok(text
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+fn correctable_names() -> Vec<&'static str> {
+    CORRECTABLE.iter().map(|f| f.column()).collect()
+}
+
+/// Trimmed; an empty value means "remove it".
+fn clean(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn check_text(field: LeadField, raw: &str) -> Result<()> {
+    if raw.len() > limit_of(field).max_bytes() {
+        return Err(CoreError::BadInput(format!(
+            "{}: the value is {} bytes long; the limit is {} bytes",
+            field.column(),
+            raw.len(),
+            limit_of(field).max_bytes()
+        )));
+    }
+    // Only a postal address may span lines.
+    let allowed = |c: char| field == LeadField::Address && (c == '\n' || c == '\r');
+    if raw.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(CoreError::BadInput(format!(
+            "{}: the value contains control characters",
+            field.column()
+        )));
+    }
+    Ok(())
+}
+
+/// Two leads with one email or phone would make dedup ambiguous; the person is asked which
+/// record is theirs instead.
+fn refuse_if_taken(conn: &Connection, lead_id: &str, field: LeadField, value: &str) -> Result<()> {
+    let other: Option<String> = conn
+        .prepare_cached(&format!(
+            "SELECT id FROM lead WHERE {} = ?1 AND id <> ?2 LIMIT 1",
+            field.column()
+        ))?
+        .query_row(params![value, lead_id], |r| r.get(0))
+        .optional()?;
+    match other {
+        Some(id) => Err(CoreError::Conflict(format!(
+            "{}: {value} already belongs to lead {id}",
+            field.column()
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::IntakeOutcome;
+    use crate::privacy::erase::fixtures::{
+        lead, memory_store, person, register, EMAIL, IP, NAME, PHONE,
+    };
+    use chrono::Duration;
+
+    const NEW_EMAIL: &str = "z.quarksmith@newmail.example";
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(f, v)| (f.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Everything a correction could touch, to compare before and after a refused one.
+    fn snapshot(conn: &Connection) -> (String, i64, i64, i64) {
+        let lead: String = conn
+            .query_row(
+                "SELECT json_array(name, company, email, phone, address, country, time_zone,
+                                   corrected, clock_identity, clock_email, clock_phone)
+                 FROM lead ORDER BY created_at LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (
+            lead,
+            count(conn, "SELECT count(*) FROM audit"),
+            count(conn, "SELECT count(*) FROM subscriber_request"),
+            count(conn, "SELECT count(*) FROM outbox"),
+        )
+    }
+
+    #[test]
+    fn a_correction_is_normalised_audited_locked_and_on_file() {
+        let (mut store, clock) = memory_store();
+        let id = person(&mut store);
+        clock.advance(Duration::days(1));
+        let at = store.now();
+        let done = store
+            .with_tx(|tx| {
+                correct(
+                    tx,
+                    EMAIL,
+                    &pairs(&[
+                        ("Name", " Zoltan Q. Quarksmith "),
+                        ("email", " Z.Quarksmith@NewMail.Example "),
+                        ("phone", "030 90182045"),
+                        ("company", ""),
+                    ]),
+                    "rep1",
+                    at,
+                )
+            })
+            .unwrap();
+        let lead = leads::get(store.conn(), &id).unwrap();
+        assert_eq!(lead.name.as_deref(), Some("Zoltan Q. Quarksmith"));
+        assert_eq!(lead.email.as_deref(), Some(NEW_EMAIL));
+        assert_eq!(
+            lead.phone.as_deref(),
+            Some("+493090182045"),
+            "read in the lead's country"
+        );
+        assert_eq!(lead.company, None, "an empty value removes the field");
+        assert_eq!(done.changed.len(), 4);
+        assert_eq!(done.locked, ["name", "email", "phone", "company"]);
+        assert_eq!(corrected_fields(store.conn(), &id).unwrap(), done.locked);
+
+        let conn = store.conn();
+        let old_email: String = conn
+            .query_row(
+                "SELECT old_value FROM audit WHERE action = 'correct' AND field = 'email'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old_email, EMAIL);
+        let request = requests::get(conn, &done.request_id).unwrap();
+        assert_eq!(request.kind, RequestKind::Correct);
+        assert_eq!(request.status, switchboard_protocol::RequestStatus::Done);
+        assert_eq!(
+            request.detail.as_deref(),
+            Some("name, email, phone, company")
+        );
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) FROM lead_search WHERE lead_search MATCH 'newmail'"
+            ),
+            1,
+            "search finds the corrected address"
+        );
+    }
+
+    #[test]
+    fn dedup_follows_the_corrected_email_and_registrations_never_undo_a_correction() {
+        let (mut store, clock) = memory_store();
+        let id = person(&mut store);
+        clock.advance(Duration::days(1));
+        let at = store.now();
+        store
+            .with_tx(|tx| {
+                correct(
+                    tx,
+                    &id,
+                    &pairs(&[
+                        ("email", NEW_EMAIL),
+                        ("name", "Zed Quarksmith"),
+                        ("phone", ""),
+                    ]),
+                    "rep1",
+                    at,
+                )
+            })
+            .unwrap();
+        clock.advance(Duration::hours(1));
+        let later = store.now();
+        let (by_new, by_old) = store
+            .with_tx(|tx| {
+                // A registration under the new address, still giving the old name and phone.
+                let input = crate::intake::RegistrationInput {
+                    submission_id: Some("sub-new".into()),
+                    kind: Some("trial".into()),
+                    name: Some(NAME.into()),
+                    email: Some(NEW_EMAIL.to_uppercase()),
+                    phone: Some(PHONE.into()),
+                    country: Some("DE".into()),
+                    ip: Some(IP.into()),
+                    ..Default::default()
+                };
+                let ctx = crate::intake::IntakeContext::new(tx, None, later, "intake")?;
+                let by_new = crate::intake::record(tx, &input, &ctx)?;
+                // The old address is no longer this person's dedup key.
+                let by_old = register(tx, "sub-old", "newsletter", "", IP, later);
+                Ok((by_new, by_old))
+            })
+            .unwrap();
+        assert_eq!(by_new, IntakeOutcome::Merged(id.clone()));
+        let IntakeOutcome::Created(other) = by_old else {
+            panic!("the old address makes a new lead, got {by_old:?}");
+        };
+        assert_ne!(other, id);
+        let lead = leads::get(store.conn(), &id).unwrap();
+        assert_eq!(lead.name.as_deref(), Some("Zed Quarksmith"));
+        assert_eq!(
+            lead.phone, None,
+            "a phone the person removed is not refilled"
+        );
+        assert_eq!(lead.email.as_deref(), Some(NEW_EMAIL));
+    }
+
+    #[test]
+    fn a_corrected_email_is_no_longer_marked_as_bounced() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        let at = store.now();
+        store
+            .with_tx(|tx| leads::set_email_invalid(tx, &id, true, "feedback", "bounce", at))
+            .unwrap();
+        assert!(leads::get(store.conn(), &id).unwrap().email_invalid);
+        store
+            .with_tx(|tx| correct(tx, &id, &pairs(&[("company", "Quark Labs")]), "rep1", at))
+            .unwrap();
+        assert!(
+            leads::get(store.conn(), &id).unwrap().email_invalid,
+            "another field's correction leaves the bounce in place"
+        );
+        store
+            .with_tx(|tx| correct(tx, &id, &pairs(&[("email", NEW_EMAIL)]), "rep1", at))
+            .unwrap();
+        assert!(!leads::get(store.conn(), &id).unwrap().email_invalid);
+    }
+
+    #[test]
+    fn one_invalid_value_writes_nothing() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        let at = store.now();
+        let before = snapshot(store.conn());
+        // (changes, expected error code, a word the message must contain)
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            (
+                &[("name", "Zed"), ("email", "not-an-address")],
+                "bad_input",
+                "email",
+            ),
+            (&[("name", "Zed"), ("phone", "12")], "bad_input", "phone"),
+            (
+                &[("company", "X"), ("country", "Atlantis")],
+                "bad_input",
+                "Atlantis",
+            ),
+            (
+                &[("name", "Zed"), ("time_zone", "Mars/Olympus")],
+                "bad_input",
+                "time_zone",
+            ),
+            (
+                &[("name", "Zed"), ("shoe_size", "44")],
+                "bad_input",
+                "shoe_size",
+            ),
+            (
+                &[("name", "Zed"), ("status", "closed")],
+                "bad_input",
+                "correctable",
+            ),
+            (&[("name", "Zed"), ("name", "Zed")], "bad_input", "twice"),
+            (&[("name", "Zed\u{0}")], "bad_input", "control"),
+            (&[], "bad_input", "FIELD=VALUE"),
+        ];
+        for (changes, code, mentions) in cases {
+            let err = store
+                .with_tx(|tx| correct(tx, &id, &pairs(changes), "rep1", at))
+                .unwrap_err();
+            assert_eq!(err.code(), *code, "{changes:?}: {err}");
+            assert!(err.to_string().contains(mentions), "{changes:?}: {err}");
+            assert_eq!(
+                snapshot(store.conn()),
+                before,
+                "{changes:?} wrote something"
+            );
+        }
+        let long = "x".repeat(limits::Field::Address.max_bytes() + 1);
+        let err = store
+            .with_tx(|tx| correct(tx, &id, &pairs(&[("address", &long)]), "rep1", at))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("address: the value is 1025 bytes long; the limit is 1024 bytes"),
+            "{err}"
+        );
+        assert_eq!(snapshot(store.conn()), before);
+    }
+
+    #[test]
+    fn a_corrected_country_brings_its_zone_and_reads_the_phone() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        let at = store.now();
+        store
+            .with_tx(|tx| {
+                correct(
+                    tx,
+                    &id,
+                    &pairs(&[("country", "France"), ("phone", "01 42 68 53 00")]),
+                    "rep1",
+                    at,
+                )
+            })
+            .unwrap();
+        let lead = leads::get(store.conn(), &id).unwrap();
+        assert_eq!(lead.country.as_deref(), Some("FR"));
+        assert_eq!(lead.time_zone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(lead.phone.as_deref(), Some("+33142685300"));
+        store
+            .with_tx(|tx| correct(tx, &id, &pairs(&[("country", "US")]), "rep1", at))
+            .unwrap();
+        let lead = leads::get(store.conn(), &id).unwrap();
+        assert_eq!(
+            lead.time_zone, None,
+            "several zones: unknown until the person says"
+        );
+        store
+            .with_tx(|tx| {
+                correct(
+                    tx,
+                    &id,
+                    &pairs(&[("time_zone", "America/Chicago")]),
+                    "rep1",
+                    at,
+                )
+            })
+            .unwrap();
+        let lead = leads::get(store.conn(), &id).unwrap();
+        assert_eq!(lead.time_zone.as_deref(), Some("America/Chicago"));
+    }
+
+    #[test]
+    fn an_address_another_lead_holds_or_an_erased_person_is_refused() {
+        let (mut store, _clock) = memory_store();
+        let id = person(&mut store);
+        lead(&mut store, "Beatrix Other", "beatrix@other.example", None);
+        let at = store.now();
+        let err = store
+            .with_tx(|tx| {
+                correct(
+                    tx,
+                    &id,
+                    &pairs(&[("email", "Beatrix@Other.example")]),
+                    "rep1",
+                    at,
+                )
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), "conflict", "{err}");
+        crate::privacy::erase::erase(&mut store, &id, "mgr").unwrap();
+        let err = store
+            .with_tx(|tx| correct(tx, &id, &pairs(&[("name", "Zed")]), "rep1", at))
+            .unwrap_err();
+        assert_eq!(err.code(), "suppressed", "{err}");
+    }
+}

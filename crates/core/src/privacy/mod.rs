@@ -1,0 +1,7 @@
+//! Privacy: subscriber requests and their fulfilment — the access report, corrections and
+//! erasure.
+
+pub mod access;
+pub mod correct;
+pub mod erase;
+pub mod requests;

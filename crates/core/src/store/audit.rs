@@ -1,0 +1,72 @@
+//! The audit log: who changed what, when, old → new. Managers read it; erasure purges its values.
+
+use crate::clock::{new_id, to_text};
+use crate::error::Result;
+use crate::store::outbox::{self, Entity};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use switchboard_protocol::AuditEntry;
+
+/// One change to record.
+#[derive(Debug, Clone, Default)]
+pub struct Change<'a> {
+    pub lead_id: Option<&'a str>,
+    pub action: &'a str,
+    pub field: Option<&'a str>,
+    pub old_value: Option<&'a str>,
+    pub new_value: Option<&'a str>,
+}
+
+/// Appends an audit entry (and queues it for sync) inside the caller's transaction.
+pub fn record(
+    conn: &Connection,
+    actor: &str,
+    at: DateTime<Utc>,
+    change: Change<'_>,
+) -> Result<String> {
+    let id = new_id(at);
+    insert(conn, &id, at, actor, &change)?;
+    outbox::enqueue(conn, Entity::Audit, &id, None)?;
+    Ok(id)
+}
+
+/// Inserts an entry unless it is there; returns whether it was new.
+fn insert(
+    conn: &Connection,
+    id: &str,
+    at: DateTime<Utc>,
+    actor: &str,
+    change: &Change<'_>,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO audit(id, at, actor, lead_id, action, field, old_value, new_value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            id,
+            to_text(at),
+            actor,
+            change.lead_id,
+            change.action,
+            change.field,
+            change.old_value,
+            change.new_value
+        ])?
+        > 0)
+}
+
+/// Stores an entry recorded elsewhere (sync pull); not queued for push. `redact` (the person it
+/// names was erased here: `leads::is_erased`, which the audit log sits below) leaves its old and
+/// new values out. Returns whether it was new.
+pub fn apply_remote(conn: &Connection, a: &AuditEntry, redact: bool) -> Result<bool> {
+    let change = Change {
+        lead_id: a.lead_id.as_deref(),
+        action: &a.action,
+        field: a.field.as_deref(),
+        old_value: a.old_value.as_deref().filter(|_| !redact),
+        new_value: a.new_value.as_deref().filter(|_| !redact),
+    };
+    insert(conn, &a.id, a.at, &a.actor, &change)
+}
