@@ -2,7 +2,7 @@
 //! store and the domain rules — normalisation, deduplication, the compliance gate, lead queues,
 //! subscriber requests, import and export — so the CLI and the desktop app call the same code.
 //!
-//! The core is in parts, listed lowest first; a part imports only parts above it in this list
+//! The core is in parts, listed lowest first; a part imports only the parts listed before it
 //! (`tests/module_graph.rs` checks it, with the same list):
 //!
 //! 1. `store` — the database, settings, outbox, audit log, scrub, sync state
