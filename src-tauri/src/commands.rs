@@ -252,11 +252,22 @@ pub fn audience_export(
 ) -> Result<Export, ErrorBody> {
     let session = acting.get();
     let segment = Segment::parse(&segment).map_err(error_body)?;
-    store(&state)
-        .with_tx_now(|tx, at| {
-            audience::export_to_file(tx, &segment, std::path::Path::new(&out), &session.actor, at)
-        })
-        .map_err(error_body)
+    // The audience export job on its own connection; the window offers no Cancel for it.
+    let out = std::path::Path::new(&out);
+    let control = jobs::JobControl::default();
+    jobs::export_audience(
+        state.inner(),
+        &segment,
+        out,
+        &session.actor,
+        &control,
+        |_| {},
+    )
+    .map_err(error_body)?
+    .ok_or_else(|| ErrorBody {
+        code: "cancelled".into(),
+        message: "the export was cancelled; nothing was written or recorded".into(),
+    })
 }
 
 /// The app's version, shown in the keyboard-shortcuts dialog so a user can say what they run.

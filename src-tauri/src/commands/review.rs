@@ -4,9 +4,8 @@
 use super::{dialogs, store};
 use crate::error::error_body;
 use serde::Serialize;
-use std::path::Path;
 use std::sync::Mutex;
-use switchboard_core::export;
+use switchboard_app::jobs::{self, Dataset, JobControl};
 use switchboard_core::history::{self, HistoryQuery, HistoryRow, ReviewStats};
 use switchboard_core::protocol::ErrorBody;
 use switchboard_core::Store;
@@ -62,20 +61,19 @@ pub fn save_history_export<R: Runtime>(
     else {
         return Ok(None);
     };
-    export_to(&state, &query, &path).map(Some)
-}
-
-fn export_to(
-    state: &State<'_, Mutex<Store>>,
-    query: &HistoryQuery,
-    path: &Path,
-) -> Result<HistoryExport, ErrorBody> {
-    let rows =
-        export::export_history_to_file(store(state).conn(), query, path).map_err(error_body)?;
-    Ok(HistoryExport {
+    // The history export job on its own connection; the window offers no Cancel for it.
+    let rows = jobs::export_file(
+        state.inner(),
+        &Dataset::History(query),
+        &path,
+        &JobControl::default(),
+        |_| {},
+    )
+    .map_err(error_body)?;
+    Ok(rows.map(|rows| HistoryExport {
         path: path.display().to_string(),
-        rows: switchboard_app::jobs::count(rows),
-    })
+        rows: jobs::count(rows),
+    }))
 }
 
 /// Opens the OS file picker for a CSV or JSON Lines file; `null` when the user cancels.

@@ -1,10 +1,12 @@
 //! `switchboard audience preview|export|history`: who may receive promotional email now.
 
 use crate::context::Context;
-use crate::failure::CliResult;
+use crate::failure::{CliResult, Failure};
 use crate::output::{self, Table};
 use clap::Subcommand;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use switchboard_app::jobs::{self, JobControl};
 use switchboard_core::audience::{self, Segment};
 
 /// The `audience` subcommands.
@@ -31,7 +33,7 @@ pub enum AudienceCommand {
 
 /// Runs an `audience` subcommand.
 pub fn run(ctx: &Context, command: AudienceCommand) -> CliResult {
-    let mut store = ctx.open_store()?;
+    let store = ctx.open_store()?;
     let at = store.now();
     match command {
         AudienceCommand::Preview { segment } => {
@@ -51,8 +53,11 @@ pub fn run(ctx: &Context, command: AudienceCommand) -> CliResult {
         }
         AudienceCommand::Export { segment, out } => {
             let seg = Segment::parse(&segment)?;
-            let export =
-                store.with_tx(|tx| audience::export_to_file(tx, &seg, &out, ctx.actor(), at))?;
+            let control = JobControl::default();
+            let shared = Mutex::new(store);
+            let done = jobs::export_audience(&shared, &seg, &out, ctx.actor(), &control, |_| {})?;
+            // Nothing cancels the command's job (Ctrl-C ends the process before the commit).
+            let export = done.ok_or_else(|| Failure::refused("the export was cancelled"))?;
             if ctx.json {
                 return output::json(&export);
             }

@@ -6,7 +6,8 @@ use crate::failure::{CliResult, Failure};
 use crate::output;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use switchboard_core::export;
+use std::sync::Mutex;
+use switchboard_app::jobs::{self, Dataset, JobControl};
 
 /// What to export.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -28,22 +29,23 @@ pub struct ExportArgs {
     pub filters: HistoryFilters,
 }
 
-/// Writes the export whole or not at all (`export::write_whole`): FILE is either the complete
-/// export or untouched.
+/// Writes the export whole or not at all (the application layer's export job): FILE is either the
+/// complete export or untouched.
 pub fn run(ctx: &Context, args: ExportArgs) -> CliResult {
     let store = ctx.open_store()?;
-    let conn = store.conn();
-    let query = args.filters.query(conn)?;
-    let write = |out: &mut dyn Write| match args.kind {
-        ExportKind::Leads => export::export_leads(conn, out),
-        ExportKind::History => export::export_history(conn, &query, out),
+    let dataset = match args.kind {
+        ExportKind::Leads => Dataset::Leads,
+        ExportKind::History => Dataset::History(args.filters.query(store.conn())?),
     };
     if args.file.as_os_str() == "-" {
         let mut out = BufWriter::new(std::io::stdout().lock());
-        write(&mut out)?;
+        dataset.write(&store, &mut out)?;
         return out.flush().map_err(|e| Failure::io("writing to stdout", e));
     }
-    let rows = export::write_whole(&args.file, write)?;
+    let control = JobControl::default();
+    let written = jobs::export_file(&Mutex::new(store), &dataset, &args.file, &control, |_| {})?;
+    // Nothing cancels the command's job; Ctrl-C ends the process, leaving FILE untouched.
+    let rows = written.unwrap_or_default();
     if ctx.json {
         return output::json(&serde_json::json!({ "rows": rows, "file": args.file }));
     }

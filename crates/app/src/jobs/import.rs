@@ -1,9 +1,9 @@
-//! Long jobs with progress and cancel: importing a file of registrations.
+//! The import job: a file of registrations, committed in batches, with progress and cancel.
 
+use super::{count, on_own_connection, JobControl};
 use serde::Serialize;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Mutex;
 use switchboard_core::import::{self, ImportOptions, ImportProgress, ImportReport};
 use switchboard_core::Store;
 use ts_rs::TS;
@@ -43,12 +43,6 @@ pub struct ImportSummary {
     pub cancelled: bool,
 }
 
-/// A count for the window's 32-bit numbers. Counts past u32 cannot come from one file the
-/// window imports or exports; saturate rather than wrap.
-pub fn count(n: u64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
 impl From<ImportProgress> for ImportStatus {
     fn from(p: ImportProgress) -> Self {
         ImportStatus {
@@ -84,28 +78,6 @@ impl From<ImportReport> for ImportSummary {
     }
 }
 
-/// The running import's cancel switch. Each import gets a fresh one, so a late Cancel of a
-/// finished import cannot stop the next.
-#[derive(Default)]
-pub struct ImportControl {
-    current: Mutex<Arc<AtomicBool>>,
-}
-
-impl ImportControl {
-    /// A fresh switch for an import about to start.
-    pub fn start(&self) -> Arc<AtomicBool> {
-        let fresh = Arc::new(AtomicBool::new(false));
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
-        fresh
-    }
-
-    /// Stops the running import after the batch it is writing.
-    pub fn cancel(&self) {
-        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        current.store(true, Ordering::Relaxed);
-    }
-}
-
 /// Imports `file` as `actor`, stoppable through `control`, telling `progress` after each batch.
 ///
 /// The import writes through its own connection to the shared store's database file, so the
@@ -115,7 +87,7 @@ pub fn import_file(
     shared: &Mutex<Store>,
     file: &Path,
     actor: &str,
-    control: &ImportControl,
+    control: &JobControl,
     mut progress: impl FnMut(ImportStatus),
 ) -> switchboard_core::Result<ImportSummary> {
     let options = ImportOptions {
@@ -124,16 +96,8 @@ pub fn import_file(
         ..ImportOptions::default()
     };
     let mut report = |p: ImportProgress| progress(ImportStatus::from(p));
-    let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
-    let own = {
-        let shared = lock();
-        shared.path().map(|db| (db.to_path_buf(), shared.clock()))
-    };
-    let imported = match own {
-        Some((db, clock)) => Store::open_with_clock(&db, clock)
-            .and_then(|mut own| import::import_file(&mut own, file, &options, &mut report)),
-        // An in-memory store has no file to open twice.
-        None => import::import_file(&mut lock(), file, &options, &mut report),
-    };
-    imported.map(ImportSummary::from)
+    on_own_connection(shared, |store| {
+        import::import_file(store, file, &options, &mut report)
+    })
+    .map(ImportSummary::from)
 }
