@@ -9,19 +9,18 @@ pub mod sync;
 
 use crate::error::error_body;
 use serde::Serialize;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use switchboard_app::{jobs, views};
 use switchboard_core::audience::{self, Export, Preview, Segment};
 use switchboard_core::followup::{self, LogFollowUp};
-use switchboard_core::history::{self, HistoryPage, HistoryQuery};
+use switchboard_core::history::{HistoryPage, HistoryQuery};
 use switchboard_core::partners::{self, Partner};
 use switchboard_core::protocol::{
     Channel, ConsentEvent, Direction, ErrorBody, FollowUp, Lead, Outcome,
 };
-use switchboard_core::queue::{self, NextLead, QueueDef, QueueSettings};
+use switchboard_core::queue::{self, NextLead, QueueDef};
 use switchboard_core::search::{self, SearchHit};
 use switchboard_core::share::{self, NotShared};
-use switchboard_core::{leads, requests, Store};
+use switchboard_core::{requests, Store};
 use tauri::ipc::Channel as Progress;
 use tauri::State;
 use ts_rs::TS;
@@ -29,57 +28,53 @@ use ts_rs::TS;
 // Who acts lives in the application layer; the window's commands and tests name it here.
 pub use switchboard_app::session::{Acting, Session};
 
+// The window's store and who acts on it are one desk, the application layer's.
+pub use switchboard_app::desk::Desk;
+
 // The lead page's view is assembled in the application layer, for the CLI too.
 pub use switchboard_app::views::LeadDetail;
 
-/// The store behind the app's lock. A panic in an earlier command leaves no half-written data
-/// (its open transaction rolled back when dropped), so a poisoned lock is safe to reuse.
-fn store<'a>(state: &'a State<'_, Mutex<Store>>) -> MutexGuard<'a, Store> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
+/// Runs `read` on the desk's store and maps its error for the window.
+fn read<T>(
+    desk: &Desk,
+    read: impl FnOnce(&Store) -> switchboard_core::Result<T>,
+) -> Result<T, ErrorBody> {
+    desk.read(read).map_err(error_body)
 }
 
 /// One page of the `new` queue: unworked leads, newest registration first.
 #[tauri::command(async)]
 pub fn new_queue_page(
-    state: State<'_, Mutex<Store>>,
+    desk: State<'_, Desk>,
     offset: u32,
     limit: u32,
 ) -> Result<Vec<Lead>, ErrorBody> {
-    leads::list_new(store(&state).conn(), limit, offset).map_err(error_body)
+    read(&desk, |store| views::queue::new_leads(store, offset, limit))
 }
 
 /// Who the window acts as.
 #[tauri::command]
-pub fn session_info(acting: State<'_, Acting>) -> Session {
-    acting.get()
+pub fn session_info(desk: State<'_, Desk>) -> Session {
+    desk.acting().get()
 }
 
 /// The named queues, built-in ones included.
 #[tauri::command(async)]
-pub fn queue_list(state: State<'_, Mutex<Store>>) -> Result<Vec<QueueDef>, ErrorBody> {
-    queue::list(store(&state).conn()).map_err(error_body)
+pub fn queue_list(desk: State<'_, Desk>) -> Result<Vec<QueueDef>, ErrorBody> {
+    read(&desk, |store| queue::list(store.conn()))
 }
 
 /// Claims the queue's top lead for this rep; `null` when the queue has nothing to offer now.
 #[tauri::command(async)]
-pub fn queue_next(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
-    queue: String,
-) -> Result<Option<NextLead>, ErrorBody> {
-    let session = acting.get();
-    store(&state)
-        .with_tx_now(|tx, at| {
-            let settings = QueueSettings::load(tx)?;
-            queue::next(tx, &queue, &session.actor, at, &settings)
-        })
-        .map_err(error_body)
+pub fn queue_next(desk: State<'_, Desk>, queue: String) -> Result<Option<NextLead>, ErrorBody> {
+    let session = desk.acting().get();
+    views::queue::claim_next(&mut desk.lock(), &queue, &session.actor).map_err(error_body)
 }
 
 /// The lead's whole story and what the gate allows now.
 #[tauri::command(async)]
-pub fn lead_detail(state: State<'_, Mutex<Store>>, id: String) -> Result<LeadDetail, ErrorBody> {
-    views::lead_detail(&store(&state), &id).map_err(error_body)
+pub fn lead_detail(desk: State<'_, Desk>, id: String) -> Result<LeadDetail, ErrorBody> {
+    read(&desk, |store| views::lead_detail(store, &id))
 }
 
 /// Logs a contact by this rep now: outbound unless `inbound` (the person got in touch), and the
@@ -87,8 +82,7 @@ pub fn lead_detail(state: State<'_, Mutex<Store>>, id: String) -> Result<LeadDet
 #[allow(clippy::too_many_arguments)]
 #[tauri::command(async)]
 pub fn log_follow_up(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
     lead: String,
     channel: Channel,
     outcome: Outcome,
@@ -96,62 +90,57 @@ pub fn log_follow_up(
     next_follow_up_at: Option<chrono::DateTime<chrono::Utc>>,
     inbound: Option<bool>,
 ) -> Result<FollowUp, ErrorBody> {
-    let session = acting.get();
-    let mut store = store(&state);
-    let now = store.now();
-    let input = LogFollowUp {
-        lead,
-        channel,
-        direction: if inbound == Some(true) {
-            Direction::In
-        } else {
-            Direction::Out
-        },
-        outcome,
-        note: note.filter(|n| !n.trim().is_empty()),
-        occurred_at: now,
-        rep: session.actor.clone(),
-        next_follow_up_at,
+    let direction = if inbound == Some(true) {
+        Direction::In
+    } else {
+        Direction::Out
     };
-    store
-        .with_tx(|tx| followup::log(tx, &input, now))
-        .map_err(error_body)
+    desk.act(|tx, actor, at| {
+        let input = LogFollowUp {
+            lead,
+            channel,
+            direction,
+            outcome,
+            note: note.filter(|n| !n.trim().is_empty()),
+            occurred_at: at,
+            rep: actor.to_string(),
+            next_follow_up_at,
+        };
+        followup::log(tx, &input, at)
+    })
+    .map_err(error_body)
 }
 
 /// Records the person's opt-out of `scope` (effective at once) and its fulfilled request.
 #[tauri::command(async)]
 pub fn opt_out(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
     lead: String,
     scope: switchboard_core::protocol::ConsentScope,
 ) -> Result<ConsentEvent, ErrorBody> {
-    let session = acting.get();
-    store(&state)
-        .with_tx_now(|tx, at| {
-            requests::opt_out_request(tx, &lead, scope, "request to a rep", &session.actor, at)
-        })
-        .map(|done| done.event)
-        .map_err(error_body)
+    desk.act(|tx, actor, at| {
+        requests::opt_out_request(tx, &lead, scope, "request to a rep", actor, at)
+    })
+    .map(|done| done.event)
+    .map_err(error_body)
 }
 
 /// Leads matching the text (name, company, email, phone, notes), best first.
 #[tauri::command(async)]
 pub fn search_leads(
-    state: State<'_, Mutex<Store>>,
+    desk: State<'_, Desk>,
     text: String,
     limit: u32,
 ) -> Result<Vec<SearchHit>, ErrorBody> {
-    search::search(store(&state).conn(), &text, limit as usize).map_err(error_body)
+    read(&desk, |store| {
+        search::search(store.conn(), &text, limit as usize)
+    })
 }
 
 /// A page of follow-up history and the summary of everything the query matches.
 #[tauri::command(async)]
-pub fn history_page(
-    state: State<'_, Mutex<Store>>,
-    query: HistoryQuery,
-) -> Result<HistoryPage, ErrorBody> {
-    history::query(store(&state).conn(), &query).map_err(error_body)
+pub fn history_page(desk: State<'_, Desk>, query: HistoryQuery) -> Result<HistoryPage, ErrorBody> {
+    read(&desk, |store| views::history::page(store, &query))
 }
 
 // The import job (progress, cancel, its own connection) lives in the application layer.
@@ -164,19 +153,18 @@ pub use switchboard_app::jobs::{ImportControl, ImportProblem, ImportStatus, Impo
 /// shared one.
 #[tauri::command(async)]
 pub fn import_file(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
     control: State<'_, ImportControl>,
     path: String,
     on_progress: Progress<ImportStatus>,
 ) -> Result<ImportSummary, ErrorBody> {
-    let session = acting.get();
+    let session = desk.acting().get();
     // A closed window cannot take progress; the import itself goes on.
     let report = |p: ImportStatus| {
         let _ = on_progress.send(p);
     };
     jobs::import_file(
-        state.inner(),
+        desk.shared(),
         std::path::Path::new(&path),
         &session.actor,
         &control,
@@ -204,23 +192,21 @@ pub struct ShareOutcome {
 
 /// The registered recipients: the only ones anything can be shared with.
 #[tauri::command(async)]
-pub fn partner_list(state: State<'_, Mutex<Store>>) -> Result<Vec<Partner>, ErrorBody> {
-    partners::list(store(&state).conn()).map_err(error_body)
+pub fn partner_list(desk: State<'_, Desk>) -> Result<Vec<Partner>, ErrorBody> {
+    read(&desk, |store| partners::list(store.conn()))
 }
 
 /// Shares leads with a registered partner through the gate, records the disclosures and writes
 /// the partner's allowed fields to `out` (`.json`, else CSV).
 #[tauri::command(async)]
 pub fn share_leads(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
     leads: Vec<String>,
     partner: String,
     out: String,
 ) -> Result<ShareOutcome, ErrorBody> {
-    let session = acting.get();
-    let result = store(&state)
-        .with_tx_now(|tx, at| share::share(tx, &leads, &partner, &session.actor, at))
+    let result = desk
+        .act(|tx, actor, at| share::share(tx, &leads, &partner, actor, at))
         .map_err(error_body)?;
     share::write_file(&result, std::path::Path::new(&out)).map_err(error_body)?;
     Ok(ShareOutcome {
@@ -233,30 +219,27 @@ pub fn share_leads(
 
 /// How many people of a segment may receive promotional email now, and why the rest may not.
 #[tauri::command(async)]
-pub fn audience_preview(
-    state: State<'_, Mutex<Store>>,
-    segment: String,
-) -> Result<Preview, ErrorBody> {
-    let store = store(&state);
+pub fn audience_preview(desk: State<'_, Desk>, segment: String) -> Result<Preview, ErrorBody> {
     let segment = Segment::parse(&segment).map_err(error_body)?;
-    audience::preview(store.conn(), &segment, store.now()).map_err(error_body)
+    read(&desk, |store| {
+        audience::preview(store.conn(), &segment, store.now())
+    })
 }
 
 /// Exports a segment's audience to a CSV file for an email service, and records the export.
 #[tauri::command(async)]
 pub fn audience_export(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
     segment: String,
     out: String,
 ) -> Result<Export, ErrorBody> {
-    let session = acting.get();
+    let session = desk.acting().get();
     let segment = Segment::parse(&segment).map_err(error_body)?;
     // The audience export job on its own connection; the window offers no Cancel for it.
     let out = std::path::Path::new(&out);
     let control = jobs::JobControl::default();
     jobs::export_audience(
-        state.inner(),
+        desk.shared(),
         &segment,
         out,
         &session.actor,

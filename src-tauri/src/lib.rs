@@ -9,7 +9,7 @@ pub mod startup_error;
 pub mod webview_tuning;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use switchboard_app::desk::Desk;
 use switchboard_app::session::{Acting, Inputs};
 use switchboard_core::{store, CoreError, Store};
 use tauri::Runtime;
@@ -60,8 +60,7 @@ pub fn with_acting<R: Runtime>(
             &store,
             tauri::async_runtime::handle().inner().clone(),
         ))
-        .manage(Mutex::new(store))
-        .manage(acting)
+        .manage(Desk::new(store, acting))
         .manage(commands::ImportControl::default())
         // Every command declared in src-tauri/commands.txt (build.rs writes the list).
         .invoke_handler(include!(concat!(env!("OUT_DIR"), "/invoke_handler.rs")))

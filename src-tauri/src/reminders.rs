@@ -1,12 +1,11 @@
 //! Follow-up reminders: every minute, ask the core which of this user's follow-ups fell due and
 //! show a desktop notification for each (`switchboard_core::reminders` decides and remembers).
-//! The reminders go to whoever the window acts as (`commands::Acting`), read again each round
+//! The reminders go to whoever the window acts as (the `commands::Desk`'s `Acting`), read again each round
 //! since a sign-in or sign-out changes it.
 
-use crate::commands::Acting;
-use std::sync::{Mutex, PoisonError};
+use crate::commands::Desk;
 use std::time::Duration;
-use switchboard_core::{reminders, Store};
+use switchboard_core::reminders;
 use tauri::plugin::{Builder, TauriPlugin};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -42,14 +41,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
 
 /// One round: take what fell due (recorded as shown in the same transaction) and show it.
 fn notify_due<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
-    let user = app.state::<Acting>().get().actor;
-    let due = {
-        let state = app.state::<Mutex<Store>>();
-        let mut store = state.lock().unwrap_or_else(PoisonError::into_inner);
-        store
-            .with_tx_now(|tx, at| reminders::take_due(tx, &user, at))
-            .map_err(|e| e.to_string())?
-    };
+    let due = app
+        .state::<Desk>()
+        .act(|tx, user, at| reminders::take_due(tx, user, at))
+        .map_err(|e| e.to_string())?;
     for notice in reminders::notices(&due, &chrono::Local) {
         app.notification()
             .builder()

@@ -2,16 +2,13 @@
 //! batch, previews and marking a printed batch sent. Each command is a few lines over
 //! `switchboard_core::{contact, letters}`.
 
-use super::{store, Acting};
+use super::{read, Desk};
 use crate::error::error_body;
-use chrono::{Local, NaiveDate};
 use serde::Serialize;
-use std::sync::Mutex;
-use switchboard_core::letters::{
-    self, AddedDue, BatchEntry, Letter, LetterTemplate, MarkedSent, MergeField,
-};
+use switchboard_app::views;
+use switchboard_core::contact;
+use switchboard_core::letters::{self, AddedDue, BatchEntry, Letter, LetterTemplate, MarkedSent};
 use switchboard_core::protocol::{Channel, ErrorBody};
-use switchboard_core::{contact, Store};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_opener::Opener;
 use ts_rs::TS;
@@ -28,14 +25,13 @@ pub struct ContactOpened {
 #[tauri::command(async)]
 pub fn contact_open<R: Runtime>(
     app: AppHandle<R>,
-    state: State<'_, Mutex<Store>>,
+    desk: State<'_, Desk>,
     lead: String,
     channel: Channel,
 ) -> Result<ContactOpened, ErrorBody> {
-    let url = {
-        let store = store(&state);
-        contact::url(store.conn(), &lead, channel, store.now()).map_err(error_body)?
-    };
+    let url = read(&desk, |store| {
+        contact::url(store.conn(), &lead, channel, store.now())
+    })?;
     // The opener plugin is registered on the real app only; the tests' mock has none.
     let opener = app.try_state::<Opener<R>>().ok_or_else(|| ErrorBody {
         code: "opener_unavailable".into(),
@@ -50,115 +46,77 @@ pub fn contact_open<R: Runtime>(
     Ok(ContactOpened { url })
 }
 
-/// The templates and the merge fields they may use.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct LetterTemplates {
-    pub templates: Vec<LetterTemplate>,
-    pub merge_fields: Vec<MergeField>,
-}
+// The Letters screen's views are assembled in the application layer, for the CLI too.
+pub use switchboard_app::views::letters::LetterTemplates;
 
 /// Every letter template, with the merge fields for the editor's help.
 #[tauri::command(async)]
-pub fn letter_templates(state: State<'_, Mutex<Store>>) -> Result<LetterTemplates, ErrorBody> {
-    Ok(LetterTemplates {
-        templates: letters::list_templates(store(&state).conn()).map_err(error_body)?,
-        merge_fields: letters::merge_fields(),
-    })
+pub fn letter_templates(desk: State<'_, Desk>) -> Result<LetterTemplates, ErrorBody> {
+    read(&desk, views::letters::templates)
 }
 
 /// Creates (`id` null) or replaces a template; an unknown merge field is refused here.
 #[tauri::command(async)]
 pub fn letter_template_save(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
     id: Option<String>,
     name: String,
     body: String,
 ) -> Result<LetterTemplate, ErrorBody> {
-    let session = acting.get();
-    store(&state)
-        .with_tx_now(|tx, at| {
-            letters::save_template(tx, id.as_deref(), &name, &body, &session.actor, at)
-        })
+    desk.act(|tx, actor, at| letters::save_template(tx, id.as_deref(), &name, &body, actor, at))
         .map_err(error_body)
 }
 
 /// Deletes a template.
 #[tauri::command(async)]
-pub fn letter_template_delete(state: State<'_, Mutex<Store>>, id: String) -> Result<(), ErrorBody> {
-    letters::delete_template(store(&state).conn(), &id).map_err(error_body)
+pub fn letter_template_delete(desk: State<'_, Desk>, id: String) -> Result<(), ErrorBody> {
+    read(&desk, |store| letters::delete_template(store.conn(), &id))
 }
 
 /// The leads waiting for the next letters, with the gate's mail decision now.
 #[tauri::command(async)]
-pub fn letter_batch(state: State<'_, Mutex<Store>>) -> Result<Vec<BatchEntry>, ErrorBody> {
-    let store = store(&state);
-    letters::batch(store.conn(), store.now()).map_err(error_body)
+pub fn letter_batch(desk: State<'_, Desk>) -> Result<Vec<BatchEntry>, ErrorBody> {
+    read(&desk, |store| letters::batch(store.conn(), store.now()))
 }
 
 /// Adds a lead to the batch through the gate (channel mail: a postal address is required).
 #[tauri::command(async)]
-pub fn letter_batch_add(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
-    lead: String,
-) -> Result<BatchEntry, ErrorBody> {
-    let session = acting.get();
-    store(&state)
-        .with_tx_now(|tx, at| letters::add_to_batch(tx, &lead, &session.actor, at))
+pub fn letter_batch_add(desk: State<'_, Desk>, lead: String) -> Result<BatchEntry, ErrorBody> {
+    desk.act(|tx, actor, at| letters::add_to_batch(tx, &lead, actor, at))
         .map_err(error_body)
 }
 
 /// Takes a lead out of the batch.
 #[tauri::command(async)]
-pub fn letter_batch_remove(
-    state: State<'_, Mutex<Store>>,
-    lead: String,
-) -> Result<bool, ErrorBody> {
-    letters::remove_from_batch(store(&state).conn(), &lead).map_err(error_body)
+pub fn letter_batch_remove(desk: State<'_, Desk>, lead: String) -> Result<bool, ErrorBody> {
+    read(&desk, |store| {
+        letters::remove_from_batch(store.conn(), &lead)
+    })
 }
 
 /// Adds the leads whose mail follow-up is due, through the gate.
 #[tauri::command(async)]
-pub fn letter_batch_add_due(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
-) -> Result<AddedDue, ErrorBody> {
-    let session = acting.get();
-    store(&state)
-        .with_tx_now(|tx, at| letters::add_due(tx, &session.actor, at))
+pub fn letter_batch_add_due(desk: State<'_, Desk>) -> Result<AddedDue, ErrorBody> {
+    desk.act(|tx, actor, at| letters::add_due(tx, actor, at))
         .map_err(error_body)
 }
 
 /// The batch's letters from a template as plain text, dated today on this computer.
 #[tauri::command(async)]
-pub fn letter_preview(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
-    template: String,
-) -> Result<Vec<Letter>, ErrorBody> {
-    let session = acting.get();
-    let store = store(&state);
-    let at = store.now();
-    letters::preview(store.conn(), &template, &session.actor, local_date(at), at)
-        .map_err(error_body)
+pub fn letter_preview(desk: State<'_, Desk>, template: String) -> Result<Vec<Letter>, ErrorBody> {
+    let session = desk.acting().get();
+    read(&desk, |store| {
+        views::letters::preview(store, &template, &session.actor)
+    })
 }
 
 /// Logs every letter of the batch as a sent mail follow-up (through the gate) and empties it.
 #[tauri::command(async)]
 pub fn letter_mark_sent(
-    state: State<'_, Mutex<Store>>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
     template: Option<String>,
 ) -> Result<MarkedSent, ErrorBody> {
-    let session = acting.get();
-    store(&state)
-        .with_tx_now(|tx, at| letters::mark_sent(tx, template.as_deref(), &session.actor, at))
+    let session = desk.acting().get();
+    views::letters::mark_sent(&mut desk.lock(), template.as_deref(), &session.actor)
         .map_err(error_body)
-}
-
-/// The date on the letters: the sender's calendar day, so it is this computer's zone.
-fn local_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-    at.with_timezone(&Local).date_naive()
 }

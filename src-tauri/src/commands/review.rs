@@ -1,14 +1,13 @@
 //! Commands for the manager's review (charts, the history list as it scrolls, the CSV export)
 //! and the native file pickers: the import's source, the share and audience files' destination.
 
-use super::{dialogs, store};
+use super::{dialogs, read, Desk};
 use crate::error::error_body;
 use serde::Serialize;
-use std::sync::Mutex;
 use switchboard_app::jobs::{self, Dataset, JobControl};
-use switchboard_core::history::{self, HistoryQuery, HistoryRow, ReviewStats};
+use switchboard_app::views;
+use switchboard_core::history::{HistoryQuery, HistoryRow, ReviewStats};
 use switchboard_core::protocol::ErrorBody;
-use switchboard_core::Store;
 use tauri::{AppHandle, Manager, Runtime, State, WebviewWindow};
 use tauri_plugin_dialog::{Dialog, DialogExt};
 use ts_rs::TS;
@@ -24,22 +23,18 @@ pub struct HistoryExport {
 /// The review's charts for the history filters: follow-ups per day by channel, speed-to-lead
 /// distribution, and subscriber requests with their handling time, as of now.
 #[tauri::command(async)]
-pub fn review_stats(
-    state: State<'_, Mutex<Store>>,
-    query: HistoryQuery,
-) -> Result<ReviewStats, ErrorBody> {
-    let store = store(&state);
-    history::review_stats(store.conn(), &query, store.now()).map_err(error_body)
+pub fn review_stats(desk: State<'_, Desk>, query: HistoryQuery) -> Result<ReviewStats, ErrorBody> {
+    read(&desk, |store| views::history::review_stats(store, &query))
 }
 
 /// The next page of the history list (`query.offset` rows in), without the summary the first
 /// page brought.
 #[tauri::command(async)]
 pub fn history_rows(
-    state: State<'_, Mutex<Store>>,
+    desk: State<'_, Desk>,
     query: HistoryQuery,
 ) -> Result<Vec<HistoryRow>, ErrorBody> {
-    history::rows(store(&state).conn(), &query).map_err(error_body)
+    read(&desk, |store| views::history::rows(store, &query))
 }
 
 /// Asks where to save the history CSV (a native save dialog), then writes it there; `null` when
@@ -48,7 +43,7 @@ pub fn history_rows(
 pub fn save_history_export<R: Runtime>(
     app: AppHandle<R>,
     window: WebviewWindow<R>,
-    state: State<'_, Mutex<Store>>,
+    desk: State<'_, Desk>,
     query: HistoryQuery,
 ) -> Result<Option<HistoryExport>, ErrorBody> {
     let Some(path) = dialogs::ask_save_path(
@@ -63,7 +58,7 @@ pub fn save_history_export<R: Runtime>(
     };
     // The history export job on its own connection; the window offers no Cancel for it.
     let rows = jobs::export_file(
-        state.inner(),
+        desk.shared(),
         &Dataset::History(query),
         &path,
         &JobControl::default(),

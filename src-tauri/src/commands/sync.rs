@@ -1,12 +1,10 @@
 //! Commands of the sign-in screen and the sync status indicator. The work happens in
 //! `background_sync` over `switchboard-sync`; no token ever crosses to the window.
 
-use super::{store, Acting};
+use super::Desk;
 use crate::background_sync::{ServerProbe, SyncEvent, SyncFailure, SyncService, SyncView};
 use crate::error::error_body;
-use std::sync::Mutex;
 use switchboard_core::protocol::ErrorBody;
-use switchboard_core::Store;
 use switchboard_sync::Secret;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -22,10 +20,10 @@ fn failure(f: SyncFailure) -> ErrorBody {
 /// thread, like every command that takes the store's lock.
 #[tauri::command(async)]
 pub fn sync_status(
-    state: State<'_, Mutex<Store>>,
+    desk: State<'_, Desk>,
     sync: State<'_, SyncService>,
 ) -> Result<SyncView, ErrorBody> {
-    sync.view(&store(&state)).map_err(error_body)
+    sync.view(&desk.lock()).map_err(error_body)
 }
 
 /// The certificate fingerprint the server presents, for the user to confirm.
@@ -40,9 +38,8 @@ pub async fn sync_probe(
 /// Signs in pinned to the confirmed fingerprint; the token goes to the keychain; sync starts.
 #[tauri::command]
 pub async fn sync_sign_in(
-    state: State<'_, Mutex<Store>>,
+    desk: State<'_, Desk>,
     sync: State<'_, SyncService>,
-    acting: State<'_, Acting>,
     server_url: String,
     fingerprint: String,
     user: String,
@@ -51,10 +48,10 @@ pub async fn sync_sign_in(
     sync.sign_in(&server_url, &fingerprint, &user, Secret::new(password))
         .await
         .map_err(failure)?;
-    let view = sync.view(&store(&state)).map_err(error_body)?;
+    let view = sync.view(&desk.lock()).map_err(error_body)?;
     // From now on the window's writes carry the account's name, as the rest of the office sees it.
     if let (Some(user), Some(role)) = (&view.user, &view.role) {
-        acting.signed_in(user, role);
+        desk.acting().signed_in(user, role);
     }
     Ok(view)
 }
@@ -69,10 +66,10 @@ pub fn sync_now(sync: State<'_, SyncService>) {
 #[tauri::command]
 pub async fn sync_sign_out(
     sync: State<'_, SyncService>,
-    acting: State<'_, Acting>,
+    desk: State<'_, Desk>,
 ) -> Result<(), ErrorBody> {
     sync.sign_out().await.map_err(failure)?;
-    acting.signed_out();
+    desk.acting().signed_out();
     Ok(())
 }
 

@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: ExportArgs) -> CliResult {
     let store = ctx.open_store()?;
     let dataset = match args.kind {
         ExportKind::Leads => Dataset::Leads,
-        ExportKind::History => Dataset::History(args.filters.query(store.conn())?),
+        ExportKind::History => Dataset::History(args.filters.query(&store)?),
     };
     if args.file.as_os_str() == "-" {
         let mut out = BufWriter::new(std::io::stdout().lock());

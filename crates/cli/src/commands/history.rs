@@ -6,10 +6,10 @@ use crate::dates;
 use crate::failure::CliResult;
 use crate::output::{self, Fields, Table};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
-use switchboard_core::history::{self, Count, HistoryQuery};
-use switchboard_core::leads;
+use switchboard_app::views;
+use switchboard_core::history::{Count, HistoryQuery};
 use switchboard_core::protocol::{Channel, Direction, Outcome};
+use switchboard_core::Store;
 
 /// The filters of `history` (and `export history`).
 #[derive(Debug, Clone, clap::Args)]
@@ -42,9 +42,9 @@ pub struct HistoryFilters {
 
 impl HistoryFilters {
     /// The core's query for these filters (a lead given by email is resolved to its id).
-    pub fn query(&self, conn: &Connection) -> CliResult<HistoryQuery> {
+    pub fn query(&self, store: &Store) -> CliResult<HistoryQuery> {
         let lead_id = match &self.lead {
-            Some(reference) => Some(leads::find(conn, reference)?.id),
+            Some(reference) => Some(views::history::lead_id(store, reference)?),
             None => None,
         };
         Ok(HistoryQuery {
@@ -78,10 +78,10 @@ pub struct HistoryArgs {
 /// Prints the matching follow-ups, newest first, and the summary of all that match.
 pub fn run(ctx: &Context, args: HistoryArgs) -> CliResult {
     let store = ctx.open_store()?;
-    let mut query = args.filters.query(store.conn())?;
+    let mut query = args.filters.query(&store)?;
     query.limit = args.limit;
     query.offset = args.offset;
-    let page = history::query(store.conn(), &query)?;
+    let page = views::history::page(&store, &query)?;
     if ctx.json {
         return output::json(&page);
     }

@@ -4,9 +4,9 @@
 use crate::context::Context;
 use crate::failure::{CliResult, Failure};
 use crate::output::{self, Table};
-use chrono::Local;
 use clap::Subcommand;
 use std::path::PathBuf;
+use switchboard_app::views;
 use switchboard_core::letters;
 
 /// The `letters` subcommands.
@@ -117,10 +117,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
         }
         LettersCommand::Print { template, out } => {
             let store = ctx.open_store()?;
-            let at = store.now();
-            let template = letters::find_template(store.conn(), &template)?;
-            let date = at.with_timezone(&Local).date_naive();
-            let all = letters::preview(store.conn(), &template.id, ctx.actor(), date, at)?;
+            let all = views::letters::preview(&store, &template, ctx.actor())?;
             if ctx.json {
                 return output::json(&all);
             }
@@ -146,13 +143,7 @@ pub fn run(ctx: &Context, command: LettersCommand) -> CliResult {
         }
         LettersCommand::Sent { template } => {
             let mut store = ctx.open_store()?;
-            let done = store.with_tx_now(|tx, at| {
-                let id = match &template {
-                    Some(t) => Some(letters::find_template(tx, t)?.id),
-                    None => None,
-                };
-                letters::mark_sent(tx, id.as_deref(), ctx.actor(), at)
-            })?;
+            let done = views::letters::mark_sent(&mut store, template.as_deref(), ctx.actor())?;
             if ctx.json {
                 return output::json(&done);
             }

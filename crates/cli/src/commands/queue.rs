@@ -4,8 +4,9 @@ use crate::context::Context;
 use crate::failure::{CliResult, Failure};
 use crate::output::{self, Fields, Table};
 use clap::Subcommand;
+use switchboard_app::views;
 use switchboard_core::gate::{ChannelDecision, Decision};
-use switchboard_core::queue::{self, QueueSettings};
+use switchboard_core::queue;
 
 /// The `queue` subcommands.
 #[derive(Debug, Subcommand)]
@@ -62,10 +63,7 @@ fn list(ctx: &Context) -> CliResult {
 fn next(ctx: &Context, queue_name: &str, rep: Option<&str>) -> CliResult {
     let mut store = ctx.open_store()?;
     let rep = rep.unwrap_or(ctx.actor());
-    let found = store.with_tx_now(|tx, at| {
-        let settings = QueueSettings::load(tx)?;
-        queue::next(tx, queue_name, rep, at, &settings)
-    })?;
+    let found = views::queue::claim_next(&mut store, queue_name, rep)?;
     let Some(next) = found else {
         return Err(Failure::not_found(format!(
             "the '{queue_name}' queue has no lead that may be contacted now"
@@ -91,7 +89,7 @@ fn next(ctx: &Context, queue_name: &str, rep: Option<&str>) -> CliResult {
 
 fn show(ctx: &Context, queue_name: &str, limit: usize, offset: usize) -> CliResult {
     let store = ctx.open_store()?;
-    let entries = queue::page(store.conn(), queue_name, offset, limit, store.now())?;
+    let entries = views::queue::page(&store, queue_name, offset, limit)?;
     if ctx.json {
         return output::json(&entries);
     }

@@ -1,4 +1,4 @@
-//! What the screens and commands show, assembled once from the core for both front ends.
+//! The lead page: one lead's whole story and what the gate allows now.
 
 use serde::Serialize;
 use switchboard_core::access;
