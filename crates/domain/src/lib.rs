@@ -8,6 +8,8 @@ pub mod clock;
 pub mod error;
 pub mod hlc;
 pub mod normalize;
+#[cfg(feature = "clap")]
+pub mod partner_args;
 pub mod partners;
 pub mod registration;
 pub mod suppression;

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
+use switchboard_domain::partner_args::PartnerArgs;
 use switchboard_domain::partners;
 use switchboard_domain::{Clock, SystemClock};
 use switchboard_protocol::Role;
@@ -130,19 +131,8 @@ enum RouteCommand {
 enum PartnerCommand {
     /// Register a partner; it reaches every replica by sync.
     Add {
-        name: String,
-        /// reseller, distributor or office
-        #[arg(long)]
-        kind: String,
-        /// ISO 3166-1 alpha-2
-        #[arg(long)]
-        country: String,
-        /// none_needed (same country/EEA), adequacy, scc or bcr
-        #[arg(long)]
-        basis: String,
-        /// Comma-separated: name, company, email, phone, address, country, registration, consent
-        #[arg(long)]
-        fields: String,
+        #[command(flatten)]
+        partner: PartnerArgs,
         #[arg(long)]
         data: PathBuf,
     },
@@ -267,24 +257,9 @@ fn main() -> anyhow::Result<()> {
             println!("{}", key.expose());
         }
         Command::Partner {
-            command:
-                PartnerCommand::Add {
-                    name,
-                    kind,
-                    country,
-                    basis,
-                    fields,
-                    data,
-                },
+            command: PartnerCommand::Add { partner, data },
         } => {
-            let new = partners::NewPartner {
-                name,
-                kind: partners::parse_kind(&kind)?,
-                country,
-                basis: partners::parse_basis(&basis)?,
-                fields: partners::parse_fields(&fields)?,
-            };
-            let partner = partners::validate(&new, "admin", clock.now())?;
+            let partner = partners::validate(&partner.new_partner()?, "admin", clock.now())?;
             with_store(&data, |tx| admin::add_partner(tx, &partner))?;
             println!(
                 "partner {} registered ({}, {}, basis {}): {}",

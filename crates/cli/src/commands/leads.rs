@@ -63,23 +63,31 @@ fn search_leads(ctx: &Context, text: &str, limit: usize) -> CliResult {
     if hits.is_empty() {
         return output::line("No matches.");
     }
-    let mut table = Table::new(&["ID", "NAME", "COMPANY", "EMAIL", "PHONE", "MATCHED"]);
+    let mut table = Table::new(&[CONTACT_COLUMNS.as_slice(), &["MATCHED"]].concat());
     for hit in &hits {
-        let lead = &hit.lead;
         let matched = match &hit.note_excerpt {
             Some(note) => format!("note: {note}"),
             None => "lead".to_string(),
         };
-        table.row(vec![
-            lead.id.clone(),
-            output::opt(lead.name.as_deref()),
-            output::opt(lead.company.as_deref()),
-            output::opt(lead.email.as_deref()),
-            output::opt(lead.phone.as_deref()),
-            matched,
-        ]);
+        let mut row = contact_cells(&hit.lead);
+        row.push(matched);
+        table.row(row);
     }
     table.print()
+}
+
+/// The columns a table of leads opens with: who they are and how to reach them.
+const CONTACT_COLUMNS: [&str; 5] = ["ID", "NAME", "COMPANY", "EMAIL", "PHONE"];
+
+/// A lead's cells under `CONTACT_COLUMNS`.
+fn contact_cells(lead: &Lead) -> Vec<String> {
+    vec![
+        lead.id.clone(),
+        output::opt(lead.name.as_deref()),
+        output::opt(lead.company.as_deref()),
+        output::opt(lead.email.as_deref()),
+        output::opt(lead.phone.as_deref()),
+    ]
 }
 
 /// Prints leads as a table.
@@ -87,27 +95,20 @@ pub fn print_leads(page: &[Lead]) -> CliResult {
     if page.is_empty() {
         return output::line("No leads.");
     }
-    let mut table = Table::new(&[
-        "ID",
-        "NAME",
-        "COMPANY",
-        "EMAIL",
-        "PHONE",
-        "COUNTRY",
-        "STATUS",
-        "REGISTERED",
-    ]);
+    let columns = [
+        CONTACT_COLUMNS.as_slice(),
+        &["COUNTRY", "STATUS", "REGISTERED"],
+    ]
+    .concat();
+    let mut table = Table::new(&columns);
     for lead in page {
-        table.row(vec![
-            lead.id.clone(),
-            output::opt(lead.name.as_deref()),
-            output::opt(lead.company.as_deref()),
-            output::opt(lead.email.as_deref()),
-            output::opt(lead.phone.as_deref()),
+        let mut row = contact_cells(lead);
+        row.extend([
             output::opt(lead.country.as_deref()),
             lead.status.to_string(),
             output::opt_time(lead.last_registered_at),
         ]);
+        table.row(row);
     }
     table.print()
 }

@@ -4,30 +4,15 @@ use crate::context::Context;
 use crate::failure::CliResult;
 use crate::output::{self, Table};
 use clap::Subcommand;
-use switchboard_core::partners::{self, NewPartner, Partner};
+use switchboard_core::partners::{self, Partner};
+use switchboard_core::CoreError;
+use switchboard_domain::partner_args::PartnerArgs;
 
 /// The `partner` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PartnerCommand {
     /// Register a reseller, distributor or regional office on this (standalone) database
-    Add {
-        /// The partner's name, as users will type it in `share --with`
-        name: String,
-        /// reseller, distributor or office
-        #[arg(long)]
-        kind: String,
-        /// The partner's country (ISO 3166-1 alpha-2, e.g. DE)
-        #[arg(long)]
-        country: String,
-        /// Transfer basis for that country: none_needed (same country/EEA), adequacy, scc
-        /// (standard contractual clauses) or bcr (binding corporate rules, intra-group)
-        #[arg(long)]
-        basis: String,
-        /// Fields the partner may receive, comma-separated: name, company, email, phone,
-        /// address, country, registration (kind and product), consent
-        #[arg(long, value_name = "F1,F2…")]
-        fields: String,
-    },
+    Add(PartnerArgs),
     /// The registered partners
     List,
 }
@@ -35,20 +20,8 @@ pub enum PartnerCommand {
 /// Runs a `partner` subcommand.
 pub fn run(ctx: &Context, command: PartnerCommand) -> CliResult {
     match command {
-        PartnerCommand::Add {
-            name,
-            kind,
-            country,
-            basis,
-            fields,
-        } => {
-            let new = NewPartner {
-                name,
-                kind: partners::parse_kind(&kind)?,
-                country,
-                basis: partners::parse_basis(&basis)?,
-                fields: partners::parse_fields(&fields)?,
-            };
+        PartnerCommand::Add(typed) => {
+            let new = typed.new_partner().map_err(CoreError::from)?;
             let mut store = ctx.open_store()?;
             let partner = store.with_tx_now(|tx, at| partners::add(tx, &new, ctx.actor(), at))?;
             if ctx.json {
