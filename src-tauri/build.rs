@@ -2,6 +2,9 @@
 //! `src-tauri/commands.txt` (the invoke handler, the app manifest, the capability files and the
 //! UI's typed calls), then resolves the window's capabilities and embeds the Tauri configuration.
 
+#[path = "build/signatures.rs"]
+mod signatures;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +14,8 @@ const CAPABILITIES: &str = "src-tauri/capabilities";
 const TS_BINDINGS: &str = "ui/src/lib/generated/commands.ts";
 /// Where the ts-rs record types the signatures name live.
 const TS_TYPES: &str = "ui/src/lib/generated";
+/// The shell's sources, where each declared command's function is found.
+const SOURCES: &str = "src-tauri/src";
 
 /// A capability group: one `capabilities/<name>.json` granting its commands to the main window.
 struct Group {
@@ -51,6 +56,7 @@ fn main() {
     let text = std::fs::read_to_string(root.join(DEFINITION))
         .unwrap_or_else(|e| panic!("reading {DEFINITION}: {e}"));
     let groups = parse(&text).unwrap_or_else(|e| panic!("{DEFINITION}: {e}"));
+    check_signatures(&groups, &root);
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     write_if_changed(&out.join("invoke_handler.rs"), &invoke_handler(&groups));
     for group in &groups {
@@ -72,6 +78,28 @@ fn main() {
         .app_manifest(tauri_build::AppManifest::new().commands(names));
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!("tauri build step failed: {error:#}");
+    }
+}
+
+/// Fails the build when a declared signature does not match its Rust function.
+fn check_signatures(groups: &[Group], root: &Path) {
+    println!("cargo:rerun-if-changed={SOURCES}/commands.rs");
+    println!("cargo:rerun-if-changed={SOURCES}/commands");
+    let declared: Vec<signatures::Declared<'_>> = groups
+        .iter()
+        .flat_map(|g| &g.commands)
+        .map(|c| signatures::Declared {
+            path: &c.path,
+            args: &c.args,
+            result: &c.result,
+        })
+        .collect();
+    let problems = signatures::mismatches(&declared, &root.join(SOURCES), &root.join(TS_TYPES));
+    if !problems.is_empty() {
+        panic!(
+            "{DEFINITION} does not match the Rust commands:\n  {}",
+            problems.join("\n  ")
+        );
     }
 }
 
