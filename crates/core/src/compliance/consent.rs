@@ -305,6 +305,27 @@ pub fn apply_remote(conn: &Connection, event: &ConsentEvent) -> Result<bool> {
     insert(conn, event, leads::is_erased(conn, &event.lead_id)?)
 }
 
+/// Removes the evidence of an erased person's consent events; the events stay, since they
+/// still block contact. Returns how many held evidence.
+pub fn purge_evidence(conn: &Connection, lead_id: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE consent_event SET evidence = NULL WHERE lead_id = ?1 AND evidence IS NOT NULL",
+        )?
+        .execute([lead_id])?)
+}
+
+/// Replaces a consent source that quotes `spelling` (lower case) of an erased person's address:
+/// a source is a short label ("web form"), but a rep may have typed an address.
+pub fn purge_source_quoting(conn: &Connection, lead_id: &str, spelling: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE consent_event SET source = 'erased'
+         WHERE lead_id = ?1 AND instr(lower(source), ?2) > 0",
+    )?
+    .execute(params![lead_id, spelling])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

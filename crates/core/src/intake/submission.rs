@@ -464,8 +464,7 @@ fn merge_into(
     // so it needs no field clock, audit entry or outbox entry of its own.
     let newer = leads::parse_time(last).is_none_or(|l| reg.submitted_at > l);
     if newer {
-        conn.prepare_cached("UPDATE lead SET last_registered_at = ?1 WHERE id = ?2")?
-            .execute(params![to_text(reg.submitted_at), lead_id])?;
+        leads::advance_last_registered(conn, lead_id, reg.submitted_at)?;
     }
     Ok(())
 }

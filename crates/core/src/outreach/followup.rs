@@ -124,7 +124,7 @@ pub fn log(conn: &Connection, input: &LogFollowUp, now: DateTime<Utc>) -> Result
     };
     insert(conn, &follow_up, false)?;
     outbox::enqueue(conn, Entity::FollowUp, &follow_up.id, None)?;
-    recompute_counters(conn, &lead.id)?;
+    leads::recompute_counters(conn, &lead.id)?;
 
     let mut workflow: Vec<(LeadField, Option<String>)> = Vec::new();
     if lead.status == LeadStatus::New {
@@ -194,7 +194,7 @@ pub fn store_remote(conn: &Connection, f: &FollowUp) -> Result<bool> {
 pub fn apply_remote(conn: &Connection, f: &FollowUp) -> Result<bool> {
     let new = store_remote(conn, f)?;
     if new {
-        recompute_counters(conn, &f.lead_id)?;
+        leads::recompute_counters(conn, &f.lead_id)?;
     }
     Ok(new)
 }
@@ -235,22 +235,22 @@ pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<FollowUp>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Re-derives a lead's counters from its follow-ups: outbound attempts and the last of them, the
-/// outcome of the latest follow-up, and the first contact in either direction.
-pub fn recompute_counters(conn: &Connection, lead_id: &str) -> Result<()> {
+/// Removes the search entries of a lead's notes.
+pub fn unindex_notes(conn: &Connection, lead_id: &str) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE lead SET
-            attempts = (SELECT count(*) FROM follow_up
-                        WHERE lead_id = ?1 AND direction = 'out'),
-            last_attempt_at = (SELECT max(occurred_at) FROM follow_up
-                               WHERE lead_id = ?1 AND direction = 'out'),
-            last_outcome = (SELECT outcome FROM follow_up WHERE lead_id = ?1
-                            ORDER BY occurred_at DESC, id DESC LIMIT 1),
-            first_contact_at = (SELECT min(occurred_at) FROM follow_up WHERE lead_id = ?1)
-         WHERE id = ?1",
+        "DELETE FROM note_search WHERE rowid IN (SELECT rowid FROM follow_up WHERE lead_id = ?1)",
     )?
     .execute([lead_id])?;
     Ok(())
+}
+
+/// Purges an erased person's notes and their search entries; the follow-ups stay, for counts.
+/// Returns how many notes were removed.
+pub fn purge_notes(conn: &Connection, lead_id: &str) -> Result<usize> {
+    unindex_notes(conn, lead_id)?;
+    Ok(conn
+        .prepare_cached("UPDATE follow_up SET note = NULL WHERE lead_id = ?1 AND note IS NOT NULL")?
+        .execute([lead_id])?)
 }
 
 #[cfg(test)]
@@ -442,7 +442,7 @@ mod tests {
         s.conn()
             .execute("UPDATE lead SET attempts = 99", [])
             .unwrap();
-        recompute_counters(s.conn(), &id).unwrap();
+        leads::recompute_counters(s.conn(), &id).unwrap();
         assert_eq!(leads::get(s.conn(), &id).unwrap().attempts, 2);
     }
 

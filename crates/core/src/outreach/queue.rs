@@ -11,7 +11,7 @@
 use crate::clock::to_text;
 use crate::compliance::gate::{self, ChannelDecision, Decision, Gate};
 use crate::error::{CoreError, Result};
-use crate::people::leads::{lead_from_row, parse_time, LEAD_COLUMNS};
+use crate::people::leads::{self, lead_from_row, parse_time, LEAD_COLUMNS};
 use crate::store::settings::set_setting;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
@@ -546,24 +546,12 @@ pub fn claim(
     at: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<bool> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE lead SET lease_owner = ?1, lease_until = ?2
-             WHERE id = ?3 AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?1)",
-        )?
-        .execute(params![rep, to_text(until), lead_id, to_text(at)])?;
-    Ok(changed == 1)
+    leads::take_lease(conn, lead_id, rep, at, until)
 }
 
 /// Gives a lead back (the rep skipped it or logged the contact). Only the holder's lease ends.
 pub fn release(conn: &Connection, lead_id: &str, rep: &str) -> Result<bool> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE lead SET lease_owner = NULL, lease_until = NULL
-             WHERE id = ?1 AND lease_owner = ?2",
-        )?
-        .execute(params![lead_id, rep.trim()])?;
-    Ok(changed == 1)
+    leads::end_lease(conn, lead_id, rep.trim())
 }
 
 /// A page of the queue for the UI, in queue order: the leads `next` would offer (leased ones

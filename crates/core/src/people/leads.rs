@@ -8,9 +8,10 @@ use crate::store::audit;
 use crate::store::outbox::{self, Entity};
 use crate::store::settings::next_hlc;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 pub use switchboard_protocol::FieldGroup;
-use switchboard_protocol::{Lead, LeadStatus, Outcome};
+use switchboard_protocol::{Lead, LeadFields, LeadStatus, Outcome};
 
 /// The columns `lead_from_row` reads, in order.
 pub const LEAD_COLUMNS: &str = "id, office, name, company, email, phone, address, country, \
@@ -425,6 +426,324 @@ pub fn is_erased(conn: &Connection, lead_id: &str) -> Result<bool> {
         .is_some_and(|s| s == LeadStatus::Erased.as_str()))
 }
 
+/// Whether this database holds a lead with this id.
+pub fn exists(conn: &Connection, lead_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM lead WHERE id = ?1")?
+        .exists([lead_id])?)
+}
+
+/// When the lead was erased, if it was.
+pub fn erased_at(conn: &Connection, lead_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT erased_at FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// Stores the fields a person's correction locks against later registrations (comma-separated
+/// column names).
+pub fn set_corrected(conn: &Connection, lead_id: &str, fields: &[String]) -> Result<()> {
+    conn.prepare_cached("UPDATE lead SET corrected = ?1 WHERE id = ?2")?
+        .execute(params![fields.join(","), lead_id])?;
+    Ok(())
+}
+
+/// Moves `last_registered_at` forward to `at` (never back). It is derived from registrations,
+/// which replicate themselves, so it needs no field clock, audit entry or outbox entry.
+pub fn advance_last_registered(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE lead SET last_registered_at = ?2
+         WHERE id = ?1 AND (last_registered_at IS NULL OR last_registered_at < ?2)",
+    )?
+    .execute(params![lead_id, to_text(at)])?;
+    Ok(())
+}
+
+/// Re-derives a lead's counters from its follow-ups: outbound attempts and the last of them, the
+/// outcome of the latest follow-up, and the first contact in either direction.
+pub fn recompute_counters(conn: &Connection, lead_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE lead SET
+            attempts = (SELECT count(*) FROM follow_up
+                        WHERE lead_id = ?1 AND direction = 'out'),
+            last_attempt_at = (SELECT max(occurred_at) FROM follow_up
+                               WHERE lead_id = ?1 AND direction = 'out'),
+            last_outcome = (SELECT outcome FROM follow_up WHERE lead_id = ?1
+                            ORDER BY occurred_at DESC, id DESC LIMIT 1),
+            first_contact_at = (SELECT min(occurred_at) FROM follow_up WHERE lead_id = ?1)
+         WHERE id = ?1",
+    )?
+    .execute([lead_id])?;
+    Ok(())
+}
+
+/// Leases a lead to `rep` unless another rep's lease still holds. One statement, so two
+/// connections can never both succeed.
+pub fn take_lease(
+    conn: &Connection,
+    lead_id: &str,
+    rep: &str,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE lead SET lease_owner = ?1, lease_until = ?2
+             WHERE id = ?3 AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?1)",
+        )?
+        .execute(params![rep, to_text(until), lead_id, to_text(at)])?;
+    Ok(changed == 1)
+}
+
+/// Ends `rep`'s lease of a lead; another holder's lease stays.
+pub fn end_lease(conn: &Connection, lead_id: &str, rep: &str) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE lead SET lease_owner = NULL, lease_until = NULL
+             WHERE id = ?1 AND lease_owner = ?2",
+        )?
+        .execute(params![lead_id, rep])?;
+    Ok(changed == 1)
+}
+
+/// Purges an erased person's fields: personal fields, corrections, due date and lease go, the
+/// status becomes `erased` and the search entry is removed. Returns how many personal fields
+/// held a value.
+pub fn purge(conn: &Connection, lead: &Lead, at: DateTime<Utc>) -> Result<usize> {
+    let held = [
+        &lead.name,
+        &lead.company,
+        &lead.email,
+        &lead.phone,
+        &lead.address,
+    ]
+    .iter()
+    .filter(|v| v.is_some())
+    .count();
+    conn.execute(
+        "UPDATE lead SET name = NULL, company = NULL, email = NULL, phone = NULL, address = NULL,
+                status = 'erased', erased_at = ?2, corrected = '', next_follow_up_at = NULL,
+                lease_owner = NULL, lease_until = NULL
+         WHERE id = ?1",
+        params![lead.id, to_text(at)],
+    )?;
+    // The status is now 'erased', so this removes the lead's terms without adding any back.
+    refresh_search(conn, &lead.id)?;
+    Ok(held)
+}
+
+/// Makes sure a lead row exists (a pulled change may arrive for a lead whose fields come later
+/// in the page); a new one is an empty skeleton whose clocks lose to every stamp.
+pub fn ensure_skeleton(conn: &Connection, lead_id: &str, created_at: &str) -> Result<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO lead(id, created_at) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![lead_id, created_at])?;
+    if inserted > 0 {
+        conn.prepare_cached(
+            "INSERT INTO lead_search(rowid, name) VALUES (last_insert_rowid(), NULL)",
+        )?
+        .execute([])?;
+    }
+    Ok(())
+}
+
+/// A lead first heard of in a pulled page, written whole: every field group with the stamp of
+/// its winning change (the empty clock when the page has none) and the counters its follow-ups
+/// in the page give it.
+pub struct PulledLead<'a> {
+    pub id: &'a str,
+    pub created_at: &'a str,
+    pub name: Option<&'a str>,
+    pub company: Option<&'a str>,
+    pub clock_identity: &'a str,
+    pub email: Option<&'a str>,
+    pub email_invalid: bool,
+    pub clock_email: &'a str,
+    pub phone: Option<&'a str>,
+    pub clock_phone: &'a str,
+    pub address: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub time_zone: Option<&'a str>,
+    pub clock_postal: &'a str,
+    pub status: LeadStatus,
+    pub owner: Option<&'a str>,
+    pub next_follow_up_at: Option<String>,
+    pub clock_workflow: &'a str,
+    pub office: Option<&'a str>,
+    pub clock_office: &'a str,
+    pub attempts: i64,
+    pub last_attempt_at: Option<String>,
+    pub last_outcome: Option<&'a str>,
+    pub first_contact_at: Option<String>,
+}
+
+/// Inserts a pulled lead and its search entry (no outbox entry: it came from the server).
+pub fn insert_pulled(conn: &Connection, l: &PulledLead<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO lead(id, created_at, name, company, clock_identity, email, email_invalid,
+                clock_email, phone, clock_phone, address, country, time_zone, clock_postal,
+                status, owner, next_follow_up_at, clock_workflow, office, clock_office,
+                attempts, last_attempt_at, last_outcome, first_contact_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    )?
+    .execute(params![
+        l.id,
+        l.created_at,
+        l.name,
+        l.company,
+        l.clock_identity,
+        l.email,
+        l.email_invalid as i64,
+        l.clock_email,
+        l.phone,
+        l.clock_phone,
+        l.address,
+        l.country,
+        l.time_zone,
+        l.clock_postal,
+        l.status.as_str(),
+        l.owner,
+        l.next_follow_up_at,
+        l.clock_workflow,
+        l.office,
+        l.clock_office,
+        l.attempts,
+        l.last_attempt_at,
+        l.last_outcome,
+        l.first_contact_at,
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO lead_search(rowid, name, company, email, phone)
+         VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![l.name, l.company, l.email, l.phone])?;
+    Ok(())
+}
+
+/// The stamp a lead's field group holds.
+pub fn group_clock(conn: &Connection, lead_id: &str, group: FieldGroup) -> Result<String> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT clock_{group} FROM lead WHERE id = ?1"))?
+        .query_row([lead_id], |r| r.get(0))?)
+}
+
+/// Sets a field group's stamp without touching its values.
+pub fn set_group_clock(
+    conn: &Connection,
+    lead_id: &str,
+    group: FieldGroup,
+    hlc: &str,
+) -> Result<()> {
+    conn.prepare_cached(&format!("UPDATE lead SET clock_{group} = ?2 WHERE id = ?1"))?
+        .execute(params![lead_id, hlc])?;
+    Ok(())
+}
+
+/// The columns a field group holds and the values `fields` gives them.
+fn group_columns(fields: &LeadFields) -> Vec<(&'static str, Value)> {
+    let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Text);
+    match fields {
+        LeadFields::Identity { name, company } => {
+            vec![("name", text(name)), ("company", text(company))]
+        }
+        LeadFields::Email {
+            email,
+            email_invalid,
+        } => vec![
+            ("email", text(email)),
+            ("email_invalid", Value::Integer(*email_invalid as i64)),
+        ],
+        LeadFields::Phone { phone } => vec![("phone", text(phone))],
+        LeadFields::Postal {
+            address,
+            country,
+            time_zone,
+        } => vec![
+            ("address", text(address)),
+            ("country", text(country)),
+            ("time_zone", text(time_zone)),
+        ],
+        LeadFields::Workflow {
+            status,
+            owner,
+            next_follow_up_at,
+        } => vec![
+            ("status", Value::Text(status.as_str().to_string())),
+            ("owner", text(owner)),
+            ("next_follow_up_at", text(&next_follow_up_at.map(to_text))),
+        ],
+        LeadFields::Office { office } => vec![("office", text(office))],
+    }
+}
+
+/// Writes a pulled field group's values with their stamp (the caller decided it wins) and
+/// refreshes the search entry when a searched field changed.
+pub fn write_group(conn: &Connection, id: &str, fields: &LeadFields, hlc: &str) -> Result<()> {
+    let columns = group_columns(fields);
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!("{column} = ?{}", i + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE lead SET {}, clock_{} = ?{} WHERE id = ?1",
+        sets.join(", "),
+        fields.group(),
+        columns.len() + 2
+    );
+    let mut values = vec![Value::Text(id.to_string())];
+    values.extend(columns.into_iter().map(|(_, v)| v));
+    values.push(Value::Text(hlc.to_string()));
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(values))?;
+    if matches!(
+        fields.group(),
+        FieldGroup::Identity | FieldGroup::Email | FieldGroup::Phone
+    ) {
+        refresh_search(conn, id)?;
+    }
+    Ok(())
+}
+
+/// Whether the lead holds exactly these values in the group.
+pub fn holds_group(conn: &Connection, id: &str, fields: &LeadFields) -> Result<bool> {
+    let columns = group_columns(fields);
+    let tests: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!(" AND {column} IS ?{}", i + 2))
+        .collect();
+    let sql = format!("SELECT count(*) FROM lead WHERE id = ?1{}", tests.concat());
+    let mut values = vec![Value::Text(id.to_string())];
+    values.extend(columns.into_iter().map(|(_, v)| v));
+    let same: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(values), |r| r.get(0))?;
+    Ok(same == 1)
+}
+
+/// Removes a lead row and its search entry (a lead that left this replica's office; the caller
+/// has removed its records). Returns whether it was here.
+pub fn delete(conn: &Connection, lead_id: &str) -> Result<bool> {
+    let rowid: Option<i64> = conn
+        .prepare_cached("SELECT rowid FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |r| r.get(0))
+        .optional()?;
+    let Some(rowid) = rowid else {
+        return Ok(false);
+    };
+    conn.prepare_cached("DELETE FROM lead_search WHERE rowid = ?1")?
+        .execute([rowid])?;
+    conn.prepare_cached("DELETE FROM lead WHERE id = ?1")?
+        .execute([lead_id])?;
+    Ok(true)
+}
+
 /// Reads a text column holding one of an enum's names (channel, scope, kind…); a name this
 /// build does not know is a conversion error naming the column.
 pub fn parsed_column<T>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T>
@@ -439,107 +758,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::new_id;
-    use crate::{FixedClock, Store};
-    use chrono::TimeZone;
-    use std::sync::Arc;
-
-    fn store() -> Store {
-        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
-    }
-
-    fn ann() -> NewLead {
-        NewLead {
-            name: Some("Ann Example".into()),
-            company: Some("Acme".into()),
-            email: Some("ann@example.com".into()),
-            phone: Some("+4930123456".into()),
-            country: Some("DE".into()),
-            ..NewLead::default()
-        }
-    }
-
-    #[test]
-    fn a_lead_is_found_by_id_and_by_email() {
-        let mut s = store();
-        let now = s.now();
-        let id = new_id(now);
-        s.with_tx(|tx| insert(tx, &id, &ann(), now)).unwrap();
-        assert_eq!(
-            get(s.conn(), &id).unwrap().name.as_deref(),
-            Some("Ann Example")
-        );
-        assert_eq!(find(s.conn(), " ANN@example.com ").unwrap().id, id);
-        assert_eq!(
-            find(s.conn(), "nobody@example.com").unwrap_err().code(),
-            "not_found"
-        );
-        assert_eq!(list_new(s.conn(), 10, 0).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn changing_fields_audits_stamps_and_queues_each_group_once() {
-        let mut s = store();
-        let now = s.now();
-        let id = new_id(now);
-        s.with_tx(|tx| insert(tx, &id, &ann(), now)).unwrap();
-        let before: String = s
-            .conn()
-            .query_row("SELECT clock_identity FROM lead", [], |r| r.get(0))
-            .unwrap();
-        let changed = s
-            .with_tx(|tx| {
-                set_fields(
-                    tx,
-                    &id,
-                    &[
-                        (LeadField::Name, Some("Ann Sample".into())),
-                        (LeadField::Company, Some("Acme".into())),
-                        (LeadField::Email, Some("ann@sample.org".into())),
-                    ],
-                    "rep1",
-                    "correct",
-                    now,
-                )
-            })
-            .unwrap();
-        assert_eq!(changed.len(), 2, "the unchanged company is skipped");
-        let after: String = s
-            .conn()
-            .query_row("SELECT clock_identity FROM lead", [], |r| r.get(0))
-            .unwrap();
-        assert!(after > before);
-        let audits: i64 = s
-            .conn()
-            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(audits, 2);
-        let groups: Vec<String> = s
-            .conn()
-            .prepare("SELECT detail FROM outbox WHERE entity = 'lead_fields' ORDER BY seq")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert_eq!(groups, vec!["*", "identity", "email"]);
-        let hits: i64 = s
-            .conn()
-            .query_row(
-                "SELECT count(*) FROM lead_search WHERE lead_search MATCH 'sample'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(hits, 1);
-    }
-
-    #[test]
-    fn unknown_field_names_list_the_known_ones() {
-        let err = LeadField::parse("shoe_size").unwrap_err().to_string();
-        assert!(err.contains("shoe_size") && err.contains("email"), "{err}");
-    }
-}
+mod tests;

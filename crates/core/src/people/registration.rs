@@ -67,6 +67,20 @@ pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
         > 0)
 }
 
+/// Purges an erased person's registrations: personal fields, web metadata and submission id go,
+/// an ISO country code stays. Returns how many registrations were purged.
+pub fn purge_for_lead(conn: &Connection, lead_id: &str) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE registration SET name = NULL, company = NULL, email = NULL, phone = NULL,
+                address = NULL, ip = NULL, user_agent = NULL, referrer = NULL,
+                pages_visited = '[]', submission_id = NULL,
+                -- A recognised country is an ISO code; anything else is what the person typed.
+                country = CASE WHEN length(country) = 2 THEN country END
+         WHERE lead_id = ?1",
+        [lead_id],
+    )?)
+}
+
 /// Stores a registration recorded on another replica (sync pull); not queued for push. One that
 /// reaches an erased person keeps only its non-personal skeleton. A new one moves the lead's
 /// `last_registered_at` forward. The lead row must exist. Returns whether it was new.
@@ -98,11 +112,7 @@ pub fn apply_remote<'a>(conn: &Connection, r: &'a Registration) -> Result<bool> 
         },
     )?;
     if inserted {
-        conn.prepare_cached(
-            "UPDATE lead SET last_registered_at = ?2
-             WHERE id = ?1 AND (last_registered_at IS NULL OR last_registered_at < ?2)",
-        )?
-        .execute(params![r.lead_id, to_text(r.submitted_at)])?;
+        leads::advance_last_registered(conn, &r.lead_id, r.submitted_at)?;
     }
     Ok(inserted)
 }

@@ -172,8 +172,7 @@ pub fn correct(
             locked.push(name);
         }
     }
-    conn.prepare_cached("UPDATE lead SET corrected = ?1 WHERE id = ?2")?
-        .execute(params![locked.join(","), lead.id])?;
+    leads::set_corrected(conn, &lead.id, &locked)?;
 
     // The request records which fields, never their values: the audit log holds those, and
     // erasure purges it.

@@ -4,11 +4,14 @@
 //! counts right and keyed-hash suppression recognises the person if they turn up again.
 
 use crate::clock::to_text;
+use crate::compliance::consent;
 use crate::compliance::suppression::{self, Identifier};
 use crate::error::{CoreError, Result};
 use crate::normalize::{normalize_email, normalize_phone};
+use crate::outreach::followup;
 use crate::partners::notices;
 use crate::people::leads::{self, parse_time};
+use crate::people::registration;
 use crate::privacy::requests;
 use crate::store::audit;
 use crate::store::outbox::{self, Entity};
@@ -155,12 +158,7 @@ pub fn erase_in(
 ) -> Result<ErasureReport> {
     let lead = leads::get(conn, lead_id)?;
     if lead.status == LeadStatus::Erased {
-        let when: Option<String> = conn
-            .query_row("SELECT erased_at FROM lead WHERE id = ?1", [lead_id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .flatten();
+        let when = leads::erased_at(conn, lead_id)?;
         return Err(CoreError::Conflict(format!(
             "lead {lead_id} was already erased at {}",
             when.unwrap_or_default()
@@ -215,14 +213,7 @@ pub fn erase_in(
 /// person if this replica holds them and adds the hashes, without queueing anything to push.
 /// Idempotent. The caller must run `scrub_wal` after committing.
 pub fn apply_remote(conn: &Connection, op: &LeadErased) -> Result<ErasureReport> {
-    let held = conn
-        .query_row(
-            "SELECT 1 FROM lead WHERE id = ?1",
-            [&op.lead_id],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let held = leads::exists(conn, &op.lead_id)?;
     let purged = if held {
         purge(conn, &op.lead_id, op.erased_at)?
     } else {
@@ -380,72 +371,17 @@ fn purge(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<Purged> 
         }
     }
 
-    purged.lead_fields = [
-        &lead.name,
-        &lead.company,
-        &lead.email,
-        &lead.phone,
-        &lead.address,
-    ]
-    .iter()
-    .filter(|v| v.is_some())
-    .count();
-    conn.execute(
-        "UPDATE lead SET name = NULL, company = NULL, email = NULL, phone = NULL, address = NULL,
-                status = 'erased', erased_at = ?2, corrected = '', next_follow_up_at = NULL,
-                lease_owner = NULL, lease_until = NULL
-         WHERE id = ?1",
-        params![lead_id, to_text(at)],
-    )?;
-    // The status is now 'erased', so this removes the lead's terms without adding any back.
-    leads::refresh_search(conn, lead_id)?;
-
-    purged.registrations = conn.execute(
-        "UPDATE registration SET name = NULL, company = NULL, email = NULL, phone = NULL,
-                address = NULL, ip = NULL, user_agent = NULL, referrer = NULL,
-                pages_visited = '[]', submission_id = NULL,
-                -- A recognised country is an ISO code; anything else is what the person typed.
-                country = CASE WHEN length(country) = 2 THEN country END
-         WHERE lead_id = ?1",
-        [lead_id],
-    )?;
-
-    conn.execute(
-        "DELETE FROM note_search WHERE rowid IN (SELECT rowid FROM follow_up WHERE lead_id = ?1)",
-        [lead_id],
-    )?;
-    purged.follow_up_notes = conn.execute(
-        "UPDATE follow_up SET note = NULL WHERE lead_id = ?1 AND note IS NOT NULL",
-        [lead_id],
-    )?;
-    purged.consent_evidence = conn.execute(
-        "UPDATE consent_event SET evidence = NULL WHERE lead_id = ?1 AND evidence IS NOT NULL",
-        [lead_id],
-    )?;
-    purged.request_details = conn.execute(
-        "UPDATE subscriber_request SET detail = NULL WHERE lead_id = ?1 AND detail IS NOT NULL",
-        [lead_id],
-    )?;
-    purged.audit_entries = conn.execute(
-        "UPDATE audit SET old_value = NULL, new_value = NULL
-         WHERE lead_id = ?1 AND (old_value IS NOT NULL OR new_value IS NOT NULL)",
-        [lead_id],
-    )?;
+    purged.lead_fields = leads::purge(conn, &lead, at)?;
+    purged.registrations = registration::purge_for_lead(conn, lead_id)?;
+    purged.follow_up_notes = followup::purge_notes(conn, lead_id)?;
+    purged.consent_evidence = consent::purge_evidence(conn, lead_id)?;
+    purged.request_details = requests::purge_details(conn, lead_id)?;
+    purged.audit_entries = audit::purge_values(conn, lead_id)?;
     // Entries about other leads or none (imports, merges) that quote the person's address.
     // Very short spellings are skipped: they would match unrelated values.
     for spelling in spellings.iter().filter(|s| s.chars().count() >= MIN_QUOTED) {
-        purged.audit_entries += conn.execute(
-            "UPDATE audit SET old_value = NULL, new_value = NULL
-             WHERE (lead_id IS NULL OR lead_id <> ?1)
-               AND (instr(lower(old_value), ?2) > 0 OR instr(lower(new_value), ?2) > 0)",
-            params![lead_id, spelling],
-        )?;
-        // A consent source is a short label ("web form"), but a rep may have typed an address.
-        conn.execute(
-            "UPDATE consent_event SET source = 'erased'
-             WHERE lead_id = ?1 AND instr(lower(source), ?2) > 0",
-            params![lead_id, spelling],
-        )?;
+        purged.audit_entries += audit::purge_quoting(conn, lead_id, spelling)?;
+        consent::purge_source_quoting(conn, lead_id, spelling)?;
     }
     Ok(purged)
 }

@@ -409,6 +409,15 @@ pub fn apply_remote_handled(conn: &Connection, h: &RequestHandled) -> Result<boo
         > 0)
 }
 
+/// Removes the detail of an erased person's requests. Returns how many held one.
+pub fn purge_details(conn: &Connection, lead_id: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE subscriber_request SET detail = NULL WHERE lead_id = ?1 AND detail IS NOT NULL",
+        )?
+        .execute([lead_id])?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,11 +16,12 @@ use crate::people::registration;
 use crate::privacy::erase;
 use crate::privacy::requests;
 use crate::store::audit;
+use crate::store::outbox;
 use crate::store::settings::observe_hlc;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use std::collections::BTreeSet;
 use switchboard_protocol::{
-    AuditEntry, Change, FollowUp, LeadFields, LeadFieldsSet, LeadRevoked, Op, Registration,
+    AuditEntry, Change, FollowUp, LeadFieldsSet, LeadRevoked, Op, Registration,
 };
 
 /// What applying a page did.
@@ -206,12 +207,12 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             }
             Op::ConsentRecorded(c) => {
                 new_leads.write(conn, &c.lead_id, &to_text(c.occurred_at))?;
-                ensure_lead(conn, &c.lead_id, &to_text(c.occurred_at))?;
+                leads::ensure_skeleton(conn, &c.lead_id, &to_text(c.occurred_at))?;
                 consent::apply_remote(conn, c)?
             }
             Op::RequestOpened(r) => {
                 new_leads.write(conn, &r.lead_id, &to_text(r.received_at))?;
-                ensure_lead(conn, &r.lead_id, &to_text(r.received_at))?;
+                leads::ensure_skeleton(conn, &r.lead_id, &to_text(r.received_at))?;
                 requests::apply_remote(conn, r)?
             }
             Op::RequestHandled(r) => requests::apply_remote_handled(conn, r)?,
@@ -219,7 +220,7 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             Op::LeadErased(e) => {
                 // A person erased before this replica ever saw them still leaves the same
                 // PII-free skeleton here as everywhere else.
-                ensure_lead(conn, &e.lead_id, &to_text(e.erased_at))?;
+                leads::ensure_skeleton(conn, &e.lead_id, &to_text(e.erased_at))?;
                 erase::apply_remote(conn, e)?;
                 summary.erased += 1;
                 true
@@ -240,8 +241,8 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
         }
     }
     for lead_id in &counters {
-        if lead_exists(conn, lead_id)? {
-            crate::outreach::followup::recompute_counters(conn, lead_id)?;
+        if leads::exists(conn, lead_id)? {
+            leads::recompute_counters(conn, lead_id)?;
         }
     }
     if let Some(stamp) = newest {
@@ -251,102 +252,19 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     Ok(summary)
 }
 
-fn lead_exists(conn: &Connection, lead_id: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM lead WHERE id = ?1")?
-        .query_row([lead_id], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
-/// Makes sure a lead row exists (a change may arrive for a lead whose fields come later in the
-/// page); a new one is an empty skeleton whose clocks lose to every stamp.
-fn ensure_lead(conn: &Connection, lead_id: &str, created_at: &str) -> Result<()> {
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO lead(id, created_at) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
-        )?
-        .execute(params![lead_id, created_at])?;
-    if inserted > 0 {
-        conn.prepare_cached(
-            "INSERT INTO lead_search(rowid, name) VALUES (last_insert_rowid(), NULL)",
-        )?
-        .execute([])?;
-    }
-    Ok(())
-}
-
 fn fields(conn: &Connection, op: &LeadFieldsSet) -> Result<bool> {
-    ensure_lead(conn, &op.lead_id, &to_text(op.created_at))?;
+    leads::ensure_skeleton(conn, &op.lead_id, &to_text(op.created_at))?;
     // Erasure is final: nothing brings an erased person's fields back.
     if leads::is_erased(conn, &op.lead_id)? {
         return Ok(false);
     }
     let group = op.fields.group();
-    let clock_column = format!("clock_{}", group.as_str());
-    let current: String = conn
-        .prepare_cached(&format!("SELECT {clock_column} FROM lead WHERE id = ?1"))?
-        .query_row([&op.lead_id], |r| r.get(0))?;
+    let current = leads::group_clock(conn, &op.lead_id, group)?;
     if !supersedes(&op.hlc, &current) {
-        adopt_clamped_stamp(conn, op, &current, &clock_column)?;
+        adopt_clamped_stamp(conn, op, &current)?;
         return Ok(false);
     }
-    let id = &op.lead_id;
-    let hlc = &op.hlc;
-    match &op.fields {
-        LeadFields::Identity { name, company } => conn
-            .prepare_cached(
-                "UPDATE lead SET name = ?2, company = ?3, clock_identity = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, name, company, hlc])?,
-        LeadFields::Email {
-            email,
-            email_invalid,
-        } => conn
-            .prepare_cached(
-                "UPDATE lead SET email = ?2, email_invalid = ?3, clock_email = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, email, *email_invalid as i64, hlc])?,
-        LeadFields::Phone { phone } => conn
-            .prepare_cached("UPDATE lead SET phone = ?2, clock_phone = ?3 WHERE id = ?1")?
-            .execute(params![id, phone, hlc])?,
-        LeadFields::Postal {
-            address,
-            country,
-            time_zone,
-        } => conn
-            .prepare_cached(
-                "UPDATE lead SET address = ?2, country = ?3, time_zone = ?4, clock_postal = ?5
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, address, country, time_zone, hlc])?,
-        LeadFields::Workflow {
-            status,
-            owner,
-            next_follow_up_at,
-        } => conn
-            .prepare_cached(
-                "UPDATE lead SET status = ?2, owner = ?3, next_follow_up_at = ?4,
-                        clock_workflow = ?5
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                status.as_str(),
-                owner,
-                next_follow_up_at.map(to_text),
-                hlc
-            ])?,
-        LeadFields::Office { office } => conn
-            .prepare_cached("UPDATE lead SET office = ?2, clock_office = ?3 WHERE id = ?1")?
-            .execute(params![id, office, hlc])?,
-    };
-    if matches!(
-        op.fields,
-        LeadFields::Identity { .. } | LeadFields::Email { .. } | LeadFields::Phone { .. }
-    ) {
-        leads::refresh_search(conn, id)?;
-    }
+    leads::write_group(conn, &op.lead_id, &op.fields, &op.hlc)?;
     Ok(true)
 }
 
@@ -356,85 +274,27 @@ fn fields(conn: &Connection, op: &LeadFieldsSet) -> Result<bool> {
 /// would keep its value forever. When the pulled change carries this stamp's node and the very
 /// values the lead holds, it is the server's copy of the local edit: take the server's stamp.
 /// The values do not change, so nothing else does.
-fn adopt_clamped_stamp(
-    conn: &Connection,
-    op: &LeadFieldsSet,
-    current: &str,
-    clock_column: &str,
-) -> Result<()> {
+fn adopt_clamped_stamp(conn: &Connection, op: &LeadFieldsSet, current: &str) -> Result<()> {
     let (Some(incoming), Some(mine)) = (Hlc::parse(&op.hlc), Hlc::parse(current)) else {
         return Ok(());
     };
     if incoming.node != mine.node || op.hlc.as_str() >= current {
         return Ok(());
     }
-    let id = &op.lead_id;
+    let group = op.fields.group();
     // A local edit of the group still waiting to be pushed keeps its stamp; its own copy comes
     // back after its push.
-    let pending: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM outbox WHERE entity = 'lead_fields' AND entity_id = ?1
-             AND (detail = ?2 OR detail = '*')",
-        )?
-        .query_row(params![id, op.fields.group().as_str()], |r| r.get(0))?;
-    if pending > 0 {
+    if outbox::has_pending_group(conn, &op.lead_id, group.as_str())? {
         return Ok(());
     }
-    let same: i64 = match &op.fields {
-        LeadFields::Identity { name, company } => conn
-            .prepare_cached(
-                "SELECT count(*) FROM lead WHERE id = ?1 AND name IS ?2 AND company IS ?3",
-            )?
-            .query_row(params![id, name, company], |r| r.get(0))?,
-        LeadFields::Email {
-            email,
-            email_invalid,
-        } => conn
-            .prepare_cached(
-                "SELECT count(*) FROM lead WHERE id = ?1 AND email IS ?2 AND email_invalid = ?3",
-            )?
-            .query_row(params![id, email, *email_invalid as i64], |r| r.get(0))?,
-        LeadFields::Phone { phone } => conn
-            .prepare_cached("SELECT count(*) FROM lead WHERE id = ?1 AND phone IS ?2")?
-            .query_row(params![id, phone], |r| r.get(0))?,
-        LeadFields::Postal {
-            address,
-            country,
-            time_zone,
-        } => conn
-            .prepare_cached(
-                "SELECT count(*) FROM lead
-                 WHERE id = ?1 AND address IS ?2 AND country IS ?3 AND time_zone IS ?4",
-            )?
-            .query_row(params![id, address, country, time_zone], |r| r.get(0))?,
-        LeadFields::Workflow {
-            status,
-            owner,
-            next_follow_up_at,
-        } => conn
-            .prepare_cached(
-                "SELECT count(*) FROM lead
-                 WHERE id = ?1 AND status = ?2 AND owner IS ?3 AND next_follow_up_at IS ?4",
-            )?
-            .query_row(
-                params![id, status.as_str(), owner, next_follow_up_at.map(to_text)],
-                |r| r.get(0),
-            )?,
-        LeadFields::Office { office } => conn
-            .prepare_cached("SELECT count(*) FROM lead WHERE id = ?1 AND office IS ?2")?
-            .query_row(params![id, office], |r| r.get(0))?,
-    };
-    if same == 1 {
-        conn.prepare_cached(&format!(
-            "UPDATE lead SET {clock_column} = ?2 WHERE id = ?1"
-        ))?
-        .execute(params![id, op.hlc])?;
+    if leads::holds_group(conn, &op.lead_id, &op.fields)? {
+        leads::set_group_clock(conn, &op.lead_id, group, &op.hlc)?;
     }
     Ok(())
 }
 
 fn registration(conn: &Connection, r: &Registration) -> Result<bool> {
-    ensure_lead(conn, &r.lead_id, &to_text(r.submitted_at))?;
+    leads::ensure_skeleton(conn, &r.lead_id, &to_text(r.submitted_at))?;
     registration::apply_remote(conn, r)
 }
 
@@ -444,7 +304,7 @@ fn follow_up(conn: &Connection, f: &FollowUp, live: bool) -> Result<bool> {
     if live {
         return followup::insert(conn, f, false);
     }
-    ensure_lead(conn, &f.lead_id, &to_text(f.occurred_at))?;
+    leads::ensure_skeleton(conn, &f.lead_id, &to_text(f.occurred_at))?;
     followup::store_remote(conn, f)
 }
 
@@ -459,19 +319,11 @@ fn audit(conn: &Connection, a: &AuditEntry) -> Result<bool> {
 /// Removes a lead that left this replica's office, and everything about it, PII included.
 /// Every table with a `lead_id` column is cleared, so tables added later are covered too.
 fn revoke(conn: &Connection, op: &LeadRevoked) -> Result<bool> {
-    let rowid: Option<i64> = conn
-        .prepare_cached("SELECT rowid FROM lead WHERE id = ?1")?
-        .query_row([&op.lead_id], |r| r.get(0))
-        .optional()?;
-    let Some(rowid) = rowid else {
+    if !leads::exists(conn, &op.lead_id)? {
         return Ok(false);
-    };
-    conn.prepare_cached(
-        "DELETE FROM note_search WHERE rowid IN (SELECT rowid FROM follow_up WHERE lead_id = ?1)",
-    )?
-    .execute([&op.lead_id])?;
-    conn.prepare_cached("DELETE FROM lead_search WHERE rowid = ?1")?
-        .execute([rowid])?;
+    }
+    // The notes' index rows are found through the follow-ups, so they go first.
+    followup::unindex_notes(conn, &op.lead_id)?;
     let tables: Vec<String> = conn
         .prepare_cached(
             "SELECT m.name FROM sqlite_schema m, pragma_table_info(m.name) p
@@ -504,13 +356,8 @@ fn revoke(conn: &Connection, op: &LeadRevoked) -> Result<bool> {
     }
     // Audit entries about the lead's records are covered by lead_id; queued pushes about the
     // lead go too (the server would refuse them: the lead is no longer this office's).
-    conn.prepare_cached(
-        "DELETE FROM outbox WHERE entity IN ('lead_fields', 'erasure') AND entity_id = ?1",
-    )?
-    .execute([&op.lead_id])?;
-    conn.prepare_cached("DELETE FROM lead WHERE id = ?1")?
-        .execute([&op.lead_id])?;
-    Ok(true)
+    outbox::drop_for_lead(conn, &op.lead_id)?;
+    leads::delete(conn, &op.lead_id)
 }
 
 #[cfg(test)]

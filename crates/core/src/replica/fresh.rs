@@ -11,7 +11,8 @@
 
 use crate::clock::to_text;
 use crate::error::Result;
-use rusqlite::{params, Connection};
+use crate::people::leads::{self, PulledLead};
+use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 use switchboard_protocol::{
     Change, Direction, FollowUp, LeadFields, LeadFieldsSet, LeadStatus, Op,
@@ -31,7 +32,7 @@ struct NewLead<'p> {
     written: bool,
 }
 
-/// `followup::recompute_counters` worked out from the page instead of the table.
+/// `leads::recompute_counters` worked out from the page instead of the table.
 struct Counters {
     attempts: i64,
     last_attempt_at: Option<String>,
@@ -127,7 +128,6 @@ impl<'p> NewLeads<'p> {
                 _ => {}
             }
         }
-        let mut known = conn.prepare_cached("SELECT 1 FROM lead WHERE id = ?1")?;
         let mut leads = HashMap::with_capacity(candidates.len());
         for (id, lead) in candidates {
             let erased = lead.workflow.is_some_and(|w| {
@@ -139,7 +139,7 @@ impl<'p> NewLeads<'p> {
                     }
                 )
             });
-            if excluded.contains(id) || erased || known.exists([id])? {
+            if excluded.contains(id) || erased || leads::exists(conn, id)? {
                 continue;
             }
             leads.insert(id, lead);
@@ -214,45 +214,35 @@ impl<'p> NewLeads<'p> {
             Some(LeadFields::Office { office }) => office.as_deref(),
             _ => None,
         };
-        conn.prepare_cached(
-            "INSERT INTO lead(id, created_at, name, company, clock_identity, email, email_invalid,
-                    clock_email, phone, clock_phone, address, country, time_zone, clock_postal,
-                    status, owner, next_follow_up_at, clock_workflow, office, clock_office,
-                    attempts, last_attempt_at, last_outcome, first_contact_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-        )?
-        .execute(params![
-            lead_id,
-            created_at,
-            name,
-            company,
-            clock(lead.identity),
-            email,
-            email_invalid as i64,
-            clock(lead.email),
-            phone,
-            clock(lead.phone),
-            address,
-            country,
-            time_zone,
-            clock(lead.postal),
-            status.as_str(),
-            owner,
-            next_follow_up_at,
-            clock(lead.workflow),
-            office,
-            clock(lead.office),
-            counters.attempts,
-            counters.last_attempt_at,
-            counters.last_outcome,
-            counters.first_contact_at,
-        ])?;
-        conn.prepare_cached(
-            "INSERT INTO lead_search(rowid, name, company, email, phone)
-             VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![name, company, email, phone])?;
+        leads::insert_pulled(
+            conn,
+            &PulledLead {
+                id: lead_id,
+                created_at,
+                name,
+                company,
+                clock_identity: clock(lead.identity),
+                email,
+                email_invalid,
+                clock_email: clock(lead.email),
+                phone,
+                clock_phone: clock(lead.phone),
+                address,
+                country,
+                time_zone,
+                clock_postal: clock(lead.postal),
+                status,
+                owner,
+                next_follow_up_at,
+                clock_workflow: clock(lead.workflow),
+                office,
+                clock_office: clock(lead.office),
+                attempts: counters.attempts,
+                last_attempt_at: counters.last_attempt_at,
+                last_outcome: counters.last_outcome,
+                first_contact_at: counters.first_contact_at,
+            },
+        )?;
         Ok(true)
     }
 }

@@ -11,6 +11,7 @@
 use crate::clock::to_text;
 use crate::error::Result;
 use crate::people::leads::{self, parse_time};
+use crate::store::outbox;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use switchboard_protocol::{
@@ -263,8 +264,7 @@ impl Prepared {
         }
         if self.fits.is_empty() {
             // Nothing left to say about it (its row was purged, or it can never fit).
-            conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
-                .execute([self.seq])?;
+            outbox::remove(conn, self.seq)?;
             return Ok(false);
         }
         batch.bytes += self.bytes();
@@ -349,8 +349,7 @@ pub fn ack(
                 )?;
             }
         }
-        conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
-            .execute([entry_of(result.seq)])?;
+        outbox::remove(conn, entry_of(result.seq))?;
     }
     Ok(summary)
 }

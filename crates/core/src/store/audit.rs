@@ -70,3 +70,26 @@ pub fn apply_remote(conn: &Connection, a: &AuditEntry, redact: bool) -> Result<b
     };
     insert(conn, &a.id, a.at, &a.actor, &change)
 }
+
+/// Removes the old and new values of the entries about an erased lead. Returns how many held
+/// a value.
+pub fn purge_values(conn: &Connection, lead_id: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE audit SET old_value = NULL, new_value = NULL
+             WHERE lead_id = ?1 AND (old_value IS NOT NULL OR new_value IS NOT NULL)",
+        )?
+        .execute([lead_id])?)
+}
+
+/// Removes the values of entries about other leads or none (imports, merges) that quote
+/// `spelling` (lower case) of an erased person's address. Returns how many.
+pub fn purge_quoting(conn: &Connection, lead_id: &str, spelling: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE audit SET old_value = NULL, new_value = NULL
+             WHERE (lead_id IS NULL OR lead_id <> ?1)
+               AND (instr(lower(old_value), ?2) > 0 OR instr(lower(new_value), ?2) > 0)",
+        )?
+        .execute(params![lead_id, spelling])?)
+}

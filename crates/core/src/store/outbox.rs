@@ -51,3 +51,29 @@ pub fn enqueue(
 pub fn pending(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
 }
+
+/// Whether a local edit of the lead's field `group` (or the whole new lead) waits to be pushed.
+pub fn has_pending_group(conn: &Connection, lead_id: &str, group: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM outbox WHERE entity = 'lead_fields' AND entity_id = ?1
+             AND (detail = ?2 OR detail = '*')",
+        )?
+        .exists(rusqlite::params![lead_id, group])?)
+}
+
+/// Drops an entry: it was pushed and answered, or there is nothing left of it to push.
+pub fn remove(conn: &Connection, seq: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+        .execute([seq])?;
+    Ok(())
+}
+
+/// Drops the queued pushes of a lead's fields and erasure (the lead left this replica).
+pub fn drop_for_lead(conn: &Connection, lead_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM outbox WHERE entity IN ('lead_fields', 'erasure') AND entity_id = ?1",
+    )?
+    .execute([lead_id])?;
+    Ok(())
+}

@@ -4,7 +4,7 @@
 
 use crate::clock::to_text;
 use crate::error::Result;
-use crate::store::settings::{get_setting, set_setting};
+use crate::store::settings::{delete_setting, get_setting, set_setting};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
@@ -22,7 +22,7 @@ pub fn scrub_wal(conn: &Connection) -> Result<bool> {
             [],
         )?;
     }
-    tx.execute("DELETE FROM setting WHERE key = ?1", [SCRUB_PENDING])?;
+    delete_setting(&tx, SCRUB_PENDING)?;
     tx.commit()?;
     let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
     Ok(busy == 0)

@@ -25,6 +25,13 @@ pub fn set_setting(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Removes a setting.
+pub fn delete_setting(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM setting WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
 /// The next hybrid-logical-clock stamp for a local write, remembered so stamps only grow.
 pub fn next_hlc(conn: &Connection, now: DateTime<Utc>) -> Result<Hlc> {
     let node = get_setting(conn, "replica_id")?.unwrap_or_default();
