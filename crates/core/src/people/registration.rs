@@ -5,7 +5,7 @@ use crate::clock::to_text;
 use crate::error::Result;
 use crate::people::leads;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use switchboard_protocol::{Registration, RegistrationKind};
 
 /// A registration row as it is written, borrowed so that a bulk import and a first sync write
@@ -65,6 +65,52 @@ pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
             to_text(r.received_at),
         ])?
         > 0)
+}
+
+/// Columns `from_row` reads, in order.
+const COLUMNS: &str = "id, lead_id, submission_id, kind, product, submitted_at, name, company, \
+    email, phone, address, country, ip, user_agent, referrer, pages_visited, form_version";
+
+/// Maps a row of `COLUMNS`.
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Registration> {
+    let pages: String = r.get(15)?;
+    Ok(Registration {
+        id: r.get(0)?,
+        lead_id: r.get(1)?,
+        submission_id: r.get(2)?,
+        kind: leads::parsed_column(r, 3)?,
+        product: r.get(4)?,
+        submitted_at: leads::parse_time(r.get(5)?).unwrap_or_default(),
+        name: r.get(6)?,
+        company: r.get(7)?,
+        email: r.get(8)?,
+        phone: r.get(9)?,
+        address: r.get(10)?,
+        country: r.get(11)?,
+        ip: r.get(12)?,
+        user_agent: r.get(13)?,
+        referrer: r.get(14)?,
+        // A malformed list is kept as its raw text rather than hidden or lost.
+        pages_visited: serde_json::from_str(&pages).unwrap_or_else(|_| vec![pages]),
+        form_version: r.get(16)?,
+    })
+}
+
+/// The registration with this id, as it is stored now.
+pub fn find(conn: &Connection, id: &str) -> Result<Option<Registration>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM registration WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// A lead's registrations, oldest first.
+pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<Registration>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM registration WHERE lead_id = ?1 ORDER BY submitted_at, id"
+    ))?;
+    let rows = stmt.query_map([lead_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Purges an erased person's registrations: personal fields, web metadata and submission id go,

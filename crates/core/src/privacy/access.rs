@@ -7,10 +7,12 @@ use crate::error::CoreError;
 use crate::error::Result;
 use crate::partners::disclosure::{self, Disclosure};
 use crate::people::leads::{self, parse_time};
+use crate::people::registration;
 use crate::privacy::correct::corrected_fields;
 use crate::privacy::requests;
+use crate::store::audit;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
@@ -44,19 +46,15 @@ pub struct AccessReport {
 /// Builds the access report for a lead.
 pub fn report(conn: &Connection, lead_id: &str) -> Result<AccessReport> {
     let lead = leads::get(conn, lead_id)?;
-    let erased_at: Option<String> = conn
-        .prepare_cached("SELECT erased_at FROM lead WHERE id = ?1")?
-        .query_row([lead_id], |r| r.get(0))
-        .optional()?
-        .flatten();
+    let erased_at = leads::erased_at(conn, lead_id)?;
     Ok(AccessReport {
         corrected_fields: corrected_fields(conn, lead_id)?,
         erased_at: parse_time(erased_at),
-        registrations: registrations(conn, lead_id)?,
+        registrations: registration::for_lead(conn, lead_id)?,
         follow_ups: crate::outreach::followup::for_lead(conn, lead_id)?,
         consent: consent::state(conn, lead_id)?,
         subscriber_requests: requests::for_lead(conn, lead_id)?,
-        audit: audit_entries(conn, lead_id)?,
+        audit: audit::for_lead(conn, lead_id)?,
         disclosures: disclosure::for_lead(conn, lead_id)?,
         lead,
     })
@@ -104,65 +102,6 @@ pub fn export_to_file(
         follow_ups: count(held.follow_ups.len()),
         request_id: request.id,
     })
-}
-
-fn text_err(index: usize, e: switchboard_protocol::UnknownValue) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-}
-
-fn registrations(conn: &Connection, lead_id: &str) -> Result<Vec<Registration>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, lead_id, submission_id, kind, product, submitted_at, name, company, email,
-                phone, address, country, ip, user_agent, referrer, pages_visited, form_version
-         FROM registration WHERE lead_id = ?1 ORDER BY submitted_at, id",
-    )?;
-    let rows = stmt.query_map([lead_id], registration_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn registration_from_row(r: &Row<'_>) -> rusqlite::Result<Registration> {
-    let kind: String = r.get(3)?;
-    let pages: String = r.get(15)?;
-    Ok(Registration {
-        id: r.get(0)?,
-        lead_id: r.get(1)?,
-        submission_id: r.get(2)?,
-        kind: kind.parse().map_err(|e| text_err(3, e))?,
-        product: r.get(4)?,
-        submitted_at: parse_time(r.get(5)?).unwrap_or_default(),
-        name: r.get(6)?,
-        company: r.get(7)?,
-        email: r.get(8)?,
-        phone: r.get(9)?,
-        address: r.get(10)?,
-        country: r.get(11)?,
-        ip: r.get(12)?,
-        user_agent: r.get(13)?,
-        referrer: r.get(14)?,
-        // A malformed list is shown as its raw text rather than hidden from the person.
-        pages_visited: serde_json::from_str(&pages).unwrap_or_else(|_| vec![pages]),
-        form_version: r.get(16)?,
-    })
-}
-
-fn audit_entries(conn: &Connection, lead_id: &str) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, at, actor, lead_id, action, field, old_value, new_value
-         FROM audit WHERE lead_id = ?1 ORDER BY at, id",
-    )?;
-    let rows = stmt.query_map([lead_id], |r| {
-        Ok(AuditEntry {
-            id: r.get(0)?,
-            at: parse_time(r.get(1)?).unwrap_or_default(),
-            actor: r.get(2)?,
-            lead_id: r.get(3)?,
-            action: r.get(4)?,
-            field: r.get(5)?,
-            old_value: r.get(6)?,
-            new_value: r.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]

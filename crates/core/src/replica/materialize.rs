@@ -10,13 +10,13 @@
 
 use crate::clock::to_text;
 use crate::error::Result;
-use crate::people::leads::{self, parse_time};
+use crate::people::leads;
 use crate::store::outbox;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use switchboard_protocol::{
-    limits, AuditEntry, FieldGroup, LeadErased, LeadFields, LeadFieldsSet, LeadStatus, Op,
-    PushResult, PushStatus, Registration, RequestHandled, RequestStatus,
+    limits, FieldGroup, LeadErased, LeadFields, LeadFieldsSet, LeadStatus, Op, PushResult,
+    PushStatus, RequestHandled, RequestStatus,
 };
 
 // The record modules own these reads; the names here stay for callers outside the core.
@@ -382,7 +382,7 @@ fn entity_id(op: &Op) -> Option<&str> {
 fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Result<Vec<Op>> {
     Ok(match entity {
         "lead_fields" => lead_fields(conn, id, detail.unwrap_or("*"))?,
-        "registration" => registration(conn, id)?
+        "registration" => crate::people::registration::find(conn, id)?
             .map(Op::RegistrationAdded)
             .into_iter()
             .collect(),
@@ -409,7 +409,7 @@ fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Res
             Some(request) => vec![Op::RequestOpened(request)],
             None => vec![],
         },
-        "audit" => audit(conn, id)?
+        "audit" => crate::store::audit::find(conn, id)?
             .map(Op::AuditRecorded)
             .into_iter()
             .collect(),
@@ -456,76 +456,6 @@ fn lead_fields(conn: &Connection, lead_id: &str, detail: &str) -> Result<Vec<Op>
         }));
     }
     Ok(ops)
-}
-
-fn text_time(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
-    Ok(parse_time(row.get(index)?).unwrap_or_default())
-}
-
-fn parsed<T: std::str::FromStr>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
-    text.parse().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            format!("unexpected value '{text}'").into(),
-        )
-    })
-}
-
-/// Reads one registration as it is stored now.
-pub fn registration(conn: &Connection, id: &str) -> Result<Option<Registration>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, lead_id, submission_id, kind, product, submitted_at, name, company, email,
-                    phone, address, country, ip, user_agent, referrer, pages_visited, form_version
-             FROM registration WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            let pages: String = r.get(15)?;
-            Ok(Registration {
-                id: r.get(0)?,
-                lead_id: r.get(1)?,
-                submission_id: r.get(2)?,
-                kind: parsed(r, 3)?,
-                product: r.get(4)?,
-                submitted_at: text_time(r, 5)?,
-                name: r.get(6)?,
-                company: r.get(7)?,
-                email: r.get(8)?,
-                phone: r.get(9)?,
-                address: r.get(10)?,
-                country: r.get(11)?,
-                ip: r.get(12)?,
-                user_agent: r.get(13)?,
-                referrer: r.get(14)?,
-                pages_visited: serde_json::from_str(&pages).unwrap_or_default(),
-                form_version: r.get(16)?,
-            })
-        })
-        .optional()?)
-}
-
-/// Reads one audit entry.
-pub fn audit(conn: &Connection, id: &str) -> Result<Option<AuditEntry>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, at, actor, lead_id, action, field, old_value, new_value
-             FROM audit WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: text_time(r, 1)?,
-                actor: r.get(2)?,
-                lead_id: r.get(3)?,
-                action: r.get(4)?,
-                field: r.get(5)?,
-                old_value: r.get(6)?,
-                new_value: r.get(7)?,
-            })
-        })
-        .optional()?)
 }
 
 fn erasure(conn: &Connection, lead_id: &str) -> Result<Option<LeadErased>> {

@@ -3,8 +3,9 @@
 use crate::clock::{new_id, to_text};
 use crate::error::Result;
 use crate::store::outbox::{self, Entity};
+use crate::time::parse_time;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use switchboard_protocol::AuditEntry;
 
 /// One change to record.
@@ -69,6 +70,40 @@ pub fn apply_remote(conn: &Connection, a: &AuditEntry, redact: bool) -> Result<b
         new_value: a.new_value.as_deref().filter(|_| !redact),
     };
     insert(conn, &a.id, a.at, &a.actor, &change)
+}
+
+/// Columns `from_row` reads, in order.
+const COLUMNS: &str = "id, at, actor, lead_id, action, field, old_value, new_value";
+
+/// Maps a row of `COLUMNS`.
+fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: parse_time(r.get(1)?).unwrap_or_default(),
+        actor: r.get(2)?,
+        lead_id: r.get(3)?,
+        action: r.get(4)?,
+        field: r.get(5)?,
+        old_value: r.get(6)?,
+        new_value: r.get(7)?,
+    })
+}
+
+/// The entry with this id, if it is here.
+pub fn find(conn: &Connection, id: &str) -> Result<Option<AuditEntry>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+/// Every entry about a lead, oldest first.
+pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM audit WHERE lead_id = ?1 ORDER BY at, id"
+    ))?;
+    let rows = stmt.query_map([lead_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Removes the old and new values of the entries about an erased lead. Returns how many held
