@@ -199,12 +199,12 @@ pub fn apply_remote(conn: &Connection, f: &FollowUp) -> Result<bool> {
     Ok(new)
 }
 
-/// Columns `from_row` reads, in order.
-const COLUMNS: &str =
-    "id, lead_id, channel, direction, outcome, note, occurred_at, rep, next_follow_up_at";
+/// Columns `from_row` reads, in order, over `follow_up f` (other columns may follow them).
+pub(crate) const COLUMNS: &str = "f.id, f.lead_id, f.channel, f.direction, f.outcome, f.note, \
+    f.occurred_at, f.rep, f.next_follow_up_at";
 
-/// Maps a row of `COLUMNS`.
-fn from_row(r: &Row<'_>) -> rusqlite::Result<FollowUp> {
+/// Maps a row that starts with `COLUMNS`.
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<FollowUp> {
     Ok(FollowUp {
         id: r.get(0)?,
         lead_id: r.get(1)?,
@@ -221,7 +221,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<FollowUp> {
 /// The follow-up with this id, if it is here.
 pub fn find(conn: &Connection, id: &str) -> Result<Option<FollowUp>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM follow_up WHERE id = ?1"))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM follow_up f WHERE id = ?1"))?
         .query_row([id], from_row)
         .optional()?)
 }
@@ -229,7 +229,7 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<FollowUp>> {
 /// A lead's follow-ups, oldest first.
 pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<FollowUp>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM follow_up WHERE lead_id = ?1 ORDER BY occurred_at, id"
+        "SELECT {COLUMNS} FROM follow_up f WHERE lead_id = ?1 ORDER BY occurred_at, id"
     ))?;
     let rows = stmt.query_map([lead_id], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -521,7 +521,7 @@ pub fn next(
         let Some(found) = walk(conn, &def, settings, at, Some(rep), 0, 1)?.pop() else {
             return Ok(None);
         };
-        if claim(conn, &found.lead.id, rep, at, lease_until)? {
+        if leads::take_lease(conn, &found.lead.id, rep, at, lease_until)? {
             let reasons = reasons(&def, &found.lead, &found.channels, settings, at);
             return Ok(Some(NextLead {
                 lead: found.lead,
@@ -535,18 +535,6 @@ pub fn next(
     Err(CoreError::Conflict(
         "other reps keep claiming the same leads; try again".into(),
     ))
-}
-
-/// Claims a lead for `rep` unless another rep's lease still holds. One statement, so two
-/// connections can never both succeed.
-pub fn claim(
-    conn: &Connection,
-    lead_id: &str,
-    rep: &str,
-    at: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<bool> {
-    leads::take_lease(conn, lead_id, rep, at, until)
 }
 
 /// Gives a lead back (the rep skipped it or logged the contact). Only the holder's lease ends.

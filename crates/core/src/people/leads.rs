@@ -282,6 +282,12 @@ pub fn set_fields(
     action: &str,
     at: DateTime<Utc>,
 ) -> Result<Vec<FieldChange>> {
+    let edit = Edit {
+        lead_id,
+        actor,
+        action,
+        at,
+    };
     let mut changed = Vec::new();
     for (field, new) in changes {
         let old = field_value(conn, lead_id, *field)?;
@@ -292,18 +298,7 @@ pub fn set_fields(
             &format!("UPDATE lead SET {} = ?1 WHERE id = ?2", field.column()),
             params![new, lead_id],
         )?;
-        audit::record(
-            conn,
-            actor,
-            at,
-            audit::Change {
-                lead_id: Some(lead_id),
-                action,
-                field: Some(field.column()),
-                old_value: old.as_deref(),
-                new_value: new.as_deref(),
-            },
-        )?;
+        edit.audit(conn, field.column(), old.as_deref(), new.as_deref())?;
         changed.push(FieldChange {
             field: *field,
             old,
@@ -319,12 +314,7 @@ pub fn set_fields(
         .collect();
     groups.dedup();
     for group in &groups {
-        let clock = next_hlc(conn, at)?.to_string();
-        conn.execute(
-            &format!("UPDATE lead SET clock_{group} = ?1 WHERE id = ?2"),
-            params![clock, lead_id],
-        )?;
-        outbox::enqueue(conn, Entity::LeadFields, lead_id, Some(group.as_str()))?;
+        stamp_group(conn, lead_id, *group, at)?;
     }
     if groups.iter().any(|g| {
         matches!(
@@ -356,63 +346,75 @@ pub fn set_email_invalid(
     if (old != 0) == invalid {
         return Ok(false);
     }
-    let clock = next_hlc(conn, at)?.to_string();
-    conn.prepare_cached("UPDATE lead SET email_invalid = ?1, clock_email = ?2 WHERE id = ?3")?
-        .execute(params![invalid as i64, clock, lead_id])?;
-    audit::record(
-        conn,
-        actor,
-        at,
-        audit::Change {
-            lead_id: Some(lead_id),
-            action,
-            field: Some("email_invalid"),
-            old_value: Some(if old != 0 { "1" } else { "0" }),
-            new_value: Some(if invalid { "1" } else { "0" }),
-        },
-    )?;
-    outbox::enqueue(
-        conn,
-        Entity::LeadFields,
+    conn.prepare_cached("UPDATE lead SET email_invalid = ?1 WHERE id = ?2")?
+        .execute(params![invalid as i64, lead_id])?;
+    let flag = |on: bool| Some(if on { "1" } else { "0" });
+    let edit = Edit {
         lead_id,
-        Some(FieldGroup::Email.as_str()),
-    )?;
+        actor,
+        action,
+        at,
+    };
+    edit.audit(conn, "email_invalid", flag(old != 0), flag(invalid))?;
+    stamp_group(conn, lead_id, FieldGroup::Email, at)?;
     Ok(true)
+}
+
+/// Who changes a lead, how and when: what each field change's audit entry records.
+struct Edit<'a> {
+    lead_id: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    at: DateTime<Utc>,
+}
+
+impl Edit<'_> {
+    /// Audits one changed field.
+    fn audit(
+        &self,
+        conn: &Connection,
+        field: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<()> {
+        let change = audit::Change {
+            lead_id: Some(self.lead_id),
+            action: self.action,
+            field: Some(field),
+            old_value: old,
+            new_value: new,
+        };
+        audit::record(conn, self.actor, self.at, change)?;
+        Ok(())
+    }
+}
+
+/// Stamps a field group's clock for a local change and queues the group for push.
+fn stamp_group(
+    conn: &Connection,
+    lead_id: &str,
+    group: FieldGroup,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let clock = next_hlc(conn, at)?.to_string();
+    set_group_clock(conn, lead_id, group, &clock)?;
+    outbox::enqueue(conn, Entity::LeadFields, lead_id, Some(group.as_str()))
 }
 
 /// Rewrites a lead's entry in the full-text index from its current fields (none once erased).
 pub fn refresh_search(conn: &Connection, lead_id: &str) -> Result<()> {
-    let (rowid, name, company, email, phone, status): (
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-    ) = conn
-        .prepare_cached(
-            "SELECT rowid, name, company, email, phone, status FROM lead WHERE id = ?1",
-        )?
-        .query_row([lead_id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
+    let rowid: i64 = conn
+        .prepare_cached("SELECT rowid FROM lead WHERE id = ?1")?
+        .query_row([lead_id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| CoreError::NotFound(format!("no lead with id {lead_id}")))?;
     conn.prepare_cached("DELETE FROM lead_search WHERE rowid = ?1")?
         .execute([rowid])?;
-    if status != LeadStatus::Erased.as_str() {
-        conn.prepare_cached(
-            "INSERT INTO lead_search(rowid, name, company, email, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![rowid, name, company, email, phone])?;
-    }
+    conn.prepare_cached(
+        "INSERT INTO lead_search(rowid, name, company, email, phone)
+         SELECT rowid, name, company, email, phone FROM lead WHERE rowid = ?1 AND status <> ?2",
+    )?
+    .execute(params![rowid, LeadStatus::Erased.as_str()])?;
     Ok(())
 }
 

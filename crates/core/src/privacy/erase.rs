@@ -66,6 +66,33 @@ struct Purged {
     identifiers: BTreeSet<(Kind, String)>,
 }
 
+impl Purged {
+    /// The report of this purge (the WAL not yet scrubbed).
+    fn report(
+        self,
+        lead_id: &str,
+        at: DateTime<Utc>,
+        by: &str,
+        hashes: Vec<SuppressionHash>,
+        request_id: Option<String>,
+    ) -> ErasureReport {
+        ErasureReport {
+            lead_id: lead_id.to_string(),
+            erased_at: at,
+            erased_by: by.to_string(),
+            lead_fields: self.lead_fields,
+            registrations: self.registrations,
+            follow_up_notes: self.follow_up_notes,
+            consent_evidence: self.consent_evidence,
+            request_details: self.request_details,
+            audit_entries: self.audit_entries,
+            hashes,
+            request_id,
+            wal_truncated: false,
+        }
+    }
+}
+
 /// Sort key for identifiers: email before phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -180,33 +207,14 @@ pub fn erase_in(
     record_erasure(conn, lead_id, actor, at, &hashes)?;
     // Partners that received the person's data are owed a deletion notice.
     notices::on_erasure(conn, lead_id, at)?;
-    audit::record(
-        conn,
-        actor,
-        at,
-        audit::Change {
-            lead_id: Some(lead_id),
-            action: "erase",
-            field: None,
-            old_value: None,
-            new_value: None,
-        },
-    )?;
+    let change = audit::Change {
+        lead_id: Some(lead_id),
+        action: "erase",
+        ..audit::Change::default()
+    };
+    audit::record(conn, actor, at, change)?;
     outbox::enqueue(conn, Entity::Erasure, lead_id, None)?;
-    Ok(ErasureReport {
-        lead_id: lead_id.to_string(),
-        erased_at: at,
-        erased_by: actor.to_string(),
-        lead_fields: purged.lead_fields,
-        registrations: purged.registrations,
-        follow_up_notes: purged.follow_up_notes,
-        consent_evidence: purged.consent_evidence,
-        request_details: purged.request_details,
-        audit_entries: purged.audit_entries,
-        hashes,
-        request_id: Some(request.id),
-        wal_truncated: false,
-    })
+    Ok(purged.report(lead_id, at, actor, hashes, Some(request.id)))
 }
 
 /// Applies an erasure pulled from the central store inside the caller's transaction: purges the
@@ -236,20 +244,13 @@ pub fn apply_remote(conn: &Connection, op: &LeadErased) -> Result<ErasureReport>
         )?;
         notices::on_erasure(conn, &op.lead_id, op.erased_at)?;
     }
-    Ok(ErasureReport {
-        lead_id: op.lead_id.clone(),
-        erased_at: op.erased_at,
-        erased_by: op.by.clone(),
-        lead_fields: purged.lead_fields,
-        registrations: purged.registrations,
-        follow_up_notes: purged.follow_up_notes,
-        consent_evidence: purged.consent_evidence,
-        request_details: purged.request_details,
-        audit_entries: purged.audit_entries,
-        hashes: op.suppression_hashes.clone(),
-        request_id: None,
-        wal_truncated: false,
-    })
+    Ok(purged.report(
+        &op.lead_id,
+        op.erased_at,
+        &op.by,
+        op.suppression_hashes.clone(),
+        None,
+    ))
 }
 
 /// The recorded erasure of a lead, as the sync push sends it (`None` if it was not erased here).

@@ -7,8 +7,9 @@
 //! price of never evaluating what a stranger typed.
 
 use crate::error::{CoreError, Result};
+use crate::outreach::followup::COLUMNS;
 use crate::people::leads::{lead_from_row, LEAD_COLUMNS};
-use crate::review::history::{self, HistoryQuery, ROW_COLUMNS};
+use crate::review::history::{self, HistoryQuery, ROW_LEAD_COLUMNS};
 use chrono::{DateTime, Utc};
 use rusqlite::{params_from_iter, Connection};
 use std::borrow::Cow;
@@ -124,7 +125,7 @@ pub fn export_history<W: Write>(conn: &Connection, q: &HistoryQuery, out: W) -> 
     let mut w = csv::Writer::from_writer(out);
     w.write_record(HISTORY_HEADER).map_err(csv_error)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT {ROW_COLUMNS} FROM follow_up f JOIN lead l ON l.id = f.lead_id
+        "SELECT {COLUMNS}, {ROW_LEAD_COLUMNS} FROM follow_up f JOIN lead l ON l.id = f.lead_id
          WHERE {filter} ORDER BY f.occurred_at DESC, f.id DESC"
     ))?;
     let mut rows = stmt.query(params_from_iter(params.iter()))?;

@@ -4,6 +4,7 @@
 
 use crate::clock::to_text;
 use crate::error::{CoreError, Result};
+use crate::outreach::followup::{self, COLUMNS};
 use crate::people::leads::parse_time;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
@@ -122,9 +123,9 @@ pub(crate) fn filter_sql(q: &HistoryQuery) -> Result<(String, Vec<Value>)> {
     Ok((clauses.join(" AND "), params))
 }
 
-/// The columns `row_from` reads, over `follow_up f JOIN lead l`.
-pub(crate) const ROW_COLUMNS: &str = "f.id, f.lead_id, f.channel, f.direction, f.outcome, f.note, \
-    f.occurred_at, f.rep, f.next_follow_up_at, l.name, l.company, l.office";
+/// The lead's columns `row_from` reads after the follow-up's (`followup::COLUMNS`), over
+/// `follow_up f JOIN lead l`.
+pub(crate) const ROW_LEAD_COLUMNS: &str = "l.name, l.company, l.office";
 
 fn vocab<T: std::str::FromStr<Err = switchboard_protocol::UnknownValue>>(
     r: &rusqlite::Row<'_>,
@@ -137,17 +138,7 @@ fn vocab<T: std::str::FromStr<Err = switchboard_protocol::UnknownValue>>(
 
 pub(crate) fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
     Ok(HistoryRow {
-        follow_up: FollowUp {
-            id: r.get(0)?,
-            lead_id: r.get(1)?,
-            channel: vocab(r, 2)?,
-            direction: vocab(r, 3)?,
-            outcome: vocab(r, 4)?,
-            note: r.get(5)?,
-            occurred_at: parse_time(r.get(6)?).unwrap_or_default(),
-            rep: r.get(7)?,
-            next_follow_up_at: parse_time(r.get(8)?),
-        },
+        follow_up: followup::from_row(r)?,
         lead_name: r.get(9)?,
         lead_company: r.get(10)?,
         lead_office: r.get(11)?,
@@ -497,7 +488,7 @@ pub fn rows(conn: &Connection, q: &HistoryQuery) -> Result<Vec<HistoryRow>> {
         n => n.min(MAX_ROWS),
     };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM follow_up f JOIN lead l ON l.id = f.lead_id
+        "SELECT {COLUMNS}, {ROW_LEAD_COLUMNS} FROM follow_up f JOIN lead l ON l.id = f.lead_id
          WHERE {filter} ORDER BY f.occurred_at DESC, f.id DESC LIMIT {limit} OFFSET {}",
         q.offset
     ))?;
