@@ -21,6 +21,9 @@ pub mod campaigns;
 pub mod compliance;
 pub mod demo;
 pub mod error;
+/// The unit tests' shared fixtures.
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod intake;
 pub mod outreach;
 pub mod partners;

@@ -590,14 +590,13 @@ mod tests {
 mod import_tests {
     use super::*;
     use crate::clock::new_id;
+    use crate::fixtures::nine;
     use crate::people::leads::NewLead;
-    use crate::{FixedClock, Store};
-    use chrono::TimeZone;
-    use std::sync::Arc;
+    use crate::Store;
 
     fn store_with(emails: &[&str]) -> (Store, Vec<String>) {
-        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        let mut s = Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap();
+        let at = nine();
+        let mut s = crate::fixtures::store_at(at);
         let mut ids = Vec::new();
         for e in emails {
             let id = new_id(at);

@@ -329,19 +329,15 @@ pub fn purge_source_quoting(conn: &Connection, lead_id: &str, spelling: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::nine;
     use crate::people::leads::NewLead;
-    use crate::{FixedClock, Store};
-    use chrono::{Duration, TimeZone};
+    use crate::Store;
+    use chrono::Duration;
     use proptest::prelude::*;
-    use std::sync::Arc;
-
-    fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
-    }
 
     fn setup() -> (Store, String) {
-        let mut s = Store::open_in_memory(Arc::new(FixedClock::at(t0()))).unwrap();
-        let id = new_id(t0());
+        let mut s = crate::fixtures::store_at(nine());
+        let id = new_id(nine());
         s.with_tx(|tx| {
             leads::insert(
                 tx,
@@ -350,7 +346,7 @@ mod tests {
                     email: Some("ann@example.com".into()),
                     ..NewLead::default()
                 },
-                t0(),
+                nine(),
             )
         })
         .unwrap();
@@ -369,7 +365,7 @@ mod tests {
                     "unsubscribe",
                     None,
                     "sys",
-                    t0(),
+                    nine(),
                 )
             })
             .unwrap();
@@ -384,7 +380,7 @@ mod tests {
                     "web form",
                     Some("ticked the box"),
                     "sys",
-                    t0() + Duration::days(1),
+                    nine() + Duration::days(1),
                 )
             })
             .unwrap();
@@ -409,13 +405,13 @@ mod tests {
         let (mut s, id) = setup();
         // Replica B recorded an opt-in having seen nothing; replica A's opt-out arrives by sync.
         let stale = ConsentEvent {
-            id: new_id(t0() + Duration::hours(2)),
+            id: new_id(nine() + Duration::hours(2)),
             lead_id: id.clone(),
             scope: ConsentScope::Phone,
             action: ConsentAction::OptIn,
             source: "phone call".into(),
             evidence: None,
-            occurred_at: t0() + Duration::hours(2),
+            occurred_at: nine() + Duration::hours(2),
             supersedes: None,
             recorded_by: "rep-b".into(),
         };
@@ -427,7 +423,7 @@ mod tests {
                 "phone call",
                 None,
                 "rep-a",
-                t0(),
+                nine(),
             )
         })
         .unwrap();
@@ -439,10 +435,10 @@ mod tests {
     #[test]
     fn a_channel_opt_in_does_not_lift_an_opt_out_of_all() {
         let (mut s, id) = setup();
-        s.with_tx(|tx| opt_out(tx, &id, ConsentScope::All, "letter", None, "sys", t0()))
+        s.with_tx(|tx| opt_out(tx, &id, ConsentScope::All, "letter", None, "sys", nine()))
             .unwrap();
         let ins = s
-            .with_tx(|tx| opt_in(tx, &id, ConsentScope::Email, "web", None, "sys", t0()))
+            .with_tx(|tx| opt_in(tx, &id, ConsentScope::Email, "web", None, "sys", nine()))
             .unwrap();
         assert_eq!(ins[0].supersedes, None);
         let st = state(s.conn(), &id).unwrap();
@@ -456,23 +452,23 @@ mod tests {
     fn bad_input_and_erased_leads_are_refused() {
         let (mut s, id) = setup();
         let err = s
-            .with_tx(|tx| opt_out(tx, &id, ConsentScope::All, " ", None, "sys", t0()))
+            .with_tx(|tx| opt_out(tx, &id, ConsentScope::All, " ", None, "sys", nine()))
             .unwrap_err();
         assert_eq!(err.code(), "bad_input");
         let big = "x".repeat(MAX_EVIDENCE_BYTES + 1);
         let err = s
-            .with_tx(|tx| opt_out(tx, &id, ConsentScope::All, "web", Some(&big), "sys", t0()))
+            .with_tx(|tx| opt_out(tx, &id, ConsentScope::All, "web", Some(&big), "sys", nine()))
             .unwrap_err();
         assert_eq!(err.code(), "bad_input");
         let err = s
-            .with_tx(|tx| opt_out(tx, "nope", ConsentScope::All, "web", None, "sys", t0()))
+            .with_tx(|tx| opt_out(tx, "nope", ConsentScope::All, "web", None, "sys", nine()))
             .unwrap_err();
         assert_eq!(err.code(), "not_found");
         s.conn()
             .execute("UPDATE lead SET status = 'erased' WHERE id = ?1", [&id])
             .unwrap();
         let err = s
-            .with_tx(|tx| opt_in(tx, &id, ConsentScope::All, "web", None, "sys", t0()))
+            .with_tx(|tx| opt_in(tx, &id, ConsentScope::All, "web", None, "sys", nine()))
             .unwrap_err();
         assert_eq!(err.code(), "suppressed");
     }
@@ -508,7 +504,7 @@ mod tests {
             let mut out = std::collections::HashMap::new();
             let mut recorded: Vec<ConsentEvent> = Vec::new();
             for (i, step) in steps.iter().enumerate() {
-                let at = t0() + Duration::minutes(i as i64);
+                let at = nine() + Duration::minutes(i as i64);
                 match step {
                     Step::OptOut(sc) => {
                         let e = s.with_tx(|tx| opt_out(tx, &id, *sc, "test", None, "sys", at)).unwrap();

@@ -442,24 +442,22 @@ pub fn local_time_label(lead: &Lead, at: DateTime<Utc>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::new_id;
+
     use crate::people::leads::{self, NewLead};
-    use crate::{compliance::consent, compliance::suppression, FixedClock, Store};
+    use crate::{compliance::consent, compliance::suppression, Store};
     use chrono::TimeZone;
-    use std::sync::Arc;
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
     }
 
     fn store() -> Store {
-        Store::open_in_memory(Arc::new(FixedClock::at(utc(2026, 3, 2, 9, 0)))).unwrap()
+        crate::fixtures::store_at(utc(2026, 3, 2, 9, 0))
     }
 
     fn add(s: &mut Store, lead: NewLead) -> Lead {
         let now = s.now();
-        let id = new_id(now);
-        s.with_tx(|tx| leads::insert(tx, &id, &lead, now)).unwrap();
+        let id = crate::fixtures::insert_lead(s, &lead, now);
         leads::get(s.conn(), &id).unwrap()
     }
 

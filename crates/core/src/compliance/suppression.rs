@@ -64,14 +64,12 @@ pub fn is_suppressed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FixedClock, Store};
-    use chrono::TimeZone;
-    use std::sync::Arc;
+    use crate::fixtures::nine;
 
     #[test]
     fn suppressed_identifiers_are_recognised_without_being_stored() {
-        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        let store = Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap();
+        let at = nine();
+        let store = crate::fixtures::store_at(at);
         let conn = store.conn();
         suppress(conn, Identifier::Email, "ann@example.com", at).unwrap();
         let k = key(conn).unwrap();

@@ -78,19 +78,15 @@ fn mailto_url(email: &str) -> Result<String> {
 mod tests {
     use super::*;
     use crate::clock::new_id;
+    use crate::fixtures::noon;
     use crate::people::leads::NewLead;
-    use crate::{compliance::consent, FixedClock, Store};
+    use crate::{compliance::consent, Store};
     use chrono::TimeZone;
-    use std::sync::Arc;
+
     use switchboard_protocol::ConsentScope;
 
-    /// 11:00 UTC, noon in Berlin.
-    fn noon() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap()
-    }
-
     fn store_with(email: &str) -> (Store, String) {
-        let mut s = Store::open_in_memory(Arc::new(FixedClock::at(noon()))).unwrap();
+        let mut s = crate::fixtures::store_at(noon());
         let id = new_id(noon());
         let lead = NewLead {
             name: Some("Ada Lovelace".into()),

@@ -256,20 +256,16 @@ pub fn purge_notes(conn: &Connection, lead_id: &str) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::noon;
     use crate::outreach::queue::QueueSettings;
     use crate::people::leads::NewLead;
-    use crate::{compliance::consent, FixedClock, Store};
+    use crate::{compliance::consent, Store};
     use chrono::TimeZone;
-    use std::sync::Arc;
+
     use switchboard_protocol::ConsentScope;
 
-    /// 11:00 UTC, noon in Berlin.
-    fn noon() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap()
-    }
-
     fn setup() -> (Store, String) {
-        let mut s = Store::open_in_memory(Arc::new(FixedClock::at(noon()))).unwrap();
+        let mut s = crate::fixtures::store_at(noon());
         let id = new_id(noon());
         s.with_tx(|tx| {
             leads::insert(

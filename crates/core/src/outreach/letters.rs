@@ -521,22 +521,19 @@ pub fn mark_sent(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::noon;
     use crate::people::leads::NewLead;
-    use crate::{compliance::consent, FixedClock, Store};
-    use chrono::{Duration, TimeZone};
-    use std::sync::Arc;
-    use switchboard_protocol::ConsentScope;
+    use crate::{compliance::consent, Store};
+    use chrono::Duration;
 
-    fn noon() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap()
-    }
+    use switchboard_protocol::ConsentScope;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
     }
 
     fn store() -> Store {
-        Store::open_in_memory(Arc::new(FixedClock::at(noon()))).unwrap()
+        crate::fixtures::store_at(noon())
     }
 
     fn add_lead(s: &mut Store, name: &str, address: Option<&str>) -> String {

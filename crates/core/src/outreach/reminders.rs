@@ -135,16 +135,13 @@ where
 mod tests {
     use super::*;
     use crate::clock::new_id;
+    use crate::fixtures::{clocked_store, nine};
     use crate::outreach::followup::{self, LogFollowUp};
     use crate::people::leads::{self, LeadField, NewLead};
     use crate::{FixedClock, Store};
     use chrono::{Duration, FixedOffset};
-    use std::sync::Arc;
-    use switchboard_protocol::{Channel, Direction, Outcome};
 
-    fn nine() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
-    }
+    use switchboard_protocol::{Channel, Direction, Outcome};
 
     /// A lead that `rep` called at nine, to be followed up at `due`.
     fn called(s: &mut Store, name: &str, rep: &str, due: DateTime<Utc>) -> String {
@@ -176,8 +173,7 @@ mod tests {
 
     #[test]
     fn a_reminder_fires_once_when_its_date_comes_for_the_rep_who_set_it() {
-        let clock = FixedClock::at(nine());
-        let mut s = Store::open_in_memory(Arc::new(clock.clone())).unwrap();
+        let (mut s, clock) = clocked_store(nine());
         let two = nine() + Duration::hours(5);
         let ada = called(&mut s, "Ada Lovelace", "rita", two);
         called(&mut s, "Grace Hopper", "max", two);
@@ -212,8 +208,7 @@ mod tests {
 
     #[test]
     fn a_new_date_or_an_assignment_reminds_again() {
-        let clock = FixedClock::at(nine());
-        let mut s = Store::open_in_memory(Arc::new(clock.clone())).unwrap();
+        let (mut s, clock) = clocked_store(nine());
         let ten = nine() + Duration::hours(1);
         let ada = called(&mut s, "Ada Lovelace", "max", ten);
         clock.set(ten);

@@ -438,19 +438,13 @@ pub fn write(conn: &Connection, dir: &Path, at: DateTime<Utc>) -> Result<Vec<Not
 mod tests {
     use super::*;
     use crate::clock::new_id;
+    use crate::fixtures::{nine, store_at};
     use crate::partners::{self, NewPartner, PartnerKind, TransferBasis};
     use crate::people::leads::NewLead;
-    use crate::{FixedClock, Store};
-    use chrono::TimeZone;
-    use std::sync::Arc;
-
-    fn store() -> Store {
-        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
-    }
+    use crate::Store;
 
     fn setup() -> (Store, String) {
-        let mut s = store();
+        let mut s = store_at(nine());
         let now = s.now();
         let id = new_id(now);
         let new = NewLead {

@@ -148,14 +148,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Partner>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FixedClock, Store};
-    use chrono::TimeZone;
-    use std::sync::Arc;
-
-    fn store() -> Store {
-        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
-    }
+    use crate::fixtures::{nine, store_at};
 
     fn acme(country: &str, basis: TransferBasis) -> NewPartner {
         NewPartner {
@@ -169,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_partner_is_registered_and_found_by_name_or_id() {
-        let mut s = store();
+        let mut s = store_at(nine());
         let now = s.now();
         let p = s
             .with_tx(|tx| add(tx, &acme("de", TransferBasis::NoneNeeded), "admin", now))
@@ -199,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_transfer_outside_the_eea_needs_a_fitting_basis() {
-        let s = store();
+        let s = store_at(nine());
         let now = s.now();
         let err = add(s.conn(), &acme("IN", TransferBasis::NoneNeeded), "a", now).unwrap_err();
         assert!(err.to_string().contains("outside the EEA"), "{err}");

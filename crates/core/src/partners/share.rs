@@ -268,17 +268,12 @@ pub fn write(result: &ShareResult, format: Format, out: &mut dyn Write) -> Resul
 mod tests {
     use super::*;
     use crate::clock::new_id;
+    use crate::fixtures::{nine, store_at};
     use crate::partners::{NewPartner, PartnerKind, TransferBasis};
     use crate::people::leads::NewLead;
-    use crate::{store::outbox, FixedClock, Store};
-    use chrono::TimeZone;
-    use std::sync::Arc;
-    use switchboard_protocol::ConsentScope;
+    use crate::{store::outbox, Store};
 
-    fn store() -> Store {
-        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
-    }
+    use switchboard_protocol::ConsentScope;
 
     fn lead(s: &mut Store, name: &str, email: &str) -> String {
         let now = s.now();
@@ -312,7 +307,7 @@ mod tests {
 
     #[test]
     fn an_unregistered_recipient_gets_nothing_and_nothing_is_recorded() {
-        let mut s = store();
+        let mut s = store_at(nine());
         let ann = lead(&mut s, "Ann Example", "ann@example.com");
         let before = outbox::pending(s.conn()).unwrap();
         let now = s.now();
@@ -334,7 +329,7 @@ mod tests {
 
     #[test]
     fn a_share_carries_only_allowed_fields_and_records_a_disclosure() {
-        let mut s = store();
+        let mut s = store_at(nine());
         let ann = lead(&mut s, "Ann Example", "ann@example.com");
         let p = partner(&mut s, "name,email,consent");
         let now = s.now();
@@ -381,7 +376,7 @@ mod tests {
 
     #[test]
     fn opted_out_of_all_erased_and_unknown_people_are_reported_not_shared() {
-        let mut s = store();
+        let mut s = store_at(nine());
         let ann = lead(&mut s, "Ann Example", "ann@example.com");
         let bo = lead(&mut s, "Bo Sample", "bo@example.com");
         let cy = lead(&mut s, "Cy Third", "cy@example.com");

@@ -107,7 +107,8 @@ pub fn export_to_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::privacy::erase::fixtures::*;
+    use crate::fixtures::*;
+
     use chrono::Duration;
     use switchboard_protocol::{Channel, RequestKind};
 

@@ -267,10 +267,8 @@ fn refuse_if_taken(conn: &Connection, lead_id: &str, field: LeadField, value: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{lead, memory_store, person, register, EMAIL, IP, NAME, PHONE};
     use crate::intake::IntakeOutcome;
-    use crate::privacy::erase::fixtures::{
-        lead, memory_store, person, register, EMAIL, IP, NAME, PHONE,
-    };
     use chrono::Duration;
 
     const NEW_EMAIL: &str = "z.quarksmith@newmail.example";

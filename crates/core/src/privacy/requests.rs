@@ -421,7 +421,8 @@ pub fn purge_details(conn: &Connection, lead_id: &str) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::privacy::erase::fixtures::{lead, memory_store, person, EMAIL};
+    use crate::fixtures::{lead, memory_store, person, EMAIL};
+
     use chrono::{Duration, TimeZone};
     use switchboard_protocol::Channel;
 

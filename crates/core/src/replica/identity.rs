@@ -245,14 +245,11 @@ fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{file_store_at, nine};
     use crate::store::outbox::{self, Entity};
-    use crate::FixedClock;
-    use chrono::{TimeZone, Utc};
-    use std::sync::Arc;
 
     fn open(path: &Path) -> Store {
-        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        Store::open_with_clock(path, Arc::new(FixedClock::at(at))).unwrap()
+        file_store_at(path, nine())
     }
 
     fn write_entries(store: &mut Store, n: usize) -> Vec<i64> {

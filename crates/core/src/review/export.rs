@@ -198,11 +198,11 @@ fn partial_path(file: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use crate::clock::new_id;
+    use crate::fixtures::noon;
     use crate::outreach::followup::{self, LogFollowUp};
     use crate::people::leads::{self, NewLead};
-    use crate::{FixedClock, Store};
-    use chrono::TimeZone;
-    use std::sync::Arc;
+    use crate::Store;
+
     use switchboard_protocol::{Channel, Direction, Outcome};
 
     #[test]
@@ -222,12 +222,8 @@ mod tests {
         }
     }
 
-    fn noon() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap()
-    }
-
     fn setup() -> Store {
-        let mut s = Store::open_in_memory(Arc::new(FixedClock::at(noon()))).unwrap();
+        let mut s = crate::fixtures::store_at(noon());
         let id = new_id(noon());
         s.with_tx(|tx| {
             leads::insert(

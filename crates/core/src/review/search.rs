@@ -272,19 +272,16 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<SearchH
 mod tests {
     use super::*;
     use crate::clock::new_id;
+    use crate::fixtures::noon;
     use crate::outreach::followup::{self, LogFollowUp};
     use crate::people::leads::{self, NewLead};
-    use crate::{FixedClock, Store};
-    use chrono::{DateTime, Duration, TimeZone, Utc};
-    use std::sync::Arc;
+    use crate::Store;
+    use chrono::Duration;
+
     use switchboard_protocol::{Channel, Direction, Outcome};
 
-    fn noon() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap()
-    }
-
     fn setup() -> Store {
-        let mut s = Store::open_in_memory(Arc::new(FixedClock::at(noon()))).unwrap();
+        let mut s = crate::fixtures::store_at(noon());
         let people = [
             (
                 "Ann Müller",

@@ -1,5 +1,4 @@
 use super::*;
-use crate::clock::new_id;
 use crate::people::leads::{self, NewLead};
 use crate::{compliance::consent, FixedClock, Store};
 use chrono::TimeZone;
@@ -28,13 +27,11 @@ fn lead(name: &str, country: &str, registered: DateTime<Utc>) -> NewLead {
 
 fn add_lead(s: &mut Store, l: NewLead) -> String {
     let at = l.last_registered_at.unwrap();
-    let id = new_id(at);
-    s.with_tx(|tx| leads::insert(tx, &id, &l, at)).unwrap();
-    id
+    crate::fixtures::insert_lead(s, &l, at)
 }
 
 fn store() -> Store {
-    Store::open_in_memory(Arc::new(FixedClock::at(noon()))).unwrap()
+    crate::fixtures::store_at(noon())
 }
 
 fn next_name(s: &Store, queue: &str, rep: &str, at: DateTime<Utc>) -> Option<String> {

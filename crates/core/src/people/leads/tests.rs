@@ -1,13 +1,5 @@
 use super::*;
-use crate::clock::new_id;
-use crate::{FixedClock, Store};
-use chrono::TimeZone;
-use std::sync::Arc;
-
-fn store() -> Store {
-    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-    Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
-}
+use crate::fixtures::{nine, store_at};
 
 fn ann() -> NewLead {
     NewLead {
@@ -22,10 +14,9 @@ fn ann() -> NewLead {
 
 #[test]
 fn a_lead_is_found_by_id_and_by_email() {
-    let mut s = store();
+    let mut s = store_at(nine());
     let now = s.now();
-    let id = new_id(now);
-    s.with_tx(|tx| insert(tx, &id, &ann(), now)).unwrap();
+    let id = crate::fixtures::insert_lead(&mut s, &ann(), now);
     assert_eq!(
         get(s.conn(), &id).unwrap().name.as_deref(),
         Some("Ann Example")
@@ -40,10 +31,9 @@ fn a_lead_is_found_by_id_and_by_email() {
 
 #[test]
 fn changing_fields_audits_stamps_and_queues_each_group_once() {
-    let mut s = store();
+    let mut s = store_at(nine());
     let now = s.now();
-    let id = new_id(now);
-    s.with_tx(|tx| insert(tx, &id, &ann(), now)).unwrap();
+    let id = crate::fixtures::insert_lead(&mut s, &ann(), now);
     let before: String = s
         .conn()
         .query_row("SELECT clock_identity FROM lead", [], |r| r.get(0))

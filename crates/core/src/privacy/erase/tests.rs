@@ -1,6 +1,6 @@
-use super::fixtures::*;
 use super::*;
 use crate::compliance::suppression::is_suppressed;
+use crate::fixtures::*;
 use crate::privacy::correct::correct;
 use switchboard_test_support::scan_files_for;
 

@@ -1,16 +1,15 @@
 use super::*;
 use crate::clock::{new_id, Clock};
+use crate::fixtures::clocked_store;
 use crate::people::leads::{LeadField, NewLead};
 use crate::replica::{ack, pending_ops};
 use crate::{FixedClock, Store};
 use chrono::{TimeZone, Utc};
-use std::sync::Arc;
 use switchboard_protocol::{Change, LeadFields, PushResult, PushStatus};
 
 /// A replica whose clock is five years ahead of the server's.
 fn ahead() -> (FixedClock, Store) {
-    let clock = FixedClock::at(Utc.with_ymd_and_hms(2031, 3, 3, 9, 0, 0).unwrap());
-    let store = Store::open_in_memory(Arc::new(clock.clone())).unwrap();
+    let (store, clock) = clocked_store(Utc.with_ymd_and_hms(2031, 3, 3, 9, 0, 0).unwrap());
     (clock, store)
 }
 

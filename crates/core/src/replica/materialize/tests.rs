@@ -1,16 +1,10 @@
 use super::*;
+use crate::fixtures::{nine, store_at};
 use crate::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
 use crate::store::outbox::{self, Entity};
-use crate::{compliance::consent, FixedClock, Store};
-use chrono::TimeZone;
+use crate::{compliance::consent, Store};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use switchboard_protocol::{ConsentScope, PushOp, PushRequest};
-
-fn store() -> Store {
-    let clock = FixedClock::at(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
-    Store::open_in_memory(Arc::new(clock)).unwrap()
-}
 
 /// Records a registration with every page list at its limit; returns its lead.
 fn register(store: &mut Store, i: usize) -> String {
@@ -66,7 +60,7 @@ fn request_bytes(ops: &[(i64, Op)]) -> usize {
 
 #[test]
 fn batches_are_sized_by_bytes_and_never_split_an_entry() {
-    let mut s = store();
+    let mut s = store_at(nine());
     for i in 0..80 {
         register(&mut s, i);
     }
@@ -118,7 +112,7 @@ fn batches_are_sized_by_bytes_and_never_split_an_entry() {
 
 #[test]
 fn an_operation_that_can_never_fit_is_rejected_locally_and_the_rest_go() {
-    let mut s = store();
+    let mut s = store_at(nine());
     for i in 0..3 {
         register(&mut s, i);
     }
@@ -167,7 +161,7 @@ fn an_operation_that_can_never_fit_is_rejected_locally_and_the_rest_go() {
 
 #[test]
 fn an_opt_out_of_a_new_lead_brings_the_lead_along_ahead_of_older_entries() {
-    let mut s = store();
+    let mut s = store_at(nine());
     register(&mut s, 0);
     let lead = register(&mut s, 1);
     let at = s.now();
@@ -199,7 +193,7 @@ fn an_opt_out_of_a_new_lead_brings_the_lead_along_ahead_of_older_entries() {
 
 #[test]
 fn an_opt_out_logged_after_5000_follow_ups_leads_the_first_batch() {
-    let mut s = store();
+    let mut s = store_at(nine());
     let lead = register(&mut s, 0);
     // The lead was pushed before.
     let first = pending_ops(s.conn(), 1000).unwrap();

@@ -2,9 +2,8 @@ use super::*;
 use crate::clock::new_id;
 use crate::outreach::followup::{self, LogFollowUp};
 use crate::people::leads::{self, NewLead};
-use crate::{FixedClock, Store};
+use crate::Store;
 use chrono::{Duration, TimeZone};
-use std::sync::Arc;
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).unwrap()
@@ -46,7 +45,7 @@ fn log(s: &mut Store, email: &str, ch: Channel, o: Outcome, rep: &str, at: DateT
 }
 
 fn setup() -> Store {
-    let mut s = Store::open_in_memory(Arc::new(FixedClock::at(t(23, 0)))).unwrap();
+    let mut s = crate::fixtures::store_at(t(23, 0));
     lead(&mut s, "ann@a.example", "BER", t(9, 0));
     lead(&mut s, "bob@b.example", "BER", t(9, 0));
     lead(&mut s, "cy@c.example", "PAR", t(8, 0));
