@@ -266,24 +266,13 @@ mod tests {
 
     fn setup() -> (Store, String) {
         let mut s = crate::fixtures::store_at(noon());
-        let id = new_id(noon());
-        s.with_tx(|tx| {
-            leads::insert(
-                tx,
-                &id,
-                &NewLead {
-                    name: Some("Ann Example".into()),
-                    email: Some("ann@example.com".into()),
-                    phone: Some("+4930123456".into()),
-                    country: Some("DE".into()),
-                    time_zone: Some("Europe/Berlin".into()),
-                    last_registered_at: Some(noon() - Duration::hours(2)),
-                    ..NewLead::default()
-                },
-                noon() - Duration::hours(2),
-            )
-        })
-        .unwrap();
+        let registered = noon() - Duration::hours(2);
+        let lead = NewLead {
+            company: None,
+            last_registered_at: Some(registered),
+            ..crate::fixtures::ann()
+        };
+        let id = crate::fixtures::insert_lead(&mut s, &lead, registered);
         (s, id)
     }
 

@@ -197,10 +197,10 @@ fn partial_path(file: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::new_id;
+
     use crate::fixtures::noon;
     use crate::outreach::followup::{self, LogFollowUp};
-    use crate::people::leads::{self, NewLead};
+    use crate::people::leads::NewLead;
     use crate::Store;
 
     use switchboard_protocol::{Channel, Direction, Outcome};
@@ -224,24 +224,14 @@ mod tests {
 
     fn setup() -> Store {
         let mut s = crate::fixtures::store_at(noon());
-        let id = new_id(noon());
-        s.with_tx(|tx| {
-            leads::insert(
-                tx,
-                &id,
-                &NewLead {
-                    name: Some("=cmd|' /C calc'!A0".into()),
-                    company: Some("Acme, \"Robotics\"\nGmbH".into()),
-                    email: Some("ann@example.com".into()),
-                    phone: Some("+4930123456".into()),
-                    country: Some("DE".into()),
-                    last_registered_at: Some(noon()),
-                    ..NewLead::default()
-                },
-                noon(),
-            )
-        })
-        .unwrap();
+        let lead = NewLead {
+            name: Some("=cmd|' /C calc'!A0".into()),
+            company: Some("Acme, \"Robotics\"\nGmbH".into()),
+            time_zone: None,
+            last_registered_at: Some(noon()),
+            ..crate::fixtures::ann()
+        };
+        let _id = crate::fixtures::insert_lead(&mut s, &lead, noon());
         let input = LogFollowUp {
             lead: "ann@example.com".into(),
             channel: Channel::Email,
