@@ -37,7 +37,7 @@ pub mod store;
 pub use campaigns::{audience, feedback};
 pub use compliance::{consent, gate, suppression};
 pub use intake::import;
-pub use outreach::{contact, followup, letters, queue, reminders};
+pub use outreach::{contact, followup, letters, mail, queue, reminders};
 pub use partners::{disclosure, notices, share};
 pub use people::{leads, registration};
 pub use privacy::{access, correct, erase, requests};

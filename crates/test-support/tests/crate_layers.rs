@@ -39,9 +39,19 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "switchboard-sync",
             ][..],
         ),
+        // Mail transport: SMTP/IMAP beside the replica, the keychain through sync's.
+        (
+            "switchboard-mail",
+            &[
+                "switchboard-protocol",
+                "switchboard-core",
+                "switchboard-sync",
+            ][..],
+        ),
         (
             "switchboard-cli",
             &[
+                "switchboard-mail",
                 "switchboard-app",
                 "switchboard-core",
                 "switchboard-sync",

@@ -1,8 +1,9 @@
 //! Outreach: reaching leads — logged follow-ups, lead queues, contact addresses for the window,
-//! postal letters and follow-up reminders.
+//! postal letters, email from the rep's mailbox (`mail`) and follow-up reminders.
 
 pub mod contact;
 pub mod followup;
 pub mod letters;
+pub mod mail;
 pub mod queue;
 pub mod reminders;

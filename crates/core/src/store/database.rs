@@ -33,6 +33,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_outbox_order",
         include_str!("../../migrations/0009_outbox_order.sql"),
     ),
+    ("0010_mail", include_str!("../../migrations/0010_mail.sql")),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.

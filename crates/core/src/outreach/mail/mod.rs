@@ -1,0 +1,9 @@
+//! Email from the rep's own mailbox, the storage side: templates with merge fields, the mailbox
+//! settings (never its password), the outbox of mails waiting for the SMTP server, and recording
+//! what came back (replies, delivery-status reports). The network side — SMTP, IMAP, parsing
+//! reports — is `switchboard-mail`'s; it calls these functions.
+
+pub mod inbound;
+pub mod mailbox;
+pub mod outbox;
+pub mod templates;
