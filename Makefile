@@ -46,10 +46,12 @@ lint-rust:
 types:
 	scripts/check-generated-types.sh
 
-# The authorization matrix runs on its own with --nocapture so its case count shows in the log.
+# The workspace tests run inside a private mail system (scripts/with-test-mail.sh: Postfix and
+# Dovecot on loopback) for the mail tests. The authorization matrix runs on its own with
+# --nocapture so its case count shows in the log.
 rust-tests:
 	cargo build --workspace --bins
-	cargo test --workspace -- --skip authorization_matrix_from_the_protocol
+	scripts/with-test-mail.sh cargo test --workspace -- --skip authorization_matrix_from_the_protocol
 	cargo test -p switchboard-server --test authz_matrix -- --nocapture
 
 ui-tests: deps

@@ -6,7 +6,8 @@
 # over LMTP into Dovecot Maildirs served over IMAPS. A certificate authority and a server
 # certificate are made at start. Unknown users of the domain, any other domain and the "soft"
 # domain are accepted and then fail, so the sender gets a real delivery-status notification
-# (hard: 5.x.x; the soft domain: 4.x.x, returned after its one attempt).
+# (hard: 5.x.x; the soft domain: 4.x.x, returned after its one attempt); refused@ the domain is
+# refused at RCPT time.
 # The command sees SWITCHBOARD_TEST_MAIL_* (host, ports, CA file, the rep's and the lead's
 # addresses and passwords, log files); everything is stopped and deleted on every exit.
 set -euo pipefail
@@ -176,7 +177,9 @@ smtpd_tls_security_level = may
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = inet:127.0.0.1:$AUTH
 smtpd_relay_restrictions = permit_sasl_authenticated, reject
-smtpd_recipient_restrictions = permit_sasl_authenticated, reject
+smtpd_recipient_restrictions =
+  check_recipient_access inline:{ { refused@$DOMAIN = 550 5.1.1 this address is refused by the test server } }
+  permit_sasl_authenticated, reject
 EOF
 cat >"$PF/etc/master.cf" <<EOF
 127.0.0.1:$SUBMIT inet n - n - - smtpd
@@ -225,6 +228,7 @@ export SWITCHBOARD_TEST_MAIL_IMAPS_PORT="$IMAPS"
 export SWITCHBOARD_TEST_MAIL_CA="$DIR/tls/ca.pem"
 export SWITCHBOARD_TEST_MAIL_DOMAIN="$DOMAIN"
 export SWITCHBOARD_TEST_MAIL_SOFT_DOMAIN="$SOFT_DOMAIN"
+export SWITCHBOARD_TEST_MAIL_REFUSED="refused@$DOMAIN"
 export SWITCHBOARD_TEST_MAIL_REP="$REP"
 export SWITCHBOARD_TEST_MAIL_REP_PASSWORD="$REP_PASSWORD"
 export SWITCHBOARD_TEST_MAIL_LEAD="$LEAD"

@@ -285,6 +285,12 @@ pub fn mark_retry(conn: &Connection, id: &str, code: &str, error: &str) -> Resul
     finish(conn, id, "queued", Some(code), Some(error))
 }
 
+/// Notes why a claimed mail's exchange broke off where it may or may not have been delivered:
+/// it stays `sending` (interrupted) for the rep to retry or cancel.
+pub fn mark_interrupted(conn: &Connection, id: &str, code: &str, error: &str) -> Result<()> {
+    finish(conn, id, "sending", Some(code), Some(error))
+}
+
 /// Marks a claimed mail failed for good (the server refused the recipient).
 pub fn mark_failed(conn: &Connection, id: &str, code: &str, error: &str) -> Result<()> {
     finish(conn, id, "failed", Some(code), Some(error))
