@@ -101,4 +101,13 @@ pub enum Command {
     /// Postal letters: templates, the next batch (through the gate), printing, logging as sent
     #[command(subcommand)]
     Letters(commands::letters::LettersCommand),
+    /// Email templates with merge fields: add, list, show, preview for a lead
+    #[command(subcommand)]
+    Template(commands::template::TemplateCommand),
+    /// Email from your own mailbox: send a template to a lead (through the gate)
+    #[command(subcommand)]
+    Email(commands::mail::EmailCommand),
+    /// Your mailbox: setup, test, sync (send queued, read replies and bounces), the outbox
+    #[command(subcommand)]
+    Mail(commands::mail::MailCommand),
 }

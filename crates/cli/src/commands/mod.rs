@@ -16,6 +16,7 @@ pub mod leads;
 pub mod letters;
 pub mod log;
 pub mod login;
+pub mod mail;
 pub mod notices;
 pub mod optout;
 pub mod partner;
@@ -24,6 +25,7 @@ pub mod requests;
 pub mod share;
 pub mod status;
 pub mod sync;
+pub mod template;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
@@ -58,5 +60,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Sync(args) => sync::run(&ctx, args),
         Command::Status => status::run(&ctx),
         Command::Letters(command) => letters::run(&ctx, command),
+        Command::Template(command) => template::run(&ctx, command),
+        Command::Email(command) => mail::run_email(&ctx, command),
+        Command::Mail(command) => mail::run(&ctx, command),
     }
 }
