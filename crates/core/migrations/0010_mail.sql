@@ -30,6 +30,9 @@ CREATE TABLE mail_outbox (
     attempted_at  TEXT,
     sent_at       TEXT,
     follow_up_id  TEXT,
+    -- The keyed hash (as for suppression) of the address it went to, so a bounce marks that
+    -- address invalid and not one the lead has given since.
+    to_hash       TEXT,
     error_code    TEXT,
     error         TEXT
 ) STRICT;

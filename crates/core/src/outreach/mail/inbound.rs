@@ -130,7 +130,10 @@ pub fn record(
         Err(CoreError::Suppressed(_)) => None,
         Err(e) => return Err(e),
     };
+    // Only the address the mail went to is invalid: not one the lead has given since.
+    let current = leads::get(conn, &sent.lead_id)?.email.unwrap_or_default();
     let address_invalidated = kind == InboundKind::HardBounce
+        && outbox::was_sent_to(conn, &sent.id, &current)?
         && leads::set_email_invalid(conn, &sent.lead_id, true, &sent.rep, "email_bounced", at)?;
     Ok(Some(InboundRecord {
         kind,

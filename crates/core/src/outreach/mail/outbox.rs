@@ -11,6 +11,7 @@ use super::mailbox;
 use super::templates::{self, MergeData};
 use crate::clock::{new_id, to_text};
 use crate::compliance::gate::{self, Decision};
+use crate::compliance::suppression::{self, Identifier};
 use crate::error::{CoreError, Result};
 use crate::outreach::contact;
 use crate::outreach::followup::{self, LogFollowUp};
@@ -216,9 +217,9 @@ pub fn claim(conn: &Connection, outbox_id: &str, at: DateTime<Utc>) -> Result<Cl
         .to
         .ok_or_else(|| CoreError::Blocked("the lead has no email address".into()))?;
     conn.prepare_cached(
-        "UPDATE mail_outbox SET state = 'sending', attempted_at = ?2 WHERE id = ?1",
+        "UPDATE mail_outbox SET state = 'sending', attempted_at = ?2, to_hash = ?3 WHERE id = ?1",
     )?
-    .execute(params![outbox_id, to_text(at)])?;
+    .execute(params![outbox_id, to_text(at), address_hash(conn, &to)?])?;
     Ok(Claim::Send(Outgoing {
         outbox_id: outbox_id.to_string(),
         message_id: mail.message_id,
@@ -227,6 +228,25 @@ pub fn claim(conn: &Connection, outbox_id: &str, at: DateTime<Utc>) -> Result<Cl
         subject: rendered.subject,
         body: rendered.body,
     }))
+}
+
+/// The keyed hash of an address, as the suppression list makes it.
+pub fn address_hash(conn: &Connection, address: &str) -> Result<String> {
+    Ok(suppression::hash(
+        &suppression::key(conn)?,
+        Identifier::Email,
+        &address.trim().to_lowercase(),
+    ))
+}
+
+/// Whether `address` is the one a sent mail went to.
+pub fn was_sent_to(conn: &Connection, outbox_id: &str, address: &str) -> Result<bool> {
+    let sent: Option<String> = conn
+        .prepare_cached("SELECT to_hash FROM mail_outbox WHERE id = ?1")?
+        .query_row([outbox_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(sent.is_some_and(|h| address_hash(conn, address).is_ok_and(|a| a == h)))
 }
 
 fn finish(

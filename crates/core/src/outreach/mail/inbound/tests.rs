@@ -257,6 +257,34 @@ fn a_hard_bounce_blocks_email_for_the_address_and_a_soft_one_does_not() {
 }
 
 #[test]
+fn a_bounce_of_an_old_address_leaves_the_new_one_valid() {
+    let (mut s, ada, _) = setup();
+    let at = noon() + Duration::minutes(1);
+    let q = s
+        .with_tx(|tx| outbox::queue(tx, &ada, "Hello", "rita", noon()))
+        .unwrap();
+    let out = claim_send(&mut s, &q.id, at);
+    let sent = s.with_tx(|tx| outbox::mark_sent(tx, &out, at)).unwrap();
+    s.with_tx(|tx| {
+        leads::set_fields(
+            tx,
+            &ada,
+            &[(leads::LeadField::Email, Some("ada@new.example.com".into()))],
+            "rita",
+            "correct",
+            at,
+        )
+    })
+    .unwrap();
+    let hard = s
+        .with_tx(|tx| record(tx, &sent, "<dsn9@x>", InboundKind::HardBounce, "5.1.1", at))
+        .unwrap()
+        .unwrap();
+    assert!(!hard.address_invalidated);
+    assert!(!leads::get(s.conn(), &ada).unwrap().email_invalid);
+}
+
+#[test]
 fn an_interrupted_mail_waits_for_the_rep_and_keeps_its_message_id() {
     let (mut s, ada, _) = setup();
     let q = s
