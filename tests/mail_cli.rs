@@ -178,7 +178,6 @@ fn a_template_mail_reaches_the_lead_and_the_reply_is_logged_once() {
         .enable_all()
         .build()
         .unwrap();
-    let smtp = Smtp::new(&lead_box, &Secret::new(mail.lead_password.clone())).unwrap();
     let reply = Outgoing {
         outbox_id: String::new(),
         message_id: "<reply-1@example.test>".into(),
@@ -192,7 +191,10 @@ fn a_template_mail_reaches_the_lead_and_the_reply_is_logged_once() {
         ("References".to_string(), message_id.clone()),
     ];
     runtime
-        .block_on(smtp.send(smtp.message(&reply, headers).unwrap()))
+        .block_on(async {
+            let smtp = Smtp::new(&lead_box, &Secret::new(mail.lead_password.clone()))?;
+            smtp.send(smtp.message(&reply, headers)?).await
+        })
         .unwrap();
 
     let mut replies = 0;
@@ -305,4 +307,56 @@ fn the_mailbox_password_lives_in_a_real_secret_service() {
     );
     let bytes = std::fs::read(&db).unwrap();
     assert!(!support::contains(&bytes, mail.rep_password.as_bytes()));
+}
+
+#[test]
+fn a_mail_interrupted_mid_send_waits_for_the_rep_and_goes_once_retried() {
+    let Some(mail) = test_mail("a_mail_interrupted_mid_send_waits_for_the_rep") else {
+        return;
+    };
+    let s = with_lead(&mail);
+    let body = s.write("hello.txt", "Dear {{first_name}}\n");
+    s.run(&[
+        "template",
+        "add",
+        "Hello",
+        "--subject",
+        "Hi",
+        "--file",
+        body.to_str().unwrap(),
+    ])
+    .ok();
+    let queued = s.json(&[
+        "email",
+        "send",
+        &mail.lead,
+        "--template",
+        "Hello",
+        "--queue-only",
+    ]);
+    assert_eq!(queued["mail"]["state"], "queued");
+    let id = queued["mail"]["id"].as_str().unwrap().to_string();
+    // A crash right after the mail was claimed for sending: the row says `sending`.
+    let mut store = switchboard_core::Store::open(&s.db).unwrap();
+    let now = store.now();
+    store
+        .with_tx(|tx| switchboard_core::mail::outbox::claim(tx, &id, now))
+        .unwrap();
+    drop(store);
+
+    let synced = s.json(&["mail", "sync"]);
+    assert!(
+        synced["send"]["sent"].as_array().unwrap().is_empty(),
+        "{synced}"
+    );
+    assert_eq!(synced["interrupted"][0]["id"], id.as_str(), "{synced}");
+    let text = s.run(&["mail", "sync"]);
+    text.ok();
+    assert!(text.stdout.contains("mail retry"), "{}", text.stdout);
+
+    assert_eq!(s.json(&["mail", "retry", &id])["state"], "queued");
+    let synced = s.json(&["mail", "sync"]);
+    assert_eq!(synced["send"]["sent"], serde_json::json!([id]), "{synced}");
+    assert!(synced["interrupted"].as_array().unwrap().is_empty());
+    s.run(&["mail", "retry", &id]).expect(5);
 }

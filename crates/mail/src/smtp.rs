@@ -26,7 +26,8 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    /// The transport for `mailbox`, logging in with `password`.
+    /// The transport for `mailbox`, logging in with `password`. Call it inside a Tokio runtime:
+    /// its connection pool (one TLS session reused for a whole `mail sync`) lives there.
     pub fn new(mailbox: &Mailbox, password: &Secret) -> Result<Smtp> {
         let mut params = TlsParameters::builder(mailbox.smtp_host.clone());
         if let Some(path) = &mailbox.ca_file {

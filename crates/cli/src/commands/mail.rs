@@ -190,8 +190,12 @@ pub fn run(ctx: &Context, command: MailCommand) -> CliResult {
             let read = rt
                 .block_on(run::read_inbox(&mut store, &mailbox, &password))
                 .map_err(failure)?;
+            // Mails whose exchange broke off, in this run or an earlier one: the rep decides.
+            let waiting = outbox::interrupted(store.conn())?;
             if ctx.json {
-                return output::json(&serde_json::json!({ "send": sent, "read": read }));
+                return output::json(
+                    &serde_json::json!({ "send": sent, "read": read, "interrupted": waiting }),
+                );
             }
             output::line(format!(
                 "Sent {}, cancelled by the gate {}, refused {}, interrupted {}, still queued {}; \
@@ -204,13 +208,15 @@ pub fn run(ctx: &Context, command: MailCommand) -> CliResult {
                 read.replies.len(),
                 read.bounces.len()
             ))?;
-            for n in sent
-                .cancelled
-                .iter()
-                .chain(&sent.failed)
-                .chain(&sent.interrupted)
-            {
+            for n in sent.cancelled.iter().chain(&sent.failed) {
                 output::line(format!("  {}: {}", n.outbox_id, output::clean(&n.reason)))?;
+            }
+            for m in &waiting {
+                output::line(format!(
+                    "  {} {} was interrupted mid-send and may have arrived: check your Sent \
+                     folder, then `switchboard mail retry {}` or `mail cancel {}`",
+                    m.id, m.message_id, m.id, m.id
+                ))?;
             }
             Ok(())
         }
