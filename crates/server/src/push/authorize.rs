@@ -1,0 +1,157 @@
+//! Whether a pushed operation may be applied: what no push may carry (server-only operations,
+//! forged authors, oversize fields, unregistered partners), and which office's lead the
+//! actor may write to.
+
+use super::{Refused, Verdict};
+use crate::accounts::Actor;
+use crate::error::Result;
+use crate::leads::LeadRow;
+use crate::store::{col_text, Tx};
+use switchboard_protocol::*;
+
+/// Refuses what no push may carry, whatever its lead: operations only the server sends,
+/// another user's name as author, fields over the shared limits, a disclosure to a partner
+/// that is not registered.
+pub(super) fn refuse_outright(tx: &mut dyn Tx, actor: &Actor, op: &Op) -> Result<Option<Verdict>> {
+    let refused = match op {
+        Op::LeadRevoked(_) => {
+            Verdict::rejected("server_only", "lead_revoked is sent by the server only")
+        }
+        Op::PartnerRegistered(_) => Verdict::rejected(
+            "server_only",
+            "partners are registered by an admin on the server",
+        ),
+        _ => match check_authorship(actor, op) {
+            Some(forged) => forged,
+            // The limits every intake applies (`switchboard_protocol::limits`).
+            None => match limits::check_op(op) {
+                Err(e) => Verdict::rejected("too_large", e.to_string()),
+                Ok(()) => return unregistered_partner(tx, op),
+            },
+        },
+    };
+    Ok(Some(refused))
+}
+
+/// A disclosure names a partner that is not registered (under that name).
+fn unregistered_partner(tx: &mut dyn Tx, op: &Op) -> Result<Option<Verdict>> {
+    let Op::DisclosureRecorded(d) = op else {
+        return Ok(None);
+    };
+    if partner_matches(tx, &d.partner_id, &d.partner_name)? {
+        return Ok(None);
+    }
+    Ok(Some(Verdict::rejected(
+        "unknown_partner",
+        format!(
+            "no registered partner {} named '{}'",
+            d.partner_id, d.partner_name
+        ),
+    )))
+}
+
+/// The office the operation's lead is in (or, for a new lead, will be in), when the actor may
+/// write there: the lead's office, or for append-only records an office the lead left; a new
+/// lead goes to the office it names, else to the actor's own.
+pub(super) fn office(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    op: &Op,
+    lead: Option<&LeadRow>,
+) -> Result<Refused<Option<String>>> {
+    Ok(Ok(match lead {
+        Some(l) => {
+            let allowed = actor.may_touch(l.office.as_deref())
+                || (is_append_only(op) && left_office(tx, &l.id, actor.office.as_deref())?);
+            if !allowed {
+                return Ok(Err(Verdict::rejected(
+                    "forbidden_office",
+                    format!("lead {} is not in your office", l.id),
+                )));
+            }
+            l.office.clone()
+        }
+        None => {
+            let named = match op {
+                Op::LeadFieldsSet(LeadFieldsSet {
+                    fields: LeadFields::Office { office },
+                    ..
+                }) => office.clone(),
+                _ => None,
+            };
+            match named {
+                Some(code) if !actor.may_touch(Some(&code)) => {
+                    return Ok(Err(Verdict::rejected(
+                        "forbidden_office",
+                        format!("you cannot create a lead in office {code}"),
+                    )))
+                }
+                Some(code) => Some(code),
+                None => actor.office.clone().filter(|_| !actor.is_admin()),
+            }
+        }
+    }))
+}
+
+/// Every field naming who did something must name the token's user, and audit entries of
+/// server-side actions come from the server only.
+fn check_authorship(actor: &Actor, op: &Op) -> Option<Verdict> {
+    for (field, who) in authz::authors(op) {
+        if let Some(who) = who.filter(|who| *who != actor.user) {
+            return Some(Verdict::rejected(
+                "forged_author",
+                format!(
+                    "{} names '{who}' in {field}, but you are signed in as '{}'",
+                    op.kind(),
+                    actor.user
+                ),
+            ));
+        }
+    }
+    match op {
+        Op::AuditRecorded(a) if authz::is_server_action(&a.action) => Some(Verdict::rejected(
+            "server_only",
+            format!("'{}' is recorded by the server only", a.action),
+        )),
+        _ => None,
+    }
+}
+
+/// Whether `id` is a registered partner called `name`: the disclosure ledger names only real
+/// recipients, as they are registered.
+fn partner_matches(tx: &mut dyn Tx, id: &str, name: &str) -> Result<bool> {
+    let Some(row) = tx.query_opt(
+        "SELECT body FROM record WHERE kind = 'partner' AND id = ?1",
+        &[id.into()],
+    )?
+    else {
+        return Ok(false);
+    };
+    let partner: Partner = serde_json::from_str(&col_text(&row, 0).unwrap_or_default())?;
+    Ok(partner.name == name)
+}
+
+fn is_append_only(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::RegistrationAdded(_)
+            | Op::FollowUpLogged(_)
+            | Op::ConsentRecorded(_)
+            | Op::RequestOpened(_)
+            | Op::RequestHandled(_)
+            | Op::AuditRecorded(_)
+            | Op::DisclosureRecorded(_)
+    )
+}
+
+fn left_office(tx: &mut dyn Tx, lead_id: &str, office: Option<&str>) -> Result<bool> {
+    let Some(office) = office else {
+        return Ok(false);
+    };
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM lead_past_office WHERE lead_id = ?1 AND office = ?2",
+            &[lead_id.into(), office.into()],
+        )?
+        .is_some())
+}
