@@ -2,13 +2,15 @@
 //! and the sync client (sign-in probe, pinned trust anchor): a certificate is named by the
 //! SHA-256 of its DER bytes, written `AB:CD:…`, and the pinned verifier accepts exactly that
 //! certificate while still checking every handshake signature (nothing turns checks off).
+//! The probe's verifier is the same one in its other mode: it records the certificate and
+//! refuses it, so a probe never completes a handshake with a server nobody has confirmed.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The crypto provider both sides use (ring), chosen explicitly so that no process-wide
 /// default is needed.
@@ -59,19 +61,65 @@ pub struct PinMismatch {
 /// Accepts exactly the certificate whose SHA-256 is pinned, and checks that the server holds
 /// its private key (the handshake signatures) like any other verifier. A refusal carries a
 /// `PinMismatch` inside `CertificateError::Other`, so a client can name both fingerprints.
+/// Made by `recorder`, it refuses every certificate after recording it (the sign-in probe).
 #[derive(Debug)]
 pub struct PinnedVerifier {
-    pin: [u8; 32],
+    check: Check,
     provider: Arc<CryptoProvider>,
+}
+
+/// What the verifier does with the certificate the server presents.
+#[derive(Debug)]
+enum Check {
+    /// Accept it when its SHA-256 is this one.
+    Pin([u8; 32]),
+    /// Record its SHA-256, then refuse it.
+    Record(Presented),
+}
+
+/// The SHA-256 of the certificate a server presented to a `PinnedVerifier::recorder`.
+#[derive(Debug, Clone, Default)]
+pub struct Presented(Arc<Mutex<Option<[u8; 32]>>>);
+
+impl Presented {
+    /// The recorded SHA-256, taken out (`None` when no certificate came).
+    pub fn take(&self) -> Option<[u8; 32]> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn record(&self, digest: [u8; 32]) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(digest);
+    }
 }
 
 impl PinnedVerifier {
     /// A verifier for the certificate with SHA-256 `pin`.
     pub fn new(pin: [u8; 32]) -> PinnedVerifier {
         PinnedVerifier {
-            pin,
+            check: Check::Pin(pin),
             provider: provider(),
         }
+    }
+
+    /// A verifier that records the presented certificate and refuses it, ending the handshake
+    /// there; the probe reads what it recorded.
+    pub fn recorder() -> (PinnedVerifier, Presented) {
+        let presented = Presented::default();
+        let verifier = PinnedVerifier {
+            check: Check::Record(presented.clone()),
+            provider: provider(),
+        };
+        (verifier, presented)
+    }
+
+    /// A client configuration that trusts the server through this verifier only (both sides'
+    /// protocol versions, no client certificate).
+    pub fn client_config(self) -> Result<ClientConfig, rustls::Error> {
+        Ok(ClientConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(self))
+            .with_no_client_auth())
     }
 }
 
@@ -86,16 +134,22 @@ impl ServerCertVerifier for PinnedVerifier {
     ) -> Result<ServerCertVerified, rustls::Error> {
         // The pin names one exact certificate, which is stronger than a name check.
         let presented = digest(end_entity.as_ref());
-        if presented == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-                rustls::OtherError(Arc::new(PinMismatch {
-                    presented: format_fingerprint(&presented),
-                    pinned: format_fingerprint(&self.pin),
-                })),
-            )))
-        }
+        let pin = match &self.check {
+            Check::Pin(pin) if presented == *pin => return Ok(ServerCertVerified::assertion()),
+            Check::Pin(pin) => pin,
+            Check::Record(seen) => {
+                seen.record(presented);
+                return Err(rustls::Error::InvalidCertificate(
+                    CertificateError::ApplicationVerificationFailure,
+                ));
+            }
+        };
+        Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+            rustls::OtherError(Arc::new(PinMismatch {
+                presented: format_fingerprint(&presented),
+                pinned: format_fingerprint(pin),
+            })),
+        )))
     }
 
     fn verify_tls12_signature(
@@ -172,5 +226,22 @@ mod tests {
         assert!(PinnedVerifier::new(digest(&[1, 2, 3]))
             .verify_server_cert(&cert, &[], &name, &[], UnixTime::now())
             .is_ok());
+    }
+
+    #[test]
+    fn the_recorder_refuses_every_certificate_and_keeps_its_digest() {
+        let cert = CertificateDer::from(vec![4u8, 5, 6]);
+        let name = ServerName::try_from("localhost").unwrap();
+        let (recorder, presented) = PinnedVerifier::recorder();
+        assert_eq!(presented.take(), None);
+        let refused = recorder
+            .verify_server_cert(&cert, &[], &name, &[], UnixTime::now())
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure)
+        );
+        assert_eq!(presented.take(), Some(digest(&[4, 5, 6])));
+        assert_eq!(presented.take(), None, "taken once");
     }
 }

@@ -54,13 +54,9 @@ pub fn server_config(cert_pem: &str, key_pem: &str) -> Result<Arc<rustls::Server
 pub fn pinned_client_config(fingerprint: &str) -> Result<rustls::ClientConfig> {
     let pin = parse_fingerprint(fingerprint)
         .ok_or_else(|| ServerError::Invalid("a fingerprint is 32 bytes of hex".into()))?;
-    let verifier = Arc::new(PinnedVerifier::new(pin));
-    let mut config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ServerError::Internal(format!("TLS versions: {e}")))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+    let mut config = PinnedVerifier::new(pin)
+        .client_config()
+        .map_err(|e| ServerError::Internal(format!("TLS versions: {e}")))?;
     config.alpn_protocols = client_alpn();
     Ok(config)
 }

@@ -1,16 +1,16 @@
 //! Reading a server's certificate fingerprint before trusting it, so a person can compare it
 //! with the one `switchboard-server init` printed. The probe completes no handshake and sends
-//! no request: its verifier records the certificate and refuses it, so nothing is ever
-//! exchanged with an unverified server. Trust comes only from pinning the confirmed value.
+//! no request: its verifier (`switchboard-pinning`'s, in recording mode) records the
+//! certificate and refuses it, so nothing is ever exchanged with an unverified server. Trust
+//! comes only from pinning the confirmed value.
 
 use crate::error::{Result, SyncError};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct};
+use rustls::pki_types::ServerName;
+use rustls::ClientConnection;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use switchboard_pinning::{digest, format_fingerprint};
+use switchboard_pinning::{format_fingerprint, PinnedVerifier};
 
 /// How long the probe waits to connect and for the server's certificate.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,13 +60,10 @@ fn probe(server_url: &str) -> Result<String> {
         .and_then(|()| socket.set_write_timeout(Some(PROBE_TIMEOUT)))
         .map_err(|e| SyncError::Network(e.to_string()))?;
 
-    let seen = Arc::new(Mutex::new(None));
-    let config = ClientConfig::builder_with_provider(switchboard_pinning::provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SyncError::Tls(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Recorder { seen: seen.clone() }))
-        .with_no_client_auth();
+    let (recorder, presented) = PinnedVerifier::recorder();
+    let config = recorder
+        .client_config()
+        .map_err(|e| SyncError::Tls(e.to_string()))?;
     let name = ServerName::try_from(host.clone())
         .map_err(|e| SyncError::BadInput(format!("{host}: {e}")))?;
     let mut tls =
@@ -79,8 +76,7 @@ fn probe(server_url: &str) -> Result<String> {
             break;
         }
     }
-    let digest = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match (digest, outcome) {
+    match (presented.take(), outcome) {
         (Some(digest), _) => Ok(format_fingerprint(&digest)),
         (None, Err(e)) => Err(SyncError::Network(format!(
             "{host}:{port} did not present a certificate: {e}"
@@ -88,52 +84,6 @@ fn probe(server_url: &str) -> Result<String> {
         (None, Ok(())) => Err(SyncError::Network(format!(
             "{host}:{port} did not present a certificate"
         ))),
-    }
-}
-
-/// Records the end-entity certificate's SHA-256 and refuses it, ending the handshake there.
-#[derive(Debug)]
-struct Recorder {
-    seen: Arc<Mutex<Option<[u8; 32]>>>,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(digest(end_entity.as_ref()));
-        Err(rustls::Error::InvalidCertificate(
-            CertificateError::ApplicationVerificationFailure,
-        ))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("probe only".into()))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("probe only".into()))
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 

@@ -7,7 +7,6 @@ use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use std::path::PathBuf;
-use std::sync::Arc;
 use switchboard_pinning::{parse_fingerprint, PinnedVerifier};
 
 // Fingerprints and the pinned verifier are shared with the server (`switchboard-pinning`).
@@ -81,12 +80,11 @@ impl TrustAnchor {
                 }
                 builder.with_root_certificates(roots).with_no_client_auth()
             }
-            // `dangerous()` is rustls' name for "bring your own verifier": ours still checks the
-            // certificate (by its pin) and every handshake signature.
-            TrustAnchor::Fingerprint(pin) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(PinnedVerifier::new(*pin)))
-                .with_no_client_auth(),
+            // Bring-your-own verifier: ours still checks the certificate (by its pin) and every
+            // handshake signature.
+            TrustAnchor::Fingerprint(pin) => PinnedVerifier::new(*pin)
+                .client_config()
+                .map_err(|e| SyncError::Tls(e.to_string()))?,
         };
         Ok(config)
     }
