@@ -360,26 +360,13 @@ impl Opener {
         stored: &str,
         key_row: (Option<&str>, Option<&str>),
     ) -> Result<Option<String>> {
-        if !is_sealed(stored) {
-            return Ok(Some(stored.to_string()));
-        }
-        let Some(id) = lead_id else {
-            return Err(sealing_error("a sealed body names no lead"));
-        };
-        if !self.keys.contains_key(id) {
-            let key = match key_row {
-                (Some(master), Some(wrapped)) if master == keyring.id() => {
-                    Some(keyring.unwrap(id, wrapped)?)
-                }
-                (Some(_), Some(_)) => return Err(stale_master()),
-                _ => None,
-            };
-            self.keys.insert(id.to_string(), key);
-        }
-        match &self.keys[id] {
-            Some(key) => key.open(id, stored).map(Some),
-            None => Ok(None),
-        }
+        self.open_with(lead_id, stored, |id| match key_row {
+            (Some(master), Some(wrapped)) if master == keyring.id() => {
+                Ok(Some(keyring.unwrap(id, wrapped)?))
+            }
+            (Some(_), Some(_)) => Err(stale_master()),
+            _ => Ok(None),
+        })
     }
 
     /// The plain JSON of a stored body, or `None` when its person's key was destroyed.
@@ -389,6 +376,16 @@ impl Opener {
         lead_id: Option<&str>,
         stored: &str,
     ) -> Result<Option<String>> {
+        self.open_with(lead_id, stored, |id| person_key(tx, id))
+    }
+
+    /// Opens `stored` with its person's key, read by `key_of` the first time that person comes.
+    fn open_with(
+        &mut self,
+        lead_id: Option<&str>,
+        stored: &str,
+        key_of: impl FnOnce(&str) -> Result<Option<PersonKey>>,
+    ) -> Result<Option<String>> {
         if !is_sealed(stored) {
             return Ok(Some(stored.to_string()));
         }
@@ -396,7 +393,7 @@ impl Opener {
             return Err(sealing_error("a sealed body names no lead"));
         };
         if !self.keys.contains_key(id) {
-            let key = person_key(tx, id)?;
+            let key = key_of(id)?;
             self.keys.insert(id.to_string(), key);
         }
         match &self.keys[id] {

@@ -164,7 +164,13 @@ async fn sync_inner(
             return Err(pushed.unwrap_err());
         }
     }
-    pull_all(store, client, token, 0, &mut report, progress).await?;
+    let mut pull = Pull {
+        client,
+        token,
+        report: &mut report,
+        progress,
+    };
+    pull.all(store, 0).await?;
     pushed.map(|()| report)
 }
 
@@ -236,67 +242,67 @@ async fn push_all(
     }
 }
 
-/// Pulls pages until the server has nothing newer; the first request may long-poll. While one
-/// page is applied, the next one is already being fetched and decoded (on a multi-threaded
-/// runtime, on another core), so a long first sync keeps both the network side and SQLite busy.
-/// The cursor still moves only with an applied page: a failure drops the prefetched page.
-async fn pull_all(
-    store: &mut Store,
-    client: &Client,
-    token: &Secret,
-    first_wait: u32,
-    report: &mut SyncReport,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<()> {
-    // Each page commits on its own, and SQLite checkpoints the WAL into the database (with an
-    // fsync) whenever it passes `wal_autocheckpoint` pages: with the default 1,000 a long pull
-    // checkpoints after nearly every page and rewrites the same index pages again and again.
-    // A long pull lets the WAL grow further, then checkpoints and truncates it once at the end.
-    let before = replica::apply::widen_checkpoints(store.conn())?;
-    let pages_before = report.pages;
-    let result = pull_pages(store, client, token, first_wait, report, progress).await;
-    replica::apply::restore_checkpoints(store.conn(), before, report.pages > pages_before + 1)?;
-    result
+/// One pull: where its pages come from, and what it reports them to.
+struct Pull<'a> {
+    client: &'a Client,
+    token: &'a Secret,
+    report: &'a mut SyncReport,
+    progress: &'a mut dyn FnMut(Progress),
 }
 
-async fn pull_pages(
-    store: &mut Store,
-    client: &Client,
-    token: &Secret,
-    first_wait: u32,
-    report: &mut SyncReport,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<()> {
-    let mut cursor = replica::state(store.conn())?.cursor;
-    let mut next = Prefetch::start(client, token, cursor, first_wait);
-    let mut writer = PageWriter::new(store);
-    loop {
-        // Pages that arrive back to back share a transaction; it commits before the loop waits
-        // for the network, so the replica's write lock is never held for a download.
-        if !next.is_ready() {
-            writer.commit(report, progress)?;
-        }
-        let page = match next.page().await {
-            Ok(page) => page,
-            Err(e) => {
-                writer.commit(report, progress)?;
-                return Err(e);
+impl Pull<'_> {
+    /// Pulls pages until the server has nothing newer; the first request may long-poll. While
+    /// one page is applied, the next one is already being fetched and decoded (on a
+    /// multi-threaded runtime, on another core), so a long first sync keeps both the network
+    /// side and SQLite busy. The cursor still moves only with an applied page: a failure drops
+    /// the prefetched page.
+    async fn all(&mut self, store: &mut Store, first_wait: u32) -> Result<()> {
+        // Each page commits on its own, and SQLite checkpoints the WAL into the database (with
+        // an fsync) whenever it passes `wal_autocheckpoint` pages: with the default 1,000 a long
+        // pull checkpoints after nearly every page and rewrites the same index pages again and
+        // again. A long pull lets the WAL grow further, then checkpoints and truncates it once
+        // at the end.
+        let before = replica::apply::widen_checkpoints(store.conn())?;
+        let pages_before = self.report.pages;
+        let result = self.pages(store, first_wait).await;
+        let long = self.report.pages > pages_before + 1;
+        replica::apply::restore_checkpoints(store.conn(), before, long)?;
+        result
+    }
+
+    async fn pages(&mut self, store: &mut Store, first_wait: u32) -> Result<()> {
+        let (client, token) = (self.client, self.token);
+        let mut cursor = replica::state(store.conn())?.cursor;
+        let mut next = Prefetch::start(client, token, cursor, first_wait);
+        let mut writer = PageWriter::new(store);
+        loop {
+            // Pages that arrive back to back share a transaction; it commits before the loop
+            // waits for the network, so the replica's write lock is never held for a download.
+            if !next.is_ready() {
+                writer.commit(self.report, self.progress)?;
             }
-        };
-        report.cursor = cursor;
-        if page.changes.is_empty() && page.next_cursor <= cursor {
-            return writer.commit(report, progress);
-        }
-        if page.has_more {
-            next = Prefetch::start(client, token, page.next_cursor, 0);
-        }
-        writer.apply(&page, report)?;
-        cursor = page.next_cursor;
-        if !page.has_more {
-            return writer.commit(report, progress);
-        }
-        if writer.batch.is_full() {
-            writer.commit(report, progress)?;
+            let page = match next.page().await {
+                Ok(page) => page,
+                Err(e) => {
+                    writer.commit(self.report, self.progress)?;
+                    return Err(e);
+                }
+            };
+            self.report.cursor = cursor;
+            if page.changes.is_empty() && page.next_cursor <= cursor {
+                return writer.commit(self.report, self.progress);
+            }
+            if page.has_more {
+                next = Prefetch::start(client, token, page.next_cursor, 0);
+            }
+            writer.apply(&page, self.report)?;
+            cursor = page.next_cursor;
+            if !page.has_more {
+                return writer.commit(self.report, self.progress);
+            }
+            if writer.batch.is_full() {
+                writer.commit(self.report, self.progress)?;
+            }
         }
     }
 }
