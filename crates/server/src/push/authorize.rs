@@ -13,24 +13,24 @@ use switchboard_protocol::*;
 /// another user's name as author, fields over the shared limits, a disclosure to a partner
 /// that is not registered.
 pub(super) fn refuse_outright(tx: &mut dyn Tx, actor: &Actor, op: &Op) -> Result<Option<Verdict>> {
-    let refused = match op {
-        Op::LeadRevoked(_) => {
-            Verdict::rejected("server_only", "lead_revoked is sent by the server only")
-        }
-        Op::PartnerRegistered(_) => Verdict::rejected(
-            "server_only",
-            "partners are registered by an admin on the server",
-        ),
-        _ => match check_authorship(actor, op) {
-            Some(forged) => forged,
-            // The limits every intake applies (`switchboard_protocol::limits`).
-            None => match limits::check_op(op) {
-                Err(e) => Verdict::rejected("too_large", e.to_string()),
-                Ok(()) => return unregistered_partner(tx, op),
-            },
-        },
+    if let Some(refused) = server_only(op).or_else(|| check_authorship(actor, op)) {
+        return Ok(Some(refused));
+    }
+    // The limits every intake applies (`switchboard_protocol::limits`).
+    if let Err(e) = limits::check_op(op) {
+        return Ok(Some(Verdict::rejected("too_large", e.to_string())));
+    }
+    unregistered_partner(tx, op)
+}
+
+/// Operations only the server sends.
+fn server_only(op: &Op) -> Option<Verdict> {
+    let reason = match op {
+        Op::LeadRevoked(_) => "lead_revoked is sent by the server only",
+        Op::PartnerRegistered(_) => "partners are registered by an admin on the server",
+        _ => return None,
     };
-    Ok(Some(refused))
+    Some(Verdict::rejected("server_only", reason))
 }
 
 /// A disclosure names a partner that is not registered (under that name).
