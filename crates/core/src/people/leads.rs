@@ -35,7 +35,11 @@ pub enum LeadField {
 }
 
 impl LeadField {
-    /// Every field.
+    /// How many of `ALL`'s fields, from the first, are the person's own (what a correction may
+    /// change); the rest belong to the process.
+    pub const PERSONAL: usize = 7;
+
+    /// Every field, the person's own first.
     pub const ALL: [LeadField; 11] = [
         LeadField::Name,
         LeadField::Company,
