@@ -3,8 +3,7 @@
 use crate::error::{Result, ServerError};
 use crate::store::{col_int, col_text, Tx};
 use crate::time_text;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -47,9 +46,9 @@ pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String> {
         PasswordCost::Fast => Params::new(1024, 1, 1, None)
             .map_err(|e| ServerError::Internal(format!("argon2 params: {e}")))?,
     };
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    // The salt comes from the OS generator (argon2's `getrandom` feature).
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| ServerError::Internal(format!("argon2: {e}")))
 }
@@ -245,6 +244,17 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    /// Stores keep the hashes argon2 0.5 wrote (both costs); they must still sign people in.
+    #[test]
+    fn hashes_written_by_argon2_0_5_still_verify() {
+        let fast = "$argon2id$v=19$m=1024,t=1,p=1$tkHcDJhvHzL5kR21XMQ5Yg$kRSAnfx64qB1doC41Cn1NrQzMW6drv6Aw4re1YFSDlo";
+        let standard = "$argon2id$v=19$m=19456,t=2,p=1$tkHcDJhvHzL5kR21XMQ5Yg$aSNMF+jiilCsmIYgDfJST6z/2+eRA+T0+CvkaeJTKwk";
+        for hash in [fast, standard] {
+            assert!(verify_password("correct horse battery staple", hash));
+            assert!(!verify_password("correct horse battery stapler", hash));
+        }
     }
 
     #[test]
