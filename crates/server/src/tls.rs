@@ -14,7 +14,7 @@ pub use switchboard_pinning::{fingerprint, provider};
 pub fn self_signed(names: &[String]) -> Result<(String, String)> {
     let certified = rcgen::generate_simple_self_signed(names.to_vec())
         .map_err(|e| ServerError::Internal(format!("generating a certificate: {e}")))?;
-    Ok((certified.cert.pem(), certified.key_pair.serialize_pem()))
+    Ok((certified.cert.pem(), certified.signing_key.serialize_pem()))
 }
 
 /// The certificates in a PEM text.
