@@ -18,7 +18,7 @@ mod cli_replica;
 mod server_process;
 
 use cli_replica::{server_strings, CliReplica};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use server_process::ServerProcess;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -344,12 +344,12 @@ async fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
     // Mid-push: the server dies a random moment after rita announced a batch (the sidecar is
     // written just before the batch is sent).
     for round in 0..4 {
-        let n = rng.gen_range(300..700);
+        let n = rng.random_range(300..700);
         logged.extend(log_calls(&db, &leads, n, round));
         let before = pushed_through(&db);
         let mut child = rita.sandbox.command(&["sync"]).spawn().unwrap();
         if wait_until(&mut child, || pushed_through(&db) > before).await {
-            tokio::time::sleep(Duration::from_millis(rng.gen_range(0..40))).await;
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..40))).await;
             server.kill();
         }
         let status = child.wait().unwrap();
@@ -383,7 +383,7 @@ async fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
         let before = cursor_of(&db);
         let started = std::time::Instant::now();
         let mut child = rita.sandbox.command(&["sync"]).spawn().unwrap();
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(60..300))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(60..300))).await;
         let running = child.try_wait().unwrap().is_none();
         server.kill();
         let done = child.wait().unwrap().success();

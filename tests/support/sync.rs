@@ -4,7 +4,7 @@
 #![allow(dead_code)] // Each test file uses a different part of the fixtures.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -431,7 +431,7 @@ impl CuttingProxy {
                 // Cut after 0..20 KB: inside the TLS handshake, a push body or a pull page; a
                 // connection rarely outlives a few syncs, so both directions break often.
                 let limit = if on.load(Ordering::SeqCst) {
-                    Some(rng.lock().unwrap().gen_range(0..20_000u64))
+                    Some(rng.lock().unwrap().random_range(0..20_000u64))
                 } else {
                     None
                 };

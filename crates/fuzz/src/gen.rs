@@ -3,8 +3,8 @@
 //! stray quotes, mixed line ends, BOMs, invalid UTF-8, NUL bytes, huge fields, wrong types,
 //! extreme numbers and clock stamps — and byte-level damage on top.
 
-use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, RngExt};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, OnceLock};
 
@@ -91,19 +91,19 @@ const TEXTS: &[&str] = &[
 ];
 
 fn text(rng: &mut impl Rng) -> String {
-    match rng.gen_range(0..200) {
-        0 => "x".repeat(rng.gen_range(60_000..70_000)),
+    match rng.random_range(0..200) {
+        0 => "x".repeat(rng.random_range(60_000..70_000)),
         // Around the shared field limits (protocol::limits).
         41..=55 => {
             let limit = *[64usize, 100, 200, 254, 300, 1024, 2048, 16 * 1024]
                 .choose(rng)
                 .unwrap();
-            "x".repeat(limit + rng.gen_range(0..3) - 1)
+            "x".repeat(limit + rng.random_range(0..3) - 1)
         }
-        1..=10 => (0..rng.gen_range(0..40))
-            .map(|_| rng.gen::<char>())
+        1..=10 => (0..rng.random_range(0..40))
+            .map(|_| rng.random::<char>())
             .collect(),
-        11..=40 => format!("p{}@example.com", rng.gen_range(0..50)),
+        11..=40 => format!("p{}@example.com", rng.random_range(0..50)),
         _ => TEXTS.choose(rng).unwrap().to_string(),
     }
 }
@@ -111,7 +111,7 @@ fn text(rng: &mut impl Rng) -> String {
 /// Bytes of one CSV field: plain, quoted (with escaped quotes), or with a stray quote.
 fn csv_field(rng: &mut impl Rng, out: &mut Vec<u8>) {
     let t = text(rng);
-    match rng.gen_range(0..10) {
+    match rng.random_range(0..10) {
         0..=5 if !t.contains([',', '"', '\n', '\r']) => out.extend_from_slice(t.as_bytes()),
         0..=7 => {
             out.push(b'"');
@@ -139,24 +139,24 @@ fn line_end(rng: &mut impl Rng) -> &'static [u8] {
 /// not, blank lines, stray quotes, mixed line ends, then byte-level damage.
 pub fn csv_file(rng: &mut impl Rng) -> Vec<u8> {
     let mut out = Vec::new();
-    if rng.gen_bool(0.2) {
+    if rng.random_bool(0.2) {
         out.extend_from_slice(b"\xef\xbb\xbf");
     }
-    let columns = rng.gen_range(1..10);
+    let columns = rng.random_range(1..10);
     let header: Vec<&str> = (0..columns)
         .map(|_| *COLUMNS.choose(rng).unwrap())
         .collect();
     out.extend_from_slice(header.join(",").as_bytes());
     out.extend_from_slice(line_end(rng));
-    for _ in 0..rng.gen_range(0..40) {
-        if rng.gen_bool(0.05) {
+    for _ in 0..rng.random_range(0..40) {
+        if rng.random_bool(0.05) {
             out.extend_from_slice(line_end(rng));
             continue;
         }
-        let fields = if rng.gen_bool(0.9) {
+        let fields = if rng.random_bool(0.9) {
             columns
         } else {
-            rng.gen_range(1..columns + 3)
+            rng.random_range(1..columns + 3)
         };
         for i in 0..fields {
             if i > 0 {
@@ -164,7 +164,7 @@ pub fn csv_file(rng: &mut impl Rng) -> Vec<u8> {
             }
             csv_field(rng, &mut out);
         }
-        if rng.gen_bool(0.95) {
+        if rng.random_bool(0.95) {
             out.extend_from_slice(line_end(rng));
         }
     }
@@ -175,45 +175,45 @@ pub fn csv_file(rng: &mut impl Rng) -> Vec<u8> {
 /// lines, blank lines, a line longer than the bound now and then.
 pub fn jsonl_file(rng: &mut impl Rng) -> Vec<u8> {
     let mut out = Vec::new();
-    if rng.gen_bool(0.1) {
+    if rng.random_bool(0.1) {
         out.extend_from_slice(b"\xef\xbb\xbf");
     }
-    for _ in 0..rng.gen_range(0..30) {
-        match rng.gen_range(0..30) {
+    for _ in 0..rng.random_range(0..30) {
+        match rng.random_range(0..30) {
             0 => out.extend_from_slice(b"   "),
             1 => out.extend_from_slice(b"{\"name\":\"never closed"),
-            2 if rng.gen_bool(0.1) => {
+            2 if rng.random_bool(0.1) => {
                 out.extend_from_slice(b"{\"name\":\"");
-                let n = switchboard_core::import::jsonl::MAX_LINE_BYTES + rng.gen_range(0..10);
+                let n = switchboard_core::import::jsonl::MAX_LINE_BYTES + rng.random_range(0..10);
                 out.extend(std::iter::repeat_n(b'y', n));
                 out.extend_from_slice(b"\"}");
             }
             3 => out.extend_from_slice(b"[1,2,3]"),
             _ => {
                 let mut object = Map::new();
-                for _ in 0..rng.gen_range(0..8) {
+                for _ in 0..rng.random_range(0..8) {
                     let key = COLUMNS.choose(rng).unwrap().to_string();
                     object.insert(key, value(rng, 2));
                 }
                 out.extend_from_slice(Value::Object(object).to_string().as_bytes());
             }
         }
-        out.extend_from_slice(if rng.gen_bool(0.1) { b"\r\n" } else { b"\n" });
+        out.extend_from_slice(if rng.random_bool(0.1) { b"\r\n" } else { b"\n" });
     }
     damage(rng, out)
 }
 
 /// A random JSON value, shallow.
 fn value(rng: &mut impl Rng, depth: u32) -> Value {
-    match rng.gen_range(0..10) {
+    match rng.random_range(0..10) {
         0 => Value::Null,
-        1 => json!(rng.gen::<bool>()),
+        1 => json!(rng.random::<bool>()),
         2 => json!(*[0i64, -1, 1, i64::MAX, i64::MIN, 4930123456]
             .choose(rng)
             .unwrap()),
-        3 => json!(rng.gen::<f64>() * 1e300),
+        3 => json!(rng.random::<f64>() * 1e300),
         4 if depth > 0 => Value::Array(
-            (0..rng.gen_range(0..4))
+            (0..rng.random_range(0..4))
                 .map(|_| value(rng, depth - 1))
                 .collect(),
         ),
@@ -229,7 +229,7 @@ pub fn core_registration(rng: &mut impl Rng) -> Vec<u8> {
         if i > 0 {
             out.push(0xff);
         }
-        if rng.gen_bool(0.7) {
+        if rng.random_bool(0.7) {
             out.extend_from_slice(text(rng).as_bytes());
         }
     }
@@ -239,11 +239,11 @@ pub fn core_registration(rng: &mut impl Rng) -> Vec<u8> {
 /// A website submission: the documented fields with real and hostile values, then damage.
 pub fn registration_body(rng: &mut impl Rng) -> Vec<u8> {
     let mut body = json!({
-        "submission_id": format!("sub-{}", rng.gen_range(0..1000)),
+        "submission_id": format!("sub-{}", rng.random_range(0..1000)),
         "kind": *["license_key", "demo", "trial", "other", "nope"].choose(rng).unwrap(),
         "submitted_at": "2026-03-01T10:00:00Z",
         "name": "Ann Example",
-        "email": format!("p{}@example.com", rng.gen_range(0..100)),
+        "email": format!("p{}@example.com", rng.random_range(0..100)),
         "phone": "+49 30 1234567",
         "country": "DE",
         "pages_visited": ["/a", "/b"],
@@ -257,7 +257,7 @@ pub fn registration_body(rng: &mut impl Rng) -> Vec<u8> {
         "referrer",
         "form_version",
     ] {
-        if rng.gen_bool(0.3) {
+        if rng.random_bool(0.3) {
             body[key] = Value::String(text(rng));
         }
     }
@@ -347,14 +347,14 @@ const OP_TYPES: &[&str] = &[
 pub fn push_body(rng: &mut impl Rng) -> Vec<u8> {
     let templates = op_templates();
     let mut ops = Vec::new();
-    let mut seq: i64 = rng.gen_range(0..1000);
-    for _ in 0..rng.gen_range(0..12) {
+    let mut seq: i64 = rng.random_range(0..1000);
+    for _ in 0..rng.random_range(0..12) {
         let mut op = templates.choose(rng).unwrap().clone();
         mutate(rng, &mut op, 4);
-        if rng.gen_bool(0.05) {
+        if rng.random_bool(0.05) {
             op["type"] = json!(*OP_TYPES.choose(rng).unwrap());
         }
-        seq = match rng.gen_range(0..10) {
+        seq = match rng.random_range(0..10) {
             0 => seq,
             1 => -seq,
             2 => i64::MAX,
@@ -362,13 +362,13 @@ pub fn push_body(rng: &mut impl Rng) -> Vec<u8> {
         };
         ops.push(json!({ "seq": seq, "op": op }));
     }
-    let replica = if rng.gen_bool(0.9) {
-        format!("0190a1b2-0000-7000-8000-{:012}", rng.gen_range(0..20))
+    let replica = if rng.random_bool(0.9) {
+        format!("0190a1b2-0000-7000-8000-{:012}", rng.random_range(0..20))
     } else {
         text(rng)
     };
     let mut body = json!({ "replica_id": replica, "ops": ops });
-    if rng.gen_bool(0.05) {
+    if rng.random_bool(0.05) {
         mutate(rng, &mut body, 1);
     }
     damage(rng, body.to_string().into_bytes())
@@ -384,7 +384,7 @@ fn mutate(rng: &mut impl Rng, v: &mut Value, depth: u32) {
                 if key == "type" || key == "group" {
                     continue;
                 }
-                match rng.gen_range(0..40) {
+                match rng.random_range(0..40) {
                     0 => {
                         map.remove(&key);
                     }
@@ -400,7 +400,7 @@ fn mutate(rng: &mut impl Rng, v: &mut Value, depth: u32) {
                     }
                 }
             }
-            if rng.gen_bool(0.03) {
+            if rng.random_bool(0.03) {
                 map.insert("unexpected".into(), value(rng, 1));
             }
         }
@@ -410,18 +410,18 @@ fn mutate(rng: &mut impl Rng, v: &mut Value, depth: u32) {
                     mutate(rng, item, depth - 1);
                 }
             }
-            if rng.gen_bool(0.05) {
+            if rng.random_bool(0.05) {
                 items.push(value(rng, 1));
             }
         }
-        Value::String(s) => match rng.gen_range(0..25) {
+        Value::String(s) => match rng.random_range(0..25) {
             0 => *s = text(rng),
             1 => *s = "9999999999999-99999-zz".into(),
             2 => *s = String::new(),
             3 => s.push_str(&text(rng)),
             _ => {}
         },
-        Value::Number(_) if rng.gen_bool(0.1) => *v = value(rng, 0),
+        Value::Number(_) if rng.random_bool(0.1) => *v = value(rng, 0),
         _ => {}
     }
 }
@@ -429,19 +429,19 @@ fn mutate(rng: &mut impl Rng, v: &mut Value, depth: u32) {
 /// Byte-level damage to well-formed input, now and then: a byte flipped, a cut, a stray
 /// quote, invalid UTF-8, a NUL, a chunk repeated.
 pub fn damage(rng: &mut impl Rng, mut bytes: Vec<u8>) -> Vec<u8> {
-    for _ in 0..rng.gen_range(0..3) {
-        if bytes.is_empty() || rng.gen_bool(0.5) {
+    for _ in 0..rng.random_range(0..3) {
+        if bytes.is_empty() || rng.random_bool(0.5) {
             continue;
         }
-        let at = rng.gen_range(0..bytes.len());
-        match rng.gen_range(0..6) {
-            0 => bytes[at] ^= 1 << rng.gen_range(0..8),
+        let at = rng.random_range(0..bytes.len());
+        match rng.random_range(0..6) {
+            0 => bytes[at] ^= 1 << rng.random_range(0..8),
             1 => bytes.truncate(at),
             2 => bytes.insert(at, b'"'),
             3 => bytes.insert(at, 0xff),
             4 => bytes.insert(at, 0),
             _ => {
-                let end = (at + rng.gen_range(1..64)).min(bytes.len());
+                let end = (at + rng.random_range(1..64)).min(bytes.len());
                 let chunk = bytes[at..end].to_vec();
                 bytes.splice(at..at, chunk);
             }

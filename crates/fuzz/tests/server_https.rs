@@ -5,7 +5,7 @@
 //!
 //! `FUZZ_HTTPS_BODIES` sets how many bodies (default 300); `FUZZ_SEED` replays a run.
 
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{rngs::StdRng, RngExt, SeedableRng};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -177,7 +177,7 @@ async fn random_bodies_over_https_never_panic_the_real_server() {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     for n in 0..bodies {
-        let (path, bearer, body) = match rng.gen_range(0..10) {
+        let (path, bearer, body) = match rng.random_range(0..10) {
             0..=4 => ("/v1/push", token.as_str(), Target::Push.generate(&mut rng)),
             5..=8 => (
                 "/v1/registrations",

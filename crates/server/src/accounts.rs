@@ -5,7 +5,7 @@ use crate::store::{col_int, col_text, Tx};
 use crate::time_text;
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use switchboard_domain::time::parse_time;
 use switchboard_protocol::{Role, Secret};
@@ -72,7 +72,7 @@ pub fn secret_hash(secret: &str) -> String {
 /// A new random secret: `prefix` and 32 random bytes in hex.
 pub fn new_secret(prefix: &str) -> Secret {
     let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rand_core::UnwrapErr(rand::rngs::SysRng).fill_bytes(&mut bytes);
     Secret::new(format!("{prefix}{}", hex::encode(bytes)))
 }
 

@@ -139,7 +139,10 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<String> {
     let cert_pem = read(&dir.join(&config.cert))?;
     tls::server_config(&cert_pem, &read(&dir.join(&config.key))?)?;
     let mut key = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    rand::Rng::fill_bytes(
+        &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng),
+        &mut key,
+    );
     write_private(&dir.join(SUPPRESSION_KEY), &hex::encode(key))?;
     keyring(dir)?;
     write_private(&dir.join(CONFIG), &serde_json::to_string_pretty(&config)?)?;

@@ -14,7 +14,7 @@ use crate::store::{col_text, Tx, Val};
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
+use rand::Rng;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -53,7 +53,7 @@ impl std::fmt::Debug for Keyring {
 
 fn random<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
-    rand::rngs::OsRng.fill_bytes(&mut out);
+    rand::rand_core::UnwrapErr(rand::rngs::SysRng).fill_bytes(&mut out);
     out
 }
 

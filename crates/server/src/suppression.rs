@@ -12,7 +12,7 @@ use crate::normalize;
 use crate::store::{col_text, Tx};
 use crate::time_text;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
+use rand::Rng;
 use switchboard_protocol::{SuppressionHash, SuppressionKind};
 
 /// The scope of a hash the server computed from data it held: every office.
@@ -33,7 +33,7 @@ pub fn phone_key(tx: &mut dyn Tx) -> Result<Vec<u8>> {
         return Ok(key);
     }
     let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rand_core::UnwrapErr(rand::rngs::SysRng).fill_bytes(&mut bytes);
     tx.exec(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
         &[PHONE_KEY.into(), hex::encode(bytes).into()],
