@@ -8,11 +8,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 DESKTOP_BIN := target/debug/switchboard-desktop
 
-.PHONY: help deps ui desktop run test lint-rust types rust-tests ui-tests e2e bundle fuzz fuzz-smoke
+.PHONY: help deps ui desktop run test lint-rust supply-chain types rust-tests ui-tests e2e bundle fuzz fuzz-smoke
 
 help:
 	@echo "make run     build everything and open Switchboard (demo data in an empty database)"
-	@echo "make test    every check CI runs: format, clippy, generated types, Rust, UI, window"
+	@echo "make test    every check CI runs: format, clippy, supply chain, generated types, Rust, UI, window"
 	@echo "make bundle  a .deb package in target/release/bundle/deb/"
 	@echo "make fuzz    long libFuzzer run of every parser (FUZZ_SECONDS per target, default 600)"
 
@@ -33,6 +33,7 @@ run: desktop
 
 test: deps
 	$(MAKE) --no-print-directory lint-rust
+	$(MAKE) --no-print-directory supply-chain
 	$(MAKE) --no-print-directory types
 	scripts/with-test-postgres.sh $(MAKE) --no-print-directory rust-tests
 	$(MAKE) --no-print-directory ui-tests
@@ -42,6 +43,12 @@ test: deps
 lint-rust:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+## cargo-deny (advisories from the committed RustSec snapshot, licences, bans, sources) and npm
+## audit of the UI's production dependencies; docs/SUPPLY_CHAIN.md.
+supply-chain: deps
+	node --test scripts/npm-audit.test.mjs
+	scripts/check-supply-chain.sh
 
 types:
 	scripts/check-generated-types.sh

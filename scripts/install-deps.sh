@@ -59,6 +59,20 @@ install_tauri_driver() {
   cargo install tauri-driver --locked --version '^2' || die "cargo install tauri-driver failed"
 }
 
+# Cargo tools at pinned versions (docs/SUPPLY_CHAIN.md), installed when that version is missing:
+# cargo-deny for `make test`.
+CARGO_DENY_VERSION=0.20.2
+
+install_cargo_tool() {
+  local tool="$1" version="$2"
+  if cargo install --list | grep -qx "$tool v$version:"; then
+    say "$tool: $version"
+    return
+  fi
+  say "$tool: cargo install $version"
+  cargo install "$tool" --locked --version "=$version" || die "cargo install $tool failed"
+}
+
 # Only `make fuzz` (libFuzzer) needs these; `make test` runs the fuzz smoke test on stable.
 install_fuzz_tools() {
   if rustup run nightly rustc --version >/dev/null 2>&1; then
@@ -84,4 +98,5 @@ command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20.19 or n
 install_apt_packages
 install_ui_packages
 install_tauri_driver
+install_cargo_tool cargo-deny "$CARGO_DENY_VERSION"
 say "dependencies ready"
