@@ -13,7 +13,7 @@ DESKTOP_BIN := target/debug/switchboard-desktop
 help:
 	@echo "make run     build everything and open Switchboard (demo data in an empty database)"
 	@echo "make test    every check CI runs: format, clippy, supply chain, generated types, Rust, UI, window"
-	@echo "make bundle  a .deb package in target/release/bundle/deb/"
+	@echo "make bundle  a .deb package and its SBOMs in target/release/bundle/deb/"
 	@echo "make fuzz    long libFuzzer run of every parser (FUZZ_SECONDS per target, default 600)"
 
 ## Set-up: system packages, ui/node_modules, tauri-driver.
@@ -74,9 +74,14 @@ e2e: desktop
 
 ## A .deb through the Tauri CLI (release build; runs the UI build itself). The CLI is told where
 ## the app and the UI live, since tauri.conf.json sits at the root rather than in src-tauri/;
-## its before-commands run in ui/.
-bundle: deps
-	TAURI_APP_PATH=$(CURDIR) TAURI_FRONTEND_PATH=$(CURDIR)/ui ui/node_modules/.bin/tauri build --bundles deb
+## its before-commands run in ui/. Cargo runs through cargo-auditable (the binary carries its
+## dependency list), and the Rust and npm SBOMs (CycloneDX) are written beside the .deb.
+BUNDLE_DIR := target/release/bundle/deb
+bundle:
+	scripts/install-deps.sh --bundle
+	TAURI_APP_PATH=$(CURDIR) TAURI_FRONTEND_PATH=$(CURDIR)/ui ui/node_modules/.bin/tauri build \
+	  --bundles deb --runner $(CURDIR)/scripts/auditable-cargo
+	scripts/write-sbom.sh $(BUNDLE_DIR)
 
 ## The fuzz smoke run alone (`rust-tests` runs it too, as part of the workspace's tests): the
 ## committed corpus and regressions, random structure-aware inputs (FUZZ_SMOKE_SECONDS per

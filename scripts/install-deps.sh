@@ -60,8 +60,10 @@ install_tauri_driver() {
 }
 
 # Cargo tools at pinned versions (docs/SUPPLY_CHAIN.md), installed when that version is missing:
-# cargo-deny for `make test`.
+# cargo-deny for `make test`; cargo-auditable and cargo-cyclonedx for `make bundle`.
 CARGO_DENY_VERSION=0.20.2
+CARGO_AUDITABLE_VERSION=0.7.7
+CARGO_CYCLONEDX_VERSION=0.5.9
 
 install_cargo_tool() {
   local tool="$1" version="$2"
@@ -93,6 +95,10 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rust
 if [ "${1:-}" = "--fuzz" ]; then
   install_fuzz_tools
   exit 0
+fi
+if [ "${1:-}" = "--bundle" ]; then
+  install_cargo_tool cargo-auditable "$CARGO_AUDITABLE_VERSION"
+  install_cargo_tool cargo-cyclonedx "$CARGO_CYCLONEDX_VERSION"
 fi
 command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20.19 or newer first"
 install_apt_packages
