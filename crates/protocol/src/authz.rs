@@ -319,7 +319,7 @@ mod tests {
     #[test]
     fn sample_kinds_cover_the_wire_type() {
         // The kinds as ts-rs reads them off the `Op` type itself, not a list kept by hand.
-        let decl = Op::decl();
+        let decl = Op::decl(&ts_rs::Config::from_env());
         let declared: BTreeSet<String> = decl
             .split("\"type\": \"")
             .skip(1)
