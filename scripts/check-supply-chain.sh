@@ -26,6 +26,8 @@ stage_advisory_db() {
 
 cd "$ROOT"
 stage_advisory_db
+# cargo-deny runs offline; the crates it reads must be here (a no-op once anything was built).
+cargo fetch --locked --quiet
 # The inclusion graphs of the duplicate-version warnings would fill the log; run the same
 # command without --hide-inclusion-graph to see who pulls a reported crate in.
 cargo deny --locked --offline check --hide-inclusion-graph advisories bans licenses sources
