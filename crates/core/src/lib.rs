@@ -9,7 +9,7 @@
 //! 2. `people` — leads, registrations
 //! 3. `compliance` — consent, suppression, the gate
 //! 4. `intake` — website registrations, file import
-//! 5. `outreach` — follow-ups, queues, contact, letters, reminders
+//! 5. `outreach` — follow-ups, queues, contact, letters, reminders, cadences
 //! 6. `review` — history, export, search
 //! 7. `campaigns` — promotional-email audiences, email-service feedback
 //! 8. `partners` — the partner registry, sharing, disclosures, notices
@@ -37,7 +37,7 @@ pub mod store;
 pub use campaigns::{audience, feedback};
 pub use compliance::{consent, gate, suppression};
 pub use intake::import;
-pub use outreach::{contact, followup, letters, mail, queue, reminders};
+pub use outreach::{cadence, contact, followup, letters, mail, queue, reminders};
 pub use partners::{disclosure, notices, share};
 pub use people::{leads, registration};
 pub use privacy::{access, correct, erase, requests};

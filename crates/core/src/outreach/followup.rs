@@ -8,7 +8,7 @@
 use crate::clock::{new_id, to_text};
 use crate::compliance::gate::{self, Decision};
 use crate::error::{CoreError, Result};
-use crate::outreach::queue;
+use crate::outreach::{cadence, queue};
 use crate::people::leads::{self, parse_time, LeadField};
 use crate::store::outbox::{self, Entity};
 use chrono::{DateTime, Duration, Utc};
@@ -123,6 +123,7 @@ pub fn log(conn: &Connection, input: &LogFollowUp, now: DateTime<Utc>) -> Result
         next_follow_up_at: input.next_follow_up_at,
     };
     insert(conn, &follow_up, false)?;
+    cadence::enrollment::on_follow_up(conn, &follow_up)?;
     outbox::enqueue(conn, Entity::FollowUp, &follow_up.id, None)?;
     leads::recompute_counters(conn, &lead.id)?;
 

@@ -378,16 +378,20 @@ pub struct AddedDue {
     pub skipped: Vec<Skipped>,
 }
 
-/// Adds every lead whose follow-up date has come (by `at`) and whose last contact was a letter:
-/// the mail follow-ups due. Leads the gate blocks for mail are reported, not added.
+/// Adds every lead whose follow-up date has come (by `at`) and whose last contact was a letter,
+/// or whose cadence's letter step is due: the mail follow-ups due. Leads the gate blocks for mail are reported, not added.
 pub fn add_due(conn: &Connection, actor: &str, at: DateTime<Utc>) -> Result<AddedDue> {
     let due: Vec<String> = conn
         .prepare_cached(
             "SELECT l.id FROM lead l
-             WHERE l.status = 'working' AND l.next_follow_up_at IS NOT NULL
+             WHERE (l.status = 'working' AND l.next_follow_up_at IS NOT NULL
                AND l.next_follow_up_at <= ?1
                AND (SELECT f.channel FROM follow_up f WHERE f.lead_id = l.id
                     ORDER BY f.occurred_at DESC, f.id DESC LIMIT 1) = 'mail'
+               -- or a cadence's letter step has fallen due (issue 12)
+               OR l.status IN ('new', 'working') AND EXISTS (SELECT 1 FROM cadence_enrollment e
+                    WHERE e.lead_id = l.id AND e.state = 'active' AND e.channel = 'mail'
+                      AND e.due_at <= ?1))
                AND NOT EXISTS (SELECT 1 FROM letter_batch b WHERE b.lead_id = l.id)
              ORDER BY l.next_follow_up_at, l.id",
         )?

@@ -417,6 +417,9 @@ fn walk_sql(
         params.push(Value::Text(to_text(at)));
         params.push(Value::Text(rep.to_string()));
     }
+    if f.base == QueueBase::Due {
+        return with_cadence_steps(def.order, &clauses, params);
+    }
     Walk {
         sql: format!(
             "SELECT {LEAD_COLUMNS}, lease_owner, lease_until FROM lead WHERE {} {}",
@@ -425,6 +428,42 @@ fn walk_sql(
         ),
         params,
     }
+}
+
+/// The `due` walk: leads whose follow-up date has come, merged in due order with open leads
+/// whose cadence step has fallen due (issue 12). Each side walks its own index (`lead_due_queue`,
+/// `cadence_enrollment_due`), so SQLite merges them without sorting; a lead may come twice (a
+/// date and a step, or two cadences) and `walk` skips the repeat. `clauses[0]` is the base.
+fn with_cadence_steps(order: QueueOrder, clauses: &[String], params: Vec<Value>) -> Walk {
+    let rest: Vec<&str> = clauses[1..].iter().map(String::as_str).collect();
+    let qualified: Vec<String> = LEAD_COLUMNS
+        .split(',')
+        .map(|c| format!("lead.{}", c.trim()))
+        .collect();
+    let sql = format!(
+        "SELECT {LEAD_COLUMNS}, lease_owner, lease_until, next_follow_up_at AS due_sort
+           FROM lead WHERE {}
+         UNION ALL
+         SELECT {}, lead.lease_owner, lead.lease_until, ce.due_at
+           FROM cadence_enrollment ce JOIN lead ON lead.id = ce.lead_id
+          WHERE ce.state = 'active' AND ce.due_at <= ? AND lead.status IN ('new', 'working')
+                {}
+         {}",
+        clauses.join(" AND "),
+        qualified.join(", "),
+        rest.iter()
+            .map(|c| format!("AND {c}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        match order {
+            QueueOrder::DueDate => "ORDER BY due_sort",
+            QueueOrder::NewestRegistration => "ORDER BY last_registered_at DESC",
+            QueueOrder::OldestRegistration => "ORDER BY last_registered_at",
+        }
+    );
+    let mut both = params.clone();
+    both.extend(params);
+    Walk { sql, params: both }
 }
 
 /// Whether the gate lets the queue hand out `lead` now: phone for `callable`, any channel
@@ -476,9 +515,13 @@ fn walk(
     let lease_col = LEAD_COLUMNS.split(',').count();
     let mut skipped = 0;
     let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     while found.len() < take {
         let Some(row) = rows.next()? else { break };
         let lead = lead_from_row(row)?;
+        if !seen.insert(lead.id.clone()) {
+            continue;
+        }
         let Some(channels) = eligible(&gate, def, &lead, at)? else {
             continue;
         };
@@ -514,6 +557,8 @@ pub fn next(
         ));
     }
     let def = get(conn, queue_name)?;
+    // Enrolments made at intake by a cadence rule get their first step's time now.
+    crate::outreach::cadence::enrollment::plan_pending(conn)?;
     let lease_until = at + Duration::minutes(settings.lease_minutes);
     // Another rep may claim our candidate between the walk and the claim; then the walk runs
     // again and that lead is skipped as leased. Bounded so a storm of claims cannot spin forever.

@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0009_outbox_order.sql"),
     ),
     ("0010_mail", include_str!("../../migrations/0010_mail.sql")),
+    (
+        "0011_cadences",
+        include_str!("../../migrations/0011_cadences.sql"),
+    ),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.

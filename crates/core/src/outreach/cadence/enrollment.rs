@@ -1,0 +1,413 @@
+//! Leads in cadences: enrolling (by hand, many at once, in the caller's one transaction),
+//! planning the next step, advancing when the step's follow-up is logged, stopping, and the due
+//! steps as tasks with the gate's answer at the moment asked. The only writer of
+//! `cadence_enrollment`, apart from the stop and intake-rule triggers of migration 0011, which
+//! fire where the events are recorded (lower parts of the core that may not call up here).
+
+use crate::clock::{new_id, to_text};
+use crate::compliance::gate::{Decision, DecisionView, Gate};
+use crate::error::{CoreError, Result};
+use crate::outreach::cadence::definition::{self, Step};
+use crate::outreach::cadence::schedule::{next_due, Place, Planned};
+use crate::people::leads::{self, parse_time};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use switchboard_protocol::{Channel, Direction, FollowUp, Lead, LeadStatus};
+use ts_rs::TS;
+
+/// One lead in one cadence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, rename = "CadenceEnrollment")]
+pub struct Enrollment {
+    pub id: String,
+    pub lead_id: String,
+    pub cadence_id: String,
+    pub cadence: String,
+    /// The version the lead started on and keeps.
+    #[ts(type = "number")]
+    pub version: i64,
+    /// Index of the next step to run.
+    #[ts(type = "number")]
+    pub step: i64,
+    pub channel: Option<Channel>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// `active`, `completed` or `stopped`.
+    pub state: String,
+    /// The rep whose queue the steps go to.
+    pub rep: Option<String>,
+    pub enrolled_at: DateTime<Utc>,
+    /// Who enrolled the lead, or `rule:<id>` for an intake rule.
+    pub enrolled_by: String,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it stopped: `replied`, `meeting_booked`, `not_interested`, `opted_out_email`, …
+    pub stop_reason: Option<String>,
+}
+
+const COLUMNS: &str = "e.id, e.lead_id, e.cadence_id, c.name, e.version, e.step, e.channel,
+    e.due_at, e.state, e.rep, e.enrolled_at, e.enrolled_by, e.ended_at, e.stop_reason";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Enrollment> {
+    let channel: Option<String> = r.get(6)?;
+    Ok(Enrollment {
+        id: r.get(0)?,
+        lead_id: r.get(1)?,
+        cadence_id: r.get(2)?,
+        cadence: r.get(3)?,
+        version: r.get(4)?,
+        step: r.get(5)?,
+        channel: channel.and_then(|c| c.parse().ok()),
+        due_at: parse_time(r.get(7)?),
+        state: r.get(8)?,
+        rep: r.get(9)?,
+        enrolled_at: parse_time(r.get(10)?).unwrap_or_default(),
+        enrolled_by: r.get(11)?,
+        ended_at: parse_time(r.get(12)?),
+        stop_reason: r.get(13)?,
+    })
+}
+
+/// A lead that was not enrolled, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct NotEnrolled {
+    pub lead: String,
+    pub reason: String,
+}
+
+/// What enrolling did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, rename = "CadenceEnrolled")]
+pub struct Enrolled {
+    pub cadence: String,
+    #[ts(type = "number")]
+    pub version: i64,
+    pub enrolled: u64,
+    /// Leads already active in this cadence (left as they were).
+    pub already: u64,
+    pub skipped: Vec<NotEnrolled>,
+}
+
+/// Enrolls leads (ids or email addresses) in a cadence at its current version, inside the
+/// caller's transaction; each lead's first step is planned in its own time zone. Erased and
+/// closed leads are skipped with the reason; leads already active in the cadence stay as they
+/// are. Statements are prepared once, so 100,000 leads take one pass.
+pub fn enroll(
+    conn: &Connection,
+    cadence: &str,
+    lead_refs: &[String],
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<Enrolled> {
+    let cadence = definition::find(conn, cadence)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO cadence_enrollment(id, lead_id, cadence_id, version, step, channel, due_at,
+                                        rep, enrolled_at, enrolled_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+    )?;
+    let mut done = Enrolled {
+        cadence: cadence.name.clone(),
+        version: cadence.version,
+        enrolled: 0,
+        already: 0,
+        skipped: Vec::new(),
+    };
+    let at_text = to_text(at);
+    for reference in lead_refs {
+        let lead = match leads::find(conn, reference) {
+            Ok(lead) => lead,
+            Err(CoreError::NotFound(reason)) => {
+                done.skipped.push(NotEnrolled {
+                    lead: reference.clone(),
+                    reason,
+                });
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
+        let planned = match plan_first(&cadence.steps, &lead, at) {
+            Ok(p) => p,
+            Err(reason) => {
+                done.skipped.push(NotEnrolled {
+                    lead: reference.clone(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        let rep = lead.owner.as_deref().unwrap_or(actor);
+        let added = insert.execute(params![
+            new_id(at),
+            lead.id,
+            cadence.id,
+            cadence.version,
+            planned.step as i64,
+            planned.channel.as_str(),
+            to_text(planned.due_at),
+            rep,
+            at_text,
+            actor
+        ])?;
+        if added == 1 {
+            done.enrolled += 1;
+        } else {
+            done.already += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// The first step of a lead new to a cadence, or why it cannot be enrolled.
+fn plan_first(
+    steps: &[Step],
+    lead: &Lead,
+    at: DateTime<Utc>,
+) -> std::result::Result<Planned, String> {
+    match lead.status {
+        LeadStatus::Erased => return Err("the person was erased".into()),
+        LeadStatus::Closed => return Err("the lead is closed".into()),
+        _ => {}
+    }
+    next_due(steps, 0, at, &Place::of(lead)).ok_or_else(|| {
+        "no instant fits a call inside calling hours in every zone of the lead's country: \
+         set the lead's time zone"
+            .to_string()
+    })
+}
+
+/// Plans the first step of enrolments the intake-rule trigger made (their `due_at` is empty),
+/// counting from the registration's arrival. Returns how many were planned.
+pub fn plan_pending(conn: &Connection) -> Result<usize> {
+    let pending: Vec<(String, String, String, i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, lead_id, cadence_id, version, enrolled_at FROM cadence_enrollment
+             WHERE due_at IS NULL AND state = 'active'",
+        )?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, lead_id, cadence_id, version, enrolled_at) in &pending {
+        let steps = definition::steps_of(conn, cadence_id, *version)?;
+        let lead = leads::get(conn, lead_id)?;
+        let at = parse_time(Some(enrolled_at.clone())).unwrap_or_default();
+        let rep = lead.owner.clone();
+        match plan_first(&steps, &lead, at) {
+            Ok(p) => conn
+                .prepare_cached(
+                    "UPDATE cadence_enrollment SET step = ?2, channel = ?3, due_at = ?4,
+                            rep = coalesce(rep, ?5)
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    id,
+                    p.step as i64,
+                    p.channel.as_str(),
+                    to_text(p.due_at),
+                    rep
+                ])?,
+            Err(reason) => conn
+                .prepare_cached(
+                    "UPDATE cadence_enrollment SET state = 'stopped', ended_at = enrolled_at,
+                            stop_reason = ?2
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, reason])?,
+        };
+    }
+    Ok(pending.len())
+}
+
+/// Advances the lead's enrolments whose due step is on the follow-up's channel: an outbound
+/// contact logged at or after the step fell due completes it, and the next step is planned from
+/// that moment. Called by `followup::log` for every follow-up it records.
+pub fn on_follow_up(conn: &Connection, f: &FollowUp) -> Result<()> {
+    if f.direction != Direction::Out {
+        return Ok(());
+    }
+    let due: Vec<(String, String, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, cadence_id, version, step FROM cadence_enrollment
+             WHERE lead_id = ?1 AND state = 'active' AND channel = ?2 AND due_at <= ?3",
+        )?
+        .query_map(
+            params![f.lead_id, f.channel.as_str(), to_text(f.occurred_at)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let place = Place::of(&leads::get(conn, &f.lead_id)?);
+    for (id, cadence_id, version, step) in due {
+        let steps = definition::steps_of(conn, &cadence_id, version)?;
+        let next = next_due(&steps, step as usize + 1, f.occurred_at, &place);
+        match next {
+            Some(p) => conn
+                .prepare_cached(
+                    "UPDATE cadence_enrollment SET step = ?2, channel = ?3, due_at = ?4
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    id,
+                    p.step as i64,
+                    p.channel.as_str(),
+                    to_text(p.due_at)
+                ])?,
+            None => conn
+                .prepare_cached(
+                    "UPDATE cadence_enrollment SET state = 'completed', step = ?2, channel = NULL,
+                            due_at = NULL, ended_at = ?3
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, steps.len() as i64, to_text(f.occurred_at)])?,
+        };
+    }
+    Ok(())
+}
+
+/// Stops a lead's active enrolments by hand (in one cadence, or all); returns how many.
+pub fn stop(
+    conn: &Connection,
+    lead: &str,
+    cadence: Option<&str>,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<usize> {
+    let lead = leads::find(conn, lead)?;
+    let cadence_id = cadence
+        .map(|c| definition::find(conn, c).map(|c| c.id))
+        .transpose()?;
+    let stopped = conn
+        .prepare_cached(
+            "UPDATE cadence_enrollment SET state = 'stopped', due_at = NULL, ended_at = ?3,
+                    stop_reason = ?4
+             WHERE lead_id = ?1 AND state = 'active' AND (?2 IS NULL OR cadence_id = ?2)",
+        )?
+        .execute(params![
+            lead.id,
+            cadence_id,
+            to_text(at),
+            format!("manual: {actor}")
+        ])?;
+    Ok(stopped)
+}
+
+/// A lead's enrolments, newest first.
+pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<Enrollment>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM cadence_enrollment e JOIN cadence c ON c.id = e.cadence_id
+         WHERE e.lead_id = ?1 ORDER BY e.enrolled_at DESC, e.id"
+    ))?;
+    let rows = stmt.query_map([lead_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A cadence's enrolments, newest first, up to `limit`.
+pub fn of_cadence(conn: &Connection, cadence_id: &str, limit: u32) -> Result<Vec<Enrollment>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM cadence_enrollment e JOIN cadence c ON c.id = e.cadence_id
+         WHERE e.cadence_id = ?1 ORDER BY e.enrolled_at DESC, e.id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![cadence_id, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many of a cadence's enrolments are in each state, and why the stopped ones stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export, rename = "CadenceCounts")]
+pub struct Counts {
+    pub active: u64,
+    pub completed: u64,
+    pub stopped: u64,
+    /// `(reason, count)`, most frequent first.
+    pub stop_reasons: Vec<(String, u64)>,
+}
+
+/// The state counts of a cadence's enrolments.
+pub fn counts(conn: &Connection, cadence_id: &str) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, coalesce(stop_reason, ''), count(*) FROM cadence_enrollment
+         WHERE cadence_id = ?1 GROUP BY 1, 2 ORDER BY 3 DESC, 2",
+    )?;
+    let mut rows = stmt.query([cadence_id])?;
+    while let Some(r) = rows.next()? {
+        let (state, reason, n): (String, String, u64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        match state.as_str() {
+            "active" => counts.active += n,
+            "completed" => counts.completed += n,
+            _ => {
+                counts.stopped += n;
+                counts.stop_reasons.push((reason, n));
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// A due step: a task for the responsible rep, with the gate's answer for its channel now.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, rename = "CadenceTask")]
+pub struct Task {
+    pub enrollment: Enrollment,
+    pub lead_name: Option<String>,
+    pub step: Step,
+    /// What comes after this step, if anything.
+    pub then: Option<String>,
+    #[ts(as = "DecisionView")]
+    pub gate: Decision,
+}
+
+/// The steps due by `at`, oldest first (for one rep, or everyone), each checked by the gate at
+/// `at` — a step is run only when the gate allows it then, whatever held when it was planned.
+pub fn due(
+    conn: &Connection,
+    at: DateTime<Utc>,
+    rep: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Task>> {
+    plan_pending(conn)?;
+    let found: Vec<Enrollment> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM cadence_enrollment e JOIN cadence c ON c.id = e.cadence_id
+             WHERE e.state = 'active' AND e.due_at <= ?1 AND (?2 IS NULL OR e.rep = ?2)
+             ORDER BY e.due_at, e.id LIMIT ?3"
+        ))?
+        .query_map(params![to_text(at), rep, limit], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let gate = Gate::new(conn)?;
+    found
+        .into_iter()
+        .map(|e| {
+            let steps = definition::steps_of(conn, &e.cadence_id, e.version)?;
+            let lead = leads::get(conn, &e.lead_id)?;
+            let index = e.step as usize;
+            let step = steps.get(index).cloned().ok_or_else(|| {
+                CoreError::BadInput(format!("enrolment {} points past its steps", e.id))
+            })?;
+            let channel = step.channel().unwrap_or(Channel::Email);
+            Ok(Task {
+                gate: gate.check(&lead, channel, at)?,
+                lead_name: lead.name,
+                then: steps.get(index + 1).map(Step::label),
+                step,
+                enrollment: e,
+            })
+        })
+        .collect()
+}
+
+/// The active enrolment with this id, if any (for tests and the CLI).
+pub fn find(conn: &Connection, id: &str) -> Result<Option<Enrollment>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM cadence_enrollment e JOIN cadence c ON c.id = e.cadence_id
+             WHERE e.id = ?1"
+        ))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,447 @@
+//! Enrolments on a real database file: versions kept, steps advanced by logged follow-ups,
+//! due steps in the `due` queue and the letter batch, every stop, enrolment by intake rule.
+
+use super::*;
+use crate::compliance::consent;
+use crate::intake::{self, IntakeContext, RegistrationInput};
+use crate::outreach::cadence::definition::Rule;
+use crate::outreach::followup::{self, LogFollowUp};
+use crate::outreach::letters;
+use crate::outreach::queue::{self, QueueSettings};
+use crate::people::leads::{LeadField, NewLead};
+use crate::privacy::erase;
+use crate::{FixedClock, Store};
+use chrono::{Duration, TimeZone};
+use std::sync::Arc;
+use switchboard_protocol::{ConsentScope, Outcome};
+
+/// Monday 2 March 2026, 09:00 UTC: 10:00 in Berlin.
+fn monday() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+struct Db {
+    store: Store,
+    clock: FixedClock,
+    _dir: tempfile::TempDir,
+}
+
+fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FixedClock::at(monday());
+    let store =
+        Store::open_with_clock(&dir.path().join("cadence.db"), Arc::new(clock.clone())).unwrap();
+    Db {
+        store,
+        clock,
+        _dir: dir,
+    }
+}
+
+fn lead(db: &mut Db, email: &str) -> String {
+    let id = new_id(db.store.now());
+    let at = db.store.now();
+    db.store
+        .with_tx(|tx| {
+            leads::insert(
+                tx,
+                &id,
+                &NewLead {
+                    name: Some(format!("Lead {email}")),
+                    email: Some(email.into()),
+                    phone: Some("+4930123456".into()),
+                    address: Some("Hauptstr. 1, Berlin".into()),
+                    country: Some("DE".into()),
+                    time_zone: Some("Europe/Berlin".into()),
+                    owner: Some("rep.anna".into()),
+                    office: Some("berlin".into()),
+                    last_registered_at: Some(at),
+                    ..NewLead::default()
+                },
+                at,
+            )
+        })
+        .unwrap();
+    id
+}
+
+fn steps(specs: &[&str]) -> Vec<Step> {
+    specs.iter().map(|s| Step::parse(s).unwrap()).collect()
+}
+
+fn save(db: &mut Db, name: &str, specs: &[&str]) -> definition::Cadence {
+    let s = steps(specs);
+    db.store
+        .with_tx_now(|tx, at| definition::save(tx, name, &s, "manager", at))
+        .unwrap()
+}
+
+fn enroll_all(db: &mut Db, cadence: &str, ids: &[String]) -> Enrolled {
+    db.store
+        .with_tx_now(|tx, at| enroll(tx, cadence, ids, "manager", at))
+        .unwrap()
+}
+
+fn only(db: &Db, lead_id: &str) -> Enrollment {
+    let mut all = for_lead(db.store.conn(), lead_id).unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    all.pop().unwrap()
+}
+
+fn log(db: &mut Db, lead_id: &str, channel: Channel, direction: Direction, outcome: Outcome) {
+    let at = db.store.now();
+    let input = LogFollowUp {
+        lead: lead_id.into(),
+        channel,
+        direction,
+        outcome,
+        note: None,
+        occurred_at: at,
+        rep: "rep.anna".into(),
+        next_follow_up_at: None,
+    };
+    db.store
+        .with_tx(|tx| followup::log(tx, &input, at))
+        .unwrap();
+}
+
+#[test]
+fn editing_a_cadence_adds_a_version_and_enrolled_leads_keep_theirs() {
+    let mut db = db();
+    let (a, b) = (
+        lead(&mut db, "a@example.com"),
+        lead(&mut db, "b@example.com"),
+    );
+    let v1 = save(
+        &mut db,
+        "Trial",
+        &["call=Intro", "wait=2", "email=follow-up"],
+    );
+    assert_eq!(v1.version, 1);
+    enroll_all(&mut db, "trial", std::slice::from_ref(&a));
+    let v2 = save(&mut db, "Trial", &["email=welcome", "wait=1", "call=Intro"]);
+    assert_eq!((v2.id.clone(), v2.version), (v1.id.clone(), 2));
+    enroll_all(&mut db, "Trial", std::slice::from_ref(&b));
+    let (ea, eb) = (only(&db, &a), only(&db, &b));
+    assert_eq!((ea.version, ea.channel), (1, Some(Channel::Phone)));
+    assert_eq!((eb.version, eb.channel), (2, Some(Channel::Email)));
+    assert_eq!(
+        definition::steps_of(db.store.conn(), &v1.id, 1).unwrap(),
+        v1.steps
+    );
+    let listed = definition::list(db.store.conn()).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].steps, v2.steps);
+    // Bad definitions are refused with what to do.
+    let err = db
+        .store
+        .with_tx_now(|tx, at| definition::save(tx, "x", &steps(&["wait=2"]), "m", at))
+        .unwrap_err();
+    assert!(err.to_string().contains("waits only"), "{err}");
+    let err = db
+        .store
+        .with_tx_now(|tx, at| definition::save(tx, "x", &steps(&["letter=nope"]), "m", at))
+        .unwrap_err();
+    assert_eq!(err.code(), "not_found");
+}
+
+#[test]
+fn each_due_step_is_in_the_due_queue_and_logging_it_advances_the_enrolment() {
+    let mut db = db();
+    let id = lead(&mut db, "ann@example.com");
+    save(
+        &mut db,
+        "Trial",
+        &["call=Intro|connected,no_answer", "wait=1", "email=recap"],
+    );
+    let done = enroll_all(
+        &mut db,
+        "Trial",
+        &[
+            id.clone(),
+            "ann@example.com".into(),
+            "nobody@example.com".into(),
+        ],
+    );
+    assert_eq!((done.enrolled, done.already, done.skipped.len()), (1, 1, 1));
+    let e = only(&db, &id);
+    assert_eq!(
+        (e.step, e.due_at, e.rep.as_deref()),
+        (0, Some(monday()), Some("rep.anna"))
+    );
+
+    // A new lead with a due call step is in the due queue (the due-date rule alone needs a
+    // working lead with a date).
+    let settings = QueueSettings::default();
+    let next = queue::next(db.store.conn(), "due", "rep.anna", monday(), &settings)
+        .unwrap()
+        .expect("the cadence step is due");
+    assert_eq!(next.lead.id, id);
+    let tasks = due(db.store.conn(), monday(), Some("rep.anna"), 10).unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert!(tasks[0].gate.is_allowed());
+    assert_eq!(tasks[0].then.as_deref(), Some("wait 1 business day(s)"));
+    assert!(due(db.store.conn(), monday(), Some("rep.bob"), 10)
+        .unwrap()
+        .is_empty());
+
+    // The call is logged: the email step follows one business day later, at the same time.
+    log(
+        &mut db,
+        &id,
+        Channel::Phone,
+        Direction::Out,
+        Outcome::NoAnswer,
+    );
+    let e = only(&db, &id);
+    assert_eq!((e.step, e.channel), (2, Some(Channel::Email)));
+    assert_eq!(e.due_at, Some(monday() + Duration::days(1)));
+    assert!(due(db.store.conn(), monday(), None, 10).unwrap().is_empty());
+    assert!(
+        queue::next(db.store.conn(), "due", "rep.anna", monday(), &settings)
+            .unwrap()
+            .is_none()
+    );
+
+    // An email sent before the step is due does not count; at its time it completes the cadence.
+    log(&mut db, &id, Channel::Email, Direction::Out, Outcome::Sent);
+    assert_eq!(only(&db, &id).state, "active");
+    db.clock.advance(Duration::days(1));
+    log(&mut db, &id, Channel::Email, Direction::Out, Outcome::Sent);
+    let e = only(&db, &id);
+    assert_eq!((e.state.as_str(), e.due_at), ("completed", None));
+    let counts = counts(db.store.conn(), &e.cadence_id).unwrap();
+    assert_eq!((counts.active, counts.completed), (0, 1));
+}
+
+#[test]
+fn a_step_runs_only_when_the_gate_allows_it_at_that_moment() {
+    let mut db = db();
+    let id = lead(&mut db, "ann@example.com");
+    save(&mut db, "Calls", &["call=Intro"]);
+    enroll_all(&mut db, "Calls", std::slice::from_ref(&id));
+    // Planned for 10:00 Berlin; asked at 22:00 Berlin, the gate says no and logging is refused.
+    let night = monday() + Duration::hours(12);
+    db.clock.set(night);
+    let tasks = due(db.store.conn(), night, None, 10).unwrap();
+    assert_eq!(
+        tasks[0].gate.reason().map(|r| r.code()),
+        Some("outside_calling_hours")
+    );
+    let input = LogFollowUp {
+        lead: id.clone(),
+        channel: Channel::Phone,
+        direction: Direction::Out,
+        outcome: Outcome::Connected,
+        note: None,
+        occurred_at: night,
+        rep: "rep.anna".into(),
+        next_follow_up_at: None,
+    };
+    let err = db
+        .store
+        .with_tx(|tx| followup::log(tx, &input, night))
+        .unwrap_err();
+    assert_eq!(err.code(), "blocked");
+    assert_eq!(only(&db, &id).state, "active");
+}
+
+fn stopped_by(db: &mut Db, what: impl FnOnce(&mut Db, &str)) -> Option<String> {
+    let id = lead(db, &format!("{}@example.com", new_id(db.store.now())));
+    enroll_all(db, "Trial", std::slice::from_ref(&id));
+    what(db, &id);
+    let e = for_lead(db.store.conn(), &id).unwrap().pop().unwrap();
+    (e.state == "stopped").then(|| e.stop_reason.unwrap_or_default())
+}
+
+#[test]
+fn every_stop_event_ends_the_enrolment_where_it_is_recorded() {
+    let mut db = db();
+    // The next step is an email (so an opt-out of email stops it, one of phone does not).
+    save(&mut db, "Trial", &["email=welcome", "wait=2", "call=Intro"]);
+    let reason = |db: &mut Db, f: &dyn Fn(&mut Db, &str)| stopped_by(db, f);
+    assert_eq!(
+        reason(&mut db, &|db, id| log(
+            db,
+            id,
+            Channel::Email,
+            Direction::In,
+            Outcome::Replied
+        )),
+        Some("replied".into())
+    );
+    assert_eq!(
+        reason(&mut db, &|db, id| log(
+            db,
+            id,
+            Channel::Phone,
+            Direction::In,
+            Outcome::MeetingBooked
+        )),
+        Some("meeting_booked".into())
+    );
+    assert_eq!(
+        reason(&mut db, &|db, id| log(
+            db,
+            id,
+            Channel::Phone,
+            Direction::Out,
+            Outcome::NotInterested
+        )),
+        Some("not_interested".into())
+    );
+    let opt_out = |scope: ConsentScope| {
+        move |db: &mut Db, id: &str| {
+            let at = db.store.now();
+            db.store
+                .with_tx(|tx| consent::opt_out(tx, id, scope, "asked", None, "rep", at))
+                .unwrap();
+        }
+    };
+    assert_eq!(reason(&mut db, &opt_out(ConsentScope::Phone)), None);
+    assert_eq!(
+        reason(&mut db, &opt_out(ConsentScope::Email)),
+        Some("opted_out_email".into())
+    );
+    assert_eq!(
+        reason(&mut db, &opt_out(ConsentScope::All)),
+        Some("opted_out_all".into())
+    );
+    assert_eq!(
+        reason(&mut db, &|db, id| {
+            let at = db.store.now();
+            db.store
+                .with_tx(|tx| leads::set_email_invalid(tx, id, true, "mail", "bounce", at))
+                .unwrap();
+        }),
+        Some("bounced".into())
+    );
+    assert_eq!(
+        reason(&mut db, &|db, id| {
+            let at = db.store.now();
+            db.store
+                .with_tx(|tx| {
+                    leads::set_fields(
+                        tx,
+                        id,
+                        &[(LeadField::Office, Some("paris".into()))],
+                        "m",
+                        "move",
+                        at,
+                    )
+                })
+                .unwrap();
+        }),
+        Some("moved_office".into())
+    );
+    assert_eq!(
+        reason(&mut db, &|db, id| {
+            erase::erase(&mut db.store, id, "dpo").unwrap();
+        }),
+        Some("erased".into())
+    );
+    assert_eq!(
+        reason(&mut db, &|db, id| {
+            let n = db
+                .store
+                .with_tx_now(|tx, at| stop(tx, id, Some("Trial"), "manager", at))
+                .unwrap();
+            assert_eq!(n, 1);
+        }),
+        Some("manual: manager".into())
+    );
+    // A stopped lead can be enrolled again by hand; an erased one cannot.
+    let id = lead(&mut db, "again@example.com");
+    enroll_all(&mut db, "Trial", std::slice::from_ref(&id));
+    db.store
+        .with_tx_now(|tx, at| stop(tx, &id, None, "manager", at))
+        .unwrap();
+    assert_eq!(
+        enroll_all(&mut db, "Trial", std::slice::from_ref(&id)).enrolled,
+        1
+    );
+}
+
+#[test]
+fn a_registration_matching_a_rule_enrols_its_lead_at_intake() {
+    let mut db = db();
+    save(
+        &mut db,
+        "Demo follow-up",
+        &["call=Book the demo", "wait=3", "email=recap"],
+    );
+    db.store
+        .with_tx_now(|tx, at| {
+            definition::add_rule(
+                tx,
+                "Demo follow-up",
+                &Rule {
+                    kind: Some(switchboard_protocol::RegistrationKind::Demo),
+                    country: Some("de".into()),
+                    ..Rule::default()
+                },
+                "manager",
+                at,
+            )
+        })
+        .unwrap();
+    let register = |db: &mut Db, email: &str, kind: &str, country: &str| {
+        let input = RegistrationInput {
+            kind: Some(kind.into()),
+            name: Some("Ann Example".into()),
+            email: Some(email.into()),
+            phone: Some("+49 30 1234567".into()),
+            country: Some(country.into()),
+            ..RegistrationInput::default()
+        };
+        db.store
+            .with_tx_now(|tx, at| {
+                let ctx = IntakeContext::new(tx, None, at, "intake")?;
+                intake::record(tx, &input, &ctx)
+            })
+            .unwrap()
+    };
+    let demo = register(&mut db, "demo@example.com", "demo", "DE");
+    register(&mut db, "key@example.com", "license_key", "DE");
+    register(&mut db, "fr@example.com", "demo", "FR");
+    let intake::IntakeOutcome::Created(id) = demo else {
+        panic!("{demo:?}")
+    };
+    // Planned when the due steps are asked for, from the registration's arrival.
+    let tasks = due(db.store.conn(), monday(), None, 10).unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].enrollment.lead_id, id);
+    assert!(tasks[0].enrollment.enrolled_by.starts_with("rule:"));
+    assert_eq!(tasks[0].enrollment.due_at, Some(monday()));
+    // The same person registering again is not enrolled twice.
+    register(&mut db, "demo@example.com", "demo", "DE");
+    assert_eq!(for_lead(db.store.conn(), &id).unwrap().len(), 1);
+}
+
+#[test]
+fn a_due_letter_step_joins_the_letter_batch_and_sending_it_advances() {
+    let mut db = db();
+    let id = lead(&mut db, "ann@example.com");
+    db.store
+        .with_tx_now(|tx, at| {
+            letters::save_template(tx, None, "Brochure", "Dear {{first_name}}", "m", at)
+        })
+        .unwrap();
+    save(
+        &mut db,
+        "Post",
+        &["letter=Brochure", "wait=1", "call=Did it arrive?"],
+    );
+    enroll_all(&mut db, "Post", std::slice::from_ref(&id));
+    let added = db
+        .store
+        .with_tx_now(|tx, at| letters::add_due(tx, "rep.anna", at))
+        .unwrap();
+    assert_eq!(added.added, 1);
+    db.store
+        .with_tx_now(|tx, at| letters::mark_sent(tx, None, "rep.anna", at))
+        .unwrap();
+    let e = only(&db, &id);
+    assert_eq!((e.step, e.channel), (2, Some(Channel::Phone)));
+    assert_eq!(e.due_at, Some(monday() + Duration::days(1)));
+}
