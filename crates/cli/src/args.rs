@@ -110,4 +110,7 @@ pub enum Command {
     /// Your mailbox: setup, test, sync (send queued, read replies and bounces), the outbox
     #[command(subcommand)]
     Mail(commands::mail::MailCommand),
+    /// Cadences: planned steps by email, phone and letter that stop when the person answers
+    #[command(subcommand)]
+    Cadence(commands::cadence::CadenceCommand),
 }

@@ -1,6 +1,7 @@
 //! One module per command; `run` hands the parsed command line to the right one.
 
 pub mod audience;
+pub mod cadence;
 pub mod can_contact;
 pub mod correct;
 pub mod demo_activity;
@@ -63,5 +64,6 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Template(command) => template::run(&ctx, command),
         Command::Email(command) => mail::run_email(&ctx, command),
         Command::Mail(command) => mail::run(&ctx, command),
+        Command::Cadence(command) => cadence::run(&ctx, command),
     }
 }
