@@ -567,7 +567,12 @@ pub fn next(
             return Ok(None);
         };
         if leads::take_lease(conn, &found.lead.id, rep, at, lease_until)? {
-            let reasons = reasons(&def, &found.lead, &found.channels, settings, at);
+            let mut reasons = reasons(&def, &found.lead, &found.channels, settings, at);
+            reasons.extend(crate::outreach::cadence::enrollment::due_steps(
+                conn,
+                &found.lead.id,
+                at,
+            )?);
             return Ok(Some(NextLead {
                 lead: found.lead,
                 reasons,

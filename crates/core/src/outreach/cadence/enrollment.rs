@@ -398,6 +398,31 @@ pub fn due(
         .collect()
 }
 
+/// A lead's due cadence steps as sentences for the call session: "cadence 'Trial' step 1 of 3
+/// due: call: Introduce the trial (then: wait 2 business day(s))".
+pub fn due_steps(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<Vec<String>> {
+    let at_text = to_text(at);
+    for_lead(conn, lead_id)?
+        .into_iter()
+        .filter(|e| e.state == "active" && e.due_at.is_some_and(|d| to_text(d) <= at_text))
+        .map(|e| {
+            let steps = definition::steps_of(conn, &e.cadence_id, e.version)?;
+            let index = e.step as usize;
+            let step = steps.get(index).map(Step::label).unwrap_or_default();
+            let then = steps
+                .get(index + 1)
+                .map(|s| format!(" (then: {})", s.label()))
+                .unwrap_or_default();
+            Ok(format!(
+                "cadence '{}' step {} of {} due: {step}{then}",
+                e.cadence,
+                index + 1,
+                steps.len()
+            ))
+        })
+        .collect()
+}
+
 /// The active enrolment with this id, if any (for tests and the CLI).
 pub fn find(conn: &Connection, id: &str) -> Result<Option<Enrollment>> {
     Ok(conn

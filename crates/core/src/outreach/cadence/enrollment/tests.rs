@@ -177,6 +177,13 @@ fn each_due_step_is_in_the_due_queue_and_logging_it_advances_the_enrolment() {
         .unwrap()
         .expect("the cadence step is due");
     assert_eq!(next.lead.id, id);
+    assert!(
+        next.reasons.contains(
+            &"cadence 'Trial' step 1 of 3 due: call: Intro (then: wait 1 business day(s))".into()
+        ),
+        "{:?}",
+        next.reasons
+    );
     let tasks = due(db.store.conn(), monday(), Some("rep.anna"), 10).unwrap();
     assert_eq!(tasks.len(), 1);
     assert!(tasks[0].gate.is_allowed());
