@@ -13,6 +13,7 @@ use crate::people::leads::{self, parse_time};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
+use std::collections::HashMap;
 use switchboard_protocol::{Channel, Direction, FollowUp, Lead, LeadStatus};
 use ts_rs::TS;
 
@@ -113,19 +114,59 @@ pub fn enroll(
         skipped: Vec::new(),
     };
     let at_text = to_text(at);
+    // Most leads share a few places (country and zone): each place's first step is planned once.
+    let mut plans: HashMap<(Option<String>, Option<String>), Option<Planned>> = HashMap::new();
+    let mut by_id = conn
+        .prepare_cached("SELECT id, status, country, time_zone, owner FROM lead WHERE id = ?1")?;
     for reference in lead_refs {
-        let lead = match leads::find(conn, reference) {
-            Ok(lead) => lead,
-            Err(CoreError::NotFound(reason)) => {
-                done.skipped.push(NotEnrolled {
-                    lead: reference.clone(),
-                    reason,
-                });
-                continue;
-            }
-            Err(other) => return Err(other),
+        let found: Option<Brief> = by_id
+            .query_row([reference.trim()], |r| {
+                Ok(Brief {
+                    id: r.get(0)?,
+                    status: r.get(1)?,
+                    country: r.get(2)?,
+                    time_zone: r.get(3)?,
+                    owner: r.get(4)?,
+                })
+            })
+            .optional()?;
+        let lead = match found {
+            Some(lead) => lead,
+            None => match leads::find(conn, reference) {
+                Ok(lead) => Brief {
+                    status: lead.status.as_str().to_string(),
+                    id: lead.id,
+                    country: lead.country,
+                    time_zone: lead.time_zone,
+                    owner: lead.owner,
+                },
+                Err(CoreError::NotFound(reason)) => {
+                    done.skipped.push(NotEnrolled {
+                        lead: reference.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+                Err(other) => return Err(other),
+            },
         };
-        let planned = match plan_first(&cadence.steps, &lead, at) {
+        let key = (lead.country.clone(), lead.time_zone.clone());
+        let planned = match unenrollable(&lead.status) {
+            Some(reason) => Err(reason),
+            None => {
+                let plan = match plans.get(&key) {
+                    Some(plan) => *plan,
+                    None => {
+                        let place = Place::of(&leads::get(conn, &lead.id)?);
+                        let plan = next_due(&cadence.steps, 0, at, &place);
+                        plans.insert(key, plan);
+                        plan
+                    }
+                };
+                plan.ok_or_else(no_calling_hour)
+            }
+        };
+        let planned = match planned {
             Ok(p) => p,
             Err(reason) => {
                 done.skipped.push(NotEnrolled {
@@ -157,22 +198,40 @@ pub fn enroll(
     Ok(done)
 }
 
+/// What enrolling needs of a lead.
+struct Brief {
+    id: String,
+    status: String,
+    country: Option<String>,
+    time_zone: Option<String>,
+    owner: Option<String>,
+}
+
+/// Why a lead in this status cannot be enrolled, if it cannot.
+fn unenrollable(status: &str) -> Option<String> {
+    match status {
+        s if s == LeadStatus::Erased.as_str() => Some("the person was erased".into()),
+        s if s == LeadStatus::Closed.as_str() => Some("the lead is closed".into()),
+        _ => None,
+    }
+}
+
+fn no_calling_hour() -> String {
+    "no instant fits a call inside calling hours in every zone of the lead's country: \
+     set the lead's time zone"
+        .to_string()
+}
+
 /// The first step of a lead new to a cadence, or why it cannot be enrolled.
 fn plan_first(
     steps: &[Step],
     lead: &Lead,
     at: DateTime<Utc>,
 ) -> std::result::Result<Planned, String> {
-    match lead.status {
-        LeadStatus::Erased => return Err("the person was erased".into()),
-        LeadStatus::Closed => return Err("the lead is closed".into()),
-        _ => {}
+    if let Some(reason) = unenrollable(lead.status.as_str()) {
+        return Err(reason);
     }
-    next_due(steps, 0, at, &Place::of(lead)).ok_or_else(|| {
-        "no instant fits a call inside calling hours in every zone of the lead's country: \
-         set the lead's time zone"
-            .to_string()
-    })
+    next_due(steps, 0, at, &Place::of(lead)).ok_or_else(no_calling_hour)
 }
 
 /// Plans the first step of enrolments the intake-rule trigger made (their `due_at` is empty),
