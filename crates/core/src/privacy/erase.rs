@@ -8,7 +8,7 @@ use crate::compliance::consent;
 use crate::compliance::suppression::{self, Identifier};
 use crate::error::{CoreError, Result};
 use crate::normalize::{normalize_email, normalize_phone};
-use crate::outreach::followup;
+use crate::outreach::{followup, mail};
 use crate::partners::notices;
 use crate::people::leads::{self, parse_time};
 use crate::people::registration;
@@ -375,6 +375,8 @@ fn purge(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<Purged> 
     purged.lead_fields = leads::purge(conn, &lead, at)?;
     purged.registrations = registration::purge_for_lead(conn, lead_id)?;
     purged.follow_up_notes = followup::purge_notes(conn, lead_id)?;
+    mail::inbound::purge_for_lead(conn, lead_id)?;
+    mail::outbox::purge_for_lead(conn, lead_id)?;
     purged.consent_evidence = consent::purge_evidence(conn, lead_id)?;
     purged.request_details = requests::purge_details(conn, lead_id)?;
     purged.audit_entries = audit::purge_values(conn, lead_id)?;

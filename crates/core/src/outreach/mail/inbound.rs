@@ -59,6 +59,16 @@ pub fn already_recorded(conn: &Connection, inbound_message_id: &str) -> Result<b
         .exists([inbound_message_id.trim()])?)
 }
 
+/// Forgets what was read about an erased person's mail (called by the erasure before their
+/// outbox rows go).
+pub fn purge_for_lead(conn: &Connection, lead_id: &str) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM mail_inbound
+         WHERE outbox_id IN (SELECT id FROM mail_outbox WHERE lead_id = ?1)",
+        [lead_id],
+    )?)
+}
+
 /// The first `REPLY_LINES` non-empty lines of a reply, without the quoted original.
 pub fn excerpt(text: &str) -> String {
     text.lines()

@@ -316,6 +316,12 @@ pub fn mark_failed(conn: &Connection, id: &str, code: &str, error: &str) -> Resu
     finish(conn, id, "failed", Some(code), Some(error))
 }
 
+/// Forgets an erased person's mails, queued or sent: a server's refusal quotes the address, and
+/// the keyed hash names it. Their follow-ups stay (for counts) with their notes purged.
+pub fn purge_for_lead(conn: &Connection, lead_id: &str) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM mail_outbox WHERE lead_id = ?1", [lead_id])?)
+}
+
 /// Mails whose SMTP exchange was interrupted: they may or may not have left.
 pub fn interrupted(conn: &Connection) -> Result<Vec<OutboxMail>> {
     let mut stmt = conn.prepare_cached(&format!(

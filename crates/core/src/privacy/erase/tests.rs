@@ -120,6 +120,29 @@ fn erasure_leaves_no_byte_of_the_person_in_the_database_or_its_wal() {
     );
     assert_eq!(old_in_audit, 1, "the correction audited the old address");
 
+    // A mail the server refused: its error quotes the address, and a reply was read about it.
+    store
+        .conn()
+        .execute(
+            "INSERT INTO mail_outbox (id, message_id, lead_id, subject, body, rep, state,
+                                      queued_at, error_code, error)
+             VALUES ('mail-1', '<mail-1@rep.example>', ?1, 'Hello', 'Hi {first_name}', 'rep1',
+                     'failed', '2026-01-01T00:00:00.000Z', 'mail_recipient_refused', ?2)",
+            rusqlite::params![
+                id,
+                format!("550 5.1.1 <{NEW_EMAIL}>: Recipient address rejected")
+            ],
+        )
+        .unwrap();
+    store
+        .conn()
+        .execute(
+            "INSERT INTO mail_inbound (message_id, outbox_id, kind, recorded_at)
+             VALUES ('<dsn-1@mx.example>', 'mail-1', 'hard_bounce', '2026-01-01T00:00:00.000Z')",
+            [],
+        )
+        .unwrap();
+
     let before = scan_files_for(&path, &needles()).unwrap();
     for needle in [NAME, NEW_EMAIL, IP, USER_AGENT] {
         assert!(
@@ -130,6 +153,14 @@ fn erasure_leaves_no_byte_of_the_person_in_the_database_or_its_wal() {
 
     clock.advance(chrono::Duration::days(1));
     let report = erase(&mut store, &id, "manager1").unwrap();
+    assert_eq!(
+        count(
+            store.conn(),
+            "SELECT (SELECT count(*) FROM mail_outbox) + (SELECT count(*) FROM mail_inbound)"
+        ),
+        0,
+        "the person's mails and what was read about them are gone"
+    );
 
     let found = scan_files_for(&path, &needles()).unwrap();
     if !found.is_empty() {
