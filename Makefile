@@ -8,12 +8,13 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 DESKTOP_BIN := target/debug/switchboard-desktop
 
-.PHONY: help deps ui desktop run test lint-rust supply-chain types rust-tests ui-tests e2e bundle fuzz fuzz-smoke
+.PHONY: help deps ui desktop run test lint-rust supply-chain types rust-tests ui-tests e2e bundle package-test fuzz fuzz-smoke
 
 help:
 	@echo "make run     build everything and open Switchboard (demo data in an empty database)"
 	@echo "make test    every check CI runs: format, clippy, supply chain, generated types, Rust, UI, window"
-	@echo "make bundle  a .deb package and its SBOMs in target/release/bundle/deb/"
+	@echo "make bundle  the desktop (with the CLI) and server .debs and their SBOMs in target/release/bundle/deb/"
+	@echo "make package-test  install both .debs in a clean Debian 12 chroot and sync (root)"
 	@echo "make fuzz    long libFuzzer run of every parser (FUZZ_SECONDS per target, default 600)"
 
 ## Set-up: system packages, ui/node_modules, tauri-driver.
@@ -74,14 +75,24 @@ e2e: desktop
 
 ## A .deb through the Tauri CLI (release build; runs the UI build itself). The CLI is told where
 ## the app and the UI live, since tauri.conf.json sits at the root rather than in src-tauri/;
-## its before-commands run in ui/. Cargo runs through cargo-auditable (the binary carries its
-## dependency list), and the Rust and npm SBOMs (CycloneDX) are written beside the .deb.
+## its before-commands run in ui/. The desktop .deb also installs the release CLI and the manual
+## pages the first script makes (tauri.conf.json bundle.linux.deb.files); the server's .deb is
+## staged from packaging/server. Cargo runs through cargo-auditable (the binaries carry their
+## dependency list), and the Rust and npm SBOMs (CycloneDX) are written beside the .debs.
 BUNDLE_DIR := target/release/bundle/deb
 bundle:
 	scripts/install-deps.sh --bundle
+	CARGO=$(CURDIR)/scripts/auditable-cargo scripts/build-desktop-deb-inputs.sh
 	TAURI_APP_PATH=$(CURDIR) TAURI_FRONTEND_PATH=$(CURDIR)/ui ui/node_modules/.bin/tauri build \
 	  --bundles deb --runner $(CURDIR)/scripts/auditable-cargo
+	CARGO=$(CURDIR)/scripts/auditable-cargo scripts/build-server-deb.sh
 	scripts/write-sbom.sh $(BUNDLE_DIR)
+
+## The packages `make bundle` built, installed into a clean Debian 12 chroot as an office would:
+## server set up and served as its unit does, two replicas synced by the real CLI, desktop
+## package's libraries, version and manual page, lintian (root; docs/PACKAGING.md).
+package-test:
+	scripts/package-test.sh
 
 ## The fuzz smoke run alone (`rust-tests` runs it too, as part of the workspace's tests): the
 ## committed corpus and regressions, random structure-aware inputs (FUZZ_SMOKE_SECONDS per

@@ -113,4 +113,7 @@ pub enum Command {
     /// Cadences: planned steps by email, phone and letter that stop when the person answers
     #[command(subcommand)]
     Cadence(commands::cadence::CadenceCommand),
+    /// The manual page as roff, from this definition (packaging builds switchboard.1 with it)
+    #[command(hide = true)]
+    Manpage,
 }

@@ -18,6 +18,7 @@ pub mod letters;
 pub mod log;
 pub mod login;
 pub mod mail;
+pub mod manpage;
 pub mod notices;
 pub mod optout;
 pub mod partner;
@@ -65,5 +66,6 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Email(command) => mail::run_email(&ctx, command),
         Command::Mail(command) => mail::run(&ctx, command),
         Command::Cadence(command) => cadence::run(&ctx, command),
+        Command::Manpage => manpage::run(),
     }
 }
