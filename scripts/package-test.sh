@@ -149,6 +149,7 @@ intake_key="$(admin intake-key create | tail -n1 | awk '{print $NF}')"
 # gets the SIGTERM directly, as from systemd.
 exec_start="$(sed -n 's/^ExecStart=//p' "$UNIT")"
 say "serve as the unit's ExecStart: $exec_start"
+: >"$WORK/server.log"
 chroot "$CHROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin setpriv --reuid=switchboard-server \
   --regid=switchboard-server --init-groups --no-new-privs -- sh -c \
   'umask 0077; set -a; . /etc/switchboard-server/server.conf; set +a; eval "exec $1"' \
