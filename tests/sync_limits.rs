@@ -477,9 +477,12 @@ async fn one_over_long_registration_is_refused_alike_by_the_core_the_import_and_
     let mut store = Store::open_in_memory(Arc::new(FixedClock::at(monday()))).unwrap();
     let input = RegistrationInput {
         submission_id: Some("s-1".into()),
-        name: Some("Ann Example".into()),
-        email: Some("ann@example.com".into()),
-        user_agent: Some(long_agent.clone()),
+        details: switchboard_protocol::RegistrationDetails {
+            name: Some("Ann Example".into()),
+            email: Some("ann@example.com".into()),
+            user_agent: Some(long_agent.clone()),
+            ..Default::default()
+        },
         ..RegistrationInput::default()
     };
     let at = monday();
@@ -531,9 +534,12 @@ async fn one_over_long_registration_is_refused_alike_by_the_core_the_import_and_
 
     // An invalid email next to a valid phone: refused on both sides too.
     let bad = RegistrationInput {
-        email: Some("ann-at-example.com".into()),
-        phone: Some("+49 30 1234567".into()),
-        user_agent: None,
+        details: switchboard_protocol::RegistrationDetails {
+            email: Some("ann-at-example.com".into()),
+            phone: Some("+49 30 1234567".into()),
+            user_agent: None,
+            ..input.details
+        },
         ..input
     };
     let core_err = store

@@ -32,15 +32,18 @@ fn store_with_person(dir: &tempfile::TempDir) -> (Store, String) {
                 submission_id: Some("web-1".into()),
                 kind: Some("license_key".into()),
                 product: Some("Quark Pro".into()),
-                name: Some(NAME.into()),
-                company: Some("Quarksmith GmbH".into()),
-                email: Some(EMAIL.into()),
-                phone: Some("+49 30 90182044".into()),
-                country: Some("DE".into()),
-                ip: Some(IP.into()),
-                user_agent: Some(USER_AGENT.into()),
-                referrer: Some(REFERRER.into()),
-                pages_visited: vec![PAGE.into()],
+                details: switchboard_protocol::RegistrationDetails {
+                    name: Some(NAME.into()),
+                    company: Some("Quarksmith GmbH".into()),
+                    email: Some(EMAIL.into()),
+                    phone: Some("+49 30 90182044".into()),
+                    country: Some("DE".into()),
+                    ip: Some(IP.into()),
+                    user_agent: Some(USER_AGENT.into()),
+                    referrer: Some(REFERRER.into()),
+                    pages_visited: vec![PAGE.into()],
+                    ..Default::default()
+                },
                 ..RegistrationInput::default()
             };
             let ctx = IntakeContext::new(tx, None, at, "intake")?;

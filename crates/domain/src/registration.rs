@@ -3,7 +3,7 @@
 //! field limits are the wire's (`switchboard_protocol::limits`), next to the types they bound.
 
 use crate::normalize::{normalize_email, normalize_phone};
-use switchboard_protocol::RegistrationKind;
+use switchboard_protocol::{RegistrationDetails, RegistrationKind};
 
 /// The rule both intakes (this one and the server's) apply to a registration's email and phone:
 /// each one given must be valid, else the registration is refused naming it. Why refuse rather
@@ -59,3 +59,66 @@ pub fn parse_kind(raw: Option<&str>) -> RegistrationKind {
 
 /// Parses the submission time formats that form tools export; times without offset are UTC.
 pub use crate::time::parse_loose as parse_submitted_at;
+
+/// The details as both intakes keep them: every text trimmed (empty reads as absent), a name and
+/// a company with single spaces, the pages visited trimmed and without empty entries. Email,
+/// phone and country come out as given, trimmed: `identifiers` and each intake's country rule
+/// decide what becomes of them.
+pub fn tidy(d: &RegistrationDetails) -> RegistrationDetails {
+    RegistrationDetails {
+        name: text(&d.name).map(collapse_spaces),
+        company: text(&d.company).map(collapse_spaces),
+        email: owned(&d.email),
+        phone: owned(&d.phone),
+        address: owned(&d.address),
+        country: owned(&d.country),
+        ip: owned(&d.ip),
+        user_agent: owned(&d.user_agent),
+        referrer: owned(&d.referrer),
+        pages_visited: d
+            .pages_visited
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        form_version: owned(&d.form_version),
+    }
+}
+
+/// A value trimmed, or none when nothing is left.
+pub fn text(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `text`, owned.
+pub fn owned(value: &Option<String>) -> Option<String> {
+    text(value).map(str::to_string)
+}
+
+fn collapse_spaces(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tidy_trims_collapses_names_and_drops_empty_values() {
+        let raw = RegistrationDetails {
+            name: Some("  Ann   Example ".into()),
+            company: Some(" Acme\tGmbH".into()),
+            email: Some("  ".into()),
+            address: Some(" Hauptstr.  1 ".into()),
+            pages_visited: vec![" /a ".into(), " ".into(), "/b".into()],
+            ..RegistrationDetails::default()
+        };
+        let clean = tidy(&raw);
+        assert_eq!(clean.name.as_deref(), Some("Ann Example"));
+        assert_eq!(clean.company.as_deref(), Some("Acme GmbH"));
+        assert_eq!(clean.email, None);
+        assert_eq!(clean.address.as_deref(), Some("Hauptstr.  1"));
+        assert_eq!(clean.pages_visited, ["/a", "/b"]);
+    }
+}

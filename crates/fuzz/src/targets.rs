@@ -192,19 +192,21 @@ pub fn core_intake(data: &[u8]) {
         kind: next(),
         product: next(),
         submitted_at: next(),
-        name: next(),
-        company: next(),
-        email: next(),
-        phone: next(),
-        address: next(),
-        country: next(),
-        ip: next(),
-        user_agent: next(),
-        referrer: next(),
-        pages_visited: next()
-            .map(|p| p.split('|').map(str::to_string).collect())
-            .unwrap_or_default(),
-        form_version: next(),
+        details: switchboard_protocol::RegistrationDetails {
+            name: next(),
+            company: next(),
+            email: next(),
+            phone: next(),
+            address: next(),
+            country: next(),
+            ip: next(),
+            user_agent: next(),
+            referrer: next(),
+            pages_visited: next()
+                .map(|p| p.split('|').map(str::to_string).collect())
+                .unwrap_or_default(),
+            form_version: next(),
+        },
     };
     STORE.with(|store| {
         let store = store.borrow();

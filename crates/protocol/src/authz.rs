@@ -176,17 +176,10 @@ pub fn samples(c: &SampleContext) -> Vec<Op> {
             kind: RegistrationKind::Trial,
             product: Some("Switchboard".into()),
             submitted_at: c.at,
-            name: Some("Sample Person".into()),
-            company: None,
-            email: None,
-            phone: None,
-            address: None,
-            country: None,
-            ip: None,
-            user_agent: None,
-            referrer: None,
-            pages_visited: vec![],
-            form_version: None,
+            details: RegistrationDetails {
+                name: Some("Sample Person".into()),
+                ..RegistrationDetails::default()
+            },
         }),
         Op::FollowUpLogged(FollowUp {
             id: id("fu"),

@@ -9,7 +9,7 @@
 //! largest registration they allow is a small fraction of a push (`MAX_OP_BYTES`), so a batch of
 //! legal operations always fits the server's body limit.
 
-use crate::{LeadFields, Op};
+use crate::{LeadFields, Op, RegistrationDetails};
 use std::fmt;
 
 /// Largest request body the server reads for a push (`POST /v1/push`).
@@ -72,49 +72,51 @@ pub enum Field {
     FormVersion,
 }
 
+/// Each field's name (as the intake's JSON and the import's columns spell it) and the most bytes
+/// it may hold: one row a field, so a field's name and limit are stated together once.
+const FIELDS: [(Field, &str, usize); 15] = [
+    (Field::SubmissionId, "submission_id", 200),
+    (Field::Kind, "kind", 64),
+    (Field::Product, "product", 200),
+    (Field::SubmittedAt, "submitted_at", 64),
+    (Field::Name, "name", 300),
+    (Field::Company, "company", 300),
+    // RFC 5321's limit on a forward path.
+    (Field::Email, "email", 254),
+    (Field::Phone, "phone", 40),
+    (Field::Address, "address", 1024),
+    (Field::Country, "country", 100),
+    // The longest IPv6 text with a zone is well under this.
+    (Field::Ip, "ip", 64),
+    (Field::UserAgent, "user_agent", 1024),
+    (Field::Referrer, "referrer", 2048),
+    (Field::PagesVisited, "pages_visited", MAX_PAGE_BYTES),
+    (Field::FormVersion, "form_version", 64),
+];
+
+// `name` and `max_bytes` index the table by the field: each row stands at its field's place.
+const _: () = {
+    let mut i = 0;
+    while i < FIELDS.len() {
+        assert!(FIELDS[i].0 as usize == i);
+        i += 1;
+    }
+};
+
 impl Field {
+    /// Every field, in the wire's order.
+    pub fn all() -> impl Iterator<Item = Field> {
+        FIELDS.iter().map(|(field, _, _)| *field)
+    }
+
     /// The field's name as the intake's JSON and the import's columns spell it.
     pub fn name(self) -> &'static str {
-        match self {
-            Field::SubmissionId => "submission_id",
-            Field::Kind => "kind",
-            Field::Product => "product",
-            Field::SubmittedAt => "submitted_at",
-            Field::Name => "name",
-            Field::Company => "company",
-            Field::Email => "email",
-            Field::Phone => "phone",
-            Field::Address => "address",
-            Field::Country => "country",
-            Field::Ip => "ip",
-            Field::UserAgent => "user_agent",
-            Field::Referrer => "referrer",
-            Field::PagesVisited => "pages_visited",
-            Field::FormVersion => "form_version",
-        }
+        FIELDS[self as usize].1
     }
 
     /// The most bytes the field may hold.
     pub fn max_bytes(self) -> usize {
-        match self {
-            Field::SubmissionId => 200,
-            Field::Kind => 64,
-            Field::Product => 200,
-            Field::SubmittedAt => 64,
-            Field::Name => 300,
-            Field::Company => 300,
-            // RFC 5321's limit on a forward path.
-            Field::Email => 254,
-            Field::Phone => 40,
-            Field::Address => 1024,
-            Field::Country => 100,
-            // The longest IPv6 text with a zone is well under this.
-            Field::Ip => 64,
-            Field::UserAgent => 1024,
-            Field::Referrer => 2048,
-            Field::PagesVisited => MAX_PAGE_BYTES,
-            Field::FormVersion => 64,
-        }
+        FIELDS[self as usize].2
     }
 }
 
@@ -214,51 +216,61 @@ pub fn check_pages(pages: &[String]) -> Result<(), LimitError> {
     Ok(())
 }
 
-/// The raw text fields of a registration as they arrived, for `check_registration`. Both the
-/// server's intake and the replica's (import, CLI, window) fill it from their own input type.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RegistrationText<'a> {
-    pub submission_id: Option<&'a str>,
-    pub kind: Option<&'a str>,
-    pub product: Option<&'a str>,
-    pub submitted_at: Option<&'a str>,
-    pub name: Option<&'a str>,
-    pub company: Option<&'a str>,
-    pub email: Option<&'a str>,
-    pub phone: Option<&'a str>,
-    pub address: Option<&'a str>,
-    pub country: Option<&'a str>,
-    pub ip: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
-    pub referrer: Option<&'a str>,
-    pub pages_visited: &'a [String],
-    pub form_version: Option<&'a str>,
+impl RegistrationDetails {
+    /// The text fields with the limit each is held to, in the wire's order ("pages visited",
+    /// a list, apart: `check_pages`).
+    pub fn texts(&self) -> [(Field, Option<&str>); 10] {
+        [
+            (Field::Name, self.name.as_deref()),
+            (Field::Company, self.company.as_deref()),
+            (Field::Email, self.email.as_deref()),
+            (Field::Phone, self.phone.as_deref()),
+            (Field::Address, self.address.as_deref()),
+            (Field::Country, self.country.as_deref()),
+            (Field::Ip, self.ip.as_deref()),
+            (Field::UserAgent, self.user_agent.as_deref()),
+            (Field::Referrer, self.referrer.as_deref()),
+            (Field::FormVersion, self.form_version.as_deref()),
+        ]
+    }
+
+    /// The text that `field` fills, for filling it by name (an import's column); none for the
+    /// fields before the details and for the pages visited, a list.
+    pub fn text_mut(&mut self, field: Field) -> Option<&mut Option<String>> {
+        Some(match field {
+            Field::Name => &mut self.name,
+            Field::Company => &mut self.company,
+            Field::Email => &mut self.email,
+            Field::Phone => &mut self.phone,
+            Field::Address => &mut self.address,
+            Field::Country => &mut self.country,
+            Field::Ip => &mut self.ip,
+            Field::UserAgent => &mut self.user_agent,
+            Field::Referrer => &mut self.referrer,
+            Field::FormVersion => &mut self.form_version,
+            Field::SubmissionId
+            | Field::Kind
+            | Field::Product
+            | Field::SubmittedAt
+            | Field::PagesVisited => return None,
+        })
+    }
 }
 
-/// Checks every field of a registration against its limit; the first field over names itself.
-pub fn check_registration(r: &RegistrationText<'_>) -> Result<(), LimitError> {
-    let fields = [
-        (Field::SubmissionId, r.submission_id),
-        (Field::Kind, r.kind),
-        (Field::Product, r.product),
-        (Field::SubmittedAt, r.submitted_at),
-        (Field::Name, r.name),
-        (Field::Company, r.company),
-        (Field::Email, r.email),
-        (Field::Phone, r.phone),
-        (Field::Address, r.address),
-        (Field::Country, r.country),
-        (Field::Ip, r.ip),
-        (Field::UserAgent, r.user_agent),
-        (Field::Referrer, r.referrer),
-        (Field::FormVersion, r.form_version),
-    ];
-    for (field, value) in fields {
+/// Checks every field of a registration against its limit, in the wire's order; the first field
+/// over names itself. `head` holds the fields before the details as the caller has them as text:
+/// the server's intake and a pushed registration have no text kind or time, the replica's raw
+/// intake (import, CLI, window) has.
+pub fn check_registration(
+    head: &[(Field, Option<&str>)],
+    details: &RegistrationDetails,
+) -> Result<(), LimitError> {
+    for (field, value) in head.iter().copied().chain(details.texts()) {
         if let Some(value) = value {
             check_field(field, value)?;
         }
     }
-    check_pages(r.pages_visited)
+    check_pages(&details.pages_visited)
 }
 
 /// Checks the text an operation carries against the same limits, so the server keeps out of
@@ -270,22 +282,13 @@ pub fn check_op(op: &Op) -> Result<(), LimitError> {
         None => Ok(()),
     };
     match op {
-        Op::RegistrationAdded(r) => check_registration(&RegistrationText {
-            submission_id: r.submission_id.as_deref(),
-            product: r.product.as_deref(),
-            name: r.name.as_deref(),
-            company: r.company.as_deref(),
-            email: r.email.as_deref(),
-            phone: r.phone.as_deref(),
-            address: r.address.as_deref(),
-            country: r.country.as_deref(),
-            ip: r.ip.as_deref(),
-            user_agent: r.user_agent.as_deref(),
-            referrer: r.referrer.as_deref(),
-            pages_visited: &r.pages_visited,
-            form_version: r.form_version.as_deref(),
-            ..RegistrationText::default()
-        }),
+        Op::RegistrationAdded(r) => check_registration(
+            &[
+                (Field::SubmissionId, r.submission_id.as_deref()),
+                (Field::Product, r.product.as_deref()),
+            ],
+            &r.details,
+        ),
         Op::LeadFieldsSet(set) => match &set.fields {
             LeadFields::Identity { name, company } => {
                 opt(Field::Name, name)?;
@@ -341,6 +344,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_table_holds_each_field_once_in_its_place() {
+        assert_eq!(Field::all().count(), Field::FormVersion as usize + 1);
+        assert_eq!(Field::Email.name(), "email");
+        assert_eq!(Field::Email.max_bytes(), 254);
+    }
+
+    #[test]
     fn the_largest_pages_list_is_legal_and_one_byte_more_is_not() {
         let mut pages = largest_pages("https://example.com/p");
         assert_eq!(check_pages(&pages), Ok(()));
@@ -369,22 +379,22 @@ mod tests {
     #[test]
     fn an_over_long_field_names_itself_and_its_limit() {
         let long = "x".repeat(255);
-        let reg = RegistrationText {
-            name: Some("Ann"),
-            email: Some(&long),
+        let reg = RegistrationDetails {
+            name: Some("Ann".into()),
+            email: Some(long),
             ..Default::default()
         };
-        let err = check_registration(&reg).unwrap_err();
+        let err = check_registration(&[], &reg).unwrap_err();
         assert_eq!(err.field(), "email");
         assert_eq!(
             err.to_string(),
             "email is 255 bytes long; the limit is 254 bytes (shorten it or leave it out)"
         );
         let at_limit = "x".repeat(254);
-        let reg = RegistrationText {
-            email: Some(&at_limit),
+        let reg = RegistrationDetails {
+            email: Some(at_limit),
             ..Default::default()
         };
-        assert_eq!(check_registration(&reg), Ok(()));
+        assert_eq!(check_registration(&[], &reg), Ok(()));
     }
 }

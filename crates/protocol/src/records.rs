@@ -17,15 +17,32 @@ pub struct Registration {
     pub kind: RegistrationKind,
     pub product: Option<String>,
     pub submitted_at: DateTime<Utc>,
+    /// Who the person is and what the site logged (flattened: the JSON keeps one flat object).
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub details: RegistrationDetails,
+}
+
+/// What a person entered into a web form and what the website logged about the visit: the part
+/// of a registration the website's submission (`IntakeRegistration`), a recorded registration,
+/// and the replica's raw intake (`switchboard-core`'s `RegistrationInput`) have in common.
+/// Declared once, so the field list, its limits and its order live in one place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationDetails {
+    /// The full name (import parsers join first and last names).
     pub name: Option<String>,
     pub company: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
+    /// A country code or name; on the website's submission ISO 3166-1 alpha-2, which routes the
+    /// lead to an office.
     pub country: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub referrer: Option<String>,
+    #[serde(default)]
     pub pages_visited: Vec<String>,
     /// Version of the form and privacy notice the person saw.
     pub form_version: Option<String>,
@@ -128,4 +145,56 @@ pub struct AuditEntry {
     pub field: Option<String>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IntakeRegistration;
+
+    fn details() -> RegistrationDetails {
+        RegistrationDetails {
+            name: Some("Ann".into()),
+            email: Some("ann@example.com".into()),
+            pages_visited: vec!["/pricing".into()],
+            ..RegistrationDetails::default()
+        }
+    }
+
+    #[test]
+    fn a_registration_is_one_flat_object_in_the_wire_order() {
+        let at: DateTime<Utc> = "2026-03-02T09:00:00Z".parse().unwrap();
+        let reg = Registration {
+            id: "r1".into(),
+            lead_id: "l1".into(),
+            submission_id: Some("s1".into()),
+            kind: RegistrationKind::Demo,
+            product: None,
+            submitted_at: at,
+            details: details(),
+        };
+        let json = serde_json::to_string(&reg).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"r1","lead_id":"l1","submission_id":"s1","kind":"demo","product":null,"submitted_at":"2026-03-02T09:00:00Z","name":"Ann","company":null,"email":"ann@example.com","phone":null,"address":null,"country":null,"ip":null,"user_agent":null,"referrer":null,"pages_visited":["/pricing"],"form_version":null}"#
+        );
+        assert_eq!(serde_json::from_str::<Registration>(&json).unwrap(), reg);
+    }
+
+    #[test]
+    fn a_website_submission_reads_flat_and_may_leave_out_its_pages() {
+        let sub: IntakeRegistration = serde_json::from_str(
+            r#"{"submission_id":"s1","kind":"demo","product":null,
+                "submitted_at":"2026-03-02T09:00:00Z","name":"Ann","email":"ann@example.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(sub.details.name.as_deref(), Some("Ann"));
+        assert_eq!(sub.details.email.as_deref(), Some("ann@example.com"));
+        assert!(sub.details.pages_visited.is_empty());
+        let json = serde_json::to_string(&sub).unwrap();
+        assert!(
+            json.starts_with(r#"{"submission_id":"s1","kind":"demo","product":null,"submitted_at":"2026-03-02T09:00:00Z","name":"Ann","company":null,"#),
+            "{json}"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Request and response bodies of the central store's HTTP API (see docs/SYNC.md).
 
 use crate::ops::Op;
+use crate::records::RegistrationDetails;
 use crate::vocabulary::*;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -189,19 +190,10 @@ pub struct IntakeRegistration {
     pub kind: RegistrationKind,
     pub product: Option<String>,
     pub submitted_at: DateTime<Utc>,
-    pub name: Option<String>,
-    pub company: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    /// ISO 3166-1 alpha-2; routes the lead to an office.
-    pub country: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub referrer: Option<String>,
-    #[serde(default)]
-    pub pages_visited: Vec<String>,
-    pub form_version: Option<String>,
+    /// Who the person is and what the site logged (flattened: the JSON keeps one flat object).
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub details: RegistrationDetails,
 }
 
 /// What became of an intake submission.

@@ -19,66 +19,50 @@ use switchboard_protocol::*;
 #[derive(Debug, Clone)]
 pub struct CleanSubmission {
     pub raw: IntakeRegistration,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub country: Option<String>,
+    /// The details as they are recorded: tidied like the replica's (`registration::tidy`), the
+    /// email and phone normalised, the country an ISO code.
+    pub details: RegistrationDetails,
 }
 
-fn tidy(v: &Option<String>) -> Option<String> {
-    v.as_ref()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// Checks and normalises a submission (untrusted input from the public web). The field limits
-/// and the rule for an invalid email or phone are the replica's own
-/// (`switchboard_protocol::limits`, `switchboard_domain::registration::identifiers`), so a registration
+/// Checks and normalises a submission (untrusted input from the public web). The field limits,
+/// the tidying and the rule for an invalid email or phone are the replica's own
+/// (`switchboard_protocol::limits`, `switchboard_domain::registration`), so a registration
 /// refused here is refused by an import too, with the same words.
 pub fn clean(sub: &IntakeRegistration) -> Result<CleanSubmission> {
     let id = sub.submission_id.trim();
     if id.is_empty() {
         return Err(ServerError::Invalid("submission_id is empty".into()));
     }
-    limits::check_registration(&limits::RegistrationText {
-        submission_id: Some(&sub.submission_id),
-        product: sub.product.as_deref(),
-        name: sub.name.as_deref(),
-        company: sub.company.as_deref(),
-        email: sub.email.as_deref(),
-        phone: sub.phone.as_deref(),
-        address: sub.address.as_deref(),
-        country: sub.country.as_deref(),
-        ip: sub.ip.as_deref(),
-        user_agent: sub.user_agent.as_deref(),
-        referrer: sub.referrer.as_deref(),
-        pages_visited: &sub.pages_visited,
-        form_version: sub.form_version.as_deref(),
-        ..Default::default()
-    })
+    limits::check_registration(
+        &[
+            (limits::Field::SubmissionId, Some(&sub.submission_id)),
+            (limits::Field::Product, sub.product.as_deref()),
+        ],
+        &sub.details,
+    )
     .map_err(|e| ServerError::Invalid(e.to_string()))?;
-    let country = match tidy(&sub.country) {
+    let mut details = registration::tidy(&sub.details);
+    details.country = match details.country {
         Some(c) => Some(
             normalize::country(&c)
                 .ok_or_else(|| ServerError::Invalid(format!("unknown country '{c}'")))?,
         ),
         None => None,
     };
-    let (email, phone) = registration::identifiers(
-        tidy(&sub.email).as_deref(),
-        tidy(&sub.phone).as_deref(),
-        country.as_deref(),
+    (details.email, details.phone) = registration::identifiers(
+        details.email.as_deref(),
+        details.phone.as_deref(),
+        details.country.as_deref(),
     )
     .map_err(ServerError::Invalid)?;
-    if email.is_none() && phone.is_none() && tidy(&sub.name).is_none() {
+    if details.email.is_none() && details.phone.is_none() && details.name.is_none() {
         return Err(ServerError::Invalid(
             "a registration needs a name, email or phone".into(),
         ));
     }
     Ok(CleanSubmission {
         raw: sub.clone(),
-        email,
-        phone,
-        country,
+        details,
     })
 }
 
@@ -126,13 +110,14 @@ pub fn record(
             office,
         });
     }
-    let routed = match &sub.country {
+    let d = &sub.details;
+    let routed = match &d.country {
         Some(c) => route_for(tx, c)?,
         None => None,
     };
     let addresses = [
-        (SuppressionKind::Email, sub.email.as_deref()),
-        (SuppressionKind::Phone, sub.phone.as_deref()),
+        (SuppressionKind::Email, d.email.as_deref()),
+        (SuppressionKind::Phone, d.phone.as_deref()),
     ];
     for (kind, value) in addresses {
         let Some(value) = value else { continue };
@@ -151,7 +136,7 @@ pub fn record(
         }
     }
 
-    let existing = match &sub.email {
+    let existing = match &d.email {
         Some(e) => leads::find_by_email(tx, e)?,
         None => None,
     };
@@ -172,20 +157,20 @@ pub fn record(
                     office: routed.clone(),
                 },
                 LeadFields::Identity {
-                    name: tidy(&raw.name),
-                    company: tidy(&raw.company),
+                    name: d.name.clone(),
+                    company: d.company.clone(),
                 },
                 LeadFields::Email {
-                    email: sub.email.clone(),
+                    email: d.email.clone(),
                     email_invalid: false,
                 },
                 LeadFields::Phone {
-                    phone: sub.phone.clone(),
+                    phone: d.phone.clone(),
                 },
                 LeadFields::Postal {
-                    address: tidy(&raw.address),
-                    country: sub.country.clone(),
-                    time_zone: sub.country.as_deref().and_then(normalize::single_zone),
+                    address: d.address.clone(),
+                    country: d.country.clone(),
+                    time_zone: d.country.as_deref().and_then(normalize::single_zone),
                 },
                 LeadFields::Workflow {
                     status: LeadStatus::New,
@@ -211,19 +196,9 @@ pub fn record(
         lead_id: lead_id.clone(),
         submission_id: Some(submission_id.to_string()),
         kind: raw.kind,
-        product: tidy(&raw.product),
+        product: registration::owned(&raw.product),
         submitted_at: raw.submitted_at,
-        name: tidy(&raw.name),
-        company: tidy(&raw.company),
-        email: sub.email.clone(),
-        phone: sub.phone.clone(),
-        address: tidy(&raw.address),
-        country: sub.country.clone(),
-        ip: tidy(&raw.ip),
-        user_agent: tidy(&raw.user_agent),
-        referrer: tidy(&raw.referrer),
-        pages_visited: raw.pages_visited.clone(),
-        form_version: tidy(&raw.form_version),
+        details: d.clone(),
     };
     // Sealed under the person's key, like every record about them (`crate::sealing`).
     let body = sealing::seal_body(tx, Some(&lead_id), serde_json::to_string(&registration)?)?;

@@ -337,17 +337,19 @@ async fn erasure(options: TestOptions) {
         kind: RegistrationKind::LicenseKey,
         product: Some("Widget".into()),
         submitted_at: t0(),
-        name: Some("Zebediah Quuxworth".into()),
-        company: Some("Quuxworth Holdings".into()),
-        email: Some("  Zeb.Quux@Example.COM ".into()),
-        phone: Some("030 1234567".into()),
-        address: Some("Quuxstrasse 17".into()),
-        country: Some("DE".into()),
-        ip: Some("203.0.113.77".into()),
-        user_agent: Some("QuuxBrowser/9".into()),
-        referrer: Some("https://quux.example/".into()),
-        pages_visited: vec!["https://shop.example/quux-widget".into()],
-        form_version: Some("v3".into()),
+        details: switchboard_protocol::RegistrationDetails {
+            name: Some("Zebediah Quuxworth".into()),
+            company: Some("Quuxworth Holdings".into()),
+            email: Some("  Zeb.Quux@Example.COM ".into()),
+            phone: Some("030 1234567".into()),
+            address: Some("Quuxstrasse 17".into()),
+            country: Some("DE".into()),
+            ip: Some("203.0.113.77".into()),
+            user_agent: Some("QuuxBrowser/9".into()),
+            referrer: Some("https://quux.example/".into()),
+            pages_visited: vec!["https://shop.example/quux-widget".into()],
+            form_version: Some("v3".into()),
+        },
     };
     let http = w.server.http();
     let post = |body: &IntakeRegistration| {
@@ -372,12 +374,12 @@ async fn erasure(options: TestOptions) {
         })
         .expect("the registration reaches office A");
     assert_eq!(
-        reg.email.as_deref(),
+        reg.details.email.as_deref(),
         Some("zeb.quux@example.com"),
         "normalised"
     );
-    assert_eq!(reg.phone.as_deref(), Some("+49301234567"), "E.164");
-    assert_eq!(reg.ip.as_deref(), Some("203.0.113.77"));
+    assert_eq!(reg.details.phone.as_deref(), Some("+49301234567"), "E.164");
+    assert_eq!(reg.details.ip.as_deref(), Some("203.0.113.77"));
     w.rep_a
         .push(
             "ra",
@@ -443,13 +445,13 @@ async fn erasure(options: TestOptions) {
     // A new registration of the same person is suppressed and keeps nothing.
     let mut back = registration.clone();
     back.submission_id = id("sub");
-    back.email = Some("zeb.quux@example.com".into());
+    back.details.email = Some("zeb.quux@example.com".into());
     let suppressed: IntakeResponse = post(&back).await.unwrap().json().await.unwrap();
     assert_eq!(suppressed.status, IntakeStatus::Suppressed);
     let mut by_phone = registration.clone();
     by_phone.submission_id = id("sub");
-    by_phone.email = None;
-    by_phone.phone = Some("+49 30 1234567".into());
+    by_phone.details.email = None;
+    by_phone.details.phone = Some("+49 30 1234567".into());
     let suppressed: IntakeResponse = post(&by_phone).await.unwrap().json().await.unwrap();
     assert_eq!(
         suppressed.status,
@@ -546,17 +548,19 @@ async fn intake(options: TestOptions) {
         kind: RegistrationKind::InfoRequest,
         product: None,
         submitted_at: t0(),
-        name: Some("Claude Monet".into()),
-        company: None,
-        email: Some("claude@example.fr".into()),
-        phone: None,
-        address: None,
-        country: Some("FR".into()),
-        ip: Some("198.51.100.1".into()),
-        user_agent: None,
-        referrer: None,
-        pages_visited: vec![],
-        form_version: None,
+        details: switchboard_protocol::RegistrationDetails {
+            name: Some("Claude Monet".into()),
+            company: None,
+            email: Some("claude@example.fr".into()),
+            phone: None,
+            address: None,
+            country: Some("FR".into()),
+            ip: Some("198.51.100.1".into()),
+            user_agent: None,
+            referrer: None,
+            pages_visited: vec![],
+            form_version: None,
+        },
     };
     let send = |body: serde_json::Value, key: &str| {
         http.post(format!("{}/v1/registrations", w.server.url))

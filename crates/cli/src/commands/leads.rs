@@ -163,9 +163,9 @@ fn show(ctx: &Context, reference: &str) -> CliResult {
                 output::time(r.submitted_at),
                 r.kind.to_string(),
                 output::opt(r.product.as_deref()),
-                output::opt(r.ip.as_deref()),
-                output::opt(r.referrer.as_deref()),
-                r.pages_visited.len().to_string(),
+                output::opt(r.details.ip.as_deref()),
+                output::opt(r.details.referrer.as_deref()),
+                r.details.pages_visited.len().to_string(),
             ]);
         }
         table.print()?;

@@ -16,9 +16,10 @@ use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::Sha256;
-use switchboard_protocol::{limits, RegistrationKind};
+use switchboard_protocol::{limits, RegistrationDetails, RegistrationKind};
 
 pub use switchboard_domain::registration::{identifiers, parse_kind, parse_submitted_at};
+use switchboard_domain::registration::{owned, text, tidy};
 
 mod bulk;
 
@@ -44,19 +45,23 @@ pub struct RegistrationInput {
     pub product: Option<String>,
     /// RFC 3339, `YYYY-MM-DD HH:MM[:SS]` (UTC) or `YYYY-MM-DD`; absent means "now".
     pub submitted_at: Option<String>,
-    /// The full name (parsers join first and last names).
-    pub name: Option<String>,
-    pub company: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    /// A country code or name; also the region phone numbers are read in.
-    pub country: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub referrer: Option<String>,
-    pub pages_visited: Vec<String>,
-    pub form_version: Option<String>,
+    /// Who the person is and what the site logged, as typed; the country is a code or a name,
+    /// and also the region phone numbers are read in.
+    pub details: RegistrationDetails,
+}
+
+impl RegistrationInput {
+    /// The text that `field` fills, for filling it by name (an import's column); none for the
+    /// pages visited, a list.
+    pub fn text_mut(&mut self, field: limits::Field) -> Option<&mut Option<String>> {
+        match field {
+            limits::Field::SubmissionId => Some(&mut self.submission_id),
+            limits::Field::Kind => Some(&mut self.kind),
+            limits::Field::Product => Some(&mut self.product),
+            limits::Field::SubmittedAt => Some(&mut self.submitted_at),
+            _ => self.details.text_mut(field),
+        }
+    }
 }
 
 /// Where and when registrations are being recorded.
@@ -124,20 +129,11 @@ pub struct CleanRegistration {
     pub kind: RegistrationKind,
     pub product: Option<String>,
     pub submitted_at: DateTime<Utc>,
-    pub name: Option<String>,
-    pub company: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    /// ISO alpha-2 when recognised.
+    /// Tidied and normalised (`registration::tidy`, `identifiers`), as the registration stores
+    /// them: the country an ISO alpha-2 code when recognised, else as typed.
+    pub details: RegistrationDetails,
+    /// The recognised country (ISO alpha-2), which the lead takes; none when not recognised.
     pub country: Option<String>,
-    /// The country as typed when it was not recognised (kept on the registration only).
-    pub country_raw: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub referrer: Option<String>,
-    pub pages_visited: Vec<String>,
-    pub form_version: Option<String>,
     /// What was kept only partly and why, e.g. a country that is not recognised.
     pub warnings: Vec<String>,
 }
@@ -171,22 +167,29 @@ pub fn clean(input: &RegistrationInput, ctx: &IntakeContext) -> Result<CleanRegi
             to_text(submitted_at)
         )));
     }
-    let country_text = text(&input.country);
-    let country = country_text.and_then(normalize_country).map(str::to_string);
+    let mut details = tidy(&input.details);
+    let country = details
+        .country
+        .as_deref()
+        .and_then(normalize_country)
+        .map(str::to_string);
     let mut warnings = Vec::new();
-    let country_raw = match (country_text, &country) {
-        (Some(raw), None) => {
-            warnings.push(format!(
-                "country '{}' is not recognised; phone numbers need a + prefix",
-                shorten(raw)
-            ));
-            Some(raw.to_string())
-        }
-        _ => None,
-    };
-    let (email, phone) = identifiers(text(&input.email), text(&input.phone), country.as_deref())
-        .map_err(CoreError::BadInput)?;
-    if email.is_none() && phone.is_none() {
+    match (&details.country, &country) {
+        (Some(raw), None) => warnings.push(format!(
+            "country '{}' is not recognised; phone numbers need a + prefix",
+            shorten(raw)
+        )),
+        // Stored as recognised; one not recognised is kept on the registration as typed.
+        (_, Some(_)) => details.country = country.clone(),
+        (None, None) => {}
+    }
+    (details.email, details.phone) = identifiers(
+        details.email.as_deref(),
+        details.phone.as_deref(),
+        country.as_deref(),
+    )
+    .map_err(CoreError::BadInput)?;
+    if details.email.is_none() && details.phone.is_none() {
         return Err(CoreError::BadInput(
             "neither an email address nor a phone number".into(),
         ));
@@ -200,24 +203,8 @@ pub fn clean(input: &RegistrationInput, ctx: &IntakeContext) -> Result<CleanRegi
         kind: parse_kind(text(&input.kind)),
         product: owned(&input.product),
         submitted_at,
-        name: text(&input.name).map(collapse_spaces),
-        company: text(&input.company).map(collapse_spaces),
-        email,
-        phone,
-        address: owned(&input.address),
+        details,
         country,
-        country_raw,
-        ip: owned(&input.ip),
-        user_agent: owned(&input.user_agent),
-        referrer: owned(&input.referrer),
-        pages_visited: input
-            .pages_visited
-            .iter()
-            .map(|p| p.trim())
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect(),
-        form_version: owned(&input.form_version),
         warnings,
     })
 }
@@ -270,7 +257,7 @@ fn record_with(
     {
         return Ok(IntakeOutcome::Duplicate);
     }
-    let existing = match (&reg.email, &reg.phone) {
+    let existing = match (&reg.details.email, &reg.details.phone) {
         (Some(email), _) if may_exist(Key::Email, email) => lead_by(conn, "email", email)?,
         (None, Some(phone)) if may_exist(Key::Phone, phone) => lead_by(conn, "phone", phone)?,
         _ => None,
@@ -294,11 +281,11 @@ fn record_with(
             };
             let lead = NewLead {
                 office: ctx.office.clone(),
-                name: reg.name.clone(),
-                company: reg.company.clone(),
-                email: reg.email.clone(),
-                phone: reg.phone.clone(),
-                address: reg.address.clone(),
+                name: reg.details.name.clone(),
+                company: reg.details.company.clone(),
+                email: reg.details.email.clone(),
+                phone: reg.details.phone.clone(),
+                address: reg.details.address.clone(),
                 country: reg.country.clone(),
                 time_zone: reg
                     .country
@@ -331,12 +318,12 @@ fn record_with(
 }
 
 fn is_suppressed(conn: &Connection, reg: &CleanRegistration, key: &[u8]) -> Result<bool> {
-    if let Some(email) = &reg.email {
+    if let Some(email) = &reg.details.email {
         if suppression::is_suppressed(conn, key, Identifier::Email, email)? {
             return Ok(true);
         }
     }
-    if let Some(phone) = &reg.phone {
+    if let Some(phone) = &reg.details.phone {
         if suppression::is_suppressed(conn, key, Identifier::Phone, phone)? {
             return Ok(true);
         }
@@ -369,7 +356,7 @@ fn resent_within_window(conn: &Connection, lead_id: &str, reg: &CleanRegistratio
     let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
     let from = to_text(reg.submitted_at - window);
     let until = to_text(reg.submitted_at + window);
-    let (column_sql, value) = match (&reg.email, &reg.phone) {
+    let (column_sql, value) = match (&reg.details.email, &reg.details.phone) {
         (Some(e), _) => (
             "SELECT 1 FROM registration WHERE lead_id = ?1 AND kind = ?2 AND email = ?3
                AND submitted_at >= ?4 AND submitted_at <= ?5 LIMIT 1",
@@ -437,11 +424,11 @@ fn merge_into(
         .map(|tz| tz.name().to_string());
     let mut changes = Vec::new();
     for (field, current, offered) in [
-        (LeadField::Name, &name, &reg.name),
-        (LeadField::Company, &company, &reg.company),
-        (LeadField::Email, &email, &reg.email),
-        (LeadField::Phone, &phone, &reg.phone),
-        (LeadField::Address, &address, &reg.address),
+        (LeadField::Name, &name, &reg.details.name),
+        (LeadField::Company, &company, &reg.details.company),
+        (LeadField::Email, &email, &reg.details.email),
+        (LeadField::Phone, &phone, &reg.details.phone),
+        (LeadField::Address, &address, &reg.details.address),
         (LeadField::Country, &country, &reg.country),
     ] {
         if current.is_none() && offered.is_some() && !corrected.contains(&field.column()) {
@@ -483,21 +470,7 @@ fn insert_registration(
         kind: reg.kind,
         product: reg.product.as_deref(),
         submitted_at: reg.submitted_at,
-        name: reg.name.as_deref(),
-        company: reg.company.as_deref(),
-        email: reg.email.as_deref(),
-        phone: reg.phone.as_deref(),
-        address: reg.address.as_deref(),
-        country: reg
-            .country
-            .as_ref()
-            .or(reg.country_raw.as_ref())
-            .map(String::as_str),
-        ip: reg.ip.as_deref(),
-        user_agent: reg.user_agent.as_deref(),
-        referrer: reg.referrer.as_deref(),
-        pages_visited: &reg.pages_visited,
-        form_version: reg.form_version.as_deref(),
+        details: &reg.details,
         received_at: ctx.now,
     };
     if !registration::insert(conn, &row)? {
@@ -513,45 +486,28 @@ fn insert_registration(
 /// The shared limits (`switchboard_protocol::limits`), so the server's intake refuses exactly
 /// what this one refuses, with the same words.
 fn check_sizes(input: &RegistrationInput) -> Result<()> {
-    limits::check_registration(&limits::RegistrationText {
-        submission_id: input.submission_id.as_deref(),
-        kind: input.kind.as_deref(),
-        product: input.product.as_deref(),
-        submitted_at: input.submitted_at.as_deref(),
-        name: input.name.as_deref(),
-        company: input.company.as_deref(),
-        email: input.email.as_deref(),
-        phone: input.phone.as_deref(),
-        address: input.address.as_deref(),
-        country: input.country.as_deref(),
-        ip: input.ip.as_deref(),
-        user_agent: input.user_agent.as_deref(),
-        referrer: input.referrer.as_deref(),
-        pages_visited: &input.pages_visited,
-        form_version: input.form_version.as_deref(),
-    })
-    .map_err(|e| CoreError::BadInput(e.to_string()))
+    limits::check_registration(&head(input), &input.details)
+        .map_err(|e| CoreError::BadInput(e.to_string()))
+}
+
+/// The fields before the details, as text with their limits, in the wire's order.
+fn head(input: &RegistrationInput) -> [(limits::Field, Option<&str>); 4] {
+    [
+        (limits::Field::SubmissionId, input.submission_id.as_deref()),
+        (limits::Field::Kind, input.kind.as_deref()),
+        (limits::Field::Product, input.product.as_deref()),
+        (limits::Field::SubmittedAt, input.submitted_at.as_deref()),
+    ]
 }
 
 /// A keyed hash of everything submitted, standing in for a submission id so that re-running a
 /// file without ids imports nothing twice. Keyed so that the stored key reveals nothing.
 fn content_key(key: &[u8], input: &RegistrationInput) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    for field in [
-        &input.kind,
-        &input.product,
-        &input.submitted_at,
-        &input.name,
-        &input.company,
-        &input.email,
-        &input.phone,
-        &input.address,
-        &input.country,
-        &input.ip,
-        &input.user_agent,
-        &input.referrer,
-        &input.form_version,
-    ] {
+    // Every text field but the submission id, in the wire's order (the keys of files imported
+    // earlier depend on it), then the pages.
+    let fields = head(input).into_iter().skip(1).chain(input.details.texts());
+    for (_, field) in fields {
         // A marker byte tells "absent" from "empty" and separates fields unambiguously.
         match field {
             Some(v) => {
@@ -562,7 +518,7 @@ fn content_key(key: &[u8], input: &RegistrationInput) -> String {
             None => mac.update(&[0]),
         }
     }
-    for page in &input.pages_visited {
+    for page in &input.details.pages_visited {
         mac.update(&(page.len() as u64).to_le_bytes());
         mac.update(page.as_bytes());
     }
@@ -570,18 +526,6 @@ fn content_key(key: &[u8], input: &RegistrationInput) -> String {
         "{CONTENT_KEY_PREFIX}{}",
         hex::encode(&mac.finalize().into_bytes()[..16])
     )
-}
-
-fn text(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn owned(value: &Option<String>) -> Option<String> {
-    text(value).map(str::to_string)
-}
-
-fn collapse_spaces(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Quotes at most a few dozen characters of bad input in an error message.

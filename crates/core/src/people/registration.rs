@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::people::leads;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use switchboard_protocol::{Registration, RegistrationKind};
+use switchboard_protocol::{Registration, RegistrationDetails, RegistrationKind};
 
 /// A registration row as it is written, borrowed so that a bulk import and a first sync write
 /// without copying their strings.
@@ -17,24 +17,15 @@ pub struct Row<'a> {
     pub kind: RegistrationKind,
     pub product: Option<&'a str>,
     pub submitted_at: DateTime<Utc>,
-    pub name: Option<&'a str>,
-    pub company: Option<&'a str>,
-    pub email: Option<&'a str>,
-    pub phone: Option<&'a str>,
-    pub address: Option<&'a str>,
-    pub country: Option<&'a str>,
-    pub ip: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
-    pub referrer: Option<&'a str>,
-    pub pages_visited: &'a [String],
-    pub form_version: Option<&'a str>,
+    pub details: &'a RegistrationDetails,
     pub received_at: DateTime<Utc>,
 }
 
 /// Inserts the row unless its id or submission id is already recorded; returns whether it was
 /// new.
 pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
-    let pages = serde_json::to_string(r.pages_visited).unwrap_or_else(|_| "[]".into());
+    let d = r.details;
+    let pages = serde_json::to_string(&d.pages_visited).unwrap_or_else(|_| "[]".into());
     Ok(conn
         .prepare_cached(
             "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at,
@@ -51,17 +42,17 @@ pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
             r.kind.as_str(),
             r.product,
             to_text(r.submitted_at),
-            r.name,
-            r.company,
-            r.email,
-            r.phone,
-            r.address,
-            r.country,
-            r.ip,
-            r.user_agent,
-            r.referrer,
+            d.name,
+            d.company,
+            d.email,
+            d.phone,
+            d.address,
+            d.country,
+            d.ip,
+            d.user_agent,
+            d.referrer,
             pages,
-            r.form_version,
+            d.form_version,
             to_text(r.received_at),
         ])?
         > 0)
@@ -81,18 +72,20 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Registration> {
         kind: leads::parsed_column(r, 3)?,
         product: r.get(4)?,
         submitted_at: leads::parse_time(r.get(5)?).unwrap_or_default(),
-        name: r.get(6)?,
-        company: r.get(7)?,
-        email: r.get(8)?,
-        phone: r.get(9)?,
-        address: r.get(10)?,
-        country: r.get(11)?,
-        ip: r.get(12)?,
-        user_agent: r.get(13)?,
-        referrer: r.get(14)?,
-        // A malformed list is kept as its raw text rather than hidden or lost.
-        pages_visited: serde_json::from_str(&pages).unwrap_or_else(|_| vec![pages]),
-        form_version: r.get(16)?,
+        details: RegistrationDetails {
+            name: r.get(6)?,
+            company: r.get(7)?,
+            email: r.get(8)?,
+            phone: r.get(9)?,
+            address: r.get(10)?,
+            country: r.get(11)?,
+            ip: r.get(12)?,
+            user_agent: r.get(13)?,
+            referrer: r.get(14)?,
+            // A malformed list is kept as its raw text rather than hidden or lost.
+            pages_visited: serde_json::from_str(&pages).unwrap_or_else(|_| vec![pages]),
+            form_version: r.get(16)?,
+        },
     })
 }
 
@@ -130,29 +123,29 @@ pub fn purge_for_lead(conn: &Connection, lead_id: &str) -> Result<usize> {
 /// Stores a registration recorded on another replica (sync pull); not queued for push. One that
 /// reaches an erased person keeps only its non-personal skeleton. A new one moves the lead's
 /// `last_registered_at` forward. The lead row must exist. Returns whether it was new.
-pub fn apply_remote<'a>(conn: &Connection, r: &'a Registration) -> Result<bool> {
+pub fn apply_remote(conn: &Connection, r: &Registration) -> Result<bool> {
     let erased = leads::is_erased(conn, &r.lead_id)?;
-    let pii = |v: &'a Option<String>| v.as_deref().filter(|_| !erased);
+    let skeleton;
+    let details = if erased {
+        skeleton = RegistrationDetails {
+            country: r.details.country.clone(),
+            form_version: r.details.form_version.clone(),
+            ..RegistrationDetails::default()
+        };
+        &skeleton
+    } else {
+        &r.details
+    };
     let inserted = insert(
         conn,
         &Row {
             id: &r.id,
             lead_id: &r.lead_id,
-            submission_id: pii(&r.submission_id),
+            submission_id: r.submission_id.as_deref().filter(|_| !erased),
             kind: r.kind,
             product: r.product.as_deref(),
             submitted_at: r.submitted_at,
-            name: pii(&r.name),
-            company: pii(&r.company),
-            email: pii(&r.email),
-            phone: pii(&r.phone),
-            address: pii(&r.address),
-            country: r.country.as_deref(),
-            ip: pii(&r.ip),
-            user_agent: pii(&r.user_agent),
-            referrer: pii(&r.referrer),
-            pages_visited: if erased { &[] } else { &r.pages_visited },
-            form_version: r.form_version.as_deref(),
+            details,
             // The server does not carry when the other replica received it.
             received_at: r.submitted_at,
         },

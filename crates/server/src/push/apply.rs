@@ -106,7 +106,7 @@ fn pushed_phone(op: &Op) -> Option<&str> {
             fields: LeadFields::Phone { phone },
             ..
         }) => phone.as_deref(),
-        Op::RegistrationAdded(r) => r.phone.as_deref(),
+        Op::RegistrationAdded(r) => r.details.phone.as_deref(),
         _ => None,
     }
 }

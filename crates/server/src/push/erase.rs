@@ -106,8 +106,8 @@ fn addresses(tx: &mut dyn Tx, lead_id: &str) -> Result<Vec<(SuppressionKind, Str
         let Ok(reg) = serde_json::from_str::<Registration>(&body) else {
             continue;
         };
-        out.extend(reg.email.map(|e| (SuppressionKind::Email, e)));
-        out.extend(reg.phone.map(|p| (SuppressionKind::Phone, p)));
+        out.extend(reg.details.email.map(|e| (SuppressionKind::Email, e)));
+        out.extend(reg.details.phone.map(|p| (SuppressionKind::Phone, p)));
     }
     out.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
     out.dedup();

@@ -8,8 +8,17 @@ export type IntakeRegistration = {
 /**
  * The website's id of the submission; the same id is recorded once.
  */
-submission_id: string, kind: RegistrationKind, product: string | null, submitted_at: string, name: string | null, company: string | null, email: string | null, phone: string | null, address: string | null, 
+submission_id: string, kind: RegistrationKind, product: string | null, submitted_at: string, 
 /**
- * ISO 3166-1 alpha-2; routes the lead to an office.
+ * The full name (import parsers join first and last names).
  */
-country: string | null, ip: string | null, user_agent: string | null, referrer: string | null, pages_visited: Array<string>, form_version: string | null, };
+name: string | null, company: string | null, email: string | null, phone: string | null, address: string | null, 
+/**
+ * A country code or name; on the website's submission ISO 3166-1 alpha-2, which routes the
+ * lead to an office.
+ */
+country: string | null, ip: string | null, user_agent: string | null, referrer: string | null, pages_visited: Array<string>, 
+/**
+ * Version of the form and privacy notice the person saw.
+ */
+form_version: string | null, };

@@ -8,7 +8,16 @@ export type Registration = { id: string, lead_id: string,
 /**
  * The website's own id for the submission; the same id is recorded once.
  */
-submission_id: string | null, kind: RegistrationKind, product: string | null, submitted_at: string, name: string | null, company: string | null, email: string | null, phone: string | null, address: string | null, country: string | null, ip: string | null, user_agent: string | null, referrer: string | null, pages_visited: Array<string>, 
+submission_id: string | null, kind: RegistrationKind, product: string | null, submitted_at: string, 
+/**
+ * The full name (import parsers join first and last names).
+ */
+name: string | null, company: string | null, email: string | null, phone: string | null, address: string | null, 
+/**
+ * A country code or name; on the website's submission ISO 3166-1 alpha-2, which routes the
+ * lead to an office.
+ */
+country: string | null, ip: string | null, user_agent: string | null, referrer: string | null, pages_visited: Array<string>, 
 /**
  * Version of the form and privacy notice the person saw.
  */

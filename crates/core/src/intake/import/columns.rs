@@ -1,233 +1,75 @@
-//! Column names as CRM and form tools export them, mapped to the fields of a registration.
+//! Column names as CRM and form tools export them (`columns.txt`), mapped to the fields of a
+//! registration.
 
 use crate::intake::RegistrationInput;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+use switchboard_protocol::limits::Field;
 
-/// A field of a registration that a column (or JSON key) can fill.
+/// What a column (or JSON key) fills: a field of the registration, or a part that `finish` joins
+/// into one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
-    SubmissionId,
-    Kind,
-    Product,
-    SubmittedAt,
-    Name,
+    /// A field of the registration as it stands.
+    Field(Field),
     FirstName,
     LastName,
-    Company,
-    Email,
-    Phone,
-    Address,
     Street,
     City,
     PostalCode,
     State,
-    Country,
-    Ip,
-    UserAgent,
-    Referrer,
-    PagesVisited,
-    FormVersion,
 }
 
-/// Folded names (lowercase letters and digits only) for each column.
-const ALIASES: &[(Column, &[&str])] = &[
-    (
-        Column::SubmissionId,
-        &[
-            "submissionid",
-            "submission",
-            "responseid",
-            "entryid",
-            "formsubmissionid",
-            "id",
-            "uuid",
-        ],
-    ),
-    (
-        Column::Kind,
-        &[
-            "kind",
-            "type",
-            "registrationtype",
-            "requesttype",
-            "formtype",
-            "request",
-            "interest",
-        ],
-    ),
-    (
-        Column::Product,
-        &["product", "productname", "productinterest", "edition"],
-    ),
-    (
-        Column::SubmittedAt,
-        &[
-            "submittedat",
-            "submitted",
-            "submittedon",
-            "submissiondate",
-            "submissiontime",
-            "datesubmitted",
-            "created",
-            "createdat",
-            "createddate",
-            "createdon",
-            "date",
-            "timestamp",
-            "time",
-        ],
-    ),
-    (
-        Column::Name,
-        &["name", "fullname", "contactname", "yourname", "contact"],
-    ),
-    (
-        Column::FirstName,
-        &["firstname", "first", "givenname", "forename", "vorname"],
-    ),
-    (
-        Column::LastName,
-        &["lastname", "last", "surname", "familyname", "nachname"],
-    ),
-    (
-        Column::Company,
-        &[
-            "company",
-            "companyname",
-            "organization",
-            "organisation",
-            "org",
-            "account",
-            "accountname",
-            "employer",
-            "business",
-            "firma",
-        ],
-    ),
-    (
-        Column::Email,
-        &[
-            "email",
-            "emailaddress",
-            "mail",
-            "workemail",
-            "businessemail",
-            "emailaddr",
-            "youremail",
-        ],
-    ),
-    (
-        Column::Phone,
-        &[
-            "phone",
-            "phonenumber",
-            "mobile",
-            "mobilephone",
-            "mobilenumber",
-            "telephone",
-            "telephonenumber",
-            "tel",
-            "cell",
-            "cellphone",
-            "workphone",
-            "businessphone",
-            "phone1",
-            "telefon",
-        ],
-    ),
-    (
-        Column::Address,
-        &[
-            "address",
-            "postaladdress",
-            "mailingaddress",
-            "fulladdress",
-            "anschrift",
-        ],
-    ),
-    (
-        Column::Street,
-        &[
-            "street",
-            "streetaddress",
-            "address1",
-            "addressline1",
-            "strasse",
-        ],
-    ),
-    (Column::City, &["city", "town", "ort", "stadt"]),
-    (
-        Column::PostalCode,
-        &["zip", "zipcode", "postalcode", "postcode", "plz"],
-    ),
-    (
-        Column::State,
-        &["state", "province", "stateprovince", "region", "county"],
-    ),
-    (
-        Column::Country,
-        &[
-            "country",
-            "countryname",
-            "countrycode",
-            "countryregion",
-            "nation",
-            "land",
-        ],
-    ),
-    (
-        Column::Ip,
-        &[
-            "ip",
-            "ipaddress",
-            "remoteip",
-            "clientip",
-            "userip",
-            "ipaddr",
-        ],
-    ),
-    (
-        Column::UserAgent,
-        &[
-            "useragent",
-            "browser",
-            "ua",
-            "browseruseragent",
-            "httpuseragent",
-        ],
-    ),
-    (
-        Column::Referrer,
-        &[
-            "referrer",
-            "referer",
-            "referringurl",
-            "referrerurl",
-            "httpreferer",
-            "sourceurl",
-        ],
-    ),
-    (
-        Column::PagesVisited,
-        &[
-            "pagesvisited",
-            "pages",
-            "visitedpages",
-            "pagehistory",
-            "pathsvisited",
-            "pageviews",
-        ],
-    ),
-    (
-        Column::FormVersion,
-        &[
-            "formversion",
-            "form",
-            "privacynoticeversion",
-            "noticeversion",
-            "consentversion",
-        ],
-    ),
+/// The parts and the names `columns.txt` gives them (fields go by `Field::name`).
+const PARTS: [(Column, &str); 6] = [
+    (Column::FirstName, "first_name"),
+    (Column::LastName, "last_name"),
+    (Column::Street, "street"),
+    (Column::City, "city"),
+    (Column::PostalCode, "postal_code"),
+    (Column::State, "state"),
 ];
+
+impl Column {
+    fn named(name: &str) -> Option<Column> {
+        Field::all()
+            .find(|f| f.name() == name)
+            .map(Column::Field)
+            .or_else(|| PARTS.iter().find(|(_, n)| *n == name).map(|(c, _)| *c))
+    }
+}
+
+/// Says a column as the import's warnings always have: `Email`, `FirstName`.
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Column::Field(field) => write!(f, "{field:?}"),
+            part => write!(f, "{part:?}"),
+        }
+    }
+}
+
+/// The folded names of each column, read from `columns.txt` (a table of data) once.
+fn aliases() -> &'static HashMap<String, Column> {
+    static ALIASES: OnceLock<HashMap<String, Column>> = OnceLock::new();
+    ALIASES.get_or_init(|| {
+        let mut map = HashMap::new();
+        let lines = include_str!("columns.txt").lines().map(str::trim);
+        for line in lines.filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let (name, names) = line
+                .split_once(':')
+                .expect("columns.txt holds 'name: aliases' lines");
+            let column = Column::named(name.trim())
+                .unwrap_or_else(|| panic!("columns.txt names no field or part '{name}'"));
+            for alias in names.split_whitespace() {
+                let before = map.insert(alias.to_string(), column);
+                assert!(before.is_none(), "columns.txt gives '{alias}' twice");
+            }
+        }
+        map
+    })
+}
 
 /// Lowercase letters and digits only: "E-mail" = "email", "First Name" = "first_name".
 pub fn fold(header: &str) -> String {
@@ -242,11 +84,7 @@ pub fn fold(header: &str) -> String {
 
 /// The field a column name stands for, if any.
 pub fn column_for(header: &str) -> Option<Column> {
-    let folded = fold(header);
-    ALIASES
-        .iter()
-        .find(|(_, names)| names.contains(&folded.as_str()))
-        .map(|(c, _)| *c)
+    aliases().get(&fold(header)).copied()
 }
 
 /// Maps a header row: the field of each column, and a warning per unknown or repeated column.
@@ -259,7 +97,7 @@ pub fn map_header<'a>(
         match column_for(header) {
             Some(c) if columns.contains(&Some(c)) => {
                 warnings.push(format!(
-                    "column '{}' repeats {:?}; only the first is used",
+                    "column '{}' repeats {}; only the first is used",
                     header.trim(),
                     c
                 ));
@@ -274,7 +112,7 @@ pub fn map_header<'a>(
     }
     if !columns
         .iter()
-        .any(|c| matches!(c, Some(Column::Email | Column::Phone)))
+        .any(|c| matches!(c, Some(Column::Field(Field::Email | Field::Phone))))
     {
         warnings.push("no email or phone column: every row will be rejected".into());
     }
@@ -300,51 +138,42 @@ impl RowBuilder {
             return;
         }
         let v = Some(value.to_string());
-        let i = &mut self.input;
         match column {
-            Column::SubmissionId => i.submission_id = v,
-            Column::Kind => i.kind = v,
-            Column::Product => i.product = v,
-            Column::SubmittedAt => i.submitted_at = v,
-            Column::Name => i.name = v,
+            Column::Field(Field::PagesVisited) => self.set_pages(split_pages(value)),
+            Column::Field(field) => {
+                if let Some(text) = self.input.text_mut(field) {
+                    *text = v;
+                }
+            }
             Column::FirstName => self.first = v,
             Column::LastName => self.last = v,
-            Column::Company => i.company = v,
-            Column::Email => i.email = v,
-            Column::Phone => i.phone = v,
-            Column::Address => i.address = v,
             Column::Street => self.street = v,
             Column::City => self.city = v,
             Column::PostalCode => self.postal = v,
             Column::State => self.state = v,
-            Column::Country => i.country = v,
-            Column::Ip => i.ip = v,
-            Column::UserAgent => i.user_agent = v,
-            Column::Referrer => i.referrer = v,
-            Column::PagesVisited => i.pages_visited = split_pages(value),
-            Column::FormVersion => i.form_version = v,
         }
     }
 
     /// Sets the pages visited from a list (JSON arrays).
     pub fn set_pages(&mut self, pages: Vec<String>) {
-        self.input.pages_visited = pages;
+        self.input.details.pages_visited = pages;
     }
 
     /// The registration: first and last names join into the name, address parts into one.
     pub fn finish(self) -> RegistrationInput {
         let mut input = self.input;
-        if input.name.is_none() {
+        let details = &mut input.details;
+        if details.name.is_none() {
             let parts: Vec<&str> = [&self.first, &self.last]
                 .into_iter()
                 .flatten()
                 .map(|s| s.trim())
                 .collect();
             if !parts.is_empty() {
-                input.name = Some(parts.join(" "));
+                details.name = Some(parts.join(" "));
             }
         }
-        if input.address.is_none() {
+        if details.address.is_none() {
             let town = [&self.postal, &self.city]
                 .into_iter()
                 .flatten()
@@ -362,7 +191,7 @@ impl RowBuilder {
             .filter(|s| !s.is_empty())
             .collect();
             if !parts.is_empty() {
-                input.address = Some(parts.join(", "));
+                details.address = Some(parts.join(", "));
             }
         }
         input
@@ -394,25 +223,25 @@ mod tests {
         for (header, column) in [
             ("First Name", Column::FirstName),
             ("Last Name", Column::LastName),
-            ("Full Name", Column::Name),
-            ("Name", Column::Name),
-            ("E-mail", Column::Email),
-            ("Email Address", Column::Email),
-            ("\u{feff}Email", Column::Email),
-            ("Phone Number", Column::Phone),
-            ("Mobile", Column::Phone),
-            ("Company", Column::Company),
-            ("Organization", Column::Company),
-            ("Country", Column::Country),
-            ("IP Address", Column::Ip),
-            ("User Agent", Column::UserAgent),
-            ("Referrer", Column::Referrer),
-            ("Pages Visited", Column::PagesVisited),
-            ("Submitted At", Column::SubmittedAt),
-            ("Created", Column::SubmittedAt),
-            ("Submission ID", Column::SubmissionId),
-            ("Product", Column::Product),
-            ("Type", Column::Kind),
+            ("Full Name", Column::Field(Field::Name)),
+            ("Name", Column::Field(Field::Name)),
+            ("E-mail", Column::Field(Field::Email)),
+            ("Email Address", Column::Field(Field::Email)),
+            ("\u{feff}Email", Column::Field(Field::Email)),
+            ("Phone Number", Column::Field(Field::Phone)),
+            ("Mobile", Column::Field(Field::Phone)),
+            ("Company", Column::Field(Field::Company)),
+            ("Organization", Column::Field(Field::Company)),
+            ("Country", Column::Field(Field::Country)),
+            ("IP Address", Column::Field(Field::Ip)),
+            ("User Agent", Column::Field(Field::UserAgent)),
+            ("Referrer", Column::Field(Field::Referrer)),
+            ("Pages Visited", Column::Field(Field::PagesVisited)),
+            ("Submitted At", Column::Field(Field::SubmittedAt)),
+            ("Created", Column::Field(Field::SubmittedAt)),
+            ("Submission ID", Column::Field(Field::SubmissionId)),
+            ("Product", Column::Field(Field::Product)),
+            ("Type", Column::Field(Field::Kind)),
             ("ZIP Code", Column::PostalCode),
         ] {
             assert_eq!(column_for(header), Some(column), "{header}");
@@ -421,13 +250,34 @@ mod tests {
     }
 
     #[test]
+    fn every_field_and_part_has_names_and_no_name_stands_for_two() {
+        // `aliases` refuses a name given twice and a line that names no column.
+        let columns: std::collections::HashSet<Column> = aliases().values().copied().collect();
+        for field in Field::all() {
+            assert!(columns.contains(&Column::Field(field)), "{field:?}");
+        }
+        for (part, name) in PARTS {
+            assert!(columns.contains(&part), "{name}");
+        }
+    }
+
+    #[test]
     fn unknown_and_repeated_columns_are_warned_about_once() {
         let (columns, warnings) = map_header(["Email", "Shoe Size", "E-mail", "Phone"]);
         assert_eq!(
             columns,
-            [Some(Column::Email), None, None, Some(Column::Phone)]
+            [
+                Some(Column::Field(Field::Email)),
+                None,
+                None,
+                Some(Column::Field(Field::Phone))
+            ]
         );
         assert_eq!(warnings.len(), 2);
+        assert_eq!(
+            warnings[1],
+            "column 'E-mail' repeats Email; only the first is used"
+        );
         assert_eq!(warnings[0], "unknown column 'Shoe Size' ignored");
         let (_, warnings) = map_header(["Name", "Company"]);
         assert!(warnings[0].contains("no email or phone column"));
@@ -441,11 +291,14 @@ mod tests {
         row.set(Column::Street, "Hauptstr. 1");
         row.set(Column::PostalCode, "10115");
         row.set(Column::City, "Berlin");
-        row.set(Column::Email, "  ");
+        row.set(Column::Field(Field::Email), "  ");
         let input = row.finish();
-        assert_eq!(input.name.as_deref(), Some("Ann Example"));
-        assert_eq!(input.address.as_deref(), Some("Hauptstr. 1, 10115 Berlin"));
-        assert_eq!(input.email, None);
+        assert_eq!(input.details.name.as_deref(), Some("Ann Example"));
+        assert_eq!(
+            input.details.address.as_deref(),
+            Some("Hauptstr. 1, 10115 Berlin")
+        );
+        assert_eq!(input.details.email, None);
     }
 
     #[test]

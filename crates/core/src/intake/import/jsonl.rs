@@ -9,6 +9,7 @@ use crate::error::{CoreError, Result};
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::io::BufRead;
+use switchboard_protocol::limits::Field;
 
 /// The longest line read: a cell's bound (the shared limits) for each of the 21 columns
 /// (`columns::Column`) a line may name.
@@ -65,7 +66,7 @@ impl<R: BufRead> JsonlRows<R> {
                 (_, Value::Null) => {}
                 (_, Value::String(s)) => builder.set(column, &s),
                 (_, v @ (Value::Number(_) | Value::Bool(_))) => builder.set(column, &v.to_string()),
-                (Column::PagesVisited, Value::Array(items)) => {
+                (Column::Field(Field::PagesVisited), Value::Array(items)) => {
                     let pages = items
                         .into_iter()
                         .map(|i| match i {
@@ -194,10 +195,10 @@ mod tests {
         assert_eq!(warnings, ["unknown key 'shoe' ignored"]);
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 3]);
         let ann = rows[0].input.as_ref().unwrap();
-        assert_eq!(ann.name.as_deref(), Some("Ann Example"));
-        assert_eq!(ann.pages_visited, ["/a", "/b"]);
+        assert_eq!(ann.details.name.as_deref(), Some("Ann Example"));
+        assert_eq!(ann.details.pages_visited, ["/a", "/b"]);
         assert_eq!(
-            rows[1].input.as_ref().unwrap().phone.as_deref(),
+            rows[1].input.as_ref().unwrap().details.phone.as_deref(),
             Some("4930123456")
         );
     }

@@ -106,10 +106,10 @@ impl Bulk {
 
     pub(super) fn remember(&mut self, reg: &CleanRegistration) {
         self.add(Key::Submission, &reg.submission_key);
-        if let Some(email) = &reg.email {
+        if let Some(email) = &reg.details.email {
             self.add(Key::Email, email);
         }
-        if let Some(phone) = &reg.phone {
+        if let Some(phone) = &reg.details.phone {
             self.add(Key::Phone, phone);
         }
     }

@@ -42,14 +42,14 @@ fn the_report_holds_everything_before_erasure_and_no_personal_data_after() {
     assert_eq!(full.lead.id, id);
     assert_eq!(full.registrations.len(), 2);
     let first = &full.registrations[0];
-    assert_eq!(first.name.as_deref(), Some(NAME));
-    assert_eq!(first.user_agent.as_deref(), Some(USER_AGENT));
-    assert_eq!(first.referrer.as_deref(), Some(REFERRER));
-    assert_eq!(first.pages_visited[0], PAGE);
+    assert_eq!(first.details.name.as_deref(), Some(NAME));
+    assert_eq!(first.details.user_agent.as_deref(), Some(USER_AGENT));
+    assert_eq!(first.details.referrer.as_deref(), Some(REFERRER));
+    assert_eq!(first.details.pages_visited[0], PAGE);
     let ips: Vec<_> = full
         .registrations
         .iter()
-        .filter_map(|r| r.ip.as_deref())
+        .filter_map(|r| r.details.ip.as_deref())
         .collect();
     assert!(ips.contains(&IP) && ips.contains(&IP_2));
     assert_eq!(full.follow_ups.len(), 2);

@@ -125,11 +125,14 @@ fn dedup_follows_the_corrected_email_and_registrations_never_undo_a_correction()
             let input = crate::intake::RegistrationInput {
                 submission_id: Some("sub-new".into()),
                 kind: Some("trial".into()),
-                name: Some(NAME.into()),
-                email: Some(NEW_EMAIL.to_uppercase()),
-                phone: Some(PHONE.into()),
-                country: Some("DE".into()),
-                ip: Some(IP.into()),
+                details: switchboard_protocol::RegistrationDetails {
+                    name: Some(NAME.into()),
+                    email: Some(NEW_EMAIL.to_uppercase()),
+                    phone: Some(PHONE.into()),
+                    country: Some("DE".into()),
+                    ip: Some(IP.into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let ctx = crate::intake::IntakeContext::new(tx, None, later, "intake")?;

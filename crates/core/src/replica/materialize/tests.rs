@@ -10,11 +10,14 @@ use switchboard_protocol::{ConsentScope, PushOp, PushRequest};
 fn register(store: &mut Store, i: usize) -> String {
     let input = RegistrationInput {
         submission_id: Some(format!("s{i}")),
-        name: Some(format!("Person {i}")),
-        email: Some(format!("p{i}@example.com")),
-        country: Some("DE".into()),
-        user_agent: Some("u".repeat(limits::Field::UserAgent.max_bytes())),
-        pages_visited: limits::largest_pages(&format!("https://example.com/{i}")),
+        details: switchboard_protocol::RegistrationDetails {
+            name: Some(format!("Person {i}")),
+            email: Some(format!("p{i}@example.com")),
+            country: Some("DE".into()),
+            user_agent: Some("u".repeat(limits::Field::UserAgent.max_bytes())),
+            pages_visited: limits::largest_pages(&format!("https://example.com/{i}")),
+            ..Default::default()
+        },
         ..RegistrationInput::default()
     };
     let now = store.now();

@@ -24,9 +24,12 @@ fn setup() -> (Store, String, String) {
             s.with_tx(|tx| {
                 let ctx = IntakeContext::new(tx, None, noon(), "intake")?;
                 let input = RegistrationInput {
-                    name: Some(name.into()),
-                    email: Some(email.into()),
-                    country: Some("GB".into()),
+                    details: switchboard_protocol::RegistrationDetails {
+                        name: Some(name.into()),
+                        email: Some(email.into()),
+                        country: Some("GB".into()),
+                        ..Default::default()
+                    },
                     ..RegistrationInput::default()
                 };
                 match intake::record(tx, &input, &ctx)? {

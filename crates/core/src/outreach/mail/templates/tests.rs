@@ -14,11 +14,14 @@ fn store_with_lead() -> (Store, String) {
         .with_tx(|tx| {
             let ctx = IntakeContext::new(tx, None, noon(), "intake")?;
             let input = RegistrationInput {
-                name: Some("Ada King Lovelace".into()),
-                company: Some("Analytical Engines".into()),
-                email: Some("ada@example.com".into()),
+                details: switchboard_protocol::RegistrationDetails {
+                    name: Some("Ada King Lovelace".into()),
+                    company: Some("Analytical Engines".into()),
+                    email: Some("ada@example.com".into()),
+                    country: Some("GB".into()),
+                    ..Default::default()
+                },
                 product: Some("Difference Engine".into()),
-                country: Some("GB".into()),
                 ..RegistrationInput::default()
             };
             match intake::record(tx, &input, &ctx)? {
