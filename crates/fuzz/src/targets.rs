@@ -57,18 +57,21 @@ fn import_bytes(data: &[u8], format: Format) -> (switchboard_core::Result<Import
 /// The counts of a report add up to the rows read, and every listed error names a row's line.
 fn check_report(report: &ImportReport, starts: &[u64], added: i64) {
     assert_eq!(
-        report.read,
+        report.counts.read,
         starts.len() as u64,
         "rows read vs rows the reader gave: {report:?}"
     );
-    let outcomes =
-        report.created + report.merged + report.duplicates + report.suppressed + report.rejected;
+    let outcomes = report.counts.created
+        + report.counts.merged
+        + report.counts.duplicates
+        + report.counts.suppressed
+        + report.counts.rejected;
     assert_eq!(
-        outcomes, report.read,
+        outcomes, report.counts.read,
         "every row has one outcome: {report:?}"
     );
     assert!(
-        added <= (report.created + report.merged) as i64,
+        added <= (report.counts.created + report.counts.merged) as i64,
         "{added} registrations stored for {report:?}"
     );
     for error in &report.errors {

@@ -46,8 +46,8 @@ pub struct ImportSummary {
 impl From<ImportProgress> for ImportStatus {
     fn from(p: ImportProgress) -> Self {
         ImportStatus {
-            read: count(p.read),
-            rejected: count(p.rejected),
+            read: count(p.counts.read),
+            rejected: count(p.counts.rejected),
             bytes_read: p.bytes_read as f64,
             bytes_total: p.bytes_total as f64,
         }
@@ -66,12 +66,12 @@ impl From<ImportReport> for ImportSummary {
         let mut problems: Vec<ImportProblem> = r.errors.into_iter().map(problem(false)).collect();
         problems.extend(r.warnings.into_iter().map(problem(true)));
         ImportSummary {
-            read: count(r.read),
-            created: count(r.created),
-            merged: count(r.merged),
-            duplicates: count(r.duplicates),
-            suppressed: count(r.suppressed),
-            rejected: count(r.rejected),
+            read: count(r.counts.read),
+            created: count(r.counts.created),
+            merged: count(r.counts.merged),
+            duplicates: count(r.counts.duplicates),
+            suppressed: count(r.counts.suppressed),
+            rejected: count(r.counts.rejected),
             problems,
             cancelled: r.cancelled,
         }

@@ -73,10 +73,10 @@ pub fn run(ctx: &Context, args: ImportArgs) -> CliResult {
     } else {
         print_report(&report)?;
     }
-    if report.rejected > 0 {
+    if report.counts.rejected > 0 {
         return Err(Failure::bad_input(format!(
             "{} of {} rows rejected (the others were imported)",
-            report.rejected, report.read
+            report.counts.rejected, report.counts.read
         )));
     }
     Ok(())
@@ -86,12 +86,12 @@ fn print_report(report: &ImportReport) -> CliResult {
     output::line(format!(
         "Read {} rows: {} new leads, {} merged into existing leads, {} duplicates, \
          {} suppressed (erased people), {} rejected.",
-        report.read,
-        report.created,
-        report.merged,
-        report.duplicates,
-        report.suppressed,
-        report.rejected
+        report.counts.read,
+        report.counts.created,
+        report.counts.merged,
+        report.counts.duplicates,
+        report.counts.suppressed,
+        report.counts.rejected
     ))?;
     for (title, list) in [("Rejected", &report.errors), ("Warnings", &report.warnings)] {
         if list.is_empty() {
@@ -160,7 +160,11 @@ impl Meter {
         };
         let text = format!(
             "imported {} rows{percent}: {} new, {} merged, {} duplicates, {} rejected",
-            p.read, p.created, p.merged, p.duplicates, p.rejected
+            p.counts.read,
+            p.counts.created,
+            p.counts.merged,
+            p.counts.duplicates,
+            p.counts.rejected
         );
         let mut err = std::io::stderr().lock();
         // Progress is a courtesy: a closed stderr must not fail the import.

@@ -113,14 +113,14 @@ fn import_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::E
     let report = import_file(&mut store, csv_path, &ImportOptions::default(), &mut |_| {})?;
     eprintln!(
         "import: read {} created {} merged {} duplicates {} suppressed {} rejected {}",
-        report.read,
-        report.created,
-        report.merged,
-        report.duplicates,
-        report.suppressed,
-        report.rejected
+        report.counts.read,
+        report.counts.created,
+        report.counts.merged,
+        report.counts.duplicates,
+        report.counts.suppressed,
+        report.counts.rejected
     );
-    Ok(report.read)
+    Ok(report.counts.read)
 }
 
 /// Only the reader thread's work: CSV parsing, validation and normalisation, no database writes.

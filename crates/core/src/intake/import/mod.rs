@@ -13,7 +13,7 @@ pub mod jsonl;
 use crate::error::{CoreError, Result};
 use crate::intake::{self, CleanRegistration, IntakeContext, IntakeOutcome, RegistrationInput};
 use crate::store::Store;
-use rusqlite::TransactionBehavior;
+use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -93,9 +93,9 @@ pub struct RowError {
     pub reason: String,
 }
 
-/// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImportReport {
+/// How many rows an import read and what became of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
     /// Data rows read (good and bad): every line of the file but the header and blank lines is
     /// the first line of one of them, or held in a quoted field that a warning names.
     pub read: u64,
@@ -107,8 +107,16 @@ pub struct ImportReport {
     pub duplicates: u64,
     /// Rows of erased people: nothing was stored.
     pub suppressed: u64,
-    /// Rows refused; `errors` says why.
+    /// Rows refused; the report's `errors` say why.
     pub rejected: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// The counts (flattened: the JSON report lists them first, as it always has).
+    #[serde(flatten)]
+    pub counts: ImportCounts,
     /// Why rows were refused, by line.
     pub errors: Vec<RowError>,
     /// Imported rows with a dropped field, and unknown columns (line 1 for the header).
@@ -132,12 +140,8 @@ fn is_zero(n: &u64) -> bool {
 /// Where an import stands, after each committed batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportProgress {
-    pub read: u64,
-    pub created: u64,
-    pub merged: u64,
-    pub duplicates: u64,
-    pub suppressed: u64,
-    pub rejected: u64,
+    #[serde(flatten)]
+    pub counts: ImportCounts,
     /// Bytes of the file parsed so far, and the file's size (0 when unknown).
     pub bytes_read: u64,
     pub bytes_total: u64,
@@ -186,35 +190,57 @@ pub fn import_reader<R: Read + Send>(
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let now = store.now();
-    // SQLite's default page cache (2 MiB) is far smaller than the lead and registration indexes
-    // and the search index being written, so every batch re-read pages from the file. A cache of
-    // 64 MiB for the import's duration (what `Store::open` sets too; a connection opened another
-    // way may have less) keeps most of them in memory; memory stays bounded by it. 32 MiB, tried
-    // before, shrank the store's own cache during imports.
-    let previous_cache: i64 = store
-        .conn()
-        .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    store
-        .conn()
-        .pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
-    // Each 5,000-row batch writes more than the default 1,000-page WAL threshold, so every commit
-    // copied the WAL back into the database; checkpointing every few batches copies the pages
-    // that every batch touches (index interiors, the search index) once instead of each time.
-    let previous_checkpoint: i64 =
-        store
-            .conn()
-            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?;
-    store
-        .conn()
-        .pragma_update(None, "wal_autocheckpoint", IMPORT_CHECKPOINT_PAGES)?;
-    let result = import_with_cache(store, read, total, format, options, progress, now);
-    store
-        .conn()
-        .pragma_update(None, "cache_size", previous_cache)?;
-    store
-        .conn()
-        .pragma_update(None, "wal_autocheckpoint", previous_checkpoint)?;
+    let tuned = Tuned::apply(store.conn())?;
+    let result = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)
+        .and_then(|mut ctx| {
+            let bytes = Arc::new(AtomicU64::new(0));
+            std::thread::scope(|scope| {
+                let (sender, receiver) = sync_channel(CHANNEL_CHUNKS);
+                let reader_ctx = ctx.clone();
+                let reader_bytes = bytes.clone();
+                scope.spawn(move || read_rows(read, format, &reader_ctx, &sender, &reader_bytes));
+                let batch_size = options.batch_size.max(1);
+                let cancel = options.cancel.as_deref();
+                write(
+                    store, receiver, &mut ctx, batch_size, &bytes, total, cancel, progress,
+                )
+            })
+        });
+    tuned.restore(store.conn())?;
     result
+}
+
+/// The connection's settings an import changes for its duration, as they were before.
+struct Tuned {
+    cache_size: i64,
+    wal_autocheckpoint: i64,
+}
+
+impl Tuned {
+    fn apply(conn: &Connection) -> Result<Tuned> {
+        let before = Tuned {
+            cache_size: conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?,
+            wal_autocheckpoint: conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?,
+        };
+        // SQLite's default page cache (2 MiB) is far smaller than the lead and registration
+        // indexes and the search index being written, so every batch re-read pages from the
+        // file. A cache of 64 MiB for the import's duration (what `Store::open` sets too; a
+        // connection opened another way may have less) keeps most of them in memory; memory
+        // stays bounded by it. 32 MiB, tried before, shrank the store's own cache during imports.
+        conn.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
+        // Each 5,000-row batch writes more than the default 1,000-page WAL threshold, so every
+        // commit copied the WAL back into the database; checkpointing every few batches copies
+        // the pages that every batch touches (index interiors, the search index) once instead of
+        // each time.
+        conn.pragma_update(None, "wal_autocheckpoint", IMPORT_CHECKPOINT_PAGES)?;
+        Ok(before)
+    }
+
+    fn restore(self, conn: &Connection) -> Result<()> {
+        conn.pragma_update(None, "cache_size", self.cache_size)?;
+        conn.pragma_update(None, "wal_autocheckpoint", self.wal_autocheckpoint)?;
+        Ok(())
+    }
 }
 
 /// SQLite page cache during an import, in KiB.
@@ -223,46 +249,27 @@ const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 /// WAL pages after which a commit during an import checkpoints (32 MiB of 4 KiB pages).
 const IMPORT_CHECKPOINT_PAGES: i64 = 8 * 1024;
 
-fn import_with_cache<R: Read + Send>(
-    store: &mut Store,
+/// The reader thread: parses the stream in its format and feeds the writer.
+fn read_rows<R: Read>(
     read: R,
-    total: u64,
     format: Format,
-    options: &ImportOptions,
-    progress: &mut dyn FnMut(ImportProgress),
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<ImportReport> {
-    let mut ctx = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)?;
-    let bytes = Arc::new(AtomicU64::new(0));
-    let batch_size = options.batch_size.max(1);
-    std::thread::scope(|scope| {
-        let (sender, receiver) = sync_channel(CHANNEL_CHUNKS);
-        let reader_ctx = ctx.clone();
-        let reader_bytes = bytes.clone();
-        scope.spawn(move || {
-            let buffered = BufReader::with_capacity(256 * 1024, read);
-            match format {
-                Format::Csv => match csv::CsvRows::new(buffered) {
-                    Ok(mut rows) => feed(&mut rows, &reader_ctx, &sender, &reader_bytes, |r| {
-                        r.bytes_read()
-                    }),
-                    Err(e) => {
-                        let _ = sender.send(vec![Item::Fatal(e)]);
-                    }
-                },
-                Format::Jsonl => {
-                    let mut rows = jsonl::JsonlRows::new(buffered);
-                    feed(&mut rows, &reader_ctx, &sender, &reader_bytes, |r| {
-                        r.bytes_read()
-                    })
-                }
+    ctx: &IntakeContext,
+    sender: &SyncSender<Vec<Item>>,
+    bytes: &AtomicU64,
+) {
+    let buffered = BufReader::with_capacity(256 * 1024, read);
+    match format {
+        Format::Csv => match csv::CsvRows::new(buffered) {
+            Ok(mut rows) => feed(&mut rows, ctx, sender, bytes, |r| r.bytes_read()),
+            Err(e) => {
+                let _ = sender.send(vec![Item::Fatal(e)]);
             }
-        });
-        let cancel = options.cancel.as_deref();
-        write(
-            store, receiver, &mut ctx, batch_size, &bytes, total, cancel, progress,
-        )
-    })
+        },
+        Format::Jsonl => {
+            let mut rows = jsonl::JsonlRows::new(buffered);
+            feed(&mut rows, ctx, sender, bytes, |r| r.bytes_read())
+        }
+    }
 }
 
 /// What the reader thread hands to the writer.
@@ -360,18 +367,18 @@ fn write(
                 Item::Warning(w) => note(&mut report, Listed::Warning, w.line, w.reason),
                 Item::Row { line, row } => {
                     rows += 1;
-                    report.read += 1;
+                    report.counts.read += 1;
                     match row {
                         Err(reason) => {
-                            report.rejected += 1;
+                            report.counts.rejected += 1;
                             note(&mut report, Listed::Error, line, reason);
                         }
                         Ok(clean) => {
                             match intake::record_clean_bulk(&tx, &clean, ctx, &mut bulk)? {
-                                IntakeOutcome::Created(_) => report.created += 1,
-                                IntakeOutcome::Merged(_) => report.merged += 1,
-                                IntakeOutcome::Duplicate => report.duplicates += 1,
-                                IntakeOutcome::Suppressed => report.suppressed += 1,
+                                IntakeOutcome::Created(_) => report.counts.created += 1,
+                                IntakeOutcome::Merged(_) => report.counts.merged += 1,
+                                IntakeOutcome::Duplicate => report.counts.duplicates += 1,
+                                IntakeOutcome::Suppressed => report.counts.suppressed += 1,
                             }
                             for reason in clean.warnings {
                                 note(&mut report, Listed::Warning, line, reason);
@@ -384,12 +391,7 @@ fn write(
         bulk.finish(&tx)?;
         tx.commit()?;
         progress(ImportProgress {
-            read: report.read,
-            created: report.created,
-            merged: report.merged,
-            duplicates: report.duplicates,
-            suppressed: report.suppressed,
-            rejected: report.rejected,
+            counts: report.counts,
             bytes_read: bytes.load(Ordering::Relaxed),
             bytes_total: total,
         });

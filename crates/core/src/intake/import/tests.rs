@@ -46,7 +46,7 @@ fn a_cancelled_import_keeps_its_committed_batches_and_a_rerun_records_only_the_r
     )
     .unwrap();
     assert!(report.cancelled);
-    assert_eq!((report.read, report.created), (4, 4));
+    assert_eq!((report.counts.read, report.counts.created), (4, 4));
     let leads: i64 = s
         .conn()
         .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
@@ -57,7 +57,7 @@ fn a_cancelled_import_keeps_its_committed_batches_and_a_rerun_records_only_the_r
 
     let rerun = import(&mut s, text.as_bytes(), Format::Csv);
     assert!(!rerun.cancelled);
-    assert_eq!((rerun.created, rerun.duplicates), (6, 4));
+    assert_eq!((rerun.counts.created, rerun.counts.duplicates), (6, 4));
     assert!(serde_json::to_value(&rerun)
         .unwrap()
         .get("cancelled")
@@ -85,14 +85,14 @@ fn a_csv_export_with_bom_crlf_and_quoted_newlines_imports() {
     let report = import(&mut s, text.as_bytes(), Format::Csv);
     assert_eq!(
         (
-            report.read,
-            report.created,
-            report.merged,
-            report.duplicates
+            report.counts.read,
+            report.counts.created,
+            report.counts.merged,
+            report.counts.duplicates
         ),
         (4, 2, 1, 1)
     );
-    assert_eq!(report.rejected, 0);
+    assert_eq!(report.counts.rejected, 0);
     assert!(report.errors.is_empty());
     assert_eq!(
         report.warnings,
@@ -153,9 +153,9 @@ fn bad_rows_are_reported_with_their_line_numbers_and_good_rows_imported() {
         text.extend_from_slice(&row);
     }
     let report = import(&mut s, &text, Format::Csv);
-    assert_eq!(report.read, 9);
-    assert_eq!(report.created, 1);
-    assert_eq!(report.rejected, 8);
+    assert_eq!(report.counts.read, 9);
+    assert_eq!(report.counts.created, 1);
+    assert_eq!(report.counts.rejected, 8);
     let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, [3, 5, 6, 7, 8, 9, 10, 11]);
     let reasons: Vec<&str> = report.errors.iter().map(|e| e.reason.as_str()).collect();
@@ -203,8 +203,8 @@ fn a_stray_quote_on_line_3_rejects_that_line_and_imports_the_other_9999_rows() {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(report.read, 10_000);
-    assert_eq!((report.created, report.rejected), (9_999, 1));
+    assert_eq!(report.counts.read, 10_000);
+    assert_eq!((report.counts.created, report.counts.rejected), (9_999, 1));
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].line, 3);
     assert!(
@@ -233,7 +233,14 @@ fn json_lines_import_like_csv() {
         "{\"submission_id\":\"j2\",\"kind\":\"demo\",\"email\":\"Ann@Example.com\",\"phone\":\"+49 30 1234567\",\"submitted_at\":\"2026-03-01T11:00:00Z\"}\n",
     );
     let report = import(&mut s, text.as_bytes(), Format::Jsonl);
-    assert_eq!((report.read, report.created, report.merged), (3, 1, 1));
+    assert_eq!(
+        (
+            report.counts.read,
+            report.counts.created,
+            report.counts.merged
+        ),
+        (3, 1, 1)
+    );
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].line, 2);
     assert!(report.errors[0].reason.starts_with("not a JSON object"));
@@ -246,11 +253,11 @@ fn re_running_a_file_imports_nothing_twice() {
     // Rows without a submission id rely on the content key.
     text.push_str(",Demo,Jo,No-Id,,jo@example.com,,FR,,,,,2026-03-01T13:00:00Z,\r\n");
     let first = import(&mut s, text.as_bytes(), Format::Csv);
-    assert_eq!(first.created + first.merged, 4);
+    assert_eq!(first.counts.created + first.counts.merged, 4);
     let before = snapshot(&s);
     let second = import(&mut s, text.as_bytes(), Format::Csv);
-    assert_eq!(second.duplicates, 4);
-    assert_eq!(second.created + second.merged, 0);
+    assert_eq!(second.counts.duplicates, 4);
+    assert_eq!(second.counts.created + second.counts.merged, 0);
     assert_eq!(snapshot(&s), before);
 }
 
@@ -275,14 +282,17 @@ fn a_re_import_after_an_erasure_reports_the_person_suppressed() {
     })
     .unwrap();
     let again = import(&mut s, text.as_bytes(), Format::Csv);
-    assert_eq!((again.suppressed, again.duplicates), (2, 1));
+    assert_eq!((again.counts.suppressed, again.counts.duplicates), (2, 1));
 }
 
 #[test]
 fn the_report_serialises_with_the_documented_keys() {
     let report = ImportReport {
-        read: 2,
-        rejected: 1,
+        counts: ImportCounts {
+            read: 2,
+            rejected: 1,
+            ..ImportCounts::default()
+        },
         errors: vec![RowError {
             line: 3,
             reason: "bad".into(),
@@ -303,6 +313,14 @@ fn the_report_serialises_with_the_documented_keys() {
     }
     assert_eq!(json["errors"][0]["line"], 3);
     assert!(json.get("omitted").is_none());
+    // The counts come first, in this order (the CLI's `--json` and the window read them).
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(
+        text.starts_with(
+            r#"{"read":2,"created":0,"merged":0,"duplicates":0,"suppressed":0,"rejected":1,"errors":["#
+        ),
+        "{text}"
+    );
 }
 
 /// Everything an import writes, without random ids, in a stable order.
@@ -352,8 +370,11 @@ fn an_interrupted_import_re_run_equals_one_uninterrupted_run() {
 
     let mut whole = store();
     let report = import_file(&mut whole, &path, &options, &mut |_| {}).unwrap();
-    assert_eq!(report.read, 400);
-    assert!(report.merged > 0 && report.duplicates > 0, "{report:?}");
+    assert_eq!(report.counts.read, 400);
+    assert!(
+        report.counts.merged > 0 && report.counts.duplicates > 0,
+        "{report:?}"
+    );
 
     let mut broken = store();
     // A crash after three committed batches: the progress callback is called after each
@@ -372,12 +393,12 @@ fn an_interrupted_import_re_run_equals_one_uninterrupted_run() {
         .conn()
         .query_row("SELECT count(*) FROM registration", [], |r| r.get(0))
         .unwrap();
-    assert!(partial > 0 && partial < report.created as i64 + report.merged as i64);
+    assert!(partial > 0 && partial < report.counts.created as i64 + report.counts.merged as i64);
     let rerun = import_file(&mut broken, &path, &options, &mut |_| {}).unwrap();
-    assert_eq!(rerun.read, 400);
+    assert_eq!(rerun.counts.read, 400);
     assert_eq!(
-        rerun.created + rerun.merged,
-        report.created + report.merged - partial as u64
+        rerun.counts.created + rerun.counts.merged,
+        report.counts.created + report.counts.merged - partial as u64
     );
     let (got, want) = (snapshot(&broken), snapshot(&whole));
     for (g, w) in got.iter().zip(&want) {
@@ -401,7 +422,7 @@ fn progress_is_reported_after_each_batch() {
         text.len() as u64,
         Format::Csv,
         &options,
-        &mut |p| seen.push(p.read),
+        &mut |p| seen.push(p.counts.read),
     )
     .unwrap();
     assert_eq!(seen, [1, 2, 3, 3]);
@@ -418,4 +439,43 @@ fn a_missing_file_is_an_io_error() {
     )
     .unwrap_err();
     assert_eq!(err.code(), "io");
+}
+
+#[test]
+fn an_import_gives_back_the_connection_settings_it_changed_even_when_it_fails() {
+    let mut s = store();
+    let pragmas = |s: &Store| -> (i64, i64) {
+        let read = |name: &str| {
+            s.conn()
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        (read("cache_size"), read("wal_autocheckpoint"))
+    };
+    s.conn().pragma_update(None, "cache_size", -1000).unwrap();
+    let before = pragmas(&s);
+    let options = ImportOptions::default();
+    let mut during = None;
+    import_reader(
+        &mut s,
+        &b"Email\nann@example.com\n"[..],
+        0,
+        Format::Csv,
+        &options,
+        &mut |_| during = Some(()),
+    )
+    .unwrap();
+    assert!(during.is_some());
+    assert_eq!(pragmas(&s), before);
+    // A header whose quote never closes fails the whole file; the settings come back all the same.
+    let failed = import_reader(
+        &mut s,
+        &b"Email,\"Name\na@example.com,A\n"[..],
+        0,
+        Format::Csv,
+        &options,
+        &mut |_| {},
+    );
+    assert!(failed.is_err());
+    assert_eq!(pragmas(&s), before);
 }
