@@ -186,10 +186,10 @@ struct Person {
 impl Person {
     fn new(rng: &mut SplitMix, submitted: DateTime<Utc>) -> Person {
         let c = &COUNTRIES[rng.below(COUNTRIES.len() as u64) as usize];
-        let first = pick(rng, c.first_names).to_string();
-        let last = pick(rng, c.last_names).to_string();
+        let first = pick(rng, &c.first_names).to_string();
+        let last = pick(rng, &c.last_names).to_string();
         let company = match rng.below(3) {
-            0 => format!("{} {}", pick(rng, c.last_names), c.company_suffix),
+            0 => format!("{} {}", pick(rng, &c.last_names), c.company_suffix),
             _ => format!(
                 "{} {} {}",
                 pick(rng, COMPANY_WORDS),
@@ -228,7 +228,7 @@ impl Person {
             phone_national: national,
             phone_international: international,
             country_label,
-            street: format!("{} {}", pick(rng, c.streets), 1 + rng.below(180)),
+            street: format!("{} {}", pick(rng, &c.streets), 1 + rng.below(180)),
             city: c.cities[city_index],
             postal: rng.digits(c.postal_digits),
             submitted,
@@ -276,7 +276,7 @@ fn phone(rng: &mut SplitMix, c: &Country) -> (String, String) {
 
 fn phone_candidate(rng: &mut SplitMix, c: &Country) -> (String, String) {
     let plan = &c.phones[rng.below(c.phones.len() as u64) as usize];
-    let prefix = pick(rng, plan.prefixes);
+    let prefix = pick(rng, &plan.prefixes);
     let rest = rng.digits(plan.digits);
     // `first` forbids leading digits the numbering plan does not use (US exchanges, for one).
     let rest = match plan.first {

@@ -17,7 +17,7 @@ fn the_same_seed_gives_the_same_file_and_another_seed_another() {
 #[test]
 fn every_phone_plan_gives_valid_numbers_in_national_and_international_format() {
     let mut rng = SplitMix(9);
-    for c in COUNTRIES {
+    for c in COUNTRIES.iter() {
         let mut valid = 0;
         for _ in 0..300 {
             let candidate = phone_candidate(&mut rng, c);
