@@ -1,5 +1,6 @@
 //! Records as they are stored, synced and shown. Timestamps are UTC; ids are UUIDv7 text.
 
+use crate::limits::Field;
 use crate::vocabulary::*;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ pub struct Registration {
 /// of a registration the website's submission (`IntakeRegistration`), a recorded registration,
 /// and the replica's raw intake (`switchboard-core`'s `RegistrationInput`) have in common.
 /// Declared once, so the field list, its limits and its order live in one place.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationDetails {
     /// The full name (import parsers join first and last names).
@@ -46,6 +47,54 @@ pub struct RegistrationDetails {
     pub pages_visited: Vec<String>,
     /// Version of the form and privacy notice the person saw.
     pub form_version: Option<String>,
+}
+
+/// Reads the details by hand so that a value of the wrong type names its field
+/// (`name: invalid type: …`): behind `flatten`, the derived reader gets the values from a
+/// buffer, where the server's JSON extractor can no longer say which field was wrong, and the
+/// website's developers need to know. Unknown keys are ignored and a repeated one is refused, as
+/// the derived reader does.
+impl<'de> Deserialize<'de> for RegistrationDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(DetailsVisitor)
+    }
+}
+
+struct DetailsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DetailsVisitor {
+    type Value = RegistrationDetails;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a registration's details")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<RegistrationDetails, A::Error> {
+        use serde::de::Error;
+        let mut details = RegistrationDetails::default();
+        let mut seen = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(field) = Field::all().find(|f| f.name() == key) else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            };
+            if seen.contains(&field) {
+                return Err(A::Error::duplicate_field(field.name()));
+            }
+            seen.push(field);
+            let value: serde_json::Value = map.next_value()?;
+            let named = |e: serde_json::Error| A::Error::custom(format!("{key}: {e}"));
+            if field == Field::PagesVisited {
+                details.pages_visited = serde_json::from_value(value).map_err(named)?;
+            } else if let Some(text) = details.text_mut(field) {
+                *text = serde_json::from_value(value).map_err(named)?;
+            }
+        }
+        Ok(details)
+    }
 }
 
 /// One person being followed up, with fields normalised and counters derived from follow-ups.
@@ -191,6 +240,24 @@ mod tests {
         assert_eq!(sub.details.name.as_deref(), Some("Ann"));
         assert_eq!(sub.details.email.as_deref(), Some("ann@example.com"));
         assert!(sub.details.pages_visited.is_empty());
+        let wrong = serde_json::from_str::<IntakeRegistration>(
+            r#"{"submission_id":"s1","kind":"demo","product":null,
+                "submitted_at":"2026-03-02T09:00:00Z","name":7.5}"#,
+        )
+        .unwrap_err();
+        assert!(
+            wrong.to_string().starts_with("name: invalid type"),
+            "{wrong}"
+        );
+        let twice = serde_json::from_str::<IntakeRegistration>(
+            r#"{"submission_id":"s1","kind":"demo","product":null,
+                "submitted_at":"2026-03-02T09:00:00Z","name":"A","name":"B"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            twice.to_string().contains("duplicate field `name`"),
+            "{twice}"
+        );
         let json = serde_json::to_string(&sub).unwrap();
         assert!(
             json.starts_with(r#"{"submission_id":"s1","kind":"demo","product":null,"submitted_at":"2026-03-02T09:00:00Z","name":"Ann","company":null,"#),
