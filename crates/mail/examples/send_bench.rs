@@ -64,9 +64,12 @@ async fn main() {
         .with_tx(|tx| {
             let ctx = IntakeContext::new(tx, None, now, "intake")?;
             let input = RegistrationInput {
-                name: Some("Ada Lovelace".into()),
-                email: Some(var("SWITCHBOARD_TEST_MAIL_LEAD")),
-                country: Some("GB".into()),
+                details: switchboard_protocol::RegistrationDetails {
+                    name: Some("Ada Lovelace".into()),
+                    email: Some(var("SWITCHBOARD_TEST_MAIL_LEAD")),
+                    country: Some("GB".into()),
+                    ..Default::default()
+                },
                 ..RegistrationInput::default()
             };
             match intake::record(tx, &input, &ctx)? {

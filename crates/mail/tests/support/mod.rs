@@ -104,10 +104,13 @@ pub fn store_with_leads(
             .with_tx(|tx| {
                 let ctx = IntakeContext::new(tx, None, now, "intake")?;
                 let input = RegistrationInput {
-                    name: Some(format!("Ada{i} Lovelace")),
-                    email: Some((*email).into()),
                     product: Some("Difference Engine".into()),
-                    country: Some("GB".into()),
+                    details: switchboard_protocol::RegistrationDetails {
+                        name: Some(format!("Ada{i} Lovelace")),
+                        email: Some((*email).into()),
+                        country: Some("GB".into()),
+                        ..Default::default()
+                    },
                     ..RegistrationInput::default()
                 };
                 match intake::record(tx, &input, &ctx)? {

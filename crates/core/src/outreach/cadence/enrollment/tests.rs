@@ -395,10 +395,13 @@ fn a_registration_matching_a_rule_enrols_its_lead_at_intake() {
     let register = |db: &mut Db, email: &str, kind: &str, country: &str| {
         let input = RegistrationInput {
             kind: Some(kind.into()),
-            name: Some("Ann Example".into()),
-            email: Some(email.into()),
-            phone: Some("+49 30 1234567".into()),
-            country: Some(country.into()),
+            details: switchboard_protocol::RegistrationDetails {
+                name: Some("Ann Example".into()),
+                email: Some(email.into()),
+                phone: Some("+49 30 1234567".into()),
+                country: Some(country.into()),
+                ..Default::default()
+            },
             ..RegistrationInput::default()
         };
         db.store
