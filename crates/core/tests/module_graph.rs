@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use switchboard_test_support::source::{is_test_file, library_code, rust_files};
+
 /// The core's parts, lowest first: a part imports only parts before it in this list (`error.rs`
 /// sits below them all). `src/lib.rs`'s doc lists the same parts in the same order.
 const PARTS: [&str; 11] = [
@@ -37,75 +39,6 @@ const MAX_LINES: usize = 800;
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-/// Every `.rs` file under `dir`, sorted.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut entries: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out
-}
-
-/// A file that only tests compile: `tests.rs` (a module's `#[cfg(test)] mod tests;`) or anything
-/// under a `tests` folder.
-fn is_test_file(rel: &Path) -> bool {
-    rel.file_name().is_some_and(|n| n == "tests.rs")
-        || rel == Path::new("fixtures.rs")
-        || rel.components().any(|c| c.as_os_str() == "tests")
-}
-
-/// The source without comments and without inline `#[cfg(test)] mod … { … }` blocks: what the
-/// library itself compiles.
-fn library_code(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let opens_test_module = line.trim() == "#[cfg(test)]"
-            && lines.get(i + 1).is_some_and(|next| {
-                let next = next.trim_start().trim_start_matches("pub ");
-                next.starts_with("mod ") && next.trim_end().ends_with('{')
-            });
-        // `#[cfg(test)] pub(crate) mod fixtures;`: a file only tests compile.
-        let declares_test_module = line.trim() == "#[cfg(test)]"
-            && lines.get(i + 1).is_some_and(|next| {
-                let next = next.trim();
-                next.contains("mod ") && next.ends_with(';') && !next.contains('{')
-            });
-        if declares_test_module {
-            i += 2;
-            continue;
-        }
-        if opens_test_module {
-            let mut depth = 0i64;
-            i += 1;
-            while i < lines.len() {
-                depth += lines[i].matches('{').count() as i64;
-                depth -= lines[i].matches('}').count() as i64;
-                i += 1;
-                if depth <= 0 {
-                    break;
-                }
-            }
-            continue;
-        }
-        out.push_str(line.split("//").next().unwrap_or(""));
-        out.push('\n');
-        i += 1;
-    }
-    out
 }
 
 /// Rust source as tokens: identifiers, `::`, and every other non-blank character on its own.

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use switchboard_test_support::source::{is_test_file, library_code, rust_files};
+
 /// Table → the module that alone writes it: its file stem, or the end of its path where a stem
 /// alone is ambiguous (`mail/outbox` is not the sync `outbox`).
 const OWNERS: &[(&str, &str)] = &[
@@ -51,72 +53,6 @@ const OWNERS: &[(&str, &str)] = &[
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-/// Every `.rs` file under `dir`, sorted.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    let mut out = Vec::new();
-    for path in entries {
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out
-}
-
-/// A file only tests compile: `tests.rs`, `fixtures.rs` or anything under a `tests` folder.
-fn is_test_file(rel: &Path) -> bool {
-    rel.file_name()
-        .is_some_and(|n| n == "tests.rs" || n == "fixtures.rs")
-        || rel.components().any(|c| c.as_os_str() == "tests")
-}
-
-/// The source without line comments and without inline `#[cfg(test)] mod … { … }` blocks.
-fn library_code(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let opens_test_module = line.trim() == "#[cfg(test)]"
-            && lines.get(i + 1).is_some_and(|next| {
-                let next = next.trim_start();
-                let next = next
-                    .strip_prefix("pub(crate) ")
-                    .or_else(|| next.strip_prefix("pub "))
-                    .unwrap_or(next);
-                next.starts_with("mod ") && next.trim_end().ends_with('{')
-            });
-        if opens_test_module {
-            let mut depth = 0i64;
-            i += 1;
-            while i < lines.len() {
-                depth += lines[i].matches('{').count() as i64;
-                depth -= lines[i].matches('}').count() as i64;
-                i += 1;
-                if depth <= 0 {
-                    break;
-                }
-            }
-            continue;
-        }
-        let code = match line.find("//") {
-            // `//` inside a string (a URL) is not a comment.
-            Some(at) if !line[..at].contains('"') => &line[..at],
-            _ => line,
-        };
-        out.push_str(code);
-        out.push('\n');
-        i += 1;
-    }
-    out
 }
 
 /// The tables `code` writes, by literal name: `INSERT [OR …] INTO t`, `UPDATE t SET`,

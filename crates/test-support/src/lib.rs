@@ -1,9 +1,11 @@
 //! What the tests of every Switchboard crate share, kept out of the production builds: a real
 //! server on 127.0.0.1:0 with real TLS and a client that pins it (`server`), and a raw byte scan
-//! of a SQLite file and its companions (`scan`) that proves an erasure left nothing on disk.
+//! of a SQLite file and its companions (`scan`) that proves an erasure left nothing on disk, and
+//! a reader of the workspace's own source for the tests of its shape (`source`).
 
 pub mod scan;
 pub mod server;
+pub mod source;
 
 pub use scan::{scan_files_for, Found};
 pub use server::{

@@ -8,6 +8,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use switchboard_test_support::source::rust_files;
+
 /// Longest a non-test source file may be.
 const MAX_LINES: usize = 800;
 
@@ -29,24 +31,6 @@ fn source_roots(root: &Path) -> Vec<PathBuf> {
     roots.push(root.join("src-tauri/src"));
     roots.sort();
     roots
-}
-
-/// Every `.rs` file under `dir`, sorted.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    let mut out = Vec::new();
-    for path in entries {
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// Whether a file (by its path under its source folder, and its text) is outside the limit:
