@@ -101,7 +101,7 @@ pub fn log_follow_up(
             channel,
             direction,
             outcome,
-            note: note.filter(|n| !n.trim().is_empty()),
+            note,
             occurred_at: at,
             rep: actor.to_string(),
             next_follow_up_at,
