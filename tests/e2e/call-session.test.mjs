@@ -113,7 +113,7 @@ describe('the call session', () => {
     const label = await session.execute(
       'return document.querySelector("figure.chart svg")?.getAttribute("aria-label") ?? ""',
     );
-    assert.match(label, /email 1/);
+    assert.match(label, /Email 1/);
     await shot(session, 'review');
   });
 });

@@ -59,7 +59,7 @@ describe('the lead page actions and the requests inbox', () => {
     );
     await click(session, 'form.record button[type="submit"]');
     await waitFor('the second recorded request', async () =>
-      /Recorded the correct request, due/.test(await textOf(session, 'p.done')),
+      /Recorded the correction request, due/.test(await textOf(session, 'p.done')),
     );
   });
 

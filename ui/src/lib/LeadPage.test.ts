@@ -56,6 +56,10 @@ describe('LeadPage', () => {
 
     expect(await screen.findByRole('heading', { name: 'Grace Hopper' })).toBeInTheDocument();
     expect(screen.getByText(/No answer by rita: <script>x<\/script>/)).toBeInTheDocument();
+    // The history names channel, direction, outcome and status in words, never identifiers.
+    expect(screen.getByText('Call (outbound)')).toBeInTheDocument();
+    expect(screen.queryByText(/no_answer/)).toBeNull();
+    expect(screen.getByText('Status').nextElementSibling).toHaveTextContent(/^New$/);
 
     await user.click(screen.getByRole('button', { name: 'Opt out of all contact' }));
 
@@ -216,7 +220,7 @@ describe('LeadPage', () => {
     await user.type(screen.getByRole('textbox', { name: 'Detail (optional)' }), 'by letter');
     await user.click(screen.getByRole('button', { name: 'Record request' }));
 
-    expect(await screen.findByText(/Recorded the erase request, due/)).toBeInTheDocument();
+    expect(await screen.findByText(/Recorded the erasure request, due/)).toBeInTheDocument();
     const recorded = calls.find((c) => (c as [string])[0] === 'record_request') as [string, Record<string, unknown>];
     expect(recorded[1]).toMatchObject({ lead: 'l1', kind: 'erase', detail: 'by letter' });
     expect(new Date(recorded[1].receivedAt as string).toISOString()).toBe(new Date('2026-01-05T12:00:00').toISOString());

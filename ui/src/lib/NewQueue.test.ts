@@ -4,10 +4,12 @@ import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import NewQueue from './NewQueue.svelte';
 import { lead } from './test-fixtures';
+import { router } from './router.svelte';
 
 afterEach(() => {
   cleanup();
   clearMocks();
+  router.go({ screen: 'call' });
 });
 
 const queue = [
@@ -98,11 +100,14 @@ describe('NewQueue', () => {
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
   });
 
-  it('says so when the queue is empty', async () => {
+  it('says what fills an empty queue and offers the import', async () => {
     serve([]);
+    const user = userEvent.setup();
     render(NewQueue);
 
-    expect(await screen.findByText(/no new leads/i)).toBeInTheDocument();
+    expect(await screen.findByText(/^No new leads\. Registrations from the website arrive here/)).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Import registrations' }));
+    expect(router.route).toEqual({ screen: 'import' });
   });
 
   it('shows a failure with its code', async () => {

@@ -70,7 +70,7 @@ describe('RequestsInbox', () => {
     expect(screen.getAllByRole('row', { name: /request of/ })[1]).toHaveFocus();
     await user.keyboard('{ArrowUp}d');
 
-    expect(await screen.findByText(/Marked the erase request of Ada Lovelace done \(maria,/)).toBeInTheDocument();
+    expect(await screen.findByText(/Marked the erasure request of Ada Lovelace done \(maria,/)).toBeInTheDocument();
     expect(calls).toContainEqual(['handle_request', { id: 'r1', status: 'done' }]);
     const rows = screen.getAllByRole('row', { name: /request of/ });
     expect(rows).toHaveLength(1);
@@ -78,7 +78,7 @@ describe('RequestsInbox', () => {
     expect(rows[0]).toHaveFocus();
 
     await user.click(screen.getByRole('button', { name: 'Handled' }));
-    const handled = await screen.findByRole('row', { name: /Erase request of Ada Lovelace, Done by maria/ });
+    const handled = await screen.findByRole('row', { name: /Erasure request of Ada Lovelace, Done by maria/ });
     expect(within(handled).queryByRole('button', { name: 'Mark done' })).not.toBeInTheDocument();
     expect(calls).toContainEqual(['request_inbox', { status: null }]);
   });
@@ -96,6 +96,23 @@ describe('RequestsInbox', () => {
     left.focus();
     await user.keyboard('{Enter}');
     expect(router.route).toEqual({ screen: 'lead', id: 'l1' });
+  });
+
+  it('says none are open, what brings one, and offers the handled ones', async () => {
+    const asked: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd !== 'request_inbox') throw { code: 'not_found', message: cmd };
+      asked.push((args as { status: unknown }).status);
+      return [];
+    });
+    const user = userEvent.setup();
+    render(RequestsInbox);
+
+    expect(await screen.findByText(/^No open requests\. An opt-out, erasure, correction or access request/)).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Show handled requests' }));
+    expect(await screen.findByText(/^No handled requests yet\./)).toBeInTheDocument();
+    expect(asked.length).toBe(2);
+    expect(asked[1]).not.toBe('open');
   });
 
   it('reloads when sync brings changes', async () => {

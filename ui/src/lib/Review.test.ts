@@ -3,6 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-li
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import Review from './Review.svelte';
+import { router } from './router.svelte';
 
 afterEach(() => {
   cleanup();
@@ -72,7 +73,7 @@ describe('Review', () => {
     render(Review);
 
     expect(await screen.findByText('100000 follow-ups')).toBeInTheDocument();
-    expect(screen.getByRole('img', { name: /follow-ups by channel: phone 100000/i })).toBeInTheDocument();
+    expect(screen.getByRole('img', { name: /^Follow-ups by channel: Call 100000$/ })).toBeInTheDocument();
     expect(
       await screen.findByRole('img', { name: /^speed to lead: < 5 min 6 \(30%\), 5–60 min 2 \(10%\).*not yet contacted 10 \(50%\)$/i }),
     ).toBeInTheDocument();
@@ -90,6 +91,50 @@ describe('Review', () => {
     expect(queries.at(-1)).toMatchObject({ channel: 'email', office: 'BER', rep: null, offset: 0 });
     // The charts follow the same filters as the history.
     expect(statsQueries.at(-1)).toEqual(queries.at(-1));
+  });
+});
+
+describe('Review in words', () => {
+  afterEach(() => router.go({ screen: 'call' }));
+
+  function serve(total: number) {
+    mockIPC((cmd) => {
+      if (cmd === 'review_stats') return STATS;
+      if (cmd === 'history_page') {
+        return {
+          rows: rows(total).map((r) => ({ ...r, follow_up: { ...r.follow_up, outcome: 'meeting_booked' } })),
+          summary: {
+            ...summary(total),
+            by_outcome: total === 0 ? [] : [{ key: 'meeting_booked', count: total }, { key: 'no_answer', count: 1 }],
+          },
+        };
+      }
+      throw { code: 'not_found', message: cmd };
+    });
+  }
+
+  it('names outcomes and channels in words in the charts and the history', async () => {
+    serve(3);
+    render(Review);
+
+    const mix = await screen.findByRole('img', { name: /^Outcome mix:/ });
+    expect(mix).toHaveAccessibleName('Outcome mix: Meeting booked 3, No answer 1');
+    const table = screen.getByRole('table', { name: /Outcome mix/ });
+    expect(within(table).getByRole('rowheader', { name: 'Meeting booked' })).toBeInTheDocument();
+    const list = screen.getByRole('list', { name: 'Follow-up history' });
+    expect(within(list).getAllByText('Meeting booked').length).toBe(3);
+    expect(document.body.textContent).not.toMatch(/meeting_booked|no_answer/);
+  });
+
+  it('says nothing is logged in the period and offers the call session', async () => {
+    serve(0);
+    const user = userEvent.setup();
+    render(Review);
+
+    expect(await screen.findByText(/^Nothing logged yet in this period\./)).toBeInTheDocument();
+    expect(screen.queryByRole('list', { name: 'Follow-up history' })).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Open the call session' }));
+    expect(router.route).toEqual({ screen: 'call' });
   });
 });
 

@@ -1,14 +1,10 @@
-// Labels and outcome choices per channel. The core validates every outcome against its channel
-// (`Outcome::allowed_on`); this list only decides which buttons the log panel offers.
+// Outcome choices per channel; the words for them are in labels.ts. The core validates every
+// outcome against its channel (`Outcome::allowed_on`); this list only decides which buttons the
+// log panel offers.
 import type { Channel } from './generated/Channel';
 import type { Outcome } from './generated/Outcome';
 
-/** What each channel is called on screen. */
-export const CHANNEL_LABEL: Record<Channel, string> = {
-  phone: 'Call',
-  email: 'Email',
-  mail: 'Letter',
-};
+export { CHANNEL_LABEL, outcomeLabel } from './labels';
 
 /** The outcome buttons offered per channel, in number-key order. */
 export const OUTCOMES: Record<Channel, Outcome[]> = {
@@ -26,9 +22,3 @@ export const OUTCOMES: Record<Channel, Outcome[]> = {
   email: ['sent', 'replied', 'bounced', 'meeting_booked', 'not_interested', 'converted'],
   mail: ['sent', 'replied', 'returned', 'not_interested', 'converted'],
 };
-
-/** "no_answer" → "No answer". */
-export function outcomeLabel(outcome: Outcome): string {
-  const words = outcome.replaceAll('_', ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
