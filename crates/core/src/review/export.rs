@@ -5,6 +5,11 @@
 //! formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading apostrophe.
 //! That includes E.164 phone numbers (`'+4930…`), which spreadsheets then show as text — the
 //! price of never evaluating what a stranger typed.
+//!
+//! Both exports are opened by people in spreadsheets, so their header cells are words ("Last
+//! outcome", "Next follow-up"). The values stay the stable identifiers the CLI and the sync
+//! protocol use (`no_answer`, `phone`, `working`): a sheet filters and pivots on them in any
+//! language, and a script reading the file needs no table of translations.
 
 use crate::error::{CoreError, Result};
 use crate::outreach::followup::COLUMNS;
@@ -38,25 +43,25 @@ fn write_row<W: Write>(w: &mut csv::Writer<W>, cells: &[String]) -> Result<()> {
 }
 
 const LEAD_HEADER: [&str; 19] = [
-    "id",
-    "name",
-    "company",
-    "email",
-    "phone",
-    "address",
-    "country",
-    "time_zone",
-    "office",
-    "owner",
-    "status",
-    "created_at",
-    "last_registered_at",
-    "attempts",
-    "last_attempt_at",
-    "last_outcome",
-    "next_follow_up_at",
-    "first_contact_at",
-    "email_invalid",
+    "Lead ID",
+    "Name",
+    "Company",
+    "Email",
+    "Phone",
+    "Address",
+    "Country",
+    "Time zone",
+    "Office",
+    "Owner",
+    "Status",
+    "Created",
+    "Last registered",
+    "Attempts",
+    "Last attempt",
+    "Last outcome",
+    "Next follow-up",
+    "First contact",
+    "Email invalid",
 ];
 
 /// Writes every lead (erased ones as their skeleton) as CSV with a header; returns the rows.
@@ -104,18 +109,18 @@ pub fn export_leads<W: Write>(conn: &Connection, out: W) -> Result<u64> {
 }
 
 const HISTORY_HEADER: [&str; 12] = [
-    "occurred_at",
-    "lead_id",
-    "lead_name",
-    "lead_company",
-    "office",
-    "channel",
-    "direction",
-    "outcome",
-    "rep",
-    "note",
-    "next_follow_up_at",
-    "follow_up_id",
+    "When",
+    "Lead ID",
+    "Lead",
+    "Company",
+    "Office",
+    "Channel",
+    "Direction",
+    "Outcome",
+    "Rep",
+    "Note",
+    "Next follow-up",
+    "Follow-up ID",
 ];
 
 /// Writes every follow-up `q` matches (its paging is ignored), newest first, as CSV with a
@@ -253,6 +258,7 @@ mod tests {
         assert_eq!(export_leads(s.conn(), &mut out).unwrap(), 1);
         let mut r = csv::Reader::from_reader(out.as_slice());
         assert_eq!(r.headers().unwrap().len(), LEAD_HEADER.len());
+        assert_eq!(&r.headers().unwrap()[15], "Last outcome");
         let rec = r.records().next().unwrap().unwrap();
         assert_eq!(&rec[1], "'=cmd|' /C calc'!A0");
         assert_eq!(&rec[2], "Acme, \"Robotics\"\nGmbH");
@@ -275,6 +281,9 @@ mod tests {
         let rec = r.records().next().unwrap().unwrap();
         assert_eq!(&rec[2], "'=cmd|' /C calc'!A0");
         assert_eq!(&rec[9], "'@mention, then \"quotes\"");
+        // Words head the columns; the values stay identifiers a sheet or script filters on.
+        assert_eq!(&r.headers().unwrap()[7], "Outcome");
+        assert_eq!((&rec[5], &rec[6], &rec[7]), ("email", "out", "sent"));
         let none = HistoryQuery {
             channel: Some(Channel::Phone),
             ..HistoryQuery::default()
@@ -296,7 +305,10 @@ mod tests {
         let rows = export_history_to_file(s.conn(), &HistoryQuery::default(), &path).unwrap();
         assert_eq!(rows, 1);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("occurred_at,lead_id,"), "{text}");
+        assert!(
+            text.starts_with("When,Lead ID,Lead,Company,Office,Channel,Direction,Outcome,Rep,"),
+            "the header is words: {text}"
+        );
         assert!(text.contains("'=cmd|"), "the name is neutralised: {text}");
 
         let failed = write_whole(&path, |out| {
