@@ -76,7 +76,7 @@ describe('LeadPage', () => {
     });
     render(LeadPage, { id: 'l1' });
     expect(
-      await screen.findByText(/with Nordic Reseller \(DK, none_needed\): name, country by mona/),
+      await screen.findByText(/with Nordic Reseller \(DK, no transfer basis needed\): name, country by mona/),
     ).toBeInTheDocument();
   });
 

@@ -31,7 +31,7 @@ describe('OutboundScreen', () => {
     const user = userEvent.setup();
     render(OutboundScreen);
 
-    expect(await screen.findByRole('option', { name: /Nordic Reseller/ })).toBeInTheDocument();
+    expect(await screen.findByRole('option', { name: /^Nordic Reseller \(reseller, DK, no transfer basis needed\)/ })).toBeInTheDocument();
     await user.type(screen.getByRole('textbox', { name: /leads/i }), 'ann@example.com quiet@example.com');
     await user.type(screen.getByRole('textbox', { name: /write to file/i }), '/tmp/share.csv');
     await user.click(screen.getByRole('button', { name: 'Share' }));

@@ -6,8 +6,10 @@ import type { ConsentScope } from './generated/ConsentScope';
 import type { Direction } from './generated/Direction';
 import type { LeadStatus } from './generated/LeadStatus';
 import type { Outcome } from './generated/Outcome';
+import type { PartnerKind } from './generated/PartnerKind';
 import type { RequestKind } from './generated/RequestKind';
 import type { RequestStatus } from './generated/RequestStatus';
+import type { TransferBasis } from './generated/TransferBasis';
 
 /** What each channel is called on screen. */
 export const CHANNEL_LABEL: Record<Channel, string> = {
@@ -92,4 +94,19 @@ export const CONSENT_SCOPE_LABEL: Record<ConsentScope, string> = {
   phone: 'calls',
   mail: 'letters',
   all: 'all contact',
+};
+
+/** The legal basis a disclosure to a partner's country rests on. */
+export const TRANSFER_BASIS_LABEL: Record<TransferBasis, string> = {
+  none_needed: 'no transfer basis needed',
+  adequacy: 'adequacy decision',
+  scc: 'standard contractual clauses',
+  bcr: 'binding corporate rules',
+};
+
+/** What kind of partner a share goes to. */
+export const PARTNER_KIND_LABEL: Record<PartnerKind, string> = {
+  reseller: 'reseller',
+  distributor: 'distributor',
+  office: 'own office',
 };
