@@ -81,7 +81,7 @@ describe('the call session', () => {
     await click(session, 'form.log-contact button[type="submit"]');
     const logged = await waitFor('the inbound call on the timeline', async () => {
       const text = await session.execute('return document.querySelector("section.lead")?.innerText ?? ""');
-      return /Call \(in\)/.test(text) ? text : null;
+      return /Call \(inbound\)/.test(text) ? text : null;
     });
     assert.match(logged, /Logged an inbound call/);
     await shot(session, 'lead-page');

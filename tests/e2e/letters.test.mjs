@@ -102,7 +102,7 @@ describe('postal letters', () => {
       const items = await session.findAll('ol.timeline li');
       for (const item of items) {
         const text = await session.text(item);
-        if (/Letter \(out\)/.test(text)) return text;
+        if (/Letter \(outbound\)/.test(text)) return text;
       }
       return null;
     });
