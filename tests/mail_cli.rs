@@ -6,76 +6,16 @@
 
 mod support;
 
+#[path = "support/test_mail.rs"]
+mod test_mail;
+
 use std::process::Command;
 use std::time::Duration;
 use support::Sandbox;
-use switchboard_core::mail::mailbox::{Mailbox, SmtpSecurity};
 use switchboard_core::mail::outbox::Outgoing;
 use switchboard_mail::smtp::Smtp;
 use switchboard_protocol::Secret;
-
-struct TestMail {
-    host: String,
-    submission: String,
-    imaps: String,
-    ca: String,
-    rep: String,
-    rep_password: String,
-    lead: String,
-    lead_password: String,
-}
-
-fn test_mail(test: &str) -> Option<TestMail> {
-    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
-    if std::env::var("SWITCHBOARD_TEST_MAIL_HOST").is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "SWITCHBOARD_TEST_MAIL_HOST is not set but CI is: run inside scripts/with-test-mail.sh"
-        );
-        eprintln!("\n*** SKIPPED ({test}): run inside scripts/with-test-mail.sh ***\n");
-        return None;
-    }
-    Some(TestMail {
-        host: var("SWITCHBOARD_TEST_MAIL_HOST"),
-        submission: var("SWITCHBOARD_TEST_MAIL_SUBMISSION_PORT"),
-        imaps: var("SWITCHBOARD_TEST_MAIL_IMAPS_PORT"),
-        ca: var("SWITCHBOARD_TEST_MAIL_CA"),
-        rep: var("SWITCHBOARD_TEST_MAIL_REP"),
-        rep_password: var("SWITCHBOARD_TEST_MAIL_REP_PASSWORD"),
-        lead: var("SWITCHBOARD_TEST_MAIL_LEAD"),
-        lead_password: var("SWITCHBOARD_TEST_MAIL_LEAD_PASSWORD"),
-    })
-}
-
-impl TestMail {
-    fn setup_args(&self) -> Vec<String> {
-        [
-            "mail",
-            "setup",
-            "--address",
-            &self.rep,
-            "--name",
-            "Anna Rep",
-            "--smtp-host",
-            &self.host,
-            "--smtp-port",
-            &self.submission,
-            "--smtp-security",
-            "starttls",
-            "--imap-host",
-            &self.host,
-            "--imap-port",
-            &self.imaps,
-            "--ca-file",
-            &self.ca,
-            "--signature",
-            "Anna\\nSales",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    }
-}
+use test_mail::{test_mail, TestMail};
 
 fn with_lead(mail: &TestMail) -> Sandbox {
     let mut s = Sandbox::init();
@@ -162,18 +102,7 @@ fn a_template_mail_reaches_the_lead_and_the_reply_is_logged_once() {
     assert_eq!(again["send"]["sent"].as_array().unwrap().len(), 0);
 
     // The lead answers from their own mailbox through the same real server.
-    let lead_box = Mailbox {
-        address: mail.lead.clone(),
-        display_name: None,
-        username: mail.lead.clone(),
-        smtp_host: mail.host.clone(),
-        smtp_port: mail.submission.parse().unwrap(),
-        smtp_security: SmtpSecurity::StartTls,
-        imap_host: mail.host.clone(),
-        imap_port: mail.imaps.parse().unwrap(),
-        ca_file: Some(mail.ca.clone().into()),
-        signature: String::new(),
-    };
+    let lead_box = mail.lead_mailbox();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -185,6 +114,7 @@ fn a_template_mail_reaches_the_lead_and_the_reply_is_logged_once() {
         to: mail.rep.clone(),
         subject: "Re: Difference Engine".into(),
         body: "Please call me on Tuesday.\n\n> Dear Ada,".into(),
+        headers: Vec::new(),
     };
     let headers = vec![
         ("In-Reply-To".to_string(), message_id.clone()),

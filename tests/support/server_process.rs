@@ -31,6 +31,8 @@ pub struct ServerProcess {
     pub data: tempfile::TempDir,
     pub port: u16,
     pub fingerprint: String,
+    /// Extra arguments of `serve` (e.g. `--public-url`).
+    pub serve_args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -61,6 +63,11 @@ fn admin(data: &Path, args: &[&str], stdin: Option<&str>) -> String {
 impl ServerProcess {
     /// Initialises a data folder and starts serving it on a free port of 127.0.0.1.
     pub fn start() -> ServerProcess {
+        ServerProcess::start_with(|_| Vec::new())
+    }
+
+    /// Like `start`, with extra `serve` arguments made from the port it will listen on.
+    pub fn start_with(serve_args: impl Fn(u16) -> Vec<String>) -> ServerProcess {
         let data = tempfile::tempdir().unwrap();
         let dir = data.path().join("server");
         let printed = admin(&dir, &["init"], None);
@@ -97,6 +104,7 @@ impl ServerProcess {
             data,
             port,
             fingerprint,
+            serve_args: serve_args(port),
             child: None,
         };
         server.restart();
@@ -106,6 +114,16 @@ impl ServerProcess {
     /// The folder the server keeps its store in.
     pub fn data_dir(&self) -> PathBuf {
         self.data.path().join("server")
+    }
+
+    /// Where the server's standard error goes (appended across restarts).
+    pub fn stderr_path(&self) -> PathBuf {
+        self.data.path().join("serve.stderr")
+    }
+
+    /// What the server printed on standard error so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr_path()).unwrap_or_default()
     }
 
     /// `https://127.0.0.1:PORT`.
@@ -120,11 +138,18 @@ impl ServerProcess {
         while started.elapsed() < Duration::from_secs(30) {
             let mut child = Command::new(server_binary())
                 .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+                .args(&self.serve_args)
                 .arg("--data")
                 .arg(self.data_dir())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(self.stderr_path())
+                        .unwrap(),
+                )
                 .spawn()
                 .expect("starting switchboard-server serve");
             let listening = loop {

@@ -20,6 +20,10 @@ pub enum CoreError {
     /// Someone else changed or holds it (a lease, a concurrent write).
     #[error("{0}")]
     Conflict(String),
+    /// Cadence mail needs an unsubscribe link and this replica has no unsubscribe key (its
+    /// server has no public URL, or nobody signed in); the message says what to do.
+    #[error("{0}")]
+    UnsubscribeNotConfigured(String),
     /// The database file could not be used.
     #[error("database error: {0}")]
     Storage(#[from] rusqlite::Error),
@@ -41,6 +45,7 @@ impl CoreError {
             CoreError::Blocked(_) => "blocked",
             CoreError::Suppressed(_) => "suppressed",
             CoreError::Conflict(_) => "conflict",
+            CoreError::UnsubscribeNotConfigured(_) => "unsubscribe_not_configured",
             CoreError::Storage(_) => "storage",
             CoreError::Io { .. } => "io",
         }

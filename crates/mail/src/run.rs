@@ -32,7 +32,8 @@ pub struct SendReport {
     pub sent: Vec<String>,
     /// The gate refused at the moment of sending.
     pub cancelled: Vec<NotSent>,
-    /// The server refused the recipient for good.
+    /// The server refused the recipient for good, or the mail cannot go as it is (cadence mail
+    /// without an unsubscribe key: `unsubscribe_not_configured`).
     pub failed: Vec<NotSent>,
     /// The exchange broke off mid-send: the rep decides (`switchboard mail retry|cancel`).
     pub interrupted: Vec<NotSent>,
@@ -66,6 +67,18 @@ pub async fn send_queued(
                 report.cancelled.push(NotSent {
                     outbox_id,
                     code: "blocked".into(),
+                    reason,
+                });
+                continue;
+            }
+            Claim::Refused {
+                outbox_id,
+                code,
+                reason,
+            } => {
+                report.failed.push(NotSent {
+                    outbox_id,
+                    code,
                     reason,
                 });
                 continue;

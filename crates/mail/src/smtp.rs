@@ -84,7 +84,8 @@ impl Smtp {
         Ok(())
     }
 
-    /// The message for a claimed mail: plain text, its fixed Message-ID, any extra headers.
+    /// The message for a claimed mail: plain text, its fixed Message-ID, its own headers
+    /// (`List-Unsubscribe`, …) and any extra ones.
     pub fn message(&self, mail: &Outgoing, extra: Vec<(String, String)>) -> Result<Message> {
         let to: Address = mail.to.parse().map_err(|e| MailError::RecipientRefused {
             detail: format!("'{}' is not a usable address: {e}", mail.to),
@@ -95,7 +96,7 @@ impl Smtp {
             .subject(mail.subject.clone())
             .message_id(Some(mail.message_id.clone()))
             .header(ContentType::TEXT_PLAIN);
-        for (name, value) in extra {
+        for (name, value) in mail.headers.iter().cloned().chain(extra) {
             builder = builder.raw_header(lettre::message::header::HeaderValue::new(
                 lettre::message::header::HeaderName::new_from_ascii(name)
                     .map_err(|e| MailError::Config(format!("header name: {e}")))?,

@@ -83,6 +83,34 @@ pub struct LoginResponse {
     pub suppression_key: Secret,
     pub server_time: DateTime<Utc>,
     pub protocol_version: u32,
+    /// Protocol 3: what the replica puts one-click unsubscribe links into mail with; absent
+    /// when the server has no public URL configured or the account has no office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub unsubscribe: Option<UnsubscribeKey>,
+}
+
+/// Path of the public unsubscribe endpoint; a token follows it (`/v1/unsubscribe/TOKEN`).
+pub const UNSUBSCRIBE_PATH: &str = "/v1/unsubscribe/";
+
+/// The body a one-click unsubscribe POST carries (RFC 8058).
+pub const ONE_CLICK_BODY: &str = "List-Unsubscribe=One-Click";
+
+/// An office's unsubscribe key, handed to its replicas at sign-in so they can make links
+/// offline (`switchboard_domain::unsubscribe`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct UnsubscribeKey {
+    /// The start of every link, ending in `/v1/unsubscribe/`: the server's public URL (what
+    /// recipients can reach), not the address replicas sync with.
+    pub link_base: String,
+    /// Which key made a token (keys are rotated; old ones keep working).
+    pub key_id: String,
+    /// The HMAC key (hex).
+    pub key: Secret,
+    /// The office whose leads the key makes links for.
+    pub office: String,
 }
 
 /// One outbox entry as pushed: the replica's sequence number and the operation.

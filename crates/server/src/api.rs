@@ -88,6 +88,10 @@ pub fn router(state: ServerState) -> Router {
             async move { Json((*doc).clone()) }
         }),
     )
+    // Public, HTML, outside the API document: the unsubscribe links in mail.
+    .merge(
+        crate::unsubscribe::router().layer(DefaultBodyLimit::max(crate::unsubscribe::BODY_LIMIT)),
+    )
     .fallback(|| async { ServerError::NotFound("no such endpoint".into()) })
     .method_not_allowed_fallback(|| async {
         ServerError::BadRequest("this endpoint does not take that method".into())
@@ -168,7 +172,7 @@ fn declared_length(parts: &Parts) -> Option<u64> {
 }
 
 /// The whole body if it is at most `limit` bytes; else 413, after draining the rest.
-async fn read_within(
+pub(crate) async fn read_within(
     mut body: axum::body::Body,
     limit: usize,
     declared: Option<u64>,
@@ -307,8 +311,11 @@ async fn login(
                 return Err(denied());
             }
             let now = s.clock.now();
-            let (token, expires_at) = store::write(&*s.store, |tx| {
-                accounts::issue_token(tx, &actor.user, now, s.token_ttl)
+            let (token, expires_at, unsubscribe) = store::write(&*s.store, |tx| {
+                let (token, expires_at) = accounts::issue_token(tx, &actor.user, now, s.token_ttl)?;
+                let unsubscribe =
+                    crate::unsubscribe::key_for(tx, &actor, s.public_url.as_deref(), now)?;
+                Ok((token, expires_at, unsubscribe))
             })?;
             Ok(LoginResponse {
                 token,
@@ -319,6 +326,7 @@ async fn login(
                 suppression_key: s.suppression_key.clone(),
                 server_time: now,
                 protocol_version: PROTOCOL_VERSION,
+                unsubscribe,
             })
         })
         .await?;

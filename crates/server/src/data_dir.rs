@@ -22,6 +22,9 @@ struct Config {
     store: String,
     cert: PathBuf,
     key: PathBuf,
+    /// The https:// address recipients of mail reach the server at (unsubscribe links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
 }
 
 /// What `init` takes.
@@ -34,6 +37,8 @@ pub struct InitOptions {
     pub key: Option<PathBuf>,
     /// Names the self-signed certificate is valid for (besides localhost and 127.0.0.1).
     pub names: Vec<String>,
+    /// The https:// address recipients of mail can reach (unsubscribe links start with it).
+    pub public_url: Option<String>,
 }
 
 /// A loaded deployment: everything `serve` needs from the data folder.
@@ -45,6 +50,8 @@ pub struct Deployment {
     pub fingerprint: String,
     /// The master and index keys from `master.key`.
     pub keyring: Arc<Keyring>,
+    /// `public_url` of `server.json` (checked); `serve --public-url` overrides it.
+    pub public_url: Option<String>,
 }
 
 /// Writes a file only the server's user can read: created 0600 (never briefly wider), and an
@@ -134,6 +141,11 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<String> {
         store: options.store.clone().unwrap_or_else(|| "sqlite".into()),
         cert,
         key,
+        public_url: options
+            .public_url
+            .as_deref()
+            .map(crate::unsubscribe::check_public_url)
+            .transpose()?,
     };
     // Check that the certificate and key work before promising anything.
     let cert_pem = read(&dir.join(&config.cert))?;
@@ -250,5 +262,10 @@ pub fn load(dir: &Path) -> Result<Deployment> {
         cert_pem,
         key_pem,
         suppression_key,
+        public_url: config
+            .public_url
+            .as_deref()
+            .map(crate::unsubscribe::check_public_url)
+            .transpose()?,
     })
 }

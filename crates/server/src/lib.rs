@@ -20,6 +20,7 @@ pub mod state;
 pub mod store;
 pub mod suppression;
 pub mod tls;
+pub mod unsubscribe;
 
 pub use error::{Result, ServerError};
 pub use serve::serve;

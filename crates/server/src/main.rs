@@ -11,7 +11,7 @@ use switchboard_domain::{Clock, SystemClock};
 use switchboard_protocol::Role;
 use switchboard_server::accounts::{self, PasswordCost};
 use switchboard_server::data_dir::{self, InitOptions};
-use switchboard_server::{admin, store, ServerState};
+use switchboard_server::{admin, store, unsubscribe, ServerState};
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +40,10 @@ enum Command {
         /// Extra host names for the self-signed certificate.
         #[arg(long = "name")]
         names: Vec<String>,
+        /// The https:// address recipients of mail can reach the server at: one-click
+        /// unsubscribe links start with it (kept in server.json as `public_url`).
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Offices.
     Office {
@@ -79,6 +83,27 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "0.0.0.0:8443")]
         listen: String,
+        /// The https:// address recipients of mail can reach the server at (overrides
+        /// `public_url` in server.json); without one, replicas cannot send cadence mail.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// The offices' unsubscribe link keys.
+    UnsubscribeKey {
+        #[command(subcommand)]
+        command: UnsubscribeKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnsubscribeKeyCommand {
+    /// Make a new current key for an office; links made with older keys keep working.
+    /// Replicas receive the new key at their next sign-in.
+    Rotate {
+        #[arg(long)]
+        office: String,
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -189,6 +214,7 @@ fn main() -> anyhow::Result<()> {
             cert,
             key,
             names,
+            public_url,
         } => {
             let fingerprint = data_dir::init(
                 &data,
@@ -197,6 +223,7 @@ fn main() -> anyhow::Result<()> {
                     cert,
                     key,
                     names,
+                    public_url,
                 },
             )?;
             println!("initialised {}", data.display());
@@ -294,8 +321,28 @@ fn main() -> anyhow::Result<()> {
                     .display()
             );
         }
-        Command::Serve { data, listen } => {
-            let deployment = data_dir::load(&data)?;
+        Command::UnsubscribeKey {
+            command: UnsubscribeKeyCommand::Rotate { office, data },
+        } => {
+            let now = clock.now();
+            let key_id = with_store(&data, |tx| unsubscribe::rotate(tx, &office, now))?;
+            println!("office {office} makes unsubscribe links with key {key_id} from now on");
+        }
+        Command::Serve {
+            data,
+            listen,
+            public_url,
+        } => {
+            let mut deployment = data_dir::load(&data)?;
+            if let Some(url) = public_url {
+                deployment.public_url = Some(unsubscribe::check_public_url(&url)?);
+            }
+            if deployment.public_url.is_none() {
+                eprintln!(
+                    "no public URL (--public-url or public_url in server.json): replicas \
+                     cannot put unsubscribe links into mail, so cadence mail is refused"
+                );
+            }
             // Open the store before the runtime starts: the PostgreSQL client blocks.
             let state = ServerState::from_deployment(&deployment, Arc::new(SystemClock))?;
             eprintln!(

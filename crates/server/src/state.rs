@@ -27,6 +27,9 @@ pub struct Inner {
     /// The decoded key bytes the server hashes with.
     pub suppression_key_bytes: Vec<u8>,
     pub token_ttl: Duration,
+    /// The address recipients of mail reach the server at (`--public-url`); unsubscribe
+    /// links start with it. `None`: replicas get no unsubscribe key.
+    pub public_url: Option<String>,
     /// Woken whenever the change log grows on this instance.
     pub changes: Notify,
 }
@@ -48,24 +51,34 @@ impl ServerState {
             suppression_key,
             suppression_key_bytes,
             token_ttl: Duration::days(DEFAULT_TOKEN_TTL_DAYS),
+            public_url: None,
             changes: Notify::new(),
         })))
     }
 
     /// State for a loaded data folder, opening its store.
     pub fn from_deployment(deployment: &Deployment, clock: Arc<dyn Clock>) -> Result<ServerState> {
-        ServerState::new(
+        Ok(ServerState::new(
             store::open(&deployment.store_url, deployment.keyring.clone())?,
             tls::server_config(&deployment.cert_pem, &deployment.key_pem)?,
             deployment.suppression_key.clone(),
             clock,
-        )
+        )?
+        .with_public_url(deployment.public_url.clone()))
     }
 
     /// The same state with another token lifetime (before the state is shared).
     pub fn with_token_ttl(mut self, ttl: Duration) -> ServerState {
         if let Some(inner) = Arc::get_mut(&mut self.0) {
             inner.token_ttl = ttl;
+        }
+        self
+    }
+
+    /// The same state with a public URL (before the state is shared).
+    pub fn with_public_url(mut self, url: Option<String>) -> ServerState {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.public_url = url;
         }
         self
     }

@@ -66,8 +66,8 @@ pub enum Progress {
     Retrying { error: String },
 }
 
-/// Logs in and records the server, the account and the deployment's suppression key in the
-/// replica. Returns the server's answer (holding the token, which the caller stores).
+/// Logs in and records the server, the account, the deployment's suppression key and the
+/// office's unsubscribe key in the replica. Returns the server's answer (holding the token, which the caller stores).
 pub async fn login(
     store: &mut Store,
     server_url: &str,
@@ -90,7 +90,9 @@ pub async fn login(
         replica::record_login(tx, &record)?;
         // Every replica hashes erased addresses with the deployment's key, so a suppression
         // pulled from elsewhere recognises the person here too.
-        set_setting(tx, "suppression_key", answer.suppression_key.expose())
+        set_setting(tx, "suppression_key", answer.suppression_key.expose())?;
+        // The office's key for unsubscribe links, so mail queued offline carries working ones.
+        switchboard_core::mail::unsubscribe::remember(tx, answer.unsubscribe.as_ref())
     })?;
     Ok(answer)
 }

@@ -39,6 +39,9 @@ pub struct TestOptions {
     pub token_ttl: Option<chrono::Duration>,
     /// Reuse this data folder (e.g. a second instance, or a restart); a fresh one when none.
     pub data_dir: Option<PathBuf>,
+    /// Serve the server's own `https://127.0.0.1:PORT` as its public URL (unsubscribe links
+    /// start with it; replicas get an unsubscribe key at sign-in). On by default.
+    pub public_url: bool,
 }
 
 impl Default for TestOptions {
@@ -48,6 +51,7 @@ impl Default for TestOptions {
             clock: Arc::new(SystemClock),
             token_ttl: None,
             data_dir: None,
+            public_url: true,
         }
     }
 }
@@ -101,6 +105,11 @@ impl TestServer {
         let deployment = data_dir::load(&dir)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let state = if options.public_url {
+            state.with_public_url(Some(format!("https://{addr}")))
+        } else {
+            state
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(switchboard_server::serve(listener, state.clone(), async {
             let _ = stopped.await;
@@ -126,6 +135,7 @@ impl TestServer {
             clock,
             token_ttl: None,
             data_dir: Some(self.data_dir.clone()),
+            public_url: true,
         })
         .await?;
         sibling._temp = self._temp.clone();

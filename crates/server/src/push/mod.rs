@@ -20,6 +20,7 @@ pub use apply::apply;
 pub use erase::{erase, SERVER_AUTHOR};
 pub use fields::{clamp_hlc, CLOCK_TOLERANCE_MS};
 pub use receipts::op_digest;
+pub(crate) use records::add_record;
 
 use crate::accounts::Actor;
 use crate::error::{Result, ServerError};

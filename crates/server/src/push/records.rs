@@ -41,7 +41,7 @@ fn record_parts(op: &Op) -> Result<Option<RecordParts<'_>>> {
 }
 
 /// Stores a record once: a known `(kind, id)` or registration submission is a `duplicate`.
-pub(super) fn add_record(
+pub(crate) fn add_record(
     tx: &mut dyn Tx,
     op: &Op,
     office: Option<&str>,

@@ -5,10 +5,12 @@
 //! `sending` whose exchange was interrupted (a crash, a lost connection after DATA) is never
 //! resent by itself — it is shown as interrupted until the rep retries or cancels it — so nothing
 //! is sent twice and nothing is lost. A sent mail is logged as an email follow-up with its
-//! subject and Message-ID.
+//! subject and Message-ID. Every mail carries a one-click unsubscribe link when the replica has
+//! a key for it, and cadence mail is refused without one (`unsubscribe`).
 
 use super::mailbox;
 use super::templates::{self, MergeData};
+use super::unsubscribe;
 use crate::clock::{new_id, to_text};
 use crate::compliance::gate::{self, Decision};
 use crate::compliance::suppression::{self, Identifier};
@@ -131,6 +133,8 @@ pub fn queue(
     let mailbox = mailbox::require(conn)?;
     let lead = leads::find(conn, lead)?;
     contact::refuse_if_blocked(conn, &lead, Channel::Email, at)?;
+    // Refused now rather than at sending, so the rep learns at once what to set up.
+    unsubscribe::link_for_mail(conn, &lead)?;
     let template = templates::find(conn, template)?;
     let rep = rep.trim();
     if rep.is_empty() {
@@ -166,7 +170,10 @@ pub struct Outgoing {
     pub lead_id: String,
     pub to: String,
     pub subject: String,
+    /// The rendered text, with the unsubscribe line when the mail has a link.
     pub body: String,
+    /// Headers the mail carries besides the usual ones (`List-Unsubscribe`, …).
+    pub headers: Vec<(String, String)>,
 }
 
 /// What claiming a queued mail decided.
@@ -176,6 +183,13 @@ pub enum Claim {
     Send(Outgoing),
     /// The gate refused at the moment of sending; the mail is cancelled with the reason.
     Cancelled { outbox_id: String, reason: String },
+    /// It cannot go as it is (cadence mail without an unsubscribe key): marked failed with the
+    /// code and what to do; `mail retry` queues it again once that is done.
+    Refused {
+        outbox_id: String,
+        code: String,
+        reason: String,
+    },
     /// It is no longer queued (sent, cancelled or claimed elsewhere).
     Gone,
 }
@@ -207,6 +221,19 @@ pub fn claim(conn: &Connection, outbox_id: &str, at: DateTime<Utc>) -> Result<Cl
             reason: message,
         });
     }
+    let link = match unsubscribe::link_for_mail(conn, &lead) {
+        Ok(link) => link,
+        Err(e @ CoreError::UnsubscribeNotConfigured(_)) => {
+            let reason = e.to_string();
+            finish(conn, outbox_id, "failed", Some(e.code()), Some(&reason))?;
+            return Ok(Claim::Refused {
+                outbox_id: outbox_id.to_string(),
+                code: e.code().into(),
+                reason,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let (subject, body): (String, String) = conn
         .prepare_cached("SELECT subject, body FROM mail_outbox WHERE id = ?1")?
         .query_row([outbox_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -226,7 +253,14 @@ pub fn claim(conn: &Connection, outbox_id: &str, at: DateTime<Utc>) -> Result<Cl
         lead_id: lead.id,
         to,
         subject: rendered.subject,
-        body: rendered.body,
+        body: match &link {
+            Some(link) => format!("{}{}", rendered.body, unsubscribe::footer(link)),
+            None => rendered.body,
+        },
+        headers: link
+            .as_deref()
+            .map(unsubscribe::headers)
+            .unwrap_or_default(),
     }))
 }
 

@@ -1,0 +1,105 @@
+//! One-click unsubscribe links in outgoing mail (RFC 8058). The replica makes them itself with
+//! its office's key, received at sign-in, so a mail queued offline for days still carries a link
+//! the server accepts. Every mail the outbox sends carries them when this replica has a key; a
+//! mail to a lead enrolled in a cadence is refused without one (`unsubscribe_not_configured`).
+//! A one-off mail to a lead in no cadence may go without a link when the replica has no server
+//! to record the opt-out: it is personal correspondence from the rep's own mailbox, which the
+//! issue does not require to carry one, and without a server no click could reach the other
+//! replicas anyway.
+
+use crate::error::{CoreError, Result};
+use crate::outreach::cadence::enrollment;
+use crate::store::settings::{delete_setting, get_setting, set_setting};
+use rusqlite::Connection;
+use switchboard_domain::unsubscribe as token;
+use switchboard_protocol::{Lead, UnsubscribeKey};
+
+const LINK_BASE: &str = "unsubscribe.link_base";
+const KEY_ID: &str = "unsubscribe.key_id";
+const KEY: &str = "unsubscribe.key";
+const OFFICE: &str = "unsubscribe.office";
+
+/// Keeps what sign-in handed over (or forgets an older key when the server sent none).
+pub fn remember(conn: &Connection, key: Option<&UnsubscribeKey>) -> Result<()> {
+    match key {
+        Some(k) => {
+            set_setting(conn, LINK_BASE, &k.link_base)?;
+            set_setting(conn, KEY_ID, &k.key_id)?;
+            set_setting(conn, KEY, k.key.expose())?;
+            set_setting(conn, OFFICE, &k.office)?;
+        }
+        None => {
+            for name in [LINK_BASE, KEY_ID, KEY, OFFICE] {
+                delete_setting(conn, name)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The unsubscribe link for `lead`, or why there is none.
+pub fn link(conn: &Connection, lead: &Lead) -> Result<std::result::Result<String, String>> {
+    let (Some(base), Some(key_id), Some(key), Some(office)) = (
+        get_setting(conn, LINK_BASE)?,
+        get_setting(conn, KEY_ID)?,
+        get_setting(conn, KEY)?,
+        get_setting(conn, OFFICE)?,
+    ) else {
+        return Ok(Err(
+            "this computer has no unsubscribe key: sign in to the Switchboard \
+             server (`switchboard login`), whose administrator must set its public URL \
+             (`switchboard-server serve --public-url https://…`)"
+                .into(),
+        ));
+    };
+    if lead.office.as_deref().is_some_and(|o| o != office) {
+        return Ok(Err(format!(
+            "the lead is in office {}, and this computer's unsubscribe key makes links for \
+             office {office} only: send it from a computer of the lead's office",
+            lead.office.as_deref().unwrap_or_default()
+        )));
+    }
+    let Some(key) = hex::decode(key.trim()).ok() else {
+        return Ok(Err(
+            "the stored unsubscribe key is damaged: sign in again (`switchboard login`)".into(),
+        ));
+    };
+    Ok(token::make(&key_id, &key, &lead.id)
+        .map(|t| format!("{base}{t}"))
+        .ok_or_else(|| format!("lead id {} cannot be put into a link", lead.id)))
+}
+
+/// Whether a mail to `lead_id` belongs to a cadence (the lead has an active enrolment).
+pub fn is_cadence_mail(conn: &Connection, lead_id: &str) -> Result<bool> {
+    Ok(enrollment::for_lead(conn, lead_id)?
+        .iter()
+        .any(|e| e.state == "active"))
+}
+
+/// The link a mail to `lead` carries: `Ok(None)` for a one-off mail when the replica has no
+/// key, refused for cadence mail without one.
+pub fn link_for_mail(conn: &Connection, lead: &Lead) -> Result<Option<String>> {
+    match link(conn, lead)? {
+        Ok(link) => Ok(Some(link)),
+        Err(why) if is_cadence_mail(conn, &lead.id)? => Err(CoreError::UnsubscribeNotConfigured(
+            format!("cadence mail must carry an unsubscribe link, and {why}"),
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The RFC 8058 headers for a link.
+pub fn headers(link: &str) -> Vec<(String, String)> {
+    vec![
+        ("List-Unsubscribe".into(), format!("<{link}>")),
+        (
+            "List-Unsubscribe-Post".into(),
+            switchboard_protocol::ONE_CLICK_BODY.into(),
+        ),
+    ]
+}
+
+/// The plain-text line with the same link, appended to the body.
+pub fn footer(link: &str) -> String {
+    format!("\n\n--\nTo receive no more email from us: {link}\n")
+}
