@@ -264,12 +264,14 @@ fn opted_out_of_email(tx: &mut dyn Tx, lead_id: &str) -> Result<bool> {
     }))
 }
 
-/// The endpoint's routes: `GET` and `POST /v1/unsubscribe/{token}`.
+/// The endpoint's routes: `GET` and `POST /v1/unsubscribe/{token}` (an empty token, too, gets
+/// the same pages rather than a 404 of its own).
 pub fn router() -> Router<ServerState> {
-    Router::new().route(
-        "/v1/unsubscribe/{token}",
-        axum::routing::get(confirm_page).post(one_click),
-    )
+    let methods = || axum::routing::get(confirm_page).post(one_click);
+    Router::new()
+        .route("/v1/unsubscribe/{token}", methods())
+        .route("/v1/unsubscribe/", methods())
+        .route("/v1/unsubscribe", methods())
 }
 
 /// The page a person sees on opening the link: one button, which POSTs the one-click body.

@@ -4,7 +4,8 @@
 //! manager, a revoked token, the website's intake key — pushed to a real HTTPS server. Each
 //! forgery must be refused with its expected code, and beside it the same operation pushed
 //! legitimately must be applied, so a server that refuses everything fails too. The read
-//! endpoints and the intake get the same four actors. The test prints the case count.
+//! endpoints, the intake and the public unsubscribe endpoint get the same four actors. The test
+//! prints the case count.
 
 mod support;
 
@@ -142,6 +143,28 @@ impl Matrix {
             Forger::RepAsManager => self.w.rep_a.token.expose().to_string(),
             Forger::RevokedToken => self.revoked.expose().to_string(),
             Forger::IntakeKey => self.intake.expose().to_string(),
+        }
+    }
+
+    /// The unsubscribe key a client received at sign-in: (key id, key bytes).
+    fn unsubscribe_key_of(&self, client: &ApiClient) -> (String, Vec<u8>) {
+        let key = client
+            .login
+            .unsubscribe
+            .as_ref()
+            .expect("an office account gets an unsubscribe key");
+        (key.key_id.clone(), hex::decode(key.key.expose()).unwrap())
+    }
+
+    /// The key a forger makes unsubscribe tokens with: its own office's (a revoked token's
+    /// account had the same), or for the website the intake key under a real key id.
+    fn unsubscribe_key(&self, forger: Forger) -> (String, Vec<u8>) {
+        match forger {
+            Forger::IntakeKey => (
+                self.unsubscribe_key_of(&self.w.rep_a).0,
+                self.intake.expose().as_bytes().to_vec(),
+            ),
+            _ => self.unsubscribe_key_of(self.legit(forger).0),
         }
     }
 
@@ -456,8 +479,54 @@ async fn endpoints(m: &Matrix) -> (usize, usize) {
         assert_eq!(accepted.status, IntakeStatus::Accepted);
         cases += 1;
         baselines += 1;
+
+        // POST /v1/unsubscribe/{token}: a token made with the key the forger holds (its own
+        // office's; the intake key standing in for one) for the lead it reaches for opts
+        // nobody out, and answers the page a good token gets.
+        let (key_id, key) = m.unsubscribe_key(forger);
+        let forged = switchboard_domain::unsubscribe::make(&key_id, &key, target).unwrap();
+        let opted_out = |ops: &[Op]| unsubscribed(ops).iter().filter(|l| **l == target).count();
+        let before = opted_out(&everything(&m.w.admin).await);
+        let forged_page = one_click(m, &forged).await;
+        // (Another forger's baseline may have opted the same lead out rightly before.)
+        let after = opted_out(&everything(&m.w.admin).await);
+        assert_eq!(after, before, "{forger:?} opted out {target}");
+        let own = m.unsubscribe_key_of(legit);
+        let good = switchboard_domain::unsubscribe::make(&own.0, &own.1, own_lead).unwrap();
+        assert_eq!(one_click(m, &good).await, forged_page, "{forger:?}");
+        assert!(
+            unsubscribed(&everything(legit).await).contains(&own_lead.as_str()),
+            "{forger:?} baseline unsubscribe"
+        );
+        cases += 1;
+        baselines += 1;
     }
     (cases, baselines)
+}
+
+/// A one-click unsubscribe POST of `token`: the page it answers (always 200).
+async fn one_click(m: &Matrix, token: &str) -> String {
+    let r =
+        m.w.server
+            .http()
+            .post(format!("{}/v1/unsubscribe/{token}", m.w.server.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(ONE_CLICK_BODY)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{token}");
+    r.text().await.unwrap()
+}
+
+/// The leads an unsubscribe link opted out, among pulled operations.
+fn unsubscribed(ops: &[Op]) -> Vec<&str> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::ConsentRecorded(c) if c.source == "email unsubscribe" => Some(c.lead_id.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 both_backends!(authorization_matrix_from_the_protocol, matrix);

@@ -4,6 +4,7 @@ use crate::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
 use crate::outreach::mail::mailbox::{self, Mailbox, SmtpSecurity};
 use crate::outreach::mail::outbox::{Claim, MailState};
 use crate::outreach::mail::templates;
+use crate::outreach::mail::unsubscribe;
 use crate::{FixedClock, Store};
 use chrono::{Duration, TimeZone};
 use std::sync::Arc;
@@ -316,4 +317,109 @@ fn an_interrupted_mail_waits_for_the_rep_and_keeps_its_message_id() {
 fn the_excerpt_keeps_the_first_lines_without_the_quote() {
     let text = "One\n\nTwo\n> quoted\nThree\nFour\nFive\nSix\n";
     assert_eq!(excerpt(text), "One\nTwo\nThree\nFour\nFive");
+}
+
+/// What sign-in hands over for office BER, and the key's bytes.
+fn unsubscribe_key() -> (switchboard_protocol::UnsubscribeKey, Vec<u8>) {
+    let key = vec![7u8; 32];
+    (
+        switchboard_protocol::UnsubscribeKey {
+            link_base: "https://crm.example.com/v1/unsubscribe/".into(),
+            key_id: "k1".into(),
+            key: switchboard_protocol::Secret::new(hex::encode(&key)),
+            office: "BER".into(),
+        },
+        key,
+    )
+}
+
+fn enroll_in_cadence(s: &mut Store, lead: &str) {
+    use crate::outreach::cadence::{definition, enrollment};
+    s.with_tx(|tx| {
+        let steps = [definition::Step::parse("email=hello")?];
+        definition::save(tx, "Trial", &steps, "mona", noon())?;
+        enrollment::enroll(tx, "Trial", &[lead.to_string()], "mona", noon())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_mail_carries_the_one_click_headers_and_line_with_a_token_the_server_accepts() {
+    let (mut s, ada, _) = setup();
+    let (key, bytes) = unsubscribe_key();
+    unsubscribe::remember(s.conn(), Some(&key)).unwrap();
+    let queued = s
+        .with_tx(|tx| outbox::queue(tx, &ada, "hello", "rita", noon()))
+        .unwrap();
+    let out = claim_send(&mut s, &queued.id, noon());
+    let link = out.headers[0].1.trim_matches(['<', '>']).to_string();
+    assert_eq!(out.headers[0].0, "List-Unsubscribe");
+    assert_eq!(
+        out.headers[1],
+        (
+            "List-Unsubscribe-Post".to_string(),
+            "List-Unsubscribe=One-Click".to_string()
+        )
+    );
+    assert!(
+        out.body
+            .ends_with(&format!("To receive no more email from us: {link}\n")),
+        "{}",
+        out.body
+    );
+    let token = link
+        .strip_prefix("https://crm.example.com/v1/unsubscribe/")
+        .unwrap();
+    let parsed = switchboard_domain::unsubscribe::parse(token).unwrap();
+    assert_eq!(
+        (parsed.key_id.as_str(), parsed.lead_id.as_str()),
+        ("k1", ada.as_str())
+    );
+    assert!(parsed.verify(&bytes));
+    assert!(!link.contains("ada") && !link.contains("example.com/ada"));
+}
+
+#[test]
+fn cadence_mail_without_a_key_is_refused_and_a_one_off_mail_goes_without_a_link() {
+    let (mut s, ada, alan) = setup();
+    // A one-off mail on a laptop with no server: no link, no refusal.
+    let one_off = s
+        .with_tx(|tx| outbox::queue(tx, &alan, "hello", "rita", noon()))
+        .unwrap();
+    let out = claim_send(&mut s, &one_off.id, noon());
+    assert!(out.headers.is_empty() && !out.body.contains("unsubscribe"));
+
+    enroll_in_cadence(&mut s, &ada);
+    let refused = s
+        .with_tx(|tx| outbox::queue(tx, &ada, "hello", "rita", noon()))
+        .unwrap_err();
+    assert_eq!(refused.code(), "unsubscribe_not_configured");
+    assert!(refused.to_string().contains("--public-url"), "{refused}");
+
+    // Queued while the key was there, claimed after signing in to a server without one.
+    unsubscribe::remember(s.conn(), Some(&unsubscribe_key().0)).unwrap();
+    let queued = s
+        .with_tx(|tx| outbox::queue(tx, &ada, "hello", "rita", noon()))
+        .unwrap();
+    unsubscribe::remember(s.conn(), None).unwrap();
+    match s
+        .with_tx(|tx| outbox::claim(tx, &queued.id, noon()))
+        .unwrap()
+    {
+        Claim::Refused { code, reason, .. } => {
+            assert_eq!(code, "unsubscribe_not_configured");
+            assert!(reason.contains("switchboard login"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        outbox::get(s.conn(), &queued.id).unwrap().state,
+        MailState::Failed
+    );
+    // Once the key is back, `mail retry` sends it with its link.
+    unsubscribe::remember(s.conn(), Some(&unsubscribe_key().0)).unwrap();
+    s.with_tx(|tx| outbox::resolve(tx, &queued.id, true))
+        .unwrap();
+    let out = claim_send(&mut s, &queued.id, noon());
+    assert_eq!(out.headers.len(), 2);
 }
