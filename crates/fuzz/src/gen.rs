@@ -426,6 +426,39 @@ fn mutate(rng: &mut impl Rng, v: &mut Value, depth: u32) {
     }
 }
 
+fn hex(rng: &mut impl Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+        .collect()
+}
+
+/// An unsubscribe token: mostly well-formed (`u1.<the server's real key id>.<lead-like
+/// id>.<32 hex>`, parts now and then swapped for random text), then damaged.
+pub fn unsubscribe_token(rng: &mut impl Rng) -> Vec<u8> {
+    let mut parts = vec![
+        "u1".to_string(),
+        crate::server::unsubscribe_key().0.clone(),
+        format!(
+            "{}-{}-{}-{}-{}",
+            hex(rng, 8),
+            hex(rng, 4),
+            hex(rng, 4),
+            hex(rng, 4),
+            hex(rng, 12)
+        ),
+        hex(rng, 32),
+    ];
+    for part in parts.iter_mut() {
+        if rng.random_bool(0.1) {
+            *part = text(rng);
+        }
+    }
+    if rng.random_bool(0.1) {
+        parts.push(text(rng));
+    }
+    damage(rng, parts.join(".").into_bytes())
+}
+
 /// Byte-level damage to well-formed input, now and then: a byte flipped, a cut, a stray
 /// quote, invalid UTF-8, a NUL, a chunk repeated.
 pub fn damage(rng: &mut impl Rng, mut bytes: Vec<u8>) -> Vec<u8> {

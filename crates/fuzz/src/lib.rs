@@ -1,6 +1,6 @@
 //! Fuzz targets for every parser that reads bytes from outside: the CSV and JSON Lines import
-//! readers, the core's intake of a registration, the server's push decoder and its public
-//! registration intake.
+//! readers, the core's intake of a registration, the server's push decoder, its public
+//! registration intake and its public one-click unsubscribe endpoint.
 //!
 //! Each target is a plain function over bytes that panics when a property fails, so the same
 //! code runs under libFuzzer (`fuzz/`, `make fuzz`, nightly) and in the stable smoke test
@@ -20,16 +20,18 @@ pub enum Target {
     CoreIntake,
     Push,
     Registration,
+    Unsubscribe,
 }
 
 impl Target {
     /// All targets.
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::Csv,
         Target::Jsonl,
         Target::CoreIntake,
         Target::Push,
         Target::Registration,
+        Target::Unsubscribe,
     ];
 
     /// The name of its folders under `fuzz/corpus/` and `fuzz/regressions/`.
@@ -40,6 +42,7 @@ impl Target {
             Target::CoreIntake => "core_intake",
             Target::Push => "push",
             Target::Registration => "registration",
+            Target::Unsubscribe => "unsubscribe",
         }
     }
 
@@ -51,6 +54,7 @@ impl Target {
             Target::CoreIntake => targets::core_intake(data),
             Target::Push => targets::push(data),
             Target::Registration => targets::registration(data),
+            Target::Unsubscribe => targets::unsubscribe(data),
         }
     }
 
@@ -62,6 +66,7 @@ impl Target {
             Target::CoreIntake => gen::core_registration(rng),
             Target::Push => gen::push_body(rng),
             Target::Registration => gen::registration_body(rng),
+            Target::Unsubscribe => gen::unsubscribe_token(rng),
         }
     }
 }

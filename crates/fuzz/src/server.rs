@@ -34,6 +34,8 @@ struct Harness {
     server: TestServer,
     rep_token: String,
     intake_key: String,
+    /// The unsubscribe key rita received: (key id, key bytes).
+    unsubscribe: (String, Vec<u8>),
 }
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -49,7 +51,7 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let (server, rep_token, intake_key) = runtime.block_on(async {
+        let (server, rep_token, intake_key, unsubscribe) = runtime.block_on(async {
             let server = TestServer::start(TestOptions::default())
                 .await
                 .expect("a test server starts");
@@ -64,10 +66,20 @@ fn harness() -> &'static Harness {
                 .await
                 .expect("rita signs in");
             let key = server.intake_key().await.expect("an intake key");
+            let unsubscribe = api
+                .login
+                .unsubscribe
+                .as_ref()
+                .expect("rita gets an unsubscribe key");
+            let unsubscribe = (
+                unsubscribe.key_id.clone(),
+                hex::decode(unsubscribe.key.expose()).expect("a hex key"),
+            );
             (
                 server,
                 api.token.expose().to_string(),
                 key.expose().to_string(),
+                unsubscribe,
             )
         });
         Harness {
@@ -75,8 +87,50 @@ fn harness() -> &'static Harness {
             server,
             rep_token,
             intake_key,
+            unsubscribe,
         }
     })
+}
+
+/// The unsubscribe key id and key the server handed rita at sign-in.
+pub fn unsubscribe_key() -> &'static (String, Vec<u8>) {
+    &harness().unsubscribe
+}
+
+/// How many consent events the server holds.
+pub fn consent_events() -> i64 {
+    let h = harness();
+    h.runtime
+        .block_on(h.server.inspect(|tx| {
+            Ok(tx
+                .query_opt(
+                    "SELECT count(*) FROM record WHERE kind = 'consent_event'",
+                    &[],
+                )?
+                .and_then(|r| switchboard_server::store::col_int(&r, 0))
+                .unwrap_or(0))
+        }))
+        .expect("counting consent events")
+}
+
+/// Posts the one-click unsubscribe form to `/v1/unsubscribe/` + `token` (percent-encoded)
+/// through the server's router, without credentials, as a mail client does.
+pub fn one_click(token: &[u8]) -> Answer {
+    let mut path = String::from("/v1/unsubscribe/");
+    for &b in token {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            path.push(b as char);
+        } else {
+            path.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(switchboard_protocol::ONE_CLICK_BODY))
+        .expect("a request");
+    send(request)
 }
 
 /// Posts `body` (as JSON) to `path` through the server's router.
@@ -94,6 +148,11 @@ pub fn post(path: &str, caller: Caller, body: &[u8]) -> Answer {
         .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
         .body(Body::from(body.to_vec()))
         .expect("a request");
+    send(request)
+}
+
+fn send(request: Request<Body>) -> Answer {
+    let h = harness();
     let router = switchboard_server::api::router(h.server.state.clone());
     h.runtime.block_on(async move {
         let response = router.oneshot(request).await.expect("the router answers");

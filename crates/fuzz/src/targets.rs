@@ -303,6 +303,36 @@ pub fn registration(data: &[u8]) {
     }
 }
 
+/// A one-click unsubscribe with a token from outside: the parser never panics, nothing but the
+/// key makes a token that verifies, the endpoint answers its one page, and nobody is opted out
+/// (the harness holds no lead a random token could name with a valid MAC).
+pub fn unsubscribe(data: &[u8]) {
+    // A request line longer than this never reaches the application (hyper refuses it).
+    let data = &data[..data.len().min(8 * 1024)];
+    let (_, key) = server::unsubscribe_key();
+    if let Some(token) = switchboard_domain::unsubscribe::parse(&String::from_utf8_lossy(data)) {
+        assert!(!token.verify(key), "a token made without the key verified");
+    }
+    let before = server::consent_events();
+    let answer = server::one_click(data);
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(
+        String::from_utf8_lossy(&answer.body).contains("<title>Unsubscribed</title>"),
+        "every token gets the same page: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert_eq!(
+        server::consent_events(),
+        before,
+        "a random token opted someone out"
+    );
+}
+
 fn check_answer(answer: &Answer) {
     assert!(
         answer.status < 500,

@@ -125,3 +125,8 @@ fn push_decoder() {
 fn registration_intake() {
     smoke(Target::Registration);
 }
+
+#[test]
+fn unsubscribe_endpoint() {
+    smoke(Target::Unsubscribe);
+}
