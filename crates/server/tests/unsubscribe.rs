@@ -84,8 +84,24 @@ async fn one_click_opts_out_once(options: TestOptions) {
     assert_eq!(status, StatusCode::OK);
     assert!(unsubscribes(&w.mgr_a, &lead).await.is_empty());
 
+    // An online replica of the office long-polls; the click wakes it.
+    let (_, cursor) = w.mgr_a.pull_all(0).await.unwrap();
+    let listener = w.mgr_a.clone();
+    let listening = tokio::spawn(async move { listener.pull(cursor, 100, 20).await.unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let clicked = std::time::Instant::now();
     let (status, done) = post(&w.server, &url, ONE_CLICK_BODY).await;
     assert_eq!(status, StatusCode::OK);
+    let heard = listening.await.unwrap();
+    println!(
+        "one-click POST to a long-polling replica receiving the opt-out: {} ms",
+        clicked.elapsed().as_millis()
+    );
+    assert!(
+        heard.changes.iter().any(|c| matches!(&c.op,
+            Op::ConsentRecorded(e) if e.lead_id == lead && e.source == "email unsubscribe")),
+        "{heard:?}"
+    );
     let events = unsubscribes(&w.mgr_a, &lead).await;
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
