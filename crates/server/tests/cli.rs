@@ -172,3 +172,142 @@ fn rotate_keys_replaces_the_master_key() {
     );
     assert!(ok, "{err}");
 }
+
+/// `--public-url` (checked, kept in server.json by `init`, overridden by `serve`) reaches the
+/// sign-in answer as the start of unsubscribe links; `unsubscribe-key rotate` hands the next
+/// sign-in a new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_url_and_unsubscribe_key_rotation() {
+    let temp = tempfile::tempdir().unwrap();
+    let data = temp.path().join("central");
+    let data = data.to_str().unwrap();
+    let (ok, _, err) = run(
+        &[
+            "init",
+            "--data",
+            data,
+            "--public-url",
+            "http://crm.example.com",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("https://"), "{err}");
+    let (ok, out, err) = run(
+        &[
+            "init",
+            "--data",
+            data,
+            "--public-url",
+            "https://crm.example.com/",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let fingerprint = out
+        .lines()
+        .find_map(|l| l.strip_prefix("certificate SHA-256 fingerprint: "))
+        .unwrap()
+        .to_string();
+    let config = std::fs::read_to_string(temp.path().join("central/server.json")).unwrap();
+    assert!(
+        config.contains("\"public_url\": \"https://crm.example.com\""),
+        "{config}"
+    );
+    let (ok, _, err) = run(
+        &[
+            "office",
+            "add",
+            "BER",
+            "--name",
+            "Berlin",
+            "--country",
+            "DE",
+            "--data",
+            data,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "user", "add", "rita", "--role", "rep", "--office", "BER", "--data", data,
+        ],
+        Some("a long password\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "unsubscribe-key",
+            "rotate",
+            "--office",
+            "NOPE",
+            "--data",
+            data,
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("NOPE"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "ftp://x",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("https://"), "{err}");
+
+    let serve = |extra: &[&str]| {
+        let mut server = bin()
+            .args(["serve", "--data", data, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(server.stderr.take().unwrap());
+        let url = switchboard_test_support::read_served_address(&mut stderr)
+            .expect("the server prints its address");
+        (server, url)
+    };
+    let http = switchboard_test_support::pinned_http(&fingerprint);
+    let (mut server, url) = serve(&[]);
+    let first = ApiClient::login(http.clone(), &url, "rita", "a long password").await;
+    let (ok, out, err) = run(
+        &[
+            "unsubscribe-key",
+            "rotate",
+            "--office",
+            "BER",
+            "--data",
+            data,
+        ],
+        None,
+    );
+    let second = ApiClient::login(http.clone(), &url, "rita", "a long password").await;
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(ok, "{err}");
+    let first = first.unwrap().login.unsubscribe.unwrap();
+    let second = second.unwrap().login.unsubscribe.unwrap();
+    assert_eq!(first.link_base, "https://crm.example.com/v1/unsubscribe/");
+    assert_eq!(first.office, "BER");
+    assert_ne!(first.key_id, second.key_id);
+    assert!(out.contains(&second.key_id), "{out}");
+
+    // `serve --public-url` wins over server.json.
+    let (mut server, url) = serve(&["--public-url", "https://mail.example.org/sb"]);
+    let third = ApiClient::login(http, &url, "rita", "a long password").await;
+    server.kill().unwrap();
+    let _ = server.wait();
+    let third = third.unwrap().login.unsubscribe.unwrap();
+    assert_eq!(
+        third.link_base,
+        "https://mail.example.org/sb/v1/unsubscribe/"
+    );
+    assert_eq!(third.key_id, second.key_id);
+}
