@@ -167,7 +167,7 @@ pub enum Outcome {
     OptedOut,
     /// The person was opted out of email already: nothing new (a replay, a second click).
     AlreadyOptedOut,
-    /// Not a token of a live lead of the key's office: nothing happened.
+    /// Not a good token of a live lead of the key's office: nothing happened.
     Ignored,
 }
 
@@ -189,6 +189,13 @@ pub fn opt_out(
     };
     if !parsed.verify(&key) {
         return Ok(Outcome::Ignored);
+    }
+    // A lead made on a laptop that has not pushed it yet (the mail left while the laptop was
+    // offline from the Switchboard server) is created empty in the key's office, as a pushed
+    // record for an unknown lead is; its fields follow when the laptop pushes. Only holders of
+    // the office's key can make such a token, and they may create the office's leads anyway.
+    if leads::load_state(tx, &parsed.lead_id)?.is_none() {
+        leads::create(tx, &parsed.lead_id, Some(&entry.office), now)?;
     }
     let Some(lead) = leads::load_state(tx, &parsed.lead_id)? else {
         return Ok(Outcome::Ignored);

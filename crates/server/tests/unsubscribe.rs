@@ -178,6 +178,34 @@ async fn one_click_opts_out_once(options: TestOptions) {
     assert_eq!(post(&w.server, &forged, ONE_CLICK_BODY).await.1, done);
     assert!(unsubscribes(&w.admin, &other).await.is_empty());
 
+    // A lead the laptop made and mailed before pushing it: the click is kept, and the lead's
+    // fields join it when the laptop pushes.
+    let unpushed = id("lead");
+    post(
+        &w.server,
+        &link(&w.server, &key_a, &unpushed),
+        ONE_CLICK_BODY,
+    )
+    .await;
+    assert_eq!(unsubscribes(&w.mgr_a, &unpushed).await.len(), 1);
+    let r = w
+        .rep_a
+        .push(
+            "laptop-a",
+            numbered_from(
+                20,
+                vec![identity(
+                    &unpushed,
+                    "Una",
+                    hlc(chrono::Utc::now(), 0, "laptop-a"),
+                )],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    assert!(unsubscribes(&w.rep_b, &unpushed).await.is_empty());
+
     // Bodies over 1 KiB are refused before anything is read into a transaction.
     let (status, _) = post(&w.server, &other_good, &"x".repeat(2048)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
