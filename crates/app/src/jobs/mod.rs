@@ -5,7 +5,9 @@ mod export;
 mod import;
 
 pub use export::{export_audience, export_file, Dataset};
-pub use import::{import_file, ImportProblem, ImportStatus, ImportSummary};
+pub use import::{
+    import_file, CadenceEnrolment, ImportEnrolment, ImportProblem, ImportStatus, ImportSummary,
+};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,7 +1,8 @@
 //! What the screens and commands show, assembled once from the core for both front ends: the
 //! lead page, queue pages and the claim of a queue's next lead, history pages and the review's
-//! charts, and the postal letters.
+//! charts, the cadence review, and the postal letters.
 
+pub mod cadences;
 pub mod history;
 mod lead;
 pub mod letters;

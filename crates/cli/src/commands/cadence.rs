@@ -1,4 +1,4 @@
-//! `switchboard cadence add|list|show|enroll|stop|due`: cadences (issue 12) from the command
+//! `switchboard cadence add|list|show|enroll|stop|report|due`: cadences (issue 12) from the command
 //! line, over the core's `cadence` module.
 
 use crate::context::Context;
@@ -61,6 +61,9 @@ pub enum CadenceCommand {
         #[arg(long)]
         cadence: Option<String>,
     },
+    /// The managers' review: per cadence and step, enrolled, completed, replied, meetings,
+    /// opt-outs, bounces and the time from registration to first touch
+    Report(super::cadence_report::ReportArgs),
     /// The steps due now, with the gate's answer for each at this moment
     Due {
         /// Only this rep's steps
@@ -234,6 +237,7 @@ pub fn run(ctx: &Context, command: CadenceCommand) -> CliResult {
             }
             output::line(format!("Stopped {stopped} cadence(s)."))
         }
+        CadenceCommand::Report(args) => super::cadence_report::run(ctx, args),
         CadenceCommand::Due { rep, limit } => {
             let store = ctx.open_store()?;
             let tasks = enrollment::due(store.conn(), store.now(), rep.as_deref(), limit)?;

@@ -1,12 +1,15 @@
-//! `switchboard import FILE [--format csv|jsonl] [--progress]`: registrations from a form tool's
-//! or CRM's export. Good rows are imported, bad rows are listed with their line number.
+//! `switchboard import FILE [--format csv|jsonl] [--progress] [--cadence NAME]`: registrations
+//! from a form tool's or CRM's export. Good rows are imported, bad rows are listed with their line
+//! number; with `--cadence`, every imported lead is enrolled in that cadence as its batch commits.
 
 use crate::context::Context;
 use crate::failure::{CliResult, Failure};
 use crate::output::{self, Table};
+use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use switchboard_app::jobs::{CadenceEnrolment, ImportEnrolment};
 use switchboard_core::import::{
     self, Format, ImportOptions, ImportProgress, ImportReport, DEFAULT_BATCH_SIZE,
 };
@@ -40,6 +43,9 @@ pub struct ImportArgs {
     /// The office new leads belong to
     #[arg(long)]
     pub office: Option<String>,
+    /// Enrol every lead the file brings (new or merged) in this cadence (name or id)
+    #[arg(long, value_name = "NAME")]
+    pub cadence: Option<String>,
     /// Rows per transaction
     #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, hide = true)]
     pub batch_size: usize,
@@ -54,6 +60,11 @@ pub fn run(ctx: &Context, args: ImportArgs) -> CliResult {
         )));
     }
     let mut store = ctx.create_store()?;
+    let enrolment = args
+        .cadence
+        .as_deref()
+        .map(|c| CadenceEnrolment::new(&store, c, ctx.actor(), store.now()))
+        .transpose()?;
     let options = ImportOptions {
         office: args.office,
         actor: ctx.actor().to_string(),
@@ -64,14 +75,29 @@ pub fn run(ctx: &Context, args: ImportArgs) -> CliResult {
         }),
         // Ctrl+C needs no flag here: a killed import leaves whole batches, and a re-run skips them.
         cancel: None,
+        after_batch: enrolment.as_ref().map(CadenceEnrolment::hook),
     };
     let mut meter = Meter::new(args.progress || std::io::stderr().is_terminal());
     let report = import::import_file(&mut store, &args.file, &options, &mut |p| meter.show(p))?;
     meter.finish();
+    let enrolment = enrolment.as_ref().map(CadenceEnrolment::done);
     if ctx.json {
-        output::json(&report)?;
+        output::json(&Imported {
+            report: &report,
+            enrolment,
+        })?;
     } else {
         print_report(&report)?;
+        if let Some(e) = enrolment {
+            output::line(format!(
+                "Enrolled {} lead(s) in the cadence '{}' ({} already in it, {} could not be \
+                 enrolled: `switchboard cadence enroll` names why).",
+                e.enrolled,
+                output::clean(&e.cadence),
+                e.already,
+                e.skipped
+            ))?;
+        }
     }
     if report.counts.rejected > 0 {
         return Err(Failure::bad_input(format!(
@@ -80,6 +106,15 @@ pub fn run(ctx: &Context, args: ImportArgs) -> CliResult {
         )));
     }
     Ok(())
+}
+
+/// What `--json` prints: the import's report, and the enrolment when `--cadence` was given.
+#[derive(Serialize)]
+struct Imported<'a> {
+    #[serde(flatten)]
+    report: &'a ImportReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enrolment: Option<ImportEnrolment>,
 }
 
 fn print_report(report: &ImportReport) -> CliResult {

@@ -2,6 +2,7 @@
 
 pub mod audience;
 pub mod cadence;
+pub mod cadence_report;
 pub mod can_contact;
 pub mod correct;
 pub mod demo_activity;

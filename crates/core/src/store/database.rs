@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_cadences",
         include_str!("../../migrations/0011_cadences.sql"),
     ),
+    (
+        "0012_cadence_review",
+        include_str!("../../migrations/0012_cadence_review.sql"),
+    ),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.

@@ -71,6 +71,24 @@ pub struct ImportOptions {
     /// Set (from another thread) to stop after the batch being written: the batches committed
     /// so far stay, and importing the same file again records only the rest.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Work for the leads each batch recorded a registration for, done in that batch's
+    /// transaction (enrolling them in a cadence: a part above intake hands it in).
+    pub after_batch: Option<AfterBatch>,
+}
+
+/// Called in each batch's transaction, before it commits, with the ids of the leads whose
+/// registrations the batch recorded (created or merged; duplicates and suppressed rows have
+/// none), so that work and the batch commit or roll back together.
+#[derive(Clone)]
+pub struct AfterBatch(pub Arc<BatchFn>);
+
+/// The work `AfterBatch` holds.
+pub type BatchFn = dyn Fn(&Connection, &[String]) -> Result<()> + Send + Sync;
+
+impl std::fmt::Debug for AfterBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterBatch(..)")
+    }
 }
 
 impl Default for ImportOptions {
@@ -81,6 +99,7 @@ impl Default for ImportOptions {
             batch_size: DEFAULT_BATCH_SIZE,
             format: None,
             cancel: None,
+            after_batch: None,
         }
     }
 }
@@ -201,8 +220,9 @@ pub fn import_reader<R: Read + Send>(
                 scope.spawn(move || read_rows(read, format, &reader_ctx, &sender, &reader_bytes));
                 let batch_size = options.batch_size.max(1);
                 let cancel = options.cancel.as_deref();
+                let after = options.after_batch.as_ref();
                 write(
-                    store, receiver, &mut ctx, batch_size, &bytes, total, cancel, progress,
+                    store, receiver, &mut ctx, batch_size, &bytes, total, cancel, after, progress,
                 )
             })
         });
@@ -344,6 +364,7 @@ fn write(
     bytes: &AtomicU64,
     total: u64,
     cancel: Option<&AtomicBool>,
+    after_batch: Option<&AfterBatch>,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let mut report = ImportReport::default();
@@ -357,6 +378,7 @@ fn write(
         ctx.refresh(&tx)?;
         bulk.begin(&tx)?;
         let mut rows = 0;
+        let mut recorded = Vec::new();
         while rows < batch_size {
             let Some(item) = items.next() else {
                 finished = true;
@@ -375,8 +397,14 @@ fn write(
                         }
                         Ok(clean) => {
                             match intake::record_clean_bulk(&tx, &clean, ctx, &mut bulk)? {
-                                IntakeOutcome::Created(_) => report.counts.created += 1,
-                                IntakeOutcome::Merged(_) => report.counts.merged += 1,
+                                IntakeOutcome::Created(id) => {
+                                    report.counts.created += 1;
+                                    recorded.push(id);
+                                }
+                                IntakeOutcome::Merged(id) => {
+                                    report.counts.merged += 1;
+                                    recorded.push(id);
+                                }
                                 IntakeOutcome::Duplicate => report.counts.duplicates += 1,
                                 IntakeOutcome::Suppressed => report.counts.suppressed += 1,
                             }
@@ -389,6 +417,9 @@ fn write(
             }
         }
         bulk.finish(&tx)?;
+        if let Some(AfterBatch(hook)) = after_batch {
+            hook(&tx, &recorded)?;
+        }
         tx.commit()?;
         progress(ImportProgress {
             counts: report.counts,
