@@ -144,9 +144,12 @@ pub fn history_page(desk: State<'_, Desk>, query: HistoryQuery) -> Result<Histor
 }
 
 // The import job (progress, cancel, its own connection) lives in the application layer.
-pub use switchboard_app::jobs::{ImportControl, ImportProblem, ImportStatus, ImportSummary};
+pub use switchboard_app::jobs::{
+    ImportControl, ImportEnrolment, ImportProblem, ImportStatus, ImportSummary,
+};
 
-/// Imports a CSV or JSON Lines file of registrations, reporting progress after each batch.
+/// Imports a CSV or JSON Lines file of registrations, reporting progress after each batch, and
+/// enrols every imported lead in `cadence` when one is named.
 ///
 /// The import writes through its own connection to the database file, so the window's other
 /// commands and background sync go on between its batches instead of waiting minutes for the
@@ -156,6 +159,7 @@ pub fn import_file(
     desk: State<'_, Desk>,
     control: State<'_, ImportControl>,
     path: String,
+    cadence: Option<String>,
     on_progress: Progress<ImportStatus>,
 ) -> Result<ImportSummary, ErrorBody> {
     let session = desk.acting().get();
@@ -167,6 +171,7 @@ pub fn import_file(
         desk.shared(),
         std::path::Path::new(&path),
         &session.actor,
+        cadence.as_deref().filter(|c| !c.trim().is_empty()),
         &control,
         report,
     )

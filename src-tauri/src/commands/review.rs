@@ -1,13 +1,16 @@
-//! Commands for the manager's review (charts, the history list as it scrolls, the CSV export)
-//! and the native file pickers: the import's source, the share and audience files' destination.
+//! Commands for the manager's review (charts, the history list as it scrolls, the CSV export,
+//! the cadence review) and the native file pickers: the import's source, the share and audience files' destination.
 
 use super::{dialogs, read, Desk};
 use crate::error::error_body;
 use serde::Serialize;
 use switchboard_app::jobs::{self, Dataset, JobControl};
 use switchboard_app::views;
+use switchboard_app::views::cadences::CadenceReviewLine;
+use switchboard_core::cadence::definition;
 use switchboard_core::history::{HistoryQuery, HistoryRow, ReviewStats};
 use switchboard_core::protocol::ErrorBody;
+use switchboard_core::review::cadences::CadenceReviewQuery;
 use tauri::{AppHandle, Manager, Runtime, State, WebviewWindow};
 use tauri_plugin_dialog::{Dialog, DialogExt};
 use ts_rs::TS;
@@ -25,6 +28,27 @@ pub struct HistoryExport {
 #[tauri::command(async)]
 pub fn review_stats(desk: State<'_, Desk>, query: HistoryQuery) -> Result<ReviewStats, ErrorBody> {
     read(&desk, |store| views::history::review_stats(store, &query))
+}
+
+/// The cadence review: per cadence and step, enrolled, completed, replied, meetings, opt-outs,
+/// bounces and the time from registration to first touch, for the enrolments `query` selects.
+#[tauri::command(async)]
+pub fn cadence_review(
+    desk: State<'_, Desk>,
+    query: CadenceReviewQuery,
+) -> Result<Vec<CadenceReviewLine>, ErrorBody> {
+    read(&desk, |store| views::cadences::review(store, &query))
+}
+
+/// The cadences' names, for the review's filter and the import's "enrol in" choice.
+#[tauri::command(async)]
+pub fn cadence_names(desk: State<'_, Desk>) -> Result<Vec<String>, ErrorBody> {
+    read(&desk, |store| {
+        Ok(definition::list(store.conn())?
+            .into_iter()
+            .map(|c| c.name)
+            .collect())
+    })
 }
 
 /// The next page of the history list (`query.offset` rows in), without the summary the first

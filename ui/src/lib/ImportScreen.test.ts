@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
@@ -34,6 +34,35 @@ describe('ImportScreen', () => {
     expect(within(report).getByText('New leads').nextElementSibling).toHaveTextContent('1');
     expect(within(report).getByText('Rejected').nextElementSibling).toHaveTextContent('1');
     expect(within(report).getByRole('row', { name: /4 rejected email: not an address/ })).toBeInTheDocument();
+  });
+
+  it('enrols the imported leads in the chosen cadence and reports how many', async () => {
+    const asked: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === 'cadence_names') return ['Trial', 'Welcome'];
+      if (cmd !== 'import_file') throw { code: 'not_found', message: cmd };
+      asked.push((args as { cadence: string | null }).cadence);
+      return {
+        read: 3, created: 2, merged: 1, duplicates: 0, suppressed: 0, rejected: 0, problems: [], cancelled: false,
+        enrolment: { cadence: 'Welcome', enrolled: 2, already: 1, skipped: 0 },
+      };
+    });
+    const user = userEvent.setup();
+    render(ImportScreen);
+
+    await user.type(screen.getByRole('textbox', { name: /file/i }), '/tmp/leads.csv');
+    await user.selectOptions(await screen.findByRole('combobox', { name: 'Enrol in cadence' }), 'Welcome');
+    await user.click(screen.getByRole('button', { name: 'Import' }));
+
+    const report = await screen.findByRole('status', { name: 'Import report' });
+    expect(asked).toEqual(['Welcome']);
+    expect(within(report).getByText('Enrolled in Welcome').nextElementSibling).toHaveTextContent('2');
+    expect(within(report).getByText('Already in it').nextElementSibling).toHaveTextContent('1');
+
+    // "none" imports without enrolling.
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Enrol in cadence' }), 'none');
+    await user.click(screen.getByRole('button', { name: 'Import' }));
+    await vi.waitFor(() => expect(asked).toEqual(['Welcome', null]));
   });
 
   it('fills the path from the OS picker and keeps it when the picker is cancelled', async () => {
@@ -101,7 +130,8 @@ describe('ImportScreen', () => {
     const report = await screen.findByRole('status', { name: 'Import report' });
     expect(report).toHaveTextContent('Cancelled. The rows counted below were imported');
     expect(within(report).getByText('New leads').nextElementSibling).toHaveTextContent('4990');
-    expect(calls).toEqual(['import_file', 'import_cancel']);
+    // The screen asks once for the cadences it may offer; the import is asked to stop once.
+    expect(calls).toEqual(['cadence_names', 'import_file', 'import_cancel']);
     expect(screen.queryByRole('button', { name: /Cancel|Stopping/ })).toBeNull();
   });
 

@@ -56,6 +56,7 @@ describe('Review', () => {
         statsQueries.push((args as { query: unknown }).query);
         return STATS;
       }
+      if (cmd === 'cadence_review') return [];
       if (cmd !== 'history_page') throw { code: 'not_found', message: cmd };
       queries.push((args as { query: unknown }).query);
       return {
@@ -100,6 +101,7 @@ describe('Review in words', () => {
   function serve(total: number) {
     mockIPC((cmd) => {
       if (cmd === 'review_stats') return STATS;
+      if (cmd === 'cadence_review') return [];
       if (cmd === 'history_page') {
         return {
           rows: rows(total).map((r) => ({ ...r, follow_up: { ...r.follow_up, outcome: 'meeting_booked' } })),
@@ -160,6 +162,7 @@ function pagedBackend(total: number, saved: { path: string; rows: number } | nul
     if (cmd === 'history_page') return { rows: all.slice(0, query.limit), summary: summary(total) };
     if (cmd === 'history_rows') return all.slice(query.offset, query.offset + query.limit);
     if (cmd === 'save_history_export') return saved;
+    if (cmd === 'cadence_review') return [];
     throw { code: 'not_found', message: cmd };
   });
   return calls;
@@ -234,10 +237,78 @@ describe('Review failures', () => {
   it('shows why the charts could not be read', async () => {
     mockIPC((cmd) => {
       if (cmd === 'review_stats') throw { code: 'bad_input', message: 'the end of the period must come after its start' };
+      if (cmd === 'cadence_review') return [];
       return { rows: [], summary: { total: 0, by_channel: [], by_outcome: [], by_rep: [], speed_to_lead: { leads: 0, median_seconds: null, p90_seconds: null, mean_seconds: null } } };
     });
     render(Review);
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveAttribute('data-code', 'bad_input');
+  });
+});
+
+/** One cadence of two contact steps, as the app's view sends it. */
+const CADENCE_LINES = [
+  {
+    cadence_id: 'c1', cadence: 'Trial', step: null,
+    figures: { enrolled: 7, active: 2, completed: 0, replied: 1, meetings: 1, opted_out: 2, bounced: 1, other_stops: 0 },
+    first_touch: { touched: 5, median_seconds: 16200, p90_seconds: 27000 },
+    first_touch_median: '4 h 30 min', first_touch_p90: '7 h 30 min',
+  },
+  {
+    cadence_id: 'c1', cadence: 'Trial', step: 'Step 1: Call: Intro',
+    figures: { enrolled: 6, active: 1, completed: 5, replied: 1, meetings: 1, opted_out: 1, bounced: 0, other_stops: 0 },
+    first_touch: null, first_touch_median: null, first_touch_p90: null,
+  },
+  {
+    cadence_id: 'c1', cadence: 'Trial', step: 'Step 3: Email with template “recap”',
+    figures: { enrolled: 2, active: 0, completed: 2, replied: 0, meetings: 0, opted_out: 0, bounced: 1, other_stops: 0 },
+    first_touch: null, first_touch_median: null, first_touch_p90: null,
+  },
+];
+
+describe('Review cadences', () => {
+  it('shows each cadence and its steps in words with the applied office and period', async () => {
+    const asked: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === 'cadence_review') {
+        asked.push((args as { query: unknown }).query);
+        return asked.length === 1 ? CADENCE_LINES : [];
+      }
+      if (cmd === 'review_stats') return STATS;
+      if (cmd === 'history_page') return { rows: rows(1), summary: summary(1) };
+      throw { code: 'not_found', message: cmd };
+    });
+    render(Review);
+
+    const table = await screen.findByRole('table', { name: 'Cadences by step' });
+    expect(within(table).getByRole('columnheader', { name: 'First touch, median' })).toBeInTheDocument();
+    expect(within(table).getByRole('row', { name: 'Trial 7 2 0 1 1 2 1 0 4 h 30 min 7 h 30 min' })).toBeInTheDocument();
+    expect(within(table).getByRole('row', { name: 'Step 1: Call: Intro 6 1 5 1 1 1 0 0' })).toBeInTheDocument();
+    expect(within(table).getByText('Step 3: Email with template “recap”')).toBeInTheDocument();
+    // No identifier reaches the screen.
+    expect(table.textContent).not.toMatch(/opted_out|meeting_booked|_/);
+
+    await userEvent.type(screen.getByRole('textbox', { name: 'Office' }), 'BER');
+    await userEvent.type(screen.getByLabelText('From'), '2026-03-01');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply' }));
+    expect(
+      await screen.findByText(/No lead was enrolled in a cadence in this period/),
+    ).toBeInTheDocument();
+    expect(asked[1]).toMatchObject({ office: 'BER', cadence: null, until: null });
+    expect((asked[1] as { since: string }).since).toBe(new Date('2026-03-01T00:00:00').toISOString());
+    await userEvent.click(screen.getByRole('button', { name: 'Import registrations' }));
+    expect(router.route).toEqual({ screen: 'import' });
+    router.go({ screen: 'call' });
+  });
+
+  it('shows why the cadences could not be read', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'cadence_review') throw { code: 'not_found', message: "no cadence 'Nope'" };
+      if (cmd === 'review_stats') return STATS;
+      return { rows: rows(1), summary: summary(1) };
+    });
+    render(Review);
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveAttribute('data-code', 'not_found');
   });
 });

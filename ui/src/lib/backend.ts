@@ -39,6 +39,8 @@ import type { MarkedSent } from './generated/MarkedSent';
 
 export type { ContactOpened, LetterTemplates, LetterTemplate, BatchEntry, AddedDue, Letter, MarkedSent };
 import type { ReviewStats } from './generated/ReviewStats';
+import type { CadenceReviewLine } from './generated/CadenceReviewLine';
+import type { CadenceReviewQuery } from './generated/CadenceReviewQuery';
 import type { Correction } from './generated/Correction';
 import type { ErasurePreview } from './generated/ErasurePreview';
 import type { ErasureReport } from './generated/ErasureReport';
@@ -61,7 +63,7 @@ export type {
 
 export type { Partner, ShareOutcome, Preview, Export };
 export type { SyncView, ServerProbe, SyncEvent, RejectedOp };
-export type { ReviewStats };
+export type { ReviewStats, CadenceReviewLine, CadenceReviewQuery };
 
 export type {
   Lead,
@@ -144,11 +146,18 @@ export function logFollowUp(input: FollowUpInput): Promise<FollowUp> {
   return call('log_follow_up', { ...input });
 }
 
-/** Imports a CSV or JSON Lines file; `onProgress` hears after each committed batch. */
-export function importFile(path: string, onProgress: (status: ImportStatus) => void): Promise<ImportSummary> {
+/**
+ * Imports a CSV or JSON Lines file; `onProgress` hears after each committed batch. With a
+ * `cadence`, every imported lead is enrolled in it as its batch commits.
+ */
+export function importFile(
+  path: string,
+  onProgress: (status: ImportStatus) => void,
+  cadence: string | null = null,
+): Promise<ImportSummary> {
   const channel = new IpcChannel<ImportStatus>();
   channel.onmessage = onProgress;
-  return call('import_file', { path, onProgress: channel });
+  return call('import_file', { path, cadence, onProgress: channel });
 }
 
 /** Calls `listener` on every sync event (changes applied, status moved). */

@@ -14,6 +14,8 @@ import { router } from './router.svelte';
 
 class Importer {
   path = $state('');
+  /** The cadence to enrol every imported lead in; empty for none. */
+  cadence = $state('');
   running = $state(false);
   cancelling = $state(false);
   picking = $state(false);
@@ -49,7 +51,8 @@ class Importer {
     this.summary = null;
     this.failure = null;
     try {
-      this.summary = await importFile(this.path.trim(), (s) => (this.status = s));
+      const cadence = this.cadence.trim() || null;
+      this.summary = await importFile(this.path.trim(), (s) => (this.status = s), cadence);
     } catch (error) {
       this.failure = toBackendError(error);
     } finally {
@@ -74,6 +77,7 @@ class Importer {
   /** Forgets everything (tests start from a fresh screen). */
   reset() {
     this.path = '';
+    this.cadence = '';
     this.running = false;
     this.cancelling = false;
     this.picking = false;
