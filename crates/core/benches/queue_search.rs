@@ -1,5 +1,7 @@
 //! Benchmarks 2 and 3 (docs/BENCHMARKS.md): `queue next` and a 50-lead queue page on a
-//! 1,000,000-lead database, and full-text search over it. A plain binary, not a timed test:
+//! 1,000,000-lead database, and full-text search over it; then issue 12's figure: the same queue
+//! measurements again once 1,000,000 active cadence enrolments are added, in the same run. A plain
+//! binary, not a timed test:
 //!
 //! ```text
 //! cargo bench -p switchboard-core --bench queue_search
@@ -9,7 +11,10 @@
 //! number of leads; default in the system temp folder), `SWITCHBOARD_BENCH_LEADS` (default
 //! 1000000), `SWITCHBOARD_BENCH_RUNS` (timed runs per measurement, default 1000),
 //! `SWITCHBOARD_BENCH_ONLY` (run only measurements whose label contains it),
-//! `SWITCHBOARD_BENCH_CACHE_MB` (SQLite page cache for the run; default: the store's).
+//! `SWITCHBOARD_BENCH_CACHE_MB` (SQLite page cache for the run; default: the store's),
+//! `SWITCHBOARD_BENCH_ENROLMENTS` (active cadence enrolments added before the second round of
+//! queue measurements, default 1000000; 0 skips that round; a reused file's enrolments from an
+//! earlier run are removed first, so the first round always runs without any).
 //!
 //! The database is filled with SQL in one transaction (leads plus their `lead_search` rows and
 //! some opt-outs), as an import would leave it; the measurements then call the same core
@@ -20,6 +25,7 @@ use rusqlite::params;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use switchboard_core::cadence::{definition, Step};
 use switchboard_core::clock::{new_id, to_text};
 use switchboard_core::normalize::single_zone;
 use switchboard_core::queue::{self, QueueSettings};
@@ -549,6 +555,109 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores available")
 }
 
+/// Benchmark 2: `queue next` (claim + release) and a 50-lead page of each built-in queue, then
+/// successive claims; `suffix` ends each label.
+fn measure_queues(conn: &rusqlite::Connection, runs: usize, suffix: &str) {
+    let now = bench_now();
+    let settings = QueueSettings::default();
+    for name in ["new", "due", "callable"] {
+        let label = format!("queue next {name} (claim + release{suffix})");
+        if wanted(&label) {
+            let s = measure(runs, |_| {
+                let n = queue::next(conn, name, "bench-rep", now, &settings)
+                    .unwrap()
+                    .expect("queue has leads");
+                queue::release(conn, &n.lead.id, "bench-rep").unwrap();
+            });
+            report(&label, &s, 2000.0);
+        }
+        let label = format!("queue page {name} (50 leads{suffix})");
+        if !wanted(&label) {
+            continue;
+        }
+        let s = measure(runs, |_| {
+            let page = queue::page(conn, name, 0, 50, now).unwrap();
+            assert_eq!(page.len(), 50);
+        });
+        report(&label, &s, 2000.0);
+    }
+    // Successive claims without release: each walk passes over the leases taken before it.
+    if wanted("successive") {
+        let mut claimed = Vec::with_capacity(runs);
+        let s = measure(runs, |i| {
+            let rep = format!("rep-{i}");
+            let n = queue::next(conn, "new", &rep, now, &settings)
+                .unwrap()
+                .expect("queue has leads");
+            claimed.push((n.lead.id, rep));
+        });
+        report(
+            &format!("queue next new (successive claims, no release{suffix})"),
+            &s,
+            2000.0,
+        );
+        for (id, rep) in claimed {
+            queue::release(conn, &id, &rep).unwrap();
+        }
+    }
+}
+
+/// Removes the enrolments and cadences an earlier run left in a reused database file.
+fn clear_enrolments(conn: &rusqlite::Connection) {
+    conn.execute_batch(
+        "DELETE FROM cadence_enrollment; DELETE FROM cadence_rule;
+         DELETE FROM cadence_version; DELETE FROM cadence;",
+    )
+    .unwrap();
+}
+
+/// Adds `n` active enrolments: every open lead in the cadence "Bench A", then open leads in
+/// "Bench B" until there are `n`. Steps alternate call and email; due times spread over a month
+/// either side of now, so about half are due (as follow-up dates are in `build`), and enrolment
+/// times over the past year (all at one instant, SQLite would find a lead's enrolments by
+/// skip-scanning an index that real data does not let it skip through).
+fn enrol(conn: &rusqlite::Connection, n: usize) {
+    let started = Instant::now();
+    let now = bench_now();
+    let steps: Vec<Step> = ["call=Intro|connected,no_answer", "wait=2", "email=recap"]
+        .iter()
+        .map(|s| Step::parse(s).unwrap())
+        .collect();
+    conn.execute_batch("BEGIN").unwrap();
+    let mut left = n as i64;
+    for (i, name) in ["Bench A", "Bench B", "Bench C"].iter().enumerate() {
+        if left <= 0 {
+            break;
+        }
+        let cadence = definition::save(conn, name, &steps, "bench", now).unwrap();
+        let added = conn
+            .execute(
+                "INSERT INTO cadence_enrollment(id, lead_id, cadence_id, version, step, channel,
+                                                due_at, rep, enrolled_at, enrolled_by)
+                 SELECT lower(hex(randomblob(16))), id, ?1, 1,
+                        CASE WHEN rowid % 2 = 0 THEN 0 ELSE 2 END,
+                        CASE WHEN rowid % 2 = 0 THEN 'phone' ELSE 'email' END,
+                        strftime('%Y-%m-%dT%H:%M:%fZ', ?2,
+                                 ((rowid * 7919 + ?4) % 86400 * 60 - 43200 * 60) || ' seconds'),
+                        coalesce(owner, 'rep' || (rowid % 40)),
+                        strftime('%Y-%m-%dT%H:%M:%fZ', ?2,
+                                 '-' || ((rowid * 104729 + ?4) % 31536000) || ' seconds'),
+                        'bench'
+                   FROM lead WHERE status IN ('new', 'working') LIMIT ?3",
+                params![cadence.id, to_text(now), left, i as i64],
+            )
+            .unwrap();
+        left -= added as i64;
+    }
+    conn.execute_batch("COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    eprintln!(
+        "added {} enrolments in {:.1?}",
+        n as i64 - left.max(0),
+        started.elapsed()
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
     let leads = env_usize("SWITCHBOARD_BENCH_LEADS", 1_000_000);
@@ -583,7 +692,6 @@ fn main() {
     }
     let conn = store.conn();
     let now = bench_now();
-    let settings = QueueSettings::default();
     println!("machine: {} (load average {})", machine(), load_average());
     println!(
         "database: {} ({} leads, {:.0} MB), page cache {}, {runs} timed runs per line, at {}",
@@ -598,42 +706,17 @@ fn main() {
         to_text(now)
     );
 
-    // Benchmark 2: queue next (claim + release) and a 50-lead page of each built-in queue.
-    for name in ["new", "due", "callable"] {
-        let label = format!("queue next {name} (claim + release)");
-        if wanted(&label) {
-            let s = measure(runs, |_| {
-                let n = queue::next(conn, name, "bench-rep", now, &settings)
-                    .unwrap()
-                    .expect("queue has leads");
-                queue::release(conn, &n.lead.id, "bench-rep").unwrap();
-            });
-            report(&label, &s, 2000.0);
-        }
-        let label = format!("queue page {name} (50 leads)");
-        if !wanted(&label) {
-            continue;
-        }
-        let s = measure(runs, |_| {
-            let page = queue::page(conn, name, 0, 50, now).unwrap();
-            assert_eq!(page.len(), 50);
-        });
-        report(&label, &s, 2000.0);
-    }
-    // Successive claims without release: each walk passes over the leases taken before it.
-    if wanted("successive") {
-        let mut claimed = Vec::with_capacity(runs);
-        let s = measure(runs, |i| {
-            let rep = format!("rep-{i}");
-            let n = queue::next(conn, "new", &rep, now, &settings)
-                .unwrap()
-                .expect("queue has leads");
-            claimed.push((n.lead.id, rep));
-        });
-        report("queue next new (successive claims, no release)", &s, 2000.0);
-        for (id, rep) in claimed {
-            queue::release(conn, &id, &rep).unwrap();
-        }
+    // Benchmark 2: the queues as they are, then (issue 12) beside 1,000,000 active enrolments.
+    let enrolments = env_usize("SWITCHBOARD_BENCH_ENROLMENTS", 1_000_000);
+    clear_enrolments(conn);
+    measure_queues(conn, runs, "");
+    if enrolments > 0 {
+        enrol(conn, enrolments);
+        println!(
+            "with {enrolments} active enrolments (load average {}):",
+            load_average()
+        );
+        measure_queues(conn, runs, &format!(", {enrolments} enrolments"));
     }
 
     // Benchmark 3: full-text search with typical queries.
