@@ -3,6 +3,7 @@
 
 mod dialogs;
 pub mod letters;
+pub mod mail;
 pub mod review;
 pub mod subscriber_requests;
 pub mod sync;

@@ -61,6 +61,10 @@ pub fn with_acting<R: Runtime>(
             tauri::async_runtime::handle().inner().clone(),
         ))
         .manage(Desk::new(store, acting))
+        // The window's email: the mailbox password from the keychain, or this override.
+        .manage(switchboard_app::mail::MailService::new(
+            std::env::var(switchboard_app::mail::PASSWORD_VAR).ok(),
+        ))
         .manage(commands::ImportControl::default())
         // Every command declared in src-tauri/commands.txt (build.rs writes the list).
         .invoke_handler(include!(concat!(env!("OUT_DIR"), "/invoke_handler.rs")))

@@ -30,6 +30,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "switchboard-pinning",
             ][..],
         ),
+        // The window's email (compose, send, connection test) goes through mail's transport.
         (
             "switchboard-app",
             &[
@@ -37,6 +38,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "switchboard-domain",
                 "switchboard-core",
                 "switchboard-sync",
+                "switchboard-mail",
             ][..],
         ),
         // Mail transport: SMTP/IMAP beside the replica, the keychain through sync's.

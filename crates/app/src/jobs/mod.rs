@@ -48,17 +48,17 @@ impl JobControl {
 /// Runs `job` on its own connection to the shared store's database file, so the other users of
 /// `shared` (the window's commands, background sync) go on while it runs instead of waiting
 /// minutes for the lock. An in-memory store has no file to open twice: the job then holds it.
-fn on_own_connection<T>(
+pub(crate) fn on_own_connection<T, E: From<switchboard_core::CoreError>>(
     shared: &Mutex<Store>,
-    job: impl FnOnce(&mut Store) -> switchboard_core::Result<T>,
-) -> switchboard_core::Result<T> {
+    job: impl FnOnce(&mut Store) -> Result<T, E>,
+) -> Result<T, E> {
     let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
     let own = {
         let shared = lock();
         shared.path().map(|db| (db.to_path_buf(), shared.clock()))
     };
     match own {
-        Some((db, clock)) => Store::open_with_clock(&db, clock).and_then(|mut own| job(&mut own)),
+        Some((db, clock)) => job(&mut Store::open_with_clock(&db, clock)?),
         None => job(&mut lock()),
     }
 }

@@ -1,13 +1,66 @@
-//! The cadence review as the Review screen and `switchboard cadence report` show it: one line per
-//! cadence, then one per contact step, each named in words and with its times written out.
+//! Cadences as the screens and `switchboard cadence report` show them: the cadences to enrol in,
+//! enrolling many leads at once, a lead's enrolments with the step it is on and what comes next,
+//! stopping one by hand, and the cadence review (one line per cadence, then one per contact step,
+//! each named in words and with its times written out).
 
+use crate::desk::Desk;
 use serde::Serialize;
-use switchboard_core::cadence::Step;
+use switchboard_core::cadence::{definition, enrollment, Cadence, Step};
 use switchboard_core::review::cadences::{
     self, CadenceFigures, CadenceReviewQuery, CadenceStepFigures, FirstTouch,
 };
 use switchboard_core::{Result, Store};
 use ts_rs::TS;
+
+/// One of a lead's enrolments as the lead page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct LeadCadence {
+    pub enrollment: enrollment::Enrollment,
+    /// How many steps its version has.
+    pub steps: u32,
+    /// The step it is on (active) — its kind, template or script.
+    pub current: Option<Step>,
+    /// The step after it, if any.
+    pub next: Option<Step>,
+}
+
+/// The cadences with their current steps.
+pub fn list(store: &Store) -> Result<Vec<Cadence>> {
+    definition::list(store.conn())
+}
+
+/// A lead's enrolments (id), newest first, each with its current and next step.
+pub fn for_lead(store: &Store, lead: &str) -> Result<Vec<LeadCadence>> {
+    let conn = store.conn();
+    enrollment::for_lead(conn, lead)?
+        .into_iter()
+        .map(|e| {
+            let steps = definition::steps_of(conn, &e.cadence_id, e.version)?;
+            let index = usize::try_from(e.step).unwrap_or(usize::MAX);
+            let active = e.state == "active";
+            Ok(LeadCadence {
+                steps: steps.len() as u32,
+                current: active.then(|| steps.get(index).cloned()).flatten(),
+                next: active
+                    .then(|| steps.get(index.saturating_add(1)).cloned())
+                    .flatten(),
+                enrollment: e,
+            })
+        })
+        .collect()
+}
+
+/// Enrols `leads` (ids or emails) in `cadence` as whoever acts now.
+pub fn enroll(desk: &Desk, cadence: &str, leads: &[String]) -> Result<enrollment::Enrolled> {
+    desk.act(|tx, actor, at| enrollment::enroll(tx, cadence, leads, actor, at))
+}
+
+/// Stops `lead`'s enrolment in `cadence` by hand; returns how many stopped (0 or 1).
+pub fn stop(desk: &Desk, lead: &str, cadence: &str) -> Result<u32> {
+    desk.act(|tx, actor, at| enrollment::stop(tx, lead, Some(cadence), actor, at))
+        .map(|n| n as u32)
+}
 
 /// One line of the cadence review: a whole cadence (`step` empty) or one of its steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

@@ -5,9 +5,11 @@ import { call } from '../backend';
 import type { AccessExport } from './AccessExport';
 import type { AddedDue } from './AddedDue';
 import type { BatchEntry } from './BatchEntry';
-import type { CadenceReviewLine } from './CadenceReviewLine';
-import type { CadenceReviewQuery } from './CadenceReviewQuery';
+import type { Cadence } from './Cadence';
+import type { CadenceEnrolled } from './CadenceEnrolled';
 import type { Channel } from './Channel';
+import type { Compose } from './Compose';
+import type { ConnectionTest } from './ConnectionTest';
 import type { ConsentEvent } from './ConsentEvent';
 import type { ConsentScope } from './ConsentScope';
 import type { ContactOpened } from './ContactOpened';
@@ -24,16 +26,23 @@ import type { ImportStatus } from './ImportStatus';
 import type { ImportSummary } from './ImportSummary';
 import type { InboxEntry } from './InboxEntry';
 import type { Lead } from './Lead';
+import type { LeadCadence } from './LeadCadence';
 import type { LeadDetail } from './LeadDetail';
 import type { Letter } from './Letter';
 import type { LetterTemplate } from './LetterTemplate';
 import type { LetterTemplates } from './LetterTemplates';
+import type { MailSent } from './MailSent';
+import type { MailSync } from './MailSync';
+import type { Mailbox } from './Mailbox';
+import type { MailboxSettings } from './MailboxSettings';
 import type { MarkedSent } from './MarkedSent';
 import type { NextLead } from './NextLead';
+import type { OutboxMail } from './OutboxMail';
 import type { Outcome } from './Outcome';
 import type { Partner } from './Partner';
 import type { Preview } from './Preview';
 import type { QueueDef } from './QueueDef';
+import type { RenderedMail } from './RenderedMail';
 import type { RequestKind } from './RequestKind';
 import type { RequestStatus } from './RequestStatus';
 import type { ReviewStats } from './ReviewStats';
@@ -56,7 +65,7 @@ export interface Commands {
   opt_out: { args: { lead: string; scope: ConsentScope }; result: ConsentEvent };
   search_leads: { args: { text: string; limit: number }; result: SearchHit[] };
   history_page: { args: { query: HistoryQuery }; result: HistoryPage };
-  import_file: { args: { path: string; cadence: string | null; onProgress: IpcChannel<ImportStatus> }; result: ImportSummary };
+  import_file: { args: { path: string; onProgress: IpcChannel<ImportStatus> }; result: ImportSummary };
   import_cancel: { args: Record<string, never>; result: void };
   partner_list: { args: Record<string, never>; result: Partner[] };
   share_leads: { args: { leads: string[]; partner: string; out: string }; result: ShareOutcome };
@@ -80,6 +89,18 @@ export interface Commands {
   letter_batch_add_due: { args: Record<string, never>; result: AddedDue };
   letter_preview: { args: { template: string }; result: Letter[] };
   letter_mark_sent: { args: { template: string | null }; result: MarkedSent };
+  mail_compose: { args: { lead: string }; result: Compose };
+  mail_preview: { args: { lead: string; subject: string; body: string }; result: RenderedMail };
+  mail_send: { args: { lead: string; template: string; subject: string; body: string }; result: MailSent };
+  mail_resolve: { args: { id: string; sendAgain: boolean }; result: OutboxMail };
+  mailbox_settings: { args: Record<string, never>; result: MailboxSettings };
+  mailbox_save: { args: { mailbox: Mailbox; password: string | null }; result: MailboxSettings };
+  mailbox_test: { args: Record<string, never>; result: ConnectionTest };
+  mail_sync: { args: Record<string, never>; result: MailSync };
+  cadence_list: { args: Record<string, never>; result: Cadence[] };
+  lead_cadences: { args: { lead: string }; result: LeadCadence[] };
+  cadence_enroll: { args: { cadence: string; leads: string[] }; result: CadenceEnrolled };
+  cadence_stop: { args: { lead: string; cadence: string }; result: number };
   sync_status: { args: Record<string, never>; result: SyncView };
   sync_probe: { args: { serverUrl: string }; result: ServerProbe };
   sync_sign_in: { args: { serverUrl: string; fingerprint: string; user: string; password: string }; result: SyncView };
@@ -88,8 +109,6 @@ export interface Commands {
   sync_subscribe: { args: { onEvent: IpcChannel<SyncEvent> }; result: void };
   review_stats: { args: { query: HistoryQuery }; result: ReviewStats };
   history_rows: { args: { query: HistoryQuery }; result: HistoryRow[] };
-  cadence_review: { args: { query: CadenceReviewQuery }; result: CadenceReviewLine[] };
-  cadence_names: { args: Record<string, never>; result: string[] };
   save_history_export: { args: { query: HistoryQuery }; result: HistoryExport | null };
   pick_import_file: { args: Record<string, never>; result: string | null };
   pick_csv_destination: { args: { title: string; fileName: string }; result: string | null };
@@ -130,6 +149,18 @@ export const COMMANDS: Record<keyof Commands, { group: string; binding: string }
   letter_batch_add_due: { group: 'letters', binding: 'letterBatchAddDue' },
   letter_preview: { group: 'letters', binding: 'letterPreview' },
   letter_mark_sent: { group: 'letters', binding: 'letterMarkSent' },
+  mail_compose: { group: 'mail', binding: 'mailCompose' },
+  mail_preview: { group: 'mail', binding: 'mailPreview' },
+  mail_send: { group: 'mail', binding: 'mailSend' },
+  mail_resolve: { group: 'mail', binding: 'mailResolve' },
+  mailbox_settings: { group: 'mail', binding: 'mailboxSettings' },
+  mailbox_save: { group: 'mail', binding: 'mailboxSave' },
+  mailbox_test: { group: 'mail', binding: 'mailboxTest' },
+  mail_sync: { group: 'mail', binding: 'mailSync' },
+  cadence_list: { group: 'mail', binding: 'cadenceList' },
+  lead_cadences: { group: 'mail', binding: 'leadCadences' },
+  cadence_enroll: { group: 'mail', binding: 'cadenceEnroll' },
+  cadence_stop: { group: 'mail', binding: 'cadenceStop' },
   sync_status: { group: 'sync', binding: 'syncStatus' },
   sync_probe: { group: 'sync', binding: 'syncProbe' },
   sync_sign_in: { group: 'sync', binding: 'syncSignIn' },
@@ -138,8 +169,6 @@ export const COMMANDS: Record<keyof Commands, { group: string; binding: string }
   sync_subscribe: { group: 'sync', binding: 'onSyncEvent' },
   review_stats: { group: 'review', binding: 'reviewStats' },
   history_rows: { group: 'review', binding: 'historyRows' },
-  cadence_review: { group: 'review', binding: 'cadenceReview' },
-  cadence_names: { group: 'review', binding: 'cadenceNames' },
   save_history_export: { group: 'review', binding: 'saveHistoryExport' },
   pick_import_file: { group: 'review', binding: 'pickImportFile' },
   pick_csv_destination: { group: 'review', binding: 'pickCsvDestination' },
@@ -269,6 +298,54 @@ export function letterMarkSent(template: string | null): Promise<MarkedSent> {
   return call('letter_mark_sent', { template });
 }
 
+export function mailCompose(lead: string): Promise<Compose> {
+  return call('mail_compose', { lead });
+}
+
+export function mailPreview(lead: string, subject: string, body: string): Promise<RenderedMail> {
+  return call('mail_preview', { lead, subject, body });
+}
+
+export function mailSend(lead: string, template: string, subject: string, body: string): Promise<MailSent> {
+  return call('mail_send', { lead, template, subject, body });
+}
+
+export function mailResolve(id: string, sendAgain: boolean): Promise<OutboxMail> {
+  return call('mail_resolve', { id, sendAgain });
+}
+
+export function mailboxSettings(): Promise<MailboxSettings> {
+  return call('mailbox_settings', {});
+}
+
+export function mailboxSave(mailbox: Mailbox, password: string | null): Promise<MailboxSettings> {
+  return call('mailbox_save', { mailbox, password });
+}
+
+export function mailboxTest(): Promise<ConnectionTest> {
+  return call('mailbox_test', {});
+}
+
+export function mailSync(): Promise<MailSync> {
+  return call('mail_sync', {});
+}
+
+export function cadenceList(): Promise<Cadence[]> {
+  return call('cadence_list', {});
+}
+
+export function leadCadences(lead: string): Promise<LeadCadence[]> {
+  return call('lead_cadences', { lead });
+}
+
+export function cadenceEnroll(cadence: string, leads: string[]): Promise<CadenceEnrolled> {
+  return call('cadence_enroll', { cadence, leads });
+}
+
+export function cadenceStop(lead: string, cadence: string): Promise<number> {
+  return call('cadence_stop', { lead, cadence });
+}
+
 export function syncStatus(): Promise<SyncView> {
   return call('sync_status', {});
 }
@@ -295,14 +372,6 @@ export function reviewStats(query: HistoryQuery): Promise<ReviewStats> {
 
 export function historyRows(query: HistoryQuery): Promise<HistoryRow[]> {
   return call('history_rows', { query });
-}
-
-export function cadenceReview(query: CadenceReviewQuery): Promise<CadenceReviewLine[]> {
-  return call('cadence_review', { query });
-}
-
-export function cadenceNames(): Promise<string[]> {
-  return call('cadence_names', {});
 }
 
 export function saveHistoryExport(query: HistoryQuery): Promise<HistoryExport | null> {

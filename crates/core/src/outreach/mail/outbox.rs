@@ -130,12 +130,31 @@ pub fn queue(
     rep: &str,
     at: DateTime<Utc>,
 ) -> Result<OutboxMail> {
+    queue_edited(conn, lead, template, None, rep, at)
+}
+
+/// Queues a mail from a template whose subject and body the rep edited before sending (the
+/// window's compose): `edited` replaces the template's text for this mail only, checked like a
+/// template (an unknown merge field is refused with the known ones listed).
+pub fn queue_edited(
+    conn: &Connection,
+    lead: &str,
+    template: &str,
+    edited: Option<(&str, &str)>,
+    rep: &str,
+    at: DateTime<Utc>,
+) -> Result<OutboxMail> {
     let mailbox = mailbox::require(conn)?;
     let lead = leads::find(conn, lead)?;
     contact::refuse_if_blocked(conn, &lead, Channel::Email, at)?;
     // Refused now rather than at sending, so the rep learns at once what to set up.
     unsubscribe::link_for_mail(conn, &lead)?;
-    let template = templates::find(conn, template)?;
+    let mut template = templates::find(conn, template)?;
+    if let Some((subject, body)) = edited {
+        templates::validate(subject, body)?;
+        template.subject = subject.to_string();
+        template.body = body.to_string();
+    }
     let rep = rep.trim();
     if rep.is_empty() {
         return Err(CoreError::BadInput(

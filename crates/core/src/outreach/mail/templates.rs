@@ -224,6 +224,22 @@ pub fn preview(
     render(&template.subject, &template.body, &lead, &data)
 }
 
+/// A subject and body the rep is editing, rendered with a lead's real data (lead by id or email);
+/// an unknown merge field is refused with the known ones listed.
+pub fn preview_text(
+    conn: &Connection,
+    subject: &str,
+    body: &str,
+    lead: &str,
+    rep: &str,
+    signature: &str,
+) -> Result<RenderedMail> {
+    validate(subject, body)?;
+    let lead = leads::find(conn, lead)?;
+    let data = MergeData::for_lead(conn, &lead, rep, signature)?;
+    render(subject, body, &lead, &data)
+}
+
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EmailTemplate> {
     Ok(EmailTemplate {
         id: row.get(0)?,

@@ -105,3 +105,29 @@ fn a_value_with_a_line_break_cannot_break_the_subject() {
     let mail = render("Hi {{company}}", "x", &lead, &data).unwrap();
     assert_eq!(mail.subject, "Hi Evil Bcc: victim@example.com");
 }
+
+#[test]
+fn an_edited_text_previews_with_the_leads_data_and_an_unknown_field_lists_the_known_ones() {
+    let (s, lead) = store_with_lead();
+    let mail = preview_text(
+        s.conn(),
+        "About {{product}}",
+        "Hello {{first_name}} at {{company}}",
+        &lead,
+        "Rita",
+        "",
+    )
+    .unwrap();
+    assert_eq!(mail.subject, "About Difference Engine");
+    assert_eq!(mail.body, "Hello Ada at Analytical Engines");
+    let err = preview_text(s.conn(), "Hi", "Dear {{salutation}}", &lead, "Rita", "").unwrap_err();
+    assert_eq!(err.code(), "bad_input");
+    let text = err.to_string();
+    assert!(
+        text.contains("unknown merge field {{salutation}}"),
+        "{text}"
+    );
+    for (field, _) in MERGE_FIELDS {
+        assert!(text.contains(field), "{field} missing from: {text}");
+    }
+}
