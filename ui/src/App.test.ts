@@ -26,7 +26,7 @@ describe('App', () => {
 
     const tabs = navTabs();
     expect(tabs.map((t) => t.textContent?.trim())).toEqual([
-      'Call session', 'New leads', 'Review', 'Import', 'Share & audiences', 'Letters', 'Requests',
+      'Call session', 'New leads', 'Review', 'Import', 'Share & audiences', 'Letters', 'Requests', 'Mailbox',
     ]);
     expect(await screen.findByText('rita (rep)')).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Call session' })).toHaveAttribute('aria-current', 'page');

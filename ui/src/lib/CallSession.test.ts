@@ -58,6 +58,8 @@ function serve(people: { name: string; channels: ChannelDecision[] }[], extra: R
       case 'log_follow_up':
         logged.push(args);
         return { id: 'f1' };
+      case 'lead_cadences':
+        return extra[cmd] ? extra[cmd](args) : [];
       default:
         if (extra[cmd]) return extra[cmd](args);
         throw { code: 'not_found', message: `no command ${cmd}` };

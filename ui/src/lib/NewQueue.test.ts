@@ -21,6 +21,7 @@ const queue = [
 function serve(leads = queue) {
   const requests: unknown[] = [];
   mockIPC((cmd, args) => {
+    if (cmd === 'cadence_list') return [];
     if (cmd !== 'new_queue_page') throw { code: 'not_found', message: `no command ${cmd}` };
     requests.push(args);
     const { offset, limit } = args as { offset: number; limit: number };
@@ -67,6 +68,57 @@ describe('NewQueue', () => {
     expect(shown[2]).toHaveFocus();
     await user.keyboard('{ArrowDown}{Home}');
     expect(shown[0]).toHaveFocus();
+  });
+
+  it('picks leads with Space and enrols them in a cadence at once, from the keyboard', async () => {
+    const enrolled: unknown[] = [];
+    mockIPC((cmd, args) => {
+      switch (cmd) {
+        case 'new_queue_page':
+          return queue;
+        case 'cadence_list':
+          return [
+            { id: 'c1', name: 'Trial', version: 1, steps: [], created_at: '', created_by: 'max' },
+            { id: 'c2', name: 'Webinar', version: 1, steps: [], created_at: '', created_by: 'max' },
+          ];
+        case 'cadence_enroll':
+          enrolled.push(args);
+          return {
+            cadence: 'Webinar', version: 1, enrolled: 1, already: 0,
+            skipped: [{ lead: '3', reason: 'the lead is closed' }],
+          };
+        default:
+          throw { code: 'not_found', message: cmd };
+      }
+    });
+    const user = userEvent.setup();
+    render(NewQueue);
+    const shown = await rows();
+    await screen.findByRole('option', { name: 'Webinar' });
+    expect(screen.getByRole('button', { name: 'Enrol 0 leads' })).toBeDisabled();
+
+    shown[0].focus();
+    await user.keyboard('{ArrowDown}');
+    await user.keyboard(' ');
+    await user.keyboard('{ArrowDown}');
+    await user.keyboard(' ');
+    expect(shown[1]).toHaveTextContent('Picked: Ada Lovelace');
+    expect(shown[0]).not.toHaveTextContent('Picked');
+    await user.keyboard(' ');
+    await user.keyboard(' ');
+    expect(screen.getByRole('button', { name: 'Enrol 2 leads' })).toBeEnabled();
+
+    await user.keyboard('e');
+    const select = screen.getByRole('combobox', { name: 'Cadence' });
+    expect(select).toHaveFocus();
+    await user.selectOptions(select, 'Webinar');
+    await user.click(screen.getByRole('button', { name: 'Enrol 2 leads' }));
+
+    expect(await screen.findByRole('status')).toHaveTextContent(
+      "Enrolled 1 in 'Webinar'; not enrolled: the lead is closed.",
+    );
+    expect(enrolled).toEqual([{ cadence: 'c2', leads: ['2', '3'] }]);
+    expect(screen.getByRole('button', { name: 'Enrol 0 leads' })).toBeDisabled();
   });
 
   it('shows the selected lead in the detail pane', async () => {
@@ -116,9 +168,9 @@ describe('NewQueue', () => {
     });
     render(NewQueue);
 
-    const alert = await screen.findByRole('alert');
+    const [alert] = await screen.findAllByRole('alert');
 
-    expect(alert).toHaveTextContent('no such table: lead');
+    expect(alert).toHaveTextContent('Could not load the queue: database error: no such table: lead');
     expect(alert).toHaveAttribute('data-code', 'storage');
   });
 

@@ -33,7 +33,7 @@ describe('ShortcutsDialog', () => {
 
     await user.keyboard('?');
     const dialog = screen.getByRole('dialog', { name: 'Keyboard shortcuts' });
-    expect(dialog).toHaveTextContent('Alt+1 … Alt+7');
+    expect(dialog).toHaveTextContent('Alt+1 … Alt+8');
     expect(dialog).toHaveTextContent('Ctrl+K');
     expect(screen.getByRole('button', { name: 'Close' })).toHaveFocus();
 

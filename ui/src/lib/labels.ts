@@ -5,6 +5,9 @@ import type { ConsentAction } from './generated/ConsentAction';
 import type { ConsentScope } from './generated/ConsentScope';
 import type { Direction } from './generated/Direction';
 import type { LeadStatus } from './generated/LeadStatus';
+import type { CadenceStep } from './generated/CadenceStep';
+import type { MailState } from './generated/MailState';
+import type { SmtpSecurity } from './generated/SmtpSecurity';
 import type { Outcome } from './generated/Outcome';
 import type { PartnerKind } from './generated/PartnerKind';
 import type { RequestKind } from './generated/RequestKind';
@@ -110,3 +113,60 @@ export const PARTNER_KIND_LABEL: Record<PartnerKind, string> = {
   distributor: 'distributor',
   office: 'own office',
 };
+
+/** Where a mail of the outbox stands. */
+export const MAIL_STATE_LABEL: Record<MailState, string> = {
+  queued: 'Queued',
+  sending: 'Interrupted while sending',
+  sent: 'Sent',
+  cancelled: 'Cancelled by the contact rules',
+  failed: 'Failed',
+};
+
+/** How the SMTP connection is secured, as the settings offer it. */
+export const SMTP_SECURITY_LABEL: Record<SmtpSecurity, string> = {
+  start_tls: 'STARTTLS (usually port 587)',
+  tls: 'TLS from the start (usually port 465)',
+};
+
+/** Where a lead's enrolment in a cadence stands. */
+export const CADENCE_STATE_LABEL: Record<string, string> = {
+  active: 'Running',
+  completed: 'Completed',
+  stopped: 'Stopped',
+};
+
+/** Why a cadence stopped, in words ("manual: rita" reads "stopped by rita"). */
+export function stopReasonLabel(reason: string | null): string {
+  if (!reason) return 'stopped';
+  if (reason.startsWith('manual: ')) return `stopped by ${reason.slice('manual: '.length)}`;
+  if (reason.startsWith('opted_out_')) {
+    const scope = reason.slice('opted_out_'.length) as ConsentScope;
+    return `opted out of ${CONSENT_SCOPE_LABEL[scope] ?? scope}`;
+  }
+  const words: Record<string, string> = {
+    replied: 'the person replied',
+    meeting_booked: 'a meeting was booked',
+    not_interested: 'not interested',
+    converted: 'the lead converted',
+    erased: 'the person was erased',
+    closed: 'the lead was closed',
+    moved_office: 'the lead moved to another office',
+    bounced: 'the email address bounced',
+  };
+  return words[reason] ?? outcomeLabel(reason).toLowerCase();
+}
+
+/** A cadence step in words: "Email with the template 'Hello'", "Wait 2 business days". */
+export function stepLabel(step: CadenceStep): string {
+  switch (step.kind) {
+    case 'email':
+      return `Email with the template '${step.template}'`;
+    case 'call':
+      return `Call: ${step.script}`;
+    case 'letter':
+      return `Letter with the template '${step.template}'`;
+    case 'wait':
+      return `Wait ${step.business_days} business day${step.business_days === 1 ? '' : 's'}`;
+  }
+}

@@ -10,7 +10,8 @@ export type Route =
   | { screen: 'outbound' }
   | { screen: 'letters' }
   | { screen: 'sign-in' }
-  | { screen: 'requests' };
+  | { screen: 'requests' }
+  | { screen: 'mailbox' };
 
 /** The tabs under the title bar, in the order of their Alt+digit shortcuts. */
 export const TABS = [
@@ -21,6 +22,7 @@ export const TABS = [
   { screen: 'outbound', label: 'Share & audiences' },
   { screen: 'letters', label: 'Letters' },
   { screen: 'requests', label: 'Requests' },
+  { screen: 'mailbox', label: 'Mailbox' },
 ] as const satisfies readonly { screen: Route['screen']; label: string }[];
 
 /** The current screen; components read `router.route` and call `go`. */
