@@ -67,11 +67,12 @@ ui-tests: deps
 	npm --prefix ui run check
 	npm --prefix ui run test
 
-## The real window under Xvfb through tauri-driver (tests/e2e/).
+## The real window under Xvfb through tauri-driver (tests/e2e/), beside the private mail system
+## (scripts/with-test-mail.sh) the email and cadence window test sends and reads through.
 e2e: desktop
 	cargo build --example e2e_seed
 	cargo build -p switchboard-server -p switchboard-cli --bins
-	node --test --test-reporter=spec tests/e2e/*.test.mjs
+	scripts/with-test-mail.sh node --test --test-reporter=spec tests/e2e/*.test.mjs
 
 ## A .deb through the Tauri CLI (release build; runs the UI build itself). The CLI is told where
 ## the app and the UI live, since tauri.conf.json sits at the root rather than in src-tauri/;

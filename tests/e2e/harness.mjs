@@ -383,9 +383,10 @@ export async function startDesktopWithNotifications(env) {
 /**
  * Opens the desktop window over a fresh database holding `leads` (as `seedDatabase`), signed in
  * as `user` with `role` when given, with `env` added to the app's environment. The database and
- * the app's own files live in a temp folder. Returns the WebDriver session and that folder.
+ * the app's own files live in a temp folder. With `secretService`, the app has a real OS keychain
+ * (as `startTauriDriver`). Returns the WebDriver session, that folder and the database's path.
  */
-export async function openWindow({ leads = [], user, role, env = {} } = {}) {
+export async function openWindow({ leads = [], user, role, env = {}, secretService = false } = {}) {
   const binary = desktopBinary();
   const dir = tempDir();
   const db = join(dir, 'e2e.db');
@@ -398,9 +399,9 @@ export async function openWindow({ leads = [], user, role, env = {} } = {}) {
     // Not WEBKIT_DISABLE_DMABUF_RENDERER or LIBGL_ALWAYS_SOFTWARE: with them, WebKitWebDriver's
     // screenshot waits for a repaint that an idle window never makes.
     ...env,
-  });
+  }, { secretService });
   const session = await Session.create(url, { 'tauri:options': { application: binary } });
-  return { session, dir };
+  return { session, dir, db };
 }
 
 /**
