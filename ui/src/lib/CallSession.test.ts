@@ -171,6 +171,43 @@ describe('CallSession', () => {
     expect(screen.queryByText(/^Opened/)).toBeNull();
   });
 
+  it("shows the lead's cadence step and what comes next, and opens the email with the step's template", async () => {
+    serve([{ name: 'Ada Lovelace', channels: [allowed('email')] }], {
+      lead_cadences: () => [
+        {
+          enrollment: {
+            id: 'e1', lead_id: 'l1', cadence_id: 'c1', cadence: 'Trial', version: 1, step: 1, channel: 'email',
+            due_at: '2026-03-02T10:00:00Z', state: 'active', rep: 'rita', enrolled_at: '2026-03-01T09:00:00Z',
+            enrolled_by: 'rita', ended_at: null, stop_reason: null,
+          },
+          steps: 3,
+          current: { kind: 'email', template: 'Day 3' },
+          next: { kind: 'call', script: 'Ask how the trial goes', outcomes: [] },
+        },
+      ],
+      mail_compose: () => ({
+        templates: [
+          { id: 't1', name: 'Hello', subject: 'Hi', body: 'Hello', updated_at: '', updated_by: 'max' },
+          { id: 't2', name: 'Day 3', subject: 'Your trial', body: 'How is it going?', updated_at: '', updated_by: 'max' },
+        ],
+        from: 'rita@example.test',
+        outbox: [],
+      }),
+      mail_preview: () => ({ lead_id: 'l1', to: 'ada@example.com', subject: 'Your trial', body: 'How is it going?' }),
+    });
+    const user = userEvent.setup();
+    render(CallSession);
+    await screen.findByRole('option', { name: 'new' });
+    await user.keyboard('n');
+
+    const steps = await screen.findByRole('region', { name: 'Cadence steps' });
+    expect(await within(steps).findByText(/Step 2 of 3: Email with the template 'Day 3'/)).toBeInTheDocument();
+    expect(within(steps).getByText('Then: Call: Ask how the trial goes.')).toBeInTheDocument();
+    expect(within(steps).queryByRole('button', { name: 'Enrol' })).toBeNull();
+    expect(await screen.findByRole('textbox', { name: 'Subject' })).toHaveValue('Your trial');
+    expect(screen.getByRole('combobox', { name: 'Template' })).toHaveValue('t2');
+  });
+
   it('adds the lead to the next letter batch when Letter is pressed', async () => {
     const batched: unknown[] = [];
     serve([{ name: 'Ada Lovelace', channels: [allowed('mail')] }], {
