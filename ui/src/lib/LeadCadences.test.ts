@@ -50,7 +50,7 @@ describe('LeadCadences', () => {
     const user = userEvent.setup();
     render(LeadCadences, { lead: 'l1' });
 
-    const item = await screen.findByText('Trial');
+    const item = await screen.findByText('Trial', { selector: 'strong' });
     const row = item.closest('li')!;
     expect(row).toHaveTextContent("Running");
     expect(row).toHaveTextContent("Step 1 of 3: Email with the template 'Hello'");
@@ -76,8 +76,8 @@ describe('LeadCadences', () => {
       throw { code: 'not_found', message: cmd };
     });
     render(LeadCadences, { lead: 'l1' });
-    expect((await screen.findByText('Trial')).closest('li')).toHaveTextContent('Stopped — the person replied');
-    expect(screen.getByText('Old').closest('li')).toHaveTextContent('opted out of email');
+    expect((await screen.findByText('Trial', { selector: 'strong' })).closest('li')).toHaveTextContent('Stopped — the person replied');
+    expect(screen.getByText('Old', { selector: 'strong' }).closest('li')).toHaveTextContent('opted out of email');
     expect(screen.queryByRole('button', { name: 'Stop' })).toBeNull();
   });
 });

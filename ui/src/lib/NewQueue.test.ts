@@ -168,8 +168,9 @@ describe('NewQueue', () => {
     });
     render(NewQueue);
 
-    const [alert] = await screen.findAllByRole('alert');
+    const alert = await screen.findByText(/^Could not load the queue:/);
 
+    expect(alert).toHaveRole('alert');
     expect(alert).toHaveTextContent('Could not load the queue: database error: no such table: lead');
     expect(alert).toHaveAttribute('data-code', 'storage');
   });
