@@ -93,9 +93,13 @@ impl MailService {
         let mailbox = desk.read(|store| mailbox::require(store.conn()))?;
         let password = self.password(&mailbox)?;
         let report = on_runtime(|rt| rt.block_on(run::test(&mailbox, &password)))?;
+        // A name that does not resolve is told apart from a server that does not answer.
+        let check = |server: &str, host: &str, port: u16, failure: Option<TestFailure>| {
+            unresolved(server, host, port).unwrap_or_else(|| CheckResult::of(server, failure))
+        };
         Ok(ConnectionTest {
-            smtp: CheckResult::of("SMTP", report.smtp),
-            imap: CheckResult::of("IMAP", report.imap),
+            smtp: check("SMTP", &mailbox.smtp_host, mailbox.smtp_port, report.smtp),
+            imap: check("IMAP", &mailbox.imap_host, mailbox.imap_port, report.imap),
         })
     }
 
@@ -171,6 +175,28 @@ fn on_runtime<T: Send>(
     })
 }
 
+/// The failed DNS step when `host` has no address (looked up the way the connection does).
+fn unresolved(server: &str, host: &str, port: u16) -> Option<CheckResult> {
+    use std::net::ToSocketAddrs;
+    let why = match (host.trim(), port).to_socket_addrs() {
+        Ok(mut addresses) => match addresses.next() {
+            Some(_) => return None,
+            None => "no address".to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    Some(CheckResult {
+        server: server.into(),
+        ok: false,
+        failed_step: Some("finding the server (DNS)".into()),
+        code: Some("mail_unreachable".into()),
+        message: Some(format!(
+            "the {server} server's name {} does not resolve ({why}): check the host name and the network",
+            host.trim()
+        )),
+    })
+}
+
 /// The mailbox settings screen's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -187,8 +213,8 @@ pub struct MailboxSettings {
 pub struct CheckResult {
     pub server: String,
     pub ok: bool,
-    /// The step that failed, in words: "finding and connecting to the server", "the TLS
-    /// handshake", "logging in", "opening the inbox".
+    /// The step that failed, in words: "finding the server (DNS)", "connecting to the server",
+    /// "the TLS handshake", "logging in", "opening the inbox".
     pub failed_step: Option<String>,
     pub code: Option<String>,
     /// What failed and what to do.
@@ -207,7 +233,7 @@ impl CheckResult {
             };
         };
         let step = match (server, f.code.as_str()) {
-            (_, "mail_unreachable") => "finding and connecting to the server (DNS, host, port)",
+            (_, "mail_unreachable") => "connecting to the server (host, port)",
             (_, "mail_tls_failed") => "the TLS handshake",
             (_, "mail_auth_failed") => "logging in",
             ("IMAP", "mail_server_refused") => "opening the inbox",

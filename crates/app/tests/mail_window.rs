@@ -78,6 +78,21 @@ fn settings_keep_the_password_in_the_keychain_and_the_test_names_the_failed_step
     let test = service.test(&desk).unwrap();
     assert!(test.smtp.ok && test.imap.ok, "{test:?}");
 
+    // A name that cannot resolve: the DNS step, told apart from connecting.
+    let mut nameless = mailbox.clone();
+    nameless.smtp_host = "no such host".into();
+    // The keychain keeps a password per user and SMTP host: this host needs its own.
+    service
+        .save(&desk, &nameless, Some(Secret::new(right.clone())))
+        .unwrap();
+    let test = service.test(&desk).unwrap();
+    assert_eq!(
+        test.smtp.failed_step.as_deref(),
+        Some("finding the server (DNS)"),
+        "{test:?}"
+    );
+    assert!(test.imap.ok, "the IMAP server still answers: {test:?}");
+
     // A closed port: the connecting step, for both servers.
     let mut closed = mailbox.clone();
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -92,7 +107,7 @@ fn settings_keep_the_password_in_the_keychain_and_the_test_names_the_failed_step
             check
                 .failed_step
                 .as_deref()
-                .is_some_and(|s| s.starts_with("finding and connecting")),
+                .is_some_and(|s| s.starts_with("connecting to the server")),
             "{check:?}"
         );
     }

@@ -5,8 +5,8 @@
  */
 export type CheckResult = { server: string, ok: boolean, 
 /**
- * The step that failed, in words: "finding and connecting to the server", "the TLS
- * handshake", "logging in", "opening the inbox".
+ * The step that failed, in words: "finding the server (DNS)", "connecting to the server",
+ * "the TLS handshake", "logging in", "opening the inbox".
  */
 failed_step: string | null, code: string | null, 
 /**
