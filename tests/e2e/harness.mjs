@@ -287,10 +287,11 @@ export function runChecked(command, args, input) {
 /**
  * Starts a real central store: `switchboard-server init` (a self-signed certificate) in a temp
  * folder, office `office` with routes for `countries`, the `users` ({name, role, password}), an
- * intake key, then `serve` on a free port of 127.0.0.1. Stopped with the harness. Returns its
+ * intake key, then `serve` on a free port of 127.0.0.1 (with `publicUrl`, its URL is also the
+ * public one unsubscribe links start with). Stopped with the harness. Returns its
  * URL, the certificate fingerprint init printed, the certificate file and the intake key.
  */
-export async function startSyncServer({ office = 'BER', countries = ['DE'], users = [] } = {}) {
+export async function startSyncServer({ office = 'BER', countries = ['DE'], users = [], publicUrl = false } = {}) {
   const server = workspaceBinary('switchboard-server', 'cargo build -p switchboard-server');
   const data = join(tempDir(), 'server');
   const init = runChecked(server, ['init', '--data', data]);
@@ -305,12 +306,15 @@ export async function startSyncServer({ office = 'BER', countries = ['DE'], user
   }
   const intakeKey = runChecked(server, ['intake-key', 'create', '--data', data]).trim();
   const port = await freePort();
-  const serve = startProcess('switchboard-server', server, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`], process.env);
+  const url = `https://127.0.0.1:${port}`;
+  // With a public URL the server hands each signed-in replica its office's unsubscribe key.
+  const serveArgs = ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, ...(publicUrl ? ['--public-url', url] : [])];
+  const serve = startProcess('switchboard-server', server, serveArgs, process.env);
   await waitUntil(`switchboard-server on port ${port}`, async () => {
     assertAlive(serve);
     return portOpen(port);
   }, 20000);
-  return { url: `https://127.0.0.1:${port}`, fingerprint, certPath: join(data, 'cert.pem'), intakeKey, data };
+  return { url, fingerprint, certPath: join(data, 'cert.pem'), intakeKey, data };
 }
 
 /**

@@ -1,6 +1,8 @@
 // The real window against the private mail system (scripts/with-test-mail.sh: Postfix and
-// Dovecot on loopback with TLS): the rep sets up the mailbox in the window (the password goes to
-// a real Secret Service) and tests the connection, enrols a new lead in a cadence from the
+// Dovecot on loopback with TLS) and a real central server: the rep signs in to the office's
+// server (which hands over the key for one-click unsubscribe links, without which cadence mail is
+// refused), sets up the mailbox in the window (the password goes to a real Secret Service) and
+// tests the connection, enrols a new lead in a cadence from the
 // new-leads queue with the keyboard, sends the first step's mail from the lead page with
 // Ctrl+Enter, the lead replies through the real mail server, the window's "Check for replies"
 // fetches the reply, and the lead page shows the cadence stopped because the person replied.
@@ -14,7 +16,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { click, clickNav, closeWindow, find, openWindow, runChecked, shot, textOf, workspaceBinary } from './harness.mjs';
+import {
+  click, clickNav, closeWindow, find, openWindow, runChecked, shot, startSyncServer, textOf, workspaceBinary,
+} from './harness.mjs';
 import { sendMail } from './smtp.mjs';
 import { elementRef, waitFor } from './webdriver.mjs';
 
@@ -36,6 +40,7 @@ function testMail() {
 }
 
 const mail = testMail();
+const SERVER_PASSWORD = 'rita-e2e-password';
 if (!mail) {
   if (process.env.CI) throw new Error('SWITCHBOARD_TEST_MAIL_HOST is not set but CI is: run inside scripts/with-test-mail.sh');
   console.error('\n*** SKIPPED mail-cadence.test.mjs: run inside scripts/with-test-mail.sh (make e2e does) ***\n');
@@ -73,8 +78,17 @@ describe('email and cadences in the window', { skip: mail ? false : 'no test mai
   let db;
   let dir;
   let cli;
+  let server;
 
   before(async () => {
+    // The office's server: signing in hands the window the key its cadence mail's one-click
+    // unsubscribe links are made with (cadence mail is refused without one).
+    server = await startSyncServer({
+      office: 'LON',
+      countries: ['GB'],
+      users: [{ name: 'rita', role: 'rep', password: SERVER_PASSWORD }],
+      publicUrl: true,
+    });
     ({ session, dir, db } = await openWindow({
       leads: [{ name: 'Ada Lovelace', company: 'Analytical Engines', email: mail.lead, country: 'GB', registered_at: '2026-03-02T09:00:00Z' }],
       user: 'rita',
@@ -90,6 +104,19 @@ describe('email and cadences in the window', { skip: mail ? false : 'no test mai
   });
 
   after(() => closeWindow(session));
+
+  it("signs in to the office's server", async () => {
+    await click(session, '.sync .indicator');
+    await click(session, '#sync-panel .actions button.primary');
+    await fill(session, 'input[name="server"]', server.url);
+    await click(session, 'form[aria-label="Server"] button[type="submit"]');
+    assert.equal(await textOf(session, 'code[data-field="fingerprint"]'), server.fingerprint);
+    await click(session, 'input[name="confirm"]');
+    await fill(session, 'input[name="user"]', 'rita');
+    await fill(session, 'input[name="password"]', SERVER_PASSWORD);
+    await click(session, 'form[aria-label="Account"] button[type="submit"]');
+    await textMatching(session, '.sign-in .ok[role="status"]', /Signed in to https:\/\/127\.0\.0\.1:\d+ as rita/, 30000);
+  });
 
   it('sets up the mailbox with the password in the keychain and tests the connection', async () => {
     await clickNav(session, 'Mailbox');

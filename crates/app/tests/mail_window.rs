@@ -17,7 +17,7 @@ use switchboard_core::mail::mailbox;
 use switchboard_core::mail::outbox::{MailState, Outgoing};
 use switchboard_mail::imap::Imap;
 use switchboard_mail::smtp::Smtp;
-use switchboard_protocol::{Role, Secret};
+use switchboard_protocol::{Role, Secret, UnsubscribeKey};
 use switchboard_sync::keychain::Keychain;
 
 fn desk(store: switchboard_core::Store) -> Desk {
@@ -137,6 +137,20 @@ fn a_mail_composed_for_an_enrolled_lead_is_sent_and_its_reply_stops_the_cadence(
     let (keychain, service) = keychain();
     switchboard_mail::secret::save(&keychain, &mail.mailbox(&mail.rep), &mail.rep_password)
         .unwrap();
+    // What signing in to the office's server leaves on the replica: cadence mail carries a
+    // one-click unsubscribe link made with the office's key (refused without one).
+    desk.act(|tx, _, _| {
+        switchboard_core::mail::unsubscribe::remember(
+            tx,
+            Some(&UnsubscribeKey {
+                link_base: "https://switchboard.example.test/v1/unsubscribe/".into(),
+                key_id: "k1".into(),
+                key: Secret::new("00112233445566778899aabbccddeeff"),
+                office: "LON".into(),
+            }),
+        )
+    })
+    .unwrap();
     desk.act(|tx, actor, at| {
         definition::save(
             tx,
@@ -209,6 +223,10 @@ fn a_mail_composed_for_an_enrolled_lead_is_sent_and_its_reply_stops_the_cadence(
             .find(|h| h.contains("Your Difference Engine trial"))
     }));
     assert!(arrived.contains(&sent.mail.message_id), "{arrived}");
+    assert!(
+        arrived.contains("List-Unsubscribe: <https://switchboard.example.test/v1/unsubscribe/"),
+        "cadence mail carries the one-click link: {arrived}"
+    );
     let reply = Outgoing {
         outbox_id: String::new(),
         message_id: "<reply-window@example.test>".into(),
@@ -216,6 +234,7 @@ fn a_mail_composed_for_an_enrolled_lead_is_sent_and_its_reply_stops_the_cadence(
         to: mail.rep.clone(),
         subject: "Re: Your Difference Engine trial".into(),
         body: "Going well, call me next week.".into(),
+        headers: Vec::new(),
     };
     let headers = vec![
         ("In-Reply-To".to_string(), sent.mail.message_id.clone()),
