@@ -7,6 +7,8 @@ import type { AddedDue } from './AddedDue';
 import type { BatchEntry } from './BatchEntry';
 import type { Cadence } from './Cadence';
 import type { CadenceEnrolled } from './CadenceEnrolled';
+import type { CadenceReviewLine } from './CadenceReviewLine';
+import type { CadenceReviewQuery } from './CadenceReviewQuery';
 import type { Channel } from './Channel';
 import type { Compose } from './Compose';
 import type { ConnectionTest } from './ConnectionTest';
@@ -65,7 +67,7 @@ export interface Commands {
   opt_out: { args: { lead: string; scope: ConsentScope }; result: ConsentEvent };
   search_leads: { args: { text: string; limit: number }; result: SearchHit[] };
   history_page: { args: { query: HistoryQuery }; result: HistoryPage };
-  import_file: { args: { path: string; onProgress: IpcChannel<ImportStatus> }; result: ImportSummary };
+  import_file: { args: { path: string; cadence: string | null; onProgress: IpcChannel<ImportStatus> }; result: ImportSummary };
   import_cancel: { args: Record<string, never>; result: void };
   partner_list: { args: Record<string, never>; result: Partner[] };
   share_leads: { args: { leads: string[]; partner: string; out: string }; result: ShareOutcome };
@@ -109,6 +111,8 @@ export interface Commands {
   sync_subscribe: { args: { onEvent: IpcChannel<SyncEvent> }; result: void };
   review_stats: { args: { query: HistoryQuery }; result: ReviewStats };
   history_rows: { args: { query: HistoryQuery }; result: HistoryRow[] };
+  cadence_review: { args: { query: CadenceReviewQuery }; result: CadenceReviewLine[] };
+  cadence_names: { args: Record<string, never>; result: string[] };
   save_history_export: { args: { query: HistoryQuery }; result: HistoryExport | null };
   pick_import_file: { args: Record<string, never>; result: string | null };
   pick_csv_destination: { args: { title: string; fileName: string }; result: string | null };
@@ -169,6 +173,8 @@ export const COMMANDS: Record<keyof Commands, { group: string; binding: string }
   sync_subscribe: { group: 'sync', binding: 'onSyncEvent' },
   review_stats: { group: 'review', binding: 'reviewStats' },
   history_rows: { group: 'review', binding: 'historyRows' },
+  cadence_review: { group: 'review', binding: 'cadenceReview' },
+  cadence_names: { group: 'review', binding: 'cadenceNames' },
   save_history_export: { group: 'review', binding: 'saveHistoryExport' },
   pick_import_file: { group: 'review', binding: 'pickImportFile' },
   pick_csv_destination: { group: 'review', binding: 'pickCsvDestination' },
@@ -372,6 +378,14 @@ export function reviewStats(query: HistoryQuery): Promise<ReviewStats> {
 
 export function historyRows(query: HistoryQuery): Promise<HistoryRow[]> {
   return call('history_rows', { query });
+}
+
+export function cadenceReview(query: CadenceReviewQuery): Promise<CadenceReviewLine[]> {
+  return call('cadence_review', { query });
+}
+
+export function cadenceNames(): Promise<string[]> {
+  return call('cadence_names', {});
 }
 
 export function saveHistoryExport(query: HistoryQuery): Promise<HistoryExport | null> {
