@@ -86,7 +86,7 @@ fn main() {
         "call=Check in",
     ]
     .iter()
-    .map(|s| Step::parse(s).expect("a step"))
+    .map(|s| definition::parse_step(s).expect("a step"))
     .collect();
     let mut times = Vec::new();
     for run in 0..runs {

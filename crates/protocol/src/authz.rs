@@ -54,7 +54,19 @@ pub fn origin(op: &Op) -> Origin {
         | Op::RequestHandled(_)
         | Op::AuditRecorded(_)
         | Op::LeadErased(_)
-        | Op::DisclosureRecorded(_) => Origin::Replica,
+        | Op::DisclosureRecorded(_)
+        | Op::CadenceSaved(_)
+        | Op::CadenceRuleAdded(_)
+        | Op::EnrollmentSynced(_) => Origin::Replica,
+    }
+}
+
+/// The least role that may push `op`: cadences and their intake rules are a manager's to
+/// define (admins too); everything else any signed-in user of the office may push.
+pub fn required_role(op: &Op) -> Role {
+    match op {
+        Op::CadenceSaved(_) | Op::CadenceRuleAdded(_) => Role::Manager,
+        _ => Role::Rep,
     }
 }
 
@@ -82,6 +94,9 @@ pub fn forgeable(op: &Op) -> Vec<Forgeable> {
             field("partner_name", Partner),
             field("disclosed_by", Author),
         ],
+        Op::CadenceSaved(_) => vec![field("created_by", Author)],
+        Op::CadenceRuleAdded(_) => vec![field("office", Office), field("created_by", Author)],
+        Op::EnrollmentSynced(_) => vec![lead, field("changed_by", Author)],
     }
 }
 
@@ -98,6 +113,9 @@ pub fn authors(op: &Op) -> Vec<(&'static str, Option<&str>)> {
         Op::LeadErased(e) => vec![("by", Some(&e.by))],
         Op::PartnerRegistered(p) => vec![("created_by", Some(&p.created_by))],
         Op::DisclosureRecorded(d) => vec![("disclosed_by", Some(&d.disclosed_by))],
+        Op::CadenceSaved(c) => vec![("created_by", Some(&c.created_by))],
+        Op::CadenceRuleAdded(r) => vec![("created_by", Some(&r.created_by))],
+        Op::EnrollmentSynced(e) => vec![("changed_by", Some(&e.changed_by))],
     }
 }
 
@@ -154,6 +172,10 @@ pub struct SampleContext {
     pub at: DateTime<Utc>,
     /// A clock stamp newer than anything stored for `new_lead_id`.
     pub hlc: String,
+    /// A cadence of the user's office the server holds (version 1).
+    pub cadence_id: String,
+    /// The replica id the sample is pushed under (an enrolment's owner).
+    pub replica_id: String,
 }
 
 /// Every operation kind, one sample each, built as the context's user would legitimately push
@@ -263,6 +285,43 @@ pub fn samples(c: &SampleContext) -> Vec<Op> {
             disclosed_at: c.at,
             disclosed_by: c.user.clone(),
         }),
+        Op::CadenceSaved(CadenceSaved {
+            cadence_id: id("cadence"),
+            name: id("Sample cadence"),
+            version: 1,
+            steps: vec![CadenceStep::Email {
+                template: "intro".into(),
+            }],
+            created_at: c.at,
+            created_by: c.user.clone(),
+        }),
+        Op::CadenceRuleAdded(CadenceRuleAdded {
+            id: id("rule"),
+            cadence_id: c.cadence_id.clone(),
+            kind: Some(RegistrationKind::Trial),
+            product: None,
+            country: None,
+            office: Some(c.office.clone()),
+            created_at: c.at,
+            created_by: c.user.clone(),
+        }),
+        Op::EnrollmentSynced(EnrollmentSynced {
+            id: id("enrollment"),
+            lead_id: c.lead_id.clone(),
+            cadence_id: c.cadence_id.clone(),
+            version: 1,
+            owner_replica: c.replica_id.clone(),
+            step: 0,
+            channel: Some(Channel::Email),
+            due_at: Some(c.at),
+            state: EnrollmentState::Active,
+            rep: Some(c.user.clone()),
+            enrolled_at: c.at,
+            enrolled_by: c.user.clone(),
+            ended_at: None,
+            stop_reason: None,
+            changed_by: c.user.clone(),
+        }),
     ]
 }
 
@@ -306,6 +365,8 @@ mod tests {
             suffix: "x".into(),
             at: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
             hlc: "1767225600000-00000-a".into(),
+            cadence_id: "cadence-1".into(),
+            replica_id: "replica-1".into(),
         }
     }
 
@@ -322,7 +383,7 @@ mod tests {
             .iter()
             .map(|op| op.kind().to_string())
             .collect();
-        assert!(declared.len() >= 11, "{decl}");
+        assert!(declared.len() >= 14, "{decl}");
         assert_eq!(sampled, declared);
     }
 

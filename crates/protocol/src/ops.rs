@@ -4,6 +4,7 @@
 //! pushes, and every replica applies it the same way when it pulls. Append-only records merge by
 //! union (idempotent by id); lead fields merge per field group by hybrid logical clock.
 
+use crate::cadence::*;
 use crate::records::*;
 use crate::vocabulary::*;
 use chrono::{DateTime, Utc};
@@ -41,6 +42,12 @@ pub enum Op {
     PartnerRegistered(Partner),
     /// Personal information went to a partner (field names, never values); union by id.
     DisclosureRecorded(Disclosure),
+    /// Protocol 3: one version of a cadence, saved by a manager; union by (id, version).
+    CadenceSaved(CadenceSaved),
+    /// Protocol 3: an intake rule of a cadence, added by a manager; union by id.
+    CadenceRuleAdded(CadenceRuleAdded),
+    /// Protocol 3: an enrolment's state; a stop beats an advance, only the owner advances.
+    EnrollmentSynced(EnrollmentSynced),
 }
 
 /// The fields of one group of a lead at one clock reading.
@@ -311,6 +318,9 @@ impl Op {
             Op::LeadRevoked(_) => "lead_revoked",
             Op::PartnerRegistered(_) => "partner_registered",
             Op::DisclosureRecorded(_) => "disclosure_recorded",
+            Op::CadenceSaved(_) => "cadence_saved",
+            Op::CadenceRuleAdded(_) => "cadence_rule_added",
+            Op::EnrollmentSynced(_) => "enrollment_synced",
         }
     }
 
@@ -328,6 +338,8 @@ impl Op {
             Op::LeadRevoked(r) => Some(&r.lead_id),
             Op::PartnerRegistered(_) => None,
             Op::DisclosureRecorded(d) => Some(&d.lead_id),
+            Op::CadenceSaved(_) | Op::CadenceRuleAdded(_) => None,
+            Op::EnrollmentSynced(e) => Some(&e.lead_id),
         }
     }
 }

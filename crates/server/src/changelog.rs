@@ -189,6 +189,7 @@ pub fn record_op(kind: &str, body: &str) -> Result<Op> {
         "audit" => Op::AuditRecorded(serde_json::from_str(body)?),
         "disclosure" => Op::DisclosureRecorded(serde_json::from_str(body)?),
         "partner" => Op::PartnerRegistered(serde_json::from_str(body)?),
+        "cadence_enrollment" => Op::EnrollmentSynced(serde_json::from_str(body)?),
         other => {
             return Err(ServerError::Internal(format!(
                 "unknown record kind {other}"

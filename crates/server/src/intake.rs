@@ -223,10 +223,24 @@ pub fn record(
         ],
     )?;
     let registration_id = registration.id.clone();
+    let lead_owner = leads::load_state(tx, &lead_id)?.and_then(|lead| {
+        match &lead.group(FieldGroup::Workflow).0 {
+            LeadFields::Workflow { owner, .. } => owner.clone(),
+            _ => None,
+        }
+    });
     emit(
         tx,
         bucket_of(office.as_deref()),
-        &Op::RegistrationAdded(registration),
+        &Op::RegistrationAdded(registration.clone()),
+    )?;
+    // Intake rules run here, once, where the registration enters (docs/SYNC.md, "Cadences").
+    crate::push::enrol_by_rules(
+        tx,
+        &registration,
+        office.as_deref(),
+        lead_owner.as_deref(),
+        now,
     )?;
     effects.changed = true;
     Ok(IntakeResponse {

@@ -4,8 +4,10 @@
 //! manager, a revoked token, the website's intake key — pushed to a real HTTPS server. Each
 //! forgery must be refused with its expected code, and beside it the same operation pushed
 //! legitimately must be applied, so a server that refuses everything fails too. The read
-//! endpoints, the intake and the public unsubscribe endpoint get the same four actors. The test
-//! prints the case count.
+//! endpoints, the intake and the public unsubscribe endpoint get the same four actors. Kinds
+//! only a manager may push (`authz::required_role`: cadences and their intake rules) are forged
+//! by the other office's manager, and a rep pushing one is refused `forbidden_role`; their
+//! baseline is pushed by the office's manager. The test prints the case count.
 
 mod support;
 
@@ -49,6 +51,16 @@ struct Matrix {
     lead_b: String,
     unassigned: String,
     partner: Partner,
+}
+
+/// Whether only a manager (or admin) may push operations of this kind.
+fn needs_manager(op: &Op) -> bool {
+    authz::required_role(op) == Role::Manager
+}
+
+/// The cadence each office's manager saved at the start (samples of enrolments and rules use it).
+fn cadence_of(office: &str) -> String {
+    format!("cadence-{}", office.to_ascii_lowercase())
 }
 
 /// How the server answered a push: per-operation results, or a refusal of the whole request.
@@ -115,6 +127,23 @@ impl Matrix {
             .admin(move |tx| admin::add_partner(tx, &p))
             .await
             .unwrap();
+        for (manager, user, office) in [(&w.mgr_a, "mgr_a", "A"), (&w.mgr_b, "mgr_b", "B")] {
+            let saved = Op::CadenceSaved(CadenceSaved {
+                cadence_id: cadence_of(office),
+                name: format!("Office {office} trial"),
+                version: 1,
+                steps: vec![CadenceStep::Email {
+                    template: "intro".into(),
+                }],
+                created_at: t0(),
+                created_by: user.into(),
+            });
+            let r = manager
+                .push(&format!("setup-{user}"), numbered(vec![saved]))
+                .await
+                .unwrap();
+            assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+        }
         Matrix {
             w,
             rep_r,
@@ -127,18 +156,40 @@ impl Matrix {
         }
     }
 
-    /// The client whose own, legitimate operations a forger's case starts from.
-    fn legit(&self, forger: Forger) -> (&ApiClient, &'static str, &'static str) {
+    /// The client whose own, legitimate operations a forger's case starts from (for a kind
+    /// only managers push, the other office's forger is that office's manager).
+    fn legit(
+        &self,
+        forger: Forger,
+        manager_kind: bool,
+    ) -> (&ApiClient, &'static str, &'static str) {
         match forger {
+            Forger::OtherOfficeRep if manager_kind => (&self.w.mgr_b, "mgr_b", "B"),
             Forger::OtherOfficeRep => (&self.w.rep_b, "rep_b", "B"),
             Forger::RepAsManager | Forger::IntakeKey => (&self.w.rep_a, "rep_a", "A"),
             Forger::RevokedToken => (&self.rep_r, "rep_r", "A"),
         }
     }
 
+    /// Who pushes the unforged operation as its rightful author: the forger's own client, or
+    /// for a kind only managers push, the manager of the forger's office.
+    fn rightful(
+        &self,
+        forger: Forger,
+        manager_kind: bool,
+    ) -> (&ApiClient, &'static str, &'static str) {
+        let (client, user, office) = self.legit(forger, manager_kind);
+        match (manager_kind, office) {
+            (false, _) => (client, user, office),
+            (true, "A") => (&self.w.mgr_a, "mgr_a", "A"),
+            (true, _) => (&self.w.mgr_b, "mgr_b", "B"),
+        }
+    }
+
     /// The credential the forger pushes with.
-    fn credential(&self, forger: Forger) -> String {
+    fn credential(&self, forger: Forger, manager_kind: bool) -> String {
         match forger {
+            Forger::OtherOfficeRep if manager_kind => self.w.mgr_b.token.expose().to_string(),
             Forger::OtherOfficeRep => self.w.rep_b.token.expose().to_string(),
             Forger::RepAsManager => self.w.rep_a.token.expose().to_string(),
             Forger::RevokedToken => self.revoked.expose().to_string(),
@@ -171,7 +222,7 @@ impl Matrix {
     /// What the forger writes into a field naming `names`.
     fn forged_value(&self, forger: Forger, f: &Forgeable) -> Option<String> {
         let reaching_into_other_office = forger != Forger::RepAsManager;
-        let (_, _, own_office) = self.legit(forger);
+        let (_, _, own_office) = self.legit(forger, false);
         let (other_office, other_lead, other_user) = if own_office == "A" {
             ("B", &self.lead_b, "rep_b")
         } else {
@@ -198,6 +249,7 @@ fn expected_code(forger: Forger, op: &Op, f: &Forgeable) -> &'static str {
     match forger {
         Forger::RevokedToken | Forger::IntakeKey => "unauthorized",
         _ if authz::origin(op) == Origin::Server => "server_only",
+        Forger::RepAsManager if needs_manager(op) => "forbidden_role",
         _ => match f.names {
             Names::Lead | Names::Office => "forbidden_office",
             Names::Partner => "unknown_partner",
@@ -207,11 +259,15 @@ fn expected_code(forger: Forger, op: &Op, f: &Forgeable) -> &'static str {
     }
 }
 
-/// A fresh lead of the legitimate client's office with an open request, and the samples built
-/// on it.
-async fn fresh_samples(m: &Matrix, forger: Forger, case: usize) -> Vec<Op> {
-    let (client, user, office) = m.legit(forger);
-    let replica = format!("case-{case}-setup");
+/// A fresh lead of `client`'s office with an open request, and the samples `user` would push
+/// about it under `replica_id`.
+async fn fresh_samples(
+    m: &Matrix,
+    (client, user, office): (&ApiClient, &str, &str),
+    case: usize,
+    replica_id: &str,
+) -> Vec<Op> {
+    let replica = format!("{replica_id}-setup");
     let lead = new_lead(
         client,
         &replica,
@@ -248,6 +304,8 @@ async fn fresh_samples(m: &Matrix, forger: Forger, case: usize) -> Vec<Op> {
         suffix: format!("case{case}-{}", id("s")),
         at: t0(),
         hlc: hlc(Utc::now(), 0, &format!("case{case}")),
+        cadence_id: cadence_of(office),
+        replica_id: replica_id.into(),
     })
 }
 
@@ -262,7 +320,11 @@ async fn matrix(options: TestOptions) {
         for f in authz::forgeable(kind) {
             for forger in FORGERS {
                 cases += 1;
-                let samples = fresh_samples(&m, forger, cases).await;
+                let manager_kind = needs_manager(kind);
+                let forger_replica = format!("case-{cases}-forger");
+                let legit_replica = format!("case-{cases}-legit");
+                let samples =
+                    fresh_samples(&m, m.legit(forger, manager_kind), cases, &forger_replica).await;
                 let sample = &samples[k];
                 assert_eq!(sample.kind(), kind.kind());
                 let forged_value = m.forged_value(forger, &f);
@@ -277,8 +339,8 @@ async fn matrix(options: TestOptions) {
 
                 let answer = push_with(
                     &m,
-                    &m.credential(forger),
-                    &format!("case-{cases}-forger"),
+                    &m.credential(forger, manager_kind),
+                    &forger_replica,
                     numbered(vec![forged]),
                 )
                 .await;
@@ -297,12 +359,11 @@ async fn matrix(options: TestOptions) {
 
                 // The same operation, unforged, from its rightful author is applied (the
                 // server-only kinds have no rightful pusher: the admin is refused too).
-                let (client, _, _) = m.legit(forger);
-                let baseline = client
-                    .push(
-                        &format!("case-{cases}-legit"),
-                        numbered(vec![sample.clone()]),
-                    )
+                let rightful = m.rightful(forger, manager_kind);
+                let sample = &fresh_samples(&m, rightful, cases, &legit_replica).await[k];
+                let baseline = rightful
+                    .0
+                    .push(&legit_replica, numbered(vec![sample.clone()]))
                     .await
                     .unwrap();
                 if authz::origin(sample) == Origin::Replica {
@@ -342,8 +403,8 @@ async fn matrix(options: TestOptions) {
          {baselines} legitimate baselines applied)"
     );
     assert_eq!(cases, refused);
-    // 11 kinds with 23 identity-bearing fields between them, × 4 forgers.
-    assert!(push_cases >= 92, "{push_cases}");
+    // 14 kinds with 28 identity-bearing fields between them, × 4 forgers.
+    assert!(push_cases >= 112, "{push_cases}");
 }
 
 /// A GET as `token`: status and body.
@@ -388,8 +449,8 @@ async fn endpoints(m: &Matrix) -> (usize, usize) {
         },
     };
     for forger in FORGERS {
-        let token = m.credential(forger);
-        let (legit, _, own_office) = m.legit(forger);
+        let token = m.credential(forger, false);
+        let (legit, _, own_office) = m.legit(forger, false);
         let own_lead = if own_office == "A" {
             &m.lead_a
         } else {

@@ -97,7 +97,7 @@ pub fn run(ctx: &Context, command: CadenceCommand) -> CliResult {
         } => {
             let steps = steps
                 .iter()
-                .map(|s| Step::parse(s))
+                .map(|s| definition::parse_step(s))
                 .collect::<Result<Vec<_>, _>>()?;
             let kind = rule_kind
                 .map(|k| {

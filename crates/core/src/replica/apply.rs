@@ -178,6 +178,10 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     let mut counters: BTreeSet<String> = BTreeSet::new();
     let mut newest: Option<Hlc> = None;
     let mut new_leads = NewLeads::scan(conn, changes)?;
+    let mut replica_id: Option<String> = None;
+    // Pulled writes are not local intake nor local changes (migration 0012's triggers).
+    conn.prepare_cached("INSERT OR IGNORE INTO sync_applying(id) VALUES (1)")?
+        .execute([])?;
     for (index, change) in changes.iter().enumerate() {
         let applied = match &change.op {
             Op::LeadFieldsSet(op) => {
@@ -227,6 +231,18 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             }
             Op::PartnerRegistered(p) => crate::partners::apply_remote(conn, p)?,
             Op::DisclosureRecorded(d) => crate::partners::disclosure::apply_remote(conn, d)?,
+            Op::CadenceSaved(c) => crate::cadence::definition::apply_saved(conn, c)?,
+            Op::CadenceRuleAdded(r) => crate::cadence::definition::apply_rule(conn, r)?,
+            Op::EnrollmentSynced(e) => {
+                new_leads.write(conn, &e.lead_id, &to_text(e.enrolled_at))?;
+                let me = replica_id.get_or_insert_with(|| {
+                    crate::store::settings::get_setting(conn, "replica_id")
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                });
+                crate::cadence::enrollment::apply_synced(conn, e, me)?
+            }
             Op::LeadRevoked(r) => {
                 let removed = revoke(conn, r)?;
                 if removed {
@@ -248,6 +264,16 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     if let Some(stamp) = newest {
         observe_hlc(conn, &stamp)?;
     }
+    if changes
+        .iter()
+        .any(|c| matches!(c.op, Op::EnrollmentSynced(_)))
+    {
+        // An enrolment the server made at intake and named this replica the owner of: planned
+        // (and pushed back planned) at once, so every laptop shows when its first step is due.
+        crate::cadence::enrollment::plan_pending(conn)?;
+    }
+    conn.prepare_cached("DELETE FROM sync_applying")?
+        .execute([])?;
     crate::store::sync_state::set_cursor(conn, new_cursor)?;
     Ok(summary)
 }

@@ -27,7 +27,8 @@ pub use crate::privacy::requests::find as subscriber_request;
 /// The outbox entities this protocol version replicates, as an SQL list. Others stay queued
 /// for a later version instead of being dropped.
 pub const REPLICATED: &str = "'lead_fields', 'registration', 'follow_up', 'consent_event', \
-    'subscriber_request', 'audit', 'erasure', 'disclosure'";
+    'subscriber_request', 'audit', 'erasure', 'disclosure', 'cadence', 'cadence_rule', \
+    'cadence_enrollment'";
 
 /// Outbox entries waiting to be pushed.
 pub fn pending_count(conn: &Connection) -> Result<i64> {
@@ -376,6 +377,9 @@ fn entity_id(op: &Op) -> Option<&str> {
         Op::LeadRevoked(r) => &r.lead_id,
         Op::PartnerRegistered(p) => &p.id,
         Op::DisclosureRecorded(d) => &d.id,
+        Op::CadenceSaved(c) => &c.cadence_id,
+        Op::CadenceRuleAdded(r) => &r.id,
+        Op::EnrollmentSynced(e) => &e.id,
     })
 }
 
@@ -418,6 +422,32 @@ fn build(conn: &Connection, entity: &str, id: &str, detail: Option<&str>) -> Res
             .map(Op::DisclosureRecorded)
             .into_iter()
             .collect(),
+        "cadence" => {
+            let version = detail.and_then(|v| v.parse().ok()).unwrap_or(1);
+            crate::cadence::definition::saved_op(conn, id, version)?
+                .map(Op::CadenceSaved)
+                .into_iter()
+                .collect()
+        }
+        "cadence_rule" => crate::cadence::definition::rule_op(conn, id)?
+            .map(Op::CadenceRuleAdded)
+            .into_iter()
+            .collect(),
+        "cadence_enrollment" => {
+            let replica_id =
+                crate::store::settings::get_setting(conn, "replica_id")?.unwrap_or_default();
+            let user: Option<String> =
+                conn.query_row("SELECT user FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+            crate::cadence::enrollment::synced_op(
+                conn,
+                id,
+                &replica_id,
+                user.as_deref().unwrap_or_default(),
+            )?
+            .map(Op::EnrollmentSynced)
+            .into_iter()
+            .collect()
+        }
         // Not selected by `pending_ops`; nothing to send.
         _ => vec![],
     })

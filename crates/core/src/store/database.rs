@@ -42,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_cadence_review",
         include_str!("../../migrations/0012_cadence_review.sql"),
     ),
+    (
+        "0012_cadence_sync",
+        include_str!("../../migrations/0012_cadence_sync.sql"),
+    ),
 ];
 
 /// An open Switchboard database with the clock its writes are stamped with.

@@ -17,6 +17,12 @@ pub enum Entity {
     Erasure,
     /// A disclosure to a partner (append-only; field names, never values).
     Disclosure,
+    /// One version of a cadence; `detail` is the version.
+    Cadence,
+    /// A cadence's intake rule.
+    CadenceRule,
+    /// An enrolment's state (queued by the triggers of migration 0012).
+    CadenceEnrollment,
 }
 
 impl Entity {
@@ -31,6 +37,9 @@ impl Entity {
             Entity::Audit => "audit",
             Entity::Erasure => "erasure",
             Entity::Disclosure => "disclosure",
+            Entity::Cadence => "cadence",
+            Entity::CadenceRule => "cadence_rule",
+            Entity::CadenceEnrollment => "cadence_enrollment",
         }
     }
 }

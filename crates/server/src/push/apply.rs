@@ -1,7 +1,7 @@
 //! Applying one pushed operation: refusals first (nothing is written for them), then the
 //! erasure gate, the office check and suppressed phones, then the operation by its kind.
 
-use super::{authorize, erase, fields, records, Effects, Verdict};
+use super::{authorize, cadence, erase, fields, records, Effects, Verdict};
 use crate::accounts::Actor;
 use crate::error::Result;
 use crate::leads;
@@ -14,6 +14,7 @@ use switchboard_protocol::*;
 pub fn apply(
     tx: &mut dyn Tx,
     actor: &Actor,
+    replica_id: &str,
     op: &Op,
     now: DateTime<Utc>,
     key: &[u8],
@@ -21,6 +22,13 @@ pub fn apply(
 ) -> Result<Verdict> {
     if let Some(refused) = authorize::refuse_outright(tx, actor, op)? {
         return Ok(refused);
+    }
+    match op {
+        Op::CadenceSaved(saved) => return cadence::save(tx, actor, saved, effects),
+        Op::CadenceRuleAdded(rule) => {
+            return cadence::add_rule(tx, actor, replica_id, rule, effects)
+        }
+        _ => {}
     }
     let Some(lead_id) = op.lead_id() else {
         // An audit entry about no lead: kept in the author's office.
@@ -82,6 +90,12 @@ pub fn apply(
         }
         Op::RequestHandled(handled) => {
             records::handle_request(tx, handled, office.as_deref(), effects)?
+        }
+        Op::EnrollmentSynced(e) => {
+            if lead.is_none() {
+                leads::create(tx, lead_id, office.as_deref(), now)?;
+            }
+            cadence::sync_enrollment(tx, replica_id, e, office.as_deref(), effects)?
         }
         _ => {
             if lead.is_none() {

@@ -13,7 +13,10 @@ use switchboard_protocol::*;
 /// another user's name as author, fields over the shared limits, a disclosure to a partner
 /// that is not registered.
 pub(super) fn refuse_outright(tx: &mut dyn Tx, actor: &Actor, op: &Op) -> Result<Option<Verdict>> {
-    if let Some(refused) = server_only(op).or_else(|| check_authorship(actor, op)) {
+    if let Some(refused) = server_only(op)
+        .or_else(|| check_role(actor, op))
+        .or_else(|| check_authorship(actor, op))
+    {
         return Ok(Some(refused));
     }
     // The limits every intake applies (`switchboard_protocol::limits`).
@@ -21,6 +24,26 @@ pub(super) fn refuse_outright(tx: &mut dyn Tx, actor: &Actor, op: &Op) -> Result
         return Ok(Some(Verdict::rejected("too_large", e.to_string())));
     }
     unregistered_partner(tx, op)
+}
+
+/// Operations a rep may not push (cadences and their intake rules are a manager's).
+fn check_role(actor: &Actor, op: &Op) -> Option<Verdict> {
+    let needed = authz::required_role(op);
+    let allowed = match needed {
+        Role::Rep => true,
+        Role::Manager => matches!(actor.role, Role::Manager | Role::Admin),
+        Role::Admin => actor.is_admin(),
+    };
+    (!allowed).then(|| {
+        Verdict::rejected(
+            "forbidden_role",
+            format!(
+                "{} needs the {needed} role; you are a {}",
+                op.kind(),
+                actor.role
+            ),
+        )
+    })
 }
 
 /// Operations only the server sends.

@@ -71,6 +71,13 @@ pub(super) fn strip_personal(op: &Op, lead: &LeadRow) -> Refused<Option<Op>> {
         | Op::AuditRecorded(_)
         | Op::RequestHandled(_)
         | Op::DisclosureRecorded(_) => None,
+        // The erasure ended every cadence of the person; a late state changes nothing.
+        Op::EnrollmentSynced(_) => {
+            return Err(Verdict::noted(
+                "stale",
+                "the person was erased: their cadences ended with the erasure",
+            ))
+        }
         _ => {
             return Err(Verdict::rejected(
                 "subject_erased",

@@ -85,7 +85,13 @@ pub(super) fn set_fields(
     let old_office = lead.office.clone();
     if let LeadFields::Office { office: new_office } = &set.fields {
         if *new_office != old_office {
-            move_lead(tx, &lead.id, old_office.as_deref(), new_office.as_deref())?;
+            move_lead(
+                tx,
+                &lead.id,
+                old_office.as_deref(),
+                new_office.as_deref(),
+                now,
+            )?;
             return Ok(Verdict::applied());
         }
     }
@@ -95,7 +101,13 @@ pub(super) fn set_fields(
 }
 
 /// Moves a lead: the old office's replicas purge it, the new office's receive all of it.
-fn move_lead(tx: &mut dyn Tx, lead_id: &str, from: Option<&str>, to: Option<&str>) -> Result<()> {
+fn move_lead(
+    tx: &mut dyn Tx,
+    lead_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let from_bucket = bucket_of(from).to_string();
     if let Some(code) = from {
         tx.exec(
@@ -117,6 +129,7 @@ fn move_lead(tx: &mut dyn Tx, lead_id: &str, from: Option<&str>, to: Option<&str
             lead_id: lead_id.to_string(),
         }),
     )?;
+    super::cadence::stop_for_move(tx, lead_id, now)?;
     let lead = leads::load(tx, lead_id)?
         .ok_or_else(|| ServerError::Internal("moved lead vanished".into()))?;
     changelog::emit_snapshot(tx, &lead, bucket_of(to))

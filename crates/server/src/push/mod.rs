@@ -11,12 +11,14 @@
 
 mod apply;
 mod authorize;
+mod cadence;
 mod erase;
 mod fields;
 mod receipts;
 mod records;
 
 pub use apply::apply;
+pub use cadence::{enrol_by_rules, note_replica};
 pub use erase::{erase, SERVER_AUTHOR};
 pub use fields::{clamp_hlc, CLOCK_TOLERANCE_MS};
 pub use receipts::op_digest;
@@ -128,6 +130,7 @@ pub fn push(
             }
             earlier.push(known.map(|r| r.verdict));
         }
+        cadence::note_replica(tx, &req.replica_id, &actor.user, now)?;
         let mut results = Vec::with_capacity(req.ops.len());
         let mut answered: HashMap<i64, Verdict> = HashMap::new();
         let mut all = Effects::default();
@@ -142,7 +145,15 @@ pub fn push(
                 },
                 None => {
                     let mut effects = Effects::default();
-                    let verdict = apply(tx, actor, &pushed.op, now, key, &mut effects)?;
+                    let verdict = apply(
+                        tx,
+                        actor,
+                        &req.replica_id,
+                        &pushed.op,
+                        now,
+                        key,
+                        &mut effects,
+                    )?;
                     receipts::record(tx, &req.replica_id, pushed.seq, &verdict, digest)?;
                     all.changed |= effects.changed;
                     all.purged |= effects.purged;

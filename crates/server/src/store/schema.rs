@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_receipt_digest", V2_RECEIPT_DIGEST),
     ("0003_suppression_scope", V3_SUPPRESSION_SCOPE),
     ("0004_person_keys", V4_PERSON_KEYS),
+    ("0005_cadences", V5_CADENCES),
 ];
 
 /// Code a migration runs after its SQL.
@@ -182,6 +183,33 @@ CREATE TABLE IF NOT EXISTS person_key (
 ALTER TABLE lead ADD COLUMN email_hash TEXT;
 DROP INDEX IF EXISTS lead_by_email;
 CREATE INDEX IF NOT EXISTS lead_by_email_hash ON lead (email_hash);
+";
+
+// Cadences (protocol 3): every version of a definition and every intake rule with the office
+// it belongs to (the bucket it syncs in); which replica each user last pushed from, to name the
+// owner of an enrolment the intake makes. Enrolments themselves are records (kind
+// `cadence_enrollment`), sealed under the person's key like everything about them.
+const V5_CADENCES: &str = "
+CREATE TABLE IF NOT EXISTS cadence_def (
+    cadence_id TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    office     TEXT,
+    body       TEXT NOT NULL,
+    PRIMARY KEY (cadence_id, version)
+);
+CREATE TABLE IF NOT EXISTS cadence_rule (
+    id            TEXT PRIMARY KEY,
+    cadence_id    TEXT NOT NULL,
+    office        TEXT,
+    owner_replica TEXT NOT NULL,
+    body          TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replica_seen (
+    replica_id TEXT PRIMARY KEY,
+    user_name  TEXT NOT NULL,
+    seen_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replica_seen_by_user ON replica_seen (user_name, seen_at);
 ";
 
 /// Applies the migrations not yet applied, inside one transaction, after checking that the

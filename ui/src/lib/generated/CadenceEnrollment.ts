@@ -28,4 +28,9 @@ enrolled_by: string, ended_at: string | null,
 /**
  * Why it stopped: `replied`, `meeting_booked`, `not_interested`, `opted_out_email`, …
  */
-stop_reason: string | null, };
+stop_reason: string | null, 
+/**
+ * The replica that runs the steps; `None`: this one. Others show the enrolment and may
+ * stop it, never advance it.
+ */
+owner_replica: string | null, };

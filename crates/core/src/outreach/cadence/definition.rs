@@ -5,10 +5,11 @@
 use crate::clock::{new_id, to_text};
 use crate::error::{CoreError, Result};
 use crate::people::leads::parse_time;
+use crate::store::outbox::{self, Entity};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use switchboard_protocol::{Channel, Outcome, RegistrationKind};
+use switchboard_protocol::{CadenceRuleAdded, CadenceSaved, Channel, Outcome, RegistrationKind};
 use ts_rs::TS;
 
 /// Most steps a cadence may have.
@@ -16,88 +17,51 @@ pub const MAX_STEPS: usize = 50;
 /// Longest wait one step may hold, in business days.
 pub const MAX_WAIT_DAYS: u32 = 260;
 
-/// One step of a cadence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export, rename = "CadenceStep")]
-pub enum Step {
-    /// Send an email from a template (for now a task in the rep's queue: "send this template").
-    Email { template: String },
-    /// Call with a script; `outcomes` are the ones the rep is asked to record.
-    Call {
-        script: String,
-        outcomes: Vec<Outcome>,
-    },
-    /// Put the lead in the letter batch for this template.
-    Letter { template: String },
-    /// Wait this many of the lead's business days before the next step.
-    Wait { business_days: u32 },
-}
+/// One step of a cadence (the protocol's type: definitions sync, protocol 3).
+pub use switchboard_protocol::CadenceStep as Step;
 
-impl Step {
-    /// The channel the step contacts the lead on; `None` for a wait.
-    pub fn channel(&self) -> Option<Channel> {
-        match self {
-            Step::Email { .. } => Some(Channel::Email),
-            Step::Call { .. } => Some(Channel::Phone),
-            Step::Letter { .. } => Some(Channel::Mail),
-            Step::Wait { .. } => None,
+/// Reads a step written as `email=TEMPLATE`, `letter=TEMPLATE`, `wait=N` or
+/// `call=SCRIPT[|outcome,outcome…]` (the command line's form).
+pub fn parse_step(spec: &str) -> Result<Step> {
+    let bad = |why: &str| {
+        CoreError::BadInput(format!(
+            "step '{spec}' {why} (write email=TEMPLATE, call=SCRIPT|connected,no_answer, \
+             letter=TEMPLATE or wait=DAYS)"
+        ))
+    };
+    let (kind, rest) = spec.split_once('=').ok_or_else(|| bad("has no '='"))?;
+    let rest = rest.trim();
+    match kind.trim().to_ascii_lowercase().as_str() {
+        "email" => Ok(Step::Email {
+            template: rest.to_string(),
+        }),
+        "letter" => Ok(Step::Letter {
+            template: rest.to_string(),
+        }),
+        "wait" => Ok(Step::Wait {
+            business_days: rest
+                .parse()
+                .map_err(|_| bad("needs a whole number of business days"))?,
+        }),
+        "call" => {
+            let (script, outcomes) = match rest.split_once('|') {
+                Some((s, o)) => (s, Some(o)),
+                None => (rest, None),
+            };
+            let outcomes = match outcomes {
+                Some(list) => list
+                    .split(',')
+                    .map(|o| o.trim().parse::<Outcome>())
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|_| bad("names an unknown outcome"))?,
+                None => Outcome::allowed_on(Channel::Phone).to_vec(),
+            };
+            Ok(Step::Call {
+                script: script.trim().to_string(),
+                outcomes,
+            })
         }
-    }
-
-    /// A short line for lists: "call: Intro script", "wait 2 business days".
-    pub fn label(&self) -> String {
-        match self {
-            Step::Email { template } => format!("email: template '{template}'"),
-            Step::Call { script, .. } => format!("call: {script}"),
-            Step::Letter { template } => format!("letter: template '{template}'"),
-            Step::Wait { business_days } => format!("wait {business_days} business day(s)"),
-        }
-    }
-
-    /// Reads a step written as `email=TEMPLATE`, `letter=TEMPLATE`, `wait=N` or
-    /// `call=SCRIPT[|outcome,outcome…]` (the command line's form).
-    pub fn parse(spec: &str) -> Result<Step> {
-        let bad = |why: &str| {
-            CoreError::BadInput(format!(
-                "step '{spec}' {why} (write email=TEMPLATE, call=SCRIPT|connected,no_answer, \
-                 letter=TEMPLATE or wait=DAYS)"
-            ))
-        };
-        let (kind, rest) = spec.split_once('=').ok_or_else(|| bad("has no '='"))?;
-        let rest = rest.trim();
-        match kind.trim().to_ascii_lowercase().as_str() {
-            "email" => Ok(Step::Email {
-                template: rest.to_string(),
-            }),
-            "letter" => Ok(Step::Letter {
-                template: rest.to_string(),
-            }),
-            "wait" => Ok(Step::Wait {
-                business_days: rest
-                    .parse()
-                    .map_err(|_| bad("needs a whole number of business days"))?,
-            }),
-            "call" => {
-                let (script, outcomes) = match rest.split_once('|') {
-                    Some((s, o)) => (s, Some(o)),
-                    None => (rest, None),
-                };
-                let outcomes = match outcomes {
-                    Some(list) => list
-                        .split(',')
-                        .map(|o| o.trim().parse::<Outcome>())
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(|_| bad("names an unknown outcome"))?,
-                    None => Outcome::allowed_on(Channel::Phone).to_vec(),
-                };
-                Ok(Step::Call {
-                    script: script.trim().to_string(),
-                    outcomes,
-                })
-            }
-            _ => Err(bad("is of an unknown kind")),
-        }
+        _ => Err(bad("is of an unknown kind")),
     }
 }
 
@@ -199,6 +163,7 @@ pub fn save(
             "a cadence's name is 1 to 100 printable bytes".into(),
         ));
     }
+    may_define(conn)?;
     check_steps(conn, steps)?;
     let json = serde_json::to_string(steps).expect("steps always serialise");
     let existing: Option<(String, i64)> = conn
@@ -224,7 +189,141 @@ pub fn save(
     .execute(params![id, version, json, to_text(at), actor])?;
     conn.prepare_cached("UPDATE cadence SET current_version = ?2 WHERE id = ?1")?
         .execute(params![id, version])?;
+    outbox::enqueue(conn, Entity::Cadence, &id, Some(&version.to_string()))?;
     find(conn, &id)
+}
+
+/// Cadences are a manager's to define: a replica signed in as a rep refuses (the server would
+/// refuse the pushed definition with `forbidden_role` anyway). A replica never signed in works
+/// alone and may.
+fn may_define(conn: &Connection) -> Result<()> {
+    let role: Option<String> = conn
+        .prepare_cached("SELECT role FROM sync_state WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if role.as_deref() == Some("rep") {
+        return Err(CoreError::Blocked(
+            "only a manager defines cadences and their intake rules: ask your manager".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// One version of a cadence as it is pushed, if this replica holds it.
+pub fn saved_op(conn: &Connection, cadence_id: &str, version: i64) -> Result<Option<CadenceSaved>> {
+    let name: Option<String> = conn
+        .prepare_cached("SELECT name FROM cadence WHERE id = ?1")?
+        .query_row([cadence_id], |r| r.get(0))
+        .optional()?;
+    let Some(name) = name else { return Ok(None) };
+    let (steps, created_at, created_by) = match version_row(conn, cadence_id, version) {
+        Ok(row) => row,
+        Err(CoreError::Storage(rusqlite::Error::QueryReturnedNoRows)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(CadenceSaved {
+        cadence_id: cadence_id.to_string(),
+        name,
+        version,
+        steps,
+        created_at,
+        created_by,
+    }))
+}
+
+/// Applies a pulled cadence version: union by (id, version); the highest version is current.
+/// A cadence of the same name but another id (two managers created one offline) keeps its
+/// name, and the pulled one is shown with its id's first characters after its name.
+pub fn apply_saved(conn: &Connection, saved: &CadenceSaved) -> Result<bool> {
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM cadence WHERE id = ?1)")?
+        .query_row([&saved.cadence_id], |r| r.get(0))?;
+    if !known {
+        let taken: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM cadence WHERE name = ?1)")?
+            .query_row([&saved.name], |r| r.get(0))?;
+        let name = if taken {
+            let short: String = saved.cadence_id.chars().take(8).collect();
+            format!("{} ({short})", saved.name)
+        } else {
+            saved.name.clone()
+        };
+        conn.prepare_cached(
+            "INSERT INTO cadence(id, name, current_version, created_at, created_by)
+             VALUES (?1, ?2, 0, ?3, ?4)",
+        )?
+        .execute(params![
+            saved.cadence_id,
+            name,
+            to_text(saved.created_at),
+            saved.created_by
+        ])?;
+    }
+    let json = serde_json::to_string(&saved.steps).expect("steps always serialise");
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO cadence_version(cadence_id, version, steps, created_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            saved.cadence_id,
+            saved.version,
+            json,
+            to_text(saved.created_at),
+            saved.created_by
+        ])?;
+    conn.prepare_cached(
+        "UPDATE cadence SET current_version = max(current_version, ?2) WHERE id = ?1",
+    )?
+    .execute(params![saved.cadence_id, saved.version])?;
+    Ok(added == 1)
+}
+
+/// An intake rule as it is pushed, if this replica holds it.
+pub fn rule_op(conn: &Connection, id: &str) -> Result<Option<CadenceRuleAdded>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, cadence_id, kind, product, country, office, created_at, created_by
+             FROM cadence_rule WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let kind: Option<String> = r.get(2)?;
+            Ok(CadenceRuleAdded {
+                id: r.get(0)?,
+                cadence_id: r.get(1)?,
+                kind: kind.and_then(|k| k.parse().ok()),
+                product: r.get(3)?,
+                country: r.get(4)?,
+                office: r.get(5)?,
+                created_at: parse_time(r.get(6)?).unwrap_or_default(),
+                created_by: r.get(7)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Applies a pulled intake rule (union by id); a rule of a cadence this replica does not hold
+/// is left out.
+pub fn apply_rule(conn: &Connection, rule: &CadenceRuleAdded) -> Result<bool> {
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO cadence_rule(id, cadence_id, kind, product, country, office, created_at,
+                                      created_by)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM cadence WHERE id = ?2)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            rule.id,
+            rule.cadence_id,
+            rule.kind.map(|k| k.as_str()),
+            rule.product,
+            rule.country,
+            rule.office,
+            to_text(rule.created_at),
+            rule.created_by
+        ])?;
+    Ok(added == 1)
 }
 
 /// Every cadence at its current version, by name.
@@ -295,6 +394,7 @@ pub fn add_rule(
     actor: &str,
     at: DateTime<Utc>,
 ) -> Result<String> {
+    may_define(conn)?;
     let cadence = find(conn, cadence)?;
     let country = rule
         .country
@@ -331,6 +431,7 @@ pub fn add_rule(
         to_text(at),
         actor
     ])?;
+    outbox::enqueue(conn, Entity::CadenceRule, &id, None)?;
     Ok(id)
 }
 

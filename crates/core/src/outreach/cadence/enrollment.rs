@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use std::collections::HashMap;
-use switchboard_protocol::{Channel, Direction, FollowUp, Lead, LeadStatus};
+use switchboard_protocol::{
+    Channel, Direction, EnrollmentState, EnrollmentSynced, FollowUp, Lead, LeadStatus,
+};
 use ts_rs::TS;
 
 /// One lead in one cadence.
@@ -43,10 +45,15 @@ pub struct Enrollment {
     pub ended_at: Option<DateTime<Utc>>,
     /// Why it stopped: `replied`, `meeting_booked`, `not_interested`, `opted_out_email`, …
     pub stop_reason: Option<String>,
+    /// The replica that runs the steps; `None`: this one. Others show the enrolment and may
+    /// stop it, never advance it.
+    pub owner_replica: Option<String>,
 }
 
+// A row another replica owns keeps `due_at` empty (nothing here runs it) and shows the owner's.
 const COLUMNS: &str = "e.id, e.lead_id, e.cadence_id, c.name, e.version, e.step, e.channel,
-    e.due_at, e.state, e.rep, e.enrolled_at, e.enrolled_by, e.ended_at, e.stop_reason";
+    CASE WHEN e.state = 'active' THEN coalesce(e.due_at, e.remote_due_at) END, e.state, e.rep,
+    e.enrolled_at, e.enrolled_by, e.ended_at, e.stop_reason, e.owner_replica";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Enrollment> {
     let channel: Option<String> = r.get(6)?;
@@ -65,6 +72,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Enrollment> {
         enrolled_by: r.get(11)?,
         ended_at: parse_time(r.get(12)?),
         stop_reason: r.get(13)?,
+        owner_replica: r.get(14)?,
     })
 }
 
@@ -240,7 +248,7 @@ pub fn plan_pending(conn: &Connection) -> Result<usize> {
     let pending: Vec<(String, String, String, i64, String)> = conn
         .prepare_cached(
             "SELECT id, lead_id, cadence_id, version, enrolled_at FROM cadence_enrollment
-             WHERE due_at IS NULL AND state = 'active'",
+             WHERE due_at IS NULL AND state = 'active' AND owner_replica IS NULL",
         )?
         .query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -463,7 +471,11 @@ pub fn due_steps(conn: &Connection, lead_id: &str, at: DateTime<Utc>) -> Result<
     let at_text = to_text(at);
     for_lead(conn, lead_id)?
         .into_iter()
-        .filter(|e| e.state == "active" && e.due_at.is_some_and(|d| to_text(d) <= at_text))
+        .filter(|e| {
+            e.state == "active"
+                && e.owner_replica.is_none()
+                && e.due_at.is_some_and(|d| to_text(d) <= at_text)
+        })
         .map(|e| {
             let steps = definition::steps_of(conn, &e.cadence_id, e.version)?;
             let index = e.step as usize;
@@ -491,6 +503,143 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<Enrollment>> {
         ))?
         .query_row([id], from_row)
         .optional()?)
+}
+
+/// An enrolment's state as it is pushed: `replica_id` is this replica's id (the owner of the
+/// enrolments it made), `user` the signed-in account pushing it.
+pub fn synced_op(
+    conn: &Connection,
+    id: &str,
+    replica_id: &str,
+    user: &str,
+) -> Result<Option<EnrollmentSynced>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, lead_id, cadence_id, version, coalesce(owner_replica, ?2), step, channel,
+                    coalesce(due_at, remote_due_at), state, rep, enrolled_at, enrolled_by,
+                    ended_at, stop_reason
+             FROM cadence_enrollment WHERE id = ?1",
+        )?
+        .query_row(params![id, replica_id], |r| {
+            let channel: Option<String> = r.get(6)?;
+            let state: String = r.get(8)?;
+            Ok(EnrollmentSynced {
+                id: r.get(0)?,
+                lead_id: r.get(1)?,
+                cadence_id: r.get(2)?,
+                version: r.get(3)?,
+                owner_replica: r.get(4)?,
+                step: r.get(5)?,
+                channel: channel.and_then(|c| c.parse().ok()),
+                due_at: parse_time(r.get(7)?),
+                state: EnrollmentState::parse(&state).unwrap_or(EnrollmentState::Active),
+                rep: r.get(9)?,
+                enrolled_at: parse_time(r.get(10)?).unwrap_or_default(),
+                enrolled_by: r.get(11)?,
+                ended_at: parse_time(r.get(12)?),
+                stop_reason: r.get(13)?,
+                changed_by: user.to_string(),
+            })
+        })
+        .optional()?)
+}
+
+/// Applies a pulled enrolment state. A new one is stored with its owner (`None` when the owner
+/// is this replica, `replica_id`); a known one takes the pulled state only when it ranks higher
+/// (`EnrollmentSynced::rank`: a stop beats any advance, whatever order they arrive in). Its
+/// owner never changes. An enrolment of a cadence version this replica does not hold (another
+/// office's cadence) or of a lead it does not hold is left out.
+pub fn apply_synced(conn: &Connection, e: &EnrollmentSynced, replica_id: &str) -> Result<bool> {
+    let known: Option<(String, i64, bool)> = conn
+        .prepare_cached(
+            "SELECT state, step, coalesce(due_at, remote_due_at) IS NOT NULL
+             FROM cadence_enrollment WHERE id = ?1",
+        )?
+        .query_row([&e.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let mine = e.owner_replica == replica_id;
+    let due = e.due_at.map(to_text);
+    let (own_due, remote_due) = if mine {
+        (due.clone(), None)
+    } else {
+        (None, due.clone())
+    };
+    match known {
+        None => {
+            let usable: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM cadence_version
+                                     WHERE cadence_id = ?1 AND version = ?2)
+                        AND EXISTS (SELECT 1 FROM lead WHERE id = ?3)",
+                )?
+                .query_row(params![e.cadence_id, e.version, e.lead_id], |r| r.get(0))?;
+            if !usable {
+                return Ok(false);
+            }
+            if e.state == EnrollmentState::Active {
+                // One active enrolment per lead and cadence: a second one made elsewhere at the
+                // same time (two laptops enrolled the lead offline) is shown stopped here.
+                let active: bool = conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM cadence_enrollment
+                         WHERE lead_id = ?1 AND cadence_id = ?2 AND state = 'active')",
+                    )?
+                    .query_row(params![e.lead_id, e.cadence_id], |r| r.get(0))?;
+                if active {
+                    return Ok(false);
+                }
+            }
+            conn.prepare_cached(
+                "INSERT INTO cadence_enrollment(id, lead_id, cadence_id, version, step, channel,
+                        due_at, state, rep, enrolled_at, enrolled_by, ended_at, stop_reason,
+                        owner_replica, remote_due_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                e.id,
+                e.lead_id,
+                e.cadence_id,
+                e.version,
+                e.step,
+                e.channel.map(|c| c.as_str()),
+                own_due,
+                e.state.as_str(),
+                e.rep,
+                to_text(e.enrolled_at),
+                e.enrolled_by,
+                e.ended_at.map(to_text),
+                e.stop_reason,
+                (!mine).then_some(e.owner_replica.as_str()),
+                remote_due
+            ])?;
+            Ok(true)
+        }
+        Some((state, step, planned)) => {
+            let state = EnrollmentState::parse(&state).unwrap_or(EnrollmentState::Active);
+            if e.own_rank() <= EnrollmentSynced::rank(state, step, planned) {
+                return Ok(false);
+            }
+            let active = e.state == EnrollmentState::Active;
+            conn.prepare_cached(
+                "UPDATE cadence_enrollment SET step = ?2, channel = ?3, state = ?4,
+                        ended_at = ?5, stop_reason = ?6,
+                        due_at = CASE WHEN owner_replica IS NULL AND ?7 THEN ?8 END,
+                        remote_due_at = CASE WHEN owner_replica IS NOT NULL AND ?7 THEN ?8 END
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                e.id,
+                e.step,
+                e.channel.map(|c| c.as_str()),
+                e.state.as_str(),
+                e.ended_at.map(to_text),
+                e.stop_reason,
+                active,
+                due
+            ])?;
+            Ok(true)
+        }
+    }
 }
 
 #[cfg(test)]

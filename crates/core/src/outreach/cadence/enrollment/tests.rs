@@ -66,7 +66,10 @@ fn lead(db: &mut Db, email: &str) -> String {
 }
 
 fn steps(specs: &[&str]) -> Vec<Step> {
-    specs.iter().map(|s| Step::parse(s).unwrap()).collect()
+    specs
+        .iter()
+        .map(|s| definition::parse_step(s).unwrap())
+        .collect()
 }
 
 fn save(db: &mut Db, name: &str, specs: &[&str]) -> definition::Cadence {

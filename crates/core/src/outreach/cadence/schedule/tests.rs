@@ -222,20 +222,29 @@ fn an_unknown_place_counts_in_utc() {
 
 #[test]
 fn steps_are_read_from_their_command_line_form() {
-    assert_eq!(Step::parse("email=intro").unwrap(), email());
-    assert_eq!(Step::parse("WAIT= 2").unwrap(), wait(2));
     assert_eq!(
-        Step::parse("call=Ask about the trial|connected, no_answer").unwrap(),
+        crate::outreach::cadence::definition::parse_step("email=intro").unwrap(),
+        email()
+    );
+    assert_eq!(
+        crate::outreach::cadence::definition::parse_step("WAIT= 2").unwrap(),
+        wait(2)
+    );
+    assert_eq!(
+        crate::outreach::cadence::definition::parse_step(
+            "call=Ask about the trial|connected, no_answer"
+        )
+        .unwrap(),
         call()
     );
-    match Step::parse("call=Just call").unwrap() {
+    match crate::outreach::cadence::definition::parse_step("call=Just call").unwrap() {
         Step::Call { outcomes, .. } => {
             assert_eq!(outcomes, Outcome::allowed_on(Channel::Phone).to_vec())
         }
         other => panic!("{other:?}"),
     }
     for bad in ["email", "fax=1", "wait=two", "call=x|shrug"] {
-        let e = Step::parse(bad).unwrap_err();
+        let e = crate::outreach::cadence::definition::parse_step(bad).unwrap_err();
         assert!(e.to_string().contains("email=TEMPLATE"), "{bad}: {e}");
     }
 }
