@@ -4,10 +4,23 @@
 //! offline past its due time; a stop from any laptop (by hand, or by a reply) reaches the
 //! owner, which never runs another step, and beats an advance made concurrently; a website
 //! registration matching an intake rule is enrolled once, by the server, however many laptops
-//! pull it; a rep may not define cadences.
+//! pull it; a rep may not define cadences; stops reach an owner on `sync --watch` (real binaries).
 
 #[path = "support/sync.rs"]
 mod sync_support;
+
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+#[path = "support/cli_replica.rs"]
+mod cli_replica;
+
+#[path = "support/server_process.rs"]
+mod server_process;
+
+#[path = "support/watch_stops.rs"]
+mod watch_stops;
 
 use chrono::Duration;
 use serde_json::json;
@@ -363,4 +376,23 @@ async fn a_rep_may_not_define_cadences() {
     assert!(refused.to_string().contains("manager"), "{refused}");
     rita.sync().await;
     assert_eq!(rita.count("SELECT count(*) FROM cadence"), 0);
+}
+
+/// The smoke of the stop figure (`cadence_stop_bench`): real binaries, both laptops on
+/// `sync --watch`; a few replies and opt-outs recorded on rita's laptop stop mona's enrolments.
+/// The 30 s limit only keeps a broken build from hanging; the figure is measured by the bench.
+#[test]
+fn stops_reach_an_online_owner_through_sync_watch() {
+    let office = watch_stops::Office::start(4);
+    for i in 0..4 {
+        let took = office.stop_and_wait(i, std::time::Duration::from_secs(30));
+        assert!(took.is_some(), "stop {i} never reached mona's laptop");
+    }
+    // The owner pushed its stops back: rita's laptop shows them stopped too.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let stopped = office
+        .rita
+        .strings("SELECT id FROM cadence_enrollment WHERE state = 'stopped'");
+    assert_eq!(stopped.len(), 4, "{stopped:?}");
+    office.finish();
 }

@@ -1,0 +1,184 @@
+//! Stops reaching an online owner, through the real binaries: a `switchboard-server` process on
+//! 127.0.0.1, two laptops of office BER each running `switchboard sync --watch`; mona (manager)
+//! owns the enrolments, rita records replies and opt-outs with the `switchboard` command, and
+//! the time from rita's command returning to the enrolment being stopped in mona's file is
+//! measured. Used by the figure (`tests/bench/cadence_stop_bench.rs`) and its smoke test.
+#![allow(dead_code)] // Each test file uses a different part of the fixtures.
+
+use crate::cli_replica::CliReplica;
+use crate::server_process::ServerProcess;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `switchboard sync --watch` process whose output goes to a file (checked for panics).
+pub struct Watcher {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Watcher {
+    pub fn start(replica: &CliReplica, log: PathBuf) -> Watcher {
+        let out = std::fs::File::create(&log).unwrap();
+        let child = replica
+            .sandbox
+            .command(&["sync", "--watch"])
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("starting switchboard sync --watch");
+        Watcher { child, log }
+    }
+
+    /// Stops the process; panics if it printed a panic or exited by itself.
+    pub fn finish(mut self) {
+        let exited = self.child.try_wait().unwrap();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let printed = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(
+            !printed.contains("panicked at"),
+            "sync --watch panicked: {printed}"
+        );
+        assert!(exited.is_none(), "sync --watch exited early: {printed}");
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The office set up for the measurement: the server, rita's and mona's laptops, the leads
+/// (each enrolled in mona's cadence, owned by mona's laptop), and the watchers.
+pub struct Office {
+    pub server: ServerProcess,
+    pub rita: CliReplica,
+    pub mona: CliReplica,
+    pub leads: Vec<String>,
+    watchers: Vec<Watcher>,
+    _logs: tempfile::TempDir,
+}
+
+impl Office {
+    /// Starts the server, sets up `leads` enrolled leads and both laptops' `sync --watch`.
+    pub fn start(leads: usize) -> Office {
+        let server = ServerProcess::start();
+        let rita = CliReplica::login(&server.url(), &server.fingerprint, "rita", None);
+        let mona = CliReplica::login(&server.url(), &server.fingerprint, "mona", None);
+        let mut csv = String::from("name,email,phone,country,kind,submitted_at\n");
+        for i in 0..leads {
+            csv.push_str(&format!(
+                "Stop Person {i},stop{i}@example.com,+49 30 {:07},DE,demo,2026-03-01T10:00:00Z\n",
+                2_000_000 + i
+            ));
+        }
+        let file = rita.sandbox.write("leads.csv", csv);
+        rita.run(&["import", file.to_str().unwrap()]).ok();
+        rita.sync();
+        mona.sync();
+        mona.run(&[
+            "cadence",
+            "add",
+            "Stops",
+            "--step",
+            "call=Introduce the trial",
+            "--step",
+            "wait=2",
+            "--step",
+            "email=recap",
+        ])
+        .ok();
+        let enrolled = mona.sandbox.json(&[
+            "cadence",
+            "enroll",
+            "Stops",
+            "--file",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            enrolled["enrolled"].as_u64(),
+            Some(leads as u64),
+            "{enrolled}"
+        );
+        mona.sync();
+        rita.sync();
+        let leads = rita.strings("SELECT id FROM lead ORDER BY id");
+        assert_eq!(
+            rita.strings("SELECT id FROM cadence_enrollment WHERE owner_replica IS NOT NULL")
+                .len(),
+            leads.len(),
+            "rita shows every enrolment, owned by mona's laptop"
+        );
+        let logs = tempfile::tempdir().unwrap();
+        let watchers = vec![
+            Watcher::start(&rita, logs.path().join("rita.log")),
+            Watcher::start(&mona, logs.path().join("mona.log")),
+        ];
+        Office {
+            server,
+            rita,
+            mona,
+            leads,
+            watchers,
+            _logs: logs,
+        }
+    }
+
+    /// Records a stop for lead `i` on rita's laptop (even: an inbound reply; odd: an opt-out of
+    /// the phone, the channel of the step due) and returns how long it took until the
+    /// enrolment was stopped in mona's file, or `None` after `limit`.
+    pub fn stop_and_wait(&self, i: usize, limit: Duration) -> Option<Duration> {
+        let lead = &self.leads[i];
+        if i.is_multiple_of(2) {
+            self.rita
+                .run(&[
+                    "log",
+                    lead,
+                    "--channel",
+                    "email",
+                    "--outcome",
+                    "replied",
+                    "--inbound",
+                ])
+                .ok();
+        } else {
+            self.rita.run(&["optout", lead, "--channel", "phone"]).ok();
+        }
+        let recorded = Instant::now();
+        let conn = read_only(&self.mona.sandbox.db);
+        loop {
+            let state: String = conn
+                .query_row(
+                    "SELECT state FROM cadence_enrollment WHERE lead_id = ?1",
+                    [lead],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if state == "stopped" {
+                return Some(recorded.elapsed());
+            }
+            if recorded.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Stops the watchers, checking that neither panicked nor exited.
+    pub fn finish(mut self) {
+        for w in self.watchers.drain(..) {
+            w.finish();
+        }
+    }
+}
+
+fn read_only(db: &Path) -> rusqlite::Connection {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn
+}
