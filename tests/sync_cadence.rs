@@ -383,16 +383,36 @@ async fn a_rep_may_not_define_cadences() {
 /// The 30 s limit only keeps a broken build from hanging; the figure is measured by the bench.
 #[test]
 fn stops_reach_an_online_owner_through_sync_watch() {
-    let office = watch_stops::Office::start(4);
+    let limit = std::time::Duration::from_secs(30);
+    let office = watch_stops::Office::start(5);
+    let shown = office.rita.run(&["cadence", "show", "Stops"]);
+    shown.ok();
+    let mona_id = office.mona.replica_id();
+    let tail = &mona_id[mona_id.len() - 12..];
+    assert!(
+        shown.stdout.contains(&format!("laptop …{tail}")),
+        "{mona_id}: {}",
+        shown.stdout
+    );
+    assert!(office
+        .mona
+        .run(&["cadence", "show", "Stops"])
+        .ok()
+        .stdout
+        .contains("this laptop"));
     for i in 0..4 {
-        let took = office.stop_and_wait(i, std::time::Duration::from_secs(30));
+        let took = office.stop_and_wait(i, limit);
         assert!(took.is_some(), "stop {i} never reached mona's laptop");
     }
+    // `cadence stop` on a laptop that does not own the enrolment stops it on the owner too.
+    let lead = &office.leads[4];
+    office.rita.run(&["cadence", "stop", lead]).ok();
+    assert!(office.wait_stopped_on_owner(lead, limit).is_some());
     // The owner pushed its stops back: rita's laptop shows them stopped too.
     std::thread::sleep(std::time::Duration::from_secs(2));
     let stopped = office
         .rita
         .strings("SELECT id FROM cadence_enrollment WHERE state = 'stopped'");
-    assert_eq!(stopped.len(), 4, "{stopped:?}");
+    assert_eq!(stopped.len(), 5, "{stopped:?}");
     office.finish();
 }

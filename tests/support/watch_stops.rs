@@ -147,6 +147,12 @@ impl Office {
         } else {
             self.rita.run(&["optout", lead, "--channel", "phone"]).ok();
         }
+        self.wait_stopped_on_owner(lead, limit)
+    }
+
+    /// How long until lead's enrolment reads `stopped` in mona's file, counted from now, or
+    /// `None` after `limit`.
+    pub fn wait_stopped_on_owner(&self, lead: &str, limit: Duration) -> Option<Duration> {
         let recorded = Instant::now();
         let conn = read_only(&self.mona.sandbox.db);
         loop {

@@ -178,7 +178,9 @@ pub fn run(ctx: &Context, command: CadenceCommand) -> CliResult {
                 fields.add(&format!("Step {}", i + 1), output::clean(&step.label()));
             }
             fields.print()?;
-            let mut table = Table::new(&["LEAD", "VERSION", "STATE", "NEXT", "DUE", "WHY"]);
+            // Only the owner laptop runs an enrolment's steps; the others show and may stop it.
+            let mut table =
+                Table::new(&["LEAD", "VERSION", "STATE", "NEXT", "DUE", "RUN BY", "WHY"]);
             for e in &shown.enrollments {
                 table.row(vec![
                     e.lead_id.clone(),
@@ -188,6 +190,15 @@ pub fn run(ctx: &Context, command: CadenceCommand) -> CliResult {
                         .map(|c| c.as_str().to_string())
                         .unwrap_or_default(),
                     output::opt_time(e.due_at),
+                    match &e.owner_replica {
+                        None => "this laptop".to_string(),
+                        // The random tail of the id names the laptop; `--json` has it whole.
+                        Some(id) => {
+                            let tail: String = id.chars().rev().take(12).collect();
+                            let tail: String = tail.chars().rev().collect();
+                            format!("laptop …{}", output::clean(&tail))
+                        }
+                    },
                     output::opt(e.stop_reason.as_deref()),
                 ]);
             }
