@@ -27,6 +27,8 @@ use serde_json::json;
 use std::sync::Arc;
 use switchboard_core::cadence::{definition, enrollment, Rule};
 use switchboard_core::followup::{self, LogFollowUp};
+use switchboard_core::intake::{self, IntakeContext, RegistrationInput};
+use switchboard_core::protocol::RegistrationDetails;
 use switchboard_core::protocol::{Channel, Direction, Outcome, RegistrationKind};
 use switchboard_core::FixedClock;
 use sync_support::{monday, Hub, NowUtc, Replica};
@@ -287,7 +289,7 @@ async fn a_reply_logged_on_another_laptop_stops_the_owner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_website_registration_matching_a_rule_is_enrolled_once_however_many_laptops_pull_it() {
+async fn a_registration_matching_a_rule_is_enrolled_once_however_many_laptops_pull_it() {
     // The server's clock reads the laptops' Monday: the intake enrols at that time.
     let hub = Hub::start_with_clock(Arc::new(FixedClock::at(monday()))).await;
     let mut mona = hub.replica("mona").await;
@@ -360,6 +362,47 @@ async fn a_website_registration_matching_a_rule_is_enrolled_once_however_many_la
     later(&rita2, 1);
     assert_eq!(run_due_steps(&mut rita) + run_due_steps(&mut rita2), 0);
     assert_eq!(run_due_steps(&mut mona), 1);
+    assert!(no_rejections(&mona) && no_rejections(&rita) && no_rejections(&rita2));
+
+    // A registration imported on rita's laptop is enrolled there (the importing laptop owns
+    // it); the laptops that pull the registration do not enrol it again.
+    let input = RegistrationInput {
+        kind: Some("trial".into()),
+        details: RegistrationDetails {
+            name: Some("Eve Import".into()),
+            email: Some("eve@example.com".into()),
+            phone: Some("+49 30 1234598".into()),
+            country: Some("DE".into()),
+            ..Default::default()
+        },
+        ..RegistrationInput::default()
+    };
+    let imported = rita
+        .store
+        .with_tx_now(|tx, at| {
+            let ctx = IntakeContext::new(tx, Some("BER".into()), at, "rita")?;
+            intake::record(tx, &input, &ctx)
+        })
+        .unwrap();
+    let intake::IntakeOutcome::Created(eve) = imported else {
+        panic!("{imported:?}")
+    };
+    rita.sync().await;
+    rita2.sync().await;
+    mona.sync().await;
+    for r in [&mona, &rita, &rita2] {
+        let e = enrolment(r, &eve);
+        assert_eq!(
+            e.owner_replica.is_none(),
+            r.path == rita.path,
+            "{}: {e:?}",
+            r.user
+        );
+    }
+    assert_eq!(
+        hub.server_count("SELECT count(*) FROM record WHERE kind = 'cadence_enrollment'"),
+        2
+    );
     assert!(no_rejections(&mona) && no_rejections(&rita) && no_rejections(&rita2));
 }
 
