@@ -4,7 +4,8 @@
 //! offline past its due time; a stop from any laptop (by hand, or by a reply) reaches the
 //! owner, which never runs another step, and beats an advance made concurrently; a website
 //! registration matching an intake rule is enrolled once, by the server, however many laptops
-//! pull it; a rep may not define cadences; stops reach an owner on `sync --watch` (real binaries).
+//! pull it; an erasure ends it everywhere for good; a rep may not define cadences; stops reach
+//! an owner on `sync --watch` (real binaries).
 
 #[path = "support/sync.rs"]
 mod sync_support;
@@ -458,4 +459,48 @@ fn stops_reach_an_online_owner_through_sync_watch() {
         .strings("SELECT id FROM cadence_enrollment WHERE state = 'stopped'");
     assert_eq!(stopped.len(), 5, "{stopped:?}");
     office.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_ends_the_cadence_on_every_laptop_and_is_final() {
+    let hub = Hub::start().await;
+    let mut mona = hub.replica("mona").await;
+    let mut rita = hub.replica("rita").await;
+    let lead = rita.add_lead("Fay Example", "fay@example.com", "+4930123460", "DE");
+    rita.sync().await;
+    mona.sync().await;
+    save_trial(&mut mona);
+    let at = mona.clock.now_utc();
+    mona.store
+        .with_tx(|tx| enrollment::enroll(tx, "Trial", std::slice::from_ref(&lead), "mona", at))
+        .unwrap();
+    mona.sync().await;
+    rita.sync().await;
+    // Offline at once: rita erases the person, mona (the owner) runs the due step.
+    later(&mona, 1);
+    rita.erase(&lead);
+    assert_eq!(run_due_steps(&mut mona), 1);
+    rita.sync().await;
+    mona.sync().await; // the owner's advance arrives after the erasure: it changes nothing
+    mona.sync().await;
+    rita.sync().await;
+    for r in [&mona, &rita] {
+        let e = enrolment(r, &lead);
+        assert_eq!(
+            (e.state.as_str(), e.stop_reason.as_deref()),
+            ("stopped", Some("erased")),
+            "{}: {e:?}",
+            r.user
+        );
+    }
+    later(&mona, 10);
+    assert_eq!(run_due_steps(&mut mona), 0);
+    // (The call's workflow change is refused `subject_erased`, as any edit of an erased lead.)
+    for r in [&mona, &rita] {
+        let cadence_rejections = r.count(
+            "SELECT count(*) FROM sync_rejected
+             WHERE op_kind IN ('cadence_saved', 'cadence_rule_added', 'enrollment_synced')",
+        );
+        assert_eq!(cadence_rejections, 0, "{}", r.user);
+    }
 }
