@@ -100,6 +100,8 @@ const AUTHORED: &[(&str, &str, &str, &str)] = &[
     ("audit", "audit", "id", "actor"),
     ("erasure", "erasure", "lead_id", "erased_by"),
     ("disclosure", "disclosure", "id", "disclosed_by"),
+    ("cadence", "cadence_version", "cadence_id", "created_by"),
+    ("cadence_rule", "cadence_rule", "id", "created_by"),
 ];
 
 /// Re-attributes records still waiting to be pushed to the account signing in, unless they name
