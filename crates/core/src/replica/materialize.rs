@@ -30,13 +30,30 @@ pub const REPLICATED: &str = "'lead_fields', 'registration', 'follow_up', 'conse
     'subscriber_request', 'audit', 'erasure', 'disclosure', 'cadence', 'cadence_rule', \
     'cadence_enrollment'";
 
-/// Outbox entries waiting to be pushed.
+/// Outbox entries waiting to be pushed, and enrolment changes not yet queued.
 pub fn pending_count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row(
-        &format!("SELECT count(*) FROM outbox WHERE entity IN ({REPLICATED})"),
+        &format!(
+            "SELECT (SELECT count(*) FROM outbox WHERE entity IN ({REPLICATED}))
+                  + (SELECT count(*) FROM cadence_enrollment WHERE unsent = 1)"
+        ),
         [],
         |r| r.get(0),
     )?)
+}
+
+/// Queues every enrolment changed here since the last push (`unsent`, migration 0012) as an
+/// outbox entry, in the order they were made; run at the start of each push, in its
+/// transaction. Enrolling marks rows instead of writing an outbox row per lead.
+fn queue_unsent_enrollments(conn: &Connection) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox(entity, entity_id)
+         SELECT 'cadence_enrollment', id FROM cadence_enrollment WHERE unsent = 1 ORDER BY rowid",
+    )?
+    .execute([])?;
+    conn.prepare_cached("UPDATE cadence_enrollment SET unsent = 0 WHERE unsent = 1")?
+        .execute([])?;
+    Ok(())
 }
 
 /// How many wire sequences one outbox entry owns.
@@ -116,6 +133,7 @@ pub fn pending_batch(
     limits: &BatchLimits,
     at: DateTime<Utc>,
 ) -> Result<PendingBatch> {
+    queue_unsent_enrollments(conn)?;
     // Compliance entries through the `outbox_by_entity` index; the rest in sequence order
     // (the `+` keeps SQLite from sorting the whole queue through that index).
     let queries = [

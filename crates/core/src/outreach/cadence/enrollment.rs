@@ -592,8 +592,8 @@ pub fn apply_synced(conn: &Connection, e: &EnrollmentSynced, replica_id: &str) -
             conn.prepare_cached(
                 "INSERT INTO cadence_enrollment(id, lead_id, cadence_id, version, step, channel,
                         due_at, state, rep, enrolled_at, enrolled_by, ended_at, stop_reason,
-                        owner_replica, remote_due_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                        owner_replica, remote_due_at, unsent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)",
             )?
             .execute(params![
                 e.id,

@@ -458,3 +458,130 @@ fn a_due_letter_step_joins_the_letter_batch_and_sending_it_advances() {
     assert_eq!((e.step, e.channel), (2, Some(Channel::Phone)));
     assert_eq!(e.due_at, Some(monday() + Duration::days(1)));
 }
+
+fn synced(
+    id: &str,
+    lead: &str,
+    cadence: &str,
+    owner: &str,
+    step: i64,
+    state: EnrollmentState,
+) -> EnrollmentSynced {
+    EnrollmentSynced {
+        id: id.into(),
+        lead_id: lead.into(),
+        cadence_id: cadence.into(),
+        version: 1,
+        owner_replica: owner.into(),
+        step,
+        channel: Some(Channel::Phone),
+        due_at: (state == EnrollmentState::Active).then(monday),
+        state,
+        rep: Some("rep.anna".into()),
+        enrolled_at: monday(),
+        enrolled_by: "manager".into(),
+        ended_at: None,
+        stop_reason: (state == EnrollmentState::Stopped).then(|| "replied".into()),
+        changed_by: "manager".into(),
+    }
+}
+
+#[test]
+fn a_pulled_enrolment_of_another_laptop_is_shown_never_run_and_a_stop_outranks_an_advance() {
+    let mut db = db();
+    let ann = lead(&mut db, "ann@example.com");
+    let bob = lead(&mut db, "bob@example.com");
+    let cadence = save(&mut db, "Trial", &["call=Intro", "wait=2", "email=recap"]);
+    let apply = |db: &mut Db, e: EnrollmentSynced| {
+        db.store
+            .with_tx(|tx| apply_synced(tx, &e, "this-laptop"))
+            .unwrap()
+    };
+    assert!(apply(
+        &mut db,
+        synced(
+            "e1",
+            &ann,
+            &cadence.id,
+            "other-laptop",
+            0,
+            EnrollmentState::Active
+        )
+    ));
+    let shown = for_lead(db.store.conn(), &ann).unwrap();
+    assert_eq!(shown[0].owner_replica.as_deref(), Some("other-laptop"));
+    assert_eq!(
+        shown[0].due_at,
+        Some(monday()),
+        "the owner's due time is shown"
+    );
+    let later = monday() + Duration::days(1);
+    assert!(
+        due(db.store.conn(), later, None, 10).unwrap().is_empty(),
+        "never run here"
+    );
+    assert!(due_steps(db.store.conn(), &ann, later).unwrap().is_empty());
+
+    // A stop, then an older advance: the stop stays.
+    assert!(apply(
+        &mut db,
+        synced(
+            "e1",
+            &ann,
+            &cadence.id,
+            "other-laptop",
+            0,
+            EnrollmentState::Stopped
+        )
+    ));
+    assert!(!apply(
+        &mut db,
+        synced(
+            "e1",
+            &ann,
+            &cadence.id,
+            "other-laptop",
+            2,
+            EnrollmentState::Active
+        )
+    ));
+    let e = find(db.store.conn(), "e1").unwrap().unwrap();
+    assert_eq!(
+        (e.state.as_str(), e.stop_reason.as_deref()),
+        ("stopped", Some("replied"))
+    );
+
+    // An enrolment the server made and named this laptop the owner of is run here.
+    assert!(apply(
+        &mut db,
+        synced(
+            "e2",
+            &bob,
+            &cadence.id,
+            "this-laptop",
+            0,
+            EnrollmentState::Active
+        )
+    ));
+    let tasks = due(db.store.conn(), later, None, 10).unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        (
+            tasks[0].enrollment.id.as_str(),
+            tasks[0].enrollment.owner_replica.as_deref()
+        ),
+        ("e2", None)
+    );
+    // An enrolment of a cadence this laptop does not hold is left out.
+    assert!(!apply(
+        &mut db,
+        synced(
+            "e3",
+            &bob,
+            "unknown-cadence",
+            "x",
+            0,
+            EnrollmentState::Active
+        )
+    ));
+}
