@@ -336,7 +336,7 @@ fn unsubscribe_key() -> (switchboard_protocol::UnsubscribeKey, Vec<u8>) {
 fn enroll_in_cadence(s: &mut Store, lead: &str) {
     use crate::outreach::cadence::{definition, enrollment};
     s.with_tx(|tx| {
-        let steps = [definition::Step::parse("email=hello")?];
+        let steps = [definition::parse_step("email=hello")?];
         definition::save(tx, "Trial", &steps, "mona", noon())?;
         enrollment::enroll(tx, "Trial", &[lead.to_string()], "mona", noon())
     })
