@@ -215,7 +215,7 @@ impl Matrix {
                 self.unsubscribe_key_of(&self.w.rep_a).0,
                 self.intake.expose().as_bytes().to_vec(),
             ),
-            _ => self.unsubscribe_key_of(self.legit(forger).0),
+            _ => self.unsubscribe_key_of(self.legit(forger, false).0),
         }
     }
 
