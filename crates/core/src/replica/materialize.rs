@@ -42,20 +42,6 @@ pub fn pending_count(conn: &Connection) -> Result<i64> {
     )?)
 }
 
-/// Queues every enrolment changed here since the last push (`unsent`, migration 0012) as an
-/// outbox entry, in the order they were made; run at the start of each push, in its
-/// transaction. Enrolling marks rows instead of writing an outbox row per lead.
-fn queue_unsent_enrollments(conn: &Connection) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO outbox(entity, entity_id)
-         SELECT 'cadence_enrollment', id FROM cadence_enrollment WHERE unsent = 1 ORDER BY rowid",
-    )?
-    .execute([])?;
-    conn.prepare_cached("UPDATE cadence_enrollment SET unsent = 0 WHERE unsent = 1")?
-        .execute([])?;
-    Ok(())
-}
-
 /// How many wire sequences one outbox entry owns.
 pub const PARTS: i64 = 8;
 
@@ -133,7 +119,7 @@ pub fn pending_batch(
     limits: &BatchLimits,
     at: DateTime<Utc>,
 ) -> Result<PendingBatch> {
-    queue_unsent_enrollments(conn)?;
+    crate::cadence::enrollment::queue_unsent(conn)?;
     // Compliance entries through the `outbox_by_entity` index; the rest in sequence order
     // (the `+` keeps SQLite from sorting the whole queue through that index).
     let queries = [

@@ -44,6 +44,17 @@ impl Entity {
     }
 }
 
+/// Enqueues every enrolment marked `unsent` (migration 0012), oldest first; the caller
+/// (`cadence::enrollment::queue_unsent`) clears the marks in the same transaction.
+pub fn enqueue_unsent_enrollments(conn: &Connection) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox(entity, entity_id)
+         SELECT 'cadence_enrollment', id FROM cadence_enrollment WHERE unsent = 1 ORDER BY rowid",
+    )?
+    .execute([])?;
+    Ok(())
+}
+
 /// Enqueues a reference to a row written in the same transaction as `conn`'s current one.
 pub fn enqueue(
     conn: &Connection,

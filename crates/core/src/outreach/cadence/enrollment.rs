@@ -505,6 +505,16 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<Enrollment>> {
         .optional()?)
 }
 
+/// Queues every enrolment changed here since the last push (`unsent`, migration 0012) for the
+/// push, in the order they were made; called at the start of each push, in its transaction.
+/// Enrolling marks rows instead of writing an outbox row per lead.
+pub fn queue_unsent(conn: &Connection) -> Result<()> {
+    crate::store::outbox::enqueue_unsent_enrollments(conn)?;
+    conn.prepare_cached("UPDATE cadence_enrollment SET unsent = 0 WHERE unsent = 1")?
+        .execute([])?;
+    Ok(())
+}
+
 /// An enrolment's state as it is pushed: `replica_id` is this replica's id (the owner of the
 /// enrolments it made), `user` the signed-in account pushing it.
 pub fn synced_op(
