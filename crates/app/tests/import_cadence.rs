@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use switchboard_app::jobs::{self, CadenceEnrolment, ImportEnrolment, JobControl};
-use switchboard_core::cadence::{definition, Rule, Step};
+use switchboard_core::cadence::{definition, Rule};
 use switchboard_core::import::{self, ImportOptions};
 use switchboard_core::protocol::RegistrationKind;
 use switchboard_core::{FixedClock, Store};
@@ -23,7 +23,7 @@ fn store(dir: &Path) -> Store {
     let mut store =
         Store::open_with_clock(&dir.join("replica.db"), Arc::new(FixedClock::at(monday())))
             .unwrap();
-    let step = |s: &str| vec![Step::parse(s).unwrap()];
+    let step = |s: &str| vec![definition::parse_step(s).unwrap()];
     store
         .with_tx_now(|tx, at| {
             definition::save(tx, "Welcome", &step("email=hello"), "manager", at)?;

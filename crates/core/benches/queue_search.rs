@@ -621,7 +621,7 @@ fn enrol(conn: &rusqlite::Connection, n: usize) {
     let now = bench_now();
     let steps: Vec<Step> = ["call=Intro|connected,no_answer", "wait=2", "email=recap"]
         .iter()
-        .map(|s| Step::parse(s).unwrap())
+        .map(|s| definition::parse_step(s).unwrap())
         .collect();
     conn.execute_batch("BEGIN").unwrap();
     let mut left = n as i64;

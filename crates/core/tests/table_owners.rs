@@ -48,7 +48,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("subscriber_request", "requests"),
     ("suppression", "suppression"),
     ("sync_rejected", "materialize"),
-    // Set while a pulled page is applied, so migration 0012's triggers tell pulled from local.
+    // Set while a pulled page is applied, so migration 0013's triggers tell pulled from local.
     ("sync_applying", "apply"),
     ("sync_state", "sync_state"),
 ];

@@ -179,7 +179,7 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     let mut newest: Option<Hlc> = None;
     let mut new_leads = NewLeads::scan(conn, changes)?;
     let mut replica_id: Option<String> = None;
-    // Pulled writes are not local intake nor local changes (migration 0012's triggers).
+    // Pulled writes are not local intake nor local changes (migration 0013's triggers).
     conn.prepare_cached("INSERT OR IGNORE INTO sync_applying(id) VALUES (1)")?
         .execute([])?;
     for (index, change) in changes.iter().enumerate() {

@@ -43,8 +43,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0012_cadence_review.sql"),
     ),
     (
-        "0012_cadence_sync",
-        include_str!("../../migrations/0012_cadence_sync.sql"),
+        "0013_cadence_sync",
+        include_str!("../../migrations/0013_cadence_sync.sql"),
     ),
 ];
 

@@ -21,7 +21,7 @@ pub enum Entity {
     Cadence,
     /// A cadence's intake rule.
     CadenceRule,
-    /// An enrolment's state (queued by the triggers of migration 0012).
+    /// An enrolment's state (queued by the triggers of migration 0013).
     CadenceEnrollment,
 }
 
@@ -44,7 +44,7 @@ impl Entity {
     }
 }
 
-/// Enqueues every enrolment marked `unsent` (migration 0012), oldest first; the caller
+/// Enqueues every enrolment marked `unsent` (migration 0013), oldest first; the caller
 /// (`cadence::enrollment::queue_unsent`) clears the marks in the same transaction.
 pub fn enqueue_unsent_enrollments(conn: &Connection) -> Result<()> {
     conn.prepare_cached(

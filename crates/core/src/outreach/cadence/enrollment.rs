@@ -505,7 +505,7 @@ pub fn find(conn: &Connection, id: &str) -> Result<Option<Enrollment>> {
         .optional()?)
 }
 
-/// Queues every enrolment changed here since the last push (`unsent`, migration 0012) for the
+/// Queues every enrolment changed here since the last push (`unsent`, migration 0013) for the
 /// push, in the order they were made; called at the start of each push, in its transaction.
 /// Enrolling marks rows instead of writing an outbox row per lead.
 pub fn queue_unsent(conn: &Connection) -> Result<()> {

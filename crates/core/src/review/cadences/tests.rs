@@ -127,7 +127,7 @@ fn figures_per_cadence_and_step_follow_from_the_recorded_events() {
         "call=Check in",
     ]
     .iter()
-    .map(|s| Step::parse(s).unwrap())
+    .map(|s| definition::parse_step(s).unwrap())
     .collect();
     db.store
         .with_tx_now(|tx, at| definition::save(tx, "Trial", &steps, "manager", at))
@@ -233,7 +233,7 @@ fn figures_per_cadence_and_step_follow_from_the_recorded_events() {
 fn the_period_and_office_narrow_the_enrolments_and_an_empty_one_has_no_rows() {
     let mut db = db();
     let first = registered(&mut db, "a@example.com", "berlin", Duration::hours(2));
-    let steps = [Step::parse("email=hello").unwrap()];
+    let steps = [definition::parse_step("email=hello").unwrap()];
     db.store
         .with_tx_now(|tx, at| definition::save(tx, "Hello", &steps, "manager", at))
         .unwrap();
