@@ -319,6 +319,8 @@ pub fn op_templates() -> &'static [Value] {
             suffix: "fuzz".into(),
             at,
             hlc: "1772442000000-00000-fuzz".into(),
+            cadence_id: "cadence-fuzz".into(),
+            replica_id: "replica-fuzz".into(),
         };
         ops.extend(switchboard_protocol::authz::samples(&context));
         ops.into_iter()
@@ -339,6 +341,9 @@ const OP_TYPES: &[&str] = &[
     "lead_revoked",
     "partner_registered",
     "disclosure_recorded",
+    "cadence_saved",
+    "cadence_rule_added",
+    "enrollment_synced",
     "nonsense",
 ];
 
