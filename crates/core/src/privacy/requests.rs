@@ -5,6 +5,7 @@ use crate::clock::{new_id, to_text};
 use crate::compliance::consent;
 use crate::error::{CoreError, Result};
 use crate::people::leads::{self, parse_time};
+use crate::privacy::roles;
 use crate::store::audit;
 use crate::store::outbox::{self, Entity};
 use chrono::{DateTime, Months, Utc};
@@ -139,6 +140,7 @@ pub fn handle(
         ));
     }
     let request = get(conn, request_id)?;
+    roles::require_carry_out(conn, request.kind)?;
     if request.status != RequestStatus::Open {
         return Err(CoreError::Conflict(format!(
             "request {request_id} was already {} by {} at {}",
@@ -160,6 +162,7 @@ pub fn fulfil(
     actor: &str,
     at: DateTime<Utc>,
 ) -> Result<SubscriberRequest> {
+    roles::require_carry_out(conn, kind)?;
     let pending = conn
         .prepare_cached(&format!(
             "SELECT {REQUEST_COLUMNS} FROM subscriber_request
