@@ -63,6 +63,8 @@ pub struct InboxEntry {
     pub overdue: bool,
     /// Whole days past due (0 when not overdue), so the UI can say it in words.
     pub days_overdue: u32,
+    /// Why the signed-in role may not close this request, saying who can (`None`: it may).
+    pub closing_refusal: Option<String>,
 }
 
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<SubscriberRequest> {
@@ -249,6 +251,7 @@ pub fn inbox(
 ) -> Result<Vec<InboxEntry>> {
     let mut person = conn
         .prepare_cached("SELECT coalesce(nullif(trim(name), ''), email) FROM lead WHERE id = ?1")?;
+    let role = roles::signed_in_role(conn)?;
     let mut entries = Vec::new();
     for item in list(conn, filter, now)? {
         let who: Option<String> = person
@@ -261,6 +264,7 @@ pub fn inbox(
             0
         };
         entries.push(InboxEntry {
+            closing_refusal: roles::refusal(role, item.request.kind),
             request: item.request,
             person: who,
             overdue: item.overdue,

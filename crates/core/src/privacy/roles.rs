@@ -20,15 +20,18 @@ pub fn signed_in_role(conn: &Connection) -> Result<Option<Role>> {
 /// Refuses (`role_required`, saying who can) carrying out a request of `kind` when the
 /// signed-in role may not; opting someone out is everyone's.
 pub fn require_carry_out(conn: &Connection, kind: RequestKind) -> Result<()> {
-    if kind == RequestKind::OptOut {
-        return Ok(());
+    match refusal(signed_in_role(conn)?, kind) {
+        Some(reason) => Err(CoreError::RoleRequired(reason)),
+        None => Ok(()),
     }
-    match signed_in_role(conn)? {
-        Some(role) if !role.carries_out_requests() => Err(CoreError::RoleRequired(
-            authz::carry_out_refusal(role, Some(kind)),
-        )),
-        _ => Ok(()),
-    }
+}
+
+/// Why `role` (the signed-in one, if any) may not carry out or close a request of `kind`,
+/// saying who can; `None` when it may.
+pub fn refusal(role: Option<Role>, kind: RequestKind) -> Option<String> {
+    let role = role?;
+    (kind != RequestKind::OptOut && !role.carries_out_requests())
+        .then(|| authz::carry_out_refusal(role, Some(kind)))
 }
 
 /// What the signed-in role may do with subscriber requests, for the window and `status`.
@@ -143,6 +146,20 @@ mod tests {
                 "SELECT count(*) FROM subscriber_request WHERE status = 'open'"
             ),
             1
+        );
+        // The inbox says which requests the rep may not close, and why.
+        let inbox = requests::inbox(store.conn(), &Default::default(), now).unwrap();
+        let refusals: Vec<_> = inbox
+            .iter()
+            .map(|e| (e.request.kind, e.closing_refusal.is_some()))
+            .collect();
+        assert!(
+            refusals.contains(&(RequestKind::Erase, true)),
+            "{refusals:?}"
+        );
+        assert!(
+            refusals.contains(&(RequestKind::OptOut, false)),
+            "{refusals:?}"
         );
         let p = permissions(store.conn()).unwrap();
         assert_eq!((p.role, p.carry_out), (Some(Role::Rep), false));
