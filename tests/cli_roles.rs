@@ -3,7 +3,9 @@
 //! `switchboard` binary. A rep's erasure, correction, access export and closing of an erasure
 //! request are refused on the laptop with `role_required` (exit 3) naming who can, and nothing
 //! is queued; the rep records the request and it syncs; the office's privacy staff carry it out
-//! and the erasure syncs back to the rep. Neither binary may panic.
+//! and the erasure syncs back to the rep. A role the admin changes while the rep is signed in
+//! holds on the server from her next request and on her laptop from its next sync, without a
+//! new sign-in. Neither binary may panic.
 
 #[path = "support/sync.rs"]
 mod sync_support;
@@ -20,7 +22,9 @@ mod server_process;
 
 use cli_replica::{server_strings, CliReplica};
 use server_process::ServerProcess;
-use sync_support::{Replica, PASSWORD};
+use switchboard_core::protocol::Role;
+use switchboard_server::roles;
+use sync_support::{Hub, Replica, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rep_records_an_erasure_and_the_privacy_role_carries_it_out() {
@@ -149,5 +153,62 @@ async fn a_rep_records_an_erasure_and_the_privacy_role_carries_it_out() {
         priya.strings("SELECT status FROM subscriber_request"),
         vec!["done".to_string()]
     );
+
     server.assert_no_panic();
+}
+
+/// The admin changes a signed-in rep's role on the running server (`roles::set_role`, what
+/// `switchboard-server user role` does): her same token's next push is judged by the new role,
+/// and her laptop takes the role from the next page it pulls, so its own check lets her carry
+/// out the correction it refused before, without signing in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_changed_while_signed_in_holds_from_the_next_sync() {
+    let hub = Hub::start().await;
+    let mut mona = hub.replica("mona").await;
+    let lead = mona.add_lead("Fay Fixer", "fay@example.com", "+493012345679", "DE");
+    mona.sync().await;
+    let rita = CliReplica::login(
+        &hub.server.url,
+        &hub.server.fingerprint,
+        "rita",
+        Some(support::NOW),
+    );
+    rita.sync();
+    let refused = rita.run(&["--json", "correct", &lead, "name=Fay Fixed"]);
+    refused.expect(3);
+    assert!(
+        refused.stderr.contains("role_required"),
+        "{}",
+        refused.stderr
+    );
+
+    hub.server
+        .admin(|tx| roles::set_role(tx, "rita", Role::Privacy, Some("BER")))
+        .await
+        .unwrap();
+    rita.sync();
+    let status = rita.run(&["status"]);
+    status.ok();
+    assert!(
+        status.stdout.contains("Role:          privacy ("),
+        "{}",
+        status.stdout
+    );
+    let corrected = rita.sandbox.json(&["correct", &lead, "name=Fay Fixed"]);
+    assert_eq!(corrected["lead_id"], lead.as_str(), "{corrected}");
+    rita.sync();
+    let status = rita.status();
+    assert_eq!(
+        (
+            status["pending"].as_i64(),
+            status["rejected_total"].as_i64()
+        ),
+        (Some(0), Some(0)),
+        "{status}"
+    );
+    mona.sync().await;
+    assert_eq!(
+        mona.count("SELECT count(*) FROM lead WHERE name = 'Fay Fixed'"),
+        1
+    );
 }

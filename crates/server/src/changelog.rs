@@ -61,6 +61,7 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
         changes,
         next_cursor,
         has_more,
+        role: Some(actor.role),
     })
 }
 
@@ -107,7 +108,9 @@ pub fn page_json(
     body.push_str(&next_cursor.to_string());
     body.push_str(",\"has_more\":");
     body.push_str(if has_more { "true" } else { "false" });
-    body.push('}');
+    body.push_str(",\"role\":\"");
+    body.push_str(actor.role.as_str());
+    body.push_str("\"}");
     Ok((body, count))
 }
 

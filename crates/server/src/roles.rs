@@ -2,8 +2,9 @@
 //! office, and changing an account's role. What each role may push is
 //! `switchboard_protocol::authz::role_refusal`; what it may pull is `changelog::page`.
 
+use crate::accounts::Actor;
 use crate::error::{Result, ServerError};
-use crate::store::Tx;
+use crate::store::{col_text, Tx};
 use switchboard_protocol::Role;
 
 /// Whether `office` suits `role`: office roles need one that exists, the privacy officer
@@ -44,4 +45,24 @@ pub fn set_role(tx: &mut dyn Tx, name: &str, role: Role, office: Option<&str>) -
         return Err(ServerError::NotFound(format!("no live user '{name}'")));
     }
     Ok(())
+}
+
+/// The actor as the account stands in this (write) transaction: the role and office an admin
+/// gave it since the request was authenticated, which a push is judged by. A revoked or
+/// removed account is refused.
+pub fn current(tx: &mut dyn Tx, actor: &Actor) -> Result<Actor> {
+    let row = tx.query_opt(
+        "SELECT role, office FROM account WHERE name = ?1 AND revoked = 0",
+        &[actor.user.as_str().into()],
+    )?;
+    let gone = || ServerError::Unauthorized("the account was revoked; sign in again".into());
+    let row = row.ok_or_else(gone)?;
+    let role = col_text(&row, 0)
+        .and_then(|r| r.parse::<Role>().ok())
+        .ok_or_else(gone)?;
+    Ok(Actor {
+        user: actor.user.clone(),
+        role,
+        office: col_text(&row, 1),
+    })
 }
