@@ -102,9 +102,7 @@ impl Failure {
 fn exit_for(code: &str) -> Exit {
     match code {
         "bad_input" => Exit::BadInput,
-        "blocked" | "suppressed" | "unsubscribe_not_configured" | "role_required" => {
-            Exit::Refused
-        }
+        "blocked" | "suppressed" | "unsubscribe_not_configured" | "role_required" => Exit::Refused,
         "not_found" => Exit::NotFound,
         "conflict" => Exit::Conflict,
         _ => Exit::Failed,
