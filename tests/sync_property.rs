@@ -166,6 +166,11 @@ async fn run(actions: Vec<Action>) -> Vec<(String, usize)> {
                     Action::OptOut(..) => r.opt_out(&lead, ConsentScope::Phone),
                     Action::OptIn(..) => r.opt_in(&lead, ConsentScope::Phone),
                     Action::Rename(..) => r.rename(&lead, &format!("Renamed {serial}")),
+                    // Rita is a rep: her laptop refuses to carry out an erasure.
+                    Action::Erase(..) if r.user == "rita" => {
+                        let refused = r.try_erase(&lead).unwrap_err();
+                        assert_eq!(refused.code(), "role_required", "{refused}");
+                    }
                     Action::Erase(..) => {
                         r.erase(&lead);
                         erasures.insert(lead);

@@ -126,6 +126,21 @@ impl ServerProcess {
         std::fs::read_to_string(self.stderr_path()).unwrap_or_default()
     }
 
+    /// Runs `switchboard-server ARGS --data DIR` on this folder (with `stdin` as its input);
+    /// returns what it printed, failing the test if it failed.
+    pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> String {
+        admin(&self.data_dir(), args, stdin)
+    }
+
+    /// Fails the test if the server printed a panic.
+    pub fn assert_no_panic(&self) {
+        let log = self.stderr();
+        assert!(
+            !log.contains("panicked at"),
+            "switchboard-server panicked:\n{log}"
+        );
+    }
+
     /// `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)

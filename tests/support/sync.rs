@@ -284,9 +284,14 @@ impl Replica {
 
     /// Erases a person.
     pub fn erase(&mut self, lead_id: &str) {
+        self.try_erase(lead_id).unwrap();
+    }
+
+    /// Erases a lead as this replica's user, as the laptop answers (a rep is refused).
+    pub fn try_erase(&mut self, lead_id: &str) -> switchboard_core::Result<()> {
         self.tick();
         let user = self.user.clone();
-        erase::erase(&mut self.store, lead_id, &user).unwrap();
+        erase::erase(&mut self.store, lead_id, &user).map(|_| ())
     }
 
     /// Whether the gate lets this replica call the lead now.

@@ -102,7 +102,7 @@ impl Failure {
 fn exit_for(code: &str) -> Exit {
     match code {
         "bad_input" => Exit::BadInput,
-        "blocked" | "suppressed" | "unsubscribe_not_configured" => Exit::Refused,
+        "blocked" | "suppressed" | "unsubscribe_not_configured" | "role_required" => Exit::Refused,
         "not_found" => Exit::NotFound,
         "conflict" => Exit::Conflict,
         _ => Exit::Failed,
@@ -144,6 +144,7 @@ mod tests {
             (CoreError::Blocked("x".into()), 3),
             (CoreError::Suppressed("x".into()), 3),
             (CoreError::UnsubscribeNotConfigured("x".into()), 3),
+            (CoreError::RoleRequired("x".into()), 3),
             (CoreError::NotFound("x".into()), 4),
             (CoreError::Conflict("x".into()), 5),
             (CoreError::io("reading", std::io::Error::other("gone")), 1),

@@ -17,6 +17,9 @@ pub enum CoreError {
     /// The person was erased: their data is gone and cannot be recorded again.
     #[error("{0}")]
     Suppressed(String),
+    /// The signed-in account's role may not do this; the message says who can.
+    #[error("{0}")]
+    RoleRequired(String),
     /// Someone else changed or holds it (a lease, a concurrent write).
     #[error("{0}")]
     Conflict(String),
@@ -44,6 +47,7 @@ impl CoreError {
             CoreError::NotFound(_) => "not_found",
             CoreError::Blocked(_) => "blocked",
             CoreError::Suppressed(_) => "suppressed",
+            CoreError::RoleRequired(_) => "role_required",
             CoreError::Conflict(_) => "conflict",
             CoreError::UnsubscribeNotConfigured(_) => "unsubscribe_not_configured",
             CoreError::Storage(_) => "storage",

@@ -40,7 +40,7 @@ pub use intake::import;
 pub use outreach::{cadence, contact, followup, letters, mail, queue, reminders};
 pub use partners::{disclosure, notices, share};
 pub use people::{leads, registration};
-pub use privacy::{access, correct, erase, requests};
+pub use privacy::{access, correct, erase, requests, roles};
 pub use review::{export, history, search};
 pub use store::{audit, outbox, scrub, settings, sync_state};
 

@@ -119,6 +119,93 @@ pub fn authors(op: &Op) -> Vec<(&'static str, Option<&str>)> {
     }
 }
 
+/// The subscriber request an operation carries out, if it does: an erasure, an access
+/// export or a correction, which only roles that `Role::carries_out_requests` may push (a rep
+/// records such requests and opts people out). Closing a request of those kinds, done or
+/// rejected, is carrying it out too; `closed_kind` names the kind of the request a
+/// `request_handled` closes (the operation does not carry it).
+pub fn carries_out(op: &Op, closed_kind: Option<RequestKind>) -> Option<RequestKind> {
+    let fulfilled = |kind: RequestKind| Some(kind).filter(|k| *k != RequestKind::OptOut);
+    match op {
+        Op::LeadErased(_) => Some(RequestKind::Erase),
+        Op::RequestOpened(r) if r.status != RequestStatus::Open => fulfilled(r.kind),
+        Op::RequestHandled(_) => closed_kind.and_then(fulfilled),
+        // A correction's field groups look like any edit; its audit entry says what it was.
+        Op::AuditRecorded(a) if a.action.trim().eq_ignore_ascii_case(CORRECTION_ACTION) => {
+            Some(RequestKind::Correct)
+        }
+        Op::RequestOpened(_)
+        | Op::AuditRecorded(_)
+        | Op::LeadFieldsSet(_)
+        | Op::RegistrationAdded(_)
+        | Op::FollowUpLogged(_)
+        | Op::ConsentRecorded(_)
+        | Op::LeadRevoked(_)
+        | Op::PartnerRegistered(_)
+        | Op::DisclosureRecorded(_) => None,
+    }
+}
+
+/// The audit action a correction records for each field it changes.
+pub const CORRECTION_ACTION: &str = "correct";
+
+/// Whether `op` is work on a subscriber request, the only work the company-wide privacy
+/// officer may push: recording and closing requests, opt-outs, erasures, corrections of a
+/// person's fields and their audit entries. Not follow-ups, registrations, disclosures, the
+/// workflow or office of a lead, or new leads.
+pub fn is_request_work(op: &Op) -> bool {
+    match op {
+        Op::RequestOpened(_)
+        | Op::RequestHandled(_)
+        | Op::LeadErased(_)
+        | Op::ConsentRecorded(_)
+        | Op::AuditRecorded(_) => true,
+        Op::LeadFieldsSet(set) => matches!(
+            set.fields.group(),
+            FieldGroup::Identity | FieldGroup::Email | FieldGroup::Phone | FieldGroup::Postal
+        ),
+        Op::RegistrationAdded(_)
+        | Op::FollowUpLogged(_)
+        | Op::DisclosureRecorded(_)
+        | Op::LeadRevoked(_)
+        | Op::PartnerRegistered(_) => false,
+    }
+}
+
+/// Why `role` may not push `op`, as a message that says who can, or `None` when the role
+/// allows it (offices are checked separately). `closed_kind` as for `carries_out`.
+pub fn role_refusal(role: Role, op: &Op, closed_kind: Option<RequestKind>) -> Option<String> {
+    if let Some(kind) = carries_out(op, closed_kind) {
+        if !role.carries_out_requests() {
+            return Some(carry_out_refusal(role, Some(kind)));
+        }
+    }
+    if role == Role::PrivacyOfficer && !is_request_work(op) {
+        return Some(format!(
+            "the privacy officer works on subscriber requests only; {} is for the lead's office",
+            op.kind()
+        ));
+    }
+    None
+}
+
+/// The message refusing a `role` that may not carry out a request of `kind` (`None`: any of
+/// them): who can.
+pub fn carry_out_refusal(role: Role, kind: Option<RequestKind>) -> String {
+    let what = match kind {
+        Some(RequestKind::Erase) => "carrying out an erasure",
+        Some(RequestKind::Access) => "carrying out an access request (the export)",
+        Some(RequestKind::Correct) => "carrying out a correction",
+        Some(RequestKind::OptOut) => "closing an opt-out request",
+        None => "carrying out erasures, access exports and corrections",
+    };
+    format!(
+        "{what} is for {}; you are signed in as a {role}: record the request and ask \
+         one of them",
+        Role::CARRY_OUT_WHO
+    )
+}
+
 /// Audit actions that describe what the server does (accounts, offices, routes, keys,
 /// partners, sessions). Replicas never perform them, so a pushed audit entry naming one is a
 /// forgery.

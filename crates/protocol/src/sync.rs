@@ -206,6 +206,11 @@ pub struct ChangesPage {
     pub next_cursor: i64,
     /// More changes are already waiting: pull again at once.
     pub has_more: bool,
+    /// The caller's role as of this request (protocol 3; absent from older servers), so a
+    /// laptop follows a role the admin changed without signing in again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub role: Option<Role>,
 }
 
 /// `POST /v1/registrations` from the website (authenticated with the intake key).

@@ -125,9 +125,43 @@ vocabulary!(
 );
 
 vocabulary!(
-    /// What a user may do.
-    Role { Rep => "rep", Manager => "manager", Admin => "admin" }
+    /// What a user may do (see `Role::carries_out_requests` and docs/SYNC.md, "Roles"): a rep
+    /// works their office's leads and records subscriber requests; a manager also reads the
+    /// office's history and carries out requests; `privacy` is office staff the office assigns to
+    /// carry out requests; `privacy_officer` carries out requests in every office and does
+    /// nothing else; an admin does everything everywhere.
+    Role {
+        Rep => "rep",
+        Manager => "manager",
+        Admin => "admin",
+        Privacy => "privacy",
+        PrivacyOfficer => "privacy_officer",
+    }
 );
+
+impl Role {
+    /// Whether the role may carry out an erasure, an access export or a correction (a rep
+    /// records such requests; opting someone out is everyone's).
+    pub fn carries_out_requests(self) -> bool {
+        match self {
+            Role::Rep => false,
+            Role::Manager | Role::Admin | Role::Privacy | Role::PrivacyOfficer => true,
+        }
+    }
+
+    /// Whether the role belongs to no office: it reaches every office (an admin for
+    /// everything, the privacy officer for subscriber requests only).
+    pub fn is_company_wide(self) -> bool {
+        match self {
+            Role::Admin | Role::PrivacyOfficer => true,
+            Role::Rep | Role::Manager | Role::Privacy => false,
+        }
+    }
+
+    /// The roles that may carry out requests, in words, for messages that say whom to ask.
+    pub const CARRY_OUT_WHO: &'static str =
+        "a manager of the office, the office's privacy staff (role privacy), the privacy officer or an admin";
+}
 
 vocabulary!(
     /// What a website registration asked for.

@@ -91,18 +91,7 @@ pub fn add_user(
             "a user name has 1 to 100 characters".into(),
         ));
     }
-    if role != Role::Admin && office.is_none() {
-        return Err(ServerError::Invalid(format!(
-            "a {role} needs an office (--office CODE)"
-        )));
-    }
-    if let Some(code) = office {
-        if !crate::leads::office_exists(tx, code)? {
-            return Err(ServerError::NotFound(format!(
-                "no office '{code}' (add it with `office add`)"
-            )));
-        }
-    }
+    crate::roles::check_office(tx, role, office)?;
     let changed = tx.exec(
         "INSERT INTO account (name, role, office, password_hash, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",

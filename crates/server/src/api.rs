@@ -500,7 +500,7 @@ async fn follow_ups(
 ) -> Result<Json<Vec<FollowUp>>> {
     let Query(q) = query.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let office = match actor.role {
-        Role::Rep => {
+        Role::Rep | Role::Privacy | Role::PrivacyOfficer => {
             return Err(ServerError::Forbidden(
                 "only managers and admins read office history".into(),
             ))

@@ -7,6 +7,7 @@
 use crate::accounts::Actor;
 use crate::error::{Result, ServerError};
 use crate::leads::{LeadRow, ZERO_CLOCK};
+use crate::privacy_view;
 use crate::sealing::{self, Opener};
 use crate::store::{col_int, col_text, Row, Tx, Val};
 use switchboard_protocol::*;
@@ -40,6 +41,7 @@ pub fn emit(tx: &mut dyn Tx, bucket: &str, op: &Op) -> Result<i64> {
 /// The changes after `after` that `actor` may see, at most `limit`.
 pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<ChangesPage> {
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
+    let officer = actor.role == Role::PrivacyOfficer;
     let mut changes = Vec::with_capacity(rows.len());
     let mut opener = Opener::default();
     let mut next_cursor = after;
@@ -49,6 +51,9 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
         let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key_row(row))? else {
             continue;
         };
+        if officer && privacy_view::is_revocation(&op) {
+            continue;
+        }
         let op: Op = serde_json::from_str(&op)?;
         changes.push(Change { server_seq, op });
     }
@@ -56,6 +61,7 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
         changes,
         next_cursor,
         has_more,
+        role: Some(actor.role),
     })
 }
 
@@ -71,6 +77,7 @@ pub fn page_json(
     limit: u32,
 ) -> Result<(String, usize)> {
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
+    let officer = actor.role == Role::PrivacyOfficer;
     let mut body = String::with_capacity(64 + rows.iter().map(|r| 40 + op_len(r)).sum::<usize>());
     body.push_str("{\"changes\":[");
     let mut next_cursor = after;
@@ -84,6 +91,9 @@ pub fn page_json(
         let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key_row(row))? else {
             continue;
         };
+        if officer && privacy_view::is_revocation(&op) {
+            continue;
+        }
         if count > 0 {
             body.push(',');
         }
@@ -98,7 +108,9 @@ pub fn page_json(
     body.push_str(&next_cursor.to_string());
     body.push_str(",\"has_more\":");
     body.push_str(if has_more { "true" } else { "false" });
-    body.push('}');
+    body.push_str(",\"role\":\"");
+    body.push_str(actor.role.as_str());
+    body.push_str("\"}");
     Ok((body, count))
 }
 
@@ -137,7 +149,17 @@ fn key_row(row: &Row) -> (Option<&str>, Option<&str>) {
 /// more follow.
 fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(Vec<Row>, bool)> {
     let limit = limit.clamp(1, MAX_PAGE) as i64;
-    let mut rows = if actor.is_admin() {
+    let mut rows = if actor.role == Role::PrivacyOfficer {
+        // People with a request, in any bucket, and the global bucket (`privacy_view`).
+        tx.query(
+            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped FROM change_log c \
+             LEFT JOIN person_key k ON k.lead_id = c.lead_id WHERE c.server_seq > ?1 \
+             AND (c.bucket = '*' OR c.lead_id IN \
+               (SELECT lead_id FROM record WHERE kind = 'subscriber_request')) \
+             ORDER BY c.server_seq LIMIT ?2",
+            &[after.into(), (limit + 1).into()],
+        )?
+    } else if actor.is_admin() {
         tx.query(
             "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped FROM change_log c \
              LEFT JOIN person_key k ON k.lead_id = c.lead_id WHERE c.server_seq > ?1 \

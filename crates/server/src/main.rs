@@ -133,6 +133,17 @@ enum UserCommand {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Give an account another role (rep, manager, privacy, privacy_officer, admin) and
+    /// office; it holds from the account's next request, without signing in again.
+    Role {
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        office: Option<String>,
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Revoke an account and all its tokens.
     Revoke {
         name: String,
@@ -258,6 +269,24 @@ fn main() -> anyhow::Result<()> {
                 accounts::add_user(tx, &name, role, office.as_deref(), &hash, now)
             })?;
             println!("user {name} added ({role})");
+        }
+        Command::User {
+            command:
+                UserCommand::Role {
+                    name,
+                    role,
+                    office,
+                    data,
+                },
+        } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            with_store(&data, |tx| {
+                switchboard_server::roles::set_role(tx, &name, role, office.as_deref())
+            })?;
+            match office {
+                Some(code) => println!("user {name} is now a {role} of office {code}"),
+                None => println!("user {name} is now a {role} (every office)"),
+            }
         }
         Command::User {
             command: UserCommand::Revoke { name, data },

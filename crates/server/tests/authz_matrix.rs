@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use support::*;
 use switchboard_protocol::authz::{self, Forgeable, Names, Origin, SampleContext};
 use switchboard_protocol::*;
-use switchboard_server::admin;
+use switchboard_server::{admin, roles};
 use switchboard_test_support::{ApiClient, TestOptions};
 
 /// Who forges.
@@ -366,7 +366,15 @@ async fn matrix(options: TestOptions) {
                     .push(&legit_replica, numbered(vec![sample.clone()]))
                     .await
                     .unwrap();
-                if authz::origin(sample) == Origin::Replica {
+                if authz::carries_out(sample, Some(RequestKind::Erase)).is_some() {
+                    // A rep records requests; carrying one out is for other roles (the role
+                    // matrix below applies it for them).
+                    assert_eq!(
+                        baseline.results[0].code.as_deref(),
+                        Some("role_required"),
+                        "{label}: the rep's push: {baseline:?}"
+                    );
+                } else if authz::origin(sample) == Origin::Replica {
                     assert_eq!(
                         baseline.results[0].status,
                         PushStatus::Applied,
@@ -591,3 +599,413 @@ fn unsubscribed(ops: &[Op]) -> Vec<&str> {
 }
 
 both_backends!(authorization_matrix_from_the_protocol, matrix);
+
+/// Where the lead a role-matrix case works on is: office A (the office roles' own), office B
+/// (another office), or no office (the admin-only bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Place {
+    OfficeA,
+    OfficeB,
+    NoOffice,
+}
+
+const PLACES: [Place; 3] = [Place::OfficeA, Place::OfficeB, Place::NoOffice];
+
+/// What a sample does, as the role rules see it. An exhaustive `match` over `Op`: a new
+/// operation kind does not compile until it has a rule here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Work {
+    /// Creates a lead in the office it names.
+    NewLead,
+    /// Working a lead: registrations, follow-ups, disclosures.
+    Working,
+    /// Recording a request or an opt-out: everyone's, and the privacy officer's anywhere.
+    Recording,
+    /// Carrying out an erasure, access export or correction.
+    CarryOut,
+    /// Sent by the server only.
+    ServerOnly,
+}
+
+fn work(op: &Op) -> Work {
+    match op {
+        Op::LeadFieldsSet(_) => Work::NewLead,
+        Op::RegistrationAdded(_) | Op::FollowUpLogged(_) | Op::DisclosureRecorded(_) => {
+            Work::Working
+        }
+        Op::ConsentRecorded(_) => Work::Recording,
+        Op::RequestOpened(r) if r.status == RequestStatus::Open => Work::Recording,
+        // As sampled: an access request recorded as done, the closing of an erasure request,
+        // a correction's audit entry, an erasure.
+        Op::RequestOpened(_) | Op::RequestHandled(_) | Op::AuditRecorded(_) | Op::LeadErased(_) => {
+            Work::CarryOut
+        }
+        Op::LeadRevoked(_) | Op::PartnerRegistered(_) => Work::ServerOnly,
+    }
+}
+
+/// The rule, written out: `Ok` when `role` may push work of this kind on a lead at `place`,
+/// else the refusal code. Office roles (rep, manager, privacy) belong to office A.
+fn rule(role: Role, place: Place, work: Work) -> Result<(), &'static str> {
+    if work == Work::ServerOnly {
+        return Err("server_only");
+    }
+    match role {
+        Role::Admin => Ok(()),
+        Role::PrivacyOfficer => match work {
+            Work::Recording | Work::CarryOut => Ok(()),
+            Work::NewLead | Work::Working | Work::ServerOnly => Err("role_required"),
+        },
+        Role::Rep | Role::Manager | Role::Privacy => {
+            // A new lead naming no office is taking it out of every office: an admin's move.
+            if place != Place::OfficeA {
+                Err("forbidden_office")
+            } else if work == Work::CarryOut && !role.carries_out_requests() {
+                Err("role_required")
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The matrix's world plus a privacy role of office A and the company-wide privacy officer.
+async fn role_world(options: TestOptions) -> (Matrix, ApiClient, ApiClient) {
+    let m = Matrix::start(options).await;
+    m.w.server
+        .add_user("privacy_a", Role::Privacy, Some("A"), PASSWORD)
+        .await
+        .unwrap();
+    m.w.server
+        .add_user("officer", Role::PrivacyOfficer, None, PASSWORD)
+        .await
+        .unwrap();
+    let privacy = m.w.server.login("privacy_a", PASSWORD).await.unwrap();
+    let officer = m.w.server.login("officer", PASSWORD).await.unwrap();
+    (m, privacy, officer)
+}
+
+/// Every role × every operation kind (and a request recorded open) × a lead in its own
+/// office, another office and no office, pushed to a real server: each is applied or refused
+/// exactly as `rule` says. Prints the case count.
+async fn role_matrix(options: TestOptions) {
+    let (m, privacy, officer) = role_world(options).await;
+    assert_eq!(officer.login.role, Role::PrivacyOfficer);
+    assert_eq!(officer.login.office, None);
+    assert_eq!(privacy.login.role, Role::Privacy);
+    let actor = |role: Role| -> &ApiClient {
+        match role {
+            Role::Rep => &m.w.rep_a,
+            Role::Manager => &m.w.mgr_a,
+            Role::Privacy => &privacy,
+            Role::Admin => &m.w.admin,
+            Role::PrivacyOfficer => &officer,
+        }
+    };
+    let kinds = with_recorded_request(authz::samples(&SampleContext::default()));
+    let (mut cases, mut applied) = (0, 0);
+    let mut seen = std::collections::HashSet::new();
+    for &role in Role::ALL {
+        let client = actor(role);
+        for place in PLACES {
+            for (k, kind) in kinds.iter().enumerate() {
+                cases += 1;
+                let (creator, office) = match place {
+                    Place::OfficeA => (&m.w.rep_a, Some("A")),
+                    Place::OfficeB => (&m.w.rep_b, Some("B")),
+                    Place::NoOffice => (&m.w.admin, None),
+                };
+                let setup = format!("role-{cases}-setup");
+                let lead = new_lead(
+                    creator,
+                    &setup,
+                    1,
+                    "Role Person",
+                    &format!("role{cases}@example.com"),
+                )
+                .await;
+                let request = open_request(creator, &setup, &lead).await;
+                let samples = with_recorded_request(authz::samples(&SampleContext {
+                    user: client.login.user.clone(),
+                    office: office.unwrap_or("A").into(),
+                    lead_id: lead.clone(),
+                    new_lead_id: id("role-new-lead"),
+                    request_id: request,
+                    partner_id: m.partner.id.clone(),
+                    partner_name: m.partner.name.clone(),
+                    suffix: format!("role{cases}-{}", id("s")),
+                    at: t0(),
+                    hlc: hlc(Utc::now(), 0, &format!("role{cases}")),
+                }));
+                let mut op = samples[k].clone();
+                assert_eq!(op.kind(), kind.kind());
+                if place == Place::NoOffice && matches!(op, Op::LeadFieldsSet(_)) {
+                    op = authz::with_field(&op, "fields.office", None);
+                }
+                let expected = rule(role, place, work(&op));
+                let label = format!("{role} {} on a lead of {place:?}", op.kind());
+                let r = client
+                    .push(&format!("role-{cases}-push"), numbered(vec![op.clone()]))
+                    .await
+                    .unwrap();
+                let result = &r.results[0];
+                match expected {
+                    Ok(()) => {
+                        assert_eq!(result.status, PushStatus::Applied, "{label}: {r:?}");
+                        assert_eq!(result.code, None, "{label}: {r:?}");
+                        applied += 1;
+                    }
+                    Err(code) => {
+                        assert_eq!(result.status, PushStatus::Rejected, "{label}: {r:?}");
+                        assert_eq!(result.code.as_deref(), Some(code), "{label}: {r:?}");
+                        if code == "role_required" {
+                            // The refusal says who can do it.
+                            let reason = result.reason.as_deref().unwrap_or_default();
+                            assert!(reason.contains("privacy officer"), "{label}: {r:?}");
+                        }
+                    }
+                }
+                seen.insert((role, place, work(&op), expected));
+            }
+        }
+    }
+    println!(
+        "role matrix: {cases} cases ({} roles × {} operations × {} places), {applied} applied, \
+         {} refused",
+        Role::ALL.len(),
+        kinds.len(),
+        PLACES.len(),
+        cases - applied
+    );
+    assert_eq!(cases, Role::ALL.len() * kinds.len() * PLACES.len());
+    // Both answers occur for each role, so neither a server that refuses everything nor one
+    // that applies everything passes.
+    for &role in Role::ALL {
+        assert!(
+            seen.iter().any(|(r, _, _, e)| *r == role && e.is_ok()),
+            "{role}"
+        );
+        assert!(
+            seen.iter().any(|(r, _, _, e)| *r == role && e.is_err()),
+            "{role}"
+        );
+    }
+}
+
+/// The samples plus a request recorded open (what a rep does with an erasure request).
+fn with_recorded_request(mut samples: Vec<Op>) -> Vec<Op> {
+    let opened = samples
+        .iter()
+        .find(|op| matches!(op, Op::RequestOpened(_)))
+        .expect("a request_opened sample");
+    let mut recorded = authz::with_field(opened, "status", Some("open"));
+    recorded = authz::with_field(&recorded, "handled_by", None);
+    recorded = authz::with_field(&recorded, "handled_at", None);
+    if let Op::RequestOpened(r) = &mut recorded {
+        r.id = format!("{}-recorded", r.id);
+        r.kind = RequestKind::Erase;
+    }
+    samples.push(recorded);
+    samples
+}
+
+/// Opens an erasure request about `lead` as `client`; returns its id.
+async fn open_request(client: &ApiClient, replica: &str, lead: &str) -> String {
+    let request = id("request");
+    let opened = Op::RequestOpened(SubscriberRequest {
+        id: request.clone(),
+        lead_id: lead.into(),
+        kind: RequestKind::Erase,
+        received_at: t0(),
+        due_at: t0() + chrono::Duration::days(30),
+        status: RequestStatus::Open,
+        detail: None,
+        handled_by: None,
+        handled_at: None,
+    });
+    let r = client
+        .push(replica, numbered_from(3, vec![opened]))
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    request
+}
+
+both_backends!(every_role_every_operation_every_office, role_matrix);
+
+/// A role given with `roles::set_role` holds from the account's next request on the same
+/// token: a rep's erasure is refused, the same token's erasure is applied once the admin makes
+/// them privacy staff, and refused again once they are a rep again.
+async fn role_change_holds_from_the_next_request(options: TestOptions) {
+    let w = World::start(options).await;
+    let erase = |lead: &str| {
+        Op::LeadErased(LeadErased {
+            lead_id: lead.into(),
+            erased_at: t0(),
+            by: "rep_a".into(),
+            suppression_hashes: vec![],
+        })
+    };
+    let first = new_lead(&w.rep_a, "change-1", 1, "First", "first@example.com").await;
+    let second = new_lead(&w.rep_a, "change-2", 1, "Second", "second@example.com").await;
+    let third = new_lead(&w.rep_a, "change-3", 1, "Third", "third@example.com").await;
+    let answer = |r: PushResponse| (r.results[0].status, r.results[0].code.clone());
+
+    let r = w
+        .rep_a
+        .push("change-p1", numbered(vec![erase(&first)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer(r),
+        (PushStatus::Rejected, Some("role_required".into()))
+    );
+
+    w.server
+        .admin(|tx| roles::set_role(tx, "rep_a", Role::Privacy, Some("A")))
+        .await
+        .unwrap();
+    let r = w
+        .rep_a
+        .push("change-p2", numbered(vec![erase(&second)]))
+        .await
+        .unwrap();
+    assert_eq!(answer(r), (PushStatus::Applied, None));
+
+    w.server
+        .admin(|tx| roles::set_role(tx, "rep_a", Role::Rep, Some("A")))
+        .await
+        .unwrap();
+    let r = w
+        .rep_a
+        .push("change-p3", numbered(vec![erase(&third)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer(r),
+        (PushStatus::Rejected, Some("role_required".into()))
+    );
+
+    // The admin's checks: a privacy officer takes no office, an office role needs one.
+    let officer_with_office = w
+        .server
+        .admin(|tx| roles::set_role(tx, "rep_a", Role::PrivacyOfficer, Some("A")))
+        .await;
+    assert!(officer_with_office.is_err());
+    let manager_without = w
+        .server
+        .admin(|tx| roles::set_role(tx, "rep_a", Role::Manager, None))
+        .await;
+    assert!(manager_without.is_err());
+    let nobody = w
+        .server
+        .admin(|tx| roles::set_role(tx, "nobody", Role::Manager, Some("A")))
+        .await;
+    assert!(nobody.is_err());
+}
+
+both_backends!(
+    a_role_change_holds_from_the_next_request,
+    role_change_holds_from_the_next_request
+);
+
+/// The privacy officer pulls every office's people who have a subscriber request, whole, and
+/// nobody else: not another lead, not another follow-up, not the revocation of a person whose
+/// lead moves office. A person whose first request arrives after the officer synced arrives
+/// whole too. The officer reads no office history, and their erasure reaches the office.
+async fn officer_pulls_requests_only(options: TestOptions) {
+    let (m, _privacy, officer) = role_world(options).await;
+    let w = &m.w;
+    let quiet = new_lead(&w.rep_a, "view-a1", 1, "Quiet Person", "quiet@example.com").await;
+    let asking = new_lead(
+        &w.rep_a,
+        "view-a2",
+        1,
+        "Asking Person",
+        "asking@example.com",
+    )
+    .await;
+    let later = new_lead(&w.rep_b, "view-b1", 1, "Later Person", "later@example.com").await;
+    for (client, replica, lead, user) in [
+        (&w.rep_a, "view-a1", &quiet, "rep_a"),
+        (&w.rep_a, "view-a2", &asking, "rep_a"),
+        (&w.rep_b, "view-b1", &later, "rep_b"),
+    ] {
+        let r = client
+            .push(
+                replica,
+                numbered_from(3, vec![follow_up(lead, Some("called"), user)]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    }
+    open_request(&w.rep_a, "view-a2-request", &asking).await;
+
+    let (first, cursor) = officer.pull_all(0).await.unwrap();
+    let ops: Vec<Op> = first.into_iter().map(|c| c.op).collect();
+    assert!(mentions(&ops, &asking), "the person with a request");
+    assert!(ops
+        .iter()
+        .any(|o| matches!(o, Op::FollowUpLogged(f) if f.lead_id == asking)));
+    assert!(!mentions(&ops, &quiet), "a lead without a request");
+    assert!(
+        !mentions(&ops, &later),
+        "another office's lead without a request"
+    );
+
+    // Office B's person asks after the officer synced: their earlier state arrives whole.
+    open_request(&w.rep_b, "view-b1-request", &later).await;
+    // Office A's asking person moves to office B: the officer keeps them.
+    let r = w
+        .admin
+        .push(
+            "view-admin",
+            numbered(vec![office(&asking, "B", hlc(Utc::now(), 0, "view"))]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    let (next, _) = officer.pull_all(cursor).await.unwrap();
+    let ops: Vec<Op> = next.into_iter().map(|c| c.op).collect();
+    assert!(
+        ops.iter().any(|o| matches!(o,
+        Op::LeadFieldsSet(LeadFieldsSet { lead_id, fields: LeadFields::Email { .. }, .. })
+            if *lead_id == later)),
+        "the late asker's email, from before the cursor"
+    );
+    assert!(ops
+        .iter()
+        .any(|o| matches!(o, Op::FollowUpLogged(f) if f.lead_id == later)));
+    assert!(
+        !ops.iter().any(|o| matches!(o, Op::LeadRevoked(_))),
+        "{ops:?}"
+    );
+    assert!(!mentions(&ops, &quiet));
+
+    // No office history for the officer.
+    let (status, body) = get(&m, officer.token.expose(), "/v1/follow-ups").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // The officer carries out office B's erasure; office B learns of it.
+    let erased = Op::LeadErased(LeadErased {
+        lead_id: later.clone(),
+        erased_at: t0(),
+        by: "officer".into(),
+        suppression_hashes: vec![],
+    });
+    let r = officer
+        .push("view-officer", numbered(vec![erased]))
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    let office_b = everything(&w.rep_b).await;
+    assert!(office_b
+        .iter()
+        .any(|o| matches!(o, Op::LeadErased(e) if e.lead_id == later && e.by == "officer")));
+}
+
+both_backends!(
+    the_privacy_officer_pulls_requests_only,
+    officer_pulls_requests_only
+);

@@ -633,15 +633,16 @@ async fn erasure_scope(options: TestOptions) {
     // Its own lead, with a foreign hash slipped in: the erasure is applied, the server's own
     // hash goes to everyone, the slipped-in one only to office A.
     let lead_a = new_lead(&w.rep_a, "ra", 3, "Ada", "ada@example.com").await;
+    // (Carried out by the office's manager: a rep records erasure requests only.)
     let r = w
-        .rep_a
+        .mgr_a
         .push(
-            "ra",
+            "ma",
             numbered_from(
-                5,
+                1,
                 vec![erasure(
                     &lead_a,
-                    "rep_a",
+                    "mgr_a",
                     &["ada@example.com", "bea@example.com"],
                 )],
             ),
@@ -665,7 +666,7 @@ async fn erasure_scope(options: TestOptions) {
     assert_eq!(
         intake_status(&w, &intake, "bea@example.com", None, "DE").await,
         IntakeStatus::Suppressed,
-        "within office A the erasing rep's word stands"
+        "within office A the erasing office's word stands"
     );
     assert_eq!(
         intake_status(&w, &intake, "ada@example.com", None, "FR").await,
@@ -677,13 +678,13 @@ async fn erasure_scope(options: TestOptions) {
     // with hashes the server cannot check; they hold within office A only.
     let offline = id("lead");
     let r = w
-        .rep_a
+        .mgr_a
         .push(
-            "ra",
+            "ma",
             numbered_from(
-                6,
+                2,
                 vec![
-                    office(&offline, "A", hlc(t0(), 0, "ra")),
+                    office(&offline, "A", hlc(t0(), 0, "ma")),
                     set(
                         &offline,
                         LeadFields::Workflow {
@@ -691,9 +692,9 @@ async fn erasure_scope(options: TestOptions) {
                             owner: None,
                             next_follow_up_at: None,
                         },
-                        hlc(t0(), 1, "ra"),
+                        hlc(t0(), 1, "ma"),
                     ),
-                    erasure(&offline, "rep_a", &["olga@example.com"]),
+                    erasure(&offline, "mgr_a", &["olga@example.com"]),
                 ],
             ),
         )

@@ -260,12 +260,13 @@ async fn old_links_keep_working(options: TestOptions) {
     let erase = Op::LeadErased(LeadErased {
         lead_id: erased.clone(),
         erased_at: chrono::Utc::now(),
-        by: "rep_a".into(),
+        by: "mgr_a".into(),
         suppression_hashes: vec![],
     });
+    // (Carried out by the office's manager: a rep records erasure requests only.)
     let r = w
-        .rep_a
-        .push("laptop-a", numbered_from(7, vec![erase]))
+        .mgr_a
+        .push("manager-a", numbered_from(1, vec![erase]))
         .await
         .unwrap();
     assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");

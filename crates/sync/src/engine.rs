@@ -171,6 +171,7 @@ async fn sync_inner(
         token,
         report: &mut report,
         progress,
+        role: None,
     };
     pull.all(store, 0).await?;
     pushed.map(|()| report)
@@ -250,6 +251,8 @@ struct Pull<'a> {
     token: &'a Secret,
     report: &'a mut SyncReport,
     progress: &'a mut dyn FnMut(Progress),
+    /// The account's role as the server last reported it.
+    role: Option<switchboard_protocol::Role>,
 }
 
 impl Pull<'_> {
@@ -269,6 +272,9 @@ impl Pull<'_> {
         let result = self.pages(store, first_wait).await;
         let long = self.report.pages > pages_before + 1;
         replica::apply::restore_checkpoints(store.conn(), before, long)?;
+        if let Some(role) = self.role.take() {
+            replica::record_role(store.conn(), role.as_str())?;
+        }
         result
     }
 
@@ -291,6 +297,7 @@ impl Pull<'_> {
                 }
             };
             self.report.cursor = cursor;
+            self.role = page.role.or(self.role);
             if page.changes.is_empty() && page.next_cursor <= cursor {
                 return writer.commit(self.report, self.progress);
             }

@@ -30,6 +30,7 @@ function detail(optedOut: boolean) {
     subscriber_requests: [],
     corrected_fields: [],
     audit: [],
+    permissions: { role: null, carry_out: true, reason: null },
     disclosures: [
       { id: 'd1', lead_id: 'l1', partner_id: 'p1', partner_name: 'Nordic Reseller', partner_ref: 'l1',
         fields: ['name', 'country'], country: 'DK', basis: 'none_needed',
@@ -174,6 +175,24 @@ describe('LeadPage', () => {
     expect(screen.queryByRole('button', { name: 'Erase…' })).not.toBeInTheDocument();
     expect(screen.queryByRole('button', { name: /Edit/ })).not.toBeInTheDocument();
     expect(calls.filter((c) => c === 'erase_lead')).toHaveLength(1);
+  });
+
+  it("disables erasing and exporting for a role that may not carry requests out, with the core's reason", async () => {
+    const reason = 'carrying out erasures, access exports and corrections is for a manager of the office, …';
+    mockIPC((cmd) => {
+      if (cmd === 'lead_detail') return { ...detail(false), permissions: { role: 'rep', carry_out: false, reason } };
+      throw { code: 'not_found', message: cmd };
+    });
+    render(LeadPage, { id: 'l1' });
+
+    const erase = await screen.findByRole('button', { name: 'Erase…' });
+    const exportButton = screen.getByRole('button', { name: 'Export access report…' });
+    for (const button of [erase, exportButton]) {
+      expect(button).toBeDisabled();
+      expect(button).toHaveAccessibleDescription(reason);
+    }
+    // Opting out stays everyone's.
+    expect(screen.getByRole('button', { name: 'Opt out of all contact' })).toBeEnabled();
   });
 
   it('exports the access report to the file the user picks, and says so when cancelled', async () => {

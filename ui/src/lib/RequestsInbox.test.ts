@@ -16,7 +16,7 @@ function entry(fields: Partial<InboxEntry>): InboxEntry {
   return {
     id: 'r1', lead_id: 'l1', kind: 'erase', received_at: '2026-01-05T12:00:00Z', due_at: '2026-02-05T12:00:00Z',
     status: 'open', detail: null, handled_by: null, handled_at: null, person: 'Ada Lovelace', overdue: false,
-    days_overdue: 0, ...fields,
+    days_overdue: 0, closing_refusal: null, ...fields,
   };
 }
 
@@ -81,6 +81,35 @@ describe('RequestsInbox', () => {
     const handled = await screen.findByRole('row', { name: /Erasure request of Ada Lovelace, Done by maria/ });
     expect(within(handled).queryByRole('button', { name: 'Mark done' })).not.toBeInTheDocument();
     expect(calls).toContainEqual(['request_inbox', { status: null }]);
+  });
+
+  it("disables closing what the rep's role may not close, saying who can, and ignores D for it", async () => {
+    const reason = 'carrying out an erasure is for a manager of the office, …; you are signed in as a rep';
+    const calls: string[] = [];
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (cmd === 'request_inbox') {
+        return [
+          entry({ id: 'r1', closing_refusal: reason }),
+          entry({ id: 'r2', lead_id: 'l2', kind: 'opt_out', person: 'Grace Hopper', due_at: FAR }),
+        ];
+      }
+      throw { code: 'not_found', message: cmd };
+    });
+    const user = userEvent.setup();
+    render(RequestsInbox);
+
+    const [erasure, optOut] = await screen.findAllByRole('row', { name: /request of/ });
+    for (const name of ['Mark done', 'Reject']) {
+      const button = within(erasure).getByRole('button', { name });
+      expect(button).toBeDisabled();
+      expect(button).toHaveAttribute('title', reason);
+      expect(within(optOut).getByRole('button', { name })).toBeEnabled();
+    }
+    expect(within(erasure).getByText(reason)).toHaveAttribute('data-code', 'role_required');
+    erasure.focus();
+    await user.keyboard('d');
+    expect(calls).not.toContain('handle_request');
   });
 
   it('opens the lead with Enter and rejects with its button', async () => {

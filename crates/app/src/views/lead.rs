@@ -7,6 +7,7 @@ use switchboard_core::gate::{self, ChannelDecision};
 use switchboard_core::protocol::{
     AuditEntry, Disclosure, FollowUp, Lead, Registration, SubscriberRequest,
 };
+use switchboard_core::roles::{self, RequestPermissions};
 use switchboard_core::{leads, Store};
 use ts_rs::TS;
 
@@ -28,6 +29,8 @@ pub struct LeadDetail {
     pub audit: Vec<AuditEntry>,
     /// Every time the person's data went to a partner.
     pub disclosures: Vec<Disclosure>,
+    /// Whether the signed-in role may carry out this person's requests (erase, export, correct).
+    pub permissions: RequestPermissions,
 }
 
 /// The lead `reference` names (an id or a unique prefix, as `leads::find` takes), its whole
@@ -47,5 +50,6 @@ pub fn lead_detail(store: &Store, reference: &str) -> switchboard_core::Result<L
         corrected_fields: held.corrected_fields,
         audit: held.audit,
         disclosures: held.disclosures,
+        permissions: roles::permissions(store.conn())?,
     })
 }

@@ -1,10 +1,13 @@
-//! `switchboard requests list|handle`: the subscriber-request inbox.
+//! `switchboard requests list|open|handle`: the subscriber-request inbox. Anyone records a
+//! request; closing an erasure, access or correction request is for roles that carry them out
+//! (`switchboard_core::roles`).
 
 use crate::context::Context;
 use crate::failure::CliResult;
 use crate::output::{self, Table};
 use clap::Subcommand;
-use switchboard_core::protocol::RequestStatus;
+use switchboard_core::leads;
+use switchboard_core::protocol::{RequestKind, RequestStatus};
 use switchboard_core::requests::{self, RequestFilter};
 
 /// The `requests` subcommands.
@@ -18,6 +21,16 @@ pub enum RequestsCommand {
         /// Only requests with this status (open, done, rejected)
         #[arg(long)]
         status: Option<RequestStatus>,
+    },
+    /// Record what a person asked for (opt_out, erase, correct, access), due in one month
+    Open {
+        /// The lead's id or email address
+        lead: String,
+        /// What they asked for: opt_out, erase, correct, access
+        kind: RequestKind,
+        /// What exactly they asked (e.g. the fields to correct)
+        #[arg(long)]
+        detail: Option<String>,
     },
     /// Mark a request handled (done, or rejected with --reject)
     Handle {
@@ -33,6 +46,7 @@ pub enum RequestsCommand {
 pub fn run(ctx: &Context, command: RequestsCommand) -> CliResult {
     match command {
         RequestsCommand::List { overdue, status } => list(ctx, overdue, status),
+        RequestsCommand::Open { lead, kind, detail } => open(ctx, &lead, kind, detail.as_deref()),
         RequestsCommand::Handle { id, reject } => handle(ctx, &id, reject),
     }
 }
@@ -78,6 +92,24 @@ fn list(ctx: &Context, overdue: bool, status: Option<RequestStatus>) -> CliResul
         ]);
     }
     table.print()
+}
+
+fn open(ctx: &Context, lead: &str, kind: RequestKind, detail: Option<&str>) -> CliResult {
+    let mut store = ctx.open_store()?;
+    let request = store.with_tx_now(|tx, at| {
+        let lead = leads::find(tx, lead)?;
+        requests::open(tx, &lead.id, kind, detail, at, ctx.actor())
+    })?;
+    if ctx.json {
+        return output::json(&request);
+    }
+    output::line(format!(
+        "Recorded the {} request {} about lead {}, due {}.",
+        request.kind,
+        request.id,
+        request.lead_id,
+        output::time(request.due_at)
+    ))
 }
 
 fn handle(ctx: &Context, id: &str, reject: bool) -> CliResult {

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::failure::CliResult;
 use crate::output;
-use switchboard_core::replica;
+use switchboard_core::{replica, roles};
 
 /// Prints the replica's sync status.
 pub fn run(ctx: &Context) -> CliResult {
@@ -23,6 +23,10 @@ pub fn run(ctx: &Context) -> CliResult {
                 .as_deref()
                 .map(|o| format!(" (office {o})"))
                 .unwrap_or_default()
+        ),
+        format!(
+            "Role:          {}",
+            role_line(&roles::permissions(store.conn())?)
         ),
         format!("Replica:       {}", status.replica_id),
         format!("Last sync:     {}", output::opt_time(s.last_sync_at)),
@@ -44,4 +48,13 @@ pub fn run(ctx: &Context) -> CliResult {
         ));
     }
     output::line(lines.join("\n"))
+}
+
+/// The signed-in role and what it may do with subscriber requests.
+fn role_line(p: &roles::RequestPermissions) -> String {
+    match (p.role, &p.reason) {
+        (None, _) => "- (not signed in; the server checks each push)".into(),
+        (Some(role), None) => format!("{role} (carries out erasures, access exports, corrections)"),
+        (Some(role), Some(reason)) => format!("{role} ({reason})"),
+    }
 }

@@ -5,3 +5,4 @@ pub mod access;
 pub mod correct;
 pub mod erase;
 pub mod requests;
+pub mod roles;

@@ -5,6 +5,7 @@ use crate::clock::{new_id, to_text};
 use crate::compliance::consent;
 use crate::error::{CoreError, Result};
 use crate::people::leads::{self, parse_time};
+use crate::privacy::roles;
 use crate::store::audit;
 use crate::store::outbox::{self, Entity};
 use chrono::{DateTime, Months, Utc};
@@ -62,6 +63,8 @@ pub struct InboxEntry {
     pub overdue: bool,
     /// Whole days past due (0 when not overdue), so the UI can say it in words.
     pub days_overdue: u32,
+    /// Why the signed-in role may not close this request, saying who can (`None`: it may).
+    pub closing_refusal: Option<String>,
 }
 
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<SubscriberRequest> {
@@ -139,6 +142,7 @@ pub fn handle(
         ));
     }
     let request = get(conn, request_id)?;
+    roles::require_carry_out(conn, request.kind)?;
     if request.status != RequestStatus::Open {
         return Err(CoreError::Conflict(format!(
             "request {request_id} was already {} by {} at {}",
@@ -160,6 +164,7 @@ pub fn fulfil(
     actor: &str,
     at: DateTime<Utc>,
 ) -> Result<SubscriberRequest> {
+    roles::require_carry_out(conn, kind)?;
     let pending = conn
         .prepare_cached(&format!(
             "SELECT {REQUEST_COLUMNS} FROM subscriber_request
@@ -246,6 +251,7 @@ pub fn inbox(
 ) -> Result<Vec<InboxEntry>> {
     let mut person = conn
         .prepare_cached("SELECT coalesce(nullif(trim(name), ''), email) FROM lead WHERE id = ?1")?;
+    let role = roles::signed_in_role(conn)?;
     let mut entries = Vec::new();
     for item in list(conn, filter, now)? {
         let who: Option<String> = person
@@ -258,6 +264,7 @@ pub fn inbox(
             0
         };
         entries.push(InboxEntry {
+            closing_refusal: roles::refusal(role, item.request.kind),
             request: item.request,
             person: who,
             overdue: item.overdue,

@@ -18,8 +18,8 @@ pub use identity::{ensure_fresh, IdentityCheck};
 pub use materialize::{ack, pending_batch, pending_ops, AckSummary, BatchLimits, PendingBatch};
 
 pub use crate::store::sync_state::{
-    adopt_unsent_work, record_login, record_logout, record_sync, signed_in_account, state,
-    ServerLogin, SyncState,
+    adopt_unsent_work, record_login, record_logout, record_role, record_sync, signed_in_account,
+    state, ServerLogin, SyncState,
 };
 
 /// One operation the server refused.

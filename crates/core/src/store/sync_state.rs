@@ -134,6 +134,17 @@ pub fn record_logout(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Follows the role the server reports for the signed-in account (an admin changed it), so the
+/// laptop's own checks (`privacy::roles`) match the server's without a new sign-in. Nothing
+/// changes when no account is signed in.
+pub fn record_role(conn: &Connection, role: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE sync_state SET role = ?1 WHERE id = 1 AND role IS NOT NULL AND role <> ?1",
+        [role],
+    )?;
+    Ok(())
+}
+
 /// The account signed in on this replica, if one is: its user name and role.
 pub fn signed_in_account(state: &SyncState) -> Option<(&str, &str)> {
     let user = state

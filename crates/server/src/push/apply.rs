@@ -5,6 +5,7 @@ use super::{authorize, cadence, erase, fields, records, Effects, Verdict};
 use crate::accounts::Actor;
 use crate::error::Result;
 use crate::leads;
+use crate::privacy_view;
 use crate::store::Tx;
 use crate::suppression;
 use chrono::{DateTime, Utc};
@@ -65,6 +66,9 @@ pub fn apply(
         Ok(office) => office,
         Err(refused) => return Ok(refused),
     };
+    if let Some(refused) = authorize::role(tx, actor, op)? {
+        return Ok(refused);
+    }
 
     if let Some(phone) = pushed_phone(op) {
         if suppression::is_suppressed(tx, key, SuppressionKind::Phone, phone, office.as_deref())? {
@@ -101,7 +105,13 @@ pub fn apply(
             if lead.is_none() {
                 leads::create(tx, lead_id, office.as_deref(), now)?;
             }
-            records::add_record(tx, op, office.as_deref(), effects, Some(lead_id))?
+            let first_request =
+                matches!(op, Op::RequestOpened(_)) && !privacy_view::has_request(tx, lead_id)?;
+            let verdict = records::add_record(tx, op, office.as_deref(), effects, Some(lead_id))?;
+            if first_request && verdict.status == PushStatus::Applied {
+                privacy_view::first_request_recorded(tx, lead_id)?;
+            }
+            verdict
         }
     };
     if stripped.is_some() && verdict.status == PushStatus::Applied {

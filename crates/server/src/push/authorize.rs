@@ -1,11 +1,12 @@
 //! Whether a pushed operation may be applied: what no push may carry (server-only operations,
-//! forged authors, oversize fields, unregistered partners), and which office's lead the
-//! actor may write to.
+//! forged authors, oversize fields, unregistered partners), which office's lead the actor may
+//! write to, and what the actor's role may do there (`authz::role_refusal`).
 
 use super::{Refused, Verdict};
 use crate::accounts::Actor;
 use crate::error::Result;
 use crate::leads::LeadRow;
+use crate::sealing::Opener;
 use crate::store::{col_text, Tx};
 use switchboard_protocol::*;
 
@@ -82,6 +83,20 @@ pub(super) fn office(
     op: &Op,
     lead: Option<&LeadRow>,
 ) -> Result<Refused<Option<String>>> {
+    if actor.role == Role::PrivacyOfficer {
+        // Every office's people, for their requests only (`role` below says which work).
+        return Ok(match lead {
+            Some(l) => Ok(l.office.clone()),
+            None => Err(Verdict::rejected(
+                "role_required",
+                format!(
+                    "the privacy officer works on the requests of people the server holds; \
+                     lead {} is not one of them",
+                    op.lead_id().unwrap_or_default()
+                ),
+            )),
+        });
+    }
     Ok(Ok(match lead {
         Some(l) => {
             let allowed = actor.may_touch(l.office.as_deref())
@@ -114,6 +129,38 @@ pub(super) fn office(
             }
         }
     }))
+}
+
+/// Refuses what the actor's role may not do (checked after the office): carrying out an
+/// erasure, access export or correction without a role that carries out requests, and, for the
+/// privacy officer, anything but work on a request.
+pub(super) fn role(tx: &mut dyn Tx, actor: &Actor, op: &Op) -> Result<Option<Verdict>> {
+    let closed_kind = match op {
+        Op::RequestHandled(h) if !actor.role.carries_out_requests() => {
+            request_kind(tx, &h.id, &h.lead_id)?
+        }
+        _ => None,
+    };
+    Ok(authz::role_refusal(actor.role, op, closed_kind)
+        .map(|reason| Verdict::rejected("role_required", reason)))
+}
+
+/// The kind of a stored subscriber request (`None` when there is none, so the handling is
+/// refused as `unknown_request` later, or its person's key is gone).
+fn request_kind(tx: &mut dyn Tx, id: &str, lead_id: &str) -> Result<Option<RequestKind>> {
+    let Some(row) = tx.query_opt(
+        "SELECT body FROM record WHERE kind = 'subscriber_request' AND id = ?1 AND lead_id = ?2",
+        &[id.into(), lead_id.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let stored = col_text(&row, 0).unwrap_or_default();
+    let Some(body) = Opener::default().open(tx, Some(lead_id), &stored)? else {
+        return Ok(None);
+    };
+    let request: SubscriberRequest = serde_json::from_str(&body)?;
+    Ok(Some(request.kind))
 }
 
 /// Every field naming who did something must name the token's user, and audit entries of

@@ -119,6 +119,9 @@ pub fn push(
     check_request(req)?;
     let digests: Vec<String> = req.ops.iter().map(|p| op_digest(&p.op)).collect();
     let (results, effects) = store::write(store, |tx| {
+        // Judged by the account as it stands now (`roles::current`), not as it was read
+        // when the request was authenticated.
+        let actor = &crate::roles::current(tx, actor)?;
         let mut earlier = Vec::with_capacity(req.ops.len());
         let mut in_this_push: HashMap<i64, &str> = HashMap::new();
         for (pushed, digest) in req.ops.iter().zip(&digests) {

@@ -17,4 +17,8 @@ overdue: boolean,
 /**
  * Whole days past due (0 when not overdue), so the UI can say it in words.
  */
-days_overdue: number, id: string, lead_id: string, kind: RequestKind, received_at: string, due_at: string, status: RequestStatus, detail: string | null, handled_by: string | null, handled_at: string | null, };
+days_overdue: number, 
+/**
+ * Why the signed-in role may not close this request, saying who can (`None`: it may).
+ */
+closing_refusal: string | null, id: string, lead_id: string, kind: RequestKind, received_at: string, due_at: string, status: RequestStatus, detail: string | null, handled_by: string | null, handled_at: string | null, };

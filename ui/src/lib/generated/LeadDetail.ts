@@ -6,6 +6,7 @@ import type { Disclosure } from "./Disclosure";
 import type { FollowUp } from "./FollowUp";
 import type { Lead } from "./Lead";
 import type { Registration } from "./Registration";
+import type { RequestPermissions } from "./RequestPermissions";
 import type { SubscriberRequest } from "./SubscriberRequest";
 
 /**
@@ -27,4 +28,8 @@ audit: Array<AuditEntry>,
 /**
  * Every time the person's data went to a partner.
  */
-disclosures: Array<Disclosure>, };
+disclosures: Array<Disclosure>, 
+/**
+ * Whether the signed-in role may carry out this person's requests (erase, export, correct).
+ */
+permissions: RequestPermissions, };
