@@ -142,7 +142,10 @@ pub fn carries_out(op: &Op, closed_kind: Option<RequestKind>) -> Option<RequestK
         | Op::ConsentRecorded(_)
         | Op::LeadRevoked(_)
         | Op::PartnerRegistered(_)
-        | Op::DisclosureRecorded(_) => None,
+        | Op::DisclosureRecorded(_)
+        | Op::CadenceSaved(_)
+        | Op::CadenceRuleAdded(_)
+        | Op::EnrollmentSynced(_) => None,
     }
 }
 
@@ -152,7 +155,7 @@ pub const CORRECTION_ACTION: &str = "correct";
 /// Whether `op` is work on a subscriber request, the only work the company-wide privacy
 /// officer may push: recording and closing requests, opt-outs, erasures, corrections of a
 /// person's fields and their audit entries. Not follow-ups, registrations, disclosures, the
-/// workflow or office of a lead, or new leads.
+/// workflow or office of a lead, new leads, or cadences and their enrolments.
 pub fn is_request_work(op: &Op) -> bool {
     match op {
         Op::RequestOpened(_)
@@ -168,7 +171,10 @@ pub fn is_request_work(op: &Op) -> bool {
         | Op::FollowUpLogged(_)
         | Op::DisclosureRecorded(_)
         | Op::LeadRevoked(_)
-        | Op::PartnerRegistered(_) => false,
+        | Op::PartnerRegistered(_)
+        | Op::CadenceSaved(_)
+        | Op::CadenceRuleAdded(_)
+        | Op::EnrollmentSynced(_) => false,
     }
 }
 

@@ -623,6 +623,12 @@ enum Work {
     Recording,
     /// Carrying out an erasure, access export or correction.
     CarryOut,
+    /// Defining a cadence: a manager's, in their own office (protocol 3).
+    Define,
+    /// Adding an intake rule for an office: a manager's, for their own office (protocol 3).
+    Rule,
+    /// Enrolling a lead in a cadence, advancing or stopping it (protocol 3).
+    Enrol,
     /// Sent by the server only.
     ServerOnly,
 }
@@ -640,6 +646,9 @@ fn work(op: &Op) -> Work {
         Op::RequestOpened(_) | Op::RequestHandled(_) | Op::AuditRecorded(_) | Op::LeadErased(_) => {
             Work::CarryOut
         }
+        Op::CadenceSaved(_) => Work::Define,
+        Op::CadenceRuleAdded(_) => Work::Rule,
+        Op::EnrollmentSynced(_) => Work::Enrol,
         Op::LeadRevoked(_) | Op::PartnerRegistered(_) => Work::ServerOnly,
     }
 }
@@ -650,11 +659,33 @@ fn rule(role: Role, place: Place, work: Work) -> Result<(), &'static str> {
     if work == Work::ServerOnly {
         return Err("server_only");
     }
+    if work == Work::Define {
+        // A definition names no lead: it is saved in the manager's own office wherever the case
+        // is placed, and no other role may save one.
+        return match role {
+            Role::Manager | Role::Admin => Ok(()),
+            Role::Rep | Role::Privacy | Role::PrivacyOfficer => Err("forbidden_role"),
+        };
+    }
+    if work == Work::Rule {
+        // A rule names its office: the case's (office A when the case's lead has none).
+        return match role {
+            Role::Admin => Ok(()),
+            Role::Manager if place == Place::OfficeB => Err("forbidden_office"),
+            Role::Manager => Ok(()),
+            Role::Rep | Role::Privacy | Role::PrivacyOfficer => Err("forbidden_role"),
+        };
+    }
     match role {
         Role::Admin => Ok(()),
         Role::PrivacyOfficer => match work {
             Work::Recording | Work::CarryOut => Ok(()),
-            Work::NewLead | Work::Working | Work::ServerOnly => Err("role_required"),
+            Work::NewLead
+            | Work::Working
+            | Work::Define
+            | Work::Rule
+            | Work::Enrol
+            | Work::ServerOnly => Err("role_required"),
         },
         Role::Rep | Role::Manager | Role::Privacy => {
             // A new lead naming no office is taking it out of every office: an admin's move.
@@ -736,6 +767,8 @@ async fn role_matrix(options: TestOptions) {
                     suffix: format!("role{cases}-{}", id("s")),
                     at: t0(),
                     hlc: hlc(Utc::now(), 0, &format!("role{cases}")),
+                    cadence_id: cadence_of(office.unwrap_or("A")),
+                    replica_id: format!("role-{cases}-push"),
                 }));
                 let mut op = samples[k].clone();
                 assert_eq!(op.kind(), kind.kind());
