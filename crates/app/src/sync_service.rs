@@ -344,14 +344,20 @@ impl SyncService {
             ca_file: None,
             user,
             password: &password,
+            device_name: None,
         };
-        signin::sign_in(&mut store, &login, Some(&keychain))
-            .await
-            .map_err(|e| match e {
-                SignInError::Login(e) => SyncFailure::from_sync(e, server_url),
-                SignInError::Store(e) => SyncFailure::new(e.code(), e.to_string()),
-                SignInError::Keychain(_) => SyncFailure::new("keychain", NO_KEYCHAIN),
-            })?;
+        let signed_in = signin::sign_in(&mut store, &login, Some(&keychain)).await;
+        if let Err(SignInError::Login(SyncError::DeviceRevoked(why))) = &signed_in {
+            let (_, message) = signin::erase_revoked(store, Some(&keychain), why);
+            self.inner
+                .set(SyncConnection::SignedOut, Some(message.clone()));
+            return Err(SyncFailure::new("device_revoked", message));
+        }
+        signed_in.map_err(|e| match e {
+            SignInError::Login(e) => SyncFailure::from_sync(e, server_url),
+            SignInError::Store(e) => SyncFailure::new(e.code(), e.to_string()),
+            SignInError::Keychain(_) => SyncFailure::new("keychain", NO_KEYCHAIN),
+        })?;
         drop(store);
         self.inner.set(SyncConnection::Connecting, None);
         self.start();
@@ -450,8 +456,17 @@ async fn work(
         if *stopped.borrow() {
             return;
         }
+        if let Err(SyncError::DeviceRevoked(why)) = &result {
+            // Revoked: the replica and its keys go; the window's own connection sees an empty
+            // file from its next start (the status says why).
+            let keychain = inner.keychain().ok();
+            let (_, message) = signin::erase_revoked(store, keychain.as_ref(), why);
+            inner.set(SyncConnection::SignedOut, Some(message));
+            return;
+        }
         if let Err(e) = result {
             let (connection, message) = match &e {
+                SyncError::TokenExpired(why) => (SyncConnection::SignedOut, why.clone()),
                 SyncError::Unauthorized(_) | SyncError::NoToken(_) => (
                     SyncConnection::SignedOut,
                     "The server refused the saved sign-in (expired or revoked): sign in again."

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_receipt_digest", V2_RECEIPT_DIGEST),
     ("0003_suppression_scope", V3_SUPPRESSION_SCOPE),
     ("0004_person_keys", V4_PERSON_KEYS),
+    ("0005_devices", V5_DEVICES),
 ];
 
 /// Code a migration runs after its SQL.
@@ -182,6 +183,27 @@ CREATE TABLE IF NOT EXISTS person_key (
 ALTER TABLE lead ADD COLUMN email_hash TEXT;
 DROP INDEX IF EXISTS lead_by_email;
 CREATE INDEX IF NOT EXISTS lead_by_email_hash ON lead (email_hash);
+";
+
+// Every sign-in is a device (`crate::devices`): tokens name theirs, a revoked device is refused
+// with `device_revoked`; a token expires when idle (not renewed since `renewed_at`) past its
+// office's limit (`office.idle_days`, days; NULL: the server's default).
+const V5_DEVICES: &str = "
+CREATE TABLE IF NOT EXISTS device (
+    id           TEXT PRIMARY KEY,
+    account      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    app_version  TEXT,
+    signed_in_at TEXT NOT NULL,
+    first_sync   TEXT,
+    last_sync    TEXT,
+    revoked_at   TEXT,
+    revoked_by   TEXT
+);
+CREATE INDEX IF NOT EXISTS device_by_account ON device (account);
+ALTER TABLE token ADD COLUMN device_id TEXT;
+ALTER TABLE token ADD COLUMN renewed_at TEXT;
+ALTER TABLE office ADD COLUMN idle_days BIGINT;
 ";
 
 /// Applies the migrations not yet applied, inside one transaction, after checking that the
