@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use switchboard_core::protocol::Device;
 use switchboard_core::replica::{self, Rejected};
 use switchboard_core::{Clock, Store};
 use switchboard_sync::keychain::{self, Keychain, TOKEN_VAR};
@@ -394,6 +395,37 @@ impl SyncService {
             .map_err(|e| SyncFailure::new(e.code(), e.to_string()))?;
         self.inner.set(SyncConnection::SignedOut, None);
         Ok(())
+    }
+
+    /// The devices signed in to the manager's office (an admin's: every office), for the
+    /// Devices panel; a rep is refused by the server (`forbidden`).
+    pub async fn devices(&self) -> Result<Vec<Device>, SyncFailure> {
+        let (client, token, server) = self.signed_in_client()?;
+        client
+            .devices(&token)
+            .await
+            .map_err(|e| SyncFailure::from_sync(e, &server))
+    }
+
+    /// Revokes a device: the server refuses it at once and it erases its data at its next
+    /// contact.
+    pub async fn revoke_device(&self, id: &str) -> Result<Device, SyncFailure> {
+        let (client, token, server) = self.signed_in_client()?;
+        client
+            .revoke_device(&token, id)
+            .await
+            .map_err(|e| SyncFailure::from_sync(e, &server))
+    }
+
+    /// A client and token for a request of this account (not the worker's).
+    fn signed_in_client(&self) -> Result<(Client, Secret, String), SyncFailure> {
+        let signed_out = || SyncFailure::new("no_token", "Sign in first.");
+        let (store, client, token) = self.prepare()?.ok_or_else(signed_out)?;
+        let server = replica::state(store.conn())
+            .ok()
+            .and_then(|s| s.server_url)
+            .unwrap_or_default();
+        Ok((client, token, server))
     }
 
     /// The worker's own store, client and token, or `None` when this replica has no server.
