@@ -445,7 +445,8 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     sync.start();
     let status = wait_status(&main, 15, "online", |s| s["connection"] == "online");
     assert_eq!(status["token_from_env"], true);
-    // "Sync now" with a revoked token says to sign in again.
+    // A revoked user has every device revoked: "Sync now" erases this computer's replica and
+    // says who removed it and to sign in again.
     central
         .rt
         .block_on(central.server.revoke_user("rita"))
@@ -454,13 +455,16 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     let status = wait_status(&main, 15, "the refusal", |s| {
         s["connection"] == "signed_out"
     });
-    assert!(
-        status["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("sign in again"),
-        "{status}"
-    );
+    let said = status["last_error"].as_str().unwrap();
+    for words in ["removed from Switchboard", "erased", "sign in again"] {
+        assert!(said.contains(words), "{words:?}: {status}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("desktop.db"))
+        .collect();
+    assert!(left.is_empty(), "the replica's files remain: {left:?}");
 }
 
 #[test]
