@@ -423,6 +423,7 @@ fn signed_in_the_window_syncs_both_ways_and_the_token_stays_in_the_keychain() {
 #[test]
 fn switchboard_token_overrides_the_keychain_at_start() {
     let central = Central::start();
+    central.intake("web-1", "Vera Verloren", "vera@example.com");
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
     {
@@ -445,6 +446,8 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     sync.start();
     let status = wait_status(&main, 15, "online", |s| s["connection"] == "online");
     assert_eq!(status["token_from_env"], true);
+    let page = invoke(&main, "new_queue_page", json!({"offset": 0, "limit": 10})).unwrap();
+    assert!(page.to_string().contains("Vera Verloren"), "{page}");
     // A revoked user has every device revoked: "Sync now" erases this computer's replica and
     // says who removed it and to sign in again.
     central
@@ -459,12 +462,20 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     for words in ["removed from Switchboard", "erased", "sign in again"] {
         assert!(said.contains(words), "{words:?}: {status}");
     }
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n.to_string_lossy().starts_with("desktop.db"))
-        .collect();
-    assert!(left.is_empty(), "the replica's files remain: {left:?}");
+    // The replica was erased and the window reopened an empty one at the same path: no file
+    // the window left holds her, and its screens no longer show her.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(5).any(|w| w == b"Vera "),
+            "{} still holds the erased replica's data",
+            path.display()
+        );
+    }
+    assert!(!dir.path().join("desktop.db.replica").exists());
+    let page = invoke(&main, "new_queue_page", json!({"offset": 0, "limit": 10})).unwrap();
+    assert!(!page.to_string().contains("Vera Verloren"), "{page}");
 }
 
 #[test]

@@ -153,6 +153,8 @@ struct Inner {
     live: Mutex<Live>,
     listeners: Mutex<Vec<Listener>>,
     worker: Mutex<Option<Worker>>,
+    /// The window's own store (`Desk`), reopened empty when a revoked device erases its replica.
+    window_store: Mutex<Option<Arc<Mutex<Store>>>>,
 }
 
 /// Opens the keychain the tokens live in.
@@ -194,6 +196,7 @@ impl SyncService {
                 }),
                 listeners: Mutex::new(Vec::new()),
                 worker: Mutex::new(None),
+                window_store: Mutex::new(None),
             }),
         }
     }
@@ -215,6 +218,12 @@ impl SyncService {
     /// Replaces what `SWITCHBOARD_TOKEN` said at start.
     pub fn use_env_token(&self, token: Option<String>) {
         *lock(&self.inner.env_token) = token;
+    }
+
+    /// The window's store, which an erasure after a revocation replaces with an empty one, so
+    /// no screen shows the erased replica through a connection still open on its file.
+    pub fn share_window_store(&self, store: Arc<Mutex<Store>>) {
+        *lock(&self.inner.window_store) = Some(store);
     }
 
     /// Adds a listener for sync events.
@@ -350,8 +359,7 @@ impl SyncService {
         let signed_in = signin::sign_in(&mut store, &login, Some(&keychain)).await;
         if let Err(SignInError::Login(SyncError::DeviceRevoked(why))) = &signed_in {
             let (_, message) = signin::erase_revoked(store, Some(&keychain), why);
-            self.inner
-                .set(SyncConnection::SignedOut, Some(message.clone()));
+            self.inner.after_erasure(message.clone());
             return Err(SyncFailure::new("device_revoked", message));
         }
         signed_in.map_err(|e| match e {
@@ -489,11 +497,10 @@ async fn work(
             return;
         }
         if let Err(SyncError::DeviceRevoked(why)) = &result {
-            // Revoked: the replica and its keys go; the window's own connection sees an empty
-            // file from its next start (the status says why).
+            // Revoked: the replica and its keys go, and the window's screens show an empty one.
             let keychain = inner.keychain().ok();
             let (_, message) = signin::erase_revoked(store, keychain.as_ref(), why);
-            inner.set(SyncConnection::SignedOut, Some(message));
+            inner.after_erasure(message);
             return;
         }
         if let Err(e) = result {
@@ -516,6 +523,22 @@ async fn work(
 }
 
 impl Inner {
+    /// After a revoked device erased its replica: the window's store becomes a new, empty
+    /// database at the same path (closing the connection to the erased file), the screens
+    /// reload, and the status says why.
+    fn after_erasure(&self, message: String) {
+        let shared = lock(&self.window_store).clone();
+        if let (Some(shared), Some(db)) = (shared, &self.db) {
+            let mut window = lock(&shared);
+            match Store::open_with_clock(db, self.clock.clone()) {
+                Ok(empty) => *window = empty,
+                Err(e) => eprintln!("switchboard: reopening {} empty: {e}", db.display()),
+            }
+        }
+        self.set(SyncConnection::SignedOut, Some(message));
+        self.emit(&SyncEvent::Changed { changes: 0 });
+    }
+
     fn env_token(&self) -> Option<String> {
         lock(&self.env_token)
             .clone()
