@@ -140,7 +140,8 @@ pub fn scope(actor: &Actor) -> Result<Option<String>> {
     match actor.role {
         Role::Admin => Ok(None),
         Role::Manager => Ok(Some(actor.office.clone().unwrap_or_default())),
-        Role::Rep => Err(ServerError::Forbidden(
+        // Reps, and any role that does not manage an office's people, manage no devices.
+        _ => Err(ServerError::Forbidden(
             "only managers and admins see and revoke devices".into(),
         )),
     }
