@@ -88,6 +88,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
             "office": answer.office,
             "expires_at": answer.expires_at,
             "token_stored": stored,
+            "device_id": answer.device_id,
         });
         if args.print_token {
             value["token"] = serde_json::Value::String(answer.token.expose().to_string());
@@ -99,13 +100,19 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
         return output::line(answer.token.expose());
     }
     output::line(format!(
-        "Logged in to {server} as {} ({}{}). The token is in the OS keychain until {}.",
+        "Logged in to {server} as {} ({}{}){}. The token is in the OS keychain; it stays valid \
+         while this computer syncs (the server's idle limit applies, now until {}).",
         answer.user,
         answer.role,
         answer
             .office
             .as_deref()
             .map(|o| format!(", office {o}"))
+            .unwrap_or_default(),
+        answer
+            .device_id
+            .as_deref()
+            .map(|d| format!(" on this computer as device {d}"))
             .unwrap_or_default(),
         output::time(answer.expires_at)
     ))
