@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
   build-essential libssl-dev pkg-config xvfb webkit2gtk-driver postgresql gnome-keyring
-  dbus dbus-x11 imagemagick dunst postfix dovecot-imapd dovecot-lmtpd
+  dbus dbus-x11 libglib2.0-bin imagemagick dunst postfix dovecot-imapd dovecot-lmtpd
   debootstrap lintian
 )
 

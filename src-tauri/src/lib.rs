@@ -55,12 +55,15 @@ pub fn with_acting<R: Runtime>(
     acting: Acting,
 ) -> tauri::Builder<R> {
     acting.follow_replica(store.conn());
+    let sync = background_sync::SyncService::for_store(
+        &store,
+        tauri::async_runtime::handle().inner().clone(),
+    );
+    let desk = Desk::new(store, acting);
+    sync.share_window_store(desk.shared_handle());
     builder
-        .manage(background_sync::SyncService::for_store(
-            &store,
-            tauri::async_runtime::handle().inner().clone(),
-        ))
-        .manage(Desk::new(store, acting))
+        .manage(sync)
+        .manage(desk)
         // The window's email: the mailbox password from the keychain, or this override.
         .manage(switchboard_app::mail::MailService::new(
             std::env::var(switchboard_app::mail::PASSWORD_VAR).ok(),

@@ -423,6 +423,7 @@ fn signed_in_the_window_syncs_both_ways_and_the_token_stays_in_the_keychain() {
 #[test]
 fn switchboard_token_overrides_the_keychain_at_start() {
     let central = Central::start();
+    central.intake("web-1", "Vera Verloren", "vera@example.com");
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
     {
@@ -445,7 +446,10 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     sync.start();
     let status = wait_status(&main, 15, "online", |s| s["connection"] == "online");
     assert_eq!(status["token_from_env"], true);
-    // "Sync now" with a revoked token says to sign in again.
+    let page = invoke(&main, "new_queue_page", json!({"offset": 0, "limit": 10})).unwrap();
+    assert!(page.to_string().contains("Vera Verloren"), "{page}");
+    // A revoked user has every device revoked: "Sync now" erases this computer's replica and
+    // says who removed it and to sign in again.
     central
         .rt
         .block_on(central.server.revoke_user("rita"))
@@ -454,13 +458,24 @@ fn switchboard_token_overrides_the_keychain_at_start() {
     let status = wait_status(&main, 15, "the refusal", |s| {
         s["connection"] == "signed_out"
     });
-    assert!(
-        status["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("sign in again"),
-        "{status}"
-    );
+    let said = status["last_error"].as_str().unwrap();
+    for words in ["removed from Switchboard", "erased", "sign in again"] {
+        assert!(said.contains(words), "{words:?}: {status}");
+    }
+    // The replica was erased and the window reopened an empty one at the same path: no file
+    // the window left holds her, and its screens no longer show her.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(5).any(|w| w == b"Vera "),
+            "{} still holds the erased replica's data",
+            path.display()
+        );
+    }
+    assert!(!dir.path().join("desktop.db.replica").exists());
+    let page = invoke(&main, "new_queue_page", json!({"offset": 0, "limit": 10})).unwrap();
+    assert!(!page.to_string().contains("Vera Verloren"), "{page}");
 }
 
 #[test]

@@ -3,12 +3,12 @@
 use crate::session::Acting;
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use switchboard_core::{Result, Store};
 
 /// The window's store, shared by its commands, and the identity its writes are recorded under.
 pub struct Desk {
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
     acting: Acting,
 }
 
@@ -16,7 +16,7 @@ impl Desk {
     /// A desk over `store`, acting as `acting` says (and follows).
     pub fn new(store: Store, acting: Acting) -> Desk {
         Desk {
-            store: Mutex::new(store),
+            store: Arc::new(Mutex::new(store)),
             acting,
         }
     }
@@ -29,6 +29,12 @@ impl Desk {
     /// The store behind its lock, for jobs that open their own connection to its file.
     pub fn shared(&self) -> &Mutex<Store> {
         &self.store
+    }
+
+    /// The store's lock itself, for the sync service, which replaces the store with an empty one
+    /// when a revoked device erases its replica.
+    pub fn shared_handle(&self) -> Arc<Mutex<Store>> {
+        self.store.clone()
     }
 
     /// The store, locked. A panic in an earlier user leaves no half-written data (its open

@@ -5,6 +5,7 @@
 use switchboard_core::protocol::LoginResponse;
 use switchboard_core::{replica, CoreError, Store};
 use switchboard_sync::keychain::Keychain;
+use switchboard_sync::wipe::{self, WipeReport};
 use switchboard_sync::{engine, Secret, SyncError, TrustAnchor};
 
 /// Who signs in where, and how the server is trusted.
@@ -15,6 +16,8 @@ pub struct Login<'a> {
     pub ca_file: Option<&'a str>,
     pub user: &'a str,
     pub password: &'a Secret,
+    /// The name this computer gets as a device (`None`: its host name).
+    pub device_name: Option<&'a str>,
 }
 
 /// A finished sign-in: the server's answer (with the token) and the server as recorded.
@@ -42,13 +45,14 @@ pub async fn sign_in(
     login: &Login<'_>,
     keychain: Option<&Keychain>,
 ) -> Result<SignedIn, SignInError> {
-    let answer = engine::login(
+    let answer = engine::login_device(
         store,
         login.server_url,
         login.anchor,
         login.ca_file,
         login.user,
         login.password,
+        login.device_name,
     )
     .await
     .map_err(SignInError::Login)?;
@@ -62,4 +66,23 @@ pub async fn sign_in(
             .map_err(SignInError::Keychain)?;
     }
     Ok(SignedIn { answer, server })
+}
+
+/// What both front ends do when the server answers `device_revoked`: erase the replica `store`
+/// opened and its keys (`wipe::erase_replica`), and word what happened for the user: the
+/// server's message (who revoked it, when, what to do) and what was erased.
+pub fn erase_revoked(store: Store, keychain: Option<&Keychain>, why: &str) -> (WipeReport, String) {
+    let report = wipe::erase_replica(store, keychain);
+    let mut message = format!(
+        "{why} (erased {} files and {} keychain entries)",
+        report.files.len(),
+        report.keys.len()
+    );
+    if !report.problems.is_empty() {
+        message.push_str(&format!(
+            "; not erased, delete by hand: {}",
+            report.problems.join("; ")
+        ));
+    }
+    (report, message)
 }

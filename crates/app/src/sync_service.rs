@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use switchboard_core::protocol::Device;
 use switchboard_core::replica::{self, Rejected};
 use switchboard_core::{Clock, Store};
 use switchboard_sync::keychain::{self, Keychain, TOKEN_VAR};
@@ -152,6 +153,8 @@ struct Inner {
     live: Mutex<Live>,
     listeners: Mutex<Vec<Listener>>,
     worker: Mutex<Option<Worker>>,
+    /// The window's own store (`Desk`), reopened empty when a revoked device erases its replica.
+    window_store: Mutex<Option<Arc<Mutex<Store>>>>,
 }
 
 /// Opens the keychain the tokens live in.
@@ -193,6 +196,7 @@ impl SyncService {
                 }),
                 listeners: Mutex::new(Vec::new()),
                 worker: Mutex::new(None),
+                window_store: Mutex::new(None),
             }),
         }
     }
@@ -214,6 +218,12 @@ impl SyncService {
     /// Replaces what `SWITCHBOARD_TOKEN` said at start.
     pub fn use_env_token(&self, token: Option<String>) {
         *lock(&self.inner.env_token) = token;
+    }
+
+    /// The window's store, which an erasure after a revocation replaces with an empty one, so
+    /// no screen shows the erased replica through a connection still open on its file.
+    pub fn share_window_store(&self, store: Arc<Mutex<Store>>) {
+        *lock(&self.inner.window_store) = Some(store);
     }
 
     /// Adds a listener for sync events.
@@ -344,14 +354,19 @@ impl SyncService {
             ca_file: None,
             user,
             password: &password,
+            device_name: None,
         };
-        signin::sign_in(&mut store, &login, Some(&keychain))
-            .await
-            .map_err(|e| match e {
-                SignInError::Login(e) => SyncFailure::from_sync(e, server_url),
-                SignInError::Store(e) => SyncFailure::new(e.code(), e.to_string()),
-                SignInError::Keychain(_) => SyncFailure::new("keychain", NO_KEYCHAIN),
-            })?;
+        let signed_in = signin::sign_in(&mut store, &login, Some(&keychain)).await;
+        if let Err(SignInError::Login(SyncError::DeviceRevoked(why))) = &signed_in {
+            let (_, message) = signin::erase_revoked(store, Some(&keychain), why);
+            self.inner.after_erasure(message.clone());
+            return Err(SyncFailure::new("device_revoked", message));
+        }
+        signed_in.map_err(|e| match e {
+            SignInError::Login(e) => SyncFailure::from_sync(e, server_url),
+            SignInError::Store(e) => SyncFailure::new(e.code(), e.to_string()),
+            SignInError::Keychain(_) => SyncFailure::new("keychain", NO_KEYCHAIN),
+        })?;
         drop(store);
         self.inner.set(SyncConnection::Connecting, None);
         self.start();
@@ -388,6 +403,37 @@ impl SyncService {
             .map_err(|e| SyncFailure::new(e.code(), e.to_string()))?;
         self.inner.set(SyncConnection::SignedOut, None);
         Ok(())
+    }
+
+    /// The devices signed in to the manager's office (an admin's: every office), for the
+    /// Devices panel; a rep is refused by the server (`forbidden`).
+    pub async fn devices(&self) -> Result<Vec<Device>, SyncFailure> {
+        let (client, token, server) = self.signed_in_client()?;
+        client
+            .devices(&token)
+            .await
+            .map_err(|e| SyncFailure::from_sync(e, &server))
+    }
+
+    /// Revokes a device: the server refuses it at once and it erases its data at its next
+    /// contact.
+    pub async fn revoke_device(&self, id: &str) -> Result<Device, SyncFailure> {
+        let (client, token, server) = self.signed_in_client()?;
+        client
+            .revoke_device(&token, id)
+            .await
+            .map_err(|e| SyncFailure::from_sync(e, &server))
+    }
+
+    /// A client and token for a request of this account (not the worker's).
+    fn signed_in_client(&self) -> Result<(Client, Secret, String), SyncFailure> {
+        let signed_out = || SyncFailure::new("no_token", "Sign in first.");
+        let (store, client, token) = self.prepare()?.ok_or_else(signed_out)?;
+        let server = replica::state(store.conn())
+            .ok()
+            .and_then(|s| s.server_url)
+            .unwrap_or_default();
+        Ok((client, token, server))
     }
 
     /// The worker's own store, client and token, or `None` when this replica has no server.
@@ -450,8 +496,16 @@ async fn work(
         if *stopped.borrow() {
             return;
         }
+        if let Err(SyncError::DeviceRevoked(why)) = &result {
+            // Revoked: the replica and its keys go, and the window's screens show an empty one.
+            let keychain = inner.keychain().ok();
+            let (_, message) = signin::erase_revoked(store, keychain.as_ref(), why);
+            inner.after_erasure(message);
+            return;
+        }
         if let Err(e) = result {
             let (connection, message) = match &e {
+                SyncError::TokenExpired(why) => (SyncConnection::SignedOut, why.clone()),
                 SyncError::Unauthorized(_) | SyncError::NoToken(_) => (
                     SyncConnection::SignedOut,
                     "The server refused the saved sign-in (expired or revoked): sign in again."
@@ -469,6 +523,22 @@ async fn work(
 }
 
 impl Inner {
+    /// After a revoked device erased its replica: the window's store becomes a new, empty
+    /// database at the same path (closing the connection to the erased file), the screens
+    /// reload, and the status says why.
+    fn after_erasure(&self, message: String) {
+        let shared = lock(&self.window_store).clone();
+        if let (Some(shared), Some(db)) = (shared, &self.db) {
+            let mut window = lock(&shared);
+            match Store::open_with_clock(db, self.clock.clone()) {
+                Ok(empty) => *window = empty,
+                Err(e) => eprintln!("switchboard: reopening {} empty: {e}", db.display()),
+            }
+        }
+        self.set(SyncConnection::SignedOut, Some(message));
+        self.emit(&SyncEvent::Changed { changes: 0 });
+    }
+
     fn env_token(&self) -> Option<String> {
         lock(&self.env_token)
             .clone()

@@ -98,6 +98,9 @@ pub enum Command {
     Sync(commands::sync::SyncArgs),
     /// Sync status: server, last sync, pending and rejected operations
     Status,
+    /// Devices signed in to your office (managers): list them, revoke a lost one
+    #[command(subcommand)]
+    Device(commands::device::DeviceCommand),
     /// Postal letters: templates, the next batch (through the gate), printing, logging as sent
     #[command(subcommand)]
     Letters(commands::letters::LettersCommand),

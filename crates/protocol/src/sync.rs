@@ -64,6 +64,32 @@ pub struct ErrorBody {
 pub struct LoginRequest {
     pub user: String,
     pub password: Secret,
+    /// Protocol 3: the device this replica signed in as before (from an earlier
+    /// `LoginResponse::device_id`), so a new sign-in keeps the same device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub device_id: Option<String>,
+    /// Protocol 3: the name the user gives this computer (default: its host name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub device_name: Option<String>,
+    /// Protocol 3: the Switchboard version signing in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub app_version: Option<String>,
+}
+
+impl LoginRequest {
+    /// A login without device details (as protocol-2 clients send it).
+    pub fn new(user: impl Into<String>, password: Secret) -> LoginRequest {
+        LoginRequest {
+            user: user.into(),
+            password,
+            device_id: None,
+            device_name: None,
+            app_version: None,
+        }
+    }
 }
 
 /// The answer to a successful login.
@@ -88,6 +114,10 @@ pub struct LoginResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub unsubscribe: Option<UnsubscribeKey>,
+    /// Protocol 3: the device this sign-in is bound to; sent back on the next login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub device_id: Option<String>,
 }
 
 /// Path of the public unsubscribe endpoint; a token follows it (`/v1/unsubscribe/TOKEN`).
@@ -112,6 +142,32 @@ pub struct UnsubscribeKey {
     /// The office whose leads the key makes links for.
     pub office: String,
 }
+
+/// A signed-in device as `GET /v1/devices` lists it (protocol 3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct Device {
+    pub id: String,
+    pub user: String,
+    /// The user's office (admins may have none).
+    pub office: Option<String>,
+    /// The name the user gave it (default: the host name).
+    pub name: String,
+    pub app_version: Option<String>,
+    /// When it first signed in.
+    pub signed_in_at: DateTime<Utc>,
+    pub first_sync: Option<DateTime<Utc>>,
+    pub last_sync: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<String>,
+}
+
+/// Error code of a request from a revoked device: the client erases its replica and keys.
+pub const DEVICE_REVOKED: &str = "device_revoked";
+
+/// Error code of a token past its idle limit: the user signs in again.
+pub const TOKEN_EXPIRED: &str = "token_expired";
 
 /// One outbox entry as pushed: the replica's sequence number and the operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -111,8 +111,9 @@ pub fn add_user(
     Ok(())
 }
 
-/// Revokes an account and every token it holds.
-pub fn revoke_user(tx: &mut dyn Tx, name: &str) -> Result<()> {
+/// Revokes an account, every token it holds and every device it signed in on (which erase
+/// their replicas at their next contact).
+pub fn revoke_user(tx: &mut dyn Tx, name: &str, now: DateTime<Utc>) -> Result<()> {
     let changed = tx.exec(
         "UPDATE account SET revoked = 1 WHERE name = ?1",
         &[name.into()],
@@ -120,10 +121,7 @@ pub fn revoke_user(tx: &mut dyn Tx, name: &str) -> Result<()> {
     if changed == 0 {
         return Err(ServerError::NotFound(format!("no user '{name}'")));
     }
-    tx.exec(
-        "UPDATE token SET revoked = 1 WHERE account = ?1",
-        &[name.into()],
-    )?;
+    crate::devices::revoke_all_of(tx, name, "an administrator (account revoked)", now)?;
     Ok(())
 }
 
@@ -146,51 +144,138 @@ pub fn account_for_login(tx: &mut dyn Tx, name: &str) -> Result<Option<(Actor, S
     }))
 }
 
-/// Stores a new token for `user`, valid for `ttl`; returns the token and its expiry.
+/// Stores a new token for `user` on `device`, valid for `ttl`; returns the token and its expiry.
 pub fn issue_token(
     tx: &mut dyn Tx,
     user: &str,
+    device: Option<&str>,
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> Result<(Secret, DateTime<Utc>)> {
     let token = new_secret("sbt_");
     let expires = now + ttl;
     tx.exec(
-        "INSERT INTO token (hash, account, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO token (hash, account, created_at, expires_at, device_id, renewed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
         &[
             secret_hash(token.expose()).into(),
             user.into(),
             time_text(now).into(),
             time_text(expires).into(),
+            device.into(),
         ],
     )?;
     Ok((token, expires))
 }
 
-/// The actor a bearer token stands for, if it is live (not expired, not revoked).
-pub fn authenticate(tx: &mut dyn Tx, token: &str, now: DateTime<Utc>) -> Result<Actor> {
+/// A live token: who it stands for, its device, and whether its idle expiry is due to slide.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub actor: Actor,
+    pub device: Option<String>,
+    /// The token's new expiry when it should be renewed now (sliding renewal), else `None`.
+    pub renew_until: Option<DateTime<Utc>>,
+}
+
+/// How often a token in use is renewed: at most once a minute, so a syncing device writes
+/// little.
+const RENEW_EVERY: i64 = 60;
+
+/// The idle limit of `user`'s office: `office.idle_days`, else `default` (the server's).
+pub fn idle_limit(tx: &mut dyn Tx, user: &str, default: Duration) -> Result<Duration> {
+    let days = tx
+        .query_opt(
+            "SELECT o.idle_days FROM account a JOIN office o ON o.code = a.office \
+             WHERE a.name = ?1",
+            &[user.into()],
+        )?
+        .and_then(|r| col_int(&r, 0));
+    Ok(days.map_or(default, Duration::days))
+}
+
+/// The session a bearer token stands for, if it is live. Refusals, checked in this order:
+/// `device_revoked` (its device was revoked, whatever else), `unauthorized` (unknown, logged
+/// out or account revoked), `token_expired` (idle past its office's limit, by the server's
+/// clock only). `idle_default` is the server's limit for offices that set none.
+pub fn authenticate(
+    tx: &mut dyn Tx,
+    token: &str,
+    now: DateTime<Utc>,
+    idle_default: Duration,
+) -> Result<Session> {
     let row = tx.query_opt(
-        "SELECT a.name, a.role, a.office, t.expires_at FROM token t \
-         JOIN account a ON a.name = t.account \
-         WHERE t.hash = ?1 AND t.revoked = 0 AND a.revoked = 0",
+        "SELECT a.name, a.role, a.office, t.expires_at, t.revoked, a.revoked, t.device_id, \
+                d.revoked_at, d.revoked_by, o.idle_days, d.last_sync, t.renewed_at \
+         FROM token t JOIN account a ON a.name = t.account \
+         LEFT JOIN device d ON d.id = t.device_id \
+         LEFT JOIN office o ON o.code = a.office \
+         WHERE t.hash = ?1",
         &[secret_hash(token).into()],
     )?;
     let unauthorized = || ServerError::Unauthorized("invalid, expired or revoked token".into());
     let row = row.ok_or_else(unauthorized)?;
+    if let Some(at) = col_text(&row, 7) {
+        return Err(ServerError::DeviceRevoked(crate::devices::revoked_message(
+            col_text(&row, 8).as_deref(),
+            parse_time(Some(at)),
+        )));
+    }
+    if col_int(&row, 4) != Some(0) || col_int(&row, 5) != Some(0) {
+        return Err(unauthorized());
+    }
     let expires = parse_time(col_text(&row, 3)).ok_or_else(unauthorized)?;
-    if expires <= now {
-        return Err(ServerError::Unauthorized(
-            "token expired; log in again".into(),
-        ));
+    let idle = col_int(&row, 9).map_or(idle_default, Duration::days);
+    // Idle by the office's limit as it is now (it may have been shortened since the renewal);
+    // tokens from before devices have no renewal time and keep their expiry.
+    let idle_since = parse_time(col_text(&row, 11));
+    if expires <= now || idle_since.is_some_and(|at| at + idle <= now) {
+        return Err(ServerError::TokenExpired(format!(
+            "your sign-in expired: this computer has not synced for more than {} days; sign in \
+             again (switchboard login, or Sign in in the window). Nothing was lost: your changes \
+             wait on this computer",
+            idle.num_days()
+        )));
     }
     let role = col_text(&row, 1)
         .and_then(|r| r.parse::<Role>().ok())
         .ok_or_else(unauthorized)?;
-    Ok(Actor {
-        user: col_text(&row, 0).ok_or_else(unauthorized)?,
-        role,
-        office: col_text(&row, 2),
+    let renew = now + idle;
+    let every = Duration::seconds(RENEW_EVERY);
+    let due = match idle_since {
+        Some(at) => now - at > every,
+        None => renew - expires > every,
+    } || (col_text(&row, 6).is_some() && col_text(&row, 10).is_none()); // a device's first sync
+    Ok(Session {
+        actor: Actor {
+            user: col_text(&row, 0).ok_or_else(unauthorized)?,
+            role,
+            office: col_text(&row, 2),
+        },
+        device: col_text(&row, 6),
+        renew_until: due.then_some(renew),
     })
+}
+
+/// Slides a token's expiry to `until` and records the sync on its device.
+pub fn renew(
+    tx: &mut dyn Tx,
+    token: &str,
+    device: Option<&str>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.exec(
+        "UPDATE token SET expires_at = ?2, renewed_at = ?3 WHERE hash = ?1 AND revoked = 0",
+        &[
+            secret_hash(token).into(),
+            time_text(until).into(),
+            time_text(now).into(),
+        ],
+    )?;
+    if let Some(device) = device {
+        crate::devices::touch(tx, device, now)?;
+    }
+    Ok(())
 }
 
 /// Revokes one token.

@@ -32,6 +32,24 @@ pub fn add_office(tx: &mut dyn Tx, code: &str, name: &str, country: &str) -> Res
     Ok(())
 }
 
+/// Sets how long a device of `office` may stay idle before its token expires (`None`: the
+/// server's default).
+pub fn set_idle_limit(tx: &mut dyn Tx, office: &str, days: Option<i64>) -> Result<()> {
+    if days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(ServerError::Invalid(
+            "an idle limit is 1 to 3650 days".into(),
+        ));
+    }
+    let changed = tx.exec(
+        "UPDATE office SET idle_days = ?2 WHERE code = ?1",
+        &[office.into(), days.into()],
+    )?;
+    if changed == 0 {
+        return Err(ServerError::NotFound(format!("no office '{office}'")));
+    }
+    Ok(())
+}
+
 /// Routes registrations from `country` to `office` (replacing an earlier route).
 pub fn add_route(tx: &mut dyn Tx, country: &str, office: &str) -> Result<()> {
     let country = country_code(country)?;

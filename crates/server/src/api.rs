@@ -2,6 +2,7 @@
 
 use crate::accounts::{self, Actor};
 use crate::changelog;
+use crate::devices;
 use crate::error::{Result, ServerError};
 use crate::intake;
 use crate::leads;
@@ -72,6 +73,8 @@ pub fn router(state: ServerState) -> Router {
         .routes(routes!(changes))
         .routes(routes!(lead))
         .routes(routes!(follow_ups))
+        .routes(routes!(list_devices))
+        .routes(routes!(revoke_device))
         .merge(
             // One form submission is small: a tighter limit for the public endpoint.
             OpenApiRouter::new()
@@ -246,7 +249,16 @@ impl FromRequestParts<ServerState> for Authed {
         let actor = state
             .blocking(move |s| {
                 let now = s.clock.now();
-                store::read(&*s.store, |tx| accounts::authenticate(tx, &token, now))
+                let session = store::read(&*s.store, |tx| {
+                    accounts::authenticate(tx, &token, now, s.token_ttl)
+                })?;
+                // Sliding renewal: a device in use keeps its sign-in (at most a write a minute).
+                if let Some(until) = session.renew_until {
+                    store::write(&*s.store, |tx| {
+                        accounts::renew(tx, &token, session.device.as_deref(), until, now)
+                    })?;
+                }
+                Ok(session.actor)
             })
             .await?;
         Ok(Authed(actor))
@@ -311,11 +323,14 @@ async fn login(
                 return Err(denied());
             }
             let now = s.clock.now();
-            let (token, expires_at, unsubscribe) = store::write(&*s.store, |tx| {
-                let (token, expires_at) = accounts::issue_token(tx, &actor.user, now, s.token_ttl)?;
+            let (token, expires_at, device, unsubscribe) = store::write(&*s.store, |tx| {
+                let device = devices::sign_in(tx, &actor.user, &req, now)?;
+                let idle = accounts::idle_limit(tx, &actor.user, s.token_ttl)?;
+                let (token, expires_at) =
+                    accounts::issue_token(tx, &actor.user, Some(&device), now, idle)?;
                 let unsubscribe =
                     crate::unsubscribe::key_for(tx, &actor, s.public_url.as_deref(), now)?;
-                Ok((token, expires_at, unsubscribe))
+                Ok((token, expires_at, device, unsubscribe))
             })?;
             Ok(LoginResponse {
                 token,
@@ -327,6 +342,7 @@ async fn login(
                 server_time: now,
                 protocol_version: PROTOCOL_VERSION,
                 unsubscribe,
+                device_id: Some(device),
             })
         })
         .await?;
@@ -567,4 +583,51 @@ async fn registrations(
         state.changes.notify_waiters();
     }
     Ok(Json(response))
+}
+
+/// Query of `GET /v1/devices`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeviceParams {
+    /// Office to list (admins; a manager always gets their own).
+    pub office: Option<String>,
+}
+
+/// The signed-in devices of the caller's office (managers) or of every office (admins).
+#[utoipa::path(get, path = "/v1/devices", security(("bearer" = [])), params(DeviceParams),
+    responses((status = 200, body = Vec<Device>), (status = 403, body = ErrorBody)))]
+async fn list_devices(
+    State(state): State<ServerState>,
+    Authed(actor): Authed,
+    query: std::result::Result<Query<DeviceParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<Device>>> {
+    let Query(q) = query.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let office = devices::scope(&actor)?.or(q.office);
+    let list = state
+        .blocking(move |s| store::read(&*s.store, |tx| devices::list(tx, office.as_deref())))
+        .await?;
+    Ok(Json(list))
+}
+
+/// Revokes a device (managers: of their office's users): its next request is refused with
+/// `device_revoked` and its client erases its replica and keys.
+#[utoipa::path(post, path = "/v1/devices/{id}/revoke", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = Device), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn revoke_device(
+    State(state): State<ServerState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<Device>> {
+    let office = devices::scope(&actor)?;
+    let device = state
+        .blocking(move |s| {
+            let now = s.clock.now();
+            store::write(&*s.store, |tx| {
+                devices::revoke(tx, &id, office.as_deref(), &actor.user, now)
+            })
+        })
+        .await?;
+    Ok(Json(device))
 }

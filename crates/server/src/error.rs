@@ -12,6 +12,12 @@ pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 pub enum ServerError {
     #[error("{0}")]
     Unauthorized(String),
+    /// The request came from a device an admin or manager revoked: the client erases its data.
+    #[error("{0}")]
+    DeviceRevoked(String),
+    /// The token passed its idle limit: the user signs in again.
+    #[error("{0}")]
+    TokenExpired(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -45,6 +51,8 @@ impl ServerError {
     pub fn code(&self) -> &'static str {
         match self {
             ServerError::Unauthorized(_) => "unauthorized",
+            ServerError::DeviceRevoked(_) => switchboard_protocol::DEVICE_REVOKED,
+            ServerError::TokenExpired(_) => switchboard_protocol::TOKEN_EXPIRED,
             ServerError::Forbidden(_) => "forbidden",
             ServerError::BadRequest(_) => "bad_request",
             ServerError::Invalid(_) => "invalid",
@@ -60,7 +68,9 @@ impl ServerError {
     /// The HTTP status the code maps to.
     pub fn status(&self) -> StatusCode {
         match self {
-            ServerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServerError::Unauthorized(_)
+            | ServerError::DeviceRevoked(_)
+            | ServerError::TokenExpired(_) => StatusCode::UNAUTHORIZED,
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

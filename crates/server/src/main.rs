@@ -11,7 +11,7 @@ use switchboard_domain::{Clock, SystemClock};
 use switchboard_protocol::Role;
 use switchboard_server::accounts::{self, PasswordCost};
 use switchboard_server::data_dir::{self, InitOptions};
-use switchboard_server::{admin, store, unsubscribe, ServerState};
+use switchboard_server::{admin, devices, store, unsubscribe, ServerState};
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +54,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Signed-in devices: list them, revoke one (it erases its replica at its next contact).
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
     },
     /// Routing of registrations by country.
     Route {
@@ -116,6 +121,33 @@ enum OfficeCommand {
         name: String,
         #[arg(long)]
         country: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// How many days a device of the office may stay idle before it must sign in again
+    /// (`default`: the server's 30 days).
+    IdleLimit {
+        code: String,
+        /// Days (1 to 3650), or `default`.
+        days: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// List devices: id, user, office, name, app version, signed in, last sync, revoked.
+    List {
+        /// Only the devices of this office's users.
+        #[arg(long)]
+        office: Option<String>,
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Revoke a device: refused at once; at its next contact it erases its data and keys.
+    Revoke {
+        id: String,
         #[arg(long)]
         data: PathBuf,
     },
@@ -291,8 +323,68 @@ fn main() -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Revoke { name, data },
         } => {
-            with_store(&data, |tx| accounts::revoke_user(tx, &name))?;
-            println!("user {name} revoked; their tokens no longer work");
+            let now = clock.now();
+            with_store(&data, |tx| accounts::revoke_user(tx, &name, now))?;
+            println!(
+                "user {name} revoked; their tokens no longer work and their devices erase their \
+                 data at their next contact"
+            );
+        }
+        Command::Office {
+            command: OfficeCommand::IdleLimit { code, days, data },
+        } => {
+            let limit = match days.trim() {
+                "default" => None,
+                n => Some(n.parse::<i64>().map_err(|_| {
+                    anyhow::anyhow!("'{n}' is not a number of days (or `default`)")
+                })?),
+            };
+            with_store(&data, |tx| admin::set_idle_limit(tx, &code, limit))?;
+            match limit {
+                Some(n) => println!("devices of {code} must sign in again after {n} idle days"),
+                None => println!(
+                    "devices of {code} must sign in again after the server's default of {} idle days",
+                    switchboard_server::state::DEFAULT_TOKEN_TTL_DAYS
+                ),
+            }
+        }
+        Command::Device {
+            command: DeviceCommand::List { office, data },
+        } => {
+            let list = with_store(&data, |tx| devices::list(tx, office.as_deref()))?;
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or_else(
+                    || "-".to_string(),
+                    |t| t.format("%Y-%m-%d %H:%M").to_string(),
+                )
+            };
+            for d in list {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    d.id,
+                    d.user,
+                    d.office.as_deref().unwrap_or("-"),
+                    d.name,
+                    d.app_version.as_deref().unwrap_or("-"),
+                    time(Some(d.signed_in_at)),
+                    time(d.last_sync),
+                    d.revoked_at.map_or_else(
+                        || "active".to_string(),
+                        |t| format!("revoked {}", time(Some(t)))
+                    ),
+                );
+            }
+        }
+        Command::Device {
+            command: DeviceCommand::Revoke { id, data },
+        } => {
+            let now = clock.now();
+            let d = with_store(&data, |tx| devices::revoke(tx, &id, None, "admin", now))?;
+            println!(
+                "device {} ({}, {}) revoked: it is refused at once and erases its data and keys \
+                 at its next contact",
+                d.id, d.user, d.name
+            );
         }
         Command::Route {
             command:

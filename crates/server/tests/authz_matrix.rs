@@ -4,10 +4,11 @@
 //! manager, a revoked token, the website's intake key — pushed to a real HTTPS server. Each
 //! forgery must be refused with its expected code, and beside it the same operation pushed
 //! legitimately must be applied, so a server that refuses everything fails too. The read
-//! endpoints, the intake and the public unsubscribe endpoint get the same four actors. Kinds
-//! only a manager may push (`authz::required_role`: cadences and their intake rules) are forged
-//! by the other office's manager, and a rep pushing one is refused `forbidden_role`; their
-//! baseline is pushed by the office's manager. The test prints the case count.
+//! endpoints, the device endpoints, the intake and the public unsubscribe endpoint get the same
+//! four actors. Kinds only a manager may push (`authz::required_role`: cadences and their intake
+//! rules) are forged by the other office's manager, and a rep pushing one is refused
+//! `forbidden_role`; their baseline is pushed by the office's manager. The test prints the case
+//! count.
 
 mod support;
 
@@ -567,6 +568,61 @@ async fn endpoints(m: &Matrix) -> (usize, usize) {
             unsubscribed(&everything(legit).await).contains(&own_lead.as_str()),
             "{forger:?} baseline unsubscribe"
         );
+        cases += 1;
+        baselines += 1;
+        // GET /v1/devices: a manager's (their office) and an admin's, never a rep's.
+        let (status, body) = get(m, &token, "/v1/devices").await;
+        denied(status, &body, StatusCode::FORBIDDEN, "forbidden");
+        let (status, body) = get(m, manager.token.expose(), "/v1/devices").await;
+        assert_eq!(status, StatusCode::OK, "{forger:?} baseline devices");
+        let listed: Vec<Device> = serde_json::from_str(&body).unwrap();
+        assert!(
+            listed
+                .iter()
+                .all(|d| d.office.as_deref() == Some(own_office)),
+            "{forger:?}: a manager lists another office's devices"
+        );
+        cases += 1;
+        baselines += 1;
+
+        // POST /v1/devices/{id}/revoke: a device of the office the forger reaches for (the
+        // other office's rep: a device there; a rep acting as manager: one of their own
+        // office) is refused; the rightful manager revokes it.
+        let victim_office = if forger == Forger::RepAsManager {
+            own_office
+        } else if own_office == "A" {
+            "B"
+        } else {
+            "A"
+        };
+        let (victim_user, victim_manager) = if victim_office == "A" {
+            ("rep_a", &m.w.mgr_a)
+        } else {
+            ("rep_b", &m.w.mgr_b)
+        };
+        let victim = m.w.server.login(victim_user, PASSWORD).await.unwrap();
+        let device = victim.login.device_id.clone().expect("a device");
+        let revoke = format!("{}/v1/devices/{device}/revoke", m.w.server.url);
+        let post = |credential: String| {
+            let (http, url) = (m.w.server.http(), revoke.clone());
+            async move { http.post(url).bearer_auth(credential).send().await.unwrap() }
+        };
+        let r = post(token.clone()).await;
+        let status = r.status();
+        denied(
+            status,
+            &r.text().await.unwrap(),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert!(
+            victim.pull(0, 1, 0).await.is_ok(),
+            "{forger:?} revoked a device"
+        );
+        let r = post(victim_manager.token.expose().to_string()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{forger:?} baseline revoke");
+        let err = victim.pull(0, 1, 0).await.unwrap_err().to_string();
+        assert!(err.contains(DEVICE_REVOKED), "{forger:?}: {err}");
         cases += 1;
         baselines += 1;
     }

@@ -4,8 +4,8 @@ use crate::error::{Result, SyncError};
 use crate::tls::{PinMismatch, TrustAnchor};
 use std::time::Duration;
 use switchboard_protocol::{
-    ChangesPage, ErrorBody, LoginRequest, LoginResponse, PushRequest, PushResponse, Secret,
-    PROTOCOL_HEADER, PROTOCOL_VERSION,
+    ChangesPage, Device, ErrorBody, LoginRequest, LoginResponse, PushRequest, PushResponse, Secret,
+    DEVICE_REVOKED, PROTOCOL_HEADER, PROTOCOL_VERSION, TOKEN_EXPIRED,
 };
 
 /// How long an ordinary request may take.
@@ -44,15 +44,18 @@ impl Client {
 
     /// Logs in; the answer carries the bearer token and the deployment's suppression key.
     pub async fn login(&self, user: &str, password: &Secret) -> Result<LoginResponse> {
+        self.login_as(&LoginRequest::new(user, password.clone()))
+            .await
+    }
+
+    /// Logs in with device details (protocol 3: the device id, name and app version).
+    pub async fn login_as(&self, login: &LoginRequest) -> Result<LoginResponse> {
         let request = self
             .http
             .post(format!("{}/v1/login", self.base))
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .timeout(REQUEST_TIMEOUT)
-            .json(&LoginRequest {
-                user: user.to_string(),
-                password: password.clone(),
-            });
+            .json(login);
         decode(request.send().await.map_err(network)?).await
     }
 
@@ -93,6 +96,33 @@ impl Client {
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .bearer_auth(token.expose())
             .timeout(REQUEST_TIMEOUT + Duration::from_secs(wait_secs as u64));
+        decode(request.send().await.map_err(network)?).await
+    }
+
+    /// The devices signed in to the caller's office (managers) or to every office (admins).
+    pub async fn devices(&self, token: &Secret) -> Result<Vec<Device>> {
+        let request = self
+            .http
+            .get(format!("{}/v1/devices", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT);
+        decode(request.send().await.map_err(network)?).await
+    }
+
+    /// Revokes a device: it is refused at once and erases its replica at its next contact.
+    pub async fn revoke_device(&self, token: &Secret, id: &str) -> Result<Device> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(SyncError::BadInput(format!(
+                "'{id}' is not a device id (see `switchboard device list`)"
+            )));
+        }
+        let request = self
+            .http
+            .post(format!("{}/v1/devices/{id}/revoke", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT);
         decode(request.send().await.map_err(network)?).await
     }
 
@@ -193,6 +223,11 @@ async fn error_from(response: reqwest::Response) -> SyncError {
         return SyncError::PayloadTooLarge(message);
     }
     if status == reqwest::StatusCode::UNAUTHORIZED {
+        match code.as_str() {
+            DEVICE_REVOKED => return SyncError::DeviceRevoked(message),
+            TOKEN_EXPIRED => return SyncError::TokenExpired(message),
+            _ => {}
+        }
         return SyncError::Unauthorized(format!(
             "the server refused the credentials ({message}); run `switchboard login` again"
         ));
@@ -286,6 +321,18 @@ mod tests {
             assert!(e.to_string().contains("update switchboard-server"), "{e}");
             assert!(e.to_string().contains("nothing was lost"), "{e}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_revoked_device_and_an_expired_sign_in_have_their_own_codes() {
+        let e = error_from(answer(401, DEVICE_REVOKED, "removed by mona", None)).await;
+        assert_eq!(e.code(), "device_revoked");
+        assert_eq!(e.to_string(), "removed by mona");
+        let e = error_from(answer(401, TOKEN_EXPIRED, "sign in again", None)).await;
+        assert_eq!(e.code(), "token_expired");
+        assert!(e.is_refused_credential() && !e.is_transient());
+        let e = error_from(answer(401, "unauthorized", "bad token", None)).await;
+        assert_eq!(e.code(), "unauthorized");
     }
 
     #[tokio::test]

@@ -10,9 +10,11 @@ use std::time::Duration;
 use switchboard_core::replica::{
     self, identity, materialize, IdentityCheck, PageBatch, ServerLogin,
 };
-use switchboard_core::store::set_setting;
+use switchboard_core::store::{get_setting, set_setting};
 use switchboard_core::Store;
-use switchboard_protocol::{LoginResponse, PushOp, PushRequest, PushStatus, Secret, MAX_PAGE};
+use switchboard_protocol::{
+    LoginRequest, LoginResponse, PushOp, PushRequest, PushStatus, Secret, MAX_PAGE,
+};
 
 /// What one push holds at most: `limits::PUSH_BATCH_BYTES` of operations (a quarter of the
 /// server's body limit) and the server's 1,000 operations.
@@ -66,8 +68,12 @@ pub enum Progress {
     Retrying { error: String },
 }
 
+/// The setting that keeps the device id the server gave this replica at its last sign-in.
+const DEVICE_SETTING: &str = "device_id";
+
 /// Logs in and records the server, the account, the deployment's suppression key and the
-/// office's unsubscribe key in the replica. Returns the server's answer (holding the token, which the caller stores).
+/// office's unsubscribe key in the replica. Returns the server's answer (holding the token,
+/// which the caller stores).
 pub async fn login(
     store: &mut Store,
     server_url: &str,
@@ -76,8 +82,26 @@ pub async fn login(
     user: &str,
     password: &Secret,
 ) -> Result<LoginResponse> {
+    login_device(store, server_url, anchor, ca_file, user, password, None).await
+}
+
+/// `login` as a named device (`None`: the host name). The replica keeps the device id the
+/// server answers and sends it at its next sign-in, so a laptop stays one device.
+pub async fn login_device(
+    store: &mut Store,
+    server_url: &str,
+    anchor: &TrustAnchor,
+    ca_file: Option<&str>,
+    user: &str,
+    password: &Secret,
+    device_name: Option<&str>,
+) -> Result<LoginResponse> {
     let client = Client::new(server_url, anchor)?;
-    let answer = client.login(user, password).await?;
+    let mut request = LoginRequest::new(user, password.clone());
+    request.device_id = get_setting(store.conn(), DEVICE_SETTING)?;
+    request.device_name = Some(device_name.map_or_else(host_name, str::to_string));
+    request.app_version = Some(env!("CARGO_PKG_VERSION").to_string());
+    let answer = client.login_as(&request).await?;
     let record = ServerLogin {
         server_url: client.base().to_string(),
         fingerprint: anchor.fingerprint_text(),
@@ -91,10 +115,25 @@ pub async fn login(
         // Every replica hashes erased addresses with the deployment's key, so a suppression
         // pulled from elsewhere recognises the person here too.
         set_setting(tx, "suppression_key", answer.suppression_key.expose())?;
+        if let Some(device) = &answer.device_id {
+            set_setting(tx, DEVICE_SETTING, device)?;
+        }
         // The office's key for unsubscribe links, so mail queued offline carries working ones.
         switchboard_core::mail::unsubscribe::remember(tx, answer.unsubscribe.as_ref())
     })?;
     Ok(answer)
+}
+
+/// This computer's host name, the default name of its device ("this computer" if unknown).
+pub fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .chain(std::env::var("HOSTNAME").ok())
+        .chain(std::env::var("COMPUTERNAME").ok())
+        .map(|n| n.trim().to_string())
+        .find(|n| !n.is_empty())
+        .unwrap_or_else(|| "this computer".to_string())
 }
 
 /// The trust anchor recorded at login.
@@ -162,7 +201,7 @@ async fn sync_inner(
     // opt-outs and erasures from arriving: pull anyway, then report the push's error. Only a
     // refused token stops both, since the pull would be refused too.
     if let Err(e) = &pushed {
-        if matches!(e, SyncError::Unauthorized(_) | SyncError::NoToken(_)) {
+        if e.is_refused_credential() {
             return Err(pushed.unwrap_err());
         }
     }

@@ -33,6 +33,13 @@ pub enum SyncError {
     /// The server refused the credentials or the token (expired, revoked, unknown).
     #[error("{0}")]
     Unauthorized(String),
+    /// This computer was revoked as a device: the front end erases the replica and its keys
+    /// (`wipe::erase_replica`) and says so with this message.
+    #[error("{0}")]
+    DeviceRevoked(String),
+    /// The token passed its idle limit (by the server's clock): sign in again.
+    #[error("{0}")]
+    TokenExpired(String),
     /// No token: neither in the keychain nor in `SWITCHBOARD_TOKEN`.
     #[error("{0}")]
     NoToken(String),
@@ -71,6 +78,8 @@ impl SyncError {
             SyncError::Tls(_) => "tls",
             SyncError::PayloadTooLarge(_) => "payload_too_large",
             SyncError::Unauthorized(_) => "unauthorized",
+            SyncError::DeviceRevoked(_) => "device_revoked",
+            SyncError::TokenExpired(_) => "token_expired",
             SyncError::NoToken(_) => "no_token",
             SyncError::Keychain(_) => "keychain",
             SyncError::UpdateRequired(_) => "update_required",
@@ -79,6 +88,17 @@ impl SyncError {
             SyncError::Server { .. } => "server",
             SyncError::Core(e) => e.code(),
         }
+    }
+
+    /// Whether the server refused the credentials, so neither a push nor a pull can work.
+    pub fn is_refused_credential(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Unauthorized(_)
+                | SyncError::NoToken(_)
+                | SyncError::DeviceRevoked(_)
+                | SyncError::TokenExpired(_)
+        )
     }
 
     /// Whether trying again later may succeed (the network or the server hiccuped).

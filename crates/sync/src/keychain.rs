@@ -85,6 +85,23 @@ impl Keychain {
         }
     }
 
+    /// The account a replica's database key is kept under: `database:<the file's full path>`
+    /// (the key itself is stored by the replica's encryption, brief E).
+    pub fn database_account(db: &std::path::Path) -> String {
+        let full = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
+        format!("database:{}", full.display())
+    }
+
+    /// Forgets any entry stored under `account` (the database key, a mailbox password).
+    pub fn delete_account(&self, account: &str) -> Result<()> {
+        let entry = Entry::new_in_store(&self.store, SERVICE, account)
+            .map_err(|e| SyncError::Keychain(e.to_string()))?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(SyncError::Keychain(e.to_string())),
+        }
+    }
+
     /// Forgets the token (logout).
     pub fn delete(&self, user: &str, server_url: &str) -> Result<()> {
         match self.entry(user, server_url)?.delete_credential() {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod keychain;
 pub mod probe;
 pub mod tls;
+pub mod wipe;
 
 pub use client::Client;
 pub use engine::{sync_once, watch, Progress, SyncReport};

@@ -215,7 +215,9 @@ impl TestServer {
     /// `user revoke`.
     pub async fn revoke_user(&self, name: &str) -> Result<()> {
         let name = name.to_string();
-        self.admin(move |tx| accounts::revoke_user(tx, &name)).await
+        let now = self.state.clock.now();
+        self.admin(move |tx| accounts::revoke_user(tx, &name, now))
+            .await
     }
 
     /// `intake-key create`.
@@ -286,10 +288,7 @@ impl ApiClient {
     ) -> Result<ApiClient> {
         let response = http
             .post(format!("{base}/v1/login"))
-            .json(&LoginRequest {
-                user: user.into(),
-                password: Secret::new(password),
-            })
+            .json(&LoginRequest::new(user, Secret::new(password)))
             .send()
             .await
             .map_err(http_err)?;

@@ -4,7 +4,7 @@
 use super::Desk;
 use crate::background_sync::{ServerProbe, SyncEvent, SyncFailure, SyncService, SyncView};
 use crate::error::error_body;
-use switchboard_core::protocol::ErrorBody;
+use switchboard_core::protocol::{Device, ErrorBody};
 use switchboard_sync::Secret;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -71,6 +71,21 @@ pub async fn sync_sign_out(
     sync.sign_out().await.map_err(failure)?;
     desk.acting().signed_out();
     Ok(())
+}
+
+/// The devices signed in to the manager's office (admins: every office).
+#[tauri::command]
+pub async fn sync_devices(sync: State<'_, SyncService>) -> Result<Vec<Device>, ErrorBody> {
+    sync.devices().await.map_err(failure)
+}
+
+/// Revokes a device: refused at once, it erases its data at its next contact.
+#[tauri::command]
+pub async fn sync_revoke_device(
+    sync: State<'_, SyncService>,
+    id: String,
+) -> Result<Device, ErrorBody> {
+    sync.revoke_device(&id).await.map_err(failure)
 }
 
 /// Sends the window every sync event (changes applied, status moved) over `on_event`.

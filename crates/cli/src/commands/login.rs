@@ -9,7 +9,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use switchboard_app::signin::{self, Login, SignInError, SignedIn};
 use switchboard_sync::keychain::{Keychain, NO_KEYCHAIN_HELP};
-use switchboard_sync::{Secret, TrustAnchor};
+use switchboard_sync::{Secret, SyncError, TrustAnchor};
 
 /// Arguments of `login`.
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,9 @@ pub struct LoginArgs {
     /// Print the token instead of storing it in the keychain (for SWITCHBOARD_TOKEN in scripts)
     #[arg(long)]
     pub print_token: bool,
+    /// The name this computer has in the device list managers see [default: the host name]
+    #[arg(long)]
+    pub device_name: Option<String>,
 }
 
 /// Logs in and stores the token.
@@ -59,13 +62,19 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
         ca_file: ca_file.as_deref(),
         user: &args.user,
         password: &password,
+        device_name: args.device_name.as_deref(),
     };
-    let SignedIn { answer, server } = runtime()?
-        .block_on(signin::sign_in(&mut store, &login, keychain.as_ref()))
-        .map_err(|e| match e {
-            SignInError::Login(e) | SignInError::Keychain(e) => failure(e),
-            SignInError::Store(e) => Failure::from(e),
-        })?;
+    let signed_in = runtime()?.block_on(signin::sign_in(&mut store, &login, keychain.as_ref()));
+    if let Err(SignInError::Login(SyncError::DeviceRevoked(why))) = &signed_in {
+        // A revoked device signing in again: it erases itself as at a sync.
+        let keychain = keychain.or_else(|| Keychain::system().ok());
+        let (_, message) = signin::erase_revoked(store, keychain.as_ref(), why);
+        return Err(Failure::from_sync_code("device_revoked", message));
+    }
+    let SignedIn { answer, server } = signed_in.map_err(|e| match e {
+        SignInError::Login(e) | SignInError::Keychain(e) => failure(e),
+        SignInError::Store(e) => Failure::from(e),
+    })?;
     let stored = if keychain.is_some() {
         "keychain"
     } else {
@@ -79,6 +88,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
             "office": answer.office,
             "expires_at": answer.expires_at,
             "token_stored": stored,
+            "device_id": answer.device_id,
         });
         if args.print_token {
             value["token"] = serde_json::Value::String(answer.token.expose().to_string());
@@ -90,13 +100,19 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
         return output::line(answer.token.expose());
     }
     output::line(format!(
-        "Logged in to {server} as {} ({}{}). The token is in the OS keychain until {}.",
+        "Logged in to {server} as {} ({}{}){}. The token is in the OS keychain; it stays valid \
+         while this computer syncs (the server's idle limit applies, now until {}).",
         answer.user,
         answer.role,
         answer
             .office
             .as_deref()
             .map(|o| format!(", office {o}"))
+            .unwrap_or_default(),
+        answer
+            .device_id
+            .as_deref()
+            .map(|d| format!(" on this computer as device {d}"))
             .unwrap_or_default(),
         output::time(answer.expires_at)
     ))

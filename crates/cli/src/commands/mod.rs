@@ -7,6 +7,7 @@ pub mod can_contact;
 pub mod correct;
 pub mod demo_activity;
 pub mod demo_data;
+pub mod device;
 pub mod dsar;
 pub mod erase;
 pub mod export;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Feedback(command) => feedback::run(&ctx, command),
         Command::Login(args) => login::run(&ctx, args),
         Command::Sync(args) => sync::run(&ctx, args),
+        Command::Device(command) => device::run(&ctx, command),
         Command::Status => status::run(&ctx),
         Command::Letters(command) => letters::run(&ctx, command),
         Command::Template(command) => template::run(&ctx, command),

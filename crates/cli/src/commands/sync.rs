@@ -38,26 +38,24 @@ pub fn run(ctx: &Context, args: SyncArgs) -> CliResult {
     let mut progress = move |p: Progress| report_progress(&p, show, json);
     let rt = runtime()?;
     if args.watch {
-        return rt
-            .block_on(engine::watch(
-                &mut store,
-                &client,
-                &token,
-                &mut progress,
-                async {
-                    let _ = tokio::signal::ctrl_c().await;
-                },
-            ))
-            .map_err(failure);
-    }
-    let report = rt
-        .block_on(engine::sync_once(
+        let watched = rt.block_on(engine::watch(
             &mut store,
             &client,
             &token,
             &mut progress,
-        ))
-        .map_err(failure)?;
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        ));
+        return watched.map_err(|e| revoked_or_failure(e, store));
+    }
+    let synced = rt.block_on(engine::sync_once(
+        &mut store,
+        &client,
+        &token,
+        &mut progress,
+    ));
+    let report = synced.map_err(|e| revoked_or_failure(e, store))?;
     if show {
         eprintln!();
     }
@@ -118,6 +116,17 @@ pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| Failure::io("starting the async runtime", e))
+}
+
+/// A revoked device erases its replica and keys (the store closes first) and says why; any
+/// other error is reported as it is.
+fn revoked_or_failure(e: SyncError, store: switchboard_core::Store) -> Failure {
+    let SyncError::DeviceRevoked(why) = &e else {
+        return failure(e);
+    };
+    let keychain = Keychain::system().ok();
+    let (_, message) = switchboard_app::signin::erase_revoked(store, keychain.as_ref(), why);
+    Failure::from_sync_code("device_revoked", message)
 }
 
 /// Maps a sync error to the command's failure (codes stay the engine's).

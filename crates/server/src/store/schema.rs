@@ -11,7 +11,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_receipt_digest", V2_RECEIPT_DIGEST),
     ("0003_suppression_scope", V3_SUPPRESSION_SCOPE),
     ("0004_person_keys", V4_PERSON_KEYS),
-    ("0005_cadences", V5_CADENCES),
+    ("0005_devices", V5_DEVICES),
+    ("0006_cadences", V6_CADENCES),
 ];
 
 /// Code a migration runs after its SQL.
@@ -185,11 +186,32 @@ DROP INDEX IF EXISTS lead_by_email;
 CREATE INDEX IF NOT EXISTS lead_by_email_hash ON lead (email_hash);
 ";
 
+// Every sign-in is a device (`crate::devices`): tokens name theirs, a revoked device is refused
+// with `device_revoked`; a token expires when idle (not renewed since `renewed_at`) past its
+// office's limit (`office.idle_days`, days; NULL: the server's default).
+const V5_DEVICES: &str = "
+CREATE TABLE IF NOT EXISTS device (
+    id           TEXT PRIMARY KEY,
+    account      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    app_version  TEXT,
+    signed_in_at TEXT NOT NULL,
+    first_sync   TEXT,
+    last_sync    TEXT,
+    revoked_at   TEXT,
+    revoked_by   TEXT
+);
+CREATE INDEX IF NOT EXISTS device_by_account ON device (account);
+ALTER TABLE token ADD COLUMN device_id TEXT;
+ALTER TABLE token ADD COLUMN renewed_at TEXT;
+ALTER TABLE office ADD COLUMN idle_days BIGINT;
+";
+
 // Cadences (protocol 3): every version of a definition and every intake rule with the office
 // it belongs to (the bucket it syncs in); which replica each user last pushed from, to name the
 // owner of an enrolment the intake makes. Enrolments themselves are records (kind
 // `cadence_enrollment`), sealed under the person's key like everything about them.
-const V5_CADENCES: &str = "
+const V6_CADENCES: &str = "
 CREATE TABLE IF NOT EXISTS cadence_def (
     cadence_id TEXT NOT NULL,
     version    BIGINT NOT NULL,

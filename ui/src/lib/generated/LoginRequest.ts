@@ -4,4 +4,17 @@ import type { Secret } from "./Secret";
 /**
  * `POST /v1/login`.
  */
-export type LoginRequest = { user: string, password: Secret, };
+export type LoginRequest = { user: string, password: Secret, 
+/**
+ * Protocol 3: the device this replica signed in as before (from an earlier
+ * `LoginResponse::device_id`), so a new sign-in keeps the same device.
+ */
+device_id?: string, 
+/**
+ * Protocol 3: the name the user gives this computer (default: its host name).
+ */
+device_name?: string, 
+/**
+ * Protocol 3: the Switchboard version signing in.
+ */
+app_version?: string, };

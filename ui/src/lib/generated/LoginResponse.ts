@@ -24,4 +24,8 @@ suppression_key: Secret, server_time: string, protocol_version: number,
  * Protocol 3: what the replica puts one-click unsubscribe links into mail with; absent
  * when the server has no public URL configured or the account has no office.
  */
-unsubscribe?: UnsubscribeKey, };
+unsubscribe?: UnsubscribeKey, 
+/**
+ * Protocol 3: the device this sign-in is bound to; sent back on the next login.
+ */
+device_id?: string, };

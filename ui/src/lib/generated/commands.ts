@@ -16,6 +16,7 @@ import type { ConsentEvent } from './ConsentEvent';
 import type { ConsentScope } from './ConsentScope';
 import type { ContactOpened } from './ContactOpened';
 import type { Correction } from './Correction';
+import type { Device } from './Device';
 import type { ErasurePreview } from './ErasurePreview';
 import type { ErasureReport } from './ErasureReport';
 import type { Export } from './Export';
@@ -108,6 +109,8 @@ export interface Commands {
   sync_sign_in: { args: { serverUrl: string; fingerprint: string; user: string; password: string }; result: SyncView };
   sync_now: { args: Record<string, never>; result: void };
   sync_sign_out: { args: Record<string, never>; result: void };
+  sync_devices: { args: Record<string, never>; result: Device[] };
+  sync_revoke_device: { args: { id: string }; result: Device };
   sync_subscribe: { args: { onEvent: IpcChannel<SyncEvent> }; result: void };
   review_stats: { args: { query: HistoryQuery }; result: ReviewStats };
   history_rows: { args: { query: HistoryQuery }; result: HistoryRow[] };
@@ -170,6 +173,8 @@ export const COMMANDS: Record<keyof Commands, { group: string; binding: string }
   sync_sign_in: { group: 'sync', binding: 'syncSignIn' },
   sync_now: { group: 'sync', binding: 'syncNow' },
   sync_sign_out: { group: 'sync', binding: 'syncSignOut' },
+  sync_devices: { group: 'sync', binding: 'syncDevices' },
+  sync_revoke_device: { group: 'sync', binding: 'syncRevokeDevice' },
   sync_subscribe: { group: 'sync', binding: 'onSyncEvent' },
   review_stats: { group: 'review', binding: 'reviewStats' },
   history_rows: { group: 'review', binding: 'historyRows' },
@@ -370,6 +375,14 @@ export function syncNow(): Promise<void> {
 
 export function syncSignOut(): Promise<void> {
   return call('sync_sign_out', {});
+}
+
+export function syncDevices(): Promise<Device[]> {
+  return call('sync_devices', {});
+}
+
+export function syncRevokeDevice(id: string): Promise<Device> {
+  return call('sync_revoke_device', { id });
 }
 
 export function reviewStats(query: HistoryQuery): Promise<ReviewStats> {
