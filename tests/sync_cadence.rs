@@ -470,20 +470,23 @@ async fn an_erasure_ends_the_cadence_on_every_laptop_and_is_final() {
     rita.sync().await;
     mona.sync().await;
     save_trial(&mut mona);
-    let at = mona.clock.now_utc();
-    mona.store
-        .with_tx(|tx| enrollment::enroll(tx, "Trial", std::slice::from_ref(&lead), "mona", at))
+    mona.sync().await;
+    rita.sync().await;
+    let at = rita.clock.now_utc();
+    rita.store
+        .with_tx(|tx| enrollment::enroll(tx, "Trial", std::slice::from_ref(&lead), "rita", at))
         .unwrap();
+    rita.sync().await;
     mona.sync().await;
-    rita.sync().await;
-    // Offline at once: rita erases the person, mona (the owner) runs the due step.
-    later(&mona, 1);
-    rita.erase(&lead);
-    assert_eq!(run_due_steps(&mut mona), 1);
-    rita.sync().await;
-    mona.sync().await; // the owner's advance arrives after the erasure: it changes nothing
+    // Offline at once: mona (a manager: a rep may not carry out an erasure) erases the person,
+    // rita (the owner) runs the due step.
+    later(&rita, 1);
+    mona.erase(&lead);
+    assert_eq!(run_due_steps(&mut rita), 1);
     mona.sync().await;
+    rita.sync().await; // the owner's advance arrives after the erasure: it changes nothing
     rita.sync().await;
+    mona.sync().await;
     for r in [&mona, &rita] {
         let e = enrolment(r, &lead);
         assert_eq!(
@@ -493,8 +496,8 @@ async fn an_erasure_ends_the_cadence_on_every_laptop_and_is_final() {
             r.user
         );
     }
-    later(&mona, 10);
-    assert_eq!(run_due_steps(&mut mona), 0);
+    later(&rita, 10);
+    assert_eq!(run_due_steps(&mut rita), 0);
     // (The call's workflow change is refused `subject_erased`, as any edit of an erased lead.)
     for r in [&mona, &rita] {
         let cadence_rejections = r.count(
