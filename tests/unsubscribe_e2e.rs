@@ -29,8 +29,8 @@ use switchboard_mail::imap::Imap;
 use switchboard_protocol::Secret;
 use test_mail::{test_mail, TestMail};
 
-/// A BER rep's laptop with the test lead imported, a mailbox, a template and a cadence whose
-/// first step mails it, the lead enrolled; returns the laptop and the lead's id.
+/// A BER rep's laptop with the test lead imported, a mailbox, a template and a cadence (saved by
+/// the office's manager) whose first step mails it, the lead enrolled; returns the laptop and the lead's id.
 fn rep_with_cadence_lead(server: &ServerProcess, mail: &TestMail, marker: &str) -> CliReplica {
     let mut rita = CliReplica::login(&server.url(), &server.fingerprint, "rita", None);
     let csv = rita.sandbox.write(
@@ -60,8 +60,12 @@ fn rep_with_cadence_lead(server: &ServerProcess, mail: &TestMail, marker: &str) 
         body.to_str().unwrap(),
     ])
     .ok();
-    rita.run(&["cadence", "add", "Trial", "--step", "email=hello"])
+    // Cadences are a manager's to define (protocol 3); the rep's laptop pulls it.
+    let mona = CliReplica::login(&server.url(), &server.fingerprint, "mona", None);
+    mona.run(&["cadence", "add", "Trial", "--step", "email=hello"])
         .ok();
+    mona.sync();
+    rita.sync();
     rita.run(&["cadence", "enroll", "Trial", &mail.lead]).ok();
     rita.sync();
     rita
