@@ -276,8 +276,8 @@ export function workspaceBinary(name, buildHint) {
 }
 
 /** Runs a command to its end; throws with its output unless it exits 0. */
-export function runChecked(command, args, input) {
-  const run = spawnSync(command, args, { encoding: 'utf8', input });
+export function runChecked(command, args, input, env = {}) {
+  const run = spawnSync(command, args, { encoding: 'utf8', input, env: { ...process.env, ...env } });
   if (run.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed (${run.status ?? run.error}):\n${run.stdout}\n${run.stderr}`);
   }

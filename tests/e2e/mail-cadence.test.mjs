@@ -6,11 +6,9 @@
 // new-leads queue with the keyboard, sends the first step's mail from the lead page with
 // Ctrl+Enter, the lead replies through the real mail server, the window's "Check for replies"
 // fetches the reply, and the lead page shows the cadence stopped because the person replied.
-//
-// The second laptop of the office (the stop reaching another replica through the server) needs
-// cadence sync (brief A, protocol 3). It belongs at the end of this file: start a server with
-// startSyncServer, sign both windows in as sync.test.mjs does, and after the reply is fetched
-// here, wait for `li[data-state="stopped"]` on the other window's lead page.
+// The office's manager has a second laptop (the real CLI on its own replica): the cadence is
+// defined there (a manager's, protocol 3) and reaches the window through the server, and the stop
+// the reply makes in the window reaches the manager's laptop through the server too.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,6 +77,7 @@ describe('email and cadences in the window', { skip: mail ? false : 'no test mai
   let dir;
   let cli;
   let server;
+  let manager;
 
   before(async () => {
     // The office's server: signing in hands the window the key its cadence mail's one-click
@@ -86,7 +85,10 @@ describe('email and cadences in the window', { skip: mail ? false : 'no test mai
     server = await startSyncServer({
       office: 'LON',
       countries: ['GB'],
-      users: [{ name: 'rita', role: 'rep', password: SERVER_PASSWORD }],
+      users: [
+        { name: 'rita', role: 'rep', password: SERVER_PASSWORD },
+        { name: 'mona', role: 'manager', password: SERVER_PASSWORD },
+      ],
       publicUrl: true,
     });
     ({ session, dir, db } = await openWindow({
@@ -100,7 +102,16 @@ describe('email and cadences in the window', { skip: mail ? false : 'no test mai
     const body = join(dir, 'hello.txt');
     writeFileSync(body, 'Dear {{first_name}},\n\nhow is the trial going?\n\n{{signature}}\n');
     cli('template', 'add', 'Hello', '--subject', 'Your trial, {{first_name}}', '--file', body);
-    cli('cadence', 'add', 'Trial', '--step', 'email=Hello', '--step', 'wait=2', '--step', 'call=Ask how the trial goes');
+    // The manager's laptop: signed in with a token of its own, it defines the cadence.
+    const monaDb = join(dir, 'mona.db');
+    const token = runChecked(switchboard, [
+      '--db', monaDb, 'login', '--server', server.url, '--fingerprint', server.fingerprint,
+      '--user', 'mona', '--password-stdin', '--print-token',
+    ], `${SERVER_PASSWORD}\n`).trim();
+    manager = (...args) => runChecked(switchboard, ['--db', monaDb, ...args], undefined, { SWITCHBOARD_TOKEN: token });
+    manager('template', 'add', 'Hello', '--subject', 'Your trial, {{first_name}}', '--file', body);
+    manager('cadence', 'add', 'Trial', '--step', 'email=Hello', '--step', 'wait=2', '--step', 'call=Ask how the trial goes');
+    manager('sync');
   });
 
   after(() => closeWindow(session));
@@ -138,6 +149,11 @@ describe('email and cadences in the window', { skip: mail ? false : 'no test mai
   });
 
   it('enrols the new lead in the cadence from the queue with the keyboard', async () => {
+    // The manager's cadence arrives with the window's background sync.
+    await waitFor("the manager's cadence", async () => {
+      const cadences = JSON.parse(cli('cadence', 'list', '--json'));
+      return cadences.some((c) => c.name === 'Trial') ? cadences : null;
+    }, 30000, 500);
     await clickNav(session, 'New leads');
     await find(session, 'form.enroll select option');
     await press(session, 'button.row', ' ');
@@ -189,5 +205,16 @@ describe('email and cadences in the window', { skip: mail ? false : 'no test mai
     assert.match(stopped, /^Trial/);
     await textMatching(session, 'ol.timeline li', /Email \(inbound\)\s+Replied/);
     await shot(session, 'cadence-stopped-by-reply');
+  });
+
+  it("the stop reaches the manager's laptop through the server", async () => {
+    const enrolment = await waitFor('the stop on the second laptop', async () => {
+      manager('sync');
+      const shown = JSON.parse(manager('cadence', 'show', 'Trial', '--json'));
+      const e = shown.enrollments.find((x) => x.state === 'stopped');
+      return e ?? null;
+    }, 30000, 500);
+    assert.equal(enrolment.stop_reason, 'replied');
+    assert.ok(enrolment.owner_replica, 'the window owns the enrolment, not the manager');
   });
 });
