@@ -183,3 +183,26 @@ fn a_registration_matching_a_rule_is_enrolled_at_intake() {
         .unwrap()
         .starts_with("rule:"));
 }
+
+#[test]
+fn leads_a_search_finds_are_enrolled_and_an_empty_search_enrols_nobody() {
+    let s = Sandbox::init();
+    let file = s.write("leads.csv", LEADS);
+    s.run(&["import", file.to_str().unwrap()]).ok();
+    s.run(&["cadence", "add", "Trial", "--step", "email=recap"])
+        .ok();
+
+    // Bob and Cy have Berlin numbers; Ada has a London one.
+    let done = s.json(&["cadence", "enroll", "Trial", "--search", "+49 30"]);
+    assert_eq!(done["enrolled"], 2, "{done}");
+    let shown = s.json(&["cadence", "show", "Trial"]);
+    enrolment(&shown, "bob@example.com", &s);
+    enrolment(&shown, "cy@example.com", &s);
+    assert_eq!(shown["enrollments"].as_array().unwrap().len(), 2, "{shown}");
+
+    s.run(&["cadence", "enroll", "Trial", "--search", "Nobody Anywhere"])
+        .expect(2)
+        .stderr_mentions(&["finds no lead", "nothing was enrolled"]);
+    let shown = s.json(&["cadence", "show", "Trial"]);
+    assert_eq!(shown["enrollments"].as_array().unwrap().len(), 2, "{shown}");
+}

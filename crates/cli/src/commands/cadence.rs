@@ -52,6 +52,9 @@ pub enum CadenceCommand {
         /// A file listing leads
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Every lead a search finds (the text `switchboard leads search` takes)
+        #[arg(long)]
+        search: Option<String>,
     },
     /// Stop a lead's cadence by hand (every cadence it is in, or one)
     Stop {
@@ -204,19 +207,43 @@ pub fn run(ctx: &Context, command: CadenceCommand) -> CliResult {
             }
             table.print()
         }
-        CadenceCommand::Enroll { name, leads, file } => {
+        CadenceCommand::Enroll {
+            name,
+            leads,
+            file,
+            search,
+        } => {
             let mut refs = leads;
             if let Some(path) = &file {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| Failure::io(format!("reading {}", path.display()), e))?;
                 refs.extend(lead_refs(&text));
             }
+            let mut store = ctx.open_store()?;
+            if let Some(text) = &search {
+                let most = switchboard_core::search::MAX_LIMIT;
+                let hits = switchboard_core::search::search(store.conn(), text, most)?;
+                if hits.len() >= most {
+                    // A search answers its best `most` hits: enrolling those would look complete.
+                    return Err(Failure::bad_input(format!(
+                        "the search '{}' finds {most} leads or more: narrow it, or list the \
+                         leads in a file for --file; nothing was enrolled",
+                        output::clean(text)
+                    )));
+                }
+                if hits.is_empty() {
+                    return Err(Failure::bad_input(format!(
+                        "the search '{}' finds no lead: nothing was enrolled",
+                        output::clean(text)
+                    )));
+                }
+                refs.extend(hits.into_iter().map(|h| h.lead.id));
+            }
             if refs.is_empty() {
                 return Err(Failure::bad_input(
-                    "name the leads to enrol (ids or emails) or give --file",
+                    "name the leads to enrol (ids or emails), or give --file or --search",
                 ));
             }
-            let mut store = ctx.open_store()?;
             let done = store
                 .with_tx_now(|tx, at| enrollment::enroll(tx, &name, &refs, ctx.actor(), at))?;
             if ctx.json {
