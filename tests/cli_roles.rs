@@ -183,7 +183,7 @@ async fn a_role_changed_while_signed_in_holds_from_the_next_sync() {
     );
 
     hub.server
-        .admin(|tx| roles::set_role(tx, "rita", Role::Privacy, Some("BER")))
+        .admin(|tx| roles::set_role(tx, "rita", Role::Privacy, Some("BER"), chrono::Utc::now()))
         .await
         .unwrap();
     rita.sync();

@@ -312,12 +312,19 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-            with_store(&data, |tx| {
-                switchboard_server::roles::set_role(tx, &name, role, office.as_deref())
+            let now = clock.now();
+            let revoked = with_store(&data, |tx| {
+                switchboard_server::roles::set_role(tx, &name, role, office.as_deref(), now)
             })?;
             match office {
                 Some(code) => println!("user {name} is now a {role} of office {code}"),
                 None => println!("user {name} is now a {role} (every office)"),
+            }
+            if revoked > 0 {
+                println!(
+                    "{revoked} device(s) of {name} revoked: they hold the old office's people \
+                     and erase them at their next contact; {name} signs in again"
+                );
             }
         }
         Command::User {

@@ -5,6 +5,7 @@
 use crate::accounts::Actor;
 use crate::error::{Result, ServerError};
 use crate::store::{col_text, Tx};
+use chrono::{DateTime, Utc};
 use switchboard_protocol::Role;
 
 /// Whether `office` suits `role`: office roles need one that exists, the privacy officer
@@ -35,16 +36,36 @@ pub fn check_office(tx: &mut dyn Tx, role: Role, office: Option<&str>) -> Result
 
 /// Gives a live account `role` in `office`. Tokens are not touched: every request reads the
 /// account's role afresh (`accounts::authenticate`), so the change holds from the next request.
-pub fn set_role(tx: &mut dyn Tx, name: &str, role: Role, office: Option<&str>) -> Result<()> {
+/// Moving the account to another office (or out of every office) revokes every device it
+/// signed in on, as removing it from its office does: those laptops hold the old office's
+/// people and erase them at their next contact. Returns how many devices were revoked.
+pub fn set_role(
+    tx: &mut dyn Tx,
+    name: &str,
+    role: Role,
+    office: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     check_office(tx, role, office)?;
-    let changed = tx.exec(
+    let before = tx
+        .query_opt(
+            "SELECT office FROM account WHERE name = ?1 AND revoked = 0",
+            &[name.into()],
+        )?
+        .ok_or_else(|| ServerError::NotFound(format!("no live user '{name}'")))?;
+    let old_office = col_text(&before, 0);
+    tx.exec(
         "UPDATE account SET role = ?2, office = ?3 WHERE name = ?1 AND revoked = 0",
         &[name.into(), role.as_str().into(), office.into()],
     )?;
-    if changed == 0 {
-        return Err(ServerError::NotFound(format!("no live user '{name}'")));
+    if old_office.is_some() && old_office.as_deref() != office {
+        let by = format!(
+            "an administrator (moved from office {})",
+            old_office.as_deref().unwrap_or_default()
+        );
+        return crate::devices::revoke_all_of(tx, name, &by, now);
     }
-    Ok(())
+    Ok(0)
 }
 
 /// The actor as the account stands in this (write) transaction: the role and office an admin

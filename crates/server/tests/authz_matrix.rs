@@ -951,7 +951,7 @@ async fn role_change_holds_from_the_next_request(options: TestOptions) {
     );
 
     w.server
-        .admin(|tx| roles::set_role(tx, "rep_a", Role::Privacy, Some("A")))
+        .admin(|tx| roles::set_role(tx, "rep_a", Role::Privacy, Some("A"), chrono::Utc::now()))
         .await
         .unwrap();
     let r = w
@@ -962,7 +962,7 @@ async fn role_change_holds_from_the_next_request(options: TestOptions) {
     assert_eq!(answer(r), (PushStatus::Applied, None));
 
     w.server
-        .admin(|tx| roles::set_role(tx, "rep_a", Role::Rep, Some("A")))
+        .admin(|tx| roles::set_role(tx, "rep_a", Role::Rep, Some("A"), chrono::Utc::now()))
         .await
         .unwrap();
     let r = w
@@ -978,17 +978,25 @@ async fn role_change_holds_from_the_next_request(options: TestOptions) {
     // The admin's checks: a privacy officer takes no office, an office role needs one.
     let officer_with_office = w
         .server
-        .admin(|tx| roles::set_role(tx, "rep_a", Role::PrivacyOfficer, Some("A")))
+        .admin(|tx| {
+            roles::set_role(
+                tx,
+                "rep_a",
+                Role::PrivacyOfficer,
+                Some("A"),
+                chrono::Utc::now(),
+            )
+        })
         .await;
     assert!(officer_with_office.is_err());
     let manager_without = w
         .server
-        .admin(|tx| roles::set_role(tx, "rep_a", Role::Manager, None))
+        .admin(|tx| roles::set_role(tx, "rep_a", Role::Manager, None, chrono::Utc::now()))
         .await;
     assert!(manager_without.is_err());
     let nobody = w
         .server
-        .admin(|tx| roles::set_role(tx, "nobody", Role::Manager, Some("A")))
+        .admin(|tx| roles::set_role(tx, "nobody", Role::Manager, Some("A"), chrono::Utc::now()))
         .await;
     assert!(nobody.is_err());
 }

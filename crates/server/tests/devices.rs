@@ -11,7 +11,7 @@ use std::sync::Arc;
 use support::*;
 use switchboard_domain::{Clock, FixedClock};
 use switchboard_protocol::*;
-use switchboard_server::{accounts, admin};
+use switchboard_server::{accounts, admin, roles};
 use switchboard_test_support::TestOptions;
 
 /// A login with device details; returns the status and the answer or error body.
@@ -196,6 +196,49 @@ async fn devices(options: TestOptions) {
         .all(|d| d.revoked_at.is_some()));
 }
 both_backends!(devices_are_listed_revoked_and_refused, devices);
+
+/// Moving a user to another office revokes every device they signed in on (those laptops hold
+/// the old office's people); a new role in the same office revokes none.
+async fn office_move(options: TestOptions) {
+    let w = World::start(options).await;
+    let laptop = login(&w, "rep_a", None, "rita-laptop").await.unwrap();
+    assert_eq!(pull(&w, &laptop.token).await.0, StatusCode::OK);
+    let now = chrono::Utc::now();
+    let same_office = w
+        .server
+        .admin(move |tx| roles::set_role(tx, "rep_a", Role::Privacy, Some("A"), now))
+        .await
+        .unwrap();
+    assert_eq!(same_office, 0);
+    assert_eq!(pull(&w, &laptop.token).await.0, StatusCode::OK);
+
+    let moved = w
+        .server
+        .admin(move |tx| roles::set_role(tx, "rep_a", Role::Rep, Some("B"), now))
+        .await
+        .unwrap();
+    assert!(
+        moved >= 2,
+        "the laptop and the world's own session: {moved}"
+    );
+    for token in [&laptop.token, &w.rep_a.token] {
+        let (status, body) = pull(&w, token).await;
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (StatusCode::UNAUTHORIZED, DEVICE_REVOKED),
+            "{body}"
+        );
+        assert!(body.contains("moved from office A"), "{body}");
+    }
+    // Signing in again gives a device of the new office.
+    let fresh = login(&w, "rep_a", None, "rita-laptop").await.unwrap();
+    assert_eq!(fresh.office.as_deref(), Some("B"));
+    assert_eq!(pull(&w, &fresh.token).await.0, StatusCode::OK);
+}
+both_backends!(
+    moving_a_user_to_another_office_revokes_their_devices,
+    office_move
+);
 
 async fn expiry(options: TestOptions) {
     let clock = FixedClock::at(chrono::Utc::now());
