@@ -68,9 +68,19 @@ impl ServerProcess {
 
     /// Like `start`, with extra `serve` arguments made from the port it will listen on.
     pub fn start_with(serve_args: impl Fn(u16) -> Vec<String>) -> ServerProcess {
+        ServerProcess::start_on(None, serve_args)
+    }
+
+    /// Like `start_with`, on the store `store` names (`init --store`: a `postgres://` URL), or
+    /// on SQLite in the data folder when `None`.
+    pub fn start_on(store: Option<&str>, serve_args: impl Fn(u16) -> Vec<String>) -> ServerProcess {
         let data = tempfile::tempdir().unwrap();
         let dir = data.path().join("server");
-        let printed = admin(&dir, &["init"], None);
+        let mut init = vec!["init"];
+        if let Some(url) = store {
+            init.extend(["--store", url]);
+        }
+        let printed = admin(&dir, &init, None);
         let fingerprint = printed
             .lines()
             .find_map(|l| l.strip_prefix("certificate SHA-256 fingerprint: "))

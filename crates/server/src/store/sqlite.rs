@@ -34,16 +34,27 @@ impl rusqlite::ToSql for Val {
 /// be readable by anyone but the server's user. SQLite creates `-wal`, `-shm` and `-journal` with
 /// the database file's own mode, so the file is created 0600 before SQLite first opens it; files
 /// left by an older version are tightened on every open.
+///
+/// An existing database file is never opened here, only changed by path: closing any descriptor
+/// of a file drops every POSIX lock this process holds on it, SQLite's included. A server whose
+/// connections had lost their shared lock looked unused to an admin command run beside it
+/// (`user add` while serving), which then checkpointed and deleted the WAL and shared-memory
+/// files under it on exit; what the server committed afterwards went to the deleted WAL and was
+/// gone at its next start.
 fn keep_private(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| ServerError::io(format!("creating {}", path.display()), e))?;
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(ServerError::io(format!("creating {}", path.display()), e)),
+        }
         let name = path.as_os_str();
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let mut file = name.to_os_string();
