@@ -2,8 +2,9 @@
 //! `user add` and `user role` on a live server take effect at once (the new account signs in,
 //! the new role holds for pushes, without a restart), and what replicas push afterwards survives
 //! a SIGKILL and restart of the server. On SQLite the admin process and the server share one
-//! WAL database; on PostgreSQL (with `SWITCHBOARD_TEST_PG_URL`) one database. Neither binary
-//! may panic.
+//! WAL database; on PostgreSQL (with `SWITCHBOARD_TEST_PG_URL`) one database. `rotate-keys`,
+//! unsafe beside a running server, refuses with `server_running` while `serve` runs and works
+//! once it stopped. Neither binary may panic.
 
 #[path = "support/sync.rs"]
 mod sync_support;
@@ -52,6 +53,24 @@ async fn admin_commands_while_serving(store: Option<&str>) {
     let report = mona.sync().await;
     assert!(report.pushed > 0 && report.rejected == 0, "{report:?}");
 
+    // rotate-keys would destroy the master key the running server holds: it refuses with its
+    // code, and changes nothing.
+    let key_file = server.data_dir().join("master.key");
+    let key_before = std::fs::read(&key_file).unwrap();
+    let rotate = std::process::Command::new(server_process::server_binary())
+        .args(["rotate-keys", "--data"])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&rotate.stderr);
+    assert!(!rotate.status.success(), "rotate-keys ran beside serve");
+    assert!(
+        stderr.contains("server_running") && stderr.contains("stop it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked at"), "{stderr}");
+    assert_eq!(std::fs::read(&key_file).unwrap(), key_before);
+
     server.kill();
     server.restart();
 
@@ -73,6 +92,20 @@ async fn admin_commands_while_serving(store: Option<&str>) {
         "nina's lead is there after a restart"
     );
     server.assert_no_panic();
+
+    // With the server stopped (its lock goes with the process) the rotation runs.
+    server.kill();
+    let rotated = std::process::Command::new(server_process::server_binary())
+        .args(["rotate-keys", "--data"])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert_ne!(std::fs::read(&key_file).unwrap(), key_before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,9 @@ use switchboard_protocol::Secret;
 const CONFIG: &str = "server.json";
 const SQLITE_FILE: &str = "central.db";
 const SUPPRESSION_KEY: &str = "suppression.key";
+/// `serve` holds a shared lock on this file for as long as it runs; `rotate-keys` takes it
+/// exclusively, so it refuses while a server runs on the folder.
+const SERVE_LOCK: &str = "serve.lock";
 
 /// What `server.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -231,6 +234,16 @@ pub fn open_store(dir: &Path) -> Result<Arc<dyn Store>> {
 /// (`switchboard-server rotate-keys`); returns how many keys were re-wrapped. Run it with the
 /// other instances stopped and copy the new `master.key` to their data folders.
 pub fn rotate_keys(dir: &Path) -> Result<usize> {
+    // A running server keeps the old master it loaded, which the rotation destroys: it could
+    // seal nobody new until restarted.
+    let _alone = lock(dir, LockKind::Exclusive).map_err(|e| match e {
+        ServerError::ServerRunning(_) => ServerError::ServerRunning(format!(
+            "a server is running on {}: stop it (and every other instance serving this \
+             database) before rotate-keys, then start them again with the new {MASTER_KEY_FILE}",
+            dir.display()
+        )),
+        other => other,
+    })?;
     let (store, old) = open_with_keys(dir)?;
     let next = old.rotated();
     // The new key is on disk before the database depends on it.
@@ -241,6 +254,72 @@ pub fn rotate_keys(dir: &Path) -> Result<usize> {
     sealing::destroy_key_file(&dir.join(MASTER_KEY_FILE))?;
     std::fs::rename(&next_path, dir.join(MASTER_KEY_FILE))?;
     Ok(count)
+}
+
+/// How `lock` holds `serve.lock`.
+enum LockKind {
+    /// Any number of servers at once.
+    Shared,
+    /// Alone: refused while any server holds it.
+    Exclusive,
+}
+
+/// An advisory lock on the data folder's `serve.lock`, held until dropped (or the process
+/// ends, however it ends).
+pub struct FolderLock {
+    _file: std::fs::File,
+}
+
+/// Takes `serve.lock` without waiting; `ServerRunning` when another process holds it in a way
+/// that excludes `kind`. `flock` locks belong to the open file, not to the process's other
+/// descriptors, so they are independent of SQLite's own locks.
+fn lock(dir: &Path, kind: LockKind) -> Result<FolderLock> {
+    make_private_dir(dir)?;
+    let path = dir.join(SERVE_LOCK);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&path)
+        .map_err(|e| ServerError::io(format!("opening {}", path.display()), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let operation = match kind {
+            LockKind::Shared => libc::LOCK_SH,
+            LockKind::Exclusive => libc::LOCK_EX,
+        } | libc::LOCK_NB;
+        // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
+        if unsafe { libc::flock(file.as_raw_fd(), operation) } != 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::WouldBlock {
+                return Err(ServerError::ServerRunning(match kind {
+                    LockKind::Shared => format!(
+                        "{} is being changed by a command that needs the server stopped \
+                         (rotate-keys): start the server when it has finished",
+                        dir.display()
+                    ),
+                    LockKind::Exclusive => {
+                        format!("a server is running on {}", dir.display())
+                    }
+                }));
+            }
+            return Err(ServerError::io(
+                format!("locking {}", path.display()),
+                error,
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = kind;
+    Ok(FolderLock { _file: file })
+}
+
+/// Marks the data folder as served for as long as the returned lock lives (`serve`), so
+/// commands that are unsafe beside a running server (`rotate-keys`) refuse.
+pub fn hold_while_serving(dir: &Path) -> Result<FolderLock> {
+    lock(dir, LockKind::Shared)
 }
 
 /// Loads what serving needs.

@@ -35,6 +35,9 @@ pub enum ServerError {
     /// A push reused `(replica id, seq)` keys for other operations (a restored backup).
     #[error("{0}")]
     ReplicaReused(String),
+    /// A command that must not run beside `serve` found a server running on its data folder.
+    #[error("{0}")]
+    ServerRunning(String),
     #[error("storage: {0}")]
     Store(String),
     #[error("{0}")]
@@ -61,6 +64,7 @@ impl ServerError {
             ServerError::ProtocolVersion(_) => "protocol_version",
             ServerError::Conflict(_) => "conflict",
             ServerError::ReplicaReused(_) => "replica_reused",
+            ServerError::ServerRunning(_) => "server_running",
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => "internal",
         }
     }
@@ -78,7 +82,8 @@ impl ServerError {
             ServerError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ServerError::ProtocolVersion(_)
             | ServerError::Conflict(_)
-            | ServerError::ReplicaReused(_) => StatusCode::CONFLICT,
+            | ServerError::ReplicaReused(_)
+            | ServerError::ServerRunning(_) => StatusCode::CONFLICT,
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

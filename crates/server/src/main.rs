@@ -441,7 +441,8 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::RotateKeys { data } => {
-            let count = data_dir::rotate_keys(&data)?;
+            let count =
+                data_dir::rotate_keys(&data).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
             println!(
                 "re-wrapped {count} person keys under a new master key; the old one is destroyed. \
                  Copy {} to every other instance's data folder before starting it.",
@@ -461,6 +462,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             public_url,
         } => {
+            let _served = data_dir::hold_while_serving(&data)?;
             let mut deployment = data_dir::load(&data)?;
             if let Some(url) = public_url {
                 deployment.public_url = Some(unsubscribe::check_public_url(&url)?);
