@@ -148,7 +148,8 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mona.db");
     let token = {
-        let mut store = Store::open_with_clock(&path, Arc::new(FixedClock::at(monday()))).unwrap();
+        let mut store =
+            Store::open_with_clock(&path, None, Arc::new(FixedClock::at(monday()))).unwrap();
         let anchor = switchboard_sync::TrustAnchor::fingerprint(&hub.server.fingerprint).unwrap();
         switchboard_sync::engine::login(
             &mut store,
@@ -196,7 +197,7 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
             kills += 1;
         }
         let _ = child.wait();
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, None).unwrap();
         let check: String = store
             .conn()
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -267,7 +268,7 @@ fn log_calls(db: &std::path::Path, leads: &[String], n: usize, round: usize) -> 
     use switchboard_core::followup;
     use switchboard_core::protocol::{Channel, Direction, Outcome};
     let at = monday();
-    let mut store = Store::open_with_clock(db, Arc::new(FixedClock::at(at))).unwrap();
+    let mut store = Store::open_with_clock(db, None, Arc::new(FixedClock::at(at))).unwrap();
     store
         .with_tx(|tx| {
             (0..n)

@@ -53,7 +53,7 @@ async fn cli_laptop(url: &str, fingerprint: &str, user: &str) -> Sandbox {
     let mut sandbox = Sandbox::init();
     let token = {
         let mut store =
-            Store::open_with_clock(&sandbox.db, Arc::new(FixedClock::at(monday()))).unwrap();
+            Store::open_with_clock(&sandbox.db, None, Arc::new(FixedClock::at(monday()))).unwrap();
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         engine::login(&mut store, url, &anchor, None, user, &Secret::new(PASSWORD))
             .await

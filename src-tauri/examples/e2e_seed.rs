@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: e2e_seed <db> <leads.json>".into());
     };
     let seeds: Vec<SeedLead> = serde_json::from_slice(&std::fs::read(PathBuf::from(json))?)?;
-    let mut store = Store::open(&PathBuf::from(db))?;
+    let mut store = Store::open(&PathBuf::from(db), None)?;
     store.with_tx(|tx| {
         for seed in &seeds {
             let lead = NewLead {

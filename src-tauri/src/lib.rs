@@ -76,7 +76,7 @@ pub fn with_acting<R: Runtime>(
 /// Opens the database and runs the window until the user closes it.
 pub fn run() -> Result<(), String> {
     let path = db_path().map_err(|e| e.to_string())?;
-    let store = Store::open(&path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let store = Store::open(&path, None).map_err(|e| format!("opening {}: {e}", path.display()))?;
     webview_tuning::prepare_environment();
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())

@@ -88,7 +88,7 @@ impl Central {
 
 /// The window over a database file in `dir`, tokens kept in `keychain`.
 fn app(dir: &tempfile::TempDir, keychain: &Keychain) -> App<MockRuntime> {
-    let store = Store::open(&dir.path().join("desktop.db")).unwrap();
+    let store = Store::open(&dir.path().join("desktop.db"), None).unwrap();
     let app = build(switchboard_desktop::with_app_state(mock_builder(), store));
     let sync = app.state::<SyncService>();
     let keychain = keychain.clone();
@@ -187,7 +187,7 @@ fn app_as_jsmith(
     named: bool,
 ) -> App<MockRuntime> {
     use switchboard_desktop::commands::{Acting, Session};
-    let store = Store::open(&dir.path().join(file)).unwrap();
+    let store = Store::open(&dir.path().join(file), None).unwrap();
     let jsmith = Session {
         actor: "jsmith".into(),
         role: Role::Rep,

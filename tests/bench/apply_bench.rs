@@ -24,7 +24,7 @@ fn main() {
     for _ in 0..runs {
         let dir = tempfile::tempdir().unwrap();
         let replica_path = dir.path().join("replica.db");
-        let mut store = Store::open(&replica_path).unwrap();
+        let mut store = Store::open(&replica_path, None).unwrap();
         let start = Instant::now();
         let before = replica::apply::widen_checkpoints(store.conn()).unwrap();
         apply_in_batches(store.conn_mut(), &pages);

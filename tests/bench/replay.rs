@@ -28,7 +28,7 @@ pub fn apply_in_batches(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) 
 /// replica file, in one transaction: seconds taken and rows copied.
 pub fn raw_insert(source: &Path) -> (f64, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let target = switchboard_core::Store::open(&dir.path().join("raw.db")).unwrap();
+    let target = switchboard_core::Store::open(&dir.path().join("raw.db"), None).unwrap();
     let conn = target.conn();
     conn.execute("ATTACH DATABASE ?1 AS src", [source.to_str().unwrap()])
         .unwrap();

@@ -130,7 +130,7 @@ impl Replica {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchboard.db");
         let clock = FixedClock::at(monday());
-        let mut store = Store::open_with_clock(&path, Arc::new(clock.clone())).unwrap();
+        let mut store = Store::open_with_clock(&path, None, Arc::new(clock.clone())).unwrap();
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         let answer = engine::login(&mut store, url, &anchor, None, user, &Secret::new(PASSWORD))
             .await
@@ -158,7 +158,7 @@ impl Replica {
         let clock = FixedClock::at(monday());
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         Replica {
-            store: Store::open_with_clock(path, Arc::new(clock.clone())).unwrap(),
+            store: Store::open_with_clock(path, None, Arc::new(clock.clone())).unwrap(),
             client: Client::new(url, &anchor).unwrap(),
             token,
             user: user.to_string(),

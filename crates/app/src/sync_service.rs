@@ -557,7 +557,7 @@ impl Inner {
                 "This database lives in memory and cannot sync.",
             )
         })?;
-        Store::open_with_clock(db, self.clock.clone())
+        Store::open_with_clock(db, None, self.clock.clone())
             .map_err(|e| SyncFailure::new(e.code(), e.to_string()))
     }
 

@@ -19,8 +19,12 @@ fn at() -> DateTime<Utc> {
 
 /// `leads` leads who may be mailed (a trial each), each with `calls` emails sent.
 fn store(dir: &Path, leads: usize, calls: usize) -> Mutex<Store> {
-    let mut store =
-        Store::open_with_clock(&dir.join("replica.db"), Arc::new(FixedClock::at(at()))).unwrap();
+    let mut store = Store::open_with_clock(
+        &dir.join("replica.db"),
+        None,
+        Arc::new(FixedClock::at(at())),
+    )
+    .unwrap();
     store
         .with_tx(|tx| {
             for i in 0..leads {

@@ -74,7 +74,7 @@ impl Context {
 
     /// Opens the database, creating it if needed (for `init` and `import`).
     pub fn create_store(&self) -> CliResult<Store> {
-        Ok(Store::open_with_clock(&self.db, self.clock.clone())?)
+        Ok(Store::open_with_clock(&self.db, None, self.clock.clone())?)
     }
 
     /// Opens an existing database; a missing file is an error rather than a new empty database,

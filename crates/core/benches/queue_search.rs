@@ -666,7 +666,7 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join(format!("switchboard-bench-{leads}.db")));
     let clock = Arc::new(FixedClock::at(bench_now()));
-    let mut store = Store::open_with_clock(&path, clock).expect("open bench database");
+    let mut store = Store::open_with_clock(&path, None, clock).expect("open bench database");
     let have: usize = switchboard_core::store::get_setting(store.conn(), "bench.leads")
         .unwrap()
         .and_then(|v| v.parse().ok())
@@ -678,7 +678,7 @@ fn main() {
             p.push(suffix);
             let _ = std::fs::remove_file(p);
         }
-        store = Store::open_with_clock(&path, Arc::new(FixedClock::at(bench_now()))).unwrap();
+        store = Store::open_with_clock(&path, None, Arc::new(FixedClock::at(bench_now()))).unwrap();
         eprintln!("building {leads} leads in {}", path.display());
         build(&mut store, leads);
     }

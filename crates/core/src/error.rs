@@ -30,6 +30,9 @@ pub enum CoreError {
     /// The database file could not be used.
     #[error("database error: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The database file is encrypted and the key given does not open it (or none was given).
+    #[error("the database {0} is encrypted and this key does not open it: use the key it was made with (the OS keychain's entry, SWITCHBOARD_DB_KEY_FILE or SWITCHBOARD_DB_KEY), or restore the keychain that holds it")]
+    WrongKey(String),
     /// Reading or writing a file failed.
     #[error("{context}: {source}")]
     Io {
@@ -51,6 +54,7 @@ impl CoreError {
             CoreError::Conflict(_) => "conflict",
             CoreError::UnsubscribeNotConfigured(_) => "unsubscribe_not_configured",
             CoreError::Storage(_) => "storage",
+            CoreError::WrongKey(_) => "wrong_key",
             CoreError::Io { .. } => "io",
         }
     }

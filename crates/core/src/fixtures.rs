@@ -65,14 +65,14 @@ pub fn store_at(at: DateTime<Utc>) -> Store {
 
 /// A database file at `path` on a clock standing at `at`.
 pub fn file_store_at(path: &Path, at: DateTime<Utc>) -> Store {
-    Store::open_with_clock(path, Arc::new(FixedClock::at(at))).unwrap()
+    Store::open_with_clock(path, None, Arc::new(FixedClock::at(at))).unwrap()
 }
 
 /// A database file at `path` on a clock at `start()`.
 pub fn file_store(path: &Path) -> (Store, FixedClock) {
     let clock = clock();
     (
-        Store::open_with_clock(path, Arc::new(clock.clone())).unwrap(),
+        Store::open_with_clock(path, None, Arc::new(clock.clone())).unwrap(),
         clock,
     )
 }

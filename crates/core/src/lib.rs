@@ -47,6 +47,6 @@ pub use store::{audit, outbox, scrub, settings, sync_state};
 // The pure rules live in `switchboard-domain` (shared with the server); their old paths stay.
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{CoreError, Result};
-pub use store::Store;
+pub use store::{DatabaseKey, Store};
 pub use switchboard_domain::{clock, hlc, normalize, time};
 pub use switchboard_protocol as protocol;

@@ -15,7 +15,7 @@ use tauri::{App, Builder, WebviewWindow, WebviewWindowBuilder};
 
 /// A store in `file` of `dir` whose clock stands still at `now`.
 pub fn store_at(dir: &tempfile::TempDir, file: &str, now: DateTime<Utc>) -> Store {
-    Store::open_with_clock(&dir.path().join(file), Arc::new(FixedClock::at(now))).unwrap()
+    Store::open_with_clock(&dir.path().join(file), None, Arc::new(FixedClock::at(now))).unwrap()
 }
 
 /// Builds `builder` with the app's real configuration and capabilities.

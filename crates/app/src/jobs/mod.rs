@@ -58,7 +58,7 @@ pub(crate) fn on_own_connection<T, E: From<switchboard_core::CoreError>>(
         shared.path().map(|db| (db.to_path_buf(), shared.clock()))
     };
     match own {
-        Some((db, clock)) => job(&mut Store::open_with_clock(&db, clock)?),
+        Some((db, clock)) => job(&mut Store::open_with_clock(&db, None, clock)?),
         None => job(&mut lock()),
     }
 }

@@ -109,7 +109,7 @@ fn raw_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::Erro
 }
 
 fn import_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::Error>> {
-    let mut store = Store::open(db)?;
+    let mut store = Store::open(db, None)?;
     let report = import_file(&mut store, csv_path, &ImportOptions::default(), &mut |_| {})?;
     eprintln!(
         "import: read {} created {} merged {} duplicates {} suppressed {} rejected {}",

@@ -48,6 +48,91 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A 256-bit SQLCipher key. Its bytes never print (no `Debug`/`Display` of them) and are zeroed
+/// when it is dropped; where it comes from (keychain, key file) is the app's business, not the core's.
+#[derive(Clone)]
+pub struct DatabaseKey([u8; 32]);
+
+impl DatabaseKey {
+    /// The key made of these 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> DatabaseKey {
+        DatabaseKey(bytes)
+    }
+
+    /// Parses 64 hex digits (surrounding whitespace ignored); the error never repeats the input.
+    pub fn from_hex(text: &str) -> Result<DatabaseKey> {
+        let text = text.trim();
+        let mut bytes = [0u8; 32];
+        if text.len() != 64 || hex::decode_to_slice(text, &mut bytes).is_err() {
+            bytes.fill(0);
+            return Err(CoreError::BadInput(
+                "a database key is 64 hex digits (256 bits); this one is not".into(),
+            ));
+        }
+        Ok(DatabaseKey(bytes))
+    }
+
+    /// The key as 64 lowercase hex digits, for the keychain or a key file; zeroed on drop.
+    pub fn to_hex(&self) -> KeyText {
+        KeyText(hex::encode(self.0))
+    }
+
+    /// SQLCipher's raw-key statement: the key is used as is, with no passphrase derivation.
+    fn pragma(&self) -> KeyText {
+        KeyText(format!("PRAGMA key = \"x'{}'\";", hex::encode(self.0)))
+    }
+}
+
+impl std::fmt::Debug for DatabaseKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseKey(hidden)")
+    }
+}
+
+impl Drop for DatabaseKey {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Text that carries a key: readable through `as_str`, never printed, zeroed on drop.
+pub struct KeyText(String);
+
+impl KeyText {
+    /// The text itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for KeyText {
+    fn from(text: String) -> KeyText {
+        KeyText(text)
+    }
+}
+
+impl std::fmt::Debug for KeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyText(hidden)")
+    }
+}
+
+impl Drop for KeyText {
+    fn drop(&mut self) {
+        // SAFETY: zero bytes are valid UTF-8, so the String stays well-formed.
+        wipe(unsafe { self.0.as_bytes_mut() });
+    }
+}
+
+/// Volatile writes so the compiler cannot drop the zeroing of memory that is about to be freed.
+fn wipe(bytes: &mut [u8]) {
+    for byte in bytes.iter_mut() {
+        // SAFETY: `byte` is a valid, aligned, exclusive reference.
+        unsafe { std::ptr::write_volatile(byte, 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
 /// An open Switchboard database with the clock its writes are stamped with.
 pub struct Store {
     conn: Connection,
@@ -57,17 +142,24 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
-        Store::open_with_clock(path, Arc::new(SystemClock))
+    /// With a key the file is SQLCipher-encrypted with it; `None` opens an unencrypted file (tests,
+    /// benches, and the source of a conversion). A key that does not open the file, or no key for
+    /// an encrypted file, is `CoreError::WrongKey`.
+    pub fn open(path: &Path, key: Option<&DatabaseKey>) -> Result<Store> {
+        Store::open_with_clock(path, key, Arc::new(SystemClock))
     }
 
     /// Like `open`, with an injected clock.
-    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
+    pub fn open_with_clock(
+        path: &Path,
+        key: Option<&DatabaseKey>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| CoreError::io(format!("creating {}", dir.display()), e))?;
         }
-        let conn = Connection::open(path)?;
+        let conn = open_connection(path, key)?;
         let mut store = Store {
             conn,
             clock,
@@ -192,6 +284,105 @@ impl Store {
     }
 }
 
+/// Opens a connection to `path` and proves the key by reading the schema: SQLCipher only finds out
+/// that a key is wrong (or missing) at the first read, and reports it as "not a database".
+pub fn open_connection(path: &Path, key: Option<&DatabaseKey>) -> Result<Connection> {
+    if let Some(key) = key {
+        if is_plaintext(path)? {
+            encrypt_in_place(path, key)?;
+        }
+    }
+    let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        // The key must be set before anything else touches the file.
+        conn.execute_batch(key.pragma().as_str())?;
+    }
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(CoreError::WrongKey(path.display().to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The first bytes of every unencrypted SQLite file (an encrypted one starts with random salt).
+const PLAINTEXT_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Whether `path` is an unencrypted SQLite database (false when it is missing or empty).
+pub fn is_plaintext(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+    match read {
+        Ok(()) => Ok(&header == PLAINTEXT_HEADER),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(CoreError::io(format!("reading {}", path.display()), e)),
+    }
+}
+
+/// Encrypts the unencrypted database at `path` with `key`, in place and crash-safe: the data is
+/// exported into a new encrypted file beside it, which is synced and then renamed over the old
+/// one, so a crash at any moment leaves the old file or the new one whole, never neither.
+pub fn encrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
+    let io = |what: &str, p: &Path, e| CoreError::io(format!("{what} {}", p.display()), e);
+    let fresh = with_suffix(path, ".encrypting");
+    // What an interrupted earlier attempt left; the old file is still the database.
+    for leftover in [fresh.clone(), with_suffix(&fresh, "-journal")] {
+        match std::fs::remove_file(&leftover) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("removing", &leftover, e))
+            }
+            _ => {}
+        }
+    }
+    {
+        let old = Connection::open(path)?;
+        // Fold the WAL into the file and stop using one: SQLite would replay a plaintext -wal
+        // left beside the new file into it.
+        old.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let raw_key = KeyText(format!("x'{}'", key.to_hex().as_str()));
+        old.execute(
+            "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+            rusqlite::params![fresh.to_string_lossy(), raw_key.as_str()],
+        )?;
+        old.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        old.execute_batch(&format!(
+            "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"
+        ))?;
+    }
+    std::fs::File::open(&fresh)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io("syncing", &fresh, e))?;
+    std::fs::rename(&fresh, path).map_err(|e| io("replacing", path, e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io("syncing", dir, e))?;
+    }
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The database the desktop app and the CLI use when none is named: `switchboard/switchboard.db`
 /// under the OS data folder (`$XDG_DATA_HOME` or `~/.local/share` on Linux).
 pub fn default_db_path() -> Result<PathBuf> {
@@ -228,10 +419,10 @@ mod tests {
     fn opening_twice_keeps_identity_and_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sb.db");
-        let first = Store::open_with_clock(&path, clock()).unwrap();
+        let first = Store::open_with_clock(&path, None, clock()).unwrap();
         let id = first.replica_id().unwrap();
         drop(first);
-        let second = Store::open_with_clock(&path, clock()).unwrap();
+        let second = Store::open_with_clock(&path, None, clock()).unwrap();
         assert_eq!(second.replica_id().unwrap(), id);
         let version: i64 = second
             .conn()
@@ -277,5 +468,167 @@ mod tests {
         let a = next_hlc(store.conn(), now).unwrap();
         let b = next_hlc(store.conn(), now).unwrap();
         assert!(b > a);
+    }
+
+    fn key(byte: u8) -> DatabaseKey {
+        DatabaseKey::from_bytes([byte; 32])
+    }
+
+    #[test]
+    fn an_encrypted_file_opens_with_its_key_only_and_holds_no_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sb.db");
+        let mut store = Store::open_with_clock(&path, Some(&key(7)), clock()).unwrap();
+        store
+            .with_tx(|tx| set_setting(tx, "marker", "Zebulon Quartermaine"))
+            .unwrap();
+        let id = store.replica_id().unwrap();
+        // Scanned while open, so the -wal and -shm files are there too.
+        let hits = switchboard_test_support::scan_files_for(&path, &["Zebulon"]).unwrap();
+        assert!(hits.is_empty(), "plaintext found: {hits:?}");
+        drop(store);
+        let header = std::fs::read(&path).unwrap();
+        assert!(
+            !header.starts_with(b"SQLite format 3"),
+            "the header is plaintext"
+        );
+
+        let again = Store::open_with_clock(&path, Some(&key(7)), clock()).unwrap();
+        assert_eq!(again.replica_id().unwrap(), id);
+        drop(again);
+        for wrong in [Some(key(8)), None] {
+            let err = Store::open_with_clock(&path, wrong.as_ref(), clock())
+                .err()
+                .expect("a wrong or missing key must not open the file");
+            assert_eq!(err.code(), "wrong_key");
+            assert!(err
+                .to_string()
+                .contains("encrypted and this key does not open it"));
+        }
+    }
+
+    #[test]
+    fn a_key_never_prints_and_parses_only_64_hex_digits() {
+        let k = key(0xab);
+        assert_eq!(format!("{k:?}"), "DatabaseKey(hidden)");
+        assert!(!format!("{:?}", k.to_hex()).contains("abab"));
+        assert_eq!(k.to_hex().as_str(), "ab".repeat(32));
+        let back = DatabaseKey::from_hex(&format!(" {} \n", "ab".repeat(32))).unwrap();
+        assert_eq!(back.to_hex().as_str(), k.to_hex().as_str());
+        let err = DatabaseKey::from_hex("abcd").err().unwrap();
+        assert!(!err.to_string().contains("abcd"));
+        assert!(DatabaseKey::from_hex(&"zz".repeat(32)).is_err());
+    }
+
+    /// A plaintext database with `rows` settings, every value a recognisable string.
+    fn plaintext_db(path: &Path, rows: usize) {
+        let mut store = Store::open_with_clock(path, None, clock()).unwrap();
+        store
+            .with_tx(|tx| {
+                for i in 0..rows {
+                    set_setting(tx, &format!("row{i}"), &format!("Plainvalue number {i:08}"))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// The survivor opens (with the key if it was converted) and holds every row.
+    fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> bool {
+        let plaintext = is_plaintext(path).unwrap();
+        let store = Store::open_with_clock(path, (!plaintext).then_some(key), clock()).unwrap();
+        let count: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM setting WHERE key LIKE 'row%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(count as usize, rows, "rows lost in {}", path.display());
+        assert_eq!(
+            get_setting(store.conn(), &format!("row{}", rows - 1)).unwrap(),
+            Some(format!("Plainvalue number {:08}", rows - 1))
+        );
+        plaintext
+    }
+
+    #[test]
+    fn opening_a_plaintext_file_with_a_key_encrypts_it_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sb.db");
+        plaintext_db(&path, 50);
+        let id = Store::open_with_clock(&path, None, clock())
+            .unwrap()
+            .replica_id()
+            .unwrap();
+        let store = Store::open_with_clock(&path, Some(&key(3)), clock()).unwrap();
+        assert_eq!(store.replica_id().unwrap(), id);
+        assert!(!is_plaintext(&path).unwrap());
+        drop(store);
+        assert!(!assert_whole(&path, &key(3), 50));
+        let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
+        assert!(hits.is_empty(), "plaintext left: {hits:?}");
+        assert!(!with_suffix(&path, ".encrypting").exists());
+    }
+
+    /// The child half of the kill test: converts the database its parent names, then exits.
+    /// Run on its own (no variables set) it has nothing to do.
+    #[test]
+    fn conversion_child_process() {
+        let (Ok(db), Ok(hex)) = (
+            std::env::var("SB_CONVERT_DB"),
+            std::env::var("SB_CONVERT_KEY"),
+        ) else {
+            return;
+        };
+        let key = DatabaseKey::from_hex(&hex).unwrap();
+        Store::open_with_clock(Path::new(&db), Some(&key), clock()).unwrap();
+    }
+
+    #[test]
+    fn a_conversion_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() {
+        const ROWS: usize = 20_000;
+        let dir = tempfile::tempdir().unwrap();
+        let pristine = dir.path().join("pristine.db");
+        plaintext_db(&pristine, ROWS);
+        let key = key(9);
+        let child = |db: &Path| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "store::database::tests::conversion_child_process",
+                ])
+                .args(["--test-threads", "1", "-q"])
+                .env("SB_CONVERT_DB", db)
+                .env("SB_CONVERT_KEY", key.to_hex().as_str())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        // One undisturbed run sets the span the kills are spread over.
+        let path = dir.path().join("sb.db");
+        std::fs::copy(&pristine, &path).unwrap();
+        let started = std::time::Instant::now();
+        assert!(child(&path).wait().unwrap().success());
+        let span = started.elapsed().as_micros() as u64 + 1;
+        assert!(!assert_whole(&path, &key, ROWS));
+
+        let (mut old, mut new) = (0, 0);
+        for _ in 0..40 {
+            std::fs::remove_file(&path).unwrap();
+            std::fs::copy(&pristine, &path).unwrap();
+            let mut running = child(&path);
+            let delay = (uuid::Uuid::new_v4().as_u128() as u64) % (span + span / 4);
+            std::thread::sleep(std::time::Duration::from_micros(delay));
+            running.kill().unwrap(); // SIGKILL
+            running.wait().unwrap();
+            if assert_whole(&path, &key, ROWS) {
+                old += 1;
+            } else {
+                new += 1;
+            }
+        }
+        eprintln!("killed conversions: {old} left the old file, {new} the new one");
     }
 }

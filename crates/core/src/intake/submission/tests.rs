@@ -426,9 +426,9 @@ fn a_bulk_writer_looks_everything_up_once_another_connection_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sb.db");
     let clock = Arc::new(FixedClock::at(now()));
-    let mut s = Store::open_with_clock(&path, clock.clone()).unwrap();
+    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
     let mut bulk = Bulk::new(s.conn()).unwrap();
-    let mut other = Store::open_with_clock(&path, clock).unwrap();
+    let mut other = Store::open_with_clock(&path, None, clock).unwrap();
     let id = created(&mut other, &ann());
     let mut again = ann();
     again.submission_id = Some("s-2".into());

@@ -106,8 +106,8 @@ fn a_lease_keeps_a_lead_from_a_second_rep_until_it_expires() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.db");
     let clock = Arc::new(FixedClock::at(noon()));
-    let mut a = Store::open_with_clock(&path, clock.clone()).unwrap();
-    let b = Store::open_with_clock(&path, clock).unwrap();
+    let mut a = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let b = Store::open_with_clock(&path, None, clock).unwrap();
     add_lead(&mut a, lead("One", "DE", utc(2, 8, 0)));
     add_lead(&mut a, lead("Two", "DE", utc(2, 7, 0)));
     assert_eq!(next_name(&a, "new", "ann", noon()).as_deref(), Some("One"));
@@ -127,7 +127,7 @@ fn two_connections_racing_never_claim_the_same_lead() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("race.db");
     let clock = Arc::new(FixedClock::at(noon()));
-    let mut setup = Store::open_with_clock(&path, clock.clone()).unwrap();
+    let mut setup = Store::open_with_clock(&path, None, clock.clone()).unwrap();
     for i in 0..40 {
         add_lead(
             &mut setup,
@@ -140,7 +140,7 @@ fn two_connections_racing_never_claim_the_same_lead() {
             let path = path.clone();
             let clock = clock.clone();
             std::thread::spawn(move || {
-                let s = Store::open_with_clock(&path, clock).unwrap();
+                let s = Store::open_with_clock(&path, None, clock).unwrap();
                 let mut got = Vec::new();
                 while let Some(n) =
                     next(s.conn(), "new", rep, noon(), &QueueSettings::default()).unwrap()
