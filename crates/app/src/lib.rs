@@ -4,6 +4,7 @@
 //! Neither front end holds SQL or a domain rule; both call this crate, which calls the core.
 //! Tauri-free: the shell passes in its runtime handle and listens through callbacks.
 
+pub mod db_key;
 pub mod desk;
 pub mod jobs;
 pub mod mail;

@@ -85,8 +85,7 @@ impl Keychain {
         }
     }
 
-    /// The account a replica's database key is kept under: `database:<the file's full path>`
-    /// (the key itself is stored by the replica's encryption, brief E).
+    /// The account a replica's database key is kept under: `database:<the file's full path>`.
     pub fn database_account(db: &std::path::Path) -> String {
         let full = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
         format!("database:{}", full.display())
@@ -100,6 +99,27 @@ impl Keychain {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(e) => Err(SyncError::Keychain(e.to_string())),
         }
+    }
+
+    /// Stores a database key (as hex) under the database's account, beside the tokens.
+    pub fn save_database_key(&self, db: &std::path::Path, key_hex: &str) -> Result<()> {
+        self.database_entry(db)?
+            .set_password(key_hex)
+            .map_err(|e| SyncError::Keychain(e.to_string()))
+    }
+
+    /// The database's key (as hex), if the keychain holds one.
+    pub fn load_database_key(&self, db: &std::path::Path) -> Result<Option<Secret>> {
+        match self.database_entry(db)?.get_password() {
+            Ok(key) => Ok(Some(Secret::new(key))),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(SyncError::Keychain(e.to_string())),
+        }
+    }
+
+    fn database_entry(&self, db: &std::path::Path) -> Result<Entry> {
+        Entry::new_in_store(&self.store, SERVICE, &Keychain::database_account(db))
+            .map_err(|e| SyncError::Keychain(e.to_string()))
     }
 
     /// Forgets the token (logout).
