@@ -31,7 +31,7 @@ fn queue_all(store: &mut Store, lead: &str) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("bench.db")).unwrap();
+    let mut store = Store::open(&dir.path().join("bench.db"), None).unwrap();
     let host = var("SWITCHBOARD_TEST_MAIL_HOST");
     let rep = var("SWITCHBOARD_TEST_MAIL_REP");
     let mailbox = Mailbox {

@@ -86,7 +86,7 @@ pub fn store_with_leads(
     mail: &TestMail,
     emails: &[&str],
 ) -> (Store, Vec<String>) {
-    let mut store = Store::open(&dir.join("switchboard.db")).unwrap();
+    let mut store = Store::open(&dir.join("switchboard.db"), None).unwrap();
     let now = store.now();
     mailbox::save(store.conn(), &mail.mailbox(&mail.rep)).unwrap();
     templates::save(
