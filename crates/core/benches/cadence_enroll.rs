@@ -48,8 +48,8 @@ fn main() {
     let runs = env_number("SWITCHBOARD_BENCH_RUNS", 3);
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("cadence-bench.db");
-    let mut store =
-        Store::open_with_clock(&path, Arc::new(FixedClock::at(bench_now()))).expect("the store");
+    let mut store = Store::open_with_clock(&path, None, Arc::new(FixedClock::at(bench_now())))
+        .expect("the store");
     let at = bench_now();
     let fill = Instant::now();
     let ids: Vec<String> = store

@@ -29,8 +29,12 @@ struct Db {
 fn db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let clock = FixedClock::at(monday());
-    let store =
-        Store::open_with_clock(&dir.path().join("cadence.db"), Arc::new(clock.clone())).unwrap();
+    let store = Store::open_with_clock(
+        &dir.path().join("cadence.db"),
+        None,
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
     Db {
         store,
         clock,
