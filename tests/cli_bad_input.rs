@@ -50,6 +50,10 @@ fn the_database_can_come_from_the_environment() {
     let output = command
         .args(["init", "--json"])
         .env("SWITCHBOARD_DB", db)
+        .env(
+            "SWITCHBOARD_DB_KEY",
+            switchboard_test_support::test_db_key_hex(),
+        )
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");

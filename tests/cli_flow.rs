@@ -68,6 +68,11 @@ fn init_without_arguments_uses_the_os_data_folder() {
         .env_remove("SWITCHBOARD_DB")
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", &data)
+        .env_remove("SWITCHBOARD_DB_KEY_FILE")
+        .env(
+            "SWITCHBOARD_DB_KEY",
+            switchboard_test_support::test_db_key_hex(),
+        )
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");

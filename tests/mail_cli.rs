@@ -267,7 +267,7 @@ fn a_mail_interrupted_mid_send_waits_for_the_rep_and_goes_once_retried() {
     assert_eq!(queued["mail"]["state"], "queued");
     let id = queued["mail"]["id"].as_str().unwrap().to_string();
     // A crash right after the mail was claimed for sending: the row says `sending`.
-    let mut store = switchboard_core::Store::open(&s.db, None).unwrap();
+    let mut store = switchboard_core::Store::open(&s.db, Some(&support::test_key())).unwrap();
     let now = store.now();
     store
         .with_tx(|tx| switchboard_core::mail::outbox::claim(tx, &id, now))

@@ -93,6 +93,10 @@ fn cli_sync(db: &std::path::Path, token: &str) -> (bool, String, String) {
     let out = Command::new(support::binary())
         .args(["--db", db.to_str().unwrap(), "--json", "sync"])
         .env("SWITCHBOARD_TOKEN", token)
+        .env(
+            "SWITCHBOARD_DB_KEY",
+            switchboard_test_support::test_db_key_hex(),
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -114,6 +118,10 @@ fn cli_sync(db: &std::path::Path, token: &str) -> (bool, String, String) {
 fn cli_status(db: &std::path::Path) -> String {
     let out = Command::new(support::binary())
         .args(["--db", db.to_str().unwrap(), "status"])
+        .env(
+            "SWITCHBOARD_DB_KEY",
+            switchboard_test_support::test_db_key_hex(),
+        )
         .output()
         .unwrap();
     assert!(
@@ -133,7 +141,7 @@ async fn the_cli_names_a_wrong_pin_and_a_server_down_in_sync_and_status() {
     // rita stays open (her folder with her); the binary opens the same file.
     // The pinned certificate is not the server's (as after a renewal).
     let set_pin = |pin: &str| {
-        let conn = rusqlite::Connection::open(&db).unwrap();
+        let conn = switchboard_test_support::open_sqlite(&db, Default::default());
         conn.execute("UPDATE sync_state SET fingerprint = ?1", [pin])
             .unwrap();
     };

@@ -148,8 +148,12 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mona.db");
     let token = {
-        let mut store =
-            Store::open_with_clock(&path, None, Arc::new(FixedClock::at(monday()))).unwrap();
+        let mut store = Store::open_with_clock(
+            &path,
+            Some(&support::test_key()),
+            Arc::new(FixedClock::at(monday())),
+        )
+        .unwrap();
         let anchor = switchboard_sync::TrustAnchor::fingerprint(&hub.server.fingerprint).unwrap();
         switchboard_sync::engine::login(
             &mut store,
@@ -169,6 +173,10 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
         let mut child = std::process::Command::new(support::binary())
             .args(["--db", path.to_str().unwrap(), "sync"])
             .env("SWITCHBOARD_TOKEN", token.expose())
+            .env(
+                "SWITCHBOARD_DB_KEY",
+                switchboard_test_support::test_db_key_hex(),
+            )
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -197,7 +205,7 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
             kills += 1;
         }
         let _ = child.wait();
-        let store = Store::open(&path, None).unwrap();
+        let store = Store::open(&path, Some(&support::test_key())).unwrap();
         let check: String = store
             .conn()
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -243,11 +251,11 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
 
 /// The cursor as another reader sees it (0 before the schema exists).
 fn cursor_of(path: &std::path::Path) -> i64 {
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
+    if !path.exists() {
         return 0;
-    };
+    }
+    let conn =
+        switchboard_test_support::open_sqlite(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY);
     conn.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| {
         r.get(0)
     })
@@ -268,7 +276,9 @@ fn log_calls(db: &std::path::Path, leads: &[String], n: usize, round: usize) -> 
     use switchboard_core::followup;
     use switchboard_core::protocol::{Channel, Direction, Outcome};
     let at = monday();
-    let mut store = Store::open_with_clock(db, None, Arc::new(FixedClock::at(at))).unwrap();
+    let mut store =
+        Store::open_with_clock(db, Some(&support::test_key()), Arc::new(FixedClock::at(at)))
+            .unwrap();
     store
         .with_tx(|tx| {
             (0..n)

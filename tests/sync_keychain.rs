@@ -1,6 +1,7 @@
-//! The token's home. Once against a real Secret Service (gnome-keyring on a private session bus,
-//! as `tests/support/with-secret-service.sh` sets up) through the real binary; otherwise the
-//! keyring mock store; and without any keychain the error says exactly what to do.
+//! The token's and the database key's home. Against a real Secret Service (gnome-keyring on a
+//! private session bus, as `tests/support/with-secret-service.sh` sets up) through the real
+//! binary — the stolen-laptop test; otherwise the keyring mock store; and without any keychain
+//! the error says exactly what to do.
 
 #[path = "support/sync.rs"]
 mod sync_support;
@@ -9,6 +10,7 @@ mod sync_support;
 #[allow(dead_code)]
 mod support;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use switchboard_sync::keychain::{resolve_token, Keychain};
 use switchboard_sync::Secret;
@@ -23,19 +25,25 @@ fn has(tool: &str) -> bool {
 }
 
 /// Runs `script` with `sh` inside a fresh session bus with an unlocked gnome-keyring, HOME in
-/// `home`, and no SWITCHBOARD_TOKEN; returns (exit code, stdout, stderr).
-fn in_secret_service(home: &std::path::Path, script: &str) -> (i32, String, String) {
+/// `home`, TMPDIR in `home/tmp`, and neither a token nor a database key in the environment;
+/// returns (exit code, stdout, stderr).
+fn in_secret_service(home: &Path, script: &str) -> (i32, String, String) {
     let helper = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/support/with-secret-service.sh"
     );
+    std::fs::create_dir_all(home.join("tmp")).unwrap();
     let out = Command::new("sh")
         .arg(helper)
         .arg(script)
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_RUNTIME_DIR", home)
+        .env("TMPDIR", home.join("tmp"))
         .env_remove("SWITCHBOARD_TOKEN")
+        .env_remove("SWITCHBOARD_DB")
+        .env_remove("SWITCHBOARD_DB_KEY")
+        .env_remove("SWITCHBOARD_DB_KEY_FILE")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .output()
         .unwrap();
@@ -46,8 +54,26 @@ fn in_secret_service(home: &std::path::Path, script: &str) -> (i32, String, Stri
     )
 }
 
+/// What a person's data looks like on the laptop: pulled from the server, imported, noted.
+const NEEDLES: &[&str] = &[
+    "Kim Keyring",
+    "kim@example.com",
+    "4930111222",
+    "Stahlberg",
+    "ottilie@example.org",
+    "5551234",
+    "198.51.100.23",
+    "Zanzibar tariff",
+];
+
+/// The stolen laptop. A rep uses the real binary with the real keychain (gnome-keyring): `login`
+/// keeps the token there, the first open makes the database key and keeps it beside the token,
+/// then sync (pulling a person another rep entered), import, a follow-up, a push and exports.
+/// Everything the app left under HOME and TMPDIR, copied elsewhere, holds none of the people's
+/// strings, and the copied database does not open without that keychain: not without one
+/// (`no_keychain`), not with another (`no_db_key`), not with a guessed key (`wrong_key`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_stores_the_token_in_a_real_secret_service_and_sync_finds_it() {
+async fn a_stolen_laptop_shows_nobody_and_its_copy_does_not_open_without_the_keychain() {
     assert!(
         has("dbus-run-session") && has("gnome-keyring-daemon"),
         "this test needs dbus-run-session and gnome-keyring-daemon (Debian: dbus, gnome-keyring)"
@@ -57,42 +83,118 @@ async fn login_stores_the_token_in_a_real_secret_service_and_sync_finds_it() {
     rita.add_lead("Kim Keyring", "kim@example.com", "+4930111222", "DE");
     rita.sync().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("laptop.db");
+    let home = dir.path().join("home");
+    // The rep's own files (the spreadsheet imported, the export asked for) live outside what
+    // the app leaves behind: they are the user's, not the app's.
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let csv = inbox.join("fair.csv");
+    std::fs::write(
+        &csv,
+        support::csv(&[
+            "Submission ID,Type,Product,Submitted At,First Name,Last Name,Company,E-mail,\
+             Phone Number,Country,IP Address",
+            "F-1,info_request,Widget Pro,2026-03-01T10:00:00Z,Ottilie,Stahlberg,,\
+             ottilie@example.org,030 5551234,DE,198.51.100.23",
+        ]),
+    )
+    .unwrap();
     let bin = support::binary();
     let script = format!(
-        "printf '%s\\n' '{PASSWORD}' | '{bin}' --db '{db}' login --server '{url}' \
-           --fingerprint '{fp}' --user mona --password-stdin && \
-         '{bin}' --db '{db}' sync --json",
+        "set -e
+         printf '%s\\n' '{PASSWORD}' | '{bin}' login --server '{url}' --fingerprint '{fp}' \
+           --user mona --password-stdin
+         '{bin}' --json sync
+         '{bin}' import '{csv}'
+         '{bin}' log ottilie@example.org --channel phone --outcome no_answer \
+           --note 'Zanzibar tariff, call back'
+         '{bin}' --json sync
+         '{bin}' export leads - > /dev/null
+         '{bin}' export history '{inbox}/history.csv'
+         '{bin}' --json leads search Kim
+         '{bin}' --json leads search Stahlberg",
         bin = bin.display(),
-        db = db.display(),
         url = hub.server.url,
         fp = hub.server.fingerprint,
+        csv = csv.display(),
+        inbox = inbox.display(),
     );
-    // The server works on this runtime while the binary runs in another process.
-    let home = dir.path().to_path_buf();
+    let script_home = home.clone();
     let (code, stdout, stderr) =
-        tokio::task::spawn_blocking(move || in_secret_service(&home, &script))
+        tokio::task::spawn_blocking(move || in_secret_service(&script_home, &script))
             .await
             .unwrap();
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    support::Run {
+        code,
+        stdout: stdout.clone(),
+        stderr,
+    }
+    .no_panic();
+    // With the keychain the data is all there: the sync used its token, the import and the
+    // search its database key.
     assert!(stdout.contains("\"pulled\""), "{stdout}");
-    let laptop = rusqlite::Connection::open(&db).unwrap();
-    let leads: i64 = laptop
-        .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+    assert!(stdout.contains("Kim Keyring"), "{stdout}");
+    assert!(stdout.contains("Ottilie Stahlberg"), "{stdout}");
+
+    // The thief copies the home folder (the database, its companions, the keyring files, the
+    // caches) and the temp folder.
+    let stolen = dir.path().join("stolen");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(&home)
+        .arg(&stolen)
+        .status()
         .unwrap();
-    assert_eq!(leads, 1, "the sync used the keychain's token");
-    // The token is in the keychain only: the database holds no token-like setting.
-    let settings: Vec<String> = laptop
-        .prepare("SELECT key FROM setting")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    assert!(copied.success());
+    let db = stolen.join("data/switchboard/switchboard.db");
+    assert!(db.metadata().unwrap().len() > 0, "the database was copied");
+    let found = switchboard_test_support::scan_tree_for(&stolen, NEEDLES).unwrap();
     assert!(
-        settings.iter().all(|k| !k.contains("token")),
-        "{settings:?}"
+        found.is_empty(),
+        "personal data in the copied files: {found:?}"
     );
+
+    // Without any keychain the copy does not open, and the message says why and what to do.
+    let open_copy = |env: &[(&str, &str)]| {
+        let mut command = Command::new(support::binary());
+        command
+            .args(["--db", db.to_str().unwrap(), "--json", "leads", "list"])
+            .env("HOME", &stolen)
+            .env("XDG_RUNTIME_DIR", &stolen)
+            .env_remove("DISPLAY")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("SWITCHBOARD_DB_KEY")
+            .env_remove("SWITCHBOARD_DB_KEY_FILE");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let out = command.output().unwrap();
+        let run = support::finish(out);
+        run.no_panic();
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(!run.stdout.contains("Stahlberg"), "{run:?}");
+        run.json_error()
+    };
+    let (code, message) = open_copy(&[]);
+    assert_eq!(code, "no_keychain", "{message}");
+    assert!(message.contains("SWITCHBOARD_DB_KEY_FILE"), "{message}");
+    let guess = "ab".repeat(32);
+    let (code, message) = open_copy(&[("SWITCHBOARD_DB_KEY", &guess)]);
+    assert_eq!(code, "wrong_key", "{message}");
+    assert!(message.contains("encrypted"), "{message}");
+    assert!(!message.contains(&guess), "{message}");
+    // Another keychain (the thief's own) holds no key for it.
+    let thief = dir.path().join("thief");
+    let script = format!(
+        "'{bin}' --db '{db}' --json leads list",
+        bin = bin.display(),
+        db = db.display()
+    );
+    let (code, stdout, stderr) = in_secret_service(&thief, &script);
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("no_db_key"), "{stderr}");
+    assert!(!stdout.contains("Stahlberg"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,6 +205,10 @@ async fn without_a_keychain_or_variable_the_error_says_what_to_do() {
     let db = rita.path.clone();
     let out = Command::new(support::binary())
         .args(["--db", db.to_str().unwrap(), "sync"])
+        .env(
+            "SWITCHBOARD_DB_KEY",
+            switchboard_test_support::test_db_key_hex(),
+        )
         .env_remove("SWITCHBOARD_TOKEN")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env_remove("DISPLAY")
@@ -129,6 +235,10 @@ async fn without_a_keychain_or_variable_the_error_says_what_to_do() {
     let out = tokio::task::spawn_blocking(move || {
         Command::new(bin)
             .args(["--db", db2.to_str().unwrap(), "--json", "sync"])
+            .env(
+                "SWITCHBOARD_DB_KEY",
+                switchboard_test_support::test_db_key_hex(),
+            )
             .env("SWITCHBOARD_TOKEN", token)
             .output()
             .unwrap()

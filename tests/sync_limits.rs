@@ -52,8 +52,12 @@ fn jsonl(rows: &[serde_json::Value]) -> String {
 async fn cli_laptop(url: &str, fingerprint: &str, user: &str) -> Sandbox {
     let mut sandbox = Sandbox::init();
     let token = {
-        let mut store =
-            Store::open_with_clock(&sandbox.db, None, Arc::new(FixedClock::at(monday()))).unwrap();
+        let mut store = Store::open_with_clock(
+            &sandbox.db,
+            Some(&support::test_key()),
+            Arc::new(FixedClock::at(monday())),
+        )
+        .unwrap();
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         engine::login(&mut store, url, &anchor, None, user, &Secret::new(PASSWORD))
             .await

@@ -61,7 +61,7 @@ async fn a_backup_restored_in_place_loses_nothing_it_logs_afterwards() {
     rita.sync();
     // A reader that stays open (the desktop window, say) keeps the WAL beside the database, so
     // the backup holds a -wal file too.
-    let reader = rusqlite::Connection::open(&rita.sandbox.db).unwrap();
+    let reader = switchboard_test_support::open_sqlite(&rita.sandbox.db, Default::default());
     reader
         .query_row("SELECT count(*) FROM lead", [], |r| r.get::<_, i64>(0))
         .unwrap();

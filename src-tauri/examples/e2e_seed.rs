@@ -1,5 +1,6 @@
 //! Seeds a database for the window tests: `e2e_seed <db> <leads.json>`, where the JSON is an
 //! array of `{name, company, email, country, registered_at}` objects. Each becomes a `new` lead.
+//! The file is encrypted with the key the app resolves (the harness passes a key file).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -23,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: e2e_seed <db> <leads.json>".into());
     };
     let seeds: Vec<SeedLead> = serde_json::from_slice(&std::fs::read(PathBuf::from(json))?)?;
-    let mut store = Store::open(&PathBuf::from(db), None)?;
+    // The same key the window will open the file with (the harness's key file).
+    let db = PathBuf::from(db);
+    let key = switchboard_app::db_key::for_replica(&db)?;
+    let mut store = Store::open(&db, Some(&key))?;
     store.with_tx(|tx| {
         for seed in &seeds {
             let lead = NewLead {

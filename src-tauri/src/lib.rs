@@ -76,7 +76,10 @@ pub fn with_acting<R: Runtime>(
 /// Opens the database and runs the window until the user closes it.
 pub fn run() -> Result<(), String> {
     let path = db_path().map_err(|e| e.to_string())?;
-    let store = Store::open(&path, None).map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let key = switchboard_app::db_key::for_replica(&path)
+        .map_err(|e| format!("opening {}: {e} ({})", path.display(), e.code()))?;
+    let store =
+        Store::open(&path, Some(&key)).map_err(|e| format!("opening {}: {e}", path.display()))?;
     webview_tuning::prepare_environment();
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())

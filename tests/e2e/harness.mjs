@@ -2,6 +2,7 @@
 // stops all of it on every way out: normal end, failure, Ctrl-C, an uncaught error.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,17 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts');
 
 const cleanups = [];
+
+// Every replica these tests make is encrypted, with one throw-away key passed as a headless use
+// does (a key file of mode 0600, SWITCHBOARD_DB_KEY_FILE; docs/SYNC.md): the seeder, the window
+// and the CLI inherit it. The real keychain is tested in Rust (tests/stolen_laptop.rs).
+const keyDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-key-'));
+process.on('exit', () => rmSync(keyDir, { recursive: true, force: true }));
+if (!process.env.SWITCHBOARD_DB_KEY_FILE) {
+  const keyFile = join(keyDir, 'db.key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  process.env.SWITCHBOARD_DB_KEY_FILE = keyFile;
+}
 
 /**
  * Every `panicked at` the desktop app printed on stderr (through tauri-driver or started

@@ -208,9 +208,7 @@ impl FolderBackup {
 
 /// Sorted values of a one-column query on a SQLite file (a replica's or the server's).
 pub fn strings_at(db: &Path, sql: &str) -> Vec<String> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
+    let conn = crate::support::open_sqlite_read_only(db);
     let mut values: Vec<String> = conn
         .prepare(sql)
         .unwrap()

@@ -43,6 +43,18 @@ pub fn binary() -> PathBuf {
         })
 }
 
+/// The test process's database key (the one in every sandbox's key file), for opening a
+/// sandbox's database through the core.
+pub fn test_key() -> switchboard_core::DatabaseKey {
+    switchboard_core::DatabaseKey::from_hex(switchboard_test_support::test_db_key_hex())
+        .expect("64 hex digits")
+}
+
+/// Opens a SQLite file for a test's own checks (an encrypted replica with the test key).
+pub fn open_sqlite_read_only(path: &Path) -> rusqlite::Connection {
+    switchboard_test_support::open_sqlite(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+}
+
 /// What one run of the binary did.
 #[derive(Debug)]
 pub struct Run {
@@ -61,6 +73,20 @@ impl Run {
             self.code, self.stdout, self.stderr
         );
         self
+    }
+
+    /// The `--json` error's code and message from the last line of stderr.
+    pub fn json_error(&self) -> (String, String) {
+        let line = self.stderr.lines().last().unwrap_or_default();
+        let error: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("no JSON error on stderr ({e}):\n{}", self.stderr));
+        let text = |field: &str| {
+            error["error"][field]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        (text("code"), text("message"))
     }
 
     /// Asserts success.
@@ -111,10 +137,13 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A fresh folder; the database is not created until a command creates it.
+    /// A fresh folder; the database is not created until a command creates it. The binary gets
+    /// the test key through a key file of mode 0600 (`SWITCHBOARD_DB_KEY_FILE`), as a headless
+    /// use does; tests of the keychain itself unset it.
     pub fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("temporary folder");
         let db = dir.path().join("switchboard.db");
+        let key_file = switchboard_test_support::write_test_key_file(dir.path());
         Sandbox {
             dir,
             db,
@@ -122,8 +151,12 @@ impl Sandbox {
                 ("SWITCHBOARD_NOW".into(), NOW.into()),
                 ("SWITCHBOARD_USER".into(), "rep.anna".into()),
                 ("TZ".into(), "UTC".into()),
+                (
+                    "SWITCHBOARD_DB_KEY_FILE".into(),
+                    key_file.display().to_string(),
+                ),
             ],
-            unset: Vec::new(),
+            unset: vec!["SWITCHBOARD_DB_KEY".into()],
         }
     }
 
@@ -207,9 +240,9 @@ impl Sandbox {
         run.json()
     }
 
-    /// Opens the database directly, for checks the CLI does not offer.
+    /// Opens the database directly (with the test key), for checks the CLI does not offer.
     pub fn sql(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.db).expect("opening the test database")
+        switchboard_test_support::open_sqlite(&self.db, rusqlite::OpenFlags::default())
     }
 
     /// `PRAGMA integrity_check` on the database file.
@@ -239,7 +272,9 @@ impl Sandbox {
             .collect()
     }
 
-    /// Where `needle` occurs in the database files: as given or lowercased (the full-text index
+    /// Where `needle` occurs: in the raw database files (encrypted: never) or in a plaintext copy
+    /// exported with the key (the last entry, `<db>.decrypted`, so a test can show the database
+    /// holds a string before it must be gone) — as given or lowercased (the full-text index
     /// stores lowercase tokens), in UTF-8 or UTF-16.
     pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
         let mut spellings = Vec::new();
@@ -247,19 +282,30 @@ impl Sandbox {
             spellings.push(text.as_bytes().to_vec());
             spellings.push(text.encode_utf16().flat_map(u16::to_le_bytes).collect());
         }
+        let decrypted = (
+            PathBuf::from(format!("{}.decrypted", self.db.display())),
+            switchboard_test_support::decrypted_bytes(&self.db),
+        );
         self.database_bytes()
             .into_iter()
+            .chain([decrypted])
             .filter(|(_, bytes)| spellings.iter().any(|s| contains(bytes, s)))
             .map(|(path, _)| path)
             .collect()
     }
 }
 
-/// Runs the binary with exactly `args` (no `--db` added) and the sandbox environment.
+/// Runs the binary with exactly `args` (no `--db` added) and the sandbox environment, the test
+/// key given as the variable `SWITCHBOARD_DB_KEY` (the sandboxes use the key file).
 pub fn run_plain(args: &[&str]) -> Run {
     let output = Command::new(binary())
         .args(args)
         .env_remove("SWITCHBOARD_DB")
+        .env_remove("SWITCHBOARD_DB_KEY_FILE")
+        .env(
+            "SWITCHBOARD_DB_KEY",
+            switchboard_test_support::test_db_key_hex(),
+        )
         .env("SWITCHBOARD_NOW", NOW)
         .env("SWITCHBOARD_USER", "rep.anna")
         .env("TZ", "UTC")

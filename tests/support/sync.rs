@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use switchboard_core::clock::new_id;
 use switchboard_core::leads::{self, LeadField, NewLead};
 use switchboard_core::protocol::{Channel, ConsentScope, Direction, Outcome, Role};
-use switchboard_core::{consent, erase, followup, replica, FixedClock, Store};
+use switchboard_core::{consent, erase, followup, replica, DatabaseKey, FixedClock, Store};
 use switchboard_sync::{engine, Client, Secret, SyncReport, TrustAnchor};
 use switchboard_test_support::{TestOptions, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -130,7 +130,8 @@ impl Replica {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchboard.db");
         let clock = FixedClock::at(monday());
-        let mut store = Store::open_with_clock(&path, None, Arc::new(clock.clone())).unwrap();
+        let mut store =
+            Store::open_with_clock(&path, Some(&test_key()), Arc::new(clock.clone())).unwrap();
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         let answer = engine::login(&mut store, url, &anchor, None, user, &Secret::new(PASSWORD))
             .await
@@ -158,7 +159,8 @@ impl Replica {
         let clock = FixedClock::at(monday());
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         Replica {
-            store: Store::open_with_clock(path, None, Arc::new(clock.clone())).unwrap(),
+            store: Store::open_with_clock(path, Some(&test_key()), Arc::new(clock.clone()))
+                .unwrap(),
             client: Client::new(url, &anchor).unwrap(),
             token,
             user: user.to_string(),
@@ -518,4 +520,10 @@ async fn pump(
             return false;
         }
     }
+}
+
+/// The key the in-process replicas are encrypted with: the test process's one key, which the
+/// binaries get through their key file too.
+pub fn test_key() -> DatabaseKey {
+    DatabaseKey::from_hex(switchboard_test_support::test_db_key_hex()).expect("64 hex digits")
 }

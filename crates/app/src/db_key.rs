@@ -92,8 +92,15 @@ impl KeyInputs {
     }
 }
 
+/// The key for the replica at `db` from this process's environment and the OS keychain: what
+/// every front end (CLI, window, seeders) opens the replica with.
+pub fn for_replica(db: &Path) -> Result<DatabaseKey, KeyError> {
+    resolve(&KeyInputs::from_env(), Keychain::system, db)
+}
+
 /// The key for the database at `db`: the key file, else the variable, else the keychain's
-/// (opened only then). A database not yet created gets a new key, saved in the keychain first.
+/// (opened only then). A database not yet created — or still unencrypted, from a version before
+/// encryption, which `Store::open` then converts — gets a new key, saved in the keychain first.
 pub fn resolve(
     inputs: &KeyInputs,
     keychain: impl FnOnce() -> switchboard_sync::Result<Keychain>,
@@ -114,7 +121,9 @@ pub fn resolve(
     if let Some(hex) = keychain.load_database_key(db).map_err(unavailable)? {
         return parse(hex.expose(), "the keychain's entry").map_err(KeyError::BadKey);
     }
-    if db.exists() {
+    // An unreadable header is treated as encrypted: never mint a key for a file we cannot read.
+    let plaintext = switchboard_core::store::is_plaintext(db).unwrap_or(false);
+    if db.exists() && !plaintext {
         return Err(KeyError::NotInKeychain(format!(
             "this keychain holds no key for {} ({}): open it where it was made, or pass its key \
              with {KEY_FILE_VAR} or {KEY_VAR}",
@@ -196,6 +205,32 @@ mod tests {
         // An existing database whose key this keychain lacks is refused, not re-keyed.
         let err = resolve(&KeyInputs::default(), || Ok(mock()), &db).unwrap_err();
         assert_eq!(err.code(), "no_db_key");
+    }
+
+    #[test]
+    fn an_unencrypted_database_from_before_gets_a_key_and_is_converted_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("replica.db");
+        let id = switchboard_core::Store::open(&db, None)
+            .unwrap()
+            .replica_id()
+            .unwrap();
+        let keychain = mock();
+        let key = resolve(&KeyInputs::default(), || Ok(keychain.clone()), &db).unwrap();
+        let store = switchboard_core::Store::open(&db, Some(&key)).unwrap();
+        assert_eq!(store.replica_id().unwrap(), id);
+        assert!(!switchboard_core::store::is_plaintext(&db).unwrap());
+        drop(store);
+        // From now on the keychain's key is the one, and the file is no longer refused as
+        // "unencrypted without a key".
+        let again = resolve(&KeyInputs::default(), || Ok(keychain.clone()), &db).unwrap();
+        assert_eq!(again.to_hex().as_str(), key.to_hex().as_str());
+        assert_eq!(
+            resolve(&KeyInputs::default(), || Ok(mock()), &db)
+                .unwrap_err()
+                .code(),
+            "no_db_key"
+        );
     }
 
     #[test]

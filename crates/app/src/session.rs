@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{PoisonError, RwLock};
 use switchboard_core::protocol::Role;
 use switchboard_core::replica;
+use switchboard_core::DatabaseKey;
 use ts_rs::TS;
 
 /// The variable naming the user on purpose (the CLI's `--as` reads it too).
@@ -137,18 +138,22 @@ impl Acting {
 }
 
 /// Who acts for one run of a command on the replica at `db`: the named user; else the account
-/// signed in there; else the login name. Opens the file read-only, and only when no user was
-/// named, so a missing or older database is simply "nobody signed in".
-pub fn actor_for_replica(inputs: &Inputs, db: &Path) -> String {
+/// signed in there; else the login name. Opens the file (with `key`, which `key` is asked for
+/// only then) only when no user was named, so a missing or older database is simply "nobody
+/// signed in".
+pub fn actor_for_replica<E>(
+    inputs: &Inputs,
+    db: &Path,
+    key: impl FnOnce() -> Result<Option<DatabaseKey>, E>,
+) -> Result<String, E> {
     let acting = Acting::from_inputs(inputs);
     if !inputs.is_named() && db.is_file() {
-        let flags =
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if let Ok(conn) = rusqlite::Connection::open_with_flags(db, flags) {
+        let key = key()?;
+        if let Ok(conn) = switchboard_core::store::open_connection(db, key.as_ref()) {
             acting.follow_replica(&conn);
         }
     }
-    acting.get().actor
+    Ok(acting.get().actor)
 }
 
 #[cfg(test)]
@@ -201,10 +206,15 @@ mod tests {
     fn a_missing_replica_leaves_the_login_name() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("none.db");
-        assert_eq!(actor_for_replica(&inputs(None, Some("os")), &db), "os");
+        let no_key = || -> Result<_, std::convert::Infallible> { Ok(None) };
         assert_eq!(
-            actor_for_replica(&inputs(Some("ann"), Some("os")), &db),
-            "ann"
+            actor_for_replica(&inputs(None, Some("os")), &db, no_key),
+            Ok("os".to_string())
+        );
+        let never = || -> Result<Option<DatabaseKey>, &str> { Err("a named user needs no key") };
+        assert_eq!(
+            actor_for_replica(&inputs(Some("ann"), Some("os")), &db, never),
+            Ok("ann".to_string())
         );
     }
 }

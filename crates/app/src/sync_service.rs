@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use switchboard_core::protocol::Device;
 use switchboard_core::replica::{self, Rejected};
-use switchboard_core::{Clock, Store};
+use switchboard_core::{Clock, DatabaseKey, Store};
 use switchboard_sync::keychain::{self, Keychain, TOKEN_VAR};
 use switchboard_sync::{engine, probe, Client, Progress, Secret, SyncError, TrustAnchor};
 use tokio::runtime::Handle;
@@ -144,6 +144,8 @@ pub struct SyncService {
 
 struct Inner {
     db: Option<PathBuf>,
+    /// The key the window's store was opened with, for the worker's own connection.
+    key: Option<DatabaseKey>,
     clock: Arc<dyn Clock>,
     /// The runtime whose timers and sockets the worker uses (the window's).
     runtime: Handle,
@@ -179,13 +181,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SyncService {
-    /// A service syncing the database file `db` (none for an in-memory store: no sync),
-    /// stamping with `clock`, working on `runtime`; the token from `SWITCHBOARD_TOKEN` (read
-    /// here, once), else the OS keychain.
-    pub fn new(db: Option<PathBuf>, clock: Arc<dyn Clock>, runtime: Handle) -> SyncService {
+    /// A service syncing the database file `db` (none for an in-memory store: no sync), opened
+    /// with `key`, stamping with `clock`, working on `runtime`; the token from
+    /// `SWITCHBOARD_TOKEN` (read here, once), else the OS keychain.
+    pub fn new(
+        db: Option<PathBuf>,
+        key: Option<DatabaseKey>,
+        clock: Arc<dyn Clock>,
+        runtime: Handle,
+    ) -> SyncService {
         SyncService {
             inner: Arc::new(Inner {
                 db,
+                key,
                 clock,
                 runtime,
                 keychain: Mutex::new(Arc::new(Keychain::system)),
@@ -201,9 +209,14 @@ impl SyncService {
         }
     }
 
-    /// The service for the window's store: same file, same clock.
+    /// The service for the window's store: same file, same key, same clock.
     pub fn for_store(store: &Store, runtime: Handle) -> SyncService {
-        SyncService::new(store.path().map(PathBuf::from), store.clock(), runtime)
+        SyncService::new(
+            store.path().map(PathBuf::from),
+            store.key().cloned(),
+            store.clock(),
+            runtime,
+        )
     }
 
     /// Opens the keychain with `open` instead of the OS one (tests use the keyring mock store,
@@ -557,7 +570,7 @@ impl Inner {
                 "This database lives in memory and cannot sync.",
             )
         })?;
-        Store::open_with_clock(db, None, self.clock.clone())
+        Store::open_with_clock(db, self.key.as_ref(), self.clock.clone())
             .map_err(|e| SyncFailure::new(e.code(), e.to_string()))
     }
 

@@ -2,13 +2,14 @@
 
 use crate::args::Global;
 use crate::dates;
-use crate::failure::{CliResult, Failure};
+use crate::failure::{CliResult, Exit, Failure};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use switchboard_app::db_key;
 use switchboard_app::session::{self, Inputs};
 use switchboard_core::clock::{Clock, FixedClock, SystemClock};
 use switchboard_core::store::default_db_path;
-use switchboard_core::Store;
+use switchboard_core::{DatabaseKey, Store};
 
 /// Scripts and tests may pin "now" (RFC 3339) so calling hours and due dates are reproducible.
 const NOW_VARIABLE: &str = "SWITCHBOARD_NOW";
@@ -21,6 +22,8 @@ pub struct Context {
     named: Option<String>,
     /// Who acts, resolved the first time a command asks (see `actor`).
     actor: OnceLock<String>,
+    /// The replica's key, resolved at most once a run (see `key`).
+    key: OnceLock<Result<DatabaseKey, (&'static str, String)>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -49,6 +52,7 @@ impl Context {
             json: global.json,
             named,
             actor: OnceLock::new(),
+            key: OnceLock::new(),
             clock,
         })
     }
@@ -63,8 +67,30 @@ impl Context {
                 named: self.named.clone(),
                 ..Inputs::from_env()
             };
-            session::actor_for_replica(&inputs, &self.db)
+            // A key that cannot be had leaves the login name here; opening the store then
+            // reports why.
+            let key = || Ok::<_, std::convert::Infallible>(self.key().ok());
+            match session::actor_for_replica(&inputs, &self.db, key) {
+                Ok(actor) => actor,
+                Err(never) => match never {},
+            }
         })
+    }
+
+    /// The replica's database key (key file, variable or OS keychain; made at `init`), asked
+    /// for once a run and only by commands that open the database.
+    fn key(&self) -> CliResult<DatabaseKey> {
+        let resolved = self
+            .key
+            .get_or_init(|| db_key::for_replica(&self.db).map_err(|e| (e.code(), e.to_string())));
+        match resolved {
+            Ok(key) => Ok(key.clone()),
+            Err((code, message)) => Err(Failure {
+                exit: Exit::Failed,
+                code,
+                message: message.clone(),
+            }),
+        }
     }
 
     /// The current instant by this run's clock (`SWITCHBOARD_NOW` when set).
@@ -72,9 +98,15 @@ impl Context {
         self.clock.now()
     }
 
-    /// Opens the database, creating it if needed (for `init` and `import`).
+    /// Opens the database encrypted with its key, creating it (and the key) if needed (for
+    /// `init` and `import`); an unencrypted file from before encryption is converted here.
     pub fn create_store(&self) -> CliResult<Store> {
-        Ok(Store::open_with_clock(&self.db, None, self.clock.clone())?)
+        let key = self.key()?;
+        Ok(Store::open_with_clock(
+            &self.db,
+            Some(&key),
+            self.clock.clone(),
+        )?)
     }
 
     /// Opens an existing database; a missing file is an error rather than a new empty database,

@@ -27,6 +27,30 @@ pub fn scan_files_for(db_path: &Path, needles: &[&str]) -> std::io::Result<Vec<F
         name.push(suffix);
         files.push(PathBuf::from(name));
     }
+    scan_each(files, needles)
+}
+
+/// Scans every regular file under `dir` (all depths; symbolic links are not followed) the way
+/// `scan_files_for` scans a database: the stolen-laptop test's search of a copied home folder.
+pub fn scan_tree_for(dir: &Path, needles: &[&str]) -> std::io::Result<Vec<Found>> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                folders.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    scan_each(files, needles)
+}
+
+fn scan_each(files: Vec<PathBuf>, needles: &[&str]) -> std::io::Result<Vec<Found>> {
     let mut found = Vec::new();
     for file in files {
         let bytes = match std::fs::read(&file) {
@@ -81,5 +105,16 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].spelling, "ZOLTAN");
         assert_eq!(found[0].offset, 3);
+    }
+
+    #[test]
+    fn the_tree_scan_looks_into_every_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/deep.tmp"), b"..zoltan..").unwrap();
+        std::fs::write(dir.path().join("top"), b"nothing").unwrap();
+        let found = scan_tree_for(dir.path(), &["Zoltan"]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].file.ends_with("a/b/deep.tmp"));
     }
 }

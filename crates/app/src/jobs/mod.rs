@@ -55,10 +55,12 @@ pub(crate) fn on_own_connection<T, E: From<switchboard_core::CoreError>>(
     let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
     let own = {
         let shared = lock();
-        shared.path().map(|db| (db.to_path_buf(), shared.clock()))
+        shared
+            .path()
+            .map(|db| (db.to_path_buf(), shared.key().cloned(), shared.clock()))
     };
     match own {
-        Some((db, clock)) => job(&mut Store::open_with_clock(&db, None, clock)?),
+        Some((db, key, clock)) => job(&mut Store::open_with_clock(&db, key.as_ref(), clock)?),
         None => job(&mut lock()),
     }
 }

@@ -138,6 +138,8 @@ pub struct Store {
     conn: Connection,
     clock: Arc<dyn Clock>,
     path: Option<PathBuf>,
+    /// Kept so that a second connection to the same file (a job, the sync worker) can open it.
+    key: Option<DatabaseKey>,
 }
 
 impl Store {
@@ -164,6 +166,7 @@ impl Store {
             conn,
             clock,
             path: Some(path.to_path_buf()),
+            key: key.cloned(),
         };
         store.prepare()?;
         Ok(store)
@@ -175,6 +178,7 @@ impl Store {
             conn: Connection::open_in_memory()?,
             clock,
             path: None,
+            key: None,
         };
         store.prepare()?;
         Ok(store)
@@ -248,6 +252,11 @@ impl Store {
         self.path.as_deref()
     }
 
+    /// The key this store's file was opened with (`None`: unencrypted or in memory).
+    pub fn key(&self) -> Option<&DatabaseKey> {
+        self.key.as_ref()
+    }
+
     /// Read access to the connection.
     pub fn conn(&self) -> &Connection {
         &self.conn
@@ -294,8 +303,11 @@ pub fn open_connection(path: &Path, key: Option<&DatabaseKey>) -> Result<Connect
     }
     let conn = Connection::open(path)?;
     if let Some(key) = key {
-        // The key must be set before anything else touches the file.
+        // The key before anything else touches the file. SQLCipher, activated by it, then logs
+        // a failed page check to stderr at its default level; a wrong key is reported as
+        // WrongKey instead, so its log is turned off.
         conn.execute_batch(key.pragma().as_str())?;
+        conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
     }
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
@@ -310,26 +322,45 @@ pub fn open_connection(path: &Path, key: Option<&DatabaseKey>) -> Result<Connect
     }
 }
 
-/// The first bytes of every unencrypted SQLite file (an encrypted one starts with random salt).
-const PLAINTEXT_HEADER: &[u8; 16] = b"SQLite format 3\0";
-
-/// Whether `path` is an unencrypted SQLite database (false when it is missing or empty).
+/// Whether `path` is an unencrypted SQLite database (false when it is missing or empty). Asked
+/// of SQLite itself rather than by reading the header with a file handle of our own: closing any
+/// handle on the file would drop the POSIX locks of every other connection this process holds
+/// on it (a job's second connection beside the window's).
 pub fn is_plaintext(path: &Path) -> Result<bool> {
-    use std::io::Read;
-    let mut header = [0u8; 16];
-    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
-    match read {
-        Ok(()) => Ok(&header == PLAINTEXT_HEADER),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::UnexpectedEof
-            ) =>
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > 0 => {}
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(CoreError::io(format!("reading {}", path.display()), e)),
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
         {
             Ok(false)
         }
-        Err(e) => Err(CoreError::io(format!("reading {}", path.display()), e)),
+        // A hot journal left by a crash needs a writer to roll it back: read the header (after a
+        // crash nothing else of this process holds the file).
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ReadOnly => {
+            has_plaintext_header(path)
+        }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Whether the file starts with the header of every unencrypted SQLite file (an encrypted one
+/// starts with random salt).
+fn has_plaintext_header(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .map_err(|e| CoreError::io(format!("reading {}", path.display()), e))?;
+    Ok(&header == b"SQLite format 3\0")
 }
 
 /// Encrypts the unencrypted database at `path` with `key`, in place and crash-safe: the data is
