@@ -28,6 +28,10 @@ struct Config {
     /// The https:// address recipients of mail reach the server at (unsubscribe links).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
+    /// A file (mode 0600) holding the SQLite store's SQLCipher key as 64 hex digits; the store is
+    /// unencrypted when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    db_key_file: Option<PathBuf>,
 }
 
 /// What `init` takes.
@@ -42,6 +46,8 @@ pub struct InitOptions {
     pub names: Vec<String>,
     /// The https:// address recipients of mail can reach (unsubscribe links start with it).
     pub public_url: Option<String>,
+    /// Encrypts the SQLite store with the key in this file (`--db-key-file`).
+    pub db_key_file: Option<PathBuf>,
 }
 
 /// A loaded deployment: everything `serve` needs from the data folder.
@@ -55,6 +61,8 @@ pub struct Deployment {
     pub keyring: Arc<Keyring>,
     /// `public_url` of `server.json` (checked); `serve --public-url` overrides it.
     pub public_url: Option<String>,
+    /// The SQLite store's SQLCipher key (`--db-key-file`), if it is encrypted.
+    pub db_key: Option<Secret>,
 }
 
 /// Writes a file only the server's user can read: created 0600 (never briefly wider), and an
@@ -140,6 +148,14 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<String> {
             ));
         }
     };
+    let db_key_file = match &options.db_key_file {
+        Some(file) => {
+            let file = std::path::absolute(file)?;
+            read_db_key(&file)?;
+            Some(file)
+        }
+        None => None,
+    };
     let config = Config {
         store: options.store.clone().unwrap_or_else(|| "sqlite".into()),
         cert,
@@ -149,6 +165,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<String> {
             .as_deref()
             .map(crate::unsubscribe::check_public_url)
             .transpose()?,
+        db_key_file,
     };
     // Check that the certificate and key work before promising anything.
     let cert_pem = read(&dir.join(&config.cert))?;
@@ -178,6 +195,41 @@ fn config(dir: &Path) -> Result<Config> {
         .map_err(|e| ServerError::Invalid(format!("{}: {e}", path.display())))
 }
 
+/// Reads a SQLCipher key file: 64 hex digits, readable by the server's user only (a key others
+/// can copy protects nothing).
+fn read_db_key(file: &Path) -> Result<Secret> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file)
+            .map_err(|e| ServerError::io(format!("reading {}", file.display()), e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(ServerError::Invalid(format!(
+                "the database key file {} can be read by others (mode {:o}): run `chmod 600 {}`",
+                file.display(),
+                mode & 0o777,
+                file.display()
+            )));
+        }
+    }
+    let key = Secret::new(read(file)?.trim());
+    let hex = key.expose();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ServerError::Invalid(format!(
+            "the database key file {} must hold 64 hex digits (256 bits)",
+            file.display()
+        )));
+    }
+    Ok(key)
+}
+
+/// The SQLCipher key of a data folder's SQLite store, if it is encrypted.
+fn db_key(config: &Config) -> Result<Option<Secret>> {
+    config.db_key_file.as_deref().map(read_db_key).transpose()
+}
+
 /// The store URL of a data folder.
 pub fn store_url(dir: &Path) -> Result<String> {
     let config = config(dir)?;
@@ -203,13 +255,14 @@ fn keyring(dir: &Path) -> Result<Keyring> {
 /// database and the key file leaves `master.key.new`; whichever key the database records wins.
 fn open_with_keys(dir: &Path) -> Result<(Arc<dyn Store>, Arc<Keyring>)> {
     let url = store_url(dir)?;
+    let db_key = db_key(&config(dir)?)?;
     make_private_dir(dir)?;
     let keys = Arc::new(keyring(dir)?);
     let next_path = dir.join(NEXT_MASTER_KEY_FILE);
-    match store::open(&url, keys.clone()) {
+    match store::open_with_db_key(&url, keys.clone(), db_key.as_ref()) {
         Err(ServerError::Conflict(_)) if next_path.exists() => {
             let next = Arc::new(Keyring::load(&next_path)?);
-            let store = store::open(&url, next.clone())?;
+            let store = store::open_with_db_key(&url, next.clone(), db_key.as_ref())?;
             sealing::destroy_key_file(&dir.join(MASTER_KEY_FILE))?;
             std::fs::rename(&next_path, dir.join(MASTER_KEY_FILE))?;
             Ok((store, next))
@@ -336,6 +389,7 @@ pub fn load(dir: &Path) -> Result<Deployment> {
     let keyring = Arc::new(keyring(dir)?);
     Ok(Deployment {
         keyring,
+        db_key: db_key(&config)?,
         store_url: store_url(dir)?,
         fingerprint: tls::fingerprint_pem(&cert_pem)?,
         cert_pem,

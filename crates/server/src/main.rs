@@ -44,6 +44,10 @@ enum Command {
         /// unsubscribe links start with it (kept in server.json as `public_url`).
         #[arg(long)]
         public_url: Option<String>,
+        /// Encrypt the SQLite store (SQLCipher) with the key in this file: 64 hex digits, mode
+        /// 0600, read at every start (not copied into the data folder)
+        #[arg(long)]
+        db_key_file: Option<PathBuf>,
     },
     /// Offices.
     Office {
@@ -258,6 +262,7 @@ fn main() -> anyhow::Result<()> {
             key,
             names,
             public_url,
+            db_key_file,
         } => {
             let fingerprint = data_dir::init(
                 &data,
@@ -267,6 +272,7 @@ fn main() -> anyhow::Result<()> {
                     key,
                     names,
                     public_url,
+                    db_key_file,
                 },
             )?;
             println!("initialised {}", data.display());

@@ -59,7 +59,11 @@ impl ServerState {
     /// State for a loaded data folder, opening its store.
     pub fn from_deployment(deployment: &Deployment, clock: Arc<dyn Clock>) -> Result<ServerState> {
         Ok(ServerState::new(
-            store::open(&deployment.store_url, deployment.keyring.clone())?,
+            store::open_with_db_key(
+                &deployment.store_url,
+                deployment.keyring.clone(),
+                deployment.db_key.as_ref(),
+            )?,
             tls::server_config(&deployment.cert_pem, &deployment.key_pem)?,
             deployment.suppression_key.clone(),
             clock,

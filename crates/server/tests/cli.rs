@@ -311,3 +311,77 @@ async fn the_public_url_and_unsubscribe_key_rotation() {
     );
     assert_eq!(third.key_id, second.key_id);
 }
+
+/// `init --db-key-file`: the SQLite store is SQLCipher-encrypted under the key in that file
+/// (mode 0600, read at every start), so the file holds none of its text; a key file others can
+/// read, a missing one and a wrong key are refused with what to do.
+#[test]
+fn a_db_key_file_encrypts_the_sqlite_store() {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = tempfile::tempdir().unwrap();
+    let data = temp.path().join("central");
+    let data = data.to_str().unwrap();
+    let key_file = temp.path().join("db.key");
+    std::fs::write(&key_file, format!("{}\n", "5a".repeat(32))).unwrap();
+    let key = key_file.to_str().unwrap();
+
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, _, err) = run(&["init", "--data", data, "--db-key-file", key], None);
+    assert!(!ok && err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (ok, _, err) = run(&["init", "--data", data, "--db-key-file", key], None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "office",
+            "add",
+            "BER",
+            "--name",
+            "Quokkastadt",
+            "--country",
+            "DE",
+            "--data",
+            data,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "add",
+            "zelda.quinterro",
+            "--role",
+            "rep",
+            "--office",
+            "BER",
+            "--data",
+            data,
+        ],
+        Some("a long password\n"),
+    );
+    assert!(ok, "{err}");
+    let db = temp.path().join("central").join("central.db");
+    let header = std::fs::read(&db).unwrap();
+    assert_ne!(
+        &header[..16],
+        b"SQLite format 3\0",
+        "the store is encrypted"
+    );
+    let found =
+        switchboard_test_support::scan_files_for(&db, &["zelda.quinterro", "Quokkastadt"]).unwrap();
+    assert!(found.is_empty(), "{found:?}");
+
+    // Another key in the file does not open it; no file is an error, not a plaintext store.
+    std::fs::write(&key_file, "a5".repeat(32)).unwrap();
+    let (ok, _, err) = run(&["route", "add", "DE", "BER", "--data", data], None);
+    assert!(!ok && err.contains("does not open"), "{err}");
+    assert!(!err.contains(&"a5".repeat(32)), "{err}");
+    std::fs::remove_file(&key_file).unwrap();
+    let (ok, _, err) = run(&["route", "add", "DE", "BER", "--data", data], None);
+    assert!(!ok && err.contains("db.key"), "{err}");
+    std::fs::write(&key_file, "5a".repeat(32)).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (ok, _, err) = run(&["route", "add", "DE", "BER", "--data", data], None);
+    assert!(ok, "{err}");
+}

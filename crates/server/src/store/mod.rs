@@ -167,13 +167,31 @@ pub fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -
 /// Opens the store a URL names: `sqlite:PATH` (or a bare path) or `postgres://…`, sealing
 /// personal data with `keyring`.
 pub fn open(url: &str, keyring: Arc<Keyring>) -> Result<Arc<dyn Store>> {
+    open_with_db_key(url, keyring, None)
+}
+
+/// `open`, a SQLite store encrypted whole under `db_key` (64 hex digits) when given. PostgreSQL
+/// has no such key: its disk is encrypted instead (docs/SYNC.md, "A lost laptop").
+pub fn open_with_db_key(
+    url: &str,
+    keyring: Arc<Keyring>,
+    db_key: Option<&switchboard_protocol::Secret>,
+) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if db_key.is_some() {
+            return Err(ServerError::Invalid(
+                "a database key file applies to the SQLite store only; encrypt PostgreSQL's \
+                 disk instead"
+                    .into(),
+            ));
+        }
         Ok(Arc::new(postgres::PgStore::connect(url, keyring)?))
     } else {
         let path = url.strip_prefix("sqlite:").unwrap_or(url);
-        Ok(Arc::new(sqlite::SqliteStore::open(
+        Ok(Arc::new(sqlite::SqliteStore::open_keyed(
             std::path::Path::new(path),
             keyring,
+            db_key,
         )?))
     }
 }

@@ -9,6 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use switchboard_protocol::Secret;
 
 const READERS: usize = 4;
 
@@ -74,8 +75,29 @@ fn keep_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open_connection(path: &Path) -> Result<Connection> {
+fn open_connection(path: &Path, db_key: Option<&Secret>) -> Result<Connection> {
     let conn = Connection::open(path)?;
+    if let Some(key) = db_key {
+        // SQLCipher's raw key, set before anything reads the file; a wrong key only shows at
+        // the first read, as "not a database".
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))?;
+        conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(ServerError::Invalid(format!(
+                    "{}: the database key does not open this store (a store made without a \
+                     key is not encrypted afterwards: use the key it was made with, or none)",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     // WAL lets pulls read while a push writes; secure_delete zeroes freed content so purged
     // personal information does not linger in the file.
     conn.execute_batch(
@@ -90,11 +112,20 @@ fn open_connection(path: &Path) -> Result<Connection> {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path, keyring: Arc<Keyring>) -> Result<SqliteStore> {
+        SqliteStore::open_keyed(path, keyring, None)
+    }
+
+    /// `open` with the whole file SQLCipher-encrypted under `db_key` (64 hex digits) when given.
+    pub fn open_keyed(
+        path: &Path,
+        keyring: Arc<Keyring>,
+        db_key: Option<&Secret>,
+    ) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         keep_private(path)?;
-        let writer = open_connection(path)?;
+        let writer = open_connection(path, db_key)?;
         let store = SqliteStore {
             writer: Mutex::new(writer),
             readers: Vec::new(),
@@ -103,7 +134,7 @@ impl SqliteStore {
         };
         store.write(&mut |tx| schema::migrate(tx))?;
         let readers = (0..READERS)
-            .map(|_| open_connection(path).map(Mutex::new))
+            .map(|_| open_connection(path, db_key).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
         // The WAL and shared-memory files exist now: tighten them too, whatever made them.
         keep_private(path)?;
