@@ -69,7 +69,8 @@ const NEEDLES: &[&str] = &[
 /// The stolen laptop. A rep uses the real binary with the real keychain (gnome-keyring): `login`
 /// keeps the token there, the first open makes the database key and keeps it beside the token,
 /// then sync (pulling a person another rep entered), import, a follow-up, a push and exports.
-/// Everything the app left under HOME and TMPDIR, copied elsewhere, holds none of the people's
+/// Everything the app left under HOME and TMPDIR, copied elsewhere — after it quit, and while
+/// `sync --watch` had the database open with its WAL — holds none of the people's
 /// strings, and the copied database does not open without that keychain: not without one
 /// (`no_keychain`), not with another (`no_db_key`), not with a guessed key (`wrong_key`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,6 +100,8 @@ async fn a_stolen_laptop_shows_nobody_and_its_copy_does_not_open_without_the_key
         ]),
     )
     .unwrap();
+    // A copy taken while `sync --watch` holds the database open (its -wal and -shm beside it).
+    let live = dir.path().join("live");
     let bin = support::binary();
     let script = format!(
         "set -e
@@ -112,7 +115,14 @@ async fn a_stolen_laptop_shows_nobody_and_its_copy_does_not_open_without_the_key
          '{bin}' export leads - > /dev/null
          '{bin}' export history '{inbox}/history.csv'
          '{bin}' --json leads search Kim
-         '{bin}' --json leads search Stahlberg",
+         '{bin}' --json leads search Stahlberg
+         '{bin}' sync --watch > /dev/null 2>&1 &
+         watcher=$!
+         sleep 2
+         cp -a \"$HOME\" '{live}'
+         kill $watcher
+         wait $watcher || true",
+        live = live.display(),
         bin = bin.display(),
         url = hub.server.url,
         fp = hub.server.fingerprint,
@@ -149,10 +159,16 @@ async fn a_stolen_laptop_shows_nobody_and_its_copy_does_not_open_without_the_key
     assert!(copied.success());
     let db = stolen.join("data/switchboard/switchboard.db");
     assert!(db.metadata().unwrap().len() > 0, "the database was copied");
-    let found = switchboard_test_support::scan_tree_for(&stolen, NEEDLES).unwrap();
+    for copy in [&stolen, &live] {
+        let found = switchboard_test_support::scan_tree_for(copy, NEEDLES).unwrap();
+        assert!(
+            found.is_empty(),
+            "personal data in the copied files: {found:?}"
+        );
+    }
     assert!(
-        found.is_empty(),
-        "personal data in the copied files: {found:?}"
+        live.join("data/switchboard/switchboard.db-wal").exists(),
+        "the live copy has the WAL"
     );
 
     // Without any keychain the copy does not open, and the message says why and what to do.
