@@ -79,6 +79,37 @@ fn init_without_arguments_uses_the_os_data_folder() {
     assert!(data.join("switchboard").join("switchboard.db").is_file());
 }
 
+/// A database written before encryption (unencrypted, as the previous version left it) is
+/// encrypted in place by the first command that opens it, with the key the app resolves, and
+/// keeps its data; from then on no plaintext is left in the file or its companions.
+#[test]
+fn a_plaintext_database_from_before_is_encrypted_on_first_open() {
+    use switchboard_core::import::{import_file, ImportOptions};
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("registrations.csv", support::csv(REGISTRATIONS));
+    {
+        let mut old = switchboard_core::Store::open(&sandbox.db, None).unwrap();
+        import_file(&mut old, &file, &ImportOptions::default(), &mut |_| {}).unwrap();
+    }
+    let raw_hits = |needle: &str| {
+        sandbox
+            .database_bytes()
+            .into_iter()
+            .filter(|(_, bytes)| support::contains(bytes, needle.as_bytes()))
+            .count()
+    };
+    assert!(raw_hits("Lindqvist") > 0, "the old file is plaintext");
+    let found = sandbox.json(&["leads", "search", "Lindqvist"]);
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert!(!switchboard_core::store::is_plaintext(&sandbox.db).unwrap());
+    assert_eq!(
+        raw_hits("Lindqvist"),
+        0,
+        "plaintext left after the conversion"
+    );
+    assert_eq!(sandbox.integrity(), "ok");
+}
+
 #[test]
 fn a_lead_from_registration_to_erasure() {
     let sandbox = Sandbox::init();
