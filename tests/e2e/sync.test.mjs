@@ -131,8 +131,10 @@ describe('sign-in and background sync against a real server', () => {
       SWITCHBOARD_USER: 'rita',
       SWITCHBOARD_ROLE: 'rep',
     };
-    // The token must come from the keychain this window signs in to, not from the caller.
+    // The token must come from the keychain this window signs in to, not from the caller; so
+    // must the database key, made there when the window creates its database.
     delete env.SWITCHBOARD_TOKEN;
+    delete env.SWITCHBOARD_DB_KEY_FILE;
     const { url } = await startTauriDriver(env, { secretService: true });
     driverUrl = url;
     session = await Session.create(url, { 'tauri:options': { application: desktopBinary() } });
