@@ -20,9 +20,12 @@ fn monday() -> DateTime<Utc> {
 /// A store with the cadence "Welcome" (a mail) and "Demo follow-up" (a call), into which every
 /// demo registration is enrolled by rule.
 fn store(dir: &Path) -> Store {
-    let mut store =
-        Store::open_with_clock(&dir.join("replica.db"), Arc::new(FixedClock::at(monday())))
-            .unwrap();
+    let mut store = Store::open_with_clock(
+        &dir.join("replica.db"),
+        None,
+        Arc::new(FixedClock::at(monday())),
+    )
+    .unwrap();
     let step = |s: &str| vec![definition::parse_step(s).unwrap()];
     store
         .with_tx_now(|tx, at| {

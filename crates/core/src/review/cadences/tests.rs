@@ -28,7 +28,8 @@ fn db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let clock = FixedClock::at(monday());
     let store =
-        Store::open_with_clock(&dir.path().join("review.db"), Arc::new(clock.clone())).unwrap();
+        Store::open_with_clock(&dir.path().join("review.db"), None, Arc::new(clock.clone()))
+            .unwrap();
     Db {
         store,
         clock,
