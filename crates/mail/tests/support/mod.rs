@@ -8,7 +8,7 @@ use std::time::Duration;
 use switchboard_core::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
 use switchboard_core::mail::mailbox::{self, Mailbox, SmtpSecurity};
 use switchboard_core::mail::templates;
-use switchboard_core::Store;
+use switchboard_core::{DatabaseKey, Store};
 use switchboard_protocol::Secret;
 
 /// The test mail system, read from the environment.
@@ -79,14 +79,16 @@ impl TestMail {
     }
 }
 
-/// A database file in `dir` with the rep's mailbox set up, a template "Hello", and one lead per
-/// address (their ids, in order).
+/// An encrypted database file in `dir` with the rep's mailbox set up, a template "Hello", and one
+/// lead per address (their ids, in order). Encrypted as a real replica is, so the window's mail code
+/// that reopens the file on its own connection must use the key the store holds.
 pub fn store_with_leads(
     dir: &std::path::Path,
     mail: &TestMail,
     emails: &[&str],
 ) -> (Store, Vec<String>) {
-    let mut store = Store::open(&dir.join("switchboard.db"), None).unwrap();
+    let key = DatabaseKey::from_bytes([0x5b; 32]);
+    let mut store = Store::open(&dir.join("switchboard.db"), Some(&key)).unwrap();
     let now = store.now();
     mailbox::save(store.conn(), &mail.mailbox(&mail.rep)).unwrap();
     templates::save(
