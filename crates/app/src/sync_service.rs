@@ -17,6 +17,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::db_key::{self, KeyInputs};
 use crate::signin::{self, Login, SignInError};
 use ts_rs::TS;
 
@@ -144,8 +145,9 @@ pub struct SyncService {
 
 struct Inner {
     db: Option<PathBuf>,
-    /// The key the window's store was opened with, for the worker's own connection.
-    key: Option<DatabaseKey>,
+    /// The key the window's store was opened with, for the worker's own connection (a new one
+    /// after a revoked device's erasure: the old one left the keychain with the replica).
+    key: Mutex<Option<DatabaseKey>>,
     clock: Arc<dyn Clock>,
     /// The runtime whose timers and sockets the worker uses (the window's).
     runtime: Handle,
@@ -193,7 +195,7 @@ impl SyncService {
         SyncService {
             inner: Arc::new(Inner {
                 db,
-                key,
+                key: Mutex::new(key),
                 clock,
                 runtime,
                 keychain: Mutex::new(Arc::new(Keychain::system)),
@@ -542,9 +544,22 @@ impl Inner {
     fn after_erasure(&self, message: String) {
         let shared = lock(&self.window_store).clone();
         if let (Some(shared), Some(db)) = (shared, &self.db) {
+            // The erasure took the database key out of the keychain too: the empty replica is
+            // encrypted under the key resolved as at start (the key file or variable if given,
+            // else a fresh one the keychain keeps), never left unencrypted.
+            let reopened = db_key::resolve(&KeyInputs::from_env(), || self.keychain(), db)
+                .map_err(|e| e.to_string())
+                .and_then(|key| {
+                    Store::open_with_clock(db, Some(&key), self.clock.clone())
+                        .map(|empty| (empty, key))
+                        .map_err(|e| e.to_string())
+                });
             let mut window = lock(&shared);
-            match Store::open_with_clock(db, self.clock.clone()) {
-                Ok(empty) => *window = empty,
+            match reopened {
+                Ok((empty, key)) => {
+                    *window = empty;
+                    *lock(&self.key) = Some(key);
+                }
                 Err(e) => eprintln!("switchboard: reopening {} empty: {e}", db.display()),
             }
         }
@@ -570,7 +585,8 @@ impl Inner {
                 "This database lives in memory and cannot sync.",
             )
         })?;
-        Store::open_with_clock(db, self.key.as_ref(), self.clock.clone())
+        let key = lock(&self.key).clone();
+        Store::open_with_clock(db, key.as_ref(), self.clock.clone())
             .map_err(|e| SyncFailure::new(e.code(), e.to_string()))
     }
 

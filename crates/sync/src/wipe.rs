@@ -113,7 +113,9 @@ mod tests {
     fn the_replica_its_companions_and_its_keys_go_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("switchboard.db");
-        let mut store = Store::open(&db).unwrap();
+        // Encrypted as a real replica is; its key as the replica's encryption keeps it.
+        let key = switchboard_core::DatabaseKey::from_bytes([0x3c; 32]);
+        let mut store = Store::open(&db, Some(&key)).unwrap();
         store
             .conn()
             .execute_batch("PRAGMA journal_mode=WAL;")
@@ -147,9 +149,10 @@ mod tests {
         keychain
             .save("rita", "https://other:1", &Secret::new("u"))
             .unwrap();
-        // The database key as the replica's encryption keeps it.
         let db_key = Keychain::database_account(&db);
-        raw(&db_key).set_password("00ff").unwrap();
+        keychain
+            .save_database_key(&db, key.to_hex().as_str())
+            .unwrap();
         // The mailbox password as `switchboard_mail::secret` keeps it.
         let mailbox = mailbox::Mailbox {
             address: "rita@sales.example".into(),
