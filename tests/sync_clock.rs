@@ -17,7 +17,9 @@ mod cli_replica;
 use chrono::Duration;
 use cli_replica::{server_strings, CliReplica};
 use std::sync::Arc;
+use switchboard_core::protocol::Role;
 use switchboard_core::FixedClock;
+use switchboard_server::roles;
 use sync_support::{monday, Hub};
 
 /// Five years ahead of the server, a Monday morning in Berlin.
@@ -58,7 +60,12 @@ async fn clocks_years_ahead_or_behind_neither_win_forever_nor_lose_work() {
         .collect();
     mona.sync().await;
 
-    // Years ahead: rita renames, calls and records an opt-out.
+    // Years ahead: rita renames, calls and records an opt-out. A rename is a correction, which
+    // a rep may only request now (least privilege): rita is the office's manager here.
+    hub.server
+        .admin(|tx| roles::set_role(tx, "rita", Role::Manager, Some("BER"), monday()))
+        .await
+        .unwrap();
     server_clock.set(monday() + Duration::hours(1));
     let rita = CliReplica::login(
         &hub.server.url,

@@ -227,14 +227,17 @@ printf '%s\n' '{password}' | "$B" --db "$M" login --server '{url}' --fingerprint
 "$B" --db "$R" sync || exit 12
 "$B" --db "$M" sync || exit 13
 search '{rita_account}' > "$O/rita-before"
+search '{rita_db_account}' > "$O/rita-key-before"
 "$B" --db "$M" device list > "$O/devices" || exit 14
 id=$(awk '$2 == "rita" {{print $1}}' "$O/devices")
 "$B" --db "$M" device revoke "$id" > "$O/revoke" || exit 15
 "$B" --db "$R" sync > "$O/rita-sync.out" 2> "$O/rita-sync.err"; echo $? > "$O/rita-sync.code"
 search '{rita_account}' > "$O/rita-after"
+search '{rita_db_account}' > "$O/rita-key-after"
 search '{mona_account}' > "$O/mona-after"
 "$B" --db "$M" sync || exit 16
 "$B" --db "$M" --json device list > "$O/devices-after" || exit 17
+"$B" --db "$M" --json leads search '{person}' > "$O/mona-leads" || exit 18
 "#,
         bin = support::binary().display(),
         rita = rita_dir.display(),
@@ -245,6 +248,8 @@ search '{mona_account}' > "$O/mona-after"
         fp = hub.server.fingerprint,
         rita_account = account("rita"),
         mona_account = account("mona"),
+        rita_db_account = Keychain::database_account(&rita_dir.join("switchboard.db")),
+        person = person,
     );
     let helper = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -303,19 +308,27 @@ search '{mona_account}' > "$O/mona-after"
         "{}",
         read("rita-after")
     );
+    // Her replica's database key was in the keychain, and went with it.
+    assert!(
+        read("rita-key-before").contains("/collection/"),
+        "{}",
+        read("rita-key-before")
+    );
+    assert!(
+        !read("rita-key-after").contains("/collection/"),
+        "{}",
+        read("rita-key-after")
+    );
     // mona's laptop keeps its token, its replica with the person, and syncing.
     assert!(
         read("mona-after").contains("/collection/"),
         "{}",
         read("mona-after")
     );
-    let mona_db = rusqlite::Connection::open(mona_dir.join("switchboard.db")).unwrap();
-    let held: i64 = mona_db
-        .query_row("SELECT count(*) FROM lead WHERE name = ?1", [person], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(held, 1);
+    // (Read through the binary inside the session: her replica's key lives in that keychain.)
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&read("mona-leads")).unwrap();
+    let held = hits.iter().filter(|h| h["lead"]["name"] == person).count();
+    assert_eq!(held, 1, "{hits:?}");
     let listed: Vec<serde_json::Value> = serde_json::from_str(&read("devices-after")).unwrap();
     let rita = listed
         .iter()

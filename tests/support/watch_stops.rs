@@ -182,9 +182,9 @@ impl Office {
 }
 
 fn read_only(db: &Path) -> rusqlite::Connection {
+    // The replica is encrypted with the test key (every sandbox's key file).
     let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
+        switchboard_test_support::open_sqlite(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY);
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     conn
 }
