@@ -15,7 +15,7 @@ function enrolment(fields: Partial<LeadCadence['enrollment']>, current: LeadCade
     enrollment: {
       id: 'e1', lead_id: 'l1', cadence_id: 'c1', cadence: 'Trial', version: 1, step: 0, channel: 'email',
       due_at: '2026-03-02T10:00:00Z', state: 'active', rep: 'rita', enrolled_at: '2026-03-02T09:00:00Z',
-      enrolled_by: 'rita', ended_at: null, stop_reason: null, ...fields,
+      enrolled_by: 'rita', ended_at: null, stop_reason: null, owner_replica: null, ...fields,
     },
     steps: 3,
     current,
