@@ -7,6 +7,7 @@ pub mod mail;
 pub mod review;
 pub mod subscriber_requests;
 pub mod sync;
+pub mod updates;
 
 use crate::error::error_body;
 use serde::Serialize;

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod error;
 pub mod reminders;
 pub mod startup_error;
+pub mod updates;
 pub mod webview_tuning;
 
 use std::path::PathBuf;

@@ -440,6 +440,33 @@ impl SyncService {
             .map_err(|e| SyncFailure::from_sync(e, &server))
     }
 
+    /// The office's newest update when newer than `current` (this app's version).
+    pub async fn check_update(
+        &self,
+        current: &str,
+    ) -> Result<Option<switchboard_core::protocol::updates::UpdateManifest>, SyncFailure> {
+        let (client, token, server) = self.signed_in_client()?;
+        switchboard_sync::updates::check(&client, &token, current)
+            .await
+            .map_err(|e| SyncFailure::from_sync(e, &server))
+    }
+
+    /// Downloads the update `manifest` names and checks its signature under `pubkey`; saves
+    /// the package only when it passes and returns where.
+    pub async fn fetch_update(
+        &self,
+        manifest: &switchboard_core::protocol::updates::UpdateManifest,
+        pubkey: &str,
+    ) -> Result<PathBuf, SyncFailure> {
+        let (client, token, server) = self.signed_in_client()?;
+        let package =
+            switchboard_sync::updates::download_verified(&client, &token, manifest, pubkey)
+                .await
+                .map_err(|e| SyncFailure::from_sync(e, &server))?;
+        switchboard_sync::updates::save_package(&package, &manifest.version)
+            .map_err(|e| SyncFailure::from_sync(e, &server))
+    }
+
     /// A client and token for a request of this account (not the worker's).
     fn signed_in_client(&self) -> Result<(Client, Secret, String), SyncFailure> {
         let signed_out = || SyncFailure::new("no_token", "Sign in first.");

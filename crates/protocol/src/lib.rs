@@ -8,6 +8,7 @@ pub mod limits;
 pub mod ops;
 pub mod records;
 pub mod sync;
+pub mod updates;
 pub mod vocabulary;
 
 pub use cadence::*;

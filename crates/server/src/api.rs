@@ -75,6 +75,8 @@ pub fn router(state: ServerState) -> Router {
         .routes(routes!(follow_ups))
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
+        .routes(routes!(update_latest))
+        .routes(routes!(update_artifact))
         .merge(
             // One form submission is small: a tighter limit for the public endpoint.
             OpenApiRouter::new()
@@ -104,9 +106,11 @@ pub fn router(state: ServerState) -> Router {
     .with_state(state)
 }
 
-/// Refuses clients that speak another protocol version.
+/// Refuses clients that speak another protocol version — except on the update endpoints, which
+/// every version can use, so an app too old for the server can still fetch its update.
 async fn check_protocol(request: Request, next: Next) -> Response {
-    if let Some(v) = request.headers().get(PROTOCOL_HEADER) {
+    let updates = request.uri().path().starts_with("/v1/updates/");
+    if let Some(v) = request.headers().get(PROTOCOL_HEADER).filter(|_| !updates) {
         let spoken = v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok());
         if spoken != Some(PROTOCOL_VERSION) {
             // Older clients print this message as it is, so it must tell the user what to do.
@@ -630,4 +634,69 @@ async fn revoke_device(
         })
         .await?;
     Ok(Json(device))
+}
+
+/// The newest update the office published (protocol 4; answered whatever protocol version the
+/// caller speaks). 204 when none is published.
+#[utoipa::path(get, path = "/v1/updates/latest", security(("bearer" = [])),
+    responses((status = 200, body = switchboard_protocol::updates::UpdateManifest),
+        (status = 204, description = "No update is published"),
+        (status = 401, body = ErrorBody)))]
+async fn update_latest(State(state): State<ServerState>, Authed(_): Authed) -> Result<Response> {
+    let latest = state
+        .blocking(|s| store::read(&*s.store, crate::updates::latest))
+        .await?;
+    Ok(match latest {
+        Some(manifest) => Json(manifest).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// A published update's package (`application/vnd.debian.binary-package`), read from the store
+/// one piece at a time.
+#[utoipa::path(get, path = "/v1/updates/{version}/artifact", security(("bearer" = [])),
+    params(("version" = String, Path, description = "X.Y.Z")),
+    responses((status = 200, description = "The package", content_type = "application/vnd.debian.binary-package"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn update_artifact(
+    State(state): State<ServerState>,
+    Authed(_): Authed,
+    Path(version): Path<String>,
+) -> Result<Response> {
+    if switchboard_protocol::updates::parse_version(&version).is_none() {
+        return Err(ServerError::NotFound(format!(
+            "'{version}' is not a version (X.Y.Z)"
+        )));
+    }
+    let v = version.clone();
+    let (size, pieces) = state
+        .blocking(move |s| store::read(&*s.store, |tx| crate::updates::package_shape(tx, &v)))
+        .await?;
+    let stream = futures_util::stream::unfold(0i64, move |idx| {
+        let (state, version) = (state.clone(), version.clone());
+        async move {
+            if idx >= pieces {
+                return None;
+            }
+            let piece = state
+                .blocking(move |s| {
+                    store::read(&*s.store, |tx| crate::updates::chunk(tx, &version, idx))
+                })
+                .await
+                .map(bytes::Bytes::from)
+                .map_err(|e| std::io::Error::other(e.to_string()));
+            Some((piece, idx + 1))
+        }
+    });
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.debian.binary-package".to_string(),
+            ),
+            (header::CONTENT_LENGTH, size.to_string()),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }

@@ -24,6 +24,7 @@ pub mod store;
 pub mod suppression;
 pub mod tls;
 pub mod unsubscribe;
+pub mod updates;
 
 pub use error::{Result, ServerError};
 pub use serve::serve;

@@ -102,6 +102,38 @@ enum Command {
         #[command(subcommand)]
         command: UnsubscribeKeyCommand,
     },
+    /// Desktop updates this server offers to signed-in devices.
+    Update {
+        #[command(subcommand)]
+        command: UpdateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UpdateCommand {
+    /// Offer a signed desktop package (the .deb of `make bundle`, signed with `tauri signer
+    /// sign --app-version X.Y.Z`) to every device; kept in the store, so every instance on the
+    /// same PostgreSQL serves it.
+    Publish {
+        /// The .deb.
+        file: PathBuf,
+        /// The .sig file `tauri signer sign` wrote next to it.
+        #[arg(long)]
+        signature: PathBuf,
+        /// X.Y.Z, the version the package installs (and the signature names).
+        #[arg(long)]
+        version: String,
+        /// What changed, shown to the user before they install.
+        #[arg(long, default_value = "")]
+        notes: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// The published updates, newest first.
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -249,6 +281,45 @@ fn with_store<T>(
 ) -> anyhow::Result<T> {
     let store = data_dir::open_store(data)?;
     Ok(store::write(&*store, f)?)
+}
+
+/// Reads, checks and stores an update package (refusing an oversized file before reading it).
+fn publish_update(
+    file: &std::path::Path,
+    signature: &std::path::Path,
+    version: &str,
+    notes: &str,
+    data: &std::path::Path,
+    clock: &dyn Clock,
+) -> anyhow::Result<switchboard_protocol::updates::UpdateManifest> {
+    use switchboard_server::updates::{self, Publish};
+    let limit = switchboard_protocol::updates::MAX_ARTIFACT_BYTES as u64;
+    let len = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    if len > limit {
+        bail!(
+            "{} has {len} bytes; at most {} MiB are served",
+            file.display(),
+            limit / (1024 * 1024)
+        );
+    }
+    let package = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let signature = std::fs::read(signature)
+        .ok()
+        .filter(|s| s.len() <= 64 * 1024)
+        .and_then(|s| String::from_utf8(s).ok())
+        .with_context(|| format!("{} is not a readable signature file", signature.display()))?;
+    let p = Publish {
+        package: &package,
+        signature: &signature,
+        version,
+        notes,
+    };
+    // Checked before the store is opened, so a mistake costs nothing.
+    updates::check(&p).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+    let now = clock.now();
+    with_store(data, |tx| updates::publish(tx, &p, now)).map_err(|e| anyhow::anyhow!("{e:#}"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -462,6 +533,32 @@ fn main() -> anyhow::Result<()> {
             let now = clock.now();
             let key_id = with_store(&data, |tx| unsubscribe::rotate(tx, &office, now))?;
             println!("office {office} makes unsubscribe links with key {key_id} from now on");
+        }
+        Command::Update {
+            command:
+                UpdateCommand::Publish {
+                    file,
+                    signature,
+                    version,
+                    notes,
+                    data,
+                },
+        } => {
+            let manifest = publish_update(&file, &signature, &version, &notes, &data, &clock)?;
+            println!(
+                "update {} published ({} bytes, SHA-256 {}); devices offer it at their next check",
+                manifest.version, manifest.size, manifest.sha256
+            );
+        }
+        Command::Update {
+            command: UpdateCommand::List { data },
+        } => {
+            for m in with_store(&data, |tx| switchboard_server::updates::list(tx))? {
+                println!(
+                    "{}\t{}\t{} bytes\t{}",
+                    m.version, m.pub_date, m.size, m.notes
+                );
+            }
         }
         Command::Serve {
             data,

@@ -625,6 +625,27 @@ async fn endpoints(m: &Matrix) -> (usize, usize) {
         assert!(err.contains(DEVICE_REVOKED), "{forger:?}: {err}");
         cases += 1;
         baselines += 1;
+
+        // GET /v1/updates/latest and a package (protocol 4): the office's software, for every
+        // signed-in device whatever its role or office; a revoked token and the intake key are
+        // refused. (Nothing is published here: 204, and 404 for the package.)
+        let (status, body) = get(m, &token, "/v1/updates/latest").await;
+        let (package, package_body) = get(m, &token, "/v1/updates/0.2.0/artifact").await;
+        if authenticated {
+            assert_eq!(status, StatusCode::NO_CONTENT, "{forger:?}: {body}");
+            assert_eq!(package, StatusCode::NOT_FOUND, "{forger:?}: {package_body}");
+        } else {
+            denied(status, &body, StatusCode::FORBIDDEN, "forbidden");
+            denied(package, &package_body, StatusCode::FORBIDDEN, "forbidden");
+        }
+        let (status, _) = get(m, legit.token.expose(), "/v1/updates/latest").await;
+        assert_eq!(
+            status,
+            StatusCode::NO_CONTENT,
+            "{forger:?} baseline updates"
+        );
+        cases += 1;
+        baselines += 1;
     }
     (cases, baselines)
 }

@@ -390,6 +390,59 @@ async fn hostile_bodies(options: TestOptions) {
         "{}",
         body.message
     );
+    // At sign-in too: the older client is refused before its password is checked, told the same.
+    let r = http
+        .post(format!("{}/v1/login", w.server.url))
+        .header(PROTOCOL_HEADER, (PROTOCOL_VERSION - 1).to_string())
+        .json(&serde_json::json!({"user": "rita", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_of(r).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let body = body.unwrap();
+    assert_eq!(body.code, "protocol_version");
+    assert!(
+        body.message.contains("update Switchboard"),
+        "{}",
+        body.message
+    );
+    // ... and at every push.
+    let r = http
+        .post(&push_url)
+        .bearer_auth(&token)
+        .header(PROTOCOL_HEADER, (PROTOCOL_VERSION - 1).to_string())
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_of(r).await.1.unwrap().code, "protocol_version");
+    // The update endpoints answer every version, so the outdated app can fetch its update
+    // (none is published here: 204), and still only with a token.
+    for version in [PROTOCOL_VERSION - 1, PROTOCOL_VERSION, PROTOCOL_VERSION + 1] {
+        let r = http
+            .get(format!("{}/v1/updates/latest", w.server.url))
+            .bearer_auth(&token)
+            .header(PROTOCOL_HEADER, version.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "protocol {version}");
+    }
+    let r = http
+        .get(format!("{}/v1/updates/latest", w.server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = http
+        .get(format!("{}/v1/updates/9.9.9/artifact", w.server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_of(r).await.1.unwrap().code, "not_found");
     // The intake's own, smaller limit.
     let key = w.server.intake_key().await.unwrap();
     let mut reg = serde_json::json!({"submission_id": "s1", "kind": "trial",
@@ -446,6 +499,8 @@ async fn the_openapi_document_lists_every_endpoint() {
         "/v1/follow-ups",
         "/v1/logout",
         "/v1/health",
+        "/v1/updates/latest",
+        "/v1/updates/{version}/artifact",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

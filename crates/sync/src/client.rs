@@ -126,6 +126,60 @@ impl Client {
         decode(request.send().await.map_err(network)?).await
     }
 
+    /// The newest update the office publishes (`None`: none). Sent without the protocol
+    /// header: the update endpoints answer every version, so an app too old for the server can
+    /// still fetch its update.
+    pub async fn update_manifest(
+        &self,
+        token: &Secret,
+    ) -> Result<Option<switchboard_protocol::updates::UpdateManifest>> {
+        let response = self
+            .http
+            .get(format!("{}/v1/updates/latest", self.base))
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(network)?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        decode(response).await.map(Some)
+    }
+
+    /// Downloads an update's package from this server (a `url` elsewhere is refused: the token
+    /// goes only to the pinned server), refusing more than `max` bytes.
+    pub async fn update_package(&self, token: &Secret, url: &str, max: u64) -> Result<Vec<u8>> {
+        if !url.starts_with("/v1/updates/") || url.contains("..") {
+            return Err(SyncError::UpdateRefused(format!(
+                "the server offered the update at '{url}', not on itself; it was not downloaded"
+            )));
+        }
+        let mut response = self
+            .http
+            .get(format!("{}{url}", self.base))
+            .bearer_auth(token.expose())
+            // A package of tens of MiB over a slow office line.
+            .timeout(REQUEST_TIMEOUT * 10)
+            .send()
+            .await
+            .map_err(network)?;
+        if !response.status().is_success() {
+            return Err(error_from(response).await);
+        }
+        let mut body = Vec::new();
+        while let Some(piece) = response.chunk().await.map_err(network)? {
+            if body.len() as u64 + piece.len() as u64 > max {
+                return Err(SyncError::UpdateRefused(format!(
+                    "the update's package is larger than the {max} bytes announced; it was not \
+                     installed, tell your administrator"
+                )));
+            }
+            body.extend_from_slice(&piece);
+        }
+        Ok(body)
+    }
+
     /// Revokes the token on the server.
     pub async fn logout(&self, token: &Secret) -> Result<()> {
         let response = self
@@ -246,6 +300,12 @@ async fn error_from(response: reqwest::Response) -> SyncError {
     }
 }
 
+/// How a user updates: the window's banner, the CLI, or the administrator's package.
+pub const UPDATE_HOW: &str = "To update: in the window, choose \"Install update\" on the banner \
+(it installs the version your office's server offers, after checking its signature); from a \
+terminal, `switchboard-desktop --check-update` checks what your office offers; or install the switchboard .deb your \
+administrator gives you with `sudo apt install ./switchboard_VERSION_amd64.deb`.";
+
 /// Which side must be updated. Servers since protocol 2 name their version in the answer's
 /// header; one that does not is a protocol-1 server, older than this client.
 fn version_mismatch(server_version: Option<u32>, message: &str) -> SyncError {
@@ -253,7 +313,7 @@ fn version_mismatch(server_version: Option<u32>, message: &str) -> SyncError {
     match server_version {
         Some(v) if v > PROTOCOL_VERSION => SyncError::UpdateRequired(format!(
             "update Switchboard: the server speaks sync protocol {v}, this Switchboard {}; \
-             {kept} until you update",
+             {kept} until you update. {UPDATE_HOW}",
             PROTOCOL_VERSION
         )),
         _ => SyncError::ServerOutdated(format!(
@@ -308,6 +368,9 @@ mod tests {
         assert_eq!(e.code(), "update_required");
         assert!(e.to_string().starts_with("update Switchboard"), "{e}");
         assert!(e.to_string().contains("nothing was lost"), "{e}");
+        // ... and how: the window's banner, or the administrator's package.
+        assert!(e.to_string().contains("\"Install update\""), "{e}");
+        assert!(e.to_string().contains("sudo apt install"), "{e}");
         assert!(!e.is_transient());
     }
 

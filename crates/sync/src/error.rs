@@ -49,6 +49,9 @@ pub enum SyncError {
     /// The server speaks a newer protocol version: this Switchboard must be updated.
     #[error("{0}")]
     UpdateRequired(String),
+    /// An update was refused: its signature, size or version is not right (never installed).
+    #[error("{0}")]
+    UpdateRefused(String),
     /// The server speaks an older protocol version: the server must be updated.
     #[error("{0}")]
     ServerOutdated(String),
@@ -83,6 +86,7 @@ impl SyncError {
             SyncError::NoToken(_) => "no_token",
             SyncError::Keychain(_) => "keychain",
             SyncError::UpdateRequired(_) => "update_required",
+            SyncError::UpdateRefused(_) => "update_refused",
             SyncError::ServerOutdated(_) => "server_outdated",
             SyncError::ReplicaReused(_) => "replica_reused",
             SyncError::Server { .. } => "server",

@@ -9,6 +9,7 @@ pub mod error;
 pub mod keychain;
 pub mod probe;
 pub mod tls;
+pub mod updates;
 pub mod wipe;
 
 pub use client::Client;

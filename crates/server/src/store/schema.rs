@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_person_keys", V4_PERSON_KEYS),
     ("0005_devices", V5_DEVICES),
     ("0006_cadences", V6_CADENCES),
+    ("0009_updates", V9_UPDATES),
 ];
 
 /// Code a migration runs after its SQL.
@@ -232,6 +233,30 @@ CREATE TABLE IF NOT EXISTS replica_seen (
     seen_at    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS replica_seen_by_user ON replica_seen (user_name, seen_at);
+";
+
+// Updates served by the office (`crate::updates`): each published version once, its package in
+// base64 pieces (the store holds text and integers only), kept here so every instance on one
+// PostgreSQL serves the same files.
+const V9_UPDATES: &str = "
+CREATE TABLE IF NOT EXISTS update_release (
+    version      TEXT PRIMARY KEY,
+    major        BIGINT NOT NULL,
+    minor        BIGINT NOT NULL,
+    patch        BIGINT NOT NULL,
+    notes        TEXT NOT NULL,
+    signature    TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    sha256       TEXT NOT NULL,
+    chunks       BIGINT NOT NULL,
+    published_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS update_chunk (
+    version TEXT NOT NULL,
+    idx     BIGINT NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (version, idx)
+);
 ";
 
 /// Applies the migrations not yet applied, inside one transaction, after checking that the

@@ -56,6 +56,7 @@ import type { ShareOutcome } from './ShareOutcome';
 import type { SubscriberRequest } from './SubscriberRequest';
 import type { SyncEvent } from './SyncEvent';
 import type { SyncView } from './SyncView';
+import type { UpdateManifest } from './UpdateManifest';
 
 /** Every desktop command: the arguments the window sends and the result it gets. */
 export interface Commands {
@@ -112,6 +113,8 @@ export interface Commands {
   sync_devices: { args: Record<string, never>; result: Device[] };
   sync_revoke_device: { args: { id: string }; result: Device };
   sync_subscribe: { args: { onEvent: IpcChannel<SyncEvent> }; result: void };
+  update_check: { args: Record<string, never>; result: UpdateManifest | null };
+  update_install: { args: { version: string }; result: string };
   review_stats: { args: { query: HistoryQuery }; result: ReviewStats };
   history_rows: { args: { query: HistoryQuery }; result: HistoryRow[] };
   cadence_review: { args: { query: CadenceReviewQuery }; result: CadenceReviewLine[] };
@@ -176,6 +179,8 @@ export const COMMANDS: Record<keyof Commands, { group: string; binding: string }
   sync_devices: { group: 'sync', binding: 'syncDevices' },
   sync_revoke_device: { group: 'sync', binding: 'syncRevokeDevice' },
   sync_subscribe: { group: 'sync', binding: 'onSyncEvent' },
+  update_check: { group: 'sync', binding: 'updateCheck' },
+  update_install: { group: 'sync', binding: 'updateInstall' },
   review_stats: { group: 'review', binding: 'reviewStats' },
   history_rows: { group: 'review', binding: 'historyRows' },
   cadence_review: { group: 'review', binding: 'cadenceReview' },
@@ -383,6 +388,14 @@ export function syncDevices(): Promise<Device[]> {
 
 export function syncRevokeDevice(id: string): Promise<Device> {
   return call('sync_revoke_device', { id });
+}
+
+export function updateCheck(): Promise<UpdateManifest | null> {
+  return call('update_check', {});
+}
+
+export function updateInstall(version: string): Promise<string> {
+  return call('update_install', { version });
 }
 
 export function reviewStats(query: HistoryQuery): Promise<ReviewStats> {
