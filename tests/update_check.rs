@@ -295,3 +295,134 @@ fn the_office_serves_a_signed_update_and_a_wrong_one_is_refused() {
 
     server.assert_no_panic();
 }
+
+/// A server of the next release (same data folder, accounts and certificate, one protocol
+/// version ahead) on a free port of 127.0.0.1; returns its URL.
+async fn newer_instance(hub: &switchboard_test_support::TestServer) -> String {
+    use switchboard_server::{data_dir, ServerState};
+    let dir = hub.data_dir.clone();
+    let state = tokio::task::spawn_blocking(move || {
+        let deployment = data_dir::load(&dir).unwrap();
+        ServerState::from_deployment(
+            &deployment,
+            std::sync::Arc::new(switchboard_core::SystemClock),
+        )
+        .unwrap()
+        .speaking(switchboard_protocol::PROTOCOL_VERSION + 1)
+    })
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(switchboard_server::serve(
+        listener,
+        state,
+        std::future::pending::<()>(),
+    ));
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_server_says_update_switchboard_at_sign_in_and_every_sync_and_still_serves_the_update(
+) {
+    use switchboard_sync::{engine, updates as client_updates, SyncError, TrustAnchor};
+    let hub = sync_support::Hub::start().await;
+    let server = &hub.server;
+    let mut rita = sync_support::Replica::login(&server.url, &server.fingerprint, "rita").await;
+    rita.sync().await;
+
+    // The office publishes the version that speaks the new protocol, then upgrades its server.
+    let work = tempfile::tempdir().unwrap();
+    let (key, public) = key_pair(work.path(), "office");
+    let deb = build_deb(work.path(), "9.0.0");
+    let sig = std::fs::read_to_string(sign(&key, &deb, "9.0.0")).unwrap();
+    let package = std::fs::read(&deb).unwrap();
+    server
+        .admin(move |tx| {
+            switchboard_server::updates::publish(
+                tx,
+                &switchboard_server::updates::Publish {
+                    package: &package,
+                    signature: &sig,
+                    version: "9.0.0",
+                    notes: "Speaks the new protocol",
+                },
+                chrono::Utc::now(),
+            )
+        })
+        .await
+        .unwrap();
+    let newer = newer_instance(server).await;
+    rita.reconnect(&newer, &server.fingerprint);
+
+    // Every sync: "update Switchboard", how, and that nothing was lost; recorded for the
+    // window's status (which the update banner reads).
+    rita.add_lead("Ada Waiting", "ada@example.com", "+493012345670", "DE");
+    for _ in 0..2 {
+        let e = rita.try_sync().await.unwrap_err();
+        assert!(matches!(e, SyncError::UpdateRequired(_)), "{e:?}");
+        let said = e.to_string();
+        assert!(said.starts_with("update Switchboard"), "{said}");
+        assert!(said.contains("nothing was lost"), "{said}");
+        assert!(said.contains("\"Install update\""), "{said}");
+        assert!(said.contains("sudo apt install"), "{said}");
+    }
+    let status = switchboard_core::replica::status(rita.store.conn()).unwrap();
+    let recorded = status.state.last_error.unwrap_or_default();
+    assert!(
+        recorded.starts_with("[update_required] update Switchboard"),
+        "{recorded}"
+    );
+    assert!(status.pending > 0, "the new lead waits in the outbox");
+
+    // Sign-in: the same answer, before any password is checked.
+    let dir = tempfile::tempdir().unwrap();
+    let mut fresh =
+        switchboard_core::Store::open(&dir.path().join("new.db"), Some(&support::test_key()))
+            .unwrap();
+    let anchor = TrustAnchor::fingerprint(&server.fingerprint).unwrap();
+    let e = engine::login(
+        &mut fresh,
+        &newer,
+        &anchor,
+        None,
+        "rita",
+        &switchboard_sync::Secret::new(sync_support::PASSWORD),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "update_required", "{e}");
+    assert!(e.to_string().contains("\"Install update\""), "{e}");
+
+    // ... and the CLI prints it.
+    let cli = support::Sandbox::new();
+    cli.run(&["init"]).ok();
+    let run = cli.run_with_input(
+        &[
+            "login",
+            "--server",
+            &newer,
+            "--user",
+            "rita",
+            "--fingerprint",
+            &server.fingerprint,
+            "--print-token",
+            "--password-stdin",
+        ],
+        format!("{}\n", sync_support::PASSWORD).as_bytes(),
+    );
+    assert_ne!(run.code, 0);
+    run.no_panic()
+        .stderr_mentions(&["update Switchboard", "Install update"]);
+
+    // The outdated app can still fetch and verify the update from the newer server.
+    let offer = client_updates::check(&rita.client, &rita.token, "0.1.0")
+        .await
+        .unwrap()
+        .expect("the newer server offers 9.0.0");
+    assert_eq!(offer.version, "9.0.0");
+    let verified = client_updates::download_verified(&rita.client, &rita.token, &offer, &public)
+        .await
+        .unwrap();
+    assert_eq!(verified, std::fs::read(&deb).unwrap());
+}

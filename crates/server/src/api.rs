@@ -101,29 +101,35 @@ pub fn router(state: ServerState) -> Router {
     .method_not_allowed_fallback(|| async {
         ServerError::BadRequest("this endpoint does not take that method".into())
     })
-    .layer(middleware::from_fn(check_protocol))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        check_protocol,
+    ))
     .layer(DefaultBodyLimit::max(BODY_LIMIT))
     .with_state(state)
 }
 
 /// Refuses clients that speak another protocol version — except on the update endpoints, which
 /// every version can use, so an app too old for the server can still fetch its update.
-async fn check_protocol(request: Request, next: Next) -> Response {
+async fn check_protocol(
+    State(state): State<ServerState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ours = state.protocol_version;
     let updates = request.uri().path().starts_with("/v1/updates/");
     if let Some(v) = request.headers().get(PROTOCOL_HEADER).filter(|_| !updates) {
         let spoken = v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok());
-        if spoken != Some(PROTOCOL_VERSION) {
+        if spoken != Some(ours) {
             // Older clients print this message as it is, so it must tell the user what to do.
             let theirs = spoken.map_or_else(|| "an unknown version".to_string(), |v| v.to_string());
             let mut response = ServerError::ProtocolVersion(format!(
-                "this server speaks sync protocol {PROTOCOL_VERSION} and this Switchboard speaks \
+                "this server speaks sync protocol {ours} and this Switchboard speaks \
                  {theirs}: update Switchboard (or, if this Switchboard is newer, the server)"
             ))
             .into_response();
             // Newer clients read the server's version here to say which side needs updating.
-            response
-                .headers_mut()
-                .insert(PROTOCOL_HEADER, PROTOCOL_VERSION.into());
+            response.headers_mut().insert(PROTOCOL_HEADER, ours.into());
             return response;
         }
     }
@@ -297,10 +303,10 @@ pub struct Health {
 
 /// Liveness check (no authentication, no data).
 #[utoipa::path(get, path = "/v1/health", responses((status = 200, body = Health)))]
-async fn health() -> Json<Health> {
+async fn health(State(state): State<ServerState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
-        protocol_version: PROTOCOL_VERSION,
+        protocol_version: state.protocol_version,
     })
 }
 

@@ -32,6 +32,9 @@ pub struct Inner {
     pub public_url: Option<String>,
     /// Woken whenever the change log grows on this instance.
     pub changes: Notify,
+    /// The sync protocol version this server speaks: `PROTOCOL_VERSION`, another only in tests
+    /// of what a client meets at a newer or older server (`speaking`).
+    pub protocol_version: u32,
 }
 
 impl ServerState {
@@ -53,6 +56,7 @@ impl ServerState {
             token_ttl: Duration::days(DEFAULT_TOKEN_TTL_DAYS),
             public_url: None,
             changes: Notify::new(),
+            protocol_version: switchboard_protocol::PROTOCOL_VERSION,
         })))
     }
 
@@ -83,6 +87,15 @@ impl ServerState {
     pub fn with_public_url(mut self, url: Option<String>) -> ServerState {
         if let Some(inner) = Arc::get_mut(&mut self.0) {
             inner.public_url = url;
+        }
+        self
+    }
+
+    /// The same state speaking another protocol version (before the state is shared): a server
+    /// of a newer or older release, for tests of the clients that meet one.
+    pub fn speaking(mut self, version: u32) -> ServerState {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.protocol_version = version;
         }
         self
     }
