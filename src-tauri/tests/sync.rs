@@ -589,3 +589,61 @@ fn a_server_with_another_certificate_is_named_in_the_sync_status() {
     assert!(!error.contains("cannot reach"), "{status}");
     assert_eq!(status["connection"], "offline", "{status}");
 }
+
+/// A Tauri signature naming version 0.2.0 (`tauri signer sign --app-version 0.2.0`) by a key
+/// this build does not trust.
+const SIG_FOR_0_2_0: &str = "dW50cnVzdGVkIGNvbW1lbnQ6IHNpZ25hdHVyZSBmcm9tIHRhdXJpIHNlY3JldCBrZXkKUlVUcEVTeUlDcUt5SDhpSTRtZWtCaFJ4eFJNa1o0WGRsNVdDNEJYcVBLdEVGc3dGb0RNUmlWcWk3eVV3M1JaVW9mbHhqVFhnWkI5c2dLdHo3bjNEMTlDcVFhamxpbVVGWEFNPQp0cnVzdGVkIGNvbW1lbnQ6IHRpbWVzdGFtcDoxNzk2NDg0NTY2CWZpbGU6Zi5kZWIJdmVyc2lvbjowLjIuMAp0SkJSSjFyYzBDd1hqOHRBd0tuYlpFZ3d0RGE3YjNuenZyQTZ0eXdDMzhtMmV4QkRpcmRSM0hPN3NGZXIwY3duTSs3djdVUlI2QXpFMlkySjl2ZnJEUT09Cg==";
+
+#[test]
+fn the_update_banner_gets_the_offices_offer_and_an_install_checks_before_anything_runs() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, &mock_keychain());
+    let main = window(&app, "main");
+    // Signed out: nothing to offer, and no error to show.
+    assert_eq!(
+        invoke(&main, "update_check", json!({})).unwrap(),
+        Value::Null
+    );
+    sign_in_online(&main, &central);
+    assert_eq!(
+        invoke(&main, "update_check", json!({})).unwrap(),
+        Value::Null
+    );
+
+    let mut package = b"!<arch>\ndebian-binary   ".to_vec();
+    package.extend((0..5000).map(|i| (i % 251) as u8));
+    central
+        .rt
+        .block_on(central.server.admin(move |tx| {
+            switchboard_server::updates::publish(
+                tx,
+                &switchboard_server::updates::Publish {
+                    package: &package,
+                    signature: SIG_FOR_0_2_0,
+                    version: "0.2.0",
+                    notes: "Faster call queue",
+                },
+                chrono::Utc::now(),
+            )
+        }))
+        .unwrap();
+    let offer = invoke(&main, "update_check", json!({})).unwrap();
+    assert_eq!(offer["version"], "0.2.0", "{offer}");
+    assert_eq!(offer["notes"], "Faster call queue");
+
+    // The window names the version the user agreed to; another one is not installed.
+    let gone = invoke(&main, "update_install", json!({"version": "0.3.0"})).unwrap_err();
+    assert_eq!(gone["code"], "update_gone", "{gone}");
+    // The offered package is not signed with this build's key: refused before any installer
+    // runs (the test machine has no pkexec prompt to answer; it is never reached).
+    let refused = invoke(&main, "update_install", json!({"version": "0.2.0"})).unwrap_err();
+    assert_eq!(refused["code"], "update_refused", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("signed with another key"),
+        "{refused}"
+    );
+}
