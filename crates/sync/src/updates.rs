@@ -89,13 +89,23 @@ pub fn install_command(package: &Path) -> Vec<String> {
     ]
 }
 
-/// Writes a verified package to a private folder under the temporary directory and returns its
-/// path (kept after a failed install, so the user can install it by hand).
+/// Writes a verified package to a new private folder (`0700`, created here, never reused) under
+/// the temporary directory and returns its path (kept after a failed install, so the user can
+/// install it by hand). A folder that already exists is never written into: someone else could
+/// swap the verified file before the installer reads it as root.
 pub fn save_package(package: &[u8], version: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("switchboard-update-{}", std::process::id()));
     let io = |e: std::io::Error| SyncError::UpdateRefused(format!("saving the update: {e}"));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    static SAVED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = SAVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "switchboard-update-{}-{nanos:09}-{n}",
+        std::process::id()
+    ));
     let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(&dir).map_err(io)?;
@@ -147,6 +157,22 @@ mod tests {
             install_command(&path),
             ["pkexec", "dpkg", "-i", &path.display().to_string()]
         );
-        std::fs::remove_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = path.parent().unwrap();
+            let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o777,
+                0o700,
+                "only this user may touch the saved package"
+            );
+        }
+        // A second save never reuses a folder.
+        let again = save_package(b"x", "9.8.7").unwrap();
+        assert_ne!(again.parent(), path.parent());
+        for p in [path, again] {
+            std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
+        }
     }
 }
