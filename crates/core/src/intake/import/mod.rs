@@ -234,7 +234,6 @@ pub fn import_reader<R: Read + Send>(
 struct Tuned {
     cache_size: i64,
     wal_autocheckpoint: i64,
-    secure_delete: i64,
 }
 
 impl Tuned {
@@ -242,42 +241,30 @@ impl Tuned {
         let before = Tuned {
             cache_size: conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?,
             wal_autocheckpoint: conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?,
-            secure_delete: conn.query_row("PRAGMA secure_delete", [], |r| r.get(0))?,
         };
         // SQLite's default page cache (2 MiB) is far smaller than the lead and registration
         // indexes and the search index being written, so every batch re-read pages from the
-        // file. At a million leads the indexes written at random places (email, phone and the
-        // two queues keyed by registration time) hold about 140 MiB; 96 MiB for the import's
-        // duration (`Store::open` sets 64 MiB) keeps more of them in memory while the whole
-        // process stays under 200 MB; memory stays bounded by it.
+        // file. A cache of 64 MiB for the import's duration (what `Store::open` sets too; a
+        // connection opened another way may have less) keeps most of them in memory; memory
+        // stays bounded by it. 32 MiB, tried before, shrank the store's own cache during imports.
         conn.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
         // Each 5,000-row batch writes more than the default 1,000-page WAL threshold, so every
         // commit copied the WAL back into the database; checkpointing every few batches copies
         // the pages that every batch touches (index interiors, the search index) once instead of
         // each time.
         conn.pragma_update(None, "wal_autocheckpoint", IMPORT_CHECKPOINT_PAGES)?;
-        // The store zeroes every freed page (`secure_delete = ON`) so that an erased person's
-        // data does not linger. An import erases no one: the pages it frees are full-text
-        // segments merged into larger ones (whose terms live on in them) and B-tree pages
-        // rebalanced. `FAST` still zeroes deleted cells on the pages being written, but no longer
-        // writes a page of zeros into the WAL (and the file, at the next checkpoint) for every
-        // page a full-text merge frees, which at a million rows is most of the index again.
-        if before.secure_delete != 0 {
-            conn.pragma_update(None, "secure_delete", "FAST")?;
-        }
         Ok(before)
     }
 
     fn restore(self, conn: &Connection) -> Result<()> {
         conn.pragma_update(None, "cache_size", self.cache_size)?;
         conn.pragma_update(None, "wal_autocheckpoint", self.wal_autocheckpoint)?;
-        conn.pragma_update(None, "secure_delete", self.secure_delete)?;
         Ok(())
     }
 }
 
 /// SQLite page cache during an import, in KiB.
-const IMPORT_CACHE_KIB: i64 = 96 * 1024;
+const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
 /// WAL pages after which a commit during an import checkpoints (32 MiB of 4 KiB pages).
 const IMPORT_CHECKPOINT_PAGES: i64 = 8 * 1024;
