@@ -81,6 +81,31 @@ fn cpu_secs() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Bytes this process caused to be written to storage (`write_bytes` of `/proc/self/io`: the
+/// WAL, the checkpoints and the file), or 0 where /proc is missing.
+fn written_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("write_bytes:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The largest tables and indexes of a database and their size in MiB, from SQLite's `dbstat`.
+fn sizes(db: &Path) -> Result<Vec<(String, f64)>, Box<dyn std::error::Error>> {
+    let conn = rusqlite::Connection::open(db)?;
+    let mut stmt = conn.prepare(
+        "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY sum(pgsize) DESC LIMIT 16",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as f64 / 1048576.0))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// The baseline: the csv crate and one prepared INSERT into a bare table, one transaction.
 fn raw_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::Error>> {
     let mut conn = rusqlite::Connection::open(db)?;
@@ -152,7 +177,12 @@ fn child(phase: &str, csv_path: &Path, db: &Path) -> Result<(), Box<dyn std::err
         other => return Err(format!("unknown phase {other}").into()),
     };
     let secs = start.elapsed().as_secs_f64();
-    println!("{rows} {secs:.3} {:.1} {:.2}", peak_mib(), cpu_secs());
+    println!(
+        "{rows} {secs:.3} {:.1} {:.2} {}",
+        peak_mib(),
+        cpu_secs(),
+        written_bytes()
+    );
     Ok(())
 }
 
@@ -162,6 +192,8 @@ struct Phase {
     secs: f64,
     peak: f64,
     cpu: f64,
+    /// Bytes written to storage.
+    written: f64,
 }
 
 impl Phase {
@@ -191,12 +223,13 @@ fn run_child(phase: &str, csv_path: &Path, db: &Path) -> Result<Phase, String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let parts: Vec<&str> = text.split_whitespace().collect();
     let parse = |i: usize| parts.get(i).and_then(|p| p.parse::<f64>().ok());
-    match (parse(0), parse(1), parse(2), parse(3)) {
-        (Some(rows), Some(secs), Some(peak), Some(cpu)) => Ok(Phase {
+    match (parse(0), parse(1), parse(2), parse(3), parse(4)) {
+        (Some(rows), Some(secs), Some(peak), Some(cpu), Some(written)) => Ok(Phase {
             rows: rows as u64,
             secs,
             peak,
             cpu,
+            written,
         }),
         _ => Err(format!("{phase} phase printed {text:?}")),
     }
@@ -271,21 +304,26 @@ fn run(args: &Args, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let parse = run_child("parse", &csv_path, &import_db)?;
     let import = run_child("import", &csv_path, &import_db)?;
     let db_mib = std::fs::metadata(&import_db).map_or(0.0, |m| m.len() as f64 / 1048576.0);
+    let largest = sizes(&import_db)?;
     remove(&import_db);
-    println!("import database: {db_mib:.0} MiB");
+    println!("import database: {db_mib:.0} MiB; largest tables and indexes (MiB):");
+    for (name, mib) in largest {
+        println!("  {mib:8.1}  {name}");
+    }
     for (name, p) in [
         ("raw insert ", &raw),
         ("parse only ", &parse),
         ("import_file", &import),
     ] {
         println!(
-            "{name}: {} rows in {:.2} s = {:.0} rows/s, CPU {:.2} s = {:.1} us/row, peak {:.1} MiB",
+            "{name}: {} rows in {:.2} s = {:.0} rows/s, CPU {:.2} s = {:.1} us/row, peak {:.1} MiB, wrote {:.0} MiB",
             p.rows,
             p.secs,
             p.rate(),
             p.cpu,
             p.cpu_us(),
-            p.peak
+            p.peak,
+            p.written / 1048576.0
         );
     }
     println!(
