@@ -38,7 +38,8 @@ fn args() -> Args {
     out
 }
 
-fn follow_up(lead: &str, n: u64) -> Op {
+/// A follow-up logged by `rep` (the pushing user: the server refuses another author).
+fn follow_up(lead: &str, rep: &str, n: u64) -> Op {
     Op::FollowUpLogged(FollowUp {
         id: format!("{lead}-fu-{n}"),
         lead_id: lead.to_string(),
@@ -47,7 +48,7 @@ fn follow_up(lead: &str, n: u64) -> Op {
         outcome: Outcome::NoAnswer,
         note: Some("left a message, will try again tomorrow".into()),
         occurred_at: chrono::Utc::now(),
-        rep: "bench".into(),
+        rep: rep.into(),
         next_follow_up_at: None,
     })
 }
@@ -86,6 +87,7 @@ async fn main() {
         );
     }
     let errors = Arc::new(AtomicU64::new(0));
+    let refusals_shown = Arc::new(AtomicU64::new(0));
     let ops_applied = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
@@ -94,7 +96,9 @@ async fn main() {
         // Each replica has its own connection pool, like a separate laptop.
         let base = &clients[r % clients.len()];
         let client = base.against(server.http(), &base.base);
+        let rep = format!("rep{}", offices[r % offices.len()]);
         let errors = errors.clone();
+        let refusals_shown = refusals_shown.clone();
         let ops_applied = ops_applied.clone();
         tasks.push(tokio::spawn(async move {
             let replica = format!("bench-replica-{r}");
@@ -117,7 +121,7 @@ async fn main() {
             let mut pending = vec![create];
             while Instant::now() < deadline {
                 while pending.len() < 10 {
-                    pending.push(follow_up(&lead, seq as u64 + pending.len() as u64));
+                    pending.push(follow_up(&lead, &rep, seq as u64 + pending.len() as u64));
                 }
                 let ops: Vec<PushOp> = pending
                     .drain(..)
@@ -138,6 +142,13 @@ async fn main() {
                         ops_applied.fetch_add(applied as u64, Ordering::Relaxed);
                         if applied != resp.results.len() {
                             errors.fetch_add(1, Ordering::Relaxed);
+                            let refused = resp
+                                .results
+                                .iter()
+                                .find(|r| r.status != PushStatus::Applied);
+                            if refusals_shown.fetch_add(1, Ordering::Relaxed) < 5 {
+                                eprintln!("push not applied: {refused:?}");
+                            }
                         }
                     }
                     Err(e) => {
