@@ -23,19 +23,14 @@ pub fn bucket_of(office: Option<&str>) -> &str {
     office.unwrap_or(UNASSIGNED)
 }
 
-/// Appends `op` to `bucket`; returns its server sequence number.
-pub fn emit(tx: &mut dyn Tx, bucket: &str, op: &Op) -> Result<i64> {
-    let seq = tx.next_seq()?;
+/// Appends `op` to `bucket` (numbered in commit order by the store, `Tx::log_change`).
+pub fn emit(tx: &mut dyn Tx, bucket: &str, op: &Op) -> Result<()> {
     let json = serde_json::to_string(op)?;
     let json = match op {
         Op::LeadErased(_) => json,
         _ => sealing::seal_body(tx, op.lead_id(), json)?,
     };
-    tx.exec(
-        "INSERT INTO change_log (server_seq, bucket, lead_id, op) VALUES (?1, ?2, ?3, ?4)",
-        &[seq.into(), bucket.into(), op.lead_id().into(), json.into()],
-    )?;
-    Ok(seq)
+    tx.log_change(bucket, op.lead_id(), json)
 }
 
 /// The changes after `after` that `actor` may see, at most `limit`.
@@ -256,12 +251,4 @@ pub fn emit_snapshot(tx: &mut dyn Tx, lead: &LeadRow, bucket: &str) -> Result<()
         emit(tx, bucket, &op)?;
     }
     Ok(())
-}
-
-/// The newest server sequence number (0 when the log is empty).
-pub fn latest(tx: &mut dyn Tx) -> Result<i64> {
-    Ok(tx
-        .query_opt("SELECT value FROM change_counter WHERE id = 1", &[])?
-        .and_then(|r| col_int(&r, 0))
-        .unwrap_or(0))
 }

@@ -2,7 +2,8 @@
 //!
 //! Both backends speak the same small SQL dialect (TEXT and BIGINT columns, `?N` parameters,
 //! `ON CONFLICT`, `RETURNING`), so every query and all merge logic are written once, over
-//! `Tx`. What differs is how a transaction is opened and how writers are serialised.
+//! `Tx`. What differs is how a transaction is opened, how writers are kept apart and how a
+//! change gets its sequence number (docs/SYNC.md, "Concurrent writers and the no-skip pull").
 
 pub mod postgres;
 pub mod schema;
@@ -105,6 +106,13 @@ pub trait Tx {
     fn keyring(&self) -> &Keyring;
     /// Person keys already unwrapped in this transaction (a push touches a lead many times).
     fn key_cache(&mut self) -> &mut KeyCache;
+    /// Appends a change (`op` as stored: JSON, or sealed) to the change log's `bucket`. Its
+    /// sequence number commits in order with every other: SQLite takes it from
+    /// `change_counter` under its single writer; PostgreSQL numbers the transaction's changes
+    /// just before commit, under a lock held to commit (`postgres`).
+    fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()>;
+    /// `sqlite` or `postgres`, for migrations that differ.
+    fn kind(&self) -> &'static str;
 }
 
 impl dyn Tx + '_ {
@@ -112,28 +120,35 @@ impl dyn Tx + '_ {
     pub fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
-
-    /// Takes the next change sequence number. Only inside `Store::write`, whose lock makes the
-    /// numbers commit in order.
-    pub fn next_seq(&mut self) -> Result<i64> {
-        let row = self
-            .query_opt(
-                "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
-                &[],
-            )?
-            .ok_or_else(|| ServerError::Internal("change counter missing".into()))?;
-        col_int(&row, 0).ok_or_else(|| ServerError::Internal("change counter unreadable".into()))
-    }
 }
 
-/// A body run inside a transaction; it may run again if the backend must retry.
+/// Adds one change row; both stores write the log with it.
+pub const INSERT_CHANGE: &str =
+    "INSERT INTO change_log (server_seq, bucket, lead_id, op) VALUES (?1, ?2, ?3, ?4)";
+
+/// Takes the next number of the one-row `change_counter`; its row lock, held to commit, keeps
+/// the numbers committing in order.
+pub fn counter_next(tx: &mut dyn Tx) -> Result<i64> {
+    let row = tx
+        .query_opt(
+            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+            &[],
+        )?
+        .ok_or_else(|| ServerError::Internal("change counter missing".into()))?;
+    col_int(&row, 0).ok_or_else(|| ServerError::Internal("change counter unreadable".into()))
+}
+
+/// A body run inside a transaction; it may run again if the backend must retry (PostgreSQL
+/// reruns a write whose transaction lost a serialization conflict), so it must not act outside
+/// the transaction.
 pub type TxBody<'a> = &'a mut dyn FnMut(&mut dyn Tx) -> Result<()>;
 
 /// Where the server keeps everything. Blocking: call it from `spawn_blocking`.
 pub trait Store: Send + Sync + 'static {
-    /// Runs `body` in a write transaction. Writers are serialised (SQLite: `BEGIN IMMEDIATE`;
-    /// PostgreSQL: the change counter's row lock, held to commit), so change sequence numbers
-    /// commit in order and no reader can pass a change that commits later below its cursor.
+    /// Runs `body` in a write transaction. Change sequence numbers commit in order, so no reader
+    /// can pass a change that commits later below its cursor. SQLite serialises writers
+    /// (`BEGIN IMMEDIATE`); PostgreSQL runs them in parallel, `SERIALIZABLE` (a conflict reruns
+    /// `body`), and serialises only the numbering of their changes and the commit.
     fn write(&self, body: TxBody<'_>) -> Result<()>;
     /// Runs `body` in a read-only transaction (a consistent snapshot).
     fn read(&self, body: TxBody<'_>) -> Result<()>;

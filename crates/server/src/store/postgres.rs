@@ -1,19 +1,52 @@
 //! The shared store: PostgreSQL at a URL, so several server instances can run over one
-//! database. Writers serialise on the one-row `change_counter` (`SELECT … FOR UPDATE` at the
-//! start of every write transaction, held until commit), which makes change sequence numbers
-//! commit in order across instances.
+//! database.
+//!
+//! Write transactions run in parallel at `SERIALIZABLE` isolation: the merge logic reads and
+//! then writes, and PostgreSQL refuses (40001) whichever of two overlapping transactions would
+//! break a serial order; the loser is rolled back and its body run again (after a few lost
+//! races it runs alone, `ESCALATE_AFTER`). The changes a transaction logs wait in memory. Just
+//! before commit it takes one advisory lock (database-wide, so it holds across server
+//! instances), numbers its changes from the `change_seq` sequence in the order they were
+//! logged, writes them in a few multi-row inserts and commits holding the lock: numbers are
+//! handed out in commit order, so a pull that sees a number sees every smaller one that will
+//! ever commit (docs/SYNC.md, "Concurrent writers and the no-skip pull"). A statement of the
+//! transaction that reads or changes `change_log` first gets the waiting changes written under
+//! provisional negative numbers (invisible to every pull, whose cursor is never negative),
+//! renumbered at commit.
 
 use super::{schema, Row, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
 use crate::sealing::{KeyCache, Keyring};
 use bytes::BytesMut;
+use postgres::error::SqlState;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
-/// Connections one server instance opens at most.
-const DEFAULT_POOL: usize = 10;
+/// Connections one server instance opens at most: writers now run side by side, so each one
+/// in flight holds a connection.
+const DEFAULT_POOL: usize = 32;
+
+/// Advisory lock key held from numbering a transaction's changes to its commit.
+const NUMBERING_LOCK: i64 = 7002;
+
+/// Advisory lock key every write transaction holds shared, and one that lost
+/// `ESCALATE_AFTER` races holds alone, so it cannot lose again.
+const ESCALATION_LOCK: i64 = 7003;
+
+/// Lost races after which a write runs alone.
+const ESCALATE_AFTER: u32 = 3;
+
+/// How many times a write that lost a serialization conflict runs again before giving up.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// Change rows per multi-row insert.
+const INSERT_CHUNK: usize = 32;
+
+/// Provisional numbers one transaction may hand out (`provisional` below).
+const PROVISIONAL_SPAN: i64 = 1 << 20;
 
 /// One pooled connection with its prepared statements.
 struct Conn {
@@ -80,7 +113,27 @@ fn dialect(sql: &str) -> String {
 }
 
 fn pg_err(e: postgres::Error) -> ServerError {
-    ServerError::Store(format!("postgres: {e}"))
+    match e.as_db_error() {
+        // The bare error reads "db error"; the server's own message says what failed.
+        Some(db) => {
+            ServerError::Store(format!("postgres: {} ({})", db.message(), db.code().code()))
+        }
+        None => ServerError::Store(format!("postgres: {e}")),
+    }
+}
+
+/// Whether the transaction failed only because a concurrent one won (run it again).
+fn lost_race(e: &postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    })
+}
+
+/// One logged change waiting to be written.
+struct Change {
+    bucket: String,
+    lead_id: Option<String>,
+    op: String,
 }
 
 struct PgTx<'a, 'b> {
@@ -88,16 +141,146 @@ struct PgTx<'a, 'b> {
     statements: &'a mut HashMap<String, Statement>,
     keyring: &'a Keyring,
     cache: KeyCache,
+    /// This transaction's block of provisional numbers (`change_provisional`), once a change
+    /// was written before commit.
+    provisional: Option<i64>,
+    /// Changes logged so far.
+    logged: i64,
+    /// Logged changes not written yet, with their place in logging order.
+    pending: Vec<(i64, Change)>,
+    /// A statement failed because a concurrent transaction won: the body may run again.
+    lost_race: bool,
 }
 
-impl PgTx<'_, '_> {
+impl<'a, 'b> PgTx<'a, 'b> {
+    fn new(
+        tx: &'a mut postgres::Transaction<'b>,
+        statements: &'a mut HashMap<String, Statement>,
+        keyring: &'a Keyring,
+    ) -> Self {
+        PgTx {
+            tx,
+            statements,
+            keyring,
+            cache: KeyCache::new(),
+            provisional: None,
+            logged: 0,
+            pending: Vec::new(),
+            lost_race: false,
+        }
+    }
+
+    fn fail(&mut self, e: postgres::Error) -> ServerError {
+        self.lost_race |= lost_race(&e);
+        pg_err(e)
+    }
+
     fn statement(&mut self, sql: &str) -> Result<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(&dialect(sql)).map_err(pg_err)?;
+        let s = match self.tx.prepare(&dialect(sql)) {
+            Ok(s) => s,
+            Err(e) => return Err(self.fail(e)),
+        };
         self.statements.insert(sql.to_string(), s.clone());
         Ok(s)
+    }
+
+    /// The `i`-th provisional number of block `block`: negative, unique across transactions,
+    /// and decreasing in the order changes were logged.
+    fn provisional(block: i64, i: i64) -> i64 {
+        -(block * PROVISIONAL_SPAN + i)
+    }
+
+    /// Writes `rows` (sequence number, change) in multi-row inserts.
+    fn insert_changes(&mut self, rows: Vec<(i64, Change)>) -> Result<()> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+            let mut sql =
+                String::from("INSERT INTO change_log (server_seq, bucket, lead_id, op) VALUES ");
+            let mut params = Vec::with_capacity(chunk.len() * 4);
+            for (i, (seq, change)) in chunk.into_iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let n = i * 4;
+                sql.push_str(&format!("(?{}, ?{}, ?{}, ?{})", n + 1, n + 2, n + 3, n + 4));
+                params.extend([
+                    seq.into(),
+                    change.bucket.into(),
+                    change.lead_id.into(),
+                    change.op.into(),
+                ]);
+            }
+            self.exec(&sql, &params)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the waiting changes under provisional numbers, so that a statement about the
+    /// change log sees them.
+    fn write_provisionally(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let block = match self.provisional {
+            Some(block) => block,
+            None => {
+                let block = self
+                    .query("SELECT nextval('change_provisional')", &[])?
+                    .first()
+                    .and_then(|r| super::col_int(r, 0))
+                    .ok_or_else(|| ServerError::Internal("change_provisional unreadable".into()))?;
+                self.provisional = Some(block);
+                block
+            }
+        };
+        let rows = pending
+            .into_iter()
+            .map(|(i, c)| (PgTx::provisional(block, i), c))
+            .collect();
+        self.insert_changes(rows)
+    }
+
+    /// Gives this transaction's changes their numbers, in the order they were logged, and
+    /// takes the lock that keeps numbers committing in order (held until commit or rollback).
+    fn number_changes(&mut self) -> Result<()> {
+        let count = self.logged;
+        if count == 0 {
+            return Ok(());
+        }
+        self.exec("SELECT pg_advisory_xact_lock(?1)", &[NUMBERING_LOCK.into()])?;
+        // Only the lock holder moves the sequence, so the block is contiguous.
+        let last = self
+            .query(
+                "SELECT setval('change_seq', nextval('change_seq') + ?1 - 1)",
+                &[count.into()],
+            )?
+            .first()
+            .and_then(|r| super::col_int(r, 0))
+            .ok_or_else(|| ServerError::Internal("change_seq unreadable".into()))?;
+        let first = last - count + 1;
+        if let Some(block) = self.provisional {
+            // Provisional -(block·SPAN + i) becomes first + i; rows deleted since leave a gap.
+            self.exec(
+                "UPDATE change_log SET server_seq = ?1 + (-server_seq - ?2) \
+                 WHERE server_seq BETWEEN ?3 AND ?4",
+                &[
+                    first.into(),
+                    (block * PROVISIONAL_SPAN).into(),
+                    PgTx::provisional(block, count - 1).into(),
+                    PgTx::provisional(block, 0).into(),
+                ],
+            )?;
+        }
+        let rows = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(i, c)| (first + i, c))
+            .collect();
+        self.insert_changes(rows)
     }
 }
 
@@ -114,14 +297,48 @@ impl Tx for PgTx<'_, '_> {
         &mut self.cache
     }
 
+    fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()> {
+        if self.logged >= PROVISIONAL_SPAN {
+            return Err(ServerError::Internal(format!(
+                "one transaction may log at most {PROVISIONAL_SPAN} changes"
+            )));
+        }
+        self.pending.push((
+            self.logged,
+            Change {
+                bucket: bucket.to_string(),
+                lead_id: lead_id.map(str::to_string),
+                op,
+            },
+        ));
+        self.logged += 1;
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        if !self.pending.is_empty() && sql.contains("change_log") {
+            self.write_provisionally()?;
+        }
         let stmt = self.statement(sql)?;
-        self.tx.execute(&stmt, &bind(params)).map_err(pg_err)
+        match self.tx.execute(&stmt, &bind(params)) {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        if !self.pending.is_empty() && sql.contains("change_log") {
+            self.write_provisionally()?;
+        }
         let stmt = self.statement(sql)?;
-        let rows = self.tx.query(&stmt, &bind(params)).map_err(pg_err)?;
+        let rows = match self.tx.query(&stmt, &bind(params)) {
+            Ok(rows) => rows,
+            Err(e) => return Err(self.fail(e)),
+        };
         rows.iter()
             .map(|row| {
                 (0..row.len())
@@ -170,12 +387,10 @@ impl PgStore {
             // Instances starting together on one database migrate one after another.
             tx.execute("SELECT pg_advisory_xact_lock(7001)", &[])
                 .map_err(pg_err)?;
-            schema::migrate(&mut PgTx {
-                tx: &mut tx,
-                statements: &mut HashMap::new(),
-                keyring: &store.keyring,
-                cache: KeyCache::new(),
-            })?;
+            let mut statements = HashMap::new();
+            let mut handle = PgTx::new(&mut tx, &mut statements, &store.keyring);
+            schema::migrate(&mut handle)?;
+            handle.number_changes()?;
             tx.commit().map_err(pg_err)
         })();
         store.give_back(conn, migrated.is_ok());
@@ -236,39 +451,77 @@ impl PgStore {
     }
 
     fn run(&self, write: bool, body: TxBody<'_>) -> Result<()> {
-        let mut conn = self.take()?;
-        let outcome = (|| {
-            let Conn { client, statements } = &mut conn;
-            let mut tx = if write {
-                client.transaction().map_err(pg_err)?
-            } else {
-                client
-                    .build_transaction()
-                    .isolation_level(IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start()
-                    .map_err(pg_err)?
-            };
-            let mut handle = PgTx {
-                tx: &mut tx,
-                statements,
-                keyring: &self.keyring,
-                cache: KeyCache::new(),
-            };
-            if write {
-                handle.query(
-                    "SELECT value FROM change_counter WHERE id = 1 FOR UPDATE",
-                    &[],
-                )?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.take()?;
+            let alone = attempt > ESCALATE_AFTER;
+            let (outcome, lost) = self.attempt(&mut conn, write, alone, body);
+            // An error of ours (not of the connection) leaves the connection usable: the
+            // transaction rolled back when it was dropped.
+            let healthy = !conn.client.is_closed();
+            self.give_back(conn, healthy);
+            if outcome.is_ok() || !lost || attempt >= MAX_ATTEMPTS {
+                return outcome;
             }
-            body(&mut handle)?;
-            tx.commit().map_err(pg_err)
-        })();
-        // An error of ours (not of the connection) leaves the connection usable: the
-        // transaction rolled back when it was dropped.
-        let healthy = !conn.client.is_closed();
-        self.give_back(conn, healthy);
-        outcome
+            // Let the winner commit before trying again; a little jitter keeps the losers of
+            // one race from meeting again.
+            let noise = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::from(d.subsec_nanos()));
+            let jitter = noise % (500 * u64::from(attempt.min(10)));
+            std::thread::sleep(Duration::from_micros(200 + jitter));
+        }
+    }
+
+    /// One try of a transaction: its outcome, and whether it failed only because a concurrent
+    /// transaction won.
+    fn attempt(
+        &self,
+        conn: &mut Conn,
+        write: bool,
+        alone: bool,
+        body: TxBody<'_>,
+    ) -> (Result<()>, bool) {
+        let Conn { client, statements } = conn;
+        let started = client
+            .build_transaction()
+            .isolation_level(if write {
+                IsolationLevel::Serializable
+            } else {
+                IsolationLevel::RepeatableRead
+            })
+            .read_only(!write)
+            .start();
+        let mut tx = match started {
+            Ok(tx) => tx,
+            Err(e) => return (Err(pg_err(e)), false),
+        };
+        let mut handle = PgTx::new(&mut tx, statements, &self.keyring);
+        let escalation = if alone {
+            "SELECT pg_advisory_xact_lock(?1)"
+        } else {
+            "SELECT pg_advisory_xact_lock_shared(?1)"
+        };
+        let done = if write {
+            handle.exec(escalation, &[ESCALATION_LOCK.into()]).map(drop)
+        } else {
+            Ok(())
+        };
+        let done = done
+            .and_then(|()| body(&mut handle))
+            .and_then(|()| handle.number_changes());
+        let lost = handle.lost_race;
+        if let Err(e) = done {
+            return (Err(e), lost);
+        }
+        match tx.commit() {
+            Ok(()) => (Ok(()), false),
+            Err(e) => {
+                let lost = lost_race(&e);
+                (Err(pg_err(e)), lost)
+            }
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 use super::{col_int, Tx, Val};
 use crate::error::{Result, ServerError};
 
-/// `(name, sql)` in order; `meta.schema_version` records how many ran.
+/// `(name, sql)` in the order they landed (names are numbers reserved per change, so one may
+/// follow a higher one); `meta.schema_version` records how many ran.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_central", V1),
     ("0002_receipt_digest", V2_RECEIPT_DIGEST),
@@ -14,13 +15,38 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_devices", V5_DEVICES),
     ("0006_cadences", V6_CADENCES),
     ("0009_updates", V9_UPDATES),
+    ("0007_parallel_writes", ""),
 ];
 
 /// Code a migration runs after its SQL.
 type Step = fn(&mut dyn Tx) -> Result<()>;
 
 /// Migrations that need code after their SQL, by name.
-const STEPS: &[(&str, Step)] = &[("0004_person_keys", crate::sealing::seal_existing)];
+const STEPS: &[(&str, Step)] = &[
+    ("0004_person_keys", crate::sealing::seal_existing),
+    ("0007_parallel_writes", parallel_writes),
+];
+
+/// PostgreSQL writers number their changes from a sequence (`postgres::PgStore`) instead of the
+/// `change_counter` row, whose lock serialised them; the sequence continues where the counter
+/// stopped. SQLite keeps the counter (it has one writer anyway).
+fn parallel_writes(tx: &mut dyn Tx) -> Result<()> {
+    if tx.kind() != "postgres" {
+        return Ok(());
+    }
+    tx.exec("CREATE SEQUENCE IF NOT EXISTS change_seq AS BIGINT", &[])?;
+    // Provisional numbers of changes not yet committed (stored negated).
+    tx.exec(
+        "CREATE SEQUENCE IF NOT EXISTS change_provisional AS BIGINT",
+        &[],
+    )?;
+    tx.query(
+        "SELECT setval('change_seq', GREATEST(value, 1), value > 0) FROM change_counter \
+         WHERE id = 1",
+        &[],
+    )?;
+    Ok(())
+}
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

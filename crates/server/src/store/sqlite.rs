@@ -153,6 +153,20 @@ impl Tx for SqliteTx<'_> {
         &mut self.2
     }
 
+    fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()> {
+        // One writer at a time (`BEGIN IMMEDIATE`): the counter's numbers commit in order.
+        let seq = super::counter_next(self)?;
+        self.exec(
+            super::INSERT_CHANGE,
+            &[seq.into(), bucket.into(), lead_id.into(), op.into()],
+        )?;
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let mut stmt = self.0.prepare_cached(sql)?;
         Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)

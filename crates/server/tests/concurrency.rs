@@ -1,0 +1,149 @@
+//! Many writers and readers at once (issue 14): pushes from replicas of two offices commit side
+//! by side (on PostgreSQL truly in parallel), several of them fighting over the same lead, while
+//! readers follow the log in small pages. Every reader must see every committed change exactly
+//! once, in cursor order, and the contested lead must end with the newest write (no update lost
+//! to a concurrent one).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::*;
+use switchboard_protocol::*;
+use switchboard_server::{leads, store};
+use switchboard_test_support::{ApiClient, TestOptions};
+
+const WRITERS: u32 = 24;
+const ROUNDS: u32 = 5;
+const READERS: usize = 3;
+
+/// Follows the whole log (as an admin) in pages of 7 until `done` is set and a last pass finds
+/// nothing new; returns the sequence numbers seen, in the order they came.
+async fn follow(client: ApiClient, done: Arc<AtomicBool>) -> Vec<i64> {
+    let mut cursor = 0;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        let page = client.pull(cursor, 7, 0).await.expect("pull");
+        for c in &page.changes {
+            assert!(
+                c.server_seq > cursor && seen.last().is_none_or(|&l| c.server_seq > l),
+                "changes come in cursor order: {} after {cursor}",
+                c.server_seq
+            );
+            seen.push(c.server_seq);
+        }
+        assert!(page.next_cursor >= cursor, "the cursor never goes back");
+        cursor = page.next_cursor;
+        if finished && !page.has_more && page.changes.is_empty() {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "the followers finish");
+    }
+}
+
+async fn writers_and_readers(options: TestOptions) {
+    let w = World::start(options).await;
+    let contested = new_lead(&w.rep_a, "seed-a", 1, "Ada", "ada@example.com").await;
+    let done = Arc::new(AtomicBool::new(false));
+    let followers: Vec<_> = (0..READERS)
+        .map(|i| {
+            let client = w.admin.against(w.server.http(), &w.admin.base);
+            let done = done.clone();
+            tokio::spawn(async move {
+                // Start at different moments, so the readers' pages fall differently.
+                tokio::time::sleep(Duration::from_millis(15 * i as u64)).await;
+                follow(client, done).await
+            })
+        })
+        .collect();
+
+    // One moment for every stamp, so the clocks differ only in their counters.
+    let at = t0();
+    let mut writers = Vec::new();
+    for n in 0..WRITERS {
+        // Even writers are office A's replicas, odd ones office B's; each has its own connection.
+        let (base, rep) = if n % 2 == 0 {
+            (&w.rep_a, "rep_a")
+        } else {
+            (&w.rep_b, "rep_b")
+        };
+        let client = base.against(w.server.http(), &base.base);
+        let contested = contested.clone();
+        writers.push(tokio::spawn(async move {
+            let replica = format!("writer-{n}");
+            let own = id("own");
+            let mut seq = 0;
+            for round in 0..ROUNDS {
+                let mut ops = vec![
+                    identity(&own, &format!("Own {n}"), hlc(at, round, &replica)),
+                    follow_up(&own, Some("called"), rep),
+                ];
+                if rep == "rep_a" {
+                    // Office A's writers all rename the one lead, each with its own clock.
+                    let stamp = hlc(at, 1000 + n * ROUNDS + round, &replica);
+                    ops.push(identity(&contested, &format!("Ada {n}.{round}"), stamp));
+                    ops.push(follow_up(&contested, None, rep));
+                }
+                let pushed = numbered_from(seq + 1, ops);
+                seq += pushed.len() as i64;
+                let answer = client.push(&replica, pushed).await.expect("push");
+                assert!(
+                    answer
+                        .results
+                        .iter()
+                        .all(|r| r.status == PushStatus::Applied),
+                    "{answer:?}"
+                );
+            }
+        }));
+    }
+    for t in writers {
+        t.await.expect("writer");
+    }
+    done.store(true, Ordering::SeqCst);
+
+    let (log, _) = w.admin.pull_all(0).await.expect("pull");
+    let expected: Vec<i64> = log.iter().map(|c| c.server_seq).collect();
+    for f in followers {
+        let seen = f.await.expect("follower");
+        assert_eq!(
+            seen, expected,
+            "a follower saw exactly the committed changes, each once, in order"
+        );
+    }
+    let mut follow_ups = BTreeMap::new();
+    for c in &log {
+        if let Op::FollowUpLogged(f) = &c.op {
+            *follow_ups.entry(f.lead_id == contested).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(follow_ups.get(&false), Some(&(WRITERS * ROUNDS)));
+    assert_eq!(follow_ups.get(&true), Some(&(WRITERS / 2 * ROUNDS)));
+
+    // The newest clock won although its push may have committed before older ones.
+    let newest = (0..WRITERS)
+        .step_by(2)
+        .map(|n| hlc(at, 1000 + n * ROUNDS + ROUNDS - 1, &format!("writer-{n}")))
+        .max()
+        .unwrap();
+    // The store blocks (PostgreSQL's client runs its own runtime): read it off the async threads.
+    let store = w.server.state.store.clone();
+    let lead = contested.clone();
+    let state = tokio::task::spawn_blocking(move || {
+        store::read(&*store, |tx| leads::load_state(tx, &lead))
+    })
+    .await
+    .unwrap()
+    .unwrap()
+    .expect("the contested lead exists");
+    assert_eq!(state.group(FieldGroup::Identity).1, newest);
+    w.server.stop().await;
+}
+both_backends!(
+    many_writers_and_readers_see_every_change_once_in_order,
+    writers_and_readers
+);
