@@ -82,6 +82,10 @@ pub struct PushOutcome {
     pub response: PushResponse,
     pub changed: bool,
     pub purged: bool,
+    /// The change-log buckets (office codes, `*` for every office, `""` for leads without an
+    /// office) the committed push wrote to: the hook for live-change notification, read after
+    /// commit (`api::push` wakes pullers there).
+    pub buckets: std::collections::BTreeSet<String>,
 }
 
 /// Validates the shape of a push before anything is applied.
@@ -118,7 +122,7 @@ pub fn push(
 ) -> Result<PushOutcome> {
     check_request(req)?;
     let digests: Vec<String> = req.ops.iter().map(|p| op_digest(&p.op)).collect();
-    let (results, effects) = store::write(store, |tx| {
+    let (results, effects, buckets) = store::write(store, |tx| {
         // Judged by the account as it stands now (`roles::current`), not as it was read
         // when the request was authenticated.
         let actor = &crate::roles::current(tx, actor)?;
@@ -171,7 +175,7 @@ pub fn push(
                 reason: verdict.reason,
             });
         }
-        Ok((results, all))
+        Ok((results, all, tx.changed_buckets()))
     })?;
     if effects.purged {
         store.scrub()?;
@@ -180,6 +184,7 @@ pub fn push(
         response: PushResponse { results },
         changed: effects.changed,
         purged: effects.purged,
+        buckets,
     })
 }
 

@@ -111,6 +111,9 @@ pub trait Tx {
     /// `change_counter` under its single writer; PostgreSQL numbers the transaction's changes
     /// just before commit, under a lock held to commit (`postgres`).
     fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()>;
+    /// The change-log buckets (offices, `*`, `""` for no office) this transaction logged to so
+    /// far: after commit, the offices whose replicas have something new to pull.
+    fn changed_buckets(&self) -> std::collections::BTreeSet<String>;
     /// `sqlite` or `postgres`, for migrations that differ.
     fn kind(&self) -> &'static str;
 }

@@ -21,7 +21,7 @@ use bytes::BytesMut;
 use postgres::error::SqlState;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, IsolationLevel, NoTls, Statement};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -148,6 +148,8 @@ struct PgTx<'a, 'b> {
     logged: i64,
     /// Logged changes not written yet, with their place in logging order.
     pending: Vec<(i64, Change)>,
+    /// Buckets logged to.
+    buckets: BTreeSet<String>,
     /// A statement failed because a concurrent transaction won: the body may run again.
     lost_race: bool,
 }
@@ -166,6 +168,7 @@ impl<'a, 'b> PgTx<'a, 'b> {
             provisional: None,
             logged: 0,
             pending: Vec::new(),
+            buckets: BTreeSet::new(),
             lost_race: false,
         }
     }
@@ -303,6 +306,9 @@ impl Tx for PgTx<'_, '_> {
                 "one transaction may log at most {PROVISIONAL_SPAN} changes"
             )));
         }
+        if !self.buckets.contains(bucket) {
+            self.buckets.insert(bucket.to_string());
+        }
         self.pending.push((
             self.logged,
             Change {
@@ -317,6 +323,10 @@ impl Tx for PgTx<'_, '_> {
 
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    fn changed_buckets(&self) -> BTreeSet<String> {
+        self.buckets.clone()
     }
 
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {

@@ -6,6 +6,7 @@ use crate::error::{Result, ServerError};
 use crate::sealing::{KeyCache, Keyring};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,7 +143,12 @@ impl SqliteStore {
     }
 }
 
-struct SqliteTx<'a>(&'a rusqlite::Transaction<'a>, &'a Keyring, KeyCache);
+struct SqliteTx<'a>(
+    &'a rusqlite::Transaction<'a>,
+    &'a Keyring,
+    KeyCache,
+    BTreeSet<String>,
+);
 
 impl Tx for SqliteTx<'_> {
     fn keyring(&self) -> &Keyring {
@@ -153,9 +159,16 @@ impl Tx for SqliteTx<'_> {
         &mut self.2
     }
 
+    fn changed_buckets(&self) -> BTreeSet<String> {
+        self.3.clone()
+    }
+
     fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()> {
         // One writer at a time (`BEGIN IMMEDIATE`): the counter's numbers commit in order.
         let seq = super::counter_next(self)?;
+        if !self.3.contains(bucket) {
+            self.3.insert(bucket.to_string());
+        }
         self.exec(
             super::INSERT_CHANGE,
             &[seq.into(), bucket.into(), lead_id.into(), op.into()],
@@ -202,7 +215,12 @@ fn run(
     body: TxBody<'_>,
 ) -> Result<()> {
     let tx = conn.transaction_with_behavior(behavior)?;
-    body(&mut SqliteTx(&tx, keyring, KeyCache::new()))?;
+    body(&mut SqliteTx(
+        &tx,
+        keyring,
+        KeyCache::new(),
+        BTreeSet::new(),
+    ))?;
     tx.commit()?;
     Ok(())
 }

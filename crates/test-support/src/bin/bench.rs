@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release -p switchboard-test-support --features bench --bin switchboard-server-bench --
 //!  [--replicas 200] [--seconds 20] [--store postgres://…]`
+//! (1,000 replicas need `ulimit -n 2300` or more: one connection per replica on both ends.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,6 +39,27 @@ fn args() -> Args {
     out
 }
 
+/// Refuses to start when the open-file limit cannot hold a connection per replica on both
+/// ends (client and the in-process server), instead of failing midway with "too many open files".
+fn check_fd_limit(replicas: usize) {
+    let needed = replicas as u64 * 2 + 256;
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<u64>().ok())
+        });
+    if let Some(soft) = soft.filter(|&s| s < needed) {
+        eprintln!(
+            "{replicas} replicas need about {needed} open files, the limit is {soft}: \
+             run `ulimit -n {needed}` first"
+        );
+        std::process::exit(2);
+    }
+}
+
 /// A follow-up logged by `rep` (the pushing user: the server refuses another author).
 fn follow_up(lead: &str, rep: &str, n: u64) -> Op {
     Op::FollowUpLogged(FollowUp {
@@ -63,6 +85,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args = args();
+    check_fd_limit(args.replicas);
     let server = TestServer::start(TestOptions {
         store: args.store.clone(),
         ..TestOptions::default()
