@@ -147,3 +147,37 @@ both_backends!(
     many_writers_and_readers_see_every_change_once_in_order,
     writers_and_readers
 );
+
+/// The after-commit hook for live changes: a committed push names the offices it wrote to
+/// (a lead moved from A to B writes both; a push that changes nothing names none).
+async fn changed_offices(options: TestOptions) {
+    let w = World::start(options).await;
+    let lead = new_lead(&w.admin, "adm", 1, "Ada", "ada@example.com").await;
+    let state = w.server.state.clone();
+    let lead_id = lead.clone();
+    let (moved, repeated) = tokio::task::spawn_blocking(move || {
+        let admin = switchboard_server::accounts::Actor {
+            user: "admin".into(),
+            role: Role::Admin,
+            office: None,
+        };
+        let req = PushRequest {
+            replica_id: "adm".into(),
+            ops: numbered_from(3, vec![office(&lead_id, "A", hlc(t0(), 5, "adm"))]),
+        };
+        let now = state.clock.now();
+        let key = &state.suppression_key_bytes;
+        let first = switchboard_server::push::push(&*state.store, &admin, &req, now, key);
+        let again = switchboard_server::push::push(&*state.store, &admin, &req, now, key);
+        (first.unwrap().buckets, again.unwrap().buckets)
+    })
+    .await
+    .unwrap();
+    assert!(moved.contains("A"), "{moved:?}");
+    assert!(
+        repeated.is_empty(),
+        "a resent push changes nothing: {repeated:?}"
+    );
+    w.server.stop().await;
+}
+both_backends!(a_push_names_the_offices_it_changed, changed_offices);
