@@ -33,6 +33,8 @@ install -D -m 0755 "$PACKAGING/server/switchboard-server-init" "$STAGE/usr/sbin/
 # Debian 12 keeps package units in /lib/systemd/system.
 install -D -m 0644 "$PACKAGING/server/switchboard-server.service" \
   "$STAGE/lib/systemd/system/switchboard-server.service"
+install -D -m 0644 "$PACKAGING/server/switchboard-server@.service" \
+  "$STAGE/lib/systemd/system/switchboard-server@.service"
 install -D -m 0644 "$PACKAGING/server/server.conf" "$STAGE/etc/switchboard-server/server.conf"
 install -D -m 0644 "$PACKAGING/copyright" "$doc/copyright"
 install -D -m 0644 "$PACKAGING/server/README.Debian" "$doc/README.Debian"

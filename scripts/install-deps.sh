@@ -8,7 +8,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
   build-essential libssl-dev pkg-config xvfb webkit2gtk-driver postgresql gnome-keyring
   dbus dbus-x11 libglib2.0-bin imagemagick dunst postfix dovecot-imapd dovecot-lmtpd
-  debootstrap lintian
+  debootstrap lintian haproxy
 )
 
 say() { printf '==> %s\n' "$*"; }

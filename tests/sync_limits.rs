@@ -42,6 +42,27 @@ fn row_at_the_limits(i: usize) -> serde_json::Value {
     })
 }
 
+/// `row_at_the_limits` with its longest fields in pseudo-random letters instead of one repeated
+/// letter, so that compression (the compact wire form, protocol 4) cannot shrink a push of many
+/// of them below a few hundred KiB.
+fn varied_row_at_the_limits(i: usize) -> serde_json::Value {
+    let mut row = row_at_the_limits(i);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ i as u64;
+    for key in ["address", "user_agent"] {
+        let len = row[key].as_str().unwrap().len();
+        let text: String = (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                (b'a' + (state >> 33) as u8 % 26) as char
+            })
+            .collect();
+        row[key] = text.into();
+    }
+    row
+}
+
 /// A JSON Lines file of `rows`.
 fn jsonl(rows: &[serde_json::Value]) -> String {
     rows.iter().map(|r| format!("{r}\n")).collect()
@@ -280,7 +301,7 @@ async fn other_replicas_opt_outs_arrive_while_the_push_keeps_failing() {
     let rita = Arc::new(cli_laptop(&proxy.url(), &hub.server.fingerprint, "rita").await);
     let file = rita.write(
         "web.jsonl",
-        jsonl(&(0..80).map(row_at_the_limits).collect::<Vec<_>>()),
+        jsonl(&(0..80).map(varied_row_at_the_limits).collect::<Vec<_>>()),
     );
     let r = rita.clone();
     blocking(move || {

@@ -60,6 +60,15 @@ fn admin(data: &Path, args: &[&str], stdin: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A port of 127.0.0.1 nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl ServerProcess {
     /// Initialises a data folder and starts serving it on a free port of 127.0.0.1.
     pub fn start() -> ServerProcess {
@@ -105,11 +114,7 @@ impl ServerProcess {
             }
             admin(&dir, &args, Some(&format!("{PASSWORD}\n")));
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut server = ServerProcess {
             data,
             port,
@@ -119,6 +124,31 @@ impl ServerProcess {
         };
         server.restart();
         server
+    }
+
+    /// Another instance over the same store: this data folder's files (configuration,
+    /// certificate and key, suppression and master keys) copied to a new folder, as a company
+    /// copies them to a second machine, and served on a free port of its own.
+    pub fn another_instance(&self) -> ServerProcess {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().join("server");
+        std::fs::create_dir(&dir).unwrap();
+        for entry in std::fs::read_dir(self.data_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_owned();
+            if path.is_file() && name != "serve.lock" {
+                std::fs::copy(&path, dir.join(name)).unwrap();
+            }
+        }
+        let mut other = ServerProcess {
+            data,
+            port: free_port(),
+            fingerprint: self.fingerprint.clone(),
+            serve_args: self.serve_args.clone(),
+            child: None,
+        };
+        other.restart();
+        other
     }
 
     /// The folder the server keeps its store in.

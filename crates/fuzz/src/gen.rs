@@ -487,3 +487,34 @@ pub fn damage(rng: &mut impl Rng, mut bytes: Vec<u8>) -> Vec<u8> {
     }
     bytes
 }
+
+/// A compact push (`targets::compact_push`): a flag byte (zstd or not), then a push body from
+/// `push_body` in MessagePack, at times with bytes changed after encoding, at times a zstd bomb.
+pub fn compact_push_body(rng: &mut impl Rng) -> Vec<u8> {
+    let json = push_body(rng);
+    let mut packed = match serde_json::from_slice::<serde_json::Value>(&json) {
+        Ok(value) => rmp_serde::to_vec_named(&value).expect("a JSON value packs"),
+        Err(_) => json,
+    };
+    if rng.random_bool(0.1) && !packed.is_empty() {
+        for _ in 0..rng.random_range(1..4) {
+            let at = rng.random_range(0..packed.len());
+            packed[at] = rng.random();
+        }
+    }
+    if rng.random_bool(0.02) {
+        // Far past the push limit once decompressed, a few KiB on the wire.
+        let zeros = vec![0u8; 8 * switchboard_protocol::limits::PUSH_BODY_LIMIT];
+        packed = zstd::bulk::compress(&zeros, 1).expect("zstd compresses");
+        return [&[1u8][..], &packed].concat();
+    }
+    if rng.random_bool(0.5) {
+        let mut zipped = zstd::bulk::compress(&packed, 1).expect("zstd compresses");
+        if rng.random_bool(0.05) && !zipped.is_empty() {
+            let at = rng.random_range(0..zipped.len());
+            zipped[at] = rng.random();
+        }
+        return [&[1u8][..], &zipped].concat();
+    }
+    [&[0u8][..], &packed].concat()
+}

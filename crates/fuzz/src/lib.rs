@@ -1,6 +1,7 @@
 //! Fuzz targets for every parser that reads bytes from outside: the CSV and JSON Lines import
 //! readers, the core's intake of a registration, the server's push decoder, its public
-//! registration intake and its public one-click unsubscribe endpoint.
+//! registration intake and its public one-click unsubscribe endpoint, and the push decoder's
+//! compact form (MessagePack, zstd; protocol 4).
 //!
 //! Each target is a plain function over bytes that panics when a property fails, so the same
 //! code runs under libFuzzer (`fuzz/`, `make fuzz`, nightly) and in the stable smoke test
@@ -21,17 +22,19 @@ pub enum Target {
     Push,
     Registration,
     Unsubscribe,
+    CompactPush,
 }
 
 impl Target {
     /// All targets.
-    pub const ALL: [Target; 6] = [
+    pub const ALL: [Target; 7] = [
         Target::Csv,
         Target::Jsonl,
         Target::CoreIntake,
         Target::Push,
         Target::Registration,
         Target::Unsubscribe,
+        Target::CompactPush,
     ];
 
     /// The name of its folders under `fuzz/corpus/` and `fuzz/regressions/`.
@@ -43,6 +46,7 @@ impl Target {
             Target::Push => "push",
             Target::Registration => "registration",
             Target::Unsubscribe => "unsubscribe",
+            Target::CompactPush => "compact_push",
         }
     }
 
@@ -55,6 +59,7 @@ impl Target {
             Target::Push => targets::push(data),
             Target::Registration => targets::registration(data),
             Target::Unsubscribe => targets::unsubscribe(data),
+            Target::CompactPush => targets::compact_push(data),
         }
     }
 
@@ -67,6 +72,7 @@ impl Target {
             Target::Push => gen::push_body(rng),
             Target::Registration => gen::registration_body(rng),
             Target::Unsubscribe => gen::unsubscribe_token(rng),
+            Target::CompactPush => gen::compact_push_body(rng),
         }
     }
 }

@@ -135,20 +135,32 @@ pub fn one_click(token: &[u8]) -> Answer {
 
 /// Posts `body` (as JSON) to `path` through the server's router.
 pub fn post(path: &str, caller: Caller, body: &[u8]) -> Answer {
+    post_as(path, caller, "application/json", None, body)
+}
+
+/// `post` with another `Content-Type` and, if any, a `Content-Encoding`.
+pub fn post_as(
+    path: &str,
+    caller: Caller,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: &[u8],
+) -> Answer {
     let h = harness();
     let token = match caller {
         Caller::Rep => &h.rep_token,
         Caller::Intake => &h.intake_key,
     };
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method("POST")
         .uri(path)
         .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-        .body(Body::from(body.to_vec()))
-        .expect("a request");
-    send(request)
+        .header("content-type", content_type)
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
+    if let Some(encoding) = encoding {
+        request = request.header("content-encoding", encoding);
+    }
+    send(request.body(Body::from(body.to_vec())).expect("a request"))
 }
 
 fn send(request: Request<Body>) -> Answer {

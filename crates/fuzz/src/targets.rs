@@ -266,6 +266,49 @@ pub fn push(data: &[u8]) {
     }
 }
 
+/// `POST /v1/push` in the compact form (protocol 4): the first byte says whether the rest is
+/// zstd-compressed (its lowest bit), the rest is the body in `application/msgpack`. Never a
+/// 5xx; a 4xx is an `ErrorBody`; a 200 answers every operation of the request, which the
+/// server's own decoder reads back within the push limit.
+pub fn compact_push(data: &[u8]) {
+    let Some((&flag, body)) = data.split_first() else {
+        return;
+    };
+    let zstd = flag & 1 == 1;
+    let encoding = zstd.then_some(switchboard_protocol::COMPACT_ENCODING);
+    let answer = server::post_as(
+        "/v1/push",
+        server::Caller::Rep,
+        switchboard_protocol::COMPACT_CONTENT_TYPE,
+        encoding,
+        body,
+    );
+    check_answer(&answer);
+    if answer.status == 200 {
+        let request: PushRequest = switchboard_server::wire::decode_compact(
+            zstd,
+            body,
+            switchboard_protocol::limits::PUSH_BODY_LIMIT,
+        )
+        .expect("a body the server accepted decodes");
+        let response: PushResponse =
+            serde_json::from_slice(&answer.body).expect("a 200 is a PushResponse");
+        let sent: Vec<i64> = request.ops.iter().map(|op| op.seq).collect();
+        let answered: Vec<i64> = response.results.iter().map(|r| r.seq).collect();
+        assert_eq!(answered, sent, "every operation is answered, in order");
+        // The compact form is the JSON's shapes: the request reads the same from either.
+        let json = serde_json::to_vec(&request).expect("a request serialises");
+        let again: PushRequest = serde_json::from_slice(&json).expect("its JSON reads back");
+        assert_eq!(again, request, "the compact and JSON forms agree");
+        let applied = response
+            .results
+            .iter()
+            .filter(|r| r.status == PushStatus::Applied)
+            .count();
+        APPLIED.fetch_add(applied as u64, Ordering::Relaxed);
+    }
+}
+
 /// `POST /v1/registrations` with the intake key: never a 5xx; a 4xx is an `ErrorBody`, and an
 /// invalid submission (a JSON object) names the field; a 200 is an `IntakeResponse`.
 pub fn registration(data: &[u8]) {

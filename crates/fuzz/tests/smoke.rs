@@ -93,7 +93,11 @@ fn smoke(target: Target) {
          {accepted} requests accepted and {applied} pushed operations applied",
         target.name()
     );
-    if matches!(target, Target::Push | Target::Registration) && tried > 50 {
+    if matches!(
+        target,
+        Target::Push | Target::Registration | Target::CompactPush
+    ) && tried > 50
+    {
         assert!(accepted > 0, "no random request got past the decoder");
     }
     if target == Target::Push && tried > 50 {
@@ -129,4 +133,9 @@ fn registration_intake() {
 #[test]
 fn unsubscribe_endpoint() {
     smoke(Target::Unsubscribe);
+}
+
+#[test]
+fn compact_push_decoder() {
+    smoke(Target::CompactPush);
 }

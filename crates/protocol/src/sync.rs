@@ -169,6 +169,15 @@ pub const DEVICE_REVOKED: &str = "device_revoked";
 /// Error code of a token past its idle limit: the user signs in again.
 pub const TOKEN_EXPIRED: &str = "token_expired";
 
+/// The compact body format (protocol 4): MessagePack with named fields, the same shapes as the
+/// JSON bodies. Push bodies name it in `Content-Type`, pulls ask for it with `Accept`; JSON stays
+/// the default.
+pub const COMPACT_CONTENT_TYPE: &str = "application/msgpack";
+
+/// The content encoding a compact body may be compressed with (`Content-Encoding` on a push,
+/// `Accept-Encoding` on a pull).
+pub const COMPACT_ENCODING: &str = "zstd";
+
 /// One outbox entry as pushed: the replica's sequence number and the operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,10 +9,11 @@ use crate::leads;
 use crate::push::{self, Effects};
 use crate::state::ServerState;
 use crate::store::{self, col_text};
+use crate::wire;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -140,8 +141,10 @@ async fn check_protocol(
 #[derive(Debug, Clone, Copy)]
 struct BodyLimit(usize);
 
-/// A JSON body whose rejections are answered as `ErrorBody`. An oversized one is read to its
-/// end (within `DRAIN_LIMIT`) before the 413, so every client receives the answer.
+/// A JSON or compact body (`crate::wire`, protocol 4) whose rejections are answered as
+/// `ErrorBody`. An oversized one is read to its end (within `DRAIN_LIMIT`) before the 413, so
+/// every client receives the answer; a compressed one is refused as soon as it decompresses past
+/// the same limit.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
@@ -154,13 +157,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
             .map_or(BODY_LIMIT, |l| l.0);
         let (parts, body) = req.into_parts();
         let bytes = read_within(body, limit, declared_length(&parts)).await?;
+        let format = wire::request_format(&parts.headers)?;
+        let bytes = wire::decode_encoding(&parts.headers, bytes, limit)?;
+        if format == Some(wire::Format::Compact) {
+            return wire::from_compact(&bytes).map(Body);
+        }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(ServerError::Invalid(e.body_text())),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(ServerError::BadRequest(e.body_text())),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ServerError::BadRequest(
-                "expected a body with Content-Type: application/json".into(),
+                "expected a body with Content-Type: application/json (or application/msgpack)"
+                    .into(),
             )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ServerError::PayloadTooLarge(format!(
@@ -393,8 +402,9 @@ async fn logout(
 async fn push_ops(
     State(state): State<ServerState>,
     Authed(actor): Authed,
+    headers: HeaderMap,
     Body(req): Body<PushRequest>,
-) -> Result<Json<PushResponse>> {
+) -> Result<Response> {
     push::check_request(&req)?;
     let outcome = state
         .blocking(move |s| {
@@ -410,7 +420,7 @@ async fn push_ops(
     if outcome.changed {
         state.changes.notify_waiters();
     }
-    Ok(Json(outcome.response))
+    wire::Wanted::from_headers(&headers).reply(&outcome.response)
 }
 
 /// Query of `GET /v1/changes`.
@@ -431,6 +441,7 @@ pub struct ChangesParams {
 async fn changes(
     State(state): State<ServerState>,
     Authed(actor): Authed,
+    headers: HeaderMap,
     query: std::result::Result<Query<ChangesParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response> {
     let Query(q) = query.map_err(|e| ServerError::BadRequest(e.body_text()))?;
@@ -448,7 +459,7 @@ async fn changes(
             })
             .await?;
         if count > 0 || tokio::time::Instant::now() >= deadline {
-            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+            return wire::Wanted::from_headers(&headers).reply_json(body.into());
         }
         tokio::select! {
             _ = notified => {}

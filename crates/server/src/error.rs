@@ -30,6 +30,10 @@ pub enum ServerError {
     PayloadTooLarge(String),
     #[error("{0}")]
     ProtocolVersion(String),
+    /// A body in a format or content encoding the server does not read (the client falls back
+    /// to JSON).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Conflict(String),
     /// A push reused `(replica id, seq)` keys for other operations (a restored backup).
@@ -62,6 +66,7 @@ impl ServerError {
             ServerError::NotFound(_) => "not_found",
             ServerError::PayloadTooLarge(_) => "payload_too_large",
             ServerError::ProtocolVersion(_) => "protocol_version",
+            ServerError::UnsupportedMediaType(_) => "unsupported_media_type",
             ServerError::Conflict(_) => "conflict",
             ServerError::ReplicaReused(_) => "replica_reused",
             ServerError::ServerRunning(_) => "server_running",
@@ -80,6 +85,7 @@ impl ServerError {
             ServerError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServerError::ProtocolVersion(_)
             | ServerError::Conflict(_)
             | ServerError::ReplicaReused(_)

@@ -25,6 +25,7 @@ pub mod suppression;
 pub mod tls;
 pub mod unsubscribe;
 pub mod updates;
+pub mod wire;
 
 pub use error::{Result, ServerError};
 pub use serve::serve;

@@ -1,21 +1,37 @@
-//! The HTTPS client of the central store's API: login, push, pull.
+//! The HTTPS client of the central store's API: login, push, pull. Pushes and pulls travel in
+//! the compact form (protocol 4: MessagePack compressed with zstd) unless the server refuses it
+//! with 415 or 406; then this client speaks JSON to it from then on.
 
 use crate::error::{Result, SyncError};
 use crate::tls::{PinMismatch, TrustAnchor};
+use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use switchboard_protocol::{
     ChangesPage, Device, ErrorBody, LoginRequest, LoginResponse, PushRequest, PushResponse, Secret,
-    DEVICE_REVOKED, PROTOCOL_HEADER, PROTOCOL_VERSION, TOKEN_EXPIRED,
+    COMPACT_CONTENT_TYPE, COMPACT_ENCODING, DEVICE_REVOKED, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    TOKEN_EXPIRED,
 };
 
 /// How long an ordinary request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most a compressed answer may decompress to (a page of changes is far smaller): a
+/// hostile or broken server cannot make the client allocate without bound.
+const ANSWER_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// zstd level of pushes: fast, and most of the gain on repetitive operations.
+const PUSH_LEVEL: i32 = 3;
 
 /// A connection to one central store.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    /// Whether pushes and pulls use the compact form; cleared when the server refuses it.
+    compact: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Client {
@@ -34,7 +50,47 @@ impl Client {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| SyncError::Tls(chain(&e)))?;
-        Ok(Client { http, base })
+        Ok(Client {
+            http,
+            base,
+            compact: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    /// The same client speaking JSON only (scripts' format; the benchmark's baseline).
+    pub fn json_only(self) -> Client {
+        self.compact.store(false, Ordering::Relaxed);
+        self
+    }
+
+    /// Whether pushes and pulls use the compact form (until a server refuses it).
+    pub fn is_compact(&self) -> bool {
+        self.compact.load(Ordering::Relaxed)
+    }
+
+    /// Falls back to JSON for good when `result` is the server refusing the compact form.
+    fn refused_compact<T>(&self, result: &Result<T>) -> bool {
+        let refused = matches!(
+            result,
+            Err(SyncError::Server {
+                status: 406 | 415,
+                ..
+            })
+        );
+        if refused {
+            self.compact.store(false, Ordering::Relaxed);
+        }
+        refused
+    }
+
+    /// Asks for compact, compressed answers.
+    fn accept_compact(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request
+            .header(
+                ACCEPT,
+                format!("{COMPACT_CONTENT_TYPE}, application/json;q=0.5"),
+            )
+            .header(ACCEPT_ENCODING, COMPACT_ENCODING)
     }
 
     /// The server's base URL (`https://host:port`).
@@ -59,23 +115,49 @@ impl Client {
         decode(request.send().await.map_err(network)?).await
     }
 
-    /// Pushes a batch of outbox operations.
+    /// Pushes a batch of outbox operations (compact unless the server refused it).
     pub async fn push(&self, token: &Secret, request: &PushRequest) -> Result<PushResponse> {
+        if self.is_compact() {
+            let answer = self.push_compact(token, compact_push(request)).await;
+            if !self.refused_compact(&answer) {
+                return answer;
+            }
+        }
         let body = serde_json::to_vec(request).expect("a push request serialises");
         self.push_raw(token, body).await
     }
 
-    /// Pushes an already-encoded batch (the benchmark counts its bytes).
+    /// Pushes an already-encoded JSON batch (the benchmark counts its bytes).
     pub async fn push_raw(&self, token: &Secret, body: Vec<u8>) -> Result<PushResponse> {
         let request = self
             .http
             .post(format!("{}/v1/push", self.base))
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(CONTENT_TYPE, "application/json")
             .bearer_auth(token.expose())
             .timeout(REQUEST_TIMEOUT)
             .body(body);
         decode(request.send().await.map_err(network)?).await
+    }
+
+    /// Pushes a batch already in the compact form (`compact_push`), asking for a compact answer.
+    pub async fn push_compact(&self, token: &Secret, body: Vec<u8>) -> Result<PushResponse> {
+        let request = self
+            .http
+            .post(format!("{}/v1/push", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header(CONTENT_TYPE, COMPACT_CONTENT_TYPE)
+            .header(CONTENT_ENCODING, COMPACT_ENCODING)
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT)
+            .body(body);
+        decode(
+            Self::accept_compact(request)
+                .send()
+                .await
+                .map_err(network)?,
+        )
+        .await
     }
 
     /// Pulls the changes after `after`; with `wait_secs` > 0 the server holds the request until
@@ -87,7 +169,24 @@ impl Client {
         limit: u32,
         wait_secs: u32,
     ) -> Result<ChangesPage> {
-        let request = self
+        if self.is_compact() {
+            let answer = self.pull_as(token, after, limit, wait_secs, true).await;
+            if !self.refused_compact(&answer) {
+                return answer;
+            }
+        }
+        self.pull_as(token, after, limit, wait_secs, false).await
+    }
+
+    async fn pull_as(
+        &self,
+        token: &Secret,
+        after: i64,
+        limit: u32,
+        wait_secs: u32,
+        compact: bool,
+    ) -> Result<ChangesPage> {
+        let mut request = self
             .http
             .get(format!(
                 "{}/v1/changes?after={after}&limit={limit}&wait={wait_secs}",
@@ -96,6 +195,9 @@ impl Client {
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .bearer_auth(token.expose())
             .timeout(REQUEST_TIMEOUT + Duration::from_secs(wait_secs as u64));
+        if compact {
+            request = Self::accept_compact(request);
+        }
         decode(request.send().await.map_err(network)?).await
     }
 
@@ -323,14 +425,58 @@ fn version_mismatch(server_version: Option<u32>, message: &str) -> SyncError {
     }
 }
 
+/// A push in the compact form: MessagePack with field names, compressed with zstd.
+pub fn compact_push(request: &PushRequest) -> Vec<u8> {
+    let packed = rmp_serde::to_vec_named(request).expect("a push request serialises");
+    zstd::bulk::compress(&packed, PUSH_LEVEL).expect("zstd compresses a buffer in memory")
+}
+
 async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     if !response.status().is_success() {
         return Err(error_from(response).await);
     }
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let compact = header(CONTENT_TYPE).starts_with(COMPACT_CONTENT_TYPE);
+    let zstd = header(CONTENT_ENCODING) == COMPACT_ENCODING;
     // A body cut mid-way is a network failure, not a protocol error: the next sync retries.
     let bytes = response.bytes().await.map_err(network)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| SyncError::Network(format!("unreadable answer from the server: {e}")))
+    decode_body(compact, zstd, &bytes)
+}
+
+/// Reads an answer's body: zstd undone (within `ANSWER_LIMIT`), then MessagePack or JSON.
+pub fn decode_body<T: serde::de::DeserializeOwned>(
+    compact: bool,
+    zstd: bool,
+    bytes: &[u8],
+) -> Result<T> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        SyncError::Network(format!("unreadable answer from the server: {e}"))
+    };
+    let unpacked;
+    let body = if zstd {
+        let mut out = Vec::new();
+        zstd::stream::read::Decoder::with_buffer(bytes)
+            .map_err(|e| unreadable(&e))?
+            .take(ANSWER_LIMIT)
+            .read_to_end(&mut out)
+            .map_err(|e| unreadable(&e))?;
+        unpacked = out;
+        &unpacked[..]
+    } else {
+        bytes
+    };
+    if compact {
+        rmp_serde::from_slice(body).map_err(|e| unreadable(&e))
+    } else {
+        serde_json::from_slice(body).map_err(|e| unreadable(&e))
+    }
 }
 
 #[cfg(test)]
@@ -396,6 +542,49 @@ mod tests {
         assert!(e.is_refused_credential() && !e.is_transient());
         let e = error_from(answer(401, "unauthorized", "bad token", None)).await;
         assert_eq!(e.code(), "unauthorized");
+    }
+
+    #[tokio::test]
+    async fn a_server_refusing_the_compact_form_turns_the_client_to_json() {
+        let client = Client {
+            http: reqwest::Client::new(),
+            base: "https://sb.example.com".into(),
+            compact: Arc::new(AtomicBool::new(true)),
+        };
+        let other: Result<()> = Err(error_from(answer(500, "internal", "boom", None)).await);
+        assert!(!client.refused_compact(&other) && client.is_compact());
+        for status in [406, 415] {
+            let copy = client.clone();
+            copy.compact.store(true, Ordering::Relaxed);
+            let refused: Result<()> =
+                Err(error_from(answer(status, "unsupported_media_type", "JSON only", None)).await);
+            assert!(client.refused_compact(&refused));
+            // Every clone shares the choice: the next request goes out as JSON.
+            assert!(!copy.is_compact());
+        }
+    }
+
+    #[test]
+    fn compact_answers_decode_like_json_ones() {
+        let page = ChangesPage {
+            changes: vec![],
+            next_cursor: 42,
+            has_more: false,
+            role: Some(switchboard_protocol::Role::Rep),
+        };
+        let packed = rmp_serde::to_vec_named(&page).unwrap();
+        let zipped = zstd::bulk::compress(&packed, 3).unwrap();
+        let json = serde_json::to_vec(&page).unwrap();
+        for (compact, zstd, bytes) in [
+            (true, true, &zipped),
+            (true, false, &packed),
+            (false, false, &json),
+        ] {
+            let back: ChangesPage = decode_body(compact, zstd, bytes).unwrap();
+            assert_eq!(back, page);
+        }
+        let e = decode_body::<ChangesPage>(true, true, b"garbage").unwrap_err();
+        assert_eq!(e.code(), "network", "{e}");
     }
 
     #[tokio::test]

@@ -1,0 +1,314 @@
+//! Body formats (protocol 4): JSON, the default for scripts and the OpenAPI document, or the
+//! compact form — MessagePack with named fields (`application/msgpack`), the same shapes as the
+//! JSON — either one optionally compressed with zstd (`Content-Encoding`/`Accept-Encoding`).
+//! A request's limit holds for the bytes received and again for the bytes they decompress to,
+//! so a small compressed body cannot expand past it.
+
+use crate::error::{Result, ServerError};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::{de::DeserializeOwned, Serialize};
+use std::io::Read;
+use switchboard_protocol::{COMPACT_CONTENT_TYPE, COMPACT_ENCODING};
+
+/// The largest zstd window a request may use (4 MiB): the decoder's memory stays bounded
+/// whatever window a crafted frame declares. Compressors at ordinary levels stay below it.
+const WINDOW_LOG_MAX: u32 = 22;
+
+/// zstd level of answers: fast, and most of the gain on repetitive sync bodies.
+const ANSWER_LEVEL: i32 = 3;
+
+/// Answers smaller than this are sent uncompressed (the frame would cost more than it saves).
+const COMPRESS_FROM: usize = 128;
+
+/// The format of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Compact,
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The media type of a `Content-Type` or one `Accept` entry, without parameters, lowercase.
+fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn is_compact(media: &str) -> bool {
+    matches!(
+        media,
+        COMPACT_CONTENT_TYPE | "application/x-msgpack" | "application/vnd.msgpack"
+    )
+}
+
+/// The format a request body says it is in. `None` when it names none (the JSON reader then
+/// answers what it always answered); 415 for a type the server does not read.
+pub fn request_format(headers: &HeaderMap) -> Result<Option<Format>> {
+    let Some(value) = header_text(headers, header::CONTENT_TYPE) else {
+        return Ok(None);
+    };
+    let media = media_type(value);
+    if is_compact(&media) {
+        return Ok(Some(Format::Compact));
+    }
+    if media == "application/json" || media.ends_with("+json") {
+        return Ok(Some(Format::Json));
+    }
+    Err(ServerError::UnsupportedMediaType(format!(
+        "this server reads bodies as application/json or {COMPACT_CONTENT_TYPE}, not {media}"
+    )))
+}
+
+/// The body's bytes with its `Content-Encoding` undone: at most `limit` bytes once
+/// decompressed, else 413; 415 for an encoding the server does not read.
+pub fn decode_encoding(
+    headers: &HeaderMap,
+    body: bytes::Bytes,
+    limit: usize,
+) -> Result<bytes::Bytes> {
+    let encoding = header_text(headers, header::CONTENT_ENCODING)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match encoding.as_str() {
+        "" | "identity" => Ok(body),
+        COMPACT_ENCODING => unzstd(&body, limit).map(bytes::Bytes::from),
+        other => Err(ServerError::UnsupportedMediaType(format!(
+            "this server reads bodies compressed with {COMPACT_ENCODING} or not at all, not {other}"
+        ))),
+    }
+}
+
+/// Decompresses a zstd body, refusing with 413 as soon as it would exceed `limit` bytes.
+pub fn unzstd(body: &[u8], limit: usize) -> Result<Vec<u8>> {
+    let unreadable = |e: std::io::Error| {
+        ServerError::BadRequest(format!("the body is not readable zstd data: {e}"))
+    };
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(body).map_err(unreadable)?;
+    decoder.window_log_max(WINDOW_LOG_MAX).map_err(unreadable)?;
+    let mut out = Vec::new();
+    decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(unreadable)?;
+    if out.len() > limit {
+        return Err(ServerError::PayloadTooLarge(format!(
+            "the request body decompresses to more than the limit of {limit} bytes ({} KiB); \
+             send less at once",
+            limit / 1024
+        )));
+    }
+    Ok(out)
+}
+
+/// Reads a compact (MessagePack) body: 422 when it is well-formed but not the expected shape,
+/// 400 when it is not MessagePack at all.
+pub fn from_compact<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    rmp_serde::from_slice(body).map_err(|e| match e {
+        rmp_serde::decode::Error::Syntax(text) => ServerError::Invalid(text),
+        other => ServerError::BadRequest(format!("the body is not readable MessagePack: {other}")),
+    })
+}
+
+/// Decodes a whole request body as `Body<T>` does for the compact form: the encoding undone
+/// within `limit`, then MessagePack. (The fuzz target drives this.)
+pub fn decode_compact<T: DeserializeOwned>(zstd: bool, body: &[u8], limit: usize) -> Result<T> {
+    if body.len() > limit {
+        return Err(ServerError::PayloadTooLarge(format!(
+            "more than {limit} bytes"
+        )));
+    }
+    if zstd {
+        from_compact(&unzstd(body, limit)?)
+    } else {
+        from_compact(body)
+    }
+}
+
+/// How the caller wants answers: from `Accept` and `Accept-Encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    pub format: Format,
+    pub zstd: bool,
+}
+
+impl Wanted {
+    /// Compact only when `Accept` names it, zstd only when `Accept-Encoding` does; anything else
+    /// gets JSON, as before protocol 4.
+    pub fn from_headers(headers: &HeaderMap) -> Wanted {
+        let accept = header_text(headers, header::ACCEPT).unwrap_or_default();
+        let compact = accept
+            .split(',')
+            .any(|entry| is_compact(&media_type(entry)));
+        let encodings = header_text(headers, header::ACCEPT_ENCODING).unwrap_or_default();
+        let zstd = encodings.split(',').any(|entry| {
+            let mut parts = entry.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            // `zstd;q=0` refuses it.
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case(COMPACT_ENCODING) && !refused
+        });
+        Wanted {
+            format: if compact {
+                Format::Compact
+            } else {
+                Format::Json
+            },
+            zstd,
+        }
+    }
+
+    /// The answer for `value` in the wanted form.
+    pub fn reply<T: Serialize>(self, value: &T) -> Result<Response> {
+        let body = match self.format {
+            Format::Json => serde_json::to_vec(value)?,
+            Format::Compact => to_compact(value)?,
+        };
+        self.finish(body)
+    }
+
+    /// The answer for a body already written as JSON (a page of changes), transcoded to the
+    /// compact form when that is wanted.
+    pub fn reply_json(self, json: Vec<u8>) -> Result<Response> {
+        let body = match self.format {
+            Format::Json => json,
+            Format::Compact => to_compact(&serde_json::from_slice::<serde_json::Value>(&json)?)?,
+        };
+        self.finish(body)
+    }
+
+    fn finish(self, body: Vec<u8>) -> Result<Response> {
+        let content_type = match self.format {
+            Format::Json => "application/json",
+            Format::Compact => COMPACT_CONTENT_TYPE,
+        };
+        let mut response = if self.zstd && body.len() >= COMPRESS_FROM {
+            let packed = zstd::bulk::compress(&body, ANSWER_LEVEL)
+                .map_err(|e| ServerError::Internal(format!("compressing an answer: {e}")))?;
+            let mut response = packed.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(COMPACT_ENCODING),
+            );
+            response
+        } else {
+            body.into_response()
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("accept, accept-encoding"),
+        );
+        Ok(response)
+    }
+}
+
+/// MessagePack with field names (maps, not arrays): the JSON's tagged and flattened shapes
+/// read back the same way.
+pub fn to_compact<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    rmp_serde::to_vec_named(value)
+        .map_err(|e| ServerError::Internal(format!("encoding MessagePack: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_protocol::PushResponse;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn content_types_are_read_or_refused_with_415() {
+        let of = |t: &str| request_format(&headers(&[(header::CONTENT_TYPE, t)]));
+        assert_eq!(
+            of("application/json; charset=utf-8").unwrap(),
+            Some(Format::Json)
+        );
+        assert_eq!(of("Application/MsgPack").unwrap(), Some(Format::Compact));
+        assert_eq!(request_format(&HeaderMap::new()).unwrap(), None);
+        let refused = of("application/cbor").unwrap_err();
+        assert_eq!(refused.status(), 415);
+        assert_eq!(refused.code(), "unsupported_media_type");
+        let gzip = decode_encoding(
+            &headers(&[(header::CONTENT_ENCODING, "gzip")]),
+            bytes::Bytes::from_static(b"x"),
+            10,
+        )
+        .unwrap_err();
+        assert_eq!(gzip.status(), 415);
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_at_the_decompressed_limit() {
+        let limit = 1024 * 1024;
+        let zeros = vec![0u8; 64 * limit];
+        let bomb = zstd::bulk::compress(&zeros, 3).unwrap();
+        assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
+        let e = unzstd(&bomb, limit).unwrap_err();
+        assert_eq!(e.status(), 413, "{e}");
+        // A frame that asks for a window past 4 MiB is refused before the decoder allocates it.
+        let wide = zstd::bulk::compress(&zeros, 19).unwrap();
+        let e = unzstd(&wide, limit).unwrap_err();
+        assert_eq!(e.status(), 400, "{e}");
+        assert!(e.to_string().contains("memory"), "{e}");
+        // Within the limit it decompresses.
+        let small = zstd::bulk::compress(&zeros[..limit], 3).unwrap();
+        assert_eq!(unzstd(&small, limit).unwrap().len(), limit);
+        // Garbage is a 400, not a panic.
+        assert_eq!(unzstd(b"not zstd", limit).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn answers_follow_accept_and_accept_encoding() {
+        let value = PushResponse { results: vec![] };
+        let wanted = Wanted::from_headers(&headers(&[
+            (
+                header::ACCEPT,
+                "application/msgpack, application/json;q=0.5",
+            ),
+            (header::ACCEPT_ENCODING, "gzip, zstd"),
+        ]));
+        assert_eq!(
+            wanted,
+            Wanted {
+                format: Format::Compact,
+                zstd: true
+            }
+        );
+        let refused = Wanted::from_headers(&headers(&[(header::ACCEPT_ENCODING, "zstd;q=0")]));
+        assert_eq!(
+            refused,
+            Wanted {
+                format: Format::Json,
+                zstd: false
+            }
+        );
+        let back: PushResponse = from_compact(&to_compact(&value).unwrap()).unwrap();
+        assert_eq!(back, value);
+        // Shape errors are 422, garbage 400.
+        assert_eq!(
+            from_compact::<PushResponse>(&to_compact(&1u8).unwrap())
+                .unwrap_err()
+                .status(),
+            422
+        );
+        assert_eq!(
+            from_compact::<PushResponse>(&[0xc1]).unwrap_err().status(),
+            400
+        );
+    }
+}
