@@ -70,6 +70,7 @@ pub fn with_acting<R: Runtime>(
             std::env::var(switchboard_app::mail::PASSWORD_VAR).ok(),
         ))
         .manage(commands::ImportControl::default())
+        .manage(switchboard_app::first_run::FirstRunControl::default())
         // Every command declared in src-tauri/commands.txt (build.rs writes the list).
         .invoke_handler(include!(concat!(env!("OUT_DIR"), "/invoke_handler.rs")))
 }
