@@ -42,6 +42,8 @@ pub struct FirstRun {
     pub database: Option<String>,
     /// What Switchboard does with personal data and where it keeps it.
     pub data_note: String,
+    /// The leads in the database the window works on now: the first sync's progress counts them.
+    pub leads: u32,
 }
 
 /// The stage of a replica that is not a demo: welcome while it holds no lead and has never
@@ -139,17 +141,21 @@ impl FirstRunControl {
     /// What the window opens on now.
     pub fn view(&self, desk: &Desk) -> Result<FirstRun> {
         let real = self.real.lock().unwrap_or_else(PoisonError::into_inner);
+        let window = desk.lock();
         let (stage, database) = match real.as_ref() {
             Some(store) => (Stage::Demo, store.path().map(Path::to_path_buf)),
-            None => {
-                let store = desk.lock();
-                (stage_of(&store)?, store.path().map(Path::to_path_buf))
-            }
+            None => (stage_of(&window)?, window.path().map(Path::to_path_buf)),
         };
+        let leads: i64 = window.conn().query_row(
+            "SELECT COUNT(*) FROM lead WHERE status <> 'erased'",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(FirstRun {
             stage,
             database: database.map(|p| p.display().to_string()),
             data_note: DATA_NOTE.to_string(),
+            leads: u32::try_from(leads).unwrap_or(u32::MAX),
         })
     }
 
@@ -279,6 +285,11 @@ mod tests {
         let demo = dir.path().join("switchboard.demo.db");
         assert!(demo.is_file());
         assert!(leads(&desk) > 100, "the demo is seeded");
+        assert_eq!(
+            i64::from(view.leads),
+            leads(&desk),
+            "the view counts the demo's leads"
+        );
         let worked: i64 = desk
             .lock()
             .conn()
@@ -292,6 +303,7 @@ mod tests {
 
         let view = control.end_demo(&desk).unwrap();
         assert_eq!(view.stage, Stage::Welcome);
+        assert_eq!(view.leads, 0);
         assert!(!control.in_demo());
         assert_eq!(leads(&desk), 0);
         assert!(!demo.exists());

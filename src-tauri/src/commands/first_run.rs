@@ -62,6 +62,7 @@ mod tests {
             stage,
             database: None,
             data_note: String::new(),
+            leads: 0,
         };
         assert!(title_for(&view(Stage::Demo)).contains("DEMO"));
         assert_eq!(title_for(&view(Stage::Welcome)), "Switchboard");

@@ -17,7 +17,12 @@ const NOTE = 'Switchboard keeps the people who register in an encrypted database
 /** A shell whose replica starts at `stage`; the demo commands move it, and are counted. */
 function backend(stage: FirstRun['stage']) {
   const calls: string[] = [];
-  let current: FirstRun = { stage, database: '/home/rita/.local/share/switchboard/switchboard.db', data_note: NOTE };
+  let current: FirstRun = {
+    stage,
+    database: '/home/rita/.local/share/switchboard/switchboard.db',
+    data_note: NOTE,
+    leads: 0,
+  };
   mockIPC((cmd) => {
     calls.push(cmd);
     if (cmd === 'session_info') return { actor: 'rita', role: 'rep' };

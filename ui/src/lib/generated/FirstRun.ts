@@ -12,4 +12,8 @@ database: string | null,
 /**
  * What Switchboard does with personal data and where it keeps it.
  */
-data_note: string, };
+data_note: string, 
+/**
+ * The leads in the database the window works on now: the first sync's progress counts them.
+ */
+leads: number, };
