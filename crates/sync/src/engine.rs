@@ -353,12 +353,17 @@ impl Pull<'_> {
                 writer.finished = true;
                 return writer.commit(self.report, self.progress);
             }
-            if writer.batch.is_full() {
+            if writer.batch.is_full() || writer.due() {
                 writer.commit(self.report, self.progress)?;
             }
         }
     }
 }
+
+/// How long applied pages may wait in an open batch: a long first sync commits (and reports its
+/// progress) at least this often, so the window's queue fills while pages arrive, at the cost
+/// of about one extra commit a second.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// The changes a sync brings in all, while it pulls: those pulled since the pull started at
 /// `start` (cursor, changes pulled before), scaled by how much of the sequence range up to the
@@ -386,6 +391,8 @@ struct PageWriter<'c> {
     head: Option<i64>,
     /// The last page is applied: `expected` is what was pulled.
     finished: bool,
+    /// When the batch last committed.
+    committed: std::time::Instant,
 }
 
 impl<'c> PageWriter<'c> {
@@ -396,7 +403,13 @@ impl<'c> PageWriter<'c> {
             start: (cursor, pulled),
             head: None,
             finished: false,
+            committed: std::time::Instant::now(),
         }
+    }
+
+    /// Whether the open batch has waited `REPORT_EVERY` since the last commit.
+    fn due(&self) -> bool {
+        self.committed.elapsed() >= REPORT_EVERY
     }
 
     fn expected(&self, report: &SyncReport) -> Option<u64> {
@@ -424,6 +437,7 @@ impl<'c> PageWriter<'c> {
 
     fn commit(&mut self, report: &SyncReport, progress: &mut dyn FnMut(Progress)) -> Result<()> {
         self.batch.commit()?;
+        self.committed = std::time::Instant::now();
         if self.unreported > 0 {
             progress(Progress::Pulled {
                 changes: std::mem::take(&mut self.unreported),
