@@ -653,7 +653,10 @@ fn the_demo_refuses_a_sign_in_and_once_thrown_away_the_real_replica_joins() {
     let central = Central::start();
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
+    // A demo the last window left behind is gone when the next one opens.
+    std::fs::write(dir.path().join("desktop.demo.db"), b"left behind").unwrap();
     let app = app(&dir, &keychain);
+    assert!(!dir.path().join("desktop.demo.db").exists());
     let main = window(&app, "main");
     let stage = |answer: Value| answer["stage"].as_str().unwrap().to_string();
     assert_eq!(
