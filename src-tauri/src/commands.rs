@@ -2,6 +2,7 @@
 //! Screens with several commands keep them in a submodule.
 
 mod dialogs;
+pub mod first_run;
 pub mod letters;
 pub mod mail;
 pub mod review;

@@ -56,6 +56,13 @@ pub fn with_acting<R: Runtime>(
     acting: Acting,
 ) -> tauri::Builder<R> {
     acting.follow_replica(store.conn());
+    // A demo left behind when the window closed (or crashed) is thrown away, as its title says.
+    if let Some(path) = store.path() {
+        let demo = switchboard_app::first_run::demo_path(path);
+        if let Err(e) = switchboard_app::first_run::remove_demo(&demo) {
+            eprintln!("switchboard: could not remove the old demo database: {e}");
+        }
+    }
     let sync = background_sync::SyncService::for_store(
         &store,
         tauri::async_runtime::handle().inner().clone(),
@@ -70,6 +77,7 @@ pub fn with_acting<R: Runtime>(
             std::env::var(switchboard_app::mail::PASSWORD_VAR).ok(),
         ))
         .manage(commands::ImportControl::default())
+        .manage(switchboard_app::first_run::FirstRunControl::default())
         // Every command declared in src-tauri/commands.txt (build.rs writes the list).
         .invoke_handler(include!(concat!(env!("OUT_DIR"), "/invoke_handler.rs")))
 }

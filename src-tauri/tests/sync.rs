@@ -647,3 +647,46 @@ fn the_update_banner_gets_the_offices_offer_and_an_install_checks_before_anythin
         "{refused}"
     );
 }
+
+#[test]
+fn the_demo_refuses_a_sign_in_and_once_thrown_away_the_real_replica_joins() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = mock_keychain();
+    // A demo the last window left behind is gone when the next one opens.
+    std::fs::write(dir.path().join("desktop.demo.db"), b"left behind").unwrap();
+    let app = app(&dir, &keychain);
+    assert!(!dir.path().join("desktop.demo.db").exists());
+    let main = window(&app, "main");
+    let stage = |answer: Value| answer["stage"].as_str().unwrap().to_string();
+    assert_eq!(
+        stage(invoke(&main, "first_run_state", json!({})).unwrap()),
+        "welcome"
+    );
+
+    assert_eq!(
+        stage(invoke(&main, "demo_start", json!({})).unwrap()),
+        "demo"
+    );
+    assert!(dir.path().join("desktop.demo.db").is_file());
+    let refused = sign_in(
+        &main,
+        &central.server,
+        "rita",
+        PASSWORD,
+        &central.server.fingerprint,
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "demo", "{refused}");
+    assert_eq!(keychain.load("rita", &central.server.url).unwrap(), None);
+
+    assert_eq!(
+        stage(invoke(&main, "demo_end", json!({})).unwrap()),
+        "welcome"
+    );
+    assert!(!dir.path().join("desktop.demo.db").exists());
+    sign_in_online(&main, &central);
+    let after = invoke(&main, "first_run_state", json!({})).unwrap();
+    assert_eq!(stage(after.clone()), "ready");
+    assert_eq!(after["leads"], 0, "{after}");
+}

@@ -210,6 +210,7 @@ async fn main() {
         next_cursor: 1_000_100,
         has_more: false,
         role: None,
+        head_cursor: None,
     };
     let push_bytes = serde_json::to_vec(&push).unwrap().len() as f64 / ops.len() as f64;
     let pull_bytes = serde_json::to_vec(&page).unwrap().len() as f64 / ops.len() as f64;

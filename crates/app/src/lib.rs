@@ -6,6 +6,7 @@
 
 pub mod db_key;
 pub mod desk;
+pub mod first_run;
 pub mod jobs;
 pub mod mail;
 pub mod session;

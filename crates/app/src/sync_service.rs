@@ -55,6 +55,10 @@ pub enum SyncConnection {
 pub enum SyncEvent {
     /// Pulled changes were applied: open views reload.
     Changed { changes: u32 },
+    /// How far the sync that is pulling has come: `total` changes so far of `expected` in all
+    /// (an estimate while pages arrive, when the server names its head; protocol 4), so the
+    /// window shows a long first sync's progress. Sent before the `Changed` of the same pages.
+    Pulled { total: u32, expected: Option<u32> },
     /// The sync status moved (pushed, online, offline): the status indicator reloads.
     Status,
 }
@@ -632,7 +636,17 @@ impl Inner {
 
     fn on_progress(&self, p: Progress) {
         match p {
-            Progress::Pulled { changes, .. } if changes > 0 => {
+            Progress::Pulled {
+                changes,
+                total,
+                expected,
+                ..
+            } if changes > 0 => {
+                let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+                self.emit(&SyncEvent::Pulled {
+                    total: count(total),
+                    expected: expected.map(count),
+                });
                 self.emit(&SyncEvent::Changed {
                     changes: u32::try_from(changes).unwrap_or(u32::MAX),
                 });

@@ -276,6 +276,12 @@ pub struct ChangesPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub role: Option<Role>,
+    /// The newest change sequence the caller may see, sent while more pages wait (protocol 4;
+    /// absent from older servers and on a page that ends the pull), so a replica can tell how
+    /// far its sync has to go and show the progress of a long first sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub head_cursor: Option<i64>,
 }
 
 /// `POST /v1/registrations` from the website (authenticated with the intake key).

@@ -52,11 +52,13 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
         let op: Op = serde_json::from_str(&op)?;
         changes.push(Change { server_seq, op });
     }
+    let head_cursor = if has_more { head(tx, actor)? } else { None };
     Ok(ChangesPage {
         changes,
         next_cursor,
         has_more,
         role: Some(actor.role),
+        head_cursor,
     })
 }
 
@@ -105,8 +107,35 @@ pub fn page_json(
     body.push_str(if has_more { "true" } else { "false" });
     body.push_str(",\"role\":\"");
     body.push_str(actor.role.as_str());
-    body.push_str("\"}");
+    body.push('"');
+    if let Some(head) = if has_more { head(tx, actor)? } else { None } {
+        body.push_str(",\"head_cursor\":");
+        body.push_str(&head.to_string());
+    }
+    body.push('}');
     Ok((body, count))
+}
+
+/// The newest change `actor` may see: a replica's first sync measures its progress against it.
+/// Each bucket's newest is one step down `change_by_bucket`; admins and privacy officers, who
+/// read across buckets, get the log's newest.
+fn head(tx: &mut dyn Tx, actor: &Actor) -> Result<Option<i64>> {
+    let across = actor.is_admin() || actor.role == Role::PrivacyOfficer;
+    let row = match actor.office.as_deref() {
+        _ if across => tx.query_opt("SELECT MAX(server_seq) FROM change_log", &[])?,
+        None | Some(GLOBAL) => tx.query_opt(
+            "SELECT MAX(server_seq) FROM change_log WHERE bucket = '*'",
+            &[],
+        )?,
+        Some(own) => tx.query_opt(
+            "SELECT MAX(h) FROM ( \
+               SELECT MAX(server_seq) AS h FROM change_log WHERE bucket = ?1 \
+               UNION ALL SELECT MAX(server_seq) AS h FROM change_log WHERE bucket = '*' \
+             ) AS heads",
+            &[own.into()],
+        )?,
+    };
+    Ok(row.as_ref().and_then(|r| col_int(r, 0)))
 }
 
 fn op_len(row: &Row) -> usize {

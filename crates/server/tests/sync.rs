@@ -74,9 +74,11 @@ async fn pull_paging(options: TestOptions) {
     let mut cursor = 0;
     let mut seen = Vec::new();
     let mut pages = 0;
+    let mut heads = Vec::new();
     loop {
         let page = w.mgr_a.pull(cursor, 10, 0).await.unwrap();
         pages += 1;
+        heads.push((page.has_more, page.head_cursor));
         assert!(page.changes.len() <= 10);
         assert!(
             page.changes.iter().all(|c| c.server_seq > cursor),
@@ -95,6 +97,22 @@ async fn pull_paging(options: TestOptions) {
     );
     assert_eq!(pages, 3);
     assert!(seen.windows(2).all(|p| p[0] < p[1]), "server order");
+    // Protocol 4: while more pages wait, each names the newest change the caller may see (office
+    // B's later lead is not counted); the page that ends the pull names none.
+    let last = *seen.last().unwrap();
+    assert_eq!(
+        heads,
+        [(true, Some(last)), (true, Some(last)), (false, None)],
+        "head cursors"
+    );
+    let admin_page = w.admin.pull(0, 10, 0).await.unwrap();
+    let (_, admin_head) = w.admin.pull_all(0).await.unwrap();
+    assert_eq!(
+        admin_page.head_cursor,
+        Some(admin_head),
+        "admins: the log's head"
+    );
+    assert!(admin_head > last);
     // Nothing after the last cursor; office B's lead never reached office A.
     let tail = w.mgr_a.pull(cursor, 10, 0).await.unwrap();
     assert!(tail.changes.is_empty() && tail.next_cursor == cursor);

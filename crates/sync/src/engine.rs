@@ -61,6 +61,10 @@ pub enum Progress {
         changes: u64,
         total: u64,
         cursor: i64,
+        /// How many changes this sync brings in all, when known: estimated from how far the
+        /// cursor has come towards the server's head (`ChangesPage::head_cursor`, protocol 4),
+        /// exact once the last page is in; `None` from an older server.
+        expected: Option<u64>,
     },
     /// `watch` finished a sync.
     Synced(SyncReport),
@@ -321,7 +325,7 @@ impl Pull<'_> {
         let (client, token) = (self.client, self.token);
         let mut cursor = replica::state(store.conn())?.cursor;
         let mut next = Prefetch::start(client, token, cursor, first_wait);
-        let mut writer = PageWriter::new(store);
+        let mut writer = PageWriter::new(store, cursor, self.report.pulled);
         loop {
             // Pages that arrive back to back share a transaction; it commits before the loop
             // waits for the network, so the replica's write lock is never held for a download.
@@ -346,13 +350,34 @@ impl Pull<'_> {
             writer.apply(&page, self.report)?;
             cursor = page.next_cursor;
             if !page.has_more {
+                writer.finished = true;
                 return writer.commit(self.report, self.progress);
             }
-            if writer.batch.is_full() {
+            if writer.batch.is_full() || writer.due() {
                 writer.commit(self.report, self.progress)?;
             }
         }
     }
+}
+
+/// How long applied pages may wait in an open batch: a long first sync commits (and reports its
+/// progress) at least this often, so the window's queue fills while pages arrive, at the cost
+/// of about one extra commit a second.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// The changes a sync brings in all, while it pulls: those pulled since the pull started at
+/// `start` (cursor, changes pulled before), scaled by how much of the sequence range up to the
+/// server's `head` the `cursor` has covered (changes spread over it roughly evenly; the
+/// estimate tightens with every page). `None` before the cursor has moved.
+fn estimate(start: (i64, u64), head: i64, cursor: i64, pulled: u64) -> Option<u64> {
+    let (from, before) = start;
+    let (span, done) = (head - from, cursor - from);
+    if span <= 0 || done <= 0 {
+        return None;
+    }
+    let since = u128::from(pulled.saturating_sub(before));
+    let whole = since * span as u128 / done.min(span) as u128;
+    Some(before.saturating_add(u64::try_from(whole).unwrap_or(u64::MAX)))
 }
 
 /// Applies pulled pages in batches (`PageBatch`) and reports them once they are committed, so
@@ -360,14 +385,38 @@ impl Pull<'_> {
 struct PageWriter<'c> {
     batch: PageBatch<'c>,
     unreported: u64,
+    /// The cursor and the sync's pulled count when this pull started, and the newest head the
+    /// server named since: what `expected` is measured against.
+    start: (i64, u64),
+    head: Option<i64>,
+    /// The last page is applied: `expected` is what was pulled.
+    finished: bool,
+    /// When the batch last committed.
+    committed: std::time::Instant,
 }
 
 impl<'c> PageWriter<'c> {
-    fn new(store: &'c mut Store) -> PageWriter<'c> {
+    fn new(store: &'c mut Store, cursor: i64, pulled: u64) -> PageWriter<'c> {
         PageWriter {
             batch: PageBatch::new(store.conn_mut()),
             unreported: 0,
+            start: (cursor, pulled),
+            head: None,
+            finished: false,
+            committed: std::time::Instant::now(),
         }
+    }
+
+    /// Whether the open batch has waited `REPORT_EVERY` since the last commit.
+    fn due(&self) -> bool {
+        self.committed.elapsed() >= REPORT_EVERY
+    }
+
+    fn expected(&self, report: &SyncReport) -> Option<u64> {
+        if self.finished {
+            return Some(report.pulled);
+        }
+        estimate(self.start, self.head?, report.cursor, report.pulled)
     }
 
     fn apply(
@@ -382,16 +431,19 @@ impl<'c> PageWriter<'c> {
         report.revoked += summary.revoked;
         report.cursor = page.next_cursor;
         self.unreported += summary.changes;
+        self.head = self.head.max(page.head_cursor);
         Ok(())
     }
 
     fn commit(&mut self, report: &SyncReport, progress: &mut dyn FnMut(Progress)) -> Result<()> {
         self.batch.commit()?;
+        self.committed = std::time::Instant::now();
         if self.unreported > 0 {
             progress(Progress::Pulled {
                 changes: std::mem::take(&mut self.unreported),
                 total: report.pulled,
                 cursor: report.cursor,
+                expected: self.expected(report),
             });
         }
         Ok(())
@@ -462,7 +514,8 @@ pub async fn watch(
                     match page {
                         Ok(page) if !page.changes.is_empty() => {
                             let mut report = SyncReport::default();
-                            let mut writer = PageWriter::new(store);
+                            let mut writer = PageWriter::new(store, cursor, 0);
+                            writer.finished = !page.has_more;
                             writer.apply(&page, &mut report)?;
                             writer.commit(&report, progress)?;
                         }
@@ -482,5 +535,27 @@ pub async fn watch(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::estimate;
+
+    #[test]
+    fn the_expected_changes_scale_with_the_share_of_the_range_covered() {
+        // A quarter of the way from cursor 100 to head 500, 250 changes in: about 1,000.
+        assert_eq!(estimate((100, 0), 500, 200, 250), Some(1000));
+        // Changes pulled by an earlier pull of the same sync are counted once.
+        assert_eq!(estimate((100, 40), 500, 300, 140), Some(240));
+        // At or past the head: what was pulled is all there is.
+        assert_eq!(estimate((100, 0), 500, 500, 321), Some(321));
+        assert_eq!(estimate((100, 0), 500, 900, 321), Some(321));
+        // Nothing to measure against yet.
+        assert_eq!(estimate((100, 0), 100, 100, 0), None);
+        assert_eq!(estimate((100, 0), 500, 100, 0), None);
+        assert_eq!(estimate((100, 0), 50, 120, 7), None);
+        // Huge numbers saturate instead of overflowing.
+        assert!(estimate((0, u64::MAX - 1), i64::MAX, 1, u64::MAX).is_some());
     }
 }

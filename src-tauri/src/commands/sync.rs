@@ -44,7 +44,17 @@ pub async fn sync_sign_in(
     fingerprint: String,
     user: String,
     password: String,
+    first_run: State<'_, switchboard_app::first_run::FirstRunControl>,
 ) -> Result<SyncView, ErrorBody> {
+    // The sign-in is recorded in the real replica, which the demo has set aside.
+    if first_run.in_demo() {
+        return Err(ErrorBody {
+            code: "demo".into(),
+            message: "This window is working on the demo. Throw the demo away first, then join \
+                      your office from the welcome screen."
+                .into(),
+        });
+    }
     sync.sign_in(&server_url, &fingerprint, &user, Secret::new(password))
         .await
         .map_err(failure)?;

@@ -12,6 +12,7 @@ import type { Outcome } from './generated/Outcome';
 import type { PartnerKind } from './generated/PartnerKind';
 import type { RequestKind } from './generated/RequestKind';
 import type { RequestStatus } from './generated/RequestStatus';
+import type { Role } from './generated/Role';
 import type { TransferBasis } from './generated/TransferBasis';
 
 /** What each channel is called on screen. */
@@ -74,6 +75,20 @@ export const REQUEST_STATUS_LABEL: Record<RequestStatus, string> = {
   done: 'done',
   rejected: 'rejected',
 };
+
+/** What each role is called on screen. */
+export const ROLE_LABEL: Record<Role, string> = {
+  rep: 'rep',
+  manager: 'manager',
+  admin: 'administrator',
+  privacy: 'privacy staff',
+  privacy_officer: 'privacy officer',
+};
+
+/** The role's words; a key the UI does not know shows as itself. */
+export function roleLabel(role: Role | string): string {
+  return ROLE_LABEL[role as Role] ?? role;
+}
 
 /** The outcome's words; a key the UI does not know (a newer core) shows as itself. */
 export function outcomeLabel(outcome: Outcome | string): string {

@@ -18,4 +18,10 @@ has_more: boolean,
  * The caller's role as of this request (protocol 3; absent from older servers), so a
  * laptop follows a role the admin changed without signing in again.
  */
-role?: Role, };
+role?: Role, 
+/**
+ * The newest change sequence the caller may see, sent while more pages wait (protocol 4;
+ * absent from older servers and on a page that ends the pull), so a replica can tell how
+ * far its sync has to go and show the progress of a long first sync.
+ */
+head_cursor?: number, };

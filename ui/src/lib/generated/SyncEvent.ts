@@ -3,4 +3,4 @@
 /**
  * What the background sync tells the window.
  */
-export type SyncEvent = { "kind": "changed", changes: number, } | { "kind": "status" };
+export type SyncEvent = { "kind": "changed", changes: number, } | { "kind": "pulled", total: number, expected: number | null, } | { "kind": "status" };

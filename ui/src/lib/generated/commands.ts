@@ -20,6 +20,7 @@ import type { Device } from './Device';
 import type { ErasurePreview } from './ErasurePreview';
 import type { ErasureReport } from './ErasureReport';
 import type { Export } from './Export';
+import type { FirstRun } from './FirstRun';
 import type { FollowUp } from './FollowUp';
 import type { HistoryExport } from './HistoryExport';
 import type { HistoryPage } from './HistoryPage';
@@ -76,6 +77,9 @@ export interface Commands {
   audience_preview: { args: { segment: string }; result: Preview };
   audience_export: { args: { segment: string; out: string }; result: Export };
   app_version: { args: Record<string, never>; result: string };
+  first_run_state: { args: Record<string, never>; result: FirstRun };
+  demo_start: { args: Record<string, never>; result: FirstRun };
+  demo_end: { args: Record<string, never>; result: FirstRun };
   correct_lead: { args: { lead: string; changes: Record<string, string> }; result: Correction };
   erase_preview: { args: { lead: string }; result: ErasurePreview };
   erase_lead: { args: { lead: string }; result: ErasureReport };
@@ -142,6 +146,9 @@ export const COMMANDS: Record<keyof Commands, { group: string; binding: string }
   audience_preview: { group: 'main', binding: 'audiencePreview' },
   audience_export: { group: 'main', binding: 'audienceExport' },
   app_version: { group: 'main', binding: 'appVersion' },
+  first_run_state: { group: 'main', binding: 'firstRunState' },
+  demo_start: { group: 'main', binding: 'demoStart' },
+  demo_end: { group: 'main', binding: 'demoEnd' },
   correct_lead: { group: 'requests', binding: 'correctLead' },
   erase_preview: { group: 'requests', binding: 'erasePreview' },
   erase_lead: { group: 'requests', binding: 'eraseLead' },
@@ -244,6 +251,18 @@ export function audienceExport(segment: string, out: string): Promise<Export> {
 
 export function appVersion(): Promise<string> {
   return call('app_version', {});
+}
+
+export function firstRunState(): Promise<FirstRun> {
+  return call('first_run_state', {});
+}
+
+export function demoStart(): Promise<FirstRun> {
+  return call('demo_start', {});
+}
+
+export function demoEnd(): Promise<FirstRun> {
+  return call('demo_end', {});
 }
 
 export function correctLead(lead: string, changes: Record<string, string>): Promise<Correction> {
