@@ -571,6 +571,7 @@ mod tests {
             next_cursor: 42,
             has_more: false,
             role: Some(switchboard_protocol::Role::Rep),
+            head_cursor: Some(57),
         };
         let packed = rmp_serde::to_vec_named(&page).unwrap();
         let zipped = zstd::bulk::compress(&packed, 3).unwrap();
