@@ -656,6 +656,8 @@ impl Inner {
             Progress::Pushed { .. } => self.emit(&SyncEvent::Status),
             Progress::Synced(_) => self.set(SyncConnection::Online, None),
             Progress::Retrying { error } => self.set(SyncConnection::Offline, Some(error)),
+            // Held or lost, the worker keeps syncing (by long-poll meanwhile): no state change.
+            Progress::Live { .. } => {}
         }
     }
 }

@@ -72,6 +72,7 @@ pub fn router(state: ServerState) -> Router {
         .routes(routes!(logout))
         .routes(routes!(push_ops))
         .routes(routes!(changes))
+        .routes(routes!(crate::live::changes_live))
         .routes(routes!(lead))
         .routes(routes!(follow_ups))
         .routes(routes!(list_devices))
@@ -242,7 +243,8 @@ async fn drain(mut body: axum::body::Body, mut seen: u64) {
     .await;
 }
 
-fn bearer(parts: &Parts) -> Result<String> {
+/// The bearer token of a request.
+pub(crate) fn bearer(parts: &Parts) -> Result<String> {
     let value = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -418,7 +420,7 @@ async fn push_ops(
         })
         .await?;
     if outcome.changed {
-        state.changes.notify_waiters();
+        crate::live::committed(&state);
     }
     wire::Wanted::from_headers(&headers).reply(&outcome.response)
 }
@@ -449,6 +451,8 @@ async fn changes(
     let limit = q.limit.unwrap_or(500).clamp(1, MAX_PAGE);
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS) as u64);
     let deadline = tokio::time::Instant::now() + wait;
+    // Commits on other instances (PostgreSQL) arrive here too.
+    let mut wakes = state.live.subscribe();
     loop {
         let notified = state.changes.notified();
         let who = actor.clone();
@@ -463,6 +467,7 @@ async fn changes(
         }
         tokio::select! {
             _ = notified => {}
+            _ = wakes.changed() => {}
             _ = tokio::time::sleep(POLL_EVERY) => {}
             _ = tokio::time::sleep_until(deadline) => {}
         }
@@ -601,7 +606,7 @@ async fn registrations(
         })
         .await?;
     if changed {
-        state.changes.notify_waiters();
+        crate::live::committed(&state);
     }
     Ok(Json(response))
 }
@@ -650,6 +655,8 @@ async fn revoke_device(
             })
         })
         .await?;
+    // Its live streams (here and on other instances) re-check their sign-in and close.
+    crate::live::committed(&state);
     Ok(Json(device))
 }
 

@@ -42,6 +42,9 @@ pub enum ServerError {
     /// A command that must not run beside `serve` found a server running on its data folder.
     #[error("{0}")]
     ServerRunning(String),
+    /// The caller holds as many live streams as it may (`live::MAX_STREAMS_PER_DEVICE`).
+    #[error("{0}")]
+    TooMany(String),
     #[error("storage: {0}")]
     Store(String),
     #[error("{0}")]
@@ -70,6 +73,7 @@ impl ServerError {
             ServerError::Conflict(_) => "conflict",
             ServerError::ReplicaReused(_) => "replica_reused",
             ServerError::ServerRunning(_) => "server_running",
+            ServerError::TooMany(_) => "too_many_streams",
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => "internal",
         }
     }
@@ -90,6 +94,7 @@ impl ServerError {
             | ServerError::Conflict(_)
             | ServerError::ReplicaReused(_)
             | ServerError::ServerRunning(_) => StatusCode::CONFLICT,
+            ServerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -13,6 +13,7 @@ pub mod devices;
 pub mod error;
 pub mod intake;
 pub mod leads;
+pub mod live;
 pub mod normalize;
 pub mod privacy_view;
 pub mod push;

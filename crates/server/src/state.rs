@@ -35,6 +35,8 @@ pub struct Inner {
     /// The sync protocol version this server speaks: `PROTOCOL_VERSION`, another only in tests
     /// of what a client meets at a newer or older server (`speaking`).
     pub protocol_version: u32,
+    /// Live change streams (`crate::live`); woken by commits here and on other instances.
+    pub live: Arc<crate::live::Hub>,
 }
 
 impl ServerState {
@@ -57,12 +59,13 @@ impl ServerState {
             public_url: None,
             changes: Notify::new(),
             protocol_version: switchboard_protocol::PROTOCOL_VERSION,
+            live: Arc::default(),
         })))
     }
 
     /// State for a loaded data folder, opening its store.
     pub fn from_deployment(deployment: &Deployment, clock: Arc<dyn Clock>) -> Result<ServerState> {
-        Ok(ServerState::new(
+        let state = ServerState::new(
             store::open_with_db_key(
                 &deployment.store_url,
                 deployment.keyring.clone(),
@@ -72,7 +75,11 @@ impl ServerState {
             deployment.suppression_key.clone(),
             clock,
         )?
-        .with_public_url(deployment.public_url.clone()))
+        .with_public_url(deployment.public_url.clone());
+        if state.store.kind() == "postgres" {
+            crate::live::connect_postgres(&state.live, &deployment.store_url);
+        }
+        Ok(state)
     }
 
     /// The same state with another token lifetime (before the state is shared).

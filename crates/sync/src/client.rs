@@ -98,6 +98,11 @@ impl Client {
         &self.base
     }
 
+    /// The HTTP client, for requests other modules shape (`crate::live`).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Logs in; the answer carries the bearer token and the deployment's suppression key.
     pub async fn login(&self, user: &str, password: &Secret) -> Result<LoginResponse> {
         self.login_as(&LoginRequest::new(user, password.clone()))
@@ -334,7 +339,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// Tells apart why a request got no answer: a certificate that is not the pinned one, another
 /// TLS failure, or the network (refused, reset, timed out).
-fn network(e: reqwest::Error) -> SyncError {
+pub(crate) fn network(e: reqwest::Error) -> SyncError {
     match tls_cause(&e) {
         Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) => {
             match other.0.downcast_ref::<PinMismatch>() {
@@ -363,7 +368,7 @@ fn tls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls:
         .or_else(|| e.source().and_then(tls_cause))
 }
 
-async fn error_from(response: reqwest::Response) -> SyncError {
+pub(crate) async fn error_from(response: reqwest::Response) -> SyncError {
     let status = response.status();
     let server_version = response
         .headers()

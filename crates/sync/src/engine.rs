@@ -1,6 +1,6 @@
 //! One sync: push the outbox in batches, then pull pages until the server has nothing newer.
-//! `watch` keeps doing that, long-polling the server so remote changes arrive at once and
-//! checking the outbox twice a second so local ones leave within about a second.
+//! `watch` keeps doing that, holding the server's live stream so remote changes arrive at once
+//! and watching the file so local ones leave within milliseconds.
 
 use crate::client::Client;
 use crate::error::{Result, SyncError};
@@ -25,8 +25,9 @@ pub fn push_limits() -> materialize::BatchLimits {
 /// How long a `watch` long-poll waits for the server.
 const WATCH_WAIT_SECS: u32 = 25;
 
-/// How often `watch` looks for local changes while it waits.
-const LOCAL_TICK: Duration = Duration::from_millis(500);
+/// How often `watch` looks for commits by other processes (the window, a CLI command) while it
+/// waits: one read of SQLite's shared-memory header each time (see docs/BENCHMARKS.md).
+const LOCAL_TICK: Duration = Duration::from_millis(15);
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -70,6 +71,8 @@ pub enum Progress {
     Synced(SyncReport),
     /// `watch` hit an error and will retry.
     Retrying { error: String },
+    /// `watch` opened (`true`) or lost (`false`) the server's live stream.
+    Live { connected: bool },
 }
 
 /// The setting that keeps the device id the server gave this replica at its last sign-in.
@@ -479,9 +482,11 @@ impl Drop for Prefetch {
     }
 }
 
-/// Syncs, then keeps syncing: a long-poll brings the server's changes as they happen, and the
-/// outbox is checked twice a second. Returns when `stop` resolves, or on an error that retrying
-/// cannot fix (a refused token). Transient errors are reported and retried after a pause.
+/// Syncs, then keeps syncing until `stop` resolves: remote changes are announced by the
+/// server's live stream (`crate::live`; a long-poll where the server has none), local ones are
+/// noticed within `LOCAL_TICK` of their commit by any process (SQLite's `data_version`).
+/// Returns on an error that retrying cannot fix (a refused token); transient errors are
+/// reported and retried after a pause.
 pub async fn watch(
     store: &mut Store,
     client: &Client,
@@ -490,13 +495,20 @@ pub async fn watch(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(stop);
+    let mut remote = Remote::Connect;
     loop {
+        // Read before the sync: what other processes commit from here on changes it, so a
+        // write made while the sync ran (after its push) is not missed.
+        let version = data_version(store)?;
         match sync_once(store, client, token, progress).await {
             Ok(report) => progress(Progress::Synced(report)),
             Err(e) if e.is_transient() => {
                 progress(Progress::Retrying {
                     error: e.to_string(),
                 });
+                if matches!(remote, Remote::Live(_)) {
+                    remote = Remote::Connect;
+                }
                 tokio::select! {
                     _ = &mut stop => return Ok(()),
                     _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
@@ -505,37 +517,156 @@ pub async fn watch(
             Err(e) => return Err(e),
         }
         let cursor = replica::state(store.conn())?.cursor;
-        let poll = client.pull(token, cursor, MAX_PAGE, WATCH_WAIT_SECS);
-        tokio::pin!(poll);
-        loop {
-            tokio::select! {
+        if matches!(remote, Remote::Connect) {
+            remote = tokio::select! {
                 _ = &mut stop => return Ok(()),
-                page = &mut poll => {
-                    match page {
-                        Ok(page) if !page.changes.is_empty() => {
-                            let mut report = SyncReport::default();
-                            let mut writer = PageWriter::new(store, cursor, 0);
-                            writer.finished = !page.has_more;
-                            writer.apply(&page, &mut report)?;
-                            writer.commit(&report, progress)?;
-                        }
-                        Ok(_) => {}
-                        Err(e) if e.is_transient() => {
-                            progress(Progress::Retrying { error: e.to_string() });
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
-                        Err(e) => return Err(e),
+                opened = client.live(token, cursor) => match opened {
+                    Ok(Some(stream)) => {
+                        progress(Progress::Live { connected: true });
+                        Remote::Live(stream)
                     }
-                    break;
+                    Ok(None) => Remote::Poll,
+                    Err(e) if e.is_transient() => {
+                        Remote::Retry(tokio::time::Instant::now() + LIVE_RETRY)
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+        }
+        let waited = Waiting { cursor, version };
+        if wait_for_work(
+            store,
+            client,
+            token,
+            progress,
+            &mut stop,
+            &mut remote,
+            waited,
+        )
+        .await?
+        {
+            return Ok(());
+        }
+    }
+}
+
+/// How `watch` hears of remote changes.
+enum Remote {
+    /// Open the live stream after the next sync.
+    Connect,
+    /// The live stream is open.
+    Live(crate::live::LiveStream),
+    /// The server has no live stream (or refused another): long-poll.
+    Poll,
+    /// The live stream failed; long-poll until this instant, then connect again.
+    Retry(tokio::time::Instant),
+}
+
+/// Where `wait_for_work` starts: the replica's cursor and SQLite's `data_version` as read
+/// before the last sync.
+struct Waiting {
+    cursor: i64,
+    version: i64,
+}
+
+/// How long `watch` long-polls after the live stream failed before it connects again.
+const LIVE_RETRY: Duration = Duration::from_secs(5);
+
+/// Waits until there is something to sync: a live event, a long-polled page (applied here),
+/// or a local commit that left work in the outbox. `true`: `stop` resolved.
+async fn wait_for_work(
+    store: &mut Store,
+    client: &Client,
+    token: &Secret,
+    progress: &mut dyn FnMut(Progress),
+    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    remote: &mut Remote,
+    Waiting {
+        cursor,
+        mut version,
+    }: Waiting,
+) -> Result<bool> {
+    let polling = !matches!(remote, Remote::Live(_));
+    let poll = async {
+        if polling {
+            client.pull(token, cursor, MAX_PAGE, WATCH_WAIT_SECS).await
+        } else {
+            std::future::pending().await
+        }
+    };
+    tokio::pin!(poll);
+    let mut tick = tokio::time::interval(LOCAL_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.as_mut() => return Ok(true),
+            heard = next_event(remote) => match heard {
+                Ok(crate::live::LiveEvent::Ready { .. }) => {}
+                Ok(crate::live::LiveEvent::Change { .. }) => return Ok(false),
+                Ok(crate::live::LiveEvent::Closed { .. }) => {
+                    // The next pull hears why (a revoked device, a changed role).
+                    *remote = Remote::Connect;
+                    return Ok(false);
                 }
-                _ = tokio::time::sleep(LOCAL_TICK) => {
+                Err(e) => {
+                    progress(Progress::Live { connected: false });
+                    progress(Progress::Retrying { error: e.to_string() });
+                    *remote = Remote::Retry(tokio::time::Instant::now() + LIVE_RETRY);
+                    return Ok(false);
+                }
+            },
+            page = &mut poll => {
+                match page {
+                    Ok(page) if !page.changes.is_empty() => {
+                        let mut report = SyncReport::default();
+                        let mut writer = PageWriter::new(store, cursor, 0);
+                        writer.finished = !page.has_more;
+                        writer.apply(&page, &mut report)?;
+                        writer.commit(&report, progress)?;
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.is_transient() => {
+                        progress(Progress::Retrying { error: e.to_string() });
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+                return Ok(false);
+            }
+            _ = tick.tick() => {
+                if let Remote::Retry(at) = remote {
+                    if tokio::time::Instant::now() >= *at {
+                        *remote = Remote::Connect;
+                        return Ok(false);
+                    }
+                }
+                let now = data_version(store)?;
+                if now != version {
+                    version = now;
                     if materialize::pending_count(store.conn())? > 0 {
-                        break;
+                        return Ok(false);
                     }
                 }
             }
         }
     }
+}
+
+/// The next live event, or never when no stream is open.
+async fn next_event(remote: &mut Remote) -> Result<crate::live::LiveEvent> {
+    match remote {
+        Remote::Live(stream) => stream.next().await,
+        _ => std::future::pending().await,
+    }
+}
+
+/// SQLite's count of commits by other connections to this file: reading it touches only shared
+/// memory, so `watch` can look often and read the outbox only after a commit.
+fn data_version(store: &Store) -> Result<i64> {
+    Ok(store
+        .conn()
+        .pragma_query_value(None, "data_version", |row| row.get::<_, i64>(0))
+        .map_err(switchboard_core::CoreError::from)?)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod keychain;
+pub mod live;
 pub mod probe;
 pub mod tls;
 pub mod updates;

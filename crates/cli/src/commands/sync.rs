@@ -12,7 +12,7 @@ use switchboard_sync::{engine, Progress, Secret, SyncError};
 /// Arguments of `sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// Keep syncing: remote changes arrive within seconds, local ones leave within a second
+    /// Keep syncing: remote changes arrive at once (live stream), local ones leave within milliseconds
     #[arg(long)]
     pub watch: bool,
     /// Show progress on stderr even when it is not a terminal
@@ -87,6 +87,13 @@ fn report_progress(p: &Progress, show: bool, json: bool) {
         Progress::Synced(report) => println!("{}", summary(report)),
         Progress::Retrying { error } if !json => {
             eprintln!("switchboard: sync failed, retrying: {error}")
+        }
+        Progress::Live { connected } if !json => {
+            if *connected {
+                eprintln!("switchboard: holding the server's live stream: changes arrive at once")
+            } else {
+                eprintln!("switchboard: lost the server's live stream: polling until it is back")
+            }
         }
         Progress::Pushed { ops, pending, .. } if show => {
             eprint!("\rpushed {ops} operations, {pending} waiting…            ");
