@@ -25,6 +25,14 @@ pub fn push_limits() -> materialize::BatchLimits {
 /// How long a `watch` long-poll waits for the server.
 const WATCH_WAIT_SECS: u32 = 25;
 
+/// `SWITCHBOARD_LIVE=off` makes `watch` poll as before protocol 4 (a long-poll, local commits
+/// looked for every `POLL_TICK`): for networks whose proxies hold event streams back, and for
+/// the polling baseline of `tests/bench/live_bench.rs`.
+pub const LIVE_VAR: &str = "SWITCHBOARD_LIVE";
+
+/// How often a polling `watch` (`LIVE_VAR=off`) looks for local commits.
+const POLL_TICK: Duration = Duration::from_millis(500);
+
 /// How often `watch` looks for commits by other processes (the window, a CLI command) while it
 /// waits: one read of SQLite's shared-memory header each time (see docs/BENCHMARKS.md).
 const LOCAL_TICK: Duration = Duration::from_millis(15);
@@ -495,7 +503,9 @@ pub async fn watch(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(stop);
-    let mut remote = Remote::Connect;
+    let live = std::env::var(LIVE_VAR).map_or(true, |v| v.trim() != "off");
+    let mut remote = if live { Remote::Connect } else { Remote::Poll };
+    let tick = if live { LOCAL_TICK } else { POLL_TICK };
     loop {
         // Read before the sync: what other processes commit from here on changes it, so a
         // write made while the sync ran (after its push) is not missed.
@@ -533,7 +543,11 @@ pub async fn watch(
                 },
             };
         }
-        let waited = Waiting { cursor, version };
+        let waited = Waiting {
+            cursor,
+            version,
+            tick,
+        };
         if wait_for_work(
             store,
             client,
@@ -567,6 +581,7 @@ enum Remote {
 struct Waiting {
     cursor: i64,
     version: i64,
+    tick: Duration,
 }
 
 /// How long `watch` long-polls after the live stream failed before it connects again.
@@ -584,6 +599,7 @@ async fn wait_for_work(
     Waiting {
         cursor,
         mut version,
+        tick,
     }: Waiting,
 ) -> Result<bool> {
     let polling = !matches!(remote, Remote::Live(_));
@@ -595,7 +611,7 @@ async fn wait_for_work(
         }
     };
     tokio::pin!(poll);
-    let mut tick = tokio::time::interval(LOCAL_TICK);
+    let mut tick = tokio::time::interval(tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
