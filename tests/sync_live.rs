@@ -406,3 +406,78 @@ fn unread_streams_do_not_slow_pushes_and_bad_requests_are_refused() {
     });
     server.assert_no_panic();
 }
+
+/// Two server instances on one PostgreSQL database (as behind a load balancer): a push through
+/// instance one wakes a stream held on instance two through `LISTEN/NOTIFY`, well before the
+/// stream's 15 s keep-alive re-check could have found it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_on_one_instance_wakes_streams_on_another_over_postgres() {
+    use switchboard_core::protocol::Role;
+    use switchboard_test_support::{TestOptions, TestServer};
+    let Some(url) = switchboard_test_support::fresh_pg_url("live_two_instances").await else {
+        return;
+    };
+    let one = TestServer::start(TestOptions {
+        store: Some(url),
+        ..TestOptions::default()
+    })
+    .await
+    .unwrap();
+    one.add_office("BER", "DE").await.unwrap();
+    one.add_route("DE", "BER").await.unwrap();
+    one.add_user("rita", Role::Rep, Some("BER"), PASSWORD)
+        .await
+        .unwrap();
+    one.add_user("mona", Role::Manager, Some("BER"), PASSWORD)
+        .await
+        .unwrap();
+    let two = one
+        .start_sibling(std::sync::Arc::new(switchboard_core::SystemClock))
+        .await
+        .unwrap();
+    let on_two = Client::new(
+        &two.url,
+        &TrustAnchor::fingerprint(&two.fingerprint).unwrap(),
+    )
+    .unwrap();
+    let mona = on_two
+        .login("mona", &Secret::new(PASSWORD.to_string()))
+        .await
+        .unwrap();
+    let mut stream = on_two
+        .live(&mona.token, 0)
+        .await
+        .unwrap()
+        .expect("a stream");
+    assert!(matches!(
+        stream.next().await.unwrap(),
+        LiveEvent::Ready { cursor: 0 }
+    ));
+
+    let mut rita = sync_support::Replica::login(&one.url, &one.fingerprint, "rita").await;
+    rita.add_lead("Ada Across", "ada@example.com", "+493012345670", "DE");
+    let pushed = Instant::now();
+    rita.sync().await;
+    let heard = next_change(&mut stream, Duration::from_secs(10)).await;
+    assert!(
+        matches!(heard, Some(LiveEvent::Change { cursor }) if cursor > 0),
+        "instance two's stream heard {heard:?}"
+    );
+    assert!(
+        pushed.elapsed() < Duration::from_secs(5),
+        "took {:?}: not woken by NOTIFY",
+        pushed.elapsed()
+    );
+    assert_eq!(two.state.live.open_streams(), 1);
+    drop(stream);
+    // The stream's slot is given back once the server notices the client left.
+    let started = Instant::now();
+    while two.state.live.open_streams() > 0 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        two.state.live.open_streams(),
+        0,
+        "a closed stream kept its slot"
+    );
+}
