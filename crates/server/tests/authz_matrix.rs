@@ -507,6 +507,34 @@ async fn endpoints(m: &Matrix) -> (usize, usize) {
         cases += 1;
         baselines += 1;
 
+        // GET /v1/changes/live: a stream for whoever the pull serves (it announces what the
+        // pull would hand out: tests/sync_live.rs), refused as the pull is otherwise. The
+        // stream never ends, so only its status is read.
+        let live = |t: String| {
+            m.w.server
+                .http()
+                .get(format!("{}/v1/changes/live?after=0", m.w.server.url))
+                .bearer_auth(t)
+                .send()
+        };
+        let answer = live(token.clone()).await.unwrap();
+        if authenticated {
+            assert_eq!(answer.status(), StatusCode::OK, "{forger:?} live");
+        } else {
+            let status = answer.status();
+            denied(
+                status,
+                &answer.text().await.unwrap(),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            );
+        }
+        let answer = live(legit.token.expose().to_string()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{forger:?} baseline live");
+        drop(answer);
+        cases += 1;
+        baselines += 1;
+
         // GET /v1/follow-ups: a manager's and an admin's, never a rep's.
         let (status, body) = get(m, &token, "/v1/follow-ups").await;
         denied(status, &body, StatusCode::FORBIDDEN, "forbidden");
