@@ -679,10 +679,13 @@ async fn next_event(remote: &mut Remote) -> Result<crate::live::LiveEvent> {
 /// SQLite's count of commits by other connections to this file: reading it touches only shared
 /// memory, so `watch` can look often and read the outbox only after a commit.
 fn data_version(store: &Store) -> Result<i64> {
-    Ok(store
-        .conn()
-        .pragma_query_value(None, "data_version", |row| row.get::<_, i64>(0))
-        .map_err(switchboard_core::CoreError::from)?)
+    let read = || {
+        store
+            .conn()
+            .prepare_cached("PRAGMA data_version")?
+            .query_row((), |row| row.get::<_, i64>(0))
+    };
+    Ok(read().map_err(switchboard_core::CoreError::from)?)
 }
 
 #[cfg(test)]
