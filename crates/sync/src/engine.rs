@@ -620,8 +620,10 @@ async fn wait_for_work(
                 Ok(crate::live::LiveEvent::Ready { .. }) => {}
                 Ok(crate::live::LiveEvent::Change { .. }) => return Ok(false),
                 Ok(crate::live::LiveEvent::Closed { .. }) => {
-                    // The next pull hears why (a revoked device, a changed role).
-                    *remote = Remote::Connect;
+                    // The next pull hears why (a revoked device, a changed role); long-polling
+                    // a while before reconnecting keeps a server that closes at once from
+                    // being asked again and again.
+                    *remote = Remote::Retry(tokio::time::Instant::now() + LIVE_RETRY);
                     return Ok(false);
                 }
                 Err(e) => {
