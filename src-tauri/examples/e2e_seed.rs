@@ -1,5 +1,5 @@
 //! Seeds a database for the window tests: `e2e_seed <db> <leads.json>`, where the JSON is an
-//! array of `{name, company, email, country, registered_at}` objects. Each becomes a `new` lead.
+//! array of `{name, company, email, phone?, country, registered_at}` objects. Each becomes a `new` lead.
 //! The file is encrypted with the key the app resolves (the harness passes a key file).
 
 use chrono::{DateTime, Utc};
@@ -14,6 +14,8 @@ struct SeedLead {
     name: String,
     company: Option<String>,
     email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
     country: Option<String>,
     registered_at: DateTime<Utc>,
 }
@@ -34,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 name: Some(seed.name.clone()),
                 company: seed.company.clone(),
                 email: seed.email.clone(),
+                phone: seed.phone.clone(),
                 country: seed.country.clone(),
                 last_registered_at: Some(seed.registered_at),
                 ..NewLead::default()

@@ -55,9 +55,11 @@ pub fn new_queue_page(
     read(&desk, |store| views::queue::new_leads(store, offset, limit))
 }
 
-/// Who the window acts as.
-#[tauri::command]
+/// Who the window acts as: the account signed in on the replica now. The window asks again after
+/// every change, so after a remote wipe erased the replica the header stops naming the account.
+#[tauri::command(async)]
 pub fn session_info(desk: State<'_, Desk>) -> Session {
+    desk.acting().follow_replica(desk.lock().conn());
     desk.acting().get()
 }
 

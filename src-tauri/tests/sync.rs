@@ -241,6 +241,36 @@ fn the_signed_in_account_is_who_the_window_acts_as_until_sign_out() {
 }
 
 #[test]
+fn after_a_remote_wipe_the_window_no_longer_names_the_account() {
+    let central = Central::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = mock_keychain();
+    let app = app_as_jsmith(&dir, "desktop.db", &keychain, false);
+    let main = window(&app, "main");
+    let who = |w: &WebviewWindow<MockRuntime>| invoke(w, "session_info", json!({})).unwrap();
+    let fingerprint = central.server.fingerprint.clone();
+    sign_in(&main, &central.server, "mona", PASSWORD, &fingerprint).unwrap();
+    wait_status(&main, 15, "online", |s| s["connection"] == "online");
+    assert_eq!(who(&main), json!({"actor": "mona", "role": "manager"}));
+
+    // Her devices are revoked: the next sync erases the replica and signs the window out; the
+    // header (session_info, asked again after every change) no longer names her.
+    central
+        .rt
+        .block_on(central.server.revoke_user("mona"))
+        .unwrap();
+    invoke(&main, "sync_now", json!({})).unwrap();
+    let status = wait_status(&main, 15, "the refusal", |s| {
+        s["connection"] == "signed_out"
+    });
+    assert!(
+        status["last_error"].as_str().unwrap().contains("erased"),
+        "{status}"
+    );
+    assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
+}
+
+#[test]
 fn the_probe_shows_the_fingerprint_init_printed() {
     let central = Central::start();
     let dir = tempfile::tempdir().unwrap();

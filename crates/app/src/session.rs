@@ -122,11 +122,13 @@ impl Acting {
         };
     }
 
-    /// Acts as the account signed in on the replica behind `conn`, if there is one.
+    /// Acts as the account signed in on the replica behind `conn`; with none signed in there
+    /// (signed out, or the replica erased by a remote wipe), as who the session started as.
     pub fn follow_replica(&self, conn: &rusqlite::Connection) {
         if let Ok(state) = replica::state(conn) {
-            if let Some((user, role)) = replica::signed_in_account(&state) {
-                self.signed_in(user, role);
+            match replica::signed_in_account(&state) {
+                Some((user, role)) => self.signed_in(user, role),
+                None => self.signed_out(),
             }
         }
     }

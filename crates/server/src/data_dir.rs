@@ -309,6 +309,63 @@ pub fn rotate_keys(dir: &Path) -> Result<usize> {
     Ok(count)
 }
 
+/// Encrypts the SQLite store of a data folder made without a key under the key in `key_file`
+/// (`switchboard-server encrypt-store`), with every server on the folder stopped. The folder's
+/// configuration names the key file first (replaced atomically), then the store is converted
+/// (`store::sqlite::encrypt_in_place`); a crash at any point leaves a folder that opens, and
+/// the next open finishes a conversion cut short. Running it again with the same file is a
+/// no-op; another key is refused.
+pub fn encrypt_store(dir: &Path, key_file: &Path) -> Result<()> {
+    let mut config = config(dir)?;
+    if config.store != "sqlite" {
+        return Err(ServerError::Invalid(
+            "this data folder keeps its data in PostgreSQL: encrypt the database server's disk \
+             instead (docs/SYNC.md)"
+                .into(),
+        ));
+    }
+    let key_file = std::path::absolute(key_file)?;
+    read_db_key(&key_file)?;
+    let _alone = lock(dir, LockKind::Exclusive).map_err(|e| match e {
+        ServerError::ServerRunning(_) => ServerError::ServerRunning(format!(
+            "a server is running on {}: stop it before encrypt-store, then start it again",
+            dir.display()
+        )),
+        other => other,
+    })?;
+    match &config.db_key_file {
+        Some(named) if *named != key_file => {
+            return Err(ServerError::Invalid(format!(
+                "the store is encrypted under the key in {} already",
+                named.display()
+            )));
+        }
+        Some(_) => {}
+        None => {
+            config.db_key_file = Some(key_file);
+            replace_private(&dir.join(CONFIG), &serde_json::to_string_pretty(&config)?)?;
+        }
+    }
+    open_store(dir).map(drop)
+}
+
+/// Replaces `path` with `text` atomically: written beside it, synced, renamed over it.
+fn replace_private(path: &Path, text: &str) -> Result<()> {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".new");
+    let fresh = PathBuf::from(name);
+    write_private(&fresh, text)?;
+    let synced = std::fs::File::open(&fresh).and_then(|f| f.sync_all());
+    synced.map_err(|e| ServerError::io(format!("syncing {}", fresh.display()), e))?;
+    std::fs::rename(&fresh, path)
+        .map_err(|e| ServerError::io(format!("replacing {}", path.display()), e))?;
+    if let Some(dir) = path.parent() {
+        let synced = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        synced.map_err(|e| ServerError::io(format!("syncing {}", dir.display()), e))?;
+    }
+    Ok(())
+}
+
 /// How `lock` holds `serve.lock`.
 enum LockKind {
     /// Any number of servers at once.

@@ -86,6 +86,15 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Encrypt the SQLite store of a folder made without --db-key-file (SQLCipher) with the key
+    /// in this file: 64 hex digits, mode 0600. Stop the server first; crash-safe, and the next
+    /// start finishes a conversion cut short.
+    EncryptStore {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        db_key_file: PathBuf,
+    },
     /// Serve HTTPS.
     Serve {
         #[arg(long)]
@@ -516,6 +525,16 @@ fn main() -> anyhow::Result<()> {
                     partners::fields_text(&p.fields)
                 );
             }
+        }
+        Command::EncryptStore { data, db_key_file } => {
+            data_dir::encrypt_store(&data, &db_key_file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!(
+                "the store in {} is encrypted under the key in {}; keep that file (mode 0600) \
+                 and a copy of it somewhere safe",
+                data.display(),
+                db_key_file.display()
+            );
         }
         Command::RotateKeys { data } => {
             let count =

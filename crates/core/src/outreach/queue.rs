@@ -550,23 +550,77 @@ pub fn next(
     at: DateTime<Utc>,
     settings: &QueueSettings,
 ) -> Result<Option<NextLead>> {
+    next_after(conn, queue_name, rep, None, at, settings)
+}
+
+/// `next` for a rep passing on `previous` (the lead they hold and skip): it is given back and
+/// the next lead claimed in one write transaction, with the same result as `release` followed by
+/// `next`. On an encrypted replica every commit encrypts and MACs each page it writes, so a lead
+/// handed out costs one commit, not two, and none when the rep is handed back the lead they
+/// already hold under a lease that would not move.
+pub fn next_after(
+    conn: &Connection,
+    queue_name: &str,
+    rep: &str,
+    previous: Option<&str>,
+    at: DateTime<Utc>,
+    settings: &QueueSettings,
+) -> Result<Option<NextLead>> {
     let rep = rep.trim();
     if rep.is_empty() {
         return Err(CoreError::BadInput(
             "a rep is needed to claim a lead".into(),
         ));
     }
+    if !conn.is_autocommit() {
+        return claim_in_tx(conn, queue_name, rep, previous, at, settings);
+    }
+    // Immediate, so two processes claiming at once queue on the lock instead of failing to
+    // upgrade a read transaction.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match claim_in_tx(conn, queue_name, rep, previous, at, settings) {
+        Ok(found) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(found)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn claim_in_tx(
+    conn: &Connection,
+    queue_name: &str,
+    rep: &str,
+    previous: Option<&str>,
+    at: DateTime<Utc>,
+    settings: &QueueSettings,
+) -> Result<Option<NextLead>> {
     let def = get(conn, queue_name)?;
     // Enrolments made at intake by a cadence rule get their first step's time now.
     crate::outreach::cadence::enrollment::plan_pending(conn)?;
     let lease_until = at + Duration::minutes(settings.lease_minutes);
+    // The rep's own lease does not keep a lead out of their walk, so giving `previous` back
+    // first would not change which lead the walk finds: it is given back only if another is.
+    let mut give_back = previous.map(str::trim).filter(|p| !p.is_empty());
     // Another rep may claim our candidate between the walk and the claim; then the walk runs
     // again and that lead is skipped as leased. Bounded so a storm of claims cannot spin forever.
     for _ in 0..16 {
         let Some(found) = walk(conn, &def, settings, at, Some(rep), 0, 1)?.pop() else {
+            if let Some(previous) = give_back {
+                leads::end_lease(conn, previous, rep)?;
+            }
             return Ok(None);
         };
-        if leads::take_lease(conn, &found.lead.id, rep, at, lease_until)? {
+        // Holding it already with the same end, the claim would rewrite the row unchanged.
+        let held = found.lease_owner.as_deref() == Some(rep)
+            && found.lease_until.map(to_text) == Some(to_text(lease_until));
+        if held || leads::take_lease(conn, &found.lead.id, rep, at, lease_until)? {
+            if let Some(previous) = give_back.take().filter(|p| *p != found.lead.id) {
+                leads::end_lease(conn, previous, rep)?;
+            }
             let mut reasons = reasons(&def, &found.lead, &found.channels, settings, at);
             reasons.extend(crate::outreach::cadence::enrollment::due_steps(
                 conn,

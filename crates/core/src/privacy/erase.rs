@@ -218,8 +218,8 @@ pub fn erase_in(
 }
 
 /// Applies an erasure pulled from the central store inside the caller's transaction: purges the
-/// person if this replica holds them and adds the hashes, without queueing anything to push.
-/// Idempotent. The caller must run `scrub_wal` after committing.
+/// person if this replica holds them, closes their open erasure requests and adds the hashes,
+/// without queueing anything to push. Idempotent. The caller must run `scrub_wal` after committing.
 pub fn apply_remote(conn: &Connection, op: &LeadErased) -> Result<ErasureReport> {
     let held = leads::exists(conn, &op.lead_id)?;
     let purged = if held {
@@ -234,6 +234,8 @@ pub fn apply_remote(conn: &Connection, op: &LeadErased) -> Result<ErasureReport>
         };
         suppression::add_hash(conn, identifier, &h.hash, op.erased_at)?;
     }
+    // The rep's own copy of the request this erasure carried out stops showing as open.
+    requests::close_erased_elsewhere(conn, &op.lead_id, &op.by, op.erased_at)?;
     if held {
         record_erasure(
             conn,

@@ -416,6 +416,29 @@ pub fn apply_remote_handled(conn: &Connection, h: &RequestHandled) -> Result<boo
         > 0)
 }
 
+/// Closes the open erasure requests about a lead erased elsewhere (sync pull) as done, by whoever
+/// erased the person and when: the erasure carried them out, whichever replica recorded them.
+/// Not queued for push: the erasing replica sent its own answer. Returns how many it closed.
+pub fn close_erased_elsewhere(
+    conn: &Connection,
+    lead_id: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE subscriber_request SET status = ?2, handled_by = ?3, handled_at = ?4
+             WHERE lead_id = ?1 AND kind = ?5 AND status = 'open'",
+        )?
+        .execute(params![
+            lead_id,
+            RequestStatus::Done.as_str(),
+            by,
+            to_text(at),
+            RequestKind::Erase.as_str()
+        ])?)
+}
+
 /// Removes the detail of an erased person's requests. Returns how many held one.
 pub fn purge_details(conn: &Connection, lead_id: &str) -> Result<usize> {
     Ok(conn

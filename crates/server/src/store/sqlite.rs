@@ -110,6 +110,113 @@ fn open_connection(path: &Path, db_key: Option<&Secret>) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Whether `path` holds an unencrypted SQLite database with something in it. SQLite is asked
+/// (a plain connection reads the schema) rather than the header read through a file handle:
+/// closing such a handle would drop the locks this process's SQLite connections hold on it.
+fn is_plaintext(path: &Path) -> Result<bool> {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(false);
+    }
+    let plain = Connection::open(path)?;
+    plain.execute_batch("PRAGMA busy_timeout = 10000;")?;
+    let readable = plain.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    match readable {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Encrypts the unencrypted store at `path` under `key`, in place and crash-safe, as the
+/// replica does (`switchboard_core::store::encrypt_in_place`): the data is exported into a file
+/// beside it, which is synced and then renamed over the old one, so at every moment the path
+/// holds either the whole old file or the whole new one. A leftover of a killed run is
+/// discarded and the export starts again. Nothing happens to a file that is encrypted already
+/// or empty. Conversions of one file take turns on a lock file beside it.
+pub fn encrypt_in_place(path: &Path, key: &Secret) -> Result<()> {
+    let with_suffix = |suffix: &str| {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    if !is_plaintext(path)? {
+        return Ok(());
+    }
+    let _turn = ConversionLock::take(&with_suffix(".converting"))?;
+    if !is_plaintext(path)? {
+        return Ok(());
+    }
+    let fresh = with_suffix(".encrypting");
+    match std::fs::remove_file(&fresh) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(ServerError::io(format!("removing {}", fresh.display()), e));
+        }
+        _ => {}
+    }
+    {
+        let old = Connection::open(path)?;
+        old.execute_batch("PRAGMA busy_timeout = 10000;")?;
+        // The WAL goes into the file first, so the export reads everything and no plaintext
+        // `-wal` outlives the conversion.
+        old.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+        let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let raw_key = Secret::new(format!("x'{}'", key.expose()));
+        old.execute(
+            "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+            rusqlite::params![fresh.to_string_lossy(), raw_key.expose()],
+        )?;
+        old.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        old.execute_batch(&format!(
+            "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"
+        ))?;
+    }
+    let synced = std::fs::File::open(&fresh).and_then(|f| f.sync_all());
+    synced.map_err(|e| ServerError::io(format!("syncing {}", fresh.display()), e))?;
+    std::fs::rename(&fresh, path)
+        .map_err(|e| ServerError::io(format!("replacing {}", path.display()), e))?;
+    // The rename itself reaches the disk with the folder's entry.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let synced = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        synced.map_err(|e| ServerError::io(format!("syncing {}", dir.display()), e))?;
+    }
+    Ok(())
+}
+
+/// An exclusive `flock` on a file beside the store, held until dropped (or the process ends).
+struct ConversionLock {
+    _file: std::fs::File,
+}
+
+impl ConversionLock {
+    fn take(path: &Path) -> Result<ConversionLock> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(path)
+            .map_err(|e| ServerError::io(format!("opening {}", path.display()), e))?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(ServerError::io(
+                    format!("locking {}", path.display()),
+                    std::io::Error::last_os_error(),
+                ));
+            }
+        }
+        Ok(ConversionLock { _file: file })
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path, keyring: Arc<Keyring>) -> Result<SqliteStore> {
@@ -124,6 +231,11 @@ impl SqliteStore {
     ) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
+        }
+        if let Some(key) = db_key {
+            // A store made without a key and given one later (`encrypt-store`) is converted here,
+            // so a conversion a crash cut short finishes at the next open.
+            encrypt_in_place(path, key)?;
         }
         keep_private(path)?;
         let writer = open_connection(path, db_key)?;

@@ -122,6 +122,80 @@ fn a_lease_keeps_a_lead_from_a_second_rep_until_it_expires() {
     assert_eq!(page[1].leased_by, None, "Two's lease expired at 12:15");
 }
 
+fn lease_of(s: &Store, id: &str) -> (Option<String>, Option<String>) {
+    s.conn()
+        .query_row(
+            "SELECT lease_owner, lease_until FROM lead WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn passing_on_a_lead_gives_it_back_and_claims_the_next_in_one_commit() {
+    let mut s = store();
+    let one = add_lead(&mut s, lead("One", "DE", utc(2, 8, 0)));
+    let two = add_lead(&mut s, lead("Two", "DE", utc(2, 7, 0)));
+    let settings = QueueSettings::default();
+    let conn = s.conn();
+    let first = next_after(conn, "new", "ann", None, noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.lead.id, one);
+
+    // Passing it on while it is still the top: it comes back, and nothing is written when the
+    // lease would not move (same minute, same end).
+    let writes = conn.total_changes();
+    let again = next_after(conn, "new", "ann", Some(&one), noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.lead.id, one);
+    assert_eq!(
+        conn.total_changes(),
+        writes,
+        "an unchanged claim writes nothing"
+    );
+    // A minute later the same claim moves the lease.
+    let later = noon() + Duration::minutes(1);
+    next_after(conn, "new", "ann", Some(&one), later, &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease_of(&s, &one).0.as_deref(), Some("ann"));
+    assert_eq!(
+        lease_of(&s, &one).1,
+        Some(crate::clock::to_text(later + Duration::minutes(15)))
+    );
+
+    // Worked elsewhere, One leaves the queue: passing it on hands out Two and gives One back,
+    // in one transaction, as `release` then `next` would.
+    conn.execute("UPDATE lead SET status = 'working' WHERE id = ?1", [&one])
+        .unwrap();
+    let moved = next_after(conn, "new", "ann", Some(&one), later, &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.lead.id, two);
+    assert_eq!(lease_of(&s, &one), (None, None));
+    assert_eq!(lease_of(&s, &two).0.as_deref(), Some("ann"));
+    assert!(conn.is_autocommit(), "the transaction was committed");
+
+    // Another rep's lease is not theirs to give back; an empty queue still gives back the own.
+    let bob = next_after(conn, "new", "bob", Some(&two), later, &settings).unwrap();
+    assert_eq!(bob, None, "Two is ann's");
+    assert_eq!(lease_of(&s, &two).0.as_deref(), Some("ann"));
+    assert_eq!(
+        next_after(conn, "due", "ann", Some(&two), later, &settings).unwrap(),
+        None
+    );
+    assert_eq!(lease_of(&s, &two), (None, None));
+
+    // Inside the caller's transaction it joins it instead of opening its own.
+    s.with_tx(|tx| next_after(tx, "new", "ann", None, later, &settings))
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease_of(&s, &two).0.as_deref(), Some("ann"));
+}
+
 #[test]
 fn two_connections_racing_never_claim_the_same_lead() {
     let dir = tempfile::tempdir().unwrap();

@@ -387,6 +387,14 @@ fn an_erasure_pulled_from_the_central_store_purges_and_suppresses_without_pushin
             leads::insert(tx, &id, &new, lead_at)
         })
         .unwrap();
+    // The rep recorded the person's erasure request (and an access request) on this replica.
+    let (asked, access) = replica
+        .with_tx(|tx| {
+            let erase = requests::open(tx, &id, RequestKind::Erase, None, lead_at, "rep1")?;
+            let access = requests::open(tx, &id, RequestKind::Access, None, lead_at, "rep1")?;
+            Ok((erase, access))
+        })
+        .unwrap();
     let pending = crate::store::outbox::pending(replica.conn()).unwrap();
     let applied = replica.with_tx(|tx| apply_remote(tx, &op)).unwrap();
     assert_eq!(applied.hashes, report.hashes);
@@ -395,6 +403,16 @@ fn an_erasure_pulled_from_the_central_store_purges_and_suppresses_without_pushin
     assert_eq!(leads::get(conn, &id).unwrap().status, LeadStatus::Erased);
     assert!(is_suppressed(conn, &key, Identifier::Email, EMAIL).unwrap());
     assert_eq!(crate::store::outbox::pending(conn).unwrap(), pending);
+    // The erasure carried out the rep's request: it is done, by the manager, when they erased.
+    let closed = requests::get(conn, &asked.id).unwrap();
+    assert_eq!(closed.status, switchboard_protocol::RequestStatus::Done);
+    assert_eq!(closed.handled_by.as_deref(), Some("manager1"));
+    assert_eq!(closed.handled_at, Some(op.erased_at));
+    assert_eq!(
+        requests::get(conn, &access.id).unwrap().status,
+        switchboard_protocol::RequestStatus::Open,
+        "only erasure requests are carried out by an erasure"
+    );
     // Applying it again changes nothing.
     replica.with_tx(|tx| apply_remote(tx, &op)).unwrap();
     assert_eq!(count(replica.conn(), "SELECT count(*) FROM erasure"), 1);
