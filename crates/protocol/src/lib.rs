@@ -22,4 +22,6 @@ pub use vocabulary::*;
 /// `replica_reused` (a v1 client would answer that with an error instead of a new replica id).
 /// 3: cadences sync (`cadence_saved`, `cadence_rule_added`, `enrollment_synced`; see
 /// docs/SYNC.md "Protocol 3"); a version-2 replica would drop them and run steps twice.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: a pull naming its replica leaves out that replica's own changes, and this round's
+/// additions (docs/SYNC.md "Protocol 4") ship together.
+pub const PROTOCOL_VERSION: u32 = 4;

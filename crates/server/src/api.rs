@@ -435,6 +435,12 @@ pub struct ChangesParams {
     pub limit: Option<u32>,
     /// Long-poll: seconds to wait for a change when none is pending (at most 30).
     pub wait: Option<u32>,
+    /// Protocol 4: the caller's replica id; its own pushed changes are left out of the page
+    /// (the cursor still moves past them).
+    pub replica: Option<String>,
+    /// Protocol 4: with `replica`, the highest push sequence its file can have sent; own
+    /// changes above it (pushed after a backup the replica was restored from) still come.
+    pub through: Option<i64>,
 }
 
 /// Pulls the changes after a cursor that the caller may see; long-polls with `wait`.
@@ -456,14 +462,22 @@ async fn changes(
     loop {
         let notified = state.changes.notified();
         let who = actor.clone();
+        let mine = q.replica.clone().zip(q.through);
         // The body is written straight from the stored operations (a `ChangesPage`).
-        let (body, count) = state
+        let page = state
             .blocking(move |s| {
-                store::read(&*s.store, |tx| changelog::page_json(tx, &who, after, limit))
+                let own = mine.as_ref().map(|(replica, through)| changelog::Own {
+                    replica,
+                    through: *through,
+                });
+                store::read(&*s.store, |tx| {
+                    changelog::page_json_for(tx, &who, own, after, limit)
+                })
             })
             .await?;
-        if count > 0 || tokio::time::Instant::now() >= deadline {
-            return wire::Wanted::from_headers(&headers).reply_json(body.into());
+        // A page of only the caller's own changes still moves its cursor: answer it at once.
+        if page.count > 0 || page.next_cursor > after || tokio::time::Instant::now() >= deadline {
+            return wire::Wanted::from_headers(&headers).reply_json(page.body.into());
         }
         tokio::select! {
             _ = notified => {}

@@ -3,6 +3,12 @@
 //! A change about a person is stored sealed under that person's key (`crate::sealing`) and
 //! opened when a page is served, so erasing the key leaves nothing readable in old log rows;
 //! erasures themselves (PII-free) and changes about no one stay plain JSON.
+//!
+//! Protocol 4: a change that is exactly an operation a replica pushed records that replica and
+//! the operation's sequence (`origin`, `origin_seq`), and that replica's pull skips it (it holds
+//! the change already). Whatever the server emits differently from what was pushed (a clamped
+//! clock, stripped personal data, a merged enrolment, an erasure's own changes) has no origin
+//! and reaches every replica, the pushing one included.
 
 use crate::accounts::Actor;
 use crate::error::{Result, ServerError};
@@ -10,7 +16,61 @@ use crate::leads::{LeadRow, ZERO_CLOCK};
 use crate::privacy_view;
 use crate::sealing::{self, Opener};
 use crate::store::{col_int, col_text, Row, Tx, Val};
+use std::cell::RefCell;
 use switchboard_protocol::*;
+
+/// The pushed operation being applied on this thread: its replica, sequence and JSON.
+struct Pushed {
+    replica: String,
+    seq: i64,
+    json: String,
+}
+
+thread_local! {
+    // Carried beside the transaction rather than through the dozen emitters one operation can
+    // reach: only `emit` reads it, and only to compare what it writes with what was pushed.
+    static PUSHED: RefCell<Option<Pushed>> = const { RefCell::new(None) };
+}
+
+/// Runs `apply` (applying `op`, pushed by `replica` under `seq`) so that a change it emits
+/// which is that very operation records its origin. Nested calls are not expected; the scope
+/// ends when `apply` returns or unwinds.
+pub fn as_pushed<T>(replica: &str, seq: i64, op: &Op, apply: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            PUSHED.with(|p| p.borrow_mut().take());
+        }
+    }
+    let json = serde_json::to_string(op).ok();
+    PUSHED.with(|p| {
+        *p.borrow_mut() = json.map(|json| Pushed {
+            replica: replica.to_string(),
+            seq,
+            json,
+        })
+    });
+    let _reset = Reset;
+    apply()
+}
+
+/// The origin of a change whose JSON is `json`: the pushing replica and sequence when it is
+/// the pushed operation unchanged.
+fn origin_of(json: &str) -> (Option<String>, Option<i64>) {
+    PUSHED.with(|p| match &*p.borrow() {
+        Some(pushed) if pushed.json == json => (Some(pushed.replica.clone()), Some(pushed.seq)),
+        _ => (None, None),
+    })
+}
+
+/// Which changes a pull leaves out: those `replica` pushed with a sequence up to `through`
+/// (the highest sequence the replica's file can have pushed, so a backup restored with its
+/// identity still receives what it pushed after the backup was taken).
+#[derive(Debug, Clone, Copy)]
+pub struct Own<'a> {
+    pub replica: &'a str,
+    pub through: i64,
+}
 
 /// Bucket every replica pulls (erasures, so every suppression list learns the hashes).
 pub const GLOBAL: &str = "*";
@@ -26,15 +86,27 @@ pub fn bucket_of(office: Option<&str>) -> &str {
 /// Appends `op` to `bucket` (numbered in commit order by the store, `Tx::log_change`).
 pub fn emit(tx: &mut dyn Tx, bucket: &str, op: &Op) -> Result<()> {
     let json = serde_json::to_string(op)?;
+    let (origin, origin_seq) = origin_of(&json);
     let json = match op {
         Op::LeadErased(_) => json,
         _ => sealing::seal_body(tx, op.lead_id(), json)?,
     };
-    tx.log_change(bucket, op.lead_id(), json)
+    tx.log_change(bucket, op.lead_id(), json, origin.zip(origin_seq))
 }
 
 /// The changes after `after` that `actor` may see, at most `limit`.
 pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<ChangesPage> {
+    page_for(tx, actor, None, after, limit)
+}
+
+/// As `page`, leaving out the caller's own changes (`own`).
+pub fn page_for(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    own: Option<Own>,
+    after: i64,
+    limit: u32,
+) -> Result<ChangesPage> {
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
     let officer = actor.role == Role::PrivacyOfficer;
     let mut changes = Vec::with_capacity(rows.len());
@@ -43,6 +115,9 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
     for row in &rows {
         let (server_seq, lead_id, stored) = change_parts(row)?;
         next_cursor = server_seq;
+        if is_own(row, own) {
+            continue;
+        }
         let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key_row(row))? else {
             continue;
         };
@@ -62,17 +137,39 @@ pub fn page(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<Ch
     })
 }
 
+/// A page as `page_json_for` writes it.
+pub struct PageJson {
+    /// The JSON text of a `ChangesPage`.
+    pub body: String,
+    /// How many changes it holds.
+    pub count: usize,
+    /// Its `next_cursor` (past the changes left out, too).
+    pub next_cursor: i64,
+}
+
 /// A page as `page` builds it, already as the JSON text of a `ChangesPage`, and how many
-/// changes it holds. Each operation is copied as it is stored, or as it opens (the log holds
-/// the JSON that `serde_json` wrote for it, sealed when it is about a person), instead of
-/// being parsed and written again: on a first sync the server's share of the work is then the
-/// range read and one decryption per change.
+/// changes it holds.
 pub fn page_json(
     tx: &mut dyn Tx,
     actor: &Actor,
     after: i64,
     limit: u32,
 ) -> Result<(String, usize)> {
+    let page = page_json_for(tx, actor, None, after, limit)?;
+    Ok((page.body, page.count))
+}
+
+/// A page as `page_for` builds it, written as JSON. Each operation is copied as it is stored,
+/// or as it opens (the log holds the JSON that `serde_json` wrote for it, sealed when it is
+/// about a person), instead of being parsed and written again: on a first sync the server's
+/// share of the work is then the range read and one decryption per change.
+pub fn page_json_for(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    own: Option<Own>,
+    after: i64,
+    limit: u32,
+) -> Result<PageJson> {
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
     let officer = actor.role == Role::PrivacyOfficer;
     let mut body = String::with_capacity(64 + rows.iter().map(|r| 40 + op_len(r)).sum::<usize>());
@@ -83,6 +180,9 @@ pub fn page_json(
     for row in &rows {
         let (server_seq, lead_id, stored) = change_parts(row)?;
         next_cursor = server_seq;
+        if is_own(row, own) {
+            continue;
+        }
         // A change whose key is gone is about an erased person (erasure deletes those rows
         // in the same transaction, so this is only a guard).
         let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key_row(row))? else {
@@ -113,7 +213,20 @@ pub fn page_json(
         body.push_str(&head.to_string());
     }
     body.push('}');
-    Ok((body, count))
+    Ok(PageJson {
+        body,
+        count,
+        next_cursor,
+    })
+}
+
+/// Whether a change row is one `own`'s replica pushed (its `origin` and `origin_seq`).
+fn is_own(row: &Row, own: Option<Own>) -> bool {
+    let Some(own) = own else { return false };
+    matches!(
+        (row.get(5), row.get(6)),
+        (Some(Val::Text(origin)), Some(Val::Int(seq))) if origin == own.replica && *seq <= own.through
+    )
 }
 
 /// The newest change `actor` may see: a replica's first sync measures its progress against it.
@@ -169,14 +282,15 @@ fn key_row(row: &Row) -> (Option<&str>, Option<&str>) {
 }
 
 /// Up to `limit` change rows after `after` visible to `actor` (one indexed range read), each
-/// with its person's wrapped key (so opening a page costs no query per person), and whether
+/// with its person's wrapped key and its origin (so opening a page costs no query per person), and whether
 /// more follow.
 fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(Vec<Row>, bool)> {
     let limit = limit.clamp(1, MAX_PAGE) as i64;
     let mut rows = if actor.role == Role::PrivacyOfficer {
         // People with a request, in any bucket, and the global bucket (`privacy_view`).
         tx.query(
-            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped FROM change_log c \
+            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, c.origin_seq \
+             FROM change_log c \
              LEFT JOIN person_key k ON k.lead_id = c.lead_id WHERE c.server_seq > ?1 \
              AND (c.bucket = '*' OR c.lead_id IN \
                (SELECT lead_id FROM record WHERE kind = 'subscriber_request')) \
@@ -185,7 +299,8 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         )?
     } else if actor.is_admin() {
         tx.query(
-            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped FROM change_log c \
+            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, c.origin_seq \
+             FROM change_log c \
              LEFT JOIN person_key k ON k.lead_id = c.lead_id WHERE c.server_seq > ?1 \
              ORDER BY c.server_seq LIMIT ?2",
             &[after.into(), (limit + 1).into()],
@@ -194,7 +309,8 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         match actor.office.as_deref() {
             // A non-admin without an office sees only the global bucket.
             None | Some(GLOBAL) => tx.query(
-                "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped FROM change_log c \
+                "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, \
+                 c.origin_seq FROM change_log c \
                  LEFT JOIN person_key k ON k.lead_id = c.lead_id \
                  WHERE c.bucket = '*' AND c.server_seq > ?1 ORDER BY c.server_seq LIMIT ?2",
                 &[after.into(), (limit + 1).into()],
@@ -204,14 +320,14 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
             // `bucket IN (…)` lets SQLite pick that index and then sort every change after
             // the cursor for each page, which makes a first sync quadratic.
             Some(own) => tx.query(
-                "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped FROM ( \
-                   SELECT server_seq, op, lead_id FROM ( \
-                     SELECT server_seq, op, lead_id FROM change_log \
+                "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped, p.origin, p.origin_seq FROM ( \
+                   SELECT server_seq, op, lead_id, origin, origin_seq FROM ( \
+                     SELECT server_seq, op, lead_id, origin, origin_seq FROM change_log \
                      WHERE bucket = ?2 AND server_seq > ?1 ORDER BY server_seq LIMIT ?3 \
                    ) AS own_bucket \
                    UNION ALL \
-                   SELECT server_seq, op, lead_id FROM ( \
-                     SELECT server_seq, op, lead_id FROM change_log \
+                   SELECT server_seq, op, lead_id, origin, origin_seq FROM ( \
+                     SELECT server_seq, op, lead_id, origin, origin_seq FROM change_log \
                      WHERE bucket = '*' AND server_seq > ?1 ORDER BY server_seq LIMIT ?3 \
                    ) AS global_bucket \
                    ORDER BY server_seq LIMIT ?3 \

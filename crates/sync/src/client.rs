@@ -174,29 +174,54 @@ impl Client {
         limit: u32,
         wait_secs: u32,
     ) -> Result<ChangesPage> {
+        self.pull_from(token, None, after, limit, wait_secs).await
+    }
+
+    /// As `pull`, for the replica `own` names (its id and the highest push sequence its file
+    /// can have sent): the server leaves out the changes that replica pushed itself (protocol 4).
+    pub async fn pull_from(
+        &self,
+        token: &Secret,
+        own: Option<&Own>,
+        after: i64,
+        limit: u32,
+        wait_secs: u32,
+    ) -> Result<ChangesPage> {
         if self.is_compact() {
-            let answer = self.pull_as(token, after, limit, wait_secs, true).await;
+            let answer = self
+                .pull_as(token, own, after, limit, wait_secs, true)
+                .await;
             if !self.refused_compact(&answer) {
                 return answer;
             }
         }
-        self.pull_as(token, after, limit, wait_secs, false).await
+        self.pull_as(token, own, after, limit, wait_secs, false)
+            .await
     }
 
     async fn pull_as(
         &self,
         token: &Secret,
+        own: Option<&Own>,
         after: i64,
         limit: u32,
         wait_secs: u32,
         compact: bool,
     ) -> Result<ChangesPage> {
+        let mut url = format!(
+            "{}/v1/changes?after={after}&limit={limit}&wait={wait_secs}",
+            self.base
+        );
+        if let Some(own) = own {
+            url.push_str(&format!(
+                "&replica={}&through={}",
+                query_value(&own.replica),
+                own.through
+            ));
+        }
         let mut request = self
             .http
-            .get(format!(
-                "{}/v1/changes?after={after}&limit={limit}&wait={wait_secs}",
-                self.base
-            ))
+            .get(url)
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .bearer_auth(token.expose())
             .timeout(REQUEST_TIMEOUT + Duration::from_secs(wait_secs as u64));
@@ -307,6 +332,27 @@ impl Client {
 }
 
 /// `https://host[:port]` without a trailing slash; anything but HTTPS is refused.
+/// A replica as its pull names itself: its id, and the highest push sequence its file can have
+/// sent (`identity::push_horizon`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Own {
+    pub replica: String,
+    pub through: i64,
+}
+
+/// `value` escaped for a URL query (replica ids are UUIDs; anything else is percent-encoded).
+fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn normalize_url(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
     let parsed = reqwest::Url::parse(url)

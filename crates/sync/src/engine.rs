@@ -2,7 +2,7 @@
 //! `watch` keeps doing that, holding the server's live stream so remote changes arrive at once
 //! and watching the file so local ones leave within milliseconds.
 
-use crate::client::Client;
+use crate::client::{Client, Own};
 use crate::error::{Result, SyncError};
 use crate::tls::TrustAnchor;
 use serde::Serialize;
@@ -220,9 +220,11 @@ async fn sync_inner(
             return Err(pushed.unwrap_err());
         }
     }
+    let own = own(store)?;
     let mut pull = Pull {
         client,
         token,
+        own: &own,
         report: &mut report,
         progress,
         role: None,
@@ -303,6 +305,8 @@ async fn push_all(
 struct Pull<'a> {
     client: &'a Client,
     token: &'a Secret,
+    /// This replica, whose own changes the server leaves out.
+    own: &'a Own,
     report: &'a mut SyncReport,
     progress: &'a mut dyn FnMut(Progress),
     /// The account's role as the server last reported it.
@@ -335,7 +339,7 @@ impl Pull<'_> {
     async fn pages(&mut self, store: &mut Store, first_wait: u32) -> Result<()> {
         let (client, token) = (self.client, self.token);
         let mut cursor = replica::state(store.conn())?.cursor;
-        let mut next = Prefetch::start(client, token, cursor, first_wait);
+        let mut next = Prefetch::start(client, token, self.own, cursor, first_wait);
         let mut writer = PageWriter::new(store, cursor, self.report.pulled);
         loop {
             // Pages that arrive back to back share a transaction; it commits before the loop
@@ -356,7 +360,7 @@ impl Pull<'_> {
                 return writer.commit(self.report, self.progress);
             }
             if page.has_more {
-                next = Prefetch::start(client, token, page.next_cursor, 0);
+                next = Prefetch::start(client, token, self.own, page.next_cursor, 0);
             }
             writer.apply(&page, self.report)?;
             cursor = page.next_cursor;
@@ -389,6 +393,14 @@ fn estimate(start: (i64, u64), head: i64, cursor: i64, pulled: u64) -> Option<u6
     let since = u128::from(pulled.saturating_sub(before));
     let whole = since * span as u128 / done.min(span) as u128;
     Some(before.saturating_add(u64::try_from(whole).unwrap_or(u64::MAX)))
+}
+
+/// This replica as its pulls name it (protocol 4): the server leaves out the changes it pushed.
+fn own(store: &Store) -> Result<Own> {
+    Ok(Own {
+        replica: store.replica_id()?,
+        through: identity::push_horizon(store.conn())?,
+    })
 }
 
 /// Applies pulled pages in batches (`PageBatch`) and reports them once they are committed, so
@@ -465,10 +477,12 @@ impl<'c> PageWriter<'c> {
 struct Prefetch(tokio::task::JoinHandle<Result<switchboard_protocol::ChangesPage>>);
 
 impl Prefetch {
-    fn start(client: &Client, token: &Secret, after: i64, wait: u32) -> Prefetch {
-        let (client, token) = (client.clone(), token.clone());
+    fn start(client: &Client, token: &Secret, own: &Own, after: i64, wait: u32) -> Prefetch {
+        let (client, token, own) = (client.clone(), token.clone(), own.clone());
         Prefetch(tokio::spawn(async move {
-            client.pull(&token, after, MAX_PAGE, wait).await
+            client
+                .pull_from(&token, Some(&own), after, MAX_PAGE, wait)
+                .await
         }))
     }
 

@@ -185,6 +185,14 @@ pub fn note_pushing(store: &Store, through_entry: i64) -> Result<()> {
     Ok(())
 }
 
+/// The highest push sequence this file can have sent (every part of its newest outbox entry):
+/// what its pull names so the server leaves out its own changes up to there, and no further
+/// (an older copy restored with its identity still receives what it pushed after the copy).
+pub fn push_horizon(conn: &rusqlite::Connection) -> Result<i64> {
+    let parts = super::materialize::PARTS;
+    Ok((outbox_counter(conn)? + 1) * parts - 1)
+}
+
 /// The highest outbox sequence ever handed out in this file (AUTOINCREMENT never reuses one).
 fn outbox_counter(conn: &rusqlite::Connection) -> Result<i64> {
     use rusqlite::OptionalExtension;

@@ -152,14 +152,23 @@ pub fn push(
                 },
                 None => {
                     let mut effects = Effects::default();
-                    let verdict = apply(
-                        tx,
-                        actor,
+                    // A change that is this operation unchanged names its origin, so the
+                    // pushing replica does not pull it back (`changelog::as_pushed`).
+                    let verdict = crate::changelog::as_pushed(
                         &req.replica_id,
+                        pushed.seq,
                         &pushed.op,
-                        now,
-                        key,
-                        &mut effects,
+                        || {
+                            apply(
+                                tx,
+                                actor,
+                                &req.replica_id,
+                                &pushed.op,
+                                now,
+                                key,
+                                &mut effects,
+                            )
+                        },
                     )?;
                     receipts::record(tx, &req.replica_id, pushed.seq, &verdict, digest)?;
                     all.changed |= effects.changed;

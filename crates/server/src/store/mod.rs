@@ -110,7 +110,15 @@ pub trait Tx {
     /// sequence number commits in order with every other: SQLite takes it from
     /// `change_counter` under its single writer; PostgreSQL numbers the transaction's changes
     /// just before commit, under a lock held to commit (`postgres`).
-    fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()>;
+    /// `origin` is the replica and push sequence when the change is that pushed operation
+    /// unchanged (protocol 4: that replica's pull leaves it out).
+    fn log_change(
+        &mut self,
+        bucket: &str,
+        lead_id: Option<&str>,
+        op: String,
+        origin: Option<(String, i64)>,
+    ) -> Result<()>;
     /// The change-log buckets (offices, `*`, `""` for no office) this transaction logged to so
     /// far: after commit, the offices whose replicas have something new to pull.
     fn changed_buckets(&self) -> std::collections::BTreeSet<String>;
@@ -127,7 +135,8 @@ impl dyn Tx + '_ {
 
 /// Adds one change row; both stores write the log with it.
 pub const INSERT_CHANGE: &str =
-    "INSERT INTO change_log (server_seq, bucket, lead_id, op) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO change_log (server_seq, bucket, lead_id, op, origin, origin_seq) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// Takes the next number of the one-row `change_counter`; its row lock, held to commit, keeps
 /// the numbers committing in order.

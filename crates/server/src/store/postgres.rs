@@ -134,6 +134,8 @@ struct Change {
     bucket: String,
     lead_id: Option<String>,
     op: String,
+    /// The pushing replica and sequence (protocol 4), when the change is that push unchanged.
+    origin: Option<(String, i64)>,
 }
 
 struct PgTx<'a, 'b> {
@@ -202,19 +204,30 @@ impl<'a, 'b> PgTx<'a, 'b> {
         while rows.peek().is_some() {
             let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
             let mut sql =
-                String::from("INSERT INTO change_log (server_seq, bucket, lead_id, op) VALUES ");
-            let mut params = Vec::with_capacity(chunk.len() * 4);
+                String::from("INSERT INTO change_log (server_seq, bucket, lead_id, op, origin, origin_seq) VALUES ");
+            let mut params = Vec::with_capacity(chunk.len() * 6);
             for (i, (seq, change)) in chunk.into_iter().enumerate() {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                let n = i * 4;
-                sql.push_str(&format!("(?{}, ?{}, ?{}, ?{})", n + 1, n + 2, n + 3, n + 4));
+                let n = i * 6;
+                sql.push_str(&format!(
+                    "(?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                ));
+                let (origin, origin_seq) = change.origin.unzip();
                 params.extend([
                     seq.into(),
                     change.bucket.into(),
                     change.lead_id.into(),
                     change.op.into(),
+                    origin.into(),
+                    origin_seq.into(),
                 ]);
             }
             self.exec(&sql, &params)?;
@@ -300,7 +313,13 @@ impl Tx for PgTx<'_, '_> {
         &mut self.cache
     }
 
-    fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()> {
+    fn log_change(
+        &mut self,
+        bucket: &str,
+        lead_id: Option<&str>,
+        op: String,
+        origin: Option<(String, i64)>,
+    ) -> Result<()> {
         if self.logged >= PROVISIONAL_SPAN {
             return Err(ServerError::Internal(format!(
                 "one transaction may log at most {PROVISIONAL_SPAN} changes"
@@ -315,6 +334,7 @@ impl Tx for PgTx<'_, '_> {
                 bucket: bucket.to_string(),
                 lead_id: lead_id.map(str::to_string),
                 op,
+                origin,
             },
         ));
         self.logged += 1;

@@ -16,6 +16,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_cadences", V6_CADENCES),
     ("0009_updates", V9_UPDATES),
     ("0007_parallel_writes", ""),
+    // After 0009 and 0007, which main ran first: the list is positional (`schema_version`
+    // counts).
+    ("0008_change_origin", V8_CHANGE_ORIGIN),
 ];
 
 /// Code a migration runs after its SQL.
@@ -283,6 +286,13 @@ CREATE TABLE IF NOT EXISTS update_chunk (
     data    TEXT NOT NULL,
     PRIMARY KEY (version, idx)
 );
+";
+
+// Protocol 4: the replica and sequence a change was pushed under, when the change is that
+// pushed operation unchanged, so that replica's pull leaves it out (`changelog::Own`).
+const V8_CHANGE_ORIGIN: &str = "
+ALTER TABLE change_log ADD COLUMN origin TEXT;
+ALTER TABLE change_log ADD COLUMN origin_seq BIGINT;
 ";
 
 /// Applies the migrations not yet applied, inside one transaction, after checking that the

@@ -275,7 +275,13 @@ impl Tx for SqliteTx<'_> {
         self.3.clone()
     }
 
-    fn log_change(&mut self, bucket: &str, lead_id: Option<&str>, op: String) -> Result<()> {
+    fn log_change(
+        &mut self,
+        bucket: &str,
+        lead_id: Option<&str>,
+        op: String,
+        origin: Option<(String, i64)>,
+    ) -> Result<()> {
         // One writer at a time (`BEGIN IMMEDIATE`): the counter's numbers commit in order.
         let seq = super::counter_next(self)?;
         if !self.3.contains(bucket) {
@@ -283,7 +289,14 @@ impl Tx for SqliteTx<'_> {
         }
         self.exec(
             super::INSERT_CHANGE,
-            &[seq.into(), bucket.into(), lead_id.into(), op.into()],
+            &[
+                seq.into(),
+                bucket.into(),
+                lead_id.into(),
+                op.into(),
+                origin.as_ref().map(|(r, _)| r.as_str()).into(),
+                origin.map(|(_, s)| s).into(),
+            ],
         )?;
         Ok(())
     }
