@@ -42,6 +42,25 @@ async fn populate(hub: &Hub, leads: usize) -> Replica {
     ada
 }
 
+/// Bytes this process has caused to be written to storage so far (`/proc/self/io`).
+fn write_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("write_bytes: ")?.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Size of a replica: its database file plus what is left in its WAL.
+fn file_size(db: &std::path::Path) -> u64 {
+    let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut wal = db.as_os_str().to_os_string();
+    wal.push("-wal");
+    len(db) + len(std::path::Path::new(&wal))
+}
+
 /// Adds `rows` follow-up rows (on filler leads) straight into a replica's file.
 fn pad(replica: &Replica, rows: usize) {
     let conn = replica.store.conn();
@@ -79,24 +98,58 @@ async fn main() {
         populate_start.elapsed().as_secs_f64()
     );
 
-    // 1. First sync vs raw insert.
+    // 1. First sync vs raw insert; the replica encrypted (SQLCipher, as the app keeps it) and
+    // plain in turn, and what the process wrote to disk during each against the file's size.
     let mut sync_rates = Vec::new();
     let mut raw_rates = Vec::new();
+    let mut secs_encrypted = Vec::new();
+    let mut secs_plain = Vec::new();
+    let mut written_ratios = Vec::new();
+    let key = sync_support::test_key();
     for _ in 0..runs {
-        let mut fresh = hub.replica("mona").await;
-        let start = Instant::now();
-        let report = fresh.sync().await;
-        let secs = start.elapsed().as_secs_f64();
-        let rows =
-            fresh.count("SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)");
-        sync_rates.push(rows as f64 / secs);
-        let (raw_secs, raw_rows) = raw_insert(&fresh.path);
-        raw_rates.push(raw_rows as f64 / raw_secs);
-        eprintln!(
-            "first sync: {rows} rows ({} changes) in {secs:.2}s; raw insert {raw_rows} rows in {raw_secs:.2}s",
-            report.pulled
-        );
+        for encrypted in [true, false] {
+            let mut fresh = Replica::login_keyed(
+                &hub.server.url,
+                &hub.server.fingerprint,
+                "mona",
+                encrypted.then_some(&key),
+            )
+            .await;
+            let written_before = write_bytes();
+            let start = Instant::now();
+            let report = fresh.sync().await;
+            let secs = start.elapsed().as_secs_f64();
+            let written = write_bytes().saturating_sub(written_before);
+            let size = file_size(&fresh.path);
+            let rows = fresh
+                .count("SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)");
+            eprintln!(
+                "first sync ({}): {rows} rows ({} changes) in {secs:.2}s; wrote {:.0} MB for a {:.0} MB replica ({:.2}x)",
+                if encrypted { "encrypted" } else { "plain" },
+                report.pulled,
+                written as f64 / 1e6,
+                size as f64 / 1e6,
+                written as f64 / size as f64
+            );
+            if !encrypted {
+                secs_plain.push(secs);
+                continue;
+            }
+            secs_encrypted.push(secs);
+            written_ratios.push(written as f64 / size as f64);
+            sync_rates.push(rows as f64 / secs);
+            let (raw_secs, raw_rows) = raw_insert(&fresh.path);
+            raw_rates.push(raw_rows as f64 / raw_secs);
+            eprintln!("raw insert {raw_rows} rows in {raw_secs:.2}s");
+        }
     }
+    println!(
+        "bench1 first_sync_s_median encrypted={:.2} plain={:.2} encrypted_over_plain={:.3} written_over_size_median={:.2}",
+        median(secs_encrypted.clone()),
+        median(secs_plain.clone()),
+        median(secs_encrypted) / median(secs_plain),
+        median(written_ratios)
+    );
     // Where the time of a first sync goes: the same pages fetched into memory only (server,
     // TLS, JSON decoding), then applied to another fresh replica without the network.
     {
@@ -159,7 +212,14 @@ async fn main() {
             for c in 0..100 {
                 ada.call(&lead, &format!("incremental {run}-{c}"));
             }
-            ada.sync().await;
+            let own = ada.sync().await;
+            // Protocol 4: the pushing replica does not pull its own 100 calls back.
+            if run == 0 {
+                println!(
+                    "bench4 own_changes_pulled_back={} of {} pushed",
+                    own.pulled, own.pushed
+                );
+            }
             let start = Instant::now();
             let report = replica.sync().await;
             assert!(report.pulled >= 100, "{report:?}");

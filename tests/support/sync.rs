@@ -127,11 +127,21 @@ pub struct Replica {
 impl Replica {
     /// Creates a replica database and logs in to `url`, trusting the pinned `fingerprint`.
     pub async fn login(url: &str, fingerprint: &str, user: &str) -> Replica {
+        Replica::login_keyed(url, fingerprint, user, Some(&test_key())).await
+    }
+
+    /// As `login`, with the database encrypted under `key` (none: a plain SQLite file, for
+    /// benchmarks that compare the two).
+    pub async fn login_keyed(
+        url: &str,
+        fingerprint: &str,
+        user: &str,
+        key: Option<&DatabaseKey>,
+    ) -> Replica {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchboard.db");
         let clock = FixedClock::at(monday());
-        let mut store =
-            Store::open_with_clock(&path, Some(&test_key()), Arc::new(clock.clone())).unwrap();
+        let mut store = Store::open_with_clock(&path, key, Arc::new(clock.clone())).unwrap();
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         let answer = engine::login(&mut store, url, &anchor, None, user, &Secret::new(PASSWORD))
             .await
