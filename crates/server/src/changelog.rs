@@ -107,6 +107,7 @@ pub fn page_for(
     after: i64,
     limit: u32,
 ) -> Result<ChangesPage> {
+    let own = own_of(tx, actor, own)?;
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
     let officer = actor.role == Role::PrivacyOfficer;
     let mut changes = Vec::with_capacity(rows.len());
@@ -170,6 +171,7 @@ pub fn page_json_for(
     after: i64,
     limit: u32,
 ) -> Result<PageJson> {
+    let own = own_of(tx, actor, own)?;
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
     let officer = actor.role == Role::PrivacyOfficer;
     let mut body = String::with_capacity(64 + rows.iter().map(|r| 40 + op_len(r)).sum::<usize>());
@@ -218,6 +220,19 @@ pub fn page_json_for(
         count,
         next_cursor,
     })
+}
+
+/// `own` when its replica last pushed as `actor`, else nothing: a pull may leave out only the
+/// changes of a replica its own account pushes from, so naming someone else's replica (their
+/// ids travel in enrolments) tells nothing about which changes came from it.
+fn own_of<'a>(tx: &mut dyn Tx, actor: &Actor, own: Option<Own<'a>>) -> Result<Option<Own<'a>>> {
+    let Some(own) = own else { return Ok(None) };
+    let pushed_as = tx.query_opt(
+        "SELECT user_name FROM replica_seen WHERE replica_id = ?1",
+        &[own.replica.into()],
+    )?;
+    let mine = pushed_as.and_then(|r| col_text(&r, 0)).as_deref() == Some(actor.user.as_str());
+    Ok(mine.then_some(own))
 }
 
 /// Whether a change row is one `own`'s replica pushed (its `origin` and `origin_seq`).

@@ -66,6 +66,12 @@ async fn own_changes(options: TestOptions) {
     let other = pull_as(&w.mgr_a, "laptop-2", 1_000, 0, 0).await;
     assert_eq!(follow_ups(&other), 40);
     assert_eq!(follow_ups(&w.rep_a.pull(0, MAX_PAGE, 0).await.unwrap()), 40);
+    // Naming another account's replica leaves nothing out (it would tell whose changes are
+    // whose).
+    assert_eq!(
+        follow_ups(&pull_as(&w.rep_a, "laptop-1", 1_000, 0, 0).await),
+        40
+    );
 
     // A copy restored from before the last 10 calls (its outbox reaches sequence 32) receives
     // those 10 again.
