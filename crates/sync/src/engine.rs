@@ -617,9 +617,13 @@ async fn wait_for_work(
     }: Waiting,
 ) -> Result<bool> {
     let polling = !matches!(remote, Remote::Live(_));
+    // Named like every other pull, so the long-poll too leaves this replica's own changes out.
+    let own = own(store)?;
     let poll = async {
         if polling {
-            client.pull(token, cursor, MAX_PAGE, WATCH_WAIT_SECS).await
+            client
+                .pull_from(token, Some(&own), cursor, MAX_PAGE, WATCH_WAIT_SECS)
+                .await
         } else {
             std::future::pending().await
         }
