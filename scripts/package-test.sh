@@ -173,13 +173,17 @@ status="$(curl -sS -o "$WORK/intake.json" -w '%{http_code}' --cacert \
     "name":"Paula Package","email":"paula@package.example","phone":"+49 30 1234567",
     "country":"DE"}')"
 [ "${status:0:1}" = 2 ] || die "intake answered $status: $(cat "$WORK/intake.json")"
-replica() { # replica USER ARGS...: the host CLI on USER's own database and token
+replica() { # replica USER ARGS...: the host CLI on USER's own database, key and token
   local user="$1"
   shift
-  SWITCHBOARD_DB="$WORK/$user.db" SWITCHBOARD_TOKEN="$(cat "$WORK/$user.token" 2>/dev/null)" \
+  SWITCHBOARD_DB="$WORK/$user.db" SWITCHBOARD_DB_KEY_FILE="$WORK/$user.key" \
+    SWITCHBOARD_TOKEN="$(cat "$WORK/$user.token" 2>/dev/null)" \
     SWITCHBOARD_USER="$user" "$CLI" "$@"
 }
 for user in rita mona; do
+  # No keychain here: each replica's SQLCipher key comes from a 0600 key file, the documented
+  # headless way.
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$WORK/$user.key")
   replica "$user" init >/dev/null
   printf '%s\n' "$PASSWORD" | replica "$user" login --server "$URL" --user "$user" \
     --fingerprint "$fingerprint" --print-token --password-stdin >"$WORK/$user.token"
