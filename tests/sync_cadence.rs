@@ -22,6 +22,8 @@ mod server_process;
 
 #[path = "support/watch_stops.rs"]
 mod watch_stops;
+#[path = "support/watcher.rs"]
+mod watcher;
 
 use chrono::Duration;
 use serde_json::json;

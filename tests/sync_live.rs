@@ -17,15 +17,17 @@ mod server_process;
 mod support;
 #[path = "support/sync.rs"]
 mod sync_support;
+#[path = "support/watcher.rs"]
+mod watcher;
 
 use cli_replica::CliReplica;
 use server_process::ServerProcess;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use switchboard_sync::live::LiveEvent;
 use switchboard_sync::{Client, Secret, TrustAnchor};
 use sync_support::PASSWORD;
+use watcher::{laptops_sharing_one_lead, Watcher};
 
 /// What `sync --watch` prints when it holds the live stream.
 const HOLDING: &str = "holding the server's live stream";
@@ -34,75 +36,6 @@ const HOLDING: &str = "holding the server's live stream";
 /// figure, tens of milliseconds, is in docs/BENCHMARKS.md; this bound only catches a fall back
 /// to polling or a lost wake-up without flaking on a loaded machine).
 const LIVE_LIMIT: Duration = Duration::from_secs(2);
-
-/// A `switchboard sync --watch` process whose standard error goes to a file.
-struct Watch {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Watch {
-    fn start(replica: &CliReplica, log: PathBuf) -> Watch {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = replica
-            .sandbox
-            .command(&["sync", "--watch"])
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .expect("starting switchboard sync --watch");
-        Watch { child, log }
-    }
-
-    fn printed(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the watcher printed `needle` at least `times` times.
-    fn wait_for(&self, needle: &str, times: usize, limit: Duration) {
-        let started = Instant::now();
-        while self.printed().matches(needle).count() < times {
-            assert!(
-                started.elapsed() < limit,
-                "sync --watch did not print '{needle}' {times} time(s) within {limit:?}:\n{}",
-                self.printed()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The exit status if the process ends within `limit`.
-    fn exit_within(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    /// Stops the process; fails if it printed a panic or had exited by itself.
-    fn finish(mut self) {
-        let exited = self.child.try_wait().unwrap();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let printed = self.printed();
-        assert!(
-            !printed.contains("panicked at"),
-            "sync --watch panicked: {printed}"
-        );
-        assert!(exited.is_none(), "sync --watch exited early: {printed}");
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn read_only(db: &Path) -> rusqlite::Connection {
     let conn =
@@ -132,19 +65,10 @@ fn arrival(conn: &rusqlite::Connection, id: &str, limit: Duration) -> Option<Dur
 
 /// rita's and mona's laptops of office BER, both holding one lead rita imported.
 fn office(server: &ServerProcess) -> (CliReplica, CliReplica, String) {
-    let rita = CliReplica::login(&server.url(), &server.fingerprint, "rita", None);
-    let mona = CliReplica::login(&server.url(), &server.fingerprint, "mona", None);
-    let file = rita.sandbox.write(
-        "leads.csv",
-        "name,email,phone,country,kind,submitted_at\n\
-         Live Person,live@example.com,+49 30 5550100,DE,demo,2026-03-01T10:00:00Z\n",
-    );
-    rita.run(&["import", file.to_str().unwrap()]).ok();
-    rita.sync();
-    mona.sync();
-    let lead = rita.strings("SELECT id FROM lead").pop().expect("the lead");
-    assert_eq!(mona.strings("SELECT id FROM lead"), vec![lead.clone()]);
-    (rita, mona, lead)
+    laptops_sharing_one_lead(
+        server,
+        "Live Person,live@example.com,+49 30 5550100,DE,demo,2026-03-01T10:00:00Z",
+    )
 }
 
 /// Follow-ups logged on rita's laptop reach mona's through the stream, within `LIVE_LIMIT`
@@ -153,8 +77,8 @@ fn reaches_the_other_laptop(store: Option<&str>) {
     let mut server = ServerProcess::start_on(store, |_| Vec::new());
     let (rita, mona, lead) = office(&server);
     let logs = tempfile::tempdir().unwrap();
-    let rita_watch = Watch::start(&rita, logs.path().join("rita.log"));
-    let mona_watch = Watch::start(&mona, logs.path().join("mona.log"));
+    let rita_watch = Watcher::start(&rita, logs.path().join("rita.log"));
+    let mona_watch = Watcher::start(&mona, logs.path().join("mona.log"));
     for w in [&rita_watch, &mona_watch] {
         w.wait_for(HOLDING, 1, Duration::from_secs(20));
     }
@@ -230,7 +154,7 @@ fn a_revoked_watching_device_is_cut_off_at_once() {
     let server = ServerProcess::start();
     let (rita, _mona, _lead) = office(&server);
     let logs = tempfile::tempdir().unwrap();
-    let mut rita_watch = Watch::start(&rita, logs.path().join("rita.log"));
+    let mut rita_watch = Watcher::start(&rita, logs.path().join("rita.log"));
     rita_watch.wait_for(HOLDING, 1, Duration::from_secs(20));
 
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -202,14 +202,24 @@ fn app_as_jsmith(
     app
 }
 
-#[test]
-fn the_signed_in_account_is_who_the_window_acts_as_until_sign_out() {
+/// A running office and a fresh window (`desktop.db`) acting as the OS user jsmith.
+fn jsmith_window_of_an_office() -> (Central, tempfile::TempDir, Keychain, App<MockRuntime>) {
     let central = Central::start();
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
     let app = app_as_jsmith(&dir, "desktop.db", &keychain, false);
+    (central, dir, keychain, app)
+}
+
+/// Who the window says it acts as (`session_info`).
+fn who(window: &WebviewWindow<MockRuntime>) -> Value {
+    invoke(window, "session_info", json!({})).unwrap()
+}
+
+#[test]
+fn the_signed_in_account_is_who_the_window_acts_as_until_sign_out() {
+    let (central, dir, keychain, app) = jsmith_window_of_an_office();
     let main = window(&app, "main");
-    let who = |w: &WebviewWindow<MockRuntime>| invoke(w, "session_info", json!({})).unwrap();
     assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
 
     let fingerprint = central.server.fingerprint.clone();
@@ -242,12 +252,8 @@ fn the_signed_in_account_is_who_the_window_acts_as_until_sign_out() {
 
 #[test]
 fn after_a_remote_wipe_the_window_no_longer_names_the_account() {
-    let central = Central::start();
-    let dir = tempfile::tempdir().unwrap();
-    let keychain = mock_keychain();
-    let app = app_as_jsmith(&dir, "desktop.db", &keychain, false);
+    let (central, _dir, _keychain, app) = jsmith_window_of_an_office();
     let main = window(&app, "main");
-    let who = |w: &WebviewWindow<MockRuntime>| invoke(w, "session_info", json!({})).unwrap();
     let fingerprint = central.server.fingerprint.clone();
     sign_in(&main, &central.server, "mona", PASSWORD, &fingerprint).unwrap();
     wait_status(&main, 15, "online", |s| s["connection"] == "online");

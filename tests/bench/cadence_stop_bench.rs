@@ -16,6 +16,8 @@ mod support;
 mod sync_support;
 #[path = "../support/watch_stops.rs"]
 mod watch_stops;
+#[path = "../support/watcher.rs"]
+mod watcher;
 
 use std::time::Duration;
 use watch_stops::Office;

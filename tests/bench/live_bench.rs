@@ -17,11 +17,13 @@ mod server_process;
 mod support;
 #[path = "../support/sync.rs"]
 mod sync_support;
+#[path = "../support/watcher.rs"]
+mod watcher;
 
 use cli_replica::CliReplica;
 use server_process::ServerProcess;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use watcher::{laptops_sharing_one_lead, Watcher};
 
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -38,18 +40,6 @@ fn cpu_time(pid: u32) -> Duration {
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     // Counted in USER_HZ, 100 a second on Linux.
     Duration::from_millis(ticks * 10)
-}
-
-fn watch(replica: &CliReplica, live: bool) -> Child {
-    let mut command = replica.sandbox.command(&["sync", "--watch"]);
-    if !live {
-        command.env("SWITCHBOARD_LIVE", "off");
-    }
-    command
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting switchboard sync --watch")
 }
 
 /// Logs `writes` follow-ups on rita's laptop and returns how long each took to reach mona's.
@@ -105,7 +95,7 @@ fn summary(took: &[Duration]) -> String {
 }
 
 /// CPU time the two watchers spend over `window` with nothing to do.
-fn idle_cpu(watchers: &[Child], window: Duration) -> Duration {
+fn idle_cpu(watchers: &[Watcher], window: Duration) -> Duration {
     let before: Duration = watchers.iter().map(|c| cpu_time(c.id())).sum();
     std::thread::sleep(window);
     let after: Duration = watchers.iter().map(|c| cpu_time(c.id())).sum();
@@ -119,17 +109,10 @@ fn main() {
         .unwrap_or(120)
         .max(100);
     let server = ServerProcess::start();
-    let rita = CliReplica::login(&server.url(), &server.fingerprint, "rita", None);
-    let mona = CliReplica::login(&server.url(), &server.fingerprint, "mona", None);
-    let file = rita.sandbox.write(
-        "leads.csv",
-        "name,email,phone,country,kind,submitted_at\n\
-         Bench Person,bench@example.com,+49 30 5550199,DE,demo,2026-03-01T10:00:00Z\n",
+    let (rita, mona, lead) = laptops_sharing_one_lead(
+        &server,
+        "Bench Person,bench@example.com,+49 30 5550199,DE,demo,2026-03-01T10:00:00Z",
     );
-    rita.run(&["import", file.to_str().unwrap()]).ok();
-    rita.sync();
-    mona.sync();
-    let lead = rita.strings("SELECT id FROM lead").pop().expect("the lead");
 
     let idle_window = Duration::from_secs(10);
     let mut results = Vec::new();
@@ -137,17 +120,17 @@ fn main() {
         (true, "live stream"),
         (false, "polling (SWITCHBOARD_LIVE=off)"),
     ] {
-        let mut watchers = vec![watch(&rita, live), watch(&mona, live)];
+        let logs = tempfile::tempdir().unwrap();
+        let watchers = vec![
+            Watcher::start_with(&rita, logs.path().join("rita.log"), live),
+            Watcher::start_with(&mona, logs.path().join("mona.log"), live),
+        ];
         std::thread::sleep(Duration::from_secs(3));
         let idle = idle_cpu(&watchers, idle_window);
         let before = load_average();
         let took = measure(&rita, &mona, &lead, writes, tag);
         let after = load_average();
-        for w in &mut watchers {
-            assert!(w.try_wait().unwrap().is_none(), "a watcher exited");
-            let _ = w.kill();
-            let _ = w.wait();
-        }
+        watchers.into_iter().for_each(Watcher::finish);
         results.push((tag, took, idle, before, after));
     }
     server.assert_no_panic();

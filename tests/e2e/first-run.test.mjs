@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import {
   ARTIFACTS,
@@ -19,6 +19,8 @@ import {
   closeWindow,
   desktopBinary,
   find,
+  placeInDaytime,
+  postRegistration,
   shot,
   startSyncServer,
   startTauriDriver,
@@ -42,40 +44,7 @@ const PLACES = [
   { country: 'PE', zone: 'America/Lima', phone: '+51 1 234 5678' },
   { country: 'FJ', zone: 'Pacific/Fiji', phone: '+679 330 1234' },
 ];
-const hour = (zone) =>
-  Number(new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: zone }).format(new Date()));
-const PLACE = PLACES.find((p) => hour(p.zone) >= 10 && hour(p.zone) <= 18) ?? PLACES[0];
-
-/** Registers a person through the website intake (kept-alive connections: thousands of them). */
-function intake(server, agent, registration) {
-  const body = JSON.stringify({ kind: 'info_request', submitted_at: new Date().toISOString(), ...registration });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${server.url}/v1/registrations`,
-      {
-        method: 'POST',
-        agent,
-        ca: readFileSync(server.certPath),
-        headers: {
-          authorization: `Bearer ${server.intakeKey}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () =>
-          res.statusCode === 200 || res.statusCode === 201
-            ? resolve()
-            : reject(new Error(`intake answered ${res.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const PLACE = placeInDaytime(PLACES);
 
 /** `count` registrations from the office's country, eight at a time. */
 async function fillOffice(server, count) {
@@ -84,13 +53,13 @@ async function fillOffice(server, count) {
   const worker = async () => {
     while (next < count) {
       const n = next++;
-      await intake(server, agent, {
+      await postRegistration(server, {
         submission_id: `bulk-${n}`,
         name: `Person ${n}`,
         email: `person.${n}@example.com`,
         country: 'DE',
         submitted_at: new Date(Date.now() - 86_400_000 - n * 1000).toISOString(),
-      });
+      }, agent);
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -135,7 +104,7 @@ describe('the first run in the real window', () => {
     await fillOffice(server, OFFICE_LEADS);
     // The newest registration, callable now: the call session offers it first.
     const agent = new Agent({ keepAlive: false, ca: readFileSync(server.certPath) });
-    await intake(server, agent, {
+    await postRegistration(server, {
       submission_id: 'web-newest', name: 'Ada Newest', email: 'ada.newest@example.com',
       phone: PLACE.phone, country: PLACE.country,
     });

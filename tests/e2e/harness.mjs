@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -327,6 +328,46 @@ export async function startSyncServer({ office = 'BER', countries = ['DE'], user
     return portOpen(port);
   }, 20000);
   return { url, fingerprint, certPath: join(data, 'cert.pem'), intakeKey, data };
+}
+
+/** The first of `places` ({ country, zone, phone }) where it is now 10:00–18:00, so a lead living
+ * there can be called whatever time the test runs (calls are allowed 08:00–21:00 local). */
+export function placeInDaytime(places) {
+  const hour = (zone) =>
+    Number(new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: zone }).format(new Date()));
+  return places.find((p) => hour(p.zone) >= 10 && hour(p.zone) <= 18) ?? places[0];
+}
+
+/** Registers a person through a `startSyncServer` server's website intake, trusting its own
+ * certificate; `agent` keeps connections alive when thousands are sent. Resolves to the answer. */
+export function postRegistration(server, registration, agent) {
+  const body = JSON.stringify({ kind: 'info_request', submitted_at: new Date().toISOString(), ...registration });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server.url}/v1/registrations`,
+      {
+        method: 'POST',
+        agent,
+        ca: readFileSync(server.certPath),
+        headers: {
+          authorization: `Bearer ${server.intakeKey}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          res.statusCode === 200 || res.statusCode === 201
+            ? resolve(JSON.parse(text))
+            : reject(new Error(`intake answered ${res.statusCode}: ${text}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**

@@ -8,8 +8,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import {
   appEnvironment,
@@ -18,6 +16,8 @@ import {
   closeWindow,
   desktopBinary,
   find,
+  placeInDaytime,
+  postRegistration,
   shot,
   startSyncServer,
   startTauriDriver,
@@ -46,44 +46,10 @@ const PLACES = [
   { country: 'FJ', zone: 'Pacific/Fiji', phone: '+679 330 1234' },
 ];
 
-function localHour(zone) {
-  return Number(new Intl.DateTimeFormat('en-GB', { hour: 'numeric', hourCycle: 'h23', timeZone: zone }).format(new Date()));
-}
-
-const PLACE = PLACES.find((p) => localHour(p.zone) >= 10 && localHour(p.zone) <= 18) ?? PLACES[0];
+const PLACE = placeInDaytime(PLACES);
 
 async function type(session, css, text) {
   await session.sendKeys(await find(session, css), text);
-}
-
-/** Registers a person through the website intake, trusting the server's own certificate. */
-function intake(server, registration) {
-  const body = JSON.stringify({ kind: 'info_request', submitted_at: new Date().toISOString(), ...registration });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${server.url}/v1/registrations`,
-      {
-        method: 'POST',
-        ca: readFileSync(server.certPath),
-        headers: {
-          authorization: `Bearer ${server.intakeKey}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () =>
-          res.statusCode === 200 || res.statusCode === 201
-            ? resolve(JSON.parse(text))
-            : reject(new Error(`intake answered ${res.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** The `switchboard` CLI on a second replica's database. */
@@ -115,11 +81,11 @@ describe('sign-in and background sync against a real server', () => {
     });
     // Two people registered before the rep signs in; the newer one is offered first.
     const earlier = new Date(Date.now() - 3600_000).toISOString();
-    await intake(server, {
+    await postRegistration(server, {
       submission_id: 'web-1', name: 'Ada Early', email: 'ada.early@example.com',
       phone: PLACE.phone, country: PLACE.country, submitted_at: earlier,
     });
-    await intake(server, {
+    await postRegistration(server, {
       submission_id: 'web-2', name: 'Bo Second', email: 'bo.second@example.com',
       phone: PLACE.phone, country: PLACE.country,
     });
@@ -206,7 +172,7 @@ describe('sign-in and background sync against a real server', () => {
       return text.includes('Ada Early') ? text : null;
     });
     const started = Date.now();
-    await intake(server, {
+    await postRegistration(server, {
       submission_id: 'web-3', name: 'Cy Fresh', email: 'cy.fresh@example.com',
       phone: PLACE.phone, country: PLACE.country,
     });

@@ -7,49 +7,9 @@
 
 use crate::cli_replica::CliReplica;
 use crate::server_process::ServerProcess;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use crate::watcher::Watcher;
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A `switchboard sync --watch` process whose output goes to a file (checked for panics).
-pub struct Watcher {
-    child: Child,
-    pub log: PathBuf,
-}
-
-impl Watcher {
-    pub fn start(replica: &CliReplica, log: PathBuf) -> Watcher {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = replica
-            .sandbox
-            .command(&["sync", "--watch"])
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .expect("starting switchboard sync --watch");
-        Watcher { child, log }
-    }
-
-    /// Stops the process; panics if it printed a panic or exited by itself.
-    pub fn finish(mut self) {
-        let exited = self.child.try_wait().unwrap();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let printed = std::fs::read_to_string(&self.log).unwrap_or_default();
-        assert!(
-            !printed.contains("panicked at"),
-            "sync --watch panicked: {printed}"
-        );
-        assert!(exited.is_none(), "sync --watch exited early: {printed}");
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The office set up for the measurement: the server, rita's and mona's laptops, the leads
 /// (each enrolled in mona's cadence, owned by mona's laptop), and the watchers.

@@ -93,6 +93,14 @@ fn check(data: &Path, key_hex: &str, tables: i64, label: &str) {
     }
 }
 
+/// `switchboard-server encrypt-store` on the data folder `data` with the key file `key_file`.
+fn encrypt_store(data: &str, key_file: &str) -> (bool, String) {
+    run(
+        &["encrypt-store", "--data", data, "--db-key-file", key_file],
+        None,
+    )
+}
+
 #[test]
 fn a_store_made_without_a_key_is_encrypted_later_and_survives_kills_at_any_moment() {
     use std::os::unix::fs::PermissionsExt;
@@ -159,45 +167,18 @@ fn a_store_made_without_a_key_is_encrypted_later_and_survives_kills_at_any_momen
     let whole = temp.path().join("whole");
     copy_dir(&pristine, &whole);
     let started = Instant::now();
-    let (ok, out) = run(
-        &[
-            "encrypt-store",
-            "--data",
-            whole.to_str().unwrap(),
-            "--db-key-file",
-            k,
-        ],
-        None,
-    );
+    let (ok, out) = encrypt_store(whole.to_str().unwrap(), k);
     let took = started.elapsed();
     assert!(ok, "{out}");
     assert!(names_key(&whole));
     check(&whole, &key_hex, tables, "a whole run");
     // Again with the same key: nothing to do. Another key: refused.
-    let (ok, out) = run(
-        &[
-            "encrypt-store",
-            "--data",
-            whole.to_str().unwrap(),
-            "--db-key-file",
-            k,
-        ],
-        None,
-    );
+    let (ok, out) = encrypt_store(whole.to_str().unwrap(), k);
     assert!(ok, "{out}");
     let other = temp.path().join("other.key");
     std::fs::write(&other, "a5".repeat(32)).unwrap();
     std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let (ok, out) = run(
-        &[
-            "encrypt-store",
-            "--data",
-            whole.to_str().unwrap(),
-            "--db-key-file",
-            other.to_str().unwrap(),
-        ],
-        None,
-    );
+    let (ok, out) = encrypt_store(whole.to_str().unwrap(), other.to_str().unwrap());
     assert!(!ok && out.contains("encrypted under the key in"), "{out}");
     assert!(!out.contains(&"a5".repeat(32)), "{out}");
 
@@ -241,16 +222,7 @@ fn a_store_made_without_a_key_is_encrypted_later_and_survives_kills_at_any_momen
         let label = format!("round {round}, killed after {delay:?} in state {state:?}");
         check(&data, &key_hex, tables, &label);
         // Running it again always finishes the job.
-        let (ok, out) = run(
-            &[
-                "encrypt-store",
-                "--data",
-                data.to_str().unwrap(),
-                "--db-key-file",
-                k,
-            ],
-            None,
-        );
+        let (ok, out) = encrypt_store(data.to_str().unwrap(), k);
         assert!(ok, "{label}: {out}");
         assert!(names_key(&data), "{label}");
         check(&data, &key_hex, tables, &label);
