@@ -6,6 +6,7 @@ pub mod authz;
 pub mod cadence;
 pub mod limits;
 pub mod ops;
+pub mod packed;
 pub mod records;
 pub mod sync;
 pub mod updates;

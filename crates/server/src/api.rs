@@ -159,6 +159,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
         let (parts, body) = req.into_parts();
         let bytes = read_within(body, limit, declared_length(&parts)).await?;
         let format = wire::request_format(&parts.headers)?;
+        if format == Some(wire::Format::Packed) {
+            return wire::from_packed(&parts.headers, &bytes, limit).map(Body);
+        }
         let bytes = wire::decode_encoding(&parts.headers, bytes, limit)?;
         if format == Some(wire::Format::Compact) {
             return wire::from_compact(&bytes).map(Body);

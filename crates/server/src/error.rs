@@ -34,6 +34,10 @@ pub enum ServerError {
     /// to JSON).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A packed body (protocol 5) naming a dictionary this server does not have (415: the
+    /// client falls back to the dictionary-less compact form).
+    #[error("{0}")]
+    UnknownDictionary(String),
     #[error("{0}")]
     Conflict(String),
     /// A push reused `(replica id, seq)` keys for other operations (a restored backup).
@@ -70,6 +74,7 @@ impl ServerError {
             ServerError::PayloadTooLarge(_) => "payload_too_large",
             ServerError::ProtocolVersion(_) => "protocol_version",
             ServerError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ServerError::UnknownDictionary(_) => switchboard_protocol::packed::UNKNOWN_DICTIONARY,
             ServerError::Conflict(_) => "conflict",
             ServerError::ReplicaReused(_) => "replica_reused",
             ServerError::ServerRunning(_) => "server_running",
@@ -89,7 +94,9 @@ impl ServerError {
             ServerError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ServerError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ServerError::UnsupportedMediaType(_) | ServerError::UnknownDictionary(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ServerError::ProtocolVersion(_)
             | ServerError::Conflict(_)
             | ServerError::ReplicaReused(_)

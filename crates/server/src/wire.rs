@@ -1,6 +1,10 @@
 //! Body formats (protocol 4): JSON, the default for scripts and the OpenAPI document, or the
 //! compact form — MessagePack with named fields (`application/msgpack`), the same shapes as the
 //! JSON — either one optionally compressed with zstd (`Content-Encoding`/`Accept-Encoding`).
+//! Protocol 5 adds the packed form (`switchboard_protocol::packed`, its own media type with a
+//! `dict` parameter): binary ids and times, zstd against a shipped dictionary; a body naming a
+//! dictionary this server lacks is refused with 415 `unknown_dictionary`, and answers are
+//! packed only for a caller whose `Accept` names a dictionary the server has.
 //! A request's limit holds for the bytes received and again for the bytes they decompress to,
 //! so a small compressed body cannot expand past it.
 
@@ -9,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use std::io::Read;
+use switchboard_protocol::packed::{self, PackedError, PACKED_CONTENT_TYPE, PACKED_MEDIA_TYPE};
 use switchboard_protocol::{COMPACT_CONTENT_TYPE, COMPACT_ENCODING};
 
 /// The largest zstd window a request may use (4 MiB): the decoder's memory stays bounded
@@ -26,6 +31,8 @@ const COMPRESS_FROM: usize = 128;
 pub enum Format {
     Json,
     Compact,
+    /// Protocol 5: MessagePack with binary ids and times, zstd with a shipped dictionary.
+    Packed,
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -59,12 +66,66 @@ pub fn request_format(headers: &HeaderMap) -> Result<Option<Format>> {
     if is_compact(&media) {
         return Ok(Some(Format::Compact));
     }
+    if media == PACKED_MEDIA_TYPE {
+        return known_dictionary(value).map(|_| Some(Format::Packed));
+    }
     if media == "application/json" || media.ends_with("+json") {
         return Ok(Some(Format::Json));
     }
     Err(ServerError::UnsupportedMediaType(format!(
         "this server reads bodies as application/json or {COMPACT_CONTENT_TYPE}, not {media}"
     )))
+}
+
+/// The dictionary a packed media type names, if this server has it; else 415
+/// `unknown_dictionary`.
+fn known_dictionary(value: &str) -> Result<u32> {
+    match packed::dictionary_param(value) {
+        Some(id) if packed::dictionary(id).is_some() => Ok(id),
+        named => Err(ServerError::UnknownDictionary(format!(
+            "this server reads {PACKED_MEDIA_TYPE} with dictionary {} only, not {}; send \
+             {COMPACT_CONTENT_TYPE} or application/json",
+            packed::DICTIONARY_ID,
+            named.map_or("without one".to_string(), |id| format!("dict={id}"))
+        ))),
+    }
+}
+
+/// Reads a packed body (its zstd is part of the media type: no other `Content-Encoding`),
+/// at most `limit` bytes once decompressed.
+pub fn from_packed<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    limit: usize,
+) -> Result<T> {
+    let encoding = header_text(headers, header::CONTENT_ENCODING)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(encoding.as_str(), "" | "identity") {
+        return Err(ServerError::UnsupportedMediaType(format!(
+            "a {PACKED_MEDIA_TYPE} body is compressed already; send it without \
+             Content-Encoding {encoding}"
+        )));
+    }
+    decode_packed(body, limit)
+}
+
+/// Decodes a packed body within `limit`, as `Body<T>` does. (The fuzz target drives this.)
+pub fn decode_packed<T: DeserializeOwned>(body: &[u8], limit: usize) -> Result<T> {
+    if body.len() > limit {
+        return Err(ServerError::PayloadTooLarge(format!(
+            "more than {limit} bytes"
+        )));
+    }
+    packed::decode(body, limit).map_err(|e| match e {
+        PackedError::TooLarge { .. } => ServerError::PayloadTooLarge(format!(
+            "the request body decompresses to more than the limit of {limit} bytes ({} KiB); \
+             send less at once",
+            limit / 1024
+        )),
+        PackedError::Unreadable(_) => ServerError::BadRequest(e.to_string()),
+        PackedError::Shape(text) => ServerError::Invalid(text),
+    })
 }
 
 /// The body's bytes with its `Content-Encoding` undone: at most `limit` bytes once
@@ -140,10 +201,14 @@ pub struct Wanted {
 }
 
 impl Wanted {
-    /// Compact only when `Accept` names it, zstd only when `Accept-Encoding` does; anything else
-    /// gets JSON, as before protocol 4.
+    /// Packed when `Accept` names it with a dictionary this server has (protocol 5), else
+    /// compact only when `Accept` names it, zstd only when `Accept-Encoding` does; anything
+    /// else gets JSON, as before protocol 4.
     pub fn from_headers(headers: &HeaderMap) -> Wanted {
         let accept = header_text(headers, header::ACCEPT).unwrap_or_default();
+        let packed = accept
+            .split(',')
+            .any(|entry| media_type(entry) == PACKED_MEDIA_TYPE && known_dictionary(entry).is_ok());
         let compact = accept
             .split(',')
             .any(|entry| is_compact(&media_type(entry)));
@@ -156,7 +221,9 @@ impl Wanted {
             name.eq_ignore_ascii_case(COMPACT_ENCODING) && !refused
         });
         Wanted {
-            format: if compact {
+            format: if packed {
+                Format::Packed
+            } else if compact {
                 Format::Compact
             } else {
                 Format::Json
@@ -170,6 +237,7 @@ impl Wanted {
         let body = match self.format {
             Format::Json => serde_json::to_vec(value)?,
             Format::Compact => to_compact(value)?,
+            Format::Packed => packed::encode(value),
         };
         self.finish(body)
     }
@@ -180,6 +248,7 @@ impl Wanted {
         let body = match self.format {
             Format::Json => json,
             Format::Compact => to_compact(&serde_json::from_slice::<serde_json::Value>(&json)?)?,
+            Format::Packed => packed::encode_value(&serde_json::from_slice(&json)?),
         };
         self.finish(body)
     }
@@ -188,8 +257,11 @@ impl Wanted {
         let content_type = match self.format {
             Format::Json => "application/json",
             Format::Compact => COMPACT_CONTENT_TYPE,
+            Format::Packed => PACKED_CONTENT_TYPE,
         };
-        let mut response = if self.zstd && body.len() >= COMPRESS_FROM {
+        // A packed body is compressed by its own media type.
+        let compress = self.format != Format::Packed && self.zstd && body.len() >= COMPRESS_FROM;
+        let mut response = if compress {
             let packed = zstd::bulk::compress(&body, ANSWER_LEVEL)
                 .map_err(|e| ServerError::Internal(format!("compressing an answer: {e}")))?;
             let mut response = packed.into_response();
@@ -310,5 +382,83 @@ mod tests {
             from_compact::<PushResponse>(&[0xc1]).unwrap_err().status(),
             400
         );
+    }
+
+    #[test]
+    fn the_packed_form_is_negotiated_by_its_dictionary() {
+        let of = |t: &str| request_format(&headers(&[(header::CONTENT_TYPE, t)]));
+        assert_eq!(of(PACKED_CONTENT_TYPE).unwrap(), Some(Format::Packed));
+        for unknown in [
+            "application/vnd.switchboard.msgpack+zstd; dict=2",
+            "application/vnd.switchboard.msgpack+zstd",
+            "application/vnd.switchboard.msgpack+zstd; dict=one",
+        ] {
+            let e = of(unknown).unwrap_err();
+            assert_eq!(e.status(), 415, "{unknown}");
+            assert_eq!(e.code(), "unknown_dictionary", "{unknown}");
+            assert!(e.to_string().contains("application/msgpack"), "{e}");
+        }
+        // Answers: packed for a caller naming a dictionary the server has, else what it had.
+        let wanted = |accept: &str| {
+            Wanted::from_headers(&headers(&[
+                (header::ACCEPT, accept),
+                (header::ACCEPT_ENCODING, "zstd"),
+            ]))
+            .format
+        };
+        assert_eq!(
+            wanted(&format!("{PACKED_CONTENT_TYPE}, application/msgpack")),
+            Format::Packed
+        );
+        assert_eq!(
+            wanted("application/vnd.switchboard.msgpack+zstd; dict=9, application/msgpack"),
+            Format::Compact
+        );
+        assert_eq!(
+            wanted("application/vnd.switchboard.msgpack+zstd; dict=9, application/json"),
+            Format::Json
+        );
+        // A packed answer carries its dictionary and no second encoding.
+        let value = PushResponse { results: vec![] };
+        let answer = Wanted {
+            format: Format::Packed,
+            zstd: true,
+        }
+        .reply(&value)
+        .unwrap();
+        assert_eq!(answer.headers()[header::CONTENT_TYPE], PACKED_CONTENT_TYPE);
+        assert!(answer.headers().get(header::CONTENT_ENCODING).is_none());
+    }
+
+    #[test]
+    fn a_packed_body_is_held_to_the_limit_after_decompressing() {
+        let limit = 64 * 1024;
+        let big = PushResponse {
+            results: (0..10_000)
+                .map(|seq| switchboard_protocol::PushResult {
+                    seq,
+                    status: switchboard_protocol::PushStatus::Applied,
+                    code: None,
+                    reason: None,
+                })
+                .collect(),
+        };
+        let body = packed::encode(&big);
+        assert!(body.len() < limit, "{} B", body.len());
+        let e = decode_packed::<PushResponse>(&body, limit).unwrap_err();
+        assert_eq!(e.status(), 413, "{e}");
+        assert_eq!(decode_packed::<PushResponse>(&body, 1 << 20).unwrap(), big);
+        // Shape errors are 422, garbage 400, a second encoding 415.
+        let e = decode_packed::<PushResponse>(&packed::encode(&1u8), limit).unwrap_err();
+        assert_eq!(e.status(), 422, "{e}");
+        assert_eq!(
+            decode_packed::<PushResponse>(b"garbage", limit)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        let zstd_too = headers(&[(header::CONTENT_ENCODING, "zstd")]);
+        let e = from_packed::<PushResponse>(&zstd_too, &body, 1 << 20).unwrap_err();
+        assert_eq!(e.status(), 415, "{e}");
     }
 }

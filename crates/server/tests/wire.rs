@@ -196,3 +196,157 @@ async fn compact_bodies_round_trip_and_hostile_ones_are_refused() {
     );
     server.stop().await;
 }
+
+/// Protocol 5's packed form through the real server: a packed push is applied, a packed pull
+/// is the JSON pull's page in a fraction of its bytes, a caller without the dictionary (or with
+/// one the server lacks) gets the compact form, and hostile packed bodies get their own answers.
+#[tokio::test]
+async fn packed_bodies_round_trip_and_unknown_dictionaries_fall_back() {
+    let server = TestServer::start(TestOptions::default()).await.unwrap();
+    server.add_office("BER", "DE").await.unwrap();
+    server
+        .add_user("rita", Role::Rep, Some("BER"), "pw")
+        .await
+        .unwrap();
+    let api = server.login("rita", "pw").await.unwrap();
+    let token = api.token.expose().to_string();
+    let http = server.http();
+    let push = |body: Vec<u8>, content_type: &str| {
+        http.post(format!("{}/v1/push", server.url))
+            .bearer_auth(&token)
+            .header(CONTENT_TYPE, content_type)
+            .header(ACCEPT, packed::PACKED_CONTENT_TYPE)
+            .body(body)
+            .send()
+    };
+    let code = |response: reqwest::Response| async move {
+        let status = response.status();
+        let body: ErrorBody = response.json().await.unwrap();
+        (status, body.code)
+    };
+
+    let request = PushRequest {
+        replica_id: "019cadc6-9a80-7477-acb2-a6e24d4b8643".into(),
+        ops: ops(
+            "019cadc6-9a80-7477-acb2-a6e24d4b8643",
+            "019cadc6-b5d8-759d-bc29-ca875e11ffeb",
+        ),
+    };
+    let answer = push(packed::encode(&request), packed::PACKED_CONTENT_TYPE)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(
+        answer.headers()[CONTENT_TYPE].to_str().unwrap(),
+        packed::PACKED_CONTENT_TYPE
+    );
+    assert!(answer.headers().get(CONTENT_ENCODING).is_none());
+    let results: PushResponse = packed::decode(&answer.bytes().await.unwrap(), 1 << 20).unwrap();
+    assert_eq!(results.results.len(), 2);
+    assert!(
+        results
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied),
+        "{results:?}"
+    );
+    // The same body again: duplicates, so it was applied once.
+    let again = push(packed::encode(&request), packed::PACKED_CONTENT_TYPE)
+        .await
+        .unwrap();
+    let again: PushResponse = packed::decode(&again.bytes().await.unwrap(), 1 << 20).unwrap();
+    assert!(again
+        .results
+        .iter()
+        .all(|r| r.status == PushStatus::Duplicate));
+
+    let pull = |accept: Option<&'static str>| {
+        let mut request = http
+            .get(format!("{}/v1/changes?after=0&limit=100", server.url))
+            .bearer_auth(&token);
+        if let Some(accept) = accept {
+            request = request
+                .header(ACCEPT, accept)
+                .header(ACCEPT_ENCODING, COMPACT_ENCODING);
+        }
+        request.send()
+    };
+    let json_bytes = pull(None).await.unwrap().bytes().await.unwrap();
+    let json_page: ChangesPage = serde_json::from_slice(&json_bytes).unwrap();
+    assert_eq!(json_page.changes.len(), 2, "{json_page:?}");
+    let answer = pull(Some(
+        "application/vnd.switchboard.msgpack+zstd; dict=1, application/msgpack",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        answer.headers()[CONTENT_TYPE].to_str().unwrap(),
+        packed::PACKED_CONTENT_TYPE
+    );
+    let packed_bytes = answer.bytes().await.unwrap();
+    let page: ChangesPage = packed::decode(&packed_bytes, 1 << 20).unwrap();
+    assert_eq!(page, json_page);
+    assert!(
+        packed_bytes.len() * 3 < json_bytes.len(),
+        "{} vs {}",
+        packed_bytes.len(),
+        json_bytes.len()
+    );
+    // A caller naming only a dictionary the server lacks gets the compact form it also named.
+    let answer = pull(Some(
+        "application/vnd.switchboard.msgpack+zstd; dict=2, application/msgpack",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        answer.headers()[CONTENT_TYPE].to_str().unwrap(),
+        COMPACT_CONTENT_TYPE
+    );
+    let compact_page: ChangesPage = rmp_serde::from_slice(
+        &zstd::stream::decode_all(&answer.bytes().await.unwrap()[..]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(compact_page, json_page);
+
+    // A push in a dictionary the server lacks: 415 with its own code (clients fall back).
+    let answer = push(
+        packed::encode(&request),
+        "application/vnd.switchboard.msgpack+zstd; dict=2",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(answer).await,
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            packed::UNKNOWN_DICTIONARY.into()
+        )
+    );
+    // A bomb: 64 MiB of zeros packed in a few KiB, refused at the 4 MiB limit.
+    let bomb = packed::compress(&vec![0u8; 64 * 1024 * 1024]);
+    assert!(bomb.len() < limits::PUSH_BODY_LIMIT / 100);
+    let answer = push(bomb, packed::PACKED_CONTENT_TYPE).await.unwrap();
+    assert_eq!(
+        code(answer).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
+    // Garbage, then well-formed packed data of the wrong shape.
+    let answer = push(b"garbage".to_vec(), packed::PACKED_CONTENT_TYPE)
+        .await
+        .unwrap();
+    assert_eq!(code(answer).await.0, StatusCode::BAD_REQUEST);
+    let answer = push(
+        packed::encode(&ErrorBody {
+            code: "x".into(),
+            message: "y".into(),
+        }),
+        packed::PACKED_CONTENT_TYPE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(answer).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid".into())
+    );
+    server.stop().await;
+}

@@ -1,14 +1,16 @@
 //! The HTTPS client of the central store's API: login, push, pull. Pushes and pulls travel in
-//! the compact form (protocol 4: MessagePack compressed with zstd) unless the server refuses it
-//! with 415 or 406; then this client speaks JSON to it from then on.
+//! the packed form (protocol 5: binary ids and times, zstd with a shipped dictionary); a server
+//! that refuses it with 415 or 406 gets the compact form (protocol 4: MessagePack compressed
+//! with zstd) from then on, and one that refuses that too gets JSON.
 
 use crate::error::{Result, SyncError};
 use crate::tls::{PinMismatch, TrustAnchor};
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use switchboard_protocol::packed::{self, PACKED_CONTENT_TYPE, PACKED_MEDIA_TYPE};
 use switchboard_protocol::{
     ChangesPage, Device, ErrorBody, LoginRequest, LoginResponse, PushRequest, PushResponse, Secret,
     COMPACT_CONTENT_TYPE, COMPACT_ENCODING, DEVICE_REVOKED, PROTOCOL_HEADER, PROTOCOL_VERSION,
@@ -30,9 +32,15 @@ const PUSH_LEVEL: i32 = 3;
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    /// Whether pushes and pulls use the compact form; cleared when the server refuses it.
-    compact: Arc<AtomicBool>,
+    /// The form pushes and pulls use (`JSON`, `COMPACT`, `PACKED`); lowered when the server
+    /// refuses it, shared by every clone.
+    form: Arc<AtomicU8>,
 }
+
+/// Body forms, each understood by every server that understands the next.
+const JSON: u8 = 0;
+const COMPACT: u8 = 1;
+const PACKED: u8 = 2;
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,23 +61,40 @@ impl Client {
         Ok(Client {
             http,
             base,
-            compact: Arc::new(AtomicBool::new(true)),
+            form: Arc::new(AtomicU8::new(PACKED)),
         })
     }
 
     /// The same client speaking JSON only (scripts' format; the benchmark's baseline).
     pub fn json_only(self) -> Client {
-        self.compact.store(false, Ordering::Relaxed);
+        self.form.store(JSON, Ordering::Relaxed);
         self
     }
 
-    /// Whether pushes and pulls use the compact form (until a server refuses it).
-    pub fn is_compact(&self) -> bool {
-        self.compact.load(Ordering::Relaxed)
+    /// The same client without the packed form's dictionary: the compact form of protocol 4
+    /// (a client built before protocol 5; the benchmark's baseline).
+    pub fn without_dictionary(self) -> Client {
+        self.form.fetch_min(COMPACT, Ordering::Relaxed);
+        self
     }
 
-    /// Falls back to JSON for good when `result` is the server refusing the compact form.
-    fn refused_compact<T>(&self, result: &Result<T>) -> bool {
+    fn form(&self) -> u8 {
+        self.form.load(Ordering::Relaxed)
+    }
+
+    /// Whether pushes and pulls use the compact or packed form (until a server refuses it).
+    pub fn is_compact(&self) -> bool {
+        self.form() >= COMPACT
+    }
+
+    /// Whether pushes and pulls use the packed form (until a server refuses it).
+    pub fn is_packed(&self) -> bool {
+        self.form() == PACKED
+    }
+
+    /// Falls back to the next simpler form for good when `result` is the server refusing
+    /// `form` (415 or 406; 415 `unknown_dictionary` for a dictionary it lacks).
+    fn refused<T>(&self, result: &Result<T>, form: u8) -> bool {
         let refused = matches!(
             result,
             Err(SyncError::Server {
@@ -78,18 +103,23 @@ impl Client {
             })
         );
         if refused {
-            self.compact.store(false, Ordering::Relaxed);
+            self.form
+                .fetch_min(form.saturating_sub(1), Ordering::Relaxed);
         }
         refused
     }
 
-    /// Asks for compact, compressed answers.
-    fn accept_compact(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    /// Asks for answers in `form` (with the simpler ones as fallbacks an older server picks).
+    fn accept(request: reqwest::RequestBuilder, form: u8) -> reqwest::RequestBuilder {
+        let accept = match form {
+            PACKED => {
+                format!("{PACKED_CONTENT_TYPE}, {COMPACT_CONTENT_TYPE}, application/json;q=0.5")
+            }
+            COMPACT => format!("{COMPACT_CONTENT_TYPE}, application/json;q=0.5"),
+            _ => return request,
+        };
         request
-            .header(
-                ACCEPT,
-                format!("{COMPACT_CONTENT_TYPE}, application/json;q=0.5"),
-            )
+            .header(ACCEPT, accept)
             .header(ACCEPT_ENCODING, COMPACT_ENCODING)
     }
 
@@ -120,11 +150,18 @@ impl Client {
         decode(request.send().await.map_err(network)?).await
     }
 
-    /// Pushes a batch of outbox operations (compact unless the server refused it).
+    /// Pushes a batch of outbox operations (packed, else compact, else JSON: the first form
+    /// the server has not refused).
     pub async fn push(&self, token: &Secret, request: &PushRequest) -> Result<PushResponse> {
-        if self.is_compact() {
+        if self.form() == PACKED {
+            let answer = self.push_packed(token, packed::encode(request)).await;
+            if !self.refused(&answer, PACKED) {
+                return answer;
+            }
+        }
+        if self.form() == COMPACT {
             let answer = self.push_compact(token, compact_push(request)).await;
-            if !self.refused_compact(&answer) {
+            if !self.refused(&answer, COMPACT) {
                 return answer;
             }
         }
@@ -157,7 +194,26 @@ impl Client {
             .timeout(REQUEST_TIMEOUT)
             .body(body);
         decode(
-            Self::accept_compact(request)
+            Self::accept(request, COMPACT)
+                .send()
+                .await
+                .map_err(network)?,
+        )
+        .await
+    }
+
+    /// Pushes a batch already in the packed form (`packed::encode`), asking for a packed answer.
+    pub async fn push_packed(&self, token: &Secret, body: Vec<u8>) -> Result<PushResponse> {
+        let request = self
+            .http
+            .post(format!("{}/v1/push", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header(CONTENT_TYPE, PACKED_CONTENT_TYPE)
+            .bearer_auth(token.expose())
+            .timeout(REQUEST_TIMEOUT)
+            .body(body);
+        decode(
+            Self::accept(request, PACKED)
                 .send()
                 .await
                 .map_err(network)?,
@@ -187,16 +243,15 @@ impl Client {
         limit: u32,
         wait_secs: u32,
     ) -> Result<ChangesPage> {
-        if self.is_compact() {
+        loop {
+            let form = self.form();
             let answer = self
-                .pull_as(token, own, after, limit, wait_secs, true)
+                .pull_as(token, own, after, limit, wait_secs, form)
                 .await;
-            if !self.refused_compact(&answer) {
+            if form == JSON || !self.refused(&answer, form) {
                 return answer;
             }
         }
-        self.pull_as(token, own, after, limit, wait_secs, false)
-            .await
     }
 
     async fn pull_as(
@@ -206,7 +261,7 @@ impl Client {
         after: i64,
         limit: u32,
         wait_secs: u32,
-        compact: bool,
+        form: u8,
     ) -> Result<ChangesPage> {
         let mut url = format!(
             "{}/v1/changes?after={after}&limit={limit}&wait={wait_secs}",
@@ -219,16 +274,13 @@ impl Client {
                 own.through
             ));
         }
-        let mut request = self
+        let request = self
             .http
             .get(url)
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .bearer_auth(token.expose())
             .timeout(REQUEST_TIMEOUT + Duration::from_secs(wait_secs as u64));
-        if compact {
-            request = Self::accept_compact(request);
-        }
-        decode(request.send().await.map_err(network)?).await
+        decode(Self::accept(request, form).send().await.map_err(network)?).await
     }
 
     /// The devices signed in to the caller's office (managers) or to every office (admins).
@@ -494,11 +546,33 @@ async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> 
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_default()
     };
-    let compact = header(CONTENT_TYPE).starts_with(COMPACT_CONTENT_TYPE);
+    let content_type = header(CONTENT_TYPE);
+    let compact = content_type.starts_with(COMPACT_CONTENT_TYPE);
     let zstd = header(CONTENT_ENCODING) == COMPACT_ENCODING;
     // A body cut mid-way is a network failure, not a protocol error: the next sync retries.
     let bytes = response.bytes().await.map_err(network)?;
+    if content_type.starts_with(PACKED_MEDIA_TYPE) {
+        return decode_packed_body(&content_type, &bytes);
+    }
     decode_body(compact, zstd, &bytes)
+}
+
+/// Reads a packed answer (within `ANSWER_LIMIT`), refusing one in a dictionary this build lacks.
+pub fn decode_packed_body<T: serde::de::DeserializeOwned>(
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<T> {
+    match packed::dictionary_param(content_type) {
+        Some(id) if packed::dictionary(id).is_some() => {}
+        _ => {
+            return Err(SyncError::Network(format!(
+                "unreadable answer from the server: {content_type} names a dictionary this \
+                 Switchboard does not have"
+            )))
+        }
+    }
+    packed::decode(bytes, ANSWER_LIMIT as usize)
+        .map_err(|e| SyncError::Network(format!("unreadable answer from the server: {e}")))
 }
 
 /// Reads an answer's body: zstd undone (within `ANSWER_LIMIT`), then MessagePack or JSON.
@@ -600,18 +674,26 @@ mod tests {
         let client = Client {
             http: reqwest::Client::new(),
             base: "https://sb.example.com".into(),
-            compact: Arc::new(AtomicBool::new(true)),
+            form: Arc::new(AtomicU8::new(PACKED)),
         };
         let other: Result<()> = Err(error_from(answer(500, "internal", "boom", None)).await);
-        assert!(!client.refused_compact(&other) && client.is_compact());
+        assert!(!client.refused(&other, PACKED) && client.is_packed());
+        // A server without the dictionary: the compact form from then on.
+        let no_dictionary: Result<()> =
+            Err(error_from(answer(415, "unknown_dictionary", "dict=1 unknown", None)).await);
+        let copy = client.clone();
+        assert!(client.refused(&no_dictionary, PACKED));
+        assert!(!copy.is_packed() && copy.is_compact());
         for status in [406, 415] {
             let copy = client.clone();
-            copy.compact.store(true, Ordering::Relaxed);
+            copy.form.store(COMPACT, Ordering::Relaxed);
             let refused: Result<()> =
                 Err(error_from(answer(status, "unsupported_media_type", "JSON only", None)).await);
-            assert!(client.refused_compact(&refused));
+            assert!(client.refused(&refused, COMPACT));
             // Every clone shares the choice: the next request goes out as JSON.
             assert!(!copy.is_compact());
+            // A late refusal of a richer form never raises it again.
+            assert!(client.refused(&refused, PACKED) && !copy.is_compact());
         }
     }
 
@@ -637,6 +719,12 @@ mod tests {
         }
         let e = decode_body::<ChangesPage>(true, true, b"garbage").unwrap_err();
         assert_eq!(e.code(), "network", "{e}");
+        let packed_page = packed::encode(&page);
+        let back: ChangesPage = decode_packed_body(PACKED_CONTENT_TYPE, &packed_page).unwrap();
+        assert_eq!(back, page);
+        let other = "application/vnd.switchboard.msgpack+zstd; dict=2";
+        let e = decode_packed_body::<ChangesPage>(other, &packed_page).unwrap_err();
+        assert!(e.to_string().contains("dictionary"), "{e}");
     }
 
     #[tokio::test]
