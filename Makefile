@@ -107,7 +107,7 @@ fuzz-smoke:
 ## generated inputs. A crash is written to fuzz/artifacts/TARGET/: commit it under
 ## fuzz/regressions/TARGET/ with the fix, and the smoke run replays it from then on.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= csv jsonl core_intake push registration compact_push
+FUZZ_TARGETS ?= csv jsonl core_intake push registration compact_push packed_push
 fuzz:
 	scripts/install-deps.sh --fuzz
 	cargo run -q -p switchboard-fuzz --example seed_corpus -- fuzz/corpus

@@ -518,3 +518,42 @@ pub fn compact_push_body(rng: &mut impl Rng) -> Vec<u8> {
     }
     [&[0u8][..], &packed].concat()
 }
+
+/// A packed push (`targets::packed_push`): a flag byte, then either packed MessagePack of a
+/// `push_body` (flag 1: the target compresses it with the dictionary), now and then with bytes
+/// changed, deep nesting or huge counts; or (flag 0) the compressed body itself, at times
+/// damaged, at times a bomb.
+pub fn packed_push_body(rng: &mut impl Rng) -> Vec<u8> {
+    use switchboard_protocol::packed;
+    let json = push_body(rng);
+    let mut raw = match serde_json::from_slice::<serde_json::Value>(&json) {
+        Ok(value) => packed::pack(&value),
+        Err(_) => json,
+    };
+    match rng.random_range(0..50) {
+        0 => raw = [vec![0x91u8; rng.random_range(1..200)], vec![0xc0]].concat(),
+        1 => raw = vec![0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0],
+        2 => raw.insert(0, 0xd4),
+        _ => {}
+    }
+    if rng.random_bool(0.1) && !raw.is_empty() {
+        for _ in 0..rng.random_range(1..4) {
+            let at = rng.random_range(0..raw.len());
+            raw[at] = rng.random();
+        }
+    }
+    if rng.random_bool(0.02) {
+        // Far past the push limit once decompressed, a few KiB on the wire.
+        let zeros = vec![0u8; 8 * switchboard_protocol::limits::PUSH_BODY_LIMIT];
+        return [&[0u8][..], &packed::compress(&zeros)].concat();
+    }
+    if rng.random_bool(0.5) {
+        let mut zipped = packed::compress(&raw);
+        if rng.random_bool(0.1) && !zipped.is_empty() {
+            let at = rng.random_range(0..zipped.len());
+            zipped[at] = rng.random();
+        }
+        return [&[0u8][..], &zipped].concat();
+    }
+    [&[1u8][..], &raw].concat()
+}

@@ -1,7 +1,8 @@
 //! Fuzz targets for every parser that reads bytes from outside: the CSV and JSON Lines import
 //! readers, the core's intake of a registration, the server's push decoder, its public
 //! registration intake and its public one-click unsubscribe endpoint, and the push decoder's
-//! compact form (MessagePack, zstd; protocol 4).
+//! compact form (MessagePack, zstd; protocol 4) and its packed form (binary ids, zstd with a
+//! dictionary; protocol 5).
 //!
 //! Each target is a plain function over bytes that panics when a property fails, so the same
 //! code runs under libFuzzer (`fuzz/`, `make fuzz`, nightly) and in the stable smoke test
@@ -23,11 +24,12 @@ pub enum Target {
     Registration,
     Unsubscribe,
     CompactPush,
+    PackedPush,
 }
 
 impl Target {
     /// All targets.
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::Csv,
         Target::Jsonl,
         Target::CoreIntake,
@@ -35,6 +37,7 @@ impl Target {
         Target::Registration,
         Target::Unsubscribe,
         Target::CompactPush,
+        Target::PackedPush,
     ];
 
     /// The name of its folders under `fuzz/corpus/` and `fuzz/regressions/`.
@@ -47,6 +50,7 @@ impl Target {
             Target::Registration => "registration",
             Target::Unsubscribe => "unsubscribe",
             Target::CompactPush => "compact_push",
+            Target::PackedPush => "packed_push",
         }
     }
 
@@ -60,6 +64,7 @@ impl Target {
             Target::Registration => targets::registration(data),
             Target::Unsubscribe => targets::unsubscribe(data),
             Target::CompactPush => targets::compact_push(data),
+            Target::PackedPush => targets::packed_push(data),
         }
     }
 
@@ -73,6 +78,7 @@ impl Target {
             Target::Registration => gen::registration_body(rng),
             Target::Unsubscribe => gen::unsubscribe_token(rng),
             Target::CompactPush => gen::compact_push_body(rng),
+            Target::PackedPush => gen::packed_push_body(rng),
         }
     }
 }

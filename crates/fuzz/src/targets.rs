@@ -309,6 +309,59 @@ pub fn compact_push(data: &[u8]) {
     }
 }
 
+/// `POST /v1/push` in the packed form (protocol 5). The first byte's lowest bit says what the
+/// rest is: 1, packed MessagePack, which this target compresses with the dictionary first (the
+/// fuzzer explores the MessagePack reader); 0, the body as sent (it explores the zstd decoder
+/// with the dictionary). Never a 5xx; a 4xx is an `ErrorBody`; the dictionary decoder never
+/// yields more than the push limit; a 200 answers every operation, and the body's tree packs
+/// and reads back to itself.
+pub fn packed_push(data: &[u8]) {
+    use switchboard_protocol::packed;
+    let Some((&flag, rest)) = data.split_first() else {
+        return;
+    };
+    let compressed;
+    let body = if flag & 1 == 1 {
+        compressed = packed::compress(rest);
+        &compressed[..]
+    } else {
+        rest
+    };
+    let limit = switchboard_protocol::limits::PUSH_BODY_LIMIT;
+    match packed::decompress(body, limit) {
+        Ok(bytes) => assert!(bytes.len() <= limit, "{} bytes past the limit", bytes.len()),
+        Err(packed::PackedError::TooLarge { .. } | packed::PackedError::Unreadable(_)) => {}
+        Err(e) => panic!("decompressing gave a shape error: {e}"),
+    }
+    let answer = server::post_as(
+        "/v1/push",
+        server::Caller::Rep,
+        packed::PACKED_CONTENT_TYPE,
+        None,
+        body,
+    );
+    check_answer(&answer);
+    if answer.status == 200 {
+        let request: PushRequest = switchboard_server::wire::decode_packed(body, limit)
+            .expect("a body the server accepted decodes");
+        let response: PushResponse =
+            serde_json::from_slice(&answer.body).expect("a 200 is a PushResponse");
+        let sent: Vec<i64> = request.ops.iter().map(|op| op.seq).collect();
+        let answered: Vec<i64> = response.results.iter().map(|r| r.seq).collect();
+        assert_eq!(answered, sent, "every operation is answered, in order");
+        let tree = packed::decode_value(body, limit).expect("the accepted body reads");
+        let again = packed::decode_value(&packed::encode_value(&tree), limit)
+            .expect("a re-packed tree reads");
+        assert_eq!(again, tree, "the packed form reads back exactly");
+        let applied = response
+            .results
+            .iter()
+            .filter(|r| r.status == PushStatus::Applied)
+            .count();
+        APPLIED.fetch_add(applied as u64, Ordering::Relaxed);
+    }
+}
+
 /// `POST /v1/registrations` with the intake key: never a 5xx; a 4xx is an `ErrorBody`, and an
 /// invalid submission (a JSON object) names the field; a 200 is an `IntakeResponse`.
 pub fn registration(data: &[u8]) {

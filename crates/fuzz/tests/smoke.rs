@@ -139,3 +139,8 @@ fn unsubscribe_endpoint() {
 fn compact_push_decoder() {
     smoke(Target::CompactPush);
 }
+
+#[test]
+fn packed_push_decoder() {
+    smoke(Target::PackedPush);
+}
