@@ -31,10 +31,12 @@ static DICTIONARY_1: &[u8] = include_bytes!("../dictionaries/sync-1.zdict");
 const WINDOW_LOG_MAX: u32 = 22;
 
 /// Bodies up to this size are compressed at `SMALL_LEVEL` (cheap at this size, a few bytes
-/// less), larger ones at `LARGE_LEVEL` (a page of 500 changes stays fast to write).
+/// less), larger ones at `LARGE_LEVEL` (a page of 500 changes stays fast to write; with the
+/// dictionary, levels 1–3 pack long runs of like records worse than 6: 1,953 against 700 B for
+/// an answer of 500 results).
 const SMALL_BODY: usize = 4096;
 const SMALL_LEVEL: i32 = 19;
-const LARGE_LEVEL: i32 = 3;
+const LARGE_LEVEL: i32 = 6;
 
 /// Nesting deeper than any body of the protocol is refused before it can exhaust the stack.
 const MAX_DEPTH: usize = 64;
