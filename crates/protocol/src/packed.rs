@@ -535,6 +535,65 @@ mod tests {
         }));
     }
 
+    /// Strings near the canonical forms: most convert, some must stay text.
+    fn tricky_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()),
+            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string().to_uppercase()),
+            (
+                -70_000_000_000i64..300_000_000_000,
+                0u32..1_000_000_000,
+                0..4usize
+            )
+                .prop_map(|(secs, nanos, digits)| {
+                    let at = chrono::DateTime::from_timestamp(secs, nanos).unwrap();
+                    let format = [
+                        chrono::SecondsFormat::AutoSi,
+                        chrono::SecondsFormat::Millis,
+                        chrono::SecondsFormat::Micros,
+                        chrono::SecondsFormat::Nanos,
+                    ][digits];
+                    at.to_rfc3339_opts(format, digits != 2)
+                }),
+            (0u64..1 << 50, any::<u32>(), any::<u128>()).prop_map(|(ms, counter, node)| format!(
+                "{ms:013}-{counter:05}-{}",
+                uuid::Uuid::from_u128(node)
+            )),
+            ".{0,40}",
+        ]
+    }
+
+    fn tree() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            tricky_text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map(tricky_text(), inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever the tree, decoding gives back exactly what was encoded.
+        #[test]
+        fn any_json_tree_reads_back_exactly(value in tree()) {
+            let body = encode_value(&value);
+            proptest::prop_assert_eq!(decode_value(&body, 1 << 24).unwrap(), value);
+        }
+    }
+
     #[test]
     fn ids_times_and_stamps_travel_in_binary() {
         let id = "019cadc6-9a80-7477-acb2-a6e24d4b8643";
