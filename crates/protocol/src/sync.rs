@@ -102,8 +102,14 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
     pub user: String,
     pub role: Role,
-    /// The user's office (admins may have none).
+    /// The user's office (admins may have none); for a manager of several offices, the primary.
     pub office: Option<String>,
+    /// Protocol 5: every office the user works in, sorted, `office` among them (a manager may
+    /// manage several; admins and the privacy officer have none, and it is absent). Absent
+    /// from older servers too: then `office` is the only one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub offices: Option<Vec<String>>,
     /// The deployment's suppression key (hex HMAC-SHA256 key), so replicas hash erased
     /// addresses exactly as the server does.
     pub suppression_key: Secret,

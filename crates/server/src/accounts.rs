@@ -15,7 +15,12 @@ use switchboard_protocol::{Role, Secret};
 pub struct Actor {
     pub user: String,
     pub role: Role,
+    /// The primary office (`account.office`): where a lead created without one goes, and the
+    /// office of the account's cadences and unsubscribe key.
     pub office: Option<String>,
+    /// Every office the account works in, sorted, the primary among them: one for reps and
+    /// the privacy role, one or more for managers, none for admins and the privacy officer.
+    pub offices: Vec<String>,
 }
 
 impl Actor {
@@ -26,8 +31,66 @@ impl Actor {
 
     /// Whether the actor may see and change leads of `office`.
     pub fn may_touch(&self, office: Option<&str>) -> bool {
-        self.is_admin() || (office.is_some() && office == self.office.as_deref())
+        self.is_admin() || office.is_some_and(|o| self.offices.iter().any(|mine| mine == o))
     }
+}
+
+/// The offices `user` works in with each one's idle limit in days (`None`: the server's
+/// default), sorted by code, `primary` among them even where no row says so.
+fn memberships(
+    tx: &mut dyn Tx,
+    user: &str,
+    primary: Option<&str>,
+) -> Result<Vec<(String, Option<i64>)>> {
+    let rows = tx.query(
+        "SELECT m.office, o.idle_days FROM account_office m \
+         LEFT JOIN office o ON o.code = m.office WHERE m.account = ?1 ORDER BY m.office",
+        &[user.into()],
+    )?;
+    let mut offices: Vec<(String, Option<i64>)> = rows
+        .iter()
+        .filter_map(|r| Some((col_text(r, 0)?, col_int(r, 1))))
+        .collect();
+    if let Some(primary) = primary.filter(|p| !offices.iter().any(|(o, _)| o == p)) {
+        let idle = tx
+            .query_opt(
+                "SELECT idle_days FROM office WHERE code = ?1",
+                &[primary.into()],
+            )?
+            .and_then(|r| col_int(&r, 0));
+        offices.push((primary.to_string(), idle));
+        offices.sort();
+    }
+    Ok(offices)
+}
+
+/// The strictest (shortest) idle limit of `offices`, an office without one counting as
+/// `default`; `default` when there are none.
+fn strictest_idle(offices: &[(String, Option<i64>)], default: Duration) -> Duration {
+    offices
+        .iter()
+        .map(|(_, days)| days.map_or(default, Duration::days))
+        .min()
+        .unwrap_or(default)
+}
+
+/// The actor `user` is, with role `role` and primary office `office`, as the store holds it.
+pub fn actor_of(
+    tx: &mut dyn Tx,
+    user: String,
+    role: Role,
+    office: Option<String>,
+) -> Result<Actor> {
+    let offices = memberships(tx, &user, office.as_deref())?
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect();
+    Ok(Actor {
+        user,
+        role,
+        office,
+        offices,
+    })
 }
 
 /// How expensive password hashes are: the argon2 defaults, or a cheap setting for tests.
@@ -108,6 +171,12 @@ pub fn add_user(
             "user '{name}' exists already"
         )));
     }
+    if let Some(office) = office {
+        tx.exec(
+            "INSERT INTO account_office (account, office) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[name.into(), office.into()],
+        )?;
+    }
     Ok(())
 }
 
@@ -131,17 +200,15 @@ pub fn account_for_login(tx: &mut dyn Tx, name: &str) -> Result<Option<(Actor, S
         "SELECT name, role, office, password_hash FROM account WHERE name = ?1 AND revoked = 0",
         &[name.into()],
     )?;
-    Ok(row.and_then(|r| {
-        let role = col_text(&r, 1)?.parse::<Role>().ok()?;
-        Some((
-            Actor {
-                user: col_text(&r, 0)?,
-                role,
-                office: col_text(&r, 2),
-            },
-            col_text(&r, 3)?,
-        ))
-    }))
+    let Some(r) = row else { return Ok(None) };
+    let (Some(user), Some(role), Some(hash)) = (
+        col_text(&r, 0),
+        col_text(&r, 1).and_then(|r| r.parse::<Role>().ok()),
+        col_text(&r, 3),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some((actor_of(tx, user, role, col_text(&r, 2))?, hash)))
 }
 
 /// Stores a new token for `user` on `device`, valid for `ttl`; returns the token and its expiry.
@@ -181,22 +248,20 @@ pub struct Session {
 /// little.
 const RENEW_EVERY: i64 = 60;
 
-/// The idle limit of `user`'s office: `office.idle_days`, else `default` (the server's).
+/// The idle limit of `user`: the strictest (shortest) of its offices' `office.idle_days`, an
+/// office without one counting as `default` (the server's); `default` without an office.
 pub fn idle_limit(tx: &mut dyn Tx, user: &str, default: Duration) -> Result<Duration> {
-    let days = tx
-        .query_opt(
-            "SELECT o.idle_days FROM account a JOIN office o ON o.code = a.office \
-             WHERE a.name = ?1",
-            &[user.into()],
-        )?
-        .and_then(|r| col_int(&r, 0));
-    Ok(days.map_or(default, Duration::days))
+    let primary = tx
+        .query_opt("SELECT office FROM account WHERE name = ?1", &[user.into()])?
+        .and_then(|r| col_text(&r, 0));
+    let offices = memberships(tx, user, primary.as_deref())?;
+    Ok(strictest_idle(&offices, default))
 }
 
 /// The session a bearer token stands for, if it is live. Refusals, checked in this order:
 /// `device_revoked` (its device was revoked, whatever else), `unauthorized` (unknown, logged
-/// out or account revoked), `token_expired` (idle past its office's limit, by the server's
-/// clock only). `idle_default` is the server's limit for offices that set none.
+/// out or account revoked), `token_expired` (idle past its offices' strictest limit, by the
+/// server's clock only). `idle_default` is the server's limit for offices that set none.
 pub fn authenticate(
     tx: &mut dyn Tx,
     token: &str,
@@ -205,10 +270,9 @@ pub fn authenticate(
 ) -> Result<Session> {
     let row = tx.query_opt(
         "SELECT a.name, a.role, a.office, t.expires_at, t.revoked, a.revoked, t.device_id, \
-                d.revoked_at, d.revoked_by, o.idle_days, d.last_sync, t.renewed_at \
+                d.revoked_at, d.revoked_by, d.last_sync, t.renewed_at \
          FROM token t JOIN account a ON a.name = t.account \
          LEFT JOIN device d ON d.id = t.device_id \
-         LEFT JOIN office o ON o.code = a.office \
          WHERE t.hash = ?1",
         &[secret_hash(token).into()],
     )?;
@@ -224,10 +288,14 @@ pub fn authenticate(
         return Err(unauthorized());
     }
     let expires = parse_time(col_text(&row, 3)).ok_or_else(unauthorized)?;
-    let idle = col_int(&row, 9).map_or(idle_default, Duration::days);
+    let user = col_text(&row, 0).ok_or_else(unauthorized)?;
+    let primary = col_text(&row, 2);
+    // Read on every request, so a change of the account's offices holds from the next one.
+    let memberships = memberships(tx, &user, primary.as_deref())?;
+    let idle = strictest_idle(&memberships, idle_default);
     // Idle by the office's limit as it is now (it may have been shortened since the renewal);
     // tokens from before devices have no renewal time and keep their expiry.
-    let idle_since = parse_time(col_text(&row, 11));
+    let idle_since = parse_time(col_text(&row, 10));
     if expires <= now || idle_since.is_some_and(|at| at + idle <= now) {
         return Err(ServerError::TokenExpired(format!(
             "your sign-in expired: this computer has not synced for more than {} days; sign in \
@@ -244,12 +312,13 @@ pub fn authenticate(
     let due = match idle_since {
         Some(at) => now - at > every,
         None => renew - expires > every,
-    } || (col_text(&row, 6).is_some() && col_text(&row, 10).is_none()); // a device's first sync
+    } || (col_text(&row, 6).is_some() && col_text(&row, 9).is_none()); // a device's first sync
     Ok(Session {
         actor: Actor {
-            user: col_text(&row, 0).ok_or_else(unauthorized)?,
+            user,
             role,
-            office: col_text(&row, 2),
+            office: primary,
+            offices: memberships.into_iter().map(|(o, _)| o).collect(),
         },
         device: col_text(&row, 6),
         renew_until: due.then_some(renew),
@@ -337,9 +406,40 @@ mod tests {
             user: "r".into(),
             role: Role::Rep,
             office: Some("A".into()),
+            offices: vec!["A".into()],
         };
         assert!(rep.may_touch(Some("A")));
         assert!(!rep.may_touch(Some("B")));
         assert!(!rep.may_touch(None));
+        let manager = Actor {
+            user: "m".into(),
+            role: Role::Manager,
+            office: Some("A".into()),
+            offices: vec!["A".into(), "B".into()],
+        };
+        assert!(manager.may_touch(Some("A")) && manager.may_touch(Some("B")));
+        assert!(!manager.may_touch(Some("C")));
+        assert!(!manager.may_touch(None));
+    }
+
+    #[test]
+    fn the_strictest_idle_limit_holds() {
+        let default = Duration::days(30);
+        let offices = |limits: &[Option<i64>]| -> Vec<(String, Option<i64>)> {
+            limits.iter().map(|d| ("X".to_string(), *d)).collect()
+        };
+        assert_eq!(strictest_idle(&[], default), default);
+        assert_eq!(
+            strictest_idle(&offices(&[Some(7), None]), default),
+            Duration::days(7)
+        );
+        assert_eq!(
+            strictest_idle(&offices(&[Some(60), None]), default),
+            default
+        );
+        assert_eq!(
+            strictest_idle(&offices(&[Some(60), Some(14)]), default),
+            Duration::days(14)
+        );
     }
 }

@@ -362,6 +362,7 @@ async fn login(
                 user: actor.user,
                 role: actor.role,
                 office: actor.office,
+                offices: Some(actor.offices).filter(|o| !o.is_empty()),
                 suppression_key: s.suppression_key.clone(),
                 server_time: now,
                 protocol_version: PROTOCOL_VERSION,
@@ -545,11 +546,12 @@ async fn lead(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FollowUpParams {
-    /// Office to report on (admins; a manager always gets their own).
+    /// Office to report on (admins; a manager gets the one named if they manage it, else their
+    /// primary office).
     pub office: Option<String>,
 }
 
-/// The whole follow-up history of an office: managers (their office) and admins.
+/// The whole follow-up history of an office: managers (their offices) and admins.
 #[utoipa::path(get, path = "/v1/follow-ups", security(("bearer" = [])), params(FollowUpParams),
     responses((status = 200, body = Vec<FollowUp>), (status = 403, body = ErrorBody)))]
 async fn follow_ups(
@@ -564,7 +566,10 @@ async fn follow_ups(
                 "only managers and admins read office history".into(),
             ))
         }
-        Role::Manager => actor.office.clone(),
+        Role::Manager => match q.office {
+            Some(code) if actor.offices.contains(&code) => Some(code),
+            _ => actor.office.clone(),
+        },
         Role::Admin => q.office.clone(),
     };
     let bodies = state
@@ -632,11 +637,11 @@ async fn registrations(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeviceParams {
-    /// Office to list (admins; a manager always gets their own).
+    /// Office to list (admins; a manager gets the one named if they manage it, else all theirs).
     pub office: Option<String>,
 }
 
-/// The signed-in devices of the caller's office (managers) or of every office (admins).
+/// The signed-in devices of the caller's offices (managers) or of every office (admins).
 #[utoipa::path(get, path = "/v1/devices", security(("bearer" = [])), params(DeviceParams),
     responses((status = 200, body = Vec<Device>), (status = 403, body = ErrorBody)))]
 async fn list_devices(
@@ -645,14 +650,14 @@ async fn list_devices(
     query: std::result::Result<Query<DeviceParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Device>>> {
     let Query(q) = query.map_err(|e| ServerError::BadRequest(e.body_text()))?;
-    let office = devices::scope(&actor)?.or(q.office);
+    let offices = devices::scope_to(&actor, q.office)?;
     let list = state
-        .blocking(move |s| store::read(&*s.store, |tx| devices::list(tx, office.as_deref())))
+        .blocking(move |s| store::read(&*s.store, |tx| devices::list(tx, offices.as_deref())))
         .await?;
     Ok(Json(list))
 }
 
-/// Revokes a device (managers: of their office's users): its next request is refused with
+/// Revokes a device (managers: of their offices' users): its next request is refused with
 /// `device_revoked` and its client erases its replica and keys.
 #[utoipa::path(post, path = "/v1/devices/{id}/revoke", security(("bearer" = [])),
     params(("id" = String, Path, description = "Device id")),
@@ -663,12 +668,12 @@ async fn revoke_device(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Device>> {
-    let office = devices::scope(&actor)?;
+    let offices = devices::scope(&actor)?;
     let device = state
         .blocking(move |s| {
             let now = s.clock.now();
             store::write(&*s.store, |tx| {
-                devices::revoke(tx, &id, office.as_deref(), &actor.user, now)
+                devices::revoke(tx, &id, offices.as_deref(), &actor.user, now)
             })
         })
         .await?;

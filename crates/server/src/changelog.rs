@@ -255,19 +255,20 @@ fn is_own(row: &Row, own: Option<Own>) -> bool {
 /// read across buckets, get the log's newest.
 fn head(tx: &mut dyn Tx, actor: &Actor) -> Result<Option<i64>> {
     let across = actor.is_admin() || actor.role == Role::PrivacyOfficer;
-    let row = match actor.office.as_deref() {
-        _ if across => tx.query_opt("SELECT MAX(server_seq) FROM change_log", &[])?,
-        None | Some(GLOBAL) => tx.query_opt(
-            "SELECT MAX(server_seq) FROM change_log WHERE bucket = '*'",
-            &[],
-        )?,
-        Some(own) => tx.query_opt(
-            "SELECT MAX(h) FROM ( \
-               SELECT MAX(server_seq) AS h FROM change_log WHERE bucket = ?1 \
-               UNION ALL SELECT MAX(server_seq) AS h FROM change_log WHERE bucket = '*' \
-             ) AS heads",
-            &[own.into()],
-        )?,
+    let row = if across {
+        tx.query_opt("SELECT MAX(server_seq) FROM change_log", &[])?
+    } else {
+        // One indexed step per bucket: the global one and each of the actor's offices.
+        let buckets = buckets_of(actor);
+        let heads: Vec<String> = (1..=buckets.len())
+            .map(|i| format!("SELECT MAX(server_seq) AS h FROM change_log WHERE bucket = ?{i}"))
+            .collect();
+        let sql = format!(
+            "SELECT MAX(h) FROM ({}) AS heads",
+            heads.join(" UNION ALL ")
+        );
+        let params: Vec<Val> = buckets.iter().map(|b| b.as_str().into()).collect();
+        tx.query_opt(&sql, &params)?
     };
     Ok(row.as_ref().and_then(|r| col_int(r, 0)))
 }
@@ -277,6 +278,14 @@ fn op_len(row: &Row) -> usize {
         Some(Val::Text(t)) => t.len(),
         _ => 0,
     }
+}
+
+/// The buckets a non-admin pulls: the global one, then each office the actor works in (a
+/// manager may manage several; a role without an office pulls the global bucket only).
+fn buckets_of(actor: &Actor) -> Vec<String> {
+    let mut buckets = vec![GLOBAL.to_string()];
+    buckets.extend(actor.offices.iter().filter(|o| *o != GLOBAL).cloned());
+    buckets
 }
 
 /// The sequence number, lead and stored (JSON or sealed) operation of one change row.
@@ -327,35 +336,32 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
             &[after.into(), (limit + 1).into()],
         )?
     } else {
-        match actor.office.as_deref() {
-            // A non-admin without an office sees only the global bucket.
-            None | Some(GLOBAL) => tx.query(
-                "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, \
-                 c.origin_seq FROM change_log c \
-                 LEFT JOIN person_key k ON k.lead_id = c.lead_id \
-                 WHERE c.bucket = '*' AND c.server_seq > ?1 ORDER BY c.server_seq LIMIT ?2",
-                &[after.into(), (limit + 1).into()],
-            )?,
-            // Each bucket is read as its own range of `change_by_bucket`, already in sequence
-            // order and cut at the page size, and the two short lists are merged. A single
-            // `bucket IN (…)` lets SQLite pick that index and then sort every change after
-            // the cursor for each page, which makes a first sync quadratic.
-            Some(own) => tx.query(
-                "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped, p.origin, p.origin_seq FROM ( \
-                   SELECT server_seq, op, lead_id, origin, origin_seq FROM ( \
-                     SELECT server_seq, op, lead_id, origin, origin_seq FROM change_log \
-                     WHERE bucket = ?2 AND server_seq > ?1 ORDER BY server_seq LIMIT ?3 \
-                   ) AS own_bucket \
-                   UNION ALL \
-                   SELECT server_seq, op, lead_id, origin, origin_seq FROM ( \
-                     SELECT server_seq, op, lead_id, origin, origin_seq FROM change_log \
-                     WHERE bucket = '*' AND server_seq > ?1 ORDER BY server_seq LIMIT ?3 \
-                   ) AS global_bucket \
-                   ORDER BY server_seq LIMIT ?3 \
-                 ) AS p LEFT JOIN person_key k ON k.lead_id = p.lead_id ORDER BY p.server_seq",
-                &[after.into(), own.into(), (limit + 1).into()],
-            )?,
-        }
+        // Each bucket (the global one and each of the actor's offices) is read as its own range
+        // of `change_by_bucket`, already in sequence order and cut at the page size, and the
+        // short lists are merged. A single `bucket IN (…)` lets SQLite pick that index and
+        // then sort every change after the cursor for each page, which makes a first sync
+        // quadratic.
+        let buckets = buckets_of(actor);
+        let ranges: Vec<String> = (0..buckets.len())
+            .map(|i| {
+                format!(
+                    "SELECT server_seq, op, lead_id, origin, origin_seq FROM ( \
+                       SELECT server_seq, op, lead_id, origin, origin_seq FROM change_log \
+                       WHERE bucket = ?{} AND server_seq > ?1 ORDER BY server_seq LIMIT ?2 \
+                     ) AS bucket_{i}",
+                    i + 3
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped, p.origin, \
+             p.origin_seq FROM ( {} ORDER BY server_seq LIMIT ?2 ) AS p \
+             LEFT JOIN person_key k ON k.lead_id = p.lead_id ORDER BY p.server_seq",
+            ranges.join(" UNION ALL ")
+        );
+        let mut params: Vec<Val> = vec![after.into(), (limit + 1).into()];
+        params.extend(buckets.iter().map(|b| Val::from(b.as_str())));
+        tx.query(&sql, &params)?
     };
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);

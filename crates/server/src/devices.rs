@@ -4,7 +4,7 @@
 
 use crate::accounts::{new_secret, Actor};
 use crate::error::{Result, ServerError};
-use crate::store::{col_text, Row, Tx};
+use crate::store::{col_text, Row, Tx, Val};
 use crate::time_text;
 use chrono::{DateTime, Utc};
 use switchboard_domain::time::parse_time;
@@ -120,13 +120,27 @@ fn device(row: &Row) -> Device {
     }
 }
 
-/// The devices of `office`'s users (every device when `None`), by user and sign-in.
-pub fn list(tx: &mut dyn Tx, office: Option<&str>) -> Result<Vec<Device>> {
-    let rows = match office {
-        Some(code) => tx.query(
-            &format!("{SELECT} WHERE a.office = ?1 ORDER BY d.account, d.signed_in_at, d.id"),
-            &[code.into()],
-        )?,
+/// The devices of the users of `offices` (every device when `None`), by user and sign-in. A
+/// user of several offices (a manager) belongs to each.
+pub fn list(tx: &mut dyn Tx, offices: Option<&[String]>) -> Result<Vec<Device>> {
+    let rows = match offices {
+        Some(codes) => {
+            let marks: Vec<String> = (1..=codes.len()).map(|i| format!("?{i}")).collect();
+            let params: Vec<Val> = codes.iter().map(Val::from).collect();
+            tx.query(
+                &format!(
+                    "{SELECT} WHERE d.account IN (SELECT account FROM account_office \
+                     WHERE office IN ({})) OR a.office IN ({0}) \
+                     ORDER BY d.account, d.signed_in_at, d.id",
+                    if marks.is_empty() {
+                        "NULL".to_string()
+                    } else {
+                        marks.join(", ")
+                    }
+                ),
+                &params,
+            )?
+        }
         None => tx.query(
             &format!("{SELECT} ORDER BY d.account, d.signed_in_at, d.id"),
             &[],
@@ -135,11 +149,12 @@ pub fn list(tx: &mut dyn Tx, office: Option<&str>) -> Result<Vec<Device>> {
     Ok(rows.iter().map(device).collect())
 }
 
-/// Which devices `actor` may list and revoke: a manager their office's, an admin all.
-pub fn scope(actor: &Actor) -> Result<Option<String>> {
+/// Which devices `actor` may list and revoke: a manager those of the users of every office
+/// they manage, an admin all.
+pub fn scope(actor: &Actor) -> Result<Option<Vec<String>>> {
     match actor.role {
         Role::Admin => Ok(None),
-        Role::Manager => Ok(Some(actor.office.clone().unwrap_or_default())),
+        Role::Manager => Ok(Some(actor.offices.clone())),
         // Reps, and any role that does not manage an office's people, manage no devices.
         _ => Err(ServerError::Forbidden(
             "only managers and admins see and revoke devices".into(),
@@ -147,12 +162,22 @@ pub fn scope(actor: &Actor) -> Result<Option<String>> {
     }
 }
 
-/// Revokes a device (within `office` when given) and its tokens; returns it. Revoking a revoked
-/// device keeps the first revocation.
+/// `scope` narrowed to `office` when one is asked for: an admin gets it, a manager only one
+/// of their own (another office is ignored: a manager always gets their own).
+pub fn scope_to(actor: &Actor, office: Option<String>) -> Result<Option<Vec<String>>> {
+    Ok(match (scope(actor)?, office) {
+        (None, office) => office.map(|o| vec![o]),
+        (Some(mine), Some(office)) if mine.contains(&office) => Some(vec![office]),
+        (Some(mine), _) => Some(mine),
+    })
+}
+
+/// Revokes a device (of a user of one of `offices` when given) and its tokens; returns it.
+/// Revoking a revoked device keeps the first revocation.
 pub fn revoke(
     tx: &mut dyn Tx,
     id: &str,
-    office: Option<&str>,
+    offices: Option<&[String]>,
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Device> {
@@ -160,7 +185,21 @@ pub fn revoke(
     let found = found
         .map(|r| device(&r))
         .ok_or_else(|| ServerError::NotFound(format!("no device '{id}'")))?;
-    if office.is_some() && found.office.as_deref() != office {
+    let in_scope = match offices {
+        None => true,
+        Some(codes) => {
+            let user_offices = tx.query(
+                "SELECT office FROM account_office WHERE account = ?1",
+                &[found.user.as_str().into()],
+            )?;
+            user_offices
+                .iter()
+                .filter_map(|r| col_text(r, 0))
+                .chain(found.office.clone())
+                .any(|o| codes.contains(&o))
+        }
+    };
+    if !in_scope {
         return Err(ServerError::Forbidden(
             "the device belongs to a user of another office".into(),
         ));

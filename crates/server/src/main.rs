@@ -211,7 +211,8 @@ enum UserCommand {
         data: PathBuf,
     },
     /// Give an account another role (rep, manager, privacy, privacy_officer, admin) and
-    /// office; it holds from the account's next request, without signing in again.
+    /// office (its only one: a manager's further offices are dropped); it holds from the
+    /// account's next request, without signing in again.
     Role {
         name: String,
         #[arg(long)]
@@ -224,6 +225,36 @@ enum UserCommand {
     /// Revoke an account and all its tokens.
     Revoke {
         name: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// The offices a manager manages: `add` one more, or `remove` one (which revokes every
+    /// device the manager signed in on; the last office cannot be removed).
+    Office {
+        #[command(subcommand)]
+        command: UserOfficeCommand,
+    },
+    /// Every account: name, role, all its offices, active or revoked.
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserOfficeCommand {
+    /// Let manager NAME manage office CODE too (from their next request).
+    Add {
+        name: String,
+        code: String,
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Take office CODE from NAME; every device NAME signed in on is revoked (it holds that
+    /// office's people and erases them at its next contact).
+    Remove {
+        name: String,
+        code: String,
         #[arg(long)]
         data: PathBuf,
     },
@@ -423,6 +454,53 @@ fn main() -> anyhow::Result<()> {
                  data at their next contact"
             );
         }
+        Command::User {
+            command:
+                UserCommand::Office {
+                    command: UserOfficeCommand::Add { name, code, data },
+                },
+        } => {
+            with_store(&data, |tx| {
+                switchboard_server::roles::add_office(tx, &name, &code)
+            })?;
+            println!(
+                "{name} manages office {code} too, from their next request (the next sync \
+                 brings its leads)"
+            );
+        }
+        Command::User {
+            command:
+                UserCommand::Office {
+                    command: UserOfficeCommand::Remove { name, code, data },
+                },
+        } => {
+            let now = clock.now();
+            let revoked = with_store(&data, |tx| {
+                switchboard_server::roles::remove_office(tx, &name, &code, now)
+            })?;
+            println!("{name} no longer works in office {code}");
+            println!(
+                "{revoked} device(s) of {name} revoked: they hold office {code}'s people and \
+                 erase them at their next contact; {name} signs in again"
+            );
+        }
+        Command::User {
+            command: UserCommand::List { data },
+        } => {
+            for a in with_store(&data, switchboard_server::roles::list)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    a.name,
+                    a.role,
+                    if a.offices.is_empty() {
+                        "-".to_string()
+                    } else {
+                        a.offices.join(",")
+                    },
+                    if a.revoked { "revoked" } else { "active" }
+                );
+            }
+        }
         Command::Office {
             command: OfficeCommand::IdleLimit { code, days, data },
         } => {
@@ -444,7 +522,8 @@ fn main() -> anyhow::Result<()> {
         Command::Device {
             command: DeviceCommand::List { office, data },
         } => {
-            let list = with_store(&data, |tx| devices::list(tx, office.as_deref()))?;
+            let offices = office.map(|o| vec![o]);
+            let list = with_store(&data, |tx| devices::list(tx, offices.as_deref()))?;
             let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 t.map_or_else(
                     || "-".to_string(),

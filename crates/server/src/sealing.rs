@@ -592,6 +592,7 @@ mod tests {
             user: "admin".into(),
             role: Role::Admin,
             office: None,
+            offices: Vec::new(),
         };
         store::read(&store, |tx| {
             let raw = tx.query(

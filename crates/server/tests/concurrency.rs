@@ -160,6 +160,7 @@ async fn changed_offices(options: TestOptions) {
             user: "admin".into(),
             role: Role::Admin,
             office: None,
+            offices: Vec::new(),
         };
         let req = PushRequest {
             replica_id: "adm".into(),

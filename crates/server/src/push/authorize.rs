@@ -103,11 +103,15 @@ pub(super) fn office(
     Ok(Ok(match lead {
         Some(l) => {
             let allowed = actor.may_touch(l.office.as_deref())
-                || (is_append_only(op) && left_office(tx, &l.id, actor.office.as_deref())?);
+                || (is_append_only(op) && left_office(tx, &l.id, &actor.offices)?);
             if !allowed {
                 return Ok(Err(Verdict::rejected(
                     "forbidden_office",
-                    format!("lead {} is not in your office", l.id),
+                    format!(
+                        "lead {} is not in your office{}",
+                        l.id,
+                        if actor.offices.len() > 1 { "s" } else { "" }
+                    ),
                 )));
             }
             l.office.clone()
@@ -217,14 +221,19 @@ fn is_append_only(op: &Op) -> bool {
     )
 }
 
-fn left_office(tx: &mut dyn Tx, lead_id: &str, office: Option<&str>) -> Result<bool> {
-    let Some(office) = office else {
-        return Ok(false);
-    };
-    Ok(tx
-        .query_opt(
-            "SELECT 1 FROM lead_past_office WHERE lead_id = ?1 AND office = ?2",
-            &[lead_id.into(), office.into()],
-        )?
-        .is_some())
+/// Whether the lead was once in one of `offices` (an append-only record may still be written
+/// there: a follow-up logged offline before the move).
+fn left_office(tx: &mut dyn Tx, lead_id: &str, offices: &[String]) -> Result<bool> {
+    for office in offices {
+        let was_there = tx
+            .query_opt(
+                "SELECT 1 FROM lead_past_office WHERE lead_id = ?1 AND office = ?2",
+                &[lead_id.into(), office.into()],
+            )?
+            .is_some();
+        if was_there {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     // After 0009 and 0007, which main ran first: the list is positional (`schema_version`
     // counts).
     ("0008_change_origin", V8_CHANGE_ORIGIN),
+    ("0010_account_offices", V10_ACCOUNT_OFFICES),
 ];
 
 /// Code a migration runs after its SQL.
@@ -293,6 +294,21 @@ CREATE TABLE IF NOT EXISTS update_chunk (
 const V8_CHANGE_ORIGIN: &str = "
 ALTER TABLE change_log ADD COLUMN origin TEXT;
 ALTER TABLE change_log ADD COLUMN origin_seq BIGINT;
+";
+
+// Managers of several offices: every office an account works in. `account.office` stays the
+// primary office (where a lead created without one goes, the office of the account's cadences
+// and unsubscribe key) and is always one of these rows; admins and the privacy officer hold none.
+const V10_ACCOUNT_OFFICES: &str = "
+CREATE TABLE IF NOT EXISTS account_office (
+    account TEXT NOT NULL,
+    office  TEXT NOT NULL,
+    PRIMARY KEY (account, office)
+);
+CREATE INDEX IF NOT EXISTS account_office_by_office ON account_office (office);
+INSERT INTO account_office (account, office)
+    SELECT name, office FROM account WHERE office IS NOT NULL
+    ON CONFLICT DO NOTHING;
 ";
 
 /// Applies the migrations not yet applied, inside one transaction, after checking that the

@@ -12,9 +12,15 @@ export type LoginResponse = {
  */
 token: Secret, expires_at: string, user: string, role: Role, 
 /**
- * The user's office (admins may have none).
+ * The user's office (admins may have none); for a manager of several offices, the primary.
  */
 office: string | null, 
+/**
+ * Protocol 5: every office the user works in, sorted, `office` among them (a manager may
+ * manage several; admins and the privacy officer have none, and it is absent). Absent
+ * from older servers too: then `office` is the only one.
+ */
+offices?: Array<string>, 
 /**
  * The deployment's suppression key (hex HMAC-SHA256 key), so replicas hash erased
  * addresses exactly as the server does.
