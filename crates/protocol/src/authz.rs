@@ -243,6 +243,63 @@ pub fn is_server_action(action: &str) -> bool {
     SERVER_ACTIONS.contains(&canonical.as_str())
 }
 
+/// The offices the generated authorization cases place leads in (and "no office").
+pub const CASE_OFFICES: [&str; 3] = ["A", "B", "C"];
+
+/// Who pushes in the generated authorization cases: each role as the admin assigns it (office
+/// roles in office A), and a manager of two offices (A and B), so every operation × office
+/// case is generated for an account whose offices are a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseActor {
+    /// An account of this role: office A for office roles, none for the others.
+    Role(Role),
+    /// A manager of offices A and B.
+    ManagerOfTwo,
+}
+
+impl CaseActor {
+    /// Every role, then the manager of two offices.
+    pub fn all() -> Vec<CaseActor> {
+        Role::ALL
+            .iter()
+            .map(|r| CaseActor::Role(*r))
+            .chain([CaseActor::ManagerOfTwo])
+            .collect()
+    }
+
+    /// The role the actor holds.
+    pub fn role(self) -> Role {
+        match self {
+            CaseActor::Role(role) => role,
+            CaseActor::ManagerOfTwo => Role::Manager,
+        }
+    }
+
+    /// The offices (of `CASE_OFFICES`) the actor works in.
+    pub fn offices(self) -> &'static [&'static str] {
+        match self {
+            CaseActor::Role(Role::Rep | Role::Manager | Role::Privacy) => &["A"],
+            CaseActor::Role(Role::Admin | Role::PrivacyOfficer) => &[],
+            CaseActor::ManagerOfTwo => &["A", "B"],
+        }
+    }
+
+    /// Whether the actor's office bounds let it write to a lead in `office` (`None`: no
+    /// office); what its role may do there is `role_refusal`.
+    pub fn may_touch(self, office: Option<&str>) -> bool {
+        self.role() == Role::Admin || office.is_some_and(|o| self.offices().contains(&o))
+    }
+}
+
+impl std::fmt::Display for CaseActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaseActor::Role(role) => write!(f, "{role}"),
+            CaseActor::ManagerOfTwo => f.write_str("manager of A and B"),
+        }
+    }
+}
+
 /// The values a sample operation is built from: who pushes it, about which records. The
 /// default context builds samples that show only the shape (kinds and fields).
 #[derive(Debug, Clone, Default)]
@@ -502,6 +559,20 @@ mod tests {
                 op.kind()
             );
         }
+    }
+
+    #[test]
+    fn the_manager_of_two_offices_touches_exactly_a_and_b() {
+        let two = CaseActor::ManagerOfTwo;
+        assert_eq!(two.role(), Role::Manager);
+        let touched: Vec<_> = CASE_OFFICES
+            .iter()
+            .filter(|o| two.may_touch(Some(o)))
+            .collect();
+        assert_eq!(touched, [&"A", &"B"]);
+        assert!(!two.may_touch(None));
+        assert!(CaseActor::Role(Role::Admin).may_touch(None));
+        assert_eq!(CaseActor::all().len(), Role::ALL.len() + 1);
     }
 
     #[test]

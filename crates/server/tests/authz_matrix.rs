@@ -7,15 +7,16 @@
 //! endpoints, the device endpoints, the intake and the public unsubscribe endpoint get the same
 //! four actors. Kinds only a manager may push (`authz::required_role`: cadences and their intake
 //! rules) are forged by the other office's manager, and a rep pushing one is refused
-//! `forbidden_role`; their baseline is pushed by the office's manager. The test prints the case
-//! count.
+//! `forbidden_role`; their baseline is pushed by the office's manager. The role matrix pushes
+//! every operation kind as every role and as a manager of two offices (`authz::CaseActor`) on
+//! leads of offices A, B and C and of no office. The tests print the case counts.
 
 mod support;
 
 use chrono::Utc;
 use reqwest::StatusCode;
 use support::*;
-use switchboard_protocol::authz::{self, Forgeable, Names, Origin, SampleContext};
+use switchboard_protocol::authz::{self, CaseActor, Forgeable, Names, Origin, SampleContext};
 use switchboard_protocol::*;
 use switchboard_server::{admin, roles};
 use switchboard_test_support::{ApiClient, TestOptions};
@@ -706,15 +707,34 @@ fn unsubscribed(ops: &[Op]) -> Vec<&str> {
 both_backends!(authorization_matrix_from_the_protocol, matrix);
 
 /// Where the lead a role-matrix case works on is: office A (the office roles' own), office B
-/// (another office), or no office (the admin-only bucket).
+/// (another office, and the second office of the manager of two), office C (an office no case
+/// actor works in), or no office (the admin-only bucket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Place {
     OfficeA,
     OfficeB,
+    OfficeC,
     NoOffice,
 }
 
-const PLACES: [Place; 3] = [Place::OfficeA, Place::OfficeB, Place::NoOffice];
+const PLACES: [Place; 4] = [
+    Place::OfficeA,
+    Place::OfficeB,
+    Place::OfficeC,
+    Place::NoOffice,
+];
+
+impl Place {
+    /// The office code of `authz::CASE_OFFICES` the lead is in.
+    fn office(self) -> Option<&'static str> {
+        match self {
+            Place::OfficeA => Some(authz::CASE_OFFICES[0]),
+            Place::OfficeB => Some(authz::CASE_OFFICES[1]),
+            Place::OfficeC => Some(authz::CASE_OFFICES[2]),
+            Place::NoOffice => None,
+        }
+    }
+}
 
 /// What a sample does, as the role rules see it. An exhaustive `match` over `Op`: a new
 /// operation kind does not compile until it has a rule here.
@@ -758,9 +778,11 @@ fn work(op: &Op) -> Work {
     }
 }
 
-/// The rule, written out: `Ok` when `role` may push work of this kind on a lead at `place`,
-/// else the refusal code. Office roles (rep, manager, privacy) belong to office A.
-fn rule(role: Role, place: Place, work: Work) -> Result<(), &'static str> {
+/// The rule, written out: `Ok` when `actor` may push work of this kind on a lead at `place`,
+/// else the refusal code. Office roles (rep, manager, privacy) belong to office A, the manager
+/// of two to offices A and B (`authz::CaseActor::offices`).
+fn rule(actor: CaseActor, place: Place, work: Work) -> Result<(), &'static str> {
+    let role = actor.role();
     if work == Work::ServerOnly {
         return Err("server_only");
     }
@@ -776,7 +798,9 @@ fn rule(role: Role, place: Place, work: Work) -> Result<(), &'static str> {
         // A rule names its office: the case's (office A when the case's lead has none).
         return match role {
             Role::Admin => Ok(()),
-            Role::Manager if place == Place::OfficeB => Err("forbidden_office"),
+            Role::Manager if !actor.may_touch(Some(place.office().unwrap_or("A"))) => {
+                Err("forbidden_office")
+            }
             Role::Manager => Ok(()),
             Role::Rep | Role::Privacy | Role::PrivacyOfficer => Err("forbidden_role"),
         };
@@ -794,7 +818,7 @@ fn rule(role: Role, place: Place, work: Work) -> Result<(), &'static str> {
         },
         Role::Rep | Role::Manager | Role::Privacy => {
             // A new lead naming no office is taking it out of every office: an admin's move.
-            if place != Place::OfficeA {
+            if !actor.may_touch(place.office()) {
                 Err("forbidden_office")
             } else if work == Work::CarryOut && !role.carries_out_requests() {
                 Err("role_required")
@@ -803,6 +827,49 @@ fn rule(role: Role, place: Place, work: Work) -> Result<(), &'static str> {
             }
         }
     }
+}
+
+/// Office C with a rep and a manager (who saves office C's cadence), and `mgr_ab`, a manager
+/// of offices A and B; returns office C's rep and the manager of two, signed in.
+async fn office_c_and_a_manager_of_two(m: &Matrix) -> (ApiClient, ApiClient) {
+    let server = &m.w.server;
+    server.add_office("C", "IT").await.unwrap();
+    for (name, role, office) in [
+        ("rep_c", Role::Rep, "C"),
+        ("mgr_c", Role::Manager, "C"),
+        ("mgr_ab", Role::Manager, "A"),
+    ] {
+        server
+            .add_user(name, role, Some(office), PASSWORD)
+            .await
+            .unwrap();
+    }
+    server
+        .admin(|tx| roles::add_office(tx, "mgr_ab", "B"))
+        .await
+        .unwrap();
+    let mgr_c = server.login("mgr_c", PASSWORD).await.unwrap();
+    let saved = Op::CadenceSaved(CadenceSaved {
+        cadence_id: cadence_of("C"),
+        name: "Office C trial".into(),
+        version: 1,
+        steps: vec![CadenceStep::Email {
+            template: "intro".into(),
+        }],
+        created_at: t0(),
+        created_by: "mgr_c".into(),
+    });
+    let r = mgr_c
+        .push("setup-mgr_c", numbered(vec![saved]))
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, PushStatus::Applied, "{r:?}");
+    let two = server.login("mgr_ab", PASSWORD).await.unwrap();
+    assert_eq!(
+        two.login.offices,
+        Some(vec!["A".to_string(), "B".to_string()])
+    );
+    (server.login("rep_c", PASSWORD).await.unwrap(), two)
 }
 
 /// The matrix's world plus a privacy role of office A and the company-wide privacy officer.
@@ -821,35 +888,40 @@ async fn role_world(options: TestOptions) -> (Matrix, ApiClient, ApiClient) {
     (m, privacy, officer)
 }
 
-/// Every role × every operation kind (and a request recorded open) × a lead in its own
-/// office, another office and no office, pushed to a real server: each is applied or refused
-/// exactly as `rule` says. Prints the case count.
+/// Every role and a manager of two offices × every operation kind (and a request recorded
+/// open) × a lead in office A, office B, office C and no office, pushed to a real server: each
+/// is applied or refused exactly as `rule` says. Prints the case count.
 async fn role_matrix(options: TestOptions) {
     let (m, privacy, officer) = role_world(options).await;
+    let (rep_c, two) = office_c_and_a_manager_of_two(&m).await;
     assert_eq!(officer.login.role, Role::PrivacyOfficer);
     assert_eq!(officer.login.office, None);
     assert_eq!(privacy.login.role, Role::Privacy);
-    let actor = |role: Role| -> &ApiClient {
-        match role {
-            Role::Rep => &m.w.rep_a,
-            Role::Manager => &m.w.mgr_a,
-            Role::Privacy => &privacy,
-            Role::Admin => &m.w.admin,
-            Role::PrivacyOfficer => &officer,
+    let client_of = |actor: CaseActor| -> &ApiClient {
+        match actor {
+            CaseActor::Role(Role::Rep) => &m.w.rep_a,
+            CaseActor::Role(Role::Manager) => &m.w.mgr_a,
+            CaseActor::Role(Role::Privacy) => &privacy,
+            CaseActor::Role(Role::Admin) => &m.w.admin,
+            CaseActor::Role(Role::PrivacyOfficer) => &officer,
+            CaseActor::ManagerOfTwo => &two,
         }
     };
+    let actors = CaseActor::all();
     let kinds = with_recorded_request(authz::samples(&SampleContext::default()));
     let (mut cases, mut applied) = (0, 0);
     let mut seen = std::collections::HashSet::new();
-    for &role in Role::ALL {
-        let client = actor(role);
+    for &actor in &actors {
+        let client = client_of(actor);
         for place in PLACES {
             for (k, kind) in kinds.iter().enumerate() {
                 cases += 1;
-                let (creator, office) = match place {
-                    Place::OfficeA => (&m.w.rep_a, Some("A")),
-                    Place::OfficeB => (&m.w.rep_b, Some("B")),
-                    Place::NoOffice => (&m.w.admin, None),
+                let office = place.office();
+                let creator = match place {
+                    Place::OfficeA => &m.w.rep_a,
+                    Place::OfficeB => &m.w.rep_b,
+                    Place::OfficeC => &rep_c,
+                    Place::NoOffice => &m.w.admin,
                 };
                 let setup = format!("role-{cases}-setup");
                 let lead = new_lead(
@@ -880,8 +952,8 @@ async fn role_matrix(options: TestOptions) {
                 if place == Place::NoOffice && matches!(op, Op::LeadFieldsSet(_)) {
                     op = authz::with_field(&op, "fields.office", None);
                 }
-                let expected = rule(role, place, work(&op));
-                let label = format!("{role} {} on a lead of {place:?}", op.kind());
+                let expected = rule(actor, place, work(&op));
+                let label = format!("{actor} {} on a lead of {place:?}", op.kind());
                 let r = client
                     .push(&format!("role-{cases}-push"), numbered(vec![op.clone()]))
                     .await
@@ -903,31 +975,41 @@ async fn role_matrix(options: TestOptions) {
                         }
                     }
                 }
-                seen.insert((role, place, work(&op), expected));
+                seen.insert((actor, place, work(&op), expected));
             }
         }
     }
     println!(
-        "role matrix: {cases} cases ({} roles × {} operations × {} places), {applied} applied, \
+        "role matrix: {cases} cases ({} actors × {} operations × {} places), {applied} applied, \
          {} refused",
-        Role::ALL.len(),
+        actors.len(),
         kinds.len(),
         PLACES.len(),
         cases - applied
     );
-    assert_eq!(cases, Role::ALL.len() * kinds.len() * PLACES.len());
-    // Both answers occur for each role, so neither a server that refuses everything nor one
+    assert_eq!(cases, actors.len() * kinds.len() * PLACES.len());
+    // Both answers occur for each actor, so neither a server that refuses everything nor one
     // that applies everything passes.
-    for &role in Role::ALL {
+    for &actor in &actors {
         assert!(
-            seen.iter().any(|(r, _, _, e)| *r == role && e.is_ok()),
-            "{role}"
+            seen.iter().any(|(a, _, _, e)| *a == actor && e.is_ok()),
+            "{actor}"
         );
         assert!(
-            seen.iter().any(|(r, _, _, e)| *r == role && e.is_err()),
-            "{role}"
+            seen.iter().any(|(a, _, _, e)| *a == actor && e.is_err()),
+            "{actor}"
         );
     }
+    // The manager of two: office A's and B's leads worked on, office C's refused.
+    for place in [Place::OfficeA, Place::OfficeB] {
+        assert!(seen.contains(&(CaseActor::ManagerOfTwo, place, Work::Working, Ok(()))));
+    }
+    assert!(seen.contains(&(
+        CaseActor::ManagerOfTwo,
+        Place::OfficeC,
+        Work::Working,
+        Err("forbidden_office")
+    )));
 }
 
 /// The samples plus a request recorded open (what a rep does with an erasure request).
