@@ -1,0 +1,171 @@
+//! Managers of several offices through the real binaries: a `switchboard-server` process
+//! (SQLite, or PostgreSQL with `SWITCHBOARD_TEST_PG_URL`) administered with its own commands,
+//! and laptops running `switchboard`. A manager given a second office with `user office add`
+//! syncs both offices' leads and not a third's; a rep cannot be given a second office; taking
+//! an office away with `user office remove` revokes the manager's laptop, whose next sync is
+//! refused with `device_revoked` and erases its replica. No process may panic.
+
+#[path = "support/cli_replica.rs"]
+mod cli_replica;
+#[path = "support/server_process.rs"]
+mod server_process;
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+#[path = "support/sync.rs"]
+mod sync_support;
+
+use cli_replica::CliReplica;
+use server_process::{server_binary, ServerProcess};
+use std::process::Command;
+use sync_support::PASSWORD;
+
+/// Imports one lead from `country` on `replica`, syncs, and returns the lead's id.
+fn import(replica: &CliReplica, name: &str, email: &str, phone: &str, country: &str) -> String {
+    let before = replica.strings("SELECT id FROM lead");
+    let file = replica.sandbox.write(
+        "leads.csv",
+        format!(
+            "name,email,phone,country,kind,submitted_at\n\
+             {name},{email},{phone},{country},demo,2026-03-01T10:00:00Z\n"
+        ),
+    );
+    replica.run(&["import", file.to_str().unwrap()]).ok();
+    replica.sync();
+    replica
+        .strings("SELECT id FROM lead")
+        .into_iter()
+        .find(|id| !before.contains(id))
+        .expect("the imported lead")
+}
+
+/// `switchboard-server ARGS --data DIR`, which may fail: exit code, stdout, stderr.
+fn try_admin(server: &ServerProcess, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(server_binary())
+        .args(args)
+        .arg("--data")
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked at"), "{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+fn managers_of_two_offices(store: Option<&str>) {
+    let server = ServerProcess::start_on(store, |_| Vec::new());
+    let password = format!("{PASSWORD}\n");
+    server.admin(
+        &["office", "add", "ROM", "--name", "Rome", "--country", "IT"],
+        None,
+    );
+    server.admin(&["route", "add", "IT", "ROM"], None);
+    for (name, office) in [("paul", "PAR"), ("rosa", "ROM")] {
+        server.admin(
+            &["user", "add", name, "--role", "rep", "--office", office],
+            Some(&password),
+        );
+    }
+    let added = server.admin(&["user", "office", "add", "mona", "PAR"], None);
+    assert!(added.contains("mona manages office PAR too"), "{added}");
+    // A rep works in one office: refused with a message that says why and what to do.
+    let (code, _, refused) = try_admin(&server, &["user", "office", "add", "rita", "PAR"]);
+    assert_ne!(code, 0);
+    assert!(
+        refused.contains("exactly one office") && refused.contains("user role rita"),
+        "{refused}"
+    );
+    let listed = server.admin(&["user", "list"], None);
+    assert!(
+        listed.contains("mona\tmanager\tBER,PAR\tactive"),
+        "{listed}"
+    );
+    assert!(listed.contains("rita\trep\tBER\tactive"), "{listed}");
+
+    let url = server.url();
+    let rita = CliReplica::login(&url, &server.fingerprint, "rita", None);
+    let paul = CliReplica::login(&url, &server.fingerprint, "paul", None);
+    let rosa = CliReplica::login(&url, &server.fingerprint, "rosa", None);
+    let berlin = import(
+        &rita,
+        "Bert Berlin",
+        "bert@example.com",
+        "+49 30 5550101",
+        "DE",
+    );
+    let paris = import(
+        &paul,
+        "Paula Paris",
+        "paula@example.com",
+        "+33 1 55 50 01 02",
+        "FR",
+    );
+    let rome = import(
+        &rosa,
+        "Romy Rome",
+        "romy@example.com",
+        "+39 06 5550103",
+        "IT",
+    );
+
+    // mona's laptop pulls BER's and PAR's leads, not ROM's.
+    let mona = CliReplica::login(&url, &server.fingerprint, "mona", None);
+    mona.sync();
+    let held = mona.strings("SELECT id FROM lead");
+    assert!(held.contains(&berlin) && held.contains(&paris), "{held:?}");
+    assert!(
+        !held.contains(&rome),
+        "ROM's lead reached a manager of BER and PAR"
+    );
+    // She works on PAR's lead; paul's laptop hears of it.
+    mona.call(&paris, "called from BER");
+    mona.sync();
+    paul.sync();
+    assert_eq!(
+        paul.strings("SELECT note FROM follow_up"),
+        ["called from BER"]
+    );
+
+    // Taking PAR away revokes her laptop: the next sync is refused and erases the replica.
+    let removed = server.admin(&["user", "office", "remove", "mona", "PAR"], None);
+    assert!(
+        removed.contains("mona no longer works in office PAR")
+            && removed.contains("1 device(s) of mona revoked"),
+        "{removed}"
+    );
+    let wiped = mona.run(&["--json", "sync"]);
+    wiped.expect(1);
+    assert_eq!(wiped.json_error().0, "device_revoked", "{}", wiped.stderr);
+    wiped.stderr_mentions(&["removed from office PAR", "erased"]);
+    assert!(
+        !mona.sandbox.db.exists(),
+        "the revoked laptop kept its replica"
+    );
+    // The last office cannot be taken; the others keep syncing.
+    let (code, _, last) = try_admin(&server, &["user", "office", "remove", "mona", "BER"]);
+    assert_ne!(code, 0);
+    assert!(last.contains("last office"), "{last}");
+    rita.sync();
+    paul.sync();
+    server.assert_no_panic();
+}
+
+#[test]
+fn a_manager_of_two_offices_syncs_both_and_is_wiped_when_one_is_taken_away_on_sqlite() {
+    managers_of_two_offices(None);
+}
+
+#[test]
+fn a_manager_of_two_offices_syncs_both_and_is_wiped_when_one_is_taken_away_on_postgres() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(url) = rt.block_on(switchboard_test_support::fresh_pg_url(
+        "managers_of_two_offices",
+    )) else {
+        return;
+    };
+    managers_of_two_offices(Some(&url));
+}
