@@ -78,6 +78,45 @@ pub const GLOBAL: &str = "*";
 /// Bucket of leads without an office: only admins pull it.
 pub const UNASSIGNED: &str = "";
 
+/// Start of the bucket holding, for one account, copies of the changes an office had when it
+/// was added to the account (`copy_added_office`): a replica synced before the office was added
+/// has its cursor past them. Longer than any office code (1 to 32 characters), so no office can
+/// share it.
+const ADDED_OFFICE_PREFIX: &str = "#changes-of-an-office-added-to-account:";
+
+/// The bucket of copies of the offices added to `user` (`copy_added_office`).
+pub fn added_office_bucket(user: &str) -> String {
+    format!("{ADDED_OFFICE_PREFIX}{user}")
+}
+
+/// Copies every change `office`'s bucket holds into `user`'s added-office bucket, so the
+/// user's replicas, whatever their cursor, pull the office's leads, cadences and rules whole
+/// at their next pull. Copies of a lead that later leaves the user's offices are not served
+/// (`page_rows` checks the lead's office), and erasure deletes them with every other change of
+/// the person. Returns how many changes were copied.
+pub fn copy_added_office(tx: &mut dyn Tx, office: &str, user: &str) -> Result<usize> {
+    let bucket = added_office_bucket(user);
+    let rows = tx.query(
+        "SELECT op, lead_id FROM change_log WHERE bucket = ?1 ORDER BY server_seq",
+        &[office.into()],
+    )?;
+    for row in &rows {
+        let op = col_text(row, 0).unwrap_or_default();
+        tx.log_change(&bucket, col_text(row, 1).as_deref(), op, None)?;
+    }
+    Ok(rows.len())
+}
+
+/// Drops `user`'s added-office bucket (the user left an office: their devices are revoked and
+/// a new sign-in pulls its offices' own buckets from the start).
+pub fn drop_added_offices(tx: &mut dyn Tx, user: &str) -> Result<()> {
+    tx.exec(
+        "DELETE FROM change_log WHERE bucket = ?1",
+        &[added_office_bucket(user).into()],
+    )?;
+    Ok(())
+}
+
 /// The bucket of a lead in `office`.
 pub fn bucket_of(office: Option<&str>) -> &str {
     office.unwrap_or(UNASSIGNED)
@@ -259,7 +298,8 @@ fn head(tx: &mut dyn Tx, actor: &Actor) -> Result<Option<i64>> {
         tx.query_opt("SELECT MAX(server_seq) FROM change_log", &[])?
     } else {
         // One indexed step per bucket: the global one and each of the actor's offices.
-        let buckets = buckets_of(actor);
+        let mut buckets = buckets_of(actor);
+        buckets.extend(added_bucket_of(actor));
         let heads: Vec<String> = (1..=buckets.len())
             .map(|i| format!("SELECT MAX(server_seq) AS h FROM change_log WHERE bucket = ?{i}"))
             .collect();
@@ -286,6 +326,12 @@ fn buckets_of(actor: &Actor) -> Vec<String> {
     let mut buckets = vec![GLOBAL.to_string()];
     buckets.extend(actor.offices.iter().filter(|o| *o != GLOBAL).cloned());
     buckets
+}
+
+/// The added-office bucket a manager pulls (`copy_added_office`); other roles have none.
+fn added_bucket_of(actor: &Actor) -> Option<String> {
+    (actor.role == Role::Manager && !actor.offices.is_empty())
+        .then(|| added_office_bucket(&actor.user))
 }
 
 /// The sequence number, lead and stored (JSON or sealed) operation of one change row.
@@ -342,7 +388,7 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         // then sort every change after the cursor for each page, which makes a first sync
         // quadratic.
         let buckets = buckets_of(actor);
-        let ranges: Vec<String> = (0..buckets.len())
+        let mut ranges: Vec<String> = (0..buckets.len())
             .map(|i| {
                 format!(
                     "SELECT server_seq, op, lead_id, origin, origin_seq FROM ( \
@@ -353,6 +399,21 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
                 )
             })
             .collect();
+        // Copies of offices added to the account, of leads still in one of its offices.
+        let added = buckets.len() + 3;
+        let added_bucket = added_bucket_of(actor);
+        if added_bucket.is_some() {
+            let offices: Vec<String> = (4..added).map(|i| format!("?{i}")).collect();
+            ranges.push(format!(
+                "SELECT server_seq, op, lead_id, origin, origin_seq FROM ( \
+                   SELECT server_seq, op, lead_id, origin, origin_seq FROM change_log c \
+                   WHERE bucket = ?{added} AND server_seq > ?1 AND (c.lead_id IS NULL OR \
+                     EXISTS (SELECT 1 FROM lead l WHERE l.id = c.lead_id AND l.office IN ({}))) \
+                   ORDER BY server_seq LIMIT ?2 \
+                 ) AS added_offices",
+                offices.join(", ")
+            ));
+        }
         let sql = format!(
             "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped, p.origin, \
              p.origin_seq FROM ( {} ORDER BY server_seq LIMIT ?2 ) AS p \
@@ -361,6 +422,7 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         );
         let mut params: Vec<Val> = vec![after.into(), (limit + 1).into()];
         params.extend(buckets.iter().map(|b| Val::from(b.as_str())));
+        params.extend(added_bucket.map(Val::from));
         tx.query(&sql, &params)?
     };
     let has_more = rows.len() as i64 > limit;

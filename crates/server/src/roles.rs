@@ -64,6 +64,7 @@ pub fn set_role(
         "DELETE FROM account_office WHERE account = ?1",
         &[name.into()],
     )?;
+    crate::changelog::drop_added_offices(tx, name)?;
     if let Some(office) = office {
         tx.exec(
             "INSERT INTO account_office (account, office) VALUES (?1, ?2)",
@@ -153,6 +154,8 @@ pub fn add_office(tx: &mut dyn Tx, name: &str, office: &str) -> Result<()> {
         "INSERT INTO account_office (account, office) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         &[name.into(), office.into()],
     )?;
+    // The manager's replicas may have pulled past the office's changes already.
+    crate::changelog::copy_added_office(tx, office, name)?;
     Ok(())
 }
 
@@ -193,6 +196,7 @@ pub fn remove_office(tx: &mut dyn Tx, name: &str, office: &str, now: DateTime<Ut
             &[name.into(), next.as_str().into()],
         )?;
     }
+    crate::changelog::drop_added_offices(tx, name)?;
     let by = format!("an administrator (removed from office {office})");
     crate::devices::revoke_all_of(tx, name, &by, now)
 }

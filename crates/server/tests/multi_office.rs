@@ -68,19 +68,57 @@ async fn managers_see_their_offices(options: TestOptions) {
     let lead_b = new_lead(&w.rep_b, "rb", 1, "Bea B", "bea@example.com").await;
     let lead_c = new_lead(&rep_c, "rc", 1, "Cid C", "cid@example.com").await;
 
+    let leaves_b = new_lead(&w.rep_b, "rb2", 1, "Lea Leaving", "lea@example.com").await;
     // Before: office A's manager sees office A only.
-    let before = everything(&w.mgr_a).await;
+    let (before, cursor) = w.mgr_a.pull_all(0).await.unwrap();
+    let before: Vec<Op> = before.into_iter().map(|c| c.op).collect();
     assert!(mentions(&before, &lead_a) && !mentions(&before, &lead_b));
     assert_eq!(
         w.mgr_a.login.offices.as_deref(),
         Some(&["A".to_string()][..])
     );
 
-    // The admin gives mgr_a office B too: it holds from the next request, same token.
+    // The admin gives mgr_a office B too: it holds from the next request, same token, and a
+    // replica whose cursor is past office B's changes still receives them (copied for mgr_a).
     w.server
         .admin(|tx| roles::add_office(tx, "mgr_a", "B"))
         .await
         .unwrap();
+    let (since, _) = w.mgr_a.pull_all(cursor).await.unwrap();
+    let since: Vec<Op> = since.into_iter().map(|c| c.op).collect();
+    assert!(
+        mentions(&since, &lead_b),
+        "office B's lead after the cursor"
+    );
+    assert!(mentions(&since, &leaves_b));
+    assert!(!mentions(&since, &lead_c));
+    // A lead that leaves office B for C after the add: its copies are no longer served, only
+    // its revocation.
+    let moved = w
+        .admin
+        .push(
+            "adm",
+            numbered(vec![office(
+                &leaves_b,
+                "C",
+                hlc(chrono::Utc::now(), 0, "adm"),
+            )]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.results[0].status, PushStatus::Applied, "{moved:?}");
+    let all = everything(&w.mgr_a).await;
+    let about_leaver: Vec<&Op> = all
+        .iter()
+        .filter(|op| op.lead_id() == Some(leaves_b.as_str()))
+        .collect();
+    assert!(
+        !about_leaver.is_empty()
+            && about_leaver
+                .iter()
+                .all(|op| matches!(op, Op::LeadRevoked(_))),
+        "{about_leaver:?}"
+    );
     let after = everything(&w.mgr_a).await;
     assert!(mentions(&after, &lead_a), "office A's lead");
     assert!(mentions(&after, &lead_b), "office B's lead, now managed");
