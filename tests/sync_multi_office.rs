@@ -107,7 +107,10 @@ fn managers_of_two_offices(store: Option<&str>) {
     // after `user office add` (its cursor is past them), and never ROM's.
     let mona = CliReplica::login(&url, &server.fingerprint, "mona", None);
     mona.sync();
-    assert_eq!(mona.strings("SELECT id FROM lead"), [berlin.clone()]);
+    assert_eq!(
+        mona.strings("SELECT id FROM lead"),
+        std::slice::from_ref(&berlin)
+    );
     let added = server.admin(&["user", "office", "add", "mona", "PAR"], None);
     assert!(added.contains("mona manages office PAR too"), "{added}");
     let listed = server.admin(&["user", "list"], None);
