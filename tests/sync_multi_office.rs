@@ -126,6 +126,15 @@ fn managers_of_two_offices(store: Option<&str>) {
         !held.contains(&rome),
         "ROM's lead reached a manager of BER and PAR"
     );
+    // A laptop signed in after the add says which offices (`status`, from the sign-in).
+    let desk = CliReplica::login(&url, &server.fingerprint, "mona", None);
+    let status = desk.run(&["status"]);
+    status.ok();
+    assert!(
+        status.stdout.contains("mona (offices BER, PAR)"),
+        "{}",
+        status.stdout
+    );
     // She works on PAR's lead; paul's laptop hears of it.
     mona.call(&paris, "called from BER");
     mona.sync();
@@ -139,7 +148,7 @@ fn managers_of_two_offices(store: Option<&str>) {
     let removed = server.admin(&["user", "office", "remove", "mona", "PAR"], None);
     assert!(
         removed.contains("mona no longer works in office PAR")
-            && removed.contains("1 device(s) of mona revoked"),
+            && removed.contains("2 device(s) of mona revoked"),
         "{removed}"
     );
     let wiped = mona.run(&["--json", "sync"]);

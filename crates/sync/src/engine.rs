@@ -86,6 +86,10 @@ pub enum Progress {
 /// The setting that keeps the device id the server gave this replica at its last sign-in.
 const DEVICE_SETTING: &str = "device_id";
 
+/// Setting holding every office the signed-in account works in, comma-separated (protocol 5:
+/// a manager may manage several; empty when the server named none beyond `office`).
+pub const OFFICES_SETTING: &str = "offices";
+
 /// Logs in and records the server, the account, the deployment's suppression key and the
 /// office's unsubscribe key in the replica. Returns the server's answer (holding the token,
 /// which the caller stores).
@@ -133,6 +137,8 @@ pub async fn login_device(
         if let Some(device) = &answer.device_id {
             set_setting(tx, DEVICE_SETTING, device)?;
         }
+        let offices = answer.offices.as_deref().unwrap_or_default().join(",");
+        set_setting(tx, OFFICES_SETTING, &offices)?;
         // The office's key for unsubscribe links, so mail queued offline carries working ones.
         switchboard_core::mail::unsubscribe::remember(tx, answer.unsubscribe.as_ref())
     })?;

@@ -86,6 +86,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
             "user": answer.user,
             "role": answer.role,
             "office": answer.office,
+            "offices": answer.offices,
             "expires_at": answer.expires_at,
             "token_stored": stored,
             "device_id": answer.device_id,
@@ -104,11 +105,14 @@ pub fn run(ctx: &Context, args: LoginArgs) -> CliResult {
          while this computer syncs (the server's idle limit applies, now until {}).",
         answer.user,
         answer.role,
-        answer
-            .office
-            .as_deref()
-            .map(|o| format!(", office {o}"))
-            .unwrap_or_default(),
+        match answer.offices.as_deref() {
+            Some(all) if all.len() > 1 => format!(", offices {}", all.join(", ")),
+            _ => answer
+                .office
+                .as_deref()
+                .map(|o| format!(", office {o}"))
+                .unwrap_or_default(),
+        },
         answer
             .device_id
             .as_deref()
