@@ -268,16 +268,20 @@ pub fn authenticate(
     now: DateTime<Utc>,
     idle_default: Duration,
 ) -> Result<Session> {
-    let row = tx.query_opt(
+    // One row per office of the account (one with NULLs when it has none), so the offices and
+    // their idle limits come in the same round trip as the token.
+    let rows = tx.query(
         "SELECT a.name, a.role, a.office, t.expires_at, t.revoked, a.revoked, t.device_id, \
-                d.revoked_at, d.revoked_by, d.last_sync, t.renewed_at \
+                d.revoked_at, d.revoked_by, d.last_sync, t.renewed_at, m.office, o.idle_days \
          FROM token t JOIN account a ON a.name = t.account \
          LEFT JOIN device d ON d.id = t.device_id \
-         WHERE t.hash = ?1",
+         LEFT JOIN account_office m ON m.account = a.name \
+         LEFT JOIN office o ON o.code = m.office \
+         WHERE t.hash = ?1 ORDER BY m.office",
         &[secret_hash(token).into()],
     )?;
     let unauthorized = || ServerError::Unauthorized("invalid, expired or revoked token".into());
-    let row = row.ok_or_else(unauthorized)?;
+    let row = rows.first().cloned().ok_or_else(unauthorized)?;
     if let Some(at) = col_text(&row, 7) {
         return Err(ServerError::DeviceRevoked(crate::devices::revoked_message(
             col_text(&row, 8).as_deref(),
@@ -291,7 +295,16 @@ pub fn authenticate(
     let user = col_text(&row, 0).ok_or_else(unauthorized)?;
     let primary = col_text(&row, 2);
     // Read on every request, so a change of the account's offices holds from the next one.
-    let memberships = memberships(tx, &user, primary.as_deref())?;
+    let mut memberships: Vec<(String, Option<i64>)> = rows
+        .iter()
+        .filter_map(|r| Some((col_text(r, 11)?, col_int(r, 12))))
+        .collect();
+    if primary
+        .as_deref()
+        .is_some_and(|p| !memberships.iter().any(|(o, _)| o == p))
+    {
+        memberships = self::memberships(tx, &user, primary.as_deref())?;
+    }
     let idle = strictest_idle(&memberships, idle_default);
     // Idle by the office's limit as it is now (it may have been shortened since the renewal);
     // tokens from before devices have no renewal time and keep their expiry.
