@@ -1,9 +1,11 @@
 //! Managers of several offices through the real binaries: a `switchboard-server` process
 //! (SQLite, or PostgreSQL with `SWITCHBOARD_TEST_PG_URL`) administered with its own commands,
 //! and laptops running `switchboard`. A manager's laptop synced before `user office add` gave
-//! her a second office pulls that office's leads at its next sync, and never a third's; a rep cannot be given a second office; taking
-//! an office away with `user office remove` revokes the manager's laptop, whose next sync is
-//! refused with `device_revoked` and erases its replica. No process may panic.
+//! her a second office pulls that office's leads at its next sync, and never a third's; a rep
+//! cannot be given a second office; taking an office away with `user office remove` revokes the
+//! manager's laptop, whose next sync is refused with `device_revoked` and erases its replica. A manager's live stream announces
+//! changes of each of her offices and no other, and closes when her offices change. No process
+//! may panic.
 
 #[path = "support/cli_replica.rs"]
 mod cli_replica;
@@ -18,6 +20,8 @@ mod sync_support;
 use cli_replica::CliReplica;
 use server_process::{server_binary, ServerProcess};
 use std::process::Command;
+use switchboard_sync::live::LiveEvent;
+use switchboard_sync::{Client, Secret, TrustAnchor};
 use sync_support::PASSWORD;
 
 /// Imports one lead from `country` on `replica`, syncs, and returns the lead's id.
@@ -182,4 +186,93 @@ fn a_manager_of_two_offices_syncs_both_and_is_wiped_when_one_is_taken_away_on_po
         return;
     };
     managers_of_two_offices(Some(&url));
+}
+
+/// The next event other than `ready`, or `None` if none comes within `limit`.
+async fn next_change(
+    stream: &mut switchboard_sync::live::LiveStream,
+    limit: std::time::Duration,
+) -> Option<LiveEvent> {
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.next().await.expect("the stream stays open") {
+                LiveEvent::Ready { .. } => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+/// A manager of BER and PAR holds the live stream: a PAR change is announced, a ROM change is
+/// not, and adding an office ends the stream (`closed`) at its next wake.
+#[test]
+fn a_managers_live_stream_carries_both_offices_and_closes_when_they_change() {
+    let server = ServerProcess::start();
+    let password = format!("{PASSWORD}\n");
+    server.admin(
+        &["office", "add", "ROM", "--name", "Rome", "--country", "IT"],
+        None,
+    );
+    server.admin(&["route", "add", "IT", "ROM"], None);
+    for (name, office) in [("paul", "PAR"), ("rosa", "ROM")] {
+        server.admin(
+            &["user", "add", name, "--role", "rep", "--office", office],
+            Some(&password),
+        );
+    }
+    server.admin(&["user", "office", "add", "mona", "PAR"], None);
+    let url = server.url();
+    let paul = CliReplica::login(&url, &server.fingerprint, "paul", None);
+    let rosa = CliReplica::login(&url, &server.fingerprint, "rosa", None);
+    let paris = import(
+        &paul,
+        "Paula Paris",
+        "paula@example.com",
+        "+33 1 55 50 01 02",
+        "FR",
+    );
+    let rome = import(
+        &rosa,
+        "Romy Rome",
+        "romy@example.com",
+        "+39 06 5550103",
+        "IT",
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let anchor = TrustAnchor::fingerprint(&server.fingerprint).unwrap();
+    let api = Client::new(&url, &anchor).unwrap();
+    let mona = rt
+        .block_on(api.login("mona", &Secret::new(PASSWORD.to_string())))
+        .unwrap();
+    let short = std::time::Duration::from_millis(1500);
+    rt.block_on(async {
+        let mut stream = api.live(&mona.token, 0).await.unwrap().expect("a stream");
+        // What mona may already see is announced first; take it.
+        while next_change(&mut stream, short).await.is_some() {}
+        paul.call(&paris, "for PAR");
+        paul.sync();
+        assert!(matches!(
+            next_change(&mut stream, std::time::Duration::from_secs(5)).await,
+            Some(LiveEvent::Change { .. })
+        ));
+        rosa.call(&rome, "for ROM only");
+        rosa.sync();
+        assert_eq!(
+            next_change(&mut stream, short).await,
+            None,
+            "a ROM change was announced to a manager of BER and PAR"
+        );
+        // A third office: her scope changed, so the stream closes at the next wake.
+        server.admin(&["user", "office", "add", "mona", "ROM"], None);
+        paul.call(&paris, "after ROM was added");
+        paul.sync();
+        assert!(matches!(
+            next_change(&mut stream, std::time::Duration::from_secs(20)).await,
+            Some(LiveEvent::Closed { .. })
+        ));
+    });
+    server.assert_no_panic();
 }
