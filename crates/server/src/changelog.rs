@@ -89,22 +89,25 @@ pub fn added_office_bucket(user: &str) -> String {
     format!("{ADDED_OFFICE_PREFIX}{user}")
 }
 
-/// Copies every change `office`'s bucket holds into `user`'s added-office bucket, so the
-/// user's replicas, whatever their cursor, pull the office's leads, cadences and rules whole
-/// at their next pull. Copies of a lead that later leaves the user's offices are not served
-/// (`page_rows` checks the lead's office), and erasure deletes them with every other change of
-/// the person. Returns how many changes were copied.
-pub fn copy_added_office(tx: &mut dyn Tx, office: &str, user: &str) -> Result<usize> {
+/// Copies every change `office`'s bucket holds after `after` into `user`'s added-office
+/// bucket, so the user's replicas, whatever their cursor, pull the office's leads, cadences and
+/// rules whole at their next pull. Copies of a lead that later leaves the user's offices are not
+/// served (`page_rows` checks the lead's office), and erasure deletes them with every other
+/// change of the person. Returns the sequence of the last change copied (`after` if none).
+pub fn copy_added_office(tx: &mut dyn Tx, office: &str, user: &str, after: i64) -> Result<i64> {
     let bucket = added_office_bucket(user);
     let rows = tx.query(
-        "SELECT op, lead_id FROM change_log WHERE bucket = ?1 ORDER BY server_seq",
-        &[office.into()],
+        "SELECT op, lead_id, server_seq FROM change_log WHERE bucket = ?1 AND server_seq > ?2 \
+         ORDER BY server_seq",
+        &[office.into(), after.into()],
     )?;
+    let mut last = after;
     for row in &rows {
         let op = col_text(row, 0).unwrap_or_default();
         tx.log_change(&bucket, col_text(row, 1).as_deref(), op, None)?;
+        last = col_int(row, 2).unwrap_or(last);
     }
-    Ok(rows.len())
+    Ok(last)
 }
 
 /// Drops `user`'s added-office bucket (the user left an office: their devices are revoked and

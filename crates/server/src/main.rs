@@ -460,9 +460,8 @@ fn main() -> anyhow::Result<()> {
                     command: UserOfficeCommand::Add { name, code, data },
                 },
         } => {
-            with_store(&data, |tx| {
-                switchboard_server::roles::add_office(tx, &name, &code)
-            })?;
+            let store = data_dir::open_store(&data)?;
+            switchboard_server::roles::add_office_and_catch_up(&*store, &name, &code)?;
             println!(
                 "{name} manages office {code} too, from their next request (the next sync \
                  brings its leads)"

@@ -114,16 +114,36 @@ fn live_account(tx: &mut dyn Tx, name: &str) -> Result<(Role, Option<String>)> {
     Ok((role, col_text(&row, 1)))
 }
 
+/// `add_office`, then the office's changes that committed while it ran, copied in a second
+/// transaction. On PostgreSQL writers run in parallel: a change to `office` can commit after
+/// the first copy read the bucket and before the add committed, and a pull the manager made in
+/// that instant, under the old offices, moved the laptop's cursor past it. Once the add has
+/// committed every pull includes the office, so what the second copy finds is all that can
+/// have been missed (a change both pulled and copied applies twice and changes nothing).
+pub fn add_office_and_catch_up(
+    store: &dyn crate::store::Store,
+    name: &str,
+    office: &str,
+) -> Result<()> {
+    let copied = crate::store::write(store, |tx| add_office(tx, name, office))?;
+    crate::store::write(store, |tx| {
+        crate::changelog::copy_added_office(tx, office, name, copied)
+    })?;
+    Ok(())
+}
+
 /// Adds `office` to the offices manager `name` manages. Only managers hold several offices: a
 /// rep or the privacy role works in one (move them with `user role`), the privacy officer in
-/// none, an admin sees every office already. Holds from the account's next request.
-pub fn add_office(tx: &mut dyn Tx, name: &str, office: &str) -> Result<()> {
+/// none, an admin sees every office already. Holds from the account's next request. Returns
+/// the sequence of the last of the office's changes copied for the manager's laptops.
+pub fn add_office(tx: &mut dyn Tx, name: &str, office: &str) -> Result<i64> {
     let (role, primary) = live_account(tx, name)?;
     match role {
         Role::Manager => {}
         Role::Rep | Role::Privacy => {
             return Err(ServerError::Invalid(format!(
-                "{name} is a {role}, who works in exactly one office; only managers manage                  several (move {name} with `user role {name} --role {role} --office {office}`)"
+                "{name} is a {role}, who works in exactly one office; only managers manage \
+                 several (move {name} with `user role {name} --role {role} --office {office}`)"
             )))
         }
         Role::PrivacyOfficer => {
@@ -155,8 +175,7 @@ pub fn add_office(tx: &mut dyn Tx, name: &str, office: &str) -> Result<()> {
         &[name.into(), office.into()],
     )?;
     // The manager's replicas may have pulled past the office's changes already.
-    crate::changelog::copy_added_office(tx, office, name)?;
-    Ok(())
+    crate::changelog::copy_added_office(tx, office, name, 0)
 }
 
 /// Takes `office` from the offices `name` works in, refusing the last one (use `user role` to
