@@ -46,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_cadence_sync",
         include_str!("../../migrations/0013_cadence_sync.sql"),
     ),
+    (
+        "0016_compact_import",
+        include_str!("../../migrations/0016_compact_import.sql"),
+    ),
 ];
 
 /// A 256-bit SQLCipher key. Its bytes never print (no `Debug`/`Display` of them) and are zeroed
@@ -661,5 +665,97 @@ mod tests {
             }
         }
         eprintln!("killed conversions: {old} left the old file, {new} the new one");
+    }
+
+    /// A replica written before migration 0016 keeps every stamp it had: groups that repeated
+    /// the identity stamp now say so, the others keep theirs, and a later identity write does
+    /// not carry the groups that referred to it along.
+    #[test]
+    fn migration_0016_stores_shared_stamps_once_and_reads_them_back_unchanged() {
+        use crate::people::leads::{group_clock, set_group_clock, SAME_CLOCK};
+        use crate::store::outbox::{self, Entity};
+        use switchboard_protocol::FieldGroup;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sb.db");
+        let shared = "2026-03-02T09:00:00.000Z-0000-0190a3c0-0000-7000-8000-000000000001";
+        let own = "2026-03-02T09:05:00.000Z-0000-0190a3c0-0000-7000-8000-000000000002";
+        {
+            let store = Store::open_with_clock(&path, None, clock()).unwrap();
+            let conn = store.conn();
+            // Rows as builds before 0016 wrote them: every stamp in full.
+            for (id, email_clock) in [("a", shared), ("b", own)] {
+                conn.execute(
+                    "INSERT INTO lead(id, created_at, clock_identity, clock_email, clock_phone,
+                                      clock_postal, clock_workflow, clock_office)
+                     VALUES (?1, '2026-03-02T09:00:00Z', ?2, ?3, ?2, ?2, ?2, ?2)",
+                    rusqlite::params![id, shared, email_clock],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO lead(id, created_at) VALUES ('never', '2026-03-02T09:00:00Z')",
+                [],
+            )
+            .unwrap();
+            outbox::enqueue(conn, Entity::LeadFields, "a", Some("email")).unwrap();
+            outbox::enqueue(conn, Entity::Registration, "r", None).unwrap();
+            conn.execute_batch(&format!(
+                "DROP INDEX outbox_by_entity;
+                 CREATE INDEX outbox_by_entity ON outbox(entity, entity_id, seq);
+                 PRAGMA user_version = {};",
+                MIGRATIONS.len() - 1
+            ))
+            .unwrap();
+        }
+        let store = Store::open_with_clock(&path, None, clock()).unwrap();
+        let conn = store.conn();
+        let raw = |id: &str, group: &str| -> String {
+            conn.query_row(
+                &format!("SELECT clock_{group} FROM lead WHERE id = ?1"),
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(raw("a", "email"), SAME_CLOCK);
+        assert_eq!(raw("a", "office"), SAME_CLOCK);
+        assert_eq!(raw("b", "email"), own);
+        assert_eq!(raw("b", "phone"), SAME_CLOCK);
+        assert_eq!(raw("never", "email"), "");
+        for group in FieldGroup::ALL {
+            assert_eq!(group_clock(conn, "a", *group).unwrap(), shared);
+            let b = if *group == FieldGroup::Email {
+                own
+            } else {
+                shared
+            };
+            assert_eq!(group_clock(conn, "b", *group).unwrap(), b);
+            assert_eq!(group_clock(conn, "never", *group).unwrap(), "");
+        }
+        let later = "2026-03-02T10:00:00.000Z-0000-0190a3c0-0000-7000-8000-000000000001";
+        set_group_clock(conn, "a", FieldGroup::Identity, later).unwrap();
+        assert_eq!(group_clock(conn, "a", FieldGroup::Identity).unwrap(), later);
+        for group in FieldGroup::ALL
+            .iter()
+            .filter(|g| **g != FieldGroup::Identity)
+        {
+            assert_eq!(group_clock(conn, "a", *group).unwrap(), shared, "{group}");
+        }
+        set_group_clock(conn, "b", FieldGroup::Phone, later).unwrap();
+        assert_eq!(group_clock(conn, "b", FieldGroup::Phone).unwrap(), later);
+        assert_eq!(
+            group_clock(conn, "b", FieldGroup::Identity).unwrap(),
+            shared
+        );
+        // The outbox index leaves registrations out, and the lookups still find field groups.
+        let indexed: i64 = conn
+            .query_row("SELECT count(*) FROM outbox INDEXED BY outbox_by_entity WHERE entity <> 'registration'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(indexed, 1);
+        assert!(outbox::has_pending_group(conn, "a", "email").unwrap());
+        assert!(!outbox::has_pending_group(conn, "a", "phone").unwrap());
+        outbox::drop_for_lead(conn, "a").unwrap();
+        assert!(!outbox::has_pending_group(conn, "a", "email").unwrap());
+        assert_eq!(outbox::pending(conn).unwrap(), 1);
     }
 }
