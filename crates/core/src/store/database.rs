@@ -671,7 +671,7 @@ mod tests {
     /// the identity stamp now say so, the others keep theirs, and a later identity write does
     /// not carry the groups that referred to it along.
     #[test]
-    fn migration_0016_stores_shared_stamps_once_and_reads_them_back_unchanged() {
+    fn migration_0016_converts_a_replica_and_reads_every_value_back_unchanged() {
         use crate::people::leads::{group_clock, set_group_clock, SAME_CLOCK};
         use crate::store::outbox::{self, Entity};
         use switchboard_protocol::FieldGroup;
@@ -682,6 +682,19 @@ mod tests {
         {
             let store = Store::open_with_clock(&path, None, clock()).unwrap();
             let conn = store.conn();
+            // The schema before 0016.
+            conn.execute_batch(&format!(
+                "DROP INDEX registration_by_user_agent;
+                 DROP INDEX registration_by_referrer;
+                 ALTER TABLE registration DROP COLUMN user_agent_ref;
+                 ALTER TABLE registration DROP COLUMN referrer_ref;
+                 DROP TABLE registration_text;
+                 DROP INDEX outbox_by_entity;
+                 CREATE INDEX outbox_by_entity ON outbox(entity, entity_id, seq);
+                 PRAGMA user_version = {};",
+                MIGRATIONS.len() - 1
+            ))
+            .unwrap();
             // Rows as builds before 0016 wrote them: every stamp in full.
             for (id, email_clock) in [("a", shared), ("b", own)] {
                 conn.execute(
@@ -697,15 +710,24 @@ mod tests {
                 [],
             )
             .unwrap();
+            // Three registrations: two people on one browser, the second with a referrer of
+            // their own.
+            for (id, lead, referrer) in [
+                ("ra", "a", Some("https://shared.example/")),
+                ("rb", "b", Some("https://only-b.example/")),
+                ("rb2", "b", None),
+            ] {
+                conn.execute(
+                    "INSERT INTO registration(id, lead_id, kind, submitted_at, email, user_agent,
+                                              referrer, received_at)
+                     VALUES (?1, ?2, 'trial', '2026-03-02T09:00:00Z', 'x@example.com',
+                             'Quarkbrowser 9', ?3, '2026-03-02T09:00:00Z')",
+                    rusqlite::params![id, lead, referrer],
+                )
+                .unwrap();
+            }
             outbox::enqueue(conn, Entity::LeadFields, "a", Some("email")).unwrap();
-            outbox::enqueue(conn, Entity::Registration, "r", None).unwrap();
-            conn.execute_batch(&format!(
-                "DROP INDEX outbox_by_entity;
-                 CREATE INDEX outbox_by_entity ON outbox(entity, entity_id, seq);
-                 PRAGMA user_version = {};",
-                MIGRATIONS.len() - 1
-            ))
-            .unwrap();
+            outbox::enqueue(conn, Entity::Registration, "ra", None).unwrap();
         }
         let store = Store::open_with_clock(&path, None, clock()).unwrap();
         let conn = store.conn();
@@ -757,5 +779,40 @@ mod tests {
         outbox::drop_for_lead(conn, "a").unwrap();
         assert!(!outbox::has_pending_group(conn, "a", "email").unwrap());
         assert_eq!(outbox::pending(conn).unwrap(), 1);
+        // Browser and referrer moved to `registration_text` and read back as they were.
+        let texts = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(texts("SELECT count(*) FROM registration_text"), 3);
+        assert_eq!(
+            texts("SELECT count(*) FROM registration WHERE user_agent IS NOT NULL"),
+            0
+        );
+        let find = |id: &str| {
+            crate::people::registration::find(conn, id)
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(
+            find("rb").details.user_agent.as_deref(),
+            Some("Quarkbrowser 9")
+        );
+        assert_eq!(
+            find("rb").details.referrer.as_deref(),
+            Some("https://only-b.example/")
+        );
+        assert_eq!(find("rb2").details.referrer, None);
+        // Purging b's registrations drops the referrer only b named and keeps the shared browser.
+        crate::people::registration::purge_for_lead(conn, "b").unwrap();
+        assert_eq!(find("rb").details.user_agent, None);
+        assert_eq!(
+            find("ra").details.user_agent.as_deref(),
+            Some("Quarkbrowser 9")
+        );
+        assert_eq!(
+            texts("SELECT count(*) FROM registration_text WHERE value LIKE '%only-b%'"),
+            0
+        );
+        assert_eq!(texts("SELECT count(*) FROM registration_text"), 2);
+        crate::people::registration::purge_for_lead(conn, "a").unwrap();
+        assert_eq!(texts("SELECT count(*) FROM registration_text"), 0);
     }
 }
