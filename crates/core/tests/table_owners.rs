@@ -43,6 +43,7 @@ const OWNERS: &[(&str, &str)] = &[
     // The import benchmark's scratch table, in its own throw-away database.
     ("raw_registration", "bench_import"),
     ("registration", "registration"),
+    ("registration_text", "registration"),
     ("reminder_sent", "reminders"),
     ("setting", "settings"),
     ("subscriber_request", "requests"),

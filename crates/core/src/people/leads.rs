@@ -175,11 +175,12 @@ pub fn insert_stamped(
     clock: &Hlc,
 ) -> Result<()> {
     let clock = clock.to_string();
+    // Every group starts with the same stamp: kept once, the others say so (`SAME_CLOCK`).
     conn.prepare_cached(
         "INSERT INTO lead(id, office, name, company, email, phone, address, country, time_zone,
                           owner, created_at, last_registered_at, clock_identity, clock_email,
                           clock_phone, clock_postal, clock_workflow, clock_office)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?13, ?13, ?13, ?13)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '=', '=', '=', '=', '=')",
     )?
     .execute(params![
         id,
@@ -631,11 +632,41 @@ pub fn insert_pulled(conn: &Connection, l: &PulledLead<'_>) -> Result<()> {
     Ok(())
 }
 
+/// What a group's clock column holds when its stamp is `clock_identity`'s (migration 0016): a
+/// new lead's six groups share one stamp, and six copies of a 56-character text were a third
+/// of a lead row. Read clocks through `group_clock` only; write them through `clock_sets`.
+pub const SAME_CLOCK: &str = "=";
+
 /// The stamp a lead's field group holds.
 pub fn group_clock(conn: &Connection, lead_id: &str, group: FieldGroup) -> Result<String> {
     Ok(conn
-        .prepare_cached(&format!("SELECT clock_{group} FROM lead WHERE id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT CASE clock_{group} WHEN '{SAME_CLOCK}' THEN clock_identity
+                    ELSE clock_{group} END
+             FROM lead WHERE id = ?1"
+        ))?
         .query_row([lead_id], |r| r.get(0))?)
+}
+
+/// The SET list that gives `group` the stamp in parameter `?param`: a new identity stamp first
+/// writes its old value into the groups that referred to it (SQLite evaluates every SET
+/// expression on the row as it was).
+fn clock_sets(group: FieldGroup, param: usize) -> String {
+    let mut sets = vec![format!("clock_{group} = ?{param}")];
+    if group == FieldGroup::Identity {
+        sets.extend(
+            FieldGroup::ALL
+                .iter()
+                .filter(|g| **g != FieldGroup::Identity)
+                .map(|g| {
+                    format!(
+                        "clock_{g} = CASE clock_{g} WHEN '{SAME_CLOCK}' THEN clock_identity \
+                         ELSE clock_{g} END"
+                    )
+                }),
+        );
+    }
+    sets.join(", ")
 }
 
 /// Sets a field group's stamp without touching its values.
@@ -645,8 +676,11 @@ pub fn set_group_clock(
     group: FieldGroup,
     hlc: &str,
 ) -> Result<()> {
-    conn.prepare_cached(&format!("UPDATE lead SET clock_{group} = ?2 WHERE id = ?1"))?
-        .execute(params![lead_id, hlc])?;
+    conn.prepare_cached(&format!(
+        "UPDATE lead SET {} WHERE id = ?1",
+        clock_sets(group, 2)
+    ))?
+    .execute(params![lead_id, hlc])?;
     Ok(())
 }
 
@@ -697,10 +731,9 @@ pub fn write_group(conn: &Connection, id: &str, fields: &LeadFields, hlc: &str) 
         .map(|(i, (column, _))| format!("{column} = ?{}", i + 2))
         .collect();
     let sql = format!(
-        "UPDATE lead SET {}, clock_{} = ?{} WHERE id = ?1",
+        "UPDATE lead SET {}, {} WHERE id = ?1",
         sets.join(", "),
-        fields.group(),
-        columns.len() + 2
+        clock_sets(fields.group(), columns.len() + 2)
     );
     let mut values = vec![Value::Text(id.to_string())];
     values.extend(columns.into_iter().map(|(_, v)| v));

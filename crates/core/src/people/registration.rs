@@ -26,11 +26,14 @@ pub struct Row<'a> {
 pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
     let d = r.details;
     let pages = serde_json::to_string(&d.pages_visited).unwrap_or_else(|_| "[]".into());
-    Ok(conn
-        .prepare_cached(
+    let mut created = Vec::new();
+    let user_agent = shared_text(conn, d.user_agent.as_deref(), &mut created)?;
+    let referrer = shared_text(conn, d.referrer.as_deref(), &mut created)?;
+    let inserted =
+        conn.prepare_cached(
             "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at,
-                    name, company, email, phone, address, country, ip, user_agent, referrer,
-                    pages_visited, form_version, received_at)
+                    name, company, email, phone, address, country, ip, user_agent_ref,
+                    referrer_ref, pages_visited, form_version, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                      ?18)
              ON CONFLICT DO NOTHING",
@@ -49,18 +52,53 @@ pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
             d.address,
             d.country,
             d.ip,
-            d.user_agent,
-            d.referrer,
+            user_agent,
+            referrer,
             pages,
             d.form_version,
             to_text(r.received_at),
-        ])?
-        > 0)
+        ])? > 0;
+    if !inserted {
+        // A text first seen with a registration that was already recorded refers to nothing.
+        for id in created {
+            conn.prepare_cached("DELETE FROM registration_text WHERE id = ?1")?
+                .execute([id])?;
+        }
+    }
+    Ok(inserted)
 }
 
-/// Columns `from_row` reads, in order.
+/// The id of `value` in `registration_text` (migration 0016), added when new; ids added are
+/// pushed to `created`.
+fn shared_text(
+    conn: &Connection,
+    value: Option<&str>,
+    created: &mut Vec<i64>,
+) -> Result<Option<i64>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT id FROM registration_text WHERE value = ?1")?
+        .query_row([value], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(Some(id));
+    }
+    conn.prepare_cached("INSERT INTO registration_text(value) VALUES (?1)")?
+        .execute([value])?;
+    let id = conn.last_insert_rowid();
+    created.push(id);
+    Ok(Some(id))
+}
+
+/// Columns `from_row` reads, in order. Browser and referrer are in `registration_text` for rows
+/// written since migration 0016 and in place for older ones.
 const COLUMNS: &str = "id, lead_id, submission_id, kind, product, submitted_at, name, company, \
-    email, phone, address, country, ip, user_agent, referrer, pages_visited, form_version";
+    email, phone, address, country, ip, \
+    coalesce(user_agent, (SELECT value FROM registration_text WHERE id = user_agent_ref)), \
+    coalesce(referrer, (SELECT value FROM registration_text WHERE id = referrer_ref)), \
+    pages_visited, form_version";
 
 /// Maps a row of `COLUMNS`.
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Registration> {
@@ -109,15 +147,34 @@ pub fn for_lead(conn: &Connection, lead_id: &str) -> Result<Vec<Registration>> {
 /// Purges an erased person's registrations: personal fields, web metadata and submission id go,
 /// an ISO country code stays. Returns how many registrations were purged.
 pub fn purge_for_lead(conn: &Connection, lead_id: &str) -> Result<usize> {
-    Ok(conn.execute(
+    let shared: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT user_agent_ref FROM registration WHERE lead_id = ?1 AND user_agent_ref NOT NULL
+             UNION SELECT referrer_ref FROM registration WHERE lead_id = ?1
+                AND referrer_ref NOT NULL",
+        )?
+        .query_map([lead_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let purged = conn.execute(
         "UPDATE registration SET name = NULL, company = NULL, email = NULL, phone = NULL,
                 address = NULL, ip = NULL, user_agent = NULL, referrer = NULL,
+                user_agent_ref = NULL, referrer_ref = NULL,
                 pages_visited = '[]', submission_id = NULL,
                 -- A recognised country is an ISO code; anything else is what the person typed.
                 country = CASE WHEN length(country) = 2 THEN country END
          WHERE lead_id = ?1",
         [lead_id],
-    )?)
+    )?;
+    // A browser or referrer text that only this person's registrations named goes too.
+    for id in shared {
+        conn.prepare_cached(
+            "DELETE FROM registration_text WHERE id = ?1
+               AND NOT EXISTS (SELECT 1 FROM registration WHERE user_agent_ref = ?1)
+               AND NOT EXISTS (SELECT 1 FROM registration WHERE referrer_ref = ?1)",
+        )?
+        .execute([id])?;
+    }
+    Ok(purged)
 }
 
 /// Stores a registration recorded on another replica (sync pull); not queued for push. One that

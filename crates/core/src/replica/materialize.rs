@@ -125,7 +125,8 @@ pub fn pending_batch(
     let queries = [
         format!(
             "SELECT seq, entity, entity_id, detail FROM outbox
-             WHERE entity IN ({COMPLIANCE}) AND seq > ?1 ORDER BY seq LIMIT ?2"
+             WHERE entity IN ({COMPLIANCE}) AND {} AND seq > ?1 ORDER BY seq LIMIT ?2",
+            outbox::INDEXED
         ),
         format!(
             "SELECT seq, entity, entity_id, detail FROM outbox
@@ -196,10 +197,12 @@ fn entry_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
 /// The field-group entries of a lead queued before `seq`, oldest first.
 fn earlier_fields(conn: &Connection, lead_id: &str, seq: i64) -> Result<Vec<Entry>> {
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT seq, entity, entity_id, detail FROM outbox
-             WHERE entity = 'lead_fields' AND entity_id = ?1 AND seq < ?2 ORDER BY seq",
-        )?
+             WHERE entity = 'lead_fields' AND entity_id = ?1 AND seq < ?2 AND {}
+             ORDER BY seq",
+            outbox::INDEXED
+        ))?
         .query_map(params![lead_id, seq], entry_row)?
         .collect::<rusqlite::Result<_>>()?)
 }
@@ -477,11 +480,7 @@ fn lead_fields(conn: &Connection, lead_id: &str, detail: &str) -> Result<Vec<Op>
         if lead.status == LeadStatus::Erased && group != FieldGroup::Office {
             continue;
         }
-        let hlc: String = conn.query_row(
-            &format!("SELECT clock_{} FROM lead WHERE id = ?1", group.as_str()),
-            [lead_id],
-            |r| r.get(0),
-        )?;
+        let hlc = leads::group_clock(conn, lead_id, group)?;
         ops.push(Op::LeadFieldsSet(LeadFieldsSet {
             lead_id: lead_id.to_string(),
             fields,

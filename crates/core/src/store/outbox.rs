@@ -44,6 +44,10 @@ impl Entity {
     }
 }
 
+/// The condition of the `outbox_by_entity` index (migration 0016): a query that looks entries
+/// up by entity and id must repeat it word for word, or SQLite scans the whole queue.
+pub const INDEXED: &str = "entity <> 'registration'";
+
 /// Enqueues every enrolment marked `unsent` (migration 0013), oldest first; the caller
 /// (`cadence::enrollment::queue_unsent`) clears the marks in the same transaction.
 pub fn enqueue_unsent_enrollments(conn: &Connection) -> Result<()> {
@@ -75,10 +79,10 @@ pub fn pending(conn: &Connection) -> Result<i64> {
 /// Whether a local edit of the lead's field `group` (or the whole new lead) waits to be pushed.
 pub fn has_pending_group(conn: &Connection, lead_id: &str, group: &str) -> Result<bool> {
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT 1 FROM outbox WHERE entity = 'lead_fields' AND entity_id = ?1
-             AND (detail = ?2 OR detail = '*')",
-        )?
+             AND (detail = ?2 OR detail = '*') AND {INDEXED}"
+        ))?
         .exists(rusqlite::params![lead_id, group])?)
 }
 
@@ -91,9 +95,10 @@ pub fn remove(conn: &Connection, seq: i64) -> Result<()> {
 
 /// Drops the queued pushes of a lead's fields and erasure (the lead left this replica).
 pub fn drop_for_lead(conn: &Connection, lead_id: &str) -> Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM outbox WHERE entity IN ('lead_fields', 'erasure') AND entity_id = ?1",
-    )?
+    conn.prepare_cached(&format!(
+        "DELETE FROM outbox WHERE entity IN ('lead_fields', 'erasure') AND entity_id = ?1
+         AND {INDEXED}"
+    ))?
     .execute([lead_id])?;
     Ok(())
 }

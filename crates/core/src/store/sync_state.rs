@@ -120,7 +120,8 @@ pub fn adopt_unsent_work(
         let sql = format!(
             "UPDATE {table} SET {author} = ?1
              WHERE {author} IS NOT NULL AND {author} <> ?1 AND {author} IS NOT ?2
-               AND {key} IN (SELECT entity_id FROM outbox WHERE entity = '{entity}')"
+               AND {key} IN (SELECT entity_id FROM outbox WHERE entity = '{entity}' AND {})",
+            crate::store::outbox::INDEXED
         );
         adopted += conn.execute(&sql, params![account, previous])?;
     }

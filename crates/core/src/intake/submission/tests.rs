@@ -512,3 +512,64 @@ fn kinds_and_times_are_read_as_forms_write_them() {
     );
     assert_eq!(parse_submitted_at("02/03/2026"), None);
 }
+
+/// An imported lead stores its stamp once (migration 0016) and pushes it in every group; a
+/// pulled identity change moves that group alone, and the browser text is pushed as sent.
+#[test]
+fn an_imported_lead_pushes_one_stamp_in_all_six_groups_until_a_group_changes() {
+    use crate::people::leads::{self, SAME_CLOCK};
+    use switchboard_protocol::{FieldGroup, LeadFields, Op};
+    let mut s = store();
+    let mut bulk = Bulk::new(s.conn()).unwrap();
+    let IntakeOutcome::Created(lead) = rec_bulk(&mut s, &mut bulk, &ann()) else {
+        panic!("a new lead")
+    };
+    let conn = s.conn();
+    let (stamp, email_column): (String, String) = conn
+        .query_row(
+            "SELECT clock_identity, clock_email FROM lead WHERE id = ?1",
+            [&lead],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(email_column, SAME_CLOCK);
+    let pushed = |conn: &Connection| -> Vec<(FieldGroup, String)> {
+        crate::replica::materialize::pending_ops(conn, 100)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(_, op)| match op {
+                Op::LeadFieldsSet(set) => Some((set.fields.group(), set.hlc)),
+                _ => None,
+            })
+            .collect()
+    };
+    let groups = pushed(conn);
+    assert_eq!(groups.len(), 6);
+    assert!(groups.iter().all(|(_, hlc)| *hlc == stamp), "{groups:?}");
+    let registration = crate::replica::materialize::pending_ops(conn, 100)
+        .unwrap()
+        .into_iter()
+        .find_map(|(_, op)| match op {
+            Op::RegistrationAdded(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        registration.details.user_agent.as_deref(),
+        Some("Mozilla/5.0")
+    );
+    let later = format!("{}~later", stamp);
+    let identity = LeadFields::Identity {
+        name: Some("Ann Other".into()),
+        company: None,
+    };
+    leads::write_group(conn, &lead, &identity, &later).unwrap();
+    for (group, hlc) in pushed(conn) {
+        let expected = if group == FieldGroup::Identity {
+            &later
+        } else {
+            &stamp
+        };
+        assert_eq!(&hlc, expected, "{group}");
+    }
+}

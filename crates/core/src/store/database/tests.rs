@@ -1,0 +1,375 @@
+use super::*;
+use crate::clock::FixedClock;
+use chrono::TimeZone;
+
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(FixedClock::at(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ))
+}
+
+#[test]
+fn opening_twice_keeps_identity_and_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    let first = Store::open_with_clock(&path, None, clock()).unwrap();
+    let id = first.replica_id().unwrap();
+    drop(first);
+    let second = Store::open_with_clock(&path, None, clock()).unwrap();
+    assert_eq!(second.replica_id().unwrap(), id);
+    let version: i64 = second
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, MIGRATIONS.len());
+    let mode: String = second
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_failed_transaction_writes_nothing() {
+    let mut store = Store::open_in_memory(clock()).unwrap();
+    let result: Result<()> = store.with_tx(|tx| {
+        set_setting(tx, "k", "v")?;
+        Err(CoreError::BadInput("stop".into()))
+    });
+    assert!(result.is_err());
+    assert_eq!(get_setting(store.conn(), "k").unwrap(), None);
+}
+
+#[test]
+fn a_sequence_of_stamps_continues_and_is_continued_by_single_stamps() {
+    let store = Store::open_in_memory(clock()).unwrap();
+    let now = store.now();
+    let first = next_hlc(store.conn(), now).unwrap();
+    let mut seq = HlcSequence::begin(store.conn()).unwrap();
+    let a = seq.next(now);
+    let b = seq.next(now);
+    seq.finish(store.conn()).unwrap();
+    let after = next_hlc(store.conn(), now).unwrap();
+    assert!(first < a && a < b && b < after);
+    assert_eq!(a.node, first.node);
+}
+
+#[test]
+fn local_stamps_only_grow() {
+    let store = Store::open_in_memory(clock()).unwrap();
+    let now = store.now();
+    let a = next_hlc(store.conn(), now).unwrap();
+    let b = next_hlc(store.conn(), now).unwrap();
+    assert!(b > a);
+}
+
+fn key(byte: u8) -> DatabaseKey {
+    DatabaseKey::from_bytes([byte; 32])
+}
+
+#[test]
+fn an_encrypted_file_opens_with_its_key_only_and_holds_no_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    let mut store = Store::open_with_clock(&path, Some(&key(7)), clock()).unwrap();
+    store
+        .with_tx(|tx| set_setting(tx, "marker", "Zebulon Quartermaine"))
+        .unwrap();
+    let id = store.replica_id().unwrap();
+    // Scanned while open, so the -wal and -shm files are there too.
+    let hits = switchboard_test_support::scan_files_for(&path, &["Zebulon"]).unwrap();
+    assert!(hits.is_empty(), "plaintext found: {hits:?}");
+    drop(store);
+    let header = std::fs::read(&path).unwrap();
+    assert!(
+        !header.starts_with(b"SQLite format 3"),
+        "the header is plaintext"
+    );
+
+    let again = Store::open_with_clock(&path, Some(&key(7)), clock()).unwrap();
+    assert_eq!(again.replica_id().unwrap(), id);
+    drop(again);
+    for wrong in [Some(key(8)), None] {
+        let err = Store::open_with_clock(&path, wrong.as_ref(), clock())
+            .err()
+            .expect("a wrong or missing key must not open the file");
+        assert_eq!(err.code(), "wrong_key");
+        assert!(err
+            .to_string()
+            .contains("encrypted and this key does not open it"));
+    }
+}
+
+#[test]
+fn a_key_never_prints_and_parses_only_64_hex_digits() {
+    let k = key(0xab);
+    assert_eq!(format!("{k:?}"), "DatabaseKey(hidden)");
+    assert!(!format!("{:?}", k.to_hex()).contains("abab"));
+    assert_eq!(k.to_hex().as_str(), "ab".repeat(32));
+    let back = DatabaseKey::from_hex(&format!(" {} \n", "ab".repeat(32))).unwrap();
+    assert_eq!(back.to_hex().as_str(), k.to_hex().as_str());
+    let err = DatabaseKey::from_hex("abcd").err().unwrap();
+    assert!(!err.to_string().contains("abcd"));
+    assert!(DatabaseKey::from_hex(&"zz".repeat(32)).is_err());
+}
+
+/// A plaintext database with `rows` settings, every value a recognisable string.
+fn plaintext_db(path: &Path, rows: usize) {
+    let mut store = Store::open_with_clock(path, None, clock()).unwrap();
+    store
+        .with_tx(|tx| {
+            for i in 0..rows {
+                set_setting(tx, &format!("row{i}"), &format!("Plainvalue number {i:08}"))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The survivor opens (with the key if it was converted) and holds every row.
+fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> bool {
+    let plaintext = is_plaintext(path).unwrap();
+    let store = Store::open_with_clock(path, (!plaintext).then_some(key), clock()).unwrap();
+    let count: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM setting WHERE key LIKE 'row%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(count as usize, rows, "rows lost in {}", path.display());
+    assert_eq!(
+        get_setting(store.conn(), &format!("row{}", rows - 1)).unwrap(),
+        Some(format!("Plainvalue number {:08}", rows - 1))
+    );
+    plaintext
+}
+
+#[test]
+fn opening_a_plaintext_file_with_a_key_encrypts_it_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    plaintext_db(&path, 50);
+    let id = Store::open_with_clock(&path, None, clock())
+        .unwrap()
+        .replica_id()
+        .unwrap();
+    let store = Store::open_with_clock(&path, Some(&key(3)), clock()).unwrap();
+    assert_eq!(store.replica_id().unwrap(), id);
+    assert!(!is_plaintext(&path).unwrap());
+    drop(store);
+    assert!(!assert_whole(&path, &key(3), 50));
+    let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
+    assert!(hits.is_empty(), "plaintext left: {hits:?}");
+    assert!(!with_suffix(&path, ".encrypting").exists());
+}
+
+/// The child half of the kill test: converts the database its parent names, then exits.
+/// Run on its own (no variables set) it has nothing to do.
+#[test]
+fn conversion_child_process() {
+    let (Ok(db), Ok(hex)) = (
+        std::env::var("SB_CONVERT_DB"),
+        std::env::var("SB_CONVERT_KEY"),
+    ) else {
+        return;
+    };
+    let key = DatabaseKey::from_hex(&hex).unwrap();
+    Store::open_with_clock(Path::new(&db), Some(&key), clock()).unwrap();
+}
+
+#[test]
+fn a_conversion_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() {
+    const ROWS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("pristine.db");
+    plaintext_db(&pristine, ROWS);
+    let key = key(9);
+    let child = |db: &Path| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "store::database::tests::conversion_child_process",
+            ])
+            .args(["--test-threads", "1", "-q"])
+            .env("SB_CONVERT_DB", db)
+            .env("SB_CONVERT_KEY", key.to_hex().as_str())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // One undisturbed run sets the span the kills are spread over.
+    let path = dir.path().join("sb.db");
+    std::fs::copy(&pristine, &path).unwrap();
+    let started = std::time::Instant::now();
+    assert!(child(&path).wait().unwrap().success());
+    let span = started.elapsed().as_micros() as u64 + 1;
+    assert!(!assert_whole(&path, &key, ROWS));
+
+    let (mut old, mut new) = (0, 0);
+    for _ in 0..40 {
+        std::fs::remove_file(&path).unwrap();
+        std::fs::copy(&pristine, &path).unwrap();
+        let mut running = child(&path);
+        let delay = (uuid::Uuid::new_v4().as_u128() as u64) % (span + span / 4);
+        std::thread::sleep(std::time::Duration::from_micros(delay));
+        running.kill().unwrap(); // SIGKILL
+        running.wait().unwrap();
+        if assert_whole(&path, &key, ROWS) {
+            old += 1;
+        } else {
+            new += 1;
+        }
+    }
+    eprintln!("killed conversions: {old} left the old file, {new} the new one");
+}
+
+/// A replica written before migration 0016 keeps every stamp it had: groups that repeated
+/// the identity stamp now say so, the others keep theirs, and a later identity write does
+/// not carry the groups that referred to it along.
+#[test]
+fn migration_0016_converts_a_replica_and_reads_every_value_back_unchanged() {
+    use crate::people::leads::{group_clock, set_group_clock, SAME_CLOCK};
+    use crate::store::outbox::{self, Entity};
+    use switchboard_protocol::FieldGroup;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    let shared = "2026-03-02T09:00:00.000Z-0000-0190a3c0-0000-7000-8000-000000000001";
+    let own = "2026-03-02T09:05:00.000Z-0000-0190a3c0-0000-7000-8000-000000000002";
+    {
+        let store = Store::open_with_clock(&path, None, clock()).unwrap();
+        let conn = store.conn();
+        // The schema before 0016.
+        conn.execute_batch(&format!(
+            "DROP INDEX registration_by_user_agent;
+             DROP INDEX registration_by_referrer;
+             ALTER TABLE registration DROP COLUMN user_agent_ref;
+             ALTER TABLE registration DROP COLUMN referrer_ref;
+             DROP TABLE registration_text;
+             DROP INDEX outbox_by_entity;
+             CREATE INDEX outbox_by_entity ON outbox(entity, entity_id, seq);
+             PRAGMA user_version = {};",
+            MIGRATIONS.len() - 1
+        ))
+        .unwrap();
+        // Rows as builds before 0016 wrote them: every stamp in full.
+        for (id, email_clock) in [("a", shared), ("b", own)] {
+            conn.execute(
+                "INSERT INTO lead(id, created_at, clock_identity, clock_email, clock_phone,
+                                  clock_postal, clock_workflow, clock_office)
+                 VALUES (?1, '2026-03-02T09:00:00Z', ?2, ?3, ?2, ?2, ?2, ?2)",
+                rusqlite::params![id, shared, email_clock],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO lead(id, created_at) VALUES ('never', '2026-03-02T09:00:00Z')",
+            [],
+        )
+        .unwrap();
+        // Three registrations: two people on one browser, the second with a referrer of
+        // their own.
+        for (id, lead, referrer) in [
+            ("ra", "a", Some("https://shared.example/")),
+            ("rb", "b", Some("https://only-b.example/")),
+            ("rb2", "b", None),
+        ] {
+            conn.execute(
+                "INSERT INTO registration(id, lead_id, kind, submitted_at, email, user_agent,
+                                          referrer, received_at)
+                 VALUES (?1, ?2, 'trial', '2026-03-02T09:00:00Z', 'x@example.com',
+                         'Quarkbrowser 9', ?3, '2026-03-02T09:00:00Z')",
+                rusqlite::params![id, lead, referrer],
+            )
+            .unwrap();
+        }
+        outbox::enqueue(conn, Entity::LeadFields, "a", Some("email")).unwrap();
+        outbox::enqueue(conn, Entity::Registration, "ra", None).unwrap();
+    }
+    let store = Store::open_with_clock(&path, None, clock()).unwrap();
+    let conn = store.conn();
+    let raw = |id: &str, group: &str| -> String {
+        conn.query_row(
+            &format!("SELECT clock_{group} FROM lead WHERE id = ?1"),
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(raw("a", "email"), SAME_CLOCK);
+    assert_eq!(raw("a", "office"), SAME_CLOCK);
+    assert_eq!(raw("b", "email"), own);
+    assert_eq!(raw("b", "phone"), SAME_CLOCK);
+    assert_eq!(raw("never", "email"), "");
+    for group in FieldGroup::ALL {
+        assert_eq!(group_clock(conn, "a", *group).unwrap(), shared);
+        let b = if *group == FieldGroup::Email {
+            own
+        } else {
+            shared
+        };
+        assert_eq!(group_clock(conn, "b", *group).unwrap(), b);
+        assert_eq!(group_clock(conn, "never", *group).unwrap(), "");
+    }
+    let later = "2026-03-02T10:00:00.000Z-0000-0190a3c0-0000-7000-8000-000000000001";
+    set_group_clock(conn, "a", FieldGroup::Identity, later).unwrap();
+    assert_eq!(group_clock(conn, "a", FieldGroup::Identity).unwrap(), later);
+    for group in FieldGroup::ALL
+        .iter()
+        .filter(|g| **g != FieldGroup::Identity)
+    {
+        assert_eq!(group_clock(conn, "a", *group).unwrap(), shared, "{group}");
+    }
+    set_group_clock(conn, "b", FieldGroup::Phone, later).unwrap();
+    assert_eq!(group_clock(conn, "b", FieldGroup::Phone).unwrap(), later);
+    assert_eq!(
+        group_clock(conn, "b", FieldGroup::Identity).unwrap(),
+        shared
+    );
+    // The outbox index leaves registrations out, and the lookups still find field groups.
+    let indexed: i64 = conn
+        .query_row("SELECT count(*) FROM outbox INDEXED BY outbox_by_entity WHERE entity <> 'registration'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(indexed, 1);
+    assert!(outbox::has_pending_group(conn, "a", "email").unwrap());
+    assert!(!outbox::has_pending_group(conn, "a", "phone").unwrap());
+    outbox::drop_for_lead(conn, "a").unwrap();
+    assert!(!outbox::has_pending_group(conn, "a", "email").unwrap());
+    assert_eq!(outbox::pending(conn).unwrap(), 1);
+    // Browser and referrer moved to `registration_text` and read back as they were.
+    let texts = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(texts("SELECT count(*) FROM registration_text"), 3);
+    assert_eq!(
+        texts("SELECT count(*) FROM registration WHERE user_agent IS NOT NULL"),
+        0
+    );
+    let find = |id: &str| {
+        crate::people::registration::find(conn, id)
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(
+        find("rb").details.user_agent.as_deref(),
+        Some("Quarkbrowser 9")
+    );
+    assert_eq!(
+        find("rb").details.referrer.as_deref(),
+        Some("https://only-b.example/")
+    );
+    assert_eq!(find("rb2").details.referrer, None);
+    // Purging b's registrations drops the referrer only b named and keeps the shared browser.
+    crate::people::registration::purge_for_lead(conn, "b").unwrap();
+    assert_eq!(find("rb").details.user_agent, None);
+    assert_eq!(
+        find("ra").details.user_agent.as_deref(),
+        Some("Quarkbrowser 9")
+    );
+    assert_eq!(
+        texts("SELECT count(*) FROM registration_text WHERE value LIKE '%only-b%'"),
+        0
+    );
+    assert_eq!(texts("SELECT count(*) FROM registration_text"), 2);
+    crate::people::registration::purge_for_lead(conn, "a").unwrap();
+    assert_eq!(texts("SELECT count(*) FROM registration_text"), 0);
+}
