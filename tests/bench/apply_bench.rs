@@ -1,14 +1,16 @@
 //! The apply side of a first sync on its own: replays pages that `sync_bench` wrote
 //! (`SYNC_BENCH_DUMP=FILE`) into fresh replica files as the sync engine applies them (batches
 //! of pages per transaction, the pull's checkpoint setting), against the raw insert of the same
-//! rows in the same run. No server, no network: for profiling the replica's write path.
+//! rows in the same run. No server, no network: for profiling the replica's write path. Each run
+//! applies the pages twice: keeping every index up to date (before issue 14) and in bulk, the
+//! deferred indexes built after the load (`replica::bulk`, a fresh replica's first sync).
 //!
 //! `cargo run --release -p switchboard-tests --example apply_bench -- FILE [RUNS]`
 
 #[path = "replay.rs"]
 mod replay;
 
-use replay::{apply_in_batches, median, raw_insert};
+use replay::{apply_in_batches, apply_in_bulk, median, raw_insert};
 use std::time::Instant;
 use switchboard_core::replica;
 use switchboard_core::Store;
@@ -20,26 +22,38 @@ fn main() {
     let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
     let pages: Vec<ChangesPage> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let changes: usize = pages.iter().map(|p| p.changes.len()).sum();
-    let (mut apply_rates, mut raw_rates) = (Vec::new(), Vec::new());
+    let (mut apply_rates, mut bulk_rates, mut raw_rates) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let dir = tempfile::tempdir().unwrap();
-        let replica_path = dir.path().join("replica.db");
-        let mut store = Store::open(&replica_path, None).unwrap();
-        let start = Instant::now();
-        let before = replica::apply::widen_checkpoints(store.conn()).unwrap();
-        apply_in_batches(store.conn_mut(), &pages);
-        replica::apply::restore_checkpoints(store.conn(), before, true).unwrap();
-        let secs = start.elapsed().as_secs_f64();
-        let (raw_secs, rows) = raw_insert(&replica_path);
-        apply_rates.push(rows as f64 / secs);
-        raw_rates.push(rows as f64 / raw_secs);
-        eprintln!(
-            "applied {changes} changes ({rows} rows) in {secs:.2}s; raw insert in {raw_secs:.2}s"
-        );
+        for bulk in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let replica_path = dir.path().join("replica.db");
+            let mut store = Store::open(&replica_path, None).unwrap();
+            let start = Instant::now();
+            let before = replica::apply::widen_checkpoints(store.conn()).unwrap();
+            if bulk {
+                apply_in_bulk(store.conn_mut(), &pages);
+            } else {
+                apply_in_batches(store.conn_mut(), &pages);
+            }
+            replica::apply::restore_checkpoints(store.conn(), before, true).unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            let (raw_secs, rows) = raw_insert(&replica_path);
+            if bulk {
+                bulk_rates.push(rows as f64 / secs);
+            } else {
+                apply_rates.push(rows as f64 / secs);
+            }
+            raw_rates.push(rows as f64 / raw_secs);
+            eprintln!(
+                "applied {changes} changes ({rows} rows) {} in {secs:.2}s; raw insert in {raw_secs:.2}s",
+                if bulk { "in bulk" } else { "row by row" }
+            );
+        }
     }
-    let (apply, raw) = (median(apply_rates), median(raw_rates));
+    let (apply, bulk, raw) = (median(apply_rates), median(bulk_rates), median(raw_rates));
     println!(
-        "apply_rows_per_s={apply:.0} raw_insert_rows_per_s={raw:.0} ratio={:.3}",
-        apply / raw
+        "apply_rows_per_s={apply:.0} bulk_rows_per_s={bulk:.0} raw_insert_rows_per_s={raw:.0} ratio={:.3} bulk_ratio={:.3}",
+        apply / raw,
+        bulk / raw
     );
 }

@@ -24,6 +24,14 @@ pub fn apply_in_batches(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) 
     batch.commit().unwrap();
 }
 
+/// `apply_in_batches` as a fresh replica's first sync does it since issue 14: the deferred
+/// indexes dropped before the first page and built after the last (`replica::bulk`).
+pub fn apply_in_bulk(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) {
+    assert!(switchboard_core::replica::bulk::begin(conn).unwrap());
+    apply_in_batches(conn, pages);
+    assert!(switchboard_core::replica::bulk::finish_if_pending(conn).unwrap());
+}
+
 /// The `lead` and `follow_up` rows of the replica file `source` inserted straight into a fresh
 /// replica file, in one transaction: seconds taken and rows copied.
 pub fn raw_insert(source: &Path) -> (f64, usize) {

@@ -3,7 +3,9 @@
 //! 1. a fresh replica's first sync of L leads and 5·L follow-ups over HTTPS on loopback, in rows
 //!    per second, against a raw SQLite insert of the same rows in the same run; the replica
 //!    encrypted (SQLCipher, as the app keeps it) and plain in turn, with what the process wrote
-//!    to disk (`/proc/self/io`) against the replica's final size (issue 14);
+//!    to disk (`/proc/self/io`) against the replica's final size (issue 14); and the first sync
+//!    as before issue 14 (`SWITCHBOARD_FIRST_SYNC=replay`: every index kept up to date row by
+//!    row) beside the bulk one (the deferred indexes built after the load), in the same run;
 //! 2. an incremental sync of 100 changes into a replica holding 10,000 and 1,000,000 rows;
 //! 4. bytes on the wire per follow-up (JSON bodies of push and pull).
 //!
@@ -15,7 +17,7 @@ mod replay;
 #[path = "../support/sync.rs"]
 mod sync_support;
 
-use replay::{apply_in_batches, median, raw_insert};
+use replay::{apply_in_bulk, median, raw_insert};
 use std::time::Instant;
 use switchboard_core::clock::new_id;
 use switchboard_protocol::{Change, ChangesPage, Op, PushOp, PushRequest};
@@ -101,15 +103,24 @@ async fn main() {
     );
 
     // 1. First sync vs raw insert; the replica encrypted (SQLCipher, as the app keeps it) and
-    // plain in turn, and what the process wrote to disk during each against the file's size.
+    // plain in turn, and what the process wrote to disk during each against the file's size;
+    // then, plain, the first sync as before issue 14 (every index kept up to date row by row).
     let mut sync_rates = Vec::new();
+    let mut replay_rates = Vec::new();
     let mut raw_rates = Vec::new();
     let mut secs_encrypted = Vec::new();
     let mut secs_plain = Vec::new();
+    let mut secs_replay = Vec::new();
     let mut written_ratios = Vec::new();
+    let mut written_replay = Vec::new();
     let key = sync_support::test_key();
     for _ in 0..runs {
-        for encrypted in [true, false] {
+        for (encrypted, replay) in [(true, false), (false, false), (false, true)] {
+            // Read by the engine when a pull starts; nothing else runs meanwhile.
+            std::env::set_var(
+                switchboard_sync::engine::FIRST_SYNC_VAR,
+                if replay { "replay" } else { "bulk" },
+            );
             let mut fresh = Replica::login_keyed(
                 &hub.server.url,
                 &hub.server.fingerprint,
@@ -125,20 +136,28 @@ async fn main() {
             let size = file_size(&fresh.path);
             let rows = fresh
                 .count("SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)");
+            let ratio = written as f64 / size as f64;
             eprintln!(
-                "first sync ({}): {rows} rows ({} changes) in {secs:.2}s; wrote {:.0} MB for a {:.0} MB replica ({:.2}x)",
+                "first sync ({}{}): {rows} rows ({} changes) in {secs:.2}s; wrote {:.0} MB for a {:.0} MB replica ({ratio:.2}x)",
                 if encrypted { "encrypted" } else { "plain" },
+                if replay { ", replayed as before" } else { ", bulk" },
                 report.pulled,
                 written as f64 / 1e6,
                 size as f64 / 1e6,
-                written as f64 / size as f64
             );
-            if encrypted {
-                secs_encrypted.push(secs);
-                written_ratios.push(written as f64 / size as f64);
-                sync_rates.push(rows as f64 / secs);
+            if replay {
+                secs_replay.push(secs);
+                replay_rates.push(rows as f64 / secs);
+                written_replay.push(ratio);
                 continue;
             }
+            written_ratios.push(ratio);
+            if encrypted {
+                secs_encrypted.push(secs);
+                continue;
+            }
+            // The ratios compare plain files: the replayed sync and the raw insert are plain.
+            sync_rates.push(rows as f64 / secs);
             secs_plain.push(secs);
             // The raw copy reads the plain file (it attaches the source without a key).
             let (raw_secs, raw_rows) = raw_insert(&fresh.path);
@@ -146,12 +165,15 @@ async fn main() {
             eprintln!("raw insert {raw_rows} rows in {raw_secs:.2}s");
         }
     }
+    std::env::remove_var(switchboard_sync::engine::FIRST_SYNC_VAR);
     println!(
-        "bench1 first_sync_s_median encrypted={:.2} plain={:.2} encrypted_over_plain={:.3} written_over_size_median={:.2}",
+        "bench1 first_sync_s_median encrypted={:.2} plain={:.2} replayed={:.2} encrypted_over_plain={:.3} written_over_size_median={:.2} replayed_written_over_size_median={:.2}",
         median(secs_encrypted.clone()),
         median(secs_plain.clone()),
+        median(secs_replay),
         median(secs_encrypted) / median(secs_plain),
-        median(written_ratios)
+        median(written_ratios),
+        median(written_replay)
     );
     // Where the time of a first sync goes: the same pages fetched into memory only (server,
     // TLS, JSON decoding), then applied to another fresh replica without the network.
@@ -182,8 +204,9 @@ async fn main() {
         }
         let mut target = hub.replica("mona").await;
         let start = Instant::now();
-        // As the engine applies pages that arrive back to back: in batches.
-        apply_in_batches(target.store.conn_mut(), &pages);
+        // As the engine applies a fresh replica's pages that arrive back to back: in batches,
+        // the deferred indexes built after the last.
+        apply_in_bulk(target.store.conn_mut(), &pages);
         let apply = start.elapsed().as_secs_f64();
         eprintln!(
             "phases: fetch+decode {} pages in {fetch:.2}s; apply in {apply:.2}s",
@@ -191,10 +214,13 @@ async fn main() {
         );
     }
     let (sync_rate, raw_rate) = (median(sync_rates), median(raw_rates));
+    let replay_rate = median(replay_rates);
     println!(
-        "bench1 leads={leads} follow_ups={} first_sync_rows_per_s={sync_rate:.0} raw_insert_rows_per_s={raw_rate:.0} ratio={:.3}",
+        "bench1 leads={leads} follow_ups={} first_sync_rows_per_s={sync_rate:.0} replayed_rows_per_s={replay_rate:.0} raw_insert_rows_per_s={raw_rate:.0} ratio={:.3} replayed_ratio={:.3} bulk_over_replayed={:.2}",
         leads * 5,
-        sync_rate / raw_rate
+        sync_rate / raw_rate,
+        replay_rate / raw_rate,
+        sync_rate / replay_rate
     );
 
     // 2. Incremental sync of 100 changes at two database sizes.

@@ -30,6 +30,15 @@ const WATCH_WAIT_SECS: u32 = 25;
 /// the polling baseline of `tests/bench/live_bench.rs`.
 pub const LIVE_VAR: &str = "SWITCHBOARD_LIVE";
 
+/// `SWITCHBOARD_FIRST_SYNC=replay` makes a fresh replica's first pull keep every index up to
+/// date row by row, as before issue 14: the baseline of `tests/bench/sync_bench.rs`.
+pub const FIRST_SYNC_VAR: &str = "SWITCHBOARD_FIRST_SYNC";
+
+/// Whether a fresh replica's first pull loads in bulk (`FIRST_SYNC_VAR` is not `replay`).
+fn bulk_first_sync() -> bool {
+    std::env::var(FIRST_SYNC_VAR).map_or(true, |v| v.trim() != "replay")
+}
+
 /// How often a polling `watch` (`LIVE_VAR=off`) looks for local commits.
 const POLL_TICK: Duration = Duration::from_millis(500);
 
@@ -52,6 +61,8 @@ pub struct SyncReport {
     pub erased: u64,
     pub revoked: u64,
     pub cursor: i64,
+    /// This sync was the replica's first and loaded in bulk (`replica::bulk`).
+    pub bulk_load: bool,
 }
 
 /// Progress of a sync, for the CLI's progress line and the desktop's status bar.
@@ -332,10 +343,18 @@ impl Pull<'_> {
         // again. A long pull lets the WAL grow further, then checkpoints and truncates it once
         // at the end.
         let before = replica::apply::widen_checkpoints(store.conn())?;
+        // A fresh replica's first pull loads everything it will hold: it builds the indexes no
+        // apply reads once at the end (`replica::bulk`). Any pull finishes a bulk load that an
+        // earlier one (or a killed process) left, so a failed first sync ends with every index.
+        if bulk_first_sync() && replica::bulk::begin(store.conn())? {
+            self.report.bulk_load = true;
+        }
         let pages_before = self.report.pages;
         let result = self.pages(store, first_wait).await;
         let long = self.report.pages > pages_before + 1;
+        let finished = replica::bulk::finish_if_pending(store.conn());
         replica::apply::restore_checkpoints(store.conn(), before, long)?;
+        finished?;
         if let Some(role) = self.role.take() {
             replica::record_role(store.conn(), role.as_str())?;
         }

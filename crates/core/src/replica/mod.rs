@@ -3,6 +3,7 @@
 //! `switchboard-sync` crate moves the bytes.
 
 pub mod apply;
+pub mod bulk;
 pub mod fresh;
 pub mod identity;
 pub mod materialize;

@@ -205,6 +205,8 @@ impl Store {
         // A crash between an erasure's commit and its scrub would leave the person's search
         // terms and WAL pages on disk; finish the scrub before anything else reads the file.
         crate::store::scrub::scrub_if_pending(&self.conn)?;
+        // A first sync killed during its bulk load left indexes to build (`replica::bulk`).
+        crate::replica::bulk::finish_if_pending(&self.conn)?;
         Ok(())
     }
 

@@ -1,0 +1,157 @@
+//! A fresh replica's first sync in bulk (issue 14): the secondary indexes that no apply query
+//! reads are dropped before the first page and built once after the last, by sorting, instead
+//! of being kept up to date row by row while hundreds of thousands of rows arrive in no order
+//! of theirs (each batch's commit wrote their pages into the WAL again).
+//!
+//! The dropped indexes' definitions are kept in a setting in the same transaction that drops
+//! them, so a first sync killed half way leaves a replica that knows what to rebuild: opening the
+//! store rebuilds them (`finish_if_pending`), and the next sync resumes from the last committed
+//! page with every index in place, as any interrupted pull does. Only speed depends on the
+//! indexes; every query is correct without them.
+
+use crate::error::Result;
+use crate::store::settings::{delete_setting, get_setting, set_setting};
+use rusqlite::{Connection, OptionalExtension};
+
+/// The setting that holds the dropped indexes' `CREATE INDEX` statements while a bulk first
+/// sync runs (a JSON array of strings).
+pub const PENDING: &str = "bulk_load_indexes";
+
+/// Indexes the apply path never reads (it finds a lead's records through the `*_by_lead`
+/// indexes and rows by primary key, which stay): queues, searches by email and phone, time
+/// and rep orders. Unique indexes stay too, since they enforce constraints during the load.
+pub const DEFERRED: &[&str] = &[
+    "lead_by_email",
+    "lead_by_phone",
+    "lead_new_queue",
+    "lead_due_queue",
+    "lead_open_queue",
+    "follow_up_by_time",
+    "follow_up_by_rep",
+];
+
+/// Whether this replica is fresh: it has never pulled (cursor 0) and holds no lead and no
+/// follow-up, so its first pull brings everything it will hold.
+pub fn is_fresh(conn: &Connection) -> Result<bool> {
+    let (cursor, held): (i64, bool) = conn.query_row(
+        "SELECT (SELECT cursor FROM sync_state WHERE id = 1),
+                EXISTS (SELECT 1 FROM lead) OR EXISTS (SELECT 1 FROM follow_up)",
+        [],
+        |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), r.get(1)?)),
+    )?;
+    Ok(cursor == 0 && !held)
+}
+
+/// Starts a bulk first sync if the replica is fresh: drops the deferred indexes and records
+/// their definitions, in one transaction. Returns whether it did.
+pub fn begin(conn: &Connection) -> Result<bool> {
+    let tx = conn.unchecked_transaction()?;
+    if !is_fresh(&tx)? || get_setting(&tx, PENDING)?.is_some() {
+        return Ok(false);
+    }
+    let mut dropped = Vec::new();
+    for name in DEFERRED {
+        let sql: Option<String> = tx
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(sql) = sql else { continue };
+        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+        dropped.push((name.to_string(), sql));
+    }
+    let text = serde_json::to_string(&dropped).expect("index definitions serialize");
+    set_setting(&tx, PENDING, &text)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Builds the indexes a bulk first sync dropped, if any are still missing, and forgets them, in
+/// one transaction. Returns whether there was anything to finish.
+pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
+    let Some(text) = get_setting(conn, PENDING)? else {
+        return Ok(false);
+    };
+    let tx = conn.unchecked_transaction()?;
+    // A definition that does not parse is dropped with the setting: the schema's own
+    // migrations are the truth, and a missing secondary index costs speed, not correctness.
+    let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
+    for (name, sql) in dropped {
+        let present: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+            [&name],
+            |r| r.get(0),
+        )?;
+        if !present {
+            tx.execute_batch(&sql)?;
+        }
+    }
+    delete_setting(&tx, PENDING)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::FixedClock;
+    use std::sync::Arc;
+
+    fn index_sql(store: &Store) -> Vec<String> {
+        store
+            .conn()
+            .prepare("SELECT name || ': ' || sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fresh_replica_drops_the_deferred_indexes_and_gets_them_back_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let clock = Arc::new(FixedClock::at(chrono::Utc::now()));
+        let store = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+        let before = index_sql(&store);
+        for name in DEFERRED {
+            assert!(
+                before.iter().any(|i| i.starts_with(&format!("{name}: "))),
+                "{name}"
+            );
+        }
+        assert!(begin(store.conn()).unwrap());
+        let during = index_sql(&store);
+        assert_eq!(during.len(), before.len() - DEFERRED.len());
+        // Only once: a second begin finds the load under way.
+        assert!(!begin(store.conn()).unwrap());
+        // A process killed here: opening the file builds them.
+        drop(store);
+        let store = Store::open_with_clock(&path, None, clock).unwrap();
+        assert_eq!(index_sql(&store), before);
+        assert!(get_setting(store.conn(), PENDING).unwrap().is_none());
+        assert!(!finish_if_pending(store.conn()).unwrap());
+    }
+
+    #[test]
+    fn a_replica_that_holds_leads_or_has_pulled_is_not_fresh() {
+        let store = Store::open_in_memory(Arc::new(FixedClock::at(chrono::Utc::now()))).unwrap();
+        assert!(is_fresh(store.conn()).unwrap());
+        store
+            .conn()
+            .execute(
+                "INSERT INTO lead(id, created_at) VALUES ('l', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        assert!(!is_fresh(store.conn()).unwrap());
+        assert!(!begin(store.conn()).unwrap());
+        store.conn().execute("DELETE FROM lead", []).unwrap();
+        crate::store::sync_state::set_cursor(store.conn(), 7).unwrap();
+        assert!(!is_fresh(store.conn()).unwrap());
+    }
+}
