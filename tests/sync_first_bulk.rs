@@ -4,7 +4,7 @@
 //! - a replica that first-syncs in bulk at the end holds exactly what a replica that pulled
 //!   every change as it happened holds: the same rows, the same field clocks, the same search
 //!   results and the same schema, over a generated history with opt-outs, an opt-in,
-//!   corrections, erasures and office moves;
+//!   corrections, erasures and office moves (central store on SQLite and on PostgreSQL);
 //! - changes committed while the first sync runs arrive with the next sync;
 //! - the real `switchboard sync` killed with SIGKILL during its bulk load leaves a file that
 //!   opens with every index, and the next run ends equal to the office; no process panics.
@@ -114,7 +114,22 @@ fn move_office(r: &mut Replica, lead: &str, office: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_first_sync_equals_a_replica_that_pulled_every_change() {
-    let hub = Hub::start().await;
+    bulk_equals_replayed(Hub::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_first_sync_equals_a_replica_that_pulled_every_change_over_postgres() {
+    let Some(url) = switchboard_test_support::fresh_pg_url("first_sync_bulk").await else {
+        return;
+    };
+    let options = switchboard_test_support::TestOptions {
+        store: Some(url),
+        ..Default::default()
+    };
+    bulk_equals_replayed(Hub::start_with(options).await).await;
+}
+
+async fn bulk_equals_replayed(hub: Hub) {
     let mut ada = hub.replica("ada").await;
     let mut rita = hub.replica("rita").await;
     // mona pulls every change as it happens: the replayed replica to compare with.

@@ -40,6 +40,13 @@ impl Hub {
         Hub { server }
     }
 
+    /// A fresh server started with `options` (a PostgreSQL store, for one), populated as `start`.
+    pub async fn start_with(options: TestOptions) -> Hub {
+        let server = TestServer::start(options).await.unwrap();
+        Hub::populate(&server).await;
+        Hub { server }
+    }
+
     /// A fresh server on `clock` (tests that move the server's time by hand).
     pub async fn start_with_clock(clock: Arc<dyn switchboard_core::Clock>) -> Hub {
         let server = TestServer::start(TestOptions {
