@@ -30,6 +30,12 @@ pub const DEFERRED: &[&str] = &[
     "follow_up_by_rep",
 ];
 
+/// A write transaction taken at once (waiting up to the busy timeout), so a writer that
+/// commits between this transaction's first read and its first write cannot make it fail.
+fn immediate(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
 /// Whether this replica is fresh: it has never pulled (cursor 0) and holds no lead and no
 /// follow-up, so its first pull brings everything it will hold.
 pub fn is_fresh(conn: &Connection) -> Result<bool> {
@@ -45,8 +51,14 @@ pub fn is_fresh(conn: &Connection) -> Result<bool> {
 /// Starts a bulk first sync if the replica is fresh: drops the deferred indexes and records
 /// their definitions, in one transaction. Returns whether it did.
 pub fn begin(conn: &Connection) -> Result<bool> {
-    let tx = conn.unchecked_transaction()?;
-    if !is_fresh(&tx)? || get_setting(&tx, PENDING)?.is_some() {
+    // Every pull asks; only a fresh replica takes the write lock (and asks again under it).
+    let fresh =
+        |c: &Connection| -> Result<bool> { Ok(is_fresh(c)? && get_setting(c, PENDING)?.is_none()) };
+    if !fresh(conn)? {
+        return Ok(false);
+    }
+    let tx = immediate(conn)?;
+    if !fresh(&tx)? {
         return Ok(false);
     }
     let mut dropped = Vec::new();
@@ -74,7 +86,7 @@ pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
     let Some(text) = get_setting(conn, PENDING)? else {
         return Ok(false);
     };
-    let tx = conn.unchecked_transaction()?;
+    let tx = immediate(conn)?;
     // A definition that does not parse is dropped with the setting: the schema's own
     // migrations are the truth, and a missing secondary index costs speed, not correctness.
     let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
