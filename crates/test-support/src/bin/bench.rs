@@ -1,12 +1,13 @@
 //! Load benchmark of the central store (issues 3 and 14): N concurrent simulated replicas each
 //! sync — push 10 operations, then pull the office's changes — over HTTPS on loopback, in the
-//! compact form real replicas use (`--wire json` for JSON). Closed loop by default (each
-//! replica syncs again as soon as it is answered: saturation throughput); `--interval-ms`
-//! makes it an open loop (each replica syncs on a schedule, so latency is measured at a stated
-//! offered load). Prints throughput, p50 and p99 latency, the error count and load averages.
+//! packed form real replicas send first (`--wire compact` for protocol 4's form, `--wire json`
+//! for JSON). Closed loop by default (each replica syncs again as soon as it is answered:
+//! saturation throughput); `--interval-ms` makes it an open loop (each replica syncs on a
+//! schedule, so latency is measured at a stated offered load). Prints throughput, p50 and p99
+//! latency, the error count and load averages.
 //!
 //! `cargo run --release -p switchboard-test-support --features bench --bin switchboard-server-bench --
-//!  [--replicas 200] [--seconds 20] [--store postgres://…] [--wire compact|json] [--no-own]
+//!  [--replicas 200] [--seconds 20] [--store postgres://…] [--wire packed|compact|json] [--no-own]
 //!  [--interval-ms MS [--jitter-pct 20]] [--warmup-s 0]`
 //! (1,000 replicas need `ulimit -n 2300` or more: one connection per replica on both ends.)
 
@@ -39,7 +40,7 @@ struct Args {
 fn usage(problem: &str) -> ! {
     eprintln!(
         "{problem}\nusage: switchboard-server-bench [--replicas N] [--seconds S] [--store URL] \
-         [--wire compact|json] [--no-own] [--interval-ms MS [--jitter-pct P]] [--warmup-s S]"
+         [--wire packed|compact|json] [--no-own] [--interval-ms MS [--jitter-pct P]] [--warmup-s S]"
     );
     std::process::exit(2);
 }
@@ -49,7 +50,7 @@ fn args() -> Args {
         replicas: 200,
         seconds: 20,
         store: None,
-        wire: Wire::Compact,
+        wire: Wire::Packed,
         own: true,
         interval_ms: None,
         jitter_pct: 20,
@@ -75,7 +76,7 @@ fn args() -> Args {
                     .next()
                     .as_deref()
                     .and_then(Wire::parse)
-                    .unwrap_or_else(|| usage("--wire is compact or json"))
+                    .unwrap_or_else(|| usage("--wire is packed, compact or json"))
             }
             other => usage(&format!("unknown argument {other}")),
         }

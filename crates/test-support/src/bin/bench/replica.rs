@@ -1,9 +1,11 @@
-//! One simulated replica's requests in the form real replicas send them: the compact form
-//! (MessagePack with field names, zstd both ways, as `switchboard_sync::Client` does), or JSON
-//! (`--wire json`, scripts' form and the old bench's). Pulls name the replica and its last push
+//! One simulated replica's requests in the form real replicas send them: the packed form
+//! (protocol 5: binary ids and times, zstd with the shipped dictionary, as
+//! `switchboard_sync::Client` sends first), the compact form (protocol 4: MessagePack with
+//! field names, zstd both ways), or JSON (`--wire json`, scripts' form and the old bench's). Pulls name the replica and its last push
 //! sequence, so the server leaves its own changes out (protocol 4), unless `--no-own`.
 
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use switchboard_protocol::packed::{self, PACKED_CONTENT_TYPE, PACKED_MEDIA_TYPE};
 use switchboard_protocol::{
     ChangesPage, PushOp, PushRequest, PushResponse, COMPACT_CONTENT_TYPE, COMPACT_ENCODING,
     PROTOCOL_HEADER, PROTOCOL_VERSION,
@@ -19,14 +21,16 @@ const ANSWER_LIMIT: usize = 256 * 1024 * 1024;
 /// How bodies travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wire {
+    Packed,
     Compact,
     Json,
 }
 
 impl Wire {
-    /// `compact` or `json`.
+    /// `packed`, `compact` or `json`.
     pub fn parse(text: &str) -> Option<Wire> {
         match text {
+            "packed" => Some(Wire::Packed),
             "compact" => Some(Wire::Compact),
             "json" => Some(Wire::Json),
             _ => None,
@@ -36,6 +40,7 @@ impl Wire {
     /// The name `parse` reads.
     pub fn name(self) -> &'static str {
         match self {
+            Wire::Packed => "packed",
             Wire::Compact => "compact",
             Wire::Json => "json",
         }
@@ -69,6 +74,9 @@ impl Replica {
             Wire::Json => builder
                 .header(CONTENT_TYPE, "application/json")
                 .body(serde_json::to_vec(&request).map_err(|e| e.to_string())?),
+            Wire::Packed => accept_packed(builder)
+                .header(CONTENT_TYPE, PACKED_CONTENT_TYPE)
+                .body(packed::encode(&request)),
             Wire::Compact => {
                 let packed = wire::to_compact(&request).map_err(|e| e.to_string())?;
                 let body = zstd::bulk::compress(&packed, PUSH_LEVEL).map_err(|e| e.to_string())?;
@@ -92,9 +100,11 @@ impl Replica {
             .get(url)
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .bearer_auth(&self.token);
-        if self.wire == Wire::Compact {
-            builder = accept_compact(builder);
-        }
+        builder = match self.wire {
+            Wire::Packed => accept_packed(builder),
+            Wire::Compact => accept_compact(builder),
+            Wire::Json => builder,
+        };
         decode(builder.send().await.map_err(|e| e.to_string())?).await
     }
 }
@@ -104,6 +114,15 @@ fn accept_compact(builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         .header(
             ACCEPT,
             format!("{COMPACT_CONTENT_TYPE}, application/json;q=0.5"),
+        )
+        .header(ACCEPT_ENCODING, COMPACT_ENCODING)
+}
+
+fn accept_packed(builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    builder
+        .header(
+            ACCEPT,
+            format!("{PACKED_CONTENT_TYPE}, {COMPACT_CONTENT_TYPE}, application/json;q=0.5"),
         )
         .header(ACCEPT_ENCODING, COMPACT_ENCODING)
 }
@@ -119,7 +138,8 @@ async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> 
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_default()
     };
-    let compact = header(CONTENT_TYPE).starts_with(COMPACT_CONTENT_TYPE);
+    let content_type = header(CONTENT_TYPE);
+    let compact = content_type.starts_with(COMPACT_CONTENT_TYPE);
     let zstd = header(CONTENT_ENCODING) == COMPACT_ENCODING;
     let bytes = response.bytes().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
@@ -127,6 +147,9 @@ async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> 
             "HTTP {status}: {}",
             String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
         ));
+    }
+    if content_type.starts_with(PACKED_MEDIA_TYPE) {
+        return packed::decode(&bytes, ANSWER_LIMIT).map_err(|e| e.to_string());
     }
     let unpacked;
     let body = if zstd {
