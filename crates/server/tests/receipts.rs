@@ -143,3 +143,78 @@ async fn repeated_in_one_push(options: TestOptions) {
     assert!(err.to_string().contains("replica_reused"), "{err}");
     assert_eq!(follow_up_ids(&everything(&w.mgr_a).await), known);
 }
+
+both_backends!(
+    receipts_of_a_run_and_of_scattered_keys_are_all_found,
+    scattered_keys
+);
+/// A push's receipts are read in one range query when its keys are one short run, one by one
+/// when they are scattered; either way every known key is found and the receipts of a long
+/// push (written in multi-row inserts) all answer a resend.
+async fn scattered_keys(options: TestOptions) {
+    let w = World::start(options).await;
+    let lead = new_lead(&w.rep_a, "ra", 1, "Ada Lovelace", "ada@example.com").await;
+    let long: Vec<PushOp> = numbered_from(
+        10,
+        (0..120)
+            .map(|i| follow_up(&lead, Some(&format!("call {i}")), "rep_a"))
+            .collect(),
+    );
+    let answer = w.rep_a.push("ra", long.clone()).await.unwrap();
+    assert!(answer
+        .results
+        .iter()
+        .all(|r| r.status == PushStatus::Applied));
+    let answer = w.rep_a.push("ra", long.clone()).await.unwrap();
+    assert!(
+        answer
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Duplicate),
+        "{:?}",
+        answer.results
+    );
+
+    // Scattered keys: two known (far apart), one new in between.
+    let known = follow_up_ids(&everything(&w.mgr_a).await);
+    let scattered = vec![
+        long[0].clone(),
+        PushOp {
+            seq: 5_000,
+            op: follow_up(&lead, Some("new, far away"), "rep_a"),
+        },
+        long[119].clone(),
+    ];
+    let answer = w.rep_a.push("ra", scattered).await.unwrap();
+    let statuses: Vec<_> = answer.results.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            PushStatus::Duplicate,
+            PushStatus::Applied,
+            PushStatus::Duplicate
+        ]
+    );
+    assert_eq!(
+        follow_up_ids(&everything(&w.mgr_a).await).len(),
+        known.len() + 1
+    );
+
+    // A scattered key reused with other content is still refused whole.
+    let reused = vec![
+        PushOp {
+            seq: 9_000,
+            op: follow_up(&lead, Some("would be new"), "rep_a"),
+        },
+        PushOp {
+            seq: 129,
+            op: follow_up(&lead, Some("not what 129 was"), "rep_a"),
+        },
+    ];
+    let err = w.rep_a.push("ra", reused).await.expect_err("129 is known");
+    assert!(err.to_string().contains("replica_reused"), "{err}");
+    assert_eq!(
+        follow_up_ids(&everything(&w.mgr_a).await).len(),
+        known.len() + 1
+    );
+}

@@ -128,8 +128,10 @@ pub fn push(
         let actor = &crate::roles::current(tx, actor)?;
         let mut earlier = Vec::with_capacity(req.ops.len());
         let mut in_this_push: HashMap<i64, &str> = HashMap::new();
+        let seqs: Vec<i64> = req.ops.iter().map(|p| p.seq).collect();
+        let mut known_receipts = receipts::receipts(tx, &req.replica_id, &seqs)?;
         for (pushed, digest) in req.ops.iter().zip(&digests) {
-            let known = receipts::receipt(tx, &req.replica_id, pushed.seq)?;
+            let known = known_receipts.remove(&pushed.seq);
             let seen = known.as_ref().and_then(|r| r.digest.as_deref());
             let repeated = in_this_push.insert(pushed.seq, digest);
             if seen.or(repeated).is_some_and(|d| d != digest) {
@@ -140,6 +142,9 @@ pub fn push(
         cadence::note_replica(tx, &req.replica_id, &actor.user, now)?;
         let mut results = Vec::with_capacity(req.ops.len());
         let mut answered: HashMap<i64, Verdict> = HashMap::new();
+        // Receipts are written together after the last operation (nothing in between reads
+        // them: a key repeated in this push is answered from `answered`).
+        let mut new_receipts: Vec<(i64, Verdict, &str)> = Vec::new();
         let mut all = Effects::default();
         for ((pushed, digest), earlier) in req.ops.iter().zip(&digests).zip(earlier) {
             // A key repeated inside this push (with the same operation) is answered like a
@@ -170,7 +175,7 @@ pub fn push(
                             )
                         },
                     )?;
-                    receipts::record(tx, &req.replica_id, pushed.seq, &verdict, digest)?;
+                    new_receipts.push((pushed.seq, verdict.clone(), digest));
                     all.changed |= effects.changed;
                     all.purged |= effects.purged;
                     answered.insert(pushed.seq, verdict.clone());
@@ -184,6 +189,7 @@ pub fn push(
                 reason: verdict.reason,
             });
         }
+        receipts::record_all(tx, &req.replica_id, &new_receipts)?;
         Ok((results, all, tx.changed_buckets()))
     })?;
     if effects.purged {

@@ -29,6 +29,27 @@ use std::time::Duration;
 /// in flight holds a connection.
 const DEFAULT_POOL: usize = 32;
 
+/// Overrides `DEFAULT_POOL` (docs/DEPLOYMENT.md: size it to what the database's cores can run
+/// at once, and keep instances × pool under `max_connections`).
+pub const POOL_VAR: &str = "SWITCHBOARD_PG_POOL";
+
+/// The pool size `POOL_VAR` asks for, else `DEFAULT_POOL`.
+fn pool_size() -> Result<usize> {
+    match std::env::var(POOL_VAR) {
+        Err(_) => Ok(DEFAULT_POOL),
+        Ok(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                ServerError::Invalid(format!(
+                    "{POOL_VAR}={text} is not a pool size: give a number of connections from 1 to 1000"
+                ))
+            }),
+    }
+}
+
 /// Advisory lock key held from numbering a transaction's changes to its commit.
 const NUMBERING_LOCK: i64 = 7002;
 
@@ -396,7 +417,7 @@ impl Tx for PgTx<'_, '_> {
 impl PgStore {
     /// Connects to the database at `url` and brings its schema up to date.
     pub fn connect(url: &str, keyring: Arc<Keyring>) -> Result<PgStore> {
-        PgStore::connect_with_pool(url, DEFAULT_POOL, keyring)
+        PgStore::connect_with_pool(url, pool_size()?, keyring)
     }
 
     /// Like `connect`, opening at most `max` connections.
