@@ -69,11 +69,22 @@ pub fn queue_list(desk: State<'_, Desk>) -> Result<Vec<QueueDef>, ErrorBody> {
     read(&desk, |store| queue::list(store.conn()))
 }
 
-/// Claims the queue's top lead for this rep; `null` when the queue has nothing to offer now.
+/// Claims the queue's top lead for this rep, giving back `previous` (the lead the call session
+/// is done with); `null` when the queue has nothing to offer now.
 #[tauri::command(async)]
-pub fn queue_next(desk: State<'_, Desk>, queue: String) -> Result<Option<NextLead>, ErrorBody> {
+pub fn queue_next(
+    desk: State<'_, Desk>,
+    queue: String,
+    previous: Option<String>,
+) -> Result<Option<NextLead>, ErrorBody> {
     let session = desk.acting().get();
-    views::queue::claim_next(&mut desk.lock(), &queue, &session.actor).map_err(error_body)
+    views::queue::claim_next_after(
+        &mut desk.lock(),
+        &queue,
+        &session.actor,
+        previous.as_deref(),
+    )
+    .map_err(error_body)
 }
 
 /// The lead's whole story and what the gate allows now.

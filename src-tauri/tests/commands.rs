@@ -162,8 +162,17 @@ fn a_rep_takes_the_next_lead_logs_an_email_and_gets_the_next() {
     assert_eq!(logged["rep"], "rita");
     assert_eq!(logged["direction"], "out");
 
-    let second = invoke(&main, "queue_next", json!({"queue": "new"})).unwrap();
+    // The call session passes on the lead it is done with.
+    let second = invoke(
+        &main,
+        "queue_next",
+        json!({"queue": "new", "previous": first["lead"]["id"]}),
+    )
+    .unwrap();
     assert_eq!(second["lead"]["name"], "Older");
+    // Without `previous` the rep is handed the lead they hold again.
+    let again = invoke(&main, "queue_next", json!({"queue": "new"})).unwrap();
+    assert_eq!(again["lead"]["id"], second["lead"]["id"]);
 
     let history = invoke(
         &main,

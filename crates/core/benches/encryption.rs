@@ -1,8 +1,9 @@
 //! The replica encrypted (SQLCipher) against unencrypted, side by side in one run (issue 13,
-//! "Encrypted at rest"): a 100,000-row import, `queue next` (the rep passes on the lead they
-//! hold: one write commit), a claim and a release as two commits, a 50-lead page and full-text
-//! search, each on a database of each kind built from the same CSV. Rounds
-//! alternate which kind goes first, and the figures are medians over the rounds.
+//! "Encrypted at rest"): a 100,000-row import, `queue next` as a rep moving through the queue
+//! makes it (each lead worked, then passed on), with the WAL pages each call wrote, a claim and
+//! a release as two commits, a 50-lead page and full-text search, each on a database of each
+//! kind built from the same CSV. Rounds alternate which kind goes first, and the figures are
+//! medians over the rounds.
 //!
 //! `cargo bench -p switchboard-core --bench encryption`
 //! SWITCHBOARD_BENCH_ROWS=100000  SWITCHBOARD_BENCH_ROUNDS=3  SWITCHBOARD_BENCH_RUNS=300
@@ -60,6 +61,7 @@ struct Figures {
     import_s: f64,
     claim_release_us: f64,
     next_us: f64,
+    next_wal_pages: f64,
     page_us: f64,
     search_us: f64,
     size_mib: f64,
@@ -92,18 +94,55 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
             .expect("the new queue has leads");
         queue::release(conn, &n.lead.id, "bench-rep").unwrap();
     });
-    // The rep passes on the lead they hold and gets the next one, a second later each time, so
-    // every call moves the lease and writes: one commit per lead handed out.
+    // The rep moving through the queue: each lead handed out is worked (its status changes, as
+    // logging a call does, outside the timed part) and passed on, a second later each call.
+    // The WAL is emptied first and not checkpointed again until the end, so it only grows and
+    // its frames (a page and a 24-byte header each, after a 32-byte file header) count the pages
+    // the calls wrote.
+    conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    let wal_frames = || -> i64 {
+        // The page size is in the WAL's header (bytes 8..12, big-endian).
+        use std::io::Read;
+        let mut header = [0u8; 12];
+        let Ok(mut file) = std::fs::File::open(&wal) else {
+            return 0;
+        };
+        let len = file.metadata().map_or(0, |m| m.len());
+        if len < 32 || file.read_exact(&mut header).is_err() {
+            return 0;
+        }
+        let page = u64::from(u32::from_be_bytes(header[8..12].try_into().unwrap()));
+        ((len - 32) / (page + 24)) as i64
+    };
     let mut held: Option<String> = None;
-    let mut second = 0;
-    let next_us = time_us(runs, |_| {
-        second += 1;
-        let at = now + chrono::Duration::seconds(second);
+    let mut wall = Vec::with_capacity(runs);
+    let mut work_frames = 0;
+    for i in 0..runs + 20 {
+        if let Some(id) = &held {
+            let before = wal_frames();
+            conn.execute("UPDATE lead SET status = 'working' WHERE id = ?1", [id])
+                .unwrap();
+            work_frames += wal_frames() - before;
+        }
+        let at = now + chrono::Duration::seconds(i as i64 + 1);
+        let t = Instant::now();
         let n = queue::next_after(conn, "new", "bench-rep", held.as_deref(), at, &settings)
             .unwrap()
             .expect("the new queue has leads");
+        if i >= 20 {
+            wall.push(t.elapsed().as_secs_f64() * 1e6);
+        }
         held = Some(n.lead.id);
-    });
+    }
+    let next_us = median(&mut wall);
+    let next_wal_pages = (wal_frames() - work_frames) as f64 / (runs + 20) as f64;
+    conn.pragma_update(None, "wal_autocheckpoint", 1000)
+        .unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
     if let Some(id) = held {
         queue::release(conn, &id, "bench-rep").unwrap();
     }
@@ -126,6 +165,7 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
         import_s,
         claim_release_us,
         next_us,
+        next_wal_pages,
         page_us,
         search_us,
         size_mib: std::fs::metadata(db).map_or(0.0, |m| m.len() as f64 / 1048576.0),
@@ -160,12 +200,13 @@ fn main() {
             let figures = measure(&csv, &db, encrypt.then_some(&key), runs);
             remove(&db);
             println!(
-                "round {} {:<9} import {:>6.2} s | claim+release {:>6.1} µs | queue next {:>6.1} µs | page {:>7.1} µs | search {:>7.1} µs | {:.0} MiB | load {}",
+                "round {} {:<9} import {:>6.2} s | claim+release {:>6.1} µs | queue next {:>6.1} µs ({:.2} WAL pages) | page {:>7.1} µs | search {:>7.1} µs | {:.0} MiB | load {}",
                 round + 1,
                 if encrypt { "encrypted" } else { "plain" },
                 figures.import_s,
                 figures.claim_release_us,
                 figures.next_us,
+                figures.next_wal_pages,
                 figures.page_us,
                 figures.search_us,
                 figures.size_mib,
@@ -181,10 +222,11 @@ fn main() {
     let column =
         |figures: &[Figures], f: Pick| median(&mut figures.iter().map(f).collect::<Vec<_>>());
     println!("median of {rounds} rounds       plain   encrypted   slower by");
-    let lines: [(&str, Pick); 5] = [
+    let lines: [(&str, Pick); 6] = [
         ("import (s)", |f| f.import_s),
         ("claim + release (µs)", |f| f.claim_release_us),
         ("queue next new (µs)", |f| f.next_us),
+        ("WAL pages per next", |f| f.next_wal_pages),
         ("queue page new, 50 (µs)", |f| f.page_us),
         ("search names (µs)", |f| f.search_us),
     ];

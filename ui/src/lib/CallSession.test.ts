@@ -27,15 +27,20 @@ const optedOutOfPhone: ChannelDecision = {
 
 type Handler = (args: unknown) => unknown;
 
+/** The arguments of every `queue_next` call the screen made, in order. */
+let nextCalls: unknown[] = [];
+
 function serve(people: { name: string; channels: ChannelDecision[] }[], extra: Record<string, Handler> = {}) {
   const logged: unknown[] = [];
   let served = 0;
+  nextCalls = [];
   mockIPC((cmd, args) => {
     const current = people[served - 1];
     switch (cmd) {
       case 'queue_list':
         return [{ name: 'new', description: '', filter: {}, order: 'newest_registration', built_in: true }];
       case 'queue_next': {
+        nextCalls.push(args);
         if (served >= people.length) return null;
         const p = people[served++];
         return { lead: lead({ id: `l${served}`, name: p.name }), reasons: ['registered just now'], channels: p.channels, queue: 'new', lease_until: '2026-03-02T10:00:00Z' };
@@ -92,6 +97,8 @@ describe('CallSession', () => {
     expect(logged).toEqual([
       { lead: 'l1', channel: 'phone', outcome: 'no_answer', note: 'try again later', nextFollowUpAt: null },
     ]);
+    // The lead the rep is done with is passed on, so the core gives it back in the same claim.
+    expect(nextCalls).toEqual([{ queue: 'new' }, { queue: 'new', previous: 'l1' }]);
   });
 
   it('disables a blocked channel and says why', async () => {

@@ -20,8 +20,20 @@ pub fn new_leads(store: &Store, offset: u32, limit: u32) -> Result<Vec<Lead>> {
 /// Claims the queue's top lead that may be contacted now for `rep`, under the queue settings
 /// stored in the replica; `None` when the queue has nothing to offer now.
 pub fn claim_next(store: &mut Store, name: &str, rep: &str) -> Result<Option<NextLead>> {
+    claim_next_after(store, name, rep, None)
+}
+
+/// `claim_next` for a rep done with `previous` (the call session's current lead), given back
+/// in the same transaction; most calls are served from the rep's hand and write nothing
+/// (`queue::next_after`).
+pub fn claim_next_after(
+    store: &mut Store,
+    name: &str,
+    rep: &str,
+    previous: Option<&str>,
+) -> Result<Option<NextLead>> {
     store.with_tx_now(|tx, at| {
         let settings = QueueSettings::load(tx)?;
-        queue::next(tx, name, rep, at, &settings)
+        queue::next_after(tx, name, rep, previous, at, &settings)
     })
 }

@@ -553,11 +553,17 @@ pub fn next(
     next_after(conn, queue_name, rep, None, at, settings)
 }
 
-/// `next` for a rep passing on `previous` (the lead they hold and skip): it is given back and
-/// the next lead claimed in one write transaction, with the same result as `release` followed by
-/// `next`. On an encrypted replica every commit encrypts and MACs each page it writes, so a lead
-/// handed out costs one commit, not two, and none when the rep is handed back the lead they
-/// already hold under a lease that would not move.
+/// `next` for a rep passing on `previous` (the lead they hold and are done with): the next lead
+/// is handed out and `previous` given back, in one write transaction at most.
+///
+/// A rep is dealt a hand: a claim takes the queue's next [`HAND`] leads at once (one commit),
+/// and later calls hand out leads the rep already holds without writing, as long as the walk
+/// still finds one of them at the top (a better lead that arrived since, or one freed, deals
+/// anew) and at least half its lease is left. On an encrypted replica every commit encrypts and
+/// MACs each page it writes, so this keeps claims to about one commit per hand. `previous` and
+/// the rest of an old hand are given back when the next hand is dealt (or when the queue has
+/// nothing to offer), not on every call: they are out of the queue or behind the rep's hand
+/// anyway, and another rep's walk waits for them at most one hand or one lease.
 pub fn next_after(
     conn: &Connection,
     queue_name: &str,
@@ -576,7 +582,8 @@ pub fn next_after(
         return claim_in_tx(conn, queue_name, rep, previous, at, settings);
     }
     // Immediate, so two processes claiming at once queue on the lock instead of failing to
-    // upgrade a read transaction.
+    // upgrade a read transaction. A call served from the hand writes nothing, and a commit
+    // without dirty pages writes nothing to the WAL.
     conn.execute_batch("BEGIN IMMEDIATE")?;
     match claim_in_tx(conn, queue_name, rep, previous, at, settings) {
         Ok(found) => {
@@ -590,6 +597,9 @@ pub fn next_after(
     }
 }
 
+/// How many leads one claim deals a rep: later calls hand them out without writing.
+pub const HAND: usize = 8;
+
 fn claim_in_tx(
     conn: &Connection,
     queue_name: &str,
@@ -601,44 +611,75 @@ fn claim_in_tx(
     let def = get(conn, queue_name)?;
     // Enrolments made at intake by a cadence rule get their first step's time now.
     crate::outreach::cadence::enrollment::plan_pending(conn)?;
-    let lease_until = at + Duration::minutes(settings.lease_minutes);
-    // The rep's own lease does not keep a lead out of their walk, so giving `previous` back
-    // first would not change which lead the walk finds: it is given back only if another is.
-    let mut give_back = previous.map(str::trim).filter(|p| !p.is_empty());
-    // Another rep may claim our candidate between the walk and the claim; then the walk runs
-    // again and that lead is skipped as leased. Bounded so a storm of claims cannot spin forever.
-    for _ in 0..16 {
-        let Some(found) = walk(conn, &def, settings, at, Some(rep), 0, 1)?.pop() else {
-            if let Some(previous) = give_back {
-                leads::end_lease(conn, previous, rep)?;
-            }
-            return Ok(None);
-        };
-        // Holding it already with the same end, the claim would rewrite the row unchanged.
-        let held = found.lease_owner.as_deref() == Some(rep)
-            && found.lease_until.map(to_text) == Some(to_text(lease_until));
-        if held || leads::take_lease(conn, &found.lead.id, rep, at, lease_until)? {
-            if let Some(previous) = give_back.take().filter(|p| *p != found.lead.id) {
-                leads::end_lease(conn, previous, rep)?;
-            }
-            let mut reasons = reasons(&def, &found.lead, &found.channels, settings, at);
-            reasons.extend(crate::outreach::cadence::enrollment::due_steps(
-                conn,
-                &found.lead.id,
-                at,
-            )?);
-            return Ok(Some(NextLead {
-                lead: found.lead,
-                reasons,
-                channels: found.channels,
-                queue: def.name,
-                lease_until,
-            }));
+    let lease = Duration::minutes(settings.lease_minutes);
+    // A held lead with less than half its lease left is claimed again, so a lead handed out
+    // from the hand is the rep's for at least half a lease.
+    let fresh = |f: &Found| {
+        f.lease_owner.as_deref() == Some(rep) && f.lease_until.is_some_and(|u| u - at >= lease / 2)
+    };
+    // The rep's own leases do not keep leads out of their walk: its top is the best lead for
+    // them, held or not.
+    let Some(top) = walk(conn, &def, settings, at, Some(rep), 0, 1)?.pop() else {
+        if let Some(previous) = previous.map(str::trim).filter(|p| !p.is_empty()) {
+            leads::end_lease(conn, previous, rep)?;
         }
+        return Ok(None);
+    };
+    let handed = if fresh(&top) {
+        top
+    } else {
+        match deal(conn, &def, rep, at, settings, &fresh)? {
+            Some(first) => first,
+            None => return Ok(None),
+        }
+    };
+    let lease_until = handed.lease_until.unwrap_or(at + lease);
+    let mut reasons = reasons(&def, &handed.lead, &handed.channels, settings, at);
+    reasons.extend(crate::outreach::cadence::enrollment::due_steps(
+        conn,
+        &handed.lead.id,
+        at,
+    )?);
+    Ok(Some(NextLead {
+        lead: handed.lead,
+        reasons,
+        channels: handed.channels,
+        queue: def.name,
+        lease_until,
+    }))
+}
+
+/// Deals `rep` a new hand in the caller's write transaction: the queue's top [`HAND`] leads
+/// (a single lead while the queue holds fewer than two hands, so a short queue is not held by
+/// one rep), leased until a full lease from now, and gives back every other lease the rep
+/// holds (the old hand, leads passed on, another queue's hand). Returns the hand's first lead.
+fn deal(
+    conn: &Connection,
+    def: &QueueDef,
+    rep: &str,
+    at: DateTime<Utc>,
+    settings: &QueueSettings,
+    fresh: &dyn Fn(&Found) -> bool,
+) -> Result<Option<Found>> {
+    let lease_until = at + Duration::minutes(settings.lease_minutes);
+    let mut found = walk(conn, def, settings, at, Some(rep), 0, 2 * HAND)?;
+    found.truncate(if found.len() >= 2 * HAND { HAND } else { 1 });
+    let mut hand = Vec::with_capacity(found.len());
+    for mut f in found {
+        // Leads still freshly held keep their lease: rewriting them would dirty their pages.
+        if fresh(&f) {
+            hand.push(f);
+        } else if leads::take_lease(conn, &f.lead.id, rep, at, lease_until)? {
+            f.lease_owner = Some(rep.to_string());
+            f.lease_until = Some(lease_until);
+            hand.push(f);
+        }
+        // Under the write lock the walk's leads are free or the rep's; a refused lease would
+        // only leave that lead out of the hand.
     }
-    Err(CoreError::Conflict(
-        "other reps keep claiming the same leads; try again".into(),
-    ))
+    let keep: Vec<&str> = hand.iter().map(|f| f.lead.id.as_str()).collect();
+    leads::end_leases_except(conn, rep, &keep)?;
+    Ok(hand.into_iter().next())
 }
 
 /// Gives a lead back (the rep skipped it or logged the contact). Only the holder's lease ends.

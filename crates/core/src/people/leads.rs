@@ -515,6 +515,24 @@ pub fn end_lease(conn: &Connection, lead_id: &str, rep: &str) -> Result<bool> {
     Ok(changed == 1)
 }
 
+/// Ends every lease `rep` holds except on the leads in `keep`, live or expired; the partial
+/// index `lead_lease_owner` (migration 0014) finds them without reading every lead.
+pub fn end_leases_except(conn: &Connection, rep: &str, keep: &[&str]) -> Result<usize> {
+    let sql = if keep.is_empty() {
+        "UPDATE lead SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?".to_string()
+    } else {
+        format!(
+            "UPDATE lead SET lease_owner = NULL, lease_until = NULL
+             WHERE lease_owner = ? AND id NOT IN ({})",
+            vec!["?"; keep.len()].join(", ")
+        )
+    };
+    let params = std::iter::once(rep).chain(keep.iter().copied());
+    Ok(conn
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(params))?)
+}
+
 /// Purges an erased person's fields: personal fields, corrections, due date and lease go, the
 /// status becomes `erased` and the search entry is removed. Returns how many personal fields
 /// held a value.

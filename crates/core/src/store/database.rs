@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_compact_import",
         include_str!("../../migrations/0016_compact_import.sql"),
     ),
+    (
+        "0014_lease_owner",
+        include_str!("../../migrations/0014_lease_owner.sql"),
+    ),
 ];
 
 /// A 256-bit SQLCipher key. Its bytes never print (no `Debug`/`Display` of them) and are zeroed

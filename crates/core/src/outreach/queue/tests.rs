@@ -144,20 +144,26 @@ fn passing_on_a_lead_gives_it_back_and_claims_the_next_in_one_commit() {
         .unwrap();
     assert_eq!(first.lead.id, one);
 
-    // Passing it on while it is still the top: it comes back, and nothing is written when the
-    // lease would not move (same minute, same end).
+    // Passing it on while it is still the top: it comes back, and nothing is written while at
+    // least half its lease is left.
     let writes = conn.total_changes();
-    let again = next_after(conn, "new", "ann", Some(&one), noon(), &settings)
+    for minutes in [0, 1, 7] {
+        let again = next_after(
+            conn,
+            "new",
+            "ann",
+            Some(&one),
+            noon() + Duration::minutes(minutes),
+            &settings,
+        )
         .unwrap()
         .unwrap();
-    assert_eq!(again.lead.id, one);
-    assert_eq!(
-        conn.total_changes(),
-        writes,
-        "an unchanged claim writes nothing"
-    );
-    // A minute later the same claim moves the lease.
-    let later = noon() + Duration::minutes(1);
+        assert_eq!(again.lead.id, one);
+        assert_eq!(again.lease_until, noon() + Duration::minutes(15));
+    }
+    assert_eq!(conn.total_changes(), writes, "a held claim writes nothing");
+    // With less than half left the same claim moves the lease.
+    let later = noon() + Duration::minutes(8);
     next_after(conn, "new", "ann", Some(&one), later, &settings)
         .unwrap()
         .unwrap();
@@ -202,25 +208,40 @@ fn two_connections_racing_never_claim_the_same_lead() {
     let path = dir.path().join("race.db");
     let clock = Arc::new(FixedClock::at(noon()));
     let mut setup = Store::open_with_clock(&path, None, clock.clone()).unwrap();
-    for i in 0..40 {
+    let total = 15 * HAND;
+    for i in 0..total {
         add_lead(
             &mut setup,
-            lead(&format!("L{i}"), "DE", utc(2, 8, 0) - Duration::minutes(i)),
+            lead(
+                &format!("L{i}"),
+                "DE",
+                utc(2, 8, 0) - Duration::minutes(i as i64),
+            ),
         );
     }
-    let handles: Vec<_> = ["ann", "bob"]
+    // Three connections on one file, as the window, the CLI and a second window would be; each
+    // rep passes on the lead they worked, so most calls come from their hand.
+    let handles: Vec<_> = ["ann", "bob", "cy"]
         .into_iter()
         .map(|rep| {
             let path = path.clone();
             let clock = clock.clone();
             std::thread::spawn(move || {
                 let s = Store::open_with_clock(&path, None, clock).unwrap();
-                let mut got = Vec::new();
-                while let Some(n) =
-                    next(s.conn(), "new", rep, noon(), &QueueSettings::default()).unwrap()
+                let mut got: Vec<String> = Vec::new();
+                let settings = QueueSettings::default();
+                while let Some(n) = next_after(
+                    s.conn(),
+                    "new",
+                    rep,
+                    got.last().map(String::as_str),
+                    noon(),
+                    &settings,
+                )
+                .unwrap()
                 {
                     // A holder would get its own lead again: log-and-move-on is simulated by
-                    // marking it worked locally.
+                    // marking it worked.
                     s.conn()
                         .execute(
                             "UPDATE lead SET status = 'working' WHERE id = ?1",
@@ -235,10 +256,10 @@ fn two_connections_racing_never_claim_the_same_lead() {
         .collect();
     let results: Vec<Vec<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let mut all: Vec<&String> = results.iter().flatten().collect();
-    assert_eq!(all.len(), 40);
+    assert_eq!(all.len(), total);
     all.sort();
     all.dedup();
-    assert_eq!(all.len(), 40, "no lead handed to both reps");
+    assert_eq!(all.len(), total, "no lead handed to two reps");
 }
 
 #[test]
@@ -428,4 +449,184 @@ fn ages_read_naturally() {
     assert_eq!(ago(at - Duration::minutes(1), at), "1 minute ago");
     assert_eq!(ago(at - Duration::hours(5), at), "5 hours ago");
     assert_eq!(ago(at - Duration::days(3), at), "3 days ago");
+}
+
+/// `n` leads in the `new` queue, newest first: `L0` registered last.
+fn queue_of(s: &mut Store, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            add_lead(
+                s,
+                lead(
+                    &format!("L{i}"),
+                    "DE",
+                    utc(2, 8, 0) - Duration::minutes(i as i64),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The leads `rep` holds a lease on, whatever its end.
+fn held_by(s: &Store, rep: &str) -> Vec<String> {
+    let mut held: Vec<String> = s
+        .conn()
+        .prepare("SELECT id FROM lead WHERE lease_owner = ?1")
+        .unwrap()
+        .query_map([rep], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    held.sort();
+    held
+}
+
+fn sorted(ids: &[String]) -> Vec<String> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids
+}
+
+/// Logging a contact takes the lead out of `new`, as the call session's save does.
+fn work(s: &Store, id: &str) {
+    s.conn()
+        .execute("UPDATE lead SET status = 'working' WHERE id = ?1", [id])
+        .unwrap();
+}
+
+#[test]
+fn a_hand_is_dealt_in_one_commit_and_handed_out_without_writing() {
+    let mut s = store();
+    let ids = queue_of(&mut s, 3 * HAND);
+    let settings = QueueSettings::default();
+    let conn = s.conn();
+    let first = next_after(conn, "new", "ann", None, noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.lead.id, ids[0]);
+    assert_eq!(
+        held_by(&s, "ann"),
+        sorted(&ids[..HAND]),
+        "one claim deals a hand"
+    );
+    let mut previous = first.lead.id;
+    for (i, id) in ids.iter().enumerate().take(HAND).skip(1) {
+        work(&s, &previous);
+        let writes = conn.total_changes();
+        let at = noon() + Duration::seconds(i as i64);
+        let n = next_after(conn, "new", "ann", Some(&previous), at, &settings)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&n.lead.id, id, "the hand goes out in queue order");
+        assert_eq!(n.lease_until, noon() + Duration::minutes(15));
+        assert_eq!(
+            conn.total_changes(),
+            writes,
+            "served from the hand: no write"
+        );
+        previous = n.lead.id;
+    }
+    // The hand is used up: the next call deals the next one and gives the worked leads back.
+    work(&s, &previous);
+    let at = noon() + Duration::minutes(1);
+    let n = next_after(conn, "new", "ann", Some(&previous), at, &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.lead.id, ids[HAND]);
+    assert_eq!(n.lease_until, at + Duration::minutes(15));
+    assert_eq!(held_by(&s, "ann"), sorted(&ids[HAND..2 * HAND]));
+    assert!(conn.is_autocommit());
+}
+
+#[test]
+fn a_better_lead_arriving_is_handed_out_before_the_rest_of_the_hand() {
+    let mut s = store();
+    let ids = queue_of(&mut s, 3 * HAND);
+    let settings = QueueSettings::default();
+    let first = next_after(s.conn(), "new", "ann", None, noon(), &settings)
+        .unwrap()
+        .unwrap();
+    work(&s, &first.lead.id);
+    let fresh = add_lead(&mut s, lead("Fresh", "DE", noon() - Duration::minutes(1)));
+    let n = next_after(
+        s.conn(),
+        "new",
+        "ann",
+        Some(&first.lead.id),
+        noon(),
+        &settings,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(n.lead.id, fresh, "the new registration tops the queue");
+    // Dealt again: the new lead and the rest of the old hand, the worked lead given back.
+    let mut hand = vec![fresh.clone()];
+    hand.extend(ids[1..HAND].iter().cloned());
+    assert_eq!(held_by(&s, "ann"), sorted(&hand));
+    work(&s, &fresh);
+    let n = next_after(s.conn(), "new", "ann", Some(&fresh), noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.lead.id, ids[1], "then the hand goes on");
+    // Switching queues gives the `new` hand back when the other queue deals.
+    s.conn()
+        .execute(
+            "UPDATE lead SET status = 'working', next_follow_up_at = ?2 WHERE id = ?1",
+            params![ids[20], crate::clock::to_text(utc(2, 9, 0))],
+        )
+        .unwrap();
+    let due = next_after(s.conn(), "due", "ann", Some(&ids[1]), noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(due.lead.id, ids[20]);
+    assert_eq!(held_by(&s, "ann"), vec![ids[20].clone()]);
+}
+
+#[test]
+fn lease_expiry_frees_the_hand_and_a_stale_hand_is_dealt_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let clock = Arc::new(FixedClock::at(noon()));
+    let mut a = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let b = Store::open_with_clock(&path, None, clock).unwrap();
+    let ids = queue_of(&mut a, 3 * HAND);
+    let settings = QueueSettings::default();
+    let ann = next_after(a.conn(), "new", "ann", None, noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(ann.lead.id, ids[0]);
+    // While the hand's leases hold, another connection's rep walks past all of it.
+    let bob = next_after(b.conn(), "new", "bob", None, noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.lead.id, ids[HAND]);
+    // Less than half the lease left: ann's next call claims her lead again for a full lease.
+    let stale = noon() + Duration::minutes(8);
+    let again = next_after(a.conn(), "new", "ann", Some(&ids[0]), stale, &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.lead.id, ids[0]);
+    assert_eq!(again.lease_until, stale + Duration::minutes(15));
+    // Past the end of bob's leases, ann's walk reaches them: expiry freed bob's hand.
+    let expired = noon() + Duration::minutes(16);
+    work(&a, &ids[0]);
+    let mut got = Vec::new();
+    let mut previous = Some(ids[0].clone());
+    for _ in 0..(2 * HAND) {
+        let n = next_after(
+            a.conn(),
+            "new",
+            "ann",
+            previous.as_deref(),
+            expired,
+            &settings,
+        )
+        .unwrap()
+        .unwrap();
+        work(&a, &n.lead.id);
+        got.push(n.lead.id.clone());
+        previous = Some(n.lead.id);
+    }
+    assert_eq!(got, ids[1..=2 * HAND].to_vec());
+    assert!(got.contains(&bob.lead.id));
 }
