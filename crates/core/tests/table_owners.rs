@@ -30,6 +30,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("follow_up", "followup"),
     ("note_search", "followup"),
     ("lead", "leads"),
+    ("lead_lease", "lease"),
     ("lead_search", "leads"),
     ("mail_inbound", "mail/inbound"),
     ("mail_outbox", "mail/outbox"),

@@ -308,11 +308,11 @@ mod tests {
         assert_eq!(lead.last_attempt_at, Some(noon()));
         assert_eq!(lead.first_contact_at, Some(noon()));
         assert_eq!(lead.next_follow_up_at, Some(noon() + Duration::days(1)));
-        let lease: Option<String> = s
+        let leases: i64 = s
             .conn()
-            .query_row("SELECT lease_owner FROM lead", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM lead_lease", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(lease, None);
+        assert_eq!(leases, 0, "logging the call ended the lease");
         let queued: Vec<String> = s
             .conn()
             .prepare("SELECT entity || ':' || coalesce(detail, '') FROM outbox ORDER BY seq")

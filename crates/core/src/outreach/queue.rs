@@ -1,17 +1,19 @@
 //! Lead queues: named filters with an order. `next` hands a rep the top lead the compliance gate
-//! allows and claims it with a lease, so two reps on one database never get the same lead while
-//! the lease holds.
+//! allows, claimed with a lease, so two reps on one database never get the same lead while the
+//! lease holds. Claims are dealt in hands (`next_after`): one commit leases the rep the next
+//! [`HAND`] leads, and the calls after it hand them out without writing.
 //!
 //! Speed: every queue walks one ordered partial index (`lead_new_queue`, `lead_due_queue`,
 //! `lead_open_queue`) lazily, row by row; SQL drops leased, capped and cooling-down leads, a
 //! database-free pre-check (`gate::may_allow`) drops leads whose own fields block them, and only
 //! then does the full gate run. So `next` reads a handful of rows, not the table.
-//! Leases live in this database only: they coordinate reps sharing one store, not laptops.
+//! Leases live in this database only (`lease.rs`): they coordinate reps sharing one store, not
+//! laptops.
 
 use crate::clock::to_text;
 use crate::compliance::gate::{self, ChannelDecision, Decision, Gate};
 use crate::error::{CoreError, Result};
-use crate::people::leads::{self, lead_from_row, parse_time, LEAD_COLUMNS};
+use crate::people::leads::{lead_from_row, parse_time, LEAD_COLUMNS};
 use crate::store::settings::set_setting;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
@@ -341,6 +343,10 @@ pub fn remove(conn: &Connection, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A walked lead's lease, holder then end, after its `LEAD_COLUMNS`.
+const LEASE_COLUMNS: &str = "(SELECT owner FROM lead_lease WHERE lead_id = lead.id), \
+     (SELECT until FROM lead_lease WHERE lead_id = lead.id)";
+
 /// The SQL of a walk over a queue and its parameters.
 struct Walk {
     sql: String,
@@ -413,7 +419,11 @@ fn walk_sql(
         at - Duration::minutes(settings.cool_down_minutes),
     )));
     if let Some(rep) = rep {
-        clauses.push("(lease_until IS NULL OR lease_until <= ? OR lease_owner = ?)".into());
+        clauses.push(
+            "NOT EXISTS (SELECT 1 FROM lead_lease ll WHERE ll.lead_id = lead.id \
+             AND ll.until > ? AND ll.owner <> ?)"
+                .into(),
+        );
         params.push(Value::Text(to_text(at)));
         params.push(Value::Text(rep.to_string()));
     }
@@ -422,7 +432,7 @@ fn walk_sql(
     }
     Walk {
         sql: format!(
-            "SELECT {LEAD_COLUMNS}, lease_owner, lease_until FROM lead WHERE {} {}",
+            "SELECT {LEAD_COLUMNS}, {LEASE_COLUMNS} FROM lead WHERE {} {}",
             clauses.join(" AND "),
             def.order.sql()
         ),
@@ -441,10 +451,10 @@ fn with_cadence_steps(order: QueueOrder, clauses: &[String], params: Vec<Value>)
         .map(|c| format!("lead.{}", c.trim()))
         .collect();
     let sql = format!(
-        "SELECT {LEAD_COLUMNS}, lease_owner, lease_until, next_follow_up_at AS due_sort
+        "SELECT {LEAD_COLUMNS}, {LEASE_COLUMNS}, next_follow_up_at AS due_sort
            FROM lead WHERE {}
          UNION ALL
-         SELECT {}, lead.lease_owner, lead.lease_until, ce.due_at
+         SELECT {}, {LEASE_COLUMNS}, ce.due_at
            FROM cadence_enrollment ce JOIN lead ON lead.id = ce.lead_id
           WHERE ce.state = 'active' AND ce.due_at <= ? AND lead.status IN ('new', 'working')
                 {}
@@ -621,7 +631,7 @@ fn claim_in_tx(
     // them, held or not.
     let Some(top) = walk(conn, &def, settings, at, Some(rep), 0, 1)?.pop() else {
         if let Some(previous) = previous.map(str::trim).filter(|p| !p.is_empty()) {
-            leads::end_lease(conn, previous, rep)?;
+            lease::end(conn, previous, rep)?;
         }
         return Ok(None);
     };
@@ -669,7 +679,7 @@ fn deal(
         // Leads still freshly held keep their lease: rewriting them would dirty their pages.
         if fresh(&f) {
             hand.push(f);
-        } else if leads::take_lease(conn, &f.lead.id, rep, at, lease_until)? {
+        } else if lease::take(conn, &f.lead.id, rep, at, lease_until)? {
             f.lease_owner = Some(rep.to_string());
             f.lease_until = Some(lease_until);
             hand.push(f);
@@ -678,13 +688,13 @@ fn deal(
         // only leave that lead out of the hand.
     }
     let keep: Vec<&str> = hand.iter().map(|f| f.lead.id.as_str()).collect();
-    leads::end_leases_except(conn, rep, &keep)?;
+    lease::end_others(conn, rep, &keep, at)?;
     Ok(hand.into_iter().next())
 }
 
 /// Gives a lead back (the rep skipped it or logged the contact). Only the holder's lease ends.
 pub fn release(conn: &Connection, lead_id: &str, rep: &str) -> Result<bool> {
-    leads::end_lease(conn, lead_id, rep.trim())
+    lease::end(conn, lead_id, rep.trim())
 }
 
 /// A page of the queue for the UI, in queue order: the leads `next` would offer (leased ones
@@ -774,6 +784,8 @@ fn reasons(
     }
     out
 }
+
+mod lease;
 
 #[cfg(test)]
 mod tests;

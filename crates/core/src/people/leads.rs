@@ -486,53 +486,6 @@ pub fn recompute_counters(conn: &Connection, lead_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Leases a lead to `rep` unless another rep's lease still holds. One statement, so two
-/// connections can never both succeed.
-pub fn take_lease(
-    conn: &Connection,
-    lead_id: &str,
-    rep: &str,
-    at: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<bool> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE lead SET lease_owner = ?1, lease_until = ?2
-             WHERE id = ?3 AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?1)",
-        )?
-        .execute(params![rep, to_text(until), lead_id, to_text(at)])?;
-    Ok(changed == 1)
-}
-
-/// Ends `rep`'s lease of a lead; another holder's lease stays.
-pub fn end_lease(conn: &Connection, lead_id: &str, rep: &str) -> Result<bool> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE lead SET lease_owner = NULL, lease_until = NULL
-             WHERE id = ?1 AND lease_owner = ?2",
-        )?
-        .execute(params![lead_id, rep])?;
-    Ok(changed == 1)
-}
-
-/// Ends every lease `rep` holds except on the leads in `keep`, live or expired; the partial
-/// index `lead_lease_owner` (migration 0014) finds them without reading every lead.
-pub fn end_leases_except(conn: &Connection, rep: &str, keep: &[&str]) -> Result<usize> {
-    let sql = if keep.is_empty() {
-        "UPDATE lead SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?".to_string()
-    } else {
-        format!(
-            "UPDATE lead SET lease_owner = NULL, lease_until = NULL
-             WHERE lease_owner = ? AND id NOT IN ({})",
-            vec!["?"; keep.len()].join(", ")
-        )
-    };
-    let params = std::iter::once(rep).chain(keep.iter().copied());
-    Ok(conn
-        .prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(params))?)
-}
-
 /// Purges an erased person's fields: personal fields, corrections, due date and lease go, the
 /// status becomes `erased` and the search entry is removed. Returns how many personal fields
 /// held a value.

@@ -51,8 +51,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0016_compact_import.sql"),
     ),
     (
-        "0014_lease_owner",
-        include_str!("../../migrations/0014_lease_owner.sql"),
+        "0014_lead_lease",
+        include_str!("../../migrations/0014_lead_lease.sql"),
     ),
 ];
 

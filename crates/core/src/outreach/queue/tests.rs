@@ -125,11 +125,13 @@ fn a_lease_keeps_a_lead_from_a_second_rep_until_it_expires() {
 fn lease_of(s: &Store, id: &str) -> (Option<String>, Option<String>) {
     s.conn()
         .query_row(
-            "SELECT lease_owner, lease_until FROM lead WHERE id = ?1",
+            "SELECT owner, until FROM lead_lease WHERE lead_id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
+        .optional()
         .unwrap()
+        .unwrap_or((None, None))
 }
 
 #[test]
@@ -471,7 +473,7 @@ fn queue_of(s: &mut Store, n: usize) -> Vec<String> {
 fn held_by(s: &Store, rep: &str) -> Vec<String> {
     let mut held: Vec<String> = s
         .conn()
-        .prepare("SELECT id FROM lead WHERE lease_owner = ?1")
+        .prepare("SELECT lead_id FROM lead_lease WHERE owner = ?1")
         .unwrap()
         .query_map([rep], |r| r.get(0))
         .unwrap()
