@@ -64,7 +64,7 @@ export interface Commands {
   new_queue_page: { args: { offset: number; limit: number }; result: Lead[] };
   session_info: { args: Record<string, never>; result: Session };
   queue_list: { args: Record<string, never>; result: QueueDef[] };
-  queue_next: { args: { queue: string }; result: NextLead | null };
+  queue_next: { args: { queue: string; previous?: string }; result: NextLead | null };
   lead_detail: { args: { id: string }; result: LeadDetail };
   log_follow_up: { args: { lead: string; channel: Channel; outcome: Outcome; note: string | null; nextFollowUpAt: string | null; inbound?: boolean }; result: FollowUp };
   opt_out: { args: { lead: string; scope: ConsentScope }; result: ConsentEvent };
@@ -209,8 +209,8 @@ export function queueList(): Promise<QueueDef[]> {
   return call('queue_list', {});
 }
 
-export function queueNext(queue: string): Promise<NextLead | null> {
-  return call('queue_next', { queue });
+export function queueNext(queue: string, previous?: string): Promise<NextLead | null> {
+  return call('queue_next', { queue, previous });
 }
 
 export function leadDetail(id: string): Promise<LeadDetail> {
