@@ -50,6 +50,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_compact_import",
         include_str!("../../migrations/0016_compact_import.sql"),
     ),
+    // Numbers were handed out per change; 0016 landed first, and the list only grows.
     (
         "0014_lead_lease",
         include_str!("../../migrations/0014_lead_lease.sql"),

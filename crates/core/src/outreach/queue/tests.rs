@@ -632,3 +632,47 @@ fn lease_expiry_frees_the_hand_and_a_stale_hand_is_dealt_again() {
     assert_eq!(got, ids[1..=2 * HAND].to_vec());
     assert!(got.contains(&bob.lead.id));
 }
+
+#[test]
+fn migration_0014_carries_live_leases_over_from_the_lead_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let clock = Arc::new(FixedClock::at(noon()));
+    let (one, two);
+    {
+        let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+        one = add_lead(&mut s, lead("One", "DE", utc(2, 8, 0)));
+        two = add_lead(&mut s, lead("Two", "DE", utc(2, 7, 0)));
+        let before: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        // A replica from before 0014 (the last migration): its lease in the lead row.
+        s.conn()
+            .execute_batch(&format!(
+                "DROP TABLE lead_lease;
+                 UPDATE lead SET lease_owner = 'ann', lease_until = '2026-03-02T11:15:00.000Z'
+                  WHERE id = '{one}';
+                 PRAGMA user_version = {};",
+                before - 1
+            ))
+            .unwrap();
+    }
+    let s = Store::open_with_clock(&path, None, clock).unwrap();
+    assert_eq!(
+        lease_of(&s, &one),
+        (Some("ann".into()), Some("2026-03-02T11:15:00.000Z".into()))
+    );
+    let left: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM lead WHERE lease_owner IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the lead rows no longer hold leases");
+    // The carried lease still keeps the lead from another rep.
+    assert_eq!(next_name(&s, "new", "bob", noon()).as_deref(), Some("Two"));
+    assert_eq!(lease_of(&s, &two).0.as_deref(), Some("bob"));
+}
