@@ -10,12 +10,11 @@
 //! indexes; every query is correct without them.
 
 use crate::error::Result;
-use crate::store::settings::{delete_setting, get_setting, set_setting};
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::deferred_indexes::{drop_recording, immediate};
+use crate::store::settings::get_setting;
+use rusqlite::Connection;
 
-/// The setting that holds the dropped indexes' `CREATE INDEX` statements while a bulk first
-/// sync runs (a JSON array of strings).
-pub const PENDING: &str = "bulk_load_indexes";
+pub use crate::store::deferred_indexes::{finish_if_pending, PENDING};
 
 /// Indexes the apply path never reads (it finds a lead's records through the `*_by_lead`
 /// indexes and rows by primary key, which stay): queues, searches by email and phone, time
@@ -29,12 +28,6 @@ pub const DEFERRED: &[&str] = &[
     "follow_up_by_time",
     "follow_up_by_rep",
 ];
-
-/// A write transaction taken at once (waiting up to the busy timeout), so a writer that
-/// commits between this transaction's first read and its first write cannot make it fail.
-fn immediate(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
-}
 
 /// Whether this replica is fresh: it has never pulled (cursor 0) and holds no lead and no
 /// follow-up, so its first pull brings everything it will hold.
@@ -61,46 +54,7 @@ pub fn begin(conn: &Connection) -> Result<bool> {
     if !fresh(&tx)? {
         return Ok(false);
     }
-    let mut dropped = Vec::new();
-    for name in DEFERRED {
-        let sql: Option<String> = tx
-            .query_row(
-                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(sql) = sql else { continue };
-        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
-        dropped.push((name.to_string(), sql));
-    }
-    let text = serde_json::to_string(&dropped).expect("index definitions serialize");
-    set_setting(&tx, PENDING, &text)?;
-    tx.commit()?;
-    Ok(true)
-}
-
-/// Builds the indexes a bulk first sync dropped, if any are still missing, and forgets them, in
-/// one transaction. Returns whether there was anything to finish.
-pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
-    let Some(text) = get_setting(conn, PENDING)? else {
-        return Ok(false);
-    };
-    let tx = immediate(conn)?;
-    // A definition that does not parse is dropped with the setting: the schema's own
-    // migrations are the truth, and a missing secondary index costs speed, not correctness.
-    let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
-    for (name, sql) in dropped {
-        let present: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
-            [&name],
-            |r| r.get(0),
-        )?;
-        if !present {
-            tx.execute_batch(&sql)?;
-        }
-    }
-    delete_setting(&tx, PENDING)?;
+    drop_recording(&tx, DEFERRED)?;
     tx.commit()?;
     Ok(true)
 }

@@ -210,10 +210,10 @@ impl Store {
         // A crash between an erasure's commit and its scrub would leave the person's search
         // terms and WAL pages on disk; finish the scrub before anything else reads the file.
         crate::store::scrub::scrub_if_pending(&self.conn)?;
-        // A first sync killed during its bulk load left indexes to build (`replica::bulk`). A
+        // A first sync killed during its bulk load left indexes to build (`store::deferred_indexes`). A
         // file whose write lock stays taken past the busy timeout is being loaded by a live sync
         // right now, which builds them itself at its end: opening must not fail over that.
-        match crate::replica::bulk::finish_if_pending(&self.conn) {
+        match crate::store::deferred_indexes::finish_if_pending(&self.conn) {
             Err(CoreError::Storage(rusqlite::Error::SqliteFailure(e, _)))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy => {}
             other => {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod database;
+pub mod deferred_indexes;
 pub mod outbox;
 pub mod scrub;
 pub mod settings;

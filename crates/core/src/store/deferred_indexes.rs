@@ -1,0 +1,65 @@
+//! Secondary indexes set aside during a bulk load and built once after it (`replica::bulk`
+//! decides which and when). Their definitions are kept in a setting in the transaction that
+//! drops them, so a process killed half way leaves a file that knows what to rebuild, and
+//! opening the store rebuilds them first (`Store::open`). Only speed depends on such indexes;
+//! every query is correct without them.
+
+use crate::error::Result;
+use crate::store::settings::{delete_setting, get_setting, set_setting};
+use rusqlite::{Connection, OptionalExtension};
+
+/// The setting that holds the dropped indexes' `CREATE INDEX` statements while a bulk load
+/// runs (a JSON array of name and statement pairs).
+pub const PENDING: &str = "bulk_load_indexes";
+
+/// A write transaction taken at once (waiting up to the busy timeout), so a writer that
+/// commits between this transaction's first read and its first write cannot make it fail.
+pub fn immediate(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
+/// Drops the indexes `names` that exist and records their definitions in `PENDING`, inside the
+/// caller's transaction.
+pub fn drop_recording(tx: &Connection, names: &[&str]) -> Result<()> {
+    let mut dropped = Vec::new();
+    for name in names {
+        let sql: Option<String> = tx
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(sql) = sql else { continue };
+        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+        dropped.push((name.to_string(), sql));
+    }
+    let text = serde_json::to_string(&dropped).expect("index definitions serialize");
+    set_setting(tx, PENDING, &text)?;
+    Ok(())
+}
+
+/// Builds the indexes a bulk load dropped, if any are still missing, and forgets them, in one
+/// transaction. Returns whether there was anything to finish.
+pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
+    let Some(text) = get_setting(conn, PENDING)? else {
+        return Ok(false);
+    };
+    let tx = immediate(conn)?;
+    // A definition that does not parse is dropped with the setting: the schema's own
+    // migrations are the truth, and a missing secondary index costs speed, not correctness.
+    let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
+    for (name, sql) in dropped {
+        let present: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+            [&name],
+            |r| r.get(0),
+        )?;
+        if !present {
+            tx.execute_batch(&sql)?;
+        }
+    }
+    delete_setting(&tx, PENDING)?;
+    tx.commit()?;
+    Ok(true)
+}
