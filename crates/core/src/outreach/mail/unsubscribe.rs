@@ -162,3 +162,55 @@ pub fn headers(link: &str) -> Vec<(String, String)> {
 pub fn footer(link: &str) -> String {
     format!("\n\n--\nTo receive no more email from us: {link}\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FixedClock, Store};
+    use switchboard_protocol::Secret;
+
+    fn key(office: &str, id: &str) -> UnsubscribeKey {
+        UnsubscribeKey {
+            link_base: "https://crm.example.com/v1/unsubscribe/".into(),
+            key_id: id.into(),
+            key: Secret::new("00ff"),
+            office: office.into(),
+        }
+    }
+
+    #[test]
+    fn a_sign_in_replaces_every_office_key_and_none_forgets_them() {
+        let s =
+            Store::open_in_memory(std::sync::Arc::new(FixedClock::at(chrono::Utc::now()))).unwrap();
+        let conn = s.conn();
+        // A setting that merely looks like the prefix to LIKE (`_` is a wildcard) stays.
+        set_setting(conn, "unsubscribe.office_keyXBER", "other").unwrap();
+        remember_offices(conn, Some(&[key("BER", "k1"), key("PAR", "k2")])).unwrap();
+        assert_eq!(office_key(conn, "PAR").unwrap(), Some(key("PAR", "k2")));
+        remember_offices(conn, Some(&[key("BER", "k3")])).unwrap();
+        assert_eq!(office_key(conn, "BER").unwrap(), Some(key("BER", "k3")));
+        assert_eq!(
+            office_key(conn, "PAR").unwrap(),
+            None,
+            "a dropped office's key"
+        );
+        // A damaged or misfiled entry is no key at all.
+        set_setting(conn, "unsubscribe.office_key.ROM", "{not json").unwrap();
+        set_setting(
+            conn,
+            "unsubscribe.office_key.MAD",
+            &serde_json::to_string(&key("BER", "k4")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(office_key(conn, "ROM").unwrap(), None);
+        assert_eq!(office_key(conn, "MAD").unwrap(), None);
+        remember_offices(conn, None).unwrap();
+        assert_eq!(office_key(conn, "BER").unwrap(), None);
+        assert_eq!(
+            get_setting(conn, "unsubscribe.office_keyXBER")
+                .unwrap()
+                .as_deref(),
+            Some("other")
+        );
+    }
+}
