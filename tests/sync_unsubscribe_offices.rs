@@ -3,9 +3,10 @@
 //! replicas that sign in and sync through the real engine. mona manages BER and PAR: her sign-in
 //! hands over one key per office, her laptop queues cadence mail for a PAR lead and a BER lead,
 //! and each mail's one-click link, POSTed to the real server, opts that person out — the opt-out
-//! syncs back to her laptop and to the office's rep. A rep gets exactly their office's key. Her
-//! laptop after a sign-in without per-office keys (an older server) behaves as before: a PAR
-//! lead's cadence mail is refused for want of a key, a BER lead's carries the primary's link.
+//! syncs back to her laptop and to the office's rep; a token of BER's key for a PAR lead opts
+//! nobody out. A rep gets exactly their office's key, an admin none. Her laptop after a sign-in
+//! without per-office keys (an older server) behaves as before: a PAR lead's cadence mail is
+//! refused for want of a key, a BER lead's carries the primary's link.
 
 #[path = "support/sync.rs"]
 mod sync_support;
@@ -165,6 +166,10 @@ async fn a_manager_of_two_offices_unsubscribes_the_leads_of_both(hub: Hub) {
         mona_keys[1].key_id, paul_primary.key_id,
         "an office has one current key, whoever signs in"
     );
+
+    // An admin (no office) gets none, as before.
+    let ada = hub.server.login("ada", PASSWORD).await.unwrap().login;
+    assert!(ada.unsubscribe.is_none() && ada.unsubscribe_keys.is_none());
 
     let mut mona = hub.replica("mona").await;
     mona.sync().await;
