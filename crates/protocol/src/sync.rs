@@ -120,6 +120,12 @@ pub struct LoginResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub unsubscribe: Option<UnsubscribeKey>,
+    /// Protocol 5: one key per office the user works in (each names its office), so a manager
+    /// of several offices makes links every office's leads can use; absent as `unsubscribe` is,
+    /// and from older servers (then `unsubscribe` is the only key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub unsubscribe_keys: Option<Vec<UnsubscribeKey>>,
     /// Protocol 3: the device this sign-in is bound to; sent back on the next login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

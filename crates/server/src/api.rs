@@ -347,15 +347,17 @@ async fn login(
                 return Err(denied());
             }
             let now = s.clock.now();
-            let (token, expires_at, device, unsubscribe) = store::write(&*s.store, |tx| {
-                let device = devices::sign_in(tx, &actor.user, &req, now)?;
-                let idle = accounts::idle_limit(tx, &actor.user, s.token_ttl)?;
-                let (token, expires_at) =
-                    accounts::issue_token(tx, &actor.user, Some(&device), now, idle)?;
-                let unsubscribe =
-                    crate::unsubscribe::key_for(tx, &actor, s.public_url.as_deref(), now)?;
-                Ok((token, expires_at, device, unsubscribe))
-            })?;
+            let (token, expires_at, device, unsubscribe, unsubscribe_keys) =
+                store::write(&*s.store, |tx| {
+                    let device = devices::sign_in(tx, &actor.user, &req, now)?;
+                    let idle = accounts::idle_limit(tx, &actor.user, s.token_ttl)?;
+                    let (token, expires_at) =
+                        accounts::issue_token(tx, &actor.user, Some(&device), now, idle)?;
+                    let public_url = s.public_url.as_deref();
+                    let unsubscribe = crate::unsubscribe::key_for(tx, &actor, public_url, now)?;
+                    let keys = crate::unsubscribe::keys_for(tx, &actor, public_url, now)?;
+                    Ok((token, expires_at, device, unsubscribe, keys))
+                })?;
             Ok(LoginResponse {
                 token,
                 expires_at,
@@ -367,6 +369,7 @@ async fn login(
                 server_time: now,
                 protocol_version: PROTOCOL_VERSION,
                 unsubscribe,
+                unsubscribe_keys,
                 device_id: Some(device),
             })
         })

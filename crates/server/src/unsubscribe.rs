@@ -3,7 +3,7 @@
 //!
 //! Each office has a current HMAC key (made on first use, rotated by
 //! `switchboard-server unsubscribe-key rotate`); its replicas receive it at sign-in with the
-//! public URL and make links offline (`switchboard_domain::unsubscribe`). Every key ever made
+//! public URL (a manager's, one per office managed) and make links offline (`switchboard_domain::unsubscribe`). Every key ever made
 //! stays in `meta` under its id, so a mail queued on a laptop days before a rotation still
 //! unsubscribes. `GET` only shows a page with a button: mail scanners fetch links, and fetching
 //! must not opt anyone out. `POST` with `List-Unsubscribe=One-Click` records an opt-out of email
@@ -98,8 +98,8 @@ pub fn rotate(tx: &mut dyn Tx, office: &str, now: DateTime<Utc>) -> Result<Strin
     Ok(key_id)
 }
 
-/// The key a replica of `actor`'s office makes links with (made on first use), or `None` when
-/// there is no public URL or the account has no office.
+/// The key a replica of `actor`'s primary office makes links with (made on first use), or
+/// `None` when there is no public URL or the account has no office.
 pub fn key_for(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -109,6 +109,35 @@ pub fn key_for(
     let (Some(base), Some(office)) = (public_url, actor.office.as_deref()) else {
         return Ok(None);
     };
+    office_key(tx, office, base, now)
+}
+
+/// One key per office `actor` works in (each made on first use), sorted by office, or `None`
+/// when there is no public URL or the account has no office: a manager of several offices
+/// makes links for the leads of each.
+pub fn keys_for(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    public_url: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<UnsubscribeKey>>> {
+    let Some(base) = public_url else {
+        return Ok(None);
+    };
+    let mut keys = Vec::with_capacity(actor.offices.len());
+    for office in &actor.offices {
+        keys.extend(office_key(tx, office, base, now)?);
+    }
+    Ok(Some(keys).filter(|k| !k.is_empty()))
+}
+
+/// `office`'s current key (made on first use), or `None` when the office does not exist.
+fn office_key(
+    tx: &mut dyn Tx,
+    office: &str,
+    base: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<UnsubscribeKey>> {
     if !leads::office_exists(tx, office)? {
         return Ok(None);
     }

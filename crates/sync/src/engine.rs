@@ -102,7 +102,7 @@ const DEVICE_SETTING: &str = "device_id";
 pub const OFFICES_SETTING: &str = "offices";
 
 /// Logs in and records the server, the account, the deployment's suppression key and the
-/// office's unsubscribe key in the replica. Returns the server's answer (holding the token,
+/// unsubscribe key of each office in the replica. Returns the server's answer (holding the token,
 /// which the caller stores).
 pub async fn login(
     store: &mut Store,
@@ -150,8 +150,13 @@ pub async fn login_device(
         }
         let offices = answer.offices.as_deref().unwrap_or_default().join(",");
         set_setting(tx, OFFICES_SETTING, &offices)?;
-        // The office's key for unsubscribe links, so mail queued offline carries working ones.
-        switchboard_core::mail::unsubscribe::remember(tx, answer.unsubscribe.as_ref())
+        // The office's key for unsubscribe links, so mail queued offline carries working ones;
+        // a manager's key for each office (protocol 5), so every office's leads get one.
+        switchboard_core::mail::unsubscribe::remember(tx, answer.unsubscribe.as_ref())?;
+        switchboard_core::mail::unsubscribe::remember_offices(
+            tx,
+            answer.unsubscribe_keys.as_deref(),
+        )
     })?;
     Ok(answer)
 }

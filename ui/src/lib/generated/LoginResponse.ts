@@ -32,6 +32,12 @@ suppression_key: Secret, server_time: string, protocol_version: number,
  */
 unsubscribe?: UnsubscribeKey, 
 /**
+ * Protocol 5: one key per office the user works in (each names its office), so a manager
+ * of several offices makes links every office's leads can use; absent as `unsubscribe` is,
+ * and from older servers (then `unsubscribe` is the only key).
+ */
+unsubscribe_keys?: Array<UnsubscribeKey>, 
+/**
  * Protocol 3: the device this sign-in is bound to; sent back on the next login.
  */
 device_id?: string, };
