@@ -32,6 +32,14 @@ pub fn delete_setting(conn: &Connection, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Removes every setting whose key starts with `prefix` (compared exactly: `_` and `%` are
+/// not wildcards here, as they would be to LIKE).
+pub fn delete_settings_starting_with(conn: &Connection, prefix: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM setting WHERE substr(key, 1, ?2) = ?1")?
+        .execute(rusqlite::params![prefix, prefix.chars().count()])?;
+    Ok(())
+}
+
 /// The next hybrid-logical-clock stamp for a local write, remembered so stamps only grow.
 pub fn next_hlc(conn: &Connection, now: DateTime<Utc>) -> Result<Hlc> {
     let node = get_setting(conn, "replica_id")?.unwrap_or_default();

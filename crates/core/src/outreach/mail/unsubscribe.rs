@@ -11,7 +11,9 @@
 
 use crate::error::{CoreError, Result};
 use crate::outreach::cadence::enrollment;
-use crate::store::settings::{delete_setting, get_setting, set_setting};
+use crate::store::settings::{
+    delete_setting, delete_settings_starting_with, get_setting, set_setting,
+};
 use rusqlite::Connection;
 use switchboard_domain::unsubscribe as token;
 use switchboard_protocol::{Lead, UnsubscribeKey};
@@ -46,12 +48,7 @@ const OFFICE_KEY_PREFIX: &str = "unsubscribe.office_key.";
 /// Keeps the key of every office sign-in handed over (protocol 5), forgetting those of an
 /// earlier sign-in; `None` (an older server, or no public URL) keeps none.
 pub fn remember_offices(conn: &Connection, keys: Option<&[UnsubscribeKey]>) -> Result<()> {
-    // `_` is a LIKE wildcard: match the prefix exactly instead.
-    conn.prepare_cached("DELETE FROM setting WHERE substr(key, 1, ?2) = ?1")?
-        .execute(rusqlite::params![
-            OFFICE_KEY_PREFIX,
-            OFFICE_KEY_PREFIX.len()
-        ])?;
+    delete_settings_starting_with(conn, OFFICE_KEY_PREFIX)?;
     for key in keys.unwrap_or_default() {
         set_setting(
             conn,
