@@ -147,26 +147,7 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
     // mona's laptop: logged in, never synced; the CLI runs the sync in another process.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mona.db");
-    let token = {
-        let mut store = Store::open_with_clock(
-            &path,
-            Some(&support::test_key()),
-            Arc::new(FixedClock::at(monday())),
-        )
-        .unwrap();
-        let anchor = switchboard_sync::TrustAnchor::fingerprint(&hub.server.fingerprint).unwrap();
-        switchboard_sync::engine::login(
-            &mut store,
-            &hub.server.url,
-            &anchor,
-            None,
-            "mona",
-            &switchboard_sync::Secret::new(sync_support::PASSWORD),
-        )
-        .await
-        .unwrap()
-        .token
-    };
+    let token = hub.signed_in_file(&path, "mona").await;
     let mut last_cursor = 0;
     let mut kills = 0;
     for attempt in 0..12u64 {

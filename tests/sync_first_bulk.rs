@@ -17,12 +17,11 @@ mod sync_support;
 mod support;
 
 use rand::{RngExt, SeedableRng};
-use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::leads::{self, LeadField};
 use switchboard_core::protocol::ConsentScope;
+use switchboard_core::replica;
 use switchboard_core::replica::bulk;
-use switchboard_core::{replica, FixedClock, Store};
 use sync_support::{monday, Hub, Replica};
 
 /// Every index's definition, sorted: the schema a bulk load must leave as it found it.
@@ -367,26 +366,7 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mona.db");
-    let token = {
-        let mut store = Store::open_with_clock(
-            &path,
-            Some(&support::test_key()),
-            Arc::new(FixedClock::at(monday())),
-        )
-        .unwrap();
-        let anchor = switchboard_sync::TrustAnchor::fingerprint(&hub.server.fingerprint).unwrap();
-        switchboard_sync::engine::login(
-            &mut store,
-            &hub.server.url,
-            &anchor,
-            None,
-            "mona",
-            &switchboard_sync::Secret::new(sync_support::PASSWORD),
-        )
-        .await
-        .unwrap()
-        .token
-    };
+    let token = hub.signed_in_file(&path, "mona").await;
     let sync = |log: &std::path::Path| {
         std::process::Command::new(support::binary())
             .args(["--db", path.to_str().unwrap(), "sync"])

@@ -43,6 +43,25 @@ fn import(replica: &CliReplica, name: &str, email: &str, phone: &str, country: &
         .expect("the imported lead")
 }
 
+/// One lead imported on paul's laptop (office PAR) and one on rosa's (office ROM).
+fn paris_and_rome(paul: &CliReplica, rosa: &CliReplica) -> (String, String) {
+    let paris = import(
+        paul,
+        "Paula Paris",
+        "paula@example.com",
+        "+33 1 55 50 01 02",
+        "FR",
+    );
+    let rome = import(
+        rosa,
+        "Romy Rome",
+        "romy@example.com",
+        "+39 06 5550103",
+        "IT",
+    );
+    (paris, rome)
+}
+
 /// `switchboard-server ARGS --data DIR`, which may fail: exit code, stdout, stderr.
 fn try_admin(server: &ServerProcess, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(server_binary())
@@ -92,20 +111,7 @@ fn managers_of_two_offices(store: Option<&str>) {
         "+49 30 5550101",
         "DE",
     );
-    let paris = import(
-        &paul,
-        "Paula Paris",
-        "paula@example.com",
-        "+33 1 55 50 01 02",
-        "FR",
-    );
-    let rome = import(
-        &rosa,
-        "Romy Rome",
-        "romy@example.com",
-        "+39 06 5550103",
-        "IT",
-    );
+    let (paris, rome) = paris_and_rome(&paul, &rosa);
 
     // mona's laptop, synced as a manager of BER only, pulls PAR's leads at its next sync
     // after `user office add` (its cursor is past them), and never ROM's.
@@ -226,20 +232,7 @@ fn a_managers_live_stream_carries_both_offices_and_closes_when_they_change() {
     let url = server.url();
     let paul = CliReplica::login(&url, &server.fingerprint, "paul", None);
     let rosa = CliReplica::login(&url, &server.fingerprint, "rosa", None);
-    let paris = import(
-        &paul,
-        "Paula Paris",
-        "paula@example.com",
-        "+33 1 55 50 01 02",
-        "FR",
-    );
-    let rome = import(
-        &rosa,
-        "Romy Rome",
-        "romy@example.com",
-        "+39 06 5550103",
-        "IT",
-    );
+    let (paris, rome) = paris_and_rome(&paul, &rosa);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let anchor = TrustAnchor::fingerprint(&server.fingerprint).unwrap();

@@ -136,7 +136,9 @@ async fn keys_at_sign_in(hub: &Hub, user: &str) -> (UnsubscribeKey, Vec<Unsubscr
     )
 }
 
-async fn a_manager_of_two_offices_unsubscribes_the_leads_of_both(hub: Hub) {
+/// mona manages PAR besides BER; rita (BER) and paul (PAR) each added and synced one lead.
+/// Returns their replicas and the Berlin and Paris leads.
+async fn mona_of_ber_and_par_with_a_lead_in_each(hub: &Hub) -> (Replica, Replica, String, String) {
     hub.server
         .admin(|tx| roles::add_office(tx, "mona", "PAR"))
         .await
@@ -152,6 +154,11 @@ async fn a_manager_of_two_offices_unsubscribes_the_leads_of_both(hub: Hub) {
     );
     rita.sync().await;
     paul.sync().await;
+    (rita, paul, berlin, paris)
+}
+
+async fn a_manager_of_two_offices_unsubscribes_the_leads_of_both(hub: Hub) {
+    let (mut rita, mut paul, berlin, paris) = mona_of_ber_and_par_with_a_lead_in_each(&hub).await;
 
     // A rep gets exactly their office's key; mona one per office, the primary's as before.
     let (paul_primary, paul_keys) = keys_at_sign_in(&hub, "paul").await;
@@ -259,21 +266,7 @@ async fn a_manager_of_two_offices_unsubscribes_the_leads_of_both_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_per_office_keys_the_primary_key_serves_as_before() {
     let hub = Hub::start().await;
-    hub.server
-        .admin(|tx| roles::add_office(tx, "mona", "PAR"))
-        .await
-        .unwrap();
-    let mut rita = hub.replica("rita").await;
-    let mut paul = hub.replica("paul").await;
-    let berlin = rita.add_lead("Bert Berlin", "bert@example.com", "+49 30 5550101", "DE");
-    let paris = paul.add_lead(
-        "Paula Paris",
-        "paula@example.com",
-        "+33 1 55 50 01 02",
-        "FR",
-    );
-    rita.sync().await;
-    paul.sync().await;
+    let (_rita, _paul, berlin, paris) = mona_of_ber_and_par_with_a_lead_in_each(&hub).await;
     let mut mona = hub.replica("mona").await;
     mona.sync().await;
     mail_setup(&mut mona);

@@ -79,6 +79,27 @@ impl Hub {
         Replica::login(&self.server.url, &self.server.fingerprint, user).await
     }
 
+    /// A replica file at `path`, encrypted with the test key, that `user` signed in to and that
+    /// never synced (for a `switchboard` process to sync); returns the sign-in's token.
+    pub async fn signed_in_file(&self, path: &Path, user: &str) -> Secret {
+        let key = DatabaseKey::from_hex(switchboard_test_support::test_db_key_hex())
+            .expect("64 hex digits");
+        let mut store =
+            Store::open_with_clock(path, Some(&key), Arc::new(FixedClock::at(monday()))).unwrap();
+        let anchor = TrustAnchor::fingerprint(&self.server.fingerprint).unwrap();
+        engine::login(
+            &mut store,
+            &self.server.url,
+            &anchor,
+            None,
+            user,
+            &Secret::new(PASSWORD),
+        )
+        .await
+        .unwrap()
+        .token
+    }
+
     /// The server's data folder (its database files are scanned after erasures).
     pub fn data_dir(&self) -> &Path {
         &self.server.data_dir
