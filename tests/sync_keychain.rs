@@ -109,7 +109,7 @@ async fn a_stolen_laptop_shows_nobody_and_its_copy_does_not_open_without_the_key
            --user mona --password-stdin
          '{bin}' --json sync
          '{bin}' import '{csv}'
-         '{bin}' log ottilie@example.org --channel phone --outcome no_answer \
+         {call_time}'{bin}' log ottilie@example.org --channel phone --outcome no_answer \
            --note 'Zanzibar tariff, call back'
          '{bin}' --json sync
          '{bin}' export leads - > /dev/null
@@ -128,6 +128,9 @@ async fn a_stolen_laptop_shows_nobody_and_its_copy_does_not_open_without_the_key
         fp = hub.server.fingerprint,
         csv = csv.display(),
         inbox = inbox.display(),
+        call_time = support::calling_time_in_central_europe()
+            .map(|at| format!("SWITCHBOARD_NOW={at} "))
+            .unwrap_or_default(),
     );
     let script_home = home.clone();
     let (code, stdout, stderr) =

@@ -107,7 +107,7 @@ impl CliReplica {
         ];
         let mut command = self.sandbox.command(&args);
         if self.now.is_none() {
-            if let Some(at) = earlier_daytime_in_central_europe(chrono::Utc::now()) {
+            if let Some(at) = crate::support::calling_time_in_central_europe() {
                 command.env("SWITCHBOARD_NOW", at);
             }
         }
@@ -234,22 +234,4 @@ pub fn strings_at(db: &Path, sql: &str) -> Vec<String> {
 pub fn server_strings(data_dir: &Path, sql: &str) -> Vec<String> {
     let db = crate::sync_support::find_sqlite(data_dir).expect("the server keeps a SQLite file");
     strings_at(&db, sql)
-}
-
-/// The test leads live in Central Europe, where calls are allowed 08:00–21:00. A replica on the
-/// system clock calls at the real time when that is 09:00–19:00 UTC (inside calling hours
-/// summer and winter); otherwise at the last 12:00 UTC before it, so a test run in the evening
-/// is not refused for the hour. Always in the past: the server clamps stamps from the future.
-fn earlier_daytime_in_central_europe(now: chrono::DateTime<chrono::Utc>) -> Option<String> {
-    use chrono::{Duration, Timelike};
-    if (9..19).contains(&now.hour()) {
-        return None;
-    }
-    let noon = now.date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc();
-    let at = if noon < now {
-        noon
-    } else {
-        noon - Duration::days(1)
-    };
-    Some(at.to_rfc3339())
 }

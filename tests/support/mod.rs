@@ -336,3 +336,23 @@ pub fn csv(lines: &[&str]) -> String {
     text.push_str("\r\n");
     text
 }
+
+/// When a test on the system clock may log a phone call to its Central European leads (calls
+/// allowed 08:00–21:00 there): `None` at 09:00–19:00 UTC (inside calling hours summer and
+/// winter: call now), otherwise the last 12:00 UTC, to pass as `SWITCHBOARD_NOW` so a run in
+/// the evening is not refused for the hour. Always in the past: the server clamps stamps from
+/// the future.
+pub fn calling_time_in_central_europe() -> Option<String> {
+    use chrono::{Duration, Timelike};
+    let now = chrono::Utc::now();
+    if (9..19).contains(&now.hour()) {
+        return None;
+    }
+    let noon = now.date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc();
+    let at = if noon < now {
+        noon
+    } else {
+        noon - Duration::days(1)
+    };
+    Some(at.to_rfc3339())
+}
