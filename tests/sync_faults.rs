@@ -128,20 +128,9 @@ async fn replicas_converge_through_hundreds_of_cut_connections_and_a_server_rest
 async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() {
     let hub = Hub::start().await;
     let mut ada = hub.replica("ada").await;
-    // Enough changes for many pages: each lead is eight changes (six field groups, its audit
-    // entry and a call), so this is about eight full pages.
+    // Enough changes for many pages: about eight full pages.
     let bulk = switchboard_protocol::MAX_PAGE as usize;
-    for i in 0..bulk {
-        // Stay inside calling hours: the fixture's clock moves 7 s per action.
-        ada.clock.set(monday());
-        let lead = ada.add_lead(
-            &format!("Bulk Person {i}"),
-            &format!("bulk{i}@example.com"),
-            &format!("+4930{:07}", 1_000_000 + i),
-            "DE",
-        );
-        ada.call(&lead, "first call");
-    }
+    ada.add_called_leads(bulk, "Bulk", 1_000_000);
     ada.sync().await;
 
     // mona's laptop: logged in, never synced; the CLI runs the sync in another process.

@@ -347,19 +347,9 @@ async fn changes_committed_during_a_bulk_first_sync_arrive_with_the_next_sync() 
 async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_completes() {
     let hub = Hub::start().await;
     let mut ada = hub.replica("ada").await;
-    // About eight full pages: each lead is eight changes (six field groups, its audit entry
-    // and a call).
+    // About eight full pages.
     let total = switchboard_protocol::MAX_PAGE as usize;
-    for i in 0..total {
-        ada.clock.set(monday());
-        let lead = ada.add_lead(
-            &format!("Kill Person {i}"),
-            &format!("kill{i}@example.com"),
-            &format!("+4930{:07}", 5_000_000 + i),
-            "DE",
-        );
-        ada.call(&lead, "first call");
-    }
+    ada.add_called_leads(total, "Kill", 5_000_000);
     ada.sync().await;
     // The schema a replica has when nothing was dropped.
     let reference = indexes(&hub.replica("mona").await);

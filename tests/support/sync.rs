@@ -267,6 +267,23 @@ impl Replica {
         id
     }
 
+    /// `count` German leads ("{who} Person N", emails "{who}N@example.com", phones from
+    /// +4930 `first_phone`), each called once: eight changes a lead (six field groups, its
+    /// audit entry and the call). The clock is set back to Monday 10:00 before each, so the
+    /// calls stay inside calling hours however many there are.
+    pub fn add_called_leads(&mut self, count: usize, who: &str, first_phone: usize) {
+        for i in 0..count {
+            self.clock.set(monday());
+            let lead = self.add_lead(
+                &format!("{who} Person {i}"),
+                &format!("{}{i}@example.com", who.to_lowercase()),
+                &format!("+4930{:07}", first_phone + i),
+                "DE",
+            );
+            self.call(&lead, "first call");
+        }
+    }
+
     /// Logs an outbound phone call; returns the follow-up's id.
     pub fn call(&mut self, lead_id: &str, note: &str) -> String {
         let at = self.tick();
