@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use switchboard_sync::live::LiveEvent;
 use switchboard_sync::{Client, Secret, TrustAnchor};
 use sync_support::PASSWORD;
-use watcher::{laptops_sharing_one_lead, Watcher};
+use watcher::{laptops_sharing_one_lead, next_change, Watcher};
 
 /// What `sync --watch` prints when it holds the live stream.
 const HOLDING: &str = "holding the server's live stream";
@@ -130,23 +130,6 @@ fn a_change_reaches_the_other_watching_laptop_through_the_stream_on_postgres() {
 fn client(server: &ServerProcess) -> Client {
     let anchor = TrustAnchor::fingerprint(&server.fingerprint).unwrap();
     Client::new(&server.url(), &anchor).unwrap()
-}
-
-/// The next event other than `ready`, or `None` if none comes within `limit`.
-async fn next_change(
-    stream: &mut switchboard_sync::live::LiveStream,
-    limit: Duration,
-) -> Option<LiveEvent> {
-    tokio::time::timeout(limit, async {
-        loop {
-            match stream.next().await.expect("the stream stays open") {
-                LiveEvent::Ready { .. } => continue,
-                other => return other,
-            }
-        }
-    })
-    .await
-    .ok()
 }
 
 #[test]

@@ -16,6 +16,8 @@ mod server_process;
 mod support;
 #[path = "support/sync.rs"]
 mod sync_support;
+#[path = "support/watcher.rs"]
+mod watcher;
 
 use cli_replica::CliReplica;
 use server_process::{server_binary, ServerProcess};
@@ -23,6 +25,7 @@ use std::process::Command;
 use switchboard_sync::live::LiveEvent;
 use switchboard_sync::{Client, Secret, TrustAnchor};
 use sync_support::PASSWORD;
+use watcher::next_change;
 
 /// Imports one lead from `country` on `replica`, syncs, and returns the lead's id.
 fn import(replica: &CliReplica, name: &str, email: &str, phone: &str, country: &str) -> String {
@@ -192,23 +195,6 @@ fn a_manager_of_two_offices_syncs_both_and_is_wiped_when_one_is_taken_away_on_po
         return;
     };
     managers_of_two_offices(Some(&url));
-}
-
-/// The next event other than `ready`, or `None` if none comes within `limit`.
-async fn next_change(
-    stream: &mut switchboard_sync::live::LiveStream,
-    limit: std::time::Duration,
-) -> Option<LiveEvent> {
-    tokio::time::timeout(limit, async {
-        loop {
-            match stream.next().await.expect("the stream stays open") {
-                LiveEvent::Ready { .. } => continue,
-                other => return other,
-            }
-        }
-    })
-    .await
-    .ok()
 }
 
 /// A manager of BER and PAR holds the live stream: a PAR change is announced, a ROM change is

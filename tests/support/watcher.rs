@@ -111,3 +111,20 @@ pub fn laptops_sharing_one_lead(
     assert_eq!(mona.strings("SELECT id FROM lead"), vec![lead.clone()]);
     (rita, mona, lead)
 }
+
+/// The next event of a live stream other than `ready`, or `None` if none comes within `limit`.
+pub async fn next_change(
+    stream: &mut switchboard_sync::live::LiveStream,
+    limit: std::time::Duration,
+) -> Option<switchboard_sync::live::LiveEvent> {
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.next().await.expect("the stream stays open") {
+                switchboard_sync::live::LiveEvent::Ready { .. } => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .ok()
+}
