@@ -10,7 +10,7 @@ pub mod server;
 pub mod source;
 
 pub use db_key::{decrypted_bytes, open_sqlite, test_db_key_hex, write_test_key_file};
-pub use scan::{scan_files_for, scan_tree_for, Found};
+pub use scan::{copy_tree_skipping_vanished, scan_files_for, scan_tree_for, Found};
 pub use server::{
     fresh_pg_url, pinned_http, read_served_address, served_address, ApiClient, TestOptions,
     TestServer, PG_URL_VAR,
