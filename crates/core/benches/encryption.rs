@@ -9,6 +9,7 @@
 //! SWITCHBOARD_BENCH_ROWS=100000  SWITCHBOARD_BENCH_ROUNDS=3  SWITCHBOARD_BENCH_RUNS=300
 //! SWITCHBOARD_BENCH_CACHE_MIB=0 (a page cache of that size instead of the store's)
 //! SWITCHBOARD_BENCH_IMPORTS=4 (imports per kind and round, alternating kinds, timed together)
+//! SWITCHBOARD_BENCH_SORTED=0 (1: the CSV in submission order, a diagnosis of row locality)
 
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::Path;
@@ -327,6 +328,22 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
     }
 }
 
+/// A diagnosis, not the workload: the CSV's rows in the order they were submitted, so
+/// the import stores the leads the newest-first queue hands out next to one another.
+fn sort_by_submission(csv: &Path) {
+    let mut reader = csv::Reader::from_path(csv).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = header.iter().position(|h| h == "Submitted At").unwrap();
+    let mut rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    rows.sort_by(|a, b| a[column].cmp(&b[column]));
+    let mut writer = csv::Writer::from_path(csv).unwrap();
+    writer.write_record(&header).unwrap();
+    for row in rows {
+        writer.write_record(&row).unwrap();
+    }
+    writer.flush().unwrap();
+}
+
 fn main() {
     let rows = env_usize("SWITCHBOARD_BENCH_ROWS", 100_000);
     let rounds = env_usize("SWITCHBOARD_BENCH_ROUNDS", 3).max(1);
@@ -340,6 +357,9 @@ fn main() {
         std::io::BufWriter::new(std::fs::File::create(&csv).unwrap()),
     )
     .unwrap();
+    if env_usize("SWITCHBOARD_BENCH_SORTED", 0) == 1 {
+        sort_by_submission(&csv);
+    }
     let key = DatabaseKey::from_bytes([7; 32]);
     println!(
         "{rows} registrations, {rounds} rounds, {imports} imports per kind and round, {runs} timed runs per query; load average at start {}",
