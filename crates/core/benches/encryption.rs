@@ -8,6 +8,8 @@
 //! `cargo bench -p switchboard-core --bench encryption`
 //! SWITCHBOARD_BENCH_ROWS=100000  SWITCHBOARD_BENCH_ROUNDS=3  SWITCHBOARD_BENCH_RUNS=300
 //! SWITCHBOARD_BENCH_CACHE_MIB=0 (a page cache of that size instead of the store's)
+//! SWITCHBOARD_BENCH_IMPORTS=4 (imports per kind and round, alternating kinds, timed together)
+//! SWITCHBOARD_BENCH_SORTED=0 (1: the CSV in submission order, a diagnosis of row locality)
 
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::Path;
@@ -56,10 +58,94 @@ fn time_us(runs: usize, mut f: impl FnMut(usize)) -> f64 {
     median(&mut wall)
 }
 
+/// Pages this connection read from the file or the WAL so far (its page cache's misses): on an
+/// encrypted replica each one is decrypted and its MAC checked.
+fn cache_misses(conn: &rusqlite::Connection) -> i64 {
+    db_status(conn, rusqlite::ffi::SQLITE_DBSTATUS_CACHE_MISS)
+}
+
+/// Pages this connection wrote so far (to the WAL: each one encrypted and MACed if encrypted).
+fn cache_writes(conn: &rusqlite::Connection) -> i64 {
+    db_status(conn, rusqlite::ffi::SQLITE_DBSTATUS_CACHE_WRITE)
+}
+
+fn db_status(conn: &rusqlite::Connection, what: std::os::raw::c_int) -> i64 {
+    let (mut current, mut highwater) = (0, 0);
+    // SAFETY: the handle is the open connection's, used on this thread only; the status call
+    // writes the two integers it is given.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(conn.handle(), what, &mut current, &mut highwater, 0)
+    };
+    assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+    i64::from(current)
+}
+
+/// A deal's writes taken apart, with the SQL `queue::next_after` runs (the lease upserts of a
+/// hand of 8, the delete of the rest, the commit), median µs of `runs` deals of 8 leads, one
+/// minute apart: begin, upserts, delete, commit.
+fn deal_parts(conn: &rusqlite::Connection, runs: usize) -> [f64; 4] {
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM lead WHERE status = 'new' LIMIT 8")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let text = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut parts: [Vec<f64>; 4] = Default::default();
+    for i in 0..runs + 20 {
+        let at = bench_now() + chrono::Duration::minutes(60 + i as i64);
+        let until = text(at + chrono::Duration::minutes(15));
+        let mut took = [0.0; 4];
+        let mut lap = Instant::now();
+        let mut split = |n: usize, lap: &mut Instant| {
+            took[n] = lap.elapsed().as_secs_f64() * 1e6;
+            *lap = Instant::now();
+        };
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        split(0, &mut lap);
+        for id in &ids {
+            conn.prepare_cached(
+                "INSERT INTO lead_lease(lead_id, owner, until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(lead_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                 WHERE lead_lease.until <= ?4 OR lead_lease.owner = excluded.owner",
+            )
+            .unwrap()
+            .execute(rusqlite::params![id, "bench-dealer", until, text(at)])
+            .unwrap();
+        }
+        split(1, &mut lap);
+        conn.prepare_cached(
+            "DELETE FROM lead_lease WHERE until <= ?1 OR (owner = ?2 AND lead_id NOT IN (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10))",
+        )
+        .unwrap()
+        .execute(rusqlite::params_from_iter(
+            [text(at), "bench-dealer".into()].into_iter().chain(ids.iter().cloned()),
+        ))
+        .unwrap();
+        split(2, &mut lap);
+        conn.execute_batch("COMMIT").unwrap();
+        split(3, &mut lap);
+        if i >= 20 {
+            for (part, us) in parts.iter_mut().zip(took) {
+                part.push(us);
+            }
+        }
+    }
+    conn.execute("DELETE FROM lead_lease WHERE owner = 'bench-dealer'", [])
+        .unwrap();
+    parts.map(|mut p| median(&mut p))
+}
+
 /// What one database of one kind measured in one round.
 #[derive(Default)]
 struct Figures {
+    deal_parts: [f64; 4],
     import_s: f64,
+    import_pages: f64,
+    next_dealt_reads: f64,
+    next_served_reads: f64,
+    page_read_us: f64,
     claim_release_us: f64,
     next_us: f64,
     next_dealt_us: f64,
@@ -79,24 +165,39 @@ fn remove(db: &Path) {
     }
 }
 
-fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Figures {
+/// A fresh database of one kind with the CSV imported, the import's wall time in seconds and
+/// the pages it wrote.
+fn import(csv: &Path, db: &Path, key: Option<&DatabaseKey>) -> (Store, f64, i64) {
     remove(db);
     let clock = Arc::new(FixedClock::at(bench_now()));
     let mut store = Store::open_with_clock(db, key, clock).expect("opening the bench database");
-    // A diagnosis, not a setting of the app: with a page cache that holds the whole file, no
-    // call reads (and decrypts) a page it has not read before.
-    let cache_mib = env_usize("SWITCHBOARD_BENCH_CACHE_MIB", 0);
-    if cache_mib > 0 {
-        store
-            .conn()
-            .pragma_update(None, "cache_size", -((cache_mib * 1024) as i64))
-            .unwrap();
-    }
+    let written = cache_writes(store.conn());
     let started = Instant::now();
     let report = import_file(&mut store, csv, &ImportOptions::default(), &mut |_| {})
         .expect("the import runs");
     let import_s = started.elapsed().as_secs_f64();
     assert!(report.counts.created > 0, "the import created leads");
+    let pages = cache_writes(store.conn()) - written;
+    // A diagnosis, not a setting of the app: a page cache that holds the whole file, filled
+    // with the lead table and the queue's index, so no `next` reads (and decrypts) a page for
+    // the first time. Set after the import, which sets its own cache size while it runs.
+    let cache_mib = env_usize("SWITCHBOARD_BENCH_CACHE_MIB", 0);
+    if cache_mib > 0 {
+        let conn = store.conn();
+        conn.pragma_update(None, "cache_size", -((cache_mib * 1024) as i64))
+            .unwrap();
+        for sql in [
+            "SELECT count(*) FROM lead NOT INDEXED WHERE status <> 'x'",
+            "SELECT count(*) FROM lead INDEXED BY lead_new_queue WHERE status = 'new'",
+        ] {
+            conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        }
+    }
+    (store, import_s, pages)
+}
+
+fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Figures {
+    let (store, import_s, import_pages) = import(csv, db, key);
     let conn = store.conn();
     let now = bench_now();
     let settings = QueueSettings::default();
@@ -134,6 +235,7 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
     // timed apart; the cost per lead handed out is their medians weighted by how often each
     // happened, which a few slow outliers on a loaded machine do not skew as they do a mean.
     let (mut served, mut dealt) = (Vec::with_capacity(runs), Vec::new());
+    let (mut served_reads, mut dealt_reads) = (0, 0);
     let mut call_frames = 0;
     for i in 0..runs + 20 {
         if let Some(id) = &held {
@@ -142,22 +244,29 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
         }
         let at = now + chrono::Duration::seconds(i as i64 + 1);
         let before = wal_frames();
+        let misses = cache_misses(conn);
         let t = Instant::now();
         let n = queue::next_after(conn, "new", "bench-rep", held.as_deref(), at, &settings)
             .unwrap()
             .expect("the new queue has leads");
         let us = t.elapsed().as_secs_f64() * 1e6;
+        let read = cache_misses(conn) - misses;
         let wrote = wal_frames() - before;
         if i >= 20 {
             call_frames += wrote;
             if wrote > 0 {
                 dealt.push(us);
+                dealt_reads += read;
             } else {
                 served.push(us);
+                served_reads += read;
             }
         }
         held = Some(n.lead.id);
     }
+    let per_call = |reads: i64, calls: usize| reads as f64 / calls.max(1) as f64;
+    let next_dealt_reads = per_call(dealt_reads, dealt.len());
+    let next_served_reads = per_call(served_reads, served.len());
     let share = dealt.len() as f64 / runs as f64;
     let part = |v: &mut Vec<f64>| if v.is_empty() { 0.0 } else { median(v) };
     let next_dealt_us = part(&mut dealt);
@@ -185,9 +294,29 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
     let search_us = time_us(runs, |i| {
         search::search(conn, &names[i % names.len()], 20).unwrap();
     });
+    let deal_parts = deal_parts(conn, runs);
+    // The cost of reading one page the cache does not hold: a scan of the lead table through a
+    // cache of 16 pages, so every page it reads is a miss (read, and decrypted if encrypted).
+    conn.pragma_update(None, "cache_size", 16).unwrap();
+    let misses = cache_misses(conn);
+    let t = Instant::now();
+    let _: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM lead NOT INDEXED WHERE status <> 'x'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let page_read_us =
+        t.elapsed().as_secs_f64() * 1e6 / (cache_misses(conn) - misses).max(1) as f64;
     drop(store);
     Figures {
+        deal_parts,
         import_s,
+        import_pages: import_pages as f64,
+        next_dealt_reads,
+        next_served_reads,
+        page_read_us,
         claim_release_us,
         next_us,
         next_dealt_us,
@@ -199,10 +328,27 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
     }
 }
 
+/// A diagnosis, not the issue's workload: the CSV's rows in the order they were submitted, so
+/// the import stores the leads the newest-first queue hands out next to one another.
+fn sort_by_submission(csv: &Path) {
+    let mut reader = csv::Reader::from_path(csv).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = header.iter().position(|h| h == "Submitted At").unwrap();
+    let mut rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    rows.sort_by(|a, b| a[column].cmp(&b[column]));
+    let mut writer = csv::Writer::from_path(csv).unwrap();
+    writer.write_record(&header).unwrap();
+    for row in rows {
+        writer.write_record(&row).unwrap();
+    }
+    writer.flush().unwrap();
+}
+
 fn main() {
     let rows = env_usize("SWITCHBOARD_BENCH_ROWS", 100_000);
     let rounds = env_usize("SWITCHBOARD_BENCH_ROUNDS", 3).max(1);
     let runs = env_usize("SWITCHBOARD_BENCH_RUNS", 300).max(1);
+    let imports = env_usize("SWITCHBOARD_BENCH_IMPORTS", 4).max(1);
     let dir = tempfile::tempdir().expect("a temporary folder");
     let csv = dir.path().join("registrations.csv");
     demo::generate(
@@ -211,31 +357,53 @@ fn main() {
         std::io::BufWriter::new(std::fs::File::create(&csv).unwrap()),
     )
     .unwrap();
+    if env_usize("SWITCHBOARD_BENCH_SORTED", 0) == 1 {
+        sort_by_submission(&csv);
+    }
     let key = DatabaseKey::from_bytes([7; 32]);
     println!(
-        "{rows} registrations, {rounds} rounds, {runs} timed runs per query; load average at start {}",
+        "{rows} registrations, {rounds} rounds, {imports} imports per kind and round, {runs} timed runs per query; load average at start {}",
         load_average()
     );
     let (mut plain, mut encrypted) = (Vec::new(), Vec::new());
+    let db_of = |encrypt: bool| {
+        dir.path()
+            .join(if encrypt { "encrypted.db" } else { "plain.db" })
+    };
     for round in 0..rounds {
         // Alternate which kind goes first, so a change in the machine's load hits both.
         let plain_first = round % 2 == 0;
+        // All but the last import of each kind, alternating kinds: one 6-second import is too
+        // short to tell a 10 % difference from the machine's noise.
+        let mut extra = [0.0, 0.0];
+        for i in 1..imports {
+            let first = plain_first == (i % 2 == 1);
+            for encrypt in [!first, first] {
+                let db = db_of(encrypt);
+                let (store, seconds, _) = import(&csv, &db, encrypt.then_some(&key));
+                drop(store);
+                remove(&db);
+                extra[usize::from(encrypt)] += seconds;
+            }
+        }
         for encrypt in [!plain_first, plain_first] {
-            let db = dir
-                .path()
-                .join(if encrypt { "encrypted.db" } else { "plain.db" });
-            let figures = measure(&csv, &db, encrypt.then_some(&key), runs);
+            let db = db_of(encrypt);
+            let mut figures = measure(&csv, &db, encrypt.then_some(&key), runs);
+            figures.import_s += extra[usize::from(encrypt)];
             remove(&db);
             println!(
-                "round {} {:<9} import {:>6.2} s | claim+release {:>6.1} µs | queue next {:>6.1} µs (writing {:>6.1}, served {:>6.1}, {:.2} WAL pages) | page {:>7.1} µs | search {:>7.1} µs | {:.0} MiB | load {}",
+                "round {} {:<9} import {:>6.2} s | claim+release {:>6.1} µs | queue next {:>6.1} µs (writing {:>6.1} reading {:.1} pages, served {:>6.1} reading {:.1}, {:.2} WAL pages) | page read {:.2} µs | page {:>7.1} µs | search {:>7.1} µs | {:.0} MiB | load {}",
                 round + 1,
                 if encrypt { "encrypted" } else { "plain" },
                 figures.import_s,
                 figures.claim_release_us,
                 figures.next_us,
                 figures.next_dealt_us,
+                figures.next_dealt_reads,
                 figures.next_served_us,
+                figures.next_served_reads,
                 figures.next_wal_pages,
+                figures.page_read_us,
                 figures.page_us,
                 figures.search_us,
                 figures.size_mib,
@@ -251,13 +419,26 @@ fn main() {
     let column =
         |figures: &[Figures], f: Pick| median(&mut figures.iter().map(f).collect::<Vec<_>>());
     println!("median of {rounds} rounds       plain   encrypted   slower by");
-    let lines: [(&str, Pick); 8] = [
-        ("import (s)", |f| f.import_s),
+    let lines: [(&str, Pick); 17] = [
+        ("imports (s, together)", |f| f.import_s),
+        ("pages one import wrote", |f| f.import_pages),
+        ("import µs per page written", |f| {
+            f.import_s * 1e6
+                / f.import_pages
+                / env_usize("SWITCHBOARD_BENCH_IMPORTS", 4).max(1) as f64
+        }),
         ("claim + release (µs)", |f| f.claim_release_us),
         ("queue next new (µs)", |f| f.next_us),
         ("  a call that writes (µs)", |f| f.next_dealt_us),
         ("  a call from the hand (µs)", |f| f.next_served_us),
         ("WAL pages per next", |f| f.next_wal_pages),
+        ("pages read, dealing call", |f| f.next_dealt_reads),
+        ("pages read, from the hand", |f| f.next_served_reads),
+        ("one page read (µs)", |f| f.page_read_us),
+        ("deal's writes: begin (µs)", |f| f.deal_parts[0]),
+        ("  8 lease upserts (µs)", |f| f.deal_parts[1]),
+        ("  delete the rest (µs)", |f| f.deal_parts[2]),
+        ("  commit (µs)", |f| f.deal_parts[3]),
         ("queue page new, 50 (µs)", |f| f.page_us),
         ("search names (µs)", |f| f.search_us),
     ];
