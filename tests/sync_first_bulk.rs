@@ -411,6 +411,13 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
     assert_eq!(indexes(&mona), reference);
     assert_eq!(mona.integrity(), "ok");
     assert!(!peek(&path).1);
+    // And every note loaded before the kill is found (the load wrote none of their entries).
+    let loaded = mona.count("SELECT count(*) FROM follow_up WHERE note LIKE '%call%'");
+    assert!(loaded > 0);
+    assert_eq!(
+        mona.count("SELECT count(*) FROM note_search WHERE note_search MATCH 'call'"),
+        loaded
+    );
     let resumed_at = replica::state(mona.store.conn()).unwrap().cursor;
     assert!(resumed_at > 0);
     drop(mona);
@@ -488,7 +495,8 @@ fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// The cursor and whether a bulk load is under way, as another reader sees them.
+/// The cursor and whether a bulk load is under way (indexes or full-text entries left to
+/// build), as another reader sees them.
 fn peek(path: &std::path::Path) -> (i64, bool) {
     if !path.exists() {
         return (0, false);
@@ -502,8 +510,8 @@ fn peek(path: &std::path::Path) -> (i64, bool) {
         .unwrap_or(0);
     let pending = conn
         .query_row(
-            "SELECT EXISTS (SELECT 1 FROM setting WHERE key = ?1)",
-            [bulk::PENDING],
+            "SELECT EXISTS (SELECT 1 FROM setting WHERE key IN (?1, ?2))",
+            [bulk::PENDING, bulk::SEARCH_PENDING],
             |r| r.get(0),
         )
         .unwrap_or(false);

@@ -166,6 +166,17 @@ async fn main() {
         }
     }
     std::env::remove_var(switchboard_sync::engine::FIRST_SYNC_VAR);
+    // Issue 13's figure: each run's encrypted first sync over its plain one (same run, same
+    // server, back to back), the median of those ratios.
+    let per_run: Vec<f64> = secs_encrypted
+        .iter()
+        .zip(&secs_plain)
+        .map(|(e, p)| e / p)
+        .collect();
+    println!(
+        "bench1 encrypted_over_plain_per_run={per_run:.3?} median={:.3}",
+        median(per_run.clone())
+    );
     println!(
         "bench1 first_sync_s_median encrypted={:.2} plain={:.2} replayed={:.2} encrypted_over_plain={:.3} written_over_size_median={:.2} replayed_written_over_size_median={:.2}",
         median(secs_encrypted.clone()),

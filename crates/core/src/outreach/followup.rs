@@ -152,9 +152,21 @@ pub fn log(conn: &Connection, input: &LogFollowUp, now: DateTime<Utc>) -> Result
     Ok(follow_up)
 }
 
+/// Rebuilds the whole full-text index of notes from the follow-ups, as `insert` leaves each
+/// entry (a bulk load runs it at its end: `store::deferred_indexes`).
+pub const REBUILD_NOTE_SEARCH: &str = "INSERT INTO note_search(note_search) VALUES ('delete-all');
+     INSERT INTO note_search(rowid, note)
+         SELECT rowid, note FROM follow_up WHERE note IS NOT NULL AND note <> '' ORDER BY rowid;";
+
 /// Inserts the row and indexes its note; `redact` leaves the note out (the person was erased).
 /// Returns whether it was new. Counters are the caller's (`recompute_counters`).
 pub fn insert(conn: &Connection, f: &FollowUp, redact: bool) -> Result<bool> {
+    insert_indexed(conn, f, redact, true)
+}
+
+/// `insert`, leaving the note's full-text entry out unless `index` (a bulk load builds the
+/// entries at its end: `store::deferred_indexes`).
+pub fn insert_indexed(conn: &Connection, f: &FollowUp, redact: bool, index: bool) -> Result<bool> {
     let note = if redact { None } else { f.note.as_deref() };
     let inserted = conn
         .prepare_cached(
@@ -176,7 +188,7 @@ pub fn insert(conn: &Connection, f: &FollowUp, redact: bool) -> Result<bool> {
     if inserted == 0 {
         return Ok(false);
     }
-    if let Some(note) = note.filter(|n| !n.is_empty()) {
+    if let Some(note) = note.filter(|n| index && !n.is_empty()) {
         let rowid = conn.last_insert_rowid();
         conn.prepare_cached("INSERT INTO note_search(rowid, note) VALUES (?1, ?2)")?
             .execute(params![rowid, note])?;
@@ -188,7 +200,12 @@ pub fn insert(conn: &Connection, f: &FollowUp, redact: bool) -> Result<bool> {
 /// back; its note is left out if the person was erased here. Counters are the caller's: a page
 /// of changes recomputes them once per lead. Returns whether it was new.
 pub fn store_remote(conn: &Connection, f: &FollowUp) -> Result<bool> {
-    insert(conn, f, leads::is_erased(conn, &f.lead_id)?)
+    store_remote_indexed(conn, f, true)
+}
+
+/// `store_remote`, leaving the note's full-text entry out unless `index` (`insert_indexed`).
+pub fn store_remote_indexed(conn: &Connection, f: &FollowUp, index: bool) -> Result<bool> {
+    insert_indexed(conn, f, leads::is_erased(conn, &f.lead_id)?, index)
 }
 
 /// `store_remote`, then the lead's counters. Returns whether it was new.

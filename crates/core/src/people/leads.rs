@@ -406,6 +406,13 @@ fn stamp_group(
     outbox::enqueue(conn, Entity::LeadFields, lead_id, Some(group.as_str()))
 }
 
+/// Rebuilds the whole full-text index of leads from their rows, as `refresh_search` leaves each
+/// entry (a bulk load runs it at its end: `store::deferred_indexes`).
+pub const REBUILD_SEARCH: &str = "INSERT INTO lead_search(lead_search) VALUES ('delete-all');
+     INSERT INTO lead_search(rowid, name, company, email, phone)
+         SELECT rowid, name, company, email, phone FROM lead
+         WHERE status <> 'erased' ORDER BY rowid;";
+
 /// Rewrites a lead's entry in the full-text index from its current fields (none once erased).
 pub fn refresh_search(conn: &Connection, lead_id: &str) -> Result<()> {
     let rowid: i64 = conn
@@ -559,8 +566,9 @@ pub struct PulledLead<'a> {
     pub first_contact_at: Option<String>,
 }
 
-/// Inserts a pulled lead and its search entry (no outbox entry: it came from the server).
-pub fn insert_pulled(conn: &Connection, l: &PulledLead<'_>) -> Result<()> {
+/// Inserts a pulled lead and, if `index`, its search entry (no outbox entry: it came from the
+/// server; a bulk load builds the entries at its end).
+pub fn insert_pulled(conn: &Connection, l: &PulledLead<'_>, index: bool) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO lead(id, created_at, name, company, clock_identity, email, email_invalid,
                 clock_email, phone, clock_phone, address, country, time_zone, clock_postal,
@@ -595,6 +603,9 @@ pub fn insert_pulled(conn: &Connection, l: &PulledLead<'_>) -> Result<()> {
         l.last_outcome,
         l.first_contact_at,
     ])?;
+    if !index {
+        return Ok(());
+    }
     conn.prepare_cached(
         "INSERT INTO lead_search(rowid, name, company, email, phone)
          VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)",

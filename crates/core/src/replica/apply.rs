@@ -177,7 +177,9 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     };
     let mut counters: BTreeSet<String> = BTreeSet::new();
     let mut newest: Option<Hlc> = None;
-    let mut new_leads = NewLeads::scan(conn, changes)?;
+    // A bulk first sync builds the full-text entries of its new rows after the load.
+    let index_search = !crate::store::deferred_indexes::search_deferred(conn)?;
+    let mut new_leads = NewLeads::scan(conn, changes, index_search)?;
     let mut replica_id: Option<String> = None;
     // Pulled writes are not local intake nor local changes (migration 0013's triggers).
     conn.prepare_cached("INSERT OR IGNORE INTO sync_applying(id) VALUES (1)")?
@@ -202,7 +204,7 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             }
             Op::FollowUpLogged(f) => {
                 let live = new_leads.write(conn, &f.lead_id, &to_text(f.occurred_at))?;
-                let inserted = follow_up(conn, f, live)?;
+                let inserted = follow_up(conn, f, live, index_search)?;
                 // A new lead's row was written with the counters of its follow-ups here.
                 if inserted && !live {
                     counters.insert(f.lead_id.clone());
@@ -325,13 +327,14 @@ fn registration(conn: &Connection, r: &Registration) -> Result<bool> {
 }
 
 /// `live`: the lead is known to exist and not to be erased (created in this page), so neither
-/// needs looking up.
-fn follow_up(conn: &Connection, f: &FollowUp, live: bool) -> Result<bool> {
+/// needs looking up; `index_search`: its note's full-text entry is written now (a bulk load
+/// builds them all at its end).
+fn follow_up(conn: &Connection, f: &FollowUp, live: bool, index_search: bool) -> Result<bool> {
     if live {
-        return followup::insert(conn, f, false);
+        return followup::insert_indexed(conn, f, false, index_search);
     }
     leads::ensure_skeleton(conn, &f.lead_id, &to_text(f.occurred_at))?;
-    followup::store_remote(conn, f)
+    followup::store_remote_indexed(conn, f, index_search)
 }
 
 fn audit(conn: &Connection, a: &AuditEntry) -> Result<bool> {

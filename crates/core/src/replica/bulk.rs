@@ -8,13 +8,20 @@
 //! store rebuilds them (`finish_if_pending`), and the next sync resumes from the last committed
 //! page with every index in place, as any interrupted pull does. Only speed depends on the
 //! indexes; every query is correct without them.
+//!
+//! The two full-text indexes are built after the load too (`deferred_indexes::defer_search`):
+//! the new leads and follow-ups of the load go in without their entries, and finishing fills
+//! both indexes from the tables in rowid order. Until then a search on this replica misses the
+//! rows loaded so far (it had nothing before), and a killed load rebuilds them on opening.
 
 use crate::error::Result;
-use crate::store::deferred_indexes::{drop_recording, immediate};
+use crate::store::deferred_indexes::{defer_search, drop_recording, immediate};
 use crate::store::settings::get_setting;
 use rusqlite::Connection;
 
-pub use crate::store::deferred_indexes::{finish_if_pending, PENDING};
+pub use crate::store::deferred_indexes::{
+    finish_if_pending, search_deferred, PENDING, SEARCH_PENDING,
+};
 
 /// Indexes the apply path never reads (it finds a lead's records through the `*_by_lead`
 /// indexes and rows by primary key, which stay): queues, searches by email and phone, time
@@ -42,7 +49,8 @@ pub fn is_fresh(conn: &Connection) -> Result<bool> {
 }
 
 /// Starts a bulk first sync if the replica is fresh: drops the deferred indexes and records
-/// their definitions, in one transaction. Returns whether it did.
+/// their definitions, and sets the full-text indexes aside, in one transaction. Returns whether
+/// it did.
 pub fn begin(conn: &Connection) -> Result<bool> {
     // Every pull asks; only a fresh replica takes the write lock (and asks again under it).
     let fresh =
@@ -55,6 +63,13 @@ pub fn begin(conn: &Connection) -> Result<bool> {
         return Ok(false);
     }
     drop_recording(&tx, DEFERRED)?;
+    defer_search(
+        &tx,
+        &[
+            crate::people::leads::REBUILD_SEARCH,
+            crate::outreach::followup::REBUILD_NOTE_SEARCH,
+        ],
+    )?;
     tx.commit()?;
     Ok(true)
 }

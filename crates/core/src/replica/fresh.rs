@@ -96,11 +96,17 @@ pub struct NewLeads<'p> {
     /// Indexes of the page's field changes that change the lead (a newer stamp than any before
     /// it in the page for the same group): what `ApplySummary::applied` counts for them.
     effective: HashSet<usize>,
+    /// Whether their rows get their full-text entries now (a bulk load builds them at its end).
+    index_search: bool,
 }
 
 impl<'p> NewLeads<'p> {
     /// Finds the page's leads that this replica does not hold yet.
-    pub fn scan(conn: &Connection, changes: &'p [Change]) -> Result<NewLeads<'p>> {
+    pub fn scan(
+        conn: &Connection,
+        changes: &'p [Change],
+        index_search: bool,
+    ) -> Result<NewLeads<'p>> {
         let mut excluded: HashSet<&str> = HashSet::new();
         let mut candidates: HashMap<&'p str, NewLead<'p>> = HashMap::new();
         let mut effective = HashSet::new();
@@ -153,7 +159,11 @@ impl<'p> NewLeads<'p> {
             Op::LeadFieldsSet(op) => leads.contains_key(op.lead_id.as_str()),
             _ => false,
         });
-        Ok(NewLeads { leads, effective })
+        Ok(NewLeads {
+            leads,
+            effective,
+            index_search,
+        })
     }
 
     /// Whether `lead_id` takes the fast path in this page.
@@ -242,6 +252,7 @@ impl<'p> NewLeads<'p> {
                 last_outcome: counters.last_outcome,
                 first_contact_at: counters.first_contact_at,
             },
+            self.index_search,
         )?;
         Ok(true)
     }

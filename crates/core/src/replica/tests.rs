@@ -639,3 +639,73 @@ fn a_batch_is_full_after_a_page_that_removes_someone() {
     drop(batch);
     assert_eq!(count(&b, "SELECT count(*) FROM lead"), 2);
 }
+
+#[test]
+fn a_bulk_load_builds_search_at_its_end_and_ends_as_the_pages_applied_one_by_one() {
+    let c = clock();
+    let mut a = replica(&c);
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            c.advance(chrono::Duration::seconds(1));
+            let id = crate::fixtures::insert_lead(&mut a, &ann(), c.now());
+            for n in 0..=i {
+                log_call(&mut a, &id, &format!("callback {n}"));
+            }
+            id
+        })
+        .collect();
+    // Erased in the middle of the load: neither the person's terms nor their notes may be
+    // found once the load ends.
+    crate::privacy::erase::erase(&mut a, &ids[0], "manager").unwrap();
+    let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
+    let changes: Vec<Change> = ops
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, op))| Change {
+            server_seq: i as i64 + 1,
+            op,
+        })
+        .collect();
+    let (mut bulked, mut single) = (replica(&c), replica(&c));
+    assert!(bulk::begin(bulked.conn()).unwrap());
+    assert!(bulk::search_deferred(bulked.conn()).unwrap());
+    for page in changes.chunks(3) {
+        let cursor = page.last().unwrap().server_seq;
+        apply_page(single.conn_mut(), page, cursor).unwrap();
+        apply_page(bulked.conn_mut(), page, cursor).unwrap();
+    }
+    assert!(
+        count(
+            &single,
+            "SELECT count(*) FROM note_search WHERE note_search MATCH 'callback'"
+        ) > 0
+    );
+    assert_eq!(
+        count(
+            &bulked,
+            "SELECT count(*) FROM note_search WHERE note_search MATCH 'callback'"
+        ),
+        0,
+        "the load writes no note entries"
+    );
+    assert!(bulk::finish_if_pending(bulked.conn()).unwrap());
+    assert!(!bulk::search_deferred(bulked.conn()).unwrap());
+    assert_eq!(dump(&bulked), dump(&single));
+    assert_eq!(
+        count(
+            &bulked,
+            "SELECT count(*) FROM note_search WHERE note_search MATCH 'callback'"
+        ),
+        5,
+        "the two living leads' notes"
+    );
+    assert_eq!(
+        count(
+            &bulked,
+            "SELECT count(*) FROM lead_search WHERE lead_search MATCH 'ann'"
+        ),
+        2
+    );
+    // Finished once: the rows the app writes afterwards are indexed as they come.
+    assert!(!bulk::finish_if_pending(bulked.conn()).unwrap());
+}
