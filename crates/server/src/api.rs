@@ -470,21 +470,29 @@ async fn changes(
         let notified = state.changes.notified();
         let who = actor.clone();
         let mine = q.replica.clone().zip(q.through);
-        // The body is written straight from the stored operations (a `ChangesPage`).
-        let page = state
+        let wanted = wire::Wanted::from_headers(&headers);
+        let last_chance = tokio::time::Instant::now() >= deadline;
+        // The body is written straight from the opened operations (a `ChangesPage`), each
+        // opened once per instance (`delivery_cache`), on the blocking thread that read them.
+        let body = state
             .blocking(move |s| {
                 let own = mine.as_ref().map(|(replica, through)| changelog::Own {
                     replica,
                     through: *through,
                 });
-                store::read(&*s.store, |tx| {
-                    changelog::page_json_for(tx, &who, own, after, limit)
-                })
+                let page = store::read(&*s.store, |tx| {
+                    changelog::page_parts_for(tx, &who, own, after, limit, Some(&s.delivery))
+                })?;
+                // A page of only the caller's own changes still moves its cursor: answer it
+                // at once.
+                if page.changes.is_empty() && page.next_cursor <= after && !last_chance {
+                    return Ok(None);
+                }
+                wanted.page_body(&page).map(Some)
             })
             .await?;
-        // A page of only the caller's own changes still moves its cursor: answer it at once.
-        if page.count > 0 || page.next_cursor > after || tokio::time::Instant::now() >= deadline {
-            return wire::Wanted::from_headers(&headers).reply_json(page.body.into());
+        if let Some(body) = body {
+            return wanted.reply_page(body);
         }
         tokio::select! {
             _ = notified => {}

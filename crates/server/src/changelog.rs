@@ -11,12 +11,14 @@
 //! and reaches every replica, the pushing one included.
 
 use crate::accounts::Actor;
+use crate::delivery_cache::{Delivered, DeliveryCache, Use as CacheUse};
 use crate::error::{Result, ServerError};
 use crate::leads::{LeadRow, ZERO_CLOCK};
 use crate::privacy_view;
 use crate::sealing::{self, Opener};
 use crate::store::{col_int, col_text, Row, Tx, Val};
 use std::cell::RefCell;
+use std::sync::Arc;
 use switchboard_protocol::*;
 
 /// The pushed operation being applied on this thread: its replica, sequence and JSON.
@@ -205,10 +207,7 @@ pub fn page_json(
     Ok((page.body, page.count))
 }
 
-/// A page as `page_for` builds it, written as JSON. Each operation is copied as it is stored,
-/// or as it opens (the log holds the JSON that `serde_json` wrote for it, sealed when it is
-/// about a person), instead of being parsed and written again: on a first sync the server's
-/// share of the work is then the range read and one decryption per change.
+/// A page as `page_for` builds it, written as JSON (`page_parts_for` without a cache).
 pub fn page_json_for(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -216,57 +215,187 @@ pub fn page_json_for(
     after: i64,
     limit: u32,
 ) -> Result<PageJson> {
+    let parts = page_parts_for(tx, actor, own, after, limit, None)?;
+    Ok(PageJson {
+        body: parts.json(),
+        count: parts.changes.len(),
+        next_cursor: parts.next_cursor,
+    })
+}
+
+/// A page of opened changes, ready to be written in any body format: the changes are shared
+/// with the delivery cache, the rest is the actor's own.
+pub struct PageParts {
+    /// The page's changes with their sequence numbers, in order.
+    pub changes: Vec<(i64, Arc<Delivered>)>,
+    /// Past the changes left out, too.
+    pub next_cursor: i64,
+    pub has_more: bool,
+    pub role: Role,
+    pub head_cursor: Option<i64>,
+}
+
+impl PageParts {
+    /// The JSON text of the `ChangesPage`. Each operation is copied as it is stored, or as it
+    /// opens (the log holds the JSON that `serde_json` wrote for it, sealed when it is about a
+    /// person), instead of being parsed and written again.
+    pub fn json(&self) -> String {
+        let mut body = String::with_capacity(
+            96 + self
+                .changes
+                .iter()
+                .map(|(_, c)| 40 + c.json.len())
+                .sum::<usize>(),
+        );
+        body.push_str("{\"changes\":[");
+        for (i, (server_seq, change)) in self.changes.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str("{\"server_seq\":");
+            body.push_str(&server_seq.to_string());
+            body.push_str(",\"op\":");
+            body.push_str(&change.json);
+            body.push('}');
+        }
+        body.push_str("],\"next_cursor\":");
+        body.push_str(&self.next_cursor.to_string());
+        body.push_str(",\"has_more\":");
+        body.push_str(if self.has_more { "true" } else { "false" });
+        body.push_str(",\"role\":\"");
+        body.push_str(self.role.as_str());
+        body.push('"');
+        if let Some(head) = self.head_cursor {
+            body.push_str(",\"head_cursor\":");
+            body.push_str(&head.to_string());
+        }
+        body.push('}');
+        body
+    }
+
+    /// The page in protocol 5's packed MessagePack (uncompressed), assembled from each
+    /// change's packed fragment: the same tree `packed::pack` writes for the JSON of `json`.
+    pub fn packed(&self) -> Vec<u8> {
+        use rmp::encode::{write_array_len, write_bool, write_map_len, write_sint, write_str};
+        let mut out = Vec::with_capacity(
+            64 + self
+                .changes
+                .iter()
+                .map(|(_, c)| 24 + c.packed().len())
+                .sum::<usize>(),
+        );
+        // Writing into a Vec cannot fail. Keys in the order `serde_json::Map` keeps them
+        // (sorted), as `packed::pack` of the parsed JSON would write them.
+        let int = |out: &mut Vec<u8>, n: i64| {
+            if n >= 0 {
+                rmp::encode::write_uint(out, n as u64).map(drop)
+            } else {
+                write_sint(out, n).map(drop)
+            }
+            .expect("vec")
+        };
+        let fields = 4 + usize::from(self.head_cursor.is_some());
+        write_map_len(&mut out, fields as u32).expect("vec");
+        write_str(&mut out, "changes").expect("vec");
+        write_array_len(&mut out, self.changes.len() as u32).expect("vec");
+        for (server_seq, change) in &self.changes {
+            write_map_len(&mut out, 2).expect("vec");
+            write_str(&mut out, "op").expect("vec");
+            out.extend_from_slice(change.packed());
+            write_str(&mut out, "server_seq").expect("vec");
+            int(&mut out, *server_seq);
+        }
+        write_str(&mut out, "has_more").expect("vec");
+        write_bool(&mut out, self.has_more).expect("vec");
+        if let Some(head) = self.head_cursor {
+            write_str(&mut out, "head_cursor").expect("vec");
+            int(&mut out, head);
+        }
+        write_str(&mut out, "next_cursor").expect("vec");
+        int(&mut out, self.next_cursor);
+        write_str(&mut out, "role").expect("vec");
+        write_str(&mut out, self.role.as_str()).expect("vec");
+        out
+    }
+}
+
+/// The changes after `after` that `actor` may see, at most `limit`, leaving out the caller's
+/// own (`own`), opened. With `cache`, a change another pull on this instance opened already is
+/// taken from it instead of being opened again, and the changes opened here are added to it
+/// (`crate::delivery_cache`: only the rows this page's query returned are looked up, at the
+/// erasure generation the same query read).
+pub fn page_parts_for(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    own: Option<Own>,
+    after: i64,
+    limit: u32,
+    cache: Option<&DeliveryCache>,
+) -> Result<PageParts> {
     let own = own_of(tx, actor, own)?;
     let (rows, has_more) = page_rows(tx, actor, after, limit)?;
+    // Every row carries the generation (one scalar subquery of the same statement, so the
+    // same snapshot as the rows).
+    let generation = rows.first().and_then(|r| col_int(r, 7)).unwrap_or(0);
+    let (held, cache) = match cache {
+        Some(cache) if !rows.is_empty() => {
+            let parts = rows.iter().map(change_parts).collect::<Result<Vec<_>>>()?;
+            let (held, use_) = cache.look_up(
+                generation,
+                parts.iter().map(|(seq, _, stored)| (*seq, *stored)),
+            );
+            (held, (use_ == CacheUse::Serve).then_some(cache))
+        }
+        _ => (Vec::new(), None),
+    };
     // A move between offices never takes a lead out of sight of those who see every bucket:
     // its revocation would only purge what the move's copy and the replica's own later changes
     // (left out of an own-change pull) restore, so they skip it.
     let sees_every_office = actor.role == Role::PrivacyOfficer || actor.is_admin();
-    let mut body = String::with_capacity(64 + rows.iter().map(|r| 40 + op_len(r)).sum::<usize>());
-    body.push_str("{\"changes\":[");
-    let mut next_cursor = after;
+    let mut changes = Vec::with_capacity(rows.len());
+    let mut opened = Vec::new();
     let mut opener = Opener::default();
-    let mut count = 0;
-    for row in &rows {
+    let mut next_cursor = after;
+    for (i, row) in rows.iter().enumerate() {
         let (server_seq, lead_id, stored) = change_parts(row)?;
         next_cursor = server_seq;
         if is_own(row, own) {
             continue;
         }
-        // A change whose key is gone is about an erased person (erasure deletes those rows
-        // in the same transaction, so this is only a guard).
-        let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key_row(row))? else {
-            continue;
+        let key = key_row(row);
+        // A held change is served only while its person's key is still there, as opening it
+        // would need (erasure deletes the rows with the key; this is only a guard).
+        let keyed = lead_id.is_none() || !sealing::is_sealed(stored) || key.1.is_some();
+        let change = match held.get(i).cloned().flatten().filter(|_| keyed) {
+            Some(change) => change,
+            None => {
+                // A change whose key is gone is about an erased person (erasure deletes those
+                // rows in the same transaction, so this is only a guard).
+                let Some(op) = opener.open_joined(tx.keyring(), lead_id, stored, key)? else {
+                    continue;
+                };
+                let change = Arc::new(Delivered::new(op));
+                if cache.is_some() {
+                    opened.push((server_seq, stored, change.clone()));
+                }
+                change
+            }
         };
-        if sees_every_office && privacy_view::is_revocation(&op) {
+        if sees_every_office && change.revocation {
             continue;
         }
-        if count > 0 {
-            body.push(',');
-        }
-        body.push_str("{\"server_seq\":");
-        body.push_str(&server_seq.to_string());
-        body.push_str(",\"op\":");
-        body.push_str(&op);
-        body.push('}');
-        count += 1;
+        changes.push((server_seq, change));
     }
-    body.push_str("],\"next_cursor\":");
-    body.push_str(&next_cursor.to_string());
-    body.push_str(",\"has_more\":");
-    body.push_str(if has_more { "true" } else { "false" });
-    body.push_str(",\"role\":\"");
-    body.push_str(actor.role.as_str());
-    body.push('"');
-    if let Some(head) = if has_more { head(tx, actor)? } else { None } {
-        body.push_str(",\"head_cursor\":");
-        body.push_str(&head.to_string());
+    if let Some(cache) = cache {
+        cache.fill(generation, opened);
     }
-    body.push('}');
-    Ok(PageJson {
-        body,
-        count,
+    let head_cursor = if has_more { head(tx, actor)? } else { None };
+    Ok(PageParts {
+        changes,
         next_cursor,
+        has_more,
+        role: actor.role,
+        head_cursor,
     })
 }
 
@@ -316,13 +445,6 @@ fn head(tx: &mut dyn Tx, actor: &Actor) -> Result<Option<i64>> {
     Ok(row.as_ref().and_then(|r| col_int(r, 0)))
 }
 
-fn op_len(row: &Row) -> usize {
-    match row.get(1) {
-        Some(Val::Text(t)) => t.len(),
-        _ => 0,
-    }
-}
-
 /// The buckets a non-admin pulls: the global one, then each office the actor works in (a
 /// manager may manage several; a role without an office pulls the global bucket only).
 fn buckets_of(actor: &Actor) -> Vec<String> {
@@ -368,7 +490,8 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
     let mut rows = if actor.role == Role::PrivacyOfficer {
         // People with a request, in any bucket, and the global bucket (`privacy_view`).
         tx.query(
-            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, c.origin_seq \
+            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, c.origin_seq, \
+             (SELECT value FROM meta WHERE key = 'erasure_generation') AS generation \
              FROM change_log c \
              LEFT JOIN person_key k ON k.lead_id = c.lead_id WHERE c.server_seq > ?1 \
              AND (c.bucket = '*' OR c.lead_id IN \
@@ -378,7 +501,8 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         )?
     } else if actor.is_admin() {
         tx.query(
-            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, c.origin_seq \
+            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, c.origin_seq, \
+             (SELECT value FROM meta WHERE key = 'erasure_generation') AS generation \
              FROM change_log c \
              LEFT JOIN person_key k ON k.lead_id = c.lead_id WHERE c.server_seq > ?1 \
              ORDER BY c.server_seq LIMIT ?2",
@@ -419,7 +543,8 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         }
         let sql = format!(
             "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped, p.origin, \
-             p.origin_seq FROM ( {} ORDER BY server_seq LIMIT ?2 ) AS p \
+             p.origin_seq, (SELECT value FROM meta WHERE key = 'erasure_generation') \
+             AS generation FROM ( {} ORDER BY server_seq LIMIT ?2 ) AS p \
              LEFT JOIN person_key k ON k.lead_id = p.lead_id ORDER BY p.server_seq",
             ranges.join(" UNION ALL ")
         );

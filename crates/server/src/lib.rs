@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod changelog;
 pub mod data_dir;
+pub mod delivery_cache;
 pub mod devices;
 pub mod error;
 pub mod intake;

@@ -37,6 +37,9 @@ pub struct Inner {
     pub protocol_version: u32,
     /// Live change streams (`crate::live`); woken by commits here and on other instances.
     pub live: Arc<crate::live::Hub>,
+    /// Changes opened and encoded once for every replica that pulls them (bounded,
+    /// `SWITCHBOARD_DELIVERY_CACHE_MB`; dropped whole when an erasure commits anywhere).
+    pub delivery: crate::delivery_cache::DeliveryCache,
 }
 
 impl ServerState {
@@ -60,6 +63,7 @@ impl ServerState {
             changes: Notify::new(),
             protocol_version: switchboard_protocol::PROTOCOL_VERSION,
             live: Arc::default(),
+            delivery: crate::delivery_cache::DeliveryCache::from_env()?,
         })))
     }
 

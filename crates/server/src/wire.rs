@@ -253,6 +253,22 @@ impl Wanted {
         self.finish(body)
     }
 
+    /// A page of changes in the wanted form, before any `Content-Encoding`: a packed page is
+    /// assembled from its changes' packed fragments (cached per instance,
+    /// `crate::delivery_cache`) and compressed once, without a `serde_json::Value` of it.
+    pub fn page_body(self, page: &crate::changelog::PageParts) -> Result<Vec<u8>> {
+        Ok(match self.format {
+            Format::Json => page.json().into_bytes(),
+            Format::Compact => json_to_compact(page.json().as_bytes())?,
+            Format::Packed => packed::compress(&page.packed()),
+        })
+    }
+
+    /// The answer for a body `page_body` wrote.
+    pub fn reply_page(self, body: Vec<u8>) -> Result<Response> {
+        self.finish(body)
+    }
+
     fn finish(self, body: Vec<u8>) -> Result<Response> {
         let content_type = match self.format {
             Format::Json => "application/json",

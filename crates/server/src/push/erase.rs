@@ -186,6 +186,8 @@ pub fn erase(
     }
     // The log must not hand the person's data to a replica that syncs later.
     tx.exec("DELETE FROM change_log WHERE lead_id = ?1", &[id.into()])?;
+    // No instance may serve the person's changes from its delivery cache either.
+    crate::delivery_cache::bump_generation(tx)?;
     // The stripped bodies above were written plain: from here on nothing needs the key.
     sealing::forget(tx, id)?;
     hashes.record(tx, now)?;
