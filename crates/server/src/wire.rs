@@ -260,7 +260,7 @@ impl Wanted {
         Ok(match self.format {
             Format::Json => page.json().into_bytes(),
             Format::Compact => json_to_compact(page.json().as_bytes())?,
-            Format::Packed => packed::compress(&page.packed()),
+            Format::Packed => compress_page(&page.packed()),
         })
     }
 
@@ -297,6 +297,59 @@ impl Wanted {
         );
         Ok(response)
     }
+}
+
+/// A packed page larger than this is compressed at `PAGE_LEVEL`; smaller ones as every other
+/// packed body (`packed::compress`).
+const PAGE_FROM: usize = 4096;
+
+/// zstd level of large packed pages. Each pulling replica gets its own page (own changes left
+/// out, its own cursor), so the compression is paid once per pull: level 6 cost about 4× the
+/// CPU of level 3 per page for a few per cent fewer bytes (docs/BENCHMARKS.md, "The delivery
+/// cache").
+const PAGE_LEVEL: i32 = 3;
+
+/// Compresses a packed page with the shipped dictionary, large ones at `PAGE_LEVEL` with a
+/// compression context kept per thread (a fresh context per page cost as much again as the
+/// compression at this level). The frame is the one `packed::compress` writes; any level reads
+/// back with the same dictionary.
+pub fn compress_page(packed_page: &[u8]) -> Vec<u8> {
+    use std::cell::RefCell;
+    use std::sync::OnceLock;
+    use zstd::zstd_safe::CParameter;
+    if packed_page.len() <= PAGE_FROM {
+        return packed::compress(packed_page);
+    }
+    static DICTIONARY: OnceLock<zstd::dict::EncoderDictionary<'static>> = OnceLock::new();
+    thread_local! {
+        static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { RefCell::new(None) };
+    }
+    let dictionary = DICTIONARY.get_or_init(|| {
+        let bytes = packed::dictionary(packed::DICTIONARY_ID).expect("this build's dictionary");
+        zstd::dict::EncoderDictionary::copy(bytes, PAGE_LEVEL)
+    });
+    COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(dictionary)
+                .expect("a zstd context");
+            for parameter in [
+                CParameter::ChecksumFlag(false),
+                CParameter::ContentSizeFlag(false),
+                CParameter::DictIdFlag(false),
+            ] {
+                compressor
+                    .set_parameter(parameter)
+                    .expect("a valid zstd parameter");
+            }
+            *cell = Some(compressor);
+        }
+        cell.as_mut()
+            .expect("set above")
+            .compress(packed_page)
+            .expect("zstd compresses a buffer in memory")
+    })
 }
 
 /// JSON text rewritten as MessagePack token by token (the same maps, arrays and scalars), without
@@ -465,6 +518,57 @@ mod tests {
         .unwrap();
         assert_eq!(answer.headers()[header::CONTENT_TYPE], PACKED_CONTENT_TYPE);
         assert!(answer.headers().get(header::CONTENT_ENCODING).is_none());
+    }
+
+    #[test]
+    fn a_large_page_compressed_at_the_page_level_reads_back_the_same() {
+        use switchboard_protocol::{
+            Change, ChangesPage, Channel, Direction, FollowUp, Op, Outcome, Role,
+        };
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let lead = uuid::Uuid::new_v4().to_string();
+        let page = ChangesPage {
+            changes: (0..500)
+                .map(|n| Change {
+                    server_seq: 1_000 + n,
+                    op: Op::FollowUpLogged(FollowUp {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        lead_id: lead.clone(),
+                        channel: Channel::Phone,
+                        direction: Direction::Out,
+                        outcome: Outcome::NoAnswer,
+                        note: Some("left a voicemail, call back tomorrow".into()),
+                        occurred_at: at + chrono::Duration::seconds(n),
+                        rep: "rep_a".into(),
+                        next_follow_up_at: None,
+                    }),
+                })
+                .collect(),
+            next_cursor: 1_499,
+            has_more: false,
+            role: Some(Role::Rep),
+            head_cursor: None,
+        };
+        let tree = serde_json::to_value(&page).unwrap();
+        let packed_page = packed::pack(&tree);
+        let at_page_level = compress_page(&packed_page);
+        let at_level_6 = packed::compress(&packed_page);
+        // Twice: the second reuses the thread's context.
+        assert_eq!(compress_page(&packed_page), at_page_level);
+        for body in [&at_page_level, &at_level_6] {
+            assert_eq!(packed::decode::<ChangesPage>(body, 1 << 24).unwrap(), page);
+        }
+        eprintln!(
+            "500 follow-ups: packed {} B, level {PAGE_LEVEL} {} B, level 6 {} B",
+            packed_page.len(),
+            at_page_level.len(),
+            at_level_6.len()
+        );
+        assert!(at_page_level.len() * 10 < packed_page.len() * 4);
+        // Small bodies are left to `packed::compress`.
+        assert_eq!(compress_page(b"\x80"), packed::compress(b"\x80"));
     }
 
     #[test]
