@@ -333,3 +333,119 @@ async fn erasure_across_instances(options: TestOptions) {
     assert!(b.state.delivery.generation() > generation);
     b.stop().await;
 }
+
+both_backends!(
+    pulls_racing_erasures_never_serve_an_erased_person_after_the_erasure_commits,
+    pulls_racing_erasures
+);
+async fn pulls_racing_erasures(options: TestOptions) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+    let w = World::start(options).await;
+    let b = w
+        .server
+        .start_sibling(Arc::new(switchboard_domain::SystemClock))
+        .await
+        .expect("second instance");
+    let mut people = Vec::new();
+    for n in 0..5 {
+        let lead = new_lead(
+            &w.rep_a,
+            "laptop-1",
+            1 + 3 * n,
+            &format!("Racer {n}"),
+            &format!("racer{n}@example.com"),
+        )
+        .await;
+        let noted = w
+            .rep_a
+            .push(
+                "laptop-1",
+                numbered_from(
+                    3 + 3 * n,
+                    vec![follow_up(
+                        &lead,
+                        Some(&format!("racing-secret-{n}")),
+                        "rep_a",
+                    )],
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(noted.results[0].status, PushStatus::Applied);
+        people.push(lead);
+    }
+    // Replicas of office A keep pulling from instance B, both forms, from the start.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut pullers = Vec::new();
+    for p in 0..4 {
+        let client = b
+            .login(if p % 2 == 0 { "rep_a" } else { "mgr_a" }, PASSWORD)
+            .await
+            .unwrap();
+        let stop = stop.clone();
+        pullers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let text = if p < 2 {
+                    pull_text(&client, 0).await
+                } else {
+                    serde_json::to_string(&pull_packed(&client, 0).await).unwrap()
+                };
+                seen.push((started, text));
+            }
+            seen
+        }));
+    }
+    // Through instance A, one erasure after another while they pull.
+    let mut committed = Vec::new();
+    for (n, lead) in people.iter().enumerate() {
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let erased = w
+            .mgr_a
+            .push(
+                "laptop-2",
+                numbered_from(
+                    1 + n as i64,
+                    vec![Op::LeadErased(LeadErased {
+                        lead_id: lead.clone(),
+                        erased_at: t0(),
+                        by: "mgr_a".into(),
+                        suppression_hashes: vec![],
+                    })],
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(erased.results[0].status, PushStatus::Applied, "{erased:?}");
+        committed.push(Instant::now());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut after_some_erasure = 0;
+    let mut before_any = 0;
+    for puller in pullers {
+        for (started, text) in puller.await.unwrap() {
+            for (n, done) in committed.iter().enumerate() {
+                if started > *done {
+                    after_some_erasure += 1;
+                    assert!(
+                        !text.contains(&format!("racing-secret-{n}"))
+                            && !text.contains(&format!("racer{n}@example.com")),
+                        "person {n} served by a pull started after the erasure committed"
+                    );
+                }
+            }
+            if started < committed[0] && text.contains("racing-secret-0") {
+                before_any += 1;
+            }
+        }
+    }
+    // The race was real: pulls saw the people before and pulls ran after each erasure.
+    assert!(
+        before_any > 0 && after_some_erasure > 10,
+        "{before_any} {after_some_erasure}"
+    );
+    b.stop().await;
+}
