@@ -44,6 +44,19 @@ fn rows(r: &Replica, sql: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// The ids a full-text query finds for one term, comma-joined.
+fn ids(r: &Replica, sql: &str, term: &str) -> String {
+    r.store
+        .conn()
+        .prepare(sql)
+        .unwrap()
+        .query_map([term], |row| row.get::<_, String>(0))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap()
+        .join(",")
+}
+
 /// What must agree beyond `Snapshot`: every field group's clock and the call columns of the
 /// leads not erased (see `skeletons`), the suppression list, and
 /// which leads and notes the full-text indexes find for a few terms.
@@ -56,35 +69,15 @@ fn detail(r: &Replica) -> Vec<String> {
                 coalesce(first_contact_at, '')
          FROM lead WHERE status <> 'erased' ORDER BY id",
     );
+    let lead_search = "SELECT l.id FROM lead_search s JOIN lead l ON l.rowid = s.rowid
+                       WHERE lead_search MATCH ?1 ORDER BY l.id";
     for term in ["person", "acme", "renamed", "example", "bulk*", "4930*"] {
-        let found = r
-            .store
-            .conn()
-            .prepare(
-                "SELECT l.id FROM lead_search s JOIN lead l ON l.rowid = s.rowid
-                 WHERE lead_search MATCH ?1 ORDER BY l.id",
-            )
-            .unwrap()
-            .query_map([term], |row| row.get::<_, String>(0))
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap();
-        out.push(format!("lead_search {term}: {}", found.join(",")));
+        out.push(format!("lead_search {term}: {}", ids(r, lead_search, term)));
     }
+    let note_search = "SELECT f.id FROM note_search s JOIN follow_up f ON f.rowid = s.rowid
+                       WHERE note_search MATCH ?1 ORDER BY f.id";
     for term in ["call", "pricing", "second"] {
-        let found = r
-            .store
-            .conn()
-            .prepare(
-                "SELECT f.id FROM note_search s JOIN follow_up f ON f.rowid = s.rowid
-                 WHERE note_search MATCH ?1 ORDER BY f.id",
-            )
-            .unwrap()
-            .query_map([term], |row| row.get::<_, String>(0))
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap();
-        out.push(format!("note_search {term}: {}", found.join(",")));
+        out.push(format!("note_search {term}: {}", ids(r, note_search, term)));
     }
     out.extend(rows(
         r,
