@@ -29,7 +29,7 @@ use tauri::State;
 use ts_rs::TS;
 
 // Who acts lives in the application layer; the window's commands and tests name it here.
-pub use switchboard_app::session::{Acting, Session};
+pub use switchboard_app::session::{Acting, Session, SessionInfo};
 
 // The window's store and who acts on it are one desk, the application layer's.
 pub use switchboard_app::desk::Desk;
@@ -55,12 +55,12 @@ pub fn new_queue_page(
     read(&desk, |store| views::queue::new_leads(store, offset, limit))
 }
 
-/// Who the window acts as: the account signed in on the replica now. The window asks again after
-/// every change, so after a remote wipe erased the replica the header stops naming the account.
+/// Who the window acts as: the account signed in on the replica now, and the offices it holds.
+/// The window asks again after every change, so after a remote wipe erased the replica the header
+/// stops naming the account and its offices.
 #[tauri::command(async)]
-pub fn session_info(desk: State<'_, Desk>) -> Session {
-    desk.acting().follow_replica(desk.lock().conn());
-    desk.acting().get()
+pub fn session_info(desk: State<'_, Desk>) -> SessionInfo {
+    desk.acting().info(desk.lock().conn())
 }
 
 /// The named queues, built-in ones included.

@@ -238,7 +238,10 @@ fn the_session_names_the_user_and_role() {
 
     let session = invoke(&main, "session_info", json!({})).unwrap();
 
-    assert_eq!(session, json!({"actor": "rita", "role": "rep"}));
+    assert_eq!(
+        session,
+        json!({"actor": "rita", "role": "rep", "offices": []})
+    );
 }
 
 #[test]

@@ -40,6 +40,10 @@ impl Central {
                 .add_user("mona", Role::Manager, Some("BER"), PASSWORD)
                 .await
                 .unwrap();
+            // mona manages PAR too (protocol 5): the window names both offices.
+            server.add_office("PAR", "FR").await.unwrap();
+            switchboard_server::roles::add_office_and_catch_up(&*server.store(), "mona", "PAR")
+                .unwrap();
             server
         });
         Central { rt, server }
@@ -220,32 +224,45 @@ fn who(window: &WebviewWindow<MockRuntime>) -> Value {
 fn the_signed_in_account_is_who_the_window_acts_as_until_sign_out() {
     let (central, dir, keychain, app) = jsmith_window_of_an_office();
     let main = window(&app, "main");
-    assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
+    assert_eq!(
+        who(&main),
+        json!({"actor": "jsmith", "role": "rep", "offices": []})
+    );
 
     let fingerprint = central.server.fingerprint.clone();
     sign_in(&main, &central.server, "mona", PASSWORD, &fingerprint).unwrap();
     // The office knows her as mona, a manager: her writes carry that name, and the window is hers.
-    assert_eq!(who(&main), json!({"actor": "mona", "role": "manager"}));
+    assert_eq!(
+        who(&main),
+        json!({"actor": "mona", "role": "manager", "offices": ["BER", "PAR"]})
+    );
 
     // Started again on the same replica, the window is still hers.
     let again = app_as_jsmith(&dir, "desktop.db", &keychain, false);
     assert_eq!(
         who(&window(&again, "main")),
-        json!({"actor": "mona", "role": "manager"})
+        json!({"actor": "mona", "role": "manager", "offices": ["BER", "PAR"]})
     );
-    // A user named on purpose (SWITCHBOARD_USER) stays who they are.
+    // A user named on purpose (SWITCHBOARD_USER) stays who they are, over the offices the
+    // replica holds.
     let named = app_as_jsmith(&dir, "desktop.db", &keychain, true);
     assert_eq!(
         who(&window(&named, "main")),
-        json!({"actor": "jsmith", "role": "rep"})
+        json!({"actor": "jsmith", "role": "rep", "offices": ["BER", "PAR"]})
     );
 
     invoke(&main, "sync_sign_out", json!({})).unwrap();
-    assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
+    assert_eq!(
+        who(&main),
+        json!({"actor": "jsmith", "role": "rep", "offices": []})
+    );
     // Signed out, a restart is jsmith's too; the form still offers mona's name to sign in again.
     let after = app_as_jsmith(&dir, "desktop.db", &keychain, false);
     let after = window(&after, "main");
-    assert_eq!(who(&after), json!({"actor": "jsmith", "role": "rep"}));
+    assert_eq!(
+        who(&after),
+        json!({"actor": "jsmith", "role": "rep", "offices": []})
+    );
     let status = invoke(&after, "sync_status", json!({})).unwrap();
     assert_eq!(status["user"], "mona");
 }
@@ -257,7 +274,10 @@ fn after_a_remote_wipe_the_window_no_longer_names_the_account() {
     let fingerprint = central.server.fingerprint.clone();
     sign_in(&main, &central.server, "mona", PASSWORD, &fingerprint).unwrap();
     wait_status(&main, 15, "online", |s| s["connection"] == "online");
-    assert_eq!(who(&main), json!({"actor": "mona", "role": "manager"}));
+    assert_eq!(
+        who(&main),
+        json!({"actor": "mona", "role": "manager", "offices": ["BER", "PAR"]})
+    );
 
     // Her devices are revoked: the next sync erases the replica and signs the window out; the
     // header (session_info, asked again after every change) no longer names her.
@@ -273,7 +293,10 @@ fn after_a_remote_wipe_the_window_no_longer_names_the_account() {
         status["last_error"].as_str().unwrap().contains("erased"),
         "{status}"
     );
-    assert_eq!(who(&main), json!({"actor": "jsmith", "role": "rep"}));
+    assert_eq!(
+        who(&main),
+        json!({"actor": "jsmith", "role": "rep", "offices": []})
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 // Sign-in and background sync in the real window against a REAL switchboard-server (started
 // here on a free port with its self-signed certificate), the token in a real Secret Service:
-// a rep signs in (URL, confirm the fingerprint, user, password), takes the next lead, logs a
-// call and gets the next; the call reaches the server (a second replica through the CLI sees
-// it); a lead registered on the server through intake appears in the open queue within seconds;
+// a rep signs in (URL, confirm the fingerprint, user, password) and the header names her office;
+// she takes the next lead, logs a call and gets the next; the call reaches the server (a second
+// replica through the CLI sees it); a lead registered on the server through intake appears in the open queue within seconds;
 // after a restart the window is still signed in (the token comes back from the keychain).
 
 import { after, before, describe, it } from 'node:test';
@@ -126,6 +126,12 @@ describe('sign-in and background sync against a real server', () => {
       const state = await session.execute('return document.querySelector(".sync .indicator")?.dataset.connection');
       return state === 'online' ? state : null;
     });
+    // The header names the office whose leads the window now holds, as a button in the bar.
+    const office = await waitFor('the office in the header', async () => {
+      const text = await session.execute('return document.querySelector("header .offices")?.innerText ?? ""');
+      return text.trim() ? text.trim() : null;
+    });
+    assert.equal(office, 'Office: BER');
   });
 
   it('takes the next lead, logs a call and gets the next lead', async () => {

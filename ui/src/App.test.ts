@@ -14,7 +14,11 @@ afterEach(() => {
 /** Answers the session for `role`; every other command fails, which the screens report as text. */
 function backend(role: 'rep' | 'manager') {
   mockIPC((cmd) => {
-    if (cmd === 'session_info') return { actor: role === 'rep' ? 'rita' : 'maria', role };
+    if (cmd === 'session_info') {
+      return role === 'rep'
+        ? { actor: 'rita', role, offices: ['BER'] }
+        : { actor: 'maria', role, offices: ['BER', 'PAR'] };
+    }
     throw { code: 'not_found', message: cmd };
   });
 }
@@ -61,16 +65,39 @@ describe('App', () => {
   });
 
   it('shows the account once one is signed in: the title bar rereads who the window acts as', async () => {
-    let current = { actor: 'jsmith', role: 'rep' };
+    let current = { actor: 'jsmith', role: 'rep', offices: [] as string[] };
     mockIPC((cmd) => {
       if (cmd === 'session_info') return current;
       throw { code: 'not_found', message: cmd };
     });
     render(App);
     expect(await screen.findByText('jsmith (rep)')).toBeInTheDocument();
-    current = { actor: 'mona', role: 'manager' };
+    expect(screen.queryByRole('button', { name: /^Offices?:/ })).not.toBeInTheDocument();
+    current = { actor: 'mona', role: 'manager', offices: ['BER', 'PAR'] };
     router.changed();
     expect(await screen.findByText('mona (manager)')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Offices: BER, PAR' })).toBeInTheDocument();
+    // Signed out (or wiped), the window holds no office and says none.
+    current = { actor: 'jsmith', role: 'rep', offices: [] };
+    router.changed();
+    expect(await screen.findByText('jsmith (rep)')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /^Offices?:/ })).not.toBeInTheDocument();
+  });
+
+  it('names the offices the window holds: a rep their office, a manager every one, reached by Tab', async () => {
+    backend('rep');
+    render(App);
+    expect(await screen.findByRole('button', { name: 'Office: BER' })).toBeInTheDocument();
+    cleanup();
+
+    backend('manager');
+    render(App);
+    const offices = await screen.findByRole('button', { name: 'Offices: BER, PAR' });
+    // Reached from the keyboard like the rest of the bar, and it opens the account.
+    for (let i = 0; i < 20 && document.activeElement !== offices; i++) await userEvent.tab();
+    expect(offices).toHaveFocus();
+    await userEvent.keyboard('{Enter}');
+    expect(router.route.screen).toBe('sign-in');
   });
 
   it('a manager lands on the review, a rep on the call session', async () => {

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::{PoisonError, RwLock};
 use switchboard_core::protocol::Role;
 use switchboard_core::replica;
+use switchboard_core::store::get_setting;
 use switchboard_core::DatabaseKey;
+use switchboard_sync::engine::OFFICES_SETTING;
 use ts_rs::TS;
 
 /// The variable naming the user on purpose (the CLI's `--as` reads it too).
@@ -28,6 +30,17 @@ const NOBODY: &str = "local";
 pub struct Session {
     pub actor: String,
     pub role: Role,
+}
+
+/// What the window's header shows: who acts, with which role, and the offices whose leads the
+/// replica holds (every office of a manager of several, a rep's one; none when nobody is signed
+/// in there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SessionInfo {
+    pub actor: String,
+    pub role: Role,
+    pub offices: Vec<String>,
 }
 
 /// What a front end knows about who acts before it opens any database.
@@ -137,6 +150,46 @@ impl Acting {
     pub fn signed_out(&self) {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = self.at_start.clone();
     }
+
+    /// Who acts now as `follow_replica` decides, with the offices the replica behind `conn` holds.
+    pub fn info(&self, conn: &rusqlite::Connection) -> SessionInfo {
+        self.follow_replica(conn);
+        let Session { actor, role } = self.get();
+        SessionInfo {
+            actor,
+            role,
+            offices: held_offices(conn),
+        }
+    }
+}
+
+/// The offices whose leads the replica syncs: the account's list from its sign-in (protocol 5),
+/// else its one office; none when no account is signed in there (signed out or wiped). A
+/// replica that cannot be read holds nothing to show.
+pub fn held_offices(conn: &rusqlite::Connection) -> Vec<String> {
+    let Ok(state) = replica::state(conn) else {
+        return Vec::new();
+    };
+    if replica::signed_in_account(&state).is_none() {
+        return Vec::new();
+    }
+    let listed = get_setting(conn, OFFICES_SETTING).ok().flatten();
+    let listed: Vec<String> = listed
+        .iter()
+        .flat_map(|all| all.split(','))
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    state
+        .office
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .into_iter()
+        .collect()
 }
 
 /// Who acts for one run of a command on the replica at `db`: the named user; else the account
@@ -218,5 +271,70 @@ mod tests {
             actor_for_replica(&inputs(Some("ann"), Some("os")), &db, never),
             Ok("ann".to_string())
         );
+    }
+
+    /// A replica at `dir` signed in as `user` (`role`, primary `office`), with the office list
+    /// the sign-in wrote (`listed`, comma-separated as the sync engine keeps it).
+    fn signed_in_replica(
+        dir: &tempfile::TempDir,
+        user: &str,
+        role: &str,
+        office: Option<&str>,
+        listed: &str,
+    ) -> switchboard_core::Store {
+        let store = switchboard_core::Store::open(&dir.path().join("r.db"), None).unwrap();
+        let login = replica::ServerLogin {
+            server_url: "https://127.0.0.1:1".into(),
+            user: user.into(),
+            role: role.into(),
+            office: office.map(String::from),
+            ..Default::default()
+        };
+        replica::record_login(store.conn(), &login).unwrap();
+        switchboard_core::store::set_setting(store.conn(), OFFICES_SETTING, listed).unwrap();
+        store
+    }
+
+    #[test]
+    fn the_window_names_every_office_of_a_manager_of_several_and_a_reps_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = signed_in_replica(&dir, "mona", "manager", Some("BER"), "BER,PAR");
+        let acting = Acting::from_inputs(&inputs(None, Some("os")));
+        let info = acting.info(store.conn());
+        assert_eq!(
+            info,
+            SessionInfo {
+                actor: "mona".into(),
+                role: Role::Manager,
+                offices: vec!["BER".into(), "PAR".into()],
+            }
+        );
+
+        // A replica signed in before protocol 5 kept no list: the account's one office.
+        let dir = tempfile::tempdir().unwrap();
+        let store = signed_in_replica(&dir, "rita", "rep", Some("BER"), "");
+        assert_eq!(acting.info(store.conn()).offices, vec!["BER".to_string()]);
+
+        // A user named on purpose acts as themselves, over the offices the replica holds.
+        let named = Acting::from_inputs(&inputs(Some("ann"), Some("os")));
+        let info = named.info(store.conn());
+        assert_eq!((info.actor.as_str(), info.offices.len()), ("ann", 1));
+    }
+
+    #[test]
+    fn signed_out_or_never_signed_in_the_window_holds_no_office() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = signed_in_replica(&dir, "mona", "manager", Some("BER"), "BER,PAR");
+        replica::record_logout(store.conn()).unwrap();
+        let acting = Acting::from_inputs(&inputs(None, Some("os")));
+        let info = acting.info(store.conn());
+        assert_eq!(
+            (info.actor.as_str(), info.offices),
+            ("os", Vec::<String>::new())
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = switchboard_core::Store::open(&dir.path().join("new.db"), None).unwrap();
+        assert!(acting.info(fresh.conn()).offices.is_empty());
     }
 }

@@ -8,7 +8,7 @@ import type { ServerProbe } from './generated/ServerProbe';
 import type { SyncEvent } from './generated/SyncEvent';
 import type { RejectedOp } from './generated/RejectedOp';
 import type { Lead } from './generated/Lead';
-import type { Session } from './generated/Session';
+import type { SessionInfo } from './generated/SessionInfo';
 import type { QueueDef } from './generated/QueueDef';
 import type { QueueEntry } from './generated/QueueEntry';
 import type { NextLead } from './generated/NextLead';
@@ -67,7 +67,7 @@ export type { ReviewStats, CadenceReviewLine, CadenceReviewQuery };
 
 export type {
   Lead,
-  Session,
+  SessionInfo,
   QueueDef,
   QueueEntry,
   NextLead,

@@ -52,7 +52,7 @@ import type { RequestStatus } from './RequestStatus';
 import type { ReviewStats } from './ReviewStats';
 import type { SearchHit } from './SearchHit';
 import type { ServerProbe } from './ServerProbe';
-import type { Session } from './Session';
+import type { SessionInfo } from './SessionInfo';
 import type { ShareOutcome } from './ShareOutcome';
 import type { SubscriberRequest } from './SubscriberRequest';
 import type { SyncEvent } from './SyncEvent';
@@ -62,7 +62,7 @@ import type { UpdateManifest } from './UpdateManifest';
 /** Every desktop command: the arguments the window sends and the result it gets. */
 export interface Commands {
   new_queue_page: { args: { offset: number; limit: number }; result: Lead[] };
-  session_info: { args: Record<string, never>; result: Session };
+  session_info: { args: Record<string, never>; result: SessionInfo };
   queue_list: { args: Record<string, never>; result: QueueDef[] };
   queue_next: { args: { queue: string; previous?: string }; result: NextLead | null };
   lead_detail: { args: { id: string }; result: LeadDetail };
@@ -201,7 +201,7 @@ export function newQueuePage(offset: number, limit: number): Promise<Lead[]> {
   return call('new_queue_page', { offset, limit });
 }
 
-export function sessionInfo(): Promise<Session> {
+export function sessionInfo(): Promise<SessionInfo> {
   return call('session_info', {});
 }
 
