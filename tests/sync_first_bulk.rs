@@ -58,7 +58,7 @@ fn ids(r: &Replica, sql: &str, term: &str) -> String {
 }
 
 /// What must agree beyond `Snapshot`: every field group's clock and the call columns of the
-/// leads not erased (see `skeletons`), the suppression list, and
+/// leads not erased (`Snapshot::erased` holds the erased ones whole), the suppression list, and
 /// which leads and notes the full-text indexes find for a few terms.
 fn detail(r: &Replica) -> Vec<String> {
     let mut out = rows(
@@ -218,12 +218,17 @@ async fn bulk_equals_replayed(hub: Hub) {
     live.sync().await;
 
     let (a, b) = (fresh.snapshot(), live.snapshot());
-    // An erased person's skeleton keeps its office, country and call count on a replica that
-    // held the lead before the erasure, not on one that first hears of it after (the server's
-    // log no longer carries the purged groups): so with row by row replay too. Their ids and
-    // status must agree.
-    same("leads", &skeletons(&a.leads), &skeletons(&b.leads));
-    // Likewise the redacted follow-ups of a person erased before this replica's first sync.
+    // An erased person's skeleton is the same whole row on a replica that held the lead before
+    // the erasure and on one that first hears of it after (the server's log no longer carries
+    // the purged groups): id, status and erasure time, nothing else (issue 13).
+    same("leads", &a.leads, &b.leads);
+    same("erased leads", &a.erased, &b.erased);
+    assert!(
+        !a.erased.is_empty(),
+        "the history erased someone the replicas hold"
+    );
+    // The redacted follow-ups of a person erased before this replica's first sync stay on the
+    // replica that pulled them before the erasure only.
     same(
         "follow-ups",
         &not_erased(&fresh, &a.follow_ups),
@@ -443,8 +448,7 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
 }
 
 /// Whether first syncs load in bulk: `SWITCHBOARD_FIRST_SYNC=replay` runs these tests with the
-/// first sync as before issue 14 (the differences `skeletons` and `not_erased` leave out are
-/// the same then).
+/// first sync as before issue 14 (the differences `not_erased` leaves out are the same then).
 fn bulk() -> bool {
     std::env::var(switchboard_sync::engine::FIRST_SYNC_VAR).as_deref() != Ok("replay")
 }
@@ -460,17 +464,6 @@ fn not_erased(r: &Replica, follow_ups: &[String]) -> Vec<String> {
                 .any(|e| f.split('|').nth(1) == Some(e.as_str()))
         })
         .cloned()
-        .collect()
-}
-
-/// `Snapshot::leads` with an erased lead reduced to its id and status.
-fn skeletons(leads: &[String]) -> Vec<String> {
-    leads
-        .iter()
-        .map(|l| match l.split('|').collect::<Vec<_>>() {
-            parts if parts.get(7) == Some(&"erased") => format!("{}|erased", parts[0]),
-            _ => l.clone(),
-        })
         .collect()
 }
 

@@ -390,7 +390,26 @@ impl Replica {
                 "SELECT id || '|' || lead_id || '|' || scope || '|' || action FROM consent_event
                  ORDER BY id",
             ),
+            erased: self.erased_leads(),
         }
+    }
+
+    /// Every column of every erased lead, as `column=value` text (SQL `quote`), sorted by id:
+    /// an erased skeleton must be the same on every replica, whenever it heard of the erasure.
+    pub fn erased_leads(&self) -> Vec<String> {
+        let columns = strings(
+            &self.store,
+            "SELECT name FROM pragma_table_info('lead') ORDER BY cid",
+        );
+        let row = columns
+            .iter()
+            .map(|c| format!("'{c}=' || quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        strings(
+            &self.store,
+            &format!("SELECT {row} FROM lead WHERE status = 'erased' ORDER BY id"),
+        )
     }
 
     /// `PRAGMA integrity_check` of the replica's file.
@@ -413,6 +432,8 @@ pub struct Snapshot {
     pub leads: Vec<String>,
     pub follow_ups: Vec<String>,
     pub consent: Vec<String>,
+    /// Erased leads, whole rows (`Replica::erased_leads`).
+    pub erased: Vec<String>,
 }
 
 fn strings(store: &Store, sql: &str) -> Vec<String> {

@@ -476,7 +476,8 @@ pub fn advance_last_registered(conn: &Connection, lead_id: &str, at: DateTime<Ut
 }
 
 /// Re-derives a lead's counters from its follow-ups: outbound attempts and the last of them, the
-/// outcome of the latest follow-up, and the first contact in either direction.
+/// outcome of the latest follow-up, and the first contact in either direction; none for an
+/// erased lead (replicas hold different follow-ups of it, and the same skeleton).
 pub fn recompute_counters(conn: &Connection, lead_id: &str) -> Result<()> {
     conn.prepare_cached(
         "UPDATE lead SET
@@ -487,7 +488,7 @@ pub fn recompute_counters(conn: &Connection, lead_id: &str) -> Result<()> {
             last_outcome = (SELECT outcome FROM follow_up WHERE lead_id = ?1
                             ORDER BY occurred_at DESC, id DESC LIMIT 1),
             first_contact_at = (SELECT min(occurred_at) FROM follow_up WHERE lead_id = ?1)
-         WHERE id = ?1",
+         WHERE id = ?1 AND status <> 'erased'",
     )?
     .execute([lead_id])?;
     Ok(())
@@ -517,6 +518,23 @@ pub fn purge(conn: &Connection, lead: &Lead, at: DateTime<Utc>) -> Result<usize>
     // The status is now 'erased', so this removes the lead's terms without adding any back.
     refresh_search(conn, &lead.id)?;
     Ok(held)
+}
+
+/// Reduces an erased lead to the skeleton a replica that first syncs after the erasure holds:
+/// id, status, erasure time as `created_at` and `erased_at`, every other column at its default
+/// and every clock empty (migration 0020 does the same to leads erased before it).
+pub fn to_erased_skeleton(conn: &Connection, lead_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE lead SET office = NULL, country = NULL, time_zone = NULL, owner = NULL,
+                created_at = erased_at, last_registered_at = NULL, attempts = 0,
+                last_attempt_at = NULL, last_outcome = NULL, next_follow_up_at = NULL,
+                first_contact_at = NULL, email_invalid = 0, corrected = '', lease_owner = NULL,
+                lease_until = NULL, clock_identity = '', clock_email = '', clock_phone = '',
+                clock_postal = '', clock_workflow = '', clock_office = ''
+         WHERE id = ?1 AND status = 'erased' AND erased_at IS NOT NULL",
+    )?
+    .execute([lead_id])?;
+    Ok(())
 }
 
 /// Makes sure a lead row exists (a pulled change may arrive for a lead whose fields come later

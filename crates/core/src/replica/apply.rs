@@ -228,6 +228,9 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
                 // PII-free skeleton here as everywhere else.
                 leads::ensure_skeleton(conn, &e.lead_id, &to_text(e.erased_at))?;
                 erase::apply_remote(conn, e)?;
+                // A replica that held the person keeps no more of them than one that first
+                // syncs after the erasure: the skeleton the server's log alone gives.
+                leads::to_erased_skeleton(conn, &e.lead_id)?;
                 summary.erased += 1;
                 true
             }

@@ -300,7 +300,8 @@ pub fn per_day(conn: &Connection, q: &HistoryQuery) -> Result<Vec<DayCount>> {
 /// The speed-to-lead distribution of the leads that `q` selects: leads of `office` whose first
 /// registration falls in `since..until`; with `rep`, those the rep contacted first (or, not yet
 /// contacted, owns). Channel, outcome and direction do not apply: the first attempt counts
-/// whatever it was. Erased people never contacted are left out (they can no longer be).
+/// whatever it was. Erased people are left out: their skeleton keeps no registration time (the
+/// same skeleton on every replica, issue 13), and a fresh replica never holds their calls.
 pub fn speed_to_lead_distribution(
     conn: &Connection,
     q: &HistoryQuery,
@@ -310,13 +311,13 @@ pub fn speed_to_lead_distribution(
     let text = |v: Option<DateTime<Utc>>| v.map(to_text);
     let mut stmt = conn.prepare_cached(
         "WITH registered AS (
-             SELECT l.id, l.owner, l.status,
+             SELECT l.id, l.owner,
                     coalesce((SELECT min(r.submitted_at) FROM registration r
                               WHERE r.lead_id = l.id), l.created_at) AS at
              FROM lead l
-             WHERE (?1 IS NULL OR l.office = ?1)
+             WHERE l.status <> 'erased' AND (?1 IS NULL OR l.office = ?1)
          ), first AS (
-             SELECT g.owner, g.status, g.at,
+             SELECT g.owner, g.at,
                     (SELECT f.id FROM follow_up f
                      WHERE f.lead_id = g.id AND f.direction = 'out'
                      ORDER BY f.occurred_at, f.id LIMIT 1) AS first_id
@@ -325,8 +326,7 @@ pub fn speed_to_lead_distribution(
          )
          SELECT unixepoch(f.occurred_at) - unixepoch(first.at)
          FROM first LEFT JOIN follow_up f ON f.id = first.first_id
-         WHERE (f.id IS NOT NULL OR first.status != 'erased')
-           AND (?4 IS NULL OR coalesce(f.rep, first.owner) = ?4)",
+         WHERE ?4 IS NULL OR coalesce(f.rep, first.owner) = ?4",
     )?;
     let office = q.office.as_deref().map(str::trim);
     let rep = q.rep.as_deref().map(str::trim);

@@ -55,7 +55,21 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_lead_lease",
         include_str!("../../migrations/0014_lead_lease.sql"),
     ),
+    (
+        "0020_erased_skeleton",
+        include_str!("../../migrations/0020_erased_skeleton.sql"),
+    ),
 ];
+
+/// How many migrations run before the one named `name` (its place in the applied order): a
+/// test sets `user_version` to it to make a replica from before that migration.
+#[cfg(test)]
+pub(crate) fn migrations_before(name: &str) -> i64 {
+    MIGRATIONS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .expect("a listed migration") as i64
+}
 
 /// A 256-bit SQLCipher key. Its bytes never print (no `Debug`/`Display` of them) and are zeroed
 /// when it is dropped; where it comes from (keychain, key file) is the app's business, not the core's.

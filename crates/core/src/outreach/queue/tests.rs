@@ -643,18 +643,15 @@ fn migration_0014_carries_live_leases_over_from_the_lead_rows() {
         let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
         one = add_lead(&mut s, lead("One", "DE", utc(2, 8, 0)));
         two = add_lead(&mut s, lead("Two", "DE", utc(2, 7, 0)));
-        let before: i64 = s
-            .conn()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        // A replica from before 0014 (the last migration): its lease in the lead row.
+        // A replica from before 0014: its lease in the lead row (the migrations after it run
+        // again too).
         s.conn()
             .execute_batch(&format!(
                 "DROP TABLE lead_lease;
                  UPDATE lead SET lease_owner = 'ann', lease_until = '2026-03-02T11:15:00.000Z'
                   WHERE id = '{one}';
                  PRAGMA user_version = {};",
-                before - 1
+                crate::store::database::migrations_before("0014_lead_lease")
             ))
             .unwrap();
     }

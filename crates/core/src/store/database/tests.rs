@@ -378,3 +378,102 @@ fn migration_0016_converts_a_replica_and_reads_every_value_back_unchanged() {
     crate::people::registration::purge_for_lead(conn, "a").unwrap();
     assert_eq!(texts("SELECT count(*) FROM registration_text"), 0);
 }
+
+/// Every column of lead `id` as `column=value` text, with the id itself left out.
+fn lead_row(conn: &Connection, id: &str) -> String {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('lead') WHERE name <> 'id' ORDER BY cid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let row = columns
+        .iter()
+        .map(|c| format!("'{c}=' || quote(\"{c}\")"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    conn.query_row(
+        &format!("SELECT {row} FROM lead WHERE id = ?1"),
+        [id],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Migration 0020 reduces every erased lead to the skeleton a replica that first syncs after
+/// the erasure holds — the row an erasure pulled into an empty replica leaves, column for
+/// column — except one whose erasure still waits to be pushed; live leads keep everything.
+#[test]
+fn migration_0020_leaves_erased_leads_the_skeleton_a_fresh_replica_holds() {
+    use crate::store::outbox::{self, Entity};
+    use switchboard_protocol::LeadErased;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    let erased_at = "2026-03-02T09:30:00.000Z";
+    let live_row;
+    {
+        let store = Store::open_with_clock(&path, None, clock()).unwrap();
+        let conn = store.conn();
+        // Rows as builds before 0020 left them: the erased skeletons keep office, country,
+        // time zone, owner, counters, registration times and clocks.
+        for (id, status) in [
+            ("held", "erased"),
+            ("unsent", "erased"),
+            ("live", "working"),
+        ] {
+            conn.execute(
+                "INSERT INTO lead(id, office, country, time_zone, status, owner, created_at,
+                                  last_registered_at, attempts, last_attempt_at, last_outcome,
+                                  next_follow_up_at, first_contact_at, email_invalid, corrected,
+                                  erased_at, clock_identity, clock_email, clock_phone,
+                                  clock_postal, clock_workflow, clock_office)
+                 VALUES (?1, 'BER', 'DE', 'Europe/Berlin', ?2, 'rita', '2026-03-01T08:00:00Z',
+                         '2026-03-01T08:00:00Z', 3, '2026-03-02T08:10:00Z', 'no_answer',
+                         '2026-03-03T08:00:00Z', '2026-03-01T08:05:00Z', 1, 'name',
+                         CASE WHEN ?2 = 'erased' THEN ?3 END, 'c1', 'c2', 'c3', 'c4', 'c5', 'c6')",
+                rusqlite::params![id, status, erased_at],
+            )
+            .unwrap();
+        }
+        // Erased here and not yet pushed: the push still builds its operations from the row.
+        outbox::enqueue(conn, Entity::Erasure, "unsent", None).unwrap();
+        live_row = lead_row(conn, "live");
+        // What an empty replica holds after pulling the erasure of a person it never saw.
+        let tx = conn.unchecked_transaction().unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).unwrap();
+        assert_eq!(crate::clock::to_text(at), erased_at);
+        crate::people::leads::ensure_skeleton(&tx, "fresh", erased_at).unwrap();
+        crate::privacy::erase::apply_remote(
+            &tx,
+            &LeadErased {
+                lead_id: "fresh".into(),
+                erased_at: at,
+                by: "ada".into(),
+                suppression_hashes: vec![],
+            },
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        conn.pragma_update(
+            None,
+            "user_version",
+            migrations_before("0020_erased_skeleton"),
+        )
+        .unwrap();
+    }
+    let store = Store::open_with_clock(&path, None, clock()).unwrap();
+    let conn = store.conn();
+    let fresh = lead_row(conn, "fresh");
+    assert!(
+        fresh.contains("office=NULL") && fresh.contains("clock_office=''"),
+        "{fresh}"
+    );
+    assert_eq!(lead_row(conn, "held"), fresh);
+    let unsent = lead_row(conn, "unsent");
+    assert!(
+        unsent.contains("office='BER'") && unsent.contains("attempts=3"),
+        "{unsent}"
+    );
+    assert_eq!(lead_row(conn, "live"), live_row);
+}
