@@ -252,18 +252,23 @@ pub fn push(data: &[u8]) {
     if answer.status == 200 {
         let request: PushRequest =
             serde_json::from_slice(data).expect("a body the server accepted decodes");
-        let response: PushResponse =
-            serde_json::from_slice(&answer.body).expect("a 200 is a PushResponse");
-        let sent: Vec<i64> = request.ops.iter().map(|op| op.seq).collect();
-        let answered: Vec<i64> = response.results.iter().map(|r| r.seq).collect();
-        assert_eq!(answered, sent, "every operation is answered, in order");
-        let applied = response
-            .results
-            .iter()
-            .filter(|r| r.status == PushStatus::Applied)
-            .count();
-        APPLIED.fetch_add(applied as u64, Ordering::Relaxed);
+        answers_every_op(&request, &answer.body);
     }
+}
+
+/// A 200 push answer is a `PushResponse` answering every operation of `request`, in order;
+/// counts the applied ones.
+fn answers_every_op(request: &PushRequest, body: &[u8]) {
+    let response: PushResponse = serde_json::from_slice(body).expect("a 200 is a PushResponse");
+    let sent: Vec<i64> = request.ops.iter().map(|op| op.seq).collect();
+    let answered: Vec<i64> = response.results.iter().map(|r| r.seq).collect();
+    assert_eq!(answered, sent, "every operation is answered, in order");
+    let applied = response
+        .results
+        .iter()
+        .filter(|r| r.status == PushStatus::Applied)
+        .count();
+    APPLIED.fetch_add(applied as u64, Ordering::Relaxed);
 }
 
 /// `POST /v1/push` in the compact form (protocol 4): the first byte says whether the rest is
@@ -291,21 +296,11 @@ pub fn compact_push(data: &[u8]) {
             switchboard_protocol::limits::PUSH_BODY_LIMIT,
         )
         .expect("a body the server accepted decodes");
-        let response: PushResponse =
-            serde_json::from_slice(&answer.body).expect("a 200 is a PushResponse");
-        let sent: Vec<i64> = request.ops.iter().map(|op| op.seq).collect();
-        let answered: Vec<i64> = response.results.iter().map(|r| r.seq).collect();
-        assert_eq!(answered, sent, "every operation is answered, in order");
+        answers_every_op(&request, &answer.body);
         // The compact form is the JSON's shapes: the request reads the same from either.
         let json = serde_json::to_vec(&request).expect("a request serialises");
         let again: PushRequest = serde_json::from_slice(&json).expect("its JSON reads back");
         assert_eq!(again, request, "the compact and JSON forms agree");
-        let applied = response
-            .results
-            .iter()
-            .filter(|r| r.status == PushStatus::Applied)
-            .count();
-        APPLIED.fetch_add(applied as u64, Ordering::Relaxed);
     }
 }
 
@@ -344,21 +339,11 @@ pub fn packed_push(data: &[u8]) {
     if answer.status == 200 {
         let request: PushRequest = switchboard_server::wire::decode_packed(body, limit)
             .expect("a body the server accepted decodes");
-        let response: PushResponse =
-            serde_json::from_slice(&answer.body).expect("a 200 is a PushResponse");
-        let sent: Vec<i64> = request.ops.iter().map(|op| op.seq).collect();
-        let answered: Vec<i64> = response.results.iter().map(|r| r.seq).collect();
-        assert_eq!(answered, sent, "every operation is answered, in order");
+        answers_every_op(&request, &answer.body);
         let tree = packed::decode_value(body, limit).expect("the accepted body reads");
         let again = packed::decode_value(&packed::encode_value(&tree), limit)
             .expect("a re-packed tree reads");
         assert_eq!(again, tree, "the packed form reads back exactly");
-        let applied = response
-            .results
-            .iter()
-            .filter(|r| r.status == PushStatus::Applied)
-            .count();
-        APPLIED.fetch_add(applied as u64, Ordering::Relaxed);
     }
 }
 

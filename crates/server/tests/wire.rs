@@ -37,8 +37,8 @@ fn compact<T: serde::Serialize>(value: &T) -> Vec<u8> {
     zstd::bulk::compress(&rmp_serde::to_vec_named(value).unwrap(), 3).unwrap()
 }
 
-#[tokio::test]
-async fn compact_bodies_round_trip_and_hostile_ones_are_refused() {
+/// A server with office BER and its rep rita, signed in: the server and her token.
+async fn signed_in_rep() -> (TestServer, String) {
     let server = TestServer::start(TestOptions::default()).await.unwrap();
     server.add_office("BER", "DE").await.unwrap();
     server
@@ -47,6 +47,12 @@ async fn compact_bodies_round_trip_and_hostile_ones_are_refused() {
         .unwrap();
     let api = server.login("rita", "pw").await.unwrap();
     let token = api.token.expose().to_string();
+    (server, token)
+}
+
+#[tokio::test]
+async fn compact_bodies_round_trip_and_hostile_ones_are_refused() {
+    let (server, token) = signed_in_rep().await;
     let http = server.http();
     let push = |body: Vec<u8>, content_type: &str, encoding: Option<&str>| {
         let mut request = http
@@ -202,14 +208,7 @@ async fn compact_bodies_round_trip_and_hostile_ones_are_refused() {
 /// one the server lacks) gets the compact form, and hostile packed bodies get their own answers.
 #[tokio::test]
 async fn packed_bodies_round_trip_and_unknown_dictionaries_fall_back() {
-    let server = TestServer::start(TestOptions::default()).await.unwrap();
-    server.add_office("BER", "DE").await.unwrap();
-    server
-        .add_user("rita", Role::Rep, Some("BER"), "pw")
-        .await
-        .unwrap();
-    let api = server.login("rita", "pw").await.unwrap();
-    let token = api.token.expose().to_string();
+    let (server, token) = signed_in_rep().await;
     let http = server.http();
     let push = |body: Vec<u8>, content_type: &str| {
         http.post(format!("{}/v1/push", server.url))

@@ -171,54 +171,44 @@ impl Client {
 
     /// Pushes an already-encoded JSON batch (the benchmark counts its bytes).
     pub async fn push_raw(&self, token: &Secret, body: Vec<u8>) -> Result<PushResponse> {
-        let request = self
-            .http
-            .post(format!("{}/v1/push", self.base))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .header(CONTENT_TYPE, "application/json")
-            .bearer_auth(token.expose())
-            .timeout(REQUEST_TIMEOUT)
-            .body(body);
-        decode(request.send().await.map_err(network)?).await
+        self.push_encoded(token, body, "application/json", None, JSON)
+            .await
     }
 
     /// Pushes a batch already in the compact form (`compact_push`), asking for a compact answer.
     pub async fn push_compact(&self, token: &Secret, body: Vec<u8>) -> Result<PushResponse> {
-        let request = self
-            .http
-            .post(format!("{}/v1/push", self.base))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .header(CONTENT_TYPE, COMPACT_CONTENT_TYPE)
-            .header(CONTENT_ENCODING, COMPACT_ENCODING)
-            .bearer_auth(token.expose())
-            .timeout(REQUEST_TIMEOUT)
-            .body(body);
-        decode(
-            Self::accept(request, COMPACT)
-                .send()
-                .await
-                .map_err(network)?,
-        )
-        .await
+        let encoding = Some(COMPACT_ENCODING);
+        self.push_encoded(token, body, COMPACT_CONTENT_TYPE, encoding, COMPACT)
+            .await
     }
 
     /// Pushes a batch already in the packed form (`packed::encode`), asking for a packed answer.
     pub async fn push_packed(&self, token: &Secret, body: Vec<u8>) -> Result<PushResponse> {
-        let request = self
+        self.push_encoded(token, body, PACKED_CONTENT_TYPE, None, PACKED)
+            .await
+    }
+
+    /// Pushes `body` sent as `content_type` (and `encoding`), asking for the answer in `form`.
+    async fn push_encoded(
+        &self,
+        token: &Secret,
+        body: Vec<u8>,
+        content_type: &str,
+        encoding: Option<&str>,
+        form: u8,
+    ) -> Result<PushResponse> {
+        let mut request = self
             .http
             .post(format!("{}/v1/push", self.base))
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .header(CONTENT_TYPE, PACKED_CONTENT_TYPE)
+            .header(CONTENT_TYPE, content_type)
             .bearer_auth(token.expose())
             .timeout(REQUEST_TIMEOUT)
             .body(body);
-        decode(
-            Self::accept(request, PACKED)
-                .send()
-                .await
-                .map_err(network)?,
-        )
-        .await
+        if let Some(encoding) = encoding {
+            request = request.header(CONTENT_ENCODING, encoding);
+        }
+        decode(Self::accept(request, form).send().await.map_err(network)?).await
     }
 
     /// Pulls the changes after `after`; with `wait_secs` > 0 the server holds the request until
