@@ -310,6 +310,11 @@ mod tests {
             }
         );
 
+        // A garbled list (blanks, stray commas) names only the offices in it.
+        switchboard_core::store::set_setting(store.conn(), OFFICES_SETTING, " BER,, ,PAR,")
+            .unwrap();
+        assert_eq!(acting.info(store.conn()).offices, ["BER", "PAR"]);
+
         // A replica signed in before protocol 5 kept no list: the account's one office.
         let dir = tempfile::tempdir().unwrap();
         let store = signed_in_replica(&dir, "rita", "rep", Some("BER"), "");
