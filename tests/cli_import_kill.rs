@@ -19,6 +19,27 @@ fn registrations(sandbox: &Sandbox) -> i64 {
         .unwrap_or(0)
 }
 
+/// The indexes a large import sets aside (`import::deferral::DEFERRED`).
+const QUEUE_INDEXES: [&str; 3] = ["lead_new_queue", "lead_open_queue", "lead_due_queue"];
+
+/// Whether indexes set aside by a bulk load are waiting to be built.
+const PENDING: &str = "SELECT count(*) FROM setting WHERE key = 'bulk_load_indexes'";
+
+fn has_index(sandbox: &Sandbox, name: &str) -> bool {
+    sandbox.count(&format!(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '{name}'"
+    )) == 1
+}
+
+fn index_sql(sandbox: &Sandbox) -> Vec<String> {
+    let conn = sandbox.sql();
+    let mut stmt = conn
+        .prepare("SELECT name || ': ' || sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    let names = stmt.query_map([], |r| r.get(0)).unwrap();
+    names.collect::<rusqlite::Result<_>>().unwrap()
+}
+
 #[test]
 fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
     let sandbox = Sandbox::init();
@@ -61,6 +82,19 @@ fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
     assert_eq!(sandbox.integrity(), "ok");
     let partial = registrations(&sandbox);
     assert!(partial > 0);
+    // A large import into an empty replica set the queue indexes aside; the killed file says
+    // which, and the next command that opens it builds them before anything reads it.
+    assert!(
+        !QUEUE_INDEXES.iter().all(|i| has_index(&sandbox, i)),
+        "the import kept every queue index: {}",
+        sandbox.count(PENDING)
+    );
+    assert_eq!(sandbox.count(PENDING), 1);
+    let found = sandbox.run(&["leads", "search", "a"]);
+    found.no_panic();
+    found.ok();
+    assert!(QUEUE_INDEXES.iter().all(|i| has_index(&sandbox, i)));
+    assert_eq!(sandbox.count(PENDING), 0);
     // Whole batches only: a crash never leaves part of a transaction behind.
     assert_eq!(
         sandbox
@@ -102,6 +136,16 @@ fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
     );
     assert!(sandbox.count("SELECT count(*) FROM registration") > partial);
     assert_eq!(sandbox.integrity(), "ok");
+    assert_eq!(
+        index_sql(&sandbox),
+        index_sql(&fresh),
+        "every index back after the re-run"
+    );
+    assert_eq!(sandbox.count(PENDING), 0);
+    assert_eq!(
+        sandbox.count("SELECT count(*) FROM lead INDEXED BY lead_open_queue WHERE status IN ('new', 'working')"),
+        sandbox.count("SELECT count(*) FROM lead WHERE status IN ('new', 'working')"),
+    );
 
     // A third run finds everything already recorded.
     let third = sandbox.run(&["import", file, "--json"]).json();

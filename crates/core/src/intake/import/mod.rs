@@ -8,6 +8,7 @@
 
 pub mod columns;
 pub mod csv;
+pub mod deferral;
 pub mod jsonl;
 
 use crate::error::{CoreError, Result};
@@ -209,6 +210,7 @@ pub fn import_reader<R: Read + Send>(
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let now = store.now();
+    let deferred = deferral::begin(store.conn(), total)?;
     let tuned = Tuned::apply(store.conn())?;
     let result = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)
         .and_then(|mut ctx| {
@@ -226,8 +228,17 @@ pub fn import_reader<R: Read + Send>(
                 )
             })
         });
+    // Built even after a failed or cancelled import (the rows committed so far stay), with the
+    // import's page cache.
+    let built = if deferred {
+        deferral::finish(store.conn())
+    } else {
+        Ok(())
+    };
     tuned.restore(store.conn())?;
-    result
+    let report = result?;
+    built?;
+    Ok(report)
 }
 
 /// The connection's settings an import changes for its duration, as they were before.

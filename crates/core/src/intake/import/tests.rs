@@ -479,3 +479,146 @@ fn an_import_gives_back_the_connection_settings_it_changed_even_when_it_fails() 
     assert!(failed.is_err());
     assert_eq!(pragmas(&s), before);
 }
+
+/// Every index's name and definition, in name order.
+fn index_sql(s: &Store) -> Vec<String> {
+    s.conn()
+        .prepare(
+            "SELECT name || ': ' || sql FROM sqlite_schema
+             WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn demo_rows(rows: usize) -> Vec<u8> {
+    let mut text = Vec::new();
+    crate::demo::generate(rows, 7, &mut text).unwrap();
+    text
+}
+
+/// A stream declared as large as `rows` rows of `deferral`'s estimate.
+fn as_large_as(rows: u64) -> u64 {
+    rows * 512
+}
+
+#[test]
+fn a_large_import_sets_aside_the_queue_indexes_and_builds_them_back_as_they_were() {
+    let mut s = store();
+    let before = index_sql(&s);
+    let text = demo_rows(300);
+    let during = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = during.clone();
+    let options = ImportOptions {
+        batch_size: 100,
+        after_batch: Some(AfterBatch(Arc::new(move |conn, _| {
+            let missing: i64 = conn.query_row(
+                "SELECT count(*) FROM json_each(?1)
+                 WHERE value NOT IN (SELECT name FROM sqlite_schema WHERE type = 'index')",
+                [serde_json::to_string(deferral::DEFERRED).unwrap()],
+                |r| r.get(0),
+            )?;
+            let pending =
+                crate::store::settings::get_setting(conn, crate::store::deferred_indexes::PENDING)?;
+            seen.lock().unwrap().push((missing, pending.is_some()));
+            Ok(())
+        }))),
+        ..ImportOptions::default()
+    };
+    let report = import_reader(
+        &mut s,
+        &text[..],
+        as_large_as(5_000),
+        Format::Csv,
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.counts.read, 300);
+    let during = during.lock().unwrap();
+    assert!(during.len() >= 3, "{during:?}");
+    assert!(
+        during.iter().all(|&seen| seen == (3, true)),
+        "set aside in every batch: {during:?}"
+    );
+    assert_eq!(index_sql(&s), before, "every index back, defined as before");
+    let pending =
+        crate::store::settings::get_setting(s.conn(), crate::store::deferred_indexes::PENDING)
+            .unwrap();
+    assert_eq!(pending, None);
+    // The rebuilt queue index holds every imported lead (all `new`).
+    let queued: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM lead INDEXED BY lead_new_queue WHERE status = 'new'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(queued as u64, report.counts.created);
+}
+
+#[test]
+fn a_cancelled_large_import_builds_the_indexes_back_and_a_rerun_completes_it() {
+    let mut s = store();
+    let before = index_sql(&s);
+    let text = demo_rows(300);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = ImportOptions {
+        batch_size: 100,
+        cancel: Some(cancel.clone()),
+        ..ImportOptions::default()
+    };
+    let total = as_large_as(5_000);
+    let report = import_reader(&mut s, &text[..], total, Format::Csv, &options, &mut |_| {
+        cancel.store(true, Ordering::Relaxed)
+    })
+    .unwrap();
+    assert!(report.cancelled);
+    assert_eq!(index_sql(&s), before);
+    cancel.store(false, Ordering::Relaxed);
+    let rest = import_reader(&mut s, &text[..], total, Format::Csv, &options, &mut |_| {}).unwrap();
+    assert_eq!(rest.counts.read, 300);
+    assert_eq!(index_sql(&s), before);
+    let mut whole = store();
+    import_reader(&mut whole, &text[..], 0, Format::Csv, &options, &mut |_| {}).unwrap();
+    assert_eq!(snapshot(&s), snapshot(&whole));
+}
+
+#[test]
+fn an_import_small_for_the_replica_or_of_unknown_size_keeps_every_index() {
+    let mut s = store();
+    import_reader(
+        &mut s,
+        &demo_rows(300)[..],
+        0,
+        Format::Csv,
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let leads: u64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
+        .unwrap();
+    for total in [0, as_large_as(4_999)] {
+        assert!(!deferral::begin(s.conn(), total).unwrap(), "{total} bytes");
+    }
+    // Large in bytes but fewer estimated rows than the replica holds leads: kept too. The
+    // threshold is compared against the leads counted above.
+    assert!(leads < 5_000);
+    s.conn()
+        .execute_batch(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {})
+             INSERT INTO lead (id, name, created_at, status)
+             SELECT 'x' || i, 'X', '2026-01-01T00:00:00Z', 'new' FROM n",
+            6_000 - leads
+        ))
+        .unwrap();
+    assert!(!deferral::begin(s.conn(), as_large_as(5_999)).unwrap());
+    assert!(deferral::begin(s.conn(), as_large_as(6_000)).unwrap());
+    deferral::finish(s.conn()).unwrap();
+}

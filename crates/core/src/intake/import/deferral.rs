@@ -1,0 +1,65 @@
+//! A large import sets aside the lead indexes it never reads and builds them once at its end.
+//!
+//! The queue indexes are keyed by registration time or follow-up date, so every new lead lands
+//! on a random page of each; at a million leads they outgrow the page cache and every batch's
+//! commit writes those pages into the WAL again. The import's own lookups (email, phone,
+//! submission id, a lead's registrations) use other indexes, which stay. The definitions are
+//! kept by `store::deferred_indexes` in the transaction that drops them, so an import killed half
+//! way leaves a file that rebuilds them when it is next opened (`Store::open`); queries are
+//! correct without them, only slower, while the import runs.
+
+use crate::error::{CoreError, Result};
+use crate::store::deferred_indexes::{drop_recording, finish_if_pending, immediate, PENDING};
+use crate::store::settings::get_setting;
+use rusqlite::Connection;
+
+/// Indexes no query of the import reads: the `new`, `due` and open-leads queue orders.
+pub const DEFERRED: &[&str] = &["lead_new_queue", "lead_open_queue", "lead_due_queue"];
+
+/// Bytes per row assumed when estimating a file's rows from its size: more than the rows of
+/// form exports take (about 370), so the estimate errs on the side of fewer rows.
+const BYTES_PER_ROW: u64 = 512;
+
+/// Files estimated below this many rows keep every index: a rebuild would cost more than the
+/// random writes it saves.
+const MIN_ROWS: u64 = 5_000;
+
+/// Whether an import of `total_bytes` is large for this replica: an estimated row count of at
+/// least `MIN_ROWS` and at least the leads the replica holds.
+fn is_large(conn: &Connection, total_bytes: u64) -> Result<bool> {
+    let rows = total_bytes / BYTES_PER_ROW;
+    if rows < MIN_ROWS {
+        return Ok(false);
+    }
+    let leads: u64 = conn.query_row("SELECT count(*) FROM lead", [], |r| r.get(0))?;
+    Ok(leads <= rows)
+}
+
+/// Drops the deferred indexes for a large import, unless another bulk load has indexes set
+/// aside already. Returns whether it did.
+pub fn begin(conn: &Connection, total_bytes: u64) -> Result<bool> {
+    if !is_large(conn, total_bytes)? {
+        return Ok(false);
+    }
+    let tx = immediate(conn)?;
+    if get_setting(&tx, PENDING)?.is_some() {
+        return Ok(false);
+    }
+    drop_recording(&tx, DEFERRED)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Builds the indexes `begin` dropped (if another connection's `Store::open` has not already).
+/// A write lock held by another connection past the busy timeout leaves them to the next
+/// `Store::open`: the import itself has committed.
+pub fn finish(conn: &Connection) -> Result<()> {
+    match finish_if_pending(conn) {
+        Err(CoreError::Storage(rusqlite::Error::SqliteFailure(e, _)))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Ok(())
+        }
+        other => other.map(|_| ()),
+    }
+}
