@@ -24,6 +24,39 @@ const BYTES_PER_ROW: u64 = 512;
 /// random writes it saves.
 const MIN_ROWS: u64 = 5_000;
 
+/// Rows per transaction of a large import that kept the default batch size. Each commit writes
+/// every page the batch dirtied into the WAL (and the checkpoint into the file again); the
+/// email, phone and submission-id indexes take each row on a random page, so at a million leads a
+/// 5,000-row batch dirtied about as many pages as it has rows. Larger batches touch each such
+/// page once for more rows. Measured in docs/BENCHMARKS.md (issue 14, brief I).
+pub const LARGE_BATCH_SIZE: usize = 16_000;
+
+/// The page cache of a large import, in KiB: it holds a large batch's dirty pages without
+/// spilling them into the WAL mid-transaction, and keeps the peak memory under 200 MB.
+pub const LARGE_CACHE_KIB: i64 = 96 * 1024;
+
+/// The page cache while the set-aside indexes are built, in KiB (the sort's memory).
+const REBUILD_CACHE_KIB: i64 = 16 * 1024;
+
+/// The rows per transaction: `LARGE_BATCH_SIZE` for a large import asked for the default
+/// (`requested` smaller or larger than the default is the caller's choice and stays).
+pub fn batch_size(large: bool, requested: usize) -> usize {
+    if large && requested == super::DEFAULT_BATCH_SIZE {
+        LARGE_BATCH_SIZE
+    } else {
+        requested
+    }
+}
+
+/// The import's page cache in KiB.
+pub fn cache_kib(large: bool) -> i64 {
+    if large {
+        LARGE_CACHE_KIB
+    } else {
+        super::IMPORT_CACHE_KIB
+    }
+}
+
 /// Whether an import of `total_bytes` is large for this replica: an estimated row count of at
 /// least `MIN_ROWS` and at least the leads the replica holds.
 fn is_large(conn: &Connection, total_bytes: u64) -> Result<bool> {
@@ -54,6 +87,10 @@ pub fn begin(conn: &Connection, total_bytes: u64) -> Result<bool> {
 /// A write lock held by another connection past the busy timeout leaves them to the next
 /// `Store::open`: the import itself has committed.
 pub fn finish(conn: &Connection) -> Result<()> {
+    // `CREATE INDEX` sorts in memory up to the page cache's size before it spills to temporary
+    // files: with the import's cache that sort alone took the peak from 130 to 168 MiB at a
+    // million leads. The caller restores the connection's cache afterwards.
+    conn.pragma_update(None, "cache_size", -REBUILD_CACHE_KIB)?;
     match finish_if_pending(conn) {
         Err(CoreError::Storage(rusqlite::Error::SqliteFailure(e, _)))
             if e.code == rusqlite::ErrorCode::DatabaseBusy =>

@@ -211,7 +211,7 @@ pub fn import_reader<R: Read + Send>(
 ) -> Result<ImportReport> {
     let now = store.now();
     let deferred = deferral::begin(store.conn(), total)?;
-    let tuned = Tuned::apply(store.conn())?;
+    let tuned = Tuned::apply(store.conn(), deferral::cache_kib(deferred))?;
     let result = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)
         .and_then(|mut ctx| {
             let bytes = Arc::new(AtomicU64::new(0));
@@ -220,7 +220,7 @@ pub fn import_reader<R: Read + Send>(
                 let reader_ctx = ctx.clone();
                 let reader_bytes = bytes.clone();
                 scope.spawn(move || read_rows(read, format, &reader_ctx, &sender, &reader_bytes));
-                let batch_size = options.batch_size.max(1);
+                let batch_size = deferral::batch_size(deferred, options.batch_size).max(1);
                 let cancel = options.cancel.as_deref();
                 let after = options.after_batch.as_ref();
                 write(
@@ -248,7 +248,7 @@ struct Tuned {
 }
 
 impl Tuned {
-    fn apply(conn: &Connection) -> Result<Tuned> {
+    fn apply(conn: &Connection, cache_kib: i64) -> Result<Tuned> {
         let before = Tuned {
             cache_size: conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?,
             wal_autocheckpoint: conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?,
@@ -258,7 +258,7 @@ impl Tuned {
         // file. A cache of 64 MiB for the import's duration (what `Store::open` sets too; a
         // connection opened another way may have less) keeps most of them in memory; memory
         // stays bounded by it. 32 MiB, tried before, shrank the store's own cache during imports.
-        conn.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
+        conn.pragma_update(None, "cache_size", -cache_kib)?;
         // Each 5,000-row batch writes more than the default 1,000-page WAL threshold, so every
         // commit copied the WAL back into the database; checkpointing every few batches copies
         // the pages that every batch touches (index interiors, the search index) once instead of
@@ -275,7 +275,7 @@ impl Tuned {
 }
 
 /// SQLite page cache during an import, in KiB.
-const IMPORT_CACHE_KIB: i64 = 64 * 1024;
+pub(crate) const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
 /// WAL pages after which a commit during an import checkpoints (32 MiB of 4 KiB pages).
 const IMPORT_CHECKPOINT_PAGES: i64 = 8 * 1024;

@@ -622,3 +622,16 @@ fn an_import_small_for_the_replica_or_of_unknown_size_keeps_every_index() {
     assert!(deferral::begin(s.conn(), as_large_as(6_000)).unwrap());
     deferral::finish(s.conn()).unwrap();
 }
+
+#[test]
+fn a_large_import_at_the_default_batch_size_commits_larger_batches_and_a_chosen_size_stays() {
+    let default = DEFAULT_BATCH_SIZE;
+    assert_eq!(
+        deferral::batch_size(true, default),
+        deferral::LARGE_BATCH_SIZE
+    );
+    assert!(deferral::LARGE_BATCH_SIZE > default);
+    assert_eq!(deferral::batch_size(false, default), default);
+    assert_eq!(deferral::batch_size(true, 100), 100);
+    assert!(deferral::cache_kib(true) > deferral::cache_kib(false));
+}
