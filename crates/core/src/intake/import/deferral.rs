@@ -20,8 +20,8 @@ pub const DEFERRED: &[&str] = &["lead_new_queue", "lead_open_queue", "lead_due_q
 /// form exports take (about 370), so the estimate errs on the side of fewer rows.
 const BYTES_PER_ROW: u64 = 512;
 
-/// Files estimated below this many rows keep every index: a rebuild would cost more than the
-/// random writes it saves.
+/// Files estimated below this many rows keep every index: their writes fit the page cache
+/// anyway, and other connections' queue reads keep their indexes.
 const MIN_ROWS: u64 = 5_000;
 
 /// Rows per transaction of a large import that kept the default batch size. Each commit writes
