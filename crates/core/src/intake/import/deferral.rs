@@ -9,7 +9,9 @@
 //! correct without them, only slower, while the import runs.
 
 use crate::error::{CoreError, Result};
-use crate::store::deferred_indexes::{drop_recording, finish_if_pending, immediate, PENDING};
+use crate::store::deferred_indexes::{
+    drop_recording, finish_if_pending, immediate, search_deferred, PENDING,
+};
 use crate::store::settings::get_setting;
 use rusqlite::Connection;
 
@@ -68,14 +70,14 @@ fn is_large(conn: &Connection, total_bytes: u64) -> Result<bool> {
     Ok(leads <= rows)
 }
 
-/// Drops the deferred indexes for a large import, unless another bulk load has indexes set
-/// aside already. Returns whether it did.
+/// Drops the deferred indexes for a large import, unless another bulk load (a first sync) has
+/// indexes or the full-text entries set aside already. Returns whether it did.
 pub fn begin(conn: &Connection, total_bytes: u64) -> Result<bool> {
     if !is_large(conn, total_bytes)? {
         return Ok(false);
     }
     let tx = immediate(conn)?;
-    if get_setting(&tx, PENDING)?.is_some() {
+    if get_setting(&tx, PENDING)?.is_some() || search_deferred(&tx)? {
         return Ok(false);
     }
     drop_recording(&tx, DEFERRED)?;

@@ -635,3 +635,17 @@ fn a_large_import_at_the_default_batch_size_commits_larger_batches_and_a_chosen_
     assert_eq!(deferral::batch_size(true, 100), 100);
     assert!(deferral::cache_kib(true) > deferral::cache_kib(false));
 }
+
+#[test]
+fn a_large_import_during_a_first_sync_that_set_indexes_aside_keeps_them() {
+    use crate::store::deferred_indexes::{defer_search, drop_recording, finish_if_pending};
+    let s = store();
+    defer_search(s.conn(), &[]).unwrap();
+    assert!(!deferral::begin(s.conn(), as_large_as(50_000)).unwrap());
+    finish_if_pending(s.conn()).unwrap();
+    drop_recording(s.conn(), &["lead_by_email"]).unwrap();
+    assert!(!deferral::begin(s.conn(), as_large_as(50_000)).unwrap());
+    finish_if_pending(s.conn()).unwrap();
+    assert!(deferral::begin(s.conn(), as_large_as(50_000)).unwrap());
+    deferral::finish(s.conn()).unwrap();
+}
