@@ -69,6 +69,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> CliResult {
         office: args.office,
         actor: ctx.actor().to_string(),
         batch_size: args.batch_size,
+        longest_batch: import::LONGEST_BATCH,
         format: args.format.map(|f| match f {
             FormatArg::Csv => Format::Csv,
             FormatArg::Jsonl => Format::Jsonl,

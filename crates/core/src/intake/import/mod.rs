@@ -2,7 +2,8 @@
 //!
 //! Streaming in two stages: a reader thread parses and normalises rows and hands them over a
 //! bounded channel (so memory stays flat however large the file), while the calling thread
-//! records them through `intake` in transactions of `batch_size` rows. A crash loses at most the
+//! records them through `intake` in transactions of `batch_size` rows (fewer when a batch has
+//! held the write lock for `longest_batch`). A crash loses at most the
 //! open batch, never part of a row; re-running the file skips what was recorded (submission ids,
 //! or content keys for rows without one), so it completes the import and imports nothing twice.
 
@@ -22,10 +23,17 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Rows per transaction by default: large enough to amortise commits, small enough that a crash
 /// loses little and the WAL stays small.
 pub const DEFAULT_BATCH_SIZE: usize = 5_000;
+
+/// The longest one batch holds the write lock. The window, `sync` and a second CLI wait at most
+/// 5 s for it (`busy_timeout`); a large import's 16,000-row batch takes over a second even on a
+/// quiet laptop, so on a slow or loaded one the batch ends early instead of making their writes
+/// fail.
+pub const LONGEST_BATCH: Duration = Duration::from_secs(1);
 
 /// At most this many row errors and warnings are listed; the counts stay exact.
 pub const MAX_LISTED: usize = 10_000;
@@ -67,6 +75,8 @@ pub struct ImportOptions {
     pub actor: String,
     /// Rows per transaction.
     pub batch_size: usize,
+    /// A batch also ends once it has held the write lock this long (`LONGEST_BATCH`).
+    pub longest_batch: Duration,
     /// The file's format; None guesses from the file name.
     pub format: Option<Format>,
     /// Set (from another thread) to stop after the batch being written: the batches committed
@@ -98,6 +108,7 @@ impl Default for ImportOptions {
             office: None,
             actor: "import".into(),
             batch_size: DEFAULT_BATCH_SIZE,
+            longest_batch: LONGEST_BATCH,
             format: None,
             cancel: None,
             after_batch: None,
@@ -223,8 +234,10 @@ pub fn import_reader<R: Read + Send>(
                 let batch_size = deferral::batch_size(deferred, options.batch_size).max(1);
                 let cancel = options.cancel.as_deref();
                 let after = options.after_batch.as_ref();
+                let longest = options.longest_batch;
                 write(
-                    store, receiver, &mut ctx, batch_size, &bytes, total, cancel, after, progress,
+                    store, receiver, &mut ctx, batch_size, longest, &bytes, total, cancel, after,
+                    progress,
                 )
             })
         });
@@ -372,6 +385,7 @@ fn write(
     receiver: Receiver<Vec<Item>>,
     ctx: &mut IntakeContext,
     batch_size: usize,
+    longest_batch: Duration,
     bytes: &AtomicU64,
     total: u64,
     cancel: Option<&AtomicBool>,
@@ -388,9 +402,10 @@ fn write(
         // Another process may have erased someone, or added leads, since the last batch.
         ctx.refresh(&tx)?;
         bulk.begin(&tx)?;
+        let opened = Instant::now();
         let mut rows = 0;
         let mut recorded = Vec::new();
-        while rows < batch_size {
+        while rows < batch_size && (rows == 0 || opened.elapsed() < longest_batch) {
             let Some(item) = items.next() else {
                 finished = true;
                 break;

@@ -429,6 +429,37 @@ fn progress_is_reported_after_each_batch() {
 }
 
 #[test]
+fn a_batch_that_held_the_write_lock_its_longest_commits_early() {
+    let mut s = store();
+    let text = good_rows();
+    let mut seen = Vec::new();
+    // Every batch has held the lock "too long" after its first row: one row per commit, and
+    // the rows still all land once.
+    let options = ImportOptions {
+        batch_size: 1_000,
+        longest_batch: Duration::ZERO,
+        ..ImportOptions::default()
+    };
+    let report = import_reader(
+        &mut s,
+        text.as_bytes(),
+        text.len() as u64,
+        Format::Csv,
+        &options,
+        &mut |p| seen.push(p.counts.read),
+    )
+    .unwrap();
+    assert_eq!(seen, [1, 2, 3, 3]);
+    assert_eq!(report.counts.read, 3);
+    let default = ImportOptions::default();
+    assert_eq!(default.longest_batch, LONGEST_BATCH);
+    assert!(
+        LONGEST_BATCH < Duration::from_secs(5),
+        "under the busy timeout"
+    );
+}
+
+#[test]
 fn a_missing_file_is_an_io_error() {
     let mut s = store();
     let err = import_file(
