@@ -4,6 +4,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_protocol::ErrorBody;
 
+/// What a client is told when the database stayed too busy to take its request.
+const BUSY_MESSAGE: &str =
+    "the server's database is busy with other writers; nothing was written, try again shortly";
+
+/// Seconds a client waits before repeating a request the busy database refused.
+const BUSY_RETRY_AFTER: &str = "1";
+
 /// Result with `ServerError`.
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 
@@ -51,6 +58,10 @@ pub enum ServerError {
     TooMany(String),
     #[error("storage: {0}")]
     Store(String),
+    /// The database kept refusing a transaction because concurrent ones won (PostgreSQL's
+    /// serialization failures outlasted the retries): nothing was written, try again soon.
+    #[error("storage busy: {0}")]
+    Busy(String),
     #[error("{0}")]
     Internal(String),
     #[error("{context}: {source}")]
@@ -79,6 +90,7 @@ impl ServerError {
             ServerError::ReplicaReused(_) => "replica_reused",
             ServerError::ServerRunning(_) => "server_running",
             ServerError::TooMany(_) => "too_many_streams",
+            ServerError::Busy(_) => "busy",
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => "internal",
         }
     }
@@ -102,6 +114,7 @@ impl ServerError {
             | ServerError::ReplicaReused(_)
             | ServerError::ServerRunning(_) => StatusCode::CONFLICT,
             ServerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServerError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Store(_) | ServerError::Internal(_) | ServerError::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -139,7 +152,10 @@ impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let status = self.status();
         // Internal details go to the operator's log, not to the client.
-        let message = if status.is_server_error() {
+        let message = if let ServerError::Busy(_) = self {
+            eprintln!("switchboard-server: {self}");
+            BUSY_MESSAGE.to_string()
+        } else if status.is_server_error() {
             eprintln!("switchboard-server: {self}");
             "internal error; see the server log".to_string()
         } else {
@@ -149,6 +165,13 @@ impl IntoResponse for ServerError {
             code: self.code().to_string(),
             message,
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let ServerError::Busy(_) = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(BUSY_RETRY_AFTER),
+            );
+        }
+        response
     }
 }

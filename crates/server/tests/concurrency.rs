@@ -182,3 +182,189 @@ async fn changed_offices(options: TestOptions) {
     w.server.stop().await;
 }
 both_backends!(a_push_names_the_offices_it_changed, changed_offices);
+
+/// A PostgreSQL store on a fresh schema with a one-row counter table, or `None` (after
+/// `fresh_pg_url`'s notice) when no test PostgreSQL is set. Blocking: call it off async threads.
+fn pg_counter(test: &str) -> Option<Arc<store::postgres::PgStore>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(switchboard_test_support::fresh_pg_url(test))?;
+    drop(runtime);
+    let keys = Arc::new(switchboard_server::sealing::Keyring::generate());
+    let pg = store::postgres::PgStore::connect_with_pool(&url, 8, keys).expect("connect");
+    store::write(&pg, |tx| {
+        tx.exec(
+            "CREATE TABLE race_counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+            &[],
+        )?;
+        tx.exec("INSERT INTO race_counter (id, n) VALUES (1, 0)", &[])
+    })
+    .unwrap();
+    Some(Arc::new(pg))
+}
+
+/// Makes the running statement fail as a lost serialization race (PostgreSQL's 40001).
+const LOSE_RACE: &str =
+    "DO $$ BEGIN RAISE EXCEPTION 'lost on purpose' USING ERRCODE = 'serialization_failure'; END $$";
+
+fn counter(pg: &store::postgres::PgStore) -> i64 {
+    store::read(pg, |tx| {
+        let rows = tx.query("SELECT n FROM race_counter WHERE id = 1", &[])?;
+        Ok(store::col_int(&rows[0], 0).unwrap())
+    })
+    .unwrap()
+}
+
+/// A write that lost often enough to run alone must not lose again: it waits for every writer
+/// in flight, and the snapshot it reads must include their commits. (Its lock was once taken
+/// inside its SERIALIZABLE transaction, whose snapshot predated that wait, so the writer it
+/// waited for beat it once more — under load, until the retries ran out: a 500.)
+#[test]
+fn an_escalated_write_holds_alone_against_the_writers_it_waited_for() {
+    let Some(pg) = pg_counter("an_escalated_write_holds_alone") else {
+        return;
+    };
+    let (holding_tx, holding) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel::<()>();
+    let first = {
+        let pg = pg.clone();
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            store::write(&*pg, |tx| {
+                runs += 1;
+                tx.exec("UPDATE race_counter SET n = n + 1 WHERE id = 1", &[])?;
+                holding_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                Ok(())
+            })
+            .expect("the first writer commits");
+            runs
+        })
+    };
+    holding.recv().unwrap();
+    let second = {
+        let pg = pg.clone();
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            let done = store::write(&*pg, |tx| {
+                runs += 1;
+                if runs <= 3 {
+                    // Lose the first races on purpose, so the next run is the escalated one.
+                    return tx.exec(LOSE_RACE, &[]).map(drop);
+                }
+                tx.exec("UPDATE race_counter SET n = n + 10 WHERE id = 1", &[])
+                    .map(drop)
+            });
+            (done, runs)
+        })
+    };
+    // Release the first writer only once the escalated one waits for it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store::read(&*pg, |tx| {
+        let rows = tx.query(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            &[],
+        )?;
+        Ok(store::col_int(&rows[0], 0).unwrap())
+    })
+    .unwrap()
+        == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the escalated write waits for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    go.send(()).unwrap();
+    assert_eq!(first.join().unwrap(), 1);
+    let (done, runs) = second.join().unwrap();
+    done.expect("the escalated write commits");
+    assert_eq!(runs, 4, "the write that ran alone did not lose again");
+    assert_eq!(counter(&pg), 11);
+}
+
+/// A body that lets a lost race's error go (and so commits an aborted transaction, which
+/// PostgreSQL rolls back without a word) is run again rather than reported written.
+#[test]
+fn a_lost_race_the_body_let_go_is_run_again_not_dropped() {
+    let Some(pg) = pg_counter("a_lost_race_the_body_let_go") else {
+        return;
+    };
+    let mut runs = 0;
+    store::write(&*pg, |tx| {
+        runs += 1;
+        tx.exec("UPDATE race_counter SET n = n + 1 WHERE id = 1", &[])?;
+        if runs == 1 {
+            let lost = tx.exec(LOSE_RACE, &[]);
+            assert!(lost.is_err());
+        }
+        Ok(())
+    })
+    .expect("the write commits");
+    assert_eq!(runs, 2);
+    assert_eq!(
+        counter(&pg),
+        1,
+        "the write that returned Ok is in the database"
+    );
+}
+
+/// A write that loses every race gives up as "busy" (503 with Retry-After: the client tries
+/// again), not as an internal error (500).
+#[test]
+fn a_write_that_keeps_losing_is_busy_not_internal() {
+    let Some(pg) = pg_counter("a_write_that_keeps_losing") else {
+        return;
+    };
+    let mut runs = 0;
+    let failed = store::write(&*pg, |tx| {
+        runs += 1;
+        tx.exec(LOSE_RACE, &[]).map(drop)
+    })
+    .unwrap_err();
+    assert!(runs > 3, "it was retried, alone at last: {runs} runs");
+    assert!(
+        matches!(failed, switchboard_server::ServerError::Busy(_)),
+        "{failed:?}"
+    );
+    assert_eq!(failed.status().as_u16(), 503);
+    assert_eq!(failed.code(), "busy");
+    let response = axum::response::IntoResponse::into_response(failed);
+    assert_eq!(response.headers()["retry-after"], "1");
+}
+
+/// Many writers reading then writing one row at once (the merge's pattern, at its most
+/// contested): every write commits — none comes back as an error — and none is lost.
+#[test]
+fn many_writers_on_one_row_all_commit() {
+    const THREADS: i64 = 16;
+    const WRITES: i64 = 15;
+    let Some(pg) = pg_counter("many_writers_on_one_row_all_commit") else {
+        return;
+    };
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let pg = pg.clone();
+            std::thread::spawn(move || {
+                for _ in 0..WRITES {
+                    store::write(&*pg, |tx| {
+                        let rows = tx.query("SELECT n FROM race_counter WHERE id = 1", &[])?;
+                        let n = store::col_int(&rows[0], 0).unwrap();
+                        tx.exec(
+                            "UPDATE race_counter SET n = ?1 WHERE id = 1",
+                            &[(n + 1).into()],
+                        )
+                    })
+                    .expect("a contested write commits");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer");
+    }
+    assert_eq!(counter(&pg), THREADS * WRITES);
+}

@@ -54,13 +54,15 @@ fn pool_size() -> Result<usize> {
 const NUMBERING_LOCK: i64 = 7002;
 
 /// Advisory lock key every write transaction holds shared, and one that lost
-/// `ESCALATE_AFTER` races holds alone, so it cannot lose again.
+/// `ESCALATE_AFTER` races holds alone (taken before it begins: `PgStore::attempt`), so it
+/// cannot lose again.
 const ESCALATION_LOCK: i64 = 7003;
 
 /// Lost races after which a write runs alone.
 const ESCALATE_AFTER: u32 = 3;
 
-/// How many times a write that lost a serialization conflict runs again before giving up.
+/// How many times a write that lost a serialization conflict runs in all before giving up
+/// as `ServerError::Busy` (503, the client tries again later).
 const MAX_ATTEMPTS: u32 = 10;
 
 /// Change rows per multi-row insert.
@@ -506,14 +508,23 @@ impl PgStore {
         loop {
             attempt += 1;
             let mut conn = self.take()?;
-            let alone = attempt > ESCALATE_AFTER;
-            let (outcome, lost) = self.attempt(&mut conn, write, alone, body);
+            let alone = write && attempt > ESCALATE_AFTER;
+            let tried = self.attempt(&mut conn, write, alone, body);
             // An error of ours (not of the connection) leaves the connection usable: the
             // transaction rolled back when it was dropped.
-            let healthy = !conn.client.is_closed();
+            let healthy = tried.reusable && !conn.client.is_closed();
             self.give_back(conn, healthy);
-            if outcome.is_ok() || !lost || attempt >= MAX_ATTEMPTS {
-                return outcome;
+            match tried.outcome {
+                Ok(()) => return Ok(()),
+                Err(e) if !tried.lost => return Err(e),
+                // Still losing after running alone: the database is too busy (or another
+                // program writes to it); the client tries again later (503, Retry-After).
+                Err(e) if attempt >= MAX_ATTEMPTS => {
+                    return Err(ServerError::Busy(format!(
+                        "{e} (lost {attempt} serialization races in a row)"
+                    )))
+                }
+                Err(_) => {}
             }
             // Let the winner commit before trying again; a little jitter keeps the losers of
             // one race from meeting again.
@@ -525,9 +536,41 @@ impl PgStore {
         }
     }
 
-    /// One try of a transaction: its outcome, and whether it failed only because a concurrent
-    /// transaction won.
-    fn attempt(
+    /// One try of a transaction. A write that runs alone takes `ESCALATION_LOCK` for itself
+    /// BEFORE its transaction begins: a `SERIALIZABLE` transaction's snapshot is taken at its
+    /// first statement, so a lock taken inside it would leave it a snapshot from before the
+    /// commits of the writers it waited for, and it would lose to them once more.
+    fn attempt(&self, conn: &mut Conn, write: bool, alone: bool, body: TxBody<'_>) -> Tried {
+        if alone {
+            if let Err(e) = conn
+                .client
+                .execute("SELECT pg_advisory_lock($1)", &[&ESCALATION_LOCK])
+            {
+                return Tried {
+                    lost: lost_race(&e),
+                    outcome: Err(pg_err(e)),
+                    reusable: true,
+                };
+            }
+        }
+        let (outcome, lost) = self.transaction(conn, write, alone, body);
+        // A session lock outlives the transaction: a connection that cannot let go of it is
+        // closed instead, which lets go of it.
+        let reusable = !alone
+            || conn
+                .client
+                .execute("SELECT pg_advisory_unlock($1)", &[&ESCALATION_LOCK])
+                .is_ok_and(|rows| rows == 1);
+        Tried {
+            outcome,
+            lost,
+            reusable,
+        }
+    }
+
+    /// The transaction of one try: its outcome, and whether it failed only because a
+    /// concurrent transaction won.
+    fn transaction(
         &self,
         conn: &mut Conn,
         write: bool,
@@ -549,13 +592,13 @@ impl PgStore {
             Err(e) => return (Err(pg_err(e)), false),
         };
         let mut handle = PgTx::new(&mut tx, statements, &self.keyring);
-        let escalation = if alone {
-            "SELECT pg_advisory_xact_lock(?1)"
-        } else {
-            "SELECT pg_advisory_xact_lock_shared(?1)"
-        };
-        let done = if write {
-            handle.exec(escalation, &[ESCALATION_LOCK.into()]).map(drop)
+        let done = if write && !alone {
+            handle
+                .exec(
+                    "SELECT pg_advisory_xact_lock_shared(?1)",
+                    &[ESCALATION_LOCK.into()],
+                )
+                .map(drop)
         } else {
             Ok(())
         };
@@ -563,8 +606,19 @@ impl PgStore {
             .and_then(|()| body(&mut handle))
             .and_then(|()| handle.number_changes());
         let lost = handle.lost_race;
-        if let Err(e) = done {
-            return (Err(e), lost);
+        match done {
+            Err(e) => return (Err(e), lost),
+            // The body went on past a lost race (a statement's error it let go): PostgreSQL
+            // aborted the transaction, and its COMMIT would roll back without an error.
+            Ok(()) if lost => {
+                return (
+                    Err(ServerError::Store(
+                        "a statement lost a serialization race and the transaction went on".into(),
+                    )),
+                    true,
+                )
+            }
+            Ok(()) => {}
         }
         match tx.commit() {
             Ok(()) => (Ok(()), false),
@@ -574,6 +628,15 @@ impl PgStore {
             }
         }
     }
+}
+
+/// What one try of a transaction came to.
+struct Tried {
+    outcome: Result<()>,
+    /// It failed only because a concurrent transaction won: run it again.
+    lost: bool,
+    /// The connection may go back to the pool (it holds no session lock).
+    reusable: bool,
 }
 
 impl Drop for PgStore {
