@@ -118,15 +118,25 @@ pub fn encode_value(tree: &Value) -> Vec<u8> {
 /// Compresses packed MessagePack with dictionary 1: no checksum, content size or dictionary id
 /// in the frame.
 pub fn compress(packed: &[u8]) -> Vec<u8> {
-    use zstd::zstd_safe::CParameter;
     let level = if packed.len() <= SMALL_BODY {
         SMALL_LEVEL
     } else {
         LARGE_LEVEL
     };
+    frame_compressor(encoder_dictionary(level))
+        .compress(packed)
+        .expect("zstd compresses a buffer in memory")
+}
+
+/// A compression context over `dictionary` (dictionary 1 prepared at some level) that writes
+/// the frame every packed body has: no checksum, content size or dictionary id. For a caller
+/// that keeps its own context or level (the server's large pages).
+pub fn frame_compressor(
+    dictionary: &'static zstd::dict::EncoderDictionary<'static>,
+) -> zstd::bulk::Compressor<'static> {
+    use zstd::zstd_safe::CParameter;
     let mut compressor =
-        zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary(level))
-            .expect("a zstd context");
+        zstd::bulk::Compressor::with_prepared_dictionary(dictionary).expect("a zstd context");
     for parameter in [
         CParameter::ChecksumFlag(false),
         CParameter::ContentSizeFlag(false),
@@ -137,8 +147,6 @@ pub fn compress(packed: &[u8]) -> Vec<u8> {
             .expect("a valid zstd parameter");
     }
     compressor
-        .compress(packed)
-        .expect("zstd compresses a buffer in memory")
 }
 
 /// Reads a packed body into `T`: at most `limit` bytes once decompressed.

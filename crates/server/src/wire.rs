@@ -316,7 +316,6 @@ const PAGE_LEVEL: i32 = 3;
 pub fn compress_page(packed_page: &[u8]) -> Vec<u8> {
     use std::cell::RefCell;
     use std::sync::OnceLock;
-    use zstd::zstd_safe::CParameter;
     if packed_page.len() <= PAGE_FROM {
         return packed::compress(packed_page);
     }
@@ -330,23 +329,8 @@ pub fn compress_page(packed_page: &[u8]) -> Vec<u8> {
         zstd::dict::EncoderDictionary::copy(bytes, PAGE_LEVEL)
     });
     COMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if cell.is_none() {
-            let mut compressor = zstd::bulk::Compressor::with_prepared_dictionary(dictionary)
-                .expect("a zstd context");
-            for parameter in [
-                CParameter::ChecksumFlag(false),
-                CParameter::ContentSizeFlag(false),
-                CParameter::DictIdFlag(false),
-            ] {
-                compressor
-                    .set_parameter(parameter)
-                    .expect("a valid zstd parameter");
-            }
-            *cell = Some(compressor);
-        }
-        cell.as_mut()
-            .expect("set above")
+        cell.borrow_mut()
+            .get_or_insert_with(|| packed::frame_compressor(dictionary))
             .compress(packed_page)
             .expect("zstd compresses a buffer in memory")
     })
