@@ -202,38 +202,42 @@ async fn cached_pages_equal_fresh_ones(options: TestOptions) {
     assert_eq!(cached, typed);
 }
 
-/// `GET /v1/changes` in the packed form, as `switchboard_sync::Client` asks for it.
-async fn pull_packed(client: &ApiClient, after: i64) -> ChangesPage {
-    let response = client
-        .http
-        .get(format!(
-            "{}/v1/changes?after={after}&limit={MAX_PAGE}",
-            client.base
-        ))
-        .header("accept", PACKED_CONTENT_TYPE)
+/// `GET /v1/changes` of one whole page, asking for `accept` (JSON when none); fails unless 2xx.
+async fn changes_response(
+    client: &ApiClient,
+    after: i64,
+    accept: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client.http.get(format!(
+        "{}/v1/changes?after={after}&limit={MAX_PAGE}",
+        client.base
+    ));
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request
         .bearer_auth(client.token.expose())
         .send()
         .await
         .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
+    response
+}
+
+/// `GET /v1/changes` in the packed form, as `switchboard_sync::Client` asks for it.
+async fn pull_packed(client: &ApiClient, after: i64) -> ChangesPage {
+    let response = changes_response(client, after, Some(PACKED_CONTENT_TYPE)).await;
     assert_eq!(response.headers()["content-type"], PACKED_CONTENT_TYPE);
     packed::decode(&response.bytes().await.unwrap(), 1 << 30).unwrap()
 }
 
 /// `GET /v1/changes` as JSON text.
 async fn pull_text(client: &ApiClient, after: i64) -> String {
-    let response = client
-        .http
-        .get(format!(
-            "{}/v1/changes?after={after}&limit={MAX_PAGE}",
-            client.base
-        ))
-        .bearer_auth(client.token.expose())
-        .send()
+    changes_response(client, after, None)
         .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    response.text().await.unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 both_backends!(
