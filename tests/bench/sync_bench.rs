@@ -57,6 +57,26 @@ fn write_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// Pages this connection wrote out of its page cache (`SQLITE_DBSTATUS_CACHE_WRITE`: into the
+/// WAL at commit) and of those, the ones written mid-transaction because the cache was full of
+/// dirty pages (`SQLITE_DBSTATUS_CACHE_SPILL`), since it opened.
+fn cache_writes(conn: &rusqlite::Connection) -> (i32, i32) {
+    let status = |op| {
+        let (mut current, mut high) = (0, 0);
+        // SAFETY: the handle is this open connection's, used on this thread only, and the
+        // call only reads its counters into the two integers.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_db_status(conn.handle(), op, &mut current, &mut high, 0)
+        };
+        assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+        current
+    };
+    (
+        status(rusqlite::ffi::SQLITE_DBSTATUS_CACHE_WRITE),
+        status(rusqlite::ffi::SQLITE_DBSTATUS_CACHE_SPILL),
+    )
+}
+
 /// Size of a replica: its database file plus what is left in its WAL.
 fn file_size(db: &std::path::Path) -> u64 {
     let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
@@ -148,16 +168,19 @@ async fn main() {
             let secs = start.elapsed().as_secs_f64();
             let written = write_bytes().saturating_sub(written_before);
             let size = file_size(&fresh.path);
+            let (pages_written, spilled) = cache_writes(fresh.store.conn());
             let rows = fresh
                 .count("SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)");
             let ratio = written as f64 / size as f64;
             eprintln!(
-                "first sync ({}{}): {rows} rows ({} changes) in {secs:.2}s; wrote {:.0} MB for a {:.0} MB replica ({ratio:.2}x)",
+                "first sync ({}{}): {rows} rows ({} changes) in {secs:.2}s; wrote {:.0} MB for a {:.0} MB replica ({ratio:.2}x); {} commits, {pages_written} pages out of the cache ({:.0} MB, {spilled} spilled mid-transaction)",
                 if encrypted { "encrypted" } else { "plain" },
                 if replay { ", replayed as before" } else { ", bulk" },
                 report.pulled,
                 written as f64 / 1e6,
                 size as f64 / 1e6,
+                report.commits,
+                pages_written as f64 * 4096.0 / 1e6,
             );
             if replay {
                 secs_replay.push(secs);

@@ -63,6 +63,9 @@ pub struct SyncReport {
     pub cursor: i64,
     /// This sync was the replica's first and loaded in bulk (`replica::bulk`).
     pub bulk_load: bool,
+    /// Transactions the pulled pages were committed in (each writes the pages it dirtied
+    /// into the WAL).
+    pub commits: u64,
 }
 
 /// Progress of a sync, for the CLI's progress line and the desktop's status bar.
@@ -374,7 +377,13 @@ impl Pull<'_> {
         loop {
             // Pages that arrive back to back share a transaction; it commits before the loop
             // waits for the network, so the replica's write lock is never held for a download.
-            if !next.is_ready() {
+            // A bulk first sync applies faster than pages arrive, so that rule committed after
+            // nearly every page, and each commit writes every page the batch dirtied into the
+            // WAL again (5–7× the final file was written): it waits up to `BULK_PAGE_WAIT` for
+            // the next page with the batch open, and `REPORT_EVERY` still bounds the batch.
+            let arrived = next.is_ready()
+                || (self.report.bulk_load && next.arrives_within(BULK_PAGE_WAIT).await);
+            if !arrived {
                 writer.commit(self.report, self.progress)?;
             }
             let page = match next.page().await {
@@ -408,7 +417,12 @@ impl Pull<'_> {
 /// How long applied pages may wait in an open batch: a long first sync commits (and reports its
 /// progress) at least this often, so the window's queue fills while pages arrive, at the cost
 /// of about one extra commit a second.
-const REPORT_EVERY: Duration = Duration::from_secs(1);
+pub const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a bulk first sync waits for the next page with its batch open before it commits:
+/// a page takes tens of milliseconds to arrive, and the write lock is then held for at most
+/// `REPORT_EVERY` plus this, far below the busy timeout another writer on the replica waits.
+const BULK_PAGE_WAIT: Duration = Duration::from_millis(500);
 
 /// The changes a sync brings in all, while it pulls: those pulled since the pull started at
 /// `start` (cursor, changes pulled before), scaled by how much of the sequence range up to the
@@ -488,10 +502,15 @@ impl<'c> PageWriter<'c> {
         Ok(())
     }
 
-    fn commit(&mut self, report: &SyncReport, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+    fn commit(
+        &mut self,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<()> {
         self.batch.commit()?;
         self.committed = std::time::Instant::now();
         if self.unreported > 0 {
+            report.commits += 1;
             progress(Progress::Pulled {
                 changes: std::mem::take(&mut self.unreported),
                 total: report.pulled,
@@ -504,33 +523,60 @@ impl<'c> PageWriter<'c> {
 }
 
 /// A pull running as its own task; dropping it cancels the request.
-struct Prefetch(tokio::task::JoinHandle<Result<switchboard_protocol::ChangesPage>>);
+struct Prefetch {
+    task: tokio::task::JoinHandle<Result<switchboard_protocol::ChangesPage>>,
+    /// The task's outcome once `arrives_within` has awaited it.
+    arrived: Option<Result<switchboard_protocol::ChangesPage>>,
+}
 
 impl Prefetch {
     fn start(client: &Client, token: &Secret, own: &Own, after: i64, wait: u32) -> Prefetch {
         let (client, token, own) = (client.clone(), token.clone(), own.clone());
-        Prefetch(tokio::spawn(async move {
-            client
-                .pull_from(&token, Some(&own), after, MAX_PAGE, wait)
-                .await
-        }))
+        Prefetch {
+            task: tokio::spawn(async move {
+                client
+                    .pull_from(&token, Some(&own), after, MAX_PAGE, wait)
+                    .await
+            }),
+            arrived: None,
+        }
     }
 
     /// Whether the page has arrived (or the request failed), so awaiting it will not wait.
     fn is_ready(&self) -> bool {
-        self.0.is_finished()
+        self.arrived.is_some() || self.task.is_finished()
+    }
+
+    /// Waits up to `wait` for the page; whether it arrived (or the request failed).
+    async fn arrives_within(&mut self, wait: Duration) -> bool {
+        if self.arrived.is_none() {
+            if let Ok(joined) = tokio::time::timeout(wait, &mut self.task).await {
+                self.arrived = Some(Self::outcome(joined));
+            }
+        }
+        self.arrived.is_some()
     }
 
     async fn page(&mut self) -> Result<switchboard_protocol::ChangesPage> {
-        (&mut self.0)
-            .await
-            .map_err(|e| SyncError::Network(format!("the pull stopped: {e}")))?
+        match self.arrived.take() {
+            Some(outcome) => outcome,
+            None => Self::outcome((&mut self.task).await),
+        }
+    }
+
+    fn outcome(
+        joined: std::result::Result<
+            Result<switchboard_protocol::ChangesPage>,
+            tokio::task::JoinError,
+        >,
+    ) -> Result<switchboard_protocol::ChangesPage> {
+        joined.map_err(|e| SyncError::Network(format!("the pull stopped: {e}")))?
     }
 }
 
 impl Drop for Prefetch {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -688,7 +734,7 @@ async fn wait_for_work(
                         let mut writer = PageWriter::new(store, cursor, 0);
                         writer.finished = !page.has_more;
                         writer.apply(&page, &mut report)?;
-                        writer.commit(&report, progress)?;
+                        writer.commit(&mut report, progress)?;
                     }
                     Ok(_) => {}
                     Err(e) if e.is_transient() => {
@@ -740,7 +786,50 @@ fn data_version(store: &Store) -> Result<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::estimate;
+    use super::{estimate, Prefetch, SyncError};
+    use std::time::Duration;
+
+    fn page(next_cursor: i64) -> switchboard_protocol::ChangesPage {
+        switchboard_protocol::ChangesPage {
+            changes: Vec::new(),
+            next_cursor,
+            has_more: false,
+            role: None,
+            head_cursor: None,
+        }
+    }
+
+    fn prefetch_after(delay: Duration, next_cursor: i64) -> Prefetch {
+        Prefetch {
+            task: tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                Ok(page(next_cursor))
+            }),
+            arrived: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_prefetched_page_awaited_for_a_while_is_kept_for_the_pull() {
+        // Arrives within the wait: kept, and handed out once.
+        let mut soon = prefetch_after(Duration::from_millis(20), 7);
+        assert!(soon.arrives_within(Duration::from_secs(5)).await);
+        assert!(soon.is_ready());
+        assert!(soon.arrives_within(Duration::ZERO).await);
+        assert_eq!(soon.page().await.unwrap().next_cursor, 7);
+        // Later than the wait: not ready yet, and the pull still gets it by awaiting.
+        let mut late = prefetch_after(Duration::from_millis(300), 9);
+        assert!(!late.arrives_within(Duration::from_millis(10)).await);
+        assert!(!late.is_ready());
+        assert_eq!(late.page().await.unwrap().next_cursor, 9);
+        // A failed request counts as arrived (awaiting it does not wait) and keeps its error.
+        let mut failed = Prefetch {
+            task: tokio::spawn(async { Err(SyncError::Network("cut".into())) }),
+            arrived: None,
+        };
+        assert!(failed.arrives_within(Duration::from_secs(5)).await);
+        assert!(matches!(failed.page().await, Err(SyncError::Network(_))));
+    }
 
     #[test]
     fn the_expected_changes_scale_with_the_share_of_the_range_covered() {
