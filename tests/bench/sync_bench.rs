@@ -250,6 +250,37 @@ async fn main() {
             std::fs::write(&path, body).unwrap();
             eprintln!("pages written to {path}");
         }
+        // The client's share of the fetch: the same pages in the packed form the server sends,
+        // decoded as the client decodes them, step by step (zstd with the dictionary, MessagePack
+        // into a JSON tree, the tree into a `ChangesPage`); and what writing that form costs.
+        {
+            use switchboard_protocol::packed;
+            let start = Instant::now();
+            let bodies: Vec<Vec<u8>> = pages.iter().map(packed::encode).collect();
+            let encode = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let unzstd: Vec<Vec<u8>> = bodies
+                .iter()
+                .map(|b| packed::decompress(b, 1 << 30).unwrap())
+                .collect();
+            let decompress = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let trees: Vec<serde_json::Value> =
+                unzstd.iter().map(|b| packed::unpack(b).unwrap()).collect();
+            let unpack = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let decoded: Vec<ChangesPage> = trees
+                .into_iter()
+                .map(|t| serde_json::from_value(t).unwrap())
+                .collect();
+            let shape = start.elapsed().as_secs_f64();
+            assert_eq!(decoded.len(), pages.len());
+            eprintln!(
+                "client decode of the {} packed pages ({:.1} MB): zstd {decompress:.2}s, MessagePack to tree {unpack:.2}s, tree to pages {shape:.2}s; packed::encode of them {encode:.2}s",
+                pages.len(),
+                bodies.iter().map(Vec::len).sum::<usize>() as f64 / 1e6
+            );
+        }
         let mut target = hub.replica("mona").await;
         let start = Instant::now();
         // As the engine applies a fresh replica's pages that arrive back to back: in batches,
