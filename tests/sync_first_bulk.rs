@@ -358,6 +358,8 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
     let sync = |log: &std::path::Path| {
         std::process::Command::new(support::binary())
             .args(["--db", path.to_str().unwrap(), "sync"])
+            // This test is about the bulk load, also when the others run replayed.
+            .env(switchboard_sync::engine::FIRST_SYNC_VAR, "bulk")
             .env("SWITCHBOARD_TOKEN", token.expose())
             .env(
                 "SWITCHBOARD_DB_KEY",
