@@ -25,6 +25,13 @@ const QUEUE_INDEXES: [&str; 3] = ["lead_new_queue", "lead_open_queue", "lead_due
 /// Whether indexes set aside by a bulk load are waiting to be built.
 const PENDING: &str = "SELECT count(*) FROM setting WHERE key = 'bulk_load_indexes'";
 
+/// Whether the leads' full-text index set aside by a bulk load is waiting to be rebuilt.
+const SEARCH_PENDING: &str = "SELECT count(*) FROM setting WHERE key = 'bulk_load_search'";
+
+/// Leads without a full-text entry (the index is contentless: entries are matched by rowid).
+const UNINDEXED: &str = "SELECT count(*) FROM lead WHERE status <> 'erased'
+     AND rowid NOT IN (SELECT rowid FROM lead_search)";
+
 fn has_index(sandbox: &Sandbox, name: &str) -> bool {
     sandbox.count(&format!(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '{name}'"
@@ -90,11 +97,16 @@ fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
         sandbox.count(PENDING)
     );
     assert_eq!(sandbox.count(PENDING), 1);
+    // The leads' full-text entries were left for the import's end too.
+    assert_eq!(sandbox.count(SEARCH_PENDING), 1);
+    assert!(sandbox.count(UNINDEXED) > 0);
     let found = sandbox.run(&["leads", "search", "a"]);
     found.no_panic();
     found.ok();
     assert!(QUEUE_INDEXES.iter().all(|i| has_index(&sandbox, i)));
     assert_eq!(sandbox.count(PENDING), 0);
+    assert_eq!(sandbox.count(SEARCH_PENDING), 0);
+    assert_eq!(sandbox.count(UNINDEXED), 0, "every lead searchable again");
     // Whole batches only: a crash never leaves part of a transaction behind.
     assert_eq!(
         sandbox
@@ -142,6 +154,10 @@ fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
         "every index back after the re-run"
     );
     assert_eq!(sandbox.count(PENDING), 0);
+    assert_eq!(sandbox.count(SEARCH_PENDING), 0);
+    assert_eq!(sandbox.count(UNINDEXED), 0);
+    let entries = "SELECT count(*) FROM lead_search";
+    assert_eq!(sandbox.count(entries), fresh.count(entries));
     assert_eq!(
         sandbox.count("SELECT count(*) FROM lead INDEXED BY lead_open_queue WHERE status IN ('new', 'working')"),
         sandbox.count("SELECT count(*) FROM lead WHERE status IN ('new', 'working')"),

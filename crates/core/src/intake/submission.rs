@@ -298,7 +298,7 @@ fn record_with(
             match bulk.as_deref_mut() {
                 Some(b) => {
                     let clock = b.stamp(conn, ctx.now)?;
-                    leads::insert_stamped(conn, &lead_id, &lead, ctx.now, &clock)?;
+                    leads::insert_stamped(conn, &lead_id, &lead, ctx.now, &clock, b.search())?;
                 }
                 None => leads::insert(conn, &lead_id, &lead, ctx.now)?,
             }

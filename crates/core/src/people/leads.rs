@@ -163,16 +163,18 @@ pub fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
 /// Creates a lead with id `id` inside the caller's transaction.
 pub fn insert(conn: &Connection, id: &str, lead: &NewLead, at: DateTime<Utc>) -> Result<()> {
     let clock = next_hlc(conn, at)?;
-    insert_stamped(conn, id, lead, at, &clock)
+    insert_stamped(conn, id, lead, at, &clock, true)
 }
 
-/// `insert` with a clock stamp the caller took (a bulk writer reserves stamps per transaction).
+/// `insert` with a clock stamp the caller took (a bulk writer reserves stamps per transaction),
+/// and without the full-text entry unless `search` (a bulk load rebuilds them: `REBUILD_SEARCH`).
 pub fn insert_stamped(
     conn: &Connection,
     id: &str,
     lead: &NewLead,
     at: DateTime<Utc>,
     clock: &Hlc,
+    search: bool,
 ) -> Result<()> {
     let clock = clock.to_string();
     // Every group starts with the same stamp: kept once, the others say so (`SAME_CLOCK`).
@@ -198,16 +200,12 @@ pub fn insert_stamped(
         clock,
     ])?;
     let rowid = conn.last_insert_rowid();
-    conn.prepare_cached(
-        "INSERT INTO lead_search(rowid, name, company, email, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        rowid,
-        lead.name,
-        lead.company,
-        lead.email,
-        lead.phone
-    ])?;
+    if search {
+        conn.prepare_cached(
+            "INSERT INTO lead_search(rowid, name, company, email, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![rowid, lead.name, lead.company, lead.email, lead.phone])?;
+    }
     // One outbox entry for a new lead: the push sends every field group.
     outbox::enqueue(conn, Entity::LeadFields, id, Some("*"))?;
     Ok(())

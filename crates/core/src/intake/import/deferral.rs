@@ -7,10 +7,16 @@
 //! kept by `store::deferred_indexes` in the transaction that drops them, so an import killed half
 //! way leaves a file that rebuilds them when it is next opened (`Store::open`); queries are
 //! correct without them, only slower, while the import runs.
+//!
+//! The leads' full-text index is set aside the same way (`deferred_indexes::defer_search`):
+//! entries written one lead at a time cost more than the lead row and its B-tree indexes
+//! (tokenising, and FTS5 merging its segments again and again), while one rebuild at the end
+//! writes each term's list once. Until the import ends, a search misses the leads it has
+//! created so far (leads from before, and merges into them, are found as always).
 
 use crate::error::{CoreError, Result};
 use crate::store::deferred_indexes::{
-    drop_recording, finish_if_pending, immediate, search_deferred, PENDING,
+    defer_search, drop_recording, finish_if_pending, immediate, search_deferred, PENDING,
 };
 use crate::store::settings::get_setting;
 use rusqlite::Connection;
@@ -70,8 +76,10 @@ fn is_large(conn: &Connection, total_bytes: u64) -> Result<bool> {
     Ok(leads <= rows)
 }
 
-/// Drops the deferred indexes for a large import, unless another bulk load (a first sync) has
-/// indexes or the full-text entries set aside already. Returns whether it did.
+/// Drops the deferred indexes for a large import and sets the leads' full-text index aside
+/// (new leads go in without their entries; the end rebuilds the whole index from the table in
+/// rowid order), unless another bulk load (a first sync) has indexes or the full-text entries
+/// set aside already. Returns whether it did.
 pub fn begin(conn: &Connection, total_bytes: u64) -> Result<bool> {
     if !is_large(conn, total_bytes)? {
         return Ok(false);
@@ -81,6 +89,7 @@ pub fn begin(conn: &Connection, total_bytes: u64) -> Result<bool> {
         return Ok(false);
     }
     drop_recording(&tx, DEFERRED)?;
+    defer_search(&tx, &[crate::people::leads::REBUILD_SEARCH])?;
     tx.commit()?;
     Ok(true)
 }

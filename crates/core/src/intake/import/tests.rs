@@ -680,3 +680,114 @@ fn a_large_import_during_a_first_sync_that_set_indexes_aside_keeps_them() {
     assert!(deferral::begin(s.conn(), as_large_as(50_000)).unwrap());
     deferral::finish(s.conn()).unwrap();
 }
+
+/// How many leads the full-text index finds for `query` (an FTS5 match).
+fn found(s: &Store, query: &str) -> i64 {
+    s.conn()
+        .query_row(
+            "SELECT count(*) FROM lead_search WHERE lead_search MATCH ?1",
+            [query],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_large_import_builds_the_full_text_entries_at_its_end_and_misses_its_leads_until_then() {
+    let mut s = store();
+    let text = demo_rows(300);
+    let during = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = during.clone();
+    let options = ImportOptions {
+        batch_size: 100,
+        after_batch: Some(AfterBatch(Arc::new(move |conn, _| {
+            let (leads, entries): (i64, i64) = conn.query_row(
+                "SELECT (SELECT count(*) FROM lead), (SELECT count(*) FROM lead_search)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let pending = crate::store::deferred_indexes::search_deferred(conn)?;
+            seen.lock().unwrap().push((leads, entries, pending));
+            Ok(())
+        }))),
+        ..ImportOptions::default()
+    };
+    let total = as_large_as(5_000);
+    let report = import_reader(&mut s, &text[..], total, Format::Csv, &options, &mut |_| {});
+    let report = report.unwrap();
+    let during = during.lock().unwrap();
+    assert!(during.len() >= 3, "{during:?}");
+    for &(leads, entries, pending) in during.iter() {
+        assert!(leads > 0 && pending, "{during:?}");
+        // Merges refresh the entry of the lead they change, so a few may be there already.
+        assert!(entries < leads / 4, "entries written per row: {during:?}");
+    }
+    drop(during);
+    assert!(!crate::store::deferred_indexes::search_deferred(s.conn()).unwrap());
+    // Afterwards the index holds exactly what one small (row by row) import of the file writes.
+    let mut whole = store();
+    let small = ImportOptions {
+        batch_size: 100,
+        ..ImportOptions::default()
+    };
+    import_reader(&mut whole, &text[..], 0, Format::Csv, &small, &mut |_| {}).unwrap();
+    assert_eq!(snapshot(&s), snapshot(&whole));
+    let created = report.counts.created as i64;
+    let email: String = s
+        .conn()
+        .query_row(
+            "SELECT email FROM lead WHERE email IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let query = format!("email : \"{email}\"");
+    assert_eq!(found(&s, &query), 1, "the last imported lead is found");
+    let entries: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM lead_search", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(entries, created);
+}
+
+#[test]
+fn a_store_opened_elsewhere_mid_import_rebuilds_the_search_and_later_leads_get_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let clock = Arc::new(FixedClock::at(at));
+    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let text = demo_rows(300);
+    let options = ImportOptions {
+        batch_size: 100,
+        ..ImportOptions::default()
+    };
+    let mut opened = 0;
+    let report = import_reader(
+        &mut s,
+        &text[..],
+        as_large_as(5_000),
+        Format::Csv,
+        &options,
+        &mut |_| {
+            // The window opening the replica after the first batch finishes what was set aside.
+            if opened == 0 {
+                let other = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+                assert!(!crate::store::deferred_indexes::search_deferred(other.conn()).unwrap());
+            }
+            opened += 1;
+        },
+    )
+    .unwrap();
+    assert!(opened >= 3);
+    let (leads, entries): (i64, i64) = s
+        .conn()
+        .query_row(
+            "SELECT (SELECT count(*) FROM lead), (SELECT count(*) FROM lead_search)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(leads as u64, report.counts.created);
+    assert_eq!(entries, leads, "every lead has its entry");
+}

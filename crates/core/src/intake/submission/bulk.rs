@@ -3,6 +3,7 @@
 use super::CleanRegistration;
 use crate::error::Result;
 use crate::hlc::Hlc;
+use crate::store::deferred_indexes::search_deferred;
 use crate::store::settings::HlcSequence;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -19,11 +20,15 @@ use rusqlite::Connection;
 ///   size is fixed (`FILTER_BYTES`), so memory stays flat however large the file. When another
 ///   connection commits between batches (`PRAGMA data_version` moves), the filter no longer
 ///   proves anything and every key is looked up from then on.
+/// - While a bulk load has the full-text index set aside (`deferred_indexes::search_deferred`),
+///   new leads go in without their entries; it is read again whenever another connection
+///   commits, since opening the store elsewhere may have rebuilt the index meanwhile.
 pub struct Bulk {
     stamps: Option<HlcSequence>,
     ids: uuid::ContextV7,
     filter: Option<Vec<u64>>,
     data_version: i64,
+    search: bool,
 }
 
 /// The Bloom filter's size: 2^27 bits, 16 MiB. With four probes per key it answers "maybe" for
@@ -48,6 +53,7 @@ impl Bulk {
             ids: uuid::ContextV7::new(),
             filter: Some(vec![0u64; FILTER_BYTES / 8]),
             data_version,
+            search: !search_deferred(conn)?,
         };
         for (kind, sql) in [
             (Key::Email, "SELECT email FROM lead WHERE email IS NOT NULL"),
@@ -75,6 +81,7 @@ impl Bulk {
         if version != self.data_version {
             self.filter = None;
             self.data_version = version;
+            self.search = !search_deferred(conn)?;
         }
         Ok(())
     }
@@ -93,6 +100,11 @@ impl Bulk {
             none => none.insert(HlcSequence::begin(conn)?),
         };
         Ok(stamps.next(now))
+    }
+
+    /// Whether new leads get their full-text entries now (else the bulk load's end builds them).
+    pub(super) fn search(&self) -> bool {
+        self.search
     }
 
     pub(super) fn new_id(&self, at: DateTime<Utc>) -> String {
