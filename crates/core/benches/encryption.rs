@@ -10,6 +10,7 @@
 //! SWITCHBOARD_BENCH_CACHE_MIB=0 (a page cache of that size instead of the store's)
 //! SWITCHBOARD_BENCH_IMPORTS=4 (imports per kind and round, alternating kinds, timed together)
 //! SWITCHBOARD_BENCH_SORTED=0 (1: the CSV in submission order, a diagnosis of row locality)
+//! SWITCHBOARD_BENCH_CIPHER=1 (only SQLCipher's per-page cost under each HMAC, `cipher_pages`)
 
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::Path;
@@ -344,7 +345,124 @@ fn sort_by_submission(csv: &Path) {
     writer.flush().unwrap();
 }
 
+/// The SQLCipher settings `cipher_pages` compares: the raw key is the same for all of them.
+const CIPHERS: [(&str, Option<&str>); 5] = [
+    ("plain", None),
+    ("HMAC-SHA512 (SQLCipher 4's default)", Some("")),
+    (
+        "HMAC-SHA256",
+        Some("PRAGMA cipher_hmac_algorithm = HMAC_SHA256;"),
+    ),
+    (
+        "HMAC-SHA256, KDF SHA256",
+        Some("PRAGMA cipher_hmac_algorithm = HMAC_SHA256; PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA256;"),
+    ),
+    // A diagnosis of the split between the cipher and the MAC, never a setting of the app: the
+    // per-page HMAC is what detects a tampered file.
+    ("no HMAC (diagnosis only)", Some("PRAGMA cipher_use_hmac = OFF;")),
+];
+
+/// Opens `db` with a raw key and the cipher settings `extra` (plain when `None`), as the
+/// store does: key first, then the settings, then the first read.
+fn open_cipher(db: &Path, extra: Option<&str>) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    if let Some(extra) = extra {
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"; {extra}", "07".repeat(32)))
+            .unwrap();
+    }
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap();
+    conn
+}
+
+/// SQLCipher's per-page cost alone, on a 50,000-row table (about 1,600 pages of 4 KiB) in WAL
+/// mode with the replica's `synchronous` and `secure_delete`: one write commit (an `UPDATE` of
+/// one row, median of `runs`), one page read (a scan through a 16-page cache, every page a
+/// miss; median of 5 scans) and one open (key, settings, first read; median of 50). Each kind
+/// in turn, `rounds` times, the order reversed every other round.
+fn cipher_pages(dir: &Path, rounds: usize, runs: usize) {
+    println!(
+        "cipher_pages: {rounds} rounds, {runs} commits each; load average at start {}",
+        load_average()
+    );
+    let mut figures: Vec<Vec<[f64; 3]>> = vec![Vec::new(); CIPHERS.len()];
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..CIPHERS.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (name, extra) = CIPHERS[i];
+            let db = dir.join("cipher.db");
+            remove(&db);
+            let conn = open_cipher(&db, extra);
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;
+                 CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+                 INSERT INTO t SELECT i, printf('%080d', i) FROM n;",
+            )
+            .unwrap();
+            let commit = time_us(runs, |n| {
+                conn.execute(
+                    "UPDATE t SET v = printf('%080d', ?1) WHERE id = ?2",
+                    [n as i64, (n * 7919 % 50_000) as i64 + 1],
+                )
+                .unwrap();
+            });
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA cache_size = 16;")
+                .unwrap();
+            let mut reads: Vec<f64> = (0..5)
+                .map(|_| {
+                    let misses = cache_misses(&conn);
+                    let t = Instant::now();
+                    let _: i64 = conn
+                        .query_row("SELECT count(*) FROM t WHERE v <> 'x'", [], |r| r.get(0))
+                        .unwrap();
+                    t.elapsed().as_secs_f64() * 1e6 / (cache_misses(&conn) - misses).max(1) as f64
+                })
+                .collect();
+            drop(conn);
+            let open = time_us(50, |_| drop(open_cipher(&db, extra)));
+            let row = [commit, median(&mut reads), open];
+            println!(
+                "round {} {name:<36} commit {:>6.2} µs | page read {:>5.2} µs | open {:>7.1} µs | load {}",
+                round + 1,
+                row[0],
+                row[1],
+                row[2],
+                load_average()
+            );
+            figures[i].push(row);
+            remove(&db);
+        }
+    }
+    println!("median of {rounds} rounds                 commit µs  page read µs  open µs");
+    for (i, (name, _)) in CIPHERS.iter().enumerate() {
+        let col = |k: usize| median(&mut figures[i].iter().map(|r| r[k]).collect::<Vec<_>>());
+        println!(
+            "{name:<36} {:>10.2} {:>13.2} {:>8.1}",
+            col(0),
+            col(1),
+            col(2)
+        );
+    }
+    println!("load average at end {}", load_average());
+}
+
 fn main() {
+    if env_usize("SWITCHBOARD_BENCH_CIPHER", 0) == 1 {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let rounds = env_usize("SWITCHBOARD_BENCH_ROUNDS", 3).max(1);
+        cipher_pages(
+            dir.path(),
+            rounds,
+            env_usize("SWITCHBOARD_BENCH_RUNS", 3000).max(1),
+        );
+        return;
+    }
     let rows = env_usize("SWITCHBOARD_BENCH_ROWS", 100_000);
     let rounds = env_usize("SWITCHBOARD_BENCH_ROUNDS", 3).max(1);
     let runs = env_usize("SWITCHBOARD_BENCH_RUNS", 300).max(1);
