@@ -34,30 +34,35 @@ pub fn write_test_key_file(dir: &Path) -> PathBuf {
     path
 }
 
-/// Opens a SQLite file for a test's own checks: an encrypted one with the test key, an
-/// unencrypted one (the server's store, a replica from before encryption) as it is. SQLite is
-/// asked which it is (no file handle of our own: closing one would drop the POSIX locks of the
-/// test's other connections to the file).
+/// Opens a SQLite file for a test's own checks: a replica with the test key in the replica's
+/// SQLCipher format (`switchboard_core::store::apply_key`), the server's encrypted store with the
+/// test key in SQLCipher's default format, an unencrypted one (the server's store, a replica from
+/// before encryption) as it is. SQLite is asked which it is (no file handle of our own: closing
+/// one would drop the POSIX locks of the test's other connections to the file).
 pub fn open_sqlite(path: &Path, flags: rusqlite::OpenFlags) -> rusqlite::Connection {
     let open = || {
         rusqlite::Connection::open_with_flags(path, flags)
             .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()))
     };
-    let keyed = open();
-    keyed
-        .execute_batch(&format!("PRAGMA key = \"x'{}'\";", test_db_key_hex()))
-        .unwrap_or_else(|e| panic!("keying {}: {e}", path.display()));
-    match keyed.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::NotADatabase =>
-        {
-            drop(keyed);
-            open()
+    let key = switchboard_core::DatabaseKey::from_hex(test_db_key_hex()).expect("the test key");
+    for replica in [true, false] {
+        let keyed = open();
+        let keying = if replica {
+            switchboard_core::store::apply_key(&keyed, &key).map_err(|e| e.to_string())
+        } else {
+            let pragma = format!("PRAGMA key = \"x'{}'\";", test_db_key_hex());
+            keyed.execute_batch(&pragma).map_err(|e| e.to_string())
+        };
+        keying.unwrap_or_else(|e| panic!("keying {}: {e}", path.display()));
+        match keyed.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase => {}
+            _ => return keyed,
         }
-        _ => keyed,
     }
+    open()
 }
 
 /// The bytes of a plaintext copy of the database at `path` (exported with the test key when it is

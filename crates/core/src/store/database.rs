@@ -326,33 +326,93 @@ impl Store {
     }
 }
 
+/// The replica's SQLCipher format beyond its raw key, set on every keyed connection right after
+/// the key and before the first read: each page is authenticated with HMAC-SHA256 instead of
+/// SQLCipher 4's default HMAC-SHA512 (a sound MAC that SQLCipher supports; SHA-256 runs on the
+/// CPU's SHA extensions where SHA-512 has none, which cuts the per-page cost of every read and
+/// write — docs/BENCHMARKS.md, issue 13). The KDF stays SQLCipher's default: with a raw key it
+/// only derives the HMAC key, once per open.
+const CIPHER_SETTINGS: &str = "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;";
+
+/// The format of replicas encrypted before HMAC-SHA256 (SQLCipher 4's defaults): such a file is
+/// re-encrypted to `CIPHER_SETTINGS` the first time it is opened.
+const LEGACY_CIPHER_SETTINGS: &str = "";
+
+/// Keys `conn` with `key` in the replica's SQLCipher format; nothing may have read the file yet.
+/// Every keyed connection to a replica goes through here (the store, the window's session check,
+/// tests), so the format is set in this one place.
+pub fn apply_key(conn: &Connection, key: &DatabaseKey) -> Result<()> {
+    key_with(conn, key, CIPHER_SETTINGS)
+}
+
+fn key_with(conn: &Connection, key: &DatabaseKey, settings: &str) -> Result<()> {
+    conn.execute_batch(key.pragma().as_str())?;
+    conn.execute_batch(settings)?;
+    // SQLCipher, activated by the key, logs a failed page check to stderr at its default
+    // level; a wrong key is reported as WrongKey instead, so its log is turned off.
+    conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// Whether the first read of `conn` succeeds; `false` when SQLCipher finds the first page does
+/// not check out ("not a database": a wrong key, or another format).
+fn reads(conn: &Connection) -> Result<bool> {
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Opens a connection to `path` and proves the key by reading the schema: SQLCipher only finds out
-/// that a key is wrong (or missing) at the first read, and reports it as "not a database".
+/// that a key is wrong (or missing) at the first read, and reports it as "not a database". A
+/// plaintext file, or one encrypted in the legacy format, is converted to the current format
+/// first (`reencrypt_in_place`).
 pub fn open_connection(path: &Path, key: Option<&DatabaseKey>) -> Result<Connection> {
+    let open = || -> Result<Connection> {
+        let conn = Connection::open(path)?;
+        if let Some(key) = key {
+            apply_key(&conn, key)?;
+        }
+        Ok(conn)
+    };
     if let Some(key) = key {
         if is_plaintext(path)? {
             encrypt_in_place(path, key)?;
         }
     }
+    let conn = open()?;
+    if reads(&conn)? {
+        return Ok(conn);
+    }
+    drop(conn);
+    let wrong_key = || CoreError::WrongKey(path.display().to_string());
+    let Some(key) = key else {
+        return Err(wrong_key());
+    };
+    if !is_legacy(path, key)? {
+        return Err(wrong_key());
+    }
+    reencrypt_in_place(path, key)?;
+    let conn = open()?;
+    if reads(&conn)? {
+        Ok(conn)
+    } else {
+        Err(wrong_key())
+    }
+}
+
+/// Whether `key` opens `path` in the legacy format (HMAC-SHA512).
+fn is_legacy(path: &Path, key: &DatabaseKey) -> Result<bool> {
     let conn = Connection::open(path)?;
-    if let Some(key) = key {
-        // The key before anything else touches the file. SQLCipher, activated by it, then logs
-        // a failed page check to stderr at its default level; a wrong key is reported as
-        // WrongKey instead, so its log is turned off.
-        conn.execute_batch(key.pragma().as_str())?;
-        conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
-    }
-    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
-        Ok(_) => Ok(conn),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::NotADatabase =>
-        {
-            Err(CoreError::WrongKey(path.display().to_string()))
-        }
-        Err(e) => Err(e.into()),
-    }
+    key_with(&conn, key, LEGACY_CIPHER_SETTINGS)?;
+    reads(&conn)
 }
 
 /// Whether `path` is an unencrypted SQLite database (false when it is missing or empty). Asked
@@ -400,6 +460,20 @@ fn has_plaintext_header(path: &Path) -> Result<bool> {
 /// exported into a new encrypted file beside it, which is synced and then renamed over the old
 /// one, so a crash at any moment leaves the old file or the new one whole, never neither.
 pub fn encrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
+    export_in_place(path, None, key)
+}
+
+/// Re-encrypts the replica at `path`, encrypted with `key` in the legacy format, to the current
+/// one (`CIPHER_SETTINGS`) with the same export, sync and rename as `encrypt_in_place`: a crash
+/// at any moment leaves the old file (converted again at the next open) or the new one.
+pub fn reencrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
+    export_in_place(path, Some(key), key)
+}
+
+/// The export behind both conversions: the database at `path` (unencrypted when `old_key` is
+/// `None`, else keyed in the legacy format) is copied into a fresh file in the current format
+/// under `key`, which then replaces it.
+fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey) -> Result<()> {
     let io = |what: &str, p: &Path, e| CoreError::io(format!("{what} {}", p.display()), e);
     let fresh = with_suffix(path, ".encrypting");
     // What an interrupted earlier attempt left; the old file is still the database.
@@ -413,8 +487,11 @@ pub fn encrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
     }
     {
         let old = Connection::open(path)?;
-        // Fold the WAL into the file and stop using one: SQLite would replay a plaintext -wal
-        // left beside the new file into it.
+        if let Some(old_key) = old_key {
+            key_with(&old, old_key, LEGACY_CIPHER_SETTINGS)?;
+        }
+        // Fold the WAL into the file and stop using one: SQLite would replay a -wal left
+        // beside the new file into it.
         old.query_row("PRAGMA journal_mode = DELETE", [], |r| {
             r.get::<_, String>(0)
         })?;
@@ -424,6 +501,9 @@ pub fn encrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![fresh.to_string_lossy(), raw_key.as_str()],
         )?;
+        // The attached file takes SQLCipher's defaults: the current format's settings, named
+        // for it, before the export writes its first page.
+        old.execute_batch(&CIPHER_SETTINGS.replace("PRAGMA ", "PRAGMA encrypted."))?;
         old.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
         old.execute_batch(&format!(
             "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"

@@ -126,10 +126,37 @@ fn plaintext_db(path: &Path, rows: usize) {
         .unwrap();
 }
 
-/// The survivor opens (with the key if it was converted) and holds every row.
-fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> bool {
-    let plaintext = is_plaintext(path).unwrap();
-    let store = Store::open_with_clock(path, (!plaintext).then_some(key), clock()).unwrap();
+/// How a replica file is stored, asked before anything opens it through the store (which
+/// would convert it).
+#[derive(Debug, PartialEq)]
+enum Format {
+    Plain,
+    /// SQLCipher 4's defaults (HMAC-SHA512): replicas encrypted before HMAC-SHA256.
+    Legacy,
+    Current,
+}
+
+fn format_of(path: &Path, key: &DatabaseKey) -> Format {
+    if is_plaintext(path).unwrap() {
+        return Format::Plain;
+    }
+    let current = Connection::open(path).unwrap();
+    apply_key(&current, key).unwrap();
+    if reads(&current).unwrap() {
+        return Format::Current;
+    }
+    assert!(
+        is_legacy(path, key).unwrap(),
+        "{} opens in no format",
+        path.display()
+    );
+    Format::Legacy
+}
+
+/// The survivor opens with the key and holds every row; its format before that open.
+fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> Format {
+    let format = format_of(path, key);
+    let store = Store::open_with_clock(path, Some(key), clock()).unwrap();
     let count: i64 = store
         .conn()
         .query_row(
@@ -143,7 +170,40 @@ fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> bool {
         get_setting(store.conn(), &format!("row{}", rows - 1)).unwrap(),
         Some(format!("Plainvalue number {:08}", rows - 1))
     );
-    plaintext
+    drop(store);
+    assert_eq!(format_of(path, key), Format::Current);
+    format
+}
+
+/// A replica as versions before HMAC-SHA256 encrypted it: `plaintext_db` exported under `key`
+/// with SQLCipher 4's default settings (the old code's `ATTACH … KEY` and `sqlcipher_export`).
+fn legacy_db(path: &Path, key: &DatabaseKey, rows: usize) {
+    let plain = with_suffix(path, ".plain");
+    plaintext_db(&plain, rows);
+    let conn = Connection::open(&plain).unwrap();
+    conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    conn.execute(
+        "ATTACH DATABASE ?1 AS old KEY ?2",
+        rusqlite::params![
+            path.to_string_lossy(),
+            format!("x'{}'", key.to_hex().as_str())
+        ],
+    )
+    .unwrap();
+    conn.query_row("SELECT sqlcipher_export('old')", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA old.user_version = {version}; DETACH DATABASE old;"
+    ))
+    .unwrap();
+    drop(conn);
+    std::fs::remove_file(&plain).unwrap();
 }
 
 #[test]
@@ -159,13 +219,63 @@ fn opening_a_plaintext_file_with_a_key_encrypts_it_in_place() {
     assert_eq!(store.replica_id().unwrap(), id);
     assert!(!is_plaintext(&path).unwrap());
     drop(store);
-    assert!(!assert_whole(&path, &key(3), 50));
+    assert_eq!(assert_whole(&path, &key(3), 50), Format::Current);
     let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
     assert!(hits.is_empty(), "plaintext left: {hits:?}");
     assert!(!with_suffix(&path, ".encrypting").exists());
 }
 
-/// The child half of the kill test: converts the database its parent names, then exits.
+#[test]
+fn a_new_replica_is_encrypted_with_hmac_sha256_and_the_legacy_settings_do_not_open_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    drop(Store::open_with_clock(&path, Some(&key(4)), clock()).unwrap());
+    assert_eq!(format_of(&path, &key(4)), Format::Current);
+    assert!(!is_legacy(&path, &key(4)).unwrap());
+}
+
+#[test]
+fn a_replica_encrypted_with_hmac_sha512_is_re_encrypted_on_open_and_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    legacy_db(&path, &key(5), 3_000);
+    assert_eq!(format_of(&path, &key(5)), Format::Legacy);
+    let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
+    assert!(hits.is_empty(), "the legacy file holds plaintext: {hits:?}");
+
+    // A wrong key (or none) opens neither format and leaves the file as it was.
+    let before = std::fs::read(&path).unwrap();
+    for wrong in [Some(key(6)), None] {
+        let err = Store::open_with_clock(&path, wrong.as_ref(), clock())
+            .err()
+            .expect("a wrong or missing key must not open the file");
+        assert_eq!(err.code(), "wrong_key");
+        assert!(err
+            .to_string()
+            .contains("encrypted and this key does not open it"));
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "a wrong key changed the file"
+    );
+
+    assert_eq!(assert_whole(&path, &key(5), 3_000), Format::Legacy);
+    let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
+    assert!(hits.is_empty(), "plaintext left: {hits:?}");
+    assert!(!with_suffix(&path, ".encrypting").exists());
+    // Opened again: nothing left to convert, the file is not rewritten.
+    let converted = std::fs::read(&path).unwrap();
+    drop(Store::open_with_clock(&path, Some(&key(5)), clock()).unwrap());
+    let header = std::fs::read(&path).unwrap();
+    assert_eq!(
+        header[..16],
+        converted[..16],
+        "the salt changed: converted twice"
+    );
+}
+
+/// The child half of the kill tests: converts the database its parent names, then exits.
 /// Run on its own (no variables set) it has nothing to do.
 #[test]
 fn conversion_child_process() {
@@ -179,13 +289,10 @@ fn conversion_child_process() {
     Store::open_with_clock(Path::new(&db), Some(&key), clock()).unwrap();
 }
 
-#[test]
-fn a_conversion_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() {
-    const ROWS: usize = 20_000;
-    let dir = tempfile::tempdir().unwrap();
-    let pristine = dir.path().join("pristine.db");
-    plaintext_db(&pristine, ROWS);
-    let key = key(9);
+/// Converts copies of `pristine` (a replica in format `from` with `rows` rows) in a child
+/// process killed (SIGKILL) at random moments; after each kill the file opens and holds every
+/// row, in the old format or the new one. Returns how many kills left each.
+fn kill_conversions(pristine: &Path, key: &DatabaseKey, rows: usize, from: Format) -> (u32, u32) {
     let child = |db: &Path| {
         std::process::Command::new(std::env::current_exe().unwrap())
             .args([
@@ -200,29 +307,60 @@ fn a_conversion_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() 
             .unwrap()
     };
     // One undisturbed run sets the span the kills are spread over.
-    let path = dir.path().join("sb.db");
-    std::fs::copy(&pristine, &path).unwrap();
+    let path = with_suffix(pristine, ".converted");
+    std::fs::copy(pristine, &path).unwrap();
     let started = std::time::Instant::now();
     assert!(child(&path).wait().unwrap().success());
     let span = started.elapsed().as_micros() as u64 + 1;
-    assert!(!assert_whole(&path, &key, ROWS));
+    assert_eq!(assert_whole(&path, key, rows), Format::Current);
 
     let (mut old, mut new) = (0, 0);
     for _ in 0..40 {
+        for leftover in [
+            ".encrypting",
+            ".encrypting-journal",
+            "-journal",
+            "-wal",
+            "-shm",
+        ] {
+            let _ = std::fs::remove_file(with_suffix(&path, leftover));
+        }
         std::fs::remove_file(&path).unwrap();
-        std::fs::copy(&pristine, &path).unwrap();
+        std::fs::copy(pristine, &path).unwrap();
         let mut running = child(&path);
         let delay = (uuid::Uuid::new_v4().as_u128() as u64) % (span + span / 4);
         std::thread::sleep(std::time::Duration::from_micros(delay));
         running.kill().unwrap(); // SIGKILL
         running.wait().unwrap();
-        if assert_whole(&path, &key, ROWS) {
+        let found = assert_whole(&path, key, rows);
+        if found == from {
             old += 1;
         } else {
+            assert_eq!(found, Format::Current);
             new += 1;
         }
     }
+    (old, new)
+}
+
+#[test]
+fn a_conversion_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() {
+    const ROWS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("pristine.db");
+    plaintext_db(&pristine, ROWS);
+    let (old, new) = kill_conversions(&pristine, &key(9), ROWS, Format::Plain);
     eprintln!("killed conversions: {old} left the old file, {new} the new one");
+}
+
+#[test]
+fn a_re_encryption_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() {
+    const ROWS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("pristine.db");
+    legacy_db(&pristine, &key(10), ROWS);
+    let (old, new) = kill_conversions(&pristine, &key(10), ROWS, Format::Legacy);
+    eprintln!("killed re-encryptions: {old} left the legacy file, {new} the new one");
 }
 
 /// A replica written before migration 0016 keeps every stamp it had: groups that repeated
