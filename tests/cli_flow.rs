@@ -110,6 +110,136 @@ fn a_plaintext_database_from_before_is_encrypted_on_first_open() {
     assert_eq!(sandbox.integrity(), "ok");
 }
 
+/// Whether the replica at `path` opens with the test key in the current SQLCipher format
+/// (HMAC-SHA256), rather than only in the legacy one (SQLCipher 4's default, HMAC-SHA512).
+fn in_current_format(path: &std::path::Path) -> bool {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    switchboard_core::store::apply_key(&conn, &support::test_key()).unwrap();
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok()
+}
+
+/// A replica as versions before HMAC-SHA256 left it, at `path`: `leads` generated registrations
+/// imported into a plaintext file, exported under the test key with SQLCipher's default
+/// settings (HMAC-SHA512), as those versions' conversion did.
+fn legacy_replica(path: &std::path::Path, leads: usize) {
+    use switchboard_core::import::{import_file, ImportOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("registrations.csv");
+    switchboard_core::demo::generate(leads, 1, std::fs::File::create(&csv).unwrap()).unwrap();
+    let plain = dir.path().join("plain.db");
+    {
+        let mut store = switchboard_core::Store::open(&plain, None).unwrap();
+        import_file(&mut store, &csv, &ImportOptions::default(), &mut |_| {}).unwrap();
+    }
+    let conn = rusqlite::Connection::open(&plain).unwrap();
+    conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let raw_key = format!("x'{}'", switchboard_test_support::test_db_key_hex());
+    conn.execute(
+        "ATTACH DATABASE ?1 AS old KEY ?2",
+        rusqlite::params![path.to_string_lossy(), raw_key],
+    )
+    .unwrap();
+    conn.query_row("SELECT sqlcipher_export('old')", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA old.user_version = {version}; DETACH DATABASE old;"
+    ))
+    .unwrap();
+    assert!(!in_current_format(path));
+}
+
+/// A replica encrypted before HMAC-SHA256 is re-encrypted by the first command that opens it,
+/// killed (SIGKILL) at random moments first: after every kill the file holds every lead in the
+/// old format or the new one, and the next command finishes the job. A wrong key opens neither
+/// format, says so, and leaves the file as it was.
+#[test]
+fn a_replica_encrypted_with_hmac_sha512_is_re_encrypted_by_the_cli_even_when_killed() {
+    const LEADS: usize = 3_000;
+    let mut sandbox = Sandbox::new();
+    let pristine = sandbox.path("pristine.db");
+    legacy_replica(&pristine, LEADS);
+    let expected = support::open_sqlite_read_only(&pristine)
+        .query_row("SELECT count(*) FROM lead", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    assert!(expected > 0);
+    let restore = |sandbox: &Sandbox| {
+        for suffix in [
+            "",
+            "-wal",
+            "-shm",
+            "-journal",
+            ".encrypting",
+            ".encrypting-journal",
+        ] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", sandbox.db.display()));
+        }
+        std::fs::copy(&pristine, &sandbox.db).unwrap();
+    };
+    let open_args = ["leads", "search", "Nobody Whatsoever", "--json"];
+
+    // One undisturbed run sets the span the kills are spread over.
+    restore(&sandbox);
+    let started = std::time::Instant::now();
+    sandbox.run(&open_args).ok();
+    let span = started.elapsed().as_micros() as u64 + 1;
+    assert!(in_current_format(&sandbox.db));
+    assert_eq!(sandbox.count("SELECT count(*) FROM lead"), expected);
+    assert_eq!(sandbox.integrity(), "ok");
+
+    let (mut old, mut new) = (0, 0);
+    for _ in 0..20 {
+        restore(&sandbox);
+        let mut running = sandbox
+            .command(&open_args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // A random moment (RandomState is seeded from the OS for each instance).
+        let random = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u8);
+        let delay = random % (span + span / 4);
+        std::thread::sleep(std::time::Duration::from_micros(delay));
+        running.kill().unwrap(); // SIGKILL
+        running.wait().unwrap();
+        if in_current_format(&sandbox.db) {
+            new += 1;
+        } else {
+            old += 1;
+        }
+        // Either format: every lead is there (the test's own check opens both).
+        assert_eq!(sandbox.count("SELECT count(*) FROM lead"), expected);
+        sandbox.run(&open_args).ok();
+        assert!(in_current_format(&sandbox.db));
+        assert_eq!(sandbox.count("SELECT count(*) FROM lead"), expected);
+    }
+    eprintln!("killed re-encryptions: {old} left the legacy file, {new} the new one");
+
+    restore(&sandbox);
+    let before = std::fs::read(&sandbox.db).unwrap();
+    let other = sandbox.write("other.key", "cd".repeat(32));
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    sandbox.set_env("SWITCHBOARD_DB_KEY_FILE", &other.display().to_string());
+    let run = sandbox.run(&open_args);
+    run.expect(1);
+    let (code, message) = run.json_error();
+    assert_eq!(code, "wrong_key", "{message}");
+    assert!(message.contains("encrypted"), "{message}");
+    assert_eq!(
+        std::fs::read(&sandbox.db).unwrap(),
+        before,
+        "a wrong key changed the file"
+    );
+}
+
 #[test]
 fn a_lead_from_registration_to_erasure() {
     let sandbox = Sandbox::init();
