@@ -275,6 +275,43 @@ fn a_replica_encrypted_with_hmac_sha512_is_re_encrypted_on_open_and_keeps_every_
     );
 }
 
+/// A legacy replica as a crash or a copy leaves it in WAL mode: its last commits only in the
+/// `-wal` beside it. The re-encryption folds them in; none is lost, no `-wal` is left behind.
+#[test]
+fn a_legacy_replica_with_commits_only_in_its_wal_keeps_them_through_the_re_encryption() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    legacy_db(&source, &key(11), 100);
+    let writer = Connection::open(&source).unwrap();
+    key_with(&writer, &key(11), LEGACY_CIPHER_SETTINGS).unwrap();
+    writer
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    writer
+        .execute(
+            "INSERT INTO setting(key, value) VALUES ('walonly', 'Walvalue in the log only')",
+            [],
+        )
+        .unwrap();
+    // Copied while the writer is open: the file and its -wal as a crash leaves them.
+    let path = dir.path().join("sb.db");
+    std::fs::copy(&source, &path).unwrap();
+    std::fs::copy(with_suffix(&source, "-wal"), with_suffix(&path, "-wal")).unwrap();
+    drop(writer);
+    assert_eq!(format_of(&path, &key(11)), Format::Legacy);
+    let store = Store::open_with_clock(&path, Some(&key(11)), clock()).unwrap();
+    assert_eq!(
+        get_setting(store.conn(), "walonly").unwrap().as_deref(),
+        Some("Walvalue in the log only")
+    );
+    drop(store);
+    assert_eq!(format_of(&path, &key(11)), Format::Current);
+    let hits =
+        switchboard_test_support::scan_files_for(&path, &["Walvalue", "Plainvalue"]).unwrap();
+    assert!(hits.is_empty(), "plaintext left: {hits:?}");
+}
+
 /// The child half of the kill tests: converts the database its parent names, then exits.
 /// Run on its own (no variables set) it has nothing to do.
 #[test]
