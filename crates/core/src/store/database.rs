@@ -408,6 +408,13 @@ pub fn open_connection(path: &Path, key: Option<&DatabaseKey>) -> Result<Connect
     }
 }
 
+/// Whether `key` opens `path` in the current format.
+fn is_current(path: &Path, key: &DatabaseKey) -> Result<bool> {
+    let conn = Connection::open(path)?;
+    apply_key(&conn, key)?;
+    reads(&conn)
+}
+
 /// Whether `key` opens `path` in the legacy format (HMAC-SHA512).
 fn is_legacy(path: &Path, key: &DatabaseKey) -> Result<bool> {
     let conn = Connection::open(path)?;
@@ -475,6 +482,24 @@ pub fn reencrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
 /// under `key`, which then replaces it.
 fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey) -> Result<()> {
     let io = |what: &str, p: &Path, e| CoreError::io(format!("{what} {}", p.display()), e);
+    // Conversions of one file take turns (the window and a CLI command started together after
+    // an upgrade): a second one would remove the first's file in progress. The lock goes with
+    // the process; whoever waited finds the work done.
+    let turn = with_suffix(path, ".converting");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&turn)
+        .map_err(|e| io("opening", &turn, e))?;
+    lock.lock().map_err(|e| io("locking", &turn, e))?;
+    let still_needed = match old_key {
+        None => is_plaintext(path)?,
+        Some(old_key) => !is_current(path, key)? && is_legacy(path, old_key)?,
+    };
+    if !still_needed {
+        return Ok(());
+    }
     let fresh = with_suffix(path, ".encrypting");
     // What an interrupted earlier attempt left; the old file is still the database.
     for leftover in [fresh.clone(), with_suffix(&fresh, "-journal")] {

@@ -380,6 +380,43 @@ fn kill_conversions(pristine: &Path, key: &DatabaseKey, rows: usize, from: Forma
     (old, new)
 }
 
+/// Two processes opening one legacy replica at once (the window and a CLI command after an
+/// upgrade) take turns: both open it, it is converted once, and every row is there.
+#[test]
+fn two_processes_re_encrypting_one_file_at_once_take_turns() {
+    const ROWS: usize = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("pristine.db");
+    legacy_db(&pristine, &key(12), ROWS);
+    let path = dir.path().join("sb.db");
+    for _ in 0..4 {
+        std::fs::copy(&pristine, &path).unwrap();
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args([
+                        "--exact",
+                        "store::database::tests::conversion_child_process",
+                    ])
+                    .args(["--test-threads", "1", "-q"])
+                    .env("SB_CONVERT_DB", &path)
+                    .env("SB_CONVERT_KEY", key(12).to_hex().as_str())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(
+                child.wait().unwrap().success(),
+                "a converting process failed"
+            );
+        }
+        assert_eq!(format_of(&path, &key(12)), Format::Current);
+        assert_eq!(assert_whole(&path, &key(12), ROWS), Format::Current);
+    }
+}
+
 #[test]
 fn a_conversion_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() {
     const ROWS: usize = 20_000;
