@@ -242,3 +242,42 @@ fn migration_0021_replaces_the_narrow_indexes_even_while_a_bulk_load_waits_to_re
     assert_eq!(got, vec![one.clone(), two]);
     assert_eq!(leads::get(conn, &one).unwrap().name.as_deref(), Some("One"));
 }
+
+#[test]
+fn a_lead_larger_than_an_index_cell_is_walked_and_handed_out_whole() {
+    let mut s = crate::fixtures::store_at(noon());
+    // Over a quarter of a 4 KiB page: the index entry spills to overflow pages.
+    let long = "Lange Straße 1, ".repeat(300);
+    let big = NewLead {
+        name: Some("Big".into()),
+        company: Some("C".repeat(2_000)),
+        email: Some("big@example.com".into()),
+        phone: Some("+4930123456".into()),
+        address: Some(long.clone()),
+        country: Some("DE".into()),
+        last_registered_at: Some(noon() - Duration::minutes(1)),
+        ..NewLead::default()
+    };
+    let id = crate::fixtures::insert_lead(&mut s, &big, noon() - Duration::minutes(1));
+    let small = add(&mut s, "Small", noon() - Duration::minutes(2));
+    let settings = QueueSettings::default();
+    let n = next(s.conn(), "new", "ann", noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.lead.id, id);
+    assert_eq!(n.lead.address.as_deref(), Some(long.as_str()));
+    assert_eq!(n.lead.company.map(|c| c.len()), Some(2_000));
+    // Logging a contact takes it out of the index; the next lead follows.
+    s.conn()
+        .execute("UPDATE lead SET status = 'working' WHERE id = ?1", [&id])
+        .unwrap();
+    let n = next_after(s.conn(), "new", "ann", Some(&id), noon(), &settings)
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.lead.id, small);
+    let check: String = s
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
