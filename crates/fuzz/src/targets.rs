@@ -307,9 +307,10 @@ pub fn compact_push(data: &[u8]) {
 /// `POST /v1/push` in the packed form (protocol 5). The first byte's lowest bit says what the
 /// rest is: 1, packed MessagePack, which this target compresses with the dictionary first (the
 /// fuzzer explores the MessagePack reader); 0, the body as sent (it explores the zstd decoder
-/// with the dictionary). Never a 5xx; a 4xx is an `ErrorBody`; the dictionary decoder never
-/// yields more than the push limit; a 200 answers every operation, and the body's tree packs
-/// and reads back to itself.
+/// with the dictionary). Whatever decompresses reads alike straight into a push, a page and a
+/// tree and through the tree (`reads_alike`). Never a 5xx; a 4xx is an `ErrorBody`; the
+/// dictionary decoder never yields more than the push limit; a 200 answers every operation,
+/// and the body's tree packs and reads back to itself.
 pub fn packed_push(data: &[u8]) {
     use switchboard_protocol::packed;
     let Some((&flag, rest)) = data.split_first() else {
@@ -324,7 +325,12 @@ pub fn packed_push(data: &[u8]) {
     };
     let limit = switchboard_protocol::limits::PUSH_BODY_LIMIT;
     match packed::decompress(body, limit) {
-        Ok(bytes) => assert!(bytes.len() <= limit, "{} bytes past the limit", bytes.len()),
+        Ok(bytes) => {
+            assert!(bytes.len() <= limit, "{} bytes past the limit", bytes.len());
+            reads_alike::<PushRequest>(&bytes);
+            reads_alike::<switchboard_protocol::ChangesPage>(&bytes);
+            reads_alike::<serde_json::Value>(&bytes);
+        }
         Err(packed::PackedError::TooLarge { .. } | packed::PackedError::Unreadable(_)) => {}
         Err(e) => panic!("decompressing gave a shape error: {e}"),
     }
@@ -345,6 +351,29 @@ pub fn packed_push(data: &[u8]) {
             .expect("a re-packed tree reads");
         assert_eq!(again, tree, "the packed form reads back exactly");
     }
+}
+
+/// Packed MessagePack read straight into `T` and through its JSON tree: a value the direct
+/// reader gives is the tree's, and `unpack_as` (direct, the tree when it steps aside) answers
+/// exactly as the tree path does, errors included.
+fn reads_alike<T>(bytes: &[u8])
+where
+    T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    use switchboard_protocol::packed;
+    let tree = packed::unpack_via_tree::<T>(bytes);
+    if let Ok(direct) = packed::unpack_direct::<T>(bytes) {
+        assert_eq!(
+            Ok(&direct),
+            tree.as_ref(),
+            "the direct reader agrees with the tree"
+        );
+    }
+    assert_eq!(
+        packed::unpack_as::<T>(bytes),
+        tree,
+        "unpack_as answers as the tree"
+    );
 }
 
 /// `POST /v1/registrations` with the intake key: never a 5xx; a 4xx is an `ErrorBody`, and an

@@ -11,6 +11,8 @@ use serde_json::{Map, Number, Value};
 use std::io::Read;
 use std::sync::OnceLock;
 
+mod direct;
+
 /// The media type of the packed form, without its `dict` parameter.
 pub const PACKED_MEDIA_TYPE: &str = "application/vnd.switchboard.msgpack+zstd";
 
@@ -150,9 +152,9 @@ pub fn frame_compressor(
 }
 
 /// Reads a packed body into `T`: at most `limit` bytes once decompressed.
+/// Builds `T` straight from the MessagePack (`unpack_as`), without a JSON tree between.
 pub fn decode<T: DeserializeOwned>(body: &[u8], limit: usize) -> Result<T, PackedError> {
-    let tree = decode_value(body, limit)?;
-    serde_json::from_value(tree).map_err(|e| PackedError::Shape(e.to_string()))
+    unpack_as(&decompress(body, limit)?)
 }
 
 /// Reads a packed body into its JSON tree: at most `limit` bytes once decompressed.
@@ -343,6 +345,44 @@ pub fn unpack(bytes: &[u8]) -> Result<Value, PackedError> {
     Ok(value)
 }
 
+/// Packed MessagePack straight into `T`, without the JSON tree: the same result, error
+/// included, as `serde_json::from_value(unpack(bytes)?)`. The direct reader steps aside for
+/// the rare bodies it cannot read exactly as the tree does (a repeated map key, a key read as
+/// a number, any error) and the tree path answers them.
+pub fn unpack_as<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PackedError> {
+    unpack_direct(bytes).or_else(|_| unpack_via_tree(bytes))
+}
+
+/// Packed MessagePack into `T` through its JSON tree (`unpack`, then `serde_json`).
+pub fn unpack_via_tree<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PackedError> {
+    serde_json::from_value(unpack(bytes)?).map_err(|e| PackedError::Shape(e.to_string()))
+}
+
+/// Packed MessagePack into `T` by the direct reader alone. When it succeeds its value is the
+/// tree path's; its errors are its own and include bodies the tree path reads (a repeated map
+/// key), which is why `unpack_as` falls back. For tests and the fuzz target.
+pub fn unpack_direct<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PackedError> {
+    direct::from_packed(bytes)
+}
+
+/// One MessagePack item of the packed form with its contents not yet read: an array or map
+/// carries its (checked) count.
+enum Item<'a> {
+    Null,
+    Bool(bool),
+    /// Every integer that is not negative, as a JSON number holds it.
+    U64(u64),
+    /// A negative integer.
+    I64(i64),
+    /// A finite float.
+    F64(f64),
+    Str(&'a str),
+    /// An extension value as its canonical text.
+    Text(String),
+    Array(usize),
+    Map(usize),
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -369,12 +409,9 @@ impl<'a> Reader<'a> {
             .fold(0u64, |acc, b| (acc << 8) | *b as u64))
     }
 
-    fn text(&mut self, len: usize) -> Result<String, PackedError> {
+    fn text(&mut self, len: usize) -> Result<&'a str, PackedError> {
         let raw = self.take(len)?;
-        match std::str::from_utf8(raw) {
-            Ok(s) => Ok(s.to_string()),
-            Err(_) => Err(self.fail("text that is not UTF-8")),
-        }
+        std::str::from_utf8(raw).map_err(|_| self.fail("text that is not UTF-8"))
     }
 
     /// A declared count of items, each at least one byte: no more than the bytes left.
@@ -385,25 +422,33 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, PackedError> {
+    /// The next item, nested `depth` deep (refused past `MAX_DEPTH`).
+    fn item(&mut self, depth: usize) -> Result<Item<'a>, PackedError> {
         if depth > MAX_DEPTH {
             return Err(self.fail("nesting too deep"));
         }
+        let signed = |i: i64| {
+            if i < 0 {
+                Item::I64(i)
+            } else {
+                Item::U64(i as u64)
+            }
+        };
         let marker = self.take(1)?[0];
         Ok(match marker {
-            0x00..=0x7f => Value::from(marker),
-            0xe0..=0xff => Value::from(marker as i8),
-            0xc0 => Value::Null,
-            0xc2 => Value::Bool(false),
-            0xc3 => Value::Bool(true),
-            0xcc => Value::from(self.uint(1)?),
-            0xcd => Value::from(self.uint(2)?),
-            0xce => Value::from(self.uint(4)?),
-            0xcf => Value::from(self.uint(8)?),
-            0xd0 => Value::from(self.uint(1)? as u8 as i8),
-            0xd1 => Value::from(self.uint(2)? as u16 as i16),
-            0xd2 => Value::from(self.uint(4)? as u32 as i32),
-            0xd3 => Value::from(self.uint(8)? as i64),
+            0x00..=0x7f => Item::U64(marker as u64),
+            0xe0..=0xff => Item::I64(marker as i8 as i64),
+            0xc0 => Item::Null,
+            0xc2 => Item::Bool(false),
+            0xc3 => Item::Bool(true),
+            0xcc => Item::U64(self.uint(1)?),
+            0xcd => Item::U64(self.uint(2)?),
+            0xce => Item::U64(self.uint(4)?),
+            0xcf => Item::U64(self.uint(8)?),
+            0xd0 => signed(self.uint(1)? as u8 as i8 as i64),
+            0xd1 => signed(self.uint(2)? as u16 as i16 as i64),
+            0xd2 => signed(self.uint(4)? as u32 as i32 as i64),
+            0xd3 => signed(self.uint(8)? as i64),
             0xca => {
                 let bits = self.uint(4)? as u32;
                 self.float(f32::from_bits(bits) as f64)?
@@ -412,36 +457,36 @@ impl<'a> Reader<'a> {
                 let bits = self.uint(8)?;
                 self.float(f64::from_bits(bits))?
             }
-            0xa0..=0xbf => Value::String(self.text((marker & 0x1f) as usize)?),
+            0xa0..=0xbf => Item::Str(self.text((marker & 0x1f) as usize)?),
             0xd9 => {
                 let n = self.uint(1)? as usize;
-                Value::String(self.text(n)?)
+                Item::Str(self.text(n)?)
             }
             0xda => {
                 let n = self.uint(2)? as usize;
-                Value::String(self.text(n)?)
+                Item::Str(self.text(n)?)
             }
             0xdb => {
                 let n = self.uint(4)? as usize;
-                Value::String(self.text(n)?)
+                Item::Str(self.text(n)?)
             }
-            0x90..=0x9f => self.array((marker & 0x0f) as u64, depth)?,
+            0x90..=0x9f => Item::Array(self.count((marker & 0x0f) as u64)?),
             0xdc => {
                 let n = self.uint(2)?;
-                self.array(n, depth)?
+                Item::Array(self.count(n)?)
             }
             0xdd => {
                 let n = self.uint(4)?;
-                self.array(n, depth)?
+                Item::Array(self.count(n)?)
             }
-            0x80..=0x8f => self.map((marker & 0x0f) as u64, depth)?,
+            0x80..=0x8f => Item::Map(self.count((marker & 0x0f) as u64)?),
             0xde => {
                 let n = self.uint(2)?;
-                self.map(n, depth)?
+                Item::Map(self.count(n)?)
             }
             0xdf => {
                 let n = self.uint(4)?;
-                self.map(n, depth)?
+                Item::Map(self.count(n)?)
             }
             0xd4 => self.ext(1)?,
             0xd5 => self.ext(2)?,
@@ -464,35 +509,15 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn float(&self, f: f64) -> Result<Value, PackedError> {
-        Number::from_f64(f)
-            .map(Value::Number)
-            .ok_or_else(|| self.fail("a number JSON cannot hold"))
-    }
-
-    fn array(&mut self, n: u64, depth: usize) -> Result<Value, PackedError> {
-        let n = self.count(n)?;
-        let mut items = Vec::with_capacity(n);
-        for _ in 0..n {
-            items.push(self.value(depth + 1)?);
+    fn float(&self, f: f64) -> Result<Item<'a>, PackedError> {
+        if f.is_finite() {
+            Ok(Item::F64(f))
+        } else {
+            Err(self.fail("a number JSON cannot hold"))
         }
-        Ok(Value::Array(items))
     }
 
-    fn map(&mut self, n: u64, depth: usize) -> Result<Value, PackedError> {
-        let n = self.count(n)?;
-        let mut map = Map::new();
-        for _ in 0..n {
-            let Value::String(key) = self.value(depth + 1)? else {
-                return Err(self.fail("a map key that is not text"));
-            };
-            let item = self.value(depth + 1)?;
-            map.insert(key, item);
-        }
-        Ok(Value::Object(map))
-    }
-
-    fn ext(&mut self, len: usize) -> Result<Value, PackedError> {
+    fn ext(&mut self, len: usize) -> Result<Item<'a>, PackedError> {
         let kind = self.take(1)?[0] as i8;
         let payload = self.take(len)?;
         let text = match kind {
@@ -503,221 +528,41 @@ impl<'a> Reader<'a> {
             EXT_HLC => hlc_from(payload),
             _ => None,
         };
-        text.map(Value::String)
+        text.map(Item::Text)
             .ok_or_else(|| self.fail("an extension value the packed form does not define"))
+    }
+
+    /// The next value as a JSON tree.
+    fn value(&mut self, depth: usize) -> Result<Value, PackedError> {
+        Ok(match self.item(depth)? {
+            Item::Null => Value::Null,
+            Item::Bool(b) => Value::Bool(b),
+            Item::U64(u) => Value::from(u),
+            Item::I64(i) => Value::from(i),
+            Item::F64(f) => Value::Number(Number::from_f64(f).expect("a finite float")),
+            Item::Str(s) => Value::String(s.to_string()),
+            Item::Text(s) => Value::String(s),
+            Item::Array(n) => {
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Array(items)
+            }
+            Item::Map(n) => {
+                let mut map = Map::new();
+                for _ in 0..n {
+                    let Value::String(key) = self.value(depth + 1)? else {
+                        return Err(self.fail("a map key that is not text"));
+                    };
+                    let item = self.value(depth + 1)?;
+                    map.insert(key, item);
+                }
+                Value::Object(map)
+            }
+        })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn round_trip(tree: &Value) {
-        let body = encode_value(tree);
-        assert_eq!(&decode_value(&body, 1 << 20).unwrap(), tree, "{tree}");
-    }
-
-    #[test]
-    fn the_tree_reads_back_exactly() {
-        round_trip(&json!({
-            "replica_id": "019cadc6-9a80-7477-acb2-a6e24d4b8643",
-            "upper": "019CADC6-9A80-7477-ACB2-A6E24D4B8643",
-            "braced": "{019cadc6-9a80-7477-acb2-a6e24d4b8643}",
-            "at": "2026-03-02T09:00:07Z",
-            "ms": "2026-03-02T09:00:07.120Z",
-            "us": "2026-03-02T09:00:07.000120Z",
-            "ns": "2026-03-02T09:00:07.000000001Z",
-            "padded": "2026-03-02T09:00:07.100000Z",
-            "offset": "2026-03-02T09:00:07+00:00",
-            "old": "1901-01-01T00:00:00Z",
-            "far": "2500-01-01T00:00:00.5Z",
-            "hlc": "1772442007000-00003-019cadc6-9a80-7477-acb2-a6e24d4b8643",
-            "hlc_text_node": "1772442007000-00003-rita",
-            "hlc_wide": "1772442007000-000003-019cadc6-9a80-7477-acb2-a6e24d4b8",
-            "numbers": [0, 1, -1, 127, 128, -33, 65536, i64::MIN, u64::MAX, 1.5, -0.25],
-            "nested": [[[{"a": null, "b": true, "c": false}]]],
-            "text": "left a message, will try again tomorrow ✓",
-            "empty": "",
-            "long": "x".repeat(70_000),
-        }));
-    }
-
-    /// Strings near the canonical forms: most convert, some must stay text.
-    fn tricky_text() -> impl proptest::strategy::Strategy<Value = String> {
-        use proptest::prelude::*;
-        prop_oneof![
-            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()),
-            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string().to_uppercase()),
-            (
-                -70_000_000_000i64..300_000_000_000,
-                0u32..1_000_000_000,
-                0..4usize
-            )
-                .prop_map(|(secs, nanos, digits)| {
-                    let at = chrono::DateTime::from_timestamp(secs, nanos).unwrap();
-                    let format = [
-                        chrono::SecondsFormat::AutoSi,
-                        chrono::SecondsFormat::Millis,
-                        chrono::SecondsFormat::Micros,
-                        chrono::SecondsFormat::Nanos,
-                    ][digits];
-                    at.to_rfc3339_opts(format, digits != 2)
-                }),
-            (0u64..1 << 50, any::<u32>(), any::<u128>()).prop_map(|(ms, counter, node)| format!(
-                "{ms:013}-{counter:05}-{}",
-                uuid::Uuid::from_u128(node)
-            )),
-            ".{0,40}",
-        ]
-    }
-
-    fn tree() -> impl proptest::strategy::Strategy<Value = Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            tricky_text().prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 64, 8, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-                proptest::collection::btree_map(tricky_text(), inner, 0..8)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest::proptest! {
-        /// Whatever the tree, decoding gives back exactly what was encoded.
-        #[test]
-        fn any_json_tree_reads_back_exactly(value in tree()) {
-            let body = encode_value(&value);
-            proptest::prop_assert_eq!(decode_value(&body, 1 << 24).unwrap(), value);
-        }
-    }
-
-    #[test]
-    fn ids_times_and_stamps_travel_in_binary() {
-        let id = "019cadc6-9a80-7477-acb2-a6e24d4b8643";
-        assert_eq!(pack(&json!(id)).len(), 18);
-        assert_eq!(pack(&json!("2026-03-02T09:00:07Z")).len(), 6);
-        assert_eq!(pack(&json!(format!("1772442007000-00000-{id}"))).len(), 29);
-        // Anything else stays text.
-        assert_eq!(pack(&json!("rita")).len(), 5);
-    }
-
-    #[test]
-    fn a_decompression_bomb_is_refused_at_the_limit() {
-        let zeros = vec![0u8; 64 << 20];
-        let bomb = compress(&zeros);
-        assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
-        assert_eq!(
-            decode_value(&bomb, 1 << 20).unwrap_err(),
-            PackedError::TooLarge { limit: 1 << 20 }
-        );
-        // A frame that wants a window past 4 MiB is refused before the decoder allocates it.
-        let wide = zstd::bulk::compress(&zeros, 19).unwrap();
-        let e = decompress(&wide, 1 << 30).unwrap_err();
-        assert!(matches!(e, PackedError::Unreadable(_)), "{e}");
-    }
-
-    #[test]
-    fn hostile_msgpack_is_refused_without_harm() {
-        let deep = [vec![0x91u8; 10_000], vec![0xc0]].concat();
-        assert!(unpack(&deep).unwrap_err().to_string().contains("deep"));
-        // An array that claims four billion items in five bytes.
-        assert!(unpack(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err());
-        for bad in [
-            &[0xc1][..],                                      // never used
-            &[0xc4, 0x01, 0x00],                              // bin: JSON has no bytes
-            &[0x81, 0x01, 0xc0],                              // a number as a key
-            &[0xa2, 0xff, 0xfe],                              // not UTF-8
-            &[0xd4, 0x07, 0x00],                              // an unknown extension
-            &[0xd6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..4], // cut short
-            &[0xc0, 0xc0],                                    // two values
-            &[0xcb, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0],            // infinity
-        ] {
-            assert!(
-                matches!(unpack(bad), Err(PackedError::Unreadable(_))),
-                "{bad:?}"
-            );
-        }
-        // An 8-byte timestamp with nanoseconds past a second.
-        let mut bad_nanos = vec![0xd7, 0xff];
-        bad_nanos.extend_from_slice(&((1_000_000_000u64 << 34) | 5).to_be_bytes());
-        assert!(unpack(&bad_nanos).is_err());
-        assert!(decode_value(b"not zstd at all", 1024).is_err());
-    }
-
-    /// The benchmark's lone follow-up (its note is not among the training notes).
-    fn lone_follow_up() -> crate::FollowUp {
-        crate::FollowUp {
-            id: "019cadc6-b5d8-736d-a6b1-0a17512b87d3".into(),
-            lead_id: "019cadc6-b5d8-759d-bc29-ca875e11ffeb".into(),
-            channel: crate::Channel::Phone,
-            direction: crate::Direction::Out,
-            outcome: crate::Outcome::NoAnswer,
-            note: Some("left a message, will try again tomorrow".into()),
-            occurred_at: "2026-03-02T09:00:07Z".parse().unwrap(),
-            rep: "rita".into(),
-            next_follow_up_at: None,
-        }
-    }
-
-    #[test]
-    fn a_lone_follow_up_costs_under_100_bytes_each_way() {
-        let push = crate::PushRequest {
-            replica_id: "019cadc6-9a80-7477-acb2-a6e24d4b8643".into(),
-            ops: vec![crate::PushOp {
-                seq: 1,
-                op: crate::Op::FollowUpLogged(lone_follow_up()),
-            }],
-        };
-        let page = crate::ChangesPage {
-            changes: vec![crate::Change {
-                server_seq: 7,
-                op: crate::Op::FollowUpLogged(lone_follow_up()),
-            }],
-            next_cursor: 7,
-            has_more: false,
-            role: Some(crate::Role::Manager),
-            head_cursor: None,
-        };
-        let push_body = encode(&push);
-        let page_body = encode(&page);
-        eprintln!(
-            "push: packed {} B, compressed {} B; pull: packed {} B, compressed {} B",
-            pack(&serde_json::to_value(&push).unwrap()).len(),
-            push_body.len(),
-            pack(&serde_json::to_value(&page).unwrap()).len(),
-            page_body.len()
-        );
-        assert!(push_body.len() < 100, "{} B", push_body.len());
-        assert!(page_body.len() < 100, "{} B", page_body.len());
-        assert_eq!(
-            decode::<crate::PushRequest>(&push_body, 4096).unwrap(),
-            push
-        );
-        assert_eq!(
-            decode::<crate::ChangesPage>(&page_body, 4096).unwrap(),
-            page
-        );
-    }
-
-    #[test]
-    fn the_media_type_names_its_dictionary() {
-        assert_eq!(dictionary_param(PACKED_CONTENT_TYPE), Some(DICTIONARY_ID));
-        assert_eq!(
-            dictionary_param("application/vnd.switchboard.msgpack+zstd; DICT=\"7\""),
-            Some(7)
-        );
-        assert_eq!(dictionary_param(PACKED_MEDIA_TYPE), None);
-        assert!(dictionary(DICTIONARY_ID).is_some() && dictionary(2).is_none());
-    }
-}
+mod tests;
