@@ -54,6 +54,33 @@ fn step_aside(what: &str) -> Failed {
     Failed(PackedError::Shape(format!("left to the tree path: {what}")))
 }
 
+/// Deserializer methods that read the next item and hand it on only when it is of the kinds
+/// named.
+macro_rules! only {
+    ($($kinds:pat => $($method:ident),+;)+) => {
+        $($(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failed> {
+                let item = self.reader.item(self.depth)?;
+                match item {
+                    $kinds => self.visit(item, visitor),
+                    _ => Err(step_aside(concat!("an item ", stringify!($method), " does not take"))),
+                }
+            }
+        )+)+
+    };
+}
+
+/// Key methods left to the tree path (`serde_json` parses the key's text as the value).
+macro_rules! not_as_key {
+    ($($method:ident)+) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Failed> {
+                Err(step_aside(concat!("a key read by ", stringify!($method))))
+            }
+        )+
+    };
+}
+
 /// The next value of the body, nested `depth` deep.
 struct Direct<'r, 'de> {
     reader: &'r mut Reader<'de>,
@@ -167,9 +194,64 @@ impl<'r, 'de> de::Deserializer<'de> for Direct<'r, 'de> {
         }
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failed> {
+        // Read (and so checked) all the same: the tree path refuses a garbled ignored field.
+        self.deserialize_any(visitor)
+    }
+
+    // What `serde_json::Value` hands each request: only these kinds of item; any other is its
+    // error, and the visitor must not get the chance to accept it (a variant's name as a
+    // number, say), so the tree path answers.
+    only! {
+        Item::Bool(_) => deserialize_bool;
+        Item::U64(_) | Item::I64(_) | Item::F64(_) =>
+            deserialize_i8, deserialize_i16, deserialize_i32, deserialize_i64, deserialize_i128,
+            deserialize_u8, deserialize_u16, deserialize_u32, deserialize_u64, deserialize_u128,
+            deserialize_f32, deserialize_f64;
+        Item::Str(_) | Item::Text(_) =>
+            deserialize_char, deserialize_str, deserialize_string, deserialize_identifier;
+        Item::Str(_) | Item::Text(_) | Item::Array(_) => deserialize_bytes, deserialize_byte_buf;
+        Item::Null => deserialize_unit;
+        Item::Array(_) => deserialize_seq;
+        Item::Map(_) => deserialize_map;
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Failed> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Failed> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Failed> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Failed> {
+        let item = self.reader.item(self.depth)?;
+        match item {
+            Item::Array(_) | Item::Map(_) => self.visit(item, visitor),
+            _ => Err(step_aside("a struct that is neither an array nor a map")),
+        }
     }
 }
 
@@ -301,9 +383,38 @@ impl<'de> de::Deserializer<'de> for Key<'de> {
         visitor.visit_unit()
     }
 
+    // `serde_json` reads a key as a number, a boolean, an option, a newtype or an enum in its
+    // own way: those are left to the tree path.
+    fn deserialize_option<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Failed> {
+        Err(step_aside("a key read as an option"))
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _visitor: V,
+    ) -> Result<V::Value, Failed> {
+        Err(step_aside("a key read as a newtype"))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Failed> {
+        Err(step_aside("a key read as an enum"))
+    }
+
+    not_as_key! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128 deserialize_f32 deserialize_f64
+    }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier
     }
 }
 

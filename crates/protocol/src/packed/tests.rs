@@ -262,6 +262,18 @@ fn the_direct_reader_leaves_what_it_cannot_match_to_the_tree() {
     assert!(same_both_ways::<Option<crate::Channel>>(&pack(&json!(
         null
     ))));
+    // A variant named by its index: the derived reader takes one, `serde_json`'s tree never
+    // offers it, so neither path may.
+    let mut follow_up = serde_json::to_value(lone_follow_up()).unwrap();
+    follow_up["type"] = json!(2);
+    assert!(unpack_direct::<crate::Op>(&pack(&follow_up)).is_err());
+    assert!(same_both_ways::<crate::Op>(&pack(&follow_up)));
+    assert!(unpack_as::<crate::Op>(&pack(&follow_up)).is_err());
+    follow_up["type"] = json!("follow_up_logged");
+    assert!(same_both_ways::<crate::Op>(&pack(&follow_up)));
+    assert!(same_both_ways::<(crate::Channel, crate::Direction)>(&pack(
+        &json!([0, 1])
+    )));
     // Numbers: a signed marker holding a positive value, a float from an integer.
     assert_eq!(unpack_direct::<u8>(&[0xd0, 0x05]).unwrap(), 5);
     assert_eq!(unpack_direct::<f64>(&[0xd0, 0xfb]).unwrap(), -5.0);
