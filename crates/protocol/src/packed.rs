@@ -523,7 +523,11 @@ impl<'a> Reader<'a> {
         let text = match kind {
             EXT_UUID => uuid::Uuid::from_slice(payload)
                 .ok()
-                .map(|id| id.hyphenated().to_string()),
+                // Straight into the text, not through `Display` (a page holds thousands).
+                .map(|id| {
+                    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                    id.hyphenated().encode_lower(&mut text).to_string()
+                }),
             EXT_TIMESTAMP => timestamp_from(payload).and_then(|(s, n)| timestamp_text(s, n)),
             EXT_HLC => hlc_from(payload),
             _ => None,
