@@ -6,8 +6,7 @@
 //! Speed: every queue walks one ordered partial index (`lead_new_queue`, `lead_due_queue`,
 //! `lead_open_queue`) lazily, row by row; SQL drops leased, capped and cooling-down leads, a
 //! database-free pre-check (`gate::may_allow`) drops leads whose own fields block them, and only
-//! then does the full gate run. So `next` reads a handful of rows, not the table. The `new` and
-//! `due` indexes cover every column a walk reads (migration 0021): no page of `lead` is read.
+//! then does the full gate run. So `next` reads a handful of rows, not the table.
 //! Leases live in this database only (`lease.rs`): they coordinate reps sharing one store, not
 //! laptops.
 
@@ -68,18 +67,13 @@ impl QueueOrder {
         }
     }
 
-    fn sql(self, base: QueueBase) -> &'static str {
-        // The tie-breaker is the walked index's column after the order: `id` in the covering
-        // `new` and `due` indexes (migration 0021), the implicit rowid in `lead_open_queue`. So
-        // SQLite walks the index without sorting and ties break the same way every time.
-        let by_id = matches!(base, QueueBase::New | QueueBase::Due);
-        match (self, by_id) {
-            (QueueOrder::NewestRegistration, true) => "ORDER BY last_registered_at DESC, id",
-            (QueueOrder::NewestRegistration, false) => "ORDER BY last_registered_at DESC, rowid",
-            (QueueOrder::OldestRegistration, true) => "ORDER BY last_registered_at, id DESC",
-            (QueueOrder::OldestRegistration, false) => "ORDER BY last_registered_at, rowid DESC",
-            (QueueOrder::DueDate, true) => "ORDER BY next_follow_up_at, id",
-            (QueueOrder::DueDate, false) => "ORDER BY next_follow_up_at, rowid",
+    fn sql(self) -> &'static str {
+        // The trailing rowid matches the order of the indexes' implicit last column, so SQLite
+        // walks the index without sorting and ties break the same way every time.
+        match self {
+            QueueOrder::NewestRegistration => "ORDER BY last_registered_at DESC, rowid",
+            QueueOrder::OldestRegistration => "ORDER BY last_registered_at, rowid DESC",
+            QueueOrder::DueDate => "ORDER BY next_follow_up_at, rowid",
         }
     }
 }
@@ -440,7 +434,7 @@ fn walk_sql(
         sql: format!(
             "SELECT {LEAD_COLUMNS}, {LEASE_COLUMNS} FROM lead WHERE {} {}",
             clauses.join(" AND "),
-            def.order.sql(f.base)
+            def.order.sql()
         ),
         params,
     }

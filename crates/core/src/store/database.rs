@@ -59,10 +59,6 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0020_erased_skeleton",
         include_str!("../../migrations/0020_erased_skeleton.sql"),
     ),
-    (
-        "0021_covering_queues",
-        include_str!("../../migrations/0021_covering_queues.sql"),
-    ),
 ];
 
 /// How many migrations run before the one named `name` (its place in the applied order): a
