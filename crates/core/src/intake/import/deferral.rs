@@ -43,8 +43,31 @@ pub const LARGE_BATCH_SIZE: usize = 16_000;
 /// spilling them into the WAL mid-transaction, and keeps the peak memory under 200 MB.
 pub const LARGE_CACHE_KIB: i64 = 96 * 1024;
 
-/// The page cache while the set-aside indexes are built, in KiB (the sort's memory).
+/// The page cache while the set-aside indexes of a large `lead` table are built, in KiB (the
+/// sort's memory).
 const REBUILD_CACHE_KIB: i64 = 16 * 1024;
+
+/// Bytes per lead assumed when estimating the `lead` table's size from its largest rowid: more
+/// than a form export's lead takes (315 at 100,000 rows), and rowids freed by deletes only add to
+/// the estimate, so it errs on the side of the small cache.
+const LEAD_BYTES_PER_ROW: i64 = 512;
+
+/// The page cache while the set-aside indexes are built, in KiB. The full-text rebuild and each
+/// `CREATE INDEX` scan the whole `lead` table: through `REBUILD_CACHE_KIB` every scan read each
+/// page from the file again (and in an encrypted replica decrypted it, about 4 µs a page —
+/// 29,571 pages at 100,000 leads). When the table fits the import's own cache beside the sort,
+/// that cache stays and the scans after the first (which finds most pages the import left there)
+/// read none (1,789). A million leads take about 300 MiB, so there the cache, and the import's
+/// peak memory, stay as they were.
+fn rebuild_cache_kib(conn: &Connection) -> Result<i64> {
+    let rows: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM lead", [], |r| r.get(0))?;
+    let lead_bytes = rows.saturating_mul(LEAD_BYTES_PER_ROW);
+    Ok(if lead_bytes <= (LARGE_CACHE_KIB - REBUILD_CACHE_KIB) * 1024 {
+        LARGE_CACHE_KIB
+    } else {
+        REBUILD_CACHE_KIB
+    })
+}
 
 /// The rows per transaction: `LARGE_BATCH_SIZE` for a large import asked for the default
 /// (`requested` smaller or larger than the default is the caller's choice and stays).
@@ -100,8 +123,9 @@ pub fn begin(conn: &Connection, total_bytes: u64) -> Result<bool> {
 pub fn finish(conn: &Connection) -> Result<()> {
     // `CREATE INDEX` sorts in memory up to the page cache's size before it spills to temporary
     // files: with the import's cache that sort alone took the peak from 130 to 168 MiB at a
-    // million leads. The caller restores the connection's cache afterwards.
-    conn.pragma_update(None, "cache_size", -REBUILD_CACHE_KIB)?;
+    // million leads, hence the small cache for a large table. The caller restores the
+    // connection's cache afterwards.
+    conn.pragma_update(None, "cache_size", -rebuild_cache_kib(conn)?)?;
     match finish_if_pending(conn) {
         Err(CoreError::Storage(rusqlite::Error::SqliteFailure(e, _)))
             if e.code == rusqlite::ErrorCode::DatabaseBusy =>
@@ -109,5 +133,30 @@ pub fn finish(conn: &Connection) -> Result<()> {
             Ok(())
         }
         other => other.map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rebuild_keeps_the_import_cache_only_while_the_lead_table_fits_beside_the_sort() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE lead (name TEXT)").unwrap();
+        assert_eq!(rebuild_cache_kib(&conn).unwrap(), LARGE_CACHE_KIB);
+        let fits = (LARGE_CACHE_KIB - REBUILD_CACHE_KIB) * 1024 / LEAD_BYTES_PER_ROW;
+        let insert = |rowid: i64| {
+            conn.execute("INSERT INTO lead (rowid, name) VALUES (?1, 'x')", [rowid])
+                .unwrap();
+        };
+        insert(fits);
+        assert_eq!(rebuild_cache_kib(&conn).unwrap(), LARGE_CACHE_KIB);
+        insert(fits + 1);
+        assert_eq!(rebuild_cache_kib(&conn).unwrap(), REBUILD_CACHE_KIB);
+        // A million leads (the import's peak-memory bound is measured there) build through
+        // the small cache.
+        insert(1_000_000);
+        assert_eq!(rebuild_cache_kib(&conn).unwrap(), REBUILD_CACHE_KIB);
     }
 }
