@@ -61,8 +61,9 @@ const LEAD_BYTES_PER_ROW: i64 = 512;
 /// peak memory, stay as they were.
 fn rebuild_cache_kib(conn: &Connection) -> Result<i64> {
     let rows: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM lead", [], |r| r.get(0))?;
-    let lead_bytes = rows.saturating_mul(LEAD_BYTES_PER_ROW);
-    Ok(if lead_bytes <= (LARGE_CACHE_KIB - REBUILD_CACHE_KIB) * 1024 {
+    let fits =
+        rows.saturating_mul(LEAD_BYTES_PER_ROW) <= (LARGE_CACHE_KIB - REBUILD_CACHE_KIB) * 1024;
+    Ok(if fits {
         LARGE_CACHE_KIB
     } else {
         REBUILD_CACHE_KIB
