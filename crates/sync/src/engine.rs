@@ -407,6 +407,9 @@ impl Pull<'_> {
                 writer.finished = true;
                 return writer.commit(self.report, self.progress);
             }
+            if self.report.bulk_load {
+                writer.report_progress(self.report, self.progress);
+            }
             if writer.batch.is_full() || writer.due() {
                 writer.commit(self.report, self.progress)?;
             }
@@ -452,6 +455,8 @@ fn own(store: &Store) -> Result<Own> {
 struct PageWriter<'c> {
     batch: PageBatch<'c>,
     unreported: u64,
+    /// Changes applied since the last commit (progress may have been reported for them).
+    uncommitted: u64,
     /// The cursor and the sync's pulled count when this pull started, and the newest head the
     /// server named since: what `expected` is measured against.
     start: (i64, u64),
@@ -467,6 +472,7 @@ impl<'c> PageWriter<'c> {
         PageWriter {
             batch: PageBatch::new(store.conn_mut()),
             unreported: 0,
+            uncommitted: 0,
             start: (cursor, pulled),
             head: None,
             finished: false,
@@ -498,6 +504,7 @@ impl<'c> PageWriter<'c> {
         report.revoked += summary.revoked;
         report.cursor = page.next_cursor;
         self.unreported += summary.changes;
+        self.uncommitted += summary.changes;
         self.head = self.head.max(page.head_cursor);
         Ok(())
     }
@@ -509,8 +516,14 @@ impl<'c> PageWriter<'c> {
     ) -> Result<()> {
         self.batch.commit()?;
         self.committed = std::time::Instant::now();
+        report.commits += u64::from(std::mem::take(&mut self.uncommitted) > 0);
+        self.report_progress(report, progress);
+        Ok(())
+    }
+
+    /// Reports what was applied since, committed or not (a bulk load commits by the batch).
+    fn report_progress(&mut self, report: &SyncReport, progress: &mut dyn FnMut(Progress)) {
         if self.unreported > 0 {
-            report.commits += 1;
             progress(Progress::Pulled {
                 changes: std::mem::take(&mut self.unreported),
                 total: report.pulled,
@@ -518,7 +531,6 @@ impl<'c> PageWriter<'c> {
                 expected: self.expected(report),
             });
         }
-        Ok(())
     }
 }
 
