@@ -67,6 +67,19 @@ fn key(byte: u8) -> DatabaseKey {
     DatabaseKey::from_bytes([byte; 32])
 }
 
+/// A wrong key, and no key at all, are both refused with `wrong_key` and its message.
+fn assert_neither_opens(path: &Path, wrong: DatabaseKey) {
+    for wrong in [Some(wrong), None] {
+        let err = Store::open_with_clock(path, wrong.as_ref(), clock())
+            .err()
+            .expect("a wrong or missing key must not open the file");
+        assert_eq!(err.code(), "wrong_key");
+        assert!(err
+            .to_string()
+            .contains("encrypted and this key does not open it"));
+    }
+}
+
 #[test]
 fn an_encrypted_file_opens_with_its_key_only_and_holds_no_plaintext() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,15 +102,7 @@ fn an_encrypted_file_opens_with_its_key_only_and_holds_no_plaintext() {
     let again = Store::open_with_clock(&path, Some(&key(7)), clock()).unwrap();
     assert_eq!(again.replica_id().unwrap(), id);
     drop(again);
-    for wrong in [Some(key(8)), None] {
-        let err = Store::open_with_clock(&path, wrong.as_ref(), clock())
-            .err()
-            .expect("a wrong or missing key must not open the file");
-        assert_eq!(err.code(), "wrong_key");
-        assert!(err
-            .to_string()
-            .contains("encrypted and this key does not open it"));
-    }
+    assert_neither_opens(&path, key(8));
 }
 
 #[test]
@@ -245,15 +250,7 @@ fn a_replica_encrypted_with_hmac_sha512_is_re_encrypted_on_open_and_keeps_every_
 
     // A wrong key (or none) opens neither format and leaves the file as it was.
     let before = std::fs::read(&path).unwrap();
-    for wrong in [Some(key(6)), None] {
-        let err = Store::open_with_clock(&path, wrong.as_ref(), clock())
-            .err()
-            .expect("a wrong or missing key must not open the file");
-        assert_eq!(err.code(), "wrong_key");
-        assert!(err
-            .to_string()
-            .contains("encrypted and this key does not open it"));
-    }
+    assert_neither_opens(&path, key(6));
     assert_eq!(
         std::fs::read(&path).unwrap(),
         before,
