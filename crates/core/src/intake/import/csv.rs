@@ -9,8 +9,7 @@
 //! stray quote are imported like any others (the README says why we continue rather than
 //! refuse the file).
 
-use super::columns::{map_header, Column, RowBuilder};
-use super::order::Stamp;
+use super::columns::{map_header, Column, RowBuilder, Stamp};
 use super::{Parsed, RawRow, RowError};
 use crate::error::{CoreError, Result};
 use std::io::{BufRead, Seek, SeekFrom};
@@ -43,6 +42,8 @@ pub struct CsvRows<R: BufRead> {
 }
 
 /// What reading on gave: a warning, a record to turn into a row, or a row already rejected.
+// Rejected rows are few; boxing them would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Warning(RowError),
     Record,

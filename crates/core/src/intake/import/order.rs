@@ -13,6 +13,7 @@
 //! offset with a positioned read and hands it on as a streamed row would be. A file already in
 //! order is streamed as before. Only a file can be read twice: `import_reader` keeps stream order.
 
+use super::columns::Stamp;
 use super::csv::{CsvRows, Scanned};
 use super::jsonl::JsonlRows;
 use super::{feed, read_rows, Format, Item, Parsed, RawRow, RowError};
@@ -35,34 +36,13 @@ const ROW_CHUNK: usize = 2 * 1024;
 /// and there are none yet).
 const CANCEL_EVERY: usize = 4096;
 
-/// A row's `submitted_at` as read, before intake parses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stamp<'a> {
-    /// No column, or an empty cell: intake takes the import's `now`.
-    Absent,
-    Text(&'a str),
-    /// The row will be rejected (it cannot be read as a row, or its time as text).
-    Unusable,
-}
-
-impl<'a> Stamp<'a> {
-    /// The stamp of a cell, trimmed as intake trims it (`None`: not text).
-    pub fn of(cell: Option<&'a str>) -> Stamp<'a> {
-        match cell.map(str::trim) {
-            None => Stamp::Unusable,
-            Some("") => Stamp::Absent,
-            Some(t) => Stamp::Text(t),
-        }
-    }
-
-    /// The time intake will give the row (`intake::clean`), in microseconds; `previous` (the
-    /// row before it in the file) for a row it will reject, which so keeps its place.
-    fn key(self, now: i64, previous: i64) -> i64 {
-        match self {
-            Stamp::Absent => now,
-            Stamp::Text(t) => parse_submitted_at(t).map_or(previous, micros),
-            Stamp::Unusable => previous,
-        }
+/// The time intake will give a row with this stamp (`intake::clean`), in microseconds;
+/// `previous` (the row before it in the file) for a row it will reject, which so keeps its place.
+fn key(stamp: Stamp, now: i64, previous: i64) -> i64 {
+    match stamp {
+        Stamp::Absent => now,
+        Stamp::Text(t) => parse_submitted_at(t).map_or(previous, micros),
+        Stamp::Unusable => previous,
     }
 }
 
@@ -88,6 +68,8 @@ pub(super) fn fits(len: u64) -> bool {
 }
 
 /// What the first pass decided.
+// One plan per import.
+#[allow(clippy::large_enum_variant)]
 enum Plan<'f> {
     /// Read the file through: it is in order already, or the first pass failed (streaming it
     /// meets the same error at the same row, after recording the rows before it, as always).
@@ -217,13 +199,13 @@ impl Index {
         cancel: Option<&AtomicBool>,
     ) -> bool {
         let previous = self.previous.unwrap_or(i64::MIN);
-        let key = stamp.key(now, previous);
+        let key = key(stamp, now, previous);
         self.unordered |= key < previous;
         self.previous = Some(key);
         // `fits` bounds both by the file's length.
         let (line, offset) = (line as u32, offset as u32);
         self.entries.push(Entry { key, line, offset });
-        !(self.entries.len() % CANCEL_EVERY == 0
+        !(self.entries.len().is_multiple_of(CANCEL_EVERY)
             && cancel.is_some_and(|c| c.load(Ordering::Relaxed)))
     }
 
