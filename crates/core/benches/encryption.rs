@@ -10,13 +10,17 @@
 //! SWITCHBOARD_BENCH_CACHE_MIB=0 (a page cache of that size instead of the store's)
 //! SWITCHBOARD_BENCH_IMPORTS=4 (imports per kind and round, alternating kinds, timed together)
 //! SWITCHBOARD_BENCH_SORTED=0 (1: the CSV in submission order, a diagnosis of row locality)
+//! SWITCHBOARD_BENCH_STREAM=0 (1: import the CSV as a stream, `import_reader`, in the file's
+//! order — what `import_file` did before it recorded a file oldest submission first)
+//! SWITCHBOARD_BENCH_REOPEN=0 (1: time the queries on the database opened again after the
+//! import, with a cold page cache, as a window started later sees it)
 //! SWITCHBOARD_BENCH_CIPHER=1 (only SQLCipher's per-page cost under each HMAC, `cipher_pages`)
 
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use switchboard_core::import::{import_file, ImportOptions};
+use switchboard_core::import::{import_file, import_reader, Format, ImportOptions};
 use switchboard_core::queue::{self, QueueSettings};
 use switchboard_core::{demo, search, DatabaseKey, FixedClock, Store};
 
@@ -174,11 +178,23 @@ fn import(csv: &Path, db: &Path, key: Option<&DatabaseKey>) -> (Store, f64, i64)
     let mut store = Store::open_with_clock(db, key, clock).expect("opening the bench database");
     let written = cache_writes(store.conn());
     let started = Instant::now();
-    let report = import_file(&mut store, csv, &ImportOptions::default(), &mut |_| {})
-        .expect("the import runs");
+    let options = ImportOptions::default();
+    let report = if env_usize("SWITCHBOARD_BENCH_STREAM", 0) == 1 {
+        let file = std::fs::File::open(csv).expect("the CSV opens");
+        let len = file.metadata().map_or(0, |m| m.len());
+        import_reader(&mut store, file, len, Format::Csv, &options, &mut |_| {})
+    } else {
+        import_file(&mut store, csv, &options, &mut |_| {})
+    }
+    .expect("the import runs");
     let import_s = started.elapsed().as_secs_f64();
     assert!(report.counts.created > 0, "the import created leads");
     let pages = cache_writes(store.conn()) - written;
+    if env_usize("SWITCHBOARD_BENCH_REOPEN", 0) == 1 {
+        drop(store);
+        let clock = Arc::new(FixedClock::at(bench_now()));
+        store = Store::open_with_clock(db, key, clock).expect("opening the bench database again");
+    }
     // A diagnosis, not a setting of the app: a page cache that holds the whole file, filled
     // with the lead table and the queue's index, so no `next` reads (and decrypts) a page for
     // the first time. Set after the import, which sets its own cache size while it runs.

@@ -214,6 +214,27 @@ pub fn split_pages(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// A row's `submitted_at` as read, before intake parses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp<'a> {
+    /// No column, or an empty cell: intake takes the import's `now`.
+    Absent,
+    Text(&'a str),
+    /// The row will be rejected (it cannot be read as a row, or its time as text).
+    Unusable,
+}
+
+impl<'a> Stamp<'a> {
+    /// The stamp of a cell, trimmed as intake trims it (`None`: not text).
+    pub fn of(cell: Option<&'a str>) -> Stamp<'a> {
+        match cell.map(str::trim) {
+            None => Stamp::Unusable,
+            Some("") => Stamp::Absent,
+            Some(t) => Stamp::Text(t),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

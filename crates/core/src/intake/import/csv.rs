@@ -9,11 +9,12 @@
 //! stray quote are imported like any others (the README says why we continue rather than
 //! refuse the file).
 
-use super::columns::{map_header, Column, RowBuilder};
+use super::columns::{map_header, Column, RowBuilder, Stamp};
 use super::{Parsed, RawRow, RowError};
 use crate::error::{CoreError, Result};
-use std::io::BufRead;
+use std::io::{BufRead, Seek, SeekFrom};
 use switchboard_protocol::limits;
+use switchboard_protocol::limits::Field;
 
 /// The most one cell may legitimately hold under the shared limits: the whole pages-visited
 /// list (every single field's limit is below it). Longer values still reach the intake, which
@@ -36,6 +37,17 @@ pub struct CsvRows<R: BufRead> {
     pending: Vec<String>,
     record: Record,
     max_row: usize,
+    /// The column `submitted_at` is read from (the first that names it).
+    time_column: Option<usize>,
+}
+
+/// What reading on gave: a warning, a record to turn into a row, or a row already rejected.
+// Rejected rows are few; boxing them would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    Warning(RowError),
+    Record,
+    Rejected(RawRow),
 }
 
 impl<R: BufRead> CsvRows<R> {
@@ -85,18 +97,63 @@ impl<R: BufRead> CsvRows<R> {
         // Warnings are handed out with `pop`, from the end.
         pending.reverse();
         let max_row = max_row_bytes(columns.len());
+        let time_column = columns
+            .iter()
+            .position(|c| *c == Some(Column::Field(Field::SubmittedAt)));
         Ok(CsvRows {
             source,
             columns,
             pending,
             record: Record::default(),
             max_row,
+            time_column,
         })
     }
 
     /// How many bytes of the file have been consumed.
     pub fn bytes_read(&self) -> u64 {
         self.source.consumed
+    }
+
+    /// The reader the rows come from.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.source.inner
+    }
+
+    /// Where in the file reading stands: the offset of the next byte to be parsed.
+    pub fn offset(&self) -> u64 {
+        self.source.position()
+    }
+
+    /// The import's first pass (`order`): the next row's first line, the offset of its first
+    /// byte and its `submitted_at` cell, without building the row; header warnings as `next`
+    /// gives them.
+    pub fn scan(&mut self) -> Option<Result<Scanned<'_>>> {
+        Some(Ok(match self.step()? {
+            Err(e) => return Some(Err(e)),
+            Ok(Step::Warning(w)) => Scanned::Warning(w),
+            Ok(Step::Rejected(row)) => Scanned::Row {
+                line: row.line,
+                start: self.record.start,
+                stamp: Stamp::Unusable,
+            },
+            Ok(Step::Record) => {
+                let record = &self.record;
+                let stamp = if record.unclosed.is_some() || record.len() != self.columns.len() {
+                    Stamp::Unusable
+                } else {
+                    match self.time_column.and_then(|i| record.fields().nth(i)) {
+                        None => Stamp::Absent,
+                        Some(bytes) => Stamp::of(std::str::from_utf8(bytes).ok()),
+                    }
+                };
+                Scanned::Row {
+                    line: record.line,
+                    start: record.start,
+                    stamp,
+                }
+            }
+        }))
     }
 
     fn row(&self) -> RawRow {
@@ -161,12 +218,47 @@ impl<R: BufRead> CsvRows<R> {
     }
 }
 
-impl<R: BufRead> Iterator for CsvRows<R> {
-    type Item = Result<Parsed>;
+impl<R: BufRead + Seek> CsvRows<R> {
+    /// The import's second pass (`order`): the row the first pass found at `offset`, beginning
+    /// on `line`. A record is read from its first byte alone (nothing before it changes how it
+    /// reads), so the row, its errors and its lines are what reading the file through gave.
+    /// The header's warnings are the first pass's to give.
+    pub fn row_at(&mut self, offset: u64, line: u64) -> Result<RawRow> {
+        self.pending.clear();
+        self.source
+            .restart(offset, line)
+            .map_err(|e| io_error(e, line))?;
+        match self.next() {
+            Some(Ok(Parsed::Row(row))) if row.line == line => Ok(row),
+            Some(Err(e)) => Err(e),
+            _ => Err(changed(line)),
+        }
+    }
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+/// A row the second pass did not find where the first pass saw it.
+pub(super) fn changed(line: u64) -> CoreError {
+    CoreError::BadInput(format!(
+        "line {line}: the file changed while it was being imported; import it again (rows \
+         already recorded are skipped)"
+    ))
+}
+
+/// A row as the import's first pass sees it.
+pub enum Scanned<'a> {
+    Warning(RowError),
+    Row {
+        line: u64,
+        /// The offset of the row's first byte in the file.
+        start: u64,
+        stamp: Stamp<'a>,
+    },
+}
+
+impl<R: BufRead> CsvRows<R> {
+    fn step(&mut self) -> Option<Result<Step>> {
         if let Some(warning) = self.pending.pop() {
-            return Some(Ok(Parsed::Warning(RowError {
+            return Some(Ok(Step::Warning(RowError {
                 line: 1,
                 reason: warning,
             })));
@@ -212,12 +304,25 @@ impl<R: BufRead> Iterator for CsvRows<R> {
                     );
                     self.runaway(why)
                 } else {
-                    self.row()
+                    return Some(Ok(Step::Record));
                 }
             }
-            Outcome::Complete => self.row(),
+            Outcome::Complete => return Some(Ok(Step::Record)),
         };
-        Some(Ok(Parsed::Row(row)))
+        Some(Ok(Step::Rejected(row)))
+    }
+}
+
+impl<R: BufRead> Iterator for CsvRows<R> {
+    type Item = Result<Parsed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(Ok(match self.step()? {
+            Err(e) => return Some(Err(e)),
+            Ok(Step::Warning(w)) => Parsed::Warning(w),
+            Ok(Step::Rejected(row)) => Parsed::Row(row),
+            Ok(Step::Record) => Parsed::Row(self.row()),
+        }))
     }
 }
 
@@ -252,9 +357,10 @@ enum State {
 struct Record {
     data: Vec<u8>,
     ends: Vec<usize>,
-    /// The record's first and last lines.
+    /// The record's first and last lines, and the offset of its first byte.
     line: u64,
     end_line: u64,
+    start: u64,
     /// The line of a quote still open at the end of the file.
     unclosed: Option<u64>,
     /// The bytes after the record's first line, kept so the file can be read again from there.
@@ -303,6 +409,7 @@ impl Record {
                 }
                 started = true;
                 self.line = at;
+                self.start = source.position() - 1;
             }
             self.end_line = at;
             size += 1;
@@ -363,8 +470,9 @@ struct Source<R> {
     /// The line the next byte is on (counting LF, CRLF and a lone CR as line breaks).
     line: u64,
     after_cr: bool,
-    /// Bytes taken from `inner`.
+    /// Bytes taken from `inner`, and the offset in the file where it was when they began.
     consumed: u64,
+    base: u64,
 }
 
 impl<R: BufRead> Source<R> {
@@ -376,7 +484,14 @@ impl<R: BufRead> Source<R> {
             line: 1,
             after_cr: false,
             consumed: 0,
+            base: 0,
         }
+    }
+
+    /// The offset in the file of the next byte `next` gives (replayed bytes are the file's
+    /// bytes just before where `inner` stands).
+    fn position(&self) -> u64 {
+        self.base + self.consumed - (self.replay.len() - self.replay_at) as u64
     }
 
     /// The next byte and its line.
@@ -426,6 +541,21 @@ impl<R: BufRead> Source<R> {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Reads on from `offset`, which begins line `line`, as if the file began there.
+    fn restart(&mut self, offset: u64, line: u64) -> std::io::Result<()>
+    where
+        R: Seek,
+    {
+        self.inner.seek(SeekFrom::Start(offset))?;
+        self.replay.clear();
+        self.replay_at = 0;
+        self.line = line;
+        self.after_cr = false;
+        self.consumed = 0;
+        self.base = offset;
+        Ok(())
     }
 
     /// Reads `bytes` (which begin line `line`) again before the rest of the file.

@@ -8,7 +8,7 @@ use super::{Parsed, RawRow, RowError};
 use crate::error::{CoreError, Result};
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
-use std::io::BufRead;
+use std::io::{BufRead, Seek, SeekFrom};
 use switchboard_protocol::limits::Field;
 
 /// The longest line read: a cell's bound (the shared limits) for each of the 21 columns
@@ -20,6 +20,8 @@ pub struct JsonlRows<R: BufRead> {
     reader: R,
     line: u64,
     bytes: u64,
+    /// The offset of the line read last.
+    line_start: u64,
     buf: Vec<u8>,
     warned: HashSet<String>,
     pending: VecDeque<Parsed>,
@@ -32,6 +34,7 @@ impl<R: BufRead> JsonlRows<R> {
             reader,
             line: 0,
             bytes: 0,
+            line_start: 0,
             buf: Vec::new(),
             warned: HashSet::new(),
             pending: VecDeque::new(),
@@ -41,6 +44,16 @@ impl<R: BufRead> JsonlRows<R> {
     /// How many bytes of the file have been consumed.
     pub fn bytes_read(&self) -> u64 {
         self.bytes
+    }
+
+    /// The reader the rows come from.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    /// The offset of the row `next` gave last (the import's first pass, `order`).
+    pub fn row_start(&self) -> u64 {
+        self.line_start
     }
 
     fn row(
@@ -92,6 +105,7 @@ impl<R: BufRead> Iterator for JsonlRows<R> {
                 return Some(Ok(p));
             }
             self.buf.clear();
+            self.line_start = self.bytes;
             let (n, whole) = match read_line(&mut self.reader, &mut self.buf, MAX_LINE_BYTES) {
                 Ok((0, _)) => return None,
                 Ok(read) => read,
@@ -129,6 +143,24 @@ impl<R: BufRead> Iterator for JsonlRows<R> {
                 end_line: line,
                 input,
             }));
+        }
+    }
+}
+
+impl<R: BufRead + Seek> JsonlRows<R> {
+    /// The import's second pass (`order`): the row on `line`, which begins at `offset`. Keys
+    /// warned about are not warned about again, so a first pass over the whole file has already
+    /// given every warning at the line it belongs to.
+    pub fn row_at(&mut self, offset: u64, line: u64) -> Result<RawRow> {
+        let io = |e| CoreError::io(format!("reading line {line}"), e);
+        self.reader.seek(SeekFrom::Start(offset)).map_err(io)?;
+        self.line = line - 1;
+        self.bytes = offset;
+        self.pending.clear();
+        match self.next() {
+            Some(Ok(Parsed::Row(row))) if row.line == line => Ok(row),
+            Some(Err(e)) => Err(e),
+            _ => Err(super::csv::changed(line)),
         }
     }
 }

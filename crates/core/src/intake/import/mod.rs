@@ -6,15 +6,18 @@
 //! held the write lock for `longest_batch`). A crash loses at most the
 //! open batch, never part of a row; re-running the file skips what was recorded (submission ids,
 //! or content keys for rows without one), so it completes the import and imports nothing twice.
+//! A file (not a stream) is recorded oldest submission first, whatever its order (`order`).
 
 pub mod columns;
 pub mod csv;
 pub mod deferral;
 pub mod jsonl;
+pub mod order;
 
 use crate::error::{CoreError, Result};
 use crate::intake::{self, CleanRegistration, IntakeContext, IntakeOutcome, RegistrationInput};
 use crate::store::Store;
+use order::ByLine;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use std::fs::File;
@@ -173,7 +176,8 @@ fn is_zero(n: &u64) -> bool {
 pub struct ImportProgress {
     #[serde(flatten)]
     pub counts: ImportCounts,
-    /// Bytes of the file parsed so far, and the file's size (0 when unknown).
+    /// Bytes of the file parsed so far (of a file recorded in time order, the bytes of the rows
+    /// handed to the writer), and the file's size (0 when unknown).
     pub bytes_read: u64,
     pub bytes_total: u64,
 }
@@ -197,7 +201,9 @@ pub enum Parsed {
     Warning(RowError),
 }
 
-/// Imports a CSV or JSON Lines file of registrations into the store.
+/// Imports a CSV or JSON Lines file of registrations into the store, recording its rows in
+/// the order of their submission times, oldest first (ties in file order; `order`). A file that
+/// cannot be read twice (a pipe) or of 4 GiB or more is read as a stream, in file order.
 pub fn import_file(
     store: &mut Store,
     path: &Path,
@@ -206,15 +212,38 @@ pub fn import_file(
 ) -> Result<ImportReport> {
     let file =
         File::open(path).map_err(|e| CoreError::io(format!("opening {}", path.display()), e))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = file.metadata().ok();
+    let total = meta.as_ref().map_or(0, |m| m.len());
     let format = options.format.unwrap_or_else(|| Format::from_path(path));
-    import_reader(store, file, total, format, options, progress)
+    let input = match meta {
+        Some(m) if m.is_file() && order::fits(m.len()) => Input::File(file),
+        _ => Input::Stream(file),
+    };
+    import_input(store, input, total, format, options, progress)
 }
 
-/// Imports registrations read from any byte stream (`total`: its size if known, else 0).
+/// Imports registrations read from any byte stream (`total`: its size if known, else 0), in
+/// the stream's order.
 pub fn import_reader<R: Read + Send>(
     store: &mut Store,
     read: R,
+    total: u64,
+    format: Format,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportReport> {
+    import_input(store, Input::Stream(read), total, format, options, progress)
+}
+
+/// What an import reads: a stream in its order, or a file it may order.
+enum Input<R> {
+    Stream(R),
+    File(File),
+}
+
+fn import_input<R: Read + Send>(
+    store: &mut Store,
+    input: Input<R>,
     total: u64,
     format: Format,
     options: &ImportOptions,
@@ -230,9 +259,22 @@ pub fn import_reader<R: Read + Send>(
                 let (sender, receiver) = sync_channel(CHANNEL_CHUNKS);
                 let reader_ctx = ctx.clone();
                 let reader_bytes = bytes.clone();
-                scope.spawn(move || read_rows(read, format, &reader_ctx, &sender, &reader_bytes));
-                let batch_size = deferral::batch_size(deferred, options.batch_size).max(1);
                 let cancel = options.cancel.as_deref();
+                scope.spawn(move || match input {
+                    Input::Stream(read) => {
+                        read_rows(read, format, &reader_ctx, &sender, &reader_bytes)
+                    }
+                    Input::File(file) => order::read_file(
+                        &file,
+                        total,
+                        format,
+                        &reader_ctx,
+                        &sender,
+                        &reader_bytes,
+                        cancel,
+                    ),
+                });
+                let batch_size = deferral::batch_size(deferred, options.batch_size).max(1);
                 let after = options.after_batch.as_ref();
                 let longest = options.longest_batch;
                 write(
@@ -325,6 +367,8 @@ enum Item {
     },
     Warning(RowError),
     Fatal(CoreError),
+    /// The import was cancelled before any row was handed over (`order`'s first pass).
+    Cancelled,
 }
 
 /// Parses and normalises rows on the reader thread; stops when the writer hangs up.
@@ -393,11 +437,14 @@ fn write(
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let mut report = ImportReport::default();
-    let mut items = receiver.into_iter().flatten();
+    let (mut errors, mut warnings) = (ByLine::default(), ByLine::default());
+    let mut items = receiver.into_iter().flatten().peekable();
     let conn = store.conn_mut();
     let mut bulk = intake::Bulk::new(conn)?;
     let mut finished = false;
     while !finished {
+        // Waits for the reader (a file's first pass takes seconds) before taking the write lock.
+        items.peek();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Another process may have erased someone, or added leads, since the last batch.
         ctx.refresh(&tx)?;
@@ -412,14 +459,19 @@ fn write(
             };
             match item {
                 Item::Fatal(e) => return Err(e),
-                Item::Warning(w) => note(&mut report, Listed::Warning, w.line, w.reason),
+                Item::Cancelled => {
+                    report.cancelled = true;
+                    finished = true;
+                    break;
+                }
+                Item::Warning(w) => note(&mut report, &mut warnings, w.line, w.reason),
                 Item::Row { line, row } => {
                     rows += 1;
                     report.counts.read += 1;
                     match row {
                         Err(reason) => {
                             report.counts.rejected += 1;
-                            note(&mut report, Listed::Error, line, reason);
+                            note(&mut report, &mut errors, line, reason);
                         }
                         Ok(clean) => {
                             match intake::record_clean_bulk(&tx, &clean, ctx, &mut bulk)? {
@@ -435,7 +487,7 @@ fn write(
                                 IntakeOutcome::Suppressed => report.counts.suppressed += 1,
                             }
                             for reason in clean.warnings {
-                                note(&mut report, Listed::Warning, line, reason);
+                                note(&mut report, &mut warnings, line, reason);
                             }
                         }
                     }
@@ -457,22 +509,14 @@ fn write(
             break;
         }
     }
+    report.errors = errors.into_list();
+    report.warnings = warnings.into_list();
     Ok(report)
 }
 
-enum Listed {
-    Error,
-    Warning,
-}
-
-fn note(report: &mut ImportReport, list: Listed, line: u64, reason: String) {
-    let target = match list {
-        Listed::Error => &mut report.errors,
-        Listed::Warning => &mut report.warnings,
-    };
-    if target.len() < MAX_LISTED {
-        target.push(RowError { line, reason });
-    } else {
+/// Lists a problem by its line (rows recorded in time order come out of line order).
+fn note(report: &mut ImportReport, list: &mut ByLine, line: u64, reason: String) {
+    if !list.note(line, reason, MAX_LISTED) {
         report.omitted += 1;
     }
 }
