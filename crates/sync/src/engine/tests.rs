@@ -1,5 +1,4 @@
-use super::page_writer::estimate;
-use super::{Prefetch, SyncError};
+use super::{estimate, Prefetch, SyncError};
 use std::time::Duration;
 
 fn page(next_cursor: i64) -> switchboard_protocol::ChangesPage {
