@@ -339,21 +339,26 @@ fn snapshot(s: &Store) -> Vec<String> {
          GROUP BY action, field, old_value, new_value ORDER BY 1, 2, 3, 4",
         "SELECT count(*) FROM lead_search",
     ] {
-        let mut stmt = s.conn().prepare(sql).unwrap();
-        let n = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let mut cols = Vec::new();
-                for i in 0..n {
-                    let v: rusqlite::types::Value = r.get(i)?;
-                    cols.push(format!("{v:?}"));
-                }
-                Ok(cols.join("|"))
-            })
-            .unwrap();
-        out.extend(rows.map(|r| r.unwrap()));
+        out.extend(rows(s, sql));
     }
     out
+}
+
+/// Every row `sql` selects, its columns joined by `|` (shared with `order::tests`).
+pub(super) fn rows(s: &Store, sql: &str) -> Vec<String> {
+    let mut stmt = s.conn().prepare(sql).unwrap();
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map([], |r| {
+            let mut cols = Vec::new();
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i)?;
+                cols.push(format!("{v:?}"));
+            }
+            Ok(cols.join("|"))
+        })
+        .unwrap();
+    rows.map(|r| r.unwrap()).collect()
 }
 
 #[test]

@@ -1,5 +1,6 @@
 use super::super::{import_file, import_reader, ImportOptions, ImportProgress, ImportReport};
 use super::*;
+use crate::intake::import::tests::rows;
 use crate::{FixedClock, Store};
 use chrono::{Duration, TimeZone};
 use proptest::prelude::*;
@@ -54,22 +55,6 @@ fn planned(path: &Path, format: Format) -> Option<Vec<u32>> {
         Plan::Sorted(entries, _, _) => Some(entries.iter().map(|e| e.line).collect()),
         Plan::Cancelled => panic!("not cancelled"),
     }
-}
-
-fn rows(s: &Store, sql: &str) -> Vec<String> {
-    let mut stmt = s.conn().prepare(sql).unwrap();
-    let n = stmt.column_count();
-    let rows = stmt
-        .query_map([], |r| {
-            let mut cols = Vec::new();
-            for i in 0..n {
-                let v: rusqlite::types::Value = r.get(i)?;
-                cols.push(format!("{v:?}"));
-            }
-            Ok(cols.join("|"))
-        })
-        .unwrap();
-    rows.map(|r| r.unwrap()).collect()
 }
 
 fn ascending(values: &[String]) -> bool {
