@@ -22,9 +22,17 @@ pub use switchboard_domain::registration::{identifiers, parse_kind, parse_submit
 use switchboard_domain::registration::{owned, text, tidy};
 
 mod bulk;
+mod lead_keys;
 
-pub use bulk::Bulk;
-use bulk::Key;
+pub use bulk::{Bulk, LOOKUP_INDEXES};
+
+/// The kinds of keys a bulk writer finds registrations and leads by.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Key {
+    Email,
+    Phone,
+    Submission,
+}
 
 /// Two registrations of the same email and kind this close together are one submission sent twice.
 pub const DUPLICATE_WINDOW_MINUTES: i64 = 10;
@@ -257,9 +265,13 @@ fn record_with(
     {
         return Ok(IntakeOutcome::Duplicate);
     }
+    let find = |kind: Key, value: &str| match &bulk {
+        Some(b) => b.lead_by(conn, kind, value),
+        None => lead_by(conn, kind, value),
+    };
     let existing = match (&reg.details.email, &reg.details.phone) {
-        (Some(email), _) if may_exist(Key::Email, email) => lead_by(conn, "email", email)?,
-        (None, Some(phone)) if may_exist(Key::Phone, phone) => lead_by(conn, "phone", phone)?,
+        (Some(email), _) => find(Key::Email, email)?,
+        (None, Some(phone)) => find(Key::Phone, phone)?,
         _ => None,
     };
     let outcome = match existing {
@@ -271,7 +283,19 @@ fn record_with(
             if let Some(b) = bulk.as_deref_mut() {
                 b.finish(conn)?;
             }
-            merge_into(conn, &lead_id, reg, ctx)?;
+            let filled = merge_into(conn, &lead_id, reg, ctx)?;
+            if let Some(b) = bulk.as_deref_mut() {
+                for (field, value) in &filled {
+                    let kind = match field {
+                        LeadField::Email => Key::Email,
+                        LeadField::Phone => Key::Phone,
+                        _ => continue,
+                    };
+                    if let Some(value) = value {
+                        b.filled(conn, &lead_id, kind, value)?;
+                    }
+                }
+            }
             IntakeOutcome::Merged(lead_id)
         }
         None => {
@@ -298,7 +322,9 @@ fn record_with(
             match bulk.as_deref_mut() {
                 Some(b) => {
                     let clock = b.stamp(conn, ctx.now)?;
-                    leads::insert_stamped(conn, &lead_id, &lead, ctx.now, &clock, b.search())?;
+                    let rowid =
+                        leads::insert_stamped(conn, &lead_id, &lead, ctx.now, &clock, b.search())?;
+                    b.created(conn, rowid, reg)?;
                 }
                 None => leads::insert(conn, &lead_id, &lead, ctx.now)?,
             }
@@ -340,9 +366,9 @@ fn submission_seen(conn: &Connection, key: &str) -> Result<bool> {
 }
 
 /// The oldest live lead with this normalised email or phone.
-fn lead_by(conn: &Connection, column: &str, value: &str) -> Result<Option<String>> {
-    let sql = match column {
-        "email" => "SELECT id FROM lead WHERE email = ?1 ORDER BY created_at, id LIMIT 1",
+fn lead_by(conn: &Connection, kind: Key, value: &str) -> Result<Option<String>> {
+    let sql = match kind {
+        Key::Email => "SELECT id FROM lead WHERE email = ?1 ORDER BY created_at, id LIMIT 1",
         _ => "SELECT id FROM lead WHERE phone = ?1 ORDER BY created_at, id LIMIT 1",
     };
     Ok(conn
@@ -379,13 +405,14 @@ fn resent_within_window(conn: &Connection, lead_id: &str, reg: &CleanRegistratio
         .is_some())
 }
 
-/// Fills the lead's empty fields from the registration, except fields the person corrected.
+/// Fills the lead's empty fields from the registration, except fields the person corrected;
+/// returns the fields it filled.
 fn merge_into(
     conn: &Connection,
     lead_id: &str,
     reg: &CleanRegistration,
     ctx: &IntakeContext,
-) -> Result<()> {
+) -> Result<Vec<(LeadField, Option<String>)>> {
     type Current = (
         Option<String>,
         Option<String>,
@@ -453,7 +480,7 @@ fn merge_into(
     if newer {
         leads::advance_last_registered(conn, lead_id, reg.submitted_at)?;
     }
-    Ok(())
+    Ok(changes)
 }
 
 fn insert_registration(

@@ -163,11 +163,12 @@ pub fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
 /// Creates a lead with id `id` inside the caller's transaction.
 pub fn insert(conn: &Connection, id: &str, lead: &NewLead, at: DateTime<Utc>) -> Result<()> {
     let clock = next_hlc(conn, at)?;
-    insert_stamped(conn, id, lead, at, &clock, true)
+    insert_stamped(conn, id, lead, at, &clock, true).map(|_| ())
 }
 
 /// `insert` with a clock stamp the caller took (a bulk writer reserves stamps per transaction),
 /// and without the full-text entry unless `search` (a bulk load rebuilds them: `REBUILD_SEARCH`).
+/// Returns the new row's rowid.
 pub fn insert_stamped(
     conn: &Connection,
     id: &str,
@@ -175,7 +176,7 @@ pub fn insert_stamped(
     at: DateTime<Utc>,
     clock: &Hlc,
     search: bool,
-) -> Result<()> {
+) -> Result<i64> {
     let clock = clock.to_string();
     // Every group starts with the same stamp: kept once, the others say so (`SAME_CLOCK`).
     conn.prepare_cached(
@@ -208,7 +209,7 @@ pub fn insert_stamped(
     }
     // One outbox entry for a new lead: the push sends every field group.
     outbox::enqueue(conn, Entity::LeadFields, id, Some("*"))?;
-    Ok(())
+    Ok(rowid)
 }
 
 /// The lead with this id.

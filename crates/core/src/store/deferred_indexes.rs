@@ -61,6 +61,33 @@ pub fn drop_recording(tx: &Connection, names: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Builds those of `names` that a bulk load dropped and are still missing, and takes them off
+/// `PENDING`, inside the caller's transaction (the others stay set aside).
+pub fn build_now(tx: &Connection, names: &[&str]) -> Result<()> {
+    let Some(text) = get_setting(tx, PENDING)? else {
+        return Ok(());
+    };
+    let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
+    let (now, later): (Vec<_>, Vec<_>) = dropped
+        .into_iter()
+        .partition(|(name, _)| names.contains(&name.as_str()));
+    for (name, sql) in now {
+        if !present(tx, &name)? {
+            tx.execute_batch(&sql)?;
+        }
+    }
+    let text = serde_json::to_string(&later).expect("index definitions serialize");
+    set_setting(tx, PENDING, &text)
+}
+
+fn present(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
 /// Builds the indexes a bulk load dropped, if any are still missing, and forgets them, in one
 /// transaction. Returns whether there was anything to finish.
 pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
@@ -83,12 +110,7 @@ pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
     // migrations are the truth, and a missing secondary index costs speed, not correctness.
     let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
     for (name, sql) in dropped {
-        let present: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
-            [&name],
-            |r| r.get(0),
-        )?;
-        if !present {
+        if !present(&tx, &name)? {
             tx.execute_batch(&sql)?;
         }
     }

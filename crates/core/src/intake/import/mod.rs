@@ -255,10 +255,12 @@ fn import_input<R: Read + Send>(
     let result = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)
         .and_then(|mut ctx| {
             let bytes = Arc::new(AtomicU64::new(0));
+            let counted = Arc::new(AtomicU64::new(0));
             std::thread::scope(|scope| {
                 let (sender, receiver) = sync_channel(CHANNEL_CHUNKS);
                 let reader_ctx = ctx.clone();
                 let reader_bytes = bytes.clone();
+                let reader_counted = counted.clone();
                 let cancel = options.cancel.as_deref();
                 scope.spawn(move || match input {
                     Input::Stream(read) => {
@@ -271,15 +273,20 @@ fn import_input<R: Read + Send>(
                         &reader_ctx,
                         &sender,
                         &reader_bytes,
+                        &reader_counted,
                         cancel,
                     ),
                 });
                 let batch_size = deferral::batch_size(deferred, options.batch_size).max(1);
                 let after = options.after_batch.as_ref();
                 let longest = options.longest_batch;
+                let lookups = deferred.then_some(Lookups {
+                    counted: &counted,
+                    estimate: deferral::estimated_rows(total),
+                });
                 write(
                     store, receiver, &mut ctx, batch_size, longest, &bytes, total, cancel, after,
-                    progress,
+                    lookups, progress,
                 )
             })
         });
@@ -421,6 +428,13 @@ fn feed<I: Iterator<Item = Result<Parsed>>>(
     let _ = sender.send(chunk);
 }
 
+/// A large import's leads by email and phone come from memory (`Bulk::with_lead_keys`), sized
+/// for the rows the reader's first pass counted, or estimated from a stream's size.
+struct Lookups<'a> {
+    counted: &'a AtomicU64,
+    estimate: u64,
+}
+
 /// Records rows on the calling thread, one transaction per batch; stops after a batch once
 /// `cancel` is set (returning drops the receiver, which stops the reader).
 #[allow(clippy::too_many_arguments)]
@@ -434,13 +448,25 @@ fn write(
     total: u64,
     cancel: Option<&AtomicBool>,
     after_batch: Option<&AfterBatch>,
+    lookups: Option<Lookups>,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     let (mut errors, mut warnings) = (ByLine::default(), ByLine::default());
     let mut items = receiver.into_iter().flatten().peekable();
     let conn = store.conn_mut();
-    let mut bulk = intake::Bulk::new(conn)?;
+    // A file's first pass has counted its rows by the time the first row arrives.
+    items.peek();
+    let mut bulk = match lookups {
+        Some(l) => {
+            let rows = match l.counted.load(Ordering::Relaxed) {
+                0 => l.estimate,
+                n => n,
+            };
+            intake::Bulk::with_lead_keys(conn, rows as usize)?
+        }
+        None => intake::Bulk::new(conn)?,
+    };
     let mut finished = false;
     while !finished {
         // Waits for the reader (a file's first pass takes seconds) before taking the write lock.

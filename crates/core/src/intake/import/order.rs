@@ -80,7 +80,9 @@ enum Plan<'f> {
     Cancelled,
 }
 
-/// The reader thread of `import_file`: orders the file, then feeds the writer as `read_rows`.
+/// The reader thread of `import_file`: orders the file, then feeds the writer as `read_rows`;
+/// `counted` gets the file's rows once the first pass has counted them.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn read_file(
     file: &File,
     total: u64,
@@ -88,9 +90,10 @@ pub(super) fn read_file(
     ctx: &IntakeContext,
     sender: &SyncSender<Vec<Item>>,
     bytes: &AtomicU64,
+    counted: &AtomicU64,
     cancel: Option<&AtomicBool>,
 ) {
-    match plan(file, format, micros(ctx.now), cancel) {
+    match plan(file, format, micros(ctx.now), counted, cancel) {
         // Nothing has moved the file's cursor: the first pass reads at offsets.
         Plan::Stream => read_rows(file, format, ctx, sender, bytes),
         Plan::Cancelled => {
@@ -113,8 +116,15 @@ pub(super) fn read_file(
     }
 }
 
-/// The first pass: every row's entry, sorted unless the file is in order already.
-fn plan<'f>(file: &'f File, format: Format, now: i64, cancel: Option<&AtomicBool>) -> Plan<'f> {
+/// The first pass: every row's entry, sorted unless the file is in order already; `counted`
+/// gets the number of rows.
+fn plan<'f>(
+    file: &'f File,
+    format: Format,
+    now: i64,
+    counted: &AtomicU64,
+    cancel: Option<&AtomicBool>,
+) -> Plan<'f> {
     let mut index = Index::default();
     let read = PosReader::new(file, SCAN_CHUNK);
     let scanned = match format {
@@ -130,7 +140,10 @@ fn plan<'f>(file: &'f File, format: Format, now: i64, cancel: Option<&AtomicBool
     match scanned {
         Err(_) => Plan::Stream,
         Ok((false, _)) => Plan::Cancelled,
-        Ok((true, rows)) => index.finish(rows),
+        Ok((true, rows)) => {
+            counted.store(index.entries.len() as u64, Ordering::Relaxed);
+            index.finish(rows)
+        }
     }
 }
 

@@ -324,7 +324,7 @@ fn the_report_serialises_with_the_documented_keys() {
 }
 
 /// Everything an import writes, without random ids, in a stable order.
-fn snapshot(s: &Store) -> Vec<String> {
+pub(super) fn snapshot(s: &Store) -> Vec<String> {
     let mut out = Vec::new();
     for sql in [
         "SELECT name, company, email, phone, address, country, time_zone, created_at,
@@ -795,4 +795,279 @@ fn a_store_opened_elsewhere_mid_import_rebuilds_the_search_and_later_leads_get_e
         .unwrap();
     assert_eq!(leads as u64, report.counts.created);
     assert_eq!(entries, leads, "every lead has its entry");
+}
+
+/// A row in `demo`'s columns: submission id, kind, time, first name, email, phone (Germany).
+fn demo_row(id: &str, kind: &str, at: &str, name: &str, email: &str, phone: &str) -> String {
+    format!("{id},{kind},,{at},{name},,,{email},{phone},DE,,,,,,,,\r\n")
+}
+
+/// Rows that find leads by phone alone, and phones that several leads hold, in `demo`'s
+/// columns without a header: the second part refers to leads of the first.
+fn phone_rows(part: u8) -> String {
+    let rows: &[[&str; 6]] = if part == 1 {
+        &[
+            [
+                "p1",
+                "Demo",
+                "2026-03-01T08:00:00Z",
+                "Pat",
+                "pat@example.com",
+                "",
+            ],
+            // Fills Pat's phone; the next row finds Pat by it.
+            [
+                "p2",
+                "Trial",
+                "2026-03-01T09:00:00Z",
+                "Pat",
+                "pat@example.com",
+                "030 5550001",
+            ],
+            [
+                "p3",
+                "Demo",
+                "2026-03-01T10:00:00Z",
+                "Pat",
+                "",
+                "030 5550001",
+            ],
+            // A new person with Pat's phone: phone-only rows still go to Pat, the oldest.
+            [
+                "p4",
+                "Demo",
+                "2026-03-01T11:00:00Z",
+                "Quinn",
+                "quinn@example.com",
+                "030 5550001",
+            ],
+            [
+                "p5",
+                "License Key",
+                "2026-03-01T12:00:00Z",
+                "",
+                "",
+                "030 5550001",
+            ],
+            [
+                "p6",
+                "Demo",
+                "2026-03-01T13:00:00Z",
+                "Ray",
+                "",
+                "030 5550002",
+            ],
+            [
+                "p7",
+                "Trial",
+                "2026-03-01T14:00:00Z",
+                "Ray",
+                "ray@example.com",
+                "030 5550002",
+            ],
+            [
+                "p8",
+                "Info Request",
+                "2026-03-01T15:00:00Z",
+                "",
+                "",
+                "030 5550002",
+            ],
+        ]
+    } else {
+        &[
+            ["q1", "Trial", "2026-03-02T08:00:00Z", "", "", "030 5550001"],
+            [
+                "q2",
+                "Demo",
+                "2026-03-02T08:10:00Z",
+                "Quinn",
+                "quinn@example.com",
+                "",
+            ],
+            [
+                "q3",
+                "Demo",
+                "2026-03-02T08:20:00Z",
+                "Sam",
+                "sam@example.com",
+                "030 5550002",
+            ],
+            ["q4", "Trial", "2026-03-02T08:30:00Z", "", "", "030 5550002"],
+            [
+                "q5",
+                "Trial",
+                "2026-03-02T08:40:00Z",
+                "Tia",
+                "",
+                "030 5550003",
+            ],
+            [
+                "q6",
+                "Demo",
+                "2026-03-02T08:50:00Z",
+                "Tia",
+                "tia@example.com",
+                "030 5550003",
+            ],
+            [
+                "q7",
+                "Info Request",
+                "2026-03-02T09:00:00Z",
+                "",
+                "",
+                "030 5550003",
+            ],
+            [
+                "p1",
+                "Demo",
+                "2026-03-01T08:00:00Z",
+                "Pat",
+                "pat@example.com",
+                "",
+            ],
+        ]
+    };
+    rows.iter()
+        .map(|[id, kind, at, name, email, phone]| demo_row(id, kind, at, name, email, phone))
+        .collect()
+}
+
+/// Imports `text` as a large import (leads found from memory) or a small one (through the
+/// indexes), in batches of 50; a large one checks that the lookup indexes are set aside.
+fn import_sized(s: &mut Store, text: &[u8], large: bool) -> ImportReport {
+    let options = ImportOptions {
+        batch_size: 50,
+        after_batch: Some(AfterBatch(Arc::new(move |conn, _| {
+            let present: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'lead_by_email')",
+                [],
+                |r| r.get(0),
+            )?;
+            assert_eq!(present, !large);
+            Ok(())
+        }))),
+        ..ImportOptions::default()
+    };
+    let total = if large { as_large_as(5_000) } else { 0 };
+    import_reader(s, text, total, Format::Csv, &options, &mut |_| {}).unwrap()
+}
+
+#[test]
+fn a_large_import_finds_leads_by_email_and_phone_from_memory_as_a_small_one_does_by_index() {
+    let mut first = demo_rows(0);
+    first.extend_from_slice(phone_rows(1).as_bytes());
+    let mut second = demo_rows(400);
+    second.extend_from_slice(phone_rows(2).as_bytes());
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let stores = [false, true].map(|is_large| {
+        let clock = Arc::new(FixedClock::at(at));
+        let s = Store::open_in_memory(clock.clone()).unwrap();
+        (s, clock, is_large)
+    });
+    let before = index_sql(&stores[1].0);
+    let mut reports = Vec::new();
+    let [(mut small, small_clock, _), (mut large, large_clock, _)] = stores;
+    for (s, clock, is_large) in [
+        (&mut small, &small_clock, false),
+        (&mut large, &large_clock, true),
+    ] {
+        import_sized(s, &first, false);
+        // Leads of the second import are younger than the first's (ids alone would not say).
+        clock.advance(chrono::Duration::minutes(1));
+        reports.push(import_sized(s, &second, is_large));
+    }
+    assert_eq!(reports[0].counts, reports[1].counts);
+    let counts = reports[1].counts;
+    assert!(counts.merged > 3 && counts.duplicates > 0, "{counts:?}");
+    assert_eq!(snapshot(&large), snapshot(&small));
+    // Which lead each registration went to, by the lead's first registration (content keys
+    // differ between databases: left out).
+    let owners = "SELECT r.submission_id, (SELECT min(f.submission_id) FROM registration f
+                   WHERE f.lead_id = r.lead_id AND f.submission_id NOT LIKE 'content:%')
+                  FROM registration r WHERE r.submission_id NOT LIKE 'content:%' ORDER BY 1";
+    assert_eq!(rows(&large, owners), rows(&small, owners));
+    let owner = |sub: &str| -> String {
+        large
+            .conn()
+            .query_row(
+                "SELECT min(f.submission_id) FROM registration r JOIN registration f
+                 ON f.lead_id = r.lead_id WHERE r.submission_id = ?1",
+                [sub],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    for (sub, lead) in [("q1", "p1"), ("q2", "p4"), ("q4", "p6"), ("q7", "q5")] {
+        assert_eq!(owner(sub), lead, "{sub}");
+    }
+    assert_eq!(index_sql(&large), before);
+}
+
+#[test]
+fn another_writer_mid_import_brings_the_lookup_indexes_back_and_its_leads_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let clock = Arc::new(FixedClock::at(at));
+    let mut s = Store::open_with_clock(&path, None, clock).unwrap();
+    let mut text = demo_rows(300);
+    let late = demo_row(
+        "late-1",
+        "Demo",
+        "2026-03-01T08:00:00Z",
+        "Lee",
+        "lee@example.com",
+        "",
+    );
+    text.extend_from_slice(late.as_bytes());
+    let options = ImportOptions {
+        batch_size: 100,
+        ..ImportOptions::default()
+    };
+    let mut batches = 0;
+    let report = import_reader(
+        &mut s,
+        &text[..],
+        as_large_as(5_000),
+        Format::Csv,
+        &options,
+        &mut |_| {
+            batches += 1;
+            let other = rusqlite::Connection::open(&path).unwrap();
+            let present = |name: &str| -> bool {
+                other
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = ?1)",
+                        [name],
+                        |r| r.get(0),
+                    )
+                    .unwrap()
+            };
+            // Set aside until another connection writes; built by the batch after it.
+            assert_eq!(present("lead_by_email"), batches > 1, "batch {batches}");
+            assert!(!present("lead_new_queue"));
+            if batches == 1 {
+                other
+                    .execute(
+                        "INSERT INTO lead (id, email, created_at)
+                         VALUES ('other', 'lee@example.com', '2026-03-02T08:00:00Z')",
+                        [],
+                    )
+                    .unwrap();
+            }
+        },
+    )
+    .unwrap();
+    assert!(batches >= 3);
+    assert_eq!(report.counts.read, 301);
+    let lee: String = s
+        .conn()
+        .query_row(
+            "SELECT lead_id FROM registration WHERE submission_id = 'late-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(lee, "other");
 }

@@ -1,9 +1,10 @@
 //! The state a bulk import carries between registrations so that a million rows go in fast.
 
-use super::CleanRegistration;
+use super::lead_keys::{sip, HashFn, LeadKeys};
+use super::{CleanRegistration, Key};
 use crate::error::Result;
 use crate::hlc::Hlc;
-use crate::store::deferred_indexes::search_deferred;
+use crate::store::deferred_indexes::{build_now, search_deferred};
 use crate::store::settings::HlcSequence;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -23,46 +24,85 @@ use rusqlite::Connection;
 /// - While a bulk load has the full-text index set aside (`deferred_indexes::search_deferred`),
 ///   new leads go in without their entries; it is read again whenever another connection
 ///   commits, since opening the store elsewhere may have rebuilt the index meanwhile.
+/// - A large import (`with_lead_keys`) has `LOOKUP_INDEXES` set aside and finds leads by email
+///   and phone in memory (`LeadKeys`); the filter then holds submission keys only. When another
+///   connection commits, its leads are not in the table: the indexes are built there and then,
+///   in the import's transaction, and every lookup goes through them from then on.
 pub struct Bulk {
     stamps: Option<HlcSequence>,
     ids: uuid::ContextV7,
     filter: Option<Vec<u64>>,
+    keys: Option<LeadKeys>,
     data_version: i64,
     search: bool,
 }
+
+/// The indexes a large import sets aside because `Bulk` answers their lookups from memory.
+pub const LOOKUP_INDEXES: &[&str] = &["lead_by_email", "lead_by_phone"];
 
 /// The Bloom filter's size: 2^27 bits, 16 MiB. With four probes per key it answers "maybe" for
 /// an unseen key about once in 20,000 at three million keys, once in 250 at ten million.
 const FILTER_BYTES: usize = 1 << 24;
 const FILTER_PROBES: u64 = 4;
 
-/// The kinds of keys the filter tells apart.
-#[derive(Clone, Copy)]
-pub(super) enum Key {
-    Email,
-    Phone,
-    Submission,
-}
-
 impl Bulk {
     /// Fills the filter from the database's existing leads and registrations.
     pub fn new(conn: &Connection) -> Result<Bulk> {
+        Bulk::build(conn, None, sip)
+    }
+
+    /// For an import that set `LOOKUP_INDEXES` aside and expects about `rows` rows: the leads'
+    /// emails and phones go into a table sized for them and the rows' (two keys a lead at most).
+    pub fn with_lead_keys(conn: &Connection, rows: usize) -> Result<Bulk> {
+        Bulk::build(conn, Some(rows), sip)
+    }
+
+    /// `with_lead_keys` with another hash (tests make values collide).
+    #[cfg(test)]
+    pub(super) fn with_lead_keys_hashed(
+        conn: &Connection,
+        rows: usize,
+        hash: HashFn,
+    ) -> Result<Bulk> {
+        Bulk::build(conn, Some(rows), hash)
+    }
+
+    fn build(conn: &Connection, rows: Option<usize>, hash: HashFn) -> Result<Bulk> {
         let data_version = data_version(conn)?;
+        let keys = match rows {
+            Some(rows) => {
+                let leads: i64 = conn.query_row("SELECT count(*) FROM lead", [], |r| r.get(0))?;
+                let mut keys = LeadKeys::with_capacity(2 * (rows + leads as usize), hash);
+                keys.fill(conn)?;
+                Some(keys)
+            }
+            None => None,
+        };
+        // Submission keys alone, a third of the keys: a quarter of the bits answers "maybe" for
+        // an unseen key about once in 5,000 at a million keys.
+        let filter_bytes = if keys.is_some() {
+            FILTER_BYTES / 4
+        } else {
+            FILTER_BYTES
+        };
         let mut bulk = Bulk {
             stamps: None,
             ids: uuid::ContextV7::new(),
-            filter: Some(vec![0u64; FILTER_BYTES / 8]),
+            filter: Some(vec![0u64; filter_bytes / 8]),
+            keys,
             data_version,
             search: !search_deferred(conn)?,
         };
-        for (kind, sql) in [
+        let in_filter: &[(Key, &str)] = &[
             (Key::Email, "SELECT email FROM lead WHERE email IS NOT NULL"),
             (Key::Phone, "SELECT phone FROM lead WHERE phone IS NOT NULL"),
             (
                 Key::Submission,
                 "SELECT submission_id FROM registration WHERE submission_id IS NOT NULL",
             ),
-        ] {
+        ];
+        let skip = if bulk.keys.is_some() { 2 } else { 0 };
+        for &(kind, sql) in &in_filter[skip..] {
             let mut stmt = conn.prepare(sql)?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
@@ -80,6 +120,9 @@ impl Bulk {
         let version = data_version(conn)?;
         if version != self.data_version {
             self.filter = None;
+            if self.keys.take().is_some() {
+                build_now(conn, LOOKUP_INDEXES)?;
+            }
             self.data_version = version;
             self.search = !search_deferred(conn)?;
         }
@@ -118,6 +161,9 @@ impl Bulk {
 
     pub(super) fn remember(&mut self, reg: &CleanRegistration) {
         self.add(Key::Submission, &reg.submission_key);
+        if self.keys.is_some() {
+            return;
+        }
         if let Some(email) = &reg.details.email {
             self.add(Key::Email, email);
         }
@@ -126,20 +172,66 @@ impl Bulk {
         }
     }
 
-    pub(super) fn probes(kind: Key, value: &str) -> impl Iterator<Item = usize> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (kind as u8).hash(&mut hasher);
-        value.hash(&mut hasher);
-        let h = hasher.finish();
+    /// Notes the email and phone of a lead the import created (at `rowid`).
+    pub(super) fn created(
+        &mut self,
+        conn: &Connection,
+        rowid: i64,
+        reg: &CleanRegistration,
+    ) -> Result<()> {
+        if let Some(keys) = &mut self.keys {
+            if let Some(email) = &reg.details.email {
+                keys.note(conn, Key::Email, email, rowid)?;
+            }
+            if let Some(phone) = &reg.details.phone {
+                keys.note(conn, Key::Phone, phone, rowid)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes an email or phone a merge filled in on lead `lead_id`.
+    pub(super) fn filled(
+        &mut self,
+        conn: &Connection,
+        lead_id: &str,
+        kind: Key,
+        value: &str,
+    ) -> Result<()> {
+        if let Some(keys) = &mut self.keys {
+            let rowid: i64 = conn
+                .prepare_cached("SELECT rowid FROM lead WHERE id = ?1")?
+                .query_row([lead_id], |r| r.get(0))?;
+            keys.note(conn, kind, value, rowid)?;
+        }
+        Ok(())
+    }
+
+    /// The oldest lead with this email or phone: from memory while the import holds the table,
+    /// else through the index unless the filter proves there is none.
+    pub(super) fn lead_by(
+        &self,
+        conn: &Connection,
+        kind: Key,
+        value: &str,
+    ) -> Result<Option<String>> {
+        match &self.keys {
+            Some(keys) => keys.find(conn, kind, value),
+            None if self.may_exist(kind, value) => super::lead_by(conn, kind, value),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn probes(kind: Key, value: &str, bits: u64) -> impl Iterator<Item = usize> {
+        let h = sip(kind, value);
         let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
-        let bits = (FILTER_BYTES * 8) as u64;
         (0..FILTER_PROBES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % bits) as usize)
     }
 
     pub(super) fn add(&mut self, kind: Key, value: &str) {
         if let Some(filter) = &mut self.filter {
-            for bit in Bulk::probes(kind, value) {
+            let bits = filter.len() as u64 * 64;
+            for bit in Bulk::probes(kind, value, bits) {
                 filter[bit / 64] |= 1 << (bit % 64);
             }
         }
@@ -148,7 +240,8 @@ impl Bulk {
     pub(super) fn may_exist(&self, kind: Key, value: &str) -> bool {
         match &self.filter {
             Some(filter) => {
-                Bulk::probes(kind, value).all(|bit| filter[bit / 64] & (1 << (bit % 64)) != 0)
+                let bits = filter.len() as u64 * 64;
+                Bulk::probes(kind, value, bits).all(|bit| filter[bit / 64] & (1 << (bit % 64)) != 0)
             }
             None => true,
         }

@@ -573,3 +573,47 @@ fn an_imported_lead_pushes_one_stamp_in_all_six_groups_until_a_group_changes() {
         assert_eq!(&hlc, expected, "{group}");
     }
 }
+
+#[test]
+fn a_bulk_writer_with_lead_keys_confirms_a_shared_hash_against_the_lead_row() {
+    let mut s = store();
+    let existing = created(&mut s, &ann());
+    // Every email and phone hashes alike: each hit must be checked against the lead it names.
+    let mut bulk = Bulk::with_lead_keys_hashed(s.conn(), 10, |_, _| 7).unwrap();
+    let mut bob = ann();
+    bob.submission_id = Some("b-1".into());
+    bob.details.email = Some("bob@example.com".into());
+    bob.details.phone = Some("+1 415 555 2671".into());
+    let IntakeOutcome::Created(bob_id) = rec_bulk(&mut s, &mut bulk, &bob) else {
+        panic!("Bob is not Ann")
+    };
+    assert_ne!(bob_id, existing);
+    let mut again = |id: &str, email: Option<&str>, phone: Option<&str>| {
+        let mut input = ann();
+        input.submission_id = Some(id.into());
+        input.kind = Some("demo".into());
+        input.details.email = email.map(str::to_string);
+        input.details.phone = phone.map(str::to_string);
+        rec_bulk(&mut s, &mut bulk, &input)
+    };
+    assert_eq!(
+        again("b-2", Some("bob@example.com"), None),
+        IntakeOutcome::Merged(bob_id.clone())
+    );
+    assert_eq!(
+        again("a-2", Some("ann@example.com"), None),
+        IntakeOutcome::Merged(existing.clone())
+    );
+    assert_eq!(
+        again("p-1", None, Some("+1 415 555 2671")),
+        IntakeOutcome::Merged(bob_id)
+    );
+    assert_eq!(
+        again("p-2", None, Some("030 1234567")),
+        IntakeOutcome::Merged(existing)
+    );
+    assert!(matches!(
+        again("c-1", Some("cat@example.com"), None),
+        IntakeOutcome::Created(_)
+    ));
+}

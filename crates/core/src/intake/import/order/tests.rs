@@ -50,7 +50,7 @@ fn both(path: &Path, format: Format) -> ((Store, ImportReport), (Store, ImportRe
 /// The lines of the rows in the order the first pass chose, or None when it streams the file.
 fn planned(path: &Path, format: Format) -> Option<Vec<u32>> {
     let file = File::open(path).unwrap();
-    match plan(&file, format, micros(now()), None) {
+    match plan(&file, format, micros(now()), &AtomicU64::new(0), None) {
         Plan::Stream => None,
         Plan::Sorted(entries, _, _) => Some(entries.iter().map(|e| e.line).collect()),
         Plan::Cancelled => panic!("not cancelled"),

@@ -1,0 +1,316 @@
+//! Which lead holds an email or a phone, answered from memory while a large import has
+//! `lead_by_email` and `lead_by_phone` set aside (`import::deferral`).
+//!
+//! At a million leads those two indexes take each new lead on a random page, outgrow the page
+//! cache, and every batch's commit wrote their pages into the WAL again. The import's own dedup
+//! is their only reader meanwhile, so it asks this table instead: a 64-bit hash of the kind and
+//! the normalised value to the rowid of the oldest lead that holds it (the lead `lead_by` finds
+//! through the index). One open-addressed table of 12-byte slots (the hash, and the rowid in 32
+//! bits), sized once from the rows the import expects, so no allocation per key. A hash is not
+//! the value: a hit is confirmed against the lead row, and a value whose hash a different value
+//! took first is kept by its text beside the table (`clashes`; about one pair in 10^7 at a
+//! million leads), as is a value of a lead whose rowid needs more than 32 bits.
+
+use super::Key;
+use crate::error::Result;
+use rusqlite::{Connection, OptionalExtension};
+use std::collections::HashMap;
+
+/// Hashes a kind and a value; a parameter so that tests can make every value collide.
+pub(super) type HashFn = fn(Key, &str) -> u64;
+
+pub(super) struct LeadKeys {
+    /// The slots' hashes; 0 marks an empty slot (a real hash of 0 is stored as 1).
+    hashes: Vec<u64>,
+    rowids: Vec<u32>,
+    used: usize,
+    /// By kind, the values whose hash a different value holds in the slots, or whose lead's
+    /// rowid does not fit a slot.
+    clashes: [HashMap<String, i64>; 3],
+    hash: HashFn,
+}
+
+/// Slots per key at the largest: linear probing stays short (a miss, the common case in an
+/// import, reads about 8 hashes, one or two cache lines, at three quarters full).
+const LOAD_NUM: usize = 3;
+const LOAD_DEN: usize = 4;
+
+pub(super) fn sip(kind: Key, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (kind as u8).hash(&mut hasher);
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl LeadKeys {
+    /// An empty table with room for `keys` keys before it grows.
+    pub(super) fn with_capacity(keys: usize, hash: HashFn) -> LeadKeys {
+        let slots = (keys * LOAD_DEN / LOAD_NUM).max(64);
+        LeadKeys {
+            hashes: vec![0; slots],
+            rowids: vec![0; slots],
+            used: 0,
+            clashes: Default::default(),
+            hash,
+        }
+    }
+
+    /// Notes every email and phone of the leads in the database.
+    pub(super) fn fill(&mut self, conn: &Connection) -> Result<()> {
+        let mut stmt = conn.prepare("SELECT rowid, email, phone FROM lead")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let rowid: i64 = row.get(0)?;
+            for (kind, column) in [(Key::Email, 1), (Key::Phone, 2)] {
+                if let Ok(value) = row.get_ref(column)?.as_str() {
+                    self.note(conn, kind, value, rowid)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of the oldest lead holding `value`, as `lead_by` would find it.
+    pub(super) fn find(&self, conn: &Connection, kind: Key, value: &str) -> Result<Option<String>> {
+        let rowid = match self.clashes[kind as usize].get(value) {
+            Some(&rowid) => rowid,
+            None => match self.probe(self.hash_of(kind, value)) {
+                Ok(i) => i64::from(self.rowids[i]),
+                Err(_) => return Ok(None),
+            },
+        };
+        let (id, held) = holder(conn, kind, rowid)?;
+        Ok((held.as_deref() == Some(value)).then_some(id))
+    }
+
+    /// Notes that the lead at `rowid` holds `value` now (created with it, or filled in by a
+    /// merge); an older lead holding it keeps the slot.
+    pub(super) fn note(
+        &mut self,
+        conn: &Connection,
+        kind: Key,
+        value: &str,
+        rowid: i64,
+    ) -> Result<()> {
+        if let Some(held) = self.clashes[kind as usize].get_mut(value) {
+            if older(conn, rowid, *held)? {
+                *held = rowid;
+            }
+            return Ok(());
+        }
+        let hash = self.hash_of(kind, value);
+        let fits = u32::try_from(rowid);
+        let slot = match self.probe(hash) {
+            Err(empty) => {
+                if let Ok(small) = fits {
+                    (self.hashes[empty], self.rowids[empty]) = (hash, small);
+                    self.used += 1;
+                    if self.used * LOAD_DEN > self.hashes.len() * LOAD_NUM {
+                        self.grow();
+                    }
+                    return Ok(());
+                }
+                None
+            }
+            Ok(i) => Some(i),
+        };
+        if let Some(i) = slot {
+            let held = i64::from(self.rowids[i]);
+            if holder(conn, kind, held)?.1.as_deref() == Some(value) {
+                if held != rowid && older(conn, rowid, held)? {
+                    match fits {
+                        Ok(small) => self.rowids[i] = small,
+                        // Beside the table, where `find` looks first.
+                        Err(_) => {
+                            self.clashes[kind as usize].insert(value.to_string(), rowid);
+                        }
+                    }
+                }
+                return Ok(());
+            }
+        }
+        self.clashes[kind as usize].insert(value.to_string(), rowid);
+        Ok(())
+    }
+
+    fn hash_of(&self, kind: Key, value: &str) -> u64 {
+        (self.hash)(kind, value).max(1)
+    }
+
+    /// The slot holding `hash`, or the empty slot where it would go.
+    fn probe(&self, hash: u64) -> std::result::Result<usize, usize> {
+        let n = self.hashes.len();
+        let mut i = ((u128::from(hash) * n as u128) >> 64) as usize;
+        loop {
+            match self.hashes[i] {
+                0 => return Err(i),
+                h if h == hash => return Ok(i),
+                _ => i = if i + 1 == n { 0 } else { i + 1 },
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let slots = self.hashes.len() * 2;
+        let hashes = std::mem::replace(&mut self.hashes, vec![0; slots]);
+        let rowids = std::mem::replace(&mut self.rowids, vec![0; slots]);
+        for (hash, rowid) in hashes.into_iter().zip(rowids).filter(|(h, _)| *h != 0) {
+            if let Err(i) = self.probe(hash) {
+                (self.hashes[i], self.rowids[i]) = (hash, rowid);
+            }
+        }
+    }
+}
+
+/// The lead's id and its value of `kind`.
+fn holder(conn: &Connection, kind: Key, rowid: i64) -> Result<(String, Option<String>)> {
+    let sql = match kind {
+        Key::Email => "SELECT id, email FROM lead WHERE rowid = ?1",
+        _ => "SELECT id, phone FROM lead WHERE rowid = ?1",
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([rowid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Whether lead `a` comes before lead `b` in `lead_by`'s order (created_at, then id).
+fn older(conn: &Connection, a: i64, b: i64) -> Result<bool> {
+    let mut stmt = conn.prepare_cached("SELECT created_at, id FROM lead WHERE rowid = ?1")?;
+    let mut order = |rowid: i64| -> Result<Option<(String, String)>> {
+        Ok(stmt
+            .query_row([rowid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    };
+    let (a, b) = (order(a)?, order(b)?);
+    Ok(match (a, b) {
+        (Some(a), Some(b)) => a < b,
+        (Some(_), None) => true,
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FixedClock, Store};
+    use chrono::{TimeZone, Utc};
+    use std::sync::Arc;
+
+    fn store() -> Store {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
+    }
+
+    /// A lead row with the columns `LeadKeys` reads; returns its rowid.
+    fn lead(s: &Store, id: &str, created: &str, email: Option<&str>, phone: Option<&str>) -> i64 {
+        s.conn()
+            .execute(
+                "INSERT INTO lead (id, email, phone, created_at) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![id, email, phone, created],
+            )
+            .unwrap();
+        s.conn().last_insert_rowid()
+    }
+
+    fn same_hash(_: Key, _: &str) -> u64 {
+        42
+    }
+
+    #[test]
+    fn values_that_share_a_hash_are_told_apart_by_the_lead_row() {
+        let s = store();
+        let conn = s.conn();
+        let mut keys = LeadKeys::with_capacity(4, same_hash);
+        let ann = lead(
+            &s,
+            "a",
+            "2026-03-01T00:00:00Z",
+            Some("ann@x.org"),
+            Some("+4930111"),
+        );
+        keys.note(conn, Key::Email, "ann@x.org", ann).unwrap();
+        // Bob's email has Ann's hash: the slot's lead does not hold it, so there is no lead.
+        assert_eq!(keys.find(conn, Key::Email, "bob@x.org").unwrap(), None);
+        let bob = lead(&s, "b", "2026-03-01T00:00:00Z", Some("bob@x.org"), None);
+        keys.note(conn, Key::Email, "bob@x.org", bob).unwrap();
+        keys.note(conn, Key::Phone, "+4930111", ann).unwrap();
+        let find = |keys: &LeadKeys, kind, value| keys.find(conn, kind, value).unwrap();
+        assert_eq!(find(&keys, Key::Email, "ann@x.org").as_deref(), Some("a"));
+        assert_eq!(find(&keys, Key::Email, "bob@x.org").as_deref(), Some("b"));
+        assert_eq!(find(&keys, Key::Phone, "+4930111").as_deref(), Some("a"));
+        assert_eq!(find(&keys, Key::Email, "cat@x.org"), None);
+        assert_eq!(find(&keys, Key::Phone, "+4930222"), None);
+        // An older lead with a clashing value takes its place from the newer one.
+        let older = lead(&s, "0", "2026-02-01T00:00:00Z", Some("bob@x.org"), None);
+        keys.note(conn, Key::Email, "bob@x.org", older).unwrap();
+        assert_eq!(find(&keys, Key::Email, "bob@x.org").as_deref(), Some("0"));
+        assert_eq!(find(&keys, Key::Email, "ann@x.org").as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn the_oldest_lead_holds_a_value_as_lead_by_finds_it_and_the_table_grows() {
+        let s = store();
+        let conn = s.conn();
+        let mut keys = LeadKeys::with_capacity(1, sip);
+        let newer = lead(&s, "n", "2026-03-01T00:00:00Z", None, Some("+4930111"));
+        let same_time_smaller_id = lead(&s, "m", "2026-03-01T00:00:00Z", None, Some("+4930111"));
+        keys.note(conn, Key::Phone, "+4930111", newer).unwrap();
+        keys.note(conn, Key::Phone, "+4930111", same_time_smaller_id)
+            .unwrap();
+        assert_eq!(
+            keys.find(conn, Key::Phone, "+4930111").unwrap().as_deref(),
+            Some("m")
+        );
+        for i in 0..500 {
+            let email = format!("p{i}@x.org");
+            let rowid = lead(
+                &s,
+                &format!("p{i}"),
+                "2026-03-01T00:00:00Z",
+                Some(&email),
+                None,
+            );
+            keys.note(conn, Key::Email, &email, rowid).unwrap();
+        }
+        assert!(keys.hashes.len() >= 500 * LOAD_DEN / LOAD_NUM);
+        for i in 0..500 {
+            let id = keys.find(conn, Key::Email, &format!("p{i}@x.org")).unwrap();
+            assert_eq!(id, Some(format!("p{i}")));
+        }
+        // A rowid beyond 32 bits is kept beside the table.
+        s.conn()
+            .execute(
+                "INSERT INTO lead (rowid, id, email, created_at)
+                 VALUES (8589934592, 'big', 'big@x.org', '2026-03-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        keys.note(conn, Key::Email, "big@x.org", 8_589_934_592)
+            .unwrap();
+        assert_eq!(
+            keys.find(conn, Key::Email, "big@x.org").unwrap().as_deref(),
+            Some("big")
+        );
+        // The same value as a phone is another key.
+        assert_eq!(keys.find(conn, Key::Phone, "p1@x.org").unwrap(), None);
+        let mut filled = LeadKeys::with_capacity(1, sip);
+        filled.fill(conn).unwrap();
+        assert_eq!(
+            filled
+                .find(conn, Key::Phone, "+4930111")
+                .unwrap()
+                .as_deref(),
+            Some("m")
+        );
+        assert_eq!(
+            filled
+                .find(conn, Key::Email, "p7@x.org")
+                .unwrap()
+                .as_deref(),
+            Some("p7")
+        );
+    }
+}
