@@ -44,7 +44,7 @@ pub const LARGE_BATCH_SIZE: usize = 16_000;
 
 /// The page cache of a large import, in KiB: it holds a large batch's dirty pages without
 /// spilling them into the WAL mid-transaction, and keeps the peak memory under 200 MB beside
-/// `Bulk`'s leads by email and phone (32 MiB at a million rows; 96 MiB before they took the
+/// `Bulk`'s leads by email and phone (31 MiB at a million rows; 96 MiB before they took the
 /// room, when the two indexes were written at random places).
 pub const LARGE_CACHE_KIB: i64 = 72 * 1024;
 
