@@ -918,6 +918,24 @@ fn phone_rows(part: u8) -> String {
                 "",
                 "030 5550003",
             ],
+            // A merge in this import fills a phone, which the next row finds.
+            [
+                "u1",
+                "Demo",
+                "2026-03-02T07:00:00Z",
+                "Uma",
+                "uma@example.com",
+                "",
+            ],
+            [
+                "u2",
+                "Trial",
+                "2026-03-02T07:20:00Z",
+                "Uma",
+                "uma@example.com",
+                "030 5550004",
+            ],
+            ["u3", "Demo", "2026-03-02T07:40:00Z", "", "", "030 5550004"],
             [
                 "p1",
                 "Demo",
@@ -998,7 +1016,13 @@ fn a_large_import_finds_leads_by_email_and_phone_from_memory_as_a_small_one_does
             )
             .unwrap()
     };
-    for (sub, lead) in [("q1", "p1"), ("q2", "p4"), ("q4", "p6"), ("q7", "q5")] {
+    for (sub, lead) in [
+        ("q1", "p1"),
+        ("q2", "p4"),
+        ("q4", "p6"),
+        ("q7", "q5"),
+        ("u3", "u1"),
+    ] {
         assert_eq!(owner(sub), lead, "{sub}");
     }
     assert_eq!(index_sql(&large), before);
