@@ -142,6 +142,11 @@ async fn a_sync_killed_while_applying_pages_leaves_an_intact_file_and_resumes() 
     for attempt in 0..12u64 {
         let mut child = std::process::Command::new(support::binary())
             .args(["--db", path.to_str().unwrap(), "sync"])
+            // Killed again and again mid-way, the sync must commit often: a bulk first sync
+            // commits every 2.5 s (`engine::BULK_BATCH`), so these eight pages would give one
+            // kill. Its own kill is `sync_first_bulk`'s
+            // `a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_completes`.
+            .env(switchboard_sync::engine::FIRST_SYNC_VAR, "replay")
             .env("SWITCHBOARD_TOKEN", token.expose())
             .env(
                 "SWITCHBOARD_DB_KEY",

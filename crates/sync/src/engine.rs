@@ -7,9 +7,7 @@ use crate::error::{Result, SyncError};
 use crate::tls::TrustAnchor;
 use serde::Serialize;
 use std::time::Duration;
-use switchboard_core::replica::{
-    self, identity, materialize, IdentityCheck, PageBatch, ServerLogin,
-};
+use switchboard_core::replica::{self, identity, materialize, IdentityCheck, ServerLogin};
 use switchboard_core::store::{get_setting, set_setting};
 use switchboard_core::Store;
 use switchboard_protocol::{
@@ -21,6 +19,10 @@ use switchboard_protocol::{
 pub fn push_limits() -> materialize::BatchLimits {
     materialize::BatchLimits::default()
 }
+
+mod page_writer;
+use page_writer::PageWriter;
+pub use page_writer::{BULK_BATCH, BULK_PAGE_WAIT, REPORT_EVERY};
 
 /// How long a `watch` long-poll waits for the server.
 const WATCH_WAIT_SECS: u32 = 25;
@@ -354,15 +356,21 @@ impl Pull<'_> {
         // A fresh replica's first pull loads everything it will hold: it builds the indexes no
         // apply reads once at the end (`replica::bulk`). Any pull finishes a bulk load that an
         // earlier one (or a killed process) left, so a failed first sync ends with every index.
+        // Its batches are as large as its page cache allows (`replica::bulk::CACHE_KIB`, given
+        // back at its end).
+        let mut cache = None;
         if bulk_first_sync() && replica::bulk::begin(store.conn())? {
             self.report.bulk_load = true;
+            cache = Some(replica::bulk::widen_cache(store.conn())?);
         }
         let pages_before = self.report.pages;
         let result = self.pages(store, first_wait).await;
         let long = self.report.pages > pages_before + 1;
         let finished = replica::bulk::finish_if_pending(store.conn());
+        let restored = cache.map_or(Ok(()), |c| replica::bulk::restore_cache(store.conn(), c));
         replica::apply::restore_checkpoints(store.conn(), before, long)?;
         finished?;
+        restored?;
         if let Some(role) = self.role.take() {
             replica::record_role(store.conn(), role.as_str())?;
         }
@@ -373,16 +381,16 @@ impl Pull<'_> {
         let (client, token) = (self.client, self.token);
         let mut cursor = replica::state(store.conn())?.cursor;
         let mut next = Prefetch::start(client, token, self.own, cursor, first_wait);
-        let mut writer = PageWriter::new(store, cursor, self.report.pulled);
+        let bulk = self.report.bulk_load;
+        let mut writer = PageWriter::new(store, cursor, self.report.pulled, bulk);
         loop {
             // Pages that arrive back to back share a transaction; it commits before the loop
             // waits for the network, so the replica's write lock is never held for a download.
             // A bulk first sync applies faster than pages arrive, so that rule committed after
             // nearly every page, and each commit writes every page the batch dirtied into the
             // WAL again (5–7× the final file was written): it waits up to `BULK_PAGE_WAIT` for
-            // the next page with the batch open, and `REPORT_EVERY` still bounds the batch.
-            let arrived = next.is_ready()
-                || (self.report.bulk_load && next.arrives_within(BULK_PAGE_WAIT).await);
+            // the next page with the batch open, and `BULK_BATCH` bounds the batch.
+            let arrived = next.is_ready() || (bulk && next.arrives_within(BULK_PAGE_WAIT).await);
             if !arrived {
                 writer.commit(self.report, self.progress)?;
             }
@@ -407,39 +415,14 @@ impl Pull<'_> {
                 writer.finished = true;
                 return writer.commit(self.report, self.progress);
             }
-            if self.report.bulk_load {
+            if bulk {
                 writer.report_progress(self.report, self.progress);
             }
-            if writer.batch.is_full() || writer.due() {
+            if writer.due() {
                 writer.commit(self.report, self.progress)?;
             }
         }
     }
-}
-
-/// How long applied pages may wait in an open batch: a long first sync commits (and reports its
-/// progress) at least this often, so the window's queue fills while pages arrive, at the cost
-/// of about one extra commit a second.
-pub const REPORT_EVERY: Duration = Duration::from_secs(1);
-
-/// How long a bulk first sync waits for the next page with its batch open before it commits:
-/// a page takes tens of milliseconds to arrive, and the write lock is then held for at most
-/// `REPORT_EVERY` plus this, far below the busy timeout another writer on the replica waits.
-const BULK_PAGE_WAIT: Duration = Duration::from_millis(500);
-
-/// The changes a sync brings in all, while it pulls: those pulled since the pull started at
-/// `start` (cursor, changes pulled before), scaled by how much of the sequence range up to the
-/// server's `head` the `cursor` has covered (changes spread over it roughly evenly; the
-/// estimate tightens with every page). `None` before the cursor has moved.
-fn estimate(start: (i64, u64), head: i64, cursor: i64, pulled: u64) -> Option<u64> {
-    let (from, before) = start;
-    let (span, done) = (head - from, cursor - from);
-    if span <= 0 || done <= 0 {
-        return None;
-    }
-    let since = u128::from(pulled.saturating_sub(before));
-    let whole = since * span as u128 / done.min(span) as u128;
-    Some(before.saturating_add(u64::try_from(whole).unwrap_or(u64::MAX)))
 }
 
 /// This replica as its pulls name it (protocol 4): the server leaves out the changes it pushed.
@@ -448,90 +431,6 @@ fn own(store: &Store) -> Result<Own> {
         replica: store.replica_id()?,
         through: identity::push_horizon(store.conn())?,
     })
-}
-
-/// Applies pulled pages in batches (`PageBatch`) and reports them once they are committed, so
-/// whoever reloads on `Progress::Pulled` reads the new data.
-struct PageWriter<'c> {
-    batch: PageBatch<'c>,
-    unreported: u64,
-    /// Changes applied since the last commit (progress may have been reported for them).
-    uncommitted: u64,
-    /// The cursor and the sync's pulled count when this pull started, and the newest head the
-    /// server named since: what `expected` is measured against.
-    start: (i64, u64),
-    head: Option<i64>,
-    /// The last page is applied: `expected` is what was pulled.
-    finished: bool,
-    /// When the batch last committed.
-    committed: std::time::Instant,
-}
-
-impl<'c> PageWriter<'c> {
-    fn new(store: &'c mut Store, cursor: i64, pulled: u64) -> PageWriter<'c> {
-        PageWriter {
-            batch: PageBatch::new(store.conn_mut()),
-            unreported: 0,
-            uncommitted: 0,
-            start: (cursor, pulled),
-            head: None,
-            finished: false,
-            committed: std::time::Instant::now(),
-        }
-    }
-
-    /// Whether the open batch has waited `REPORT_EVERY` since the last commit.
-    fn due(&self) -> bool {
-        self.committed.elapsed() >= REPORT_EVERY
-    }
-
-    fn expected(&self, report: &SyncReport) -> Option<u64> {
-        if self.finished {
-            return Some(report.pulled);
-        }
-        estimate(self.start, self.head?, report.cursor, report.pulled)
-    }
-
-    fn apply(
-        &mut self,
-        page: &switchboard_protocol::ChangesPage,
-        report: &mut SyncReport,
-    ) -> Result<()> {
-        let summary = self.batch.apply(&page.changes, page.next_cursor)?;
-        report.pages += 1;
-        report.pulled += summary.changes;
-        report.erased += summary.erased;
-        report.revoked += summary.revoked;
-        report.cursor = page.next_cursor;
-        self.unreported += summary.changes;
-        self.uncommitted += summary.changes;
-        self.head = self.head.max(page.head_cursor);
-        Ok(())
-    }
-
-    fn commit(
-        &mut self,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<()> {
-        self.batch.commit()?;
-        self.committed = std::time::Instant::now();
-        report.commits += u64::from(std::mem::take(&mut self.uncommitted) > 0);
-        self.report_progress(report, progress);
-        Ok(())
-    }
-
-    /// Reports what was applied since, committed or not (a bulk load commits by the batch).
-    fn report_progress(&mut self, report: &SyncReport, progress: &mut dyn FnMut(Progress)) {
-        if self.unreported > 0 {
-            progress(Progress::Pulled {
-                changes: std::mem::take(&mut self.unreported),
-                total: report.pulled,
-                cursor: report.cursor,
-                expected: self.expected(report),
-            });
-        }
-    }
 }
 
 /// A pull running as its own task; dropping it cancels the request.
@@ -743,7 +642,7 @@ async fn wait_for_work(
                 match page {
                     Ok(page) if !page.changes.is_empty() => {
                         let mut report = SyncReport::default();
-                        let mut writer = PageWriter::new(store, cursor, 0);
+                        let mut writer = PageWriter::new(store, cursor, 0, false);
                         writer.finished = !page.has_more;
                         writer.apply(&page, &mut report)?;
                         writer.commit(&mut report, progress)?;

@@ -65,6 +65,12 @@ pub struct PageBatch<'c> {
     open: bool,
     changes: u64,
     scrub: bool,
+    /// A bulk first sync's batch (`PageBatch::bulk`): bounded by the pages it adds, not by its
+    /// changes.
+    bulk: bool,
+    max_new_pages: i64,
+    /// The file's pages when the transaction began.
+    pages_at_begin: i64,
 }
 
 impl<'c> PageBatch<'c> {
@@ -74,12 +80,35 @@ impl<'c> PageBatch<'c> {
 
     /// A batch over `conn`, with no transaction open yet.
     pub fn new(conn: &'c mut Connection) -> PageBatch<'c> {
+        Self::with(conn, false, 0)
+    }
+
+    fn with(conn: &'c mut Connection, bulk: bool, max_new_pages: i64) -> PageBatch<'c> {
         PageBatch {
             conn,
             open: false,
             changes: 0,
             scrub: false,
+            bulk,
+            max_new_pages,
+            pages_at_begin: 0,
         }
+    }
+
+    /// A batch of a bulk first sync (`replica::bulk`), which the caller also bounds by time:
+    /// full once it has added `bulk::BATCH_NEW_PAGES` pages to the file, whatever its changes.
+    /// Every page it adds stays dirty in the page cache until the commit, and so do the pages
+    /// of the indexes it inserts into; a cache full of dirty pages spills them into the WAL
+    /// mid-transaction, and the commit writes them again. `bulk::widen_cache` sizes the cache
+    /// for that bound.
+    pub fn bulk(conn: &'c mut Connection) -> PageBatch<'c> {
+        Self::with(conn, true, super::bulk::BATCH_NEW_PAGES)
+    }
+
+    /// A bulk batch full after `pages` new pages, for tests that cannot write 64 MiB.
+    #[cfg(test)]
+    pub(crate) fn bulk_of(conn: &'c mut Connection, pages: i64) -> PageBatch<'c> {
+        Self::with(conn, true, pages)
     }
 
     /// Applies one page and its cursor inside the batch's transaction (opening it if needed).
@@ -89,6 +118,9 @@ impl<'c> PageBatch<'c> {
         if !self.open {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.open = true;
+            if self.bulk {
+                self.pages_at_begin = self.page_count()?;
+            }
         }
         match apply_in(self.conn, changes, new_cursor) {
             Ok(summary) => {
@@ -105,7 +137,25 @@ impl<'c> PageBatch<'c> {
 
     /// Whether the batch should commit before it takes another page.
     pub fn is_full(&self) -> bool {
-        self.changes >= Self::MAX_CHANGES || self.scrub
+        if self.scrub {
+            return true;
+        }
+        if !self.bulk {
+            return self.changes >= Self::MAX_CHANGES;
+        }
+        // An error reading the count is the next statement's to report: commit now.
+        self.open
+            && self
+                .page_count()
+                .map_or(true, |p| p - self.pages_at_begin >= self.max_new_pages)
+    }
+
+    /// The file's pages, those this transaction added included.
+    fn page_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("PRAGMA page_count")?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// Commits the open transaction, if any; scrubs the WAL when a page erased or removed

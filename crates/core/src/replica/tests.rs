@@ -640,6 +640,52 @@ fn a_batch_is_full_after_a_page_that_removes_someone() {
     assert_eq!(count(&b, "SELECT count(*) FROM lead"), 2);
 }
 
+/// A bulk first sync's batch is bounded by the pages it adds to the file (each stays dirty in
+/// the page cache until the commit), not by its changes: a few changes with long notes fill
+/// it, and the ordinary batch holding the same pages is nowhere near full.
+#[test]
+fn a_bulk_batch_is_full_once_it_has_added_its_pages_whatever_its_changes() {
+    let c = clock();
+    let mut a = replica(&c);
+    let id = fixtures::insert_lead(&mut a, &ann(), c.now());
+    for n in 0..40 {
+        log_call(
+            &mut a,
+            &id,
+            &format!("call {n}: {}", "a long note ".repeat(300)),
+        );
+    }
+    let changes: Vec<Change> = a
+        .with_tx(|tx| pending_ops(tx, 1000))
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, op))| Change {
+            server_seq: i as i64 + 1,
+            op,
+        })
+        .collect();
+    let (first, rest) = changes.split_at(2);
+    let end = changes.len() as i64;
+    for bulk in [true, false] {
+        let mut b = replica(&c);
+        let mut batch = if bulk {
+            PageBatch::bulk_of(b.conn_mut(), 16)
+        } else {
+            PageBatch::new(b.conn_mut())
+        };
+        batch.apply(first, 2).unwrap();
+        assert!(!batch.is_full());
+        batch.apply(rest, end).unwrap();
+        assert_eq!(batch.is_full(), bulk, "bulk: {bulk}");
+        batch.commit().unwrap();
+        // A new transaction counts from its own start.
+        assert!(!batch.is_full());
+        drop(batch);
+        assert_eq!(count(&b, "SELECT count(*) FROM follow_up"), 40);
+    }
+}
+
 #[test]
 fn a_bulk_load_builds_search_at_its_end_and_ends_as_the_pages_applied_one_by_one() {
     let c = clock();

@@ -1,4 +1,5 @@
-use super::{estimate, Prefetch, SyncError};
+use super::page_writer::estimate;
+use super::{Prefetch, SyncError};
 use std::time::Duration;
 
 fn page(next_cursor: i64) -> switchboard_protocol::ChangesPage {
