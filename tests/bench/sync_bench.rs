@@ -11,9 +11,17 @@
 //!
 //! `cargo run --release -p switchboard-tests --example sync_bench -- [LEADS] [RUNS]`
 //! (defaults: 100000 leads, 3 runs; medians are printed).
+//!
+//! `SWITCHBOARD_BENCH_SAVED=DIR` keeps the populated server (and the admin replica that pushed
+//! the population) in `DIR/<LEADS>-leads/`: the first run with it populates as without and
+//! saves there, later runs with the same LEADS start the server and that replica on copies
+//! instead of populating (about ten minutes at 100,000 leads). Both start the server anew on
+//! files at rest, so their figures compare; delete the folder after a change to what the
+//! server or a replica stores (a migration), since a saved population keeps the old layout.
 
 #[path = "replay.rs"]
 mod replay;
+mod saved;
 #[path = "../support/sync.rs"]
 mod sync_support;
 
@@ -113,14 +121,37 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let leads: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let hub = Hub::start().await;
+    // Holds the server's data folder and ada's replica when a saved population is involved.
+    let work = tempfile::tempdir().unwrap();
     let populate_start = Instant::now();
-    let ada = populate(&hub, leads).await;
-    eprintln!(
-        "populated {leads} leads, {} follow-ups in {:.1}s",
-        leads * 5,
-        populate_start.elapsed().as_secs_f64()
-    );
+    let saved = saved::folder(leads);
+    let (hub, ada) = match &saved {
+        Some(dir) if dir.exists() => {
+            let (hub, ada) = saved::reuse(dir, work.path()).await;
+            eprintln!(
+                "reused the population of {leads} leads saved in {} (copied and started in {:.1}s)",
+                dir.display(),
+                populate_start.elapsed().as_secs_f64()
+            );
+            (hub, ada)
+        }
+        _ => {
+            let hub = match saved {
+                Some(_) => saved::fresh_hub(work.path()).await,
+                None => Hub::start().await,
+            };
+            let ada = populate(&hub, leads).await;
+            eprintln!(
+                "populated {leads} leads, {} follow-ups in {:.1}s",
+                leads * 5,
+                populate_start.elapsed().as_secs_f64()
+            );
+            match &saved {
+                Some(dir) => saved::save(dir, hub, ada).await,
+                None => (hub, ada),
+            }
+        }
+    };
 
     // 1. First sync vs raw insert; the replica encrypted (SQLCipher, as the app keeps it) and
     // plain in turn, and what the process wrote to disk during each against the file's size;
