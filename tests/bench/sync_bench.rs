@@ -11,9 +11,19 @@
 //!
 //! `cargo run --release -p switchboard-tests --example sync_bench -- [LEADS] [RUNS]`
 //! (defaults: 100000 leads, 3 runs; medians are printed).
+//!
+//! `SWITCHBOARD_BENCH_SAVED=DIR` keeps the populated server (and the admin replica that pushed
+//! the population) in `DIR/<LEADS>-leads/`: the first run with it populates as without and
+//! saves there, later runs with the same LEADS start the server and that replica on copies
+//! instead of populating (about ten minutes at 100,000 leads). Both start the server anew on
+//! files at rest, so their figures compare; delete the folder after a change to what the
+//! server or a replica stores (a migration), since a saved population keeps the old layout.
+//! `SWITCHBOARD_BENCH_ONLY=2` skips benchmark 1 (the first syncs, minutes at 100,000 leads):
+//! with a saved population a run of benchmarks 2 and 4 alone takes about a minute.
 
 #[path = "replay.rs"]
 mod replay;
+mod saved;
 #[path = "../support/sync.rs"]
 mod sync_support;
 
@@ -113,15 +123,131 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let leads: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let hub = Hub::start().await;
+    // Holds the server's data folder and ada's replica when a saved population is involved.
+    let work = tempfile::tempdir().unwrap();
     let populate_start = Instant::now();
-    let ada = populate(&hub, leads).await;
-    eprintln!(
-        "populated {leads} leads, {} follow-ups in {:.1}s",
-        leads * 5,
-        populate_start.elapsed().as_secs_f64()
-    );
+    let saved = saved::folder(leads);
+    let (hub, ada) = match &saved {
+        Some(dir) if dir.exists() => {
+            let (hub, ada) = saved::reuse(dir, work.path()).await;
+            eprintln!(
+                "reused the population of {leads} leads saved in {} (copied and started in {:.1}s)",
+                dir.display(),
+                populate_start.elapsed().as_secs_f64()
+            );
+            (hub, ada)
+        }
+        _ => {
+            let hub = match saved {
+                Some(_) => saved::fresh_hub(work.path()).await,
+                None => Hub::start().await,
+            };
+            let ada = populate(&hub, leads).await;
+            eprintln!(
+                "populated {leads} leads, {} follow-ups in {:.1}s",
+                leads * 5,
+                populate_start.elapsed().as_secs_f64()
+            );
+            match &saved {
+                Some(dir) => saved::save(dir, hub, ada).await,
+                None => (hub, ada),
+            }
+        }
+    };
 
+    if std::env::var("SWITCHBOARD_BENCH_ONLY").as_deref() == Ok("2") {
+        eprintln!("SWITCHBOARD_BENCH_ONLY=2: benchmark 1 (first syncs) skipped");
+    } else {
+        first_syncs(&hub, leads, runs).await;
+    }
+
+    // 2. Incremental sync of 100 changes at two database sizes.
+    let mut ada = ada;
+    for size in [10_000usize, 1_000_000] {
+        let mut times = Vec::new();
+        let mut replica = hub.replica("mona").await;
+        replica.sync().await;
+        let held = replica.count("SELECT count(*) FROM follow_up") as usize;
+        pad(&replica, size.saturating_sub(held));
+        let lead = ada
+            .store
+            .conn()
+            .query_row("SELECT id FROM lead LIMIT 1", [], |r| r.get::<_, String>(0))
+            .unwrap();
+        for run in 0..runs.max(3) {
+            ada.clock.set(monday());
+            for c in 0..100 {
+                ada.call(&lead, &format!("incremental {run}-{c}"));
+            }
+            let own = ada.sync().await;
+            // Protocol 4: the pushing replica does not pull its own 100 calls back.
+            if run == 0 {
+                println!(
+                    "bench4 own_changes_pulled_back={} of {} pushed",
+                    own.pulled, own.pushed
+                );
+            }
+            let start = Instant::now();
+            let report = replica.sync().await;
+            assert!(report.pulled >= 100, "{report:?}");
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        let rows = replica.count("SELECT count(*) FROM follow_up");
+        println!(
+            "bench2 rows={rows} incremental_100_changes_ms_median={:.1}",
+            median(times)
+        );
+    }
+
+    // 4. Bytes per follow-up on the wire (JSON bodies; TLS and HTTP headers excluded).
+    let ops: Vec<(i64, Op)> = ada
+        .store
+        .conn()
+        .prepare("SELECT id FROM follow_up LIMIT 100")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|id| id.unwrap())
+        .enumerate()
+        .map(|(i, id)| {
+            let f = switchboard_core::replica::materialize::follow_up(ada.store.conn(), &id)
+                .unwrap()
+                .unwrap();
+            (i as i64, Op::FollowUpLogged(f))
+        })
+        .collect();
+    let push = PushRequest {
+        replica_id: new_id(monday()),
+        ops: ops
+            .iter()
+            .map(|(seq, op)| PushOp {
+                seq: *seq,
+                op: op.clone(),
+            })
+            .collect(),
+    };
+    let page = ChangesPage {
+        changes: ops
+            .iter()
+            .map(|(seq, op)| Change {
+                server_seq: 1_000_000 + seq,
+                op: op.clone(),
+            })
+            .collect(),
+        next_cursor: 1_000_100,
+        has_more: false,
+        role: None,
+        head_cursor: None,
+    };
+    let push_bytes = serde_json::to_vec(&push).unwrap().len() as f64 / ops.len() as f64;
+    let pull_bytes = serde_json::to_vec(&page).unwrap().len() as f64 / ops.len() as f64;
+    println!(
+        "bench4 push_bytes_per_follow_up={push_bytes:.0} pull_bytes_per_follow_up={pull_bytes:.0}"
+    );
+}
+
+/// Benchmark 1: first syncs (encrypted, plain, replayed) against a raw insert, and their phases.
+async fn first_syncs(hub: &Hub, leads: usize, runs: usize) {
     // 1. First sync vs raw insert; the replica encrypted (SQLCipher, as the app keeps it) and
     // plain in turn, and what the process wrote to disk during each against the file's size;
     // then, plain, the first sync as before issue 14 (every index kept up to date row by row).
@@ -313,89 +439,5 @@ async fn main() {
         sync_rate / raw_rate,
         replay_rate / raw_rate,
         sync_rate / replay_rate
-    );
-
-    // 2. Incremental sync of 100 changes at two database sizes.
-    let mut ada = ada;
-    for size in [10_000usize, 1_000_000] {
-        let mut times = Vec::new();
-        let mut replica = hub.replica("mona").await;
-        replica.sync().await;
-        let held = replica.count("SELECT count(*) FROM follow_up") as usize;
-        pad(&replica, size.saturating_sub(held));
-        let lead = ada
-            .store
-            .conn()
-            .query_row("SELECT id FROM lead LIMIT 1", [], |r| r.get::<_, String>(0))
-            .unwrap();
-        for run in 0..runs.max(3) {
-            ada.clock.set(monday());
-            for c in 0..100 {
-                ada.call(&lead, &format!("incremental {run}-{c}"));
-            }
-            let own = ada.sync().await;
-            // Protocol 4: the pushing replica does not pull its own 100 calls back.
-            if run == 0 {
-                println!(
-                    "bench4 own_changes_pulled_back={} of {} pushed",
-                    own.pulled, own.pushed
-                );
-            }
-            let start = Instant::now();
-            let report = replica.sync().await;
-            assert!(report.pulled >= 100, "{report:?}");
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
-        }
-        let rows = replica.count("SELECT count(*) FROM follow_up");
-        println!(
-            "bench2 rows={rows} incremental_100_changes_ms_median={:.1}",
-            median(times)
-        );
-    }
-
-    // 4. Bytes per follow-up on the wire (JSON bodies; TLS and HTTP headers excluded).
-    let ops: Vec<(i64, Op)> = ada
-        .store
-        .conn()
-        .prepare("SELECT id FROM follow_up LIMIT 100")
-        .unwrap()
-        .query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(|id| id.unwrap())
-        .enumerate()
-        .map(|(i, id)| {
-            let f = switchboard_core::replica::materialize::follow_up(ada.store.conn(), &id)
-                .unwrap()
-                .unwrap();
-            (i as i64, Op::FollowUpLogged(f))
-        })
-        .collect();
-    let push = PushRequest {
-        replica_id: new_id(monday()),
-        ops: ops
-            .iter()
-            .map(|(seq, op)| PushOp {
-                seq: *seq,
-                op: op.clone(),
-            })
-            .collect(),
-    };
-    let page = ChangesPage {
-        changes: ops
-            .iter()
-            .map(|(seq, op)| Change {
-                server_seq: 1_000_000 + seq,
-                op: op.clone(),
-            })
-            .collect(),
-        next_cursor: 1_000_100,
-        has_more: false,
-        role: None,
-        head_cursor: None,
-    };
-    let push_bytes = serde_json::to_vec(&push).unwrap().len() as f64 / ops.len() as f64;
-    let pull_bytes = serde_json::to_vec(&page).unwrap().len() as f64 / ops.len() as f64;
-    println!(
-        "bench4 push_bytes_per_follow_up={push_bytes:.0} pull_bytes_per_follow_up={pull_bytes:.0}"
     );
 }

@@ -194,11 +194,22 @@ impl Replica {
         user: &str,
         token: Secret,
     ) -> Replica {
+        Replica::from_file_keyed(path, url, fingerprint, user, token, &test_key())
+    }
+
+    /// As `from_file`, for a file encrypted under `key` (another test process's key).
+    pub fn from_file_keyed(
+        path: &Path,
+        url: &str,
+        fingerprint: &str,
+        user: &str,
+        token: Secret,
+        key: &DatabaseKey,
+    ) -> Replica {
         let clock = FixedClock::at(monday());
         let anchor = TrustAnchor::fingerprint(fingerprint).unwrap();
         Replica {
-            store: Store::open_with_clock(path, Some(&test_key()), Arc::new(clock.clone()))
-                .unwrap(),
+            store: Store::open_with_clock(path, Some(key), Arc::new(clock.clone())).unwrap(),
             client: Client::new(url, &anchor).unwrap(),
             token,
             user: user.to_string(),

@@ -234,7 +234,13 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     // Pulled writes are not local intake nor local changes (migration 0013's triggers).
     conn.prepare_cached("INSERT OR IGNORE INTO sync_applying(id) VALUES (1)")?
         .execute([])?;
+    // Follow-ups whose notes wait to be indexed together (`followup::index_notes`); any other
+    // operation indexes them first, so whatever reads or removes index entries finds them.
+    let mut notes: Vec<i64> = Vec::new();
     for (index, change) in changes.iter().enumerate() {
+        if !matches!(change.op, Op::FollowUpLogged(_)) {
+            followup::index_notes(conn, &mut notes)?;
+        }
         let applied = match &change.op {
             Op::LeadFieldsSet(op) => {
                 if let Some(stamp) = Hlc::parse(&op.hlc) {
@@ -254,7 +260,10 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             }
             Op::FollowUpLogged(f) => {
                 let live = new_leads.write(conn, &f.lead_id, &to_text(f.occurred_at))?;
-                let inserted = follow_up(conn, f, live, index_search)?;
+                let inserted = follow_up(conn, f, live)?;
+                if inserted && index_search {
+                    notes.push(conn.last_insert_rowid());
+                }
                 // A new lead's row was written with the counters of its follow-ups here.
                 if inserted && !live {
                     counters.insert(f.lead_id.clone());
@@ -311,6 +320,7 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
             summary.applied += 1;
         }
     }
+    followup::index_notes(conn, &mut notes)?;
     for lead_id in &counters {
         if leads::exists(conn, lead_id)? {
             leads::recompute_counters(conn, lead_id)?;
@@ -382,12 +392,14 @@ fn registration(conn: &Connection, r: &Registration) -> Result<bool> {
 /// `live`: the lead is known to exist and not to be erased (created in this page), so neither
 /// needs looking up; `index_search`: its note's full-text entry is written now (a bulk load
 /// builds them all at its end).
-fn follow_up(conn: &Connection, f: &FollowUp, live: bool, index_search: bool) -> Result<bool> {
+/// Stores a pulled follow-up without its note's full-text entry (the caller indexes notes in
+/// runs: `followup::index_notes`); the follow-up's rowid is `last_insert_rowid` if it was new.
+fn follow_up(conn: &Connection, f: &FollowUp, live: bool) -> Result<bool> {
     if live {
-        return followup::insert_indexed(conn, f, false, index_search);
+        return followup::insert_indexed(conn, f, false, false);
     }
     leads::ensure_skeleton(conn, &f.lead_id, &to_text(f.occurred_at))?;
-    followup::store_remote_indexed(conn, f, index_search)
+    followup::store_remote_indexed(conn, f, false)
 }
 
 fn audit(conn: &Connection, a: &AuditEntry) -> Result<bool> {

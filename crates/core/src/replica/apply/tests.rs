@@ -5,7 +5,9 @@ use crate::people::leads::{LeadField, NewLead};
 use crate::replica::{ack, pending_ops};
 use crate::{FixedClock, Store};
 use chrono::{TimeZone, Utc};
-use switchboard_protocol::{Change, LeadFields, PushResult, PushStatus};
+use switchboard_protocol::{
+    Change, Channel, Direction, LeadFields, Outcome, PushResult, PushStatus,
+};
 
 /// A replica whose clock is five years ahead of the server's.
 fn ahead() -> (FixedClock, Store) {
@@ -157,4 +159,60 @@ fn another_nodes_older_stamp_with_the_same_values_changes_nothing() {
     };
     pull(&mut store, &from_other, 1);
     assert_eq!(identity(&store, &id), before);
+}
+
+/// A pulled page's notes reach the full-text index as one new segment. Indexed one by one
+/// between follow-up inserts, each note became a segment of its own (the next insert's
+/// statement journal makes FTS5 write out what it holds), and FTS5 answers every segment
+/// written with merge work: 40–240 ms per incremental sync of 100 follow-ups at 500,000 notes.
+#[test]
+fn a_pulled_pages_notes_are_indexed_as_one_segment() {
+    let (clock, mut store) = ahead();
+    let id = new_id(clock.now());
+    let lead = NewLead {
+        office: Some("BER".into()),
+        name: Some("Ann".into()),
+        ..NewLead::default()
+    };
+    store
+        .with_tx(|tx| leads::insert(tx, &id, &lead, clock.now()))
+        .unwrap();
+    let segments = |store: &Store| -> i64 {
+        store
+            .conn()
+            .query_row(
+                "SELECT count(DISTINCT segid) FROM note_search_idx",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let before = segments(&store);
+    let changes: Vec<Change> = (0..40)
+        .map(|i| Change {
+            server_seq: i + 1,
+            op: Op::FollowUpLogged(FollowUp {
+                id: format!("pulled-{i:03}"),
+                lead_id: id.clone(),
+                channel: Channel::Phone,
+                direction: Direction::Out,
+                outcome: Outcome::NoAnswer,
+                note: Some(format!("pulled note {i}")),
+                occurred_at: clock.now(),
+                rep: "rita".into(),
+                next_follow_up_at: None,
+            }),
+        })
+        .collect();
+    apply_page(store.conn_mut(), &changes, 40).unwrap();
+    assert_eq!(segments(&store) - before, 1);
+    let found: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM note_search WHERE note_search MATCH 'pulled'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(found, 40);
 }
