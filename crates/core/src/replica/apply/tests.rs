@@ -15,6 +15,21 @@ fn ahead() -> (FixedClock, Store) {
     (clock, store)
 }
 
+/// `ahead`, holding one lead of office BER named Ann; returns its id too.
+fn ahead_with_ann() -> (FixedClock, Store, String) {
+    let (clock, mut store) = ahead();
+    let id = new_id(clock.now());
+    let lead = NewLead {
+        office: Some("BER".into()),
+        name: Some("Ann".into()),
+        ..NewLead::default()
+    };
+    store
+        .with_tx(|tx| leads::insert(tx, &id, &lead, clock.now()))
+        .unwrap();
+    (clock, store, id)
+}
+
 fn rename(store: &mut Store, id: &str, name: &str) {
     let at = store.now();
     store
@@ -83,16 +98,7 @@ fn identity(store: &Store, id: &str) -> (String, String) {
 
 #[test]
 fn its_own_clamped_edit_lowers_a_future_stamp_so_later_edits_win() {
-    let (clock, mut store) = ahead();
-    let id = new_id(clock.now());
-    let lead = NewLead {
-        office: Some("BER".into()),
-        name: Some("Ann".into()),
-        ..NewLead::default()
-    };
-    store
-        .with_tx(|tx| leads::insert(tx, &id, &lead, clock.now()))
-        .unwrap();
+    let (_, mut store, id) = ahead_with_ann();
     let clamped = push_identity(&mut store);
     pull(&mut store, &clamped, 1);
     assert_eq!(identity(&store, &id), ("Ann".into(), clamped.hlc.clone()));
@@ -118,16 +124,7 @@ fn its_own_clamped_edit_lowers_a_future_stamp_so_later_edits_win() {
 
 #[test]
 fn a_pending_local_edit_keeps_its_stamp() {
-    let (clock, mut store) = ahead();
-    let id = new_id(clock.now());
-    let lead = NewLead {
-        office: Some("BER".into()),
-        name: Some("Ann".into()),
-        ..NewLead::default()
-    };
-    store
-        .with_tx(|tx| leads::insert(tx, &id, &lead, clock.now()))
-        .unwrap();
+    let (_, mut store, id) = ahead_with_ann();
     let clamped = push_identity(&mut store);
     // Renamed and back before the first edit returns: same values, but an edit waits.
     rename(&mut store, &id, "Ann B");
@@ -139,16 +136,7 @@ fn a_pending_local_edit_keeps_its_stamp() {
 
 #[test]
 fn another_nodes_older_stamp_with_the_same_values_changes_nothing() {
-    let (clock, mut store) = ahead();
-    let id = new_id(clock.now());
-    let lead = NewLead {
-        office: Some("BER".into()),
-        name: Some("Ann".into()),
-        ..NewLead::default()
-    };
-    store
-        .with_tx(|tx| leads::insert(tx, &id, &lead, clock.now()))
-        .unwrap();
+    let (_, mut store, id) = ahead_with_ann();
     let clamped = push_identity(&mut store);
     let before = identity(&store, &id);
     let mut other = Hlc::parse(&clamped.hlc).unwrap();
@@ -167,16 +155,7 @@ fn another_nodes_older_stamp_with_the_same_values_changes_nothing() {
 /// written with merge work: 40–240 ms per incremental sync of 100 follow-ups at 500,000 notes.
 #[test]
 fn a_pulled_pages_notes_are_indexed_as_one_segment() {
-    let (clock, mut store) = ahead();
-    let id = new_id(clock.now());
-    let lead = NewLead {
-        office: Some("BER".into()),
-        name: Some("Ann".into()),
-        ..NewLead::default()
-    };
-    store
-        .with_tx(|tx| leads::insert(tx, &id, &lead, clock.now()))
-        .unwrap();
+    let (clock, mut store, id) = ahead_with_ann();
     let segments = |store: &Store| -> i64 {
         store
             .conn()
