@@ -197,6 +197,30 @@ async fn main() {
             "bench2 rows={rows} incremental_100_changes_ms_median={:.1}",
             median(times)
         );
+        // The same replica pulling 100 new leads (registrations arriving at another laptop):
+        // each writes its search entry beside its other rows.
+        let mut times = Vec::new();
+        for run in 0..runs.max(3) {
+            ada.clock.set(monday());
+            for n in 0..100 {
+                ada.add_lead(
+                    &format!("Incremental Person {size}-{run}-{n}"),
+                    &format!("incremental-{size}-{run}-{n}@example.com"),
+                    &format!("+4940{:07}", 1_000_000 + size / 1000 * 1000 + run * 100 + n),
+                    "DE",
+                );
+            }
+            ada.sync().await;
+            let start = Instant::now();
+            let report = replica.sync().await;
+            assert!(report.pulled >= 100, "{report:?}");
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        let leads_now = replica.count("SELECT count(*) FROM lead");
+        println!(
+            "bench2 rows={rows} leads={leads_now} incremental_100_new_leads_ms_median={:.1}",
+            median(times)
+        );
     }
 
     // 4. Bytes per follow-up on the wire (JSON bodies; TLS and HTTP headers excluded).
@@ -247,6 +271,31 @@ async fn main() {
 }
 
 /// Benchmark 1: first syncs (encrypted, plain, replayed) against a raw insert, and their phases.
+/// `SWITCHBOARD_BENCH_ONE_THREAD=1` adds, to each run of benchmark 1, a plain bulk first sync on a
+/// current-thread runtime (what `switchboard sync` ran on until it got two workers): the pull of
+/// the next page only moves while the apply of the last one waits.
+const ONE_THREAD_VAR: &str = "SWITCHBOARD_BENCH_ONE_THREAD";
+
+/// A plain bulk first sync of a fresh replica on its own current-thread runtime; its seconds.
+async fn first_sync_on_one_thread(hub: &Hub) -> f64 {
+    std::env::set_var(switchboard_sync::engine::FIRST_SYNC_VAR, "bulk");
+    let (url, fingerprint) = (hub.server.url.clone(), hub.server.fingerprint.clone());
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut fresh = Replica::login_keyed(&url, &fingerprint, "mona", None).await;
+            let start = Instant::now();
+            fresh.sync().await;
+            start.elapsed().as_secs_f64()
+        })
+    })
+    .await
+    .unwrap()
+}
+
 async fn first_syncs(hub: &Hub, leads: usize, runs: usize) {
     // 1. First sync vs raw insert; the replica encrypted (SQLCipher, as the app keeps it) and
     // plain in turn, and what the process wrote to disk during each against the file's size;
@@ -259,6 +308,8 @@ async fn first_syncs(hub: &Hub, leads: usize, runs: usize) {
     let mut secs_replay = Vec::new();
     let mut written_ratios = Vec::new();
     let mut written_replay = Vec::new();
+    let mut secs_one_thread = Vec::new();
+    let one_thread = std::env::var_os(ONE_THREAD_VAR).is_some();
     let key = sync_support::test_key();
     // The server keeps each change it opened for a pull (the delivery cache): the first sync
     // after populating opens them all, later ones are served from memory. One untimed sync
@@ -327,6 +378,11 @@ async fn first_syncs(hub: &Hub, leads: usize, runs: usize) {
             raw_rates.push(raw_rows as f64 / raw_secs);
             eprintln!("raw insert {raw_rows} rows in {raw_secs:.2}s");
         }
+        if one_thread {
+            let secs = first_sync_on_one_thread(hub).await;
+            eprintln!("first sync (plain, bulk, on a current-thread runtime): {secs:.2}s");
+            secs_one_thread.push(secs);
+        }
     }
     std::env::remove_var(switchboard_sync::engine::FIRST_SYNC_VAR);
     // Issue 13's figure: each run's encrypted first sync over its plain one (same run, same
@@ -345,10 +401,23 @@ async fn first_syncs(hub: &Hub, leads: usize, runs: usize) {
         median(secs_encrypted.clone()),
         median(secs_plain.clone()),
         median(secs_replay),
-        median(secs_encrypted) / median(secs_plain),
+        median(secs_encrypted) / median(secs_plain.clone()),
         median(written_ratios),
         median(written_replay)
     );
+    if one_thread {
+        let per_run: Vec<f64> = secs_one_thread
+            .iter()
+            .zip(&secs_plain)
+            .map(|(one, two)| one / two)
+            .collect();
+        println!(
+            "bench1 one_thread_plain_s_median={:.2} two_workers_plain_s_median={:.2} one_over_two_per_run={per_run:.3?} median={:.3}",
+            median(secs_one_thread),
+            median(secs_plain.clone()),
+            median(per_run.clone())
+        );
+    }
     // Where the time of a first sync goes: the same pages fetched into memory only (server,
     // TLS, JSON decoding), then applied to another fresh replica without the network.
     {

@@ -15,6 +15,9 @@
 //! SWITCHBOARD_BENCH_REOPEN=0 (1: time the queries on the database opened again after the
 //! import, with a cold page cache, as a window started later sees it)
 //! SWITCHBOARD_BENCH_CIPHER=1 (only SQLCipher's per-page cost under each HMAC, `cipher_pages`)
+//! SWITCHBOARD_BENCH_PAUSE_MS=0 (a sleep between working a lead and the next `queue next`)
+//! SWITCHBOARD_BENCH_WORK=1 (0: leads are not worked, so no commit runs between the calls)
+//! SWITCHBOARD_BENCH_KIND=plain|encrypted (only that kind: for a profiler; no medians printed)
 
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::Path;
@@ -248,6 +251,12 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
         ((len - 32) / (page + 24)) as i64
     };
     let mut held: Option<String> = None;
+    // A diagnosis: a pause between working a lead and asking for the next, as a rep's is, so
+    // the call does not start in CPU caches the work's commit just left.
+    let pause_ms = env_usize("SWITCHBOARD_BENCH_PAUSE_MS", 0) as u64;
+    // A diagnosis: 0 leaves each lead unworked, so every call after the first is served from
+    // the hand (the same lead) and no commit runs between the calls.
+    let work = env_usize("SWITCHBOARD_BENCH_WORK", 1) == 1;
     // Calls that wrote (the WAL grew: a hand was dealt) and calls served without writing are
     // timed apart; the cost per lead handed out is their medians weighted by how often each
     // happened, which a few slow outliers on a loaded machine do not skew as they do a mean.
@@ -255,9 +264,12 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
     let (mut served_reads, mut dealt_reads) = (0, 0);
     let mut call_frames = 0;
     for i in 0..runs + 20 {
-        if let Some(id) = &held {
+        if let Some(id) = held.as_ref().filter(|_| work) {
             conn.execute("UPDATE lead SET status = 'working' WHERE id = ?1", [id])
                 .unwrap();
+        }
+        if pause_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(pause_ms));
         }
         let at = now + chrono::Duration::seconds(i as i64 + 1);
         let before = wal_frames();
@@ -499,6 +511,12 @@ fn main() {
         "{rows} registrations, {rounds} rounds, {imports} imports per kind and round, {runs} timed runs per query; load average at start {}",
         load_average()
     );
+    // A diagnosis: one kind only, so a profiler's samples belong to it.
+    let only_kind = match std::env::var("SWITCHBOARD_BENCH_KIND").as_deref() {
+        Ok("plain") => Some(false),
+        Ok("encrypted") => Some(true),
+        _ => None,
+    };
     let (mut plain, mut encrypted) = (Vec::new(), Vec::new());
     let db_of = |encrypt: bool| {
         dir.path()
@@ -521,6 +539,9 @@ fn main() {
             }
         }
         for encrypt in [!plain_first, plain_first] {
+            if only_kind.is_some_and(|only| only != encrypt) {
+                continue;
+            }
             let db = db_of(encrypt);
             let mut figures = measure(&csv, &db, encrypt.then_some(&key), runs);
             figures.import_s += extra[usize::from(encrypt)];
@@ -549,6 +570,9 @@ fn main() {
                 plain.push(figures);
             }
         }
+    }
+    if only_kind.is_some() {
+        return;
     }
     let column =
         |figures: &[Figures], f: Pick| median(&mut figures.iter().map(f).collect::<Vec<_>>());

@@ -117,9 +117,13 @@ pub fn token_for(user: &str, server: &str) -> CliResult<Secret> {
     .map_err(failure)
 }
 
-/// A runtime for one command: the engine's waits and requests on this thread.
+/// A runtime for one command: the engine runs on this thread, its spawned requests on two
+/// workers. A first sync applies each page here while a worker downloads and decodes the next
+/// (`engine::Prefetch`); on a current-thread runtime that download only moved while the apply
+/// waited, so the two ran one after the other (docs/BENCHMARKS.md, issue 14).
 pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::io("starting the async runtime", e))
@@ -153,5 +157,20 @@ impl Failure {
             code,
             message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runtime;
+    use tokio::runtime::RuntimeFlavor;
+
+    /// A first sync's download of the next page runs on a worker while this thread applies one;
+    /// a current-thread runtime would put the two one after the other again.
+    #[test]
+    fn a_command_runs_on_a_runtime_with_workers_for_the_prefetch() {
+        let rt = runtime().unwrap();
+        assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+        assert_eq!(rt.metrics().num_workers(), 2);
     }
 }
