@@ -30,7 +30,7 @@ mod sync_support;
 use replay::{apply_in_bulk, median, raw_insert};
 use std::time::Instant;
 use switchboard_core::clock::new_id;
-use switchboard_protocol::{Change, ChangesPage, Op, PushOp, PushRequest};
+use switchboard_protocol::{Change, ChangesPage, Op, PushRequest};
 use sync_support::{monday, Hub, Replica};
 
 /// Fills the server with `leads` leads and five calls each, pushed by an admin replica.
@@ -241,16 +241,7 @@ async fn main() {
             (i as i64, Op::FollowUpLogged(f))
         })
         .collect();
-    let push = PushRequest {
-        replica_id: new_id(monday()),
-        ops: ops
-            .iter()
-            .map(|(seq, op)| PushOp {
-                seq: *seq,
-                op: op.clone(),
-            })
-            .collect(),
-    };
+    let push = PushRequest::of_entries(new_id(monday()), &ops);
     let page = ChangesPage {
         changes: ops
             .iter()

@@ -210,6 +210,22 @@ pub struct PushRequest {
     pub ops: Vec<PushOp>,
 }
 
+impl PushRequest {
+    /// A push of outbox entries as a replica holds them: each operation with its sequence.
+    pub fn of_entries(replica_id: String, entries: &[(i64, Op)]) -> PushRequest {
+        PushRequest {
+            replica_id,
+            ops: entries
+                .iter()
+                .map(|(seq, op)| PushOp {
+                    seq: *seq,
+                    op: op.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// What became of one pushed operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

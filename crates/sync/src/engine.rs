@@ -11,7 +11,7 @@ use switchboard_core::replica::{self, identity, materialize, IdentityCheck, Serv
 use switchboard_core::store::{get_setting, set_setting};
 use switchboard_core::Store;
 use switchboard_protocol::{
-    LoginRequest, LoginResponse, PushOp, PushRequest, PushStatus, Secret, MAX_PAGE,
+    LoginRequest, LoginResponse, PushRequest, PushStatus, Secret, MAX_PAGE,
 };
 
 /// What one push holds at most: `limits::PUSH_BATCH_BYTES` of operations (a quarter of the
@@ -288,16 +288,7 @@ async fn push_all(
             .max()
             .unwrap_or(0);
         identity::note_pushing(store, through)?;
-        let request = PushRequest {
-            replica_id: report.replica_id.clone(),
-            ops: ops
-                .iter()
-                .map(|(seq, op)| PushOp {
-                    seq: *seq,
-                    op: op.clone(),
-                })
-                .collect(),
-        };
+        let request = PushRequest::of_entries(report.replica_id.clone(), &ops);
         let response = client.push(token, &request).await?;
         if response.results.len() != ops.len() {
             return Err(SyncError::Server {

@@ -4,7 +4,7 @@ use crate::intake::{self, IntakeContext, IntakeOutcome, RegistrationInput};
 use crate::store::outbox::{self, Entity};
 use crate::{compliance::consent, Store};
 use std::collections::BTreeMap;
-use switchboard_protocol::{ConsentScope, PushOp, PushRequest};
+use switchboard_protocol::{ConsentScope, PushRequest};
 
 /// Records a registration with every page list at its limit; returns its lead.
 fn register(store: &mut Store, i: usize) -> String {
@@ -48,16 +48,7 @@ fn answer_all(store: &mut Store, ops: &[(i64, Op)]) {
 }
 
 fn request_bytes(ops: &[(i64, Op)]) -> usize {
-    let request = PushRequest {
-        replica_id: "0190f0c8-7a40-7000-8000-000000000000".into(),
-        ops: ops
-            .iter()
-            .map(|(seq, op)| PushOp {
-                seq: *seq,
-                op: op.clone(),
-            })
-            .collect(),
-    };
+    let request = PushRequest::of_entries("0190f0c8-7a40-7000-8000-000000000000".into(), ops);
     serde_json::to_vec(&request).unwrap().len()
 }
 
