@@ -252,15 +252,7 @@ fn a_page_of_new_leads_ends_as_its_changes_applied_one_by_one() {
         )
     })
     .unwrap();
-    let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
-    let page: Vec<Change> = ops
-        .into_iter()
-        .enumerate()
-        .map(|(i, (_, op))| Change {
-            server_seq: i as i64 + 1,
-            op,
-        })
-        .collect();
+    let page = outbox_as_page(&mut a);
     let (mut whole, mut single) = (replica(&c), replica(&c));
     let summary = apply_page(whole.conn_mut(), &page, page.len() as i64).unwrap();
     let mut applied = 0;
@@ -554,6 +546,18 @@ fn a_page_and_its_cursor_commit_together() {
     assert_eq!(count(&b, "SELECT count(*) FROM lead"), 0);
 }
 
+/// `store`'s outbox as the server would relay it: one page of changes numbered from 1.
+fn outbox_as_page(store: &mut Store) -> Vec<Change> {
+    let ops = store.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
+    ops.into_iter()
+        .enumerate()
+        .map(|(i, (_, op))| Change {
+            server_seq: i as i64 + 1,
+            op,
+        })
+        .collect()
+}
+
 /// Three leads with calls from `a`, as one page of changes numbered from 1.
 fn three_leads_page(c: &FixedClock) -> Vec<Change> {
     let mut a = replica(c);
@@ -564,14 +568,7 @@ fn three_leads_page(c: &FixedClock) -> Vec<Change> {
             log_call(&mut a, &id, &format!("callback {n}"));
         }
     }
-    let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
-    ops.into_iter()
-        .enumerate()
-        .map(|(i, (_, op))| Change {
-            server_seq: i as i64 + 1,
-            op,
-        })
-        .collect()
+    outbox_as_page(&mut a)
 }
 
 #[test]
@@ -655,16 +652,7 @@ fn a_bulk_batch_is_full_once_it_has_added_its_pages_whatever_its_changes() {
             &format!("call {n}: {}", "a long note ".repeat(300)),
         );
     }
-    let changes: Vec<Change> = a
-        .with_tx(|tx| pending_ops(tx, 1000))
-        .unwrap()
-        .into_iter()
-        .enumerate()
-        .map(|(i, (_, op))| Change {
-            server_seq: i as i64 + 1,
-            op,
-        })
-        .collect();
+    let changes = outbox_as_page(&mut a);
     let (first, rest) = changes.split_at(2);
     let end = changes.len() as i64;
     for bulk in [true, false] {
@@ -703,15 +691,7 @@ fn a_bulk_load_builds_search_at_its_end_and_ends_as_the_pages_applied_one_by_one
     // Erased in the middle of the load: neither the person's terms nor their notes may be
     // found once the load ends.
     crate::privacy::erase::erase(&mut a, &ids[0], "manager").unwrap();
-    let ops = a.with_tx(|tx| pending_ops(tx, 1000)).unwrap();
-    let changes: Vec<Change> = ops
-        .into_iter()
-        .enumerate()
-        .map(|(i, (_, op))| Change {
-            server_seq: i as i64 + 1,
-            op,
-        })
-        .collect();
+    let changes = outbox_as_page(&mut a);
     let (mut bulked, mut single) = (replica(&c), replica(&c));
     assert!(bulk::begin(bulked.conn()).unwrap());
     assert!(bulk::search_deferred(bulked.conn()).unwrap());
