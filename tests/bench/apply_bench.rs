@@ -5,7 +5,8 @@
 //! applies the pages twice: keeping every index up to date (before issue 14) and in bulk, the
 //! deferred indexes built after the load (`replica::bulk`, a fresh replica's first sync).
 //!
-//! `cargo run --release -p switchboard-tests --example apply_bench -- FILE [RUNS]`
+//! `cargo run --release -p switchboard-tests --example apply_bench -- FILE [RUNS]`;
+//! `APPLY_BENCH_ONLY=bulk` (or `rows`) runs one of the two ways, for a profiler.
 
 #[path = "replay.rs"]
 mod replay;
@@ -25,6 +26,11 @@ fn main() {
     let (mut apply_rates, mut bulk_rates, mut raw_rates) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         for bulk in [false, true] {
+            if std::env::var("APPLY_BENCH_ONLY")
+                .is_ok_and(|only| only != (if bulk { "bulk" } else { "rows" }))
+            {
+                continue;
+            }
             let dir = tempfile::tempdir().unwrap();
             let replica_path = dir.path().join("replica.db");
             let mut store = Store::open(&replica_path, None).unwrap();
@@ -50,7 +56,13 @@ fn main() {
             );
         }
     }
-    let (apply, bulk, raw) = (median(apply_rates), median(bulk_rates), median(raw_rates));
+    // A way left out by `APPLY_BENCH_ONLY` reads as 0.
+    let median_or_zero = |v: Vec<f64>| if v.is_empty() { 0.0 } else { median(v) };
+    let (apply, bulk, raw) = (
+        median_or_zero(apply_rates),
+        median_or_zero(bulk_rates),
+        median(raw_rates),
+    );
     println!(
         "apply_rows_per_s={apply:.0} bulk_rows_per_s={bulk:.0} raw_insert_rows_per_s={raw:.0} ratio={:.3} bulk_ratio={:.3}",
         apply / raw,

@@ -28,8 +28,14 @@ pub fn apply_in_batches(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) 
 /// indexes dropped before the first page and built after the last (`replica::bulk`).
 pub fn apply_in_bulk(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) {
     assert!(switchboard_core::replica::bulk::begin(conn).unwrap());
+    let start = Instant::now();
     apply_in_batches(conn, pages);
+    let load = start.elapsed().as_secs_f64();
     assert!(switchboard_core::replica::bulk::finish_if_pending(conn).unwrap());
+    eprintln!(
+        "bulk: pages applied in {load:.2}s, deferred indexes built in {:.2}s",
+        start.elapsed().as_secs_f64() - load
+    );
 }
 
 /// The `lead` and `follow_up` rows of the replica file `source` inserted straight into a fresh

@@ -17,7 +17,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("audience_member", "audience"),
     ("audit", "audit"),
     // Cadences (issue 12). Migration 0011's triggers also write `cadence_enrollment` (stops
-    // where each event is recorded, enrolment by intake rule); they are SQL, not module code.
+    // where consent and lead rows change, enrolment by intake rule); they are SQL, not module
+    // code.
     ("cadence", "definition"),
     ("cadence_enrollment", "enrollment"),
     ("cadence_rule", "definition"),

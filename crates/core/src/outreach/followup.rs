@@ -211,6 +211,7 @@ pub fn insert_indexed(conn: &Connection, f: &FollowUp, redact: bool, index: bool
     if inserted == 0 {
         return Ok(false);
     }
+    cadence::enrollment::stop_on_outcome(conn, f)?;
     if let Some(note) = note.filter(|n| index && !n.is_empty()) {
         let rowid = conn.last_insert_rowid();
         conn.prepare_cached("INSERT INTO note_search(rowid, note) VALUES (?1, ?2)")?

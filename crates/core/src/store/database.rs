@@ -59,6 +59,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0020_erased_skeleton",
         include_str!("../../migrations/0020_erased_skeleton.sql"),
     ),
+    (
+        "0021_stop_on_outcome_in_code",
+        include_str!("../../migrations/0021_stop_on_outcome_in_code.sql"),
+    ),
+    (
+        "0022_checks_without_in_lists",
+        include_str!("../../migrations/0022_checks_without_in_lists.sql"),
+    ),
 ];
 
 /// How many migrations run before the one named `name` (its place in the applied order): a
@@ -250,6 +258,13 @@ impl Store {
         for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
+            if sql.contains("PRAGMA writable_schema = ON") {
+                // A migration that edits `sqlite_schema` itself: SQLite learns of it only from a
+                // new schema cookie, which makes every connection (this one too) read the schema
+                // again.
+                let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+                tx.pragma_update(None, "schema_version", version + 1)?;
+            }
             tx.pragma_update(None, "user_version", (index + 1) as i64)?;
             tx.commit()?;
         }

@@ -2,7 +2,8 @@
 //! planning the next step, advancing when the step's follow-up is logged, stopping, and the due
 //! steps as tasks with the gate's answer at the moment asked. The only writer of
 //! `cadence_enrollment`, apart from the stop and intake-rule triggers of migration 0011, which
-//! fire where the events are recorded (lower parts of the core that may not call up here).
+//! fire where the events are recorded (lower parts of the core that may not call up here). A
+//! follow-up's outcome is not one of them: `followup` calls `stop_on_outcome` (migration 0021).
 
 use crate::clock::{new_id, to_text};
 use crate::compliance::gate::{Decision, DecisionView, Gate};
@@ -15,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use std::collections::HashMap;
 use switchboard_protocol::{
-    Channel, Direction, EnrollmentState, EnrollmentSynced, FollowUp, Lead, LeadStatus,
+    Channel, Direction, EnrollmentState, EnrollmentSynced, FollowUp, Lead, LeadStatus, Outcome,
 };
 use ts_rs::TS;
 
@@ -330,6 +331,47 @@ pub fn on_follow_up(conn: &Connection, f: &FollowUp) -> Result<()> {
                 .execute(params![id, steps.len() as i64, to_text(f.occurred_at)])?,
         };
     }
+    Ok(())
+}
+
+/// Whether a follow-up with this outcome, in either direction, ends the lead's cadences: the
+/// person answered, booked, declined, bought, or the address bounced.
+fn ends_cadences(outcome: Outcome) -> bool {
+    match outcome {
+        Outcome::Replied
+        | Outcome::MeetingBooked
+        | Outcome::NotInterested
+        | Outcome::Converted
+        | Outcome::Bounced => true,
+        Outcome::Connected
+        | Outcome::NoAnswer
+        | Outcome::Voicemail
+        | Outcome::Busy
+        | Outcome::WrongNumber
+        | Outcome::CallbackRequested
+        | Outcome::Sent
+        | Outcome::Returned => false,
+    }
+}
+
+/// Stops the lead's active enrolments when a follow-up just stored (logged here or pulled from
+/// another laptop) ends them (`ends_cadences`), at the follow-up's time and with its outcome as
+/// the reason. Called by `followup::insert_indexed` for every new follow-up; it was migration
+/// 0011's trigger until 0021, whose program ran for every follow-up, stopping or not.
+pub fn stop_on_outcome(conn: &Connection, f: &FollowUp) -> Result<()> {
+    if !ends_cadences(f.outcome) {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "UPDATE cadence_enrollment
+            SET state = 'stopped', due_at = NULL, ended_at = ?2, stop_reason = ?3
+          WHERE lead_id = ?1 AND state = 'active'",
+    )?
+    .execute(params![
+        f.lead_id,
+        to_text(f.occurred_at),
+        f.outcome.as_str()
+    ])?;
     Ok(())
 }
 

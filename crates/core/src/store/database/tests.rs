@@ -686,3 +686,100 @@ fn migration_0020_leaves_erased_leads_the_skeleton_a_fresh_replica_holds() {
     );
     assert_eq!(lead_row(conn, "live"), live_row);
 }
+
+/// The VDBE program of `sql`, one opcode name per step.
+fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+    let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+    stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get(1))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn migration_0022_rewrites_the_in_list_checks_and_they_still_hold() {
+    const FOLLOW_UP: &str = "INSERT INTO follow_up(id, lead_id, channel, direction, outcome, \
+        occurred_at, rep) VALUES (?1, 'l1', ?2, 'out', 'sent', '2026-03-02T09:00:00Z', 'rita')";
+    const LEAD: &str = "INSERT INTO lead(id, status, created_at) VALUES (?1, ?2, '2026-03-02')";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    {
+        let store = Store::open_with_clock(&path, None, clock()).unwrap();
+        let conn = store.conn();
+        // The tables' text as builds before 0022 left it.
+        let version: i64 = conn
+            .query_row("PRAGMA schema_version", [], |r| r.get(0))
+            .unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = replace(sql,
+                 'CHECK (channel = ''email'' OR channel = ''phone'' OR channel = ''mail'')',
+                 'CHECK (channel IN (''email'', ''phone'', ''mail''))') WHERE name = 'follow_up';
+             UPDATE sqlite_schema SET sql = replace(sql,
+                 'CHECK (status = ''new'' OR status = ''working'' OR status = ''closed''
+                             OR status = ''erased'')',
+                 'CHECK (status IN (''new'', ''working'', ''closed'', ''erased''))')
+              WHERE name = 'lead';
+             PRAGMA schema_version = {};
+             PRAGMA writable_schema = OFF;",
+            version + 1
+        ))
+        .unwrap();
+        // A statement that runs reads the new schema cookie (an EXPLAIN alone does not).
+        let text: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'follow_up'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(text.contains("channel IN ('email'"), "{text}");
+        assert!(opcodes(conn, FOLLOW_UP).contains(&"OpenEphemeral".to_string()));
+        assert!(opcodes(conn, LEAD).contains(&"OpenEphemeral".to_string()));
+        conn.execute(LEAD, ["l1", "working"]).unwrap();
+        conn.execute(FOLLOW_UP, ["f1", "phone"]).unwrap();
+        conn.pragma_update(
+            None,
+            "user_version",
+            migrations_before("0022_checks_without_in_lists"),
+        )
+        .unwrap();
+    }
+    let store = Store::open_with_clock(&path, None, clock()).unwrap();
+    let conn = store.conn();
+    for (table, sql, column) in [
+        ("follow_up", FOLLOW_UP, "channel"),
+        ("lead", LEAD, "status"),
+    ] {
+        let text: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!text.contains(&format!("{column} IN (")), "{text}");
+        assert!(
+            !opcodes(conn, sql).contains(&"OpenEphemeral".to_string()),
+            "{table}"
+        );
+    }
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    // The rows are there and the constraints hold as before.
+    conn.execute(FOLLOW_UP, ["f2", "email"]).unwrap();
+    conn.execute(LEAD, ["l2", "erased"]).unwrap();
+    assert!(conn.execute(FOLLOW_UP, ["f3", "fax"]).is_err());
+    assert!(conn.execute(LEAD, ["l3", "lost"]).is_err());
+    let rows: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM lead) + (SELECT count(*) FROM follow_up)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 4);
+}

@@ -304,6 +304,17 @@ fn every_stop_event_ends_the_enrolment_where_it_is_recorded() {
         )),
         Some("not_interested".into())
     );
+    // An outcome that ends nothing leaves the enrolment running (`ends_cadences`).
+    assert_eq!(
+        reason(&mut db, &|db, id| log(
+            db,
+            id,
+            Channel::Phone,
+            Direction::Out,
+            Outcome::NoAnswer
+        )),
+        None
+    );
     let opt_out = |scope: ConsentScope| {
         move |db: &mut Db, id: &str| {
             let at = db.store.now();
