@@ -274,47 +274,35 @@ fn every_stop_event_ends_the_enrolment_where_it_is_recorded() {
     // The next step is an email (so an opt-out of email stops it, one of phone does not).
     save(&mut db, "Trial", &["email=welcome", "wait=2", "call=Intro"]);
     let reason = |db: &mut Db, f: &dyn Fn(&mut Db, &str)| stopped_by(db, f);
-    assert_eq!(
-        reason(&mut db, &|db, id| log(
-            db,
-            id,
+    // Outcomes that end a cadence, in either direction, and one that ends nothing
+    // (`ends_cadences`).
+    for (channel, direction, outcome, stopped) in [
+        (
             Channel::Email,
             Direction::In,
-            Outcome::Replied
-        )),
-        Some("replied".into())
-    );
-    assert_eq!(
-        reason(&mut db, &|db, id| log(
-            db,
-            id,
+            Outcome::Replied,
+            Some("replied"),
+        ),
+        (
             Channel::Phone,
             Direction::In,
-            Outcome::MeetingBooked
-        )),
-        Some("meeting_booked".into())
-    );
-    assert_eq!(
-        reason(&mut db, &|db, id| log(
-            db,
-            id,
+            Outcome::MeetingBooked,
+            Some("meeting_booked"),
+        ),
+        (
             Channel::Phone,
             Direction::Out,
-            Outcome::NotInterested
-        )),
-        Some("not_interested".into())
-    );
-    // An outcome that ends nothing leaves the enrolment running (`ends_cadences`).
-    assert_eq!(
-        reason(&mut db, &|db, id| log(
-            db,
-            id,
-            Channel::Phone,
-            Direction::Out,
-            Outcome::NoAnswer
-        )),
-        None
-    );
+            Outcome::NotInterested,
+            Some("not_interested"),
+        ),
+        (Channel::Phone, Direction::Out, Outcome::NoAnswer, None),
+    ] {
+        assert_eq!(
+            reason(&mut db, &|db, id| log(db, id, channel, direction, outcome)),
+            stopped.map(String::from),
+            "{outcome}"
+        );
+    }
     let opt_out = |scope: ConsentScope| {
         move |db: &mut Db, id: &str| {
             let at = db.store.now();
