@@ -4,7 +4,7 @@
 -- it compares in place. SQLite's own procedure for changing a CHECK constraint without copying
 -- the table (lang_altertable.html, "Making Other Kinds Of Table Schema Changes"): edit the
 -- table's text in `sqlite_schema`, then bump `schema_version` in the same transaction, which the
--- migration runner does for every migration that turns `writable_schema` on. The rows already
+-- migration runner does after every migration. The rows already
 -- stored satisfy the new text, since it is the same constraint.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema

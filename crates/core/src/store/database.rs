@@ -258,13 +258,11 @@ impl Store {
         for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
-            if sql.contains("PRAGMA writable_schema = ON") {
-                // A migration that edits `sqlite_schema` itself: SQLite learns of it only from a
-                // new schema cookie, which makes every connection (this one too) read the schema
-                // again.
-                let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
-                tx.pragma_update(None, "schema_version", version + 1)?;
-            }
+            // A migration may edit `sqlite_schema` itself (0022); SQLite learns of that only from
+            // a new schema cookie, which makes every connection (this one too) read the schema
+            // again. After any other migration the bump costs one extra read of the schema.
+            let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+            tx.pragma_update(None, "schema_version", version + 1)?;
             tx.pragma_update(None, "user_version", (index + 1) as i64)?;
             tx.commit()?;
         }
