@@ -33,6 +33,7 @@ run: desktop
 	$(DESKTOP_BIN)
 
 test: deps
+	scripts/check-disk.sh
 	$(MAKE) --no-print-directory lint-rust
 	$(MAKE) --no-print-directory supply-chain
 	$(MAKE) --no-print-directory types

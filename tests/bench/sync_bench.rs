@@ -20,6 +20,8 @@
 //! server or a replica stores (a migration), since a saved population keeps the old layout.
 //! `SWITCHBOARD_BENCH_ONLY=2` skips benchmark 1 (the first syncs, minutes at 100,000 leads):
 //! with a saved population a run of benchmarks 2 and 4 alone takes about a minute.
+//! `SWITCHBOARD_BENCH_ONLY=fetch` only fetches and decodes every page of a first sync RUNS
+//! times, without applying them: the server's page production and the client's decode.
 
 #[path = "replay.rs"]
 mod replay;
@@ -163,7 +165,22 @@ async fn main() {
         }
     };
 
-    if std::env::var("SWITCHBOARD_BENCH_ONLY").as_deref() == Ok("2") {
+    let only = std::env::var("SWITCHBOARD_BENCH_ONLY").unwrap_or_default();
+    if only == "fetch" {
+        // The server's page production and the client's decode alone, without an apply.
+        let mut secs = Vec::new();
+        for run in 0..runs {
+            let (pages, s) = fetch_all(&hub).await;
+            eprintln!("fetch+decode run {run}: {} pages in {s:.2}s", pages.len());
+            secs.push(s);
+        }
+        println!(
+            "fetch_decode_s per_run={secs:.2?} median={:.2}",
+            median(secs.clone())
+        );
+        return;
+    }
+    if only == "2" {
         eprintln!("SWITCHBOARD_BENCH_ONLY=2: benchmark 1 (first syncs) skipped");
     } else {
         first_syncs(&hub, leads, runs).await;
@@ -260,6 +277,29 @@ async fn main() {
     println!(
         "bench4 push_bytes_per_follow_up={push_bytes:.0} pull_bytes_per_follow_up={pull_bytes:.0}"
     );
+}
+
+/// Every page of a fresh replica's first sync fetched into memory (server, TLS, decoding), and
+/// how long that took.
+async fn fetch_all(hub: &Hub) -> (Vec<ChangesPage>, f64) {
+    let fresh = hub.replica("mona").await;
+    let start = Instant::now();
+    let mut pages = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = fresh
+            .client
+            .pull(&fresh.token, cursor, switchboard_protocol::MAX_PAGE, 0)
+            .await
+            .unwrap();
+        cursor = page.next_cursor;
+        let more = page.has_more;
+        pages.push(page);
+        if !more {
+            break;
+        }
+    }
+    (pages, start.elapsed().as_secs_f64())
 }
 
 /// Benchmark 1: first syncs (encrypted, plain, replayed) against a raw insert, and their phases.
@@ -413,24 +453,7 @@ async fn first_syncs(hub: &Hub, leads: usize, runs: usize) {
     // Where the time of a first sync goes: the same pages fetched into memory only (server,
     // TLS, JSON decoding), then applied to another fresh replica without the network.
     {
-        let fresh = hub.replica("mona").await;
-        let start = Instant::now();
-        let mut pages = Vec::new();
-        let mut cursor = 0;
-        loop {
-            let page = fresh
-                .client
-                .pull(&fresh.token, cursor, switchboard_protocol::MAX_PAGE, 0)
-                .await
-                .unwrap();
-            cursor = page.next_cursor;
-            let more = page.has_more;
-            pages.push(page);
-            if !more {
-                break;
-            }
-        }
-        let fetch = start.elapsed().as_secs_f64();
+        let (pages, fetch) = fetch_all(hub).await;
         // The pages can be kept for `apply_bench`, which replays them without the server.
         if let Ok(path) = std::env::var("SYNC_BENCH_DUMP") {
             let body = serde_json::to_vec(&pages).unwrap();

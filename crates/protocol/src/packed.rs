@@ -12,6 +12,9 @@ use std::io::Read;
 use std::sync::OnceLock;
 
 mod direct;
+mod transcode;
+
+pub use transcode::pack_json;
 
 /// The media type of the packed form, without its `dict` parameter.
 pub const PACKED_MEDIA_TYPE: &str = "application/vnd.switchboard.msgpack+zstd";
@@ -221,7 +224,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// A string: in binary when it is one of the canonical forms that read back to exactly it.
-fn write_text(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_text(out: &mut Vec<u8>, s: &str) {
     use rmp::encode::*;
     if let Some(id) = canonical_uuid(s) {
         write_ext_meta(out, 16, EXT_UUID).expect("vec");

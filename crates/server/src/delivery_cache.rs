@@ -74,9 +74,8 @@ impl Delivered {
         self.packed.get_or_init(|| {
             // The log holds JSON that `serde_json` wrote, so it parses; a row that did not
             // would have failed the JSON page the same way.
-            let tree: serde_json::Value =
-                serde_json::from_str(&self.json).unwrap_or(serde_json::Value::Null);
-            switchboard_protocol::packed::pack(&tree)
+            switchboard_protocol::packed::pack_json(&self.json)
+                .unwrap_or_else(|_| switchboard_protocol::packed::pack(&serde_json::Value::Null))
         })
     }
 }

@@ -407,3 +407,81 @@ fn the_media_type_names_its_dictionary() {
     assert_eq!(dictionary_param(PACKED_MEDIA_TYPE), None);
     assert!(dictionary(DICTIONARY_ID).is_some() && dictionary(2).is_none());
 }
+
+/// The JSON text of `value` with each object's entries in an order drawn from `order`
+/// (not sorted, as `serde_json` writes a struct) and, where `order` says so, an entry repeated
+/// with another value before it.
+fn text_in_any_order(value: &Value, order: &mut impl Iterator<Item = u8>) -> String {
+    match value {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(|v| text_in_any_order(v, order)).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}:{}",
+                        Value::from(k.as_str()),
+                        text_in_any_order(v, order)
+                    )
+                })
+                .collect();
+            let mut pick = order.next().unwrap_or(0) as usize;
+            let mut shuffled = Vec::new();
+            while !entries.is_empty() {
+                pick = pick.wrapping_mul(31).wrapping_add(7);
+                shuffled.push(entries.remove(pick % entries.len()));
+            }
+            if let Some((key, _)) = map.iter().next().filter(|_| pick.is_multiple_of(3)) {
+                // Read first, so the value the map keeps is the later one.
+                shuffled.insert(0, format!("{}:\"overwritten\"", Value::from(key.as_str())));
+            }
+            format!("{{ {} }}", shuffled.join(" , "))
+        }
+        other => other.to_string(),
+    }
+}
+
+proptest::proptest! {
+    /// A JSON text packs to the bytes of its tree, whatever the order of its keys.
+    #[test]
+    fn json_text_packs_as_its_tree(
+        value in proptest::prop_oneof![tree(), page()],
+        order in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..32),
+    ) {
+        let text = text_in_any_order(&value, &mut order.into_iter().cycle());
+        let tree: Value = serde_json::from_str(&text).unwrap();
+        proptest::prop_assert_eq!(pack_json(&text).unwrap(), pack(&tree), "{}", text);
+        let plain = value.to_string();
+        let tree: Value = serde_json::from_str(&plain).unwrap();
+        proptest::prop_assert_eq!(pack_json(&plain).unwrap(), pack(&tree));
+    }
+
+    /// Any text at all: packed exactly when `serde_json` reads it, and then as its tree.
+    #[test]
+    fn any_text_packs_only_when_it_is_json(text in "[\\[\\]{}:,\"\\\\a-c0-9.eE+ -]{0,24}") {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(tree) => proptest::prop_assert_eq!(pack_json(&text).unwrap(), pack(&tree)),
+            Err(_) => proptest::prop_assert!(pack_json(&text).is_err()),
+        }
+    }
+}
+
+#[test]
+fn json_text_with_escaped_and_repeated_keys_packs_as_its_tree() {
+    for text in [
+        r#"{"b\u0061":1,"ba":2,"a":{"z":[],"y":{}}}"#,
+        r#"{"k":1,"k":2,"j":null,"k":"three"}"#,
+        r#"[-0, 0, -1, 1e3, 18446744073709551615, 18446744073709551616, -9223372036854775808]"#,
+        r#"  {"at":"2026-03-02T09:00:07.120Z","id":"019cadc6-b5d8-759d-bc29-ca875e11ffeb"}  "#,
+        r#""\ud83d\ude00 \n""#,
+    ] {
+        let tree: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(pack_json(text).unwrap(), pack(&tree), "{text}");
+    }
+    for bad in ["", "{", "[1,]", "1 2", "{\"a\" 1}", "nul"] {
+        assert!(pack_json(bad).is_err(), "{bad:?}");
+    }
+}

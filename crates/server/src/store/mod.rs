@@ -6,8 +6,11 @@
 //! change gets its sequence number (docs/SYNC.md, "Concurrent writers and the no-skip pull").
 
 pub mod postgres;
+mod rows;
 pub mod schema;
 pub mod sqlite;
+
+pub use rows::Rows;
 
 use crate::error::{Result, ServerError};
 use crate::sealing::{KeyCache, Keyring};
@@ -102,6 +105,8 @@ pub trait Tx {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
+    /// `query` into one buffer (`Rows`), for results of many rows with long texts.
+    fn query_rows(&mut self, sql: &str, params: &[Val]) -> Result<Rows>;
     /// The deployment's keys, for sealing personal data (`crate::sealing`).
     fn keyring(&self) -> &Keyring;
     /// Person keys already unwrapped in this transaction (a push touches a lead many times).

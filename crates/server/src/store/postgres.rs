@@ -14,7 +14,7 @@
 //! provisional negative numbers (invisible to every pull, whose cursor is never negative),
 //! renumbered at commit.
 
-use super::{schema, Row, Store, Tx, TxBody, Val};
+use super::{schema, Row, Rows, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
 use crate::sealing::{KeyCache, Keyring};
 use bytes::BytesMut;
@@ -384,28 +384,16 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
-        if !self.pending.is_empty() && sql.contains("change_log") {
-            self.write_provisionally()?;
-        }
-        let stmt = self.statement(sql)?;
-        let rows = match self.tx.query(&stmt, &bind(params)) {
-            Ok(rows) => rows,
-            Err(e) => return Err(self.fail(e)),
-        };
+        let rows = self.rows_of(sql, params)?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
                     .map(|i| {
                         let ty = row.columns()[i].type_().clone();
                         let v = match ty {
-                            Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|v| v.into()),
-                            Type::INT4 => row
-                                .try_get::<_, Option<i32>>(i)
-                                .map(|v| v.map(i64::from).into()),
-                            Type::INT2 => row
-                                .try_get::<_, Option<i16>>(i)
-                                .map(|v| v.map(i64::from).into()),
-                            Type::BOOL => row.try_get::<_, Option<bool>>(i).map(|v| v.into()),
+                            Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL => {
+                                int_at(row, i).map(Val::from)
+                            }
                             _ => row.try_get::<_, Option<String>>(i).map(|v| v.into()),
                         };
                         v.map_err(pg_err)
@@ -413,6 +401,52 @@ impl Tx for PgTx<'_, '_> {
                     .collect::<Result<Row>>()
             })
             .collect()
+    }
+
+    fn query_rows(&mut self, sql: &str, params: &[Val]) -> Result<Rows> {
+        let rows = self.rows_of(sql, params)?;
+        let mut out = Rows::new(rows.first().map_or(0, |r| r.len()));
+        for row in &rows {
+            for i in 0..row.len() {
+                match *row.columns()[i].type_() {
+                    Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL => {
+                        match int_at(row, i).map_err(pg_err)? {
+                            Some(n) => out.push_int(n),
+                            None => out.push_null(),
+                        }
+                    }
+                    _ => match row.try_get::<_, Option<&str>>(i).map_err(pg_err)? {
+                        Some(text) => out.push_text(text),
+                        None => out.push_null(),
+                    },
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An integer or boolean column of a PostgreSQL row as the store's integer.
+fn int_at(row: &postgres::Row, i: usize) -> std::result::Result<Option<i64>, postgres::Error> {
+    match *row.columns()[i].type_() {
+        Type::INT4 => row.try_get::<_, Option<i32>>(i).map(|v| v.map(i64::from)),
+        Type::INT2 => row.try_get::<_, Option<i16>>(i).map(|v| v.map(i64::from)),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i).map(|v| v.map(i64::from)),
+        _ => row.try_get::<_, Option<i64>>(i),
+    }
+}
+
+impl PgTx<'_, '_> {
+    /// Runs a query (after writing this transaction's pending changes where it reads the log).
+    fn rows_of(&mut self, sql: &str, params: &[Val]) -> Result<Vec<postgres::Row>> {
+        if !self.pending.is_empty() && sql.contains("change_log") {
+            self.write_provisionally()?;
+        }
+        let stmt = self.statement(sql)?;
+        match self.tx.query(&stmt, &bind(params)) {
+            Ok(rows) => Ok(rows),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 }
 

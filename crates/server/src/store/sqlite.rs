@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite file in the data folder. One writer connection (SQLite allows
 //! one writer anyway) and a few reader connections that WAL lets run beside it.
 
-use super::{schema, Row, Store, Tx, TxBody, Val};
+use super::{schema, Row, Rows, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
 use crate::sealing::{KeyCache, Keyring};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -328,6 +328,27 @@ impl Tx for SqliteTx<'_> {
                 });
             }
             out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn query_rows(&mut self, sql: &str, params: &[Val]) -> Result<Rows> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let width = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Rows::new(width);
+        while let Some(row) = rows.next()? {
+            for i in 0..width {
+                match row.get_ref(i)? {
+                    ValueRef::Null => out.push_null(),
+                    ValueRef::Integer(n) => out.push_int(n),
+                    ValueRef::Real(f) => out.push_text(&f.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
+                        Ok(text) => out.push_text(text),
+                        Err(_) => out.push_text(&String::from_utf8_lossy(t)),
+                    },
+                }
+            }
         }
         Ok(out)
     }
