@@ -508,16 +508,24 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         // then sort every change after the cursor for each page, which makes a first sync
         // quadratic.
         let buckets = buckets_of(actor);
-        // The ranges read only sequence numbers (`change_by_bucket` covers them), so merging and
-        // cutting them sorts integers; each change's row is read once, after the cut. The
-        // rows come out in the merge's order; they are put in order below rather than by an
-        // `ORDER BY` over the joined rows, which made SQLite sort every page's operations
-        // through a temporary b-tree (more than half of the page query's time).
+        // On SQLite the ranges read only sequence numbers (`change_by_bucket` covers them), so
+        // merging and cutting them sorts integers, and each change's row is read once, after
+        // the cut, with no `ORDER BY` over the joined rows: SQLite sorted every page's
+        // operations through temporary b-trees (more than half of the page query's time). The
+        // rows come out in the merge's order and are put in order below whatever the plan.
+        // PostgreSQL merges the rows as its index scans read them, and reading each row again
+        // through the primary key cost it throughput, so it keeps the rows in the ranges.
+        let sqlite = tx.kind() == "sqlite";
+        let carried = if sqlite {
+            "server_seq"
+        } else {
+            "server_seq, op, lead_id, origin, origin_seq"
+        };
         let mut ranges: Vec<String> = (0..buckets.len())
             .map(|i| {
                 format!(
-                    "SELECT server_seq FROM ( \
-                       SELECT server_seq FROM change_log \
+                    "SELECT {carried} FROM ( \
+                       SELECT {carried} FROM change_log \
                        WHERE bucket = ?{} AND server_seq > ?1 ORDER BY server_seq LIMIT ?2 \
                      ) AS bucket_{i}",
                     i + 3
@@ -530,8 +538,8 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         if added_bucket.is_some() {
             let offices: Vec<String> = (4..added).map(|i| format!("?{i}")).collect();
             ranges.push(format!(
-                "SELECT server_seq FROM ( \
-                   SELECT server_seq FROM change_log c \
+                "SELECT {carried} FROM ( \
+                   SELECT {carried} FROM change_log c \
                    WHERE bucket = ?{added} AND server_seq > ?1 AND (c.lead_id IS NULL OR \
                      EXISTS (SELECT 1 FROM lead l WHERE l.id = c.lead_id AND l.office IN ({}))) \
                    ORDER BY server_seq LIMIT ?2 \
@@ -539,14 +547,25 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
                 offices.join(", ")
             ));
         }
-        let sql = format!(
-            "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, \
-             c.origin_seq, (SELECT value FROM meta WHERE key = 'erasure_generation') \
-             AS generation FROM ( {} ORDER BY server_seq LIMIT ?2 ) AS p \
-             JOIN change_log c ON c.server_seq = p.server_seq \
-             LEFT JOIN person_key k ON k.lead_id = c.lead_id",
+        let merged = format!(
+            "( {} ORDER BY server_seq LIMIT ?2 ) AS p",
             ranges.join(" UNION ALL ")
         );
+        let generation = "(SELECT value FROM meta WHERE key = 'erasure_generation') AS generation";
+        let sql = if sqlite {
+            format!(
+                "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, \
+                 c.origin_seq, {generation} FROM {merged} \
+                 JOIN change_log c ON c.server_seq = p.server_seq \
+                 LEFT JOIN person_key k ON k.lead_id = c.lead_id"
+            )
+        } else {
+            format!(
+                "SELECT p.server_seq, p.op, p.lead_id, k.master_id, k.wrapped, p.origin, \
+                 p.origin_seq, {generation} FROM {merged} \
+                 LEFT JOIN person_key k ON k.lead_id = p.lead_id ORDER BY p.server_seq"
+            )
+        };
         let mut params: Vec<Val> = vec![after.into(), (limit + 1).into()];
         params.extend(buckets.iter().map(|b| Val::from(b.as_str())));
         params.extend(added_bucket.map(Val::from));
