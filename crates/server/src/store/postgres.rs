@@ -373,10 +373,7 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
-        if !self.pending.is_empty() && sql.contains("change_log") {
-            self.write_provisionally()?;
-        }
-        let stmt = self.statement(sql)?;
+        let stmt = self.statement_after_pending(sql)?;
         match self.tx.execute(&stmt, &bind(params)) {
             Ok(n) => Ok(n),
             Err(e) => Err(self.fail(e)),
@@ -437,12 +434,17 @@ fn int_at(row: &postgres::Row, i: usize) -> std::result::Result<Option<i64>, pos
 }
 
 impl PgTx<'_, '_> {
-    /// Runs a query (after writing this transaction's pending changes where it reads the log).
-    fn rows_of(&mut self, sql: &str, params: &[Val]) -> Result<Vec<postgres::Row>> {
+    /// The prepared statement of `sql`, after writing this transaction's pending changes when
+    /// it touches the log (so it sees them).
+    fn statement_after_pending(&mut self, sql: &str) -> Result<Statement> {
         if !self.pending.is_empty() && sql.contains("change_log") {
             self.write_provisionally()?;
         }
-        let stmt = self.statement(sql)?;
+        self.statement(sql)
+    }
+
+    fn rows_of(&mut self, sql: &str, params: &[Val]) -> Result<Vec<postgres::Row>> {
+        let stmt = self.statement_after_pending(sql)?;
         match self.tx.query(&stmt, &bind(params)) {
             Ok(rows) => Ok(rows),
             Err(e) => Err(self.fail(e)),
