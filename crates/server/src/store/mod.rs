@@ -103,10 +103,12 @@ pub fn col_int(row: &Row, i: usize) -> Option<i64> {
 pub trait Tx {
     /// Runs a statement; returns the number of rows changed.
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
-    /// Runs a query; returns every row.
-    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
-    /// `query` into one buffer (`Rows`), for results of many rows with long texts.
+    /// Runs a query; returns every row, its values in one text buffer (`Rows`).
     fn query_rows(&mut self, sql: &str, params: &[Val]) -> Result<Rows>;
+    /// Runs a query; returns every row as owned values.
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        Ok(self.query_rows(sql, params)?.into_vals())
+    }
     /// The deployment's keys, for sealing personal data (`crate::sealing`).
     fn keyring(&self) -> &Keyring;
     /// Person keys already unwrapped in this transaction (a push touches a lead many times).

@@ -14,7 +14,7 @@
 //! provisional negative numbers (invisible to every pull, whose cursor is never negative),
 //! renumbered at commit.
 
-use super::{schema, Row, Rows, Store, Tx, TxBody, Val};
+use super::{schema, Rows, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
 use crate::sealing::{KeyCache, Keyring};
 use bytes::BytesMut;
@@ -378,26 +378,6 @@ impl Tx for PgTx<'_, '_> {
             Ok(n) => Ok(n),
             Err(e) => Err(self.fail(e)),
         }
-    }
-
-    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
-        let rows = self.rows_of(sql, params)?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| {
-                        let ty = row.columns()[i].type_().clone();
-                        let v = match ty {
-                            Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL => {
-                                int_at(row, i).map(Val::from)
-                            }
-                            _ => row.try_get::<_, Option<String>>(i).map(|v| v.into()),
-                        };
-                        v.map_err(pg_err)
-                    })
-                    .collect::<Result<Row>>()
-            })
-            .collect()
     }
 
     fn query_rows(&mut self, sql: &str, params: &[Val]) -> Result<Rows> {

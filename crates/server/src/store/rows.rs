@@ -5,6 +5,7 @@
 //! written: that allocation and freeing was a fifth of a first sync's server time. `Rows` keeps
 //! every text of a result in one growing buffer and each value as a range into it.
 
+use super::{Row, Val};
 use std::ops::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +16,7 @@ enum Cell {
 }
 
 /// The rows of one query, `width` values each.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Rows {
     width: usize,
     text: String,
@@ -77,6 +78,23 @@ impl Rows {
             .flat_map(|&row| self.cells[row * width..(row + 1) * width].iter().cloned())
             .collect();
         self.cells = cells;
+    }
+
+    /// The rows as owned values, one `Vec` per row.
+    pub fn into_vals(self) -> Vec<Row> {
+        let width = self.width.max(1);
+        self.cells
+            .chunks(width)
+            .map(|row| {
+                row.iter()
+                    .map(|cell| match cell {
+                        Cell::Null => Val::Null,
+                        Cell::Int(n) => Val::Int(*n),
+                        Cell::Text(range) => Val::Text(self.text[range.clone()].to_string()),
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     fn cell(&self, row: usize, col: usize) -> Option<&Cell> {
@@ -141,12 +159,24 @@ mod tests {
                 assert_eq!(rows.exact_int(i, 2), None, "text is not an exact integer");
             }
         }
+        let vals = rows.clone().into_vals();
+        assert_eq!(vals.len(), 4);
+        assert_eq!(
+            vals[1],
+            [
+                Val::Int(1),
+                Val::Text("op 1 ✓".into()),
+                Val::Text("17".into())
+            ]
+        );
+        assert_eq!(vals[2][2], Val::Null);
         assert_eq!(rows.text(4, 1), None, "past the last row");
         assert_eq!(rows.text(0, 3), None, "past the last column");
         rows.truncate(2);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows.text(2, 1), None);
         assert!(Rows::new(0).is_empty());
+        assert!(Rows::new(0).into_vals().is_empty() && Rows::new(3).into_vals().is_empty());
     }
 
     #[test]
@@ -170,6 +200,11 @@ mod tests {
                 (9, "change 9 of 2"),
             ]
         );
+        let vals = Rows {
+            ..Default::default()
+        }
+        .into_vals();
+        assert!(vals.is_empty());
         let before = format!("{rows:?}");
         rows.sort_by_int(0);
         assert_eq!(format!("{rows:?}"), before, "sorted rows stay as they are");

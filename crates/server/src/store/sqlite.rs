@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite file in the data folder. One writer connection (SQLite allows
 //! one writer anyway) and a few reader connections that WAL lets run beside it.
 
-use super::{schema, Row, Rows, Store, Tx, TxBody, Val};
+use super::{schema, Rows, Store, Tx, TxBody, Val};
 use crate::error::{Result, ServerError};
 use crate::sealing::{KeyCache, Keyring};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -308,28 +308,6 @@ impl Tx for SqliteTx<'_> {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let mut stmt = self.0.prepare_cached(sql)?;
         Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
-    }
-
-    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
-        let mut stmt = self.0.prepare_cached(sql)?;
-        let width = stmt.column_count();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let mut values = Vec::with_capacity(width);
-            for i in 0..width {
-                values.push(match row.get_ref(i)? {
-                    ValueRef::Null => Val::Null,
-                    ValueRef::Integer(n) => Val::Int(n),
-                    ValueRef::Real(f) => Val::Text(f.to_string()),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Val::Text(String::from_utf8_lossy(t).into_owned())
-                    }
-                });
-            }
-            out.push(values);
-        }
-        Ok(out)
     }
 
     fn query_rows(&mut self, sql: &str, params: &[Val]) -> Result<Rows> {
