@@ -333,10 +333,10 @@ struct Pull<'a> {
 
 impl Pull<'_> {
     /// Pulls pages until the server has nothing newer; the first request may long-poll. While
-    /// one page is applied, the next one is already being fetched and decoded (on a
-    /// multi-threaded runtime, on another core), so a long first sync keeps both the network
-    /// side and SQLite busy. The cursor still moves only with an applied page: a failure drops
-    /// the prefetched page.
+    /// one page is applied, the next ones are already being fetched and decoded (`Prefetch`:
+    /// on a multi-threaded runtime, on another core), so a long first sync keeps both the
+    /// network side and SQLite busy. The cursor still moves only with an applied page: a
+    /// failure drops the prefetched pages.
     async fn all(&mut self, store: &mut Store, first_wait: u32) -> Result<()> {
         // Each page commits on its own, and SQLite checkpoints the WAL into the database (with
         // an fsync) whenever it passes `wal_autocheckpoint` pages: with the default 1,000 a long
@@ -397,9 +397,6 @@ impl Pull<'_> {
             if page.changes.is_empty() && page.next_cursor <= cursor {
                 return writer.commit(self.report, self.progress);
             }
-            if page.has_more {
-                next = Prefetch::start(client, token, self.own, page.next_cursor, 0);
-            }
             writer.apply(&page, self.report)?;
             cursor = page.next_cursor;
             if !page.has_more {
@@ -424,36 +421,66 @@ fn own(store: &Store) -> Result<Own> {
     })
 }
 
-/// A pull running as its own task; dropping it cancels the request.
+/// Pages a pull's feed may hold fetched and decoded ahead of the one being applied. The server
+/// answers the next request while the replica applies, instead of after each page reaches the
+/// apply: a first sync's two halves (the server's page and its decode, the apply) each take
+/// about as long per page, and with one page in flight each waited on the other.
+const PAGES_AHEAD: usize = 2;
+
+/// The pages of one pull, fetched one after the other by their own task, each request sent as
+/// soon as the previous page arrived (its `next_cursor` is the next request's cursor), up to
+/// `PAGES_AHEAD` waiting for the apply. It stops after the last page (`has_more` false, or a
+/// page that moves nowhere) or a failed request, which it hands on in its place. Dropping it
+/// cancels the request in flight and drops the pages not applied: the cursor moves only with
+/// an applied page.
 struct Prefetch {
-    task: tokio::task::JoinHandle<Result<switchboard_protocol::ChangesPage>>,
-    /// The task's outcome once `arrives_within` has awaited it.
+    task: tokio::task::JoinHandle<()>,
+    pages: tokio::sync::mpsc::Receiver<Result<switchboard_protocol::ChangesPage>>,
+    /// The next page once `arrives_within` has awaited it.
     arrived: Option<Result<switchboard_protocol::ChangesPage>>,
 }
 
 impl Prefetch {
+    /// The pages after `after`; the first request may long-poll for `wait` seconds.
     fn start(client: &Client, token: &Secret, own: &Own, after: i64, wait: u32) -> Prefetch {
         let (client, token, own) = (client.clone(), token.clone(), own.clone());
-        Prefetch {
-            task: tokio::spawn(async move {
-                client
+        let (sender, pages) = tokio::sync::mpsc::channel(PAGES_AHEAD);
+        let task = tokio::spawn(async move {
+            let (mut after, mut wait) = (after, wait);
+            loop {
+                let fetched = client
                     .pull_from(&token, Some(&own), after, MAX_PAGE, wait)
-                    .await
-            }),
+                    .await;
+                let next = fetched.as_ref().ok().and_then(|page| {
+                    let moves = !page.changes.is_empty() || page.next_cursor > after;
+                    (page.has_more && moves).then_some(page.next_cursor)
+                });
+                if sender.send(fetched).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some(cursor) => (after, wait) = (cursor, 0),
+                    None => return,
+                }
+            }
+        });
+        Prefetch {
+            task,
+            pages,
             arrived: None,
         }
     }
 
-    /// Whether the page has arrived (or the request failed), so awaiting it will not wait.
+    /// Whether the next page has arrived (or its request failed), so awaiting it will not wait.
     fn is_ready(&self) -> bool {
-        self.arrived.is_some() || self.task.is_finished()
+        self.arrived.is_some() || !self.pages.is_empty()
     }
 
-    /// Waits up to `wait` for the page; whether it arrived (or the request failed).
+    /// Waits up to `wait` for the next page; whether it arrived (or its request failed).
     async fn arrives_within(&mut self, wait: Duration) -> bool {
         if self.arrived.is_none() {
-            if let Ok(joined) = tokio::time::timeout(wait, &mut self.task).await {
-                self.arrived = Some(Self::outcome(joined));
+            if let Ok(received) = tokio::time::timeout(wait, self.pages.recv()).await {
+                self.arrived = Some(Self::outcome(received));
             }
         }
         self.arrived.is_some()
@@ -462,17 +489,15 @@ impl Prefetch {
     async fn page(&mut self) -> Result<switchboard_protocol::ChangesPage> {
         match self.arrived.take() {
             Some(outcome) => outcome,
-            None => Self::outcome((&mut self.task).await),
+            None => Self::outcome(self.pages.recv().await),
         }
     }
 
+    /// A feed that ended without a page (its task panicked, or was asked past its last page).
     fn outcome(
-        joined: std::result::Result<
-            Result<switchboard_protocol::ChangesPage>,
-            tokio::task::JoinError,
-        >,
+        received: Option<Result<switchboard_protocol::ChangesPage>>,
     ) -> Result<switchboard_protocol::ChangesPage> {
-        joined.map_err(|e| SyncError::Network(format!("the pull stopped: {e}")))?
+        received.unwrap_or_else(|| Err(SyncError::Network("the pull stopped".into())))
     }
 }
 

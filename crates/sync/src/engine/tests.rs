@@ -12,14 +12,30 @@ fn page(next_cursor: i64) -> switchboard_protocol::ChangesPage {
     }
 }
 
-fn prefetch_after(delay: Duration, next_cursor: i64) -> Prefetch {
+/// A feed handing out `pages` in order, each after its delay, as `Prefetch::start`'s task does.
+fn feed(
+    pages: Vec<(
+        Duration,
+        Result<switchboard_protocol::ChangesPage, SyncError>,
+    )>,
+) -> Prefetch {
+    let (sender, receiver) = tokio::sync::mpsc::channel(super::PAGES_AHEAD);
     Prefetch {
         task: tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            Ok(page(next_cursor))
+            for (delay, page) in pages {
+                tokio::time::sleep(delay).await;
+                if sender.send(page).await.is_err() {
+                    return;
+                }
+            }
         }),
+        pages: receiver,
         arrived: None,
     }
+}
+
+fn prefetch_after(delay: Duration, next_cursor: i64) -> Prefetch {
+    feed(vec![(delay, Ok(page(next_cursor)))])
 }
 
 #[tokio::test]
@@ -36,12 +52,31 @@ async fn a_prefetched_page_awaited_for_a_while_is_kept_for_the_pull() {
     assert!(!late.is_ready());
     assert_eq!(late.page().await.unwrap().next_cursor, 9);
     // A failed request counts as arrived (awaiting it does not wait) and keeps its error.
-    let mut failed = Prefetch {
-        task: tokio::spawn(async { Err(SyncError::Network("cut".into())) }),
-        arrived: None,
-    };
+    let mut failed = feed(vec![(
+        Duration::ZERO,
+        Err(SyncError::Network("cut".into())),
+    )]);
     assert!(failed.arrives_within(Duration::from_secs(5)).await);
     assert!(matches!(failed.page().await, Err(SyncError::Network(_))));
+}
+
+#[tokio::test]
+async fn a_feed_hands_out_its_pages_in_order_then_an_error_not_a_hang() {
+    let mut pages = feed(vec![
+        (Duration::ZERO, Ok(page(3))),
+        (Duration::from_millis(5), Ok(page(5))),
+        (Duration::ZERO, Ok(page(8))),
+    ]);
+    // The later pages are fetched while the first waits to be applied: all three are ready.
+    assert!(pages.arrives_within(Duration::from_secs(5)).await);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for cursor in [3, 5, 8] {
+        assert!(pages.is_ready());
+        assert_eq!(pages.page().await.unwrap().next_cursor, cursor);
+    }
+    // Past its last page the feed has ended: asking again fails at once.
+    assert!(!pages.is_ready());
+    assert!(matches!(pages.page().await, Err(SyncError::Network(_))));
 }
 
 #[test]
