@@ -7,6 +7,9 @@
 //!
 //! `cargo run --release -p switchboard-tests --example apply_bench -- FILE [RUNS]`;
 //! `APPLY_BENCH_ONLY=bulk` (or `rows`) runs one of the two ways, for a profiler.
+//! `APPLY_BENCH_READER=1` keeps a second connection of the same process reading leads by rowid
+//! while the pages are applied, as the window reads beside its sync worker, and prints how many
+//! reads it made and how long they took.
 
 #[path = "replay.rs"]
 mod replay;
@@ -34,6 +37,8 @@ fn main() {
             let dir = tempfile::tempdir().unwrap();
             let replica_path = dir.path().join("replica.db");
             let mut store = Store::open(&replica_path, None).unwrap();
+            let reader =
+                std::env::var_os("APPLY_BENCH_READER").map(|_| Reader::start(&replica_path));
             let start = Instant::now();
             let before = replica::apply::widen_checkpoints(store.conn()).unwrap();
             if bulk {
@@ -43,6 +48,9 @@ fn main() {
             }
             replica::apply::restore_checkpoints(store.conn(), before, true).unwrap();
             let secs = start.elapsed().as_secs_f64();
+            if let Some(reader) = reader {
+                reader.stop();
+            }
             let (raw_secs, rows) = raw_insert(&replica_path);
             if bulk {
                 bulk_rates.push(rows as f64 / secs);
@@ -68,4 +76,56 @@ fn main() {
         apply / raw,
         bulk / raw
     );
+}
+
+/// A second connection, opened before the load, reading leads at scattered rowids in a loop on
+/// its own thread.
+struct Reader {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<f64>>,
+}
+
+impl Reader {
+    fn start(path: &std::path::Path) -> Reader {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        // Opened here, before the load begins: a store opened during a bulk load builds the
+        // set-aside indexes itself (`Store::open` finishes a pending load).
+        let store = Store::open(path, None).unwrap();
+        let thread = std::thread::spawn(move || {
+            let mut lookup = store
+                .conn()
+                .prepare("SELECT name FROM lead WHERE rowid = ?1")
+                .unwrap();
+            let mut times = Vec::new();
+            let mut rowid: i64 = 1;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                // Scattered over the first 100,000 rowids (a multiplicative step).
+                rowid = rowid * 48_271 % 100_003;
+                let t = Instant::now();
+                let _: Option<String> = lookup.query_row([rowid], |r| r.get(0)).unwrap_or(None);
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            times
+        });
+        Reader { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut times = self.thread.join().unwrap();
+        let reads = times.len();
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let at = |q: f64| {
+            times
+                .get(((reads as f64 - 1.0) * q) as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        eprintln!(
+            "reader: {reads} lead reads meanwhile, p50 {:.1} µs, p99 {:.1} µs",
+            at(0.5),
+            at(0.99)
+        );
+    }
 }
