@@ -16,7 +16,7 @@ mod replay;
 
 use replay::{apply_in_batches, apply_in_bulk, median, raw_insert};
 use std::time::Instant;
-use switchboard_core::replica;
+use switchboard_core::replica::{self, PageBatch};
 use switchboard_core::Store;
 use switchboard_protocol::ChangesPage;
 
@@ -44,7 +44,7 @@ fn main() {
             if bulk {
                 apply_in_bulk(store.conn_mut(), &pages);
             } else {
-                apply_in_batches(store.conn_mut(), &pages);
+                apply_in_batches(PageBatch::new(store.conn_mut()), &pages);
             }
             replica::apply::restore_checkpoints(store.conn(), before, true).unwrap();
             let secs = start.elapsed().as_secs_f64();

@@ -12,14 +12,9 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Applies `pages` in batches, committing when a batch is full and after the last page.
-// `apply_bench` compares it with the bulk load; `sync_bench` only loads in bulk.
-#[allow(dead_code)]
-pub fn apply_in_batches(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) {
-    apply_with(PageBatch::new(conn), pages);
-}
-
-fn apply_with(mut batch: PageBatch<'_>, pages: &[ChangesPage]) {
+/// Applies `pages` in `batch`'s transactions, committing when one is full and after the last
+/// page.
+pub fn apply_in_batches(mut batch: PageBatch<'_>, pages: &[ChangesPage]) {
     for page in pages {
         batch.apply(&page.changes, page.next_cursor).unwrap();
         if batch.is_full() {
@@ -29,7 +24,7 @@ fn apply_with(mut batch: PageBatch<'_>, pages: &[ChangesPage]) {
     batch.commit().unwrap();
 }
 
-/// `apply_in_batches` as a fresh replica's first sync does it since issue 14: the deferred
+/// The pages applied as a fresh replica's first sync does it since issue 14: the deferred
 /// indexes dropped before the first page and built after the last (`replica::bulk`).
 pub fn apply_in_bulk(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) {
     assert!(switchboard_core::replica::bulk::begin(conn).unwrap());
@@ -37,7 +32,7 @@ pub fn apply_in_bulk(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) {
     // As the sync engine's bulk load: the wide page cache, and batches bounded by the pages they
     // add (`PageBatch::bulk`), not by their changes.
     let cache = switchboard_core::replica::bulk::widen_cache(conn).unwrap();
-    apply_with(PageBatch::bulk(conn), pages);
+    apply_in_batches(PageBatch::bulk(conn), pages);
     let load = start.elapsed().as_secs_f64();
     assert!(switchboard_core::replica::bulk::finish_if_pending(conn).unwrap());
     switchboard_core::replica::bulk::restore_cache(conn, cache).unwrap();
