@@ -7,7 +7,8 @@
 //!   corrections, erasures and office moves (central store on SQLite and on PostgreSQL);
 //! - changes committed while the first sync runs arrive with the next sync;
 //! - the real `switchboard sync` killed with SIGKILL during its bulk load leaves a file that
-//!   opens with every index, and the next run ends equal to the office; no process panics.
+//!   opens with every index, and the next run ends equal to the office; no process panics;
+//! - a store opened while the real `switchboard sync` loads leaves the load to it.
 
 #[path = "support/sync.rs"]
 mod sync_support;
@@ -355,41 +356,12 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mona.db");
     let token = hub.signed_in_file(&path, "mona").await;
-    let sync = |log: &std::path::Path| {
-        std::process::Command::new(support::binary())
-            .args(["--db", path.to_str().unwrap(), "sync"])
-            // This test is about the bulk load, also when the others run replayed.
-            .env(switchboard_sync::engine::FIRST_SYNC_VAR, "bulk")
-            .env("SWITCHBOARD_TOKEN", token.expose())
-            .env(
-                "SWITCHBOARD_DB_KEY",
-                switchboard_test_support::test_db_key_hex(),
-            )
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap()
-    };
+    let sync = |log: &std::path::Path| spawn_sync(&path, &token, log);
     // Kill the sync once it has committed a page of its bulk load (the dropped indexes are
     // recorded, the cursor has moved).
     let log = dir.path().join("killed.log");
     let mut child = sync(&log);
-    let started = std::time::Instant::now();
-    loop {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the first sync finished before it could be killed; raise the lead count"
-        );
-        let (cursor, pending) = peek(&path);
-        if cursor > 0 && pending {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no page committed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_the_load(&path, &mut child).await;
     let status = std::process::Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()
@@ -447,6 +419,76 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
             .collect::<Vec<_>>()
     );
     drop(dir);
+}
+
+/// A store opened while another process's first sync loads in bulk (the window, a job) and a
+/// pull ending on another connection leave what the load set aside to it: before the load's
+/// lock, opening built every index and full-text entry there and then, and the rest of the load
+/// kept them up to date row by row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_opened_during_a_live_bulk_load_leaves_the_set_aside_indexes_to_it() {
+    let hub = Hub::start().await;
+    let mut ada = hub.replica("ada").await;
+    let total = switchboard_protocol::MAX_PAGE as usize;
+    ada.add_called_leads(total, "Open", 7_000_000);
+    ada.sync().await;
+    let reference = indexes(&hub.replica("mona").await);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mona.db");
+    let token = hub.signed_in_file(&path, "mona").await;
+    let log = dir.path().join("sync.log");
+    let mut child = spawn_sync(&path, &token, &log);
+    wait_for_the_load(&path, &mut child).await;
+    let window = Replica::from_file(
+        &path,
+        &hub.server.url,
+        &hub.server.fingerprint,
+        "mona",
+        token.clone(),
+    );
+    let pull_end = bulk::finish_if_pending(window.store.conn()).unwrap();
+    let during = indexes(&window);
+    // An opening that builds the indexes holds the write lock while it does, and the sync may
+    // end meanwhile; one that leaves them cannot have let the sync end before the checks here
+    // unless the load was too short to catch.
+    let ended = match child.try_wait().unwrap() {
+        Some(_) => " (the sync has ended: if before the opening, raise the lead count)",
+        None => "",
+    };
+    for name in bulk::DEFERRED {
+        assert!(
+            !during.iter().any(|i| i.starts_with(&format!("{name}: "))),
+            "{name} present after the opening{ended}: {during:#?}"
+        );
+    }
+    assert!(!pull_end, "a pull's end left the live load alone");
+    assert!(peek(&path).1, "still set aside after the opening{ended}");
+    assert!(ended.is_empty(), "{ended}");
+    // Reads are correct meanwhile, only slower.
+    assert_eq!(
+        window.count("SELECT count(*) FROM lead WHERE email = 'open0@example.com'"),
+        1
+    );
+    drop(window);
+
+    assert!(child.wait().unwrap().success(), "{}", read(&log));
+    assert!(!read(&log).contains("panicked at"), "{}", read(&log));
+    let mona = Replica::from_file(
+        &path,
+        &hub.server.url,
+        &hub.server.fingerprint,
+        "mona",
+        token,
+    );
+    assert!(!peek(&path).1);
+    assert_eq!(indexes(&mona), reference);
+    assert_eq!(mona.snapshot(), ada.snapshot());
+    assert_eq!(
+        mona.count("SELECT count(*) FROM note_search WHERE note_search MATCH 'call'"),
+        total as i64,
+        "the load built every note's entry"
+    );
 }
 
 /// A bulk first sync applies pages faster than they arrive; it keeps its batch open while it
@@ -516,6 +558,48 @@ fn same(what: &str, fresh: &[String], live: &[String]) {
         only_fresh.is_empty() && only_live.is_empty(),
         "{what}: only in the bulk-loaded replica: {only_fresh:#?}\nonly in the replayed one: {only_live:#?}"
     );
+}
+
+/// The real `switchboard sync` on the replica file `path`, its output in `log`, loading in bulk.
+fn spawn_sync(
+    path: &std::path::Path,
+    token: &switchboard_sync::Secret,
+    log: &std::path::Path,
+) -> std::process::Child {
+    std::process::Command::new(support::binary())
+        .args(["--db", path.to_str().unwrap(), "sync"])
+        // These tests are about the bulk load, also when the others run replayed.
+        .env(switchboard_sync::engine::FIRST_SYNC_VAR, "bulk")
+        .env("SWITCHBOARD_TOKEN", token.expose())
+        .env(
+            "SWITCHBOARD_DB_KEY",
+            switchboard_test_support::test_db_key_hex(),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `child`'s bulk load has committed a page (the set-aside indexes are recorded,
+/// the cursor has moved) and is still running.
+async fn wait_for_the_load(path: &std::path::Path, child: &mut std::process::Child) {
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the first sync finished before its load could be caught; raise the lead count"
+        );
+        let (cursor, pending) = peek(path);
+        if cursor > 0 && pending {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no page committed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn read(path: &std::path::Path) -> String {

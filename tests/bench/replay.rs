@@ -27,14 +27,16 @@ pub fn apply_in_batches(mut batch: PageBatch<'_>, pages: &[ChangesPage]) {
 /// The pages applied as a fresh replica's first sync does it since issue 14: the deferred
 /// indexes dropped before the first page and built after the last (`replica::bulk`).
 pub fn apply_in_bulk(conn: &mut rusqlite::Connection, pages: &[ChangesPage]) {
-    assert!(switchboard_core::replica::bulk::begin(conn).unwrap());
+    let lock = switchboard_core::replica::bulk::begin(conn)
+        .unwrap()
+        .expect("a fresh replica loads in bulk");
     let start = Instant::now();
     // As the sync engine's bulk load: the wide page cache, and batches bounded by the pages they
     // add (`PageBatch::bulk`), not by their changes.
     let cache = switchboard_core::replica::bulk::widen_cache(conn).unwrap();
     apply_in_batches(PageBatch::bulk(conn), pages);
     let load = start.elapsed().as_secs_f64();
-    assert!(switchboard_core::replica::bulk::finish_if_pending(conn).unwrap());
+    assert!(lock.finish(conn).unwrap());
     switchboard_core::replica::bulk::restore_cache(conn, cache).unwrap();
     eprintln!(
         "bulk: pages applied in {load:.2}s, deferred indexes built in {:.2}s",

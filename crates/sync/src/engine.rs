@@ -349,15 +349,21 @@ impl Pull<'_> {
         // earlier one (or a killed process) left, so a failed first sync ends with every index.
         // Its batches are as large as its page cache allows (`replica::bulk::CACHE_KIB`, given
         // back at its end).
-        let mut cache = None;
-        if bulk_first_sync() && replica::bulk::begin(store.conn())? {
+        let (mut cache, mut load) = (None, None);
+        if bulk_first_sync() {
+            load = replica::bulk::begin(store.conn())?;
+        }
+        if load.is_some() {
             self.report.bulk_load = true;
             cache = Some(replica::bulk::widen_cache(store.conn())?);
         }
         let pages_before = self.report.pages;
         let result = self.pages(store, first_wait).await;
         let long = self.report.pages > pages_before + 1;
-        let finished = replica::bulk::finish_if_pending(store.conn());
+        let finished = match load {
+            Some(load) => load.finish(store.conn()),
+            None => replica::bulk::finish_if_pending(store.conn()),
+        };
         let restored = cache.map_or(Ok(()), |c| replica::bulk::restore_cache(store.conn(), c));
         replica::apply::restore_checkpoints(store.conn(), before, long)?;
         finished?;

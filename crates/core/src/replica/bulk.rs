@@ -20,7 +20,7 @@ use crate::store::settings::get_setting;
 use rusqlite::Connection;
 
 pub use crate::store::deferred_indexes::{
-    finish_if_pending, search_deferred, PENDING, SEARCH_PENDING,
+    finish_if_pending, search_deferred, LoadLock, PENDING, SEARCH_PENDING,
 };
 
 /// Indexes the apply path never reads (it finds a lead's records through the `*_by_lead`
@@ -75,18 +75,21 @@ pub fn is_fresh(conn: &Connection) -> Result<bool> {
 }
 
 /// Starts a bulk first sync if the replica is fresh: drops the deferred indexes and records
-/// their definitions, and sets the full-text indexes aside, in one transaction. Returns whether
-/// it did.
-pub fn begin(conn: &Connection) -> Result<bool> {
+/// their definitions, and sets the full-text indexes aside, in one transaction. Returns the
+/// load's lock when it did; `LoadLock::finish` builds everything back.
+pub fn begin(conn: &Connection) -> Result<Option<LoadLock>> {
     // Every pull asks; only a fresh replica takes the write lock (and asks again under it).
     let fresh =
         |c: &Connection| -> Result<bool> { Ok(is_fresh(c)? && get_setting(c, PENDING)?.is_none()) };
     if !fresh(conn)? {
-        return Ok(false);
+        return Ok(None);
     }
+    let Some(lock) = LoadLock::take(conn)? else {
+        return Ok(None);
+    };
     let tx = immediate(conn)?;
     if !fresh(&tx)? {
-        return Ok(false);
+        return Ok(None);
     }
     drop_recording(&tx, DEFERRED)?;
     defer_search(
@@ -97,7 +100,7 @@ pub fn begin(conn: &Connection) -> Result<bool> {
         ],
     )?;
     tx.commit()?;
-    Ok(true)
+    Ok(Some(lock))
 }
 
 #[cfg(test)]
@@ -131,12 +134,15 @@ mod tests {
                 "{name}"
             );
         }
-        assert!(begin(store.conn()).unwrap());
+        let lock = begin(store.conn())
+            .unwrap()
+            .expect("a fresh replica loads in bulk");
         let during = index_sql(&store);
         assert_eq!(during.len(), before.len() - DEFERRED.len());
         // Only once: a second begin finds the load under way.
-        assert!(!begin(store.conn()).unwrap());
-        // A process killed here: opening the file builds them.
+        assert!(begin(store.conn()).unwrap().is_none());
+        // A process killed here (its lock goes with it): opening the file builds them.
+        drop(lock);
         drop(store);
         let store = Store::open_with_clock(&path, None, clock).unwrap();
         assert_eq!(index_sql(&store), before);
@@ -156,7 +162,7 @@ mod tests {
             )
             .unwrap();
         assert!(!is_fresh(store.conn()).unwrap());
-        assert!(!begin(store.conn()).unwrap());
+        assert!(begin(store.conn()).unwrap().is_none());
         store.conn().execute("DELETE FROM lead", []).unwrap();
         crate::store::sync_state::set_cursor(store.conn(), 7).unwrap();
         assert!(!is_fresh(store.conn()).unwrap());

@@ -693,7 +693,9 @@ fn a_bulk_load_builds_search_at_its_end_and_ends_as_the_pages_applied_one_by_one
     crate::privacy::erase::erase(&mut a, &ids[0], "manager").unwrap();
     let changes = outbox_as_page(&mut a);
     let (mut bulked, mut single) = (replica(&c), replica(&c));
-    assert!(bulk::begin(bulked.conn()).unwrap());
+    let load = bulk::begin(bulked.conn())
+        .unwrap()
+        .expect("a fresh replica");
     assert!(bulk::search_deferred(bulked.conn()).unwrap());
     for page in changes.chunks(3) {
         let cursor = page.last().unwrap().server_seq;
@@ -714,7 +716,7 @@ fn a_bulk_load_builds_search_at_its_end_and_ends_as_the_pages_applied_one_by_one
         0,
         "the load writes no note entries"
     );
-    assert!(bulk::finish_if_pending(bulked.conn()).unwrap());
+    assert!(load.finish(bulked.conn()).unwrap());
     assert!(!bulk::search_deferred(bulked.conn()).unwrap());
     assert_eq!(dump(&bulked), dump(&single));
     assert_eq!(

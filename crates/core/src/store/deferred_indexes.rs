@@ -9,10 +9,19 @@
 //! `replica::fresh`), and finishing runs the statements recorded with it, which empty both
 //! indexes and fill them from the rows in rowid order. Until then a search misses the rows
 //! loaded so far.
+//!
+//! A live load holds its database's `LoadLock` from before it sets anything aside until it has
+//! built it all again. Every other connection's `finish_if_pending` (`Store::open`, the end of
+//! every pull) leaves a load alone while that lock is held; without it, a job or a sync opening
+//! the replica between two of a load's batches built the indexes there and then, and the rest of
+//! the load kept them up to date row by row. The operating system lets the lock go with the
+//! process, so a load killed half way is finished by the next opening, as before.
 
 use crate::error::Result;
 use crate::store::settings::{delete_setting, get_setting, set_setting};
 use rusqlite::{Connection, OptionalExtension};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::PathBuf;
 
 /// The setting that holds the dropped indexes' `CREATE INDEX` statements while a bulk load
 /// runs (a JSON array of name and statement pairs).
@@ -89,11 +98,21 @@ fn present(conn: &Connection, name: &str) -> Result<bool> {
 }
 
 /// Builds the indexes a bulk load dropped, if any are still missing, and forgets them, in one
-/// transaction. Returns whether there was anything to finish.
+/// transaction, unless a live load elsewhere holds the database's `LoadLock` (it builds them at
+/// its end). Returns whether there was anything to finish.
 pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
-    let search = search_deferred(conn)?;
-    let text = get_setting(conn, PENDING)?;
-    if text.is_none() && !search {
+    if !pending(conn)? || LoadLock::held_elsewhere(conn) {
+        return Ok(false);
+    }
+    finish(conn)
+}
+
+fn pending(conn: &Connection) -> Result<bool> {
+    Ok(search_deferred(conn)? || get_setting(conn, PENDING)?.is_some())
+}
+
+fn finish(conn: &Connection) -> Result<bool> {
+    if !pending(conn)? {
         return Ok(false);
     }
     let tx = immediate(conn)?;
@@ -117,4 +136,61 @@ pub fn finish_if_pending(conn: &Connection) -> Result<bool> {
     delete_setting(&tx, PENDING)?;
     tx.commit()?;
     Ok(true)
+}
+
+/// The lock a running bulk load holds on its database: an exclusive `flock` on an empty file
+/// named after the database (`<file>-load`, beside its `-wal` and `-shm`). A lock is per open
+/// file, so it also keeps out other connections of the same process.
+pub struct LoadLock {
+    /// None for a database without a file, or a folder where the lock file cannot be made: such
+    /// a load runs unguarded, as loads did before the lock.
+    _file: Option<File>,
+}
+
+impl LoadLock {
+    /// Takes the lock for a load on `conn`'s database without waiting; none while another live
+    /// load holds it (that load owns what is set aside, and a second one must not start).
+    pub fn take(conn: &Connection) -> Result<Option<LoadLock>> {
+        let Some(file) = lock_path(conn).and_then(|path| open_lock_file(&path).ok()) else {
+            return Ok(Some(LoadLock { _file: None }));
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LoadLock { _file: Some(file) })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(_)) => Ok(Some(LoadLock { _file: None })),
+        }
+    }
+
+    /// Builds what the load set aside (`finish_if_pending` without asking whose load it is),
+    /// then lets the lock go. Returns whether there was anything to finish.
+    pub fn finish(self, conn: &Connection) -> Result<bool> {
+        finish(conn)
+    }
+
+    /// Whether a live load on `conn`'s database holds the lock (a file that cannot be opened or
+    /// locked proves none).
+    fn held_elsewhere(conn: &Connection) -> bool {
+        let Some(path) = lock_path(conn) else {
+            return false;
+        };
+        let Ok(file) = File::open(path) else {
+            return false;
+        };
+        matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
+    }
+}
+
+fn lock_path(conn: &Connection) -> Option<PathBuf> {
+    match conn.path() {
+        Some(db) if !db.is_empty() => Some(PathBuf::from(format!("{db}-load"))),
+        _ => None,
+    }
+}
+
+fn open_lock_file(path: &std::path::Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }

@@ -9,7 +9,8 @@
 //! lookups (submission id, a lead's registrations) use indexes that stay. The definitions are
 //! kept by `store::deferred_indexes` in the transaction that drops them, so an import killed half
 //! way leaves a file that rebuilds them when it is next opened (`Store::open`); queries are
-//! correct without them, only slower, while the import runs.
+//! correct without them, only slower, while the import runs. The import holds the database's
+//! `LoadLock` meanwhile, so a store opened elsewhere, or a pull ending, leaves them to its end.
 //!
 //! The leads' full-text index is set aside the same way (`deferred_indexes::defer_search`):
 //! entries written one lead at a time cost more than the lead row and its B-tree indexes
@@ -19,7 +20,7 @@
 
 use crate::error::{CoreError, Result};
 use crate::store::deferred_indexes::{
-    defer_search, drop_recording, finish_if_pending, immediate, search_deferred, PENDING,
+    defer_search, drop_recording, immediate, search_deferred, LoadLock, PENDING,
 };
 use crate::store::settings::get_setting;
 use rusqlite::Connection;
@@ -113,31 +114,35 @@ fn is_large(conn: &Connection, total_bytes: u64) -> Result<bool> {
 /// Drops the deferred indexes for a large import and sets the leads' full-text index aside
 /// (new leads go in without their entries; the end rebuilds the whole index from the table in
 /// rowid order), unless another bulk load (a first sync) has indexes or the full-text entries
-/// set aside already. Returns whether it did.
-pub fn begin(conn: &Connection, total_bytes: u64) -> Result<bool> {
+/// set aside already. Returns the load's lock when it did: other connections leave what it set
+/// aside to `finish`.
+pub fn begin(conn: &Connection, total_bytes: u64) -> Result<Option<LoadLock>> {
     if !is_large(conn, total_bytes)? {
-        return Ok(false);
+        return Ok(None);
     }
+    let Some(lock) = LoadLock::take(conn)? else {
+        return Ok(None);
+    };
     let tx = immediate(conn)?;
     if get_setting(&tx, PENDING)?.is_some() || search_deferred(&tx)? {
-        return Ok(false);
+        return Ok(None);
     }
     drop_recording(&tx, &[DEFERRED, crate::intake::LOOKUP_INDEXES].concat())?;
     defer_search(&tx, &[crate::people::leads::REBUILD_SEARCH])?;
     tx.commit()?;
-    Ok(true)
+    Ok(Some(lock))
 }
 
-/// Builds the indexes `begin` dropped (if another connection's `Store::open` has not already).
-/// A write lock held by another connection past the busy timeout leaves them to the next
-/// `Store::open`: the import itself has committed.
-pub fn finish(conn: &Connection) -> Result<()> {
+/// Builds the indexes `begin` dropped. A write lock held by another connection past the busy
+/// timeout leaves them to the next `Store::open` (the lock goes with `load`): the import itself
+/// has committed.
+pub fn finish(conn: &Connection, load: LoadLock) -> Result<()> {
     // `CREATE INDEX` sorts in memory up to the page cache's size before it spills to temporary
     // files: with the import's cache that sort alone took the peak from 130 to 168 MiB at a
     // million leads, hence the small cache for a large table. The caller restores the
     // connection's cache afterwards.
     conn.pragma_update(None, "cache_size", -rebuild_cache_kib(conn)?)?;
-    match finish_if_pending(conn) {
+    match load.finish(conn) {
         Err(CoreError::Storage(rusqlite::Error::SqliteFailure(e, _)))
             if e.code == rusqlite::ErrorCode::DatabaseBusy =>
         {

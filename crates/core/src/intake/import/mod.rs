@@ -250,7 +250,8 @@ fn import_input<R: Read + Send>(
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport> {
     let now = store.now();
-    let deferred = deferral::begin(store.conn(), total)?;
+    let load = deferral::begin(store.conn(), total)?;
+    let deferred = load.is_some();
     let tuned = Tuned::apply(store.conn(), deferral::cache_kib(deferred))?;
     let result = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)
         .and_then(|mut ctx| {
@@ -292,10 +293,9 @@ fn import_input<R: Read + Send>(
         });
     // Built even after a failed or cancelled import (the rows committed so far stay), with the
     // import's page cache.
-    let built = if deferred {
-        deferral::finish(store.conn())
-    } else {
-        Ok(())
+    let built = match load {
+        Some(load) => deferral::finish(store.conn(), load),
+        None => Ok(()),
     };
     tuned.restore(store.conn())?;
     let report = result?;

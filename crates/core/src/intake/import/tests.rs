@@ -641,7 +641,10 @@ fn an_import_small_for_the_replica_or_of_unknown_size_keeps_every_index() {
         .query_row("SELECT count(*) FROM lead", [], |r| r.get(0))
         .unwrap();
     for total in [0, as_large_as(4_999)] {
-        assert!(!deferral::begin(s.conn(), total).unwrap(), "{total} bytes");
+        assert!(
+            deferral::begin(s.conn(), total).unwrap().is_none(),
+            "{total} bytes"
+        );
     }
     // Large in bytes but fewer estimated rows than the replica holds leads: kept too. The
     // threshold is compared against the leads counted above.
@@ -654,9 +657,11 @@ fn an_import_small_for_the_replica_or_of_unknown_size_keeps_every_index() {
             6_000 - leads
         ))
         .unwrap();
-    assert!(!deferral::begin(s.conn(), as_large_as(5_999)).unwrap());
-    assert!(deferral::begin(s.conn(), as_large_as(6_000)).unwrap());
-    deferral::finish(s.conn()).unwrap();
+    assert!(deferral::begin(s.conn(), as_large_as(5_999))
+        .unwrap()
+        .is_none());
+    let load = deferral::begin(s.conn(), as_large_as(6_000)).unwrap();
+    deferral::finish(s.conn(), load.expect("large")).unwrap();
 }
 
 #[test]
@@ -677,13 +682,17 @@ fn a_large_import_during_a_first_sync_that_set_indexes_aside_keeps_them() {
     use crate::store::deferred_indexes::{defer_search, drop_recording, finish_if_pending};
     let s = store();
     defer_search(s.conn(), &[]).unwrap();
-    assert!(!deferral::begin(s.conn(), as_large_as(50_000)).unwrap());
+    assert!(deferral::begin(s.conn(), as_large_as(50_000))
+        .unwrap()
+        .is_none());
     finish_if_pending(s.conn()).unwrap();
     drop_recording(s.conn(), &["lead_by_email"]).unwrap();
-    assert!(!deferral::begin(s.conn(), as_large_as(50_000)).unwrap());
+    assert!(deferral::begin(s.conn(), as_large_as(50_000))
+        .unwrap()
+        .is_none());
     finish_if_pending(s.conn()).unwrap();
-    assert!(deferral::begin(s.conn(), as_large_as(50_000)).unwrap());
-    deferral::finish(s.conn()).unwrap();
+    let load = deferral::begin(s.conn(), as_large_as(50_000)).unwrap();
+    deferral::finish(s.conn(), load.expect("nothing set aside any more")).unwrap();
 }
 
 /// How many leads the full-text index finds for `query` (an FTS5 match).
@@ -755,19 +764,23 @@ fn a_large_import_builds_the_full_text_entries_at_its_end_and_misses_its_leads_u
     assert_eq!(entries, created);
 }
 
+/// A store opened elsewhere mid-import (the window, a job) and a pull ending on another
+/// connection leave what the import set aside to it (the import holds the database's
+/// `LoadLock`); the import's end builds it all, and every lead has its entry.
 #[test]
-fn a_store_opened_elsewhere_mid_import_rebuilds_the_search_and_later_leads_get_entries() {
+fn a_store_opened_elsewhere_mid_import_leaves_the_set_aside_indexes_to_the_import() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
     let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
     let clock = Arc::new(FixedClock::at(at));
     let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let before = index_sql(&s);
     let text = demo_rows(300);
     let options = ImportOptions {
         batch_size: 100,
         ..ImportOptions::default()
     };
-    let mut opened = 0;
+    let mut seen = Vec::new();
     let report = import_reader(
         &mut s,
         &text[..],
@@ -775,16 +788,24 @@ fn a_store_opened_elsewhere_mid_import_rebuilds_the_search_and_later_leads_get_e
         Format::Csv,
         &options,
         &mut |_| {
-            // The window opening the replica after the first batch finishes what was set aside.
-            if opened == 0 {
-                let other = Store::open_with_clock(&path, None, clock.clone()).unwrap();
-                assert!(!crate::store::deferred_indexes::search_deferred(other.conn()).unwrap());
-            }
-            opened += 1;
+            let other = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+            let pull_end = crate::store::deferred_indexes::finish_if_pending(other.conn());
+            let search = crate::store::deferred_indexes::search_deferred(other.conn());
+            seen.push((pull_end.unwrap(), search.unwrap(), index_sql(&other).len()));
         },
     )
     .unwrap();
-    assert!(opened >= 3);
+    // Every report comes after a batch's commit, before the import's end.
+    let during = &seen[..];
+    assert!(during.len() >= 3, "{seen:?}");
+    let set_aside = deferral::DEFERRED.len() + crate::intake::LOOKUP_INDEXES.len();
+    assert!(
+        during
+            .iter()
+            .all(|&s| s == (false, true, before.len() - set_aside)),
+        "left to the import: {seen:?}"
+    );
+    assert_eq!(index_sql(&s), before, "every index back, defined as before");
     let (leads, entries): (i64, i64) = s
         .conn()
         .query_row(
@@ -795,6 +816,29 @@ fn a_store_opened_elsewhere_mid_import_rebuilds_the_search_and_later_leads_get_e
         .unwrap();
     assert_eq!(leads as u64, report.counts.created);
     assert_eq!(entries, leads, "every lead has its entry");
+}
+
+/// A large import killed half way lets its lock go with the process: the next opening builds
+/// what it set aside.
+#[test]
+fn a_load_lock_let_go_leaves_the_set_aside_indexes_to_the_next_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let clock = Arc::new(FixedClock::at(Utc::now()));
+    let s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let before = index_sql(&s);
+    let load = deferral::begin(s.conn(), as_large_as(50_000)).unwrap();
+    let load = load.expect("large");
+    assert!(crate::store::deferred_indexes::LoadLock::take(s.conn())
+        .unwrap()
+        .is_none());
+    let opened = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    assert!(index_sql(&opened).len() < before.len());
+    drop(opened);
+    drop(load);
+    let opened = Store::open_with_clock(&path, None, clock).unwrap();
+    assert_eq!(index_sql(&opened), before);
+    assert!(!crate::store::deferred_indexes::search_deferred(opened.conn()).unwrap());
 }
 
 /// A row in `demo`'s columns: submission id, kind, time, first name, email, phone (Germany).

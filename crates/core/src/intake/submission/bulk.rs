@@ -23,7 +23,8 @@ use rusqlite::Connection;
 ///   proves anything and every key is looked up from then on.
 /// - While a bulk load has the full-text index set aside (`deferred_indexes::search_deferred`),
 ///   new leads go in without their entries; it is read again whenever another connection
-///   commits, since opening the store elsewhere may have rebuilt the index meanwhile.
+///   commits, since a load that could not take its `LoadLock` (a folder where the lock file
+///   cannot be made) may have been finished by a store opened elsewhere meanwhile.
 /// - A large import (`with_lead_keys`) has `LOOKUP_INDEXES` set aside and finds leads by email
 ///   and phone in memory (`LeadKeys`); the filter then holds submission keys only. When another
 ///   connection commits, its leads are not in the table: the indexes are built there and then,
