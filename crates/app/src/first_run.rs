@@ -105,9 +105,10 @@ pub fn open_demo(path: &Path, like: &Store, actor: &str) -> Result<Store> {
     Ok(store)
 }
 
-/// Deletes the demo database at `path` with its journal files; a file already gone is fine.
+/// Deletes the demo database at `path` with its journal files and the lock file of a bulk load
+/// (`deferred_indexes::LoadLock`); a file already gone is fine.
 pub fn remove_demo(path: &Path) -> Result<()> {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-load"] {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
         match std::fs::remove_file(&name) {
