@@ -9,7 +9,9 @@
 //! `APPLY_BENCH_ONLY=bulk` (or `rows`) runs one of the two ways, for a profiler.
 //! `APPLY_BENCH_READER=1` keeps a second connection of the same process reading leads by rowid
 //! while the pages are applied, as the window reads beside its sync worker, and prints how many
-//! reads it made and how long they took.
+//! reads it made and how long they took. `APPLY_BENCH_READER=late` opens that connection's store
+//! 2 s into the load instead, as a job opened during a first sync does (before the load's lock,
+//! that opening built the set-aside indexes there and then).
 
 #[path = "replay.rs"]
 mod replay;
@@ -89,10 +91,20 @@ impl Reader {
     fn start(path: &std::path::Path) -> Reader {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
-        // Opened here, before the load begins: a store opened during a bulk load builds the
-        // set-aside indexes itself (`Store::open` finishes a pending load).
-        let store = Store::open(path, None).unwrap();
+        let late = std::env::var("APPLY_BENCH_READER").as_deref() == Ok("late");
+        let early = (!late).then(|| Store::open(path, None).unwrap());
+        let path = path.to_path_buf();
         let thread = std::thread::spawn(move || {
+            let store = early.unwrap_or_else(|| {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                let opening = Instant::now();
+                let store = Store::open(&path, None).unwrap();
+                eprintln!(
+                    "reader: store opened 2 s into the load in {:.2}s",
+                    opening.elapsed().as_secs_f64()
+                );
+                store
+            });
             let mut lookup = store
                 .conn()
                 .prepare("SELECT name FROM lead WHERE rowid = ?1")
