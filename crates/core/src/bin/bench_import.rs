@@ -4,6 +4,7 @@
 //! `cargo run --release -p switchboard-core --bin bench_import -- [--rows N] [--dir DIR]`
 //!
 //! Each phase runs in its own child process so that its peak memory (VmHWM) is its own.
+//! `BENCH_IMPORT_BESIDE_SYNC=1` ends a sync pull beside the import every 2 s (`BesideSync`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -135,7 +136,11 @@ fn raw_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::Erro
 
 fn import_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::Error>> {
     let mut store = Store::open(db, None)?;
+    let sync = std::env::var_os("BENCH_IMPORT_BESIDE_SYNC").map(|_| BesideSync::start(db));
     let report = import_file(&mut store, csv_path, &ImportOptions::default(), &mut |_| {})?;
+    if let Some(sync) = sync {
+        sync.stop();
+    }
     eprintln!(
         "import: read {} created {} merged {} duplicates {} suppressed {} rejected {}",
         report.counts.read,
@@ -146,6 +151,41 @@ fn import_phase(csv_path: &Path, db: &Path) -> Result<u64, Box<dyn std::error::E
         report.counts.rejected
     );
     Ok(report.counts.read)
+}
+
+/// `BENCH_IMPORT_BESIDE_SYNC=1`: the desktop's sync worker beside the import, on its own
+/// connection, ending a pull every 2 s (`finish_if_pending`, which every pull's end calls).
+/// Before the load's lock, the first such pull built what the import had set aside.
+struct BesideSync {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<f64>>,
+}
+
+impl BesideSync {
+    fn start(db: &Path) -> BesideSync {
+        let store = Store::open(db, None).expect("the sync worker's connection");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut built = Vec::new();
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                if switchboard_core::replica::bulk::finish_if_pending(store.conn()).unwrap_or(false)
+                {
+                    built.push(started.elapsed().as_secs_f64());
+                }
+            }
+            built
+        });
+        BesideSync { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let built = self.thread.join().unwrap();
+        eprintln!("beside the import, a pull's end built its set-aside indexes at {built:.1?} s");
+    }
 }
 
 /// Only the reader thread's work: CSV parsing, validation and normalisation, no database writes.
