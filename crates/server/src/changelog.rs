@@ -16,7 +16,7 @@ use crate::error::{Result, ServerError};
 use crate::leads::{LeadRow, ZERO_CLOCK};
 use crate::privacy_view;
 use crate::sealing::{self, Opener};
-use crate::store::{col_int, col_text, Rows, Tx, Val};
+use crate::store::{col_int, col_text, PageRead, Rows, Tx, Val};
 use std::cell::RefCell;
 use std::sync::Arc;
 use switchboard_protocol::*;
@@ -508,15 +508,10 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
         // then sort every change after the cursor for each page, which makes a first sync
         // quadratic.
         let buckets = buckets_of(actor);
-        // On SQLite the ranges read only sequence numbers (`change_by_bucket` covers them), so
-        // merging and cutting them sorts integers, and each change's row is read once, after
-        // the cut, with no `ORDER BY` over the joined rows: SQLite sorted every page's
-        // operations through temporary b-trees (more than half of the page query's time). The
-        // rows come out in the merge's order and are put in order below whatever the plan.
-        // PostgreSQL merges the rows as its index scans read them, and reading each row again
-        // through the primary key cost it throughput, so it keeps the rows in the ranges.
-        let sqlite = tx.kind() == "sqlite";
-        let carried = if sqlite {
+        // The store says which of the two plans is its faster (`store::PageRead`). Either way
+        // the rows are put in order below whatever the plan.
+        let sequences_first = tx.page_read() == PageRead::SequencesThenRows;
+        let carried = if sequences_first {
             "server_seq"
         } else {
             "server_seq, op, lead_id, origin, origin_seq"
@@ -552,7 +547,7 @@ fn page_rows(tx: &mut dyn Tx, actor: &Actor, after: i64, limit: u32) -> Result<(
             ranges.join(" UNION ALL ")
         );
         let generation = "(SELECT value FROM meta WHERE key = 'erasure_generation') AS generation";
-        let sql = if sqlite {
+        let sql = if sequences_first {
             format!(
                 "SELECT c.server_seq, c.op, c.lead_id, k.master_id, k.wrapped, c.origin, \
                  c.origin_seq, {generation} FROM {merged} \

@@ -131,6 +131,22 @@ pub trait Tx {
     fn changed_buckets(&self) -> std::collections::BTreeSet<String>;
     /// `sqlite` or `postgres`, for migrations that differ.
     fn kind(&self) -> &'static str;
+    /// How this store reads a pull page's rows (`changelog::page_rows`).
+    fn page_read(&self) -> PageRead;
+}
+
+/// How a pull page's rows are read from the ranges of its buckets, whichever is faster on the
+/// store (measured in docs/BENCHMARKS.md, issue 14).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PageRead {
+    /// The ranges carry sequence numbers only (an index covers them), so merging and cutting
+    /// them sorts integers, and each change's row is read once after the cut with no `ORDER BY`
+    /// over the joined rows. SQLite: sorting every page's rows through temporary b-trees was
+    /// more than half of its page query's time.
+    SequencesThenRows,
+    /// The ranges carry the rows as their index scans read them, merged in order. PostgreSQL:
+    /// reading each row again through the primary key cost it throughput.
+    RowsInRanges,
 }
 
 impl dyn Tx + '_ {

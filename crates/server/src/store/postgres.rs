@@ -368,6 +368,10 @@ impl Tx for PgTx<'_, '_> {
         "postgres"
     }
 
+    fn page_read(&self) -> super::PageRead {
+        super::PageRead::RowsInRanges
+    }
+
     fn changed_buckets(&self) -> BTreeSet<String> {
         self.buckets.clone()
     }

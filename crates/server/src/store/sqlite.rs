@@ -305,6 +305,10 @@ impl Tx for SqliteTx<'_> {
         "sqlite"
     }
 
+    fn page_read(&self) -> super::PageRead {
+        super::PageRead::SequencesThenRows
+    }
+
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let mut stmt = self.0.prepare_cached(sql)?;
         Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
