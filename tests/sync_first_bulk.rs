@@ -344,24 +344,14 @@ async fn changes_committed_during_a_bulk_first_sync_arrive_with_the_next_sync() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_completes() {
-    let hub = Hub::start().await;
-    let mut ada = hub.replica("ada").await;
-    // About eight full pages.
-    let total = switchboard_protocol::MAX_PAGE as usize;
-    ada.add_called_leads(total, "Kill", 5_000_000);
-    ada.sync().await;
-    // The schema a replica has when nothing was dropped.
-    let reference = indexes(&hub.replica("mona").await);
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mona.db");
-    let token = hub.signed_in_file(&path, "mona").await;
-    let sync = |log: &std::path::Path| spawn_sync(&path, &token, log);
+    let office = Office::with_leads_for_a_fresh_file("Kill", 5_000_000).await;
+    let (path, token) = (office.path.as_path(), &office.token);
+    let sync = |log: &std::path::Path| spawn_sync(path, token, log);
     // Kill the sync once it has committed a page of its bulk load (the dropped indexes are
     // recorded, the cursor has moved).
-    let log = dir.path().join("killed.log");
+    let log = office.dir.path().join("killed.log");
     let mut child = sync(&log);
-    wait_for_the_load(&path, &mut child).await;
+    wait_for_the_load(path, &mut child).await;
     let status = std::process::Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()
@@ -370,19 +360,13 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
     let _ = child.wait();
     let printed = std::fs::read_to_string(&log).unwrap();
     assert!(!printed.contains("panicked at"), "{printed}");
-    assert!(peek(&path).1, "the kill came during the bulk load");
+    assert!(peek(path).1, "the kill came during the bulk load");
 
     // Opening the file builds the dropped indexes; the next sync resumes from the cursor.
-    let mut mona = Replica::from_file(
-        &path,
-        &hub.server.url,
-        &hub.server.fingerprint,
-        "mona",
-        token.clone(),
-    );
-    assert_eq!(indexes(&mona), reference);
+    let mut mona = office.open_mona();
+    assert_eq!(indexes(&mona), office.reference);
     assert_eq!(mona.integrity(), "ok");
-    assert!(!peek(&path).1);
+    assert!(!peek(path).1);
     // And every note loaded before the kill is found (the load wrote none of their entries).
     let loaded = mona.count("SELECT count(*) FROM follow_up WHERE note LIKE '%call%'");
     assert!(loaded > 0);
@@ -393,32 +377,28 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
     let resumed_at = replica::state(mona.store.conn()).unwrap().cursor;
     assert!(resumed_at > 0);
     drop(mona);
-    let log = dir.path().join("resumed.log");
+    let log = office.dir.path().join("resumed.log");
     let mut child = sync(&log);
     assert!(child.wait().unwrap().success(), "{}", read(&log));
     assert!(!read(&log).contains("panicked at"), "{}", read(&log));
 
-    mona = Replica::from_file(
-        &path,
-        &hub.server.url,
-        &hub.server.fingerprint,
-        "mona",
-        token,
+    mona = office.open_mona();
+    assert_eq!(indexes(&mona), office.reference);
+    assert_eq!(mona.snapshot(), office.ada.snapshot());
+    assert_eq!(
+        mona.count("SELECT count(*) FROM follow_up"),
+        office.total as i64
     );
-    assert_eq!(indexes(&mona), reference);
-    assert_eq!(mona.snapshot(), ada.snapshot());
-    assert_eq!(mona.count("SELECT count(*) FROM follow_up"), total as i64);
     assert_eq!(
         detail(&mona)
             .into_iter()
             .filter(|l| l.contains("_search"))
             .collect::<Vec<_>>(),
-        detail(&ada)
+        detail(&office.ada)
             .into_iter()
             .filter(|l| l.contains("_search"))
             .collect::<Vec<_>>()
     );
-    drop(dir);
 }
 
 /// A store opened while another process's first sync loads in bulk (the window, a job) and a
@@ -427,26 +407,12 @@ async fn a_first_sync_killed_during_its_bulk_load_opens_with_every_index_and_com
 /// kept them up to date row by row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_opened_during_a_live_bulk_load_leaves_the_set_aside_indexes_to_it() {
-    let hub = Hub::start().await;
-    let mut ada = hub.replica("ada").await;
-    let total = switchboard_protocol::MAX_PAGE as usize;
-    ada.add_called_leads(total, "Open", 7_000_000);
-    ada.sync().await;
-    let reference = indexes(&hub.replica("mona").await);
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("mona.db");
-    let token = hub.signed_in_file(&path, "mona").await;
-    let log = dir.path().join("sync.log");
-    let mut child = spawn_sync(&path, &token, &log);
-    wait_for_the_load(&path, &mut child).await;
-    let window = Replica::from_file(
-        &path,
-        &hub.server.url,
-        &hub.server.fingerprint,
-        "mona",
-        token.clone(),
-    );
+    let office = Office::with_leads_for_a_fresh_file("Open", 7_000_000).await;
+    let (path, token) = (office.path.as_path(), &office.token);
+    let log = office.dir.path().join("sync.log");
+    let mut child = spawn_sync(path, token, &log);
+    wait_for_the_load(path, &mut child).await;
+    let window = office.open_mona();
     let pull_end = bulk::finish_if_pending(window.store.conn()).unwrap();
     let during = indexes(&window);
     // An opening that builds the indexes holds the write lock while it does, and the sync may
@@ -463,7 +429,7 @@ async fn a_store_opened_during_a_live_bulk_load_leaves_the_set_aside_indexes_to_
         );
     }
     assert!(!pull_end, "a pull's end left the live load alone");
-    assert!(peek(&path).1, "still set aside after the opening{ended}");
+    assert!(peek(path).1, "still set aside after the opening{ended}");
     assert!(ended.is_empty(), "{ended}");
     // Reads are correct meanwhile, only slower.
     assert_eq!(
@@ -474,19 +440,13 @@ async fn a_store_opened_during_a_live_bulk_load_leaves_the_set_aside_indexes_to_
 
     assert!(child.wait().unwrap().success(), "{}", read(&log));
     assert!(!read(&log).contains("panicked at"), "{}", read(&log));
-    let mona = Replica::from_file(
-        &path,
-        &hub.server.url,
-        &hub.server.fingerprint,
-        "mona",
-        token,
-    );
-    assert!(!peek(&path).1);
-    assert_eq!(indexes(&mona), reference);
-    assert_eq!(mona.snapshot(), ada.snapshot());
+    let mona = office.open_mona();
+    assert!(!peek(path).1);
+    assert_eq!(indexes(&mona), office.reference);
+    assert_eq!(mona.snapshot(), office.ada.snapshot());
     assert_eq!(
         mona.count("SELECT count(*) FROM note_search WHERE note_search MATCH 'call'"),
-        total as i64,
+        office.total as i64,
         "the load built every note's entry"
     );
 }
@@ -558,6 +518,53 @@ fn same(what: &str, fresh: &[String], live: &[String]) {
         only_fresh.is_empty() && only_live.is_empty(),
         "{what}: only in the bulk-loaded replica: {only_fresh:#?}\nonly in the replayed one: {only_live:#?}"
     );
+}
+
+/// An office whose one replica (ada) holds `total` leads with a call each (about eight full
+/// pages), and a signed-in replica file for mona that has never synced.
+struct Office {
+    hub: Hub,
+    ada: Replica,
+    total: usize,
+    /// The schema a replica has when nothing was set aside.
+    reference: Vec<String>,
+    dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    token: switchboard_sync::Secret,
+}
+
+impl Office {
+    async fn with_leads_for_a_fresh_file(who: &str, first_phone: usize) -> Office {
+        let hub = Hub::start().await;
+        let mut ada = hub.replica("ada").await;
+        let total = switchboard_protocol::MAX_PAGE as usize;
+        ada.add_called_leads(total, who, first_phone);
+        ada.sync().await;
+        let reference = indexes(&hub.replica("mona").await);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mona.db");
+        let token = hub.signed_in_file(&path, "mona").await;
+        Office {
+            hub,
+            ada,
+            total,
+            reference,
+            dir,
+            path,
+            token,
+        }
+    }
+
+    /// Mona's file opened as the window or a job opens it.
+    fn open_mona(&self) -> Replica {
+        Replica::from_file(
+            &self.path,
+            &self.hub.server.url,
+            &self.hub.server.fingerprint,
+            "mona",
+            self.token.clone(),
+        )
+    }
 }
 
 /// The real `switchboard sync` on the replica file `path`, its output in `log`, loading in bulk.
