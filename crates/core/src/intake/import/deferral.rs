@@ -86,6 +86,30 @@ pub fn batch_size(large: bool, requested: usize) -> usize {
     }
 }
 
+/// WAL pages after which a large import's commit checkpoints: 256 MiB of 4 KiB pages, where a
+/// small import checkpoints after 32 MiB. Every checkpoint copies each page the batches since the
+/// last one rewrote (index interiors, the tails of the tables), so fewer checkpoints copy the
+/// same pages fewer times: at a million rows 4.06 GB written instead of 4.66 (docs/BENCHMARKS.md).
+/// The WAL is truncated at the import's end (`finish_wal`), so the file does not stay that large.
+pub const LARGE_CHECKPOINT_PAGES: i64 = 64 * 1024;
+
+/// WAL pages after which the import's commits checkpoint.
+pub fn checkpoint_pages(large: bool) -> i64 {
+    if large {
+        LARGE_CHECKPOINT_PAGES
+    } else {
+        super::IMPORT_CHECKPOINT_PAGES
+    }
+}
+
+/// After a large import: checkpoints and truncates the WAL, which grew past the store's usual
+/// size. A reader or writer elsewhere that keeps it busy past the busy timeout leaves it to the
+/// next checkpoint; the import has committed.
+pub fn finish_wal(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
 /// The import's page cache in KiB.
 pub fn cache_kib(large: bool) -> i64 {
     if large {

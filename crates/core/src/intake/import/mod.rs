@@ -252,7 +252,11 @@ fn import_input<R: Read + Send>(
     let now = store.now();
     let load = deferral::begin(store.conn(), total)?;
     let deferred = load.is_some();
-    let tuned = Tuned::apply(store.conn(), deferral::cache_kib(deferred))?;
+    let tuned = Tuned::apply(
+        store.conn(),
+        deferral::cache_kib(deferred),
+        deferral::checkpoint_pages(deferred),
+    )?;
     let result = IntakeContext::new(store.conn(), options.office.clone(), now, &options.actor)
         .and_then(|mut ctx| {
             let bytes = Arc::new(AtomicU64::new(0));
@@ -298,6 +302,9 @@ fn import_input<R: Read + Send>(
         None => Ok(()),
     };
     tuned.restore(store.conn())?;
+    if deferred {
+        deferral::finish_wal(store.conn())?;
+    }
     let report = result?;
     built?;
     Ok(report)
@@ -310,7 +317,7 @@ struct Tuned {
 }
 
 impl Tuned {
-    fn apply(conn: &Connection, cache_kib: i64) -> Result<Tuned> {
+    fn apply(conn: &Connection, cache_kib: i64, checkpoint_pages: i64) -> Result<Tuned> {
         let before = Tuned {
             cache_size: conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?,
             wal_autocheckpoint: conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?,
@@ -325,7 +332,7 @@ impl Tuned {
         // commit copied the WAL back into the database; checkpointing every few batches copies
         // the pages that every batch touches (index interiors, the search index) once instead of
         // each time.
-        conn.pragma_update(None, "wal_autocheckpoint", IMPORT_CHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "wal_autocheckpoint", checkpoint_pages)?;
         Ok(before)
     }
 
@@ -339,7 +346,8 @@ impl Tuned {
 /// SQLite page cache during an import, in KiB.
 pub(crate) const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
-/// WAL pages after which a commit during an import checkpoints (32 MiB of 4 KiB pages).
+/// WAL pages after which a commit during an import checkpoints (32 MiB of 4 KiB pages; a large
+/// import's are `deferral::LARGE_CHECKPOINT_PAGES`).
 const IMPORT_CHECKPOINT_PAGES: i64 = 8 * 1024;
 
 /// The reader thread: parses the stream in its format and feeds the writer.

@@ -818,6 +818,39 @@ fn a_store_opened_elsewhere_mid_import_leaves_the_set_aside_indexes_to_the_impor
     assert_eq!(entries, leads, "every lead has its entry");
 }
 
+/// A large import's WAL grows past the store's usual size between checkpoints
+/// (`deferral::LARGE_CHECKPOINT_PAGES`); its end truncates it, while another connection (the
+/// window) keeps the file open. A small import leaves the WAL to the usual checkpoints.
+#[test]
+fn a_large_import_truncates_the_wal_at_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let clock = Arc::new(FixedClock::at(Utc::now()));
+    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let _window = Store::open_with_clock(&path, None, clock).unwrap();
+    let wal = || {
+        std::fs::metadata(dir.path().join("r.db-wal"))
+            .unwrap()
+            .len()
+    };
+    let options = ImportOptions::default();
+    let small = demo_rows(100);
+    import_reader(&mut s, &small[..], 0, Format::Csv, &options, &mut |_| {}).unwrap();
+    assert!(wal() > 0, "a small import leaves its WAL");
+    let large = demo_rows(300);
+    let report = import_reader(
+        &mut s,
+        &large[..],
+        as_large_as(5_000),
+        Format::Csv,
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(report.counts.created > 0);
+    assert_eq!(wal(), 0, "truncated at the large import's end");
+}
+
 /// A large import killed half way lets its lock go with the process: the next opening builds
 /// what it set aside.
 #[test]
