@@ -111,20 +111,22 @@ fn pending(conn: &Connection) -> Result<bool> {
     Ok(search_deferred(conn)? || get_setting(conn, PENDING)?.is_some())
 }
 
+/// The settings are read under the write lock: another connection may have finished meanwhile.
 fn finish(conn: &Connection) -> Result<bool> {
-    if !pending(conn)? {
+    let tx = immediate(conn)?;
+    let search = get_setting(&tx, SEARCH_PENDING)?;
+    let text = get_setting(&tx, PENDING)?;
+    if search.is_none() && text.is_none() {
         return Ok(false);
     }
-    let tx = immediate(conn)?;
-    // Under the write lock again: another connection may have finished meanwhile.
-    if let Some(rebuild) = get_setting(&tx, SEARCH_PENDING)? {
+    if let Some(rebuild) = search {
         let statements: Vec<String> = serde_json::from_str(&rebuild).unwrap_or_default();
         for sql in statements {
             tx.execute_batch(&sql)?;
         }
         delete_setting(&tx, SEARCH_PENDING)?;
     }
-    let text = get_setting(&tx, PENDING)?.unwrap_or_else(|| "[]".into());
+    let text = text.unwrap_or_else(|| "[]".into());
     // A definition that does not parse is dropped with the setting: the schema's own
     // migrations are the truth, and a missing secondary index costs speed, not correctness.
     let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();

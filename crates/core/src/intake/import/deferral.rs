@@ -90,7 +90,8 @@ pub fn batch_size(large: bool, requested: usize) -> usize {
 /// small import checkpoints after 32 MiB. Every checkpoint copies each page the batches since the
 /// last one rewrote (index interiors, the tails of the tables), so fewer checkpoints copy the
 /// same pages fewer times: at a million rows 4.06 GB written instead of 4.66 (docs/BENCHMARKS.md).
-/// The WAL is truncated at the import's end (`finish_wal`), so the file does not stay that large.
+/// The WAL is truncated at the import's end (`Tuned::restore`), so the file does not stay that
+/// large.
 pub const LARGE_CHECKPOINT_PAGES: i64 = 64 * 1024;
 
 /// WAL pages after which the import's commits checkpoint.
@@ -100,14 +101,6 @@ pub fn checkpoint_pages(large: bool) -> i64 {
     } else {
         super::IMPORT_CHECKPOINT_PAGES
     }
-}
-
-/// After a large import: checkpoints and truncates the WAL, which grew past the store's usual
-/// size. A reader or writer elsewhere that keeps it busy past the busy timeout leaves it to the
-/// next checkpoint; the import has committed.
-pub fn finish_wal(conn: &Connection) -> Result<()> {
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    Ok(())
 }
 
 /// The import's page cache in KiB.

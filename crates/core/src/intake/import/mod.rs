@@ -301,10 +301,7 @@ fn import_input<R: Read + Send>(
         Some(load) => deferral::finish(store.conn(), load),
         None => Ok(()),
     };
-    tuned.restore(store.conn())?;
-    if deferred {
-        deferral::finish_wal(store.conn())?;
-    }
+    tuned.restore(store.conn(), deferred)?;
     let report = result?;
     built?;
     Ok(report)
@@ -336,9 +333,15 @@ impl Tuned {
         Ok(before)
     }
 
-    fn restore(self, conn: &Connection) -> Result<()> {
+    /// After a large import (`truncate`), also checkpoints and truncates the WAL, which grew
+    /// past the store's usual size (`deferral::LARGE_CHECKPOINT_PAGES`). Readers or a writer
+    /// elsewhere that keep it busy past the busy timeout leave it to the next checkpoint.
+    fn restore(self, conn: &Connection, truncate: bool) -> Result<()> {
         conn.pragma_update(None, "cache_size", self.cache_size)?;
         conn.pragma_update(None, "wal_autocheckpoint", self.wal_autocheckpoint)?;
+        if truncate {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
         Ok(())
     }
 }
