@@ -152,11 +152,15 @@ pub fn log(conn: &Connection, input: &LogFollowUp, now: DateTime<Utc>) -> Result
     Ok(follow_up)
 }
 
-/// Rebuilds the whole full-text index of notes from the follow-ups, as `insert` leaves each
-/// entry (a bulk load runs it at its end: `store::deferred_indexes`).
-pub const REBUILD_NOTE_SEARCH: &str = "INSERT INTO note_search(note_search) VALUES ('delete-all');
-     INSERT INTO note_search(rowid, note)
-         SELECT rowid, note FROM follow_up WHERE note IS NOT NULL AND note <> '' ORDER BY rowid;";
+/// The statements that rebuild the whole full-text index of notes from the follow-ups, as
+/// `insert` leaves each entry (a bulk load runs them at its end: `store::deferred_indexes`).
+pub fn rebuild_note_search() -> String {
+    crate::store::deferred_indexes::search_rebuild(
+        "note_search",
+        "INSERT INTO note_search(rowid, note)
+             SELECT rowid, note FROM follow_up WHERE note IS NOT NULL AND note <> '' ORDER BY rowid",
+    )
+}
 
 /// Indexes the notes of follow-ups stored by `insert_indexed` without their entry (their rowids,
 /// drained), as one run of full-text inserts. FTS5 keeps inserts in memory and writes them out

@@ -167,7 +167,7 @@ pub fn insert(conn: &Connection, id: &str, lead: &NewLead, at: DateTime<Utc>) ->
 }
 
 /// `insert` with a clock stamp the caller took (a bulk writer reserves stamps per transaction),
-/// and without the full-text entry unless `search` (a bulk load rebuilds them: `REBUILD_SEARCH`).
+/// and without the full-text entry unless `search` (a bulk load rebuilds them: `rebuild_search`).
 /// Returns the new row's rowid.
 pub fn insert_stamped(
     conn: &Connection,
@@ -405,12 +405,13 @@ fn stamp_group(
     outbox::enqueue(conn, Entity::LeadFields, lead_id, Some(group.as_str()))
 }
 
-/// Rebuilds the whole full-text index of leads from their rows, as `refresh_search` leaves each
-/// entry (a bulk load runs it at its end: `store::deferred_indexes`).
-pub const REBUILD_SEARCH: &str = "INSERT INTO lead_search(lead_search) VALUES ('delete-all');
-     INSERT INTO lead_search(rowid, name, company, email, phone)
-         SELECT rowid, name, company, email, phone FROM lead
-         WHERE status <> 'erased' ORDER BY rowid;";
+/// Rebuilds the leads' full-text index, as `refresh_search` leaves each entry (a bulk load runs
+/// it at its end: `store::deferred_indexes`).
+pub fn rebuild_search() -> String {
+    let fill = "INSERT INTO lead_search(rowid, name, company, email, phone)
+        SELECT rowid, name, company, email, phone FROM lead WHERE status <> 'erased' ORDER BY rowid";
+    crate::store::deferred_indexes::search_rebuild("lead_search", fill)
+}
 
 /// Rewrites a lead's entry in the full-text index from its current fields (none once erased).
 pub fn refresh_search(conn: &Connection, lead_id: &str) -> Result<()> {

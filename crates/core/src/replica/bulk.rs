@@ -95,8 +95,8 @@ pub fn begin(conn: &Connection) -> Result<Option<LoadLock>> {
     defer_search(
         &tx,
         &[
-            crate::people::leads::REBUILD_SEARCH,
-            crate::outreach::followup::REBUILD_NOTE_SEARCH,
+            crate::people::leads::rebuild_search(),
+            crate::outreach::followup::rebuild_note_search(),
         ],
     )?;
     tx.commit()?;

@@ -716,8 +716,41 @@ fn a_bulk_load_builds_search_at_its_end_and_ends_as_the_pages_applied_one_by_one
         0,
         "the load writes no note entries"
     );
+    // A buffer of a few bytes makes the fill write a segment per entry or two, as a million
+    // rows write hundreds with FTS5's 1 MiB.
+    for table in ["lead_search", "note_search"] {
+        bulked
+            .conn()
+            .execute_batch(&format!(
+                "INSERT INTO {table}({table}, rank) VALUES ('hashsize', 16)"
+            ))
+            .unwrap();
+    }
     assert!(load.finish(bulked.conn()).unwrap());
     assert!(!bulk::search_deferred(bulked.conn()).unwrap());
+    for table in ["lead_search", "note_search"] {
+        let segments = format!("SELECT count(DISTINCT segid) FROM {table}_idx");
+        assert_eq!(
+            count(&bulked, &segments),
+            1,
+            "{table} merged into one segment"
+        );
+        let merging: Vec<(String, i64)> = bulked
+            .conn()
+            .prepare(&format!(
+                "SELECT k, v FROM {table}_config WHERE k IN ('automerge', 'crisismerge') ORDER BY k"
+            ))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let defaults = [
+            ("automerge".to_string(), 4),
+            ("crisismerge".to_string(), 16),
+        ];
+        assert_eq!(merging, defaults, "{table}: FTS5's merge settings back");
+    }
     assert_eq!(dump(&bulked), dump(&single));
     assert_eq!(
         count(

@@ -67,6 +67,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0022_checks_without_in_lists",
         include_str!("../../migrations/0022_checks_without_in_lists.sql"),
     ),
+    (
+        "0023_enrol_by_rule_only_with_rules",
+        include_str!("../../migrations/0023_enrol_by_rule_only_with_rules.sql"),
+    ),
 ];
 
 /// How many migrations run before the one named `name` (its place in the applied order): a

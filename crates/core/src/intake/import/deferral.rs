@@ -145,7 +145,7 @@ pub fn begin(conn: &Connection, total_bytes: u64) -> Result<Option<LoadLock>> {
         return Ok(None);
     }
     drop_recording(&tx, &[DEFERRED, crate::intake::LOOKUP_INDEXES].concat())?;
-    defer_search(&tx, &[crate::people::leads::REBUILD_SEARCH])?;
+    defer_search(&tx, &[crate::people::leads::rebuild_search()])?;
     tx.commit()?;
     Ok(Some(lock))
 }

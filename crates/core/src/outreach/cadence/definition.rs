@@ -386,7 +386,8 @@ fn version_row(
 }
 
 /// Adds an intake rule: registrations matching it enrol their lead in the cadence (the
-/// `cadence_enrol_by_rule` trigger of migration 0011 applies it on every intake path).
+/// `cadence_enrol_by_rule` trigger of migration 0011, as 0013 and 0023 left it, applies it on every
+/// intake path).
 pub fn add_rule(
     conn: &Connection,
     cadence: &str,
