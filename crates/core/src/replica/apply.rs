@@ -214,7 +214,7 @@ pub fn widen_checkpoints(conn: &Connection) -> Result<i64> {
 pub fn restore_checkpoints(conn: &Connection, before: i64, truncate: bool) -> Result<()> {
     conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {before}"))?;
     if truncate {
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        crate::store::wal::truncate(conn)?;
     }
     Ok(())
 }

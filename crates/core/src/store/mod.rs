@@ -9,5 +9,6 @@ pub mod outbox;
 pub mod scrub;
 pub mod settings;
 pub mod sync_state;
+pub mod wal;
 
 pub use database::*;

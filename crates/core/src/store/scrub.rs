@@ -24,8 +24,7 @@ pub fn scrub_wal(conn: &Connection) -> Result<bool> {
     }
     delete_setting(&tx, SCRUB_PENDING)?;
     tx.commit()?;
-    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-    Ok(busy == 0)
+    crate::store::wal::truncate(conn)
 }
 
 /// Runs `scrub_wal` if a purge committed without it (the process stopped in between); the CLI

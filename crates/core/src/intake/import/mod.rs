@@ -340,7 +340,7 @@ impl Tuned {
         conn.pragma_update(None, "cache_size", self.cache_size)?;
         conn.pragma_update(None, "wal_autocheckpoint", self.wal_autocheckpoint)?;
         if truncate {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            crate::store::wal::truncate(conn)?;
         }
         Ok(())
     }
