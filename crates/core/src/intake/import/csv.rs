@@ -503,24 +503,41 @@ impl<R: BufRead> Source<R> {
         self.base + self.consumed - (self.replay.len() - self.replay_at) as u64
     }
 
+    /// The bytes available now without reading past them: what is left to replay, else the
+    /// reader's buffer (empty at the end of the file).
+    fn available(&mut self) -> std::io::Result<&[u8]> {
+        if self.replay_at < self.replay.len() {
+            return Ok(&self.replay[self.replay_at..]);
+        }
+        // Retried until not interrupted, then asked again to hand the buffer out: a borrow
+        // returned from inside the loop would hold `inner` for the loop's later turns. The
+        // second call only returns what the first one filled.
+        loop {
+            match self.inner.fill_buf() {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+                Ok(_) => break,
+            }
+        }
+        self.inner.fill_buf()
+    }
+
+    /// Moves past `n` of the bytes `available` gave.
+    fn advance(&mut self, n: usize) {
+        if self.replay_at < self.replay.len() {
+            self.replay_at += n;
+        } else {
+            self.inner.consume(n);
+            self.consumed += n as u64;
+        }
+    }
+
     /// The next byte and its line.
     fn next(&mut self) -> std::io::Result<Option<(u8, u64)>> {
-        let byte = if self.replay_at < self.replay.len() {
-            self.replay_at += 1;
-            self.replay[self.replay_at - 1]
-        } else {
-            let byte = loop {
-                match self.inner.fill_buf() {
-                    Ok([]) => return Ok(None),
-                    Ok(buf) => break buf[0],
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-            };
-            self.inner.consume(1);
-            self.consumed += 1;
-            byte
+        let Some(&byte) = self.available()?.first() else {
+            return Ok(None);
         };
+        self.advance(1);
         if self.after_cr && byte != b'\n' {
             self.line += 1;
         }
@@ -547,18 +564,7 @@ impl<R: BufRead> Source<R> {
         if self.after_cr {
             return Ok(0);
         }
-        let replaying = self.replay_at < self.replay.len();
-        let buf = if replaying {
-            &self.replay[self.replay_at..]
-        } else {
-            loop {
-                match self.inner.fill_buf() {
-                    Ok(buf) => break buf,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-        };
+        let buf = self.available()?;
         let buf = &buf[..buf.len().min(limit)];
         let special = if quoted { b'"' } else { b',' };
         let n = memchr::memchr3(special, b'\r', b'\n', buf).unwrap_or(buf.len());
@@ -566,29 +572,13 @@ impl<R: BufRead> Source<R> {
         if let Some(rest) = rest {
             rest.extend_from_slice(&buf[..n]);
         }
-        if replaying {
-            self.replay_at += n;
-        } else {
-            self.inner.consume(n);
-            self.consumed += n as u64;
-        }
+        self.advance(n);
         Ok(n)
     }
 
     /// Takes the LF of a CRLF, so a record ends on the line it ended; says whether there was one.
     fn skip_lf(&mut self) -> std::io::Result<bool> {
-        let next = if self.replay_at < self.replay.len() {
-            Some(self.replay[self.replay_at])
-        } else {
-            loop {
-                match self.inner.fill_buf() {
-                    Ok(buf) => break buf.first().copied(),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-        };
-        if next == Some(b'\n') {
+        if self.available()?.first() == Some(&b'\n') {
             self.next()?;
             return Ok(true);
         }
