@@ -22,7 +22,7 @@ pub use switchboard_domain::registration::{identifiers, parse_kind, parse_submit
 use switchboard_domain::registration::{owned, text, tidy};
 
 mod bulk;
-mod lead_keys;
+mod held_keys;
 
 pub use bulk::{Bulk, LOOKUP_INDEXES};
 
@@ -256,13 +256,14 @@ fn record_with(
     if ctx.any_suppressed && is_suppressed(conn, reg, &ctx.suppression_key)? {
         return Ok(IntakeOutcome::Suppressed);
     }
-    let may_exist = |kind: Key, value: &str| match &bulk {
-        Some(b) => b.may_exist(kind, value),
-        None => true,
+    let seen = match &bulk {
+        Some(b) => b.submission_seen(conn, &reg.submission_key)?,
+        None => {
+            registration::ensure_submission_index(conn)?;
+            submission_seen(conn, &reg.submission_key)?
+        }
     };
-    if may_exist(Key::Submission, &reg.submission_key)
-        && submission_seen(conn, &reg.submission_key)?
-    {
+    if seen {
         return Ok(IntakeOutcome::Duplicate);
     }
     let find = |kind: Key, value: &str| match &bulk {
@@ -335,11 +336,14 @@ fn record_with(
         IntakeOutcome::Created(id) | IntakeOutcome::Merged(id) => id,
         _ => unreachable!("only created and merged registrations are stored"),
     };
-    let id = match bulk {
+    let id = match bulk.as_deref() {
         Some(b) => b.new_id(ctx.now),
         None => new_id(ctx.now),
     };
-    insert_registration(conn, &id, lead_id, reg, ctx)?;
+    let rowid = insert_registration(conn, &id, lead_id, reg, ctx)?;
+    if let Some(b) = bulk {
+        b.registered(conn, &reg.submission_key, rowid)?;
+    }
     Ok(outcome)
 }
 
@@ -483,13 +487,14 @@ fn merge_into(
     Ok(changes)
 }
 
+/// Records the registration and queues it for push; returns its rowid.
 fn insert_registration(
     conn: &Connection,
     id: &str,
     lead_id: &str,
     reg: &CleanRegistration,
     ctx: &IntakeContext,
-) -> Result<()> {
+) -> Result<i64> {
     let row = registration::Row {
         id,
         lead_id,
@@ -506,8 +511,9 @@ fn insert_registration(
             reg.submission_key
         )));
     }
+    let rowid = conn.last_insert_rowid();
     outbox::enqueue(conn, Entity::Registration, id, None)?;
-    Ok(())
+    Ok(rowid)
 }
 
 /// The shared limits (`switchboard_protocol::limits`), so the server's intake refuses exactly

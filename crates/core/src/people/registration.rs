@@ -21,8 +21,29 @@ pub struct Row<'a> {
     pub received_at: DateTime<Utc>,
 }
 
+/// The unique index on submission ids (migration 0024): what makes a submission recorded twice,
+/// here or on another replica, a duplicate instead of a second row.
+pub const SUBMISSION_INDEX: &str = "registration_by_submission";
+
+/// Builds the submission index now if a large import has it set aside, inside the caller's write
+/// transaction. That import finds its submissions in memory (`intake::Bulk`); every other writer
+/// of registrations relies on the index to refuse a second row for a submission, so it calls
+/// this before its first `insert` of each transaction. The index is built once, whoever comes
+/// first, and stays: the import's next batch sees the other connection's commit and looks its
+/// submissions up through the index from then on. The cost when nothing is set aside is one
+/// settings read.
+pub fn ensure_submission_index(conn: &Connection) -> Result<()> {
+    crate::store::deferred_indexes::build_now(conn, &[SUBMISSION_INDEX])
+}
+
+/// Whether the submission index exists (a large import may have it set aside).
+pub fn submission_index_present(conn: &Connection) -> Result<bool> {
+    crate::store::deferred_indexes::present(conn, SUBMISSION_INDEX)
+}
+
 /// Inserts the row unless its id or submission id is already recorded; returns whether it was
-/// new.
+/// new. The submission index must be there (`ensure_submission_index`) unless the caller is the
+/// import that set it aside, which has already found the submission new.
 pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
     let d = r.details;
     let pages = serde_json::to_string(&d.pages_visited).unwrap_or_else(|_| "[]".into());

@@ -71,6 +71,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0023_enrol_by_rule_only_with_rules",
         include_str!("../../migrations/0023_enrol_by_rule_only_with_rules.sql"),
     ),
+    (
+        "0024_submission_index_apart",
+        include_str!("../../migrations/0024_submission_index_apart.sql"),
+    ),
 ];
 
 /// How many migrations run before the one named `name` (its place in the applied order): a

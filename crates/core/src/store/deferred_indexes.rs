@@ -2,7 +2,10 @@
 //! decides which and when). Their definitions are kept in a setting in the transaction that
 //! drops them, so a process killed half way leaves a file that knows what to rebuild, and
 //! opening the store rebuilds them first (`Store::open`). Only speed depends on such indexes;
-//! every query is correct without them.
+//! every query is correct without them. The one exception is the unique index on registrations'
+//! submission ids, which a large import sets aside: its rule holds because that import checks
+//! its submissions in memory and every other writer of registrations builds the index first
+//! (`people::registration::ensure_submission_index`).
 //!
 //! The two full-text indexes can be set aside too (`defer_search`): while `SEARCH_PENDING` is
 //! set, a pull writes new leads and follow-ups without their entries (the fast path of
@@ -105,6 +108,9 @@ pub fn build_now(tx: &Connection, names: &[&str]) -> Result<()> {
     let (now, later): (Vec<_>, Vec<_>) = dropped
         .into_iter()
         .partition(|(name, _)| names.contains(&name.as_str()));
+    if now.is_empty() {
+        return Ok(());
+    }
     for (name, sql) in now {
         if !present(tx, &name)? {
             tx.execute_batch(&sql)?;
@@ -114,7 +120,8 @@ pub fn build_now(tx: &Connection, names: &[&str]) -> Result<()> {
     set_setting(tx, PENDING, &text)
 }
 
-fn present(conn: &Connection, name: &str) -> Result<bool> {
+/// Whether the index `name` exists.
+pub fn present(conn: &Connection, name: &str) -> Result<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
         [name],

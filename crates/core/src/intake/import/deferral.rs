@@ -2,11 +2,13 @@
 //!
 //! The queue indexes are keyed by registration time or follow-up date, so every new lead lands
 //! on a random page of each; at a million leads they outgrow the page cache and every batch's
-//! commit writes those pages into the WAL again. The email and phone indexes
-//! (`intake::LOOKUP_INDEXES`) take each new lead on a random page too; the import's dedup is
-//! their only reader meanwhile, and answers from memory instead (`intake::Bulk::with_lead_keys`,
-//! which builds them at once should another connection write during the import). Its other
-//! lookups (submission id, a lead's registrations) use indexes that stay. The definitions are
+//! commit writes those pages into the WAL again. The email, phone and submission indexes
+//! (`intake::LOOKUP_INDEXES`) take each new row on a random page too; the import's dedup is
+//! their only reader meanwhile, and answers from memory instead (`intake::Bulk::with_held_keys`,
+//! which builds them at once should another connection write during the import; every other
+//! writer of registrations builds the submission index before it writes, since that index is a
+//! rule, `registration::ensure_submission_index`). Its other lookup (a lead's registrations)
+//! uses an index that stays. The definitions are
 //! kept by `store::deferred_indexes` in the transaction that drops them, so an import killed half
 //! way leaves a file that rebuilds them when it is next opened (`Store::open`); queries are
 //! correct without them, only slower, while the import runs. The import holds the database's

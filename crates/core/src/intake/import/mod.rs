@@ -439,7 +439,7 @@ fn feed<I: Iterator<Item = Result<Parsed>>>(
     let _ = sender.send(chunk);
 }
 
-/// A large import's leads by email and phone come from memory (`Bulk::with_lead_keys`), sized
+/// A large import's leads by email and phone come from memory (`Bulk::with_held_keys`), sized
 /// for the rows the reader's first pass counted, or estimated from a stream's size.
 struct Lookups<'a> {
     counted: &'a AtomicU64,
@@ -474,7 +474,7 @@ fn write(
                 0 => l.estimate,
                 n => n,
             };
-            intake::Bulk::with_lead_keys(conn, rows as usize)?
+            intake::Bulk::with_held_keys(conn, rows as usize)?
         }
         None => intake::Bulk::new(conn)?,
     };

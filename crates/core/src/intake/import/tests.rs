@@ -1034,12 +1034,10 @@ fn import_sized(s: &mut Store, text: &[u8], large: bool) -> ImportReport {
     let options = ImportOptions {
         batch_size: 50,
         after_batch: Some(AfterBatch(Arc::new(move |conn, _| {
-            let present: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'lead_by_email')",
-                [],
-                |r| r.get(0),
-            )?;
-            assert_eq!(present, !large);
+            for name in crate::intake::LOOKUP_INDEXES {
+                let present = crate::store::deferred_indexes::present(conn, name)?;
+                assert_eq!(present, !large, "{name}");
+            }
             Ok(())
         }))),
         ..ImportOptions::default()
@@ -1171,4 +1169,125 @@ fn another_writer_mid_import_brings_the_lookup_indexes_back_and_its_leads_are_fo
         )
         .unwrap();
     assert_eq!(lee, "other");
+}
+
+/// A large import sets the submission index aside and finds its submissions in memory; a pull
+/// or an intake on another connection meanwhile builds the index before it writes, so neither
+/// records a submission the import recorded, and the import's later rows find theirs.
+#[test]
+fn writers_mid_import_build_the_submission_index_first_and_no_submission_is_recorded_twice() {
+    use crate::people::registration::{self, SUBMISSION_INDEX};
+    use switchboard_protocol::{Change, Op};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let clock = Arc::new(FixedClock::at(at));
+    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let mut text = demo_rows(300);
+    let late = demo_row(
+        "late-2",
+        "Demo",
+        "2026-03-01T08:00:00Z",
+        "Lee",
+        "lee@example.com",
+        "",
+    );
+    text.extend_from_slice(late.as_bytes());
+    let options = ImportOptions {
+        batch_size: 100,
+        ..ImportOptions::default()
+    };
+    let mut batches = 0;
+    let report = import_reader(
+        &mut s,
+        &text[..],
+        as_large_as(5_000),
+        Format::Csv,
+        &options,
+        &mut |_| {
+            batches += 1;
+            if batches != 1 {
+                return;
+            }
+            let mut other = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+            let present =
+                |conn: &rusqlite::Connection| registration::submission_index_present(conn).unwrap();
+            assert!(!present(other.conn()), "set aside by the import");
+            // Another office recorded the import's first submission too; its registration
+            // arrives by a pull.
+            let mut pulled = other
+                .conn()
+                .query_row(
+                    "SELECT id FROM registration ORDER BY rowid LIMIT 1",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .map(|id| registration::find(other.conn(), &id).unwrap().unwrap())
+                .unwrap();
+            pulled.id = "0190aaaa-0000-7000-8000-000000000001".into();
+            let change = Change {
+                server_seq: 1,
+                op: Op::RegistrationAdded(pulled.clone()),
+            };
+            crate::replica::apply::apply_page(other.conn_mut(), &[change], 1).unwrap();
+            assert!(present(other.conn()), "built by the pull before it wrote");
+            let copies: i64 = other
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM registration WHERE submission_id = ?1",
+                    [&pulled.submission_id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(copies, 1, "the pulled copy is skipped");
+            // The website's submission the file lists last arrives by intake first.
+            let input = crate::intake::RegistrationInput {
+                submission_id: Some("late-2".into()),
+                kind: Some("Demo".into()),
+                submitted_at: Some("2026-03-01T08:00:00Z".into()),
+                details: switchboard_protocol::RegistrationDetails {
+                    email: Some("lee@example.com".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let now = other.now();
+            other
+                .with_tx(|tx| {
+                    let ctx = IntakeContext::new(tx, None, now, "web")?;
+                    crate::intake::record(tx, &input, &ctx)
+                })
+                .unwrap();
+        },
+    )
+    .unwrap();
+    assert!(batches >= 3);
+    assert_eq!(report.counts.read, 301);
+    // The demo rows' own duplicates, and late-2, which the intake recorded first.
+    let alone = import(&mut store(), &demo_rows(300), Format::Csv);
+    assert_eq!(report.counts.duplicates, alone.counts.duplicates + 1);
+    let late: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM registration WHERE submission_id = 'late-2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(late, 1);
+    let twice: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM (SELECT submission_id FROM registration
+              GROUP BY submission_id HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(twice, 0);
+    assert!(crate::store::deferred_indexes::present(s.conn(), SUBMISSION_INDEX).unwrap());
+    let pending =
+        crate::store::settings::get_setting(s.conn(), crate::store::deferred_indexes::PENDING)
+            .unwrap();
+    assert_eq!(pending, None);
 }

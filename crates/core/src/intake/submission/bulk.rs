@@ -1,9 +1,10 @@
 //! The state a bulk import carries between registrations so that a million rows go in fast.
 
-use super::lead_keys::{sip, HashFn, LeadKeys};
+use super::held_keys::{sip, HashFn, HeldKeys};
 use super::{CleanRegistration, Key};
 use crate::error::Result;
 use crate::hlc::Hlc;
+use crate::people::registration;
 use crate::store::deferred_indexes::{build_now, search_deferred};
 use crate::store::settings::HlcSequence;
 use chrono::{DateTime, Utc};
@@ -25,21 +26,27 @@ use rusqlite::Connection;
 ///   new leads go in without their entries; it is read again whenever another connection
 ///   commits, since a load that could not take its `LoadLock` (a folder where the lock file
 ///   cannot be made) may have been finished by a store opened elsewhere meanwhile.
-/// - A large import (`with_lead_keys`) has `LOOKUP_INDEXES` set aside and finds leads by email
-///   and phone in memory (`LeadKeys`); the filter then holds submission keys only. When another
-///   connection commits, its leads are not in the table: the indexes are built there and then,
-///   in the import's transaction, and every lookup goes through them from then on.
+/// - A large import (`with_held_keys`) has `LOOKUP_INDEXES` set aside and finds leads by email
+///   and phone, and registrations by submission key, in memory (`HeldKeys`); it needs no filter.
+///   When another connection commits, its rows are not in the table: the indexes are built there
+///   and then, in the import's transaction, and every lookup goes through them from then on.
+/// - Every other bulk writer builds the submission index first if a large import has it set
+///   aside (`registration::ensure_submission_index`), once per transaction.
 pub struct Bulk {
     stamps: Option<HlcSequence>,
     ids: uuid::ContextV7,
     filter: Option<Vec<u64>>,
-    keys: Option<LeadKeys>,
+    keys: Option<HeldKeys>,
     data_version: i64,
     search: bool,
 }
 
 /// The indexes a large import sets aside because `Bulk` answers their lookups from memory.
-pub const LOOKUP_INDEXES: &[&str] = &["lead_by_email", "lead_by_phone"];
+pub const LOOKUP_INDEXES: &[&str] = &[
+    "lead_by_email",
+    "lead_by_phone",
+    registration::SUBMISSION_INDEX,
+];
 
 /// The Bloom filter's size: 2^27 bits, 16 MiB. With four probes per key it answers "maybe" for
 /// an unseen key about once in 20,000 at three million keys, once in 250 at ten million.
@@ -53,14 +60,15 @@ impl Bulk {
     }
 
     /// For an import that set `LOOKUP_INDEXES` aside and expects about `rows` rows: the leads'
-    /// emails and phones go into a table sized for them and the rows' (two keys a lead at most).
-    pub fn with_lead_keys(conn: &Connection, rows: usize) -> Result<Bulk> {
+    /// emails and phones and the registrations' submission keys go into a table sized for them
+    /// and the rows' (two keys a lead at most, one a registration).
+    pub fn with_held_keys(conn: &Connection, rows: usize) -> Result<Bulk> {
         Bulk::build(conn, Some(rows), sip)
     }
 
-    /// `with_lead_keys` with another hash (tests make values collide).
+    /// `with_held_keys` with another hash (tests make values collide).
     #[cfg(test)]
-    pub(super) fn with_lead_keys_hashed(
+    pub(super) fn with_held_keys_hashed(
         conn: &Connection,
         rows: usize,
         hash: HashFn,
@@ -72,24 +80,21 @@ impl Bulk {
         let data_version = data_version(conn)?;
         let keys = match rows {
             Some(rows) => {
-                let leads: i64 = conn.query_row("SELECT count(*) FROM lead", [], |r| r.get(0))?;
-                let mut keys = LeadKeys::with_capacity(2 * (rows + leads as usize), hash);
+                let count = |table: &str| -> Result<usize> {
+                    let sql = format!("SELECT count(*) FROM {table}");
+                    Ok(conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as usize)
+                };
+                let held = 2 * (rows + count("lead")?) + rows + count("registration")?;
+                let mut keys = HeldKeys::with_capacity(held, hash);
                 keys.fill(conn)?;
                 Some(keys)
             }
             None => None,
         };
-        // Submission keys alone, a third of the keys: a quarter of the bits answers "maybe" for
-        // an unseen key about once in 5,000 at a million keys.
-        let filter_bytes = if keys.is_some() {
-            FILTER_BYTES / 4
-        } else {
-            FILTER_BYTES
-        };
         let mut bulk = Bulk {
             stamps: None,
             ids: uuid::ContextV7::new(),
-            filter: Some(vec![0u64; filter_bytes / 8]),
+            filter: keys.is_none().then(|| vec![0u64; FILTER_BYTES / 8]),
             keys,
             data_version,
             search: !search_deferred(conn)?,
@@ -102,8 +107,12 @@ impl Bulk {
                 "SELECT submission_id FROM registration WHERE submission_id IS NOT NULL",
             ),
         ];
-        let skip = if bulk.keys.is_some() { 2 } else { 0 };
-        for &(kind, sql) in &in_filter[skip..] {
+        let in_filter = if bulk.filter.is_some() {
+            in_filter
+        } else {
+            &[]
+        };
+        for &(kind, sql) in in_filter {
             let mut stmt = conn.prepare(sql)?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
@@ -118,6 +127,9 @@ impl Bulk {
 
     /// Call at the start of each transaction: forgets the filter if another connection wrote.
     pub fn begin(&mut self, conn: &Connection) -> Result<()> {
+        if self.keys.is_none() {
+            registration::ensure_submission_index(conn)?;
+        }
         let version = data_version(conn)?;
         if version != self.data_version {
             self.filter = None;
@@ -161,15 +173,33 @@ impl Bulk {
     }
 
     pub(super) fn remember(&mut self, reg: &CleanRegistration) {
-        self.add(Key::Submission, &reg.submission_key);
         if self.keys.is_some() {
             return;
         }
+        self.add(Key::Submission, &reg.submission_key);
         if let Some(email) = &reg.details.email {
             self.add(Key::Email, email);
         }
         if let Some(phone) = &reg.details.phone {
             self.add(Key::Phone, phone);
+        }
+    }
+
+    /// Notes the submission key of a registration the import recorded (at `rowid`).
+    pub(super) fn registered(&mut self, conn: &Connection, key: &str, rowid: i64) -> Result<()> {
+        if let Some(keys) = &mut self.keys {
+            keys.note(conn, Key::Submission, key, rowid)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a registration with this submission key is recorded: from memory while the import
+    /// holds the table, else through the index unless the filter proves there is none.
+    pub(super) fn submission_seen(&self, conn: &Connection, key: &str) -> Result<bool> {
+        match &self.keys {
+            Some(keys) => Ok(keys.find(conn, Key::Submission, key)?.is_some()),
+            None if self.may_exist(Key::Submission, key) => super::submission_seen(conn, key),
+            None => Ok(false),
         }
     }
 

@@ -575,11 +575,11 @@ fn an_imported_lead_pushes_one_stamp_in_all_six_groups_until_a_group_changes() {
 }
 
 #[test]
-fn a_bulk_writer_with_lead_keys_confirms_a_shared_hash_against_the_lead_row() {
+fn a_bulk_writer_with_held_keys_confirms_a_shared_hash_against_the_lead_row() {
     let mut s = store();
     let existing = created(&mut s, &ann());
     // Every email and phone hashes alike: each hit must be checked against the lead it names.
-    let mut bulk = Bulk::with_lead_keys_hashed(s.conn(), 10, |_, _| 7).unwrap();
+    let mut bulk = Bulk::with_held_keys_hashed(s.conn(), 10, |_, _| 7).unwrap();
     let mut bob = ann();
     bob.submission_id = Some("b-1".into());
     bob.details.email = Some("bob@example.com".into());

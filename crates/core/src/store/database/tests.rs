@@ -783,3 +783,97 @@ fn migration_0022_rewrites_the_in_list_checks_and_they_still_hold() {
         .unwrap();
     assert_eq!(rows, 4);
 }
+
+/// Migration 0024 rebuilds `registration` with its rows and rowids, the submission rule moved
+/// from the column's constraint to a named index that a large import can set aside.
+#[test]
+fn migration_0024_keeps_registrations_and_their_unique_submissions_in_a_named_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    const REGISTRATION: &str = "INSERT INTO registration(rowid, id, lead_id, submission_id, kind,
+        submitted_at, email, received_at) VALUES (?1, ?2, 'l1', ?3, 'demo', '2026-03-01T08:00:00Z',
+        'ann@example.com', '2026-03-01T08:00:01Z') ON CONFLICT DO NOTHING";
+    let before = migrations_before("0024_submission_index_apart");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        for (_, sql) in &MIGRATIONS[..before as usize] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before).unwrap();
+        conn.execute(
+            "INSERT INTO lead(id, created_at) VALUES ('l1', '2026-03-01T08:00:01Z')",
+            [],
+        )
+        .unwrap();
+        for (rowid, id, submission) in [(7, "r1", Some("s-1")), (9, "r2", None), (12, "r3", None)] {
+            conn.execute(REGISTRATION, rusqlite::params![rowid, id, submission])
+                .unwrap();
+        }
+        assert_eq!(
+            conn.execute(REGISTRATION, rusqlite::params![13, "r4", "s-1"])
+                .unwrap(),
+            0
+        );
+    }
+    let store = Store::open_with_clock(&path, None, clock()).unwrap();
+    let conn = store.conn();
+    let rows: Vec<(i64, String, Option<String>)> = conn
+        .prepare("SELECT rowid, id, submission_id FROM registration ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (7, "r1".to_string(), Some("s-1".to_string())),
+            (9, "r2".to_string(), None),
+            (12, "r3".to_string(), None),
+        ]
+    );
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE tbl_name = 'registration' AND type <> 'table'
+             ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "cadence_enrol_by_rule",
+            "registration_by_lead",
+            "registration_by_referrer",
+            "registration_by_submission",
+            "registration_by_user_agent",
+            "sqlite_autoindex_registration_1",
+        ]
+    );
+    // The rule holds as before: a second row of a submission is refused, rows without one are
+    // not; the index can be dropped now.
+    assert_eq!(
+        conn.execute(REGISTRATION, rusqlite::params![14, "r5", "s-1"])
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        conn.execute(REGISTRATION, rusqlite::params![15, "r6", None::<String>])
+            .unwrap(),
+        1
+    );
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let broken: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(broken, 0);
+}

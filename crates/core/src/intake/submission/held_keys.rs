@@ -1,15 +1,16 @@
-//! Which lead holds an email or a phone, answered from memory while a large import has
-//! `lead_by_email` and `lead_by_phone` set aside (`import::deferral`).
+//! Which lead holds an email or a phone, and which registration a submission key, answered from
+//! memory while a large import has their indexes set aside (`import::deferral`).
 //!
-//! At a million leads those two indexes take each new lead on a random page, outgrow the page
-//! cache, and every batch's commit wrote their pages into the WAL again. The import's own dedup
-//! is their only reader meanwhile, so it asks this table instead: a 64-bit hash of the kind and
-//! the normalised value to the rowid of the oldest lead that holds it (the lead `lead_by` finds
-//! through the index). One open-addressed table of 12-byte slots (the hash, and the rowid in 32
-//! bits), sized once from the rows the import expects, so no allocation per key. A hash is not
-//! the value: a hit is confirmed against the lead row, and a value whose hash a different value
-//! took first is kept by its text beside the table (`clashes`; about one pair in 10^7 at a
-//! million leads), as is a value of a lead whose rowid needs more than 32 bits.
+//! At a million leads `lead_by_email`, `lead_by_phone` and the submission index take each new
+//! row on a random page, outgrow the page cache, and every batch's commit wrote their pages into
+//! the WAL again. The import's own dedup is their only reader meanwhile, so it asks this table
+//! instead: a 32-bit hash of the kind and the value to the rowid of the row that holds it (for a
+//! lead, the oldest: the one `lead_by` finds through the index). One open-addressed table of
+//! 8-byte slots (the hash, and the rowid in 32 bits), sized once from the rows the import
+//! expects, so no allocation per key: 32 MB at a million rows, three million keys. A hash is not
+//! the value: a hit is confirmed against the row, and a value whose hash a different value took
+//! first is kept by its text beside the table (`clashes`: about a thousand of three million keys,
+//! each costing one more row read), as is a value of a row whose rowid needs more than 32 bits.
 
 use super::Key;
 use crate::error::Result;
@@ -19,9 +20,9 @@ use std::collections::HashMap;
 /// Hashes a kind and a value; a parameter so that tests can make every value collide.
 pub(super) type HashFn = fn(Key, &str) -> u64;
 
-pub(super) struct LeadKeys {
+pub(super) struct HeldKeys {
     /// The slots' hashes; 0 marks an empty slot (a real hash of 0 is stored as 1).
-    hashes: Vec<u64>,
+    hashes: Vec<u32>,
     rowids: Vec<u32>,
     used: usize,
     /// By kind, the values whose hash a different value holds in the slots, or whose lead's
@@ -43,11 +44,11 @@ pub(super) fn sip(kind: Key, value: &str) -> u64 {
     hasher.finish()
 }
 
-impl LeadKeys {
+impl HeldKeys {
     /// An empty table with room for `keys` keys before it grows.
-    pub(super) fn with_capacity(keys: usize, hash: HashFn) -> LeadKeys {
+    pub(super) fn with_capacity(keys: usize, hash: HashFn) -> HeldKeys {
         let slots = (keys * LOAD_DEN / LOAD_NUM).max(64);
-        LeadKeys {
+        HeldKeys {
             hashes: vec![0; slots],
             rowids: vec![0; slots],
             used: 0,
@@ -56,7 +57,8 @@ impl LeadKeys {
         }
     }
 
-    /// Notes every email and phone of the leads in the database.
+    /// Notes every email and phone of the leads in the database, and every submission key of its
+    /// registrations.
     pub(super) fn fill(&mut self, conn: &Connection) -> Result<()> {
         let mut stmt = conn.prepare("SELECT rowid, email, phone FROM lead")?;
         let mut rows = stmt.query([])?;
@@ -68,10 +70,20 @@ impl LeadKeys {
                 }
             }
         }
+        let mut stmt = conn.prepare(
+            "SELECT rowid, submission_id FROM registration WHERE submission_id NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            if let Ok(value) = row.get_ref(1)?.as_str() {
+                self.note(conn, Key::Submission, value, row.get(0)?)?;
+            }
+        }
         Ok(())
     }
 
-    /// The id of the oldest lead holding `value`, as `lead_by` would find it.
+    /// The id of the row holding `value`: for an email or a phone the oldest lead, as `lead_by`
+    /// would find it; for a submission key its registration.
     pub(super) fn find(&self, conn: &Connection, kind: Key, value: &str) -> Result<Option<String>> {
         let rowid = match self.clashes[kind as usize].get(value) {
             Some(&rowid) => rowid,
@@ -84,8 +96,8 @@ impl LeadKeys {
         Ok((held.as_deref() == Some(value)).then_some(id))
     }
 
-    /// Notes that the lead at `rowid` holds `value` now (created with it, or filled in by a
-    /// merge); an older lead holding it keeps the slot.
+    /// Notes that the row at `rowid` holds `value` now (a lead created with it or given it by a
+    /// merge, a registration recorded with it); an older lead holding it keeps the slot.
     pub(super) fn note(
         &mut self,
         conn: &Connection,
@@ -118,7 +130,7 @@ impl LeadKeys {
         if let Some(i) = slot {
             let held = i64::from(self.rowids[i]);
             if holder(conn, kind, held)?.1.as_deref() == Some(value) {
-                if held != rowid && older(conn, rowid, held)? {
+                if kind != Key::Submission && held != rowid && older(conn, rowid, held)? {
                     match fits {
                         Ok(small) => self.rowids[i] = small,
                         // Beside the table, where `find` looks first.
@@ -134,14 +146,16 @@ impl LeadKeys {
         Ok(())
     }
 
-    fn hash_of(&self, kind: Key, value: &str) -> u64 {
-        (self.hash)(kind, value).max(1)
+    /// The slot hash: both halves of the 64-bit hash folded into 32 bits, never 0.
+    fn hash_of(&self, kind: Key, value: &str) -> u32 {
+        let h = (self.hash)(kind, value);
+        ((h ^ (h >> 32)) as u32).max(1)
     }
 
     /// The slot holding `hash`, or the empty slot where it would go.
-    fn probe(&self, hash: u64) -> std::result::Result<usize, usize> {
+    fn probe(&self, hash: u32) -> std::result::Result<usize, usize> {
         let n = self.hashes.len();
-        let mut i = ((u128::from(hash) * n as u128) >> 64) as usize;
+        let mut i = ((u64::from(hash) * n as u64) >> 32) as usize;
         loop {
             match self.hashes[i] {
                 0 => return Err(i),
@@ -163,11 +177,13 @@ impl LeadKeys {
     }
 }
 
-/// The lead's id and its value of `kind`.
+/// The id of the lead (or for a submission key, the registration) at `rowid`, and its value of
+/// `kind`.
 fn holder(conn: &Connection, kind: Key, rowid: i64) -> Result<(String, Option<String>)> {
     let sql = match kind {
         Key::Email => "SELECT id, email FROM lead WHERE rowid = ?1",
-        _ => "SELECT id, phone FROM lead WHERE rowid = ?1",
+        Key::Phone => "SELECT id, phone FROM lead WHERE rowid = ?1",
+        Key::Submission => "SELECT id, submission_id FROM registration WHERE rowid = ?1",
     };
     Ok(conn
         .prepare_cached(sql)?
@@ -204,7 +220,7 @@ mod tests {
         Store::open_in_memory(Arc::new(FixedClock::at(at))).unwrap()
     }
 
-    /// A lead row with the columns `LeadKeys` reads; returns its rowid.
+    /// A lead row with the columns `HeldKeys` reads; returns its rowid.
     fn lead(s: &Store, id: &str, created: &str, email: Option<&str>, phone: Option<&str>) -> i64 {
         s.conn()
             .execute(
@@ -223,7 +239,7 @@ mod tests {
     fn values_that_share_a_hash_are_told_apart_by_the_lead_row() {
         let s = store();
         let conn = s.conn();
-        let mut keys = LeadKeys::with_capacity(4, same_hash);
+        let mut keys = HeldKeys::with_capacity(4, same_hash);
         let ann = lead(
             &s,
             "a",
@@ -237,7 +253,7 @@ mod tests {
         let bob = lead(&s, "b", "2026-03-01T00:00:00Z", Some("bob@x.org"), None);
         keys.note(conn, Key::Email, "bob@x.org", bob).unwrap();
         keys.note(conn, Key::Phone, "+4930111", ann).unwrap();
-        let find = |keys: &LeadKeys, kind, value| keys.find(conn, kind, value).unwrap();
+        let find = |keys: &HeldKeys, kind, value| keys.find(conn, kind, value).unwrap();
         assert_eq!(find(&keys, Key::Email, "ann@x.org").as_deref(), Some("a"));
         assert_eq!(find(&keys, Key::Email, "bob@x.org").as_deref(), Some("b"));
         assert_eq!(find(&keys, Key::Phone, "+4930111").as_deref(), Some("a"));
@@ -254,7 +270,7 @@ mod tests {
     fn the_oldest_lead_holds_a_value_as_lead_by_finds_it_and_the_table_grows() {
         let s = store();
         let conn = s.conn();
-        let mut keys = LeadKeys::with_capacity(1, sip);
+        let mut keys = HeldKeys::with_capacity(1, sip);
         let newer = lead(&s, "n", "2026-03-01T00:00:00Z", None, Some("+4930111"));
         let same_time_smaller_id = lead(&s, "m", "2026-03-01T00:00:00Z", None, Some("+4930111"));
         keys.note(conn, Key::Phone, "+4930111", newer).unwrap();
@@ -296,7 +312,7 @@ mod tests {
         );
         // The same value as a phone is another key.
         assert_eq!(keys.find(conn, Key::Phone, "p1@x.org").unwrap(), None);
-        let mut filled = LeadKeys::with_capacity(1, sip);
+        let mut filled = HeldKeys::with_capacity(1, sip);
         filled.fill(conn).unwrap();
         assert_eq!(
             filled
