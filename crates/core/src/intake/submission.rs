@@ -259,7 +259,7 @@ fn record_with(
     let seen = match &bulk {
         Some(b) => b.submission_seen(conn, &reg.submission_key)?,
         None => {
-            registration::ensure_submission_index(conn)?;
+            registration::ensure_write_rules(conn)?;
             submission_seen(conn, &reg.submission_key)?
         }
     };

@@ -25,15 +25,19 @@ pub struct Row<'a> {
 /// here or on another replica, a duplicate instead of a second row.
 pub const SUBMISSION_INDEX: &str = "registration_by_submission";
 
-/// Builds the submission index now if a large import has it set aside, inside the caller's write
-/// transaction. That import finds its submissions in memory (`intake::Bulk`); every other writer
-/// of registrations relies on the index to refuse a second row for a submission, so it calls
-/// this before its first `insert` of each transaction. The index is built once, whoever comes
-/// first, and stays: the import's next batch sees the other connection's commit and looks its
-/// submissions up through the index from then on. The cost when nothing is set aside is one
-/// settings read.
-pub fn ensure_submission_index(conn: &Connection) -> Result<()> {
-    crate::store::deferred_indexes::build_now(conn, &[SUBMISSION_INDEX])
+/// The trigger that enrols a new registration's lead by the cadences' intake rules (migrations
+/// 0011 and 0023).
+pub const RULE_TRIGGER: &str = "cadence_enrol_by_rule";
+
+/// Builds the submission index and the intake-rule trigger now if a large import has them set
+/// aside, inside the caller's write transaction. That import finds its submissions in memory
+/// (`intake::Bulk`) and sets the trigger aside only while there is no rule; every other writer of
+/// registrations relies on both, so it calls this before its first `insert` of each transaction.
+/// They are built once, whoever comes first, and stay: the import's next batch sees the other
+/// connection's commit and goes back to them. The cost when nothing is set aside is one settings
+/// read.
+pub fn ensure_write_rules(conn: &Connection) -> Result<()> {
+    crate::store::deferred_indexes::build_now(conn, &[SUBMISSION_INDEX, RULE_TRIGGER])
 }
 
 /// Whether the submission index exists (a large import may have it set aside).
@@ -42,8 +46,8 @@ pub fn submission_index_present(conn: &Connection) -> Result<bool> {
 }
 
 /// Inserts the row unless its id or submission id is already recorded; returns whether it was
-/// new. The submission index must be there (`ensure_submission_index`) unless the caller is the
-/// import that set it aside, which has already found the submission new.
+/// new. The submission index and the rule trigger must be there (`ensure_write_rules`) unless
+/// the caller is the import that set them aside, which has already found the submission new.
 pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
     let d = r.details;
     let pages = serde_json::to_string(&d.pages_visited).unwrap_or_else(|_| "[]".into());

@@ -231,7 +231,7 @@ pub fn apply_in(conn: &Connection, changes: &[Change], new_cursor: i64) -> Resul
     let index_search = !crate::store::deferred_indexes::search_deferred(conn)?;
     let mut new_leads = NewLeads::scan(conn, changes, index_search)?;
     // A registration pulled twice, or recorded here too, is skipped by the submission index.
-    registration::ensure_submission_index(conn)?;
+    registration::ensure_write_rules(conn)?;
     let mut replica_id: Option<String> = None;
     // Pulled writes are not local intake nor local changes (migration 0013's triggers).
     conn.prepare_cached("INSERT OR IGNORE INTO sync_applying(id) VALUES (1)")?

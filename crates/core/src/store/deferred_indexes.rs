@@ -2,10 +2,12 @@
 //! decides which and when). Their definitions are kept in a setting in the transaction that
 //! drops them, so a process killed half way leaves a file that knows what to rebuild, and
 //! opening the store rebuilds them first (`Store::open`). Only speed depends on such indexes;
-//! every query is correct without them. The one exception is the unique index on registrations'
-//! submission ids, which a large import sets aside: its rule holds because that import checks
-//! its submissions in memory and every other writer of registrations builds the index first
-//! (`people::registration::ensure_submission_index`).
+//! every query is correct without them. The exceptions are on `registration`, which a large
+//! import sets aside too: the unique index on submission ids, and the intake-rule trigger while
+//! no rule exists. Their rules hold because that import checks its submissions in memory (and no
+//! rule can appear but by another connection's commit, after which it builds both again), and
+//! every other writer of registrations builds them first (`people::registration::
+//! ensure_write_rules`).
 //!
 //! The two full-text indexes can be set aside too (`defer_search`): while `SEARCH_PENDING` is
 //! set, a pull writes new leads and follow-ups without their entries (the fast path of
@@ -77,20 +79,22 @@ pub fn immediate(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
 }
 
-/// Drops the indexes `names` that exist and records their definitions in `PENDING`, inside the
-/// caller's transaction.
+/// Drops the indexes (or triggers) `names` that exist and records their definitions in
+/// `PENDING`, inside the caller's transaction.
 pub fn drop_recording(tx: &Connection, names: &[&str]) -> Result<()> {
     let mut dropped = Vec::new();
     for name in names {
-        let sql: Option<String> = tx
+        let found: Option<(String, String)> = tx
             .query_row(
-                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                "SELECT type, sql FROM sqlite_schema
+                 WHERE type IN ('index', 'trigger') AND name = ?1",
                 [name],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some(sql) = sql else { continue };
-        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+        let Some((kind, sql)) = found else { continue };
+        let kind = if kind == "index" { "INDEX" } else { "TRIGGER" };
+        tx.execute_batch(&format!("DROP {kind} \"{name}\""))?;
         dropped.push((name.to_string(), sql));
     }
     let text = serde_json::to_string(&dropped).expect("index definitions serialize");
@@ -120,10 +124,11 @@ pub fn build_now(tx: &Connection, names: &[&str]) -> Result<()> {
     set_setting(tx, PENDING, &text)
 }
 
-/// Whether the index `name` exists.
+/// Whether the index (or trigger) `name` exists.
 pub fn present(conn: &Connection, name: &str) -> Result<bool> {
     Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                         WHERE type IN ('index', 'trigger') AND name = ?1)",
         [name],
         |r| r.get(0),
     )?)
@@ -159,8 +164,8 @@ fn finish(conn: &Connection) -> Result<bool> {
         delete_setting(&tx, SEARCH_PENDING)?;
     }
     let text = text.unwrap_or_else(|| "[]".into());
-    // A definition that does not parse is dropped with the setting: the schema's own
-    // migrations are the truth, and a missing secondary index costs speed, not correctness.
+    // The definitions were read from `sqlite_schema` by `drop_recording`; a setting that no
+    // longer parses (written by hand) is dropped with it rather than keeping the file closed.
     let dropped: Vec<(String, String)> = serde_json::from_str(&text).unwrap_or_default();
     for (name, sql) in dropped {
         if !present(&tx, &name)? {

@@ -7,7 +7,7 @@
 //! their only reader meanwhile, and answers from memory instead (`intake::Bulk::with_held_keys`,
 //! which builds them at once should another connection write during the import; every other
 //! writer of registrations builds the submission index before it writes, since that index is a
-//! rule, `registration::ensure_submission_index`). Its other lookup (a lead's registrations)
+//! rule, `registration::ensure_write_rules`). Its other lookup (a lead's registrations)
 //! uses an index that stays. The definitions are
 //! kept by `store::deferred_indexes` in the transaction that drops them, so an import killed half
 //! way leaves a file that rebuilds them when it is next opened (`Store::open`); queries are
@@ -21,6 +21,7 @@
 //! created so far (leads from before, and merges into them, are found as always).
 
 use crate::error::{CoreError, Result};
+use crate::people::registration;
 use crate::store::deferred_indexes::{
     defer_search, drop_recording, immediate, search_deferred, LoadLock, PENDING,
 };
@@ -130,7 +131,8 @@ fn is_large(conn: &Connection, total_bytes: u64) -> Result<bool> {
     Ok(leads <= rows)
 }
 
-/// Drops the deferred indexes for a large import and sets the leads' full-text index aside
+/// Drops the deferred indexes (and, while no intake rule exists, the intake-rule trigger) for a
+/// large import and sets the leads' full-text index aside
 /// (new leads go in without their entries; the end rebuilds the whole index from the table in
 /// rowid order), unless another bulk load (a first sync) has indexes or the full-text entries
 /// set aside already. Returns the load's lock when it did: other connections leave what it set
@@ -146,10 +148,28 @@ pub fn begin(conn: &Connection, total_bytes: u64) -> Result<Option<LoadLock>> {
     if get_setting(&tx, PENDING)?.is_some() || search_deferred(&tx)? {
         return Ok(None);
     }
-    drop_recording(&tx, &[DEFERRED, crate::intake::LOOKUP_INDEXES].concat())?;
+    let mut set_aside = [DEFERRED, crate::intake::LOOKUP_INDEXES].concat();
+    if !any_intake_rule(&tx)? {
+        set_aside.push(registration::RULE_TRIGGER);
+    }
+    drop_recording(&tx, &set_aside)?;
     defer_search(&tx, &[crate::people::leads::rebuild_search()])?;
     tx.commit()?;
     Ok(Some(lock))
+}
+
+/// Whether a cadence has an intake rule. Without one the intake-rule trigger enrols nobody, yet
+/// its presence alone made every registration's insert keep a statement journal (a trigger
+/// makes the insert a multi-row write that may abort), about 1.3 s of a million-row import; a
+/// rule can only appear by another connection's commit, after which `Bulk::begin` builds the
+/// trigger again before the import's next row, so every registration meets the rules that
+/// existed when it was recorded, as it would with the trigger in place.
+fn any_intake_rule(conn: &Connection) -> Result<bool> {
+    Ok(
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM cadence_rule)", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// Builds the indexes `begin` dropped. A write lock held by another connection past the busy

@@ -30,8 +30,8 @@ use rusqlite::Connection;
 ///   and phone, and registrations by submission key, in memory (`HeldKeys`); it needs no filter.
 ///   When another connection commits, its rows are not in the table: the indexes are built there
 ///   and then, in the import's transaction, and every lookup goes through them from then on.
-/// - Every other bulk writer builds the submission index first if a large import has it set
-///   aside (`registration::ensure_submission_index`), once per transaction.
+/// - Every other bulk writer builds the submission index and the intake-rule trigger first if a
+///   large import has them set aside (`registration::ensure_write_rules`), once per transaction.
 pub struct Bulk {
     stamps: Option<HlcSequence>,
     ids: uuid::ContextV7,
@@ -128,13 +128,17 @@ impl Bulk {
     /// Call at the start of each transaction: forgets the filter if another connection wrote.
     pub fn begin(&mut self, conn: &Connection) -> Result<()> {
         if self.keys.is_none() {
-            registration::ensure_submission_index(conn)?;
+            registration::ensure_write_rules(conn)?;
         }
         let version = data_version(conn)?;
         if version != self.data_version {
             self.filter = None;
             if self.keys.take().is_some() {
-                build_now(conn, LOOKUP_INDEXES)?;
+                // A rule may have come with that commit (`import::deferral`).
+                build_now(
+                    conn,
+                    &[LOOKUP_INDEXES, &[registration::RULE_TRIGGER]].concat(),
+                )?;
             }
             self.data_version = version;
             self.search = !search_deferred(conn)?;

@@ -434,6 +434,103 @@ fn a_registration_matching_a_rule_enrols_its_lead_at_intake() {
     assert_eq!(for_lead(db.store.conn(), &id).unwrap().len(), 1);
 }
 
+/// A large import sets the intake-rule trigger aside while no rule exists. A rule saved on another
+/// connection mid-import brings it back before the import's next row, so the rows recorded after
+/// the rule enrol by it and those before do not, as with the trigger in place; with a rule from
+/// the start the trigger stays.
+#[test]
+fn a_rule_saved_during_a_large_import_enrols_the_rows_recorded_after_it() {
+    use crate::intake::import::{import_reader, Format, ImportOptions};
+    use crate::people::registration::RULE_TRIGGER;
+    use crate::store::deferred_indexes::present;
+    let mut db = db();
+    let path = db._dir.path().join("cadence.db");
+    save(
+        &mut db,
+        "Demo follow-up",
+        &["call=Book the demo", "email=recap"],
+    );
+    let rows = |file: u8| -> Vec<u8> {
+        let mut text = String::from("Submission ID,Type,Submitted At,E-mail,Country\n");
+        for n in 0..300 {
+            text.push_str(&format!(
+                "f{file}-{n},demo,2026-03-01T08:00:00Z,p{file}-{n}@example.com,DE\n"
+            ));
+        }
+        text.into_bytes()
+    };
+    let options = ImportOptions {
+        batch_size: 100,
+        ..ImportOptions::default()
+    };
+    // A stream declared large enough for `import::deferral` to set indexes aside.
+    let large = 5_000 * 512;
+    let clock = Arc::new(db.clock.clone());
+    let mut before_rule = None;
+    let mut trigger_seen = Vec::new();
+    import_reader(
+        &mut db.store,
+        &rows(1)[..],
+        large,
+        Format::Csv,
+        &options,
+        &mut |_| {
+            let mut other = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+            trigger_seen.push(present(other.conn(), RULE_TRIGGER).unwrap());
+            if before_rule.is_none() {
+                let recorded: i64 = other
+                    .conn()
+                    .query_row("SELECT count(*) FROM registration", [], |r| r.get(0))
+                    .unwrap();
+                before_rule = Some(recorded);
+                other
+                    .with_tx_now(|tx, at| {
+                        let rule = Rule {
+                            kind: Some(switchboard_protocol::RegistrationKind::Demo),
+                            ..Rule::default()
+                        };
+                        definition::add_rule(tx, "Demo follow-up", &rule, "manager", at)
+                    })
+                    .unwrap();
+            }
+        },
+    )
+    .unwrap();
+    assert!(!trigger_seen[0], "set aside: no rule yet");
+    assert!(trigger_seen[1..].iter().all(|&t| t), "{trigger_seen:?}");
+    let enrolled = |db: &Db| -> i64 {
+        db.store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM cadence_enrollment WHERE enrolled_by LIKE 'rule:%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let before_rule = before_rule.unwrap();
+    assert!(before_rule > 0 && before_rule < 300);
+    assert_eq!(enrolled(&db), 300 - before_rule);
+    assert!(present(db.store.conn(), RULE_TRIGGER).unwrap());
+    // With a rule from the start, nothing to set the trigger aside for.
+    let mut trigger_seen = Vec::new();
+    let conn_path = path.clone();
+    import_reader(
+        &mut db.store,
+        &rows(2)[..],
+        large,
+        Format::Csv,
+        &options,
+        &mut |_| {
+            let other = rusqlite::Connection::open(&conn_path).unwrap();
+            trigger_seen.push(present(&other, RULE_TRIGGER).unwrap());
+        },
+    )
+    .unwrap();
+    assert!(trigger_seen.iter().all(|&t| t), "{trigger_seen:?}");
+    assert_eq!(enrolled(&db), 600 - before_rule);
+}
+
 #[test]
 fn a_due_letter_step_joins_the_letter_batch_and_sending_it_advances() {
     let mut db = db();
