@@ -4,13 +4,14 @@
 //! At a million leads `lead_by_email`, `lead_by_phone` and the submission index take each new
 //! row on a random page, outgrow the page cache, and every batch's commit wrote their pages into
 //! the WAL again. The import's own dedup is their only reader meanwhile, so it asks this table
-//! instead: a 32-bit hash of the kind and the value to the rowid of the row that holds it (for a
-//! lead, the oldest: the one `lead_by` finds through the index). One open-addressed table of
-//! 8-byte slots (the hash, and the rowid in 32 bits), sized once from the rows the import
-//! expects, so no allocation per key: 32 MB at a million rows, three million keys. A hash is not
-//! the value: a hit is confirmed against the row, and a value whose hash a different value took
-//! first is kept by its text beside the table (`clashes`: about a thousand of three million keys,
-//! each costing one more row read), as is a value of a row whose rowid needs more than 32 bits.
+//! instead: a 32-bit hash of the kind and the value (the kind in its top two bits) to the rowid
+//! of the row that holds it (for a lead, the oldest: the one `lead_by` finds through the index).
+//! One open-addressed table of 8-byte slots (the hash, and the rowid in 32 bits), sized once
+//! from the rows the import expects, so no allocation per key: 32 MB at a million rows, three
+//! million keys. A hash is not the value: a hit is confirmed against the row, and a value whose
+//! hash a different value of its kind took first is kept by its text beside the table
+//! (`clashes`: a few thousand of three million keys, each costing one more row read), as is a
+//! value of a row whose rowid needs more than 32 bits.
 
 use super::Key;
 use crate::error::Result;
@@ -146,10 +147,15 @@ impl HeldKeys {
         Ok(())
     }
 
-    /// The slot hash: both halves of the 64-bit hash folded into 32 bits, never 0.
+    /// The slot hash: the kind in the top two bits, both halves of the 64-bit hash folded into
+    /// the other 30, never 0. A slot so only ever answers for its own kind: a phone must not be
+    /// confirmed against the lead of an email slot whose hash it shares (a merge giving an older
+    /// lead that phone then moved the slot, and the email's lead was lost), nor a submission key
+    /// against a lead's rowid read as a registration's.
     fn hash_of(&self, kind: Key, value: &str) -> u32 {
         let h = (self.hash)(kind, value);
-        ((h ^ (h >> 32)) as u32).max(1)
+        let folded = (h ^ (h >> 32)) as u32 & 0x3fff_ffff;
+        (folded | (kind as u32) << 30).max(1)
     }
 
     /// The slot holding `hash`, or the empty slot where it would go.
