@@ -1105,23 +1105,29 @@ fn a_large_import_finds_leads_by_email_and_phone_from_memory_as_a_small_one_does
     assert_eq!(index_sql(&large), before);
 }
 
-#[test]
-fn another_writer_mid_import_brings_the_lookup_indexes_back_and_its_leads_are_found() {
+/// Imports 300 demo rows and then Lee's registration `late` (lee@example.com, submitted before
+/// them all) into a replica file, as a large import in batches of 100. After each batch's commit
+/// `after_batch` gets the batch's number, the file and its clock: another connection's turn.
+/// Returns the store, the report and the folder that holds the file.
+fn import_beside(
+    late: &str,
+    after_batch: &mut dyn FnMut(usize, &std::path::Path, &Arc<FixedClock>),
+) -> (Store, ImportReport, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
     let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
     let clock = Arc::new(FixedClock::at(at));
-    let mut s = Store::open_with_clock(&path, None, clock).unwrap();
+    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
     let mut text = demo_rows(300);
-    let late = demo_row(
-        "late-1",
+    let row = demo_row(
+        late,
         "Demo",
         "2026-03-01T08:00:00Z",
         "Lee",
         "lee@example.com",
         "",
     );
-    text.extend_from_slice(late.as_bytes());
+    text.extend_from_slice(row.as_bytes());
     let options = ImportOptions {
         batch_size: 100,
         ..ImportOptions::default()
@@ -1135,33 +1141,41 @@ fn another_writer_mid_import_brings_the_lookup_indexes_back_and_its_leads_are_fo
         &options,
         &mut |_| {
             batches += 1;
-            let other = rusqlite::Connection::open(&path).unwrap();
-            let present = |name: &str| -> bool {
-                other
-                    .query_row(
-                        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = ?1)",
-                        [name],
-                        |r| r.get(0),
-                    )
-                    .unwrap()
-            };
-            // Set aside until another connection writes; built by the batch after it.
-            assert_eq!(present("lead_by_email"), batches > 1, "batch {batches}");
-            assert!(!present("lead_new_queue"));
-            if batches == 1 {
-                other
-                    .execute(
-                        "INSERT INTO lead (id, email, created_at)
-                         VALUES ('other', 'lee@example.com', '2026-03-02T08:00:00Z')",
-                        [],
-                    )
-                    .unwrap();
-            }
+            after_batch(batches, &path, &clock);
         },
     )
     .unwrap();
     assert!(batches >= 3);
     assert_eq!(report.counts.read, 301);
+    (s, report, dir)
+}
+
+#[test]
+fn another_writer_mid_import_brings_the_lookup_indexes_back_and_its_leads_are_found() {
+    let (s, _, _dir) = import_beside("late-1", &mut |batch, path, _| {
+        let other = rusqlite::Connection::open(path).unwrap();
+        let present = |name: &str| -> bool {
+            other
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = ?1)",
+                    [name],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        // Set aside until another connection writes; built by the batch after it.
+        assert_eq!(present("lead_by_email"), batch > 1, "batch {batch}");
+        assert!(!present("lead_new_queue"));
+        if batch == 1 {
+            other
+                .execute(
+                    "INSERT INTO lead (id, email, created_at)
+                     VALUES ('other', 'lee@example.com', '2026-03-02T08:00:00Z')",
+                    [],
+                )
+                .unwrap();
+        }
+    });
     let lee: String = s
         .conn()
         .query_row(
@@ -1180,91 +1194,60 @@ fn another_writer_mid_import_brings_the_lookup_indexes_back_and_its_leads_are_fo
 fn writers_mid_import_build_the_submission_index_first_and_no_submission_is_recorded_twice() {
     use crate::people::registration::{self, SUBMISSION_INDEX};
     use switchboard_protocol::{Change, Op};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.db");
-    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-    let clock = Arc::new(FixedClock::at(at));
-    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
-    let mut text = demo_rows(300);
-    let late = demo_row(
-        "late-2",
-        "Demo",
-        "2026-03-01T08:00:00Z",
-        "Lee",
-        "lee@example.com",
-        "",
-    );
-    text.extend_from_slice(late.as_bytes());
-    let options = ImportOptions {
-        batch_size: 100,
-        ..ImportOptions::default()
-    };
-    let mut batches = 0;
-    let report = import_reader(
-        &mut s,
-        &text[..],
-        as_large_as(5_000),
-        Format::Csv,
-        &options,
-        &mut |_| {
-            batches += 1;
-            if batches != 1 {
-                return;
-            }
-            let mut other = Store::open_with_clock(&path, None, clock.clone()).unwrap();
-            let present =
-                |conn: &rusqlite::Connection| registration::submission_index_present(conn).unwrap();
-            assert!(!present(other.conn()), "set aside by the import");
-            // Another office recorded the import's first submission too; its registration
-            // arrives by a pull.
-            let mut pulled = other
-                .conn()
-                .query_row(
-                    "SELECT id FROM registration ORDER BY rowid LIMIT 1",
-                    [],
-                    |r| r.get::<_, String>(0),
-                )
-                .map(|id| registration::find(other.conn(), &id).unwrap().unwrap())
-                .unwrap();
-            pulled.id = "0190aaaa-0000-7000-8000-000000000001".into();
-            let change = Change {
-                server_seq: 1,
-                op: Op::RegistrationAdded(pulled.clone()),
-            };
-            crate::replica::apply::apply_page(other.conn_mut(), &[change], 1).unwrap();
-            assert!(present(other.conn()), "built by the pull before it wrote");
-            let copies: i64 = other
-                .conn()
-                .query_row(
-                    "SELECT count(*) FROM registration WHERE submission_id = ?1",
-                    [&pulled.submission_id],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            assert_eq!(copies, 1, "the pulled copy is skipped");
-            // The website's submission the file lists last arrives by intake first.
-            let input = crate::intake::RegistrationInput {
-                submission_id: Some("late-2".into()),
-                kind: Some("Demo".into()),
-                submitted_at: Some("2026-03-01T08:00:00Z".into()),
-                details: switchboard_protocol::RegistrationDetails {
-                    email: Some("lee@example.com".into()),
-                    ..Default::default()
-                },
+    let (s, report, _dir) = import_beside("late-2", &mut |batch, path, clock| {
+        if batch != 1 {
+            return;
+        }
+        let mut other = Store::open_with_clock(path, None, clock.clone()).unwrap();
+        let present =
+            |conn: &rusqlite::Connection| registration::submission_index_present(conn).unwrap();
+        assert!(!present(other.conn()), "set aside by the import");
+        // Another office recorded the import's first submission too; its registration
+        // arrives by a pull.
+        let mut pulled = other
+            .conn()
+            .query_row(
+                "SELECT id FROM registration ORDER BY rowid LIMIT 1",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .map(|id| registration::find(other.conn(), &id).unwrap().unwrap())
+            .unwrap();
+        pulled.id = "0190aaaa-0000-7000-8000-000000000001".into();
+        let change = Change {
+            server_seq: 1,
+            op: Op::RegistrationAdded(pulled.clone()),
+        };
+        crate::replica::apply::apply_page(other.conn_mut(), &[change], 1).unwrap();
+        assert!(present(other.conn()), "built by the pull before it wrote");
+        let copies: i64 = other
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM registration WHERE submission_id = ?1",
+                [&pulled.submission_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(copies, 1, "the pulled copy is skipped");
+        // The website's submission the file lists last arrives by intake first.
+        let input = crate::intake::RegistrationInput {
+            submission_id: Some("late-2".into()),
+            kind: Some("Demo".into()),
+            submitted_at: Some("2026-03-01T08:00:00Z".into()),
+            details: switchboard_protocol::RegistrationDetails {
+                email: Some("lee@example.com".into()),
                 ..Default::default()
-            };
-            let now = other.now();
-            other
-                .with_tx(|tx| {
-                    let ctx = IntakeContext::new(tx, None, now, "web")?;
-                    crate::intake::record(tx, &input, &ctx)
-                })
-                .unwrap();
-        },
-    )
-    .unwrap();
-    assert!(batches >= 3);
-    assert_eq!(report.counts.read, 301);
+            },
+            ..Default::default()
+        };
+        let now = other.now();
+        other
+            .with_tx(|tx| {
+                let ctx = IntakeContext::new(tx, None, now, "web")?;
+                crate::intake::record(tx, &input, &ctx)
+            })
+            .unwrap();
+    });
     // The demo rows' own duplicates, and late-2, which the intake recorded first.
     let alone = import(&mut store(), &demo_rows(300), Format::Csv);
     assert_eq!(report.counts.duplicates, alone.counts.duplicates + 1);
