@@ -439,8 +439,9 @@ fn feed<I: Iterator<Item = Result<Parsed>>>(
     let _ = sender.send(chunk);
 }
 
-/// A large import's leads by email and phone come from memory (`Bulk::with_held_keys`), sized
-/// for the rows the reader's first pass counted, or estimated from a stream's size.
+/// A large import's leads by email and phone, and registrations by submission key, come from
+/// memory (`Bulk::with_held_keys`), sized for the rows the reader's first pass counted, or
+/// estimated from a stream's size.
 struct Lookups<'a> {
     counted: &'a AtomicU64,
     estimate: u64,

@@ -107,6 +107,7 @@ impl Bulk {
                 "SELECT submission_id FROM registration WHERE submission_id IS NOT NULL",
             ),
         ];
+        // A large import's keys are all in `keys`: no filter to fill.
         let in_filter = if bulk.filter.is_some() {
             in_filter
         } else {
