@@ -22,6 +22,10 @@ fn registrations(sandbox: &Sandbox) -> i64 {
 /// The indexes a large import sets aside (`import::deferral::DEFERRED`).
 const QUEUE_INDEXES: [&str; 3] = ["lead_new_queue", "lead_open_queue", "lead_due_queue"];
 
+/// What a large import sets aside that a rule depends on: the unique index on submission ids,
+/// and the intake-rule trigger while no rule exists (`people::registration::ensure_write_rules`).
+const RULES: [&str; 2] = ["registration_by_submission", "cadence_enrol_by_rule"];
+
 /// Whether indexes set aside by a bulk load are waiting to be built.
 const PENDING: &str = "SELECT count(*) FROM setting WHERE key = 'bulk_load_indexes'";
 
@@ -32,16 +36,18 @@ const SEARCH_PENDING: &str = "SELECT count(*) FROM setting WHERE key = 'bulk_loa
 const UNINDEXED: &str = "SELECT count(*) FROM lead WHERE status <> 'erased'
      AND rowid NOT IN (SELECT rowid FROM lead_search)";
 
-fn has_index(sandbox: &Sandbox, name: &str) -> bool {
+/// Whether the index or trigger `name` exists.
+fn present(sandbox: &Sandbox, name: &str) -> bool {
     sandbox.count(&format!(
-        "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '{name}'"
+        "SELECT count(*) FROM sqlite_schema WHERE type IN ('index', 'trigger') AND name = '{name}'"
     )) == 1
 }
 
+/// The definitions of the database's indexes and triggers.
 fn index_sql(sandbox: &Sandbox) -> Vec<String> {
     let conn = sandbox.sql();
     let mut stmt = conn
-        .prepare("SELECT name || ': ' || sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        .prepare("SELECT name || ': ' || sql FROM sqlite_schema WHERE type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY name")
         .unwrap();
     let names = stmt.query_map([], |r| r.get(0)).unwrap();
     names.collect::<rusqlite::Result<_>>().unwrap()
@@ -92,18 +98,23 @@ fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
     // A large import into an empty replica set the queue indexes aside; the killed file says
     // which, and the next command that opens it builds them before anything reads it.
     assert!(
-        !QUEUE_INDEXES.iter().all(|i| has_index(&sandbox, i)),
+        !QUEUE_INDEXES.iter().all(|i| present(&sandbox, i)),
         "the import kept every queue index: {}",
         sandbox.count(PENDING)
     );
     assert_eq!(sandbox.count(PENDING), 1);
+    assert!(
+        RULES.iter().all(|name| !present(&sandbox, name)),
+        "the submission index and the rule trigger were set aside too"
+    );
     // The leads' full-text entries were left for the import's end too.
     assert_eq!(sandbox.count(SEARCH_PENDING), 1);
     assert!(sandbox.count(UNINDEXED) > 0);
     let found = sandbox.run(&["leads", "search", "a"]);
     found.no_panic();
     found.ok();
-    assert!(QUEUE_INDEXES.iter().all(|i| has_index(&sandbox, i)));
+    assert!(QUEUE_INDEXES.iter().all(|i| present(&sandbox, i)));
+    assert!(RULES.iter().all(|name| present(&sandbox, name)));
     assert_eq!(sandbox.count(PENDING), 0);
     assert_eq!(sandbox.count(SEARCH_PENDING), 0);
     assert_eq!(sandbox.count(UNINDEXED), 0, "every lead searchable again");
@@ -151,7 +162,7 @@ fn a_killed_import_leaves_an_intact_database_and_a_rerun_completes_it() {
     assert_eq!(
         index_sql(&sandbox),
         index_sql(&fresh),
-        "every index back after the re-run"
+        "every index and trigger back after the re-run"
     );
     assert_eq!(sandbox.count(PENDING), 0);
     assert_eq!(sandbox.count(SEARCH_PENDING), 0);
