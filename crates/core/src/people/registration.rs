@@ -40,11 +40,6 @@ pub fn ensure_write_rules(conn: &Connection) -> Result<()> {
     crate::store::deferred_indexes::build_now(conn, &[SUBMISSION_INDEX, RULE_TRIGGER])
 }
 
-/// Whether the submission index exists (a large import may have it set aside).
-pub fn submission_index_present(conn: &Connection) -> Result<bool> {
-    crate::store::deferred_indexes::present(conn, SUBMISSION_INDEX)
-}
-
 /// Inserts the row unless its id or submission id is already recorded; returns whether it was
 /// new. The submission index and the rule trigger must be there (`ensure_write_rules`) unless
 /// the caller is the import that set them aside, which has already found the submission new.

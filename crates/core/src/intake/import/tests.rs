@@ -1193,14 +1193,14 @@ fn another_writer_mid_import_brings_the_lookup_indexes_back_and_its_leads_are_fo
 #[test]
 fn writers_mid_import_build_the_submission_index_first_and_no_submission_is_recorded_twice() {
     use crate::people::registration::{self, SUBMISSION_INDEX};
+    use crate::store::deferred_indexes::present;
     use switchboard_protocol::{Change, Op};
     let (s, report, _dir) = import_beside("late-2", &mut |batch, path, clock| {
         if batch != 1 {
             return;
         }
         let mut other = Store::open_with_clock(path, None, clock.clone()).unwrap();
-        let present =
-            |conn: &rusqlite::Connection| registration::submission_index_present(conn).unwrap();
+        let present = |conn: &rusqlite::Connection| present(conn, SUBMISSION_INDEX).unwrap();
         assert!(!present(other.conn()), "set aside by the import");
         // Another office recorded the import's first submission too; its registration
         // arrives by a pull.
@@ -1270,7 +1270,7 @@ fn writers_mid_import_build_the_submission_index_first_and_no_submission_is_reco
         )
         .unwrap();
     assert_eq!(twice, 0);
-    assert!(crate::store::deferred_indexes::present(s.conn(), SUBMISSION_INDEX).unwrap());
+    assert!(present(s.conn(), SUBMISSION_INDEX).unwrap());
     let pending =
         crate::store::settings::get_setting(s.conn(), crate::store::deferred_indexes::PENDING)
             .unwrap();

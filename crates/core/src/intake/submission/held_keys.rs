@@ -107,7 +107,7 @@ impl HeldKeys {
         rowid: i64,
     ) -> Result<()> {
         if let Some(held) = self.clashes[kind as usize].get_mut(value) {
-            if older(conn, rowid, *held)? {
+            if takes_over(conn, kind, rowid, *held)? {
                 *held = rowid;
             }
             return Ok(());
@@ -131,7 +131,7 @@ impl HeldKeys {
         if let Some(i) = slot {
             let held = i64::from(self.rowids[i]);
             if holder(conn, kind, held)?.1.as_deref() == Some(value) {
-                if kind != Key::Submission && held != rowid && older(conn, rowid, held)? {
+                if held != rowid && takes_over(conn, kind, rowid, held)? {
                     match fits {
                         Ok(small) => self.rowids[i] = small,
                         // Beside the table, where `find` looks first.
@@ -198,8 +198,13 @@ fn holder(conn: &Connection, kind: Key, rowid: i64) -> Result<(String, Option<St
         .unwrap_or_default())
 }
 
-/// Whether lead `a` comes before lead `b` in `lead_by`'s order (created_at, then id).
-fn older(conn: &Connection, a: i64, b: i64) -> Result<bool> {
+/// Whether the row at `a` holds a value of `kind` in place of the row at `b`: for an email or a
+/// phone, when lead `a` comes before lead `b` in `lead_by`'s order (created_at, then id); never
+/// for a submission key, which one registration holds.
+fn takes_over(conn: &Connection, kind: Key, a: i64, b: i64) -> Result<bool> {
+    if kind == Key::Submission {
+        return Ok(false);
+    }
     let mut stmt = conn.prepare_cached("SELECT created_at, id FROM lead WHERE rowid = ?1")?;
     let mut order = |rowid: i64| -> Result<Option<(String, String)>> {
         Ok(stmt
