@@ -340,9 +340,14 @@ fn record_with(
         Some(b) => b.new_id(ctx.now),
         None => new_id(ctx.now),
     };
-    let rowid = insert_registration(conn, &id, lead_id, reg, ctx)?;
-    if let Some(b) = bulk {
-        b.registered(conn, &reg.submission_key, rowid)?;
+    match bulk {
+        Some(b) => {
+            let rowid = insert_registration(conn, &id, lead_id, reg, ctx, b.texts())?;
+            b.registered(conn, &reg.submission_key, rowid)?;
+        }
+        None => {
+            insert_registration(conn, &id, lead_id, reg, ctx, &mut Default::default())?;
+        }
     }
     Ok(outcome)
 }
@@ -494,6 +499,7 @@ fn insert_registration(
     lead_id: &str,
     reg: &CleanRegistration,
     ctx: &IntakeContext,
+    texts: &mut registration::TextIds,
 ) -> Result<i64> {
     let row = registration::Row {
         id,
@@ -505,7 +511,7 @@ fn insert_registration(
         details: &reg.details,
         received_at: ctx.now,
     };
-    if !registration::insert(conn, &row)? {
+    if !registration::insert(conn, &row, texts)? {
         return Err(CoreError::Conflict(format!(
             "registration {id} (submission {}) is already recorded",
             reg.submission_key

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::people::leads;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
 use switchboard_protocol::{Registration, RegistrationDetails, RegistrationKind};
 
 /// A registration row as it is written, borrowed so that a bulk import and a first sync write
@@ -40,15 +41,33 @@ pub fn ensure_write_rules(conn: &Connection) -> Result<()> {
     crate::store::deferred_indexes::build_now(conn, &[SUBMISSION_INDEX, RULE_TRIGGER])
 }
 
+/// The ids in `registration_text` of the browser and referrer texts a writer has looked up or
+/// added in its current transaction. An import's registrations share a handful of such texts,
+/// and each lookup in the table compares a long text through its unique index twice a row. The
+/// ids hold only inside that transaction (another connection's erasure may delete a text between
+/// two of them, and a rollback undoes the texts added): `clear` at the start of each.
+#[derive(Default)]
+pub struct TextIds(HashMap<String, i64>);
+
+/// Texts a `TextIds` keeps at most; lookups of others go to the table.
+const TEXT_IDS_HELD: usize = 4096;
+
+impl TextIds {
+    /// Forgets every id: call when a transaction begins.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Inserts the row unless its id or submission id is already recorded; returns whether it was
 /// new. The submission index and the rule trigger must be there (`ensure_write_rules`) unless
 /// the caller is the import that set them aside, which has already found the submission new.
-pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
+pub fn insert(conn: &Connection, r: &Row<'_>, texts: &mut TextIds) -> Result<bool> {
     let d = r.details;
     let pages = serde_json::to_string(&d.pages_visited).unwrap_or_else(|_| "[]".into());
     let mut created = Vec::new();
-    let user_agent = shared_text(conn, d.user_agent.as_deref(), &mut created)?;
-    let referrer = shared_text(conn, d.referrer.as_deref(), &mut created)?;
+    let user_agent = shared_text(conn, d.user_agent.as_deref(), &mut created, texts)?;
+    let referrer = shared_text(conn, d.referrer.as_deref(), &mut created, texts)?;
     let inserted =
         conn.prepare_cached(
             "INSERT INTO registration(id, lead_id, submission_id, kind, product, submitted_at,
@@ -80,9 +99,10 @@ pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
         ])? > 0;
     if !inserted {
         // A text first seen with a registration that was already recorded refers to nothing.
-        for id in created {
+        for (id, value) in created {
             conn.prepare_cached("DELETE FROM registration_text WHERE id = ?1")?
                 .execute([id])?;
+            texts.0.remove(value);
         }
     }
     Ok(inserted)
@@ -90,25 +110,35 @@ pub fn insert(conn: &Connection, r: &Row<'_>) -> Result<bool> {
 
 /// The id of `value` in `registration_text` (migration 0016), added when new; ids added are
 /// pushed to `created`.
-fn shared_text(
+fn shared_text<'v>(
     conn: &Connection,
-    value: Option<&str>,
-    created: &mut Vec<i64>,
+    value: Option<&'v str>,
+    created: &mut Vec<(i64, &'v str)>,
+    texts: &mut TextIds,
 ) -> Result<Option<i64>> {
     let Some(value) = value else {
         return Ok(None);
     };
+    if let Some(&id) = texts.0.get(value) {
+        return Ok(Some(id));
+    }
     let found: Option<i64> = conn
         .prepare_cached("SELECT id FROM registration_text WHERE value = ?1")?
         .query_row([value], |r| r.get(0))
         .optional()?;
-    if let Some(id) = found {
-        return Ok(Some(id));
+    let id = match found {
+        Some(id) => id,
+        None => {
+            conn.prepare_cached("INSERT INTO registration_text(value) VALUES (?1)")?
+                .execute([value])?;
+            let id = conn.last_insert_rowid();
+            created.push((id, value));
+            id
+        }
+    };
+    if texts.0.len() < TEXT_IDS_HELD {
+        texts.0.insert(value.to_string(), id);
     }
-    conn.prepare_cached("INSERT INTO registration_text(value) VALUES (?1)")?
-        .execute([value])?;
-    let id = conn.last_insert_rowid();
-    created.push(id);
     Ok(Some(id))
 }
 
@@ -226,6 +256,7 @@ pub fn apply_remote(conn: &Connection, r: &Registration) -> Result<bool> {
             // The server does not carry when the other replica received it.
             received_at: r.submitted_at,
         },
+        &mut TextIds::default(),
     )?;
     if inserted {
         leads::advance_last_registered(conn, &r.lead_id, r.submitted_at)?;

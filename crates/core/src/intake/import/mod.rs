@@ -11,12 +11,14 @@
 pub mod columns;
 pub mod csv;
 pub mod deferral;
+mod handover;
 pub mod jsonl;
 pub mod order;
 
 use crate::error::{CoreError, Result};
 use crate::intake::{self, CleanRegistration, IntakeContext, IntakeOutcome, RegistrationInput};
 use crate::store::Store;
+use handover::{handover, FromReader, ToWriter};
 use order::ByLine;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
@@ -24,7 +26,6 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -262,7 +263,7 @@ fn import_input<R: Read + Send>(
             let bytes = Arc::new(AtomicU64::new(0));
             let counted = Arc::new(AtomicU64::new(0));
             std::thread::scope(|scope| {
-                let (sender, receiver) = sync_channel(CHANNEL_CHUNKS);
+                let (sender, receiver) = handover();
                 let reader_ctx = ctx.clone();
                 let reader_bytes = bytes.clone();
                 let reader_counted = counted.clone();
@@ -358,7 +359,7 @@ fn read_rows<R: Read>(
     read: R,
     format: Format,
     ctx: &IntakeContext,
-    sender: &SyncSender<Vec<Item>>,
+    sender: &ToWriter,
     bytes: &AtomicU64,
 ) {
     let buffered = BufReader::with_capacity(256 * 1024, read);
@@ -393,7 +394,7 @@ enum Item {
 fn feed<I: Iterator<Item = Result<Parsed>>>(
     rows: &mut I,
     ctx: &IntakeContext,
-    sender: &SyncSender<Vec<Item>>,
+    sender: &ToWriter,
     bytes: &AtomicU64,
     position: impl Fn(&I) -> u64,
 ) {
@@ -452,7 +453,7 @@ struct Lookups<'a> {
 #[allow(clippy::too_many_arguments)]
 fn write(
     store: &mut Store,
-    receiver: Receiver<Vec<Item>>,
+    receiver: FromReader,
     ctx: &mut IntakeContext,
     batch_size: usize,
     longest_batch: Duration,
@@ -465,7 +466,8 @@ fn write(
 ) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     let (mut errors, mut warnings) = (ByLine::default(), ByLine::default());
-    let mut items = receiver.into_iter().flatten().peekable();
+    let FromReader { rows, mut spent } = receiver;
+    let mut items = rows.iter().flatten().peekable();
     let conn = store.conn_mut();
     // A file's first pass has counted its rows by the time the first row arrives.
     items.peek();
@@ -511,7 +513,7 @@ fn write(
                             report.counts.rejected += 1;
                             note(&mut report, &mut errors, line, reason);
                         }
-                        Ok(clean) => {
+                        Ok(mut clean) => {
                             match intake::record_clean_bulk(&tx, &clean, ctx, &mut bulk)? {
                                 IntakeOutcome::Created(id) => {
                                     report.counts.created += 1;
@@ -524,9 +526,10 @@ fn write(
                                 IntakeOutcome::Duplicate => report.counts.duplicates += 1,
                                 IntakeOutcome::Suppressed => report.counts.suppressed += 1,
                             }
-                            for reason in clean.warnings {
+                            for reason in std::mem::take(&mut clean.warnings) {
                                 note(&mut report, &mut warnings, line, reason);
                             }
+                            spent.take(clean);
                         }
                     }
                 }

@@ -25,7 +25,6 @@ use std::fs::File;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
 
 /// The first pass reads the file in chunks this large; the second reads each row with one
 /// positioned read this large (a row longer than it takes more).
@@ -88,7 +87,7 @@ pub(super) fn read_file(
     total: u64,
     format: Format,
     ctx: &IntakeContext,
-    sender: &SyncSender<Vec<Item>>,
+    sender: &super::handover::ToWriter,
     bytes: &AtomicU64,
     counted: &AtomicU64,
     cancel: Option<&AtomicBool>,

@@ -1,6 +1,6 @@
 //! The state a bulk import carries between registrations so that a million rows go in fast.
 
-use super::held_keys::{sip, HashFn, HeldKeys};
+use super::held_keys::{key_hash, HashFn, HeldKeys};
 use super::{CleanRegistration, Key};
 use crate::error::Result;
 use crate::hlc::Hlc;
@@ -39,6 +39,7 @@ pub struct Bulk {
     keys: Option<HeldKeys>,
     data_version: i64,
     search: bool,
+    texts: registration::TextIds,
 }
 
 /// The indexes a large import sets aside because `Bulk` answers their lookups from memory.
@@ -56,14 +57,14 @@ const FILTER_PROBES: u64 = 4;
 impl Bulk {
     /// Fills the filter from the database's existing leads and registrations.
     pub fn new(conn: &Connection) -> Result<Bulk> {
-        Bulk::build(conn, None, sip)
+        Bulk::build(conn, None, key_hash)
     }
 
     /// For an import that set `LOOKUP_INDEXES` aside and expects about `rows` rows: the leads'
     /// emails and phones and the registrations' submission keys go into a table sized for them
     /// and the rows' (two keys a lead at most, one a registration).
     pub fn with_held_keys(conn: &Connection, rows: usize) -> Result<Bulk> {
-        Bulk::build(conn, Some(rows), sip)
+        Bulk::build(conn, Some(rows), key_hash)
     }
 
     /// `with_held_keys` with another hash (tests make values collide).
@@ -98,6 +99,7 @@ impl Bulk {
             keys,
             data_version,
             search: !search_deferred(conn)?,
+            texts: registration::TextIds::default(),
         };
         let in_filter: &[(Key, &str)] = &[
             (Key::Email, "SELECT email FROM lead WHERE email IS NOT NULL"),
@@ -126,8 +128,10 @@ impl Bulk {
         Ok(bulk)
     }
 
-    /// Call at the start of each transaction: forgets the filter if another connection wrote.
+    /// Call at the start of each transaction: forgets the text ids of the last one, and the filter
+    /// if another connection wrote.
     pub fn begin(&mut self, conn: &Connection) -> Result<()> {
+        self.texts.clear();
         if self.keys.is_none() {
             registration::ensure_write_rules(conn)?;
         }
@@ -166,6 +170,11 @@ impl Bulk {
     /// Whether new leads get their full-text entries now (else the bulk load's end builds them).
     pub(super) fn search(&self) -> bool {
         self.search
+    }
+
+    /// The browser and referrer texts' ids known in this transaction.
+    pub(super) fn texts(&mut self) -> &mut registration::TextIds {
+        &mut self.texts
     }
 
     pub(super) fn new_id(&self, at: DateTime<Utc>) -> String {
@@ -259,7 +268,7 @@ impl Bulk {
     }
 
     pub(super) fn probes(kind: Key, value: &str, bits: u64) -> impl Iterator<Item = usize> {
-        let h = sip(kind, value);
+        let h = key_hash(kind, value);
         let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
         (0..FILTER_PROBES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % bits) as usize)
     }

@@ -37,13 +37,19 @@ pub(super) struct HeldKeys {
 const LOAD_NUM: usize = 3;
 const LOAD_DEN: usize = 4;
 
-pub(super) fn sip(kind: Key, value: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+/// The hash of a key: foldhash, several times faster than the standard library's SipHash on
+/// keys of 10–40 bytes (SipHash took 2 % of a million-row import's writer). Its seed is fixed:
+/// nothing here needs the hash to be secret, since keys that collide only cost lookups
+/// (`clashes`), never a wrong answer.
+pub(super) fn key_hash(kind: Key, value: &str) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = foldhash::quality::FixedState::with_seed(KEY_HASH_SEED).build_hasher();
     (kind as u8).hash(&mut hasher);
     value.hash(&mut hasher);
     hasher.finish()
 }
+
+const KEY_HASH_SEED: u64 = 0x5357_4254_4b45_5953;
 
 impl HeldKeys {
     /// An empty table with room for `keys` keys before it grows.
@@ -281,7 +287,7 @@ mod tests {
     fn the_oldest_lead_holds_a_value_as_lead_by_finds_it_and_the_table_grows() {
         let s = store();
         let conn = s.conn();
-        let mut keys = HeldKeys::with_capacity(1, sip);
+        let mut keys = HeldKeys::with_capacity(1, key_hash);
         let newer = lead(&s, "n", "2026-03-01T00:00:00Z", None, Some("+4930111"));
         let same_time_smaller_id = lead(&s, "m", "2026-03-01T00:00:00Z", None, Some("+4930111"));
         keys.note(conn, Key::Phone, "+4930111", newer).unwrap();
@@ -323,7 +329,7 @@ mod tests {
         );
         // The same value as a phone is another key.
         assert_eq!(keys.find(conn, Key::Phone, "p1@x.org").unwrap(), None);
-        let mut filled = HeldKeys::with_capacity(1, sip);
+        let mut filled = HeldKeys::with_capacity(1, key_hash);
         filled.fill(conn).unwrap();
         assert_eq!(
             filled
