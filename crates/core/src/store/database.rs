@@ -585,7 +585,9 @@ pub fn default_db_path() -> Result<PathBuf> {
 }
 
 fn random_key_hex() -> String {
-    // Two v4 UUIDs carry 244 random bits from the OS generator: enough for an HMAC key.
+    // Two v4 UUIDs carry 244 random bits: enough for an HMAC key. They come from `rand`'s
+    // thread-local generator (uuid's `fast-rng`: ChaCha12, seeded and reseeded from the OS), a
+    // cryptographically secure generator.
     format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
