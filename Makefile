@@ -6,6 +6,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
+# CI builds a fresh clone once: cargo's incremental caches (about 3 GB of target/ for this
+# workspace) would only speed up a second build, and CI's disk ran out with them.
+ifdef CI
+export CARGO_INCREMENTAL := 0
+endif
+
 DESKTOP_BIN := target/debug/switchboard-desktop
 
 .PHONY: help deps ui desktop run test lint-rust supply-chain types rust-tests ui-tests e2e bundle package-test fuzz fuzz-smoke

@@ -228,13 +228,13 @@ impl Store {
         // personal information does not linger in the file; a 64 MiB page cache keeps queue
         // pages on a million-lead file in memory (the 2 MiB default thrashes).
         self.conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA busy_timeout = 5000;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA secure_delete = ON;
-             PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -65536;",
         )?;
+        set_journal_mode(&self.conn, "wal")?;
         self.migrate()?;
         self.ensure_identity()?;
         // A crash between an erasure's commit and its scrub would leave the person's search
@@ -538,9 +538,7 @@ fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey
         }
         // Fold the WAL into the file and stop using one: SQLite would replay a -wal left
         // beside the new file into it.
-        old.query_row("PRAGMA journal_mode = DELETE", [], |r| {
-            r.get::<_, String>(0)
-        })?;
+        set_journal_mode(&old, "delete")?;
         let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let raw_key = KeyText(format!("x'{}'", key.to_hex().as_str()));
         old.execute(
@@ -565,6 +563,41 @@ fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey
             .map_err(|e| io("syncing", dir, e))?;
     }
     Ok(())
+}
+
+/// Switches `conn`'s journal mode, waiting out other connections as long as the busy timeout
+/// would. SQLite asks for the lock this needs once, without the busy handler (into WAL it
+/// upgrades its own read; out of WAL it takes the exclusive lock directly), so a process that
+/// merely reads the file at that moment — a second one opening a freshly converted replica,
+/// which is in rollback mode until someone switches it — would make the open fail at once.
+fn set_journal_mode(conn: &Connection, mode: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let set = conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| {
+            r.get::<_, String>(0)
+        });
+        match set {
+            // An in-memory database stays in its own mode.
+            Ok(now) if now.eq_ignore_ascii_case(mode) || now == "memory" => return Ok(()),
+            Ok(_)
+            | Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error {
+                    code: rusqlite::ErrorCode::DatabaseBusy,
+                    ..
+                },
+                _,
+            )) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Ok(now) => {
+                return Err(CoreError::Storage(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some(format!("the journal stayed in {now} mode, not {mode}")),
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -11,6 +11,17 @@ fn store() -> Store {
     Store::open_in_memory(Arc::new(FixedClock::at(now()))).unwrap()
 }
 
+/// Two connections to one new database file, as the window and an import would hold; the
+/// folder must outlive them.
+fn two_stores_on_one_file() -> (tempfile::TempDir, Store, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    let clock = Arc::new(FixedClock::at(now()));
+    let first = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let second = Store::open_with_clock(&path, None, clock).unwrap();
+    (dir, first, second)
+}
+
 fn ctx(s: &Store) -> IntakeContext {
     IntakeContext::new(s.conn(), None, s.now(), "import").unwrap()
 }
@@ -423,12 +434,8 @@ fn a_bulk_writer_finds_leads_that_existed_before_it_started() {
 
 #[test]
 fn a_bulk_writer_looks_everything_up_once_another_connection_wrote() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sb.db");
-    let clock = Arc::new(FixedClock::at(now()));
-    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
+    let (_dir, mut s, mut other) = two_stores_on_one_file();
     let mut bulk = Bulk::new(s.conn()).unwrap();
-    let mut other = Store::open_with_clock(&path, None, clock).unwrap();
     let id = created(&mut other, &ann());
     let mut again = ann();
     again.submission_id = Some("s-2".into());
@@ -775,11 +782,7 @@ fn user_agent_of(s: &Store, submission: &str) -> Option<String> {
 
 #[test]
 fn a_bulk_writer_forgets_its_text_ids_when_a_transaction_begins() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sb.db");
-    let clock = Arc::new(FixedClock::at(now()));
-    let mut s = Store::open_with_clock(&path, None, clock.clone()).unwrap();
-    let mut other = Store::open_with_clock(&path, None, clock).unwrap();
+    let (_dir, mut s, mut other) = two_stores_on_one_file();
     let mut bulk = Bulk::new(s.conn()).unwrap();
     let person = |n: u32| {
         let mut input = ann();

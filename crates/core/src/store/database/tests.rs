@@ -377,6 +377,37 @@ fn kill_conversions(pristine: &Path, key: &DatabaseKey, rows: usize, from: Forma
     (old, new)
 }
 
+/// A replica in rollback mode (what a conversion leaves) opened by two connections at once
+/// (the window and a CLI command): both switch it to WAL, and SQLite lets one of them fail at
+/// once with "database is locked" (each holds a read the other's switch must wait for, and
+/// SQLite calls no busy handler there). The open has to wait its turn instead.
+#[test]
+fn two_connections_opening_a_rollback_mode_file_at_once_both_open_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sb.db");
+    drop(Store::open_with_clock(&path, None, clock()).unwrap());
+    for _ in 0..40 {
+        let mode: String = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let openers: Vec<_> = (0..2)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    Store::open_with_clock(&path, None, clock()).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+    }
+}
+
 /// Two processes opening one legacy replica at once (the window and a CLI command after an
 /// upgrade) take turns: both open it, it is converted once, and every row is there.
 #[test]
@@ -398,15 +429,19 @@ fn two_processes_re_encrypting_one_file_at_once_take_turns() {
                     .args(["--test-threads", "1", "-q"])
                     .env("SB_CONVERT_DB", &path)
                     .env("SB_CONVERT_KEY", key(12).to_hex().as_str())
-                    .stdout(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
                     .spawn()
                     .unwrap()
             })
             .collect();
-        for mut child in children {
+        for child in children {
+            let out = child.wait_with_output().unwrap();
             assert!(
-                child.wait().unwrap().success(),
-                "a converting process failed"
+                out.status.success(),
+                "a converting process failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
             );
         }
         assert_eq!(format_of(&path, &key(12)), Format::Current);
