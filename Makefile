@@ -67,7 +67,7 @@ types:
 rust-tests:
 	cargo build --workspace --bins
 	scripts/with-test-mail.sh cargo test --workspace -- --skip authorization_matrix_from_the_protocol
-	cargo test -p switchboard-server --test authz_matrix -- --nocapture
+	cargo test -p switchboard-server --test integration authz_matrix:: -- --nocapture
 
 ui-tests: deps
 	npm --prefix ui run lint

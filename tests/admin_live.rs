@@ -6,15 +6,9 @@
 //! unsafe beside a running server, refuses with `server_running` while `serve` runs and works
 //! once it stopped. Neither binary may panic.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
-
-#[path = "support/server_process.rs"]
-mod server_process;
+use crate::server_process;
 
 use server_process::ServerProcess;
 use sync_support::{Replica, PASSWORD};

@@ -2,7 +2,7 @@
 //! person check against an independent computation is crates/core/tests/audience_population.rs;
 //! this one checks the commands end to end on a small population with every exclusion.
 
-mod support;
+use crate::support;
 
 use support::{csv, Sandbox};
 

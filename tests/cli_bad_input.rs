@@ -1,7 +1,7 @@
 //! Bad input through the real binary: each gets a clear error and the documented exit code,
 //! nothing is half-written, and nothing panics.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 

@@ -4,7 +4,7 @@
 //! step two business days later, a reply, an opt-out of the step's channel and a manual stop end
 //! it, and a registration matching an intake rule is enrolled by itself.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::Sandbox;

@@ -3,7 +3,7 @@
 //! enrolled), a call and a reply are logged, and `cadence report` counts them per cadence and
 //! step with the time from registration to first touch.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::Sandbox;

@@ -1,7 +1,7 @@
 //! The life of one lead through the real binary: import, dedup, queue, log, opt-out, the gate's
 //! refusal, correction, access report, erasure (with the database bytes scanned), suppression.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::Sandbox;

@@ -1,7 +1,7 @@
 //! A kill -9 in the middle of a large import leaves an intact database, and running the same
 //! import again completes it with every row recorded exactly once.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 use support::{Sandbox, NOW};

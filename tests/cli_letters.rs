@@ -3,7 +3,7 @@
 //! per page with control characters from registration data removed, and `sent` logs mail
 //! follow-ups while skipping who opted out since being batched.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 

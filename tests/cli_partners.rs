@@ -2,7 +2,7 @@
 //! allowed fields leave, every share is in the disclosure ledger, and a correction or erasure of
 //! a shared person produces the partner's notice — with no personal information left behind.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 

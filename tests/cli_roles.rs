@@ -7,18 +7,13 @@
 //! holds on the server from her next request and on her laptop from its next sync, without a
 //! new sign-in. Neither binary may panic.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
+use crate::cli_replica;
 
-#[path = "support/server_process.rs"]
-mod server_process;
+use crate::server_process;
 
 use cli_replica::{server_strings, CliReplica};
 use server_process::ServerProcess;

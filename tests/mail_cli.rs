@@ -4,10 +4,9 @@
 //! reaching the lead's real inbox, `mail sync` logging the lead's reply once, and the mailbox
 //! password kept in a real Secret Service, never in the database.
 
-mod support;
+use crate::support;
 
-#[path = "support/test_mail.rs"]
-mod test_mail;
+use crate::test_mail;
 
 use std::process::Command;
 use std::time::Duration;

@@ -10,18 +10,9 @@
 //! Needs `SWITCHBOARD_TEST_PG_URL` (`scripts/with-test-postgres.sh`) and `haproxy` on the PATH
 //! or in /usr/sbin (`scripts/install-deps.sh`).
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::server_process;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
-
-#[path = "support/server_process.rs"]
-mod server_process;
-
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
+use crate::cli_replica;
 
 use cli_replica::CliReplica;
 use server_process::{free_port, ServerProcess};

@@ -7,23 +7,9 @@
 //! pull it; an erasure ends it everywhere for good; a rep may not define cadences; stops reach
 //! an owner on `sync --watch` (real binaries).
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
-
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
-
-#[path = "support/server_process.rs"]
-mod server_process;
-
-#[path = "support/watch_stops.rs"]
-mod watch_stops;
-#[path = "support/watcher.rs"]
-mod watcher;
+use crate::watch_stops;
 
 use chrono::Duration;
 use serde_json::json;

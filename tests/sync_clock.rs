@@ -4,15 +4,9 @@
 //! behind still orders its edits after what it has seen, and every follow-up and opt-out of
 //! both arrives, exactly once, with consent holding everywhere.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
-
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
+use crate::cli_replica;
 
 use chrono::Duration;
 use cli_replica::{server_strings, CliReplica};

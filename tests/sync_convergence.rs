@@ -1,8 +1,7 @@
 //! Two offices and a manager work offline, then sync in several orders against a real server:
 //! every replica that may see a lead holds the same state, and every follow-up exists once.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
 use sync_support::{Hub, Replica};
 

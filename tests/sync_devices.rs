@@ -5,12 +5,9 @@
 //! why while the other keeps working; tokens slide while in use and expire when idle, decided by
 //! the server's clock whatever the laptops' clocks say.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
 use chrono::{Duration, TimeZone, Utc};
 use std::io::Write;

@@ -2,8 +2,7 @@
 //! them offline. Afterwards no replica's and no server's database file (WAL included) holds the
 //! person's name, email, phone or IP, and a new intake registration of the email is suppressed.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
 use sync_support::{files_containing, Hub};
 

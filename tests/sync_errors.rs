@@ -4,9 +4,8 @@
 //! each with what to do; and the same codes through the `switchboard` binary's `sync` and
 //! `status`.
 
-mod support;
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::support;
+use crate::sync_support;
 
 use std::process::Command;
 use switchboard_sync::{Client, SyncError, TrustAnchor};

@@ -4,18 +4,13 @@
 //! pulls. The replicas converge with nothing lost and nothing twice; a killed replica's file is
 //! intact and its next sync resumes from its cursor.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
+use crate::cli_replica;
 
-#[path = "support/server_process.rs"]
-mod server_process;
+use crate::server_process;
 
 use cli_replica::{server_strings, CliReplica};
 use rand::{RngExt, SeedableRng};

@@ -10,12 +10,9 @@
 //!   opens with every index, and the next run ends equal to the office; no process panics;
 //! - a store opened while the real `switchboard sync` loads leaves the load to it.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
 use rand::{RngExt, SeedableRng};
 use std::time::Duration;

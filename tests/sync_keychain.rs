@@ -3,12 +3,9 @@
 //! binary — the stolen-laptop test; otherwise the keyring mock store; and without any keychain
 //! the error says exactly what to do.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

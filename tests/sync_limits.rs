@@ -4,12 +4,9 @@
 //! come from before the limits; a push that keeps failing never stops the pull; compliance
 //! operations leave first, and an opt-out that reaches the server before its lead converges.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

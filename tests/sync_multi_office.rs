@@ -7,17 +7,10 @@
 //! changes of each of her offices and no other, and closes when her offices change. No process
 //! may panic.
 
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
-#[path = "support/server_process.rs"]
-mod server_process;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
-#[path = "support/sync.rs"]
-mod sync_support;
-#[path = "support/watcher.rs"]
-mod watcher;
+use crate::cli_replica;
+use crate::server_process;
+use crate::sync_support;
+use crate::watcher;
 
 use cli_replica::CliReplica;
 use server_process::{server_binary, ServerProcess};

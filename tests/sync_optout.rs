@@ -2,8 +2,7 @@
 //! keeps calling the same lead. After sync the lead is opted out everywhere, the rep's queue no
 //! longer offers the phone, and the rep's calls are kept.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
 use switchboard_core::gate::Decision;
 use switchboard_core::protocol::{Channel, ConsentScope};

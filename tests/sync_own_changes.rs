@@ -3,8 +3,7 @@
 //! cursor still moves past them, and another laptop of the office receives every one), while
 //! a change the server rewrote (a clock stamp years ahead, clamped) does come back to its origin.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
 use chrono::Duration;
 use switchboard_core::followup;

@@ -2,8 +2,7 @@
 //! converge and keep the invariants — follow-ups are never lost, an opt-out holds unless an
 //! opt-in names it, erasure is final. A bounded number of cases keeps this well under a minute.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
 use proptest::prelude::*;
 use std::collections::BTreeSet;

@@ -4,15 +4,11 @@
 //! Each ends with every replica and the server holding exactly the same follow-ups and consent
 //! events, by id: nothing lost, nothing twice.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
+use crate::cli_replica;
 
 use cli_replica::{server_strings, CliReplica, FolderBackup};
 use sync_support::{Hub, Replica};

@@ -8,8 +8,7 @@
 //! without per-office keys (an older server) behaves as before: a PAR lead's cadence mail is
 //! refused for want of a key, a BER lead's carries the primary's link.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
 use switchboard_core::mail::mailbox::{self, Mailbox, SmtpSecurity};
 use switchboard_core::mail::outbox::{self, Claim};

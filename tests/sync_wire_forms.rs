@@ -3,8 +3,7 @@
 //! (the compact form of protocol 4, as a laptop not yet updated) and a JSON-only one exchange
 //! leads and follow-ups in every direction and end with the same data, each in its own form.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
 use sync_support::Hub;
 

@@ -6,21 +6,11 @@
 //! lead after its next sync. Garbled, forged and replayed tokens get the same page and change
 //! nothing. Without a public URL, cadence mail is refused with `unsubscribe_not_configured`.
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::cli_replica;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::server_process;
 
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
-
-#[path = "support/server_process.rs"]
-mod server_process;
-
-#[path = "support/test_mail.rs"]
-mod test_mail;
+use crate::test_mail;
 
 use cli_replica::CliReplica;
 use server_process::ServerProcess;

@@ -8,18 +8,13 @@
 //! store. Nothing is installed: the check prints the `pkexec dpkg -i` command instead (running
 //! dpkg as root in CI would change the machine the tests run on).
 
-#[path = "support/sync.rs"]
-mod sync_support;
+use crate::sync_support;
 
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use crate::support;
 
-#[path = "support/cli_replica.rs"]
-mod cli_replica;
+use crate::cli_replica;
 
-#[path = "support/server_process.rs"]
-mod server_process;
+use crate::server_process;
 
 use cli_replica::CliReplica;
 use server_process::{server_binary, ServerProcess};

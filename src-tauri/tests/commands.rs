@@ -1,7 +1,7 @@
 //! The window's commands through Tauri's mock runtime, with the app's real configuration and
 //! capabilities, against a real SQLite file.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{build, invoke, store_at, window};

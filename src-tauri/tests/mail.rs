@@ -4,7 +4,7 @@
 //! step and stops by hand, the preview refuses an unknown merge field listing the known ones, and
 //! a mail that cannot be sent yet stays queued with the reason.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::{build, invoke, store_at, window};

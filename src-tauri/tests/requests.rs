@@ -1,7 +1,7 @@
 //! The lead page's subscriber-request actions (correct, erase, access export) and the requests
 //! inbox through Tauri's mock runtime, with the app's real configuration and capabilities.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{build, invoke, store_at, window};

@@ -1,7 +1,7 @@
 //! Sign-in and background sync through Tauri's mock runtime, against a real central store
 //! (HTTPS on 127.0.0.1:0 with a self-signed certificate) and the keyring mock store.
 
-mod common;
+use crate::common;
 
 use common::{build, invoke, window};
 use serde_json::{json, Value};

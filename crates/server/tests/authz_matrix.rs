@@ -11,7 +11,7 @@
 //! every operation kind as every role and as a manager of two offices (`authz::CaseActor`) on
 //! leads of offices A, B and C and of no office. The tests print the case counts.
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use reqwest::StatusCode;

@@ -4,7 +4,7 @@
 //! with the rule's replica as owner, and a lead moving office takes its enrolments along
 //! stopped.
 
-mod support;
+use crate::support;
 
 use support::*;
 use switchboard_protocol::*;

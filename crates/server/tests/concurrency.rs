@@ -4,7 +4,7 @@
 //! once, in cursor order, and the contested lead must end with the newest write (no update lost
 //! to a concurrent one).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

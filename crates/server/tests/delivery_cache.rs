@@ -3,7 +3,7 @@
 //! through one instance is never served from another instance's warm cache; the memory bound
 //! holds. On both storage backends.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use support::*;

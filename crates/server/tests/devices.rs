@@ -3,7 +3,7 @@
 //! when it signs in again; tokens slide while in use and expire when idle past the office's
 //! limit, by the server's clock.
 
-mod support;
+use crate::support;
 
 use chrono::Duration;
 use reqwest::StatusCode;

@@ -5,7 +5,7 @@
 //! plus a copy of the wrapped key from before the erasure, which PostgreSQL's WAL does hold) is
 //! shown to exist and then to close with `rotate-keys`.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use support::*;

@@ -5,7 +5,7 @@
 //! given a second office; the idle limit is the strictest of the manager's offices; and a store
 //! from before migration 0010 keeps every account's office.
 
-mod support;
+use crate::support;
 
 use chrono::Duration;
 use reqwest::StatusCode;

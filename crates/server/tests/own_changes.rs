@@ -1,7 +1,7 @@
 //! Protocol 4: a pull naming its replica (`replica`, `through`) leaves out the changes that
 //! replica pushed, on both storage backends, against a real HTTPS server.
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use std::time::{Duration, Instant};

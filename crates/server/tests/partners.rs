@@ -2,7 +2,7 @@
 //! replica learns it; a rep's share is recorded on its laptop, pushed, and reaches the manager's
 //! replica of the same office — and no other office.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use support::*;

@@ -2,7 +2,7 @@
 //! (a replica restored from a backup) is refused whole with `replica_reused`, never answered
 //! `duplicate`; on both storage backends.
 
-mod support;
+use crate::support;
 
 use support::*;
 use switchboard_protocol::*;

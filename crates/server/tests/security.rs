@@ -1,6 +1,6 @@
 //! Authorization matrix, tokens, TLS and hostile input against a real HTTPS server.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use std::sync::Arc;

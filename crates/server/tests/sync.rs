@@ -1,7 +1,7 @@
 //! Push, pull, merge, office moves, erasure and intake against a real HTTPS server, on both
 //! storage backends.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 use support::*;

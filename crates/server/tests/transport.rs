@@ -1,7 +1,7 @@
 //! The server's edges through real parts: the `switchboard-server` binary and its data folder on
 //! disk, and oversized bodies over HTTP/1.1 and HTTP/2 (TLS, ALPN) from a real client.
 
-mod support;
+use crate::support;
 
 use reqwest::{StatusCode, Version};
 use std::io::{BufReader, Write};

@@ -5,7 +5,7 @@
 //! erased people and near-miss tokens changing nothing with the same page, a rotated key's
 //! old links still working, a moved lead's old links too, and the tight body limit.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use support::*;

@@ -2,8 +2,7 @@
 //! instance is served whole (several pieces, streamed) by a second instance on the same store,
 //! only to signed-in devices; an unknown or malformed version is 404.
 
-#[macro_use]
-mod support;
+use crate::support;
 
 use switchboard_protocol::updates::UpdateManifest;
 use switchboard_protocol::Role;
