@@ -6,9 +6,8 @@
 //! unsafe beside a running server, refuses with `server_running` while `serve` runs and works
 //! once it stopped. Neither binary may panic.
 
-use crate::sync_support;
-
 use crate::server_process;
+use crate::sync_support;
 
 use server_process::ServerProcess;
 use sync_support::{Replica, PASSWORD};

@@ -7,13 +7,10 @@
 //! holds on the server from her next request and on her laptop from its next sync, without a
 //! new sign-in. Neither binary may panic.
 
-use crate::sync_support;
-
-use crate::support;
-
 use crate::cli_replica;
-
 use crate::server_process;
+use crate::support;
+use crate::sync_support;
 
 use cli_replica::{server_strings, CliReplica};
 use server_process::ServerProcess;

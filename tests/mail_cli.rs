@@ -5,7 +5,6 @@
 //! password kept in a real Secret Service, never in the database.
 
 use crate::support;
-
 use crate::test_mail;
 
 use std::process::Command;

@@ -10,9 +10,8 @@
 //! Needs `SWITCHBOARD_TEST_PG_URL` (`scripts/with-test-postgres.sh`) and `haproxy` on the PATH
 //! or in /usr/sbin (`scripts/install-deps.sh`).
 
-use crate::server_process;
-
 use crate::cli_replica;
+use crate::server_process;
 
 use cli_replica::CliReplica;
 use server_process::{free_port, ServerProcess};

@@ -8,7 +8,6 @@
 //! an owner on `sync --watch` (real binaries).
 
 use crate::sync_support;
-
 use crate::watch_stops;
 
 use chrono::Duration;

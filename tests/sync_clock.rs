@@ -4,9 +4,8 @@
 //! behind still orders its edits after what it has seen, and every follow-up and opt-out of
 //! both arrives, exactly once, with consent holding everywhere.
 
-use crate::sync_support;
-
 use crate::cli_replica;
+use crate::sync_support;
 
 use chrono::Duration;
 use cli_replica::{server_strings, CliReplica};

@@ -5,9 +5,8 @@
 //! why while the other keeps working; tokens slide while in use and expire when idle, decided by
 //! the server's clock whatever the laptops' clocks say.
 
-use crate::sync_support;
-
 use crate::support;
+use crate::sync_support;
 
 use chrono::{Duration, TimeZone, Utc};
 use std::io::Write;

@@ -4,13 +4,10 @@
 //! pulls. The replicas converge with nothing lost and nothing twice; a killed replica's file is
 //! intact and its next sync resumes from its cursor.
 
-use crate::sync_support;
-
-use crate::support;
-
 use crate::cli_replica;
-
 use crate::server_process;
+use crate::support;
+use crate::sync_support;
 
 use cli_replica::{server_strings, CliReplica};
 use rand::{RngExt, SeedableRng};

@@ -10,9 +10,8 @@
 //!   opens with every index, and the next run ends equal to the office; no process panics;
 //! - a store opened while the real `switchboard sync` loads leaves the load to it.
 
-use crate::sync_support;
-
 use crate::support;
+use crate::sync_support;
 
 use rand::{RngExt, SeedableRng};
 use std::time::Duration;

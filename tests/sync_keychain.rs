@@ -3,9 +3,8 @@
 //! binary — the stolen-laptop test; otherwise the keyring mock store; and without any keychain
 //! the error says exactly what to do.
 
-use crate::sync_support;
-
 use crate::support;
+use crate::sync_support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

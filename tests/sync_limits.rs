@@ -4,9 +4,8 @@
 //! come from before the limits; a push that keeps failing never stops the pull; compliance
 //! operations leave first, and an opt-out that reaches the server before its lead converges.
 
-use crate::sync_support;
-
 use crate::support;
+use crate::sync_support;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

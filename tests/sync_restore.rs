@@ -4,11 +4,9 @@
 //! Each ends with every replica and the server holding exactly the same follow-ups and consent
 //! events, by id: nothing lost, nothing twice.
 
-use crate::sync_support;
-
-use crate::support;
-
 use crate::cli_replica;
+use crate::support;
+use crate::sync_support;
 
 use cli_replica::{server_strings, CliReplica, FolderBackup};
 use sync_support::{Hub, Replica};

@@ -7,9 +7,7 @@
 //! nothing. Without a public URL, cadence mail is refused with `unsubscribe_not_configured`.
 
 use crate::cli_replica;
-
 use crate::server_process;
-
 use crate::test_mail;
 
 use cli_replica::CliReplica;

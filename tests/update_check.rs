@@ -8,13 +8,10 @@
 //! store. Nothing is installed: the check prints the `pkexec dpkg -i` command instead (running
 //! dpkg as root in CI would change the machine the tests run on).
 
-use crate::sync_support;
-
-use crate::support;
-
 use crate::cli_replica;
-
 use crate::server_process;
+use crate::support;
+use crate::sync_support;
 
 use cli_replica::CliReplica;
 use server_process::{server_binary, ServerProcess};

@@ -227,13 +227,14 @@ impl Store {
         // WAL lets the UI read while sync writes; secure_delete zeroes freed pages so erased
         // personal information does not linger in the file; a 64 MiB page cache keeps queue
         // pages on a million-lead file in memory (the 2 MiB default thrashes).
-        self.conn.execute_batch(
-            "PRAGMA busy_timeout = 5000;
+        self.conn.execute_batch(&format!(
+            "PRAGMA busy_timeout = {};
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA secure_delete = ON;
              PRAGMA cache_size = -65536;",
-        )?;
+            BUSY_TIMEOUT.as_millis()
+        ))?;
         set_journal_mode(&self.conn, "wal")?;
         self.migrate()?;
         self.ensure_identity()?;
@@ -565,13 +566,16 @@ fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey
     Ok(())
 }
 
+/// How long a store's connection waits for another one's lock before it reports busy.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Switches `conn`'s journal mode, waiting out other connections as long as the busy timeout
 /// would. SQLite asks for the lock this needs once, without the busy handler (into WAL it
 /// upgrades its own read; out of WAL it takes the exclusive lock directly), so a process that
 /// merely reads the file at that moment — a second one opening a freshly converted replica,
 /// which is in rollback mode until someone switches it — would make the open fail at once.
 fn set_journal_mode(conn: &Connection, mode: &str) -> Result<()> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
     loop {
         let set = conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| {
             r.get::<_, String>(0)
