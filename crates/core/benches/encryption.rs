@@ -14,7 +14,8 @@
 //! order — what `import_file` did before it recorded a file oldest submission first)
 //! SWITCHBOARD_BENCH_REOPEN=0 (1: time the queries on the database opened again after the
 //! import, with a cold page cache, as a window started later sees it)
-//! SWITCHBOARD_BENCH_CIPHER=1 (only SQLCipher's per-page cost under each HMAC, `cipher_pages`)
+//! SWITCHBOARD_BENCH_CIPHER=1 (only SQLCipher's per-page cost under each HMAC, `cipher_pages`;
+//!   SWITCHBOARD_BENCH_PROVIDER=sqlcipher: through SQLCipher's own OpenSSL provider)
 //! SWITCHBOARD_BENCH_PAUSE_MS=0 (a sleep between working a lead and the next `queue next`)
 //! SWITCHBOARD_BENCH_WORK=1 (0: leads are not worked, so no commit runs between the calls)
 //! SWITCHBOARD_BENCH_KIND=plain|encrypted (only that kind: for a profiler; no medians printed)
@@ -151,6 +152,7 @@ struct Figures {
     deal_parts: [f64; 4],
     import_s: f64,
     import_pages: f64,
+    import_reads: f64,
     next_dealt_reads: f64,
     next_served_reads: f64,
     page_read_us: f64,
@@ -173,13 +175,14 @@ fn remove(db: &Path) {
     }
 }
 
-/// A fresh database of one kind with the CSV imported, the import's wall time in seconds and
-/// the pages it wrote.
-fn import(csv: &Path, db: &Path, key: Option<&DatabaseKey>) -> (Store, f64, i64) {
+/// A fresh database of one kind with the CSV imported, the import's wall time in seconds, the
+/// pages it wrote and the pages it read from the file (each decrypted if encrypted).
+fn import(csv: &Path, db: &Path, key: Option<&DatabaseKey>) -> (Store, f64, i64, i64) {
     remove(db);
     let clock = Arc::new(FixedClock::at(bench_now()));
     let mut store = Store::open_with_clock(db, key, clock).expect("opening the bench database");
     let written = cache_writes(store.conn());
+    let missed = cache_misses(store.conn());
     let started = Instant::now();
     let options = ImportOptions::default();
     let report = if env_usize("SWITCHBOARD_BENCH_STREAM", 0) == 1 {
@@ -193,6 +196,7 @@ fn import(csv: &Path, db: &Path, key: Option<&DatabaseKey>) -> (Store, f64, i64)
     let import_s = started.elapsed().as_secs_f64();
     assert!(report.counts.created > 0, "the import created leads");
     let pages = cache_writes(store.conn()) - written;
+    let reads = cache_misses(store.conn()) - missed;
     if env_usize("SWITCHBOARD_BENCH_REOPEN", 0) == 1 {
         drop(store);
         let clock = Arc::new(FixedClock::at(bench_now()));
@@ -213,11 +217,11 @@ fn import(csv: &Path, db: &Path, key: Option<&DatabaseKey>) -> (Store, f64, i64)
             conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
         }
     }
-    (store, import_s, pages)
+    (store, import_s, pages, reads)
 }
 
 fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Figures {
-    let (store, import_s, import_pages) = import(csv, db, key);
+    let (store, import_s, import_pages, import_reads) = import(csv, db, key);
     let conn = store.conn();
     let now = bench_now();
     let settings = QueueSettings::default();
@@ -343,6 +347,7 @@ fn measure(csv: &Path, db: &Path, key: Option<&DatabaseKey>, runs: usize) -> Fig
         deal_parts,
         import_s,
         import_pages: import_pages as f64,
+        import_reads: import_reads as f64,
         next_dealt_reads,
         next_served_reads,
         page_read_us,
@@ -392,9 +397,17 @@ const CIPHERS: [(&str, Option<&str>); 5] = [
 
 /// Opens `db` with a raw key and the cipher settings `extra` (plain when `None`), as the
 /// store does: key first, then the settings, then the first read.
+/// SQLCipher's own OpenSSL provider instead of `switchboard_page_crypto`'s when
+/// `SWITCHBOARD_BENCH_PROVIDER=sqlcipher` (the provider is chosen once per process).
 fn open_cipher(db: &Path, extra: Option<&str>) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(db).unwrap();
     if let Some(extra) = extra {
+        if std::env::var("SWITCHBOARD_BENCH_PROVIDER").as_deref() != Ok("sqlcipher") {
+            assert!(
+                switchboard_page_crypto::install(),
+                "the page crypto provider registers"
+            );
+        }
         conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"; {extra}", "07".repeat(32)))
             .unwrap();
     }
@@ -532,7 +545,7 @@ fn main() {
             let first = plain_first == (i % 2 == 1);
             for encrypt in [!first, first] {
                 let db = db_of(encrypt);
-                let (store, seconds, _) = import(&csv, &db, encrypt.then_some(&key));
+                let (store, seconds, _, _) = import(&csv, &db, encrypt.then_some(&key));
                 drop(store);
                 remove(&db);
                 extra[usize::from(encrypt)] += seconds;
@@ -577,9 +590,10 @@ fn main() {
     let column =
         |figures: &[Figures], f: Pick| median(&mut figures.iter().map(f).collect::<Vec<_>>());
     println!("median of {rounds} rounds       plain   encrypted   slower by");
-    let lines: [(&str, Pick); 17] = [
+    let lines: [(&str, Pick); 18] = [
         ("imports (s, together)", |f| f.import_s),
         ("pages one import wrote", |f| f.import_pages),
+        ("pages one import read", |f| f.import_reads),
         ("import µs per page written", |f| {
             f.import_s * 1e6
                 / f.import_pages

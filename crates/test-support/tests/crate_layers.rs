@@ -16,10 +16,16 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("switchboard-protocol", &[][..]),
         ("switchboard-pinning", &[][..]),
+        // SQLCipher's page crypto, shared by the replica and the server's SQLite store.
+        ("switchboard-page-crypto", &[][..]),
         ("switchboard-domain", &["switchboard-protocol"][..]),
         (
             "switchboard-core",
-            &["switchboard-protocol", "switchboard-domain"][..],
+            &[
+                "switchboard-protocol",
+                "switchboard-domain",
+                "switchboard-page-crypto",
+            ][..],
         ),
         (
             "switchboard-sync",
@@ -78,6 +84,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "switchboard-protocol",
                 "switchboard-domain",
                 "switchboard-pinning",
+                "switchboard-page-crypto",
             ][..],
         ),
     ])

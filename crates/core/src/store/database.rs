@@ -368,6 +368,7 @@ pub fn apply_key(conn: &Connection, key: &DatabaseKey) -> Result<()> {
 }
 
 fn key_with(conn: &Connection, key: &DatabaseKey, settings: &str) -> Result<()> {
+    switchboard_page_crypto::install();
     conn.execute_batch(key.pragma().as_str())?;
     conn.execute_batch(settings)?;
     // SQLCipher, activated by the key, logs a failed page check to stderr at its default
@@ -542,6 +543,7 @@ fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey
         set_journal_mode(&old, "delete")?;
         let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let raw_key = KeyText(format!("x'{}'", key.to_hex().as_str()));
+        switchboard_page_crypto::install();
         old.execute(
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![fresh.to_string_lossy(), raw_key.as_str()],

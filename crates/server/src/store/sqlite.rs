@@ -79,6 +79,8 @@ fn keep_private(path: &Path) -> Result<()> {
 fn open_connection(path: &Path, db_key: Option<&Secret>) -> Result<Connection> {
     let conn = Connection::open(path)?;
     if let Some(key) = db_key {
+        // The replica's page crypto (same format, OpenSSL objects made once per connection).
+        switchboard_page_crypto::install();
         // SQLCipher's raw key, set before anything reads the file; a wrong key only shows at
         // the first read, as "not a database".
         conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))?;
@@ -167,6 +169,7 @@ pub fn encrypt_in_place(path: &Path, key: &Secret) -> Result<()> {
         old.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
         let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let raw_key = Secret::new(format!("x'{}'", key.expose()));
+        switchboard_page_crypto::install();
         old.execute(
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![fresh.to_string_lossy(), raw_key.expose()],

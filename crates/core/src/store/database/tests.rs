@@ -89,6 +89,11 @@ fn an_encrypted_file_opens_with_its_key_only_and_holds_no_plaintext() {
         .with_tx(|tx| set_setting(tx, "marker", "Zebulon Quartermaine"))
         .unwrap();
     let id = store.replica_id().unwrap();
+    let provider: String = store
+        .conn()
+        .query_row("PRAGMA cipher_provider", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(provider, switchboard_page_crypto::PROVIDER_NAME);
     // Scanned while open, so the -wal and -shm files are there too.
     let hits = switchboard_test_support::scan_files_for(&path, &["Zebulon"]).unwrap();
     assert!(hits.is_empty(), "plaintext found: {hits:?}");
