@@ -241,8 +241,9 @@ impl Drop for Contexts {
     }
 }
 
-/// Volatile writes so the compiler cannot drop the zeroing of memory that is about to be freed.
-fn wipe(bytes: &mut [u8]) {
+/// Zeroes key material about to be freed, with volatile writes so the compiler cannot drop
+/// them; the replica's key texts use it too.
+pub fn wipe(bytes: &mut [u8]) {
     for byte in bytes.iter_mut() {
         // SAFETY: `byte` is a valid, aligned, exclusive reference.
         unsafe { std::ptr::write_volatile(byte, 0) };

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use switchboard_page_crypto::wipe;
 
 pub use crate::store::settings::{get_setting, next_hlc, observe_hlc, set_setting, HlcSequence};
 
@@ -161,15 +162,6 @@ impl Drop for KeyText {
         // SAFETY: zero bytes are valid UTF-8, so the String stays well-formed.
         wipe(unsafe { self.0.as_bytes_mut() });
     }
-}
-
-/// Volatile writes so the compiler cannot drop the zeroing of memory that is about to be freed.
-fn wipe(bytes: &mut [u8]) {
-    for byte in bytes.iter_mut() {
-        // SAFETY: `byte` is a valid, aligned, exclusive reference.
-        unsafe { std::ptr::write_volatile(byte, 0) };
-    }
-    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 /// An open Switchboard database with the clock its writes are stamped with.
