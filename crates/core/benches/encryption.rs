@@ -14,8 +14,9 @@
 //! order — what `import_file` did before it recorded a file oldest submission first)
 //! SWITCHBOARD_BENCH_REOPEN=0 (1: time the queries on the database opened again after the
 //! import, with a cold page cache, as a window started later sees it)
-//! SWITCHBOARD_BENCH_CIPHER=1 (only SQLCipher's per-page cost under each HMAC, `cipher_pages`;
-//!   SWITCHBOARD_BENCH_PROVIDER=sqlcipher: through SQLCipher's own OpenSSL provider)
+//! SWITCHBOARD_BENCH_CIPHER=1 (only the per-page cost of each page cipher and HMAC,
+//!   `cipher_pages`; SWITCHBOARD_BENCH_PROVIDER=sqlcipher: the CBC rows through SQLCipher's own
+//!   OpenSSL provider)
 //! SWITCHBOARD_BENCH_PAUSE_MS=0 (a sleep between working a lead and the next `queue next`)
 //! SWITCHBOARD_BENCH_WORK=1 (0: leads are not worked, so no commit runs between the calls)
 //! SWITCHBOARD_BENCH_KIND=plain|encrypted (only that kind: for a profiler; no medians printed)
@@ -27,6 +28,7 @@ use std::time::Instant;
 use switchboard_core::import::{import_file, import_reader, Format, ImportOptions};
 use switchboard_core::queue::{self, QueueSettings};
 use switchboard_core::{demo, search, DatabaseKey, FixedClock, Store};
+use switchboard_page_crypto::{keyed_as, PageCipher};
 
 /// 14:00 UTC on the Monday after the generated registrations end: within calling hours for
 /// most of them.
@@ -378,38 +380,54 @@ fn sort_by_submission(csv: &Path) {
     writer.flush().unwrap();
 }
 
-/// The SQLCipher settings `cipher_pages` compares: the raw key is the same for all of them.
-const CIPHERS: [(&str, Option<&str>); 5] = [
+/// The page ciphers and SQLCipher settings `cipher_pages` compares: the raw key is the same for
+/// all of them.
+const CIPHERS: [(&str, Option<(PageCipher, &str)>); 6] = [
     ("plain", None),
-    ("HMAC-SHA512 (SQLCipher 4's default)", Some("")),
     (
-        "HMAC-SHA256",
-        Some("PRAGMA cipher_hmac_algorithm = HMAC_SHA256;"),
+        "CBC, HMAC-SHA512 (SQLCipher 4's default)",
+        Some((PageCipher::SqlcipherCbc, "")),
     ),
     (
-        "HMAC-SHA256, KDF SHA256",
-        Some("PRAGMA cipher_hmac_algorithm = HMAC_SHA256; PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA256;"),
+        "CBC, HMAC-SHA256",
+        Some((PageCipher::SqlcipherCbc, "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;")),
+    ),
+    (
+        "CTR, HMAC-SHA256 (the replica's)",
+        Some((PageCipher::Ctr, "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;")),
+    ),
+    (
+        "CTR, HMAC-SHA256, KDF SHA256",
+        Some((PageCipher::Ctr, "PRAGMA cipher_hmac_algorithm = HMAC_SHA256; PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA256;")),
     ),
     // A diagnosis of the split between the cipher and the MAC, never a setting of the app: the
     // per-page HMAC is what detects a tampered file.
-    ("no HMAC (diagnosis only)", Some("PRAGMA cipher_use_hmac = OFF;")),
+    ("CTR, no HMAC (diagnosis only)", Some((PageCipher::Ctr, "PRAGMA cipher_use_hmac = OFF;"))),
 ];
 
-/// Opens `db` with a raw key and the cipher settings `extra` (plain when `None`), as the
-/// store does: key first, then the settings, then the first read.
-/// SQLCipher's own OpenSSL provider instead of `switchboard_page_crypto`'s when
-/// `SWITCHBOARD_BENCH_PROVIDER=sqlcipher` (the provider is chosen once per process).
-fn open_cipher(db: &Path, extra: Option<&str>) -> rusqlite::Connection {
+/// Whether the bench runs through SQLCipher's own OpenSSL provider
+/// (`SWITCHBOARD_BENCH_PROVIDER=sqlcipher`; the provider is chosen once per process), which has
+/// no CTR pages.
+fn sqlcipher_s_provider() -> bool {
+    std::env::var("SWITCHBOARD_BENCH_PROVIDER").as_deref() == Ok("sqlcipher")
+}
+
+/// Opens `db` with a raw key, the page cipher and the cipher settings of `format` (plain when
+/// `None`), as the store does: key first, then the settings, then the first read.
+fn open_cipher(db: &Path, format: Option<(PageCipher, &str)>) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(db).unwrap();
-    if let Some(extra) = extra {
-        if std::env::var("SWITCHBOARD_BENCH_PROVIDER").as_deref() != Ok("sqlcipher") {
+    if let Some((cipher, extra)) = format {
+        if !sqlcipher_s_provider() {
             assert!(
                 switchboard_page_crypto::install(),
                 "the page crypto provider registers"
             );
         }
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"; {extra}", "07".repeat(32)))
-            .unwrap();
+        keyed_as(cipher, || {
+            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"; {extra}", "07".repeat(32)))
+        })
+        .unwrap()
+        .unwrap();
     }
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
@@ -436,6 +454,9 @@ fn cipher_pages(dir: &Path, rounds: usize, runs: usize) {
         }
         for i in order {
             let (name, extra) = CIPHERS[i];
+            if sqlcipher_s_provider() && matches!(extra, Some((PageCipher::Ctr, _))) {
+                continue;
+            }
             let db = dir.join("cipher.db");
             remove(&db);
             let conn = open_cipher(&db, extra);
@@ -482,6 +503,9 @@ fn cipher_pages(dir: &Path, rounds: usize, runs: usize) {
     }
     println!("median of {rounds} rounds                 commit µs  page read µs  open µs");
     for (i, (name, _)) in CIPHERS.iter().enumerate() {
+        if figures[i].is_empty() {
+            continue;
+        }
         let col = |k: usize| median(&mut figures[i].iter().map(|r| r[k]).collect::<Vec<_>>());
         println!(
             "{name:<36} {:>10.2} {:>13.2} {:>8.1}",

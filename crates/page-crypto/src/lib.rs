@@ -1,4 +1,5 @@
-//! SQLCipher's page encryption and page MAC with OpenSSL objects made once per connection.
+//! SQLCipher's page encryption and page MAC with OpenSSL objects made once per connection, and
+//! a second page cipher, AES-256-CTR, for the replica.
 //!
 //! SQLCipher 4.6's OpenSSL provider looks up and builds every OpenSSL object it uses for each
 //! page: `EVP_MAC_fetch("HMAC")`, a new MAC context keyed from scratch (two more SHA blocks and a
@@ -6,10 +7,22 @@
 //! under OpenSSL 3). Measured on this project's machine with the vendored OpenSSL, that set-up
 //! costs about 2.4 µs of the ~6.8 µs a 4 KiB page read takes and of the ~13 µs a page write
 //! takes (docs/BENCHMARKS.md, issue 13). This provider keeps SQLCipher's own functions for
-//! everything else (random IVs, the KDF, sizes) and replaces the two per-page ones with the same
-//! OpenSSL algorithms called through objects fetched once per process and contexts kept per
-//! connection. The file format is unchanged: every byte written is what the default provider
+//! everything else (the KDF, sizes) and replaces the two per-page ones with the same OpenSSL
+//! algorithms called through objects fetched once per process and contexts kept per connection;
+//! it also draws the random bytes of each page written from a pool per connection
+//! (`RandomPool`). SQLCipher's format is unchanged: every byte written is what the default provider
 //! writes for the same key and IV (`tests::the_page_functions_match_sqlcipher_s_own`).
+//!
+//! A connection keyed through `keyed_as(PageCipher::Ctr, …)` enciphers its pages with
+//! AES-256-CTR instead of CBC, in SQLCipher's page layout otherwise: a random 16-byte IV drawn
+//! for every page written, then an HMAC over the ciphertext, the IV and the page number, checked
+//! before anything is deciphered (encrypt-then-MAC, as SQLCipher does). CBC encryption is serial,
+//! each block waiting for the one before; CTR's blocks are independent and run in parallel on the
+//! CPU's AES units, which takes about 3 µs off every page written (docs/BENCHMARKS.md, issue 13).
+//! The MAC of a CTR page also covers a constant naming the cipher, so a page of one format never
+//! checks out under the other: opening a file with the wrong one fails as a wrong key does, and
+//! never deciphers garbage. Only this provider reads CTR files; the stock `sqlcipher` shell does
+//! not.
 //!
 //! The contexts hold the keys SQLCipher already holds for the connection's life (the expanded
 //! AES key, the keyed HMAC state, a copy of the MAC key to tell a new key from the last); they
@@ -17,9 +30,11 @@
 //!
 //! SQLCipher frees the registered provider and falls back to its default when its last keyed
 //! connection closes, so `install` keeps one keyed in-memory connection open for the process's
-//! life. Should anything here fail, the default provider stays: slower, never different.
+//! life. Should anything here fail, the default provider stays for SQLCipher's format (slower,
+//! never different), and `keyed_as` refuses the CTR format.
 
 use rusqlite::Connection;
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::OnceLock;
 
@@ -39,6 +54,62 @@ const KNOWN_SQLCIPHER: &str = "4.6.";
 
 const SQLITE_OK: c_int = 0;
 const SQLITE_ERROR: c_int = 1;
+const SQLITE_NOMEM: c_int = 7;
+
+/// How a connection's pages are enciphered, chosen when it is keyed (`keyed_as`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageCipher {
+    /// SQLCipher's own format, AES-256-CBC: the bytes its default provider writes, a file any
+    /// SQLCipher 4 opens with the same settings. What a connection keyed any other way gets.
+    SqlcipherCbc,
+    /// AES-256-CTR in SQLCipher's page layout, with its MAC bound to the cipher's name; only this
+    /// provider reads it (see the crate's documentation).
+    Ctr,
+}
+
+/// Appended to what a CTR page's HMAC covers, so that it differs from a CBC page's for the same
+/// bytes: a file opened with the other cipher fails its first page's check.
+const CTR_MAC_DOMAIN: &[u8] = b"switchboard page-crypto: AES-256-CTR";
+
+thread_local! {
+    /// The cipher of the codec SQLCipher makes next on this thread (`ctx_init`).
+    static KEYING_AS: Cell<PageCipher> = const { Cell::new(PageCipher::SqlcipherCbc) };
+}
+
+/// The provider is not registered (SQLCipher is not the release it was written against), so a
+/// connection cannot be keyed with `PageCipher::Ctr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotInstalled;
+
+impl std::fmt::Display for NotInstalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "this build's SQLCipher is not {KNOWN_SQLCIPHER}x, whose provider the page cipher \
+             was written against: the replica's AES-256-CTR pages cannot be read"
+        )
+    }
+}
+
+impl std::error::Error for NotInstalled {}
+
+/// Runs `keying` — a `PRAGMA key`, or an `ATTACH … KEY`, where SQLCipher makes the codec of the
+/// database keyed — so that the codec enciphers its pages with `cipher`. A codec made later on
+/// the same connection without a key of its own (a `VACUUM`'s temporary database) uses
+/// SQLCipher's format for that file alone. `PRAGMA cipher` names the cipher a codec uses.
+pub fn keyed_as<T>(cipher: PageCipher, keying: impl FnOnce() -> T) -> Result<T, NotInstalled> {
+    if !install() && cipher != PageCipher::SqlcipherCbc {
+        return Err(NotInstalled);
+    }
+    struct Restore(PageCipher);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            KEYING_AS.with(|k| k.set(self.0));
+        }
+    }
+    let _restore = Restore(KEYING_AS.with(|k| k.replace(cipher)));
+    Ok(keying())
+}
 
 // SQLCipher's HMAC algorithm numbers (`SQLCIPHER_HMAC_SHA*`).
 const HMAC_SHA1: c_int = 0;
@@ -122,10 +193,11 @@ extern "C" {
 struct Installed {
     default: Provider,
     aes_256_cbc: *mut EVP_CIPHER,
+    aes_256_ctr: *mut EVP_CIPHER,
     hmac: *mut EVP_MAC,
 }
 
-// SAFETY: the two OpenSSL objects are fetched algorithm descriptions, immutable and documented
+// SAFETY: the three OpenSSL objects are fetched algorithm descriptions, immutable and documented
 // as shareable between threads; `default` holds function pointers only.
 unsafe impl Send for Installed {}
 unsafe impl Sync for Installed {}
@@ -172,8 +244,17 @@ unsafe fn register() -> Option<()> {
         c"AES-256-CBC".as_ptr(),
         std::ptr::null(),
     );
+    let aes_256_ctr = EVP_CIPHER_fetch(
+        std::ptr::null_mut(),
+        c"AES-256-CTR".as_ptr(),
+        std::ptr::null(),
+    );
     let hmac = EVP_MAC_fetch(std::ptr::null_mut(), c"HMAC".as_ptr(), std::ptr::null());
-    if aes_256_cbc.is_null() || hmac.is_null() || default.ctx_init.is_none() {
+    if aes_256_cbc.is_null()
+        || aes_256_ctr.is_null()
+        || hmac.is_null()
+        || default.ctx_init.is_none()
+    {
         return None;
     }
     // SQLCipher frees a replaced provider with `sqlite3_free`, so it is allocated by SQLite.
@@ -184,6 +265,8 @@ unsafe fn register() -> Option<()> {
     }
     ours.write(Provider {
         get_provider_name: Some(provider_name),
+        get_cipher: Some(cipher_name),
+        random: Some(random),
         hmac: Some(page_hmac),
         cipher: Some(page_cipher),
         ctx_init: Some(ctx_init),
@@ -194,6 +277,7 @@ unsafe fn register() -> Option<()> {
         .set(Installed {
             default,
             aes_256_cbc,
+            aes_256_ctr,
             hmac,
         })
         .is_err()
@@ -214,8 +298,56 @@ fn installed() -> &'static Installed {
         .expect("the page crypto provider is set up before it is registered")
 }
 
+/// Random bytes drawn ahead for one connection's page writes. SQLCipher draws a fresh IV (and the
+/// rest of a page's reserve) for every page it writes, and OpenSSL's `RAND_bytes` costs about
+/// 1.3 µs a call whatever its length, under a process-wide mutex SQLCipher adds; drawn 4 KiB at a
+/// time, that falls to a copy. The bytes are handed out once each, in order, and are no secret
+/// (IVs and salts are stored in the clear). A forked child must not hand out its parent's bytes
+/// again, so a pool drawn in another process is drawn anew.
+struct RandomPool {
+    bytes: Box<[u8; RANDOM_POOL_SIZE]>,
+    next: usize,
+    drawn_by: u32,
+}
+
+const RANDOM_POOL_SIZE: usize = 4096;
+
+impl RandomPool {
+    fn empty() -> RandomPool {
+        RandomPool {
+            bytes: Box::new([0; RANDOM_POOL_SIZE]),
+            next: RANDOM_POOL_SIZE,
+            drawn_by: 0,
+        }
+    }
+
+    /// Fills `out` from the pool, drawing the pool anew through `draw` when it runs short.
+    fn take(&mut self, out: &mut [u8], draw: impl FnOnce(&mut [u8]) -> bool) -> bool {
+        if out.len() > RANDOM_POOL_SIZE {
+            return draw(out);
+        }
+        let pid = std::process::id();
+        if self.drawn_by != pid || self.next + out.len() > RANDOM_POOL_SIZE {
+            if !draw(&mut self.bytes[..]) {
+                self.next = RANDOM_POOL_SIZE;
+                return false;
+            }
+            self.next = 0;
+            self.drawn_by = pid;
+        }
+        let taken = &mut self.bytes[self.next..self.next + out.len()];
+        out.copy_from_slice(taken);
+        taken.fill(0);
+        self.next += out.len();
+        true
+    }
+}
+
 /// One connection's OpenSSL contexts, and the MAC key its MAC context holds.
 struct Contexts {
+    random: RandomPool,
+    /// Chosen when the codec was made; fixed for its life.
+    page_cipher: PageCipher,
     cipher: *mut EVP_CIPHER_CTX,
     mac: *mut EVP_MAC_CTX,
     /// (algorithm, key) the MAC context was last keyed with; wiped when replaced or freed.
@@ -255,6 +387,17 @@ unsafe extern "C" fn provider_name(_ctx: *mut c_void) -> *const c_char {
     PROVIDER_NAME_C.as_ptr()
 }
 
+/// What `PRAGMA cipher` reports: the CTR codec's cipher, else SQLCipher's own answer.
+unsafe extern "C" fn cipher_name(ctx: *mut c_void) -> *const c_char {
+    match ctx.cast::<Contexts>().as_ref() {
+        Some(contexts) if contexts.page_cipher == PageCipher::Ctr => c"AES-256-CTR".as_ptr(),
+        _ => installed()
+            .default
+            .get_cipher
+            .map_or(c"AES-256-CBC".as_ptr(), |name| name(ctx)),
+    }
+}
+
 /// SQLCipher's own set-up (it counts OpenSSL users), then this connection's contexts.
 unsafe extern "C" fn ctx_init(ctx: *mut *mut c_void) -> c_int {
     let installed = installed();
@@ -265,16 +408,23 @@ unsafe extern "C" fn ctx_init(ctx: *mut *mut c_void) -> c_int {
     if rc != SQLITE_OK {
         return rc;
     }
+    let page_cipher = KEYING_AS.with(Cell::get);
     let cipher = EVP_CIPHER_CTX_new();
     let mac = EVP_MAC_CTX_new(installed.hmac);
     if cipher.is_null() || mac.is_null() {
         EVP_CIPHER_CTX_free(cipher);
         EVP_MAC_CTX_free(mac);
-        // A null context makes the page functions use SQLCipher's own.
+        // A null context makes the page functions use SQLCipher's own, which write CBC pages:
+        // a CTR codec must not be made at all then.
         *ctx = std::ptr::null_mut();
-        return SQLITE_OK;
+        return match page_cipher {
+            PageCipher::SqlcipherCbc => SQLITE_OK,
+            PageCipher::Ctr => SQLITE_NOMEM,
+        };
     }
     *ctx = Box::into_raw(Box::new(Contexts {
+        random: RandomPool::empty(),
+        page_cipher,
         cipher,
         mac,
         mac_key: None,
@@ -294,6 +444,35 @@ unsafe extern "C" fn ctx_free(ctx: *mut *mut c_void) -> c_int {
         .map_or(SQLITE_OK, |free| free(ctx))
 }
 
+/// `length` random bytes into `buffer`, from the connection's pool (`RandomPool`).
+unsafe extern "C" fn random(ctx: *mut c_void, buffer: *mut c_void, length: c_int) -> c_int {
+    let default = installed()
+        .default
+        .random
+        .expect("SQLCipher's provider has a random source");
+    let (Some(contexts), Ok(len)) = (ctx.cast::<Contexts>().as_mut(), usize::try_from(length))
+    else {
+        return default(ctx, buffer, length);
+    };
+    if buffer.is_null() {
+        return SQLITE_ERROR;
+    }
+    let out = std::slice::from_raw_parts_mut(buffer.cast::<u8>(), len);
+    // SQLCipher's own call (RAND_bytes under its mutex) fills the pool; it ignores the context.
+    let drawn = contexts.random.take(out, |pool| {
+        default(
+            std::ptr::null_mut(),
+            pool.as_mut_ptr().cast(),
+            pool.len() as c_int,
+        ) == SQLITE_OK
+    });
+    if drawn {
+        SQLITE_OK
+    } else {
+        SQLITE_ERROR
+    }
+}
+
 fn digest(algorithm: c_int) -> Option<(&'static CStr, usize)> {
     match algorithm {
         HMAC_SHA1 => Some((c"SHA1", 20)),
@@ -303,7 +482,8 @@ fn digest(algorithm: c_int) -> Option<(&'static CStr, usize)> {
     }
 }
 
-/// HMAC of `input` then `input2` (when not null) into `out`, as SQLCipher's provider computes it.
+/// HMAC of `input` then `input2` (when not null) into `out`, as SQLCipher's provider computes it,
+/// then, for a CTR codec, of `CTR_MAC_DOMAIN`.
 unsafe extern "C" fn page_hmac(
     ctx: *mut c_void,
     algorithm: c_int,
@@ -365,6 +545,8 @@ unsafe extern "C" fn page_hmac(
     let ok = ok
         && EVP_MAC_update(contexts.mac, input, input_size as usize) == 1
         && (input2.is_null() || EVP_MAC_update(contexts.mac, input2, input2_size as usize) == 1)
+        && (contexts.page_cipher != PageCipher::Ctr
+            || EVP_MAC_update(contexts.mac, CTR_MAC_DOMAIN.as_ptr(), CTR_MAC_DOMAIN.len()) == 1)
         && EVP_MAC_final(contexts.mac, out, &mut written, size) == 1
         && written == size;
     if ok {
@@ -375,7 +557,8 @@ unsafe extern "C" fn page_hmac(
     }
 }
 
-/// AES-256-CBC without padding of `size` bytes (`mode` 1 encrypts, 0 decrypts).
+/// AES-256-CBC without padding, or AES-256-CTR for a CTR codec, of `size` bytes (`mode` 1
+/// encrypts, 0 decrypts).
 unsafe extern "C" fn page_cipher(
     ctx: *mut c_void,
     mode: c_int,
@@ -394,15 +577,12 @@ unsafe extern "C" fn page_cipher(
         return default(ctx, mode, key, key_size, iv, input, size, out);
     };
     let cipher = contexts.cipher;
+    let algorithm = match contexts.page_cipher {
+        PageCipher::SqlcipherCbc => installed().aes_256_cbc,
+        PageCipher::Ctr => installed().aes_256_ctr,
+    };
     let (mut updated, mut finished) = (0 as c_int, 0 as c_int);
-    let ok = EVP_CipherInit_ex(
-        cipher,
-        installed().aes_256_cbc,
-        std::ptr::null_mut(),
-        key,
-        iv,
-        mode,
-    ) == 1
+    let ok = EVP_CipherInit_ex(cipher, algorithm, std::ptr::null_mut(), key, iv, mode) == 1
         && EVP_CIPHER_CTX_set_padding(cipher, 0) == 1
         && EVP_CipherUpdate(cipher, out, &mut updated, input, size) == 1
         && EVP_CipherFinal_ex(cipher, out.add(updated as usize), &mut finished) == 1

@@ -189,3 +189,291 @@ fn a_file_written_through_the_provider_reads_back_and_refuses_a_wrong_key() {
             .get::<_, i64>(0))
         .is_err());
 }
+
+/// A provider context made as a CTR codec's is, freed when dropped.
+struct CtrContext(*mut c_void);
+
+impl CtrContext {
+    fn new() -> CtrContext {
+        let mut ctx = std::ptr::null_mut();
+        // SAFETY: `ctx_init` writes the context it makes into `ctx`, freed in `drop`.
+        let rc = keyed_as(PageCipher::Ctr, || unsafe { ctx_init(&mut ctx) }).unwrap();
+        assert_eq!(rc, SQLITE_OK);
+        assert!(
+            !ctx.is_null(),
+            "a CTR codec always has this module's contexts"
+        );
+        CtrContext(ctx)
+    }
+
+    fn cipher(&self, mode: c_int, key: &[u8; 32], iv: &[u8; 16], input: &[u8]) -> Vec<u8> {
+        let (mut key, mut iv, mut input) = (*key, *iv, input.to_vec());
+        let mut out = vec![0u8; input.len()];
+        // SAFETY: live buffers of the lengths passed; `out` is as long as `input`.
+        let rc = unsafe {
+            page_cipher(
+                self.0,
+                mode,
+                key.as_mut_ptr(),
+                32,
+                iv.as_mut_ptr(),
+                input.as_mut_ptr(),
+                input.len() as c_int,
+                out.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, SQLITE_OK);
+        out
+    }
+
+    fn hmac(&self, key: &[u8; 32], input: &[u8], input2: &[u8]) -> Vec<u8> {
+        let (mut key, mut input, mut input2) = (*key, input.to_vec(), input2.to_vec());
+        let mut out = vec![0u8; 32];
+        // SAFETY: live buffers of the lengths passed; `out` holds a SHA-256 digest.
+        let rc = unsafe {
+            page_hmac(
+                self.0,
+                HMAC_SHA256,
+                key.as_mut_ptr(),
+                32,
+                input.as_mut_ptr(),
+                input.len() as c_int,
+                input2.as_mut_ptr(),
+                input2.len() as c_int,
+                out.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, SQLITE_OK);
+        out
+    }
+}
+
+impl Drop for CtrContext {
+    fn drop(&mut self) {
+        // SAFETY: made by `ctx_init` in `new`, freed once.
+        unsafe { ctx_free(&mut self.0) };
+    }
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// NIST SP 800-38A, F.5.5 and F.5.6 (CTR-AES256): the CTR codec's cipher is AES-256-CTR with the
+/// page's IV as the initial counter block, independent of OpenSSL's own word for it.
+#[test]
+fn the_ctr_cipher_is_aes_256_ctr_by_nist_s_vectors() {
+    let key: [u8; 32] = hex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
+        .try_into()
+        .unwrap();
+    let iv: [u8; 16] = hex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff").try_into().unwrap();
+    let plain = hex(
+        "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51\
+         30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+    );
+    let enciphered = hex(
+        "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5\
+         2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6",
+    );
+    let ctx = CtrContext::new();
+    assert_eq!(ctx.cipher(1, &key, &iv, &plain), enciphered);
+    assert_eq!(ctx.cipher(0, &key, &iv, &enciphered), plain);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A CTR codec's pages decipher to what was enciphered, under keys and IVs that change from
+    /// one page to the next as they do in a file; its MAC is SQLCipher's HMAC-SHA256 of the same
+    /// bytes followed by the domain constant, so it never equals a CBC page's MAC.
+    #[test]
+    fn ctr_pages_round_trip_and_their_mac_names_the_cipher(
+        pages in proptest::collection::vec(
+            (any::<[u8; 32]>(), any::<[u8; 16]>(), page(), any::<u32>()), 1..6),
+    ) {
+        let ctx = CtrContext::new();
+        let pair = Pair::new();
+        for (key, iv, data, pgno) in &pages {
+            let enciphered = ctx.cipher(1, key, iv, data);
+            prop_assert_ne!(&enciphered, data);
+            prop_assert_eq!(&ctx.cipher(0, key, iv, &enciphered), data);
+            let [cbc, _] = pair.cipher(1, key, iv, data);
+            prop_assert_ne!(&enciphered, &cbc);
+
+            let pgno = pgno.to_le_bytes();
+            let mac = ctx.hmac(key, &enciphered, &pgno);
+            let with_domain = [&pgno[..], CTR_MAC_DOMAIN].concat();
+            let [_, sqlcipher_s] = pair.hmac(HMAC_SHA256, key, &enciphered, Some(&with_domain));
+            prop_assert_eq!(&mac, &sqlcipher_s);
+            let [cbc_mac, _] = pair.hmac(HMAC_SHA256, key, &enciphered, Some(&pgno));
+            prop_assert_ne!(&mac, &cbc_mac);
+        }
+    }
+}
+
+/// A connection to `path` keyed with `key` as `cipher` in the replica's settings.
+fn keyed_with(path: &std::path::Path, key: u8, cipher: PageCipher) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    keyed_as(cipher, || {
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\"; PRAGMA cipher_hmac_algorithm = HMAC_SHA256; \
+             PRAGMA cipher_log_level = NONE;",
+            format!("{key:02x}").repeat(32)
+        ))
+    })
+    .unwrap()
+    .unwrap();
+    conn
+}
+
+fn reads(conn: &Connection) -> bool {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok()
+}
+
+#[test]
+fn a_ctr_file_reads_back_only_as_ctr_and_a_cbc_file_only_as_cbc() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cipher, other, name) in [
+        (PageCipher::Ctr, PageCipher::SqlcipherCbc, "AES-256-CTR"),
+        (PageCipher::SqlcipherCbc, PageCipher::Ctr, "AES-256-CBC"),
+    ] {
+        let path = dir.path().join(format!("{name}.db"));
+        {
+            let conn = keyed_with(&path, 7, cipher);
+            let reported: String = conn.query_row("PRAGMA cipher", [], |r| r.get(0)).unwrap();
+            assert_eq!(reported, name);
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t(x TEXT); \
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+                 INSERT INTO t SELECT printf('row %d of the cipher test', i) FROM n;",
+            )
+            .unwrap();
+        }
+        let conn = keyed_with(&path, 7, cipher);
+        let count: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM t WHERE x LIKE 'row % of the cipher test'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(count, 3000, "{name}");
+        drop(conn);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"cipher"),
+            "no plaintext in {name}"
+        );
+        assert!(
+            !reads(&keyed_with(&path, 7, other)),
+            "{name} under the other cipher"
+        );
+        assert!(
+            !reads(&keyed_with(&path, 8, cipher)),
+            "{name} under another key"
+        );
+    }
+}
+
+#[test]
+fn the_random_pool_hands_each_byte_out_once_and_draws_anew_in_a_forked_child() {
+    let mut pool = RandomPool::empty();
+    let draws = Cell::new(0);
+    let counter = Cell::new(0u8);
+    let draw = |bytes: &mut [u8]| {
+        draws.set(draws.get() + 1);
+        for b in bytes.iter_mut() {
+            counter.set(counter.get().wrapping_add(1));
+            *b = counter.get();
+        }
+        true
+    };
+    // 48 bytes a page, as SQLCipher asks: 85 pages from one draw of 4 KiB, the 86th draws anew.
+    let mut seen = Vec::new();
+    for _ in 0..86 {
+        let mut out = [0u8; 48];
+        assert!(pool.take(&mut out, draw));
+        seen.push(out);
+    }
+    assert_eq!(draws.get(), 2);
+    assert_ne!(seen[84], seen[85]);
+    assert!(
+        pool.bytes[..pool.next].iter().all(|&b| b == 0),
+        "handed-out bytes are cleared"
+    );
+    // A pool drawn by another process (what a fork leaves) is drawn again before any use.
+    pool.drawn_by = pool.drawn_by.wrapping_add(1);
+    let mut out = [0u8; 48];
+    assert!(pool.take(&mut out, draw));
+    assert_eq!(draws.get(), 3);
+    assert_eq!(pool.drawn_by, std::process::id());
+    // More than a pool's worth goes straight to the source; a failed draw is an error.
+    let mut big = vec![0u8; RANDOM_POOL_SIZE + 1];
+    assert!(pool.take(&mut big, draw));
+    assert_eq!(draws.get(), 4);
+    assert!(!RandomPool::empty().take(&mut out, |_| false));
+}
+
+/// Every IV in a CTR file and its WAL — one per page written — is different: the pool never
+/// hands the same bytes out twice, so no counter block is used twice under the key.
+#[test]
+fn every_page_written_to_a_ctr_file_has_its_own_iv() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ivs.db");
+    let conn = keyed_with(&path, 9, PageCipher::Ctr);
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t(x TEXT);",
+    )
+    .unwrap();
+    for i in 0..300 {
+        conn.execute("INSERT INTO t VALUES (printf('%0500d', ?1))", [i])
+            .unwrap();
+    }
+    const PAGE: usize = 4096;
+    const IV_AT: usize = PAGE - 48;
+    let wal = std::fs::read(dir.path().join("ivs.db-wal")).unwrap();
+    let db = std::fs::read(&path).unwrap();
+    let mut ivs: Vec<&[u8]> = wal[32..]
+        .chunks_exact(24 + PAGE)
+        .map(|frame| &frame[24 + IV_AT..24 + IV_AT + 16])
+        .collect();
+    let frames = ivs.len();
+    ivs.extend(db.chunks_exact(PAGE).map(|page| &page[IV_AT..IV_AT + 16]));
+    assert!(frames >= 300, "one commit per insert: {frames} frames");
+    let total = ivs.len();
+    ivs.sort_unstable();
+    ivs.dedup();
+    assert_eq!(ivs.len(), total, "an IV was used twice");
+}
+
+/// A `VACUUM` builds the file anew through a temporary database keyed by SQLCipher itself,
+/// outside `keyed_as`; the pages copied back are the main database's codec's, so the file stays
+/// CTR and reads back whole.
+#[test]
+fn a_vacuumed_ctr_file_stays_ctr_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vacuumed.db");
+    let conn = keyed_with(&path, 5, PageCipher::Ctr);
+    conn.execute_batch(
+        "CREATE TABLE t(x TEXT); \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+         INSERT INTO t SELECT printf('vacuumed row %d', i) FROM n; \
+         DELETE FROM t WHERE rowid % 2 = 0; VACUUM;",
+    )
+    .unwrap();
+    drop(conn);
+    let conn = keyed_with(&path, 5, PageCipher::Ctr);
+    let cipher: String = conn.query_row("PRAGMA cipher", [], |r| r.get(0)).unwrap();
+    assert_eq!(cipher, "AES-256-CTR");
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 1000);
+    assert!(!reads(&keyed_with(&path, 5, PageCipher::SqlcipherCbc)));
+}

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use switchboard_page_crypto::wipe;
+use switchboard_page_crypto::{keyed_as, wipe, PageCipher};
 
 pub use crate::store::settings::{get_setting, next_hlc, observe_hlc, set_setting, HlcSequence};
 
@@ -340,33 +340,60 @@ impl Store {
     }
 }
 
-/// The replica's SQLCipher format beyond its raw key, set on every keyed connection right after
-/// the key and before the first read: each page is authenticated with HMAC-SHA256 instead of
-/// SQLCipher 4's default HMAC-SHA512 (a sound MAC that SQLCipher supports; SHA-256 runs on the
-/// CPU's SHA extensions where SHA-512 has none, which cuts the per-page cost of every read and
-/// write — docs/BENCHMARKS.md, issue 13). The KDF stays SQLCipher's default: with a raw key it
-/// only derives the HMAC key, once per open.
-const CIPHER_SETTINGS: &str = "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;";
+/// The replica's SQLCipher format beyond its raw key: the page cipher, chosen when the key is
+/// set, and the settings set on every keyed connection right after the key and before the first
+/// read.
+/// - Pages are enciphered with AES-256-CTR (`switchboard_page_crypto::PageCipher::Ctr`) rather
+///   than SQLCipher's CBC: the same layout, random IV per page written and encrypt-then-MAC, but
+///   CTR's blocks run in parallel where CBC's wait for each other, which takes about 3 µs off
+///   every page written (docs/BENCHMARKS.md, issue 13). Only this build's provider reads it.
+/// - Each page is authenticated with HMAC-SHA256 instead of SQLCipher 4's default HMAC-SHA512
+///   (SHA-256 runs on the CPU's SHA extensions where SHA-512 has none).
+///
+/// The KDF stays SQLCipher's default: with a raw key it only derives the HMAC key, once per open.
+const CURRENT_FORMAT: Format = (
+    PageCipher::Ctr,
+    "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+);
 
-/// The format of replicas encrypted before HMAC-SHA256 (SQLCipher 4's defaults): such a file is
-/// re-encrypted to `CIPHER_SETTINGS` the first time it is opened.
-const LEGACY_CIPHER_SETTINGS: &str = "";
+/// How a replica file is encrypted: the page cipher and the settings after the key.
+type Format = (PageCipher, &'static str);
+
+/// The formats replicas were encrypted in before the current one, newest first; such a file is
+/// re-encrypted to `CURRENT_FORMAT` the first time it is opened.
+const LEGACY_FORMATS: [Format; 2] = [
+    // SQLCipher's CBC pages with HMAC-SHA256 (2026-12-06 to 2026-12-07).
+    (
+        PageCipher::SqlcipherCbc,
+        "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+    ),
+    // SQLCipher 4's defaults: CBC pages with HMAC-SHA512.
+    (PageCipher::SqlcipherCbc, ""),
+];
 
 /// Keys `conn` with `key` in the replica's SQLCipher format; nothing may have read the file yet.
 /// Every keyed connection to a replica goes through here (the store, the window's session check,
 /// tests), so the format is set in this one place.
 pub fn apply_key(conn: &Connection, key: &DatabaseKey) -> Result<()> {
-    key_with(conn, key, CIPHER_SETTINGS)
+    key_with(conn, key, CURRENT_FORMAT)
 }
 
-fn key_with(conn: &Connection, key: &DatabaseKey, settings: &str) -> Result<()> {
-    switchboard_page_crypto::install();
-    conn.execute_batch(key.pragma().as_str())?;
+fn key_with(conn: &Connection, key: &DatabaseKey, (cipher, settings): Format) -> Result<()> {
+    keyed_as(cipher, || conn.execute_batch(key.pragma().as_str())).map_err(unreadable_format)??;
     conn.execute_batch(settings)?;
     // SQLCipher, activated by the key, logs a failed page check to stderr at its default
     // level; a wrong key is reported as WrongKey instead, so its log is turned off.
     conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()))?;
     Ok(())
+}
+
+/// This build cannot key a connection in the replica's format (its SQLCipher is not the release
+/// the page cipher was written against); a storage error that says so.
+fn unreadable_format(e: switchboard_page_crypto::NotInstalled) -> CoreError {
+    CoreError::Storage(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some(e.to_string()),
+    ))
 }
 
 /// Whether the first read of `conn` succeeds; `false` when SQLCipher finds the first page does
@@ -411,7 +438,7 @@ pub fn open_connection(path: &Path, key: Option<&DatabaseKey>) -> Result<Connect
     let Some(key) = key else {
         return Err(wrong_key());
     };
-    if !is_legacy(path, key)? {
+    if legacy_format(path, key)?.is_none() {
         return Err(wrong_key());
     }
     reencrypt_in_place(path, key)?;
@@ -430,11 +457,16 @@ fn is_current(path: &Path, key: &DatabaseKey) -> Result<bool> {
     reads(&conn)
 }
 
-/// Whether `key` opens `path` in the legacy format (HMAC-SHA512).
-fn is_legacy(path: &Path, key: &DatabaseKey) -> Result<bool> {
-    let conn = Connection::open(path)?;
-    key_with(&conn, key, LEGACY_CIPHER_SETTINGS)?;
-    reads(&conn)
+/// The legacy format in which `key` opens `path`, if any.
+fn legacy_format(path: &Path, key: &DatabaseKey) -> Result<Option<Format>> {
+    for format in LEGACY_FORMATS {
+        let conn = Connection::open(path)?;
+        key_with(&conn, key, format)?;
+        if reads(&conn)? {
+            return Ok(Some(format));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether `path` is an unencrypted SQLite database (false when it is missing or empty). Asked
@@ -485,15 +517,15 @@ pub fn encrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
     export_in_place(path, None, key)
 }
 
-/// Re-encrypts the replica at `path`, encrypted with `key` in the legacy format, to the current
-/// one (`CIPHER_SETTINGS`) with the same export, sync and rename as `encrypt_in_place`: a crash
+/// Re-encrypts the replica at `path`, encrypted with `key` in a legacy format, to the current
+/// one (`CURRENT_FORMAT`) with the same export, sync and rename as `encrypt_in_place`: a crash
 /// at any moment leaves the old file (converted again at the next open) or the new one.
 pub fn reencrypt_in_place(path: &Path, key: &DatabaseKey) -> Result<()> {
     export_in_place(path, Some(key), key)
 }
 
 /// The export behind both conversions: the database at `path` (unencrypted when `old_key` is
-/// `None`, else keyed in the legacy format) is copied into a fresh file in the current format
+/// `None`, else keyed in a legacy format) is copied into a fresh file in the current format
 /// under `key`, which then replaces it.
 fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey) -> Result<()> {
     let io = |what: &str, p: &Path, e| CoreError::io(format!("{what} {}", p.display()), e);
@@ -508,13 +540,14 @@ fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey
         .open(&turn)
         .map_err(|e| io("opening", &turn, e))?;
     lock.lock().map_err(|e| io("locking", &turn, e))?;
-    let still_needed = match old_key {
-        None => is_plaintext(path)?,
-        Some(old_key) => !is_current(path, key)? && is_legacy(path, old_key)?,
+    let old_format = match old_key {
+        None if is_plaintext(path)? => None,
+        Some(old_key) if !is_current(path, key)? => match legacy_format(path, old_key)? {
+            Some(format) => Some((old_key, format)),
+            None => return Ok(()),
+        },
+        _ => return Ok(()),
     };
-    if !still_needed {
-        return Ok(());
-    }
     let fresh = with_suffix(path, ".encrypting");
     // What an interrupted earlier attempt left; the old file is still the database.
     for leftover in [fresh.clone(), with_suffix(&fresh, "-journal")] {
@@ -527,22 +560,25 @@ fn export_in_place(path: &Path, old_key: Option<&DatabaseKey>, key: &DatabaseKey
     }
     {
         let old = Connection::open(path)?;
-        if let Some(old_key) = old_key {
-            key_with(&old, old_key, LEGACY_CIPHER_SETTINGS)?;
+        if let Some((old_key, format)) = old_format {
+            key_with(&old, old_key, format)?;
         }
         // Fold the WAL into the file and stop using one: SQLite would replay a -wal left
         // beside the new file into it.
         set_journal_mode(&old, "delete")?;
         let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let raw_key = KeyText(format!("x'{}'", key.to_hex().as_str()));
-        switchboard_page_crypto::install();
-        old.execute(
-            "ATTACH DATABASE ?1 AS encrypted KEY ?2",
-            rusqlite::params![fresh.to_string_lossy(), raw_key.as_str()],
-        )?;
+        let (cipher, settings) = CURRENT_FORMAT;
+        keyed_as(cipher, || {
+            old.execute(
+                "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+                rusqlite::params![fresh.to_string_lossy(), raw_key.as_str()],
+            )
+        })
+        .map_err(unreadable_format)??;
         // The attached file takes SQLCipher's defaults: the current format's settings, named
         // for it, before the export writes its first page.
-        old.execute_batch(&CIPHER_SETTINGS.replace("PRAGMA ", "PRAGMA encrypted."))?;
+        old.execute_batch(&settings.replace("PRAGMA ", "PRAGMA encrypted."))?;
         old.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
         old.execute_batch(&format!(
             "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"

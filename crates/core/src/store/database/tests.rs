@@ -139,32 +139,34 @@ fn plaintext_db(path: &Path, rows: usize) {
 /// How a replica file is stored, asked before anything opens it through the store (which
 /// would convert it).
 #[derive(Debug, PartialEq)]
-enum Format {
+enum Stored {
     Plain,
-    /// SQLCipher 4's defaults (HMAC-SHA512): replicas encrypted before HMAC-SHA256.
-    Legacy,
+    /// In `LEGACY_FORMATS[i]`.
+    Legacy(usize),
     Current,
 }
 
-fn format_of(path: &Path, key: &DatabaseKey) -> Format {
+/// `LEGACY_FORMATS`' places: SQLCipher's CBC pages with HMAC-SHA256, and its defaults.
+const CBC_SHA256: usize = 0;
+const CBC_SHA512: usize = 1;
+
+fn format_of(path: &Path, key: &DatabaseKey) -> Stored {
     if is_plaintext(path).unwrap() {
-        return Format::Plain;
+        return Stored::Plain;
     }
     let current = Connection::open(path).unwrap();
     apply_key(&current, key).unwrap();
     if reads(&current).unwrap() {
-        return Format::Current;
+        return Stored::Current;
     }
-    assert!(
-        is_legacy(path, key).unwrap(),
-        "{} opens in no format",
-        path.display()
-    );
-    Format::Legacy
+    let format = legacy_format(path, key)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{} opens in no format", path.display()));
+    Stored::Legacy(LEGACY_FORMATS.iter().position(|f| *f == format).unwrap())
 }
 
 /// The survivor opens with the key and holds every row; its format before that open.
-fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> Format {
+fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> Stored {
     let format = format_of(path, key);
     let store = Store::open_with_clock(path, Some(key), clock()).unwrap();
     let count: i64 = store
@@ -181,13 +183,13 @@ fn assert_whole(path: &Path, key: &DatabaseKey, rows: usize) -> Format {
         Some(format!("Plainvalue number {:08}", rows - 1))
     );
     drop(store);
-    assert_eq!(format_of(path, key), Format::Current);
+    assert_eq!(format_of(path, key), Stored::Current);
     format
 }
 
-/// A replica as versions before HMAC-SHA256 encrypted it: `plaintext_db` exported under `key`
-/// with SQLCipher 4's default settings (the old code's `ATTACH … KEY` and `sqlcipher_export`).
-fn legacy_db(path: &Path, key: &DatabaseKey, rows: usize) {
+/// A replica as earlier versions encrypted it: `plaintext_db` exported under `key` in
+/// `LEGACY_FORMATS[which]` (the old code's `ATTACH … KEY`, settings and `sqlcipher_export`).
+fn legacy_db(path: &Path, key: &DatabaseKey, rows: usize, which: usize) {
     let plain = with_suffix(path, ".plain");
     plaintext_db(&plain, rows);
     let conn = Connection::open(&plain).unwrap();
@@ -206,6 +208,14 @@ fn legacy_db(path: &Path, key: &DatabaseKey, rows: usize) {
         ],
     )
     .unwrap();
+    let (cipher, settings) = LEGACY_FORMATS[which];
+    assert_eq!(
+        cipher,
+        PageCipher::SqlcipherCbc,
+        "what any keying without a cipher gets"
+    );
+    conn.execute_batch(&settings.replace("PRAGMA ", "PRAGMA old."))
+        .unwrap();
     conn.query_row("SELECT sqlcipher_export('old')", [], |_| Ok(()))
         .unwrap();
     conn.execute_batch(&format!(
@@ -229,27 +239,39 @@ fn opening_a_plaintext_file_with_a_key_encrypts_it_in_place() {
     assert_eq!(store.replica_id().unwrap(), id);
     assert!(!is_plaintext(&path).unwrap());
     drop(store);
-    assert_eq!(assert_whole(&path, &key(3), 50), Format::Current);
+    assert_eq!(assert_whole(&path, &key(3), 50), Stored::Current);
     let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
     assert!(hits.is_empty(), "plaintext left: {hits:?}");
     assert!(!with_suffix(&path, ".encrypting").exists());
 }
 
 #[test]
-fn a_new_replica_is_encrypted_with_hmac_sha256_and_the_legacy_settings_do_not_open_it() {
+fn a_new_replica_is_encrypted_with_ctr_pages_and_hmac_sha256_and_no_legacy_format_opens_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sb.db");
-    drop(Store::open_with_clock(&path, Some(&key(4)), clock()).unwrap());
-    assert_eq!(format_of(&path, &key(4)), Format::Current);
-    assert!(!is_legacy(&path, &key(4)).unwrap());
+    let store = Store::open_with_clock(&path, Some(&key(4)), clock()).unwrap();
+    let cipher: String = store
+        .conn()
+        .query_row("PRAGMA cipher", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(cipher, "AES-256-CTR");
+    drop(store);
+    assert_eq!(format_of(&path, &key(4)), Stored::Current);
+    assert_eq!(legacy_format(&path, &key(4)).unwrap(), None);
 }
 
 #[test]
-fn a_replica_encrypted_with_hmac_sha512_is_re_encrypted_on_open_and_keeps_every_row() {
+fn a_replica_in_either_legacy_format_is_re_encrypted_on_open_and_keeps_every_row() {
+    for which in [CBC_SHA256, CBC_SHA512] {
+        a_legacy_replica_is_re_encrypted_on_open_and_keeps_every_row(which);
+    }
+}
+
+fn a_legacy_replica_is_re_encrypted_on_open_and_keeps_every_row(which: usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sb.db");
-    legacy_db(&path, &key(5), 3_000);
-    assert_eq!(format_of(&path, &key(5)), Format::Legacy);
+    legacy_db(&path, &key(5), 3_000, which);
+    assert_eq!(format_of(&path, &key(5)), Stored::Legacy(which));
     let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
     assert!(hits.is_empty(), "the legacy file holds plaintext: {hits:?}");
 
@@ -262,7 +284,7 @@ fn a_replica_encrypted_with_hmac_sha512_is_re_encrypted_on_open_and_keeps_every_
         "a wrong key changed the file"
     );
 
-    assert_eq!(assert_whole(&path, &key(5), 3_000), Format::Legacy);
+    assert_eq!(assert_whole(&path, &key(5), 3_000), Stored::Legacy(which));
     let hits = switchboard_test_support::scan_files_for(&path, &["Plainvalue"]).unwrap();
     assert!(hits.is_empty(), "plaintext left: {hits:?}");
     assert!(!with_suffix(&path, ".encrypting").exists());
@@ -283,9 +305,9 @@ fn a_replica_encrypted_with_hmac_sha512_is_re_encrypted_on_open_and_keeps_every_
 fn a_legacy_replica_with_commits_only_in_its_wal_keeps_them_through_the_re_encryption() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.db");
-    legacy_db(&source, &key(11), 100);
+    legacy_db(&source, &key(11), 100, CBC_SHA512);
     let writer = Connection::open(&source).unwrap();
-    key_with(&writer, &key(11), LEGACY_CIPHER_SETTINGS).unwrap();
+    key_with(&writer, &key(11), LEGACY_FORMATS[CBC_SHA512]).unwrap();
     writer
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
         .unwrap();
@@ -301,14 +323,14 @@ fn a_legacy_replica_with_commits_only_in_its_wal_keeps_them_through_the_re_encry
     std::fs::copy(&source, &path).unwrap();
     std::fs::copy(with_suffix(&source, "-wal"), with_suffix(&path, "-wal")).unwrap();
     drop(writer);
-    assert_eq!(format_of(&path, &key(11)), Format::Legacy);
+    assert_eq!(format_of(&path, &key(11)), Stored::Legacy(CBC_SHA512));
     let store = Store::open_with_clock(&path, Some(&key(11)), clock()).unwrap();
     assert_eq!(
         get_setting(store.conn(), "walonly").unwrap().as_deref(),
         Some("Walvalue in the log only")
     );
     drop(store);
-    assert_eq!(format_of(&path, &key(11)), Format::Current);
+    assert_eq!(format_of(&path, &key(11)), Stored::Current);
     let hits =
         switchboard_test_support::scan_files_for(&path, &["Walvalue", "Plainvalue"]).unwrap();
     assert!(hits.is_empty(), "plaintext left: {hits:?}");
@@ -331,7 +353,7 @@ fn conversion_child_process() {
 /// Converts copies of `pristine` (a replica in format `from` with `rows` rows) in a child
 /// process killed (SIGKILL) at random moments; after each kill the file opens and holds every
 /// row, in the old format or the new one. Returns how many kills left each.
-fn kill_conversions(pristine: &Path, key: &DatabaseKey, rows: usize, from: Format) -> (u32, u32) {
+fn kill_conversions(pristine: &Path, key: &DatabaseKey, rows: usize, from: Stored) -> (u32, u32) {
     let child = |db: &Path| {
         std::process::Command::new(std::env::current_exe().unwrap())
             .args([
@@ -351,7 +373,7 @@ fn kill_conversions(pristine: &Path, key: &DatabaseKey, rows: usize, from: Forma
     let started = std::time::Instant::now();
     assert!(child(&path).wait().unwrap().success());
     let span = started.elapsed().as_micros() as u64 + 1;
-    assert_eq!(assert_whole(&path, key, rows), Format::Current);
+    assert_eq!(assert_whole(&path, key, rows), Stored::Current);
 
     let (mut old, mut new) = (0, 0);
     for _ in 0..40 {
@@ -375,7 +397,7 @@ fn kill_conversions(pristine: &Path, key: &DatabaseKey, rows: usize, from: Forma
         if found == from {
             old += 1;
         } else {
-            assert_eq!(found, Format::Current);
+            assert_eq!(found, Stored::Current);
             new += 1;
         }
     }
@@ -420,7 +442,7 @@ fn two_processes_re_encrypting_one_file_at_once_take_turns() {
     const ROWS: usize = 5_000;
     let dir = tempfile::tempdir().unwrap();
     let pristine = dir.path().join("pristine.db");
-    legacy_db(&pristine, &key(12), ROWS);
+    legacy_db(&pristine, &key(12), ROWS, CBC_SHA256);
     let path = dir.path().join("sb.db");
     for _ in 0..4 {
         std::fs::copy(&pristine, &path).unwrap();
@@ -449,8 +471,8 @@ fn two_processes_re_encrypting_one_file_at_once_take_turns() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        assert_eq!(format_of(&path, &key(12)), Format::Current);
-        assert_eq!(assert_whole(&path, &key(12), ROWS), Format::Current);
+        assert_eq!(format_of(&path, &key(12)), Stored::Current);
+        assert_eq!(assert_whole(&path, &key(12), ROWS), Stored::Current);
     }
 }
 
@@ -460,7 +482,7 @@ fn a_conversion_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole() 
     let dir = tempfile::tempdir().unwrap();
     let pristine = dir.path().join("pristine.db");
     plaintext_db(&pristine, ROWS);
-    let (old, new) = kill_conversions(&pristine, &key(9), ROWS, Format::Plain);
+    let (old, new) = kill_conversions(&pristine, &key(9), ROWS, Stored::Plain);
     eprintln!("killed conversions: {old} left the old file, {new} the new one");
 }
 
@@ -469,8 +491,8 @@ fn a_re_encryption_killed_at_any_moment_leaves_the_old_file_or_the_new_one_whole
     const ROWS: usize = 20_000;
     let dir = tempfile::tempdir().unwrap();
     let pristine = dir.path().join("pristine.db");
-    legacy_db(&pristine, &key(10), ROWS);
-    let (old, new) = kill_conversions(&pristine, &key(10), ROWS, Format::Legacy);
+    legacy_db(&pristine, &key(10), ROWS, CBC_SHA256);
+    let (old, new) = kill_conversions(&pristine, &key(10), ROWS, Stored::Legacy(CBC_SHA256));
     eprintln!("killed re-encryptions: {old} left the legacy file, {new} the new one");
 }
 
