@@ -7,11 +7,17 @@ struct Pair {
 }
 
 impl Pair {
+    /// This module's context as a codec keyed as SQLCipher's CBC is; `with` for another cipher.
     fn new() -> Pair {
+        Pair::with(PageCipher::SqlcipherCbc)
+    }
+
+    fn with(cipher: PageCipher) -> Pair {
         assert!(install(), "the provider registers");
         let mut ours = std::ptr::null_mut();
         // SAFETY: `ctx_init` writes the context it makes into `ours`, freed in `drop`.
-        assert_eq!(unsafe { ctx_init(&mut ours) }, SQLITE_OK);
+        let rc = keyed_as(cipher, || unsafe { ctx_init(&mut ours) }).unwrap();
+        assert_eq!(rc, SQLITE_OK);
         assert!(!ours.is_null(), "this module's contexts were made");
         Pair { ours }
     }
@@ -190,71 +196,6 @@ fn a_file_written_through_the_provider_reads_back_and_refuses_a_wrong_key() {
         .is_err());
 }
 
-/// A provider context made as a CTR codec's is, freed when dropped.
-struct CtrContext(*mut c_void);
-
-impl CtrContext {
-    fn new() -> CtrContext {
-        let mut ctx = std::ptr::null_mut();
-        // SAFETY: `ctx_init` writes the context it makes into `ctx`, freed in `drop`.
-        let rc = keyed_as(PageCipher::Ctr, || unsafe { ctx_init(&mut ctx) }).unwrap();
-        assert_eq!(rc, SQLITE_OK);
-        assert!(
-            !ctx.is_null(),
-            "a CTR codec always has this module's contexts"
-        );
-        CtrContext(ctx)
-    }
-
-    fn cipher(&self, mode: c_int, key: &[u8; 32], iv: &[u8; 16], input: &[u8]) -> Vec<u8> {
-        let (mut key, mut iv, mut input) = (*key, *iv, input.to_vec());
-        let mut out = vec![0u8; input.len()];
-        // SAFETY: live buffers of the lengths passed; `out` is as long as `input`.
-        let rc = unsafe {
-            page_cipher(
-                self.0,
-                mode,
-                key.as_mut_ptr(),
-                32,
-                iv.as_mut_ptr(),
-                input.as_mut_ptr(),
-                input.len() as c_int,
-                out.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, SQLITE_OK);
-        out
-    }
-
-    fn hmac(&self, key: &[u8; 32], input: &[u8], input2: &[u8]) -> Vec<u8> {
-        let (mut key, mut input, mut input2) = (*key, input.to_vec(), input2.to_vec());
-        let mut out = vec![0u8; 32];
-        // SAFETY: live buffers of the lengths passed; `out` holds a SHA-256 digest.
-        let rc = unsafe {
-            page_hmac(
-                self.0,
-                HMAC_SHA256,
-                key.as_mut_ptr(),
-                32,
-                input.as_mut_ptr(),
-                input.len() as c_int,
-                input2.as_mut_ptr(),
-                input2.len() as c_int,
-                out.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, SQLITE_OK);
-        out
-    }
-}
-
-impl Drop for CtrContext {
-    fn drop(&mut self) {
-        // SAFETY: made by `ctx_init` in `new`, freed once.
-        unsafe { ctx_free(&mut self.0) };
-    }
-}
-
 fn hex(text: &str) -> Vec<u8> {
     (0..text.len())
         .step_by(2)
@@ -278,9 +219,9 @@ fn the_ctr_cipher_is_aes_256_ctr_by_nist_s_vectors() {
         "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5\
          2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6",
     );
-    let ctx = CtrContext::new();
-    assert_eq!(ctx.cipher(1, &key, &iv, &plain), enciphered);
-    assert_eq!(ctx.cipher(0, &key, &iv, &enciphered), plain);
+    let ctr = Pair::with(PageCipher::Ctr);
+    assert_eq!(ctr.cipher(1, &key, &iv, &plain)[0], enciphered);
+    assert_eq!(ctr.cipher(0, &key, &iv, &enciphered)[0], plain);
 }
 
 proptest! {
@@ -294,22 +235,20 @@ proptest! {
         pages in proptest::collection::vec(
             (any::<[u8; 32]>(), any::<[u8; 16]>(), page(), any::<u32>()), 1..6),
     ) {
-        let ctx = CtrContext::new();
-        let pair = Pair::new();
+        // Each call runs this module's CTR codec and, beside it, SQLCipher's own (CBC) functions.
+        let ctr = Pair::with(PageCipher::Ctr);
         for (key, iv, data, pgno) in &pages {
-            let enciphered = ctx.cipher(1, key, iv, data);
+            let [enciphered, cbc] = ctr.cipher(1, key, iv, data);
             prop_assert_ne!(&enciphered, data);
-            prop_assert_eq!(&ctx.cipher(0, key, iv, &enciphered), data);
-            let [cbc, _] = pair.cipher(1, key, iv, data);
             prop_assert_ne!(&enciphered, &cbc);
+            prop_assert_eq!(&ctr.cipher(0, key, iv, &enciphered)[0], data);
 
             let pgno = pgno.to_le_bytes();
-            let mac = ctx.hmac(key, &enciphered, &pgno);
-            let with_domain = [&pgno[..], CTR_MAC_DOMAIN].concat();
-            let [_, sqlcipher_s] = pair.hmac(HMAC_SHA256, key, &enciphered, Some(&with_domain));
-            prop_assert_eq!(&mac, &sqlcipher_s);
-            let [cbc_mac, _] = pair.hmac(HMAC_SHA256, key, &enciphered, Some(&pgno));
+            let [mac, cbc_mac] = ctr.hmac(HMAC_SHA256, key, &enciphered, Some(&pgno));
             prop_assert_ne!(&mac, &cbc_mac);
+            let with_domain = [&pgno[..], CTR_MAC_DOMAIN].concat();
+            let [_, sqlcipher_s] = ctr.hmac(HMAC_SHA256, key, &enciphered, Some(&with_domain));
+            prop_assert_eq!(&mac, &sqlcipher_s);
         }
     }
 }
