@@ -96,9 +96,11 @@ impl std::error::Error for NotInstalled {}
 /// Runs `keying` — a `PRAGMA key`, or an `ATTACH … KEY`, where SQLCipher makes the codec of the
 /// database keyed — so that the codec enciphers its pages with `cipher`. A codec made later on
 /// the same connection without a key of its own (a `VACUUM`'s temporary database) uses
-/// SQLCipher's format for that file alone. `PRAGMA cipher` names the cipher a codec uses.
+/// SQLCipher's format for that file alone. `PRAGMA cipher` names the cipher a codec uses. Only
+/// `PageCipher::Ctr` needs the provider, so only it installs it: SQLCipher's CBC is keyed through
+/// whichever provider is registered (its own, when nothing called `install`).
 pub fn keyed_as<T>(cipher: PageCipher, keying: impl FnOnce() -> T) -> Result<T, NotInstalled> {
-    if !install() && cipher != PageCipher::SqlcipherCbc {
+    if cipher == PageCipher::Ctr && !install() {
         return Err(NotInstalled);
     }
     struct Restore(PageCipher);

@@ -132,17 +132,10 @@ proptest! {
     }
 }
 
-/// A connection to `path` keyed with `key` in the replica's format, as the store keys one.
+/// A connection to `path` keyed with `key` through this provider in SQLCipher's own page format.
 fn keyed(path: &std::path::Path, key: u8) -> Connection {
     install();
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch(&format!(
-        "PRAGMA key = \"x'{}'\"; PRAGMA cipher_hmac_algorithm = HMAC_SHA256; \
-         PRAGMA cipher_log_level = NONE;",
-        format!("{key:02x}").repeat(32)
-    ))
-    .unwrap();
-    conn
+    keyed_with(path, key, PageCipher::SqlcipherCbc)
 }
 
 fn provider(conn: &Connection) -> String {
