@@ -390,19 +390,31 @@ const CIPHERS: [(&str, Option<(PageCipher, &str)>); 6] = [
     ),
     (
         "CBC, HMAC-SHA256",
-        Some((PageCipher::SqlcipherCbc, "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;")),
+        Some((
+            PageCipher::SqlcipherCbc,
+            "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+        )),
     ),
     (
-        "CTR, HMAC-SHA256 (the replica's)",
-        Some((PageCipher::Ctr, "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;")),
+        "CTR, HMAC-SHA256",
+        Some((
+            PageCipher::CtrHmac,
+            "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+        )),
     ),
     (
-        "CTR, HMAC-SHA256, KDF SHA256",
-        Some((PageCipher::Ctr, "PRAGMA cipher_hmac_algorithm = HMAC_SHA256; PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA256;")),
+        "CTR, GMAC (the replica's)",
+        Some((
+            PageCipher::CtrGmac,
+            "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+        )),
     ),
     // A diagnosis of the split between the cipher and the MAC, never a setting of the app: the
-    // per-page HMAC is what detects a tampered file.
-    ("CTR, no HMAC (diagnosis only)", Some((PageCipher::Ctr, "PRAGMA cipher_use_hmac = OFF;"))),
+    // per-page MAC is what detects a tampered file.
+    (
+        "CTR, no MAC (diagnosis only)",
+        Some((PageCipher::CtrGmac, "PRAGMA cipher_use_hmac = OFF;")),
+    ),
 ];
 
 /// Whether the bench runs through SQLCipher's own OpenSSL provider
@@ -454,7 +466,9 @@ fn cipher_pages(dir: &Path, rounds: usize, runs: usize) {
         }
         for i in order {
             let (name, extra) = CIPHERS[i];
-            if sqlcipher_s_provider() && matches!(extra, Some((PageCipher::Ctr, _))) {
+            if sqlcipher_s_provider()
+                && matches!(extra, Some((c, _)) if c != PageCipher::SqlcipherCbc)
+            {
                 continue;
             }
             let db = dir.join("cipher.db");

@@ -13,7 +13,7 @@
 //! (`RandomPool`). SQLCipher's format is unchanged: every byte written is what the default provider
 //! writes for the same key and IV (`tests::the_page_functions_match_sqlcipher_s_own`).
 //!
-//! A connection keyed through `keyed_as(PageCipher::Ctr, …)` enciphers its pages with
+//! A connection keyed through `keyed_as(PageCipher::CtrHmac, …)` enciphers its pages with
 //! AES-256-CTR instead of CBC, in SQLCipher's page layout otherwise: a random 16-byte IV drawn
 //! for every page written, then an HMAC over the ciphertext, the IV and the page number, checked
 //! before anything is deciphered (encrypt-then-MAC, as SQLCipher does). CBC encryption is serial,
@@ -21,8 +21,15 @@
 //! CPU's AES units, which takes about 3 µs off every page written (docs/BENCHMARKS.md, issue 13).
 //! The MAC of a CTR page also covers a constant naming the cipher, so a page of one format never
 //! checks out under the other: opening a file with the wrong one fails as a wrong key does, and
-//! never deciphers garbage. Only this provider reads CTR files; the stock `sqlcipher` shell does
-//! not.
+//! never deciphers garbage.
+//!
+//! `PageCipher::CtrGmac`, the replica's format, keeps those CTR pages and replaces the HMAC-SHA256
+//! (then most of a page's cost: SHA-256 runs at about a quarter of AES-CTR's speed here) with
+//! GMAC, AES-256-GCM's authenticator computed over the same bytes as associated data, under
+//! SQLCipher's MAC key, with the page's random IV as GCM's nonce (`page_gmac`). A tag is then
+//! as strong as GCM's: forging one needs the MAC key, and the nonce, 128 random bits per page
+//! written, repeats with the same negligible chance as a CTR counter block. Only this provider
+//! reads the CTR formats; the stock `sqlcipher` shell does not.
 //!
 //! The contexts hold the keys SQLCipher already holds for the connection's life (the expanded
 //! AES key, the keyed HMAC state, a copy of the MAC key to tell a new key from the last); they
@@ -39,10 +46,11 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::OnceLock;
 
 use openssl_sys::{
-    EVP_CIPHER_CTX_free, EVP_CIPHER_CTX_new, EVP_CIPHER_CTX_set_padding, EVP_CIPHER_fetch,
-    EVP_CipherInit_ex, EVP_CipherUpdate, EVP_MAC_CTX_free, EVP_MAC_CTX_new, EVP_MAC_fetch,
-    EVP_MAC_final, EVP_MAC_init, EVP_MAC_update, OSSL_PARAM_construct_end, EVP_CIPHER,
-    EVP_CIPHER_CTX, EVP_MAC, EVP_MAC_CTX, OSSL_PARAM,
+    EVP_CIPHER_CTX_ctrl, EVP_CIPHER_CTX_free, EVP_CIPHER_CTX_new, EVP_CIPHER_CTX_set_padding,
+    EVP_CIPHER_fetch, EVP_CipherInit_ex, EVP_CipherUpdate, EVP_MAC_CTX_free, EVP_MAC_CTX_new,
+    EVP_MAC_fetch, EVP_MAC_final, EVP_MAC_init, EVP_MAC_update, OSSL_PARAM_construct_end,
+    EVP_CIPHER, EVP_CIPHER_CTX, EVP_CTRL_GCM_GET_TAG, EVP_CTRL_GCM_SET_IVLEN, EVP_MAC, EVP_MAC_CTX,
+    OSSL_PARAM,
 };
 
 /// The name `PRAGMA cipher_provider` reports for connections that use this provider.
@@ -62,14 +70,33 @@ pub enum PageCipher {
     /// SQLCipher's own format, AES-256-CBC: the bytes its default provider writes, a file any
     /// SQLCipher 4 opens with the same settings. What a connection keyed any other way gets.
     SqlcipherCbc,
-    /// AES-256-CTR in SQLCipher's page layout, with its MAC bound to the cipher's name; only this
-    /// provider reads it (see the crate's documentation).
-    Ctr,
+    /// AES-256-CTR in SQLCipher's page layout, under SQLCipher's HMAC bound to the cipher's
+    /// name; only this provider reads it (see the crate's documentation). The replica's format
+    /// of 2026-12-07, now read only to be converted.
+    CtrHmac,
+    /// AES-256-CTR pages authenticated by GMAC instead of HMAC; only this provider reads it (see
+    /// the crate's documentation). The replica's format.
+    CtrGmac,
+}
+
+impl PageCipher {
+    fn is_ctr(self) -> bool {
+        matches!(self, PageCipher::CtrHmac | PageCipher::CtrGmac)
+    }
 }
 
 /// Appended to what a CTR page's HMAC covers, so that it differs from a CBC page's for the same
 /// bytes: a file opened with the other cipher fails its first page's check.
 const CTR_MAC_DOMAIN: &[u8] = b"switchboard page-crypto: AES-256-CTR";
+
+/// Appended to what a GMAC page's tag covers, for the same reason.
+const GMAC_DOMAIN: &[u8] = b"switchboard page-crypto: AES-256-CTR, GMAC";
+
+/// GMAC's tag; the rest of SQLCipher's MAC slot (32 bytes with HMAC-SHA256's size) is zeros.
+const GMAC_TAG_SIZE: usize = 16;
+
+/// The IV SQLCipher stores with each page, the last bytes of the input its MAC covers.
+const PAGE_IV_SIZE: usize = 16;
 
 thread_local! {
     /// The cipher of the codec SQLCipher makes next on this thread (`ctx_init`).
@@ -77,7 +104,7 @@ thread_local! {
 }
 
 /// The provider is not registered (SQLCipher is not the release it was written against), so a
-/// connection cannot be keyed with `PageCipher::Ctr`.
+/// connection cannot be keyed in a CTR format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotInstalled;
 
@@ -97,10 +124,10 @@ impl std::error::Error for NotInstalled {}
 /// database keyed — so that the codec enciphers its pages with `cipher`. A codec made later on
 /// the same connection without a key of its own (a `VACUUM`'s temporary database) uses
 /// SQLCipher's format for that file alone. `PRAGMA cipher` names the cipher a codec uses. Only
-/// `PageCipher::Ctr` needs the provider, so only it installs it: SQLCipher's CBC is keyed through
+/// the CTR formats need the provider, so only they install it: SQLCipher's CBC is keyed through
 /// whichever provider is registered (its own, when nothing called `install`).
 pub fn keyed_as<T>(cipher: PageCipher, keying: impl FnOnce() -> T) -> Result<T, NotInstalled> {
-    if cipher == PageCipher::Ctr && !install() {
+    if cipher.is_ctr() && !install() {
         return Err(NotInstalled);
     }
     struct Restore(PageCipher);
@@ -196,10 +223,11 @@ struct Installed {
     default: Provider,
     aes_256_cbc: *mut EVP_CIPHER,
     aes_256_ctr: *mut EVP_CIPHER,
+    aes_256_gcm: *mut EVP_CIPHER,
     hmac: *mut EVP_MAC,
 }
 
-// SAFETY: the three OpenSSL objects are fetched algorithm descriptions, immutable and documented
+// SAFETY: the four OpenSSL objects are fetched algorithm descriptions, immutable and documented
 // as shareable between threads; `default` holds function pointers only.
 unsafe impl Send for Installed {}
 unsafe impl Sync for Installed {}
@@ -251,9 +279,15 @@ unsafe fn register() -> Option<()> {
         c"AES-256-CTR".as_ptr(),
         std::ptr::null(),
     );
+    let aes_256_gcm = EVP_CIPHER_fetch(
+        std::ptr::null_mut(),
+        c"AES-256-GCM".as_ptr(),
+        std::ptr::null(),
+    );
     let hmac = EVP_MAC_fetch(std::ptr::null_mut(), c"HMAC".as_ptr(), std::ptr::null());
     if aes_256_cbc.is_null()
         || aes_256_ctr.is_null()
+        || aes_256_gcm.is_null()
         || hmac.is_null()
         || default.ctx_init.is_none()
     {
@@ -280,6 +314,7 @@ unsafe fn register() -> Option<()> {
             default,
             aes_256_cbc,
             aes_256_ctr,
+            aes_256_gcm,
             hmac,
         })
         .is_err()
@@ -351,8 +386,12 @@ struct Contexts {
     /// Chosen when the codec was made; fixed for its life.
     page_cipher: PageCipher,
     cipher: *mut EVP_CIPHER_CTX,
+    /// The HMAC, for every codec but a GMAC one.
     mac: *mut EVP_MAC_CTX,
-    /// (algorithm, key) the MAC context was last keyed with; wiped when replaced or freed.
+    /// AES-256-GCM, which computes a GMAC codec's tags.
+    gmac: *mut EVP_CIPHER_CTX,
+    /// (algorithm, key) the MAC context (`gmac` for a GMAC codec) was last keyed with; wiped
+    /// when replaced or freed.
     mac_key: Option<(c_int, Vec<u8>)>,
 }
 
@@ -367,9 +406,11 @@ impl Contexts {
 impl Drop for Contexts {
     fn drop(&mut self) {
         self.forget_mac_key();
-        // SAFETY: both were made by `ctx_init` for this context alone and are freed once here.
+        // SAFETY: all three were made by `ctx_init` for this context alone and are freed once
+        // here; freeing a cipher context cleanses its key schedule.
         unsafe {
             EVP_CIPHER_CTX_free(self.cipher);
+            EVP_CIPHER_CTX_free(self.gmac);
             EVP_MAC_CTX_free(self.mac);
         }
     }
@@ -389,10 +430,11 @@ unsafe extern "C" fn provider_name(_ctx: *mut c_void) -> *const c_char {
     PROVIDER_NAME_C.as_ptr()
 }
 
-/// What `PRAGMA cipher` reports: the CTR codec's cipher, else SQLCipher's own answer.
+/// What `PRAGMA cipher` reports: a CTR codec's cipher, else SQLCipher's own answer.
 unsafe extern "C" fn cipher_name(ctx: *mut c_void) -> *const c_char {
-    match ctx.cast::<Contexts>().as_ref() {
-        Some(contexts) if contexts.page_cipher == PageCipher::Ctr => c"AES-256-CTR".as_ptr(),
+    match ctx.cast::<Contexts>().as_ref().map(|c| c.page_cipher) {
+        Some(PageCipher::CtrHmac) => c"AES-256-CTR".as_ptr(),
+        Some(PageCipher::CtrGmac) => c"AES-256-CTR/GMAC".as_ptr(),
         _ => installed()
             .default
             .get_cipher
@@ -413,15 +455,18 @@ unsafe extern "C" fn ctx_init(ctx: *mut *mut c_void) -> c_int {
     let page_cipher = KEYING_AS.with(Cell::get);
     let cipher = EVP_CIPHER_CTX_new();
     let mac = EVP_MAC_CTX_new(installed.hmac);
-    if cipher.is_null() || mac.is_null() {
+    let gmac = EVP_CIPHER_CTX_new();
+    if cipher.is_null() || mac.is_null() || gmac.is_null() {
         EVP_CIPHER_CTX_free(cipher);
+        EVP_CIPHER_CTX_free(gmac);
         EVP_MAC_CTX_free(mac);
         // A null context makes the page functions use SQLCipher's own, which write CBC pages:
         // a CTR codec must not be made at all then.
         *ctx = std::ptr::null_mut();
-        return match page_cipher {
-            PageCipher::SqlcipherCbc => SQLITE_OK,
-            PageCipher::Ctr => SQLITE_NOMEM,
+        return if page_cipher.is_ctr() {
+            SQLITE_NOMEM
+        } else {
+            SQLITE_OK
         };
     }
     *ctx = Box::into_raw(Box::new(Contexts {
@@ -429,6 +474,7 @@ unsafe extern "C" fn ctx_init(ctx: *mut *mut c_void) -> c_int {
         page_cipher,
         cipher,
         mac,
+        gmac,
         mac_key: None,
     }))
     .cast();
@@ -522,6 +568,27 @@ unsafe extern "C" fn page_hmac(
     }
     let key = std::slice::from_raw_parts(key, key_len);
     let keyed = matches!(&contexts.mac_key, Some((a, k)) if *a == algorithm && k.as_slice() == key);
+    if contexts.page_cipher == PageCipher::CtrGmac {
+        let Ok(input_len) = usize::try_from(input_size) else {
+            return SQLITE_ERROR;
+        };
+        let input = std::slice::from_raw_parts(input, input_len);
+        let input2 = (!input2.is_null())
+            .then(|| std::slice::from_raw_parts(input2, input2_size.max(0) as usize));
+        let out = std::slice::from_raw_parts_mut(out, size);
+        return if page_gmac(
+            contexts,
+            (algorithm, key),
+            keyed,
+            [input, input2.unwrap_or(&[])],
+            out,
+        ) {
+            SQLITE_OK
+        } else {
+            contexts.forget_mac_key();
+            SQLITE_ERROR
+        };
+    }
     let ok = if keyed {
         // HMAC keeps its key across inits: a null key starts a new MAC under the same one.
         EVP_MAC_init(contexts.mac, std::ptr::null(), 0, std::ptr::null()) == 1
@@ -547,7 +614,7 @@ unsafe extern "C" fn page_hmac(
     let ok = ok
         && EVP_MAC_update(contexts.mac, input, input_size as usize) == 1
         && (input2.is_null() || EVP_MAC_update(contexts.mac, input2, input2_size as usize) == 1)
-        && (contexts.page_cipher != PageCipher::Ctr
+        && (contexts.page_cipher != PageCipher::CtrHmac
             || EVP_MAC_update(contexts.mac, CTR_MAC_DOMAIN.as_ptr(), CTR_MAC_DOMAIN.len()) == 1)
         && EVP_MAC_final(contexts.mac, out, &mut written, size) == 1
         && written == size;
@@ -557,6 +624,90 @@ unsafe extern "C" fn page_hmac(
         contexts.forget_mac_key();
         SQLITE_ERROR
     }
+}
+
+/// A GMAC codec's page MAC: AES-256-GCM's tag over no plaintext and, as associated data, the
+/// ciphertext and IV (`inputs[0]`), the page number (`inputs[1]`) and `GMAC_DOMAIN`, under the
+/// MAC key SQLCipher derives for the file, with the page's IV — the last bytes of `inputs[0]`,
+/// fresh and random for every page written — as GCM's 16-byte nonce. The tag fills the first
+/// 16 bytes of SQLCipher's MAC slot (`out`, sized by its HMAC algorithm), zeros the rest; SQLCipher
+/// compares the whole slot. GHASH runs on the CPU's carry-less multiply at a fraction of
+/// SHA-256's cost per byte (docs/BENCHMARKS.md, issue 13).
+///
+/// # Safety
+/// `contexts.gmac` is the live context `ctx_init` made.
+unsafe fn page_gmac(
+    contexts: &mut Contexts,
+    (algorithm, key): (c_int, &[u8]),
+    keyed: bool,
+    inputs: [&[u8]; 2],
+    out: &mut [u8],
+) -> bool {
+    if inputs[0].len() < PAGE_IV_SIZE || out.len() < GMAC_TAG_SIZE || key.len() != 32 {
+        return false;
+    }
+    let gcm = contexts.gmac;
+    let null = std::ptr::null_mut::<u8>();
+    if !keyed {
+        contexts.forget_mac_key();
+        // The key schedule and GHASH's key are made here once; each page then sets its IV only.
+        let ok = EVP_CipherInit_ex(
+            gcm,
+            installed().aes_256_gcm,
+            std::ptr::null_mut(),
+            null,
+            null,
+            1,
+        ) == 1
+            && EVP_CIPHER_CTX_ctrl(
+                gcm,
+                EVP_CTRL_GCM_SET_IVLEN,
+                PAGE_IV_SIZE as c_int,
+                null.cast(),
+            ) == 1
+            && EVP_CipherInit_ex(
+                gcm,
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                key.as_ptr(),
+                null,
+                1,
+            ) == 1;
+        if !ok {
+            return false;
+        }
+        contexts.mac_key = Some((algorithm, key.to_vec()));
+    }
+    let iv = &inputs[0][inputs[0].len() - PAGE_IV_SIZE..];
+    let mut written: c_int = 0;
+    let mut ok = EVP_CipherInit_ex(
+        gcm,
+        std::ptr::null(),
+        std::ptr::null_mut(),
+        null,
+        iv.as_ptr(),
+        1,
+    ) == 1;
+    for associated in [inputs[0], inputs[1], GMAC_DOMAIN] {
+        let Ok(len) = c_int::try_from(associated.len()) else {
+            return false;
+        };
+        ok = ok
+            && (len == 0
+                || EVP_CipherUpdate(gcm, null, &mut written, associated.as_ptr(), len) == 1);
+    }
+    let mut nothing = [0u8; 16];
+    ok = ok
+        && EVP_CipherFinal_ex(gcm, nothing.as_mut_ptr(), &mut written) == 1
+        && written == 0
+        && EVP_CIPHER_CTX_ctrl(
+            gcm,
+            EVP_CTRL_GCM_GET_TAG,
+            GMAC_TAG_SIZE as c_int,
+            out.as_mut_ptr().cast(),
+        ) == 1;
+    out[GMAC_TAG_SIZE..].fill(0);
+    ok
 }
 
 /// AES-256-CBC without padding, or AES-256-CTR for a CTR codec, of `size` bytes (`mode` 1
@@ -581,7 +732,7 @@ unsafe extern "C" fn page_cipher(
     let cipher = contexts.cipher;
     let algorithm = match contexts.page_cipher {
         PageCipher::SqlcipherCbc => installed().aes_256_cbc,
-        PageCipher::Ctr => installed().aes_256_ctr,
+        PageCipher::CtrHmac | PageCipher::CtrGmac => installed().aes_256_ctr,
     };
     let (mut updated, mut finished) = (0 as c_int, 0 as c_int);
     let ok = EVP_CipherInit_ex(cipher, algorithm, std::ptr::null_mut(), key, iv, mode) == 1

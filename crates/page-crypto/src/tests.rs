@@ -212,7 +212,7 @@ fn the_ctr_cipher_is_aes_256_ctr_by_nist_s_vectors() {
         "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5\
          2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6",
     );
-    let ctr = Pair::with(PageCipher::Ctr);
+    let ctr = Pair::with(PageCipher::CtrHmac);
     assert_eq!(ctr.cipher(1, &key, &iv, &plain)[0], enciphered);
     assert_eq!(ctr.cipher(0, &key, &iv, &enciphered)[0], plain);
 }
@@ -229,7 +229,7 @@ proptest! {
             (any::<[u8; 32]>(), any::<[u8; 16]>(), page(), any::<u32>()), 1..6),
     ) {
         // Each call runs this module's CTR codec and, beside it, SQLCipher's own (CBC) functions.
-        let ctr = Pair::with(PageCipher::Ctr);
+        let ctr = Pair::with(PageCipher::CtrHmac);
         for (key, iv, data, pgno) in &pages {
             let [enciphered, cbc] = ctr.cipher(1, key, iv, data);
             prop_assert_ne!(&enciphered, data);
@@ -269,13 +269,18 @@ fn reads(conn: &Connection) -> bool {
 }
 
 #[test]
-fn a_ctr_file_reads_back_only_as_ctr_and_a_cbc_file_only_as_cbc() {
+fn a_file_of_each_page_format_reads_back_only_in_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    for (cipher, other, name) in [
-        (PageCipher::Ctr, PageCipher::SqlcipherCbc, "AES-256-CTR"),
-        (PageCipher::SqlcipherCbc, PageCipher::Ctr, "AES-256-CBC"),
-    ] {
-        let path = dir.path().join(format!("{name}.db"));
+    const ALL: [PageCipher; 3] = [
+        PageCipher::SqlcipherCbc,
+        PageCipher::CtrHmac,
+        PageCipher::CtrGmac,
+    ];
+    for (cipher, name) in ALL
+        .into_iter()
+        .zip(["AES-256-CBC", "AES-256-CTR", "AES-256-CTR/GMAC"])
+    {
+        let path = dir.path().join(format!("{cipher:?}.db"));
         {
             let conn = keyed_with(&path, 7, cipher);
             let reported: String = conn.query_row("PRAGMA cipher", [], |r| r.get(0)).unwrap();
@@ -302,10 +307,12 @@ fn a_ctr_file_reads_back_only_as_ctr_and_a_cbc_file_only_as_cbc() {
             !bytes.windows(6).any(|w| w == b"cipher"),
             "no plaintext in {name}"
         );
-        assert!(
-            !reads(&keyed_with(&path, 7, other)),
-            "{name} under the other cipher"
-        );
+        for other in ALL.into_iter().filter(|&c| c != cipher) {
+            assert!(
+                !reads(&keyed_with(&path, 7, other)),
+                "{name} under {other:?}"
+            );
+        }
         assert!(
             !reads(&keyed_with(&path, 8, cipher)),
             "{name} under another key"
@@ -353,12 +360,13 @@ fn the_random_pool_hands_each_byte_out_once_and_draws_anew_in_a_forked_child() {
 }
 
 /// Every IV in a CTR file and its WAL — one per page written — is different: the pool never
-/// hands the same bytes out twice, so no counter block is used twice under the key.
+/// hands the same bytes out twice, so no counter block (nor GMAC nonce) is used twice under the
+/// key.
 #[test]
 fn every_page_written_to_a_ctr_file_has_its_own_iv() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ivs.db");
-    let conn = keyed_with(&path, 9, PageCipher::Ctr);
+    let conn = keyed_with(&path, 9, PageCipher::CtrGmac);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t(x TEXT);",
     )
@@ -386,12 +394,12 @@ fn every_page_written_to_a_ctr_file_has_its_own_iv() {
 
 /// A `VACUUM` builds the file anew through a temporary database keyed by SQLCipher itself,
 /// outside `keyed_as`; the pages copied back are the main database's codec's, so the file stays
-/// CTR and reads back whole.
+/// in its CTR format and reads back whole.
 #[test]
 fn a_vacuumed_ctr_file_stays_ctr_and_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vacuumed.db");
-    let conn = keyed_with(&path, 5, PageCipher::Ctr);
+    let conn = keyed_with(&path, 5, PageCipher::CtrGmac);
     conn.execute_batch(
         "CREATE TABLE t(x TEXT); \
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
@@ -400,12 +408,68 @@ fn a_vacuumed_ctr_file_stays_ctr_and_whole() {
     )
     .unwrap();
     drop(conn);
-    let conn = keyed_with(&path, 5, PageCipher::Ctr);
+    let conn = keyed_with(&path, 5, PageCipher::CtrGmac);
     let cipher: String = conn.query_row("PRAGMA cipher", [], |r| r.get(0)).unwrap();
-    assert_eq!(cipher, "AES-256-CTR");
+    assert_eq!(cipher, "AES-256-CTR/GMAC");
     let count: i64 = conn
         .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
         .unwrap();
     assert_eq!(count, 1000);
     assert!(!reads(&keyed_with(&path, 5, PageCipher::SqlcipherCbc)));
+    assert!(!reads(&keyed_with(&path, 5, PageCipher::CtrHmac)));
+}
+
+/// A GMAC codec's page MAC for one input of each part, as an independent implementation of
+/// AES-256-GCM computes it (Python's `cryptography`, `AESGCM(key).encrypt(iv, b"", aad)` with
+/// `aad` = the input, the page number and the domain constant): the tag, then zeros to fill
+/// HMAC-SHA256's slot.
+#[test]
+fn the_gmac_page_mac_is_aes_256_gcm_s_tag_over_the_page() {
+    let key: Vec<u8> = (0..32).collect();
+    let data = hex(
+        "030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc\
+         e3eaf1f8ff060d141b222930373e454c",
+    );
+    let iv = hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+    let input = [data, iv].concat();
+    let gmac = Pair::with(PageCipher::CtrGmac);
+    let [mac, _] = gmac.hmac(HMAC_SHA256, &key, &input, Some(&5u32.to_le_bytes()));
+    let expected = [hex("4fe1701306ee3f6adb685e99739004a9"), vec![0; 16]].concat();
+    assert_eq!(mac, expected);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// GMAC pages decipher to what was enciphered; a tag depends on every byte it covers, the
+    /// page number and the key, is the same each time it is computed under a kept key, and is
+    /// never SQLCipher's HMAC of the same bytes.
+    #[test]
+    fn gmac_pages_round_trip_and_their_tag_covers_every_byte(
+        pages in proptest::collection::vec(
+            (any::<[u8; 32]>(), any::<[u8; 16]>(), page(), any::<u32>(), any::<prop::sample::Index>()),
+            1..6),
+    ) {
+        let gmac = Pair::with(PageCipher::CtrGmac);
+        for (key, iv, data, pgno, flip) in &pages {
+            let [enciphered, _] = gmac.cipher(1, key, iv, data);
+            prop_assert_eq!(&gmac.cipher(0, key, iv, &enciphered)[0], data);
+
+            let input = [&enciphered[..], &iv[..]].concat();
+            let number = pgno.to_le_bytes();
+            let [tag, hmac] = gmac.hmac(HMAC_SHA256, key, &input, Some(&number));
+            prop_assert_ne!(&tag, &hmac);
+            prop_assert!(tag[GMAC_TAG_SIZE..].iter().all(|&b| b == 0));
+            prop_assert_eq!(&gmac.hmac(HMAC_SHA256, key, &input, Some(&number))[0], &tag);
+
+            let mut flipped = input.clone();
+            flipped[flip.index(input.len())] ^= 1;
+            prop_assert_ne!(&gmac.hmac(HMAC_SHA256, key, &flipped, Some(&number))[0], &tag);
+            let other_page = pgno.wrapping_add(1).to_le_bytes();
+            prop_assert_ne!(&gmac.hmac(HMAC_SHA256, key, &input, Some(&other_page))[0], &tag);
+            let mut other_key = *key;
+            other_key[0] ^= 1;
+            prop_assert_ne!(&gmac.hmac(HMAC_SHA256, &other_key, &input, Some(&number))[0], &tag);
+        }
+    }
 }

@@ -343,16 +343,18 @@ impl Store {
 /// The replica's SQLCipher format beyond its raw key: the page cipher, chosen when the key is
 /// set, and the settings set on every keyed connection right after the key and before the first
 /// read.
-/// - Pages are enciphered with AES-256-CTR (`switchboard_page_crypto::PageCipher::Ctr`) rather
-///   than SQLCipher's CBC: the same layout, random IV per page written and encrypt-then-MAC, but
-///   CTR's blocks run in parallel where CBC's wait for each other, which takes about 3 µs off
-///   every page written (docs/BENCHMARKS.md, issue 13). Only this build's provider reads it.
-/// - Each page is authenticated with HMAC-SHA256 instead of SQLCipher 4's default HMAC-SHA512
-///   (SHA-256 runs on the CPU's SHA extensions where SHA-512 has none).
+/// - Pages are enciphered with AES-256-CTR (`switchboard_page_crypto::PageCipher::CtrGmac`)
+///   rather than SQLCipher's CBC: the same layout, random IV per page written and
+///   encrypt-then-MAC, but CTR's blocks run in parallel where CBC's wait for each other, which
+///   takes about 3 µs off every page written (docs/BENCHMARKS.md, issue 13). Only this build's
+///   provider reads it.
+/// - Each page is authenticated with GMAC (AES-256-GCM's tag, the page's IV as its nonce) in
+///   the 32-byte slot of SQLCipher's HMAC-SHA256 rather than with HMAC itself: GHASH costs a
+///   fraction of SHA-256 per byte, on every page written and read (docs/BENCHMARKS.md, issue 13).
 ///
-/// The KDF stays SQLCipher's default: with a raw key it only derives the HMAC key, once per open.
+/// The KDF stays SQLCipher's default: with a raw key it only derives the MAC key, once per open.
 const CURRENT_FORMAT: Format = (
-    PageCipher::Ctr,
+    PageCipher::CtrGmac,
     "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
 );
 
@@ -361,7 +363,12 @@ type Format = (PageCipher, &'static str);
 
 /// The formats replicas were encrypted in before the current one, newest first; such a file is
 /// re-encrypted to `CURRENT_FORMAT` the first time it is opened.
-const LEGACY_FORMATS: [Format; 2] = [
+const LEGACY_FORMATS: [Format; 3] = [
+    // AES-256-CTR pages with HMAC-SHA256 (2026-12-07).
+    (
+        PageCipher::CtrHmac,
+        "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+    ),
     // SQLCipher's CBC pages with HMAC-SHA256 (2026-12-06 to 2026-12-07).
     (
         PageCipher::SqlcipherCbc,

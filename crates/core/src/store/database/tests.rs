@@ -146,9 +146,11 @@ enum Stored {
     Current,
 }
 
-/// `LEGACY_FORMATS`' places: SQLCipher's CBC pages with HMAC-SHA256, and its defaults.
-const CBC_SHA256: usize = 0;
-const CBC_SHA512: usize = 1;
+/// `LEGACY_FORMATS`' places: CTR pages with HMAC-SHA256, SQLCipher's CBC pages with HMAC-SHA256,
+/// and its defaults.
+const CTR_SHA256: usize = 0;
+const CBC_SHA256: usize = 1;
+const CBC_SHA512: usize = 2;
 
 fn format_of(path: &Path, key: &DatabaseKey) -> Stored {
     if is_plaintext(path).unwrap() {
@@ -200,20 +202,19 @@ fn legacy_db(path: &Path, key: &DatabaseKey, rows: usize, which: usize) {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    conn.execute(
-        "ATTACH DATABASE ?1 AS old KEY ?2",
-        rusqlite::params![
-            path.to_string_lossy(),
-            format!("x'{}'", key.to_hex().as_str())
-        ],
-    )
-    .unwrap();
     let (cipher, settings) = LEGACY_FORMATS[which];
-    assert_eq!(
-        cipher,
-        PageCipher::SqlcipherCbc,
-        "what any keying without a cipher gets"
-    );
+    // The attached file's codec is made, in `cipher`, when the `ATTACH` keys it.
+    keyed_as(cipher, || {
+        conn.execute(
+            "ATTACH DATABASE ?1 AS old KEY ?2",
+            rusqlite::params![
+                path.to_string_lossy(),
+                format!("x'{}'", key.to_hex().as_str())
+            ],
+        )
+    })
+    .unwrap()
+    .unwrap();
     conn.execute_batch(&settings.replace("PRAGMA ", "PRAGMA old."))
         .unwrap();
     conn.query_row("SELECT sqlcipher_export('old')", [], |_| Ok(()))
@@ -246,7 +247,7 @@ fn opening_a_plaintext_file_with_a_key_encrypts_it_in_place() {
 }
 
 #[test]
-fn a_new_replica_is_encrypted_with_ctr_pages_and_hmac_sha256_and_no_legacy_format_opens_it() {
+fn a_new_replica_is_encrypted_with_ctr_pages_and_gmac_and_no_legacy_format_opens_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sb.db");
     let store = Store::open_with_clock(&path, Some(&key(4)), clock()).unwrap();
@@ -254,15 +255,15 @@ fn a_new_replica_is_encrypted_with_ctr_pages_and_hmac_sha256_and_no_legacy_forma
         .conn()
         .query_row("PRAGMA cipher", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(cipher, "AES-256-CTR");
+    assert_eq!(cipher, "AES-256-CTR/GMAC");
     drop(store);
     assert_eq!(format_of(&path, &key(4)), Stored::Current);
     assert_eq!(legacy_format(&path, &key(4)).unwrap(), None);
 }
 
 #[test]
-fn a_replica_in_either_legacy_format_is_re_encrypted_on_open_and_keeps_every_row() {
-    for which in [CBC_SHA256, CBC_SHA512] {
+fn a_replica_in_any_legacy_format_is_re_encrypted_on_open_and_keeps_every_row() {
+    for which in [CTR_SHA256, CBC_SHA256, CBC_SHA512] {
         a_legacy_replica_is_re_encrypted_on_open_and_keeps_every_row(which);
     }
 }
