@@ -475,9 +475,8 @@ proptest! {
 }
 
 /// A page of a GMAC file changed on disk — one bit of its ciphertext, its IV, its tag or the zeros
-/// after the tag — is
-/// refused when read, never deciphered into other rows, and `PRAGMA cipher_integrity_check`
-/// names it; the untouched file reads back whole.
+/// after the tag — is refused when read, never deciphered into other rows, and
+/// `PRAGMA cipher_integrity_check` names it; the untouched file reads back whole.
 #[test]
 fn a_tampered_gmac_page_is_refused_and_named_by_the_integrity_check() {
     const PAGE: usize = 4096;
